@@ -1,0 +1,145 @@
+"""What a handler receives: its job, a job logger, progress, cancellation and its user."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import JobCancelledError, JobsError
+from .records import Job
+
+if TYPE_CHECKING:
+    from .app import BackgroundJobs
+
+current_context: contextvars.ContextVar[JobContext] = contextvars.ContextVar("jobs_context")
+
+
+def current_job() -> JobContext:
+    """The context of the job running in this task or thread (for code deep in the stack)."""
+    try:
+        return current_context.get()
+    except LookupError:
+        raise JobsError("no job is running in this context") from None
+
+
+def current_user() -> Any:
+    """The resolved user of the running job, or None when the job has no user_id."""
+    return current_job().user
+
+
+@dataclass(slots=True)
+class Activity:
+    """Progress, status and log text not yet written to the store."""
+
+    logs: list[str] = field(default_factory=list)
+    progress: float | None = None
+    status: str | None = None
+    dirty: bool = False
+
+
+class JobLogger:
+    """A logger whose lines are appended to the job's logs and also go to Python logging."""
+
+    def __init__(self, ctx: JobContext, name: str) -> None:
+        self._ctx = ctx
+        self._logger = logging.getLogger(name)
+
+    def debug(self, msg: str, *args: object) -> None:
+        self._log(logging.DEBUG, msg, args)
+
+    def info(self, msg: str, *args: object) -> None:
+        self._log(logging.INFO, msg, args)
+
+    def warning(self, msg: str, *args: object) -> None:
+        self._log(logging.WARNING, msg, args)
+
+    def error(self, msg: str, *args: object) -> None:
+        self._log(logging.ERROR, msg, args)
+
+    def exception(self, msg: str, *args: object) -> None:
+        import traceback
+
+        self._log(logging.ERROR, msg + "\n" + traceback.format_exc().rstrip(), args)
+
+    def _log(self, level: int, msg: str, args: tuple[object, ...]) -> None:
+        text = msg % args if args else msg
+        stamp = time.strftime("%H:%M:%S", time.gmtime(self._ctx.now_ms() / 1000))
+        self._ctx._append_log(f"{stamp} {logging.getLevelName(level)} {text}\n")
+        if self._logger.isEnabledFor(level):
+            self._logger.log(level, "job %s: %s", self._ctx.job.id, text)
+
+
+class JobContext:
+    """Handed to every handler: the job, logging, progress, cancellation, user, parent."""
+
+    def __init__(
+        self,
+        job: Job,
+        *,
+        jobs: BackgroundJobs | None,
+        now_ms: Callable[[], int],
+        on_activity: Callable[[], None],
+        parent: Job | None = None,
+        user: Any = None,
+    ) -> None:
+        self.job = job
+        """The job as it was claimed (its request, args, attempts, reply_to, ...)."""
+        self.jobs = jobs
+        """The facade, to enqueue follow-up jobs (e.g. with `depends_on=ctx.job.id`)."""
+        self.parent = parent
+        """The completed job this one depends on (`depends_on`), request and result included."""
+        self.user = user
+        """The app's user object for `job.user_id`, from the registered resolver."""
+        self.cancel_event = threading.Event()
+        """Set when the job is cancelled or times out; sync handlers should check it."""
+        self.log = JobLogger(self, f"jobs.{job.command}")
+        self.now_ms = now_ms
+        self._on_activity = on_activity
+        self._lock = threading.Lock()
+        self.activity = Activity()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the job was asked to stop (cancel or timeout)."""
+        return self.cancel_event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        """Raise JobCancelledError if the job was asked to stop; call it in loops."""
+        if self.cancel_event.is_set():
+            raise JobCancelledError(f"job {self.job.id} was cancelled")
+
+    def progress(self, value: float, status: str | None = None) -> None:
+        """Report progress between 0 and 1, and optionally a status text."""
+        with self._lock:
+            self.activity.progress = min(1.0, max(0.0, float(value)))
+            if status is not None:
+                self.activity.status = status
+            self.activity.dirty = True
+        self._on_activity()
+
+    def status(self, text: str) -> None:
+        """Report a status text (shown next to the progress bar)."""
+        with self._lock:
+            self.activity.status = text
+            self.activity.dirty = True
+        self._on_activity()
+
+    def _append_log(self, line: str) -> None:
+        with self._lock:
+            self.activity.logs.append(line)
+            self.activity.dirty = True
+        self._on_activity()
+
+    def take_activity(self) -> Activity | None:
+        """The unwritten activity, resetting it; None when there is none."""
+        with self._lock:
+            if not self.activity.dirty:
+                return None
+            taken = self.activity
+            self.activity = Activity(progress=taken.progress, status=taken.status)
+            return taken

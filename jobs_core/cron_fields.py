@@ -1,0 +1,287 @@
+"""Cron expressions split into checked fields: validation with field-naming messages, words."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from croniter import CroniterError, croniter
+
+from .errors import InvalidScheduleError
+
+FIELD_COUNT_HELP = "expected 5 (min hour dom mon dow) or 6 (sec min hour dom mon dow)"
+
+# English names, not `calendar`'s: those follow the process locale.
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+_DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+_MONTHS = {name[:3].upper(): i for i, name in enumerate(_MONTH_NAMES, start=1)}
+_DAYS = {name[:3].upper(): i for i, name in enumerate(_DAY_NAMES)}
+# February counts 29 days: a 29 February schedule is rare, not impossible.
+_MAX_DAYS = {m: 29 if m == 2 else calendar.monthrange(2023, m)[1] for m in range(1, 13)}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """What one cron field accepts."""
+
+    name: str
+    """The field's name in error messages."""
+    low: int
+    """Smallest value."""
+    high: int
+    """Largest value."""
+    names: Mapping[str, int] = field(default_factory=dict)
+    """Upper-case names accepted for values (JAN, MON)."""
+    name_kind: str = ""
+    """What a name is called in messages ("month name")."""
+    day_field: bool = False
+    """Whether `?` (an alias of `*`) is allowed."""
+
+
+SECOND = FieldSpec("second", 0, 59)
+MINUTE = FieldSpec("minute", 0, 59)
+HOUR = FieldSpec("hour", 0, 23)
+DAY_OF_MONTH = FieldSpec("day-of-month", 1, 31, day_field=True)
+MONTH = FieldSpec("month", 1, 12, _MONTHS, "month name")
+DAY_OF_WEEK = FieldSpec("day-of-week", 0, 7, _DAYS, "day name", day_field=True)
+SPECS = (SECOND, MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK)
+
+
+class _FieldError(Exception):
+    """A problem with `piece` of a field; turned into an `InvalidScheduleError` by the caller."""
+
+    def __init__(self, piece: str, problem: str) -> None:
+        super().__init__(problem)
+        self.piece = piece
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CronFields:
+    """A validated cron expression, its seconds field made explicit."""
+
+    expr: str
+    """The expression as written, whitespace collapsed to single spaces."""
+    has_seconds: bool
+    """Whether the expression has the optional leading seconds field."""
+    fields: tuple[str, str, str, str, str, str]
+    """Second, minute, hour, day-of-month, month, day-of-week (second is "0" if omitted)."""
+    values: tuple[frozenset[int], ...]
+    """The values each field matches, in the same order (day-of-week 7 folded to 0)."""
+
+    @property
+    def is_interval_based(self) -> bool:
+        """Whether second, minute or hour use `*`, a range or a step.
+
+        Such a schedule means "periodically" and keeps firing through a repeated (fall-back)
+        hour; one at fixed times fires once there. This is Cronos's and Vixie cron's rule.
+        """
+        return any(mark in piece for piece in self.fields[:3] for mark in "*-/")
+
+
+def parse_cron(expr: str) -> CronFields:
+    """Check `expr` field by field and against croniter; raise `InvalidScheduleError`.
+
+    Accepts 5 fields (`min hour dom mon dow`) or 6 with seconds first
+    (`sec min hour dom mon dow`, as Quartz and Cronos write it). Each field is a list of
+    `*`, `N`, `N-M`, `*/S`, `N/S` or `N-M/S`; months and weekdays take names (JAN, MON);
+    day-of-week 0 and 7 are Sunday; `?` means `*` in the day fields.
+    """
+    text = " ".join(expr.split())
+    parts = text.split(" ") if text else []
+    if len(parts) not in (5, 6):
+        raise InvalidScheduleError(f"cron '{text}' has {len(parts)} fields; {FIELD_COUNT_HELP}")
+    six = ["0", *parts] if len(parts) == 5 else parts
+    values = tuple(_checked_field(text, piece, spec) for piece, spec in zip(six, SPECS, strict=True))
+    _check_day_exists(text, six, values)
+    _check_with_croniter(text, has_seconds=len(parts) == 6)
+    return CronFields(
+        expr=text,
+        has_seconds=len(parts) == 6,
+        fields=(six[0], six[1], six[2], six[3], six[4], six[5]),
+        values=values,
+    )
+
+
+def _checked_field(expr: str, text: str, spec: FieldSpec) -> frozenset[int]:
+    try:
+        return _field_values(text, spec)
+    except _FieldError as error:
+        where = f"'{text}'" if error.piece == text else f"'{text}': '{error.piece}'"
+        raise InvalidScheduleError(
+            f"invalid cron '{expr}': {spec.name} field {where} {error.problem}"
+        ) from None
+
+
+def _field_values(text: str, spec: FieldSpec) -> frozenset[int]:
+    """The values a field matches; raises `_FieldError` naming the bad piece."""
+    values: set[int] = set()
+    for item in text.split(","):
+        if not item:
+            raise _FieldError(text, "has an empty list item")
+        values.update(_item_values(item, spec))
+    if spec is DAY_OF_WEEK and 7 in values:
+        values = (values - {7}) | {0}
+    return frozenset(values)
+
+
+def _item_values(item: str, spec: FieldSpec) -> range:
+    base, slash, step_text = item.partition("/")
+    step = _step(item, step_text, spec) if slash else 1
+    if base in ("*", "?"):
+        if base == "?" and not spec.day_field:
+            raise _FieldError(item, "uses '?', which only the day fields accept")
+        return range(spec.low, spec.high + 1, step)
+    first_text, dash, last_text = base.partition("-")
+    if not first_text or (dash and not last_text):
+        raise _FieldError(item, "is missing a range bound")
+    first = _value(first_text, spec)
+    if dash:
+        last = _value(last_text, spec)
+        if first > last:
+            raise _FieldError(item, f"is a backwards range; write {first}-{spec.high},{spec.low}-{last}")
+    else:
+        last = spec.high if slash else first
+    return range(first, last + 1, step)
+
+
+def _step(item: str, text: str, spec: FieldSpec) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise _FieldError(item, f"has step '{text}', which is not a number")
+    step = int(text)
+    if not 1 <= step <= spec.high:
+        raise _FieldError(item, f"has step {step}, out of range 1-{spec.high}")
+    return step
+
+
+def _value(text: str, spec: FieldSpec) -> int:
+    if text.upper() in spec.names:
+        return spec.names[text.upper()]
+    if not (text.isascii() and text.isdigit()):
+        kind = f"a number or {spec.name_kind}" if spec.name_kind else "a number"
+        raise _FieldError(text, f"is not {kind}")
+    value = int(text)
+    if not spec.low <= value <= spec.high:
+        raise _FieldError(text, f"is out of range {spec.low}-{spec.high}")
+    return value
+
+
+def _check_day_exists(expr: str, six: list[str], values: tuple[frozenset[int], ...]) -> None:
+    # With a weekday restriction, days match by weekday too (Vixie's OR), so some day exists.
+    if six[5] not in ("*", "?"):
+        return
+    if min(values[3]) > max(_MAX_DAYS[m] for m in values[4]):
+        raise InvalidScheduleError(
+            f"invalid cron '{expr}': day-of-month field '{six[3]}' "
+            f"never occurs in month field '{six[4]}'"
+        )
+
+
+def _check_with_croniter(expr: str, *, has_seconds: bool) -> None:
+    try:
+        croniter(expr, second_at_beginning=has_seconds)
+    except (CroniterError, ValueError) as error:
+        raise InvalidScheduleError(f"invalid cron '{expr}': {error}") from error
+
+
+# --- words -------------------------------------------------------------------------------
+
+
+def describe_cron(cron: CronFields) -> str:
+    """The expression in words for common shapes, else `cron: <expr>`."""
+    for rule in _RULES:
+        words = rule(cron)
+        if words:
+            return words
+    return f"cron: {cron.expr}"
+
+
+def _single(piece: str, spec: FieldSpec) -> int | None:
+    """The value of a field that names exactly one value, else None."""
+    if "," in piece or "-" in piece or "/" in piece or piece in ("*", "?"):
+        return None
+    return next(iter(_field_values(piece, spec)))
+
+
+def _star_step(piece: str) -> int | None:
+    """S for a field written `*/S`, 1 for `*`, else None."""
+    if piece in ("*", "?"):
+        return 1
+    base, _, step = piece.partition("/")
+    return int(step) if base == "*" and step else None
+
+
+def _every(count: int, unit: str) -> str:
+    return f"every {unit}" if count == 1 else f"every {count} {unit}s"
+
+
+def _clock(cron: CronFields) -> str | None:
+    """`HH:MM` (or `HH:MM:SS`) when second, minute and hour are single values."""
+    second, minute, hour = (_single(p, s) for p, s in zip(cron.fields, SPECS[:3], strict=False))
+    if second is None or minute is None or hour is None:
+        return None
+    return f"{hour:02d}:{minute:02d}" + (f":{second:02d}" if second else "")
+
+
+def _any_day(cron: CronFields) -> bool:
+    return all(piece in ("*", "?") for piece in cron.fields[3:])
+
+
+def _sub_minute(cron: CronFields) -> str | None:
+    step = _star_step(cron.fields[0])
+    if step is None or not all(p == "*" for p in cron.fields[1:3]) or not _any_day(cron):
+        return None
+    return _every(step, "second")
+
+
+def _minutes(cron: CronFields) -> str | None:
+    step = _star_step(cron.fields[1])
+    if cron.fields[0] != "0" or step is None or cron.fields[2] != "*" or not _any_day(cron):
+        return None
+    return _every(step, "minute")
+
+
+def _past_the_hour(cron: CronFields) -> str | None:
+    second = _single(cron.fields[0], SECOND)
+    hours = _star_step(cron.fields[2])
+    if second is None or hours is None or not _any_day(cron):
+        return None
+    minute = _single(cron.fields[1], MINUTE)
+    if minute is None:
+        if second or hours != 1 or not all(p.isdigit() for p in cron.fields[1].split(",")):
+            return None
+        return f"at minute {cron.fields[1]} past every hour"
+    mark = f":{minute:02d}" + (f":{second:02d}" if second else "")
+    return f"hourly at {mark}" if hours == 1 else f"{_every(hours, 'hour')} at {mark}"
+
+
+def _calendar(cron: CronFields) -> str | None:
+    clock = _clock(cron)
+    if clock is None:
+        return None
+    dom, month, dow = cron.fields[3:]
+    stars = tuple(piece in ("*", "?") for piece in (dom, month, dow))
+    if stars == (True, True, True):
+        return f"daily at {clock}"
+    day = _single(dow, DAY_OF_WEEK)
+    if stars == (True, True, False) and day is not None:
+        return f"weekly on {_DAY_NAMES[day]} at {clock}"
+    date = _single(dom, DAY_OF_MONTH)
+    if stars == (False, True, True) and date is not None:
+        return f"monthly on day {date} at {clock}"
+    when = _single(month, MONTH)
+    if stars == (False, False, True) and date is not None and when is not None:
+        return f"yearly on {_MONTH_NAMES[when - 1]} {date} at {clock}"
+    return None
+
+
+_RULES: tuple[Callable[[CronFields], str | None], ...] = (
+    _sub_minute,
+    _minutes,
+    _past_the_hour,
+    _calendar,
+)

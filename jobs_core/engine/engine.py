@@ -1,0 +1,406 @@
+"""The engine: claims due jobs, runs them, writes outcomes in group commits, keeps its lease."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..clock import Clock
+from ..context import JobContext
+from ..errors import JobsError
+from ..records import Job, JobState
+from ..registry import CommandRegistry
+from ..rules import Attempt, decide
+from ..settings import Settings
+from ..store.protocol import ActivityUpdate, EngineRegistration, NewJob, Store, Transition
+from .runner import CANCEL_SHUTDOWN, run_attempt
+
+if TYPE_CHECKING:
+    from ..app import BackgroundJobs
+
+log = logging.getLogger("jobs.engine")
+
+Ticker = Callable[[int], Awaitable[int | None]]
+"""A periodic service (the scheduler): called with now, returns when it next wants a call."""
+
+
+@dataclass(slots=True)
+class Running:
+    job: Job
+    task: asyncio.Task[None]
+    ctx: JobContext
+    cancel_reason: str | None = None
+
+
+class Engine:
+    """One engine per process: a dispatcher task and a heartbeat task over a store."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: CommandRegistry,
+        settings: Settings,
+        clock: Clock,
+        *,
+        facade: BackgroundJobs | None = None,
+        prepare: Callable[[JobContext], Awaitable[None]] | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.settings = settings
+        self.clock = clock
+        self.facade = facade
+        self.prepare = prepare
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.host = socket.gethostname()
+        self.tickers: list[Ticker] = []
+        self.running: dict[int, Running] = {}
+        self.processed = 0
+        self.failed = 0
+        self._rng = random.Random()
+        self._executor = ThreadPoolExecutor(settings.sync_threads, thread_name_prefix="jobs")
+        self._outcomes: list[tuple[Job, Attempt]] = []
+        self._wake = asyncio.Event()
+        self._claim_default = True
+        self._claim_named = True
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._next_due: int | None = None
+        self._next_tick: int | None = None
+        self._change_token = -1
+        self._last_work = time.monotonic()
+        self._last_activity_flush = 0.0
+        self._last_archive = 0.0
+        self._activity_pending = False
+        self._worker_locks: dict[str, asyncio.Lock] = {}
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        now = self.clock.now_ms()
+        registration = EngineRegistration(
+            id=self.id, host=self.host, pid=os.getpid(), workers=[],
+            commands=self.registry.names(), concurrency=self.settings.concurrency,
+        )  # fmt: skip
+        await self.store.register_engine(registration, now, self._lease_ms)
+        await self._recover()
+        self._change_token = self.store.change_token()
+        self._tasks = [
+            asyncio.create_task(self._dispatch_loop(), name=f"jobs-dispatch-{self.id}"),
+            asyncio.create_task(self._heartbeat_loop(), name=f"jobs-heartbeat-{self.id}"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop claiming, let running jobs finish (bounded), write everything, release."""
+        self._stopping = True
+        self.wake()
+        if self.running:
+            tasks = [r.task for r in self.running.values()]
+            _, pending = await asyncio.wait(tasks, timeout=self.settings.drain_timeout_secs)
+            for running in list(self.running.values()):
+                if running.task in pending:
+                    running.cancel_reason = CANCEL_SHUTDOWN
+                    running.task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5.0)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._flush_outcomes()
+        await self._flush_activity(force=True)
+        await self.store.archive_finished(self.clock.now_ms(), self.settings.archive_batch)
+        await self.store.stop_engine(self.id, self.clock.now_ms())
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def wake(self, *, named: bool = True) -> None:
+        """Look for work now (an in-process enqueue, a finished job, a control request)."""
+        self._claim_default = True
+        self._claim_named = self._claim_named or named
+        self._wake.set()
+
+    def note_due(self, run_after: int) -> None:
+        """A job enqueued in this process becomes due at `run_after`."""
+        if self._next_due is None or run_after < self._next_due:
+            self._next_due = run_after
+        self._wake.set()
+
+    @property
+    def _lease_ms(self) -> int:
+        return round(self.settings.lease_secs * 1000)
+
+    # -- dispatch loop ----------------------------------------------------------------------
+
+    async def _dispatch_loop(self) -> None:
+        while not self._stopping:
+            try:
+                await self._dispatch_once()
+            except JobsError as error:
+                log.error("engine %s: %s", self.id, error)
+                await asyncio.sleep(0.5)
+            except Exception:
+                log.exception("engine %s: dispatch failed", self.id)
+                await asyncio.sleep(0.5)
+
+    async def _dispatch_once(self) -> None:
+        await self._flush_outcomes()
+        now = self.clock.now_ms()
+        self._check_changes()
+        if self._next_due is not None and self._next_due <= now:
+            self._next_due = None
+            self._claim_default = self._claim_named = True
+        claimed = await self._claim(now)
+        await self._maintain(now)
+        if claimed or self._outcomes:
+            await asyncio.sleep(0)
+            return
+        await self._wait(now)
+
+    def _check_changes(self) -> None:
+        token = self.store.change_token()
+        if token != self._change_token:
+            self._change_token = token
+            self._claim_default = self._claim_named = True
+            self._control_check = True
+            self._last_work = time.monotonic()
+
+    _control_check = False
+
+    async def _maintain(self, now: int) -> None:
+        if self._control_check:
+            self._control_check = False
+            if self.running:
+                for job_id in await self.store.cancel_requested(self.id):
+                    self.cancel_running(job_id, "cancelled by request")
+        await self._flush_activity()
+        if self._next_tick is None or self._next_tick <= now:
+            await self._run_tickers(now)
+        if time.monotonic() - self._last_archive >= self.settings.archive_secs:
+            self._last_archive = time.monotonic()
+            await self.store.archive_finished(now, self.settings.archive_batch)
+
+    async def _run_tickers(self, now: int) -> None:
+        wanted: list[int] = []
+        for ticker in self.tickers:
+            try:
+                when = await ticker(now)
+            except JobsError as error:
+                log.error("engine %s: scheduler: %s", self.id, error)
+                when = now + 1000
+            if when is not None:
+                wanted.append(when)
+        self._next_tick = min(wanted) if wanted else now + 1000
+
+    async def _wait(self, now: int) -> None:
+        idle = time.monotonic() - self._last_work > self.settings.idle_after_secs
+        timeout = self.settings.poll_idle_secs if idle else self.settings.poll_active_secs
+        for when in (self._next_due, self._next_tick):
+            if when is not None:
+                timeout = min(timeout, max(0.0, (when - now) / 1000))
+        if self._activity_pending:
+            timeout = min(timeout, self.settings.progress_flush_secs)
+        self._wake.clear()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
+            self._last_work = time.monotonic()
+        except TimeoutError:
+            pass
+
+    async def _claim(self, now: int) -> int:
+        if self._stopping:
+            return 0
+        claimed = 0
+        commands = self.registry.names()
+        capacity = self.settings.concurrency - self._default_running()
+        if self._claim_default and capacity > 0:
+            jobs = await self.store.claim(
+                owner=self.id, commands=commands, named=False,
+                limit=min(capacity, self.settings.claim_batch), now=now,
+            )  # fmt: skip
+            self._claim_default = len(jobs) == min(capacity, self.settings.claim_batch)
+            claimed += self._start_all(jobs)
+        if self._claim_named:
+            self._claim_named = False
+            jobs = await self.store.claim(
+                owner=self.id, commands=commands, named=True, limit=1000, now=now
+            )
+            claimed += self._start_all(jobs)
+        if not claimed and self._next_due is None:
+            self._next_due = await self.store.next_due(now)
+        return claimed
+
+    def _default_running(self) -> int:
+        return sum(1 for r in self.running.values() if not r.job.worker)
+
+    def _start_all(self, jobs: list[Job]) -> int:
+        for job in jobs:
+            self._start(job)
+        if jobs:
+            self._last_work = time.monotonic()
+        return len(jobs)
+
+    def _start(self, job: Job) -> None:
+        ctx = JobContext(
+            job, jobs=self.facade, now_ms=self.clock.now_ms, on_activity=self._on_activity
+        )
+        task = asyncio.create_task(self._run(job, ctx), name=f"job-{job.id}")
+        self.running[job.id] = Running(job=job, task=task, ctx=ctx)
+
+    async def _run(self, job: Job, ctx: JobContext) -> None:
+        command = self.registry.get(job.command)
+        timeout = job.timeout_secs or self.settings.default_timeout_secs
+        entry = self.running[job.id]
+        lock = self._worker_locks.setdefault(job.worker, asyncio.Lock()) if job.worker else None
+        if lock is not None:
+            await lock.acquire()
+        try:
+            attempt = await run_attempt(
+                command, ctx, executor=self._executor, timeout_secs=timeout,
+                prepare=self.prepare, cancel_reason=lambda: entry.cancel_reason,
+            )  # fmt: skip
+        finally:
+            if lock is not None:
+                lock.release()
+        self._outcomes.append((job, attempt))
+        del self.running[job.id]
+        self._claim_default = True
+        self._claim_named = self._claim_named or bool(job.worker)
+        self._wake.set()
+
+    def cancel_running(self, job_id: int, reason: str) -> bool:
+        """Cancel a job this engine runs; True if it was running here."""
+        running = self.running.get(job_id)
+        if running is None or running.cancel_reason is not None:
+            return running is not None
+        running.cancel_reason = reason
+        running.ctx.cancel_event.set()
+        running.task.cancel()
+        return True
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def _flush_outcomes(self) -> None:
+        if not self._outcomes:
+            return
+        outcomes, self._outcomes = self._outcomes, []
+        now = self.clock.now_ms()
+        transitions: list[Transition] = []
+        new_jobs: list[NewJob] = []
+        for job, attempt in outcomes:
+            decision = decide(
+                job, attempt, owner=self.id, now=now, settings=self.settings, rng=self._rng
+            )
+            transitions.extend(decision.transitions)
+            new_jobs.extend(decision.new_jobs)
+        try:
+            result = await self.store.finish(transitions, new_jobs, now)
+        except BaseException:
+            self._outcomes = outcomes + self._outcomes
+            raise
+        for t in transitions:
+            if t.owner_guard == self.id and t.job_id in result.applied:
+                self.processed += 1
+                self.failed += t.state is JobState.FAILED
+                if t.state is JobState.QUEUED and t.run_after is not None:
+                    self.note_due(t.run_after)
+        if result.released_dependents or result.new_job_ids:
+            self._claim_default = self._claim_named = True
+
+    def _on_activity(self) -> None:
+        self._activity_pending = True
+
+    async def _flush_activity(self, *, force: bool = False) -> None:
+        if not self._activity_pending:
+            return
+        if not force and time.monotonic() - self._last_activity_flush < self.settings.progress_flush_secs:
+            return
+        self._activity_pending = False
+        self._last_activity_flush = time.monotonic()
+        updates: list[ActivityUpdate] = []
+        for job_id, running in list(self.running.items()):
+            activity = running.ctx.take_activity()
+            if activity is not None:
+                updates.append(
+                    ActivityUpdate(
+                        job_id=job_id, logs="".join(activity.logs),
+                        progress=activity.progress, status=activity.status,
+                    )
+                )  # fmt: skip
+        if updates:
+            await self.store.record_activity(updates, self.clock.now_ms())
+
+    # -- leases -----------------------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(self.settings.heartbeat_secs)
+            try:
+                await self.store.heartbeat(
+                    self.id, self.clock.now_ms(), self._lease_ms, len(self.running),
+                    self.processed, self.failed,
+                )  # fmt: skip
+                await self._recover()
+            except JobsError as error:
+                log.error("engine %s: heartbeat: %s", self.id, error)
+
+    async def _recover(self) -> None:
+        now = self.clock.now_ms()
+        dead = [
+            e.id
+            for e in await self.store.engines(now)
+            if e.alive and e.host == self.host and e.id != self.id and not _pid_alive(e.pid)
+        ]
+        recovered = await self.store.recover_lost(now, dead)
+        if recovered:
+            log.warning("engine %s recovered jobs of dead engines: %s", self.id, recovered)
+            self.wake()
+
+    # -- test and tooling support -----------------------------------------------------------
+
+    async def run_until_idle(self, timeout: float = 30.0) -> None:
+        """Return once nothing is running and nothing due can be claimed (tests, scripts)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await self._flush_outcomes()
+            await self._flush_activity(force=True)
+            now = self.clock.now_ms()
+            self._claim_default = self._claim_named = True
+            claimed = await self._claim(now)
+            if not claimed and not self.running and not self._outcomes:
+                if self._next_tick is None or self._next_tick <= now:
+                    await self._run_tickers(now)
+                    if await self._claim_again(now):
+                        continue
+                await self.store.archive_finished(now, self.settings.archive_batch)
+                return
+            if self.running:
+                await asyncio.wait(
+                    [r.task for r in self.running.values()], return_when=asyncio.FIRST_COMPLETED
+                )
+        raise JobsError(f"run_until_idle: still busy after {timeout:g}s")
+
+    async def _claim_again(self, now: int) -> bool:
+        self._claim_default = self._claim_named = True
+        return bool(await self._claim(now))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_ = Any

@@ -1,0 +1,266 @@
+"""Records that cross the store boundary: jobs, summaries, pages, filters, engines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class JobState(StrEnum):
+    """Where a job is in its life: queued → started → executed → completed, or failed/cancelled."""
+
+    QUEUED = "queued"
+    STARTED = "started"
+    EXECUTED = "executed"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATES = frozenset({JobState.QUEUED, JobState.STARTED, JobState.EXECUTED})
+"""States of a job that still lives in the queue (`background_job`)."""
+
+TERMINAL_STATES = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED})
+"""States a job never leaves by itself; only requeue brings a failed/cancelled job back."""
+
+REQUEUEABLE_STATES = frozenset({JobState.FAILED, JobState.CANCELLED})
+"""States from which an operator may requeue a job."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobError:
+    """Why a job (or one attempt of it) failed."""
+
+    code: str
+    """Short machine-readable kind: the exception type name, `Timeout`, `Cancelled`, `WorkerLost`."""
+    message: str
+    """Human-readable message."""
+    stack: str = ""
+    """Formatted traceback, empty when there is none."""
+    field_errors: dict[str, str] = field(default_factory=dict)
+    """Per-field validation errors, when the handler reported them."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job:
+    """A full job row: what `background_job`, `completed_job` and `failed_job` hold."""
+
+    id: int
+    """Unique, increasing id assigned at enqueue; never reused."""
+    command: str
+    """Name of the registered command that runs the job."""
+    request_type: str = ""
+    """Qualified type name of the request (`module.Class`, `dict`, or empty for none)."""
+    request_body: str = "null"
+    """The request serialised as JSON."""
+    state: JobState = JobState.QUEUED
+    """Current state."""
+    worker: str = ""
+    """Named worker that runs the job serially; empty for the concurrent default worker."""
+    parent_id: int | None = None
+    """Job that created or owns this one (for callbacks: the job whose result it handles)."""
+    depends_on: int | None = None
+    """Job that must complete before this one may start."""
+    ref_id: str | None = None
+    """Unique reference chosen by the caller."""
+    tag: str | None = None
+    """Free-form group name."""
+    callback: str | None = None
+    """Command run with the result once the job succeeds."""
+    batch_id: str | None = None
+    """Groups jobs enqueued together."""
+    created_by: str | None = None
+    """Who enqueued the job."""
+    user_id: str | None = None
+    """User the job runs as; resolved by the app's user resolver at execution."""
+    reply_to: str | None = None
+    """Where to send the result (ReplyTo mini-language); shown only masked."""
+    run_after: int = 0
+    """Earliest start time (epoch ms)."""
+    created_date: int = 0
+    """Enqueue time (epoch ms)."""
+    started_date: int | None = None
+    """Start of the latest attempt (epoch ms)."""
+    completed_date: int | None = None
+    """When the job reached a terminal state (epoch ms)."""
+    notified_date: int | None = None
+    """When its callback/reply finished (epoch ms)."""
+    last_activity_date: int | None = None
+    """Last progress, status or log update (epoch ms)."""
+    retry_limit: int = 2
+    """Retries after the first attempt."""
+    attempts: int = 0
+    """Attempts started so far, including one lost with its engine."""
+    timeout_secs: float = 600.0
+    """Longest an attempt may run."""
+    duration_ms: int | None = None
+    """Length of the last attempt."""
+    progress: float | None = None
+    """Handler-reported progress, 0..1."""
+    status: str | None = None
+    """Handler-reported status text."""
+    logs: str = ""
+    """Log lines the handler wrote, newline-separated."""
+    response_type: str | None = None
+    """Qualified type name of the result."""
+    response_body: str | None = None
+    """The result serialised as JSON."""
+    error: JobError | None = None
+    """Why the job failed or was cancelled."""
+    args: dict[str, str] = field(default_factory=dict)
+    """Free-form string arguments attached at enqueue."""
+    meta: dict[str, str] = field(default_factory=dict)
+    """Engine-maintained string metadata (e.g. the scheduled task that created the job)."""
+    owner: str | None = None
+    """Id of the engine running the job, while it runs."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobSummary:
+    """The small row kept for every job ever created (`job_summary`)."""
+
+    id: int
+    command: str
+    state: JobState
+    worker: str = ""
+    parent_id: int | None = None
+    depends_on: int | None = None
+    ref_id: str | None = None
+    tag: str | None = None
+    batch_id: str | None = None
+    created_by: str | None = None
+    user_id: str | None = None
+    callback: str | None = None
+    request_type: str = ""
+    response_type: str | None = None
+    created_date: int = 0
+    started_date: int | None = None
+    completed_date: int | None = None
+    duration_ms: int | None = None
+    attempts: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobResult:
+    """A job as `get_job` finds it: its summary plus its full row wherever it lives."""
+
+    summary: JobSummary
+    queued: Job | None = None
+    """The row while the job is in the queue (queued, started or executed)."""
+    completed: Job | None = None
+    """The row once completed."""
+    failed: Job | None = None
+    """The row once failed or cancelled."""
+
+    @property
+    def job(self) -> Job | None:
+        """The full row, wherever it is; None if its month database was removed."""
+        return self.queued or self.completed or self.failed
+
+    @property
+    def state(self) -> JobState:
+        return self.summary.state
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobRef:
+    """What enqueue returns: enough to find the job again."""
+
+    id: int
+    ref_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobFilter:
+    """Filters for listing jobs; every set field must match exactly (text: substring)."""
+
+    command: str | None = None
+    tag: str | None = None
+    batch_id: str | None = None
+    created_by: str | None = None
+    user_id: str | None = None
+    ref_id: str | None = None
+    worker: str | None = None
+    state: JobState | None = None
+    text: str | None = None
+    """Substring searched in command, status, error message and request JSON."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page(Generic[T]):
+    """One page of a keyset-paginated listing, newest first unless stated."""
+
+    items: list[T]
+    next_cursor: int | None
+    """Pass as `before` to get the next page; None when there are no more."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonthDatabase:
+    """A monthly archive database file."""
+
+    month: str
+    """`YYYY-MM`."""
+    path: str
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineInfo:
+    """A running (or recently dead) engine, as its heartbeat row shows it."""
+
+    id: str
+    host: str
+    pid: int
+    started_at: int
+    heartbeat_at: int
+    lease_expires_at: int
+    workers: list[str]
+    commands: list[str]
+    concurrency: int
+    running: int
+    processed: int
+    failed: int
+    alive: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunningJob:
+    """A job an engine is running now, for the workers view."""
+
+    id: int
+    command: str
+    worker: str
+    owner: str | None
+    started_date: int | None
+    progress: float | None
+    status: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchStatus:
+    """Progress of the jobs sharing one `batch_id`."""
+
+    batch_id: str
+    counts: dict[JobState, int]
+    total: int
+    done: int
+    """Jobs in a terminal state."""
+    failed_ids: list[int]
+    started_at: int | None
+    finished_at: int | None
+    """When the last job finished, once every job is done."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThroughputBucket:
+    """Jobs that finished in one minute."""
+
+    minute_start: int
+    completed: int
+    failed: int

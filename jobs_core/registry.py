@@ -1,0 +1,113 @@
+"""The registry of commands: handlers, their request types and default options."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InvalidOptionError, UnknownCommandError
+
+Handler = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """A registered command: what runs a job and the defaults it brings."""
+
+    name: str
+    handler: Handler
+    """`async def` or plain `def`, taking `(request, ctx)`, `(request)`, `(ctx)` or nothing."""
+    is_async: bool
+    request_type: Any
+    """Annotated type of the request parameter; `Any` when unannotated."""
+    takes_request: bool
+    takes_context: bool
+    worker: str = ""
+    """Named worker all jobs of this command go to, unless the enqueue names another."""
+    retry_limit: int | None = None
+    timeout_secs: float | None = None
+
+
+class CommandRegistry:
+    """Commands by name; the engine only claims jobs whose command it knows."""
+
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+
+    def add(
+        self,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        worker: str | None = None,
+        retry_limit: int | None = None,
+        timeout: float | None = None,
+    ) -> Command:
+        """Register `handler` under `name` (default: the function's name)."""
+        command_name = name or handler.__name__
+        if retry_limit is not None and retry_limit < 0:
+            raise InvalidOptionError(f"command '{command_name}': retry_limit must be >= 0")
+        if timeout is not None and timeout <= 0:
+            raise InvalidOptionError(f"command '{command_name}': timeout must be > 0 seconds")
+        takes_request, takes_context, request_type = _inspect_handler(command_name, handler)
+        command = Command(
+            name=command_name,
+            handler=handler,
+            is_async=inspect.iscoroutinefunction(handler),
+            request_type=request_type,
+            takes_request=takes_request,
+            takes_context=takes_context,
+            worker=worker or "",
+            retry_limit=retry_limit,
+            timeout_secs=timeout,
+        )
+        self._commands[command_name] = command
+        return command
+
+    def get(self, name: str) -> Command:
+        """The command called `name`, or UnknownCommandError listing the known ones."""
+        try:
+            return self._commands[name]
+        except KeyError:
+            known = ", ".join(sorted(self._commands)) or "none"
+            raise UnknownCommandError(
+                f"no command named '{name}' is registered (known: {known})"
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._commands
+
+    def names(self) -> list[str]:
+        return sorted(self._commands)
+
+
+def _inspect_handler(name: str, handler: Handler) -> tuple[bool, bool, Any]:
+    """Which of (request, ctx) the handler takes, and the request's annotated type."""
+    params = [
+        p
+        for p in inspect.signature(handler).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(params) > 2:
+        raise InvalidOptionError(
+            f"command '{name}': a handler takes (request, ctx), (request), (ctx) or nothing; "
+            f"it has {len(params)} parameters"
+        )
+    try:
+        hints = typing.get_type_hints(handler)
+    except Exception:
+        hints = {}
+    if len(params) == 2:
+        return True, True, hints.get(params[0].name, Any)
+    if len(params) == 1:
+        if params[0].name in ("ctx", "context") or _is_context(hints.get(params[0].name)):
+            return False, True, Any
+        return True, False, hints.get(params[0].name, Any)
+    return False, False, Any
+
+
+def _is_context(annotation: Any) -> bool:
+    return getattr(annotation, "__name__", "") == "JobContext"

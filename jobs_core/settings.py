@@ -1,0 +1,61 @@
+"""Every engine and store default in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Durability(StrEnum):
+    """How hard a commit is pushed to disk (SQLite `synchronous`)."""
+
+    NORMAL = "NORMAL"
+    """Survives a process crash; the last commits may be lost on power loss. Default."""
+    FULL = "FULL"
+    """Survives power loss too; every commit waits for fsync."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Engine and store settings; every field has a default that suits most apps."""
+
+    durability: Durability = Durability.NORMAL
+    """SQLite `synchronous` level for every database of the store."""
+    busy_timeout_secs: float = 30.0
+    """How long a write waits for another process's lock before `StoreBusyError`."""
+    default_retry_limit: int = 2
+    """Retries after the first attempt for jobs that set none (three runs in all)."""
+    default_timeout_secs: float = 600.0
+    """Longest an attempt may run for jobs that set none."""
+    concurrency: int = 100
+    """Jobs the default worker runs at once in this engine."""
+    sync_threads: int = 16
+    """Threads available to plain-`def` handlers."""
+    claim_batch: int = 256
+    """Most jobs claimed in one transaction."""
+    retry_backoff_secs: float = 5.0
+    """Delay before the first retry; doubles each attempt."""
+    retry_backoff_max_secs: float = 300.0
+    """Longest delay between retries."""
+    retry_jitter: float = 0.25
+    """Random spread of each retry delay, as a fraction (0.25 = ±25%)."""
+    lease_secs: float = 15.0
+    """How long an engine's claim on its jobs lasts without a heartbeat."""
+    heartbeat_secs: float = 2.0
+    """How often an engine renews its lease and looks for jobs of dead engines."""
+    poll_active_secs: float = 0.001
+    """Change-check interval while work arrived recently."""
+    poll_idle_secs: float = 0.02
+    """Change-check interval after `idle_after_secs` without work."""
+    idle_after_secs: float = 2.0
+    """Quiet time after which the engine polls at the idle interval."""
+    progress_flush_secs: float = 0.1
+    """Longest delay before progress, status and log updates are written."""
+    archive_secs: float = 0.25
+    """Longest delay before finished jobs move to their month database."""
+    archive_batch: int = 2000
+    """Most finished jobs moved per archive transaction."""
+    drain_timeout_secs: float = 30.0
+    """How long leaving `async with jobs:` waits for running jobs before cancelling them."""
+    max_log_chars: int = 1_000_000
+    """Logs of one job beyond this many characters are truncated from the front."""

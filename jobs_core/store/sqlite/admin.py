@@ -1,0 +1,215 @@
+"""Admin SQL on the live store: lookups, counts, cancel and requeue."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from ...errors import InvalidStateError, JobNotFoundError
+from ...records import (
+    ACTIVE_STATES,
+    REQUEUEABLE_STATES,
+    BatchStatus,
+    Job,
+    JobError,
+    JobState,
+    JobSummary,
+    ThroughputBucket,
+)
+from ..protocol import Transition
+from . import queue
+from .rows import JOB_SELECT, SUMMARY_SELECT, job_to_row, row_to_job, row_to_summary
+from .schema import JOB_FIELDS
+
+
+def summary(conn: sqlite3.Connection, job_id: int) -> JobSummary | None:
+    row = conn.execute(f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE id = ?", (job_id,))
+    found = row.fetchone()
+    return row_to_summary(found) if found else None
+
+
+def summary_by_ref(conn: sqlite3.Connection, ref_id: str) -> JobSummary | None:
+    row = conn.execute(f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE ref_id = ?", (ref_id,))
+    found = row.fetchone()
+    return row_to_summary(found) if found else None
+
+
+def live_job(conn: sqlite3.Connection, job_id: int) -> Job | None:
+    row = conn.execute(f"SELECT {JOB_SELECT} FROM background_job WHERE id = ?", (job_id,))
+    found = row.fetchone()
+    return row_to_job(found) if found else None
+
+
+def request_cancel(
+    conn: sqlite3.Connection, job_id: int, reason: str, now: int, max_log: int
+) -> JobState:
+    """Cancel a queued/executed job now or flag a started one; returns the state it is in."""
+    row = conn.execute(
+        "SELECT state FROM background_job WHERE id = ? AND state IN "
+        "('queued', 'started', 'executed')",
+        (job_id,),
+    ).fetchone()
+    if row is None:
+        found = summary(conn, job_id)
+        if found is None:
+            raise JobNotFoundError(f"there is no job {job_id}")
+        raise InvalidStateError(
+            f"job {job_id} is {found.state}; only queued, started or executed jobs can be "
+            "cancelled"
+        )
+    state = JobState(row[0])
+    if state is JobState.STARTED:
+        conn.execute("UPDATE background_job SET cancel_requested = 1 WHERE id = ?", (job_id,))
+        return state
+    error = JobError(code="Cancelled", message=reason)
+    transitions = [Transition(job_id=job_id, state=JobState.CANCELLED, owner_guard=None,
+                              error=error, logs=f"[cancel] {reason}\n")]  # fmt: skip
+    if state is JobState.EXECUTED:
+        for (callback_id,) in conn.execute(
+            "SELECT id FROM background_job WHERE parent_id = ? AND state = 'queued' "
+            "AND json_extract(meta, '$.callback_for') = ?",
+            (job_id, str(job_id)),
+        ).fetchall():
+            transitions.append(
+                Transition(job_id=callback_id, state=JobState.CANCELLED, owner_guard=None,
+                           error=error)
+            )  # fmt: skip
+    queue.finish(conn, transitions, [], now, max_log)
+    return JobState.CANCELLED
+
+
+def requeue_live(conn: sqlite3.Connection, job_id: int, now: int) -> bool:
+    """Requeue a failed/cancelled job still in the live table; False if it is not there."""
+    cursor = conn.execute(
+        "UPDATE background_job SET state = 'queued', attempts = 0, error = NULL, owner = NULL, "
+        "run_after = ?, completed_date = NULL, started_date = NULL, waiting_on = NULL, "
+        "cancel_requested = 0, progress = NULL, status = NULL, "
+        "logs = logs || ? WHERE id = ? AND state IN ('failed', 'cancelled') RETURNING state",
+        (now, "[requeue] requeued by operator\n", job_id),
+    )
+    return cursor.fetchone() is not None
+
+
+def requeue_archived(conn: sqlite3.Connection, job: Job, now: int) -> None:
+    """Put an archived failed/cancelled job back in the live table as queued."""
+    values = dict(zip(JOB_FIELDS, job_to_row(job), strict=True))
+    values.update(
+        state="queued", attempts=0, error=None, owner=None, run_after=now, completed_date=None,
+        started_date=None, progress=None, status=None,
+        logs=(job.logs or "") + "[requeue] requeued by operator\n",
+    )  # fmt: skip
+    conn.execute(
+        f"INSERT OR REPLACE INTO background_job ({', '.join(JOB_FIELDS)}) "
+        f"VALUES ({', '.join('?' for _ in JOB_FIELDS)})",
+        [values[name] for name in JOB_FIELDS],
+    )
+
+
+def after_requeue(conn: sqlite3.Connection, job_id: int, previous: JobState) -> None:
+    """Summary and counters of a requeued job."""
+    conn.execute(
+        "UPDATE job_summary SET state = 'queued', attempts = 0, completed_date = NULL, "
+        "started_date = NULL, duration_ms = NULL, error_code = NULL, error_message = NULL "
+        "WHERE id = ?",
+        (job_id,),
+    )
+    conn.execute("UPDATE job_count SET n = n - 1 WHERE state = ?", (previous.value,))
+
+
+def dependents_cancelled_by(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
+    """Jobs that depend on `job_id` and were cancelled because it did not complete."""
+    rows = conn.execute(
+        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = ? "
+        "AND state = 'cancelled' AND error_code = 'DependencyFailed'",
+        (job_id,),
+    ).fetchall()
+    return [row_to_summary(r) for r in rows]
+
+
+def wait_on(conn: sqlite3.Connection, job_id: int, parent_id: int) -> None:
+    """Make a requeued dependent wait for its requeued parent again."""
+    conn.execute("UPDATE background_job SET waiting_on = ? WHERE id = ?", (parent_id, job_id))
+
+
+def check_requeueable(found: JobSummary | None, job_id: int) -> JobSummary:
+    if found is None:
+        raise JobNotFoundError(f"there is no job {job_id}")
+    if found.state not in REQUEUEABLE_STATES:
+        raise InvalidStateError(
+            f"job {job_id} is {found.state}; only failed or cancelled jobs can be requeued"
+        )
+    return found
+
+
+def counts(conn: sqlite3.Connection) -> dict[JobState, int]:
+    result = {state: 0 for state in JobState}
+    for state, n in conn.execute(
+        "SELECT state, count(*) FROM background_job INDEXED BY ix_job_state "
+        "WHERE state IN ('queued', 'started', 'executed') GROUP BY state"
+    ):
+        result[JobState(state)] = n
+    for state, n in conn.execute("SELECT state, n FROM job_count"):
+        if JobState(state) not in ACTIVE_STATES:
+            result[JobState(state)] = n
+    return result
+
+
+def throughput(conn: sqlite3.Connection, since: int) -> list[ThroughputBucket]:
+    buckets: dict[int, dict[str, int]] = {}
+    for minute, state, n in conn.execute(
+        "SELECT minute, state, n FROM job_minute WHERE minute >= ? ORDER BY minute", (since,)
+    ):
+        buckets.setdefault(minute, {})[state] = n
+    return [
+        ThroughputBucket(
+            minute_start=minute,
+            completed=b.get("completed", 0),
+            failed=b.get("failed", 0) + b.get("cancelled", 0),
+        )
+        for minute, b in buckets.items()
+    ]
+
+
+def batch_status(conn: sqlite3.Connection, batch_id: str) -> BatchStatus:
+    counts_by_state: dict[JobState, int] = {}
+    started: int | None = None
+    finished: int | None = None
+    for state, n, first_start, last_end in conn.execute(
+        "SELECT state, count(*), min(started_date), max(completed_date) FROM job_summary "
+        "WHERE batch_id = ? GROUP BY state",
+        (batch_id,),
+    ):
+        counts_by_state[JobState(state)] = n
+        if first_start is not None:
+            started = first_start if started is None else min(started, first_start)
+        if last_end is not None:
+            finished = last_end if finished is None else max(finished, last_end)
+    failed_ids = [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM job_summary WHERE batch_id = ? AND state = 'failed' ORDER BY id",
+            (batch_id,),
+        )
+    ]
+    total = sum(counts_by_state.values())
+    done = sum(n for s, n in counts_by_state.items() if s not in ACTIVE_STATES)
+    return BatchStatus(
+        batch_id=batch_id, counts=counts_by_state, total=total, done=done,
+        failed_ids=failed_ids, started_at=started,
+        finished_at=finished if total and done == total else None,
+    )  # fmt: skip
+
+
+def batch_active_ids(conn: sqlite3.Connection, batch_id: str) -> list[int]:
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM job_summary WHERE batch_id = ? AND state IN "
+            "('queued', 'started', 'executed') ORDER BY id",
+            (batch_id,),
+        )
+    ]
+
+
+def encode_ids(ids: list[int]) -> str:
+    return json.dumps(ids)

@@ -1,0 +1,74 @@
+"""Opening SQLite connections with our pragmas, and turning SQLite errors into ours."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ...errors import StoreBusyError, StoreError
+from ...settings import Durability
+
+LOOP_BUSY_TIMEOUT_MS = 5
+"""Busy wait allowed on the event-loop connection before retrying asynchronously."""
+
+
+def open_connection(
+    path: str, *, durability: Durability, busy_timeout_ms: int, readonly: bool = False
+) -> sqlite3.Connection:
+    """A connection in autocommit mode (we issue BEGIN ourselves) with WAL and our pragmas."""
+    uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+    try:
+        conn = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False, cached_statements=512
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if not readonly:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"{path}: cannot switch to WAL journal mode (got {mode})")
+        conn.execute(f"PRAGMA synchronous = {durability.value}")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("PRAGMA temp_store = MEMORY")
+    except sqlite3.DatabaseError as error:
+        raise translate(error, path) from None
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+    """One transaction: BEGIN IMMEDIATE for writes (so lock waits happen up front), else BEGIN."""
+    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """Whether `error` means another connection holds the lock (worth retrying)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return True
+    text = str(error).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def translate(error: sqlite3.Error, path: str) -> StoreError:
+    """Our error for an SQLite error, naming the database and what went wrong."""
+    text = str(error)
+    lowered = text.lower()
+    if is_busy(error):
+        return StoreBusyError(f"{path} stayed locked by another process: {text}")
+    if "disk is full" in lowered or "disk i/o error" in lowered:
+        return StoreError(f"cannot write {path}: {text} (is the disk full?)")
+    if "not a database" in lowered or "malformed" in lowered:
+        return StoreError(f"{path} is corrupt or not an SQLite database: {text}")
+    if "unable to open" in lowered:
+        return StoreError(f"cannot open {path}: {text}")
+    if "readonly" in lowered:
+        return StoreError(f"{path} is read-only: {text}")
+    return StoreError(f"{path}: {text}")

@@ -1,0 +1,117 @@
+"""Engine leases on SQLite: registration, heartbeats, and recovery of jobs of dead engines."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from ...records import EngineInfo, JobError, JobState, RunningJob
+from ..protocol import EngineRegistration, Transition
+
+REGISTER = """
+INSERT OR REPLACE INTO engine (id, host, pid, started_at, heartbeat_at, lease_expires_at,
+    workers, commands, concurrency)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+HEARTBEAT = """
+UPDATE engine SET heartbeat_at = ?, lease_expires_at = ?, running = ?, processed = ?, failed = ?
+WHERE id = ?
+"""
+
+LOST_JOBS = """
+SELECT b.id, b.owner, b.attempts, b.retry_limit, b.cancel_requested
+FROM background_job b INDEXED BY ix_job_state
+LEFT JOIN engine e ON e.id = b.owner
+WHERE b.state = 'started'
+  AND (e.id IS NULL OR e.stopped_at IS NOT NULL OR e.lease_expires_at < :now
+       OR e.id IN (SELECT value FROM json_each(:dead)))
+"""
+
+ENGINE_COLUMNS = (
+    "id, host, pid, started_at, heartbeat_at, lease_expires_at, stopped_at, workers, commands, "
+    "concurrency, running, processed, failed"
+)
+
+
+def register(conn: sqlite3.Connection, e: EngineRegistration, now: int, lease_ms: int) -> None:
+    conn.execute(
+        REGISTER,
+        (e.id, e.host, e.pid, now, now, now + lease_ms, json.dumps(e.workers),
+         json.dumps(e.commands), e.concurrency),
+    )  # fmt: skip
+
+
+def heartbeat(conn: sqlite3.Connection, params: tuple[Any, ...]) -> None:
+    conn.execute(HEARTBEAT, params)
+
+
+def stop(conn: sqlite3.Connection, engine_id: str, now: int) -> None:
+    conn.execute(
+        "UPDATE engine SET stopped_at = ?, lease_expires_at = ?, running = 0 WHERE id = ?",
+        (now, now, engine_id),
+    )
+
+
+def lost_transitions(conn: sqlite3.Connection, now: int, dead: list[str]) -> list[Transition]:
+    """Transitions for started jobs whose owner stopped, died or let its lease lapse."""
+    transitions: list[Transition] = []
+    rows = conn.execute(LOST_JOBS, {"now": now, "dead": json.dumps(dead)}).fetchall()
+    for job_id, owner, attempts, retry_limit, cancel_requested in rows:
+        lost = f"attempt {attempts} was lost: its engine {owner} stopped without finishing it"
+        if cancel_requested:
+            state, error = JobState.CANCELLED, JobError(code="Cancelled", message=lost)
+        elif attempts > retry_limit:
+            state, error = JobState.FAILED, JobError(code="WorkerLost", message=lost)
+        else:
+            state, error = JobState.QUEUED, JobError(code="WorkerLost", message=lost)
+        transitions.append(
+            Transition(
+                job_id=job_id,
+                state=state,
+                owner_guard=owner,
+                run_after=now if state is JobState.QUEUED else None,
+                error=error,
+                logs=f"[recovery] {lost}; {'requeued' if state is JobState.QUEUED else state}\n",
+            )
+        )
+    return transitions
+
+
+def engines(conn: sqlite3.Connection, now: int) -> list[EngineInfo]:
+    rows = conn.execute(
+        f"SELECT {ENGINE_COLUMNS} FROM engine ORDER BY started_at DESC LIMIT 200"
+    ).fetchall()
+    return [
+        EngineInfo(
+            id=r[0], host=r[1], pid=r[2], started_at=r[3], heartbeat_at=r[4],
+            lease_expires_at=r[5], workers=json.loads(r[7]), commands=json.loads(r[8]),
+            concurrency=r[9], running=r[10], processed=r[11], failed=r[12],
+            alive=r[6] is None and r[5] >= now,
+        )
+        for r in rows
+    ]  # fmt: skip
+
+
+def running_jobs(conn: sqlite3.Connection) -> list[RunningJob]:
+    rows = conn.execute(
+        "SELECT id, command, worker, owner, started_date, progress, status "
+        "FROM background_job INDEXED BY ix_job_state WHERE state = 'started' ORDER BY id"
+    ).fetchall()
+    return [
+        RunningJob(
+            id=r[0], command=r[1], worker=r[2], owner=r[3], started_date=r[4], progress=r[5],
+            status=r[6],
+        )
+        for r in rows
+    ]  # fmt: skip
+
+
+def cancel_requested(conn: sqlite3.Connection, owner: str) -> list[int]:
+    rows = conn.execute(
+        "SELECT id FROM background_job INDEXED BY ix_job_owner "
+        "WHERE owner = ? AND cancel_requested = 1 AND state = 'started'",
+        (owner,),
+    )
+    return [row[0] for row in rows]

@@ -1,0 +1,325 @@
+"""The engine's hot path on SQLite: enqueue, claim, finish, activity, recovery."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from ...errors import DuplicateRefIdError, JobNotFoundError
+from ...records import TERMINAL_STATES, Job, JobState
+from ..protocol import ActivityUpdate, FinishResult, NewJob, Transition
+from .rows import JOB_SELECT, error_to_json, row_to_job
+from .schema import JOB_FIELDS
+
+NEXT_ID = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'job_summary'), 0)"
+
+INSERT_SUMMARY = """
+INSERT INTO job_summary (id, command, state, worker, parent_id, depends_on, ref_id, tag,
+    batch_id, created_by, user_id, callback, request_type, created_date, completed_date,
+    error_code, error_message)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+INSERT_JOB = f"""
+INSERT INTO background_job ({", ".join(JOB_FIELDS)}, waiting_on)
+VALUES ({", ".join("?" for _ in JOB_FIELDS)}, ?)
+"""
+
+CLAIM_DEFAULT = f"""
+UPDATE background_job
+SET state = 'started', owner = :owner, attempts = attempts + 1, started_date = :now,
+    last_activity_date = :now, cancel_requested = 0
+WHERE id IN (
+    SELECT id FROM background_job INDEXED BY ix_job_claim
+    WHERE state = 'queued' AND waiting_on IS NULL AND worker = '' AND run_after <= :now
+      AND command IN (SELECT value FROM json_each(:commands))
+    ORDER BY run_after, id LIMIT :limit)
+RETURNING {JOB_SELECT}
+"""
+
+CLAIM_NAMED = f"""
+UPDATE background_job
+SET state = 'started', owner = :owner, attempts = attempts + 1, started_date = :now,
+    last_activity_date = :now, cancel_requested = 0
+WHERE id IN (
+    SELECT (SELECT q.id FROM background_job q INDEXED BY ix_job_claim
+            WHERE q.state = 'queued' AND q.waiting_on IS NULL AND q.worker = w.worker
+              AND q.run_after <= :now AND q.command IN (SELECT value FROM json_each(:commands))
+            ORDER BY q.run_after, q.id LIMIT 1)
+    FROM (SELECT DISTINCT worker FROM background_job INDEXED BY ix_job_claim
+          WHERE state = 'queued' AND waiting_on IS NULL AND worker > '' AND run_after <= :now
+          LIMIT :limit) AS w
+    WHERE NOT EXISTS (SELECT 1 FROM background_job r INDEXED BY ix_job_busy_worker
+                      WHERE r.worker = w.worker AND r.state = 'started'))
+RETURNING {JOB_SELECT}
+"""
+
+SUMMARY_STARTED = "UPDATE job_summary SET state = 'started', started_date = ?, attempts = ? WHERE id = ?"
+
+APPLY_TRANSITION = """
+UPDATE background_job
+SET state = :state, owner = NULL, cancel_requested = 0, attempts = attempts - :refund,
+    run_after = coalesce(:run_after, run_after),
+    completed_date = :completed_date,
+    duration_ms = coalesce(:duration_ms, duration_ms),
+    response_type = coalesce(:response_type, response_type),
+    response_body = coalesce(:response_body, response_body),
+    error = :error,
+    logs = CASE WHEN :logs = '' THEN logs ELSE substr(logs || :logs, -:max_log) END,
+    progress = coalesce(:progress, progress),
+    status = coalesce(:status, status),
+    notified_date = CASE WHEN :notified THEN :now ELSE notified_date END,
+    last_activity_date = :now
+WHERE id = :id AND (:guard IS NULL OR owner = :guard)
+  AND state NOT IN ('completed', 'failed', 'cancelled')
+"""
+
+SUMMARY_TRANSITION = """
+UPDATE job_summary
+SET state = ?, completed_date = ?, duration_ms = coalesce(?, duration_ms),
+    attempts = attempts - ?,
+    response_type = coalesce(?, response_type), error_code = ?, error_message = ?
+WHERE id = ?
+"""
+
+RELEASE_DEPENDENTS = """
+UPDATE background_job SET waiting_on = NULL
+WHERE waiting_on IN (SELECT value FROM json_each(?)) RETURNING id
+"""
+
+CANCEL_DEPENDENTS = """
+WITH RECURSIVE dependent(id) AS (
+    SELECT id FROM background_job WHERE waiting_on IN (SELECT value FROM json_each(:ids))
+    UNION
+    SELECT b.id FROM background_job b JOIN dependent d ON b.waiting_on = d.id)
+UPDATE background_job
+SET state = 'cancelled', waiting_on = NULL, completed_date = :now, last_activity_date = :now,
+    error = json_object('code', 'DependencyFailed', 'message',
+        'cancelled because job ' || depends_on || ' it depends on did not complete',
+        'stack', '', 'field_errors', json('{}'))
+WHERE id IN dependent AND state = 'queued'
+RETURNING id, depends_on
+"""
+
+SUMMARY_DEPENDENT_CANCELLED = """
+UPDATE job_summary
+SET state = 'cancelled', completed_date = ?, error_code = 'DependencyFailed',
+    error_message = 'cancelled because job ' || ? || ' it depends on did not complete'
+WHERE id = ?
+"""
+
+RECORD_ACTIVITY = """
+UPDATE background_job
+SET logs = CASE WHEN :logs = '' THEN logs ELSE substr(logs || :logs, -:max_log) END,
+    progress = coalesce(:progress, progress), status = coalesce(:status, status),
+    last_activity_date = :now
+WHERE id = :id AND state = 'started'
+"""
+
+
+def insert_jobs(conn: sqlite3.Connection, jobs: list[NewJob], now: int) -> list[int]:
+    """Insert `jobs` inside the caller's transaction; returns their ids."""
+    first = conn.execute(NEXT_ID).fetchone()[0] + 1
+    parents = _parent_states(conn, {j.depends_on for j in jobs if j.depends_on is not None})
+    _check_ref_ids(conn, [j.ref_id for j in jobs if j.ref_id is not None])
+    summaries: list[tuple[Any, ...]] = []
+    rows: list[tuple[Any, ...]] = []
+    cancelled = 0
+    for offset, job in enumerate(jobs):
+        job_id = first + offset
+        state, waiting_on, error = _initial_state(job, parents)
+        cancelled += state is JobState.CANCELLED
+        completed = now if state is JobState.CANCELLED else None
+        summaries.append(
+            (job_id, job.command, state.value, job.worker, job.parent_id, job.depends_on,
+             job.ref_id, job.tag, job.batch_id, job.created_by, job.user_id, job.callback,
+             job.request_type, now, completed, error and "DependencyFailed", error)
+        )  # fmt: skip
+        rows.append(_job_row(job_id, job, state, now, completed, error) + (waiting_on,))
+    conn.executemany(INSERT_SUMMARY, summaries)
+    conn.executemany(INSERT_JOB, rows)
+    if cancelled:
+        _count(conn, {JobState.CANCELLED: cancelled})
+    return list(range(first, first + len(jobs)))
+
+
+def _job_row(
+    job_id: int, job: NewJob, state: JobState, now: int, completed: int | None, error: str | None
+) -> tuple[Any, ...]:
+    error_json = None
+    if error:
+        error_json = json.dumps({"code": "DependencyFailed", "message": error})
+    values: dict[str, Any] = {
+        "id": job_id, "command": job.command, "request_type": job.request_type,
+        "request_body": job.request_body, "state": state.value, "worker": job.worker,
+        "parent_id": job.parent_id, "depends_on": job.depends_on, "ref_id": job.ref_id,
+        "tag": job.tag, "callback": job.callback, "batch_id": job.batch_id,
+        "created_by": job.created_by, "user_id": job.user_id, "reply_to": job.reply_to,
+        "run_after": job.run_after, "created_date": now, "started_date": None,
+        "completed_date": completed, "notified_date": None, "last_activity_date": None,
+        "retry_limit": job.retry_limit, "attempts": 0, "timeout_secs": job.timeout_secs,
+        "duration_ms": None, "progress": None, "status": None, "logs": "",
+        "response_type": None, "response_body": None, "error": error_json,
+        "args": json.dumps(job.args) if job.args else None,
+        "meta": json.dumps(job.meta) if job.meta else None, "owner": None,
+    }  # fmt: skip
+    return tuple(values[name] for name in JOB_FIELDS)
+
+
+def _initial_state(
+    job: NewJob, parents: dict[int, JobState]
+) -> tuple[JobState, int | None, str | None]:
+    """State, waiting_on and cancel reason of a new job given its parent's state."""
+    if job.depends_on is None:
+        return JobState.QUEUED, None, None
+    parent_state = parents.get(job.depends_on)
+    if parent_state is None:
+        raise JobNotFoundError(f"depends_on: there is no job {job.depends_on}")
+    if parent_state is JobState.COMPLETED:
+        return JobState.QUEUED, None, None
+    if parent_state in (JobState.FAILED, JobState.CANCELLED):
+        reason = f"cancelled because job {job.depends_on} it depends on did not complete"
+        return JobState.CANCELLED, None, reason
+    return JobState.QUEUED, job.depends_on, None
+
+
+def _parent_states(conn: sqlite3.Connection, ids: set[int]) -> dict[int, JobState]:
+    if not ids:
+        return {}
+    rows = conn.execute(
+        "SELECT id, state FROM job_summary WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted(ids)),),
+    )
+    return {row[0]: JobState(row[1]) for row in rows}
+
+
+def _check_ref_ids(conn: sqlite3.Connection, ref_ids: list[str]) -> None:
+    if not ref_ids:
+        return
+    seen: set[str] = set()
+    for ref_id in ref_ids:
+        if ref_id in seen:
+            raise DuplicateRefIdError(f"ref_id '{ref_id}' is given to two jobs in one enqueue")
+        seen.add(ref_id)
+    if len(ref_ids) == 1:
+        row = conn.execute("SELECT id FROM job_summary WHERE ref_id = ?", ref_ids).fetchone()
+        taken = [(ref_ids[0], row[0])] if row else []
+    else:
+        taken = conn.execute(
+            "SELECT ref_id, id FROM job_summary WHERE ref_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ref_ids),),
+        ).fetchall()
+    if taken:
+        ref_id, job_id = taken[0]
+        raise DuplicateRefIdError(f"ref_id '{ref_id}' is already used by job {job_id}")
+
+
+def claim(
+    conn: sqlite3.Connection, *, owner: str, commands: str, named: bool, limit: int, now: int
+) -> list[Job]:
+    """Claim inside the caller's transaction; `commands` is a JSON array of names."""
+    sql = CLAIM_NAMED if named else CLAIM_DEFAULT
+    params = {"owner": owner, "now": now, "commands": commands, "limit": limit}
+    jobs = [row_to_job(row) for row in conn.execute(sql, params).fetchall()]
+    if jobs:
+        jobs.sort(key=lambda j: (j.run_after, j.id))
+        conn.executemany(SUMMARY_STARTED, [(now, j.attempts, j.id) for j in jobs])
+    return jobs
+
+
+def finish(
+    conn: sqlite3.Connection,
+    transitions: list[Transition],
+    new_jobs: list[NewJob],
+    now: int,
+    max_log: int,
+) -> FinishResult:
+    """Apply transitions, release or cancel dependents, insert follow-up jobs."""
+    applied: list[Transition] = []
+    for t in transitions:
+        terminal = t.state in TERMINAL_STATES
+        params = {
+            "state": t.state.value, "run_after": t.run_after,
+            "completed_date": now if terminal else None, "duration_ms": t.duration_ms,
+            "response_type": t.response_type, "response_body": t.response_body,
+            "error": error_to_json(t.error), "logs": t.logs, "max_log": max_log,
+            "progress": t.progress, "status": t.status, "notified": t.notified, "now": now,
+            "id": t.job_id, "guard": t.owner_guard, "refund": int(t.refund_attempt),
+        }  # fmt: skip
+        if conn.execute(APPLY_TRANSITION, params).rowcount:
+            applied.append(t)
+    conn.executemany(
+        SUMMARY_TRANSITION,
+        [
+            (t.state.value, now if t.state in TERMINAL_STATES else None, t.duration_ms,
+             int(t.refund_attempt), t.response_type, t.error.code if t.error else None,
+             t.error.message if t.error else None, t.job_id)
+            for t in applied
+        ],
+    )  # fmt: skip
+    counts = Counter(t.state for t in applied if t.state in TERMINAL_STATES)
+    completed = [t.job_id for t in applied if t.state is JobState.COMPLETED]
+    released = _release(conn, completed)
+    stopped = [t.job_id for t in applied if t.state in (JobState.FAILED, JobState.CANCELLED)]
+    cancelled = cancel_dependents(conn, stopped, now)
+    counts[JobState.CANCELLED] += len(cancelled)
+    _count(conn, counts)
+    _count_minute(conn, counts, now)
+    new_ids = insert_jobs(conn, new_jobs, now) if new_jobs else []
+    return FinishResult(
+        applied=[t.job_id for t in applied],
+        cancelled_dependents=cancelled,
+        released_dependents=released,
+        new_job_ids=new_ids,
+    )
+
+
+def _release(conn: sqlite3.Connection, completed: list[int]) -> list[int]:
+    if not completed:
+        return []
+    return [row[0] for row in conn.execute(RELEASE_DEPENDENTS, (json.dumps(completed),))]
+
+
+def cancel_dependents(conn: sqlite3.Connection, stopped: list[int], now: int) -> list[int]:
+    """Cancel, transitively, the queued jobs waiting on any of `stopped`; returns their ids.
+
+    Does not update `job_count`; the caller adds the returned count.
+    """
+    if not stopped:
+        return []
+    rows = conn.execute(CANCEL_DEPENDENTS, {"ids": json.dumps(stopped), "now": now}).fetchall()
+    conn.executemany(SUMMARY_DEPENDENT_CANCELLED, [(now, parent, job) for job, parent in rows])
+    return [row[0] for row in rows]
+
+
+def _count(conn: sqlite3.Connection, counts: Counter[JobState] | dict[JobState, int]) -> None:
+    for state, n in counts.items():
+        if n:
+            conn.execute("UPDATE job_count SET n = n + ? WHERE state = ?", (n, state.value))
+
+
+def _count_minute(conn: sqlite3.Connection, counts: Counter[JobState], now: int) -> None:
+    minute = now - now % 60_000
+    for state, n in counts.items():
+        if n:
+            conn.execute(
+                "INSERT INTO job_minute (minute, state, n) VALUES (?, ?, ?) "
+                "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                (minute, state.value, n),
+            )
+
+
+def record_activity(
+    conn: sqlite3.Connection, updates: Iterable[ActivityUpdate], now: int, max_log: int
+) -> None:
+    conn.executemany(
+        RECORD_ACTIVITY,
+        [
+            {"logs": u.logs, "max_log": max_log, "progress": u.progress, "status": u.status,
+             "now": now, "id": u.job_id}
+            for u in updates
+        ],
+    )  # fmt: skip

@@ -1,0 +1,75 @@
+"""Converting between SQLite rows and our records."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ...records import Job, JobError, JobState, JobSummary
+from .schema import JOB_FIELDS
+
+JOB_SELECT = ", ".join(JOB_FIELDS)
+"""Column list selecting a full job row in `row_to_job` order."""
+
+SUMMARY_FIELDS = [
+    "id", "command", "state", "worker", "parent_id", "depends_on", "ref_id", "tag", "batch_id",
+    "created_by", "user_id", "callback", "request_type", "response_type", "created_date",
+    "started_date", "completed_date", "duration_ms", "attempts", "error_code", "error_message",
+]  # fmt: skip
+SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
+
+
+def row_to_job(row: tuple[Any, ...]) -> Job:
+    """A `Job` from a row selected with `JOB_SELECT`."""
+    values = dict(zip(JOB_FIELDS, row, strict=True))
+    values["state"] = JobState(values["state"])
+    values["error"] = error_from_json(values["error"])
+    values["args"] = json.loads(values["args"]) if values["args"] else {}
+    values["meta"] = json.loads(values["meta"]) if values["meta"] else {}
+    return Job(**values)
+
+
+def job_to_row(job: Job) -> tuple[Any, ...]:
+    """The row values of `job`, in `JOB_FIELDS` order."""
+    values: list[Any] = []
+    for name in JOB_FIELDS:
+        value = getattr(job, name)
+        if name == "error":
+            value = error_to_json(value)
+        elif name in ("args", "meta"):
+            value = json.dumps(value) if value else None
+        elif name == "state":
+            value = value.value
+        values.append(value)
+    return tuple(values)
+
+
+def row_to_summary(row: tuple[Any, ...]) -> JobSummary:
+    values = dict(zip(SUMMARY_FIELDS, row, strict=True))
+    values["state"] = JobState(values["state"])
+    return JobSummary(**values)
+
+
+def error_to_json(error: JobError | None) -> str | None:
+    if error is None:
+        return None
+    return json.dumps(
+        {
+            "code": error.code,
+            "message": error.message,
+            "stack": error.stack,
+            "field_errors": error.field_errors,
+        }
+    )
+
+
+def error_from_json(text: str | None) -> JobError | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    return JobError(
+        code=data.get("code", ""),
+        message=data.get("message", ""),
+        stack=data.get("stack", ""),
+        field_errors=data.get("field_errors") or {},
+    )

@@ -1,0 +1,200 @@
+"""DDL and numbered migrations of the live store (`jobs.db`) and the month databases."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ...errors import SchemaTooNewError, StoreError
+
+JOB_COLUMNS = """
+    id INTEGER PRIMARY KEY,
+    command TEXT NOT NULL,
+    request_type TEXT NOT NULL DEFAULT '',
+    request_body TEXT NOT NULL DEFAULT 'null',
+    state TEXT NOT NULL,
+    worker TEXT NOT NULL DEFAULT '',
+    parent_id INTEGER,
+    depends_on INTEGER,
+    ref_id TEXT,
+    tag TEXT,
+    callback TEXT,
+    batch_id TEXT,
+    created_by TEXT,
+    user_id TEXT,
+    reply_to TEXT,
+    run_after INTEGER NOT NULL,
+    created_date INTEGER NOT NULL,
+    started_date INTEGER,
+    completed_date INTEGER,
+    notified_date INTEGER,
+    last_activity_date INTEGER,
+    retry_limit INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    timeout_secs REAL NOT NULL,
+    duration_ms INTEGER,
+    progress REAL,
+    status TEXT,
+    logs TEXT NOT NULL DEFAULT '',
+    response_type TEXT,
+    response_body TEXT,
+    error TEXT,
+    args TEXT,
+    meta TEXT,
+    owner TEXT
+"""
+
+JOB_FIELDS = [line.split()[0] for line in JOB_COLUMNS.strip().splitlines()]
+"""Column names of a full job row, in table order (shared by live and month tables)."""
+
+LIVE_V1 = f"""
+CREATE TABLE job_summary (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    command TEXT NOT NULL,
+    state TEXT NOT NULL,
+    worker TEXT NOT NULL DEFAULT '',
+    parent_id INTEGER,
+    depends_on INTEGER,
+    ref_id TEXT,
+    tag TEXT,
+    batch_id TEXT,
+    created_by TEXT,
+    user_id TEXT,
+    callback TEXT,
+    request_type TEXT NOT NULL DEFAULT '',
+    response_type TEXT,
+    created_date INTEGER NOT NULL,
+    started_date INTEGER,
+    completed_date INTEGER,
+    duration_ms INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT,
+    error_message TEXT
+);
+CREATE UNIQUE INDEX ux_summary_ref_id ON job_summary(ref_id) WHERE ref_id IS NOT NULL;
+CREATE INDEX ix_summary_parent ON job_summary(parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX ix_summary_depends ON job_summary(depends_on) WHERE depends_on IS NOT NULL;
+CREATE INDEX ix_summary_batch ON job_summary(batch_id, id) WHERE batch_id IS NOT NULL;
+CREATE INDEX ix_summary_completed ON job_summary(completed_date) WHERE completed_date IS NOT NULL;
+
+CREATE TABLE background_job (
+    {JOB_COLUMNS},
+    waiting_on INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX ix_job_claim ON background_job(worker, run_after, id)
+    WHERE state = 'queued' AND waiting_on IS NULL;
+CREATE INDEX ix_job_due ON background_job(run_after)
+    WHERE state = 'queued' AND waiting_on IS NULL;
+CREATE INDEX ix_job_state ON background_job(state, id);
+CREATE INDEX ix_job_owner ON background_job(owner) WHERE owner IS NOT NULL;
+CREATE INDEX ix_job_busy_worker ON background_job(worker) WHERE state = 'started';
+CREATE INDEX ix_job_waiting ON background_job(waiting_on) WHERE waiting_on IS NOT NULL;
+
+CREATE TABLE job_count (
+    state TEXT PRIMARY KEY,
+    n INTEGER NOT NULL
+);
+INSERT INTO job_count(state, n) VALUES ('completed', 0), ('failed', 0), ('cancelled', 0);
+
+CREATE TABLE job_minute (
+    minute INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (minute, state)
+) WITHOUT ROWID;
+
+CREATE TABLE engine (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    lease_expires_at INTEGER NOT NULL,
+    stopped_at INTEGER,
+    workers TEXT NOT NULL DEFAULT '[]',
+    commands TEXT NOT NULL DEFAULT '[]',
+    concurrency INTEGER NOT NULL DEFAULT 0,
+    running INTEGER NOT NULL DEFAULT 0,
+    processed INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE scheduled_task (
+    name TEXT PRIMARY KEY,
+    schedule TEXT NOT NULL,
+    command TEXT NOT NULL,
+    request_type TEXT NOT NULL DEFAULT '',
+    request_body TEXT NOT NULL DEFAULT 'null',
+    options TEXT NOT NULL DEFAULT '{{}}',
+    missed_policy TEXT NOT NULL DEFAULT 'run_once',
+    max_catch_up INTEGER NOT NULL DEFAULT 100,
+    paused INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    next_run_at INTEGER,
+    last_run_at INTEGER,
+    last_job_id INTEGER,
+    run_now_requested INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+MONTH_V1 = f"""
+CREATE TABLE IF NOT EXISTS {{schema}}.completed_job ({JOB_COLUMNS});
+CREATE TABLE IF NOT EXISTS {{schema}}.failed_job ({JOB_COLUMNS});
+"""
+
+MONTH_INDEX_COLUMNS = ("command", "tag", "batch_id", "created_by", "user_id", "ref_id", "state")
+"""Columns the admin can filter a month's jobs by; each gets an index (column, id)."""
+
+
+def month_ddl(schema: str) -> list[str]:
+    """Statements creating a month database's tables and indexes inside `schema`."""
+    statements = [s.strip() for s in MONTH_V1.format(schema=schema).split(";") if s.strip()]
+    for table in ("completed_job", "failed_job"):
+        for column in MONTH_INDEX_COLUMNS:
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {schema}.ix_{table}_{column} "
+                f"ON {table}({column}, id)"
+            )
+    return statements
+
+
+LIVE_MIGRATIONS: list[str] = [LIVE_V1]
+"""Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
+
+LATEST_VERSION = len(LIVE_MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, path: str) -> None:
+    """Bring the live store at `path` to the latest schema, or refuse a newer one."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > LATEST_VERSION:
+        raise SchemaTooNewError(
+            f"{path} has schema version {version}, newer than this version of jobs "
+            f"understands ({LATEST_VERSION}); upgrade jobs to open it"
+        )
+    if version == 0 and _has_foreign_tables(conn):
+        raise StoreError(f"{path} is an SQLite database but not a jobs store")
+    for number in range(version + 1, LATEST_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the lock.
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+                conn.execute("ROLLBACK")
+                continue
+            for statement in _split(LIVE_MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _has_foreign_tables(conn: sqlite3.Connection) -> bool:
+    row = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
+    return bool(row[0])
+
+
+def _split(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";\n") if s.strip()]

@@ -1,0 +1,372 @@
+"""`SqliteStore`: the embedded backend, a directory of SQLite files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ...errors import StoreBusyError, StoreError, StoreNotFoundError
+from ...records import (
+    BatchStatus,
+    EngineInfo,
+    Job,
+    JobFilter,
+    JobResult,
+    JobState,
+    JobSummary,
+    MonthDatabase,
+    Page,
+    RunningJob,
+    ThroughputBucket,
+)
+from ...settings import Settings
+from ..protocol import ActivityUpdate, EngineRegistration, FinishResult, NewJob, Transition
+from . import admin, engines, queue
+from .archive import MonthArchive, month_of
+from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
+from .filters import job_where
+from .rows import JOB_SELECT, row_to_job
+from .schema import migrate
+
+R = TypeVar("R")
+LIVE_FILE = "jobs.db"
+
+
+class SqliteStore:
+    """The live store `jobs.db` plus its month databases, in one directory.
+
+    Hot-path writes run on the event loop's thread (a thread hop per statement would cost
+    more than the statement); a lock held by another process is waited for asynchronously.
+    Admin reads run in a worker thread on their own connection so they never block the loop.
+    """
+
+    def __init__(self, directory: str, settings: Settings | None = None, *, create: bool = True):
+        self.settings = settings or Settings()
+        self.directory = os.path.abspath(directory)
+        self.path = os.path.join(self.directory, LIVE_FILE)
+        _check_location(self.directory, self.path, create)
+        durability = self.settings.durability
+        self._conn = open_connection(
+            self.path, durability=durability, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS
+        )
+        try:
+            migrate(self._conn, self.path)
+        except sqlite3.DatabaseError as error:
+            self._conn.close()
+            raise translate(error, self.path) from None
+        except StoreError:
+            self._conn.close()
+            raise
+        self._reader = open_connection(
+            self.path, durability=durability, busy_timeout_ms=int(self.settings.busy_timeout_secs * 1000)
+        )
+        self._read_lock = threading.Lock()
+        self._archive = MonthArchive(self.directory, self.path, durability)
+        self._max_log = self.settings.max_log_chars
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        """Run `fn` in one write transaction on the loop's connection, retrying while busy."""
+        deadline = time.monotonic() + self.settings.busy_timeout_secs
+        delay = 0.0005
+        while True:
+            try:
+                with transaction(self._conn) as conn:
+                    return fn(conn)
+            except sqlite3.DatabaseError as error:
+                if not is_busy(error):
+                    raise translate(error, self.path) from None
+                if time.monotonic() > deadline:
+                    raise StoreBusyError(
+                        f"{self.path} stayed locked by another process for more than "
+                        f"{self.settings.busy_timeout_secs:g}s"
+                    ) from None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        """Run `fn` on the read connection in a worker thread."""
+
+        def run() -> R:
+            with self._read_lock:
+                try:
+                    with transaction(self._reader, write=False) as conn:
+                        return fn(conn)
+                except sqlite3.DatabaseError as error:
+                    raise translate(error, self.path) from None
+
+        return await asyncio.to_thread(run)
+
+    def change_token(self) -> int:
+        try:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.DatabaseError as error:
+            raise translate(error, self.path) from None
+
+    async def close(self) -> None:
+        self._conn.close()
+        with self._read_lock:
+            self._reader.close()
+        self._archive.close()
+
+    # -- engine hot path --------------------------------------------------------------------
+
+    async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
+        return await self._write(lambda conn: queue.insert_jobs(conn, jobs, now))
+
+    async def claim(
+        self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
+    ) -> list[Job]:
+        names = json.dumps(commands)
+        return await self._write(
+            lambda conn: queue.claim(
+                conn, owner=owner, commands=names, named=named, limit=limit, now=now
+            )
+        )
+
+    async def finish(
+        self, transitions: list[Transition], new_jobs: list[NewJob], now: int
+    ) -> FinishResult:
+        return await self._write(
+            lambda conn: queue.finish(conn, transitions, new_jobs, now, self._max_log)
+        )
+
+    async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
+        await self._write(lambda conn: queue.record_activity(conn, updates, now, self._max_log))
+
+    async def archive_finished(self, now: int, limit: int) -> int:
+        ids = await self._retry_busy(lambda: self._archive.copy_finished(limit))
+        if ids:
+            encoded = json.dumps(ids)
+            await self._write(
+                lambda conn: conn.execute(
+                    "DELETE FROM background_job WHERE id IN (SELECT value FROM json_each(?)) "
+                    "AND state IN ('completed', 'failed', 'cancelled')",
+                    (encoded,),
+                )
+            )
+        return len(ids)
+
+    async def _retry_busy(self, fn: Callable[[], R]) -> R:
+        delay = 0.0005
+        deadline = time.monotonic() + self.settings.busy_timeout_secs
+        while True:
+            try:
+                return fn()
+            except sqlite3.DatabaseError as error:
+                if not is_busy(error) or time.monotonic() > deadline:
+                    raise translate(error, self.path) from None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    async def next_due(self, now: int) -> int | None:
+        row = self._conn.execute(
+            "SELECT min(run_after) FROM background_job INDEXED BY ix_job_due "
+            "WHERE state = 'queued' AND waiting_on IS NULL AND run_after > ?",
+            (now,),
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    # -- engines ----------------------------------------------------------------------------
+
+    async def register_engine(self, engine: EngineRegistration, now: int, lease_ms: int) -> None:
+        await self._write(lambda conn: engines.register(conn, engine, now, lease_ms))
+
+    async def heartbeat(
+        self, engine_id: str, now: int, lease_ms: int, running: int, processed: int, failed: int
+    ) -> None:
+        params = (now, now + lease_ms, running, processed, failed, engine_id)
+        await self._write(lambda conn: engines.heartbeat(conn, params))
+
+    async def stop_engine(self, engine_id: str, now: int) -> None:
+        await self._write(lambda conn: engines.stop(conn, engine_id, now))
+
+    async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
+        def recover(conn: sqlite3.Connection) -> list[int]:
+            transitions = engines.lost_transitions(conn, now, dead)
+            if not transitions:
+                return []
+            return queue.finish(conn, transitions, [], now, self._max_log).applied
+
+        return await self._write(recover)
+
+    async def cancel_requested(self, owner: str) -> list[int]:
+        return engines.cancel_requested(self._conn, owner)
+
+    async def engines(self, now: int) -> list[EngineInfo]:
+        return await self._read(lambda conn: engines.engines(conn, now))
+
+    async def running_jobs(self) -> list[RunningJob]:
+        return await self._read(engines.running_jobs)
+
+    # -- admin ------------------------------------------------------------------------------
+
+    async def get_job(self, job_id: int) -> JobResult | None:
+        found = await self._read(lambda conn: admin.summary(conn, job_id))
+        return await self._result(found)
+
+    async def get_job_by_ref(self, ref_id: str) -> JobResult | None:
+        found = await self._read(lambda conn: admin.summary_by_ref(conn, ref_id))
+        return await self._result(found)
+
+    async def _result(self, found: JobSummary | None) -> JobResult | None:
+        if found is None:
+            return None
+        job = await self._read(lambda conn: admin.live_job(conn, found.id))
+        if job is None and found.completed_date is not None:
+            month = month_of(found.completed_date)
+            job = await asyncio.to_thread(self._archive.read_job, month, found.state, found.id)
+        if job is None:
+            return JobResult(summary=found)
+        if job.state is JobState.COMPLETED:
+            return JobResult(summary=found, completed=job)
+        if job.state in (JobState.FAILED, JobState.CANCELLED):
+            return JobResult(summary=found, failed=job)
+        return JobResult(summary=found, queued=job)
+
+    async def request_cancel(self, job_id: int, reason: str, now: int) -> JobState:
+        return await self._write(
+            lambda conn: admin.request_cancel(conn, job_id, reason, now, self._max_log)
+        )
+
+    async def requeue(self, job_id: int, now: int) -> list[int]:
+        """Requeue a failed/cancelled job and the dependents its failure cancelled.
+
+        Returns the ids requeued, the job first.
+        """
+        requeued: list[int] = []
+        pending: list[tuple[int, int | None]] = [(job_id, None)]
+        while pending:
+            current, parent = pending.pop(0)
+            await self._requeue_one(current, parent, now)
+            requeued.append(current)
+            dependents = await self._read(lambda conn, c=current: admin.dependents_cancelled_by(conn, c))  # type: ignore[misc]
+            pending.extend((d.id, current) for d in dependents)
+        return requeued
+
+    async def _requeue_one(self, job_id: int, wait_on: int | None, now: int) -> None:
+        found = admin.check_requeueable(
+            await self._read(lambda conn: admin.summary(conn, job_id)), job_id
+        )
+        archived: Job | None = None
+        month: str | None = None
+        if found.completed_date is not None:
+            month = month_of(found.completed_date)
+            archived = await asyncio.to_thread(self._archive.read_job, month, found.state, job_id)
+
+        def requeue(conn: sqlite3.Connection) -> None:
+            if not admin.requeue_live(conn, job_id, now):
+                if archived is None:
+                    raise StoreError(
+                        f"job {job_id} cannot be requeued: its row is in neither the queue nor "
+                        f"the month database jobs_{month}.db (was the file removed?)"
+                    )
+                admin.requeue_archived(conn, archived, now)
+            admin.after_requeue(conn, job_id, found.state)
+            if wait_on is not None:
+                admin.wait_on(conn, job_id, wait_on)
+
+        await self._write(requeue)
+        if archived is not None and month is not None:
+            await self._retry_busy(lambda: self._archive.delete_failed(month, job_id))
+
+    async def list_queue(self, flt: JobFilter, cursor: int | None, limit: int) -> Page[Job]:
+        """Jobs in the queue (queued, started, executed), oldest first."""
+        def run(conn: sqlite3.Connection) -> Page[Job]:
+            where, params, _ = job_where(flt, cursor, descending=False)
+            rows = conn.execute(
+                f"SELECT {JOB_SELECT} FROM background_job WHERE state IN "
+                f"('queued', 'started', 'executed') AND {where} ORDER BY id LIMIT ?",
+                [*params, limit + 1],
+            ).fetchall()
+            items = [row_to_job(r) for r in rows[:limit]]
+            return Page(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+
+        return await self._read(run)
+
+    async def list_archive(
+        self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
+    ) -> Page[Job]:
+        """Completed (kind=completed) or failed/cancelled jobs of a month, newest first."""
+        table = "completed_job" if kind is JobState.COMPLETED else "failed_job"
+        conn = await asyncio.to_thread(self._archive.reader, month)
+        if conn is None:
+            return Page(items=[], next_cursor=None)
+
+        def run() -> Page[Job]:
+            with self._archive._read_lock:
+                start = cursor
+                if flt.text and start is None:
+                    top = conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
+                    start = (top or 0) + 1
+                where, params, window_end = job_where(flt, start, descending=True)
+                rows = conn.execute(
+                    f"SELECT {JOB_SELECT} FROM {table} WHERE {where} ORDER BY id DESC LIMIT ?",
+                    [*params, limit + 1],
+                ).fetchall()
+            items = [row_to_job(r) for r in rows[:limit]]
+            if len(rows) > limit:
+                return Page(items=items, next_cursor=items[-1].id)
+            if window_end is not None and window_end > 1:
+                return Page(items=items, next_cursor=window_end)
+            return Page(items=items, next_cursor=None)
+
+        return await asyncio.to_thread(run)
+
+    async def counts(self) -> dict[JobState, int]:
+        return await self._read(admin.counts)
+
+    async def months(self) -> list[MonthDatabase]:
+        return await asyncio.to_thread(self._archive.months)
+
+    async def throughput(self, since: int, now: int) -> list[ThroughputBucket]:
+        return await self._read(lambda conn: admin.throughput(conn, since))
+
+    async def batch_status(self, batch_id: str) -> BatchStatus:
+        return await self._read(lambda conn: admin.batch_status(conn, batch_id))
+
+    async def batch_active_ids(self, batch_id: str) -> list[int]:
+        return await self._read(lambda conn: admin.batch_active_ids(conn, batch_id))
+
+    async def dependents(self, job_id: int) -> list[JobSummary]:
+        """Jobs that depend on `job_id`."""
+        def run(conn: sqlite3.Connection) -> list[JobSummary]:
+            from .rows import SUMMARY_SELECT, row_to_summary
+
+            rows = conn.execute(
+                f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = ? ORDER BY id",
+                (job_id,),
+            )
+            return [row_to_summary(r) for r in rows]
+
+        return await self._read(run)
+
+    def read_change_token(self) -> int:
+        """`change_token` for processes that only read (the admin app)."""
+        with self._read_lock:
+            return int(self._reader.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _check_location(directory: str, path: str, create: bool) -> None:
+    if os.path.isdir(directory):
+        if not create and not os.path.exists(path):
+            raise StoreNotFoundError(f"{directory} is not a jobs store (it has no {LIVE_FILE})")
+        return
+    if os.path.exists(directory):
+        raise StoreNotFoundError(f"{directory} is not a directory")
+    if not create:
+        raise StoreNotFoundError(f"{directory} does not exist")
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot create the store directory {directory}: {error}") from None
+
+
+_ = Any
