@@ -36,6 +36,7 @@ from .records import (
     MonthDatabase,
     Page,
     RunningJob,
+    ScheduledTaskInfo,
     ThroughputBucket,
 )
 from .settings import Durability, Settings
@@ -72,6 +73,7 @@ __all__ = [
     "MonthDatabase",
     "Page",
     "RunningJob",
+    "ScheduledTaskInfo",
     "SchemaTooNewError",
     "Settings",
     "StoreBusyError",

@@ -1,13 +1,17 @@
-"""Cron expressions split into checked fields: validation with field-naming messages, words."""
+"""Cron expressions: fields checked with field-naming messages, slots in a time zone, words."""
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Mapping
+import heapq
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from croniter import CroniterError, croniter
 
+from .clock import from_ms, to_ms
 from .errors import InvalidScheduleError
 
 FIELD_COUNT_HELP = "expected 5 (min hour dom mon dow) or 6 (sec min hour dom mon dow)"
@@ -96,7 +100,9 @@ def parse_cron(expr: str) -> CronFields:
     if len(parts) not in (5, 6):
         raise InvalidScheduleError(f"cron '{text}' has {len(parts)} fields; {FIELD_COUNT_HELP}")
     six = ["0", *parts] if len(parts) == 5 else parts
-    values = tuple(_checked_field(text, piece, spec) for piece, spec in zip(six, SPECS, strict=True))
+    values = tuple(
+        _checked_field(text, piece, spec) for piece, spec in zip(six, SPECS, strict=True)
+    )
     _check_day_exists(text, six, values)
     _check_with_croniter(text, has_seconds=len(parts) == 6)
     return CronFields(
@@ -143,7 +149,9 @@ def _item_values(item: str, spec: FieldSpec) -> range:
     if dash:
         last = _value(last_text, spec)
         if first > last:
-            raise _FieldError(item, f"is a backwards range; write {first}-{spec.high},{spec.low}-{last}")
+            raise _FieldError(
+                item, f"is a backwards range; write {first}-{spec.high},{spec.low}-{last}"
+            )
     else:
         last = spec.high if slash else first
     return range(first, last + 1, step)
@@ -186,6 +194,76 @@ def _check_with_croniter(expr: str, *, has_seconds: bool) -> None:
         croniter(expr, second_at_beginning=has_seconds)
     except (CroniterError, ValueError) as error:
         raise InvalidScheduleError(f"invalid cron '{expr}': {error}") from error
+
+
+# --- slots on a wall clock -------------------------------------------------------------
+
+
+def cron_slots(cron: CronFields, zone: ZoneInfo, after_ms: int) -> Iterator[int]:
+    """Cron slots strictly after `after_ms`, ascending, each instant once.
+
+    Wall times come from croniter in naive local time; each maps to one instant, two in a
+    repeated hour, or the end of the gap when skipped. Only the second pass of a repeated
+    hour maps out of order, so an instant is yielded once no later wall can map below it.
+    """
+    pending: list[int] = []
+    last = after_ms
+    for wall in _walls(cron, _search_start(after_ms, zone)):
+        instants = _instants(wall, zone, both_passes=cron.is_interval_based)
+        while pending and pending[0] <= instants[0]:
+            slot = heapq.heappop(pending)
+            if slot > last:
+                last = slot
+                yield slot
+        for instant in instants:
+            heapq.heappush(pending, instant)
+
+
+def _walls(cron: CronFields, start: datetime) -> Iterator[datetime]:
+    """Naive wall times matching `cron`, strictly after `start`."""
+    times = croniter(cron.expr, start, second_at_beginning=cron.has_seconds)
+    while True:
+        wall: datetime = times.get_next(datetime)
+        yield wall
+
+
+def _search_start(after_ms: int, zone: ZoneInfo) -> datetime:
+    wall = from_ms(after_ms).astimezone(zone).replace(tzinfo=None, fold=0)
+    # Inside the first pass of a repeated hour, earlier wall times come round again later.
+    repeat_ms = max(0, _utc_ms(wall, zone, 1) - _utc_ms(wall, zone, 0))
+    start = wall - timedelta(milliseconds=repeat_ms) - timedelta(seconds=1)
+    return start.replace(microsecond=0)
+
+
+def _instants(wall: datetime, zone: ZoneInfo, *, both_passes: bool) -> list[int]:
+    """The instants a wall time stands for, ascending."""
+    first, second = _utc_ms(wall, zone, 0), _utc_ms(wall, zone, 1)
+    if first == second:
+        return [first]
+    if first < second:
+        return [first, second] if both_passes else [first]
+    # PEP 495: in a gap, fold=0 uses the offset before it, so `second` lies before the jump.
+    return [_gap_end(second, first, zone)]
+
+
+def _gap_end(before_ms: int, after_ms: int, zone: ZoneInfo) -> int:
+    """The instant the clock jumps forward, between two instants on either side of it."""
+    offset = _offset(before_ms, zone)
+    while after_ms - before_ms > 1:
+        middle = (before_ms + after_ms) // 2
+        if _offset(middle, zone) == offset:
+            before_ms = middle
+        else:
+            after_ms = middle
+    return after_ms
+
+
+def _offset(ms: int, zone: ZoneInfo) -> timedelta | None:
+    return from_ms(ms).astimezone(zone).utcoffset()
+
+
+def _utc_ms(wall: datetime, zone: ZoneInfo, fold: int) -> int:
+    return to_ms(wall.replace(tzinfo=zone, fold=fold))
 
 
 # --- words -------------------------------------------------------------------------------

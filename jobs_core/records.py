@@ -264,3 +264,23 @@ class ThroughputBucket:
     minute_start: int
     completed: int
     failed: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduledTaskInfo:
+    """A scheduled task as the admin sees it, with the state of its last job."""
+
+    name: str
+    schedule: str
+    """Stored text form of the schedule (`Schedule.to_text()`)."""
+    description: str
+    """The schedule in words, e.g. "daily at 02:00 (UTC)"."""
+    command: str
+    request_body: str
+    paused: bool
+    missed_policy: str
+    next_run_at: int | None
+    last_run_at: int | None
+    last_job_id: int | None
+    last_job_state: JobState | None
+    run_now_requested: bool

@@ -70,6 +70,8 @@ class _Problem(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Parts:
+    """A `reply_to` cut into its method word (or ""), auth part (or None) and URL."""
+
     method_word: str
     auth: str | None
     url: str
@@ -170,7 +172,9 @@ def _parse(text: str, env: Mapping[str, str] | None) -> ReplyTarget:
     try:
         parts = _split_strict(text)
         secrets: list[str] = []
-        headers = _auth_headers(parts.auth, _resolver(env, secrets)) if parts.auth is not None else {}
+        headers = (
+            _auth_headers(parts.auth, _resolver(env, secrets)) if parts.auth is not None else {}
+        )
         secrets.extend(headers.values())
         has_authorization = any(name.lower() == "authorization" for name in headers)
         secrets.extend(_check_url(parts.url, has_authorization=has_authorization))
@@ -316,6 +320,11 @@ def _check_url(url: str, *, has_authorization: bool) -> list[str]:
         raise _Problem("the URL has no host")
     if port == 0:
         raise _Problem("the URL has port 0")
+    try:
+        # The sender's own parser has the last word, so enqueue refuses what send would.
+        httpx.Request("POST", url)
+    except (httpx.InvalidURL, ValueError):
+        raise _Problem("the URL has an invalid hostname") from None
     if parts.username is not None and has_authorization:
         raise _Problem("credentials are given both before '@' and inside the URL; use one")
     secrets = [parts.password or parts.username or ""]

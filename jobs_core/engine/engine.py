@@ -178,8 +178,8 @@ class Engine:
         if self._control_check:
             self._control_check = False
             if self.running:
-                for job_id in await self.store.cancel_requested(self.id):
-                    self.cancel_running(job_id, "cancelled by request")
+                for job_id, reason in await self.store.cancel_requested(self.id):
+                    self.cancel_running(job_id, reason)
         await self._flush_activity()
         if self._next_tick is None or self._next_tick <= now:
             await self._run_tickers(now)

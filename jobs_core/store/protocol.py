@@ -175,8 +175,8 @@ class Store(Protocol):
         """Requeue (attempt counted), fail or cancel jobs whose owning engine is gone."""
         ...
 
-    async def cancel_requested(self, owner: str) -> list[int]:
-        """Ids of running jobs of `owner` that some process asked to cancel."""
+    async def cancel_requested(self, owner: str) -> list[tuple[int, str]]:
+        """(id, reason) of running jobs of `owner` that some process asked to cancel."""
         ...
 
     async def get_job(self, job_id: int) -> JobResult | None: ...

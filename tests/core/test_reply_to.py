@@ -241,6 +241,8 @@ SYNTAX_ERRORS = {
     "port out of range": ("https://example.com:99999/x", "invalid host or port"),
     "port zero": ("https://example.com:0/x", "the URL has port 0"),
     "unclosed ipv6 host": ("https://[::1/x", "invalid host or port"),
+    "invalid idna host": ("https://\u2603.com/x", "the URL has an invalid hostname"),
+    "invalid punycode host": ("https://xn--a.com/x", "the URL has an invalid hostname"),
     "control character in url": ("https://exa\x01mple.com/", "URL contains a control character"),
     "empty bearer token": (f"@{URL}", "the bearer token before '@' is empty"),
     "empty user and password": (f":@{URL}", "basic auth has an empty user and password"),
@@ -573,7 +575,8 @@ async def test_send_reply_reports_a_500_without_the_secret(server: RecordingServ
 
     message = str(raised.value)
     assert re.fullmatch(
-        r'PUT http://127\.0\.0\.1:\d+/cb\?token=\*\*\* returned 500: \{"error": "boom for \*\*\*"\}',
+        r"PUT http://127\.0\.0\.1:\d+/cb\?token=\*\*\* returned 500: "
+        r'\{"error": "boom for \*\*\*"\}',
         message,
     )
     assert "hunter2hunter2" not in message

@@ -18,7 +18,14 @@ from ...records import (
 )
 from ..protocol import Transition
 from . import queue
-from .rows import JOB_SELECT, SUMMARY_SELECT, job_to_row, row_to_job, row_to_summary
+from .rows import (
+    JOB_SELECT,
+    SUMMARY_SELECT,
+    error_to_json,
+    job_to_row,
+    row_to_job,
+    row_to_summary,
+)
 from .schema import JOB_FIELDS
 
 
@@ -59,7 +66,10 @@ def request_cancel(
         )
     state = JobState(row[0])
     if state is JobState.STARTED:
-        conn.execute("UPDATE background_job SET cancel_requested = 1 WHERE id = ?", (job_id,))
+        conn.execute(
+            "UPDATE background_job SET cancel_requested = 1, error = ? WHERE id = ?",
+            (error_to_json(JobError(code="Cancelled", message=reason)), job_id),
+        )
         return state
     error = JobError(code="Cancelled", message=reason)
     transitions = [Transition(job_id=job_id, state=JobState.CANCELLED, owner_guard=None,

@@ -108,10 +108,12 @@ def running_jobs(conn: sqlite3.Connection) -> list[RunningJob]:
     ]  # fmt: skip
 
 
-def cancel_requested(conn: sqlite3.Connection, owner: str) -> list[int]:
+def cancel_requested(conn: sqlite3.Connection, owner: str) -> list[tuple[int, str]]:
+    """(job id, reason) of running jobs of `owner` that some process asked to cancel."""
     rows = conn.execute(
-        "SELECT id FROM background_job INDEXED BY ix_job_owner "
+        "SELECT id, coalesce(json_extract(error, '$.message'), 'cancelled') "
+        "FROM background_job INDEXED BY ix_job_owner "
         "WHERE owner = ? AND cancel_requested = 1 AND state = 'started'",
         (owner,),
     )
-    return [row[0] for row in rows]
+    return [(row[0], row[1]) for row in rows]

@@ -197,7 +197,7 @@ class SqliteStore:
 
         return await self._write(recover)
 
-    async def cancel_requested(self, owner: str) -> list[int]:
+    async def cancel_requested(self, owner: str) -> list[tuple[int, str]]:
         return engines.cancel_requested(self._conn, owner)
 
     async def engines(self, now: int) -> list[EngineInfo]:

@@ -1,0 +1,79 @@
+"""`jobs tui`, `jobs cancel` and `jobs requeue`: operator actions on an existing store."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from jobs_core import BackgroundJobs, JobState
+
+from .common import CliError, open_store, run
+
+
+def add_tui_parser(commands: Any) -> None:
+    parser = commands.add_parser("tui", help="open the admin app on an existing store")
+    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    parser.set_defaults(func=tui_command)
+
+
+def add_cancel_parser(commands: Any) -> None:
+    parser = commands.add_parser("cancel", help="cancel a queued or running job")
+    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    parser.add_argument("job_id", metavar="ID", type=int, help="the job id")
+    parser.set_defaults(func=cancel_command)
+
+
+def add_requeue_parser(commands: Any) -> None:
+    parser = commands.add_parser("requeue", help="requeue a failed or cancelled job")
+    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    parser.add_argument("job_id", metavar="ID", type=int, help="the job id")
+    parser.set_defaults(func=requeue_command)
+
+
+def open_tui(jobs: BackgroundJobs) -> None:
+    """Run the admin app in the foreground until the user quits it."""
+    try:
+        from jobs_tui.app import JobsApp
+    except ImportError as error:
+        raise CliError(f"the admin app is not available: {error}") from None
+    JobsApp(jobs).run()
+
+
+def tui_command(args: argparse.Namespace) -> int:
+    jobs = open_store(args.directory)
+    try:
+        open_tui(jobs)
+    finally:
+        run(jobs.close())
+    return 0
+
+
+def cancel_command(args: argparse.Namespace) -> int:
+    state = run(_cancel(args.directory, args.job_id))
+    if state is JobState.STARTED:
+        print(f"job {args.job_id} is running: its engine was asked to stop it")
+    else:
+        print(f"job {args.job_id} {state}")
+    return 0
+
+
+async def _cancel(directory: str, job_id: int) -> JobState:
+    jobs = open_store(directory)
+    try:
+        return await jobs.cancel(job_id)
+    finally:
+        await jobs.close()
+
+
+def requeue_command(args: argparse.Namespace) -> int:
+    ids = run(_requeue(args.directory, args.job_id))
+    print(f"requeued {', '.join(str(i) for i in ids)}")
+    return 0
+
+
+async def _requeue(directory: str, job_id: int) -> list[int]:
+    jobs = open_store(directory)
+    try:
+        return await jobs.requeue(job_id)
+    finally:
+        await jobs.close()

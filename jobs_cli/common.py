@@ -1,0 +1,124 @@
+"""What every command shares: the CLI error, opening a store, loading an app, parsing values."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import re
+from collections.abc import Coroutine
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from jobs_core import BackgroundJobs
+
+T = TypeVar("T")
+
+USAGE = 2
+"""Exit code of a command line that cannot be used as given."""
+FAILURE = 1
+"""Exit code of a command that was understood but failed."""
+
+APP_DIR_ENV = "JOBS_DIR"
+"""Set to the store directory before an `--app` module is imported, for module-level apps."""
+
+_RELATIVE = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class CliError(Exception):
+    """A failure reported as one line on stderr with its exit code, never as a traceback."""
+
+    def __init__(self, message: str, code: int = FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one command's coroutine to completion."""
+    return asyncio.run(coro)
+
+
+def open_store(directory: str) -> BackgroundJobs:
+    """A facade on an existing store, without an engine (admin commands never create one)."""
+    return BackgroundJobs(directory, create=False, start_engine=False)
+
+
+def load_app(spec: str, directory: str) -> BackgroundJobs:
+    """The BackgroundJobs that `module:object` names: the object itself or what it returns
+    when called with `directory`."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise CliError(f"--app '{spec}': expected module:object, e.g. myapp.jobs:app", USAGE)
+    os.environ[APP_DIR_ENV] = os.path.abspath(directory)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise CliError(f"--app '{spec}': cannot import module '{module_name}': {error}") from None
+    target: Any = module
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise CliError(f"--app '{spec}': module '{module_name}' has no attribute '{attr}'")
+        target = getattr(target, part)
+    jobs = target if isinstance(target, BackgroundJobs) else _call_factory(spec, target, directory)
+    _check_directory(spec, jobs, directory)
+    return jobs
+
+
+def _call_factory(spec: str, factory: Any, directory: str) -> BackgroundJobs:
+    if not callable(factory):
+        raise CliError(
+            f"--app '{spec}': expected a BackgroundJobs or a callable returning one, "
+            f"got {type(factory).__name__}"
+        )
+    jobs = factory(directory)
+    if not isinstance(jobs, BackgroundJobs):
+        raise CliError(
+            f"--app '{spec}': calling it returned {type(jobs).__name__}, not a BackgroundJobs"
+        )
+    return jobs
+
+
+def _check_directory(spec: str, jobs: BackgroundJobs, directory: str) -> None:
+    # A module-level app picks its own directory; running it against another store by
+    # mistake would silently work on the wrong data.
+    own = getattr(jobs.store, "directory", None)
+    if own is not None and os.path.realpath(own) != os.path.realpath(directory):
+        raise CliError(f"--app '{spec}': its store is {own}, not {os.path.abspath(directory)}")
+
+
+def parse_json(text: str | None) -> Any:
+    """The request given on the command line, or None when there is none."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CliError(f"the request is not valid JSON: {error}", USAGE) from None
+
+
+def parse_when(text: str) -> datetime | timedelta:
+    """`--run-after`: an ISO date-time (naive means UTC) or a delay such as `30s`, `5m`, `2h`."""
+    relative = _RELATIVE.match(text.strip())
+    if relative:
+        return timedelta(seconds=float(relative[1]) * _UNIT_SECONDS[relative[2]])
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(
+            f"--run-after '{text}': expected an ISO date-time (2026-11-02T09:00:00Z) "
+            "or a delay (30s, 5m, 2h, 1d)",
+            USAGE,
+        ) from None
+
+
+def parse_args_option(pairs: list[str]) -> dict[str, str]:
+    """`--arg key=value` options as a dict."""
+    args: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"--arg '{pair}': expected key=value", USAGE)
+        args[key] = value
+    return args

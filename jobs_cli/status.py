@@ -1,0 +1,70 @@
+"""`jobs status`: gather a store's figures and print them as text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+from typing import Any
+
+from jobs_core import BackgroundJobs, ScheduledTaskInfo
+
+from .common import open_store, run
+from .status_report import StatusData, format_report, to_json
+
+THROUGHPUT_MINUTES = 5
+"""Minutes of throughput the report shows, one line each."""
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser("status", help="print a report of a store's jobs and engines")
+    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    parser.add_argument(
+        "--minutes", type=int, default=THROUGHPUT_MINUTES, metavar="N",
+        help=f"minutes of throughput to show (default {THROUGHPUT_MINUTES})",
+    )  # fmt: skip
+    parser.set_defaults(func=status_command)
+
+
+def status_command(args: argparse.Namespace) -> int:
+    data = run(_gather_from(args.directory, max(1, args.minutes)))
+    if args.json:
+        print(json.dumps(to_json(data), indent=2))
+    else:
+        print(format_report(data), end="")
+    return 0
+
+
+async def _gather_from(directory: str, minutes: int) -> StatusData:
+    jobs = open_store(directory)
+    try:
+        return await gather(jobs, directory, minutes)
+    finally:
+        await jobs.close()
+
+
+async def gather(jobs: BackgroundJobs, directory: str, minutes: int) -> StatusData:
+    """Everything the report shows, read through the public admin API."""
+    return StatusData(
+        directory=getattr(jobs.store, "directory", directory),
+        now_ms=jobs.clock.now_ms(),
+        counts=await jobs.counts(),
+        engines=await jobs.engines(),
+        running=await jobs.running_jobs(),
+        months=await jobs.months(),
+        throughput=await jobs.throughput(minutes),
+        throughput_minutes=minutes,
+        scheduled=await scheduled_tasks(jobs),
+    )
+
+
+async def scheduled_tasks(jobs: BackgroundJobs) -> list[ScheduledTaskInfo] | None:
+    """The scheduled tasks, or None while this version of jobs_core has no scheduling API."""
+    method = getattr(jobs, "scheduled_tasks", None)
+    if method is None:
+        return None
+    tasks = method()
+    if inspect.isawaitable(tasks):
+        tasks = await tasks
+    return list(tasks)

@@ -1,0 +1,220 @@
+"""The `jobs status` report: a deterministic plain-text layout (after the MQ status report) and JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from jobs_core import (
+    EngineInfo,
+    JobState,
+    MonthDatabase,
+    RunningJob,
+    ScheduledTaskInfo,
+    ThroughputBucket,
+)
+
+RULE = "-" * 30
+STOPPED_SHOWN = 5
+"""Stopped engines listed in full; older ones are only counted, so the report stays short."""
+MINUTE_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusData:
+    """What the status report shows, as read from the store at `now_ms`."""
+
+    directory: str
+    now_ms: int
+    counts: dict[JobState, int]
+    engines: list[EngineInfo]
+    running: list[RunningJob]
+    months: list[MonthDatabase]
+    throughput: list[ThroughputBucket]
+    throughput_minutes: int
+    scheduled: list[ScheduledTaskInfo] | None
+    """None when the scheduling API is not available."""
+
+
+def format_report(data: StatusData) -> str:
+    """The whole report, one section per concern, each ending with a rule."""
+    sections = [
+        _header(data),
+        _counts(data),
+        _engines(data),
+        _running(data),
+        _months(data),
+        _throughput(data),
+    ]
+    if data.scheduled is not None:
+        sections.append(_scheduled(data.scheduled, data.now_ms))
+    return "\n".join(line for section in sections for line in [*section, RULE]) + "\n"
+
+
+def _header(data: StatusData) -> list[str]:
+    return [f"# JOBS STATUS: {data.directory}", f"AT: {format_time(data.now_ms)}"]
+
+
+def _counts(data: StatusData) -> list[str]:
+    lines = ["# JOBS BY STATE:", ""]
+    width = max(len(state.value) for state in JobState) + 2
+    for state in JobState:
+        lines.append(f"  {state.value + ':':<{width}}{data.counts.get(state, 0)}")
+    lines.append(f"  {'total:':<{width}}{sum(data.counts.values())}")
+    return lines
+
+
+def _engines(data: StatusData) -> list[str]:
+    alive = [e for e in data.engines if e.alive]
+    stopped = [e for e in data.engines if not e.alive]
+    lines = [f"# ENGINES: {len(alive)} alive, {len(stopped)} stopped", ""]
+    if not data.engines:
+        lines.append("  (no engine has run on this store)")
+    shown = alive + stopped[:STOPPED_SHOWN]
+    for number, engine in enumerate(shown, 1):
+        lines.extend(_engine(number, engine, data.now_ms))
+    if len(stopped) > STOPPED_SHOWN:
+        lines.append(f"  ({len(stopped) - STOPPED_SHOWN} older stopped engines not shown)")
+    return lines
+
+
+def _engine(number: int, e: EngineInfo, now_ms: int) -> list[str]:
+    commands = ", ".join(c for c in e.commands if not c.startswith("jobs.")) or "(none)"
+    return [
+        f"ENGINE {number}: {e.id}",
+        f"  Status:       {'alive' if e.alive else 'stopped'}",
+        f"  Host:         {e.host}",
+        f"  Pid:          {e.pid}",
+        f"  Started:      {format_time(e.started_at)}",
+        f"  Heartbeat:    {format_age(now_ms - e.heartbeat_at)} ago",
+        f"  Concurrency:  {e.concurrency}",
+        f"  Running:      {e.running}",
+        f"  Processed:    {e.processed}",
+        f"  Failed:       {e.failed}",
+        f"  Workers:      {', '.join(e.workers) or '(default only)'}",
+        f"  Commands:     {commands}",
+        "",
+    ]
+
+
+def _running(data: StatusData) -> list[str]:
+    lines = [f"# RUNNING JOBS: {len(data.running)}", ""]
+    for job in data.running:
+        progress = "   -" if job.progress is None else f"{job.progress:>4.0%}"
+        since = "-" if job.started_date is None else format_age(data.now_ms - job.started_date)
+        worker = job.worker or "default"
+        status = f'  "{job.status}"' if job.status else ""
+        lines.append(
+            f"  #{job.id:<6} {job.command:<24} {worker:<10} {progress}  {since:>8}"
+            f"  on {job.owner or '-'}{status}"
+        )
+    return lines
+
+
+def _months(data: StatusData) -> list[str]:
+    total = sum(m.size_bytes for m in data.months)
+    lines = [f"# MONTHLY DATABASES: {len(data.months)} ({format_size(total)})", ""]
+    for month in data.months:
+        lines.append(f"  {month.month}  {format_size(month.size_bytes):>9}  {month.path}")
+    return lines
+
+
+def _throughput(data: StatusData) -> list[str]:
+    minutes = data.throughput_minutes
+    lines = [f"# THROUGHPUT (last {minutes} minutes, UTC):", ""]
+    by_minute = {b.minute_start: b for b in data.throughput}
+    first = (data.now_ms // MINUTE_MS - minutes + 1) * MINUTE_MS
+    done = failed = 0
+    for start in range(first, first + minutes * MINUTE_MS, MINUTE_MS):
+        bucket = by_minute.get(start)
+        ok, bad = (bucket.completed, bucket.failed) if bucket else (0, 0)
+        done, failed = done + ok, failed + bad
+        clock = datetime.fromtimestamp(start / 1000, tz=UTC).strftime("%H:%M")
+        lines.append(f"  {clock}  completed {ok:>7}  failed {bad:>7}")
+    rate = (done + failed) / (minutes * 60)
+    lines.append(f"  total  completed {done:>7}  failed {failed:>7}  ({rate:.2f} jobs/s)")
+    return lines
+
+
+def _scheduled(tasks: list[ScheduledTaskInfo], now_ms: int) -> list[str]:
+    lines = [f"# SCHEDULED TASKS: {len(tasks)}", ""]
+    for task in tasks:
+        last_job = "-"
+        if task.last_job_id is not None:
+            last_job = f"#{task.last_job_id} {task.last_job_state or 'unknown'}"
+        lines += [
+            f"TASK {task.name}",
+            f"  Schedule:     {task.description or task.schedule}",
+            f"  Command:      {task.command}",
+            f"  Paused:       {'yes' if task.paused else 'no'}",
+            f"  Next run:     {_relative(task.next_run_at, now_ms)}",
+            f"  Last run:     {_relative(task.last_run_at, now_ms)}",
+            f"  Last job:     {last_job}",
+            "",
+        ]
+    return lines
+
+
+def _relative(when: int | None, now_ms: int) -> str:
+    if when is None:
+        return "-"
+    delta = when - now_ms
+    words = f"in {format_age(delta)}" if delta >= 0 else f"{format_age(-delta)} ago"
+    return f"{format_time(when)} ({words})"
+
+
+def format_time(ms: int) -> str:
+    """UTC time to the second: `2026-11-02 09:00:00Z`."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def format_age(ms: int) -> str:
+    """A duration in the two largest units: `4s`, `2m 05s`, `3h 07m`, `2d 04h`."""
+    seconds = max(0, ms) // 1000
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h"
+
+
+def format_size(size: int) -> str:
+    """Bytes in binary units: `512 B`, `104.6 KiB`, `3.2 MiB`."""
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def to_json(data: StatusData) -> dict[str, Any]:
+    """The same figures as plain JSON values (states as strings, times as epoch ms)."""
+    return {
+        "directory": data.directory,
+        "now_ms": data.now_ms,
+        "counts": {state.value: data.counts.get(state, 0) for state in JobState},
+        "engines": [_plain(e) for e in data.engines],
+        "running": [_plain(j) for j in data.running],
+        "months": [_plain(m) for m in data.months],
+        "throughput_minutes": data.throughput_minutes,
+        "throughput": [_plain(b) for b in data.throughput],
+        "scheduled_tasks": None if data.scheduled is None else [_plain(t) for t in data.scheduled],
+    }
+
+
+def _plain(record: Any) -> dict[str, Any]:
+    return {
+        key: value.value if isinstance(value, Enum) else value
+        for key, value in dataclasses.asdict(record).items()
+    }

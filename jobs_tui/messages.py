@@ -1,0 +1,101 @@
+"""Typed messages the refreshers post; handlers on the screens update the widgets."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from jobs_core import (
+    BatchStatus,
+    EngineInfo,
+    Job,
+    JobResult,
+    JobState,
+    JobSummary,
+    MonthDatabase,
+    Page,
+    RunningJob,
+    ScheduledTaskInfo,
+    ThroughputBucket,
+)
+
+
+class Loaded(Message):
+    """Base of every refresher message; a newer one replaces an unprocessed older one."""
+
+    coalesce = True
+    """Whether a newer message of the same type may replace this one (toolong's rule)."""
+
+    def can_replace(self, message: Message) -> bool:
+        return type(message) is type(self) and self.coalesce and getattr(message, "coalesce", False)
+
+
+class DashboardLoaded(Loaded):
+    """Everything the dashboard shows, fetched in one refresh."""
+
+    def __init__(
+        self,
+        counts: dict[JobState, int],
+        throughput: list[ThroughputBucket],
+        engines: list[EngineInfo],
+        running: list[RunningJob],
+        months: list[MonthDatabase],
+    ) -> None:
+        super().__init__()
+        self.counts = counts
+        self.throughput = throughput
+        self.engines = engines
+        self.running = running
+        self.months = months
+
+
+class JobsLoaded(Loaded):
+    """One page of jobs for the queue or an archive view."""
+
+    def __init__(
+        self, page: Page[Job], *, append: bool = False, months: list[MonthDatabase] | None = None
+    ) -> None:
+        super().__init__()
+        self.page = page
+        self.append = append
+        """True for a "load more" page that continues the rows shown."""
+        self.months = months
+        """The month databases, for the archive views' month selector."""
+        self.coalesce = not append
+
+
+class JobDetailLoaded(Loaded):
+    """One job with its dependents and batch."""
+
+    def __init__(
+        self, result: JobResult, dependents: list[JobSummary], batch: BatchStatus | None
+    ) -> None:
+        super().__init__()
+        self.result = result
+        self.dependents = dependents
+        self.batch = batch
+
+
+class TasksLoaded(Loaded):
+    """The scheduled tasks; `supported` is False while jobs_core lacks the API."""
+
+    def __init__(self, tasks: list[ScheduledTaskInfo], *, supported: bool = True) -> None:
+        super().__init__()
+        self.tasks = tasks
+        self.supported = supported
+
+
+class WorkersLoaded(Loaded):
+    """The engines and the jobs they run now."""
+
+    def __init__(self, engines: list[EngineInfo], running: list[RunningJob]) -> None:
+        super().__init__()
+        self.engines = engines
+        self.running = running
+
+
+class LoadFailed(Loaded):
+    """A refresh failed; the view keeps its last data and shows why."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error

@@ -1,0 +1,1 @@
+"""Widgets of the admin app: keyed job tables, the filter bar, the job detail panes."""

@@ -1,0 +1,76 @@
+"""Shared fixtures: store directories, facades that clean up, and waiting with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobs_core import BackgroundJobs, ManualClock, Settings
+
+FAST = Settings(
+    retry_backoff_secs=0.0,
+    heartbeat_secs=0.2,
+    lease_secs=2.0,
+    poll_idle_secs=0.005,
+    drain_timeout_secs=5.0,
+)
+"""Settings for tests: no retry backoff, quick heartbeats and short leases."""
+
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[bool]] | Callable[[], bool],
+    timeout: float = 10.0,
+    what: str = "condition",
+) -> None:
+    """Poll `predicate` until it is true; fail the test naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> str:
+    return str(tmp_path / "jobs_data")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+
+MakeJobs = Callable[..., BackgroundJobs]
+
+
+@pytest.fixture
+async def make_jobs(store_dir: str) -> AsyncIterator[MakeJobs]:
+    """Factory of facades on the test's store; every one made is closed at teardown."""
+    made: list[BackgroundJobs] = []
+
+    def make(directory: str | None = None, **kwargs: Any) -> BackgroundJobs:
+        kwargs.setdefault("settings", FAST)
+        jobs = BackgroundJobs(directory or store_dir, **kwargs)
+        made.append(jobs)
+        return jobs
+
+    yield make
+    for jobs in made:
+        try:
+            if jobs._engine is not None:
+                await jobs.stop()
+            else:
+                await jobs.close()
+        except Exception:
+            pass

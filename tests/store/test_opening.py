@@ -1,0 +1,73 @@
+"""Opening a store: creation, schema version, and clear errors for bad locations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from jobs_core import BackgroundJobs, SchemaTooNewError, StoreError, StoreNotFoundError
+from jobs_core.store.sqlite.schema import LATEST_VERSION
+
+
+async def test_new_store_uses_wal_and_latest_schema(tmp_path: Path) -> None:
+    jobs = BackgroundJobs(str(tmp_path / "data"))
+    await jobs.close()
+    conn = sqlite3.connect(tmp_path / "data" / "jobs.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"background_job", "job_summary", "engine", "scheduled_task"} <= tables
+
+
+async def test_reopening_keeps_the_data(tmp_path: Path) -> None:
+    first = BackgroundJobs(str(tmp_path))
+
+    @first.command
+    async def noop() -> None:
+        return None
+
+    ref = await first.enqueue("noop")
+    await first.close()
+    second = BackgroundJobs(str(tmp_path), create=False)
+    assert (await second.get_job(ref.id)).summary.command == "noop"
+    await second.close()
+
+
+def test_missing_directory_is_refused_when_not_creating(tmp_path: Path) -> None:
+    with pytest.raises(StoreNotFoundError, match=f"{tmp_path / 'nope'} does not exist"):
+        BackgroundJobs(str(tmp_path / "nope"), create=False)
+
+
+def test_directory_without_store_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreNotFoundError, match="is not a jobs store \\(it has no jobs.db\\)"):
+        BackgroundJobs(str(tmp_path), create=False)
+
+
+def test_file_in_place_of_directory_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(StoreNotFoundError, match="is not a directory"):
+        BackgroundJobs(str(tmp_path / "f"))
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "jobs.db")
+    conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    conn.close()
+    with pytest.raises(SchemaTooNewError, match=f"has schema version {LATEST_VERSION + 1}, newer"):
+        BackgroundJobs(str(tmp_path))
+
+
+def test_corrupt_database_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "jobs.db").write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StoreError, match="jobs.db is corrupt or not an SQLite database"):
+        BackgroundJobs(str(tmp_path))
+
+
+def test_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "jobs.db")
+    conn.execute("CREATE TABLE invoices (id INTEGER)")
+    conn.close()
+    with pytest.raises(StoreError, match="is an SQLite database but not a jobs store"):
+        BackgroundJobs(str(tmp_path))
