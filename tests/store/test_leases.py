@@ -33,8 +33,8 @@ async def test_lapsed_lease_requeues_with_attempt_counted_or_fails_last_attempt(
     assert job.queued.error is not None and job.queued.error.code == "WorkerLost"
     # second attempt also lost: the retry limit (1) is used up, so it fails
     await store.register_engine(engine("far-away-2"), now=7_000, lease_ms=1_000)
-    await store.claim(owner="far-away-2", commands=["c"], named=False, limit=1, now=7_000)
-    assert await store.recover_lost(now=8_001, dead=[]) == [1]
+    await store.claim(owner="far-away-2", commands=["c"], named=False, limit=2, now=7_000)
+    assert sorted(await store.recover_lost(now=8_001, dead=[])) == [1, 2]
     failed = await store.get_job(1)
     assert failed is not None and failed.state is JobState.FAILED
     assert failed.summary.error_code == "WorkerLost" and failed.summary.attempts == 2
