@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import threading
 from typing import Any
 
 from jobs_core import BackgroundJobs, JobState
@@ -30,13 +32,30 @@ def add_requeue_parser(commands: Any) -> None:
     parser.set_defaults(func=requeue_command)
 
 
-def open_tui(jobs: BackgroundJobs) -> None:
-    """Run the admin app in the foreground until the user quits it."""
+def open_tui(jobs: BackgroundJobs, *, quit_after: float | None = None) -> None:
+    """Run the admin app in the foreground until the user quits it (or `quit_after` secs)."""
     try:
-        from jobs_tui.app import JobsApp
+        # Imported here so that the other commands never load Textual.
+        # The ignore covers the time before jobs_tui.app lands.
+        from jobs_tui.app import JobsApp  # type: ignore[import-not-found, unused-ignore]
     except ImportError as error:
         raise CliError(f"the admin app is not available: {error}") from None
-    JobsApp(jobs).run()
+    app = JobsApp(jobs)
+    timer = None
+    if quit_after is not None:
+        timer = threading.Timer(quit_after, _quit, args=(app,))
+        timer.daemon = True
+        timer.start()
+    try:
+        app.run()
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def _quit(app: Any) -> None:
+    with contextlib.suppress(RuntimeError):  # the app already closed
+        app.call_from_thread(app.exit)
 
 
 def tui_command(args: argparse.Namespace) -> int:

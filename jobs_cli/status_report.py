@@ -1,4 +1,4 @@
-"""The `jobs status` report: a deterministic plain-text layout (after the MQ status report) and JSON."""
+"""The `jobs status` report: deterministic plain text (after the MQ status report) and JSON."""
 
 from __future__ import annotations
 
@@ -218,3 +218,11 @@ def _plain(record: Any) -> dict[str, Any]:
         key: value.value if isinstance(value, Enum) else value
         for key, value in dataclasses.asdict(record).items()
     }
+
+
+def status_line(now_ms: int, counts: dict[JobState, int], engines: list[EngineInfo]) -> str:
+    """One line of figures, printed every few seconds by `jobs demo --no-tui`."""
+    figures = "  ".join(f"{state.value} {counts.get(state, 0)}" for state in JobState)
+    alive = sum(1 for e in engines if e.alive)
+    clock = datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%H:%M:%S")
+    return f"{clock}  {figures}  engines alive {alive}"

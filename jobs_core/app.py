@@ -31,6 +31,7 @@ from .records import (
 )
 from .registry import Command, CommandRegistry, Handler
 from .rules import REPLY_COMMAND
+from .scheduling import SchedulingMixin
 from .serialization import to_json, type_name
 from .settings import Settings
 from .store.protocol import NewJob, Store
@@ -63,7 +64,7 @@ class EnqueueRequest:
     meta: Mapping[str, str] = field(default_factory=dict)
 
 
-class BackgroundJobs:
+class BackgroundJobs(SchedulingMixin):
     """Durable background jobs in a directory (default `./jobs_data`), or on a given store.
 
     `async with jobs:` runs the engine; leaving drains running jobs (bounded). Enqueueing and
@@ -145,6 +146,9 @@ class BackgroundJobs:
             prepare=self._prepare,
         )  # fmt: skip
         self._engine = engine
+        ticker = self._scheduler_ticker()
+        if ticker is not None:
+            engine.tickers.append(ticker)
         if self._start_engine:
             await engine.start()
 
@@ -237,17 +241,20 @@ class BackgroundJobs:
 
     def _new_job(self, r: EnqueueRequest, now: int) -> NewJob:
         command = self.registry.get(r.command)
-        what = f"the request of command '{r.command}'"
-        body = to_json(r.request, what=what)
-        _check_options(r, self.registry)
+        body = to_json(r.request, what=f"the request of command '{r.command}'")
+        if r.retry_limit is not None or r.timeout is not None or r.callback or r.args or r.reply_to:
+            _check_options(r, self.registry)
+        settings = self.settings
+        retry_limit = r.retry_limit if r.retry_limit is not None else command.retry_limit
+        timeout = r.timeout if r.timeout is not None else command.timeout_secs
         return NewJob(
             command=r.command,
             request_type=type_name(r.request),
             request_body=body,
             worker=r.worker if r.worker is not None else command.worker,
-            run_after=_run_after_ms(r.run_after, now),
-            retry_limit=_first(r.retry_limit, command.retry_limit, self.settings.default_retry_limit),
-            timeout_secs=_first(r.timeout, command.timeout_secs, self.settings.default_timeout_secs),
+            run_after=now if r.run_after is None else _run_after_ms(r.run_after, now),
+            retry_limit=retry_limit if retry_limit is not None else settings.default_retry_limit,
+            timeout_secs=timeout if timeout is not None else settings.default_timeout_secs,
             parent_id=r.parent_id, depends_on=r.depends_on, ref_id=r.ref_id, tag=r.tag,
             callback=r.callback, batch_id=r.batch_id, created_by=r.created_by,
             user_id=r.user_id, reply_to=r.reply_to, args=dict(r.args or {}), meta=dict(r.meta),
@@ -347,10 +354,6 @@ class BackgroundJobs:
     def change_token(self) -> int:
         """Changes whenever another process commits to the store; cheap to poll."""
         return self.store.change_token()
-
-
-def _first(*values: Any) -> Any:
-    return next(v for v in values if v is not None)
 
 
 def _run_after_ms(run_after: datetime | timedelta | None, now: int) -> int:

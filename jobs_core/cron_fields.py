@@ -82,7 +82,7 @@ class CronFields:
         """Whether second, minute or hour use `*`, a range or a step.
 
         Such a schedule means "periodically" and keeps firing through a repeated (fall-back)
-        hour; one at fixed times fires once there. This is Cronos's and Vixie cron's rule.
+        hour; one at fixed times fires once there. This is Cronos's rule (Vixie cron's is close).
         """
         return any(mark in piece for piece in self.fields[:3] for mark in "*-/")
 

@@ -212,11 +212,12 @@ def next_run_after(schedule: Schedule, after_ms: int) -> int:
     """The first run time strictly after `after_ms` (UTC epoch ms).
 
     An interval runs `interval_ms` after `after_ms`. A cron expression is evaluated on the
-    wall clock of its time zone, with daylight-saving transitions handled as Cronos and
-    Vixie cron do: a wall time skipped when clocks go forward runs once, at the instant the
-    gap ends; a wall time that occurs twice when clocks go back runs once, at its first
-    occurrence, unless the expression is interval-based (`*`, a range or a step in the
-    second, minute or hour field), which keeps its pace through the repeated hour.
+    wall clock of its time zone, with daylight-saving transitions handled as Cronos does
+    (and much as Vixie cron does): a wall time skipped when clocks go forward runs once,
+    at the instant the gap ends; a wall time that occurs twice when clocks go back runs
+    once, at its first occurrence, unless the expression is interval-based (`*`, a range or
+    a step in the second, minute or hour field), which keeps its pace through the repeated
+    hour.
     """
     if schedule.kind == ScheduleKind.INTERVAL:
         return after_ms + schedule.interval_ms

@@ -27,8 +27,24 @@ def type_name(value: object) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def _default(value: object) -> Any:
+    # Called by the C encoder only for values JSON has no type for.
+    if isinstance(value, set | frozenset | bytes | bytearray):
+        raise TypeError("not representable")
+    return to_plain(value, path="")
+
+
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
+)
+
+
 def to_json(value: object, *, what: str) -> str:
     """Serialise `value` to JSON, or raise naming `what` and the part that cannot be stored."""
+    try:
+        return _ENCODER.encode(value)  # the C encoder: the enqueue hot path
+    except (TypeError, ValueError):
+        pass  # walk the value again to name the part that cannot be stored
     try:
         plain = to_plain(value, path="")
         return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

@@ -40,10 +40,11 @@ def _register(jobs: BackgroundJobs, clock: ManualClock) -> None:
         clock.advance(1)
         raise ReportFailed(f"template missing for customer {req['customer']}")
 
-    @jobs.command(worker="mailer")
     async def send_email(req: dict[str, Any], ctx: JobContext) -> dict[str, str]:
         ctx.log.info("sending to %s", req["to"])
         return {"message_id": f"<{req['to']}>"}
+
+    jobs.command("send_email", worker="mailer")(send_email)
 
     @jobs.command
     async def import_csv(req: dict[str, Any], ctx: JobContext) -> int:

@@ -52,7 +52,12 @@ class JobsLoaded(Loaded):
     """One page of jobs for the queue or an archive view."""
 
     def __init__(
-        self, page: Page[Job], *, append: bool = False, months: list[MonthDatabase] | None = None
+        self,
+        page: Page[Job],
+        *,
+        append: bool = False,
+        months: list[MonthDatabase] | None = None,
+        month: str | None = None,
     ) -> None:
         super().__init__()
         self.page = page
@@ -60,7 +65,11 @@ class JobsLoaded(Loaded):
         """True for a "load more" page that continues the rows shown."""
         self.months = months
         """The month databases, for the archive views' month selector."""
+        self.month = month
+        """The month the page belongs to (archive views)."""
         self.coalesce = not append
+        self.query = 0
+        """Which query of the view produced the page; pages of an older query are dropped."""
 
 
 class JobDetailLoaded(Loaded):

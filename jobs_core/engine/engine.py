@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jobs.engine")
 
+TICK_ON_CHANGE_MS = 200
+"""After another process commits, tickers (the scheduler) run within this many ms."""
+
 Ticker = Callable[[int], Awaitable[int | None]]
 """A periodic service (the scheduler): called with now, returns when it next wants a call."""
 
@@ -171,6 +174,11 @@ class Engine:
             self._claim_default = self._claim_named = True
             self._control_check = True
             self._last_work = time.monotonic()
+            # Another process may have asked for a scheduled run now: look soon, not at once,
+            # so a busy store does not run the scheduler on every commit.
+            soon = self.clock.now_ms() + TICK_ON_CHANGE_MS
+            if self._next_tick is None or self._next_tick > soon:
+                self._next_tick = soon
 
     _control_check = False
 

@@ -4,6 +4,7 @@ and posts a typed message, plus the job actions (cancel, requeue, open) with con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -13,12 +14,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from jobs_core import ACTIVE_STATES, REQUEUEABLE_STATES, BackgroundJobs, JobsError, JobState
-
-from ..messages import Loaded, LoadFailed
-from .confirm import ConfirmScreen
+from jobs_tui.messages import Loaded, LoadFailed
+from jobs_tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
-    from ..app import JobsApp
+    from jobs_tui.app import JobsApp
 
 CANCELLABLE_STATES = ACTIVE_STATES - {JobState.EXECUTED}
 """An executed job is only waiting for its callback; there is nothing left to stop."""
@@ -64,7 +64,7 @@ class DataScreen(Screen[None]):
         return self.jobs_app.clock.now_ms()
 
     def on_mount(self) -> None:
-        self.run_worker(self._refresh_loop(), exclusive=True, group="refresh")
+        self.run_worker(self._refresh_loop, exclusive=True, group="refresh")
 
     def request_refresh(self) -> None:
         """Refetch at the next poll, even if no other process changed anything (our own
@@ -82,11 +82,14 @@ class DataScreen(Screen[None]):
             forced = self._wake.is_set()
             self._wake.clear()
             if self.is_current:
+                current: int | None
                 try:
                     current = self.jobs.change_token()
                 except JobsError:
                     current = token  # the store is closing; keep showing what we have
-                tick = self.TICK_SECONDS is not None and time.monotonic() - last >= self.TICK_SECONDS
+                tick = (
+                    self.TICK_SECONDS is not None and time.monotonic() - last >= self.TICK_SECONDS
+                )
                 if forced or tick or current != token:
                     token, last = current, time.monotonic()
                     self.post_message(await self._fetch_safely())
@@ -95,10 +98,8 @@ class DataScreen(Screen[None]):
             await self._sleep()
 
     async def _sleep(self) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.jobs_app.poll_interval)
-        except TimeoutError:
-            pass
 
     async def _fetch_safely(self) -> Loaded:
         try:

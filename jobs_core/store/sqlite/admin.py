@@ -155,9 +155,19 @@ def counts(conn: sqlite3.Connection) -> dict[JobState, int]:
     result = {state: 0 for state in JobState}
     for state, n in conn.execute(
         "SELECT state, count(*) FROM background_job INDEXED BY ix_job_state "
-        "WHERE state IN ('queued', 'started', 'executed') GROUP BY state"
+        "WHERE state <> 'queued' AND state IN ('started', 'executed') GROUP BY state"
     ):
         result[JobState(state)] = n
+    # Queued jobs are either claimable or waiting on a parent; each set has its own index.
+    claimable = conn.execute(
+        "SELECT count(*) FROM background_job INDEXED BY ix_job_claim "
+        "WHERE state = 'queued' AND waiting_on IS NULL"
+    ).fetchone()[0]
+    waiting = conn.execute(
+        "SELECT count(*) FROM background_job INDEXED BY ix_job_waiting "
+        "WHERE waiting_on IS NOT NULL AND state = 'queued'"
+    ).fetchone()[0]
+    result[JobState.QUEUED] = claimable + waiting
     for state, n in conn.execute("SELECT state, n FROM job_count"):
         if JobState(state) not in ACTIVE_STATES:
             result[JobState(state)] = n

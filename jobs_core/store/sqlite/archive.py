@@ -21,7 +21,8 @@ MONTH_VERSION = 1
 
 SELECT_FINISHED = """
 SELECT id, state, completed_date FROM background_job INDEXED BY ix_job_state
-WHERE state IN ('completed', 'failed', 'cancelled') ORDER BY state, id LIMIT ?
+WHERE state <> 'queued' AND state IN ('completed', 'failed', 'cancelled')
+ORDER BY state, id LIMIT ?
 """
 
 
@@ -50,6 +51,7 @@ class MonthArchive:
         self._directory = directory
         self._durability = durability
         self._writer = open_connection(live_path, durability=durability, busy_timeout_ms=5)
+        self._writer.execute("PRAGMA wal_autocheckpoint = 50000")
         self._attached: set[str] = set()
         self._readers: dict[str, sqlite3.Connection] = {}
         self._read_lock = threading.Lock()

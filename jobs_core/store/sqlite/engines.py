@@ -24,7 +24,7 @@ LOST_JOBS = """
 SELECT b.id, b.owner, b.attempts, b.retry_limit, b.cancel_requested
 FROM background_job b INDEXED BY ix_job_state
 LEFT JOIN engine e ON e.id = b.owner
-WHERE b.state = 'started'
+WHERE b.state <> 'queued' AND b.state = 'started'
   AND (e.id IS NULL OR e.stopped_at IS NOT NULL OR e.lease_expires_at < :now
        OR e.id IN (SELECT value FROM json_each(:dead)))
 """
@@ -97,7 +97,8 @@ def engines(conn: sqlite3.Connection, now: int) -> list[EngineInfo]:
 def running_jobs(conn: sqlite3.Connection) -> list[RunningJob]:
     rows = conn.execute(
         "SELECT id, command, worker, owner, started_date, progress, status "
-        "FROM background_job INDEXED BY ix_job_state WHERE state = 'started' ORDER BY id"
+        "FROM background_job INDEXED BY ix_job_state WHERE state <> 'queued' "
+        "AND state = 'started' ORDER BY id"
     ).fetchall()
     return [
         RunningJob(

@@ -48,7 +48,7 @@ JOB_FIELDS = [line.split()[0] for line in JOB_COLUMNS.strip().splitlines()]
 
 LIVE_V1 = f"""
 CREATE TABLE job_summary (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     command TEXT NOT NULL,
     state TEXT NOT NULL,
     worker TEXT NOT NULL DEFAULT '',
@@ -83,9 +83,7 @@ CREATE TABLE background_job (
 );
 CREATE INDEX ix_job_claim ON background_job(worker, run_after, id)
     WHERE state = 'queued' AND waiting_on IS NULL;
-CREATE INDEX ix_job_due ON background_job(run_after)
-    WHERE state = 'queued' AND waiting_on IS NULL;
-CREATE INDEX ix_job_state ON background_job(state, id);
+CREATE INDEX ix_job_state ON background_job(state, id) WHERE state <> 'queued';
 CREATE INDEX ix_job_owner ON background_job(owner) WHERE owner IS NOT NULL;
 CREATE INDEX ix_job_busy_worker ON background_job(worker) WHERE state = 'started';
 CREATE INDEX ix_job_waiting ON background_job(waiting_on) WHERE waiting_on IS NOT NULL;

@@ -29,16 +29,18 @@ from ...settings import Settings
 from ..protocol import ActivityUpdate, EngineRegistration, FinishResult, NewJob, Transition
 from . import admin, engines, queue
 from .archive import MonthArchive, month_of
+from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
 from .filters import job_where
 from .rows import JOB_SELECT, row_to_job
 from .schema import migrate
+from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
 LIVE_FILE = "jobs.db"
 
 
-class SqliteStore:
+class SqliteStore(TaskStoreMixin):
     """The live store `jobs.db` plus its month databases, in one directory.
 
     Hot-path writes run on the event loop's thread (a thread hop per statement would cost
@@ -55,6 +57,8 @@ class SqliteStore:
         self._conn = open_connection(
             self.path, durability=durability, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS
         )
+        # Checkpoints run in the background (see checkpointer.py); this is only a safety net.
+        self._conn.execute("PRAGMA wal_autocheckpoint = 50000")
         try:
             migrate(self._conn, self.path)
         except sqlite3.DatabaseError as error:
@@ -68,6 +72,7 @@ class SqliteStore:
         )
         self._read_lock = threading.Lock()
         self._archive = MonthArchive(self.directory, self.path, durability)
+        self._checkpointer = Checkpointer(self.path, durability)
         self._max_log = self.settings.max_log_chars
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -111,6 +116,7 @@ class SqliteStore:
             raise translate(error, self.path) from None
 
     async def close(self) -> None:
+        self._checkpointer.close()
         self._conn.close()
         with self._read_lock:
             self._reader.close()
@@ -167,12 +173,7 @@ class SqliteStore:
             delay = min(delay * 2, 0.05)
 
     async def next_due(self, now: int) -> int | None:
-        row = self._conn.execute(
-            "SELECT min(run_after) FROM background_job INDEXED BY ix_job_due "
-            "WHERE state = 'queued' AND waiting_on IS NULL AND run_after > ?",
-            (now,),
-        ).fetchone()
-        return int(row[0]) if row and row[0] is not None else None
+        return queue.next_due(self._conn, now)
 
     # -- engines ----------------------------------------------------------------------------
 

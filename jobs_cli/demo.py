@@ -1,0 +1,141 @@
+"""`jobs demo`: the sample app's engine in a subprocess, a feeder of new work, and the TUI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import IO, Any
+
+from jobs_core import JobState
+
+from .admin import open_tui
+from .common import USAGE, CliError, open_store, run
+from .demo_app import DEMO_SETTINGS, build
+from .demo_feeder import start_feeder
+from .status_report import status_line
+
+DEMO_APP = "jobs_cli.demo_app:app"
+STATUS_EVERY_SECS = 2.0
+"""How often `--no-tui` prints a status line."""
+WORKER_LOG = "worker.log"
+DEMO_LOG = "demo.log"
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "demo", help="run a sample app with live work and open the admin app on it"
+    )
+    parser.add_argument(
+        "directory", metavar="DIR", nargs="?",
+        help="store directory (default: a new temporary directory)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-tui", action="store_true",
+        help="print a status line every few seconds instead of opening the admin app",
+    )  # fmt: skip
+    parser.add_argument("--duration", type=float, metavar="SECONDS", help="stop after SECONDS")
+    parser.set_defaults(func=demo_command)
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    if args.duration is not None and args.duration <= 0:
+        raise CliError(f"--duration must be positive, got {args.duration:g}", USAGE)
+    directory = os.path.abspath(args.directory or tempfile.mkdtemp(prefix="jobs-demo-"))
+    run(build(directory, start_engine=False).close())  # creates the store, or refuses it
+    _log_to(os.path.join(directory, DEMO_LOG))
+    print(f"jobs demo: store in {directory}", flush=True)
+    with open(os.path.join(directory, WORKER_LOG), "ab") as worker_log:
+        worker = start_worker(directory, worker_log)
+        print(f"jobs demo: engine pid {worker.pid}, log in {worker_log.name}", flush=True)
+        feeder, stop = start_feeder(directory)
+        try:
+            if args.no_tui:
+                run(watch(directory, worker, args.duration))
+            else:
+                _foreground_tui(directory, args.duration)
+        except KeyboardInterrupt:
+            pass  # Ctrl-C is how a demo ends
+        finally:
+            stop.set()
+            feeder.join(timeout=10)
+            stop_worker(worker)
+    print(run(_summary(directory)), flush=True)
+    return 0
+
+
+def start_worker(directory: str, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """`jobs worker` on the demo app, in its own session so Ctrl-C reaches only the demo,
+    which then stops the engine in order."""
+    command = [sys.executable, "-m", "jobs_cli", "worker", "--app", DEMO_APP, directory]
+    return subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (the engine drains), then kill if it overstays the drain timeout."""
+    if worker.poll() is not None:
+        return
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=DEMO_SETTINGS.drain_timeout_secs + 10)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+async def watch(directory: str, worker: subprocess.Popen[bytes], duration: float | None) -> None:
+    """Print a status line every few seconds until `duration` passes (or Ctrl-C)."""
+    deadline = None if duration is None else time.monotonic() + duration
+    jobs = open_store(directory)
+    try:
+        while True:
+            _check_alive(worker, directory)
+            line = status_line(jobs.clock.now_ms(), await jobs.counts(), await jobs.engines())
+            print(line, flush=True)
+            left = STATUS_EVERY_SECS if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(STATUS_EVERY_SECS, left))
+    finally:
+        await jobs.close()
+
+
+def _check_alive(worker: subprocess.Popen[bytes], directory: str) -> None:
+    code = worker.poll()
+    if code is not None:
+        log = os.path.join(directory, WORKER_LOG)
+        raise CliError(f"the demo engine exited with code {code}; see {log}")
+
+
+def _foreground_tui(directory: str, duration: float | None) -> None:
+    jobs = open_store(directory)
+    try:
+        open_tui(jobs, quit_after=duration)
+    finally:
+        run(jobs.close())
+
+
+async def _summary(directory: str) -> str:
+    jobs = open_store(directory)
+    try:
+        counts = await jobs.counts()
+    finally:
+        await jobs.close()
+    figures = ", ".join(f"{counts.get(s, 0)} {s.value}" for s in JobState)
+    return f"jobs demo: {figures}; the store stays in {directory} (jobs tui {directory})"
+
+
+def _log_to(path: str) -> None:
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("jobs").addHandler(handler)
+    logging.getLogger("jobs").setLevel(logging.INFO)

@@ -1,0 +1,60 @@
+"""The command palette provider: every screen and every action of the admin app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from jobs_tui.app import JobsApp
+
+SCREEN_ACTIONS = [
+    ("cancel", "Cancel the selected job", "Cancel a queued or running job (asks first)"),
+    ("requeue", "Requeue the selected job", "Requeue a failed or cancelled job (asks first)"),
+    ("open_job", "Open the selected job", "Show every field, the log tail and relations"),
+    ("filter", "Filter jobs", "Filter by command, tag, batch, user, ref id or text"),
+    ("load_more", "Load more jobs", "Fetch the next page of this list"),
+    ("run_now", "Run the selected task now", "Enqueue the scheduled task now (asks first)"),
+    ("toggle_pause", "Pause or resume the selected task", "Stop or restart its schedule"),
+    ("back", "Back", "Close the job detail"),
+]
+"""(action, palette title, help) offered when the current screen can do them now."""
+
+Command = tuple[str, str, Callable[[], Any]]
+
+
+class JobsCommands(Provider):
+    """Screens, theme, help and the actions that apply on the current screen."""
+
+    def _commands(self) -> list[Command]:
+        app = cast("JobsApp", self.app)
+        commands: list[Command] = [
+            (f"Show {title}", f"Switch to the {title.lower()} view (key {key})",
+             partial(app.switch_mode, mode))
+            for key, mode, title in app.MODE_KEYS
+        ]  # fmt: skip
+        commands += [
+            ("Toggle dark/light theme", "Switch between jobs-dark and jobs-light",
+             app.action_toggle_theme),
+            ("Help", "Show the keys of this screen", app.action_help),
+            ("Quit", "Leave the admin app", app.exit),
+        ]  # fmt: skip
+        screen = self.screen
+        for action, title, help_text in SCREEN_ACTIONS:
+            if hasattr(screen, f"action_{action}") and screen.check_action(action, ()):
+                commands.append((title, help_text, partial(screen.run_action, action)))
+        return commands
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
