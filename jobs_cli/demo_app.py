@@ -19,7 +19,7 @@ DEMO_SETTINGS = Settings(
     retry_backoff_secs=1.0,
     retry_backoff_max_secs=10.0,
     heartbeat_secs=1.0,
-    drain_timeout_secs=5.0,
+    drain_timeout_secs=3.0,
 )
 """Short retry delays and drain so failures, retries and shutdown show within seconds."""
 

@@ -102,6 +102,8 @@ def _engine(number: int, e: EngineInfo, now_ms: int) -> list[str]:
 
 def _running(data: StatusData) -> list[str]:
     lines = [f"# RUNNING JOBS: {len(data.running)}", ""]
+    if not data.running:
+        lines.append("  (none)")
     for job in data.running:
         progress = "   -" if job.progress is None else f"{job.progress:>4.0%}"
         since = "-" if job.started_date is None else format_age(data.now_ms - job.started_date)
@@ -117,6 +119,8 @@ def _running(data: StatusData) -> list[str]:
 def _months(data: StatusData) -> list[str]:
     total = sum(m.size_bytes for m in data.months)
     lines = [f"# MONTHLY DATABASES: {len(data.months)} ({format_size(total)})", ""]
+    if not data.months:
+        lines.append("  (none yet: jobs move there when they finish)")
     for month in data.months:
         lines.append(f"  {month.month}  {format_size(month.size_bytes):>9}  {month.path}")
     return lines
@@ -141,6 +145,8 @@ def _throughput(data: StatusData) -> list[str]:
 
 def _scheduled(tasks: list[ScheduledTaskInfo], now_ms: int) -> list[str]:
     lines = [f"# SCHEDULED TASKS: {len(tasks)}", ""]
+    if not tasks:
+        lines.append("  (none)")
     for task in tasks:
         last_job = "-"
         if task.last_job_id is not None:

@@ -17,6 +17,7 @@ from .errors import (
     StoreBusyError,
     StoreError,
     StoreNotFoundError,
+    TaskNotFoundError,
     UnknownCommandError,
     UnserialisableRequestError,
 )
@@ -39,6 +40,7 @@ from .records import (
     ScheduledTaskInfo,
     ThroughputBucket,
 )
+from .schedule import MissedRunPolicy, Schedule
 from .settings import Durability, Settings
 
 __all__ = [
@@ -70,9 +72,11 @@ __all__ = [
     "JobSummary",
     "JobsError",
     "ManualClock",
+    "MissedRunPolicy",
     "MonthDatabase",
     "Page",
     "RunningJob",
+    "Schedule",
     "ScheduledTaskInfo",
     "SchemaTooNewError",
     "Settings",
@@ -80,6 +84,7 @@ __all__ = [
     "StoreError",
     "StoreNotFoundError",
     "SystemClock",
+    "TaskNotFoundError",
     "ThroughputBucket",
     "UnknownCommandError",
     "UnserialisableRequestError",

@@ -47,7 +47,15 @@ class JobLogger:
 
     def __init__(self, ctx: JobContext, name: str) -> None:
         self._ctx = ctx
-        self._logger = logging.getLogger(name)
+        self._name = name
+        self._logger_cache: logging.Logger | None = None
+
+    @property
+    def _logger(self) -> logging.Logger:
+        # Looked up on first use: getLogger takes a lock, and most jobs never log.
+        if self._logger_cache is None:
+            self._logger_cache = logging.getLogger(self._name)
+        return self._logger_cache
 
     def debug(self, msg: str, *args: object) -> None:
         self._log(logging.DEBUG, msg, args)
@@ -95,8 +103,8 @@ class JobContext:
         """The completed job this one depends on (`depends_on`), request and result included."""
         self.user = user
         """The app's user object for `job.user_id`, from the registered resolver."""
-        self.cancel_event = threading.Event()
-        """Set when the job is cancelled or times out; sync handlers should check it."""
+        self._cancel_event: threading.Event | None = None
+        self._cancelled = False
         self.log = JobLogger(self, f"jobs.{job.command}")
         self.now_ms = now_ms
         self._on_activity = on_activity
@@ -104,13 +112,32 @@ class JobContext:
         self.activity = Activity()
 
     @property
+    def cancel_event(self) -> threading.Event:
+        """Set when the job is cancelled or times out; sync handlers can wait on it."""
+        with self._lock:
+            if self._cancel_event is None:
+                # Made on first use: most async jobs never need one (it costs ~7 µs).
+                self._cancel_event = threading.Event()
+                if self._cancelled:
+                    self._cancel_event.set()
+            return self._cancel_event
+
+    def request_cancel(self) -> None:
+        """Mark the job as asked to stop (the engine calls this on cancel or timeout)."""
+        with self._lock:
+            self._cancelled = True
+            event = self._cancel_event
+        if event is not None:
+            event.set()
+
+    @property
     def cancelled(self) -> bool:
         """Whether the job was asked to stop (cancel or timeout)."""
-        return self.cancel_event.is_set()
+        return self._cancelled
 
     def raise_if_cancelled(self) -> None:
         """Raise JobCancelledError if the job was asked to stop; call it in loops."""
-        if self.cancel_event.is_set():
+        if self._cancelled:
             raise JobCancelledError(f"job {self.job.id} was cancelled")
 
     def progress(self, value: float, status: str | None = None) -> None:

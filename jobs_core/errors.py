@@ -61,3 +61,7 @@ class JobCancelledError(JobsError):
 
 class JobFailedError(JobsError):
     """A transient command (`run_command`) ended in failure; wraps the handler's error."""
+
+
+class TaskNotFoundError(JobsError):
+    """No scheduled task has the given name."""

@@ -22,7 +22,7 @@ from ..registry import CommandRegistry
 from ..rules import Attempt, decide
 from ..settings import Settings
 from ..store.protocol import ActivityUpdate, EngineRegistration, NewJob, Store, Transition
-from .runner import CANCEL_SHUTDOWN, run_attempt
+from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, run_attempt
 
 if TYPE_CHECKING:
     from ..app import BackgroundJobs
@@ -36,11 +36,17 @@ Ticker = Callable[[int], Awaitable[int | None]]
 """A periodic service (the scheduler): called with now, returns when it next wants a call."""
 
 
+WATCHDOG_SECS = 0.05
+"""How often running jobs are checked against their timeouts (their accuracy)."""
+
+
 @dataclass(slots=True)
 class Running:
     job: Job
     task: asyncio.Task[None]
     ctx: JobContext
+    deadline: float
+    """`time.monotonic()` after which the attempt times out."""
     cancel_reason: str | None = None
 
 
@@ -83,6 +89,7 @@ class Engine:
         self._last_work = time.monotonic()
         self._last_activity_flush = 0.0
         self._last_archive = 0.0
+        self._last_watchdog = 0.0
         self._activity_pending = False
         self._worker_locks: dict[str, asyncio.Lock] = {}
 
@@ -118,16 +125,26 @@ class Engine:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._flush_outcomes()
-        await self._flush_activity(force=True)
-        await self.store.archive_finished(self.clock.now_ms(), self.settings.archive_batch)
-        await self.store.stop_engine(self.id, self.clock.now_ms())
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        try:
+            await self._flush_outcomes()
+            await self._flush_activity(force=True)
+            await self.store.archive_finished(self.clock.now_ms(), self.settings.archive_batch)
+        except JobsError as error:
+            # Unwritten outcomes are not lost: the jobs stay started and are recovered.
+            log.error("engine %s: while stopping: %s", self.id, error)
+        finally:
+            await self.store.stop_engine(self.id, self.clock.now_ms())
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     def wake(self, *, named: bool = True) -> None:
         """Look for work now (an in-process enqueue, a finished job, a control request)."""
         self._claim_default = True
         self._claim_named = self._claim_named or named
+        self._wake.set()
+
+    def tick_soon(self) -> None:
+        """Run the tickers at the next turn of the loop (a scheduler change in this process)."""
+        self._next_tick = None
         self._wake.set()
 
     def note_due(self, run_after: int) -> None:
@@ -183,6 +200,8 @@ class Engine:
     _control_check = False
 
     async def _maintain(self, now: int) -> None:
+        if self.running:
+            self._enforce_timeouts()
         if self._control_check:
             self._control_check = False
             if self.running:
@@ -215,6 +234,8 @@ class Engine:
                 timeout = min(timeout, max(0.0, (when - now) / 1000))
         if self._activity_pending:
             timeout = min(timeout, self.settings.progress_flush_secs)
+        if self.running:
+            timeout = min(timeout, WATCHDOG_SECS)
         self._wake.clear()
         try:
             async with asyncio.timeout(timeout):
@@ -261,19 +282,20 @@ class Engine:
             job, jobs=self.facade, now_ms=self.clock.now_ms, on_activity=self._on_activity
         )
         task = asyncio.create_task(self._run(job, ctx), name=f"job-{job.id}")
-        self.running[job.id] = Running(job=job, task=task, ctx=ctx)
+        timeout = job.timeout_secs or self.settings.default_timeout_secs
+        self.running[job.id] = Running(
+            job=job, task=task, ctx=ctx, deadline=time.monotonic() + timeout
+        )
 
     async def _run(self, job: Job, ctx: JobContext) -> None:
         command = self.registry.get(job.command)
-        timeout = job.timeout_secs or self.settings.default_timeout_secs
         entry = self.running[job.id]
         lock = self._worker_locks.setdefault(job.worker, asyncio.Lock()) if job.worker else None
         if lock is not None:
             await lock.acquire()
         try:
             attempt = await run_attempt(
-                command, ctx, executor=self._executor, timeout_secs=timeout,
-                prepare=self.prepare, cancel_reason=lambda: entry.cancel_reason,
+                command, ctx, executor=self._executor, prepare=self.prepare, cancel_reason=lambda: entry.cancel_reason,
             )  # fmt: skip
         finally:
             if lock is not None:
@@ -290,9 +312,18 @@ class Engine:
         if running is None or running.cancel_reason is not None:
             return running is not None
         running.cancel_reason = reason
-        running.ctx.cancel_event.set()
+        running.ctx.request_cancel()
         running.task.cancel()
         return True
+
+    def _enforce_timeouts(self) -> None:
+        now = time.monotonic()
+        if now - self._last_watchdog < WATCHDOG_SECS:
+            return
+        self._last_watchdog = now
+        for job_id, running in list(self.running.items()):
+            if running.deadline <= now:
+                self.cancel_running(job_id, CANCEL_TIMEOUT)
 
     # -- writing ----------------------------------------------------------------------------
 

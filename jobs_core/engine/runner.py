@@ -18,6 +18,8 @@ from ..rules import Attempt, Outcome
 from ..serialization import from_json, to_json, type_name
 
 CANCEL_SHUTDOWN = "shutdown"
+CANCEL_TIMEOUT = "timeout"
+"""Cancel reasons the engine gives; any other reason is an operator's cancel."""
 
 
 class FatalJobError(Exception):
@@ -33,7 +35,6 @@ async def run_attempt(
     ctx: JobContext,
     *,
     executor: Executor,
-    timeout_secs: float,
     prepare: Callable[[JobContext], Awaitable[None]] | None,
     cancel_reason: Callable[[], str | None],
 ) -> Attempt:
@@ -46,19 +47,21 @@ async def run_attempt(
         request = from_json(ctx.job.request_body, command.request_type) if command.takes_request else None
         args = _args(command, request, ctx)
         if command.is_async:
-            result = await _run_async(command, args, ctx, timeout_secs)
+            result = await _run_async(command, args, ctx)
         else:
-            result = await _run_sync(command, args, ctx, executor, timeout_secs)
+            result = await _run_sync(command, args, ctx, executor)
     except asyncio.CancelledError:
         reason = cancel_reason() or "cancelled"
-        if reason == CANCEL_SHUTDOWN:
+        if reason == CANCEL_TIMEOUT:
+            outcome = Outcome.TIMEOUT
+            error = JobError(
+                code="Timeout", message=f"attempt timed out after {ctx.job.timeout_secs:g}s"
+            )
+        elif reason == CANCEL_SHUTDOWN:
             outcome = Outcome.INTERRUPTED
             error = JobError(code="Interrupted", message="the engine shut down during the attempt")
         else:
             outcome, error = Outcome.CANCELLED, JobError(code="Cancelled", message=reason)
-    except TimeoutError:
-        outcome = Outcome.TIMEOUT
-        error = JobError(code="Timeout", message=f"attempt timed out after {timeout_secs:g}s")
     except JobCancelledError as cancelled:
         outcome = Outcome.CANCELLED
         error = JobError(code="Cancelled", message=cancel_reason() or str(cancelled))
@@ -102,16 +105,11 @@ def _args(command: Command, request: Any, ctx: JobContext) -> tuple[Any, ...]:
     return ()
 
 
-async def _run_async(
-    command: Command, args: tuple[Any, ...], ctx: JobContext, timeout_secs: float
-) -> Any:
+async def _run_async(command: Command, args: tuple[Any, ...], ctx: JobContext) -> Any:
+    # Timeouts and cancels arrive as task cancellation from the engine's watchdog.
     token = current_context.set(ctx)
     try:
-        async with asyncio.timeout(timeout_secs):
-            return await command.handler(*args)
-    except TimeoutError:
-        ctx.cancel_event.set()
-        raise
+        return await command.handler(*args)
     finally:
         current_context.reset(token)
 
@@ -121,7 +119,6 @@ async def _run_sync(
     args: tuple[Any, ...],
     ctx: JobContext,
     executor: Executor,
-    timeout_secs: float,
 ) -> Any:
     """Run a plain function in a thread; on timeout or cancel, wait for the thread to end.
 
@@ -133,14 +130,9 @@ async def _run_sync(
     loop = asyncio.get_running_loop()
     future = loop.run_in_executor(executor, context.run, command.handler, *args)
     try:
-        async with asyncio.timeout(timeout_secs):
-            return await asyncio.shield(future)
-    except TimeoutError:
-        ctx.cancel_event.set()
-        await _settle(future)
-        raise
+        return await asyncio.shield(future)
     except asyncio.CancelledError:
-        ctx.cancel_event.set()
+        ctx.request_cancel()
         await _settle(future)
         raise
 

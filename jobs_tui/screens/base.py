@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual import work
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -39,6 +40,9 @@ class DataScreen(Screen[None]):
     TICK_SECONDS: ClassVar[float | None] = 1.0
     """Refetch this often even without a change (elapsed/ago columns); None: only on change."""
 
+    MIN_INTERVAL: ClassVar[float] = 0.0
+    """Least time between two refetches caused by changes, for views with costlier queries."""
+
     JOB_BINDINGS: ClassVar[list[Binding]] = [
         Binding("c", "cancel", "Cancel", id="job.cancel"),
         Binding("r", "requeue", "Requeue", id="job.requeue"),
@@ -64,7 +68,7 @@ class DataScreen(Screen[None]):
         return self.jobs_app.clock.now_ms()
 
     def on_mount(self) -> None:
-        self.run_worker(self._refresh_loop, exclusive=True, group="refresh")
+        self._refresh_loop()
 
     def request_refresh(self) -> None:
         """Refetch at the next poll, even if no other process changed anything (our own
@@ -75,6 +79,7 @@ class DataScreen(Screen[None]):
         """Fetch what the view shows (a few API calls, one page at most)."""
         raise NotImplementedError
 
+    @work(exclusive=True, group="refresh")
     async def _refresh_loop(self) -> None:
         token: int | None = None
         last = 0.0
@@ -90,7 +95,8 @@ class DataScreen(Screen[None]):
                 tick = (
                     self.TICK_SECONDS is not None and time.monotonic() - last >= self.TICK_SECONDS
                 )
-                if forced or tick or current != token:
+                soon = time.monotonic() - last < self.MIN_INTERVAL
+                if forced or tick or (current != token and not soon):
                     token, last = current, time.monotonic()
                     self.post_message(await self._fetch_safely())
             elif forced:

@@ -26,6 +26,7 @@ class DashboardScreen(DataScreen):
     """Overview; a handful of small aggregate queries per refresh, never a scan."""
 
     TICK_SECONDS = 2.0
+    MIN_INTERVAL = 1.0  # aggregates over all jobs: at most once a second on a busy store
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -144,7 +144,8 @@ async def test_three_engines_share_2000_jobs_each_run_exactly_once(
     assert set(runs) == set(refs) and len(refs) == 2000
     assert max(runs.values()) == 1, [i for i, n in runs.items() if n > 1][:10]
     assert set(by_process) <= {p.pid for p in procs}
-    assert all(p.returncode == 0 for p in procs)
+    for proc in procs:
+        assert proc.returncode == 0, proc.stderr.read() if proc.stderr else proc.returncode
 
 
 async def test_cancel_from_another_process_stops_the_running_job(

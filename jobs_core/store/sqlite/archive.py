@@ -53,6 +53,7 @@ class MonthArchive:
         self._writer = open_connection(live_path, durability=durability, busy_timeout_ms=5)
         self._writer.execute("PRAGMA wal_autocheckpoint = 50000")
         self._attached: set[str] = set()
+        self._ready: set[str] = set()
         self._readers: dict[str, sqlite3.Connection] = {}
         self._read_lock = threading.Lock()
 
@@ -82,10 +83,13 @@ class MonthArchive:
 
     def _attach(self, month: str) -> str:
         schema = "m_" + month.replace("-", "_")
-        if schema in self._attached:
+        if schema in self._ready:
             return schema
-        path = month_path(self._directory, month)
-        self._writer.execute("ATTACH DATABASE ? AS " + schema, (path,))
+        if schema not in self._attached:
+            path = month_path(self._directory, month)
+            self._writer.execute("ATTACH DATABASE ? AS " + schema, (path,))
+            self._attached.add(schema)
+        # Another engine may hold the new file's lock; this part is retried until it is done.
         self._writer.execute(f"PRAGMA {schema}.journal_mode = WAL")
         self._writer.execute(f"PRAGMA {schema}.synchronous = {self._durability.value}")
         if self._writer.execute(f"PRAGMA {schema}.user_version").fetchone()[0] < MONTH_VERSION:
@@ -93,7 +97,7 @@ class MonthArchive:
                 for statement in month_ddl(schema):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA {schema}.user_version = {MONTH_VERSION}")
-        self._attached.add(schema)
+        self._ready.add(schema)
         return schema
 
     def reader(self, month: str) -> sqlite3.Connection | None:

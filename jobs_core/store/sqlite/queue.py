@@ -61,32 +61,43 @@ WHERE id IN (
 RETURNING {JOB_SELECT}
 """
 
-SUMMARY_STARTED = "UPDATE job_summary SET state = 'started', started_date = ?, attempts = ? WHERE id = ?"
-
-APPLY_TRANSITION = """
-UPDATE background_job
-SET state = :state, owner = NULL, cancel_requested = 0, attempts = attempts - :refund,
-    run_after = coalesce(:run_after, run_after),
-    completed_date = :completed_date,
-    duration_ms = coalesce(:duration_ms, duration_ms),
-    response_type = coalesce(:response_type, response_type),
-    response_body = coalesce(:response_body, response_body),
-    error = :error,
-    logs = CASE WHEN :logs = '' THEN logs ELSE substr(logs || :logs, -:max_log) END,
-    progress = coalesce(:progress, progress),
-    status = coalesce(:status, status),
-    notified_date = CASE WHEN :notified THEN :now ELSE notified_date END,
-    last_activity_date = :now
-WHERE id = :id AND (:guard IS NULL OR owner = :guard)
-  AND state NOT IN ('completed', 'failed', 'cancelled')
+SUMMARY_STARTED = """
+UPDATE job_summary SET state = 'started', started_date = :now, attempts = attempts + 1
+WHERE id IN (SELECT value FROM json_each(:ids))
 """
 
-SUMMARY_TRANSITION = """
+APPLY_TRANSITIONS = """
+UPDATE background_job AS b
+SET state = t.state, owner = NULL, cancel_requested = 0, attempts = b.attempts - t.refund,
+    run_after = coalesce(t.run_after, b.run_after),
+    completed_date = t.completed_date,
+    duration_ms = coalesce(t.duration_ms, b.duration_ms),
+    response_type = coalesce(t.response_type, b.response_type),
+    response_body = coalesce(t.response_body, b.response_body),
+    error = t.error,
+    logs = CASE WHEN t.logs = '' THEN b.logs ELSE substr(b.logs || t.logs, -:max_log) END,
+    progress = coalesce(t.progress, b.progress),
+    status = coalesce(t.status, b.status),
+    notified_date = CASE WHEN t.notified THEN :now ELSE b.notified_date END,
+    last_activity_date = :now
+FROM (SELECT value ->> 0 AS id, value ->> 1 AS state, value ->> 2 AS guard,
+             value ->> 3 AS run_after, value ->> 4 AS completed_date, value ->> 5 AS duration_ms,
+             value ->> 6 AS response_type, value ->> 7 AS response_body, value ->> 8 AS error,
+             value ->> 9 AS logs, value ->> 10 AS progress, value ->> 11 AS status,
+             value ->> 12 AS notified, value ->> 13 AS refund
+      FROM json_each(:batch)) AS t
+WHERE b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
+  AND b.state NOT IN ('completed', 'failed', 'cancelled')
+RETURNING id
+"""
+
+SUMMARY_FROM_JOBS = """
 UPDATE job_summary
-SET state = ?, completed_date = ?, duration_ms = coalesce(?, duration_ms),
-    attempts = attempts - ?,
-    response_type = coalesce(?, response_type), error_code = ?, error_message = ?
-WHERE id = ?
+SET state = b.state, started_date = b.started_date, completed_date = b.completed_date,
+    duration_ms = b.duration_ms, attempts = b.attempts, response_type = b.response_type,
+    error_code = b.error ->> '$.code', error_message = b.error ->> '$.message'
+FROM background_job AS b
+WHERE b.id IN (SELECT value FROM json_each(?)) AND job_summary.id = b.id
 """
 
 RELEASE_DEPENDENTS = """
@@ -220,7 +231,7 @@ def claim(
     jobs = [row_to_job(row) for row in conn.execute(sql, params).fetchall()]
     if jobs:
         jobs.sort(key=lambda j: (j.run_after, j.id))
-        conn.executemany(SUMMARY_STARTED, [(now, j.attempts, j.id) for j in jobs])
+        conn.execute(SUMMARY_STARTED, {"now": now, "ids": json.dumps([j.id for j in jobs])})
     return jobs
 
 
@@ -232,28 +243,12 @@ def finish(
     max_log: int,
 ) -> FinishResult:
     """Apply transitions, release or cancel dependents, insert follow-up jobs."""
-    applied: list[Transition] = []
-    for t in transitions:
-        terminal = t.state in TERMINAL_STATES
-        params = {
-            "state": t.state.value, "run_after": t.run_after,
-            "completed_date": now if terminal else None, "duration_ms": t.duration_ms,
-            "response_type": t.response_type, "response_body": t.response_body,
-            "error": error_to_json(t.error), "logs": t.logs, "max_log": max_log,
-            "progress": t.progress, "status": t.status, "notified": t.notified, "now": now,
-            "id": t.job_id, "guard": t.owner_guard, "refund": int(t.refund_attempt),
-        }  # fmt: skip
-        if conn.execute(APPLY_TRANSITION, params).rowcount:
-            applied.append(t)
-    conn.executemany(
-        SUMMARY_TRANSITION,
-        [
-            (t.state.value, now if t.state in TERMINAL_STATES else None, t.duration_ms,
-             int(t.refund_attempt), t.response_type, t.error.code if t.error else None,
-             t.error.message if t.error else None, t.job_id)
-            for t in applied
-        ],
-    )  # fmt: skip
+    batch = json.dumps([_transition_values(t, now) for t in transitions])
+    rows = conn.execute(APPLY_TRANSITIONS, {"batch": batch, "now": now, "max_log": max_log})
+    applied_ids = {row[0] for row in rows.fetchall()}
+    applied = [t for t in transitions if t.job_id in applied_ids]
+    if applied_ids:
+        conn.execute(SUMMARY_FROM_JOBS, (json.dumps(sorted(applied_ids)),))
     counts = Counter(t.state for t in applied if t.state in TERMINAL_STATES)
     completed = [t.job_id for t in applied if t.state is JobState.COMPLETED]
     released = _release(conn, completed)
@@ -269,6 +264,16 @@ def finish(
         released_dependents=released,
         new_job_ids=new_ids,
     )
+
+
+def _transition_values(t: Transition, now: int) -> list[Any]:
+    """A transition as the JSON array APPLY_TRANSITIONS reads by position."""
+    return [
+        t.job_id, t.state.value, t.owner_guard, t.run_after,
+        now if t.state in TERMINAL_STATES else None, t.duration_ms, t.response_type,
+        t.response_body, error_to_json(t.error), t.logs, t.progress, t.status,
+        int(t.notified), int(t.refund_attempt),
+    ]  # fmt: skip
 
 
 def _release(conn: sqlite3.Connection, completed: list[int]) -> list[int]:

@@ -19,14 +19,18 @@ SUMMARY_FIELDS = [
 SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
 
 
+_STATES = {state.value: state for state in JobState}
+_STATE, _ERROR, _ARGS, _META = (JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta"))
+
+
 def row_to_job(row: tuple[Any, ...]) -> Job:
-    """A `Job` from a row selected with `JOB_SELECT`."""
-    values = dict(zip(JOB_FIELDS, row, strict=True))
-    values["state"] = JobState(values["state"])
-    values["error"] = error_from_json(values["error"])
-    values["args"] = json.loads(values["args"]) if values["args"] else {}
-    values["meta"] = json.loads(values["meta"]) if values["meta"] else {}
-    return Job(**values)
+    """A `Job` from a row selected with `JOB_SELECT` (on the claim path: kept lean)."""
+    values = list(row)
+    values[_STATE] = _STATES[values[_STATE]]
+    values[_ERROR] = error_from_json(values[_ERROR]) if values[_ERROR] else None
+    values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
+    values[_META] = json.loads(values[_META]) if values[_META] else {}
+    return Job(**dict(zip(JOB_FIELDS, values)))
 
 
 def job_to_row(job: Job) -> tuple[Any, ...]:

@@ -132,7 +132,8 @@ CREATE TABLE scheduled_task (
     next_run_at INTEGER,
     last_run_at INTEGER,
     last_job_id INTEGER,
-    run_now_requested INTEGER NOT NULL DEFAULT 0
+    run_now_requested INTEGER NOT NULL DEFAULT 0,
+    revision INTEGER NOT NULL DEFAULT 0
 );
 """
 

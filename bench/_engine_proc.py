@@ -1,0 +1,60 @@
+"""An engine in its own process for the cross-process benchmarks: runs until SIGTERM.
+
+Usage: python bench/_engine_proc.py DIR NORMAL|FULL. Prints "ready <epoch seconds>" just
+before the engine starts. With JOBS_BENCH_PROFILE=PATH it writes cProfile stats to PATH.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from jobs_core import BackgroundJobs, Durability, Settings
+
+
+def build(directory: str, durability: str) -> BackgroundJobs:
+    """The store with the benchmark commands registered."""
+    jobs = BackgroundJobs(directory, settings=Settings(durability=Durability(durability)))
+
+    @jobs.command
+    async def noop(req: dict[str, Any]) -> None:
+        return None
+
+    @jobs.command
+    async def stamp(req: dict[str, Any]) -> dict[str, int]:
+        return {"lat_ns": time.time_ns() - req["sent_ns"]}
+
+    return jobs
+
+
+async def serve(directory: str, durability: str) -> None:
+    jobs = build(directory, durability)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    print(f"ready {time.time():.6f}", flush=True)
+    async with jobs:
+        await stop.wait()
+
+
+def main() -> None:
+    directory, durability = sys.argv[1], sys.argv[2]
+    profile_path = os.environ.get("JOBS_BENCH_PROFILE")
+    if not profile_path:
+        asyncio.run(serve(directory, durability))
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        asyncio.run(serve(directory, durability))
+    finally:
+        profiler.disable()
+        profiler.dump_stats(profile_path)
+
+
+if __name__ == "__main__":
+    main()

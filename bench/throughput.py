@@ -1,0 +1,280 @@
+"""Throughput and latency benchmark: enqueue rates, end-to-end jobs/s, enqueue→start latency."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from _common import data_dir, final_line, median, percentile, print_table
+from _engine_proc import build
+
+from jobs_core import BackgroundJobs, EnqueueRequest, JobState
+
+ENGINE_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_engine_proc.py")
+POLL_SECS = 0.005
+STALL_SECS = 20.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """Sizes of one benchmark run (`--quick` shrinks them)."""
+
+    parent: str | None
+    runs: int
+    single_n: int
+    many_n: int
+    many_batch: int
+    e2e_n: int
+    e2e_batch: int
+    latency_n: int
+    latency_rate: float
+
+
+def config(args: argparse.Namespace) -> Config:
+    if args.quick:
+        return Config(parent=args.dir, runs=1, single_n=1000, many_n=10_000, many_batch=1000,
+                      e2e_n=2000, e2e_batch=500, latency_n=50, latency_rate=50.0)  # fmt: skip
+    return Config(parent=args.dir, runs=args.runs, single_n=10_000, many_n=100_000,
+                  many_batch=1000, e2e_n=10_000, e2e_batch=500, latency_n=500,
+                  latency_rate=50.0)  # fmt: skip
+
+
+# -- enqueue without an engine --------------------------------------------------------------
+
+
+async def single_enqueue(cfg: Config, durability: str) -> float:
+    """Awaited one-at-a-time enqueues per second, no engine running."""
+    with data_dir(cfg.parent, "bench-enq-") as directory:
+        jobs = build(directory, durability)
+        await jobs.enqueue("noop", {"i": -1})  # open files, warm statement cache
+        start = time.perf_counter()
+        for i in range(cfg.single_n):
+            await jobs.enqueue("noop", {"i": i})
+        elapsed = time.perf_counter() - start
+        await jobs.close()
+    return cfg.single_n / elapsed
+
+
+async def enqueue_many(cfg: Config, durability: str) -> float:
+    """Jobs per second stored by `enqueue_many` in batches, no engine running."""
+    with data_dir(cfg.parent, "bench-many-") as directory:
+        jobs = build(directory, durability)
+        await jobs.enqueue("noop", {"i": -1})
+        start = time.perf_counter()
+        for first in range(0, cfg.many_n, cfg.many_batch):
+            await jobs.enqueue_many(_batch(first, cfg.many_batch))
+        elapsed = time.perf_counter() - start
+        await jobs.close()
+    return cfg.many_n / elapsed
+
+
+def _batch(first: int, size: int, command: str = "noop") -> list[EnqueueRequest]:
+    return [EnqueueRequest(command=command, request={"i": i}) for i in range(first, first + size)]
+
+
+# -- engine in another process --------------------------------------------------------------
+
+
+async def start_engine(directory: str, durability: str) -> tuple[asyncio.subprocess.Process, float]:
+    """Start `_engine_proc.py`; returns the process and the wall time it started its engine."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, ENGINE_SCRIPT, directory, durability, stdout=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    line = (await proc.stdout.readline()).decode().split()
+    if not line or line[0] != "ready":
+        raise RuntimeError(f"engine process did not start: {line!r}")
+    return proc, float(line[1])
+
+
+async def stop_engine(proc: asyncio.subprocess.Process) -> None:
+    proc.terminate()
+    await asyncio.wait_for(proc.wait(), timeout=60)
+
+
+async def wait_completed(
+    jobs: BackgroundJobs, n: int, proc: asyncio.subprocess.Process | None = None
+) -> None:
+    """Poll `counts()` every 5 ms until `n` jobs have completed; fail if progress stalls."""
+    done, last_progress = 0, time.monotonic()
+    while done < n:
+        await asyncio.sleep(POLL_SECS)
+        now_done = (await jobs.counts())[JobState.COMPLETED]
+        if now_done != done:
+            done, last_progress = now_done, time.monotonic()
+        if proc is not None and proc.returncode is not None:
+            raise RuntimeError(f"the engine process exited ({proc.returncode}) at {done}/{n}")
+        if time.monotonic() - last_progress > STALL_SECS:
+            raise TimeoutError(f"no job completed for {STALL_SECS:g}s ({done}/{n} done)")
+
+
+async def end_to_end(cfg: Config, durability: str) -> tuple[float, float]:
+    """(jobs/s from first enqueue to last completion, enqueue-only jobs/s), engine elsewhere."""
+    with data_dir(cfg.parent, "bench-e2e-") as directory:
+        jobs = build(directory, durability)
+        proc, _ = await start_engine(directory, durability)
+        await asyncio.sleep(0.5)  # let the engine register and reach its poll loop
+        try:
+            start = time.perf_counter()
+            for first in range(0, cfg.e2e_n, cfg.e2e_batch):
+                await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
+            enqueued = time.perf_counter() - start
+            await wait_completed(jobs, cfg.e2e_n, proc)
+            elapsed = time.perf_counter() - start
+        finally:
+            await stop_engine(proc)
+            await jobs.close()
+    return cfg.e2e_n / elapsed, cfg.e2e_n / enqueued
+
+
+async def engine_drain(cfg: Config, durability: str) -> float:
+    """Jobs/s of the engine alone: enqueue everything, then start the engine and time it."""
+    with data_dir(cfg.parent, "bench-drain-") as directory:
+        jobs = build(directory, durability)
+        for first in range(0, cfg.e2e_n, cfg.e2e_batch):
+            await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
+        proc, started = await start_engine(directory, durability)
+        try:
+            await wait_completed(jobs, cfg.e2e_n, proc)
+            elapsed = time.time() - started
+        finally:
+            await stop_engine(proc)
+            await jobs.close()
+    return cfg.e2e_n / elapsed
+
+
+# -- latency --------------------------------------------------------------------------------
+
+
+async def paced_stamps(cfg: Config, jobs: BackgroundJobs) -> list[int]:
+    """Enqueue `stamp` jobs on a fixed schedule; returns their ids."""
+    ids: list[int] = []
+    start = time.perf_counter()
+    for i in range(cfg.latency_n):
+        delay = start + i / cfg.latency_rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        ref = await jobs.enqueue("stamp", {"sent_ns": time.time_ns()})
+        ids.append(ref.id)
+    return ids
+
+
+async def read_latencies(jobs: BackgroundJobs, ids: list[int]) -> list[float]:
+    """Enqueue→start latencies in ms, from the results the `stamp` jobs returned."""
+    latencies: list[float] = []
+    for job_id in ids:
+        found = await jobs.get_job(job_id)
+        job = found.completed or found.queued
+        assert job is not None and job.response_body is not None, f"job {job_id} has no result"
+        latencies.append(json.loads(job.response_body)["lat_ns"] / 1e6)
+    return latencies
+
+
+async def latency_cross(cfg: Config) -> list[float]:
+    with data_dir(cfg.parent, "bench-lat-") as directory:
+        jobs = build(directory, "NORMAL")
+        proc, _ = await start_engine(directory, "NORMAL")
+        await asyncio.sleep(0.5)
+        try:
+            ids = await paced_stamps(cfg, jobs)
+            await wait_completed(jobs, cfg.latency_n, proc)
+            return await read_latencies(jobs, ids)
+        finally:
+            await stop_engine(proc)
+            await jobs.close()
+
+
+async def latency_inproc(cfg: Config) -> list[float]:
+    with data_dir(cfg.parent, "bench-latin-") as directory:
+        jobs = build(directory, "NORMAL")
+        async with jobs:
+            await asyncio.sleep(0.2)
+            ids = await paced_stamps(cfg, jobs)
+            await wait_completed(jobs, cfg.latency_n)
+            latencies = await read_latencies(jobs, ids)
+    return latencies
+
+
+# -- driver ---------------------------------------------------------------------------------
+
+
+async def repeat(runs: int, fn: Callable[[], Awaitable[Any]]) -> list[Any]:
+    return [await fn() for _ in range(runs)]
+
+
+async def measure(cfg: Config) -> dict[str, Any]:
+    """Every metric, each the median of `cfg.runs` runs."""
+    r: dict[str, Any] = {}
+    for d in ("NORMAL", "FULL"):
+        r[f"single_enqueue_per_s_{d}"] = median(
+            await repeat(cfg.runs, lambda d=d: single_enqueue(cfg, d))  # type: ignore[misc]
+        )
+    r["enqueue_many_per_s_NORMAL"] = median(
+        await repeat(cfg.runs, lambda: enqueue_many(cfg, "NORMAL"))
+    )
+    for d in ("NORMAL", "FULL"):
+        pairs = await repeat(cfg.runs, lambda d=d: end_to_end(cfg, d))  # type: ignore[misc]
+        r[f"e2e_jobs_per_s_{d}"] = median([p[0] for p in pairs])
+        r[f"e2e_producer_enqueue_per_s_{d}"] = median([p[1] for p in pairs])
+        r[f"engine_drain_jobs_per_s_{d}"] = median(
+            await repeat(cfg.runs, lambda d=d: engine_drain(cfg, d))  # type: ignore[misc]
+        )
+    for name, fn in (("cross", latency_cross), ("inproc", latency_inproc)):
+        runs = await repeat(cfg.runs, lambda fn=fn: fn(cfg))  # type: ignore[misc]
+        for q in (50, 99):
+            r[f"latency_{name}_p{q}_ms"] = median([percentile(v, q) for v in runs])
+        r[f"latency_{name}_max_ms"] = median([max(v) for v in runs])
+    return r
+
+
+HUEY_E2E = "huey 2,094/s (9,514 no fsync)"
+OTHERS = "other references, end to end: RQ+Redis 869/s; procrastinate+PostgreSQL 511/s"
+ROWS: list[tuple[str, str, str, str]] = [
+    # (key, label, target, reference)
+    ("single_enqueue_per_s_NORMAL", "single enqueue/s NORMAL", ">= 20,000", "huey 7,075/s"),
+    ("single_enqueue_per_s_FULL", "single enqueue/s FULL", "-", "huey 7,075/s"),
+    ("enqueue_many_per_s_NORMAL", "enqueue_many jobs/s NORMAL", ">= 200,000", "-"),
+    ("e2e_jobs_per_s_NORMAL", "end to end jobs/s NORMAL (2 procs)", ">= 14,000", HUEY_E2E),
+    ("e2e_producer_enqueue_per_s_NORMAL", "  producer enqueue part, jobs/s", "-", "-"),
+    ("engine_drain_jobs_per_s_NORMAL", "  engine drain alone, jobs/s", "-", "-"),
+    ("e2e_jobs_per_s_FULL", "end to end jobs/s FULL (2 procs)", ">= 4,200", "huey 2,094/s"),
+    ("e2e_producer_enqueue_per_s_FULL", "  producer enqueue part, jobs/s", "-", "-"),
+    ("engine_drain_jobs_per_s_FULL", "  engine drain alone, jobs/s", "-", "-"),
+    ("latency_cross_p50_ms", "latency p50 ms, 2 procs, 50/s", "<= 5", "huey 23-54 ms"),
+    ("latency_cross_p99_ms", "latency p99 ms, 2 procs, 50/s", "<= 20", "-"),
+    ("latency_cross_max_ms", "latency max ms, 2 procs, 50/s", "-", "-"),
+    ("latency_inproc_p50_ms", "latency p50 ms, 1 proc, 50/s", "<= 1", "-"),
+    ("latency_inproc_p99_ms", "latency p99 ms, 1 proc, 50/s", "-", "-"),
+    ("latency_inproc_max_ms", "latency max ms, 1 proc, 50/s", "-", "-"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run (smoke)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per metric (median reported)")
+    parser.add_argument("--dir", default=None, help="parent of the temporary data directories")
+    cfg = config(parser.parse_args())
+    result = asyncio.run(measure(cfg))
+    import jobs_core
+
+    print(f"jobs throughput benchmark: median of {cfg.runs} run(s), {os.cpu_count()} CPUs, "
+          f"jobs_core from {os.path.dirname(jobs_core.__file__)}")  # fmt: skip
+    print_table(
+        ["metric", "value", "target", "reference"],
+        [(label, result[key], target, ref) for key, label, target, ref in ROWS],
+    )
+    print(OTHERS)
+    final_line({"bench": "throughput", "quick": cfg.runs == 1 and cfg.e2e_n < 10_000,
+                "runs": cfg.runs, **{k: round(v, 3) for k, v in result.items()}})  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Fixtures for the admin app: a seeded store, a facade on it, and waiting on the app."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from jobs_core import BackgroundJobs
+from jobs_tui import JobsApp
+from jobs_tui.demo_seed import seed_clock, seed_store
+from jobs_tui.screens.base import DataScreen
+
+
+@pytest.fixture
+def seeded_dir(tmp_path: Path) -> str:
+    """A fresh copy of the deterministic demo store."""
+    directory = str(tmp_path / "seeded")
+    asyncio.run(seed_store(directory))
+    return directory
+
+
+@pytest.fixture
+def admin(seeded_dir: str) -> Iterator[BackgroundJobs]:
+    """A facade on the seeded store without an engine, as the admin app opens it."""
+    jobs = BackgroundJobs(seeded_dir, create=False, start_engine=False, clock=seed_clock())
+    yield jobs
+    asyncio.run(jobs.close())
+
+
+@pytest.fixture
+def app(admin: BackgroundJobs) -> JobsApp:
+    """The app on the seeded store with the seed's fixed clock and a quick poll."""
+    return JobsApp(admin, clock=seed_clock(), poll_interval=0.05)
+
+
+async def pause_until(
+    pilot: Pilot[None], predicate: Callable[[], bool], what: str, timeout: float = 10.0
+) -> None:
+    """Let the app run until `predicate` holds; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def until_loaded(pilot: Pilot[None]) -> DataScreen:
+    """Wait until the current screen has shown its first data; return it."""
+
+    def loaded() -> bool:
+        screen = pilot.app.screen
+        return isinstance(screen, DataScreen) and screen.loaded
+
+    await pause_until(pilot, loaded, f"{type(pilot.app.screen).__name__} to load")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, DataScreen)
+    return screen
