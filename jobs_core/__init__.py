@@ -21,6 +21,7 @@ from .errors import (
     UnknownCommandError,
     UnserialisableRequestError,
 )
+from .reply_to import ReplyDeliveryError, mask_reply_to
 from .records import (
     ACTIVE_STATES,
     REQUEUEABLE_STATES,
@@ -42,6 +43,7 @@ from .records import (
 )
 from .schedule import MissedRunPolicy, Schedule
 from .settings import Durability, Settings
+from .transient import TransientJob
 
 __all__ = [
     "ACTIVE_STATES",
@@ -86,9 +88,12 @@ __all__ = [
     "SystemClock",
     "TaskNotFoundError",
     "ThroughputBucket",
+    "TransientJob",
     "UnknownCommandError",
     "UnserialisableRequestError",
+    "ReplyDeliveryError",
     "current_job",
+    "mask_reply_to",
     "current_user",
     "from_ms",
     "to_ms",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -30,10 +31,12 @@ from .records import (
     ThroughputBucket,
 )
 from .registry import Command, CommandRegistry, Handler
+from .reply_to import mask_reply_to
 from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
 from .serialization import to_json, type_name
 from .settings import Settings
+from .transient import TransientJob
 from .store.protocol import NewJob, Store
 from .store.sqlite.store import SqliteStore
 
@@ -260,6 +263,35 @@ class BackgroundJobs(SchedulingMixin):
             user_id=r.user_id, reply_to=r.reply_to, args=dict(r.args or {}), meta=dict(r.meta),
         )  # fmt: skip
 
+    def run_command(
+        self,
+        command: str,
+        request: Any = None,
+        *,
+        worker: str | None = None,
+        user_id: str | None = None,
+        args: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> TransientJob:
+        """Run a command now without storing it; `await` the handle for its result.
+
+        On a named worker it runs after (and before) that worker's other jobs in this
+        process, one at a time. Needs the engine running (`async with jobs:`).
+        """
+        engine = self.engine
+        new = self._new_job(
+            EnqueueRequest(command=command, request=request, worker=worker, user_id=user_id,
+                           args=args, timeout=timeout),
+            self.clock.now_ms(),
+        )  # fmt: skip
+        job = Job(
+            id=0, command=new.command, request_type=new.request_type,
+            request_body=new.request_body, state=JobState.STARTED, worker=new.worker,
+            user_id=new.user_id, args=new.args, created_date=self.clock.now_ms(),
+            run_after=new.run_after, retry_limit=0, attempts=1, timeout_secs=new.timeout_secs,
+        )  # fmt: skip
+        return engine.run_transient(job)
+
     # -- query and admin --------------------------------------------------------------------
 
     async def get_job(self, job_id: int) -> JobResult:
@@ -267,13 +299,13 @@ class BackgroundJobs(SchedulingMixin):
         found = await self.store.get_job(job_id)
         if found is None:
             raise JobNotFoundError(f"there is no job {job_id}")
-        return found
+        return _masked_result(found)
 
     async def get_job_by_ref(self, ref_id: str) -> JobResult:
         found = await self.store.get_job_by_ref(ref_id)
         if found is None:
             raise JobNotFoundError(f"there is no job with ref_id '{ref_id}'")
-        return found
+        return _masked_result(found)
 
     async def cancel(self, job_id: int, reason: str = "cancelled by operator") -> JobState:
         """Cancel a queued job now, or ask the engine running it to stop (any process).
@@ -297,15 +329,15 @@ class BackgroundJobs(SchedulingMixin):
         self, flt: JobFilter | None = None, *, cursor: int | None = None, limit: int = 50
     ) -> Page[Job]:
         """Jobs in the queue (queued, started, executed), oldest first."""
-        return await self.store.list_queue(flt or JobFilter(), cursor, limit)
+        return _masked_page(await self.store.list_queue(flt or JobFilter(), cursor, limit))
 
     async def list_completed(
         self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
         limit: int = 50,
     ) -> Page[Job]:  # fmt: skip
         """Completed jobs of a month (`YYYY-MM`), newest first."""
-        return await self.store.list_archive(
-            month, JobState.COMPLETED, flt or JobFilter(), cursor, limit
+        return _masked_page(
+            await self.store.list_archive(month, JobState.COMPLETED, flt or JobFilter(), cursor, limit)
         )
 
     async def list_failed(
@@ -313,8 +345,8 @@ class BackgroundJobs(SchedulingMixin):
         limit: int = 50,
     ) -> Page[Job]:  # fmt: skip
         """Failed and cancelled jobs of a month (`YYYY-MM`), newest first."""
-        return await self.store.list_archive(
-            month, JobState.FAILED, flt or JobFilter(), cursor, limit
+        return _masked_page(
+            await self.store.list_archive(month, JobState.FAILED, flt or JobFilter(), cursor, limit)
         )
 
     async def counts(self) -> dict[JobState, int]:
@@ -340,7 +372,7 @@ class BackgroundJobs(SchedulingMixin):
 
     async def cancel_batch(self, batch_id: str, reason: str = "batch cancelled") -> list[int]:
         """Cancel every unfinished job of a batch; returns their ids."""
-        ids = await self.store.batch_active_ids(batch_id)  # type: ignore[attr-defined]
+        ids = await self.store.batch_active_ids(batch_id)
         for job_id in ids:
             try:
                 await self.cancel(job_id, reason)
@@ -349,11 +381,31 @@ class BackgroundJobs(SchedulingMixin):
         return list(ids)
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
-        return await self.store.dependents(job_id)  # type: ignore[attr-defined,no-any-return]
+        return await self.store.dependents(job_id)
 
     def change_token(self) -> int:
         """Changes whenever another process commits to the store; cheap to poll."""
         return self.store.change_token()
+
+
+def _masked(job: Job | None) -> Job | None:
+    """The job with its reply_to secrets masked, for everything but the handler itself."""
+    if job is None or not job.reply_to:
+        return job
+    return dataclasses.replace(job, reply_to=mask_reply_to(job.reply_to))
+
+
+def _masked_result(result: JobResult) -> JobResult:
+    return dataclasses.replace(
+        result,
+        queued=_masked(result.queued),
+        completed=_masked(result.completed),
+        failed=_masked(result.failed),
+    )
+
+
+def _masked_page(page: Page[Job]) -> Page[Job]:
+    return Page(items=[_masked(j) or j for j in page.items], next_cursor=page.next_cursor)
 
 
 def _run_after_ms(run_after: datetime | timedelta | None, now: int) -> int:

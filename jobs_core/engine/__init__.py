@@ -1,0 +1,1 @@
+"""The engine: claiming, running and finishing jobs."""

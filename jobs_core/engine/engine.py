@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
@@ -21,8 +21,9 @@ from ..records import Job, JobState
 from ..registry import CommandRegistry
 from ..rules import Attempt, decide
 from ..settings import Settings
+from ..transient import TransientJob
 from ..store.protocol import ActivityUpdate, EngineRegistration, NewJob, Store, Transition
-from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, run_attempt
+from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, call_handler, run_attempt
 
 if TYPE_CHECKING:
     from ..app import BackgroundJobs
@@ -92,6 +93,7 @@ class Engine:
         self._last_watchdog = 0.0
         self._activity_pending = False
         self._worker_locks: dict[str, asyncio.Lock] = {}
+        self._transient_seq = 0
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -306,6 +308,39 @@ class Engine:
         self._claim_named = self._claim_named or bool(job.worker)
         self._wake.set()
 
+    def run_transient(self, job: Job) -> TransientJob:
+        """Run `job` without storing it: serially on its named worker, or concurrently."""
+        self._transient_seq += 1
+        job = replace(job, id=-self._transient_seq)
+        ctx = JobContext(job, jobs=self.facade, now_ms=self.clock.now_ms, on_activity=_ignore)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        handle = TransientJob(job, ctx, future)
+
+        async def run() -> None:
+            lock = self._worker_locks.setdefault(job.worker, asyncio.Lock()) if job.worker else None
+            try:
+                if lock is not None:
+                    await lock.acquire()
+                handle._mark_started()
+                if self.prepare is not None:
+                    await self.prepare(ctx)
+                result = await call_handler(self.registry.get(job.command), ctx, self._executor)
+            except BaseException as error:  # handed to whoever awaits the handle
+                if not future.done():
+                    future.set_exception(error)
+                if isinstance(error, asyncio.CancelledError):
+                    raise
+            else:
+                if not future.done():
+                    future.set_result(result)
+            finally:
+                if lock is not None and lock.locked():
+                    lock.release()
+
+        task = asyncio.create_task(run(), name=f"transient-{job.command}")
+        future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+        return handle
+
     def cancel_running(self, job_id: int, reason: str) -> bool:
         """Cancel a job this engine runs; True if it was running here."""
         running = self.running.get(job_id)
@@ -430,6 +465,10 @@ class Engine:
     async def _claim_again(self, now: int) -> bool:
         self._claim_default = self._claim_named = True
         return bool(await self._claim(now))
+
+
+def _ignore() -> None:
+    return None
 
 
 def _pid_alive(pid: int) -> bool:

@@ -72,6 +72,15 @@ async def run_attempt(
     return _attempt(ctx, outcome, result, error, started)
 
 
+async def call_handler(command: Command, ctx: JobContext, executor: Executor) -> Any:
+    """Call the handler for `ctx.job` and return its raw result (transient jobs)."""
+    request = from_json(ctx.job.request_body, command.request_type) if command.takes_request else None
+    args = _args(command, request, ctx)
+    if command.is_async:
+        return await _run_async(command, args, ctx)
+    return await _run_sync(command, args, ctx, executor)
+
+
 def _attempt(
     ctx: JobContext, outcome: Outcome, result: Any, error: JobError | None, started: float
 ) -> Attempt:

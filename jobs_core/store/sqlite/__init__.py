@@ -1,0 +1,1 @@
+"""The embedded backend: a directory of SQLite databases."""
