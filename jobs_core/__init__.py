@@ -21,7 +21,6 @@ from .errors import (
     UnknownCommandError,
     UnserialisableRequestError,
 )
-from .reply_to import ReplyDeliveryError, mask_reply_to
 from .records import (
     ACTIVE_STATES,
     REQUEUEABLE_STATES,
@@ -41,6 +40,7 @@ from .records import (
     ScheduledTaskInfo,
     ThroughputBucket,
 )
+from .reply_to import ReplyDeliveryError, mask_reply_to
 from .schedule import MissedRunPolicy, Schedule
 from .settings import Durability, Settings
 from .transient import TransientJob
@@ -77,6 +77,7 @@ __all__ = [
     "MissedRunPolicy",
     "MonthDatabase",
     "Page",
+    "ReplyDeliveryError",
     "RunningJob",
     "Schedule",
     "ScheduledTaskInfo",
@@ -91,10 +92,9 @@ __all__ = [
     "TransientJob",
     "UnknownCommandError",
     "UnserialisableRequestError",
-    "ReplyDeliveryError",
     "current_job",
-    "mask_reply_to",
     "current_user",
     "from_ms",
+    "mask_reply_to",
     "to_ms",
 ]

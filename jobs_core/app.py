@@ -15,7 +15,7 @@ from .clock import Clock, SystemClock, to_ms
 from .context import JobContext
 from .engine.engine import Engine
 from .engine.runner import FatalJobError
-from .errors import InvalidOptionError, JobsError, JobNotFoundError
+from .errors import InvalidOptionError, JobNotFoundError, JobsError
 from .records import (
     BatchStatus,
     EngineInfo,
@@ -36,9 +36,9 @@ from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
 from .serialization import to_json, type_name
 from .settings import Settings
-from .transient import TransientJob
 from .store.protocol import NewJob, Store
 from .store.sqlite.store import SqliteStore
+from .transient import TransientJob
 
 F = TypeVar("F", bound=Handler)
 UserResolver = Callable[[str], Any]
@@ -337,7 +337,9 @@ class BackgroundJobs(SchedulingMixin):
     ) -> Page[Job]:  # fmt: skip
         """Completed jobs of a month (`YYYY-MM`), newest first."""
         return _masked_page(
-            await self.store.list_archive(month, JobState.COMPLETED, flt or JobFilter(), cursor, limit)
+            await self.store.list_archive(
+                month, JobState.COMPLETED, flt or JobFilter(), cursor, limit
+            )
         )
 
     async def list_failed(

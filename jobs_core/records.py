@@ -35,7 +35,7 @@ class JobError:
     """Why a job (or one attempt of it) failed."""
 
     code: str
-    """Short machine-readable kind: the exception type name, `Timeout`, `Cancelled`, `WorkerLost`."""
+    """Machine-readable kind: the exception type, `Timeout`, `Cancelled`, `WorkerLost`."""
     message: str
     """Human-readable message."""
     stack: str = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from .records import Job, JobError, JobState
@@ -53,46 +53,48 @@ def retry_delay_ms(attempt: int, settings: Settings, rng: random.Random) -> int:
     base = settings.retry_backoff_secs * (2 ** max(0, attempt - 1))
     capped = min(settings.retry_backoff_max_secs, base)
     spread = 1 + rng.uniform(-settings.retry_jitter, settings.retry_jitter)
-    return max(0, round(capped * spread * 1000))
+    return max(0, int(capped * spread * 1000))
 
 
 def decide(
     job: Job, attempt: Attempt, *, owner: str, now: int, settings: Settings, rng: random.Random
 ) -> Decision:
     """What `attempt` does to `job` (and to the job it is a callback or reply for)."""
-    common = {
-        "job_id": job.id, "owner_guard": owner, "duration_ms": attempt.duration_ms,
-        "logs": attempt.logs, "progress": attempt.progress, "status": attempt.status,
-    }  # fmt: skip
+    base = Transition(
+        job_id=job.id,
+        state=JobState.QUEUED,
+        owner_guard=owner,
+        duration_ms=attempt.duration_ms,
+        logs=attempt.logs,
+        progress=attempt.progress,
+        status=attempt.status,
+    )
     if attempt.outcome is Outcome.SUCCESS:
-        return _succeeded(job, attempt, common)
+        return _succeeded(job, attempt, base)
     if attempt.outcome is Outcome.INTERRUPTED:
-        return Decision(transitions=[Transition(state=JobState.QUEUED, run_after=now,
-                                                refund_attempt=True, **common)])  # fmt: skip
+        return Decision(transitions=[replace(base, run_after=now, refund_attempt=True)])
     if attempt.outcome is Outcome.CANCELLED:
         error = attempt.error or JobError(code="Cancelled", message="cancelled")
-        own = Transition(state=JobState.CANCELLED, error=error, **common)
+        own = replace(base, state=JobState.CANCELLED, error=error)
         return Decision(transitions=[own, *_parent_after(job, JobState.CANCELLED, error)])
     error = attempt.error or JobError(code="Error", message="failed")
     retryable = attempt.outcome is not Outcome.FATAL
     if retryable and job.attempts <= job.retry_limit:
         delay = retry_delay_ms(job.attempts, settings, rng)
-        return Decision(transitions=[Transition(state=JobState.QUEUED, run_after=now + delay,
-                                                error=error, **common)])  # fmt: skip
-    own = Transition(state=JobState.FAILED, error=error, **common)
+        return Decision(transitions=[replace(base, run_after=now + delay, error=error)])
+    own = replace(base, state=JobState.FAILED, error=error)
     return Decision(transitions=[own, *_parent_after(job, JobState.FAILED, error)])
 
 
-def _succeeded(job: Job, attempt: Attempt, common: dict[str, object]) -> Decision:
+def _succeeded(job: Job, attempt: Attempt, base: Transition) -> Decision:
     body = attempt.response_body or "null"
+    result = replace(base, response_type=attempt.response_type, response_body=body)
     follow_up = _follow_up(job, body, attempt.response_type or "")
     if follow_up is not None:
-        executed = Transition(state=JobState.EXECUTED, response_type=attempt.response_type,
-                              response_body=body, **common)  # type: ignore[arg-type]
-        return Decision(transitions=[executed], new_jobs=[follow_up])
-    done = Transition(state=JobState.COMPLETED, response_type=attempt.response_type,
-                      response_body=body, notified=bool(job.callback or job.reply_to),
-                      **common)  # type: ignore[arg-type]
+        return Decision(
+            transitions=[replace(result, state=JobState.EXECUTED)], new_jobs=[follow_up]
+        )
+    done = replace(result, state=JobState.COMPLETED, notified=bool(job.callback or job.reply_to))
     return Decision(transitions=[done, *_parent_after(job, JobState.COMPLETED, None)])
 
 
@@ -144,8 +146,10 @@ def _parent_after(job: Job, state: JobState, error: JobError | None) -> list[Tra
         return [Transition(job_id=int(callback_for), state=JobState.COMPLETED, owner_guard=None,
                            notified=True, logs=f"[callback] job {job.id} completed\n")]  # fmt: skip
     if reply_for is not None:
-        note = "delivered" if state is JobState.COMPLETED else f"not delivered ({state}): " + (
-            error.message if error else ""
+        note = (
+            "delivered"
+            if state is JobState.COMPLETED
+            else f"not delivered ({state}): " + (error.message if error else "")
         )
         return [Transition(job_id=int(reply_for), state=JobState.COMPLETED, owner_guard=None,
                            notified=state is JobState.COMPLETED,

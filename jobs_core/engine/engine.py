@@ -14,19 +14,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..clock import Clock
-from ..context import JobContext
-from ..errors import JobsError
-from ..records import Job, JobState
-from ..registry import CommandRegistry
-from ..rules import Attempt, decide
-from ..settings import Settings
-from ..transient import TransientJob
-from ..store.protocol import ActivityUpdate, EngineRegistration, NewJob, Store, Transition
+from jobs_core.clock import Clock
+from jobs_core.context import JobContext
+from jobs_core.errors import JobsError
+from jobs_core.records import Job, JobState
+from jobs_core.registry import CommandRegistry
+from jobs_core.rules import Attempt, decide
+from jobs_core.settings import Settings
+from jobs_core.store.protocol import ActivityUpdate, EngineRegistration, NewJob, Store, Transition
+from jobs_core.transient import TransientJob
+
 from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, call_handler, run_attempt
 
 if TYPE_CHECKING:
-    from ..app import BackgroundJobs
+    from jobs_core.app import BackgroundJobs
 
 log = logging.getLogger("jobs.engine")
 
@@ -292,12 +293,16 @@ class Engine:
     async def _run(self, job: Job, ctx: JobContext) -> None:
         command = self.registry.get(job.command)
         entry = self.running[job.id]
-        lock = self._worker_locks.setdefault(job.worker, asyncio.Lock()) if job.worker else None
+        lock = self._worker_lock(job.worker)
         if lock is not None:
             await lock.acquire()
         try:
             attempt = await run_attempt(
-                command, ctx, executor=self._executor, prepare=self.prepare, cancel_reason=lambda: entry.cancel_reason,
+                command,
+                ctx,
+                executor=self._executor,
+                prepare=self.prepare,
+                cancel_reason=lambda: entry.cancel_reason,
             )  # fmt: skip
         finally:
             if lock is not None:
@@ -317,7 +322,7 @@ class Engine:
         handle = TransientJob(job, ctx, future)
 
         async def run() -> None:
-            lock = self._worker_locks.setdefault(job.worker, asyncio.Lock()) if job.worker else None
+            lock = self._worker_lock(job.worker)
             try:
                 if lock is not None:
                     await lock.acquire()
@@ -340,6 +345,12 @@ class Engine:
         task = asyncio.create_task(run(), name=f"transient-{job.command}")
         future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
         return handle
+
+    def _worker_lock(self, worker: str) -> asyncio.Lock | None:
+        """The lock that keeps a named worker's jobs in this process one at a time."""
+        if not worker:
+            return None
+        return self._worker_locks.setdefault(worker, asyncio.Lock())
 
     def cancel_running(self, job_id: int, reason: str) -> bool:
         """Cancel a job this engine runs; True if it was running here."""
@@ -395,7 +406,10 @@ class Engine:
     async def _flush_activity(self, *, force: bool = False) -> None:
         if not self._activity_pending:
             return
-        if not force and time.monotonic() - self._last_activity_flush < self.settings.progress_flush_secs:
+        if (
+            not force
+            and time.monotonic() - self._last_activity_flush < self.settings.progress_flush_secs
+        ):
             return
         self._activity_pending = False
         self._last_activity_flush = time.monotonic()

@@ -10,12 +10,12 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from ..context import JobContext, current_context
-from ..errors import JobCancelledError
-from ..records import JobError
-from ..registry import Command
-from ..rules import Attempt, Outcome
-from ..serialization import from_json, to_json, type_name
+from jobs_core.context import JobContext, current_context
+from jobs_core.errors import JobCancelledError
+from jobs_core.records import JobError
+from jobs_core.registry import Command
+from jobs_core.rules import Attempt, Outcome
+from jobs_core.serialization import from_json, to_json, type_name
 
 CANCEL_SHUTDOWN = "shutdown"
 CANCEL_TIMEOUT = "timeout"
@@ -44,7 +44,9 @@ async def run_attempt(
     try:
         if prepare is not None:
             await prepare(ctx)
-        request = from_json(ctx.job.request_body, command.request_type) if command.takes_request else None
+        request = (
+            from_json(ctx.job.request_body, command.request_type) if command.takes_request else None
+        )
         args = _args(command, request, ctx)
         if command.is_async:
             result = await _run_async(command, args, ctx)
@@ -74,7 +76,9 @@ async def run_attempt(
 
 async def call_handler(command: Command, ctx: JobContext, executor: Executor) -> Any:
     """Call the handler for `ctx.job` and return its raw result (transient jobs)."""
-    request = from_json(ctx.job.request_body, command.request_type) if command.takes_request else None
+    request = (
+        from_json(ctx.job.request_body, command.request_type) if command.takes_request else None
+    )
     args = _args(command, request, ctx)
     if command.is_async:
         return await _run_async(command, args, ctx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..records import (
+from jobs_core.records import (
     BatchStatus,
     EngineInfo,
     Job,
@@ -171,7 +171,7 @@ class Store(Protocol):
         """Mark the engine stopped; jobs it still owns become recoverable at once."""
         ...
 
-    async def recover_lost(self, now: int, host: str) -> list[int]:
+    async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
         """Requeue (attempt counted), fail or cancel jobs whose owning engine is gone."""
         ...
 
@@ -187,22 +187,20 @@ class Store(Protocol):
         """Cancel a queued or executed job now, or ask the owner of a started one to stop."""
         ...
 
-    async def requeue(self, job_id: int, now: int) -> None:
+    async def requeue(self, job_id: int, now: int) -> list[int]:
         """Put a failed or cancelled job back in the queue (attempts reset), with the
-        dependents its failure cancelled."""
+        dependents its failure cancelled; returns the requeued ids, the job first."""
         ...
 
-    async def list_queue(
-        self, flt: JobFilter, before: int | None, limit: int
-    ) -> Page[Job]: ...
+    async def list_queue(self, flt: JobFilter, cursor: int | None, limit: int) -> Page[Job]:
+        """Jobs in the queue, oldest first, after id `cursor`."""
+        ...
 
     async def list_archive(
-        self, month: str, kind: JobState, flt: JobFilter, before: int | None, limit: int
-    ) -> Page[Job]: ...
-
-    async def list_summaries(
-        self, flt: JobFilter, before: int | None, limit: int
-    ) -> Page[JobSummary]: ...
+        self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
+    ) -> Page[Job]:
+        """Archived jobs of a month, newest first, before id `cursor`."""
+        ...
 
     async def counts(self) -> dict[JobState, int]: ...
 

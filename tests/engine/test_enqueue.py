@@ -82,7 +82,8 @@ async def test_enqueue_accepts_pydantic_and_dict_requests(make_jobs: MakeJobs) -
     plain = (await jobs.get_job((await jobs.enqueue("noop", {"a": [1, 2]})).id)).job
     assert order is not None and plain is not None
     assert (order.request_type, order.request_body) == (
-        "tests.engine.test_enqueue.Order", '{"id":3,"total":9.5}'
+        "tests.engine.test_enqueue.Order",
+        '{"id":3,"total":9.5}',
     )
     assert (plain.request_type, plain.request_body) == ("dict", '{"a":[1,2]}')
 
@@ -90,7 +91,10 @@ async def test_enqueue_accepts_pydantic_and_dict_requests(make_jobs: MakeJobs) -
 async def test_enqueue_refuses_unknown_command(make_jobs: MakeJobs) -> None:
     jobs = make_jobs()
     jobs.command(noop)
-    with pytest.raises(UnknownCommandError, match=r"no command named 'nope' is registered \(known: jobs.reply_to, noop\)"):
+    with pytest.raises(
+        UnknownCommandError,
+        match=r"no command named 'nope' is registered \(known: jobs.reply_to, noop\)",
+    ):
         await jobs.enqueue("nope")
     assert (await jobs.counts())[JobState.QUEUED] == 0
 
@@ -98,13 +102,15 @@ async def test_enqueue_refuses_unknown_command(make_jobs: MakeJobs) -> None:
 async def test_enqueue_refuses_unserialisable_request(make_jobs: MakeJobs) -> None:
     jobs = make_jobs()
     jobs.command(noop)
-    with socket.socket() as sock:
-        with pytest.raises(
+    with (
+        socket.socket() as sock,
+        pytest.raises(
             UnserialisableRequestError,
             match=r"the request of command 'noop' cannot be stored as JSON: "
             r"field 'conn' is a socket, which JSON cannot represent",
-        ):
-            await jobs.enqueue("noop", {"conn": sock})
+        ),
+    ):
+        await jobs.enqueue("noop", {"conn": sock})
     with pytest.raises(UnserialisableRequestError, match=r"field 'tags' is a set"):
         await jobs.enqueue("noop", {"tags": {"a"}})
     with pytest.raises(UnserialisableRequestError, match=r"NaN"):
@@ -116,7 +122,9 @@ async def test_enqueue_refuses_duplicate_ref_id(make_jobs: MakeJobs) -> None:
     jobs = make_jobs()
     jobs.command(noop)
     first = await jobs.enqueue("noop", ref_id="order-42")
-    with pytest.raises(DuplicateRefIdError, match=f"ref_id 'order-42' is already used by job {first.id}"):
+    with pytest.raises(
+        DuplicateRefIdError, match=f"ref_id 'order-42' is already used by job {first.id}"
+    ):
         await jobs.enqueue("noop", ref_id="order-42")
     with pytest.raises(DuplicateRefIdError, match="ref_id 'x' is given to two jobs in one enqueue"):
         await jobs.enqueue_many([EnqueueRequest(command="noop", ref_id="x")] * 2)

@@ -46,14 +46,15 @@ async def test_async_and_sync_handlers_run_with_typed_requests(make_jobs: MakeJo
         second = (await jobs.get_job(two.id)).job
     assert first is not None and second is not None
     assert (first.response_type, first.response_body) == (
-        "tests.engine.test_execution.Sum", '{"total":5}'
+        "tests.engine.test_execution.Sum",
+        '{"total":5}',
     )
     assert second.response_body == "6"
     assert first.attempts == 1 and first.duration_ms is not None
 
 
 async def _done(jobs: object, job_id: int) -> bool:
-    from jobs_core import BackgroundJobs, TERMINAL_STATES
+    from jobs_core import TERMINAL_STATES, BackgroundJobs
 
     assert isinstance(jobs, BackgroundJobs)
     return (await jobs.get_job(job_id)).state in TERMINAL_STATES

@@ -27,7 +27,7 @@ async def test_lapsed_lease_requeues_with_attempt_counted_or_fails_last_attempt(
     assert [j.id for j in claimed] == [1]
     assert await store.recover_lost(now=5_999, dead=[]) == []  # lease still valid
     assert await store.recover_lost(now=6_001, dead=[]) == [1]
-    job = (await store.get_job(1))
+    job = await store.get_job(1)
     assert job is not None and job.queued is not None
     assert (job.state, job.queued.attempts) == (JobState.QUEUED, 1)
     assert job.queued.error is not None and job.queued.error.code == "WorkerLost"

@@ -41,7 +41,7 @@ def test_missing_directory_is_refused_when_not_creating(tmp_path: Path) -> None:
 
 
 def test_directory_without_store_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(StoreNotFoundError, match="is not a jobs store \\(it has no jobs.db\\)"):
+    with pytest.raises(StoreNotFoundError, match=r"is not a jobs store \(it has no jobs\.db\)"):
         BackgroundJobs(str(tmp_path), create=False)
 
 
@@ -61,7 +61,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
 def test_corrupt_database_is_refused(tmp_path: Path) -> None:
     (tmp_path / "jobs.db").write_bytes(b"this is not sqlite at all" * 100)
-    with pytest.raises(StoreError, match="jobs.db is corrupt or not an SQLite database"):
+    with pytest.raises(StoreError, match=r"jobs\.db is corrupt or not an SQLite database"):
         BackgroundJobs(str(tmp_path))
 
 

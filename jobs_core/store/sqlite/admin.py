@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from ...errors import InvalidStateError, JobNotFoundError
-from ...records import (
+from jobs_core.errors import InvalidStateError, JobNotFoundError
+from jobs_core.records import (
     ACTIVE_STATES,
     REQUEUEABLE_STATES,
     BatchStatus,
@@ -16,7 +16,8 @@ from ...records import (
     JobSummary,
     ThroughputBucket,
 )
-from ..protocol import Transition
+from jobs_core.store.protocol import Transition
+
 from . import queue
 from .rows import (
     JOB_SELECT,
@@ -61,8 +62,7 @@ def request_cancel(
         if found is None:
             raise JobNotFoundError(f"there is no job {job_id}")
         raise InvalidStateError(
-            f"job {job_id} is {found.state}; only queued, started or executed jobs can be "
-            "cancelled"
+            f"job {job_id} is {found.state}; only queued, started or executed jobs can be cancelled"
         )
     state = JobState(row[0])
     if state is JobState.STARTED:

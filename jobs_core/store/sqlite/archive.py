@@ -10,8 +10,9 @@ import threading
 import time
 from collections import defaultdict
 
-from ...records import Job, JobState, MonthDatabase
-from ...settings import Durability
+from jobs_core.records import Job, JobState, MonthDatabase
+from jobs_core.settings import Durability
+
 from .connection import open_connection, transaction
 from .rows import JOB_SELECT, row_to_job
 from .schema import month_ddl
@@ -73,7 +74,9 @@ class MonthArchive:
             stopped = json.dumps([i for i, s in jobs if s is not JobState.COMPLETED])
             with transaction(self._writer, write=False) as conn:
                 conn.execute(_copy_sql(schema, "completed_job", "= 'completed'"), (done,))
-                conn.execute(_copy_sql(schema, "failed_job", "IN ('failed', 'cancelled')"), (stopped,))
+                conn.execute(
+                    _copy_sql(schema, "failed_job", "IN ('failed', 'cancelled')"), (stopped,)
+                )
                 # A requeued job may have left its old failed row in this month.
                 conn.execute(
                     f"DELETE FROM {schema}.failed_job WHERE id IN (SELECT value FROM json_each(?))",
@@ -138,9 +141,7 @@ class MonthArchive:
             if not match:
                 continue
             path = os.path.join(self._directory, name)
-            size = sum(
-                os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p)
-            )
+            size = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
             found.append(MonthDatabase(month=match.group(1), path=path, size_bytes=size))
         return found
 

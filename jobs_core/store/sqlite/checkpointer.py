@@ -7,12 +7,14 @@ fsyncs even at `synchronous=NORMAL`: measured here it tripled the cost of a comm
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
 import threading
 
-from ...settings import Durability
+from jobs_core.settings import Durability
+
 from .connection import open_connection
 
 log = logging.getLogger("jobs.store")
@@ -50,10 +52,9 @@ class Checkpointer:
                 return
         except OSError:
             return
-        try:
+        # Busy means another process is checkpointing; the next round will do.
+        with contextlib.suppress(sqlite3.OperationalError):
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.OperationalError:
-            pass  # another process is checkpointing; the next round will do
 
     def close(self) -> None:
         self._stop.set()

@@ -6,8 +6,8 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ...errors import StoreBusyError, StoreError
-from ...settings import Durability
+from jobs_core.errors import StoreBusyError, StoreError
+from jobs_core.settings import Durability
 
 LOOP_BUSY_TIMEOUT_MS = 5
 """Busy wait allowed on the event-loop connection before retrying asynchronously."""

@@ -6,8 +6,8 @@ import json
 import sqlite3
 from typing import Any
 
-from ...records import EngineInfo, JobError, JobState, RunningJob
-from ..protocol import EngineRegistration, Transition
+from jobs_core.records import EngineInfo, JobError, JobState, RunningJob
+from jobs_core.store.protocol import EngineRegistration, Transition
 
 REGISTER = """
 INSERT OR REPLACE INTO engine (id, host, pid, started_at, heartbeat_at, lease_expires_at,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from ...records import JobFilter
+from jobs_core.records import JobFilter
 
 EXACT_COLUMNS = frozenset(
     {"command", "tag", "batch_id", "created_by", "user_id", "ref_id", "worker", "state"}
@@ -39,9 +39,7 @@ def job_where(
     window_end: int | None = None
     if flt.text:
         pattern = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        clauses.append(
-            "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in TEXT_COLUMNS) + ")"
-        )
+        clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in TEXT_COLUMNS) + ")")
         params.extend([pattern] * len(TEXT_COLUMNS))
         if cursor is not None:
             window_end = cursor - TEXT_SCAN_WINDOW if descending else cursor + TEXT_SCAN_WINDOW

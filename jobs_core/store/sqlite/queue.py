@@ -8,9 +8,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from ...errors import DuplicateRefIdError, JobNotFoundError
-from ...records import TERMINAL_STATES, Job, JobState
-from ..protocol import ActivityUpdate, FinishResult, NewJob, Transition
+from jobs_core.errors import DuplicateRefIdError, JobNotFoundError
+from jobs_core.records import TERMINAL_STATES, Job, JobState
+from jobs_core.store.protocol import ActivityUpdate, FinishResult, NewJob, Transition
+
 from .rows import JOB_SELECT, error_to_json, row_to_job
 from .schema import JOB_FIELDS
 
@@ -147,7 +148,7 @@ def insert_jobs(conn: sqlite3.Connection, jobs: list[NewJob], now: int) -> list[
         state, waiting_on, error = _initial_state(job, parents)
         cancelled += state is JobState.CANCELLED
         completed = now if state is JobState.CANCELLED else None
-        rows.append(_job_row(job_id, job, state, now, completed, error) + (waiting_on,))
+        rows.append((*_job_row(job_id, job, state, now, completed, error), waiting_on))
     if len(rows) == 1:
         conn.execute(INSERT_JOB, rows[0])
     else:

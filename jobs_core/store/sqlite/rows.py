@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...records import Job, JobError, JobState, JobSummary
+from jobs_core.records import Job, JobError, JobState, JobSummary
+
 from .schema import JOB_FIELDS
 
 JOB_SELECT = ", ".join(JOB_FIELDS)
@@ -30,7 +31,7 @@ def row_to_job(row: tuple[Any, ...]) -> Job:
     values[_ERROR] = error_from_json(values[_ERROR]) if values[_ERROR] else None
     values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
     values[_META] = json.loads(values[_META]) if values[_META] else {}
-    return Job(**dict(zip(JOB_FIELDS, values)))
+    return Job(**dict(zip(JOB_FIELDS, values, strict=False)))
 
 
 def job_to_row(job: Job) -> tuple[Any, ...]:

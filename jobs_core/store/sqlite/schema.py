@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from ...errors import SchemaTooNewError, StoreError
+from jobs_core.errors import SchemaTooNewError, StoreError
 
 JOB_COLUMNS = """
     id INTEGER PRIMARY KEY,
@@ -152,8 +152,7 @@ def month_ddl(schema: str) -> list[str]:
     for table in ("completed_job", "failed_job"):
         for column in MONTH_INDEX_COLUMNS:
             statements.append(
-                f"CREATE INDEX IF NOT EXISTS {schema}.ix_{table}_{column} "
-                f"ON {table}({column}, id)"
+                f"CREATE INDEX IF NOT EXISTS {schema}.ix_{table}_{column} ON {table}({column}, id)"
             )
     return statements
 

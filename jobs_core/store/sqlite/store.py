@@ -9,10 +9,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
-from ...errors import StoreBusyError, StoreError, StoreNotFoundError
-from ...records import (
+from jobs_core.errors import StoreBusyError, StoreError, StoreNotFoundError
+from jobs_core.records import (
     BatchStatus,
     EngineInfo,
     Job,
@@ -25,8 +26,15 @@ from ...records import (
     RunningJob,
     ThroughputBucket,
 )
-from ...settings import Settings
-from ..protocol import ActivityUpdate, EngineRegistration, FinishResult, NewJob, Transition
+from jobs_core.settings import Settings
+from jobs_core.store.protocol import (
+    ActivityUpdate,
+    EngineRegistration,
+    FinishResult,
+    NewJob,
+    Transition,
+)
+
 from . import admin, engines, queue
 from .archive import MonthArchive, month_of
 from .checkpointer import Checkpointer
@@ -68,7 +76,9 @@ class SqliteStore(TaskStoreMixin):
             self._conn.close()
             raise
         self._reader = open_connection(
-            self.path, durability=durability, busy_timeout_ms=int(self.settings.busy_timeout_secs * 1000)
+            self.path,
+            durability=durability,
+            busy_timeout_ms=int(self.settings.busy_timeout_secs * 1000),
         )
         self._read_lock = threading.Lock()
         self._archive = MonthArchive(self.directory, self.path, durability)
@@ -248,7 +258,7 @@ class SqliteStore(TaskStoreMixin):
             current, parent = pending.pop(0)
             await self._requeue_one(current, parent, now)
             requeued.append(current)
-            dependents = await self._read(lambda conn, c=current: admin.dependents_cancelled_by(conn, c))  # type: ignore[misc]
+            dependents = await self._read(partial(admin.dependents_cancelled_by, job_id=current))
             pending.extend((d.id, current) for d in dependents)
         return requeued
 
@@ -280,6 +290,7 @@ class SqliteStore(TaskStoreMixin):
 
     async def list_queue(self, flt: JobFilter, cursor: int | None, limit: int) -> Page[Job]:
         """Jobs in the queue (queued, started, executed), oldest first."""
+
         def run(conn: sqlite3.Connection) -> Page[Job]:
             where, params, _ = job_where(flt, cursor, descending=False)
             rows = conn.execute(
@@ -338,6 +349,7 @@ class SqliteStore(TaskStoreMixin):
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
         """Jobs that depend on `job_id`."""
+
         def run(conn: sqlite3.Connection) -> list[JobSummary]:
             from .rows import SUMMARY_SELECT, row_to_summary
 
