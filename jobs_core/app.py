@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -30,7 +29,7 @@ from .records import (
     RunningJob,
     ThroughputBucket,
 )
-from .registry import Command, CommandRegistry, Handler
+from .registry import CommandRegistry, Handler
 from .reply_to import mask_reply_to
 from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
@@ -433,6 +432,3 @@ def _check_options(r: EnqueueRequest, registry: CommandRegistry) -> None:
         from .reply_to import validate_reply_to
 
         validate_reply_to(r.reply_to)
-
-
-_ = (Awaitable, Command, time)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -155,7 +154,3 @@ def _parent_after(job: Job, state: JobState, error: JobError | None) -> list[Tra
                            notified=state is JobState.COMPLETED,
                            logs=f"[reply_to] result {note} by job {job.id}\n")]  # fmt: skip
     return []
-
-
-def encode_payload(value: object) -> str:
-    return json.dumps(value)

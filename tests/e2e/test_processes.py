@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -169,6 +168,3 @@ async def test_cancel_from_another_process_stops_the_running_job(
 
 async def _state(jobs: BackgroundJobs, job_id: int, state: JobState) -> bool:
     return (await jobs.get_job(job_id)).state is state
-
-
-_ = os

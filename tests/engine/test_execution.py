@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from jobs_core import JobContext, JobState, ManualClock, Settings, from_ms
-from tests.conftest import FAST, MakeJobs, wait_until
+from tests.conftest import MakeJobs, wait_until
 
 
 @dataclass
@@ -357,6 +357,3 @@ async def test_summary_is_kept_current_through_the_life_of_a_job(
     assert summary.started_date == clock.now_ms() - 1500
     assert summary.completed_date == clock.now_ms()
     assert summary.response_type == "str" and summary.attempts == 1
-
-
-_ = FAST

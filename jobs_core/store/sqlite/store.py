@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from jobs_core.errors import StoreBusyError, StoreError, StoreNotFoundError
 from jobs_core.records import (
@@ -380,6 +380,3 @@ def _check_location(directory: str, path: str, create: bool) -> None:
         os.makedirs(directory, exist_ok=True)
     except OSError as error:
         raise StoreError(f"cannot create the store directory {directory}: {error}") from None
-
-
-_ = Any
