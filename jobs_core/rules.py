@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .records import Job, JobError, JobState
@@ -59,41 +59,64 @@ def decide(
     job: Job, attempt: Attempt, *, owner: str, now: int, settings: Settings, rng: random.Random
 ) -> Decision:
     """What `attempt` does to `job` (and to the job it is a callback or reply for)."""
-    base = Transition(
-        job_id=job.id,
-        state=JobState.QUEUED,
-        owner_guard=owner,
-        duration_ms=attempt.duration_ms,
-        logs=attempt.logs,
-        progress=attempt.progress,
-        status=attempt.status,
-    )
     if attempt.outcome is Outcome.SUCCESS:
-        return _succeeded(job, attempt, base)
+        return _succeeded(job, attempt, owner)
     if attempt.outcome is Outcome.INTERRUPTED:
-        return Decision(transitions=[replace(base, run_after=now, refund_attempt=True)])
+        return Decision(
+            transitions=[_own(job, attempt, owner, JobState.QUEUED, run_after=now, refund=True)]
+        )
     if attempt.outcome is Outcome.CANCELLED:
         error = attempt.error or JobError(code="Cancelled", message="cancelled")
-        own = replace(base, state=JobState.CANCELLED, error=error)
+        own = _own(job, attempt, owner, JobState.CANCELLED, error=error)
         return Decision(transitions=[own, *_parent_after(job, JobState.CANCELLED, error)])
     error = attempt.error or JobError(code="Error", message="failed")
     retryable = attempt.outcome is not Outcome.FATAL
     if retryable and job.attempts <= job.retry_limit:
         delay = retry_delay_ms(job.attempts, settings, rng)
-        return Decision(transitions=[replace(base, run_after=now + delay, error=error)])
-    own = replace(base, state=JobState.FAILED, error=error)
+        retry = _own(job, attempt, owner, JobState.QUEUED, run_after=now + delay, error=error)
+        return Decision(transitions=[retry])
+    own = _own(job, attempt, owner, JobState.FAILED, error=error)
     return Decision(transitions=[own, *_parent_after(job, JobState.FAILED, error)])
 
 
-def _succeeded(job: Job, attempt: Attempt, base: Transition) -> Decision:
+def _own(
+    job: Job,
+    attempt: Attempt,
+    owner: str,
+    state: JobState,
+    *,
+    run_after: int | None = None,
+    error: JobError | None = None,
+    body: str | None = None,
+    notified: bool = False,
+    refund: bool = False,
+) -> Transition:
+    """The transition of the job whose attempt ended (one construction: this is per job)."""
+    return Transition(
+        job_id=job.id,
+        state=state,
+        owner_guard=owner,
+        run_after=run_after,
+        duration_ms=attempt.duration_ms,
+        response_type=attempt.response_type if body is not None else None,
+        response_body=body,
+        error=error,
+        logs=attempt.logs,
+        progress=attempt.progress,
+        status=attempt.status,
+        notified=notified,
+        refund_attempt=refund,
+    )
+
+
+def _succeeded(job: Job, attempt: Attempt, owner: str) -> Decision:
     body = attempt.response_body or "null"
-    result = replace(base, response_type=attempt.response_type, response_body=body)
     follow_up = _follow_up(job, body, attempt.response_type or "")
     if follow_up is not None:
-        return Decision(
-            transitions=[replace(result, state=JobState.EXECUTED)], new_jobs=[follow_up]
-        )
-    done = replace(result, state=JobState.COMPLETED, notified=bool(job.callback or job.reply_to))
+        executed = _own(job, attempt, owner, JobState.EXECUTED, body=body)
+        return Decision(transitions=[executed], new_jobs=[follow_up])
+    notified = bool(job.callback or job.reply_to)
+    done = _own(job, attempt, owner, JobState.COMPLETED, body=body, notified=notified)
     return Decision(transitions=[done, *_parent_after(job, JobState.COMPLETED, None)])
 
 
