@@ -103,6 +103,8 @@ class JobContext:
         """The completed job this one depends on (`depends_on`), request and result included."""
         self.user = user
         """The app's user object for `job.user_id`, from the registered resolver."""
+        self.running_since: float | None = time.monotonic()
+        """`time.monotonic()` when the handler began; None while a sync one waits for a thread."""
         self._cancel_event: threading.Event | None = None
         self._cancelled = False
         self.log = JobLogger(self, f"jobs.{job.command}")

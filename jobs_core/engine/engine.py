@@ -47,8 +47,8 @@ class Running:
     job: Job
     task: asyncio.Task[None]
     ctx: JobContext
-    deadline: float
-    """`time.monotonic()` after which the attempt times out."""
+    timeout: float
+    """Seconds the attempt may run, counted from `ctx.running_since`."""
     cancel_reason: str | None = None
 
 
@@ -285,10 +285,10 @@ class Engine:
             job, jobs=self.facade, now_ms=self.clock.now_ms, on_activity=self._on_activity
         )
         task = asyncio.create_task(self._run(job, ctx), name=f"job-{job.id}")
+        if not self.registry.get(job.command).is_async:
+            ctx.running_since = None  # set by the thread that takes the job
         timeout = job.timeout_secs or self.settings.default_timeout_secs
-        self.running[job.id] = Running(
-            job=job, task=task, ctx=ctx, deadline=time.monotonic() + timeout
-        )
+        self.running[job.id] = Running(job=job, task=task, ctx=ctx, timeout=timeout)
 
     async def _run(self, job: Job, ctx: JobContext) -> None:
         command = self.registry.get(job.command)
@@ -368,7 +368,8 @@ class Engine:
             return
         self._last_watchdog = now
         for job_id, running in list(self.running.items()):
-            if running.deadline <= now:
+            since = running.ctx.running_since
+            if since is not None and since + running.timeout <= now:
                 self.cancel_running(job_id, CANCEL_TIMEOUT)
 
     # -- writing ----------------------------------------------------------------------------

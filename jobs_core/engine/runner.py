@@ -141,7 +141,13 @@ async def _run_sync(
     context = contextvars.copy_context()
     context.run(current_context.set, ctx)
     loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(executor, context.run, command.handler, *args)
+
+    def in_thread() -> Any:
+        # The timeout starts when a thread takes the job, not while it waits for one.
+        ctx.running_since = time.monotonic()
+        return command.handler(*args)
+
+    future = loop.run_in_executor(executor, context.run, in_thread)
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:

@@ -357,3 +357,21 @@ async def test_summary_is_kept_current_through_the_life_of_a_job(
     assert summary.started_date == clock.now_ms() - 1500
     assert summary.completed_date == clock.now_ms()
     assert summary.response_type == "str" and summary.attempts == 1
+
+
+async def test_sync_job_waiting_for_a_thread_is_not_timed_out(make_jobs: MakeJobs) -> None:
+    jobs = make_jobs(settings=Settings(sync_threads=1, poll_idle_secs=0.005))
+    finished: list[int] = []
+
+    @jobs.command
+    def busy(ctx: JobContext) -> None:
+        time.sleep(0.3)  # simulated work holding the only thread
+        finished.append(ctx.job.id)
+
+    async with jobs:
+        first = await jobs.enqueue("busy", timeout=0.5, retry_limit=0)
+        second = await jobs.enqueue("busy", timeout=0.5, retry_limit=0)
+        await wait_until(lambda: len(finished) == 2, what="both sync jobs")
+        await wait_until(lambda: _done(jobs, second.id), what="second job finished")
+        results = [(await jobs.get_job(i)).state for i in (first.id, second.id)]
+    assert results == [JobState.COMPLETED, JobState.COMPLETED]

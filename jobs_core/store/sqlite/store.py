@@ -45,6 +45,9 @@ from .schema import migrate
 from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
+BUSY_RETRY_MAX_SECS = 0.005
+"""Longest pause between retries of a write that found the database locked; locks are held
+for well under a millisecond, so a long pause only leaves the engine idle."""
 LIVE_FILE = "jobs.db"
 
 
@@ -104,7 +107,7 @@ class SqliteStore(TaskStoreMixin):
                         f"{self.settings.busy_timeout_secs:g}s"
                     ) from None
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, BUSY_RETRY_MAX_SECS)
 
     async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         """Run `fn` on the read connection in a worker thread."""
@@ -180,7 +183,7 @@ class SqliteStore(TaskStoreMixin):
                 if not is_busy(error) or time.monotonic() > deadline:
                     raise translate(error, self.path) from None
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, BUSY_RETRY_MAX_SECS)
 
     async def next_due(self, now: int) -> int | None:
         return queue.next_due(self._conn, now)
