@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jobs_core.clock import Clock
 from jobs_core.context import JobContext
@@ -24,7 +24,9 @@ from jobs_core.settings import Settings
 from jobs_core.store.protocol import ActivityUpdate, EngineRegistration, NewJob, Store, Transition
 from jobs_core.transient import TransientJob
 
-from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, call_handler, run_attempt
+from .leases import heartbeat_loop, recover
+from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, run_attempt
+from .transient_runner import run_transient
 
 if TYPE_CHECKING:
     from jobs_core.app import BackgroundJobs
@@ -78,12 +80,12 @@ class Engine:
         self.processed = 0
         self.failed = 0
         self._rng = random.Random()
-        self._executor = ThreadPoolExecutor(settings.sync_threads, thread_name_prefix="jobs")
+        self.executor = ThreadPoolExecutor(settings.sync_threads, thread_name_prefix="jobs")
         self._outcomes: list[tuple[Job, Attempt]] = []
         self._wake = asyncio.Event()
         self._claim_default = True
         self._claim_named = True
-        self._stopping = False
+        self.stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._next_due: int | None = None
         self._next_tick: int | None = None
@@ -104,7 +106,7 @@ class Engine:
             id=self.id, host=self.host, pid=os.getpid(), workers=[],
             commands=self.registry.names(), concurrency=self.settings.concurrency,
         )  # fmt: skip
-        await self.store.register_engine(registration, now, self._lease_ms)
+        await self.store.register_engine(registration, now, self.lease_ms)
         await self._recover()
         self._change_token = self.store.change_token()
         self._tasks = [
@@ -114,7 +116,7 @@ class Engine:
 
     async def stop(self) -> None:
         """Stop claiming, let running jobs finish (bounded), write everything, release."""
-        self._stopping = True
+        self.stopping = True
         self.wake()
         if self.running:
             tasks = [r.task for r in self.running.values()]
@@ -137,7 +139,7 @@ class Engine:
             log.error("engine %s: while stopping: %s", self.id, error)
         finally:
             await self.store.stop_engine(self.id, self.clock.now_ms())
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self.executor.shutdown(wait=False, cancel_futures=True)
 
     def wake(self, *, named: bool = True) -> None:
         """Look for work now (an in-process enqueue, a finished job, a control request)."""
@@ -157,13 +159,13 @@ class Engine:
         self._wake.set()
 
     @property
-    def _lease_ms(self) -> int:
+    def lease_ms(self) -> int:
         return round(self.settings.lease_secs * 1000)
 
     # -- dispatch loop ----------------------------------------------------------------------
 
     async def _dispatch_loop(self) -> None:
-        while not self._stopping:
+        while not self.stopping:
             try:
                 await self._dispatch_once()
             except JobsError as error:
@@ -248,7 +250,7 @@ class Engine:
             pass
 
     async def _claim(self, now: int) -> int:
-        if self._stopping:
+        if self.stopping:
             return 0
         claimed = 0
         commands = self.registry.names()
@@ -293,14 +295,14 @@ class Engine:
     async def _run(self, job: Job, ctx: JobContext) -> None:
         command = self.registry.get(job.command)
         entry = self.running[job.id]
-        lock = self._worker_lock(job.worker)
+        lock = self.worker_lock(job.worker)
         if lock is not None:
             await lock.acquire()
         try:
             attempt = await run_attempt(
                 command,
                 ctx,
-                executor=self._executor,
+                executor=self.executor,
                 prepare=self.prepare,
                 cancel_reason=lambda: entry.cancel_reason,
             )  # fmt: skip
@@ -316,37 +318,9 @@ class Engine:
     def run_transient(self, job: Job) -> TransientJob:
         """Run `job` without storing it: serially on its named worker, or concurrently."""
         self._transient_seq += 1
-        job = replace(job, id=-self._transient_seq)
-        ctx = JobContext(job, jobs=self.facade, now_ms=self.clock.now_ms, on_activity=_ignore)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        handle = TransientJob(job, ctx, future)
+        return run_transient(self, replace(job, id=-self._transient_seq))
 
-        async def run() -> None:
-            lock = self._worker_lock(job.worker)
-            try:
-                if lock is not None:
-                    await lock.acquire()
-                handle._mark_started()
-                if self.prepare is not None:
-                    await self.prepare(ctx)
-                result = await call_handler(self.registry.get(job.command), ctx, self._executor)
-            except BaseException as error:  # handed to whoever awaits the handle
-                if not future.done():
-                    future.set_exception(error)
-                if isinstance(error, asyncio.CancelledError):
-                    raise
-            else:
-                if not future.done():
-                    future.set_result(result)
-            finally:
-                if lock is not None and lock.locked():
-                    lock.release()
-
-        task = asyncio.create_task(run(), name=f"transient-{job.command}")
-        future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
-        return handle
-
-    def _worker_lock(self, worker: str) -> asyncio.Lock | None:
+    def worker_lock(self, worker: str) -> asyncio.Lock | None:
         """The lock that keeps a named worker's jobs in this process one at a time."""
         if not worker:
             return None
@@ -430,28 +404,10 @@ class Engine:
     # -- leases -----------------------------------------------------------------------------
 
     async def _heartbeat_loop(self) -> None:
-        while not self._stopping:
-            await asyncio.sleep(self.settings.heartbeat_secs)
-            try:
-                await self.store.heartbeat(
-                    self.id, self.clock.now_ms(), self._lease_ms, len(self.running),
-                    self.processed, self.failed,
-                )  # fmt: skip
-                await self._recover()
-            except JobsError as error:
-                log.error("engine %s: heartbeat: %s", self.id, error)
+        await heartbeat_loop(self)
 
     async def _recover(self) -> None:
-        now = self.clock.now_ms()
-        dead = [
-            e.id
-            for e in await self.store.engines(now)
-            if e.alive and e.host == self.host and e.id != self.id and not _pid_alive(e.pid)
-        ]
-        recovered = await self.store.recover_lost(now, dead)
-        if recovered:
-            log.warning("engine %s recovered jobs of dead engines: %s", self.id, recovered)
-            self.wake()
+        await recover(self)
 
     # -- test and tooling support -----------------------------------------------------------
 
@@ -480,17 +436,3 @@ class Engine:
     async def _claim_again(self, now: int) -> bool:
         self._claim_default = self._claim_named = True
         return bool(await self._claim(now))
-
-
-def _ignore() -> None:
-    return None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

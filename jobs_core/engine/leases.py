@@ -1,0 +1,55 @@
+"""An engine's lease: heartbeats, and recovery of the jobs of engines that died."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from jobs_core.errors import JobsError
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = logging.getLogger("jobs.engine")
+
+
+async def heartbeat_loop(engine: Engine) -> None:
+    """Renew the engine's lease and publish its figures until it stops; recover on the way."""
+    while not engine.stopping:
+        await asyncio.sleep(engine.settings.heartbeat_secs)
+        try:
+            await engine.store.heartbeat(
+                engine.id, engine.clock.now_ms(), engine.lease_ms, len(engine.running),
+                engine.processed, engine.failed,
+            )  # fmt: skip
+            await recover(engine)
+        except JobsError as error:
+            log.error("engine %s: heartbeat: %s", engine.id, error)
+
+
+async def recover(engine: Engine) -> None:
+    """Requeue (or fail) the jobs of dead engines: lapsed leases, or dead PIDs on this host."""
+    now = engine.clock.now_ms()
+    dead = [
+        e.id
+        for e in await engine.store.engines(now)
+        if e.alive and e.host == engine.host and e.id != engine.id and not pid_alive(e.pid)
+    ]
+    recovered = await engine.store.recover_lost(now, dead)
+    if recovered:
+        log.warning("engine %s recovered jobs of dead engines: %s", engine.id, recovered)
+        engine.wake()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host (a reused id reads as alive,
+    which only delays recovery until the lease lapses)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
