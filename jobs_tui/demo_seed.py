@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jobs_core import BackgroundJobs, JobContext, ManualClock, to_ms
+from jobs_core import BackgroundJobs, JobContext, ManualClock, Schedule, to_ms
 
 SEED_START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 """When the seeded history begins."""
@@ -88,6 +88,20 @@ async def _enqueue_waiting(jobs: BackgroundJobs, clock: ManualClock) -> None:
     await jobs.run_until_idle()
 
 
+async def _schedule_tasks(jobs: BackgroundJobs) -> None:
+    """A nightly cron task, an interval task that has run once, and a paused weekly one."""
+    await jobs.recurring(
+        "nightly-report", Schedule.cron("0 2 * * *", tz="Europe/Paris"), "send_report",
+        {"customer": "all"},
+    )  # fmt: skip
+    await jobs.recurring(
+        "thumbnails", Schedule.interval(300), "resize_image", {"path": "/img/thumbs.png"}
+    )
+    await jobs.run_until_idle()  # a new interval task runs at once
+    await jobs.recurring("weekly-digest", Schedule.weekly(), "send_email", {"to": "team"})
+    await jobs.pause_task("weekly-digest")
+
+
 async def seed_store(directory: str) -> None:
     """Create a store in `directory` with completed, failed, cancelled and queued jobs."""
     clock = ManualClock(SEED_START)
@@ -97,5 +111,6 @@ async def seed_store(directory: str) -> None:
     try:
         await _enqueue_history(jobs, clock)
         await _enqueue_waiting(jobs, clock)
+        await _schedule_tasks(jobs)
     finally:
         await jobs.stop()

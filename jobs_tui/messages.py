@@ -85,12 +85,11 @@ class JobDetailLoaded(Loaded):
 
 
 class TasksLoaded(Loaded):
-    """The scheduled tasks; `supported` is False while jobs_core lacks the API."""
+    """The scheduled tasks, with the state of each one's last job."""
 
-    def __init__(self, tasks: list[ScheduledTaskInfo], *, supported: bool = True) -> None:
+    def __init__(self, tasks: list[ScheduledTaskInfo]) -> None:
         super().__init__()
         self.tasks = tasks
-        self.supported = supported
 
 
 class WorkersLoaded(Loaded):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
-from jobs_core import BackgroundJobs, ScheduledTaskInfo
+from jobs_core import ScheduledTaskInfo
 from jobs_tui.formatting import relative
 from jobs_tui.messages import TasksLoaded
 from jobs_tui.screens.base import DataScreen
@@ -25,14 +24,6 @@ TASK_COLUMNS: list[Column] = [
     ("job", "Last job", 16),
     ("state", "State", 14),
 ]
-
-UNSUPPORTED = "This jobs_core has no scheduled-task API yet (scheduled_tasks, run_task_now, ...)."
-
-
-def _task_api(jobs: BackgroundJobs, name: str) -> Callable[..., Awaitable[Any]] | None:
-    """A scheduled-task method of the API; None while jobs_core does not provide it."""
-    method = getattr(jobs, name, None)
-    return method if callable(method) else None
 
 
 def task_row(task: ScheduledTaskInfo, now: int) -> Row:
@@ -74,18 +65,13 @@ class TasksScreen(DataScreen):
         super().on_mount()
 
     async def fetch(self) -> TasksLoaded:
-        list_tasks = _task_api(self.jobs, "scheduled_tasks")
-        if list_tasks is None:
-            return TasksLoaded([], supported=False)
-        tasks: list[ScheduledTaskInfo] = await list_tasks()
-        return TasksLoaded(tasks)
+        return TasksLoaded(await self.jobs.scheduled_tasks())
 
     def on_tasks_loaded(self, message: TasksLoaded) -> None:
         now = self.now_ms()
         self.tasks = message.tasks
         self.query_one(KeyedTable).sync([task_row(t, now) for t in message.tasks])
-        note = f"{len(message.tasks)} tasks" if message.supported else UNSUPPORTED
-        self.query_one("#tasks-note", Static).update(note)
+        self.query_one("#tasks-note", Static).update(f"{len(message.tasks)} tasks")
         self.loaded = True
         self.refresh_bindings()
 
@@ -113,25 +99,25 @@ class TasksScreen(DataScreen):
     def action_run_now(self) -> None:
         task = self.selected_task()
         if task is not None:
-            self._task_call(f"Run task {task.name} now?", "run_task_now", task.name, "will run now")
+            self._task_call(
+                f"Run task {task.name} now?", self.jobs.run_task_now, task.name, "will run now"
+            )
 
     def action_toggle_pause(self) -> None:
         task = self.selected_task()
         if task is None:
             return
         if task.paused:
-            self._task_call(f"Resume task {task.name}?", "resume_task", task.name, "resumed")
+            self._task_call(
+                f"Resume task {task.name}?", self.jobs.resume_task, task.name, "resumed"
+            )
         else:
-            self._task_call(f"Pause task {task.name}?", "pause_task", task.name, "paused")
+            self._task_call(f"Pause task {task.name}?", self.jobs.pause_task, task.name, "paused")
 
-    def _task_call(self, question: str, method: str, name: str, done: str) -> None:
-        call = _task_api(self.jobs, method)
-        if call is None:
-            self.notify(UNSUPPORTED, severity="error")
-            return
-
+    def _task_call(
+        self, question: str, call: Callable[[str], Awaitable[object]], name: str, done: str
+    ) -> None:
         async def perform() -> str:
-            assert call is not None
             await call(name)
             return f"Task {name} {done}"
 

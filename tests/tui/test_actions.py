@@ -106,8 +106,8 @@ async def test_enter_opens_the_detail_and_escape_goes_back(app: JobsApp) -> None
         await pilot.press("enter")
         detail = await until_loaded(pilot)
         assert isinstance(detail, JobDetailScreen)
-        assert detail.job_id == 8
-        assert "sending to alice@example.com" in "\n".join(detail.query_one("#log", LogTail).lines)
+        assert detail.job_id == 16  # the newest completed job: the "thumbnails" task run
+        assert "resizing /img/thumbs.png" in "\n".join(detail.query_one("#log", LogTail).lines)
         await pilot.press("escape")
         await pause_until(pilot, lambda: isinstance(app.screen, CompletedScreen), "the list")
 

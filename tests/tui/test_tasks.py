@@ -1,93 +1,66 @@
-"""The scheduled-tasks view: run now and pause/resume, confirmed, through the task API.
-
-The task API is still landing in jobs_core, so these tests give the facade the documented
-methods (scheduled_tasks, run_task_now, pause_task, resume_task) over an in-memory list.
-"""
+"""The scheduled-tasks view on the real task API: run now, pause and resume, confirmed."""
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-
-from jobs_core import BackgroundJobs, ScheduledTaskInfo
+from jobs_core import BackgroundJobs, JobState
 from jobs_tui import JobsApp
-from jobs_tui.demo_seed import SEED_NOW_MS, seed_clock
+from jobs_tui.demo_seed import seed_clock
 from jobs_tui.screens.confirm import ConfirmScreen
-from jobs_tui.screens.tasks import UNSUPPORTED, TasksScreen
+from jobs_tui.screens.tasks import TasksScreen
 
 from .conftest import pause_until, until_loaded
 
-NIGHTLY = ScheduledTaskInfo(
-    name="nightly-report", schedule="cron 0 2 * * *", description="daily at 02:00 (UTC)",
-    command="send_report", request_body="{}", paused=False, missed_policy="skip",
-    next_run_at=SEED_NOW_MS + 3_600_000, last_run_at=SEED_NOW_MS - 600_000, last_job_id=5,
-    last_job_state=None, run_now_requested=False,
-)  # fmt: skip
+
+async def test_tasks_view_lists_real_tasks_with_their_last_job(
+    app: JobsApp, admin: BackgroundJobs
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        screen = await until_loaded(pilot)
+        assert isinstance(screen, TasksScreen)
+        by_name = {t.name: t for t in screen.tasks}
+    assert set(by_name) == {"nightly-report", "thumbnails", "weekly-digest"}
+    assert by_name["thumbnails"].last_job_state is JobState.COMPLETED
+    assert by_name["weekly-digest"].paused
+    assert by_name["nightly-report"].description.startswith("daily at 02:00")
 
 
-class TaskJobs(BackgroundJobs):
-    """A facade with the scheduled-task API shape the TUI codes against."""
+async def test_run_now_confirmed_reaches_an_engine_on_the_store(
+    app: JobsApp, admin: BackgroundJobs, seeded_dir: str
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        screen = await until_loaded(pilot)
+        assert isinstance(screen, TasksScreen) and screen.tasks[0].name == "nightly-report"
+        await pilot.press("n")
+        await pause_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the modal")
+        await pilot.press("y")
+        await pause_until(pilot, lambda: screen.tasks[0].run_now_requested, "the view to show it")
+    assert (await admin.scheduled_tasks())[0].run_now_requested
+    engine = BackgroundJobs(seeded_dir, clock=seed_clock(), start_engine=False)
 
-    tasks: dict[str, ScheduledTaskInfo]
+    @engine.command
+    async def send_report(req: dict[str, str]) -> None:
+        return None
 
-    async def scheduled_tasks(self) -> list[ScheduledTaskInfo]:
-        return list(self.tasks.values())
-
-    async def run_task_now(self, name: str) -> None:
-        self.tasks[name] = dataclasses.replace(self.tasks[name], run_now_requested=True)
-
-    async def pause_task(self, name: str) -> None:
-        self.tasks[name] = dataclasses.replace(self.tasks[name], paused=True)
-
-    async def resume_task(self, name: str) -> None:
-        self.tasks[name] = dataclasses.replace(self.tasks[name], paused=False)
-
-
-def task_app(directory: Path) -> tuple[JobsApp, TaskJobs]:
-    jobs = TaskJobs(str(directory), start_engine=False, clock=seed_clock())
-    jobs.tasks = {NIGHTLY.name: NIGHTLY}
-    return JobsApp(jobs, clock=seed_clock(), poll_interval=0.05), jobs
-
-
-async def test_run_now_confirmed_requests_a_run(tmp_path: Path) -> None:
-    app, jobs = task_app(tmp_path)
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("5")
-            await until_loaded(pilot)
-            await pilot.press("n")
-            await pause_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "modal")
-            await pilot.press("y")
-            await pause_until(pilot, lambda: jobs.tasks[NIGHTLY.name].run_now_requested, "run")
-    finally:
-        await jobs.close()
+    for name in ("resize_image", "send_email", "import_csv"):
+        engine.command(name)(send_report)
+    await engine.start()
+    await engine.run_until_idle()
+    nightly = next(t for t in await engine.scheduled_tasks() if t.name == "nightly-report")
+    await engine.stop()
+    assert nightly.last_job_id is not None and not nightly.run_now_requested
+    assert nightly.last_job_state is JobState.COMPLETED
 
 
-async def test_pause_then_resume(tmp_path: Path) -> None:
-    app, jobs = task_app(tmp_path)
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("5")
-            screen = await until_loaded(pilot)
-            await pilot.press("p", "y")
-            await pause_until(pilot, lambda: jobs.tasks[NIGHTLY.name].paused, "paused")
-            assert isinstance(screen, TasksScreen)
-            await pause_until(pilot, lambda: screen.tasks[0].paused, "the view to show it")
-            await pilot.press("p", "y")
-            await pause_until(pilot, lambda: not jobs.tasks[NIGHTLY.name].paused, "resumed")
-    finally:
-        await jobs.close()
-
-
-async def test_without_the_task_api_the_view_says_so(tmp_path: Path) -> None:
-    jobs = BackgroundJobs(str(tmp_path), start_engine=False, clock=seed_clock())
-    app = JobsApp(jobs, poll_interval=0.05)
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("5")
-            screen = await until_loaded(pilot)
-            note = str(screen.query_one("#tasks-note").render())
-            assert (note == UNSUPPORTED) is (not hasattr(jobs, "scheduled_tasks"))
-            assert screen.check_action("run_now", ()) is None
-    finally:
-        await jobs.close()
+async def test_pause_then_resume_in_the_store(app: JobsApp, admin: BackgroundJobs) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        screen = await until_loaded(pilot)
+        assert isinstance(screen, TasksScreen)
+        await pilot.press("p", "y")
+        await pause_until(pilot, lambda: screen.tasks[0].paused, "the view to show it paused")
+        assert (await admin.scheduled_tasks())[0].paused
+        await pilot.press("p", "y")
+        await pause_until(pilot, lambda: not screen.tasks[0].paused, "resumed in the view")
+        assert not (await admin.scheduled_tasks())[0].paused
