@@ -88,8 +88,9 @@ async def _enqueue_waiting(jobs: BackgroundJobs, clock: ManualClock) -> None:
     await jobs.run_until_idle()
 
 
-async def _schedule_tasks(jobs: BackgroundJobs) -> None:
+async def _schedule_tasks(jobs: BackgroundJobs, clock: ManualClock) -> None:
     """A nightly cron task, an interval task that has run once, and a paused weekly one."""
+    clock.set(SEED_NOW_MS - 2 * 60_000)  # so the interval task's next run is still ahead
     await jobs.recurring(
         "nightly-report", Schedule.cron("0 2 * * *", tz="Europe/Paris"), "send_report",
         {"customer": "all"},
@@ -111,6 +112,6 @@ async def seed_store(directory: str) -> None:
     try:
         await _enqueue_history(jobs, clock)
         await _enqueue_waiting(jobs, clock)
-        await _schedule_tasks(jobs)
+        await _schedule_tasks(jobs, clock)
     finally:
         await jobs.stop()

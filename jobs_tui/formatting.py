@@ -64,11 +64,6 @@ def size(num_bytes: int) -> str:
     return f"{amount:.1f} GiB"
 
 
-def masked_reply_to(value: str | None) -> str:
-    """reply_to may hold secrets and jobs_core exports no masker, so only say it is set."""
-    return "" if value is None else "(set)"
-
-
 def one_line(text: str | None, width: int = 60) -> str:
     """The first line of `text`, cut to `width` characters."""
     if not text:

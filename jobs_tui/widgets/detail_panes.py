@@ -9,7 +9,7 @@ from textual.highlight import highlight
 from textual.widgets import Log, Static
 
 from jobs_core import BatchStatus, Job, JobResult, JobSummary
-from jobs_tui.formatting import duration, masked_reply_to, timestamp
+from jobs_tui.formatting import duration, timestamp
 
 
 def pretty_json(text: str | None) -> Content:
@@ -66,7 +66,7 @@ def _identity(job: Job) -> list[tuple[str, str]]:
         ("tag", job.tag or ""), ("batch", job.batch_id or ""),
         ("created by", job.created_by or ""), ("user", job.user_id or ""),
         ("parent", _id(job.parent_id)), ("depends on", _id(job.depends_on)),
-        ("callback", job.callback or ""), ("reply to", masked_reply_to(job.reply_to)),
+        ("callback", job.callback or ""), ("reply to", job.reply_to or ""),
         ("request type", job.request_type), ("response type", job.response_type or ""),
         ("args", _pairs(job.args)), ("meta", _pairs(job.meta)),
     ]  # fmt: skip

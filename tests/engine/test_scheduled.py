@@ -343,8 +343,10 @@ async def test_two_engines_enqueue_each_slot_exactly_once(
     assert sorted(every) == [at(9, 0, s) for s in range(1, 21)] + [at(9, 30)]
     catch = [slot for task, slot, _ in runs if task == "catch"]
     assert sorted(catch) == [at(9, m) for m in range(5, 31, 5)]
-    # Both engines tried the slots; the compare-and-set turned the losers away.
-    assert all(None in tried and any(tried) for tried in outcomes)
+    # Both engines fought over the slots (the barrier makes them scan together), and the
+    # compare-and-set turned the losers away; which engine wins a slot is up to the OS.
+    assert all(tried for tried in outcomes)
+    assert any(result is None for tried in outcomes for result in tried)
 
 
 def race(engines: list[BackgroundJobs]) -> list[list[list[int] | None]]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from jobs_core import Job, JobState, Page, ThroughputBucket
-from jobs_tui.formatting import duration, masked_reply_to, progress_bar, relative, size
+from jobs_core import BackgroundJobs, Job, JobState, Page, ThroughputBucket, mask_reply_to
+from jobs_tui.formatting import duration, progress_bar, relative, size
 from jobs_tui.paging import append_page, merge_first_page
 from jobs_tui.themes import other_theme
 from jobs_tui.widgets.dashboard_panes import throughput_series
+from jobs_tui.widgets.detail_panes import job_fields
 from jobs_tui.widgets.keyed_table import keeps_order
 
 
@@ -40,9 +41,17 @@ def test_progress_bar_and_size() -> None:
     assert size(69_632) == "68.0 KiB"
 
 
-def test_reply_to_is_never_shown_raw() -> None:
-    assert masked_reply_to("https://user:secret@example.com/hook") == "(set)"
-    assert masked_reply_to(None) == ""
+async def test_detail_shows_reply_to_as_the_api_returns_it_masked(admin: BackgroundJobs) -> None:
+    @admin.command
+    async def import_csv(req: dict[str, str]) -> None:
+        return None
+
+    queued = await admin.enqueue(
+        "import_csv", {"file": "x.csv"}, reply_to="https://example.com/hook?token=s3cret"
+    )
+    fields = dict(job_fields(await admin.get_job(queued.id)))
+    assert "s3cret" not in fields["reply to"]
+    assert fields["reply to"] == mask_reply_to("https://example.com/hook?token=s3cret")
 
 
 def test_merge_first_page_keeps_loaded_rows_beyond_the_cursor_newest_first() -> None:
