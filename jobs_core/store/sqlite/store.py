@@ -94,10 +94,19 @@ class SqliteStore(TaskStoreMixin):
         """Run `fn` in one write transaction on the loop's connection, retrying while busy."""
         deadline = time.monotonic() + self.settings.busy_timeout_secs
         delay = 0.0005
+        conn = self._conn
         while True:
             try:
-                with transaction(self._conn) as conn:
-                    return fn(conn)
+                # `transaction()` spelled out: this runs once per enqueue, claim and finish.
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(conn)
+                    conn.execute("COMMIT")
+                    return result
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
             except sqlite3.DatabaseError as error:
                 if not is_busy(error):
                     raise translate(error, self.path) from None
