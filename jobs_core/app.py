@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,27 +9,18 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
+from .admin_api import AdminMixin
 from .clock import Clock, SystemClock, to_ms
 from .context import JobContext
 from .engine.engine import Engine
 from .engine.runner import FatalJobError
-from .errors import InvalidOptionError, JobNotFoundError, JobsError
+from .errors import InvalidOptionError, JobsError
 from .records import (
-    BatchStatus,
-    EngineInfo,
     Job,
-    JobFilter,
     JobRef,
-    JobResult,
     JobState,
-    JobSummary,
-    MonthDatabase,
-    Page,
-    RunningJob,
-    ThroughputBucket,
 )
 from .registry import CommandRegistry, Handler
-from .reply_to import mask_reply_to
 from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
 from .serialization import to_json, type_name
@@ -66,7 +56,7 @@ class EnqueueRequest:
     meta: Mapping[str, str] = field(default_factory=dict)
 
 
-class BackgroundJobs(SchedulingMixin):
+class BackgroundJobs(AdminMixin, SchedulingMixin):
     """Durable background jobs in a directory (default `./jobs_data`), or on a given store.
 
     `async with jobs:` runs the engine; leaving drains running jobs (bounded). Enqueueing and
@@ -290,123 +280,6 @@ class BackgroundJobs(SchedulingMixin):
             run_after=new.run_after, retry_limit=0, attempts=1, timeout_secs=new.timeout_secs,
         )  # fmt: skip
         return engine.run_transient(job)
-
-    # -- query and admin --------------------------------------------------------------------
-
-    async def get_job(self, job_id: int) -> JobResult:
-        """The job's summary plus its full row wherever it lives; JobNotFoundError if none."""
-        found = await self.store.get_job(job_id)
-        if found is None:
-            raise JobNotFoundError(f"there is no job {job_id}")
-        return _masked_result(found)
-
-    async def get_job_by_ref(self, ref_id: str) -> JobResult:
-        found = await self.store.get_job_by_ref(ref_id)
-        if found is None:
-            raise JobNotFoundError(f"there is no job with ref_id '{ref_id}'")
-        return _masked_result(found)
-
-    async def cancel(self, job_id: int, reason: str = "cancelled by operator") -> JobState:
-        """Cancel a queued job now, or ask the engine running it to stop (any process).
-
-        Returns `cancelled`, or `started` when a running job was asked to stop.
-        """
-        if self._engine is not None and self._engine.cancel_running(job_id, reason):
-            return JobState.STARTED
-        state = await self.store.request_cancel(job_id, reason, self.clock.now_ms())
-        return state
-
-    async def requeue(self, job_id: int) -> list[int]:
-        """Requeue a failed or cancelled job (attempts reset) and the dependents its failure
-        cancelled; returns the requeued ids."""
-        ids = await self.store.requeue(job_id, self.clock.now_ms())
-        if self._engine is not None:
-            self._engine.wake()
-        return ids
-
-    async def list_queue(
-        self, flt: JobFilter | None = None, *, cursor: int | None = None, limit: int = 50
-    ) -> Page[Job]:
-        """Jobs in the queue (queued, started, executed), oldest first."""
-        return _masked_page(await self.store.list_queue(flt or JobFilter(), cursor, limit))
-
-    async def list_completed(
-        self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
-        limit: int = 50,
-    ) -> Page[Job]:  # fmt: skip
-        """Completed jobs of a month (`YYYY-MM`), newest first."""
-        return _masked_page(
-            await self.store.list_archive(
-                month, JobState.COMPLETED, flt or JobFilter(), cursor, limit
-            )
-        )
-
-    async def list_failed(
-        self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
-        limit: int = 50,
-    ) -> Page[Job]:  # fmt: skip
-        """Failed and cancelled jobs of a month (`YYYY-MM`), newest first."""
-        return _masked_page(
-            await self.store.list_archive(month, JobState.FAILED, flt or JobFilter(), cursor, limit)
-        )
-
-    async def counts(self) -> dict[JobState, int]:
-        """Number of jobs in each state, all time."""
-        return await self.store.counts()
-
-    async def months(self) -> list[MonthDatabase]:
-        """The monthly archive databases, newest first."""
-        return await self.store.months()
-
-    async def engines(self) -> list[EngineInfo]:
-        return await self.store.engines(self.clock.now_ms())
-
-    async def running_jobs(self) -> list[RunningJob]:
-        return await self.store.running_jobs()
-
-    async def throughput(self, minutes: int = 15) -> list[ThroughputBucket]:
-        now = self.clock.now_ms()
-        return await self.store.throughput(now - minutes * 60_000, now)
-
-    async def batch_status(self, batch_id: str) -> BatchStatus:
-        return await self.store.batch_status(batch_id)
-
-    async def cancel_batch(self, batch_id: str, reason: str = "batch cancelled") -> list[int]:
-        """Cancel every unfinished job of a batch; returns their ids."""
-        ids = await self.store.batch_active_ids(batch_id)
-        for job_id in ids:
-            try:
-                await self.cancel(job_id, reason)
-            except JobsError:
-                continue  # it finished meanwhile
-        return list(ids)
-
-    async def dependents(self, job_id: int) -> list[JobSummary]:
-        return await self.store.dependents(job_id)
-
-    def change_token(self) -> int:
-        """Changes whenever another process commits to the store; cheap to poll."""
-        return self.store.change_token()
-
-
-def _masked(job: Job | None) -> Job | None:
-    """The job with its reply_to secrets masked, for everything but the handler itself."""
-    if job is None or not job.reply_to:
-        return job
-    return dataclasses.replace(job, reply_to=mask_reply_to(job.reply_to))
-
-
-def _masked_result(result: JobResult) -> JobResult:
-    return dataclasses.replace(
-        result,
-        queued=_masked(result.queued),
-        completed=_masked(result.completed),
-        failed=_masked(result.failed),
-    )
-
-
-def _masked_page(page: Page[Job]) -> Page[Job]:
-    return Page(items=[_masked(j) or j for j in page.items], next_cursor=page.next_cursor)
 
 
 def _run_after_ms(run_after: datetime | timedelta | None, now: int) -> int:

@@ -1,0 +1,150 @@
+"""The query and admin API of `BackgroundJobs`: what the admin app and the CLI use."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from .clock import Clock
+from .errors import JobNotFoundError, JobsError
+from .records import (
+    BatchStatus,
+    EngineInfo,
+    Job,
+    JobFilter,
+    JobResult,
+    JobState,
+    JobSummary,
+    MonthDatabase,
+    Page,
+    RunningJob,
+    ThroughputBucket,
+)
+from .reply_to import mask_reply_to
+from .store.protocol import Store
+
+if TYPE_CHECKING:
+    from .engine.engine import Engine
+
+
+class AdminMixin:
+    """Lookups, listings, counts, cancel and requeue; reply_to secrets come back masked."""
+
+    store: Store
+    clock: Clock
+    _engine: Engine | None
+
+    async def get_job(self, job_id: int) -> JobResult:
+        """The job's summary plus its full row wherever it lives; JobNotFoundError if none."""
+        found = await self.store.get_job(job_id)
+        if found is None:
+            raise JobNotFoundError(f"there is no job {job_id}")
+        return _masked_result(found)
+
+    async def get_job_by_ref(self, ref_id: str) -> JobResult:
+        found = await self.store.get_job_by_ref(ref_id)
+        if found is None:
+            raise JobNotFoundError(f"there is no job with ref_id '{ref_id}'")
+        return _masked_result(found)
+
+    async def cancel(self, job_id: int, reason: str = "cancelled by operator") -> JobState:
+        """Cancel a queued job now, or ask the engine running it to stop (any process).
+
+        Returns `cancelled`, or `started` when a running job was asked to stop.
+        """
+        if self._engine is not None and self._engine.cancel_running(job_id, reason):
+            return JobState.STARTED
+        state = await self.store.request_cancel(job_id, reason, self.clock.now_ms())
+        return state
+
+    async def requeue(self, job_id: int) -> list[int]:
+        """Requeue a failed or cancelled job (attempts reset) and the dependents its failure
+        cancelled; returns the requeued ids."""
+        ids = await self.store.requeue(job_id, self.clock.now_ms())
+        if self._engine is not None:
+            self._engine.wake()
+        return ids
+
+    async def list_queue(
+        self, flt: JobFilter | None = None, *, cursor: int | None = None, limit: int = 50
+    ) -> Page[Job]:
+        """Jobs in the queue (queued, started, executed), oldest first."""
+        return _masked_page(await self.store.list_queue(flt or JobFilter(), cursor, limit))
+
+    async def list_completed(
+        self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
+        limit: int = 50,
+    ) -> Page[Job]:  # fmt: skip
+        """Completed jobs of a month (`YYYY-MM`), newest first."""
+        return _masked_page(
+            await self.store.list_archive(
+                month, JobState.COMPLETED, flt or JobFilter(), cursor, limit
+            )
+        )
+
+    async def list_failed(
+        self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
+        limit: int = 50,
+    ) -> Page[Job]:  # fmt: skip
+        """Failed and cancelled jobs of a month (`YYYY-MM`), newest first."""
+        return _masked_page(
+            await self.store.list_archive(month, JobState.FAILED, flt or JobFilter(), cursor, limit)
+        )
+
+    async def counts(self) -> dict[JobState, int]:
+        """Number of jobs in each state, all time."""
+        return await self.store.counts()
+
+    async def months(self) -> list[MonthDatabase]:
+        """The monthly archive databases, newest first."""
+        return await self.store.months()
+
+    async def engines(self) -> list[EngineInfo]:
+        return await self.store.engines(self.clock.now_ms())
+
+    async def running_jobs(self) -> list[RunningJob]:
+        return await self.store.running_jobs()
+
+    async def throughput(self, minutes: int = 15) -> list[ThroughputBucket]:
+        now = self.clock.now_ms()
+        return await self.store.throughput(now - minutes * 60_000, now)
+
+    async def batch_status(self, batch_id: str) -> BatchStatus:
+        return await self.store.batch_status(batch_id)
+
+    async def cancel_batch(self, batch_id: str, reason: str = "batch cancelled") -> list[int]:
+        """Cancel every unfinished job of a batch; returns their ids."""
+        ids = await self.store.batch_active_ids(batch_id)
+        for job_id in ids:
+            try:
+                await self.cancel(job_id, reason)
+            except JobsError:
+                continue  # it finished meanwhile
+        return list(ids)
+
+    async def dependents(self, job_id: int) -> list[JobSummary]:
+        return await self.store.dependents(job_id)
+
+    def change_token(self) -> int:
+        """Changes whenever another process commits to the store; cheap to poll."""
+        return self.store.change_token()
+
+
+def _masked(job: Job | None) -> Job | None:
+    """The job with its reply_to secrets masked, for everything but the handler itself."""
+    if job is None or not job.reply_to:
+        return job
+    return dataclasses.replace(job, reply_to=mask_reply_to(job.reply_to))
+
+
+def _masked_result(result: JobResult) -> JobResult:
+    return dataclasses.replace(
+        result,
+        queued=_masked(result.queued),
+        completed=_masked(result.completed),
+        failed=_masked(result.failed),
+    )
+
+
+def _masked_page(page: Page[Job]) -> Page[Job]:
+    return Page(items=[_masked(j) or j for j in page.items], next_cursor=page.next_cursor)
