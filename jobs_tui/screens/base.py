@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -75,9 +76,9 @@ class DataScreen(Screen[None]):
         writes do not change the change token)."""
         self._wake.set()
 
+    @abstractmethod
     async def fetch(self) -> Loaded:
         """Fetch what the view shows (a few API calls, one page at most)."""
-        raise NotImplementedError
 
     @work(exclusive=True, group="refresh")
     async def _refresh_loop(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -58,11 +59,13 @@ class JobListScreen(DataScreen):
         self.query_one(KeyedTable).focus()
         super().on_mount()
 
+    @abstractmethod
     async def fetch_page(self, cursor: int | None) -> Page[Job]:
-        raise NotImplementedError
+        """One page of the list, after (or before) `cursor`."""
 
+    @abstractmethod
     def make_row(self, job: Job) -> Row:
-        raise NotImplementedError
+        """The table row showing `job`."""
 
     async def fetch(self) -> JobsLoaded:
         query = self._query

@@ -126,6 +126,14 @@ def after_requeue(conn: sqlite3.Connection, job_id: int, previous: JobState) -> 
     conn.execute("UPDATE job_count SET n = n - 1 WHERE state = ?", (previous.value,))
 
 
+def dependents(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
+    """Jobs that depend on `job_id`, oldest first."""
+    rows = conn.execute(
+        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = ? ORDER BY id", (job_id,)
+    ).fetchall()
+    return [row_to_summary(r) for r in rows]
+
+
 def dependents_cancelled_by(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
     """Jobs that depend on `job_id` and were cancelled because it did not complete."""
     rows = conn.execute(

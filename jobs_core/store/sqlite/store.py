@@ -92,31 +92,20 @@ class SqliteStore(TaskStoreMixin):
 
     async def _write(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         """Run `fn` in one write transaction on the loop's connection, retrying while busy."""
-        deadline = time.monotonic() + self.settings.busy_timeout_secs
-        delay = 0.0005
+        return await self._retry_busy(partial(self._in_transaction, fn))
+
+    def _in_transaction(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        # `transaction()` spelled out: this runs once per enqueue, claim and finish.
         conn = self._conn
-        while True:
-            try:
-                # `transaction()` spelled out: this runs once per enqueue, claim and finish.
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = fn(conn)
-                    conn.execute("COMMIT")
-                    return result
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.DatabaseError as error:
-                if not is_busy(error):
-                    raise translate(error, self.path) from None
-                if time.monotonic() > deadline:
-                    raise StoreBusyError(
-                        f"{self.path} stayed locked by another process for more than "
-                        f"{self.settings.busy_timeout_secs:g}s"
-                    ) from None
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BUSY_RETRY_MAX_SECS)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+            conn.execute("COMMIT")
+            return result
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         """Run `fn` on the read connection in a worker thread."""
@@ -183,14 +172,20 @@ class SqliteStore(TaskStoreMixin):
         return len(ids)
 
     async def _retry_busy(self, fn: Callable[[], R]) -> R:
-        delay = 0.0005
+        """Call `fn`, retrying asynchronously while another process holds the lock."""
         deadline = time.monotonic() + self.settings.busy_timeout_secs
+        delay = 0.0005
         while True:
             try:
                 return fn()
             except sqlite3.DatabaseError as error:
-                if not is_busy(error) or time.monotonic() > deadline:
+                if not is_busy(error):
                     raise translate(error, self.path) from None
+                if time.monotonic() > deadline:
+                    raise StoreBusyError(
+                        f"{self.path} stayed locked by another process for more than "
+                        f"{self.settings.busy_timeout_secs:g}s"
+                    ) from None
             await asyncio.sleep(delay)
             delay = min(delay * 2, BUSY_RETRY_MAX_SECS)
 
@@ -362,16 +357,7 @@ class SqliteStore(TaskStoreMixin):
     async def dependents(self, job_id: int) -> list[JobSummary]:
         """Jobs that depend on `job_id`."""
 
-        def run(conn: sqlite3.Connection) -> list[JobSummary]:
-            from .rows import SUMMARY_SELECT, row_to_summary
-
-            rows = conn.execute(
-                f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = ? ORDER BY id",
-                (job_id,),
-            )
-            return [row_to_summary(r) for r in rows]
-
-        return await self._read(run)
+        return await self._read(partial(admin.dependents, job_id=job_id))
 
     def read_change_token(self) -> int:
         """`change_token` for processes that only read (the admin app)."""
