@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .clock import Clock
@@ -124,6 +125,11 @@ class AdminMixin:
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
         return await self.store.dependents(job_id)
+
+    async def blocked_by(self, job_ids: Sequence[int]) -> dict[int, int]:
+        """Of `job_ids`, the queued jobs still waiting for the job they depend on, each
+        mapped to that job's id (why a queued job does not run yet)."""
+        return await self.store.blocked_by(list(job_ids))
 
     def change_token(self) -> int:
         """Changes whenever another process commits to the store; cheap to poll."""

@@ -264,6 +264,7 @@ class ThroughputBucket:
     minute_start: int
     completed: int
     failed: int
+    cancelled: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

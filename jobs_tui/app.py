@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from jobs_core import BackgroundJobs, Clock
+from jobs_core import BackgroundJobs, Clock, JobsError
 from jobs_tui.commands import JobsCommands
+from jobs_tui.health import Health, check
+from jobs_tui.messages import HealthChanged
 from jobs_tui.screens.archive import CompletedScreen, FailedScreen
 from jobs_tui.screens.dashboard import DashboardScreen
 from jobs_tui.screens.detail import JobDetailScreen
-from jobs_tui.screens.help import HelpScreen
+from jobs_tui.screens.help import HelpScreen, help_groups
 from jobs_tui.screens.queue import QueueScreen
 from jobs_tui.screens.tasks import TasksScreen
 from jobs_tui.screens.workers import WorkersScreen
 from jobs_tui.themes import THEMES, other_theme
+from jobs_tui.widgets.chrome import View
+
+HEALTH_SECONDS = 1.0
+"""How often the app checks that engines serve the store (staleness needs a clock)."""
 
 
 class JobsApp(App[None]):
@@ -25,13 +33,13 @@ class JobsApp(App[None]):
     CSS_PATH = "jobs.tcss"
     TITLE = "jobs admin"
 
-    MODE_KEYS: ClassVar[list[tuple[str, str, str]]] = [
-        ("1", "dashboard", "Dash"),
-        ("2", "queue", "Queue"),
-        ("3", "completed", "Done"),
-        ("4", "failed", "Failed"),
-        ("5", "tasks", "Tasks"),
-        ("6", "workers", "Workers"),
+    VIEWS: ClassVar[list[View]] = [
+        ("1", "dashboard", "Dashboard", "Dash"),
+        ("2", "queue", "Queue", "Queue"),
+        ("3", "completed", "Completed", "Done"),
+        ("4", "failed", "Failed", "Failed"),
+        ("5", "tasks", "Tasks", "Tasks"),
+        ("6", "workers", "Workers", "Workers"),
     ]
     MODES: ClassVar = {
         "dashboard": DashboardScreen,
@@ -46,16 +54,22 @@ class JobsApp(App[None]):
 
     BINDINGS: ClassVar = [
         *(
-            Binding(key, f"app.switch_mode('{mode}')", title, id=f"mode.{mode}")
-            for key, mode, title in MODE_KEYS
+            Binding(key, f"app.show('{mode}')", title, show=False, id=f"mode.{mode}")
+            for key, mode, title, _ in VIEWS
         ),
         Binding("question_mark", "app.help", "Help", id="app.help"),
-        Binding("t", "app.toggle_theme", "Theme", id="app.theme", show=False),
+        Binding("t", "app.toggle_theme", "Theme", show=False, id="app.theme"),
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
 
     def __init__(
-        self, jobs: BackgroundJobs, *, clock: Clock | None = None, poll_interval: float = 0.2
+        self,
+        jobs: BackgroundJobs,
+        *,
+        clock: Clock | None = None,
+        poll_interval: float = 0.2,
+        read_only: bool = False,
+        store_label: str | None = None,
     ) -> None:
         super().__init__()
         self.jobs = jobs
@@ -63,13 +77,44 @@ class JobsApp(App[None]):
         """Shown times ("ago", elapsed) come from here, so snapshots can fix it."""
         self.poll_interval = poll_interval
         """How often each visible view checks the store's change token (seconds)."""
+        self.read_only = read_only
+        """Hide and refuse every action that changes the store."""
+        self.store_path = store_label or str(getattr(jobs.store, "directory", jobs.store.path))
+        """How the top bar names the store (its directory unless given)."""
+        self.health = Health()
+        self._history: list[str] = []
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = THEMES[0].name
 
+    def on_mount(self) -> None:
+        self._watch_health()
+
+    # -- navigation -------------------------------------------------------------------------
+
+    def action_show(self, mode: str) -> None:
+        """Switch to a view, remembering the one we leave for escape."""
+        if mode == self.current_mode:
+            return
+        self._history.append(self.current_mode)
+        del self._history[:-20]
+        self.switch_mode(mode)
+
+    def go_back(self) -> None:
+        """Back to the view shown before this one (the dashboard when there is none)."""
+        target = self._history.pop() if self._history else self.DEFAULT_MODE
+        if target != self.current_mode:
+            self.switch_mode(target)
+
     def open_job(self, job_id: int) -> None:
         """Push the detail screen of a job."""
         self.push_screen(JobDetailScreen(job_id))
+
+    def refuse_write(self) -> bool:
+        """In read-only mode: say so and return True."""
+        if self.read_only:
+            self.notify("The admin app is read-only: nothing was changed", severity="warning")
+        return self.read_only
 
     def action_toggle_theme(self) -> None:
         self.theme = other_theme(self.theme)
@@ -77,10 +122,20 @@ class JobsApp(App[None]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        keys: list[tuple[str, str]] = []
-        for key, active in self.screen.active_bindings.items():
-            binding = active.binding
-            if binding.description and binding.action != "command_palette":
-                keys.append((self.get_key_display(binding) or key, binding.description))
-        keys.append(("ctrl+p", "Command palette"))
-        self.push_screen(HelpScreen(keys))
+        self.push_screen(HelpScreen(help_groups(self.screen, self)))
+
+    # -- engines' health --------------------------------------------------------------------
+
+    @work(exclusive=True, group="health")
+    async def _watch_health(self) -> None:
+        while True:
+            try:
+                engines = await self.jobs.engines()
+                running = await self.jobs.running_jobs()
+            except JobsError:
+                engines, running = [], []
+            health = check(engines, running, self.clock.now_ms())
+            if health != self.health:
+                self.health = health
+                self.screen.post_message(HealthChanged(health))
+            await asyncio.sleep(HEALTH_SECONDS)

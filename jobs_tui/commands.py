@@ -33,8 +33,8 @@ class JobsCommands(Provider):
         app = cast("JobsApp", self.app)
         commands: list[Command] = [
             (f"Show {title}", f"Switch to the {title.lower()} view (key {key})",
-             partial(app.switch_mode, mode))
-            for key, mode, title in app.MODE_KEYS
+             partial(app.action_show, mode))
+            for key, mode, title, _ in app.VIEWS
         ]  # fmt: skip
         commands += [
             ("Toggle dark/light theme", "Switch between jobs-dark and jobs-light",

@@ -17,6 +17,8 @@ from jobs_core import (
     ScheduledTaskInfo,
     ThroughputBucket,
 )
+from jobs_tui.health import Health
+from jobs_tui.list_window import Fetch
 
 
 class Loaded(Message):
@@ -49,27 +51,33 @@ class DashboardLoaded(Loaded):
 
 
 class JobsLoaded(Loaded):
-    """One page of jobs for the queue or an archive view."""
+    """Pages of jobs for a list view, each for the window fetch that asked for it."""
 
     def __init__(
         self,
-        page: Page[Job],
+        pages: list[tuple[Fetch, Page[Job]]],
         *,
-        append: bool = False,
+        blocked_by: dict[int, int] | None = None,
         months: list[MonthDatabase] | None = None,
         month: str | None = None,
     ) -> None:
         super().__init__()
-        self.page = page
-        self.append = append
-        """True for a "load more" page that continues the rows shown."""
+        self.pages = pages
+        self.blocked_by = blocked_by or {}
+        """Queued jobs still waiting for a parent: job id → parent id."""
         self.months = months
         """The month databases, for the archive views' month selector."""
         self.month = month
-        """The month the page belongs to (archive views)."""
-        self.coalesce = not append
-        self.query = 0
-        """Which query of the view produced the page; pages of an older query are dropped."""
+        """The month the pages belong to (archive views)."""
+        self.coalesce = all(fetch.kind != "more" for fetch, _ in pages)
+
+
+class HealthChanged(Message):
+    """The engines serving the store changed (an engine started, stopped, went stale)."""
+
+    def __init__(self, health: Health) -> None:
+        super().__init__()
+        self.health = health
 
 
 class JobDetailLoaded(Loaded):

@@ -222,4 +222,9 @@ class Store(Protocol):
         """Summaries of the jobs that depend on `job_id`."""
         ...
 
+    async def blocked_by(self, job_ids: list[int]) -> dict[int, int]:
+        """Of `job_ids`, the queued jobs still waiting for the job they depend on to
+        complete, each mapped to that job's id. Other ids are left out."""
+        ...
+
     async def close(self) -> None: ...

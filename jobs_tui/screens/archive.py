@@ -10,8 +10,9 @@ from textual.widgets import Label, Select
 
 from jobs_core import Job, JobState, MonthDatabase, Page
 from jobs_tui.formatting import size
+from jobs_tui.list_window import PAGE_SIZE
 from jobs_tui.messages import JobsLoaded
-from jobs_tui.screens.job_list import PAGE_SIZE, JobListScreen
+from jobs_tui.screens.job_list import JobListScreen
 from jobs_tui.widgets.job_rows import ARCHIVE_COLUMNS, archive_row
 from jobs_tui.widgets.keyed_table import Row
 
@@ -37,36 +38,24 @@ class ArchiveScreen(JobListScreen):
             yield Label("Month", id="month-label")
             yield Select[str]([], prompt="no archive yet", id="month", compact=True)
 
-    def on_mount(self) -> None:
-        self.sub_title = self.TITLE_TEXT
-        super().on_mount()
-
     async def fetch(self) -> JobsLoaded:
-        query = self._query
+        self._follow_or_hold()
         months = await self.jobs.months()
-        month = self.month or (months[0].month if months else None)
-        page: Page[Job] = Page(items=[], next_cursor=None)
-        if month is not None:
-            page = await self._list(month, None)
-        message = JobsLoaded(page, months=months, month=month)
-        message.query = query
-        return message
+        if self.month is None and months:
+            self.month = months[0].month
+        pages = await self.fetch_window()
+        return JobsLoaded(pages, months=months, month=self.month)
 
-    async def fetch_page(self, cursor: int | None) -> Page[Job]:
+    async def fetch_page(self, cursor: int | None, limit: int = PAGE_SIZE) -> Page[Job]:
         if self.month is None:
             return Page(items=[], next_cursor=None)
-        return await self._list(self.month, cursor)
-
-    async def _list(self, month: str, cursor: int | None) -> Page[Job]:
         if self.KIND is JobState.COMPLETED:
-            return await self.jobs.list_completed(
-                month, self.filter, cursor=cursor, limit=PAGE_SIZE
-            )
-        return await self.jobs.list_failed(month, self.filter, cursor=cursor, limit=PAGE_SIZE)
+            return await self.jobs.list_completed(self.month, self.filter, cursor=cursor,
+                                                  limit=limit)  # fmt: skip
+        return await self.jobs.list_failed(self.month, self.filter, cursor=cursor, limit=limit)
 
     def on_jobs_loaded(self, message: JobsLoaded) -> None:
-        if message.months is not None and message.query == self._query:
-            self.month = message.month
+        if message.months is not None and message.month == self.month:
             self._show_months(message.months)
         super().on_jobs_loaded(message)
 
@@ -86,18 +75,18 @@ class ArchiveScreen(JobListScreen):
             self.restart()
 
     def make_row(self, job: Job) -> Row:
-        return archive_row(job)
+        return archive_row(job, self.palette())
 
 
 class CompletedScreen(ArchiveScreen):
     """Completed jobs of a month."""
 
-    TITLE_TEXT = "Completed"
+    MODE = "completed"
     KIND = JobState.COMPLETED
 
 
 class FailedScreen(ArchiveScreen):
     """Failed and cancelled jobs of a month."""
 
-    TITLE_TEXT = "Failed and cancelled"
+    MODE = "failed"
     KIND = JobState.FAILED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import Static
 
 from jobs_core import TERMINAL_STATES, JobResult
 from jobs_tui.messages import JobDetailLoaded
@@ -14,6 +14,7 @@ from jobs_tui.widgets.detail_panes import (
     JsonPane,
     LogTail,
     error_text,
+    fields_table,
     job_fields,
     relations_text,
 )
@@ -33,11 +34,13 @@ class JobDetailScreen(DataScreen):
         self.job_id = job_id
         self.result: JobResult | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def screen_title(self) -> str:
+        return f"Job {self.job_id}"
+
+    def compose_body(self) -> ComposeResult:
         with Horizontal(id="detail"):
-            fields: DataTable[str] = DataTable(id="fields", cursor_type="none", show_header=False)
-            yield fields
+            with VerticalScroll(id="fields"):
+                yield Static(id="fields-body")
             with VerticalScroll(id="detail-right"):
                 yield Static("Request", classes="pane-title")
                 yield JsonPane(id="request")
@@ -50,12 +53,6 @@ class JobDetailScreen(DataScreen):
         with Vertical(id="log-box"):
             yield Static("Log", classes="pane-title")
             yield LogTail(id="log")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        self.sub_title = f"Job {self.job_id}"
-        self.query_one("#fields", DataTable).add_columns("Field", "Value")
-        super().on_mount()
 
     async def fetch(self) -> JobDetailLoaded:
         result = await self.jobs.get_job(self.job_id)
@@ -67,11 +64,11 @@ class JobDetailScreen(DataScreen):
     def on_job_detail_loaded(self, message: JobDetailLoaded) -> None:
         self.result = message.result
         job = message.result.job
-        fields = self.query_one("#fields", DataTable)
+        pairs = job_fields(message.result, self.now_ms())
         with self.app.batch_update():
-            fields.clear()
-            for name, value in job_fields(message.result):
-                fields.add_row(name, value)
+            self.query_one("#fields-body", Static).update(
+                fields_table(pairs, self.palette()["muted"])
+            )
             self.query_one("#request", JsonPane).show(job.request_body if job else None)
             self.query_one("#response", JsonPane).show(job.response_body if job else None)
             self.query_one("#error", Static).update(error_text(job))
@@ -91,6 +88,3 @@ class JobDetailScreen(DataScreen):
     @property
     def finished(self) -> bool:
         return self.result is not None and self.result.state in TERMINAL_STATES
-
-    def action_back(self) -> None:
-        self.dismiss()

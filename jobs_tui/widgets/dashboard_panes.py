@@ -1,15 +1,19 @@
-"""Panes of the dashboard: state counts, throughput sparkline, engines, month databases."""
+"""Panes of the dashboard: state counts, the throughput chart, engines, month databases."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Sequence
 
 from rich.text import Text
+from textual.color import Color
 from textual.content import Content
+from textual_plotext import PlotextPlot
 
-from jobs_core import EngineInfo, JobState, MonthDatabase, RunningJob, ThroughputBucket
+from jobs_core import EngineInfo, JobState, MonthDatabase, RunningJob, ThroughputBucket, from_ms
 from jobs_tui.formatting import duration, size
-from jobs_tui.widgets.keyed_table import Column, Row
+from jobs_tui.health import engine_state
+from jobs_tui.themes import Palette
+from jobs_tui.widgets.keyed_table import Cells, Column, Row
 
 STATE_STYLES = {
     JobState.QUEUED: "$text-primary",
@@ -19,23 +23,19 @@ STATE_STYLES = {
     JobState.FAILED: "$text-error",
     JobState.CANCELLED: "$text-warning",
 }
+STATE_NAMES = {JobState.STARTED: "running"}
+"""What the dashboard calls a state (an operator says running, not started)."""
 
 ENGINE_COLUMNS: list[Column] = [
-    ("engine", "Engine", 22),
-    ("host", "Host", 12),
-    ("pid", "Pid", 7),
-    ("alive", "State", 6),
-    ("heartbeat", "Heartbeat", 10),
-    ("running", "Running", 7),
-    ("processed", "Processed", 9),
-    ("failed", "Failed", 6),
-    ("now", "Running now", 18),
-]
-
-MONTH_COLUMNS: list[Column] = [
-    ("month", "Month", 8),
-    ("size", "Size", 10),
-    ("file", "File", None),
+    Column("engine", "Engine", 14, grow=3, keep=10, most=48),
+    Column("host", "Host", 8, grow=1, keep=4, most=24),
+    Column("pid", "Pid", 7, keep=3),
+    Column("state", "State", 6, keep=9),
+    Column("heartbeat", "Heartbeat", 9, keep=6),
+    Column("running", "Running", 7, keep=8),
+    Column("processed", "Done", 8, keep=5),
+    Column("failed", "Failed", 6, keep=5),
+    Column("now", "Running now", 12, grow=3, keep=2),
 ]
 
 
@@ -43,36 +43,91 @@ def counts_content(counts: dict[JobState, int]) -> Content:
     """One line per state: the count right-aligned, the state name in its colour."""
     parts: list[Content] = []
     for state in JobState:
-        line = Content.assemble(f"{counts.get(state, 0):>9,}  ", (str(state), STATE_STYLES[state]))
-        parts.append(line)
+        name = STATE_NAMES.get(state, str(state))
+        parts.append(
+            Content.assemble(f"{counts.get(state, 0):>10,}  ", (name, STATE_STYLES[state]))
+        )
     return Content("\n").join(parts)
 
 
-def throughput_series(buckets: list[ThroughputBucket], now: int, minutes: int) -> list[float]:
-    """Finished jobs per minute for the last `minutes` minutes, zeros where none finished."""
+def throughput_series(
+    buckets: Sequence[ThroughputBucket], now: int, minutes: int
+) -> tuple[list[int], list[float], list[float], list[float]]:
+    """(minute starts, completed, failed, cancelled) per minute for the last `minutes`
+    minutes, zeros where nothing finished."""
     first = now // 60_000 * 60_000 - (minutes - 1) * 60_000
-    per_minute = {b.minute_start: b.completed + b.failed for b in buckets}
-    return [float(per_minute.get(first + i * 60_000, 0)) for i in range(minutes)]
+    by_minute = {b.minute_start: b for b in buckets}
+    starts = [first + i * 60_000 for i in range(minutes)]
+    empty = ThroughputBucket(minute_start=0, completed=0, failed=0)
+    rows = [by_minute.get(start, empty) for start in starts]
+    return (
+        starts,
+        [float(b.completed) for b in rows],
+        [float(b.failed) for b in rows],
+        [float(b.cancelled) for b in rows],
+    )
 
 
-def throughput_summary(buckets: list[ThroughputBucket], minutes: int) -> str:
+def throughput_summary(buckets: Sequence[ThroughputBucket], minutes: int) -> str:
     done = sum(b.completed for b in buckets)
     failed = sum(b.failed for b in buckets)
-    return f"Last {minutes} min: {done} completed, {failed} failed"
+    cancelled = sum(b.cancelled for b in buckets)
+    return f"last {minutes} min: {done:,} completed, {failed:,} failed, {cancelled:,} cancelled"
 
 
-def engine_row(engine: EngineInfo, running: list[RunningJob], now: int) -> Row:
-    """An engine with what it runs now (ids and commands of its running jobs)."""
-    mine = [f"{job.id} {job.command}" for job in running if job.owner == engine.id]
-    cells = (
-        Text(engine.id, no_wrap=True, overflow="ellipsis"), Text(engine.host), str(engine.pid),
-        "alive" if engine.alive else "dead", duration(now - engine.heartbeat_at) + " ago",
-        str(engine.running), str(engine.processed), str(engine.failed),
-        Text(", ".join(mine) or "-", no_wrap=True, overflow="ellipsis"),
-    )  # fmt: skip
+def _rgb(variables: dict[str, str], name: str) -> tuple[int, int, int]:
+    return Color.parse(variables.get(name, "#888888")).rgb
+
+
+def draw_throughput(
+    plot: PlotextPlot, buckets: Sequence[ThroughputBucket], now: int, minutes: int
+) -> None:
+    """Completed and failed jobs per minute, as two lines over a time axis (UTC)."""
+    starts, completed, failed, _ = throughput_series(buckets, now, minutes)
+    xs = list(range(len(starts)))
+    variables = plot.app.theme_variables
+    plt = plot.plt
+    plt.clear_data()
+    plt.clear_figure()
+    plt.plot(xs, completed, label="completed", marker="braille",
+             color=_rgb(variables, "success"))  # fmt: skip
+    plt.plot(xs, failed, label="failed", marker="braille", color=_rgb(variables, "error"))
+    step = max(1, len(xs) // 4)
+    ticks = xs[::step]
+    plt.xticks([float(i) for i in ticks], [from_ms(starts[i]).strftime("%H:%M") for i in ticks])
+    top = max(1, int(max([*completed, *failed, 1.0]) + 0.999))
+    plt.ylim(0, top)
+    plt.yticks(sorted({0, top // 2, top}))
+    plot.refresh()
+
+
+def engine_row(
+    engine: EngineInfo, running: Sequence[RunningJob], now: int, palette: Palette
+) -> Row:
+    """An engine with what it runs now; its running count comes from the live rows, not from
+    its last heartbeat, so the two never disagree."""
+    mine = [job for job in running if job.owner == engine.id]
+    state = engine_state(engine, now)
+    role = {"live": "success", "stale": "warning"}.get(state, "muted")
+    heartbeat = duration(now - engine.heartbeat_at) + " ago"
+    cells: Cells = {
+        "engine": Text(engine.id, no_wrap=True, overflow="ellipsis"),
+        "host": Text(engine.host, no_wrap=True, overflow="ellipsis"), "pid": str(engine.pid),
+        "state": Text(state, style=palette[role]),
+        "heartbeat": Text(heartbeat, style=palette["warning"] if state == "stale" else ""),
+        "running": Text(str(len(mine)), justify="right"),
+        "processed": Text(f"{engine.processed:,}", justify="right"),
+        "failed": Text(f"{engine.failed:,}", justify="right"),
+        "now": Text(", ".join(f"#{j.id} {j.command}" for j in mine) or "-", no_wrap=True,
+                    overflow="ellipsis"),
+    }  # fmt: skip
     return engine.id, cells
 
 
-def month_row(month: MonthDatabase) -> Row:
-    # only the file name: the directory is shown once in the title and differs per machine
-    return month.month, (month.month, size(month.size_bytes), Text(os.path.basename(month.path)))
+def months_text(months: Sequence[MonthDatabase]) -> str:
+    """The month databases in one line, newest first (file names are `jobs_YYYY-MM.db`)."""
+    if not months:
+        return "Monthly databases: none yet (finished jobs move there)"
+    listed = ", ".join(f"{m.month} ({size(m.size_bytes)})" for m in months[:6])
+    more = f" and {len(months) - 6} older" if len(months) > 6 else ""
+    return f"Monthly databases: {listed}{more}"

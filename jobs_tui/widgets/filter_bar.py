@@ -60,6 +60,10 @@ class FilterBar(Horizontal):
                 values[name] = text
         return JobFilter(**values)  # type: ignore[arg-type]
 
+    def clear(self) -> None:
+        for field in self.query(Input):
+            field.value = ""
+
     def open(self) -> None:
         self.display = True
         self.query_one(Input).focus()

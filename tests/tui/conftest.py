@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+from textual.app import App
 from textual.pilot import Pilot
 
 from jobs_core import BackgroundJobs
@@ -35,7 +38,7 @@ def admin(seeded_dir: str) -> Iterator[BackgroundJobs]:
 @pytest.fixture
 def app(admin: BackgroundJobs) -> JobsApp:
     """The app on the seeded store with the seed's fixed clock and a quick poll."""
-    return JobsApp(admin, clock=seed_clock(), poll_interval=0.05)
+    return JobsApp(admin, clock=seed_clock(), poll_interval=0.05, store_label="./seeded")
 
 
 async def pause_until(
@@ -61,3 +64,16 @@ async def until_loaded(pilot: Pilot[None]) -> DataScreen:
     screen = pilot.app.screen
     assert isinstance(screen, DataScreen)
     return screen
+
+
+def screen_text(app: App[None]) -> str:
+    """The plain text the terminal shows now (what a user reads), line by line."""
+    width, height = app.size
+    console = Console(
+        width=width, height=height, file=io.StringIO(), force_terminal=True,
+        color_system="truecolor", record=True, legacy_windows=False, safe_box=False,
+    )  # fmt: skip
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()

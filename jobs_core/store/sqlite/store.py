@@ -359,6 +359,9 @@ class SqliteStore(TaskStoreMixin):
 
         return await self._read(partial(admin.dependents, job_id=job_id))
 
+    async def blocked_by(self, job_ids: list[int]) -> dict[int, int]:
+        return await self._read(lambda conn: admin.blocked_by(conn, job_ids))
+
     def read_change_token(self) -> int:
         """`change_token` for processes that only read (the admin app)."""
         with self._read_lock:
