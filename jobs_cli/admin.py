@@ -1,4 +1,4 @@
-"""`jobs tui`, `jobs cancel` and `jobs requeue`: operator actions on an existing store."""
+"""`jobs tui`: the admin app on an existing store."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import threading
 from typing import Any
 
-from jobs_core import BackgroundJobs, JobState
+from jobs_core import BackgroundJobs
 
 from .common import CliError, open_store, run
 
@@ -16,20 +16,6 @@ def add_tui_parser(commands: Any) -> None:
     parser = commands.add_parser("tui", help="open the admin app on an existing store")
     parser.add_argument("directory", metavar="DIR", help="the store directory")
     parser.set_defaults(func=tui_command)
-
-
-def add_cancel_parser(commands: Any) -> None:
-    parser = commands.add_parser("cancel", help="cancel a queued or running job")
-    parser.add_argument("directory", metavar="DIR", help="the store directory")
-    parser.add_argument("job_id", metavar="ID", type=int, help="the job id")
-    parser.set_defaults(func=cancel_command)
-
-
-def add_requeue_parser(commands: Any) -> None:
-    parser = commands.add_parser("requeue", help="requeue a failed or cancelled job")
-    parser.add_argument("directory", metavar="DIR", help="the store directory")
-    parser.add_argument("job_id", metavar="ID", type=int, help="the job id")
-    parser.set_defaults(func=requeue_command)
 
 
 def open_tui(jobs: BackgroundJobs, *, quit_after: float | None = None) -> None:
@@ -65,34 +51,3 @@ def tui_command(args: argparse.Namespace) -> int:
     finally:
         run(jobs.close())
     return 0
-
-
-def cancel_command(args: argparse.Namespace) -> int:
-    state = run(_cancel(args.directory, args.job_id))
-    if state is JobState.STARTED:
-        print(f"job {args.job_id} is running: its engine was asked to stop it")
-    else:
-        print(f"job {args.job_id} {state}")
-    return 0
-
-
-async def _cancel(directory: str, job_id: int) -> JobState:
-    jobs = open_store(directory)
-    try:
-        return await jobs.cancel(job_id)
-    finally:
-        await jobs.close()
-
-
-def requeue_command(args: argparse.Namespace) -> int:
-    ids = run(_requeue(args.directory, args.job_id))
-    print(f"requeued {', '.join(str(i) for i in ids)}")
-    return 0
-
-
-async def _requeue(directory: str, job_id: int) -> list[int]:
-    jobs = open_store(directory)
-    try:
-        return await jobs.requeue(job_id)
-    finally:
-        await jobs.close()

@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from jobs_core import JobsError
+from jobs_core import InvalidQueryError, JobsError
 
-from . import admin, demo, enqueue, status, worker
-from .common import FAILURE, CliError
+from . import actions, admin, demo, enqueue, listing, status, worker
+from .common import FAILURE, USAGE, CliError
 
 PROG = "jobs"
 
@@ -26,8 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_tui_parser(commands)
     enqueue.add_parser(commands)
     status.add_parser(commands)
-    admin.add_cancel_parser(commands)
-    admin.add_requeue_parser(commands)
+    listing.add_parser(commands)
+    actions.add_parsers(commands)
     return parser
 
 
@@ -38,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except CliError as error:
         return _fail(str(error), error.code)
+    except InvalidQueryError as error:
+        return _fail(str(error), USAGE)
     except JobsError as error:
         return _fail(str(error), FAILURE)
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ from .context import JobContext, JobLogger, current_job, current_user
 from .errors import (
     DuplicateRefIdError,
     InvalidOptionError,
+    InvalidQueryError,
     InvalidReplyToError,
     InvalidScheduleError,
     InvalidStateError,
@@ -21,11 +22,14 @@ from .errors import (
     UnknownCommandError,
     UnserialisableRequestError,
 )
+from .export import job_to_dict, job_to_json
+from .query import JobQuery
 from .records import (
     ACTIVE_STATES,
     REQUEUEABLE_STATES,
     TERMINAL_STATES,
     BatchStatus,
+    BulkResult,
     EngineInfo,
     Job,
     JobError,
@@ -51,12 +55,14 @@ __all__ = [
     "TERMINAL_STATES",
     "BackgroundJobs",
     "BatchStatus",
+    "BulkResult",
     "Clock",
     "DuplicateRefIdError",
     "Durability",
     "EngineInfo",
     "EnqueueRequest",
     "InvalidOptionError",
+    "InvalidQueryError",
     "InvalidReplyToError",
     "InvalidScheduleError",
     "InvalidStateError",
@@ -68,6 +74,7 @@ __all__ = [
     "JobFilter",
     "JobLogger",
     "JobNotFoundError",
+    "JobQuery",
     "JobRef",
     "JobResult",
     "JobState",
@@ -95,6 +102,8 @@ __all__ = [
     "current_job",
     "current_user",
     "from_ms",
+    "job_to_dict",
+    "job_to_json",
     "mask_reply_to",
     "to_ms",
 ]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .errors import JobNotFoundError, JobsError
+from .query import JobQuery
 from .records import (
     BatchStatus,
     EngineInfo,
@@ -26,6 +27,10 @@ from .store.protocol import Store
 
 if TYPE_CHECKING:
     from .engine.engine import Engine
+
+QueryLike = JobQuery | JobFilter | str | None
+"""What the listing methods accept: a query, its text (`state:failed command:x`), a
+`JobFilter`, or None for every job."""
 
 
 class AdminMixin:
@@ -66,31 +71,48 @@ class AdminMixin:
             self._engine.wake()
         return ids
 
+    def query(self, query: QueryLike = None) -> JobQuery:
+        """`query` read (text is parsed: `InvalidQueryError` names a bad term) and its ages
+        (`since:2h`) measured from now."""
+        return JobQuery.coerce(query).at(self.clock.now_ms())
+
     async def list_queue(
-        self, flt: JobFilter | None = None, *, cursor: int | None = None, limit: int = 50
+        self, query: QueryLike = None, *, cursor: int | None = None, limit: int = 50
     ) -> Page[Job]:
-        """Jobs in the queue (queued, started, executed), oldest first."""
-        return _masked_page(await self.store.list_queue(flt or JobFilter(), cursor, limit))
+        """Jobs in the queue (queued, started, executed) matching `query`, oldest first."""
+        return _masked_page(await self.store.list_queue(self.query(query), cursor, limit))
 
     async def list_completed(
-        self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
+        self, month: str, query: QueryLike = None, *, cursor: int | None = None,
         limit: int = 50,
     ) -> Page[Job]:  # fmt: skip
-        """Completed jobs of a month (`YYYY-MM`), newest first."""
-        return _masked_page(
-            await self.store.list_archive(
-                month, JobState.COMPLETED, flt or JobFilter(), cursor, limit
-            )
+        """Completed jobs of a month (`YYYY-MM`) matching `query`, newest first."""
+        page = await self.store.list_archive(
+            month, JobState.COMPLETED, self.query(query), cursor, limit
         )
+        return _masked_page(page)
 
     async def list_failed(
-        self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
+        self, month: str, query: QueryLike = None, *, cursor: int | None = None,
         limit: int = 50,
     ) -> Page[Job]:  # fmt: skip
-        """Failed and cancelled jobs of a month (`YYYY-MM`), newest first."""
-        return _masked_page(
-            await self.store.list_archive(month, JobState.FAILED, flt or JobFilter(), cursor, limit)
+        """Failed and cancelled jobs of a month (`YYYY-MM`) matching `query`, newest first."""
+        page = await self.store.list_archive(
+            month, JobState.FAILED, self.query(query), cursor, limit
         )
+        return _masked_page(page)
+
+    async def find_jobs(
+        self, query: QueryLike = None, *, cursor: int | None = None, limit: int = 50
+    ) -> Page[Job]:
+        """Jobs matching `query` in the queue and every month, newest first. Without an
+        index for the query a page may be short yet have a `next_cursor` (a bounded scan of
+        each month); keep paging until `next_cursor` is None."""
+        return _masked_page(await self.store.find_jobs(self.query(query), cursor, limit))
+
+    async def count_jobs(self, query: QueryLike = None) -> int:
+        """How many jobs match `query` in the queue and every month (may scan)."""
+        return await self.store.count_jobs(self.query(query))
 
     async def counts(self) -> dict[JobState, int]:
         """Number of jobs in each state, all time."""

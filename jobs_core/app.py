@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from .admin_api import AdminMixin
+from .bulk_api import BulkMixin
 from .clock import Clock, SystemClock, to_ms
 from .context import JobContext
 from .engine.engine import Engine
@@ -56,7 +57,7 @@ class EnqueueRequest:
     meta: Mapping[str, str] = field(default_factory=dict)
 
 
-class BackgroundJobs(AdminMixin, SchedulingMixin):
+class BackgroundJobs(AdminMixin, BulkMixin, SchedulingMixin):
     """Durable background jobs in a directory (default `./jobs_data`), or on a given store.
 
     `async with jobs:` runs the engine; leaving drains running jobs (bounded). Enqueueing and
@@ -154,6 +155,14 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
     async def close(self) -> None:
         """Close the store without running an engine (admin tools, enqueue-only processes)."""
         await self.store.close()
+
+    def reopen(self) -> BackgroundJobs:
+        """Another facade on the same store, with connections of its own and no engine: for
+        work in another thread (the admin app's bulk actions). Close it when done."""
+        return BackgroundJobs(
+            store=self.store.reopen(), settings=self.settings, clock=self.clock,
+            start_engine=False,
+        )  # fmt: skip
 
     @property
     def engine(self) -> Engine:

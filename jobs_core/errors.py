@@ -35,6 +35,10 @@ class InvalidScheduleError(JobsError):
     """A cron expression, interval or shortcut that cannot be scheduled."""
 
 
+class InvalidQueryError(JobsError):
+    """A job query (`state:failed command:x`) with a term that cannot be read."""
+
+
 class InvalidReplyToError(JobsError):
     """A `reply_to` target that does not follow the URL mini-language."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from textual import work
@@ -23,6 +24,8 @@ from jobs_tui.screens.workers import WorkersScreen
 from jobs_tui.themes import THEMES, other_theme
 from jobs_tui.widgets.chrome import View
 
+KNOWN_VALUES = 500
+"""Most values remembered per query key for completion."""
 HEALTH_SECONDS = 1.0
 """How often the app checks that engines serve the store (staleness needs a clock)."""
 
@@ -82,6 +85,8 @@ class JobsApp(App[None]):
         self.store_path = store_label or str(getattr(jobs.store, "directory", jobs.store.path))
         """How the top bar names the store (its directory unless given)."""
         self.health = Health()
+        self.known: dict[str, list[str]] = {}
+        """Values the filter input completes, by query key (from the engines' registrations)."""
         self._history: list[str] = []
         for theme in THEMES:
             self.register_theme(theme)
@@ -110,6 +115,14 @@ class JobsApp(App[None]):
         """Push the detail screen of a job."""
         self.push_screen(JobDetailScreen(job_id))
 
+    def learn(self, values: Mapping[str, Iterable[str]]) -> None:
+        """Remember values seen (commands, tags…) so the filter input can complete them."""
+        for key, seen in values.items():
+            known = set(self.known.get(key, ()))
+            known.update(v for v in seen if v)
+            if len(known) <= KNOWN_VALUES:
+                self.known[key] = sorted(known)
+
     def refuse_write(self) -> bool:
         """In read-only mode: say so and return True."""
         if self.read_only:
@@ -134,6 +147,8 @@ class JobsApp(App[None]):
                 running = await self.jobs.running_jobs()
             except JobsError:
                 engines, running = [], []
+            self.learn({"command": [c for e in engines for c in e.commands],
+                        "worker": [w for e in engines for w in e.workers]})  # fmt: skip
             health = check(engines, running, self.clock.now_ms())
             if health != self.health:
                 self.health = health

@@ -1,10 +1,11 @@
-"""Completed and failed/cancelled jobs of one month, newest first, with filters and paging."""
+"""Completed and failed/cancelled jobs of one month (or every month), newest first."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Label, Select
 
@@ -16,15 +17,16 @@ from jobs_tui.screens.job_list import JobListScreen
 from jobs_tui.widgets.job_rows import ARCHIVE_COLUMNS, archive_row
 from jobs_tui.widgets.keyed_table import Row
 
-ARCHIVE_FILTERS = ["command", "tag", "batch_id", "created_by", "user_id", "ref_id", "text"]
+ALL_MONTHS = "*"
+"""The month selector's value for a search across every month."""
 
 
 class ArchiveScreen(JobListScreen):
     """One month of finished jobs of one kind (completed, or failed and cancelled)."""
 
     KIND: ClassVar[JobState] = JobState.COMPLETED
+    BINDINGS = [Binding("d", "delete", "Delete", id="job.delete")]
     COLUMNS = ARCHIVE_COLUMNS
-    FILTER_FIELDS = ARCHIVE_FILTERS
     NEWEST_FIRST = True
     TICK_SECONDS = None  # archived rows do not age; refetch only on a change
 
@@ -49,6 +51,8 @@ class ArchiveScreen(JobListScreen):
     async def fetch_page(self, cursor: int | None, limit: int = PAGE_SIZE) -> Page[Job]:
         if self.month is None:
             return Page(items=[], next_cursor=None)
+        if self.month == ALL_MONTHS:
+            return await self.jobs.find_jobs(self.scope_query(), cursor=cursor, limit=limit)
         if self.KIND is JobState.COMPLETED:
             return await self.jobs.list_completed(self.month, self.filter, cursor=cursor,
                                                   limit=limit)  # fmt: skip
@@ -65,7 +69,8 @@ class ArchiveScreen(JobListScreen):
         self.months = months
         select = self.query_one("#month", Select)
         with self.prevent(Select.Changed):
-            select.set_options((f"{m.month}  ({size(m.size_bytes)})", m.month) for m in months)
+            options = [(f"{m.month}  ({size(m.size_bytes)})", m.month) for m in months]
+            select.set_options([*options, ("every month", ALL_MONTHS)] if options else [])
             if self.month is not None:
                 select.value = self.month
 
@@ -83,6 +88,7 @@ class CompletedScreen(ArchiveScreen):
 
     MODE = "completed"
     KIND = JobState.COMPLETED
+    SCOPE = frozenset({JobState.COMPLETED})
 
 
 class FailedScreen(ArchiveScreen):
@@ -90,3 +96,4 @@ class FailedScreen(ArchiveScreen):
 
     MODE = "failed"
     KIND = JobState.FAILED
+    SCOPE = frozenset({JobState.FAILED, JobState.CANCELLED})

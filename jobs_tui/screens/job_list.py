@@ -10,35 +10,38 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from jobs_core import Job, JobFilter, Page
+from jobs_core import Job, JobQuery, Page
 from jobs_tui.list_window import Fetch, JobWindow, nearest
 from jobs_tui.messages import JobsLoaded
 from jobs_tui.screens.base import DataScreen, SelectedJob
+from jobs_tui.screens.marking import MarkingScreen
 from jobs_tui.widgets.filter_bar import FilterBar
 from jobs_tui.widgets.job_rows import detail_text
 from jobs_tui.widgets.keyed_table import Column, KeyedTable, Row
 
+MARK_COLUMN = Column("mark", "", 1, keep=11)
+"""A narrow first column showing ● on marked rows."""
 
-class JobListScreen(DataScreen):
+
+class JobListScreen(MarkingScreen):
     """A window of a job list; refreshes it, follows the top or holds still under the
     operator, keeps the cursor on its job."""
 
     COLUMNS: ClassVar[list[Column]] = []
-    FILTER_FIELDS: ClassVar[list[str]] = []
     NEWEST_FIRST: ClassVar[bool] = True
 
     BINDINGS = [
-        Binding("enter", "open_job", "Open", id="list.open"),
+        Binding("enter", "open_job", "Open", show=False, id="list.open"),
         *DataScreen.JOB_BINDINGS,
         Binding("slash", "filter", "Filter", id="list.filter"),
         Binding("m", "load_more", "More", id="list.more"),
+        *MarkingScreen.MARK_BINDINGS,
         Binding("g,home", "top", "Top", show=False, id="list.top"),
         Binding("escape", "back", "Back", show=False, id="list.back"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.filter = JobFilter()
         self.window = JobWindow(newest_first=self.NEWEST_FIRST)
         self.blocked_by: dict[int, int] = {}
         """Queued jobs waiting for a parent (queue view): job id → parent id."""
@@ -50,8 +53,8 @@ class JobListScreen(DataScreen):
 
     def compose_body(self) -> ComposeResult:
         yield from self.compose_top()
-        yield FilterBar(self.FILTER_FIELDS, id="filter-bar")
-        yield KeyedTable(self.COLUMNS, id="jobs")
+        yield FilterBar(self.jobs_app.known, id="filter-bar")
+        yield KeyedTable([MARK_COLUMN, *self.COLUMNS], id="jobs")
         yield Static("", id="preview", markup=False)
         yield Static("", id="list-footer", classes="list-footer", markup=False)
 
@@ -112,6 +115,7 @@ class JobListScreen(DataScreen):
                 self.request_refresh()
         self.loaded = self.window.loaded or self.loaded
         self.show_rows(self._reselect(before, selected, dropped))
+        self.jobs_app.learn(_values(self.shown))
 
     def _reselect(self, before: list[int], selected: str | None, dropped: list[int]) -> str | None:
         """Where the cursor goes when its job is no longer shown; says so if it left."""
@@ -130,13 +134,25 @@ class JobListScreen(DataScreen):
 
     def show_rows(self, select: str | None = None) -> None:
         table = self.query_one(KeyedTable)
-        table.sync([self.make_row(job) for job in self.shown], select=select)
+        table.sync([self._marked_row(job) for job in self.shown], select=select)
         self.query_one("#list-footer", Static).update(self.footer_text())
         self._show_preview()
         self.refresh_bindings()
 
+    def _marked_row(self, job: Job) -> Row:
+        key, cells = self.make_row(job)
+        if job.id in self.marks:
+            cells = {**cells, "mark": "●"}
+        return key, cells
+
     def health_changed(self) -> None:
         self.show_rows()
+
+    def marks_changed(self) -> None:
+        self.show_rows()
+
+    def loaded_ids(self) -> list[int]:
+        return self.window.ids()
 
     def footer_text(self) -> str:
         count = len(self.shown)
@@ -146,8 +162,10 @@ class JobListScreen(DataScreen):
         above = self.window.above_text()
         if above:
             parts.append(f"{above} above: g goes to the top")
-        if self.filter != JobFilter():
-            parts.append("filter: " + describe(self.filter) + " (esc clears)")
+        if self.marks:
+            parts.append(self.marks.describe() + " (c r d act on them, esc clears)")
+        if self.filter:
+            parts.append(f"filter: {self.filter} (esc clears)")
         return "  ·  ".join(parts)
 
     def _show_preview(self) -> None:
@@ -188,7 +206,8 @@ class JobListScreen(DataScreen):
         self.query_one(FilterBar).open()
 
     def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
-        self.filter = message.filter
+        self.filter = message.query
+        self.query_one(FilterBar).display = False
         self.restart()
         self.query_one(KeyedTable).focus()
 
@@ -196,16 +215,19 @@ class JobListScreen(DataScreen):
         self.query_one(KeyedTable).focus()
 
     def action_back(self) -> None:
-        """Escape clears the filter first, then goes back."""
-        if self.filter != JobFilter():
+        """Escape clears the marks first, then the filter, then goes back."""
+        if self.clear_marks():
+            return
+        if self.filter:
             self.query_one(FilterBar).clear()
-            self.filter = JobFilter()
+            self.filter = JobQuery()
             self.restart()
             return
         super().action_back()
 
     def restart(self) -> None:
-        """The query changed: drop the rows and fetch the first page again."""
+        """The query changed: drop the rows and marks, and fetch the first page again."""
+        self.marks.clear()
         self.window.reset()
         self.loaded = False
         self.show_rows()
@@ -227,10 +249,10 @@ class JobListScreen(DataScreen):
         self.post_message(JobsLoaded([(fetch, await self.fetch_page(fetch.cursor, fetch.limit))]))
 
 
-def describe(flt: JobFilter) -> str:
-    """`command=send_email text=acme` for the fields that are set."""
-    parts = [f"{name}={value}" for name in FILTER_NAMES if (value := getattr(flt, name))]
-    return " ".join(parts)
-
-
-FILTER_NAMES = ("command", "worker", "tag", "batch_id", "created_by", "user_id", "ref_id", "text")
+def _values(jobs: list[Job]) -> dict[str, list[str]]:
+    """Values of the query keys in `jobs`, for the filter's completions."""
+    return {
+        "command": [j.command for j in jobs], "tag": [j.tag or "" for j in jobs],
+        "batch": [j.batch_id or "" for j in jobs], "worker": [j.worker for j in jobs],
+        "user": [j.user_id or "" for j in jobs], "created_by": [j.created_by or "" for j in jobs],
+    }  # fmt: skip

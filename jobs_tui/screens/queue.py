@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobs_core import Job, JobState, Page
+from jobs_core import ACTIVE_STATES, Job, JobState, Page
 from jobs_tui.list_window import PAGE_SIZE
 from jobs_tui.messages import JobsLoaded
 from jobs_tui.screens.job_list import JobListScreen
@@ -15,8 +15,8 @@ class QueueScreen(JobListScreen):
 
     MODE = "queue"
     COLUMNS = QUEUE_COLUMNS
-    FILTER_FIELDS = ["command", "worker", "tag", "batch_id", "created_by", "ref_id", "text"]
     NEWEST_FIRST = False
+    SCOPE = ACTIVE_STATES
 
     async def fetch(self) -> JobsLoaded:
         pages = await self.fetch_window()

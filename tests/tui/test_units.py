@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from jobs_core import BackgroundJobs, ThroughputBucket, mask_reply_to
+from jobs_core import BackgroundJobs, JobQuery, ThroughputBucket, mask_reply_to
 from jobs_tui.formatting import duration, progress_bar, relative, size
+from jobs_tui.marks import Marks
+from jobs_tui.query_suggest import suggest
 from jobs_tui.themes import other_theme
 from jobs_tui.widgets.dashboard_panes import throughput_series
 from jobs_tui.widgets.detail_panes import job_fields
@@ -101,3 +103,38 @@ def test_layout_gives_spare_width_to_columns_whose_content_needs_it() -> None:
                                                               "detail": 100}))  # fmt: skip
     assert widths == {"command": 12, "tag": 6, "detail": 80 - 3 * 2 - 12 - 6}
     assert sum(widths.values()) + 2 * 3 == 80
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("sta", "state:"),
+        ("-ta", "-tag:"),
+        ("state:fa", "state:failed"),
+        ("state:failed,can", "state:failed,cancelled"),
+        ("command:imp", "command:import_csv"),
+        ("acme since:1", "acme since:15m"),
+        ("args.", None),
+        ("state:failed", None),
+        ("tag:zz", None),
+        ("", None),
+    ],
+)
+def test_suggest_completes_keys_and_known_values(value: str, expected: str | None) -> None:
+    known = {"command": ["import_csv", "send_email"]}
+    assert suggest(value, known) == expected
+
+
+def test_marks_are_ids_or_a_whole_query() -> None:
+    marks = Marks()
+    assert not marks and marks.describe() == ""
+    marks.toggle(3)
+    marks.mark_all([1, 2])
+    assert marks.target() == [3, 1, 2] and marks.describe() == "3 marked"
+    marks.mark_all([1, 2, 3])  # all already marked: ctrl+a again unmarks them
+    assert not marks
+    marks.mark_matching(JobQuery.parse("state:failed"), 1204)
+    assert 99 in marks and marks.count == 1204
+    assert marks.describe() == "all 1,204 matching marked"
+    marks.toggle(5)  # marking a row gives up the query
+    assert marks.target() == [5]

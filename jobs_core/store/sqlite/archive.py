@@ -128,11 +128,44 @@ class MonthArchive:
             ).fetchone()
         return row_to_job(row) if row else None
 
+    @property
+    def read_lock(self) -> threading.Lock:
+        """Held while a month reader is used (the readers are shared between threads)."""
+        return self._read_lock
+
+    def read_jobs(self, month: str, table: str, job_ids: list[int]) -> list[Job]:
+        """The rows of `job_ids` in a month's `completed_job` or `failed_job`."""
+        conn = self.reader(month)
+        if conn is None:
+            return []
+        with self._read_lock:
+            rows = conn.execute(
+                f"SELECT {JOB_SELECT} FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(job_ids),),
+            ).fetchall()
+        return [row_to_job(row) for row in rows]
+
     def delete_failed(self, month: str, job_id: int) -> None:
         """Remove a requeued job's row from its month's `failed_job`."""
+        self.delete_rows(month, [job_id], tables=("failed_job",))
+
+    def delete_rows(
+        self,
+        month: str,
+        job_ids: list[int],
+        tables: tuple[str, ...] = ("completed_job", "failed_job"),
+    ) -> None:
+        """Remove the rows of `job_ids` from a month's tables (requeued or deleted jobs)."""
+        if not os.path.exists(month_path(self._directory, month)):
+            return
         schema = self._attach(month)
+        encoded = json.dumps(job_ids)
         with transaction(self._writer, write=False) as conn:
-            conn.execute(f"DELETE FROM {schema}.failed_job WHERE id = ?", (job_id,))
+            for table in tables:
+                conn.execute(
+                    f"DELETE FROM {schema}.{table} WHERE id IN (SELECT value FROM json_each(?))",
+                    (encoded,),
+                )
 
     def months(self) -> list[MonthDatabase]:
         found: list[MonthDatabase] = []

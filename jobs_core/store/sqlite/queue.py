@@ -15,8 +15,11 @@ from jobs_core.store.protocol import ActivityUpdate, FinishResult, NewJob, Trans
 
 from .rows import JOB_SELECT, error_to_json, row_to_job
 
-# Ids come from the summary table, which never loses rows, so an id is never reused.
-NEXT_ID = "SELECT coalesce(max(id), 0) FROM job_summary"
+# Ids come from the summary table; `job_id_floor` remembers the largest deleted id, so an id
+# is never reused even after the newest jobs were deleted.
+NEXT_ID = (
+    "SELECT max(coalesce((SELECT max(id) FROM job_summary), 0), (SELECT max_id FROM job_id_floor))"
+)
 
 COPY_SUMMARIES = """
 INSERT INTO job_summary (id, command, state, worker, parent_id, depends_on, ref_id, tag,

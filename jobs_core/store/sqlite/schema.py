@@ -157,7 +157,27 @@ def month_ddl(schema: str) -> list[str]:
     return statements
 
 
-LIVE_MIGRATIONS: list[str] = [LIVE_V1]
+LIVE_V2 = """
+CREATE TABLE job_id_floor (
+    max_id INTEGER NOT NULL
+);
+INSERT INTO job_id_floor (max_id) VALUES (0);
+
+CREATE TABLE command_minute (
+    minute INTEGER NOT NULL,
+    command TEXT NOT NULL,
+    state TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    total_ms INTEGER NOT NULL,
+    PRIMARY KEY (minute, command, state, bucket)
+) WITHOUT ROWID;
+"""
+"""Deleting jobs (ids stay unique after the newest is deleted: `job_id_floor` keeps the
+largest deleted id) and per-command figures (`command_minute`: jobs finished per minute, per
+command and state, in duration buckets)."""
+
+LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2]
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
 LATEST_VERSION = len(LIVE_MIGRATIONS)

@@ -14,17 +14,9 @@ from typing import TypeVar
 
 from jobs_core.errors import StoreBusyError, StoreError, StoreNotFoundError
 from jobs_core.records import (
-    BatchStatus,
     EngineInfo,
     Job,
-    JobFilter,
-    JobResult,
-    JobState,
-    JobSummary,
-    MonthDatabase,
-    Page,
     RunningJob,
-    ThroughputBucket,
 )
 from jobs_core.settings import Settings
 from jobs_core.store.protocol import (
@@ -35,12 +27,12 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import admin, engines, queue
-from .archive import MonthArchive, month_of
+from . import engines, queue
+from .admin_store import AdminStoreMixin
+from .archive import MonthArchive
+from .bulk_store import BulkStoreMixin
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
-from .filters import job_where
-from .rows import JOB_SELECT, row_to_job
 from .schema import migrate
 from .task_store import TaskStoreMixin
 
@@ -51,7 +43,7 @@ for well under a millisecond, so a long pause only leaves the engine idle."""
 LIVE_FILE = "jobs.db"
 
 
-class SqliteStore(TaskStoreMixin):
+class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
     """The live store `jobs.db` plus its month databases, in one directory.
 
     Hot-path writes run on the event loop's thread (a thread hop per statement would cost
@@ -125,6 +117,9 @@ class SqliteStore(TaskStoreMixin):
             return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.DatabaseError as error:
             raise translate(error, self.path) from None
+
+    def reopen(self) -> SqliteStore:
+        return SqliteStore(self.directory, self.settings, create=False)
 
     async def close(self) -> None:
         self._checkpointer.close()
@@ -223,144 +218,6 @@ class SqliteStore(TaskStoreMixin):
 
     async def running_jobs(self) -> list[RunningJob]:
         return await self._read(engines.running_jobs)
-
-    # -- admin ------------------------------------------------------------------------------
-
-    async def get_job(self, job_id: int) -> JobResult | None:
-        found = await self._read(lambda conn: admin.summary(conn, job_id))
-        return await self._result(found)
-
-    async def get_job_by_ref(self, ref_id: str) -> JobResult | None:
-        found = await self._read(lambda conn: admin.summary_by_ref(conn, ref_id))
-        return await self._result(found)
-
-    async def _result(self, found: JobSummary | None) -> JobResult | None:
-        if found is None:
-            return None
-        job = await self._read(lambda conn: admin.live_job(conn, found.id))
-        if job is None and found.completed_date is not None:
-            month = month_of(found.completed_date)
-            job = await asyncio.to_thread(self._archive.read_job, month, found.state, found.id)
-        if job is None:
-            return JobResult(summary=found)
-        if job.state is JobState.COMPLETED:
-            return JobResult(summary=found, completed=job)
-        if job.state in (JobState.FAILED, JobState.CANCELLED):
-            return JobResult(summary=found, failed=job)
-        return JobResult(summary=found, queued=job)
-
-    async def request_cancel(self, job_id: int, reason: str, now: int) -> JobState:
-        return await self._write(
-            lambda conn: admin.request_cancel(conn, job_id, reason, now, self._max_log)
-        )
-
-    async def requeue(self, job_id: int, now: int) -> list[int]:
-        """Requeue a failed/cancelled job and the dependents its failure cancelled.
-
-        Returns the ids requeued, the job first.
-        """
-        requeued: list[int] = []
-        pending: list[tuple[int, int | None]] = [(job_id, None)]
-        while pending:
-            current, parent = pending.pop(0)
-            await self._requeue_one(current, parent, now)
-            requeued.append(current)
-            dependents = await self._read(partial(admin.dependents_cancelled_by, job_id=current))
-            pending.extend((d.id, current) for d in dependents)
-        return requeued
-
-    async def _requeue_one(self, job_id: int, wait_on: int | None, now: int) -> None:
-        found = admin.check_requeueable(
-            await self._read(lambda conn: admin.summary(conn, job_id)), job_id
-        )
-        archived: Job | None = None
-        month: str | None = None
-        if found.completed_date is not None:
-            month = month_of(found.completed_date)
-            archived = await asyncio.to_thread(self._archive.read_job, month, found.state, job_id)
-
-        def requeue(conn: sqlite3.Connection) -> None:
-            if not admin.requeue_live(conn, job_id, now):
-                if archived is None:
-                    raise StoreError(
-                        f"job {job_id} cannot be requeued: its row is in neither the queue nor "
-                        f"the month database jobs_{month}.db (was the file removed?)"
-                    )
-                admin.requeue_archived(conn, archived, now)
-            admin.after_requeue(conn, job_id, found.state)
-            if wait_on is not None:
-                admin.wait_on(conn, job_id, wait_on)
-
-        await self._write(requeue)
-        if archived is not None and month is not None:
-            await self._retry_busy(lambda: self._archive.delete_failed(month, job_id))
-
-    async def list_queue(self, flt: JobFilter, cursor: int | None, limit: int) -> Page[Job]:
-        """Jobs in the queue (queued, started, executed), oldest first."""
-
-        def run(conn: sqlite3.Connection) -> Page[Job]:
-            where, params, _ = job_where(flt, cursor, descending=False)
-            rows = conn.execute(
-                f"SELECT {JOB_SELECT} FROM background_job WHERE state IN "
-                f"('queued', 'started', 'executed') AND {where} ORDER BY id LIMIT ?",
-                [*params, limit + 1],
-            ).fetchall()
-            items = [row_to_job(r) for r in rows[:limit]]
-            return Page(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
-
-        return await self._read(run)
-
-    async def list_archive(
-        self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
-    ) -> Page[Job]:
-        """Completed (kind=completed) or failed/cancelled jobs of a month, newest first."""
-        table = "completed_job" if kind is JobState.COMPLETED else "failed_job"
-        conn = await asyncio.to_thread(self._archive.reader, month)
-        if conn is None:
-            return Page(items=[], next_cursor=None)
-
-        def run() -> Page[Job]:
-            with self._archive._read_lock:
-                start = cursor
-                if flt.text and start is None:
-                    top = conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
-                    start = (top or 0) + 1
-                where, params, window_end = job_where(flt, start, descending=True)
-                rows = conn.execute(
-                    f"SELECT {JOB_SELECT} FROM {table} WHERE {where} ORDER BY id DESC LIMIT ?",
-                    [*params, limit + 1],
-                ).fetchall()
-            items = [row_to_job(r) for r in rows[:limit]]
-            if len(rows) > limit:
-                return Page(items=items, next_cursor=items[-1].id)
-            if window_end is not None and window_end > 1:
-                return Page(items=items, next_cursor=window_end)
-            return Page(items=items, next_cursor=None)
-
-        return await asyncio.to_thread(run)
-
-    async def counts(self) -> dict[JobState, int]:
-        return await self._read(admin.counts)
-
-    async def months(self) -> list[MonthDatabase]:
-        return await asyncio.to_thread(self._archive.months)
-
-    async def throughput(self, since: int, now: int) -> list[ThroughputBucket]:
-        return await self._read(lambda conn: admin.throughput(conn, since))
-
-    async def batch_status(self, batch_id: str) -> BatchStatus:
-        return await self._read(lambda conn: admin.batch_status(conn, batch_id))
-
-    async def batch_active_ids(self, batch_id: str) -> list[int]:
-        return await self._read(lambda conn: admin.batch_active_ids(conn, batch_id))
-
-    async def dependents(self, job_id: int) -> list[JobSummary]:
-        """Jobs that depend on `job_id`."""
-
-        return await self._read(partial(admin.dependents, job_id=job_id))
-
-    async def blocked_by(self, job_ids: list[int]) -> dict[int, int]:
-        return await self._read(lambda conn: admin.blocked_by(conn, job_ids))
 
     def read_change_token(self) -> int:
         """`change_token` for processes that only read (the admin app)."""
