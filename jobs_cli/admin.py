@@ -15,6 +15,11 @@ from .common import CliError, open_store, run
 def add_tui_parser(commands: Any) -> None:
     parser = commands.add_parser("tui", help="open the admin app on an existing store")
     parser.add_argument("directory", metavar="DIR", help="the store directory")
+    parser.add_argument(
+        "--read-only", action="store_true",
+        help="open the store read-only: nothing is created, migrated or changed; the keys "
+        "that change jobs are hidden",
+    )  # fmt: skip
     parser.set_defaults(func=tui_command)
 
 
@@ -26,7 +31,7 @@ def open_tui(jobs: BackgroundJobs, *, quit_after: float | None = None) -> None:
         from jobs_tui.app import JobsApp  # type: ignore[import-not-found, unused-ignore]
     except ImportError as error:
         raise CliError(f"the admin app is not available: {error}") from None
-    app = JobsApp(jobs)
+    app = JobsApp(jobs, read_only=jobs.read_only)
     timer = None
     if quit_after is not None:
         timer = threading.Timer(quit_after, _quit, args=(app,))
@@ -45,7 +50,7 @@ def _quit(app: Any) -> None:
 
 
 def tui_command(args: argparse.Namespace) -> int:
-    jobs = open_store(args.directory)
+    jobs = open_store(args.directory, read_only=args.read_only)
     try:
         open_tui(jobs)
     finally:

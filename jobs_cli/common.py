@@ -40,9 +40,10 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def open_store(directory: str) -> BackgroundJobs:
-    """A facade on an existing store, without an engine (admin commands never create one)."""
-    return BackgroundJobs(directory, create=False, start_engine=False)
+def open_store(directory: str, *, read_only: bool = False) -> BackgroundJobs:
+    """A facade on an existing store, without an engine (admin commands never create one);
+    `read_only` opens every connection read-only (nothing created, migrated or written)."""
+    return BackgroundJobs(directory, create=False, start_engine=False, read_only=read_only)
 
 
 def load_app(spec: str, directory: str) -> BackgroundJobs:

@@ -15,7 +15,7 @@ from .clock import Clock, SystemClock, to_ms
 from .context import JobContext
 from .engine.engine import Engine
 from .engine.runner import FatalJobError
-from .errors import InvalidOptionError, JobsError
+from .errors import InvalidOptionError, JobsError, ReadOnlyStoreError
 from .records import (
     Job,
     JobRef,
@@ -73,10 +73,15 @@ class BackgroundJobs(AdminMixin, BulkMixin, SchedulingMixin):
         store: Store | None = None,
         create: bool = True,
         start_engine: bool = True,
+        read_only: bool = False,
     ) -> None:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
-        self.store: Store = store or SqliteStore(directory, self.settings, create=create)
+        self.store: Store = store or SqliteStore(
+            directory, self.settings, create=create, read_only=read_only
+        )
+        self.read_only: bool = read_only or bool(getattr(self.store, "read_only", False))
+        """Opened read-only: lookups work, every change raises `ReadOnlyStoreError`."""
         self.registry = CommandRegistry()
         self._start_engine = start_engine
         self._engine: Engine | None = None
@@ -134,6 +139,8 @@ class BackgroundJobs(AdminMixin, BulkMixin, SchedulingMixin):
 
     async def start(self) -> None:
         """Start this process's engine (unless built with `start_engine=False`)."""
+        if self.read_only and self._start_engine:
+            raise ReadOnlyStoreError(f"{self.store.path} is open read-only: no engine can run")
         engine = Engine(
             self.store, self.registry, self.settings, self.clock, facade=self,
             prepare=self._prepare,

@@ -55,6 +55,10 @@ class SchemaTooNewError(StoreError):
     """The store was written by a newer version of jobs than this one."""
 
 
+class ReadOnlyStoreError(StoreError):
+    """A change asked of a store opened read-only (`jobs tui --read-only`)."""
+
+
 class StoreBusyError(StoreError):
     """The database stayed locked by another process past the busy timeout."""
 

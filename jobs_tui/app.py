@@ -18,6 +18,7 @@ from jobs_tui.screens.archive import CompletedScreen, FailedScreen
 from jobs_tui.screens.dashboard import DashboardScreen
 from jobs_tui.screens.detail import JobDetailScreen
 from jobs_tui.screens.help import HelpScreen, help_groups
+from jobs_tui.screens.jump import JumpScreen
 from jobs_tui.screens.queue import QueueScreen
 from jobs_tui.screens.tasks import TasksScreen
 from jobs_tui.screens.workers import WorkersScreen
@@ -60,6 +61,7 @@ class JobsApp(App[None]):
             Binding(key, f"app.show('{mode}')", title, show=False, id=f"mode.{mode}")
             for key, mode, title, _ in VIEWS
         ),
+        Binding("colon", "app.jump", "Open job by id", show=False, id="app.jump"),
         Binding("question_mark", "app.help", "Help", id="app.help"),
         Binding("t", "app.toggle_theme", "Theme", show=False, id="app.theme"),
         Binding("q", "app.quit", "Quit", id="app.quit"),
@@ -80,7 +82,7 @@ class JobsApp(App[None]):
         """Shown times ("ago", elapsed) come from here, so snapshots can fix it."""
         self.poll_interval = poll_interval
         """How often each visible view checks the store's change token (seconds)."""
-        self.read_only = read_only
+        self.read_only = read_only or jobs.read_only
         """Hide and refuse every action that changes the store."""
         self.store_path = store_label or str(getattr(jobs.store, "directory", jobs.store.path))
         """How the top bar names the store (its directory unless given)."""
@@ -114,6 +116,27 @@ class JobsApp(App[None]):
     def open_job(self, job_id: int) -> None:
         """Push the detail screen of a job."""
         self.push_screen(JobDetailScreen(job_id))
+
+    def action_jump(self) -> None:
+        """`:`: ask for a job id and open it."""
+
+        def chosen(job_id: int | None) -> None:
+            if job_id is not None:
+                self.jump_to(job_id)
+
+        self.push_screen(JumpScreen(), chosen)
+
+    def jump_to(self, job_id: int) -> None:
+        """Open job `job_id`, or say there is none."""
+        self.run_worker(self._jump(job_id), group="jump")
+
+    async def _jump(self, job_id: int) -> None:
+        try:
+            await self.jobs.get_job(job_id)
+        except JobsError as error:
+            self.notify(str(error), title="Not found", severity="error")
+            return
+        self.open_job(job_id)
 
     def learn(self, values: Mapping[str, Iterable[str]]) -> None:
         """Remember values seen (commands, tags…) so the filter input can complete them."""

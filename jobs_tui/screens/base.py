@@ -17,10 +17,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from jobs_core import ACTIVE_STATES, REQUEUEABLE_STATES, BackgroundJobs, JobsError, JobState
+from jobs_core import ACTIVE_STATES, REQUEUEABLE_STATES, BackgroundJobs, Job, JobsError, JobState
 from jobs_tui.health import Health
 from jobs_tui.messages import HealthChanged, Loaded, LoadFailed
 from jobs_tui.screens.confirm import ConfirmScreen
+from jobs_tui.screens.copy import CopyScreen, copy_text
 from jobs_tui.themes import Palette, palette
 from jobs_tui.widgets.chrome import AlertBar, TopBar
 
@@ -63,6 +64,7 @@ class DataScreen(Screen[None]):
         Binding("c", "cancel", "Cancel", id="job.cancel"),
         Binding("r", "requeue", "Requeue", id="job.requeue"),
     ]
+    COPY_BINDING = Binding("y", "copy", "Copy", show=False, id="job.copy")
 
     BINDINGS: ClassVar = [Binding("escape", "back", "Back", show=False, id="screen.back")]
 
@@ -191,9 +193,27 @@ class DataScreen(Screen[None]):
         """The job under the cursor, if the view has one."""
         return None
 
+    def copy_source(self) -> Job | None:
+        """The full job `y` copies from, if the view holds one."""
+        return None
+
+    def action_copy(self) -> None:
+        job = self.copy_source()
+        if job is None:
+            return
+
+        def chosen(what: str | None) -> None:
+            if what is not None:
+                self.app.copy_to_clipboard(copy_text(job, what))
+                self.notify(f"Copied the {what} of job {job.id}", timeout=3)
+
+        self.app.push_screen(CopyScreen(job.id), chosen)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MUTATING_ACTIONS and self.jobs_app.read_only:
             return False
+        if action == "copy":
+            return True if self.copy_source() is not None else None
         if action in ("cancel", "requeue", "open_job"):
             job = self.selected_job()
             if job is None:

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
-from jobs_core import TERMINAL_STATES, JobResult
+from jobs_core import TERMINAL_STATES, Job, JobResult
 from jobs_tui.messages import JobDetailLoaded
 from jobs_tui.screens.base import DataScreen, SelectedJob
 from jobs_tui.widgets.detail_panes import (
@@ -27,6 +27,7 @@ class JobDetailScreen(DataScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
         *DataScreen.JOB_BINDINGS,
+        DataScreen.COPY_BINDING,
     ]
 
     def __init__(self, job_id: int) -> None:
@@ -84,6 +85,9 @@ class JobDetailScreen(DataScreen):
             return None
         summary = self.result.summary
         return SelectedJob(id=summary.id, command=summary.command, state=summary.state)
+
+    def copy_source(self) -> Job | None:
+        return self.result.job if self.result is not None else None
 
     @property
     def finished(self) -> bool:

@@ -16,7 +16,7 @@ from jobs_tui.messages import JobsLoaded
 from jobs_tui.screens.base import DataScreen, SelectedJob
 from jobs_tui.screens.marking import MarkingScreen
 from jobs_tui.widgets.filter_bar import FilterBar
-from jobs_tui.widgets.job_rows import detail_text
+from jobs_tui.widgets.job_rows import SORT_KEYS, detail_text
 from jobs_tui.widgets.keyed_table import Column, KeyedTable, Row
 
 MARK_COLUMN = Column("mark", "", 1, keep=11)
@@ -36,6 +36,9 @@ class JobListScreen(MarkingScreen):
         Binding("slash", "filter", "Filter", id="list.filter"),
         Binding("m", "load_more", "More", id="list.more"),
         *MarkingScreen.MARK_BINDINGS,
+        DataScreen.COPY_BINDING,
+        Binding("s", "sort", "Sort by next column", show=False, id="list.sort"),
+        Binding("S", "reverse_sort", "Reverse the sort", show=False, id="list.sort_reverse"),
         Binding("g,home", "top", "Top", show=False, id="list.top"),
         Binding("escape", "back", "Back", show=False, id="list.back"),
     ]
@@ -45,6 +48,8 @@ class JobListScreen(MarkingScreen):
         self.window = JobWindow(newest_first=self.NEWEST_FIRST)
         self.blocked_by: dict[int, int] = {}
         """Queued jobs waiting for a parent (queue view): job id → parent id."""
+        self.sort: tuple[str, bool] | None = None
+        """Column the loaded rows are sorted by, and whether descending; None: list order."""
 
     @property
     def shown(self) -> list[Job]:
@@ -102,7 +107,7 @@ class JobListScreen(MarkingScreen):
 
     def on_jobs_loaded(self, message: JobsLoaded) -> None:
         table = self.query_one(KeyedTable)
-        before = [job.id for job in self.shown]
+        before = [int(key) for key in table.keys]
         selected = table.selected_key
         self.blocked_by = message.blocked_by or self.blocked_by
         dropped: list[int] = []
@@ -134,10 +139,32 @@ class JobListScreen(MarkingScreen):
 
     def show_rows(self, select: str | None = None) -> None:
         table = self.query_one(KeyedTable)
-        table.sync([self._marked_row(job) for job in self.shown], select=select)
+        table.set_sort(*(self.sort or (None, False)))
+        table.sync([self._marked_row(job) for job in self.ordered()], select=select)
         self.query_one("#list-footer", Static).update(self.footer_text())
         self._show_preview()
         self.refresh_bindings()
+
+    def ordered(self) -> list[Job]:
+        """The loaded rows in the order shown: the list's, or sorted by a column."""
+        if self.sort is None:
+            return self.shown
+        column, descending = self.sort
+        return sorted(self.shown, key=SORT_KEYS[column], reverse=descending)
+
+    def action_sort(self) -> None:
+        """`s`: sort the loaded rows by the next column shown; after the last, list order."""
+        table = self.query_one(KeyedTable)
+        columns = [c.key for c in self.COLUMNS if c.key in SORT_KEYS and table.shows(c.key)]
+        current = self.sort[0] if self.sort else None
+        following = columns[columns.index(current) + 1 :] if current in columns else columns
+        self.sort = (following[0], False) if following else None
+        self.show_rows()
+
+    def action_reverse_sort(self) -> None:
+        if self.sort is not None:
+            self.sort = (self.sort[0], not self.sort[1])
+            self.show_rows()
 
     def _marked_row(self, job: Job) -> Row:
         key, cells = self.make_row(job)
@@ -166,6 +193,9 @@ class JobListScreen(MarkingScreen):
             parts.append(self.marks.describe() + " (c r d act on them, esc clears)")
         if self.filter:
             parts.append(f"filter: {self.filter} (esc clears)")
+        if self.sort is not None:
+            arrow = "▼" if self.sort[1] else "▲"
+            parts.append(f"sorted by {self.sort[0]} {arrow} (the loaded rows; s, S)")
         return "  ·  ".join(parts)
 
     def _show_preview(self) -> None:
@@ -174,6 +204,9 @@ class JobListScreen(MarkingScreen):
         preview = self.query_one("#preview", Static)
         preview.display = bool(text)
         preview.update(text)
+
+    def copy_source(self) -> Job | None:
+        return self._selected()
 
     def _selected(self) -> Job | None:
         key = self.query_one(KeyedTable).selected_key

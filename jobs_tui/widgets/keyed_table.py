@@ -167,6 +167,11 @@ class KeyedTable(DataTable[object]):
     # -- rows -------------------------------------------------------------------------------
 
     @property
+    def keys(self) -> list[str]:
+        """The row keys, in the order shown."""
+        return list(self._order)
+
+    @property
     def selected_key(self) -> str | None:
         """Key of the row under the cursor, None when the table is empty."""
         if not self.row_count:

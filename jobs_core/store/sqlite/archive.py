@@ -10,6 +10,7 @@ import threading
 import time
 from collections import defaultdict
 
+from jobs_core.errors import ReadOnlyStoreError
 from jobs_core.records import Job, JobState, MonthDatabase
 from jobs_core.settings import Durability
 
@@ -48,15 +49,30 @@ class MonthArchive:
     never widen the locks of the hot-path connection.
     """
 
-    def __init__(self, directory: str, live_path: str, durability: Durability) -> None:
+    def __init__(
+        self, directory: str, live_path: str, durability: Durability, *, read_only: bool = False
+    ) -> None:
         self._directory = directory
         self._durability = durability
-        self._writer = open_connection(live_path, durability=durability, busy_timeout_ms=5)
-        self._writer.execute("PRAGMA wal_autocheckpoint = 50000")
+        self._live_path = live_path
+        self._read_only = read_only
+        self._writer_conn: sqlite3.Connection | None = None
         self._attached: set[str] = set()
         self._ready: set[str] = set()
         self._readers: dict[str, sqlite3.Connection] = {}
         self._read_lock = threading.Lock()
+
+    @property
+    def _writer(self) -> sqlite3.Connection:
+        """The writing connection, opened on first use (never in a read-only store)."""
+        if self._read_only:
+            raise ReadOnlyStoreError(f"{self._directory} is open read-only: nothing can be changed")
+        if self._writer_conn is None:
+            self._writer_conn = open_connection(
+                self._live_path, durability=self._durability, busy_timeout_ms=5
+            )
+            self._writer_conn.execute("PRAGMA wal_autocheckpoint = 50000")
+        return self._writer_conn
 
     def copy_finished(self, limit: int) -> list[int]:
         """Copy up to `limit` finished live rows into their month databases; returns their ids.
@@ -179,7 +195,8 @@ class MonthArchive:
         return found
 
     def close(self) -> None:
-        self._writer.close()
+        if self._writer_conn is not None:
+            self._writer_conn.close()
         with self._read_lock:
             for conn in self._readers.values():
                 conn.close()

@@ -209,6 +209,23 @@ def migrate(conn: sqlite3.Connection, path: str) -> None:
             raise
 
 
+def check_version(conn: sqlite3.Connection, path: str) -> None:
+    """Refuse a store a read-only open cannot use: not a store, older or newer schema."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > LATEST_VERSION:
+        raise SchemaTooNewError(
+            f"{path} has schema version {version}, newer than this version of jobs "
+            f"understands ({LATEST_VERSION}); upgrade jobs to open it"
+        )
+    if version == 0:
+        raise StoreError(f"{path} is not a jobs store (no schema); a read-only open creates none")
+    if version < LATEST_VERSION:
+        raise StoreError(
+            f"{path} has schema version {version}; this version of jobs needs {LATEST_VERSION} "
+            "and a read-only open does not migrate: open it once without read-only to upgrade"
+        )
+
+
 def _has_foreign_tables(conn: sqlite3.Connection) -> bool:
     row = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
     return bool(row[0])

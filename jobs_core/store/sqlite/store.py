@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
-from jobs_core.errors import StoreBusyError, StoreError, StoreNotFoundError
+from jobs_core.errors import ReadOnlyStoreError, StoreBusyError, StoreError, StoreNotFoundError
 from jobs_core.records import (
     EngineInfo,
     Job,
@@ -33,7 +33,7 @@ from .archive import MonthArchive
 from .bulk_store import BulkStoreMixin
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
-from .schema import migrate
+from .schema import check_version, migrate
 from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
@@ -51,19 +51,28 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
     Admin reads run in a worker thread on their own connection so they never block the loop.
     """
 
-    def __init__(self, directory: str, settings: Settings | None = None, *, create: bool = True):
+    def __init__(
+        self, directory: str, settings: Settings | None = None, *, create: bool = True,
+        read_only: bool = False,
+    ) -> None:  # fmt: skip
         self.settings = settings or Settings()
         self.directory = os.path.abspath(directory)
         self.path = os.path.join(self.directory, LIVE_FILE)
-        _check_location(self.directory, self.path, create)
+        self.read_only = read_only
+        """Every connection opened `mode=ro`: nothing is created, migrated or written."""
+        _check_location(self.directory, self.path, create and not read_only)
         durability = self.settings.durability
         self._conn = open_connection(
-            self.path, durability=durability, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS
-        )
-        # Checkpoints run in the background (see checkpointer.py); this is only a safety net.
-        self._conn.execute("PRAGMA wal_autocheckpoint = 50000")
+            self.path, durability=durability, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS,
+            readonly=read_only,
+        )  # fmt: skip
         try:
-            migrate(self._conn, self.path)
+            if read_only:
+                check_version(self._conn, self.path)
+            else:
+                # Checkpoints run in the background (checkpointer.py); this is a safety net.
+                self._conn.execute("PRAGMA wal_autocheckpoint = 50000")
+                migrate(self._conn, self.path)
         except sqlite3.DatabaseError as error:
             self._conn.close()
             raise translate(error, self.path) from None
@@ -71,19 +80,20 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
             self._conn.close()
             raise
         self._reader = open_connection(
-            self.path,
-            durability=durability,
-            busy_timeout_ms=int(self.settings.busy_timeout_secs * 1000),
-        )
+            self.path, durability=durability,
+            busy_timeout_ms=int(self.settings.busy_timeout_secs * 1000), readonly=read_only,
+        )  # fmt: skip
         self._read_lock = threading.Lock()
-        self._archive = MonthArchive(self.directory, self.path, durability)
-        self._checkpointer = Checkpointer(self.path, durability)
+        self._archive = MonthArchive(self.directory, self.path, durability, read_only=read_only)
+        self._checkpointer = None if read_only else Checkpointer(self.path, durability)
         self._max_log = self.settings.max_log_chars
 
     # -- plumbing ---------------------------------------------------------------------------
 
     async def _write(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         """Run `fn` in one write transaction on the loop's connection, retrying while busy."""
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
         return await self._retry_busy(partial(self._in_transaction, fn))
 
     def _in_transaction(self, fn: Callable[[sqlite3.Connection], R]) -> R:
@@ -119,10 +129,11 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
             raise translate(error, self.path) from None
 
     def reopen(self) -> SqliteStore:
-        return SqliteStore(self.directory, self.settings, create=False)
+        return SqliteStore(self.directory, self.settings, create=False, read_only=self.read_only)
 
     async def close(self) -> None:
-        self._checkpointer.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._conn.close()
         with self._read_lock:
             self._reader.close()
@@ -168,6 +179,8 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
 
     async def _retry_busy(self, fn: Callable[[], R]) -> R:
         """Call `fn`, retrying asynchronously while another process holds the lock."""
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
         deadline = time.monotonic() + self.settings.busy_timeout_secs
         delay = 0.0005
         while True:
