@@ -186,11 +186,7 @@ LATEST_VERSION = len(LIVE_MIGRATIONS)
 def migrate(conn: sqlite3.Connection, path: str) -> None:
     """Bring the live store at `path` to the latest schema, or refuse a newer one."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > LATEST_VERSION:
-        raise SchemaTooNewError(
-            f"{path} has schema version {version}, newer than this version of jobs "
-            f"understands ({LATEST_VERSION}); upgrade jobs to open it"
-        )
+    _refuse_newer(version, path)
     if version == 0 and _has_foreign_tables(conn):
         raise StoreError(f"{path} is an SQLite database but not a jobs store")
     for number in range(version + 1, LATEST_VERSION + 1):
@@ -212,17 +208,21 @@ def migrate(conn: sqlite3.Connection, path: str) -> None:
 def check_version(conn: sqlite3.Connection, path: str) -> None:
     """Refuse a store a read-only open cannot use: not a store, older or newer schema."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > LATEST_VERSION:
-        raise SchemaTooNewError(
-            f"{path} has schema version {version}, newer than this version of jobs "
-            f"understands ({LATEST_VERSION}); upgrade jobs to open it"
-        )
+    _refuse_newer(version, path)
     if version == 0:
         raise StoreError(f"{path} is not a jobs store (no schema); a read-only open creates none")
     if version < LATEST_VERSION:
         raise StoreError(
             f"{path} has schema version {version}; this version of jobs needs {LATEST_VERSION} "
             "and a read-only open does not migrate: open it once without read-only to upgrade"
+        )
+
+
+def _refuse_newer(version: int, path: str) -> None:
+    if version > LATEST_VERSION:
+        raise SchemaTooNewError(
+            f"{path} has schema version {version}, newer than this version of jobs "
+            f"understands ({LATEST_VERSION}); upgrade jobs to open it"
         )
 
 
