@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .errors import JobNotFoundError, JobsError
+from .figures import command_figures
 from .query import JobQuery
 from .records import (
     BatchStatus,
+    CommandFigures,
     EngineInfo,
     Job,
     JobFilter,
@@ -132,6 +134,18 @@ class AdminMixin:
         now = self.clock.now_ms()
         return await self.store.throughput(now - minutes * 60_000, now)
 
+    async def command_figures(self, minutes: int = 15) -> list[CommandFigures]:
+        """Per command over the last `minutes`: completed, failed and cancelled jobs, and
+        p50/p95 durations (from duration histograms, so as fast at any archive size);
+        busiest first."""
+        now = self.clock.now_ms()
+        return command_figures(await self.store.duration_tallies(now - minutes * 60_000, now))
+
+    async def command_throughput(self, command: str, minutes: int = 60) -> list[ThroughputBucket]:
+        """Jobs of `command` finished per minute over the last `minutes`, by state."""
+        now = self.clock.now_ms()
+        return await self.store.command_throughput(command, now - minutes * 60_000, now)
+
     async def batch_status(self, batch_id: str) -> BatchStatus:
         return await self.store.batch_status(batch_id)
 
@@ -147,6 +161,10 @@ class AdminMixin:
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
         return await self.store.dependents(job_id)
+
+    async def children(self, job_id: int) -> list[JobSummary]:
+        """Jobs whose parent is `job_id` (its callback, its reply, jobs its handler started)."""
+        return await self.store.children(job_id)
 
     async def blocked_by(self, job_ids: Sequence[int]) -> dict[int, int]:
         """Of `job_ids`, the queued jobs still waiting for the job they depend on, each

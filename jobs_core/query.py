@@ -181,6 +181,11 @@ class JobQuery:
         terms = (*self.terms, Term(key="state", values=values))
         return replace(self, terms=tuple(sorted(terms, key=_order)))
 
+    def with_term(self, key: str, *values: str, negate: bool = False) -> JobQuery:
+        """This query and `key:values` too (e.g. a batch view's `batch:` on the filter)."""
+        term = Term(key=key, values=values, negate=negate)
+        return replace(self, terms=tuple(sorted((*self.terms, term), key=_order)))
+
     def __bool__(self) -> bool:
         return bool(self.terms) or self.since is not None or self.before is not None
 

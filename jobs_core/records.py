@@ -268,6 +268,29 @@ class ThroughputBucket:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CommandFigures:
+    """What one command's jobs did over a window of time."""
+
+    command: str
+    completed: int
+    failed: int
+    cancelled: int
+    p50_ms: int | None
+    """Median duration of the finished attempts (completed and failed), from a histogram."""
+    p95_ms: int | None
+
+    @property
+    def runs(self) -> int:
+        """Jobs that ran to an end: completed or failed."""
+        return self.completed + self.failed
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Failed / (completed + failed); None when none ran."""
+        return self.failed / self.runs if self.runs else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BulkResult:
     """What a bulk cancel, requeue or delete did."""
 

@@ -15,12 +15,15 @@ from jobs_tui.commands import JobsCommands
 from jobs_tui.health import Health, check
 from jobs_tui.messages import HealthChanged
 from jobs_tui.screens.archive import CompletedScreen, FailedScreen
+from jobs_tui.screens.batch import BatchScreen
+from jobs_tui.screens.commands_view import CommandsScreen
 from jobs_tui.screens.dashboard import DashboardScreen
 from jobs_tui.screens.detail import JobDetailScreen
 from jobs_tui.screens.help import HelpScreen, help_groups
 from jobs_tui.screens.jump import JumpScreen
 from jobs_tui.screens.queue import QueueScreen
 from jobs_tui.screens.tasks import TasksScreen
+from jobs_tui.screens.tree import TreeScreen
 from jobs_tui.screens.workers import WorkersScreen
 from jobs_tui.themes import THEMES, other_theme
 from jobs_tui.widgets.chrome import View
@@ -44,6 +47,7 @@ class JobsApp(App[None]):
         ("4", "failed", "Failed", "Failed"),
         ("5", "tasks", "Tasks", "Tasks"),
         ("6", "workers", "Workers", "Workers"),
+        ("7", "commands", "Commands", "Cmds"),
     ]
     MODES: ClassVar = {
         "dashboard": DashboardScreen,
@@ -52,6 +56,7 @@ class JobsApp(App[None]):
         "failed": FailedScreen,
         "tasks": TasksScreen,
         "workers": WorkersScreen,
+        "commands": CommandsScreen,
     }
     DEFAULT_MODE = "dashboard"
     COMMANDS = App.COMMANDS | {JobsCommands}
@@ -116,6 +121,14 @@ class JobsApp(App[None]):
     def open_job(self, job_id: int) -> None:
         """Push the detail screen of a job."""
         self.push_screen(JobDetailScreen(job_id))
+
+    def open_batch(self, batch_id: str) -> None:
+        """Push the view of a batch: its progress and its jobs."""
+        self.push_screen(BatchScreen(batch_id))
+
+    def open_tree(self, job_id: int) -> None:
+        """Push the dependency tree of a job."""
+        self.push_screen(TreeScreen(job_id))
 
     def action_jump(self) -> None:
         """`:`: ask for a job id and open it."""

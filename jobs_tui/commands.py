@@ -25,6 +25,8 @@ SCREEN_ACTIONS = [
     ("mark_matching", "Mark every job matching the filter", "In every month (A)"),
     ("sort", "Sort by the next column", "Sorts the loaded rows (s; S reverses)"),
     ("copy", "Copy the job", "As JSON, its id, its error or its request (y)"),
+    ("tree", "Show the job's relations", "What it waits for, what runs after it (t)"),
+    ("batch", "Show the job's batch", "The batch's progress and its jobs (b)"),
     ("run_now", "Run the selected task now", "Enqueue the scheduled task now (asks first)"),
     ("toggle_pause", "Pause or resume the selected task", "Stop or restart its schedule"),
     ("back", "Back", "Close the job detail"),
@@ -34,6 +36,8 @@ SCREEN_ACTIONS = [
 Command = tuple[str, str, Callable[[], Any]]
 JOB_ID = re.compile(r"^(?:job\s*)?#?(\d+)$", re.IGNORECASE)
 """What opens a job from the palette: `1234`, `#1234`, `job 1234`."""
+BATCH = re.compile(r"^batch\s+(\S+)$", re.IGNORECASE)
+"""What opens a batch from the palette: `batch b-photos`."""
 
 
 class JobsCommands(Provider):
@@ -65,6 +69,12 @@ class JobsCommands(Provider):
             yield DiscoveryHit(title, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
+        batch = BATCH.match(query.strip())
+        if batch:
+            app = cast("JobsApp", self.app)
+            name = batch.group(1)
+            yield Hit(1.0, f"Open batch {name}", partial(app.open_batch, name),
+                      help="Its progress and its jobs")  # fmt: skip
         jump = JOB_ID.match(query.strip())
         if jump:
             app = cast("JobsApp", self.app)

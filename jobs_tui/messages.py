@@ -6,6 +6,7 @@ from textual.message import Message
 
 from jobs_core import (
     BatchStatus,
+    CommandFigures,
     EngineInfo,
     Job,
     JobResult,
@@ -18,6 +19,7 @@ from jobs_core import (
     ThroughputBucket,
 )
 from jobs_tui.health import Health
+from jobs_tui.job_graph import JobGraph
 from jobs_tui.list_window import Fetch
 
 
@@ -70,6 +72,36 @@ class JobsLoaded(Loaded):
         self.month = month
         """The month the pages belong to (archive views)."""
         self.coalesce = all(fetch.kind != "more" for fetch, _ in pages)
+
+
+class BatchLoaded(JobsLoaded):
+    """The pages of a batch view, with the batch's progress."""
+
+    def __init__(self, pages: list[tuple[Fetch, Page[Job]]], *, status: BatchStatus) -> None:
+        super().__init__(pages)
+        self.status = status
+
+
+class CommandsLoaded(Loaded):
+    """Per-command figures over two windows, and the chart of the selected command."""
+
+    def __init__(
+        self, short: list[CommandFigures], long: list[CommandFigures], command: str | None,
+        throughput: list[ThroughputBucket],
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.short = short
+        self.long = long
+        self.command = command
+        self.throughput = throughput
+
+
+class GraphLoaded(Loaded):
+    """A job and the jobs related to it, for the dependency tree."""
+
+    def __init__(self, graph: JobGraph) -> None:
+        super().__init__()
+        self.graph = graph
 
 
 class HealthChanged(Message):

@@ -92,6 +92,18 @@ class FinishResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DurationTally:
+    """Jobs of one command that ended in one state with durations in one bucket."""
+
+    command: str
+    state: JobState
+    bucket: int
+    """Index into `jobs_core.figures.DURATION_BOUNDS_MS` (its length: longer; -1: none)."""
+    n: int
+    total_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BulkOutcome:
     """What one batch of a bulk cancel, requeue or delete did."""
 
@@ -149,7 +161,9 @@ class Store(Protocol):
         """Apply transitions and insert jobs (callbacks, replies) in one transaction.
 
         A completed job releases its waiting dependents; a failed or cancelled job cancels
-        its waiting dependents transitively, each with the reason.
+        its waiting dependents transitively, each with the reason. Every job that reaches a
+        terminal state is tallied (minute, command, state, duration bucket) in the same
+        transaction, for `duration_tallies`.
         """
         ...
 
@@ -269,6 +283,24 @@ class Store(Protocol):
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
         """Summaries of the jobs that depend on `job_id`."""
+        ...
+
+    async def duration_tallies(self, since: int, now: int) -> list[DurationTally]:
+        """Jobs that finished from `since` (epoch ms, rounded down to its minute) to `now`,
+        tallied by command, state and duration bucket. Reads only the tallies the finishing
+        transactions wrote (see `finish`), never the jobs themselves. Tallies older than
+        `jobs_core.figures.FIGURES_KEPT_MS` (8 days) may be gone."""
+        ...
+
+    async def command_throughput(
+        self, command: str, since: int, now: int
+    ) -> list[ThroughputBucket]:
+        """Jobs of `command` that finished per minute from `since` to `now`, by state."""
+        ...
+
+    async def children(self, job_id: int) -> list[JobSummary]:
+        """Summaries of the jobs whose `parent_id` is `job_id` (callbacks, replies, jobs a
+        handler started), oldest first."""
         ...
 
     async def blocked_by(self, job_ids: list[int]) -> dict[int, int]:

@@ -27,6 +27,8 @@ class JobDetailScreen(DataScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
         *DataScreen.JOB_BINDINGS,
+        Binding("t", "tree", "Relations", id="detail.tree"),
+        Binding("b", "batch", "Batch", id="detail.batch"),
         DataScreen.COPY_BINDING,
     ]
 
@@ -85,6 +87,18 @@ class JobDetailScreen(DataScreen):
             return None
         summary = self.result.summary
         return SelectedJob(id=summary.id, command=summary.command, state=summary.state)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "batch":
+            return True if self.result is not None and self.result.summary.batch_id else None
+        return super().check_action(action, parameters)
+
+    def action_tree(self) -> None:
+        self.jobs_app.open_tree(self.job_id)
+
+    def action_batch(self) -> None:
+        if self.result is not None and self.result.summary.batch_id:
+            self.jobs_app.open_batch(self.result.summary.batch_id)
 
     def copy_source(self) -> Job | None:
         return self.result.job if self.result is not None else None

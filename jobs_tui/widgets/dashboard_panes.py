@@ -92,13 +92,22 @@ def draw_throughput(
     plt.plot(xs, completed, label="completed", marker="braille",
              color=_rgb(variables, "success"))  # fmt: skip
     plt.plot(xs, failed, label="failed", marker="braille", color=_rgb(variables, "error"))
-    step = max(1, len(xs) // 4)
-    ticks = xs[::step]
+    ticks = time_ticks(starts)
     plt.xticks([float(i) for i in ticks], [from_ms(starts[i]).strftime("%H:%M") for i in ticks])
     top = max(1, int(max([*completed, *failed, 1.0]) + 0.999))
     plt.ylim(0, top)
     plt.yticks(sorted({0, top // 2, top}))
     plot.refresh()
+
+
+NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440)
+"""Minutes between time labels: the first that leaves at most five labels."""
+
+
+def time_ticks(starts: Sequence[int]) -> list[int]:
+    """Indexes of the minutes to label: round times (09:00, 09:05), five at most."""
+    step = next((s for s in NICE_STEPS if len(starts) / s <= 5), NICE_STEPS[-1])
+    return [i for i, start in enumerate(starts) if (start // 60_000) % step == 0]
 
 
 def engine_row(

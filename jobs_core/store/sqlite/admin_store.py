@@ -21,8 +21,9 @@ from jobs_core.records import (
     Page,
     ThroughputBucket,
 )
+from jobs_core.store.protocol import DurationTally
 
-from . import admin, search
+from . import admin, search, tallies
 from .archive import month_of, table_for
 from .parts import StoreParts
 
@@ -192,6 +193,17 @@ class AdminStoreMixin(StoreParts):
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
         return await self._read(partial(admin.dependents, job_id=job_id))
+
+    async def duration_tallies(self, since: int, now: int) -> list[DurationTally]:
+        return await self._read(lambda conn: tallies.read(conn, since, now))
+
+    async def command_throughput(
+        self, command: str, since: int, now: int
+    ) -> list[ThroughputBucket]:
+        return await self._read(lambda conn: tallies.throughput(conn, command, since, now))
+
+    async def children(self, job_id: int) -> list[JobSummary]:
+        return await self._read(partial(admin.children, job_id=job_id))
 
     async def blocked_by(self, job_ids: list[int]) -> dict[int, int]:
         return await self._read(lambda conn: admin.blocked_by(conn, job_ids))

@@ -13,6 +13,7 @@ from jobs_core.errors import DuplicateRefIdError, JobNotFoundError
 from jobs_core.records import TERMINAL_STATES, Job, JobState
 from jobs_core.store.protocol import ActivityUpdate, FinishResult, NewJob, Transition
 
+from . import tallies
 from .rows import JOB_SELECT, error_to_json, row_to_job
 
 # Ids come from the summary table; `job_id_floor` remembers the largest deleted id, so an id
@@ -311,6 +312,8 @@ def finish(
     counts[JobState.CANCELLED] += len(cancelled)
     _count(conn, counts)
     _count_minute(conn, counts, now)
+    ended = [t.job_id for t in applied if t.state in TERMINAL_STATES]
+    tallies.record(conn, ended + cancelled, now)
     new_ids = insert_jobs(conn, new_jobs, now) if new_jobs else []
     return FinishResult(
         applied=[t.job_id for t in applied],

@@ -13,6 +13,7 @@ from functools import partial
 from typing import TypeVar
 
 from jobs_core.errors import ReadOnlyStoreError, StoreBusyError, StoreError, StoreNotFoundError
+from jobs_core.figures import FIGURES_KEPT_MS
 from jobs_core.records import (
     EngineInfo,
     Job,
@@ -27,7 +28,7 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import engines, queue
+from . import engines, queue, tallies
 from .admin_store import AdminStoreMixin
 from .archive import MonthArchive
 from .bulk_store import BulkStoreMixin
@@ -41,6 +42,8 @@ BUSY_RETRY_MAX_SECS = 0.005
 """Longest pause between retries of a write that found the database locked; locks are held
 for well under a millisecond, so a long pause only leaves the engine idle."""
 LIVE_FILE = "jobs.db"
+PRUNE_MS = 3_600_000
+"""How often an engine's archive pass forgets per-minute tallies older than they are kept."""
 
 
 class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
@@ -87,6 +90,7 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
         self._archive = MonthArchive(self.directory, self.path, durability, read_only=read_only)
         self._checkpointer = None if read_only else Checkpointer(self.path, durability)
         self._max_log = self.settings.max_log_chars
+        self._last_prune = 0
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -165,6 +169,9 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
         await self._write(lambda conn: queue.record_activity(conn, updates, now, self._max_log))
 
     async def archive_finished(self, now: int, limit: int) -> int:
+        if now - self._last_prune >= PRUNE_MS:
+            self._last_prune = now
+            await self._write(lambda conn: tallies.prune(conn, now - FIGURES_KEPT_MS))
         ids = await self._retry_busy(lambda: self._archive.copy_finished(limit))
         if ids:
             encoded = json.dumps(ids)
