@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from jobs_core import InvalidQueryError, JobsError
 
-from . import actions, admin, demo, enqueue, listing, status, worker
+from . import actions, admin, demo, enqueue, listing, status, web, worker
 from .common import FAILURE, USAGE, CliError
 
 PROG = "jobs"
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_parser(commands)
     listing.add_parser(commands)
     actions.add_parsers(commands)
+    web.add_parser(commands)
     return parser
 
 
