@@ -30,8 +30,8 @@ from jobs_tui.widgets.chrome import View
 
 KNOWN_VALUES = 500
 """Most values remembered per query key for completion."""
-HEALTH_SECONDS = 1.0
-"""How often the app checks that engines serve the store (staleness needs a clock)."""
+HEALTH_SECONDS = 2.0
+"""How often the app checks that engines serve the store (a heartbeat is stale after 5 s)."""
 
 
 class JobsApp(App[None]):

@@ -51,6 +51,10 @@ class DashboardLoaded(Loaded):
         self.running = running
         self.months = months
 
+    def data(self) -> tuple[object, ...]:
+        """Everything shown, for telling whether anything changed."""
+        return (self.counts, self.throughput, self.engines, self.running, self.months)
+
 
 class JobsLoaded(Loaded):
     """Pages of jobs for a list view, each for the window fetch that asked for it."""

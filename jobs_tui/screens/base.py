@@ -28,6 +28,9 @@ from jobs_tui.widgets.chrome import AlertBar, TopBar
 if TYPE_CHECKING:
     from jobs_tui.app import JobsApp
 
+BUSY_SECONDS = 1.0
+"""Least time between two refreshes while the store changes at every poll."""
+
 CANCELLABLE_STATES = ACTIVE_STATES - {JobState.EXECUTED}
 """An executed job is only waiting for its callback; there is nothing left to stop."""
 
@@ -141,27 +144,39 @@ class DataScreen(Screen[None]):
 
     @work(exclusive=True, group="refresh")
     async def _refresh_loop(self) -> None:
-        token: int | None = None
+        token: int | None = None  # the token of the data shown
+        seen: int | None = None  # the token at the previous poll
+        streak = 0  # polls in a row that saw a change
         last = 0.0
         while True:
             forced = self._wake.is_set()
             self._wake.clear()
             if self.is_current:
-                current: int | None
-                try:
-                    current = self.jobs.change_token()
-                except JobsError:
-                    current = token  # the store is closing; keep showing what we have
-                tick = (
-                    self.TICK_SECONDS is not None and time.monotonic() - last >= self.TICK_SECONDS
-                )
-                soon = time.monotonic() - last < self.MIN_INTERVAL
-                if forced or tick or (current != token and not soon):
+                current = self._token(token)
+                streak = streak + 1 if current != seen else 0
+                seen = current
+                # A store that changes at every poll is shown once a second, not at every
+                # poll: an operator cannot read faster, and the engines keep their CPU.
+                interval = max(self.MIN_INTERVAL, BUSY_SECONDS if streak > 1 else 0.0)
+                since = time.monotonic() - last
+                tick = self.TICK_SECONDS is not None and since >= self.TICK_SECONDS
+                tick = tick and self.ticks()
+                if forced or tick or (current != token and since >= interval):
                     token, last = current, time.monotonic()
                     self.post_message(await self._fetch_safely())
             elif forced:
                 self._wake.set()  # hidden: refresh once visible again
             await self._sleep()
+
+    def ticks(self) -> bool:
+        """Whether what is shown changes with time alone (elapsed clocks, "due in")."""
+        return True
+
+    def _token(self, fallback: int | None) -> int | None:
+        try:
+            return self.jobs.change_token()
+        except JobsError:
+            return fallback  # the store is closing; keep showing what we have
 
     async def _sleep(self) -> None:
         with contextlib.suppress(TimeoutError):

@@ -36,6 +36,7 @@ class DashboardScreen(RunningJobsScreen):
     def __init__(self) -> None:
         super().__init__()
         self.message: DashboardLoaded | None = None
+        self._seen: object = None
 
     @property
     def running(self) -> list[RunningJob]:
@@ -70,8 +71,11 @@ class DashboardScreen(RunningJobsScreen):
         )
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
-        self.message = message
         now = self.now_ms()
+        seen = (message.data(), now // 1000)
+        if self.message is not None and seen == self._seen:
+            return  # nothing changed since the last redraw (the chart is costly)
+        self.message, self._seen = message, seen
         palette = self.palette()
         self.query_one("#counts", Static).update(counts_content(message.counts))
         draw_throughput(self.query_one(PlotextPlot), message.throughput, now, THROUGHPUT_MINUTES)
@@ -90,4 +94,5 @@ class DashboardScreen(RunningJobsScreen):
 
     def health_changed(self) -> None:
         if self.message is not None:
-            self.on_dashboard_loaded(self.message)
+            message, self.message = self.message, None
+            self.on_dashboard_loaded(message)

@@ -16,7 +16,7 @@ from jobs_tui.messages import JobsLoaded
 from jobs_tui.screens.base import DataScreen, SelectedJob
 from jobs_tui.screens.marking import MarkingScreen
 from jobs_tui.widgets.filter_bar import FilterBar
-from jobs_tui.widgets.job_rows import SORT_KEYS, detail_text
+from jobs_tui.widgets.job_rows import SORT_KEYS
 from jobs_tui.widgets.keyed_table import Column, KeyedTable, Row
 
 MARK_COLUMN = Column("mark", "", 1, keep=11)
@@ -199,8 +199,9 @@ class JobListScreen(MarkingScreen):
         return "  ·  ".join(parts)
 
     def _show_preview(self) -> None:
+        """The selected job's whole error (a table cell shows only its start)."""
         job = self._selected()
-        text = detail_text(job) if job is not None else ""
+        text = job.error.message if job is not None and job.error is not None else ""
         preview = self.query_one("#preview", Static)
         preview.display = bool(text)
         preview.update(text)

@@ -29,6 +29,9 @@ class QueueScreen(JobListScreen):
         blocked = await self.jobs.blocked_by(waiting) if waiting else {}
         return JobsLoaded(pages, blocked_by=blocked)
 
+    def ticks(self) -> bool:
+        return bool(self.shown)  # elapsed clocks, "due in", "retry in"
+
     async def fetch_page(self, cursor: int | None, limit: int = PAGE_SIZE) -> Page[Job]:
         return await self.jobs.list_queue(self.filter, cursor=cursor, limit=limit)
 

@@ -39,7 +39,11 @@ def fill(tree: JobTree, graph: JobGraph, palette: Palette) -> None:
     tree.root.data = graph.root.id
     node = tree.root
     for ancestor in graph.ancestors:
-        node = node.add(label(ancestor, "waits for", palette), data=ancestor.id, expand=True)
+        text = label(ancestor, "waits for", palette)
+        if ancestor.depends_on is None:
+            node.add_leaf(text, data=ancestor.id)
+        else:
+            node = node.add(text, data=ancestor.id, expand=True)
     if graph.parent is not None:
         tree.root.add_leaf(label(graph.parent, "started by", palette), data=graph.parent.id)
     _branch(tree.root, graph.root.id, graph.dependents, "runs after it", palette)
@@ -54,8 +58,12 @@ def _branch(
     palette: Palette,
 ) -> None:  # fmt: skip
     for job in related.get(job_id, []):
-        child = node.add(label(job, relation, palette), data=job.id, expand=True)
-        _branch(child, job.id, related, relation, palette)
+        text = label(job, relation, palette)
+        if related.get(job.id):
+            child = node.add(text, data=job.id, expand=True)
+            _branch(child, job.id, related, relation, palette)
+        else:
+            node.add_leaf(text, data=job.id)
 
 
 class TreeScreen(DataScreen):
@@ -68,7 +76,7 @@ class TreeScreen(DataScreen):
         self.job_id = job_id
 
     def screen_title(self) -> str:
-        return f"Relations of job {self.job_id}"
+        return f"#{self.job_id} relations"
 
     def compose_body(self) -> ComposeResult:
         tree: JobTree = Tree("", id="graph")

@@ -9,6 +9,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 View = tuple[str, str, str, str]
+MIN_PATH = 24
+"""Columns kept for the store's path; below that the views take their short names."""
 """Key, mode name, title, short title."""
 
 
@@ -44,10 +46,9 @@ class TopBar(Widget):
     def render(self) -> Content:
         width = self.size.width
         left = self._views(short=False)
+        if width - left.cell_length < MIN_PATH:
+            left = self._views(short=True)  # short names leave room to say which store
         right = self._right(width - left.cell_length - 2)
-        if left.cell_length + right.cell_length + 1 > width:
-            left = self._views(short=True)
-            right = self._right(width - left.cell_length - 2)
         gap = max(1, width - left.cell_length - right.cell_length)
         return Content.assemble(left, " " * gap, right)
 

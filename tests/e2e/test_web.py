@@ -140,7 +140,7 @@ def test_jobs_web_serves_the_dashboard_with_the_store_counts_read_only(
     counts: dict[str, int] = {}
     for n, state in COUNT.findall(text):
         counts.setdefault(state, int(n))  # the first: the "Jobs" pane, drawn above the rest
-    assert counts == {"queued": 6, "running": 0, "executed": 0, "completed": 8, "failed": 1,
+    assert counts == {"queued": 7, "running": 2, "executed": 0, "completed": 8, "failed": 1,
                       "cancelled": 1}, text[-3000:]  # fmt: skip
     assert "read-only" in text
     assert browser.find_element(By.CSS_SELECTOR, ".xterm canvas").size["width"] > 600

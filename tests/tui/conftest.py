@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,11 +20,19 @@ from jobs_tui.demo_seed import seed_clock, seed_store
 from jobs_tui.screens.base import DataScreen
 
 
-@pytest.fixture
-def seeded_dir(tmp_path: Path) -> str:
-    """A fresh copy of the deterministic demo store."""
-    directory = str(tmp_path / "seeded")
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The deterministic demo store, seeded once per test process (it takes seconds)."""
+    directory = str(tmp_path_factory.mktemp("template") / "seeded")
     asyncio.run(seed_store(directory))
+    return directory
+
+
+@pytest.fixture
+def seeded_dir(seeded_template: str, tmp_path: Path) -> str:
+    """A fresh copy of the deterministic demo store (no process has it open)."""
+    directory = str(tmp_path / "seeded")
+    shutil.copytree(seeded_template, directory, ignore=shutil.ignore_patterns("*-shm"))
     return directory
 
 

@@ -85,7 +85,7 @@ async def test_queue_filter_by_command_shows_only_matching_jobs(app: JobsApp) ->
         await pilot.press("2")
         await until_loaded(pilot)
         await pilot.press("slash", *"command:send_report", "enter")
-        await pause_until(pilot, lambda: row_keys(app) == ["14"], "the filtered queue")
+        await pause_until(pilot, lambda: row_keys(app) == ["14", "19"], "the filtered queue")
         assert "filter: command:send_report" in str(app.screen.query_one("#list-footer").render())
 
 

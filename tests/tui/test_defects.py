@@ -293,7 +293,8 @@ async def test_defect5_queue_rows_say_retry_blocked_and_due(tmp_path: Path) -> N
 # -- 6. a dead engine is flagged ---------------------------------------------------------------
 
 
-async def test_defect6_no_engine_banner(app: JobsApp) -> None:
+async def test_defect6_no_engine_banner(live: Live) -> None:
+    app = JobsApp(live.admin, poll_interval=0.05)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("2")
         await until_loaded(pilot)
@@ -346,7 +347,7 @@ async def test_defect7_escape_clears_the_filter_then_goes_back(app: JobsApp) -> 
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("2")
         await until_loaded(pilot)
-        await pilot.press("slash", *"send_report", "enter")
+        await pilot.press("slash", *"globex", "enter")
         await pause_until(pilot, lambda: row_keys(app) == ["14"], "the filtered queue")
         assert "1 job shown" in screen_text(app)
         await pilot.press("escape")
