@@ -12,6 +12,7 @@ import sqlite3
 import time
 
 from jobs_core import BackgroundJobs, EnqueueRequest
+from jobs_core.figures import bucket_of
 from jobs_core.store.sqlite.archive import MONTH_VERSION, month_of, month_path
 from jobs_core.store.sqlite.rows import SUMMARY_FIELDS
 from jobs_core.store.sqlite.schema import JOB_FIELDS, month_ddl
@@ -78,6 +79,12 @@ def _fill(conn: sqlite3.Connection, n: int, first_ms: int, span_ms: int) -> None
     conn.execute(
         "INSERT INTO job_minute (minute, state, n) SELECT completed_date - completed_date % "
         "60000, state, count(*) FROM job_summary GROUP BY 1, 2"
+    )
+    conn.execute(  # the per-command tallies engines write as jobs finish (20 ms each)
+        "INSERT INTO command_minute (minute, command, state, bucket, n, total_ms) "
+        "SELECT completed_date - completed_date % 60000, command, state, ?, count(*), "
+        "sum(duration_ms) FROM job_summary GROUP BY 1, 2, 3",
+        (bucket_of(20),),
     )
     conn.execute(
         "UPDATE job_count SET n = (SELECT count(*) FROM job_summary s "

@@ -37,6 +37,7 @@ class DashboardScreen(RunningJobsScreen):
         super().__init__()
         self.message: DashboardLoaded | None = None
         self._seen: object = None
+        self._chart: object = None
 
     @property
     def running(self) -> list[RunningJob]:
@@ -74,11 +75,15 @@ class DashboardScreen(RunningJobsScreen):
         now = self.now_ms()
         seen = (message.data(), now // 1000)
         if self.message is not None and seen == self._seen:
-            return  # nothing changed since the last redraw (the chart is costly)
+            return  # nothing changed since the last redraw
         self.message, self._seen = message, seen
         palette = self.palette()
         self.query_one("#counts", Static).update(counts_content(message.counts))
-        draw_throughput(self.query_one(PlotextPlot), message.throughput, now, THROUGHPUT_MINUTES)
+        chart = (message.throughput, now // 60_000, self.app.theme)
+        if chart != self._chart:  # the chart is the costly part: only when it changes
+            self._chart = chart
+            plot = self.query_one(PlotextPlot)
+            draw_throughput(plot, message.throughput, now, THROUGHPUT_MINUTES)
         summary = throughput_summary(message.throughput, THROUGHPUT_MINUTES)
         self.query_one("#throughput-summary", Static).update(summary)
         engines = [engine_row(e, message.running, now, palette) for e in message.engines]
