@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from .errors import UnserialisableRequestError
+from .errors import InvalidRequestError, JobsError, UnserialisableRequestError
 
 JSON_TYPES = (str, int, float, bool, type(None))
 
@@ -39,8 +39,11 @@ _ENCODER = json.JSONEncoder(
 )
 
 
-def to_json(value: object, *, what: str) -> str:
-    """Serialise `value` to JSON, or raise naming `what` and the part that cannot be stored."""
+def to_json(
+    value: object, *, what: str, error: type[JobsError] = UnserialisableRequestError
+) -> str:
+    """Serialise `value` to JSON, or raise `error` naming `what` and the part that cannot be
+    stored."""
     try:
         return _ENCODER.encode(value)  # the C encoder: the enqueue hot path
     except (TypeError, ValueError):
@@ -48,8 +51,8 @@ def to_json(value: object, *, what: str) -> str:
     try:
         plain = to_plain(value, path="")
         return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise UnserialisableRequestError(f"{what} cannot be stored as JSON: {error}") from None
+    except (TypeError, ValueError) as problem:
+        raise error(f"{what} cannot be stored as JSON: {problem}") from None
 
 
 def to_plain(value: object, *, path: str) -> Any:
@@ -84,9 +87,18 @@ def to_plain(value: object, *, path: str) -> Any:
     raise TypeError(f"{where} is a {type(value).__name__}, which JSON cannot represent")
 
 
-def from_json(body: str, target: Any) -> Any:
-    """Rebuild a value of type `target` (a dataclass, pydantic model, dict or Any) from JSON."""
-    return from_plain(json.loads(body), target)
+def from_json(body: str, target: Any, *, what: str = "the request") -> Any:
+    """Rebuild a value of type `target` (a dataclass, pydantic model, dict or Any) from JSON.
+
+    Raises InvalidRequestError naming the fields when the JSON does not fit `target`.
+    """
+    try:
+        return from_plain(json.loads(body), target)
+    except InvalidRequestError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        name = getattr(target, "__qualname__", str(target))
+        raise InvalidRequestError(f"{what} does not fit {name}: {error}") from error
 
 
 def from_plain(data: Any, target: Any) -> Any:
@@ -108,10 +120,30 @@ def from_plain(data: Any, target: Any) -> Any:
     if hasattr(target, "model_validate"):
         return target.model_validate(data)
     if dataclasses.is_dataclass(target):
-        hints = typing.get_type_hints(target)
-        known = {f.name for f in dataclasses.fields(target) if f.init}
-        return target(**{k: from_plain(v, hints.get(k)) for k, v in data.items() if k in known})
+        return _dataclass(data, target)
     return _scalar(data, target)
+
+
+def _dataclass(data: Any, target: type) -> Any:
+    """An instance of the dataclass `target`, refusing missing and unknown fields by name."""
+    if not isinstance(data, dict):
+        raise InvalidRequestError(
+            f"expected an object for {target.__qualname__}, got {type(data).__name__}"
+        )
+    hints = typing.get_type_hints(target)
+    fields = [f for f in dataclasses.fields(target) if f.init]
+    known = {f.name for f in fields}
+    problems = {k: "unknown field" for k in data if k not in known}
+    for f in fields:
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and f.name not in data:
+            problems[f.name] = "missing (required)"
+    if problems:
+        listed = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
+        raise InvalidRequestError(
+            f"the request does not fit {target.__qualname__}: {listed}", problems
+        )
+    return target(**{k: from_plain(v, hints.get(k)) for k, v in data.items()})
 
 
 def _scalar(data: Any, target: type) -> Any:

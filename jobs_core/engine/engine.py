@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 from jobs_core.clock import Clock
 from jobs_core.context import JobContext
-from jobs_core.errors import JobsError
+from jobs_core.errors import JobsError, StillBusyError
 from jobs_core.records import Job, JobState
 from jobs_core.registry import CommandRegistry
-from jobs_core.rules import Attempt, decide
+from jobs_core.rules import REPLY_COMMAND, Attempt, decide
 from jobs_core.settings import Settings
 from jobs_core.store.protocol import ActivityUpdate, EngineRegistration, NewJob, Store, Transition
 from jobs_core.transient import TransientJob
@@ -107,6 +107,13 @@ class Engine:
             commands=self.registry.names(), concurrency=self.settings.concurrency,
         )  # fmt: skip
         await self.store.register_engine(registration, now, self.lease_ms)
+        await self.store.declare_commands(
+            [
+                command.definition(declared_by=self.id, declared_at=now)
+                for command in self.registry.commands()
+                if command.name != REPLY_COMMAND
+            ]
+        )
         await self._recover()
         self._change_token = self.store.change_token()
         self._tasks = [
@@ -412,7 +419,11 @@ class Engine:
     # -- test and tooling support -----------------------------------------------------------
 
     async def run_until_idle(self, timeout: float = 30.0) -> None:
-        """Return once nothing is running and nothing due can be claimed (tests, scripts)."""
+        """Return once nothing is running and nothing due can be claimed (tests, scripts).
+
+        Raises StillBusyError naming what still runs once `timeout` seconds of wall time
+        pass, whatever the clock; the jobs keep running.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             await self._flush_outcomes()
@@ -429,9 +440,20 @@ class Engine:
                 return
             if self.running:
                 await asyncio.wait(
-                    [r.task for r in self.running.values()], return_when=asyncio.FIRST_COMPLETED
+                    [r.task for r in self.running.values()],
+                    timeout=max(0.0, deadline - time.monotonic()),
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
-        raise JobsError(f"run_until_idle: still busy after {timeout:g}s")
+        raise self._still_busy(timeout)
+
+    def _still_busy(self, timeout: float) -> StillBusyError:
+        running = sorted((job_id, r.job.command) for job_id, r in self.running.items())
+        shown = ", ".join(f"job {job_id} ({command})" for job_id, command in running[:10])
+        more = f" and {len(running) - 10} more" if len(running) > 10 else ""
+        what = f"still running: {shown}{more}" if running else "jobs kept becoming due"
+        return StillBusyError(
+            f"run_until_idle: not idle after {timeout:g}s; {what}", running=running
+        )
 
     async def _claim_again(self, now: int) -> bool:
         self._claim_default = self._claim_named = True

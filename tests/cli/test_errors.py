@@ -72,7 +72,7 @@ def test_enqueue_without_app_or_engine_asks_for_app(cli: Cli, store: str) -> Non
 def test_enqueue_unknown_command_with_app_is_refused(cli: Cli, store: str) -> None:
     result = cli("enqueue", store, "nope", "--app", SAMPLE_APP)
     assert result.returncode == 1
-    assert result.stderr.startswith("jobs: error: no command named 'nope' is registered (known: ")
+    assert result.stderr.startswith("jobs: error: no command named 'nope' is registered here ")
     assert "greet" in result.stderr and result.stderr.count("\n") == 1
 
 

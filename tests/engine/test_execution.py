@@ -78,7 +78,8 @@ async def test_context_logs_progress_and_status_are_stored(
         job = (await jobs.get_job(ref.id)).job
     assert job is not None and job.state is JobState.COMPLETED
     assert job.logs == "09:00:00 INFO step 1 of 2\n09:00:00 WARNING slow disk\n"
-    assert (job.progress, job.status) == (0.5, "finishing")
+    # a handler that returned has finished: its progress reads 1.0, its last status stays
+    assert (job.progress, job.status) == (1.0, "finishing")
 
 
 async def test_live_progress_is_visible_while_the_job_runs(make_jobs: MakeJobs) -> None:
