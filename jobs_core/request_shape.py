@@ -72,15 +72,23 @@ def _pydantic(cls: Any) -> RequestShape:
 
 
 def _typeddict(cls: Any) -> RequestShape:
-    hints = typing.get_type_hints(cls)
-    required = {k: kind_of(hints.get(k, Any)) for k in sorted(cls.__required_keys__)}
-    optional = {k: kind_of(hints.get(k, Any)) for k in sorted(cls.__optional_keys__)}
+    required: dict[str, str] = {}
+    optional: dict[str, str] = {}
+    for key, hint in typing.get_type_hints(cls, include_extras=True).items():
+        # `__required_keys__` misses NotRequired[...] written as a string annotation (3.11).
+        needed = key in cls.__required_keys__
+        if typing.get_origin(hint) in (typing.NotRequired, typing.Required):
+            needed = typing.get_origin(hint) is typing.Required
+            (hint,) = typing.get_args(hint)
+        (required if needed else optional)[key] = kind_of(hint)
     return RequestShape(type_name=_name(cls), required=required, optional=optional)
 
 
 def kind_of(annotation: Any) -> str:
     """The JSON kind of an annotation: `string`, `integer|null`, ... or `any` if unsure."""
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return kind_of(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(annotation)
         kinds = {kind_of(a) for a in args if a is not type(None)}
