@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from jobs_core.clock import Clock
 from jobs_core.context import JobContext
-from jobs_core.errors import JobsError, StillBusyError
+from jobs_core.errors import JobsError
 from jobs_core.records import Job, JobState
 from jobs_core.registry import CommandRegistry
 from jobs_core.rules import REPLY_COMMAND, Attempt, decide
@@ -24,6 +24,7 @@ from jobs_core.settings import Settings
 from jobs_core.store.protocol import ActivityUpdate, EngineRegistration, NewJob, Store, Transition
 from jobs_core.transient import TransientJob
 
+from .drain import run_until_idle
 from .leases import heartbeat_loop, recover
 from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, run_attempt
 from .transient_runner import run_transient
@@ -424,36 +425,7 @@ class Engine:
         Raises StillBusyError naming what still runs once `timeout` seconds of wall time
         pass, whatever the clock; the jobs keep running.
         """
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            await self._flush_outcomes()
-            await self._flush_activity(force=True)
-            now = self.clock.now_ms()
-            self._claim_default = self._claim_named = True
-            claimed = await self._claim(now)
-            if not claimed and not self.running and not self._outcomes:
-                if self._next_tick is None or self._next_tick <= now:
-                    await self._run_tickers(now)
-                    if await self._claim_again(now):
-                        continue
-                await self.store.archive_finished(now, self.settings.archive_batch)
-                return
-            if self.running:
-                await asyncio.wait(
-                    [r.task for r in self.running.values()],
-                    timeout=max(0.0, deadline - time.monotonic()),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-        raise self._still_busy(timeout)
-
-    def _still_busy(self, timeout: float) -> StillBusyError:
-        running = sorted((job_id, r.job.command) for job_id, r in self.running.items())
-        shown = ", ".join(f"job {job_id} ({command})" for job_id, command in running[:10])
-        more = f" and {len(running) - 10} more" if len(running) > 10 else ""
-        what = f"still running: {shown}{more}" if running else "jobs kept becoming due"
-        return StillBusyError(
-            f"run_until_idle: not idle after {timeout:g}s; {what}", running=running
-        )
+        await run_until_idle(self, timeout)
 
     async def _claim_again(self, now: int) -> bool:
         self._claim_default = self._claim_named = True
