@@ -94,11 +94,27 @@ def from_json(body: str, target: Any, *, what: str = "the request") -> Any:
     """
     try:
         return from_plain(json.loads(body), target)
-    except InvalidRequestError:
-        raise
+    except InvalidRequestError as error:
+        raise InvalidRequestError(f"{what} does not fit {error}", error.field_errors) from None
     except (TypeError, ValueError, KeyError, AttributeError) as error:
         name = getattr(target, "__qualname__", str(target))
-        raise InvalidRequestError(f"{what} does not fit {name}: {error}") from error
+        message = " ".join(str(error).split())
+        raise InvalidRequestError(
+            f"{what} does not fit {name}: {message}", _field_errors(error)
+        ) from error
+
+
+def _field_errors(error: Exception) -> dict[str, str]:
+    """Per-field messages of a pydantic ValidationError (`errors()`); empty for others."""
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return {}
+    try:
+        return {
+            ".".join(str(part) for part in item["loc"]) or "": str(item["msg"]) for item in errors()
+        }
+    except Exception:  # not pydantic's shape after all
+        return {}
 
 
 def from_plain(data: Any, target: Any) -> Any:
@@ -127,9 +143,8 @@ def from_plain(data: Any, target: Any) -> Any:
 def _dataclass(data: Any, target: type) -> Any:
     """An instance of the dataclass `target`, refusing missing and unknown fields by name."""
     if not isinstance(data, dict):
-        raise InvalidRequestError(
-            f"expected an object for {target.__qualname__}, got {type(data).__name__}"
-        )
+        got = type(data).__name__
+        raise InvalidRequestError(f"{target.__qualname__}: expected an object, got {got}")
     hints = typing.get_type_hints(target)
     fields = [f for f in dataclasses.fields(target) if f.init]
     known = {f.name for f in fields}
@@ -140,9 +155,7 @@ def _dataclass(data: Any, target: type) -> Any:
             problems[f.name] = "missing (required)"
     if problems:
         listed = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
-        raise InvalidRequestError(
-            f"the request does not fit {target.__qualname__}: {listed}", problems
-        )
+        raise InvalidRequestError(f"{target.__qualname__}: {listed}", problems)
     return target(**{k: from_plain(v, hints.get(k)) for k, v in data.items()})
 
 

@@ -35,6 +35,8 @@ def run_transient(engine: Engine, job: Job) -> TransientJob:
                 acquired = True
             handle._mark_started()
             await _run_with_timeout(engine, ctx, future)
+        except Exception as error:  # never leave the caller waiting on a future never set
+            _settle(future, error=_failed(job, error))
         finally:
             if lock is not None and acquired:
                 lock.release()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
+import pydantic
 import pytest
 
 from jobs_core import (
@@ -83,8 +84,8 @@ async def test_request_of_the_wrong_shape_fails_at_once_naming_the_fields(
     result = await run_one(jobs, "send", request=Other(recipient="a@b.c"))
     assert_failed_at_once(
         result, "InvalidRequest",
-        "the request does not fit SendEmail: recipient: unknown field; to: missing (required); "
-        "subject: missing (required)",
+        "the request of job 1 (command 'send') does not fit SendEmail: recipient: unknown "
+        "field; to: missing (required); subject: missing (required)",
     )  # fmt: skip
     assert result.job is not None and result.job.error is not None
     assert result.job.error.field_errors == {
@@ -171,3 +172,28 @@ async def test_reply_to_variable_set_at_enqueue_gives_no_warning(
 
     # filterwarnings = error: any warning here fails the test
     await jobs.enqueue("check", reply_to="u:$JOBS_TEST_HOOK_TOKEN@https://example.com/h")
+
+
+class Order(pydantic.BaseModel):
+    id: int
+    total: float
+
+
+async def test_pydantic_request_of_the_wrong_shape_fails_at_once_with_field_errors(
+    make_jobs: MakeJobs, clock: ManualClock
+) -> None:
+    jobs = make_jobs(clock=clock, start_engine=False)
+
+    @jobs.command
+    async def bill(req: Order) -> None:
+        raise AssertionError("must not run")
+
+    # an instance of another type is not checked at enqueue: the engine refuses it
+    result = await run_one(jobs, "bill", request=Other(recipient="x"))
+    assert result.state is JobState.FAILED and result.summary.attempts == 1
+    assert result.summary.error_code == "InvalidRequest"
+    assert (result.summary.error_message or "").startswith(
+        "the request of job 1 (command 'bill') does not fit Order: 2 validation errors"
+    )
+    assert result.job is not None and result.job.error is not None
+    assert result.job.error.field_errors == {"id": "Field required", "total": "Field required"}
