@@ -3,6 +3,7 @@ against the handler's type, and reads a --run-after without a zone as local time
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Callable
@@ -27,11 +28,16 @@ async def test_enqueue_without_app_applies_the_declared_worker_retry_and_timeout
 async def test_enqueued_by_name_jobs_keep_their_worker_one_at_a_time(
     cli: Cli, store: str, admin: BackgroundJobs, start_worker: Callable[..., Worker]
 ) -> None:
-    """Five `mail` jobs from the CLI run one at a time on `smtp`, as the app declared."""
+    """Five `mail` jobs enqueued by five parallel CLI processes run one at a time on `smtp`,
+    as the app declared."""
     await run_engine_once(store)
-    ids = [
-        int(cli("enqueue", store, "mail", json.dumps({"name": f"n{i}"})).stdout) for i in range(5)
-    ]
+    results = await asyncio.gather(
+        *(
+            asyncio.to_thread(cli, "enqueue", store, "mail", json.dumps({"name": f"n{i}"}))
+            for i in range(5)
+        )
+    )
+    ids = [int(result.stdout) for result in results]
     worker = start_worker()
     for job_id in ids:
         await wait_for_state(admin, job_id, {JobState.COMPLETED})

@@ -20,6 +20,7 @@ from jobs_core.records import (
 from jobs_core.store.protocol import Transition
 
 from . import queue
+from .logs import append_logs
 from .rows import (
     JOB_SELECT,
     SUMMARY_SELECT,
@@ -91,7 +92,7 @@ def request_cancel(
 
 REQUEUED_LOG = "[requeue] requeued by operator\n"
 
-_REQUEUE_LOGS, _REQUEUE_TRUNCATED = queue.append_logs("", ":line", ":max_log")
+_REQUEUE_LOGS, _REQUEUE_TRUNCATED = append_logs("", ":line", ":max_log")
 REQUEUE_LIVE = f"""
 UPDATE background_job SET state = 'queued', attempts = 0, error = NULL, owner = NULL,
     run_after = :now, completed_date = NULL, started_date = NULL, waiting_on = NULL,

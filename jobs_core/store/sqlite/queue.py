@@ -10,36 +10,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from jobs_core.errors import DuplicateRefIdError, JobNotFoundError
-from jobs_core.log_cap import cap_logs
 from jobs_core.records import TERMINAL_STATES, Job, JobState
 from jobs_core.store.protocol import ActivityUpdate, FinishResult, NewJob, Transition
 
 from . import batches
+from .logs import append_logs
 from .rows import JOB_SELECT, error_to_json, row_to_job
-
-CAP_FUNCTION = "jobs_cap_logs"
-"""SQL function `jobs_cap_logs(text, max_chars)`: `log_cap.cap_logs`, registered on the
-connections that append logs (`install_functions`)."""
-
-
-def append_logs(row: str, new: str, max_log: str) -> tuple[str, str]:
-    """SQL expressions for (logs, logs_truncated) after appending `new` to the logs of the
-    row (`row` is its alias and a dot, or empty) under the cap `max_log`; the Python cap
-    runs only for the rare append that overflows."""
-    old = f"{row}logs"
-    overflow = f"length({old}) + length({new}) > {max_log}"
-    logs = (
-        f"CASE WHEN {new} = '' THEN {old} WHEN {overflow} "
-        f"THEN {CAP_FUNCTION}({old} || {new}, {max_log}) ELSE {old} || {new} END"
-    )
-    truncated = f"CASE WHEN {new} <> '' AND {overflow} THEN 1 ELSE {row}logs_truncated END"
-    return logs, truncated
-
-
-def install_functions(conn: sqlite3.Connection) -> None:
-    """Register the SQL functions the statements of this module use."""
-    conn.create_function(CAP_FUNCTION, 2, cap_logs, deterministic=True)
-
 
 _TRANSITION_LOGS, _TRANSITION_TRUNCATED = append_logs("b.", "t.logs", ":max_log")
 _ACTIVITY_LOGS, _ACTIVITY_TRUNCATED = append_logs("", ":logs", ":max_log")

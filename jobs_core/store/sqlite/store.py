@@ -36,7 +36,7 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import admin, batches, commands, engines, queue
+from . import admin, batches, commands, engines, logs, queue
 from .archive import MonthArchive, month_of, select_of
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
@@ -71,7 +71,7 @@ class SqliteStore(TaskStoreMixin):
         )
         # Checkpoints run in the background (see checkpointer.py); this is only a safety net.
         self._conn.execute("PRAGMA wal_autocheckpoint = 50000")
-        queue.install_functions(self._conn)
+        logs.install_functions(self._conn)
         try:
             migrate(self._conn, self.path)
         except sqlite3.DatabaseError as error:
