@@ -225,10 +225,6 @@ class Store(Protocol):
 
     async def batch_status(self, batch_id: str) -> BatchStatus: ...
 
-    async def batch_active_ids(self, batch_id: str) -> list[int]:
-        """Ids of the unfinished jobs of a batch."""
-        ...
-
     async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
         """Close the batch for good (recording it if it is new): every later `enqueue` into it
         raises BatchCancelledError. Returns the ids of its unfinished jobs, read in the same

@@ -240,16 +240,5 @@ def batch_status(conn: sqlite3.Connection, batch_id: str) -> BatchStatus:
     )  # fmt: skip
 
 
-def batch_active_ids(conn: sqlite3.Connection, batch_id: str) -> list[int]:
-    return [
-        row[0]
-        for row in conn.execute(
-            "SELECT id FROM job_summary WHERE batch_id = ? AND state IN "
-            "('queued', 'started', 'executed') ORDER BY id",
-            (batch_id,),
-        )
-    ]
-
-
 def encode_ids(ids: list[int]) -> str:
     return json.dumps(ids)

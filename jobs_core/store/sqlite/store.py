@@ -354,9 +354,6 @@ class SqliteStore(TaskStoreMixin):
     async def batch_status(self, batch_id: str) -> BatchStatus:
         return await self._read(lambda conn: admin.batch_status(conn, batch_id))
 
-    async def batch_active_ids(self, batch_id: str) -> list[int]:
-        return await self._read(lambda conn: admin.batch_active_ids(conn, batch_id))
-
     async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
         return await self._write(lambda conn: batches.cancel_batch(conn, batch_id, reason, now))
 
