@@ -68,8 +68,9 @@ class InvalidOptionError(JobsError):
     """An enqueue or engine option with a value that cannot be used."""
 
 
-class BatchCancelledError(JobsError):
-    """An enqueue into a batch that was cancelled: a cancelled batch takes no new jobs."""
+class BatchCancelledError(PermanentError):
+    """An enqueue into a batch that was cancelled: a cancelled batch takes no new jobs (and
+    a handler that meets it is not retried: the batch stays cancelled)."""
 
     def __init__(self, message: str, *, batch_id: str) -> None:
         super().__init__(message)

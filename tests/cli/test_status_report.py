@@ -198,6 +198,10 @@ def test_to_json_is_plain_and_complete() -> None:
     }  # fmt: skip
     assert report["scheduled_tasks"][0]["last_job_state"] == "completed"
     assert report["engines"][0]["commands"] == ["jobs.reply_to", "send_email", "report"]
+    assert [(b["completed"], b["failed"], b["cancelled"]) for b in report["throughput"]] == [
+        (30, 1, 0),
+        (10, 1, 4),
+    ]
     assert to_json(data())["scheduled_tasks"] is None
 
 
