@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -131,16 +132,21 @@ def _throughput(data: StatusData) -> list[str]:
     lines = [f"# THROUGHPUT (last {minutes} minutes, UTC):", ""]
     by_minute = {b.minute_start: b for b in data.throughput}
     first = (data.now_ms // MINUTE_MS - minutes + 1) * MINUTE_MS
-    done = failed = 0
+    totals = [0, 0, 0]
     for start in range(first, first + minutes * MINUTE_MS, MINUTE_MS):
         bucket = by_minute.get(start)
-        ok, bad = (bucket.completed, bucket.failed) if bucket else (0, 0)
-        done, failed = done + ok, failed + bad
+        figures = (bucket.completed, bucket.failed, bucket.cancelled) if bucket else (0, 0, 0)
+        totals = [t + n for t, n in zip(totals, figures, strict=True)]
         clock = datetime.fromtimestamp(start / 1000, tz=UTC).strftime("%H:%M")
-        lines.append(f"  {clock}  completed {ok:>7}  failed {bad:>7}")
-    rate = (done + failed) / (minutes * 60)
-    lines.append(f"  total  completed {done:>7}  failed {failed:>7}  ({rate:.2f} jobs/s)")
+        lines.append(f"  {clock}  {_finished(figures)}")
+    rate = sum(totals) / (minutes * 60)
+    lines.append(f"  total  {_finished(totals)}  ({rate:.2f} jobs/s)")
     return lines
+
+
+def _finished(figures: Sequence[int]) -> str:
+    done, failed, cancelled = figures
+    return f"completed {done:>7}  failed {failed:>7}  cancelled {cancelled:>7}"
 
 
 def _scheduled(tasks: list[ScheduledTaskInfo], now_ms: int) -> list[str]:

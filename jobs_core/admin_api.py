@@ -113,8 +113,13 @@ class AdminMixin:
         return await self.store.batch_status(batch_id)
 
     async def cancel_batch(self, batch_id: str, reason: str = "batch cancelled") -> list[int]:
-        """Cancel every unfinished job of a batch; returns their ids."""
-        ids = await self.store.batch_active_ids(batch_id)
+        """Close the batch and cancel its unfinished jobs; returns their ids.
+
+        From then on, enqueueing into the batch raises BatchCancelledError (from any process).
+        Callbacks and replies of its jobs that already ran are still enqueued and run, so no
+        finished job loses its result; requeue by an operator still works.
+        """
+        ids = await self.store.cancel_batch(batch_id, reason, self.clock.now_ms())
         for job_id in ids:
             try:
                 await self.cancel(job_id, reason)

@@ -103,7 +103,10 @@ class Job:
     status: str | None = None
     """Handler-reported status text."""
     logs: str = ""
-    """Log lines the handler wrote, newline-separated."""
+    """Log lines the handler wrote, newline-separated; past `Settings.max_log_chars` the
+    oldest whole lines are dropped and a `[... N earlier characters truncated]` line leads."""
+    logs_truncated: bool = False
+    """Whether older log lines were dropped to keep the logs under the cap."""
     response_type: str | None = None
     """Qualified type name of the result."""
     response_body: str | None = None
@@ -264,6 +267,7 @@ class ThroughputBucket:
     minute_start: int
     completed: int
     failed: int
+    cancelled: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -284,3 +288,41 @@ class ScheduledTaskInfo:
     last_job_id: int | None
     last_job_state: JobState | None
     run_now_requested: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestShape:
+    """The fields a command's request type takes, as JSON: enough to check a request at
+    enqueue in a process that lacks the type (the CLI, a web tier)."""
+
+    type_name: str
+    """Qualified name of the request type, e.g. `app.mail.SendEmail`."""
+    required: dict[str, str] = field(default_factory=dict)
+    """Required field → JSON kind (`string`, `integer`, `number`, `boolean`, `array`,
+    `object`, `any`; `|null` appended when null is allowed)."""
+    optional: dict[str, str] = field(default_factory=dict)
+    """Fields with a default → JSON kind, as for `required`."""
+    closed: bool = True
+    """Whether fields not listed are refused (dataclasses, TypedDicts, pydantic models with
+    `extra="forbid"`); a pydantic model that ignores extra fields is open."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandDefinition:
+    """A command as an engine declared it in the store, for processes without its handler."""
+
+    name: str
+    worker: str = ""
+    """Named worker all its jobs go to (one at a time); empty for the default worker."""
+    retry_limit: int | None = None
+    """Its retry limit, or None for the engine default."""
+    timeout_secs: float | None = None
+    """Its timeout, or None for the engine default."""
+    request_type: str = ""
+    """Qualified name of the handler's request type; empty when it takes no request."""
+    shape: RequestShape | None = None
+    """The request's fields, when the type is a dataclass, pydantic model or TypedDict."""
+    declared_by: str = ""
+    """Id of the engine that declared it last."""
+    declared_at: int = 0
+    """When it was declared last (epoch ms); the newest declaration wins."""

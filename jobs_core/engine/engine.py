@@ -19,11 +19,12 @@ from jobs_core.context import JobContext
 from jobs_core.errors import JobsError
 from jobs_core.records import Job, JobState
 from jobs_core.registry import CommandRegistry
-from jobs_core.rules import Attempt, decide
+from jobs_core.rules import REPLY_COMMAND, Attempt, decide
 from jobs_core.settings import Settings
 from jobs_core.store.protocol import ActivityUpdate, EngineRegistration, NewJob, Store, Transition
 from jobs_core.transient import TransientJob
 
+from .drain import run_until_idle
 from .leases import heartbeat_loop, recover
 from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, run_attempt
 from .transient_runner import run_transient
@@ -107,6 +108,13 @@ class Engine:
             commands=self.registry.names(), concurrency=self.settings.concurrency,
         )  # fmt: skip
         await self.store.register_engine(registration, now, self.lease_ms)
+        await self.store.declare_commands(
+            [
+                command.definition(declared_by=self.id, declared_at=now)
+                for command in self.registry.commands()
+                if command.name != REPLY_COMMAND
+            ]
+        )
         await self._recover()
         self._change_token = self.store.change_token()
         self._tasks = [
@@ -412,26 +420,12 @@ class Engine:
     # -- test and tooling support -----------------------------------------------------------
 
     async def run_until_idle(self, timeout: float = 30.0) -> None:
-        """Return once nothing is running and nothing due can be claimed (tests, scripts)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            await self._flush_outcomes()
-            await self._flush_activity(force=True)
-            now = self.clock.now_ms()
-            self._claim_default = self._claim_named = True
-            claimed = await self._claim(now)
-            if not claimed and not self.running and not self._outcomes:
-                if self._next_tick is None or self._next_tick <= now:
-                    await self._run_tickers(now)
-                    if await self._claim_again(now):
-                        continue
-                await self.store.archive_finished(now, self.settings.archive_batch)
-                return
-            if self.running:
-                await asyncio.wait(
-                    [r.task for r in self.running.values()], return_when=asyncio.FIRST_COMPLETED
-                )
-        raise JobsError(f"run_until_idle: still busy after {timeout:g}s")
+        """Return once nothing is running and nothing due can be claimed (tests, scripts).
+
+        Raises StillBusyError naming what still runs once `timeout` seconds of wall time
+        pass, whatever the clock; the jobs keep running.
+        """
+        await run_until_idle(self, timeout)
 
     async def _claim_again(self, now: int) -> bool:
         self._claim_default = self._claim_named = True

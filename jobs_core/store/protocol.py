@@ -7,6 +7,7 @@ from typing import Protocol
 
 from jobs_core.records import (
     BatchStatus,
+    CommandDefinition,
     EngineInfo,
     Job,
     JobError,
@@ -114,9 +115,12 @@ class Store(Protocol):
     async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
         """Insert `jobs` in one transaction and return their ids in order.
 
-        Raises DuplicateRefIdError naming the ref_id if one is taken (nothing is inserted),
-        JobNotFoundError if a `depends_on` job does not exist. A job depending on a failed or
-        cancelled job is inserted already cancelled.
+        Raises DuplicateRefIdError naming the ref_id if one is taken (nothing is inserted;
+        `existing_id` is the job holding it), JobNotFoundError if a `depends_on` job does not
+        exist, BatchCancelledError if a job's `batch_id` names a cancelled batch (checked in
+        the same transaction, so no job slips into a batch being cancelled). A `batch_id` not
+        seen before is recorded as an open batch. A job depending on a failed or cancelled job
+        is inserted already cancelled.
         """
         ...
 
@@ -137,12 +141,19 @@ class Store(Protocol):
         """Apply transitions and insert jobs (callbacks, replies) in one transaction.
 
         A completed job releases its waiting dependents; a failed or cancelled job cancels
-        its waiting dependents transitively, each with the reason.
+        its waiting dependents transitively, each with the reason. `new_jobs` are follow-ups
+        of jobs already admitted (callbacks, replies): inserted even into a cancelled batch.
+        Appended logs are capped as `record_activity` says.
         """
         ...
 
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
-        """Append logs and set progress/status of running jobs, in one transaction."""
+        """Append logs and set progress/status of running jobs, in one transaction.
+
+        Logs longer than `Settings.max_log_chars` keep their newest whole lines behind one
+        `[... N earlier characters truncated]` line (`log_cap.cap_logs`), and the job's
+        `logs_truncated` becomes true.
+        """
         ...
 
     async def archive_finished(self, now: int, limit: int) -> int:
@@ -214,8 +225,22 @@ class Store(Protocol):
 
     async def batch_status(self, batch_id: str) -> BatchStatus: ...
 
-    async def batch_active_ids(self, batch_id: str) -> list[int]:
-        """Ids of the unfinished jobs of a batch."""
+    async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
+        """Close the batch for good (recording it if it is new): every later `enqueue` into it
+        raises BatchCancelledError. Returns the ids of its unfinished jobs, read in the same
+        transaction, for the caller to cancel; it cancels none itself."""
+        ...
+
+    async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
+        """Record the commands an engine runs, each with its `declared_by` and `declared_at`.
+
+        The newest declaration of a name replaces older ones (by `declared_at`); a name no
+        longer declared by any engine keeps its last declaration.
+        """
+        ...
+
+    async def declared_commands(self) -> list[CommandDefinition]:
+        """Every command some engine declared, by name, as last declared."""
         ...
 
     async def dependents(self, job_id: int) -> list[JobSummary]:

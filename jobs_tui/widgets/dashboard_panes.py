@@ -51,13 +51,13 @@ def counts_content(counts: dict[JobState, int]) -> Content:
 def throughput_series(buckets: list[ThroughputBucket], now: int, minutes: int) -> list[float]:
     """Finished jobs per minute for the last `minutes` minutes, zeros where none finished."""
     first = now // 60_000 * 60_000 - (minutes - 1) * 60_000
-    per_minute = {b.minute_start: b.completed + b.failed for b in buckets}
+    per_minute = {b.minute_start: b.completed + b.failed + b.cancelled for b in buckets}
     return [float(per_minute.get(first + i * 60_000, 0)) for i in range(minutes)]
 
 
 def throughput_summary(buckets: list[ThroughputBucket], minutes: int) -> str:
     done = sum(b.completed for b in buckets)
-    failed = sum(b.failed for b in buckets)
+    failed = sum(b.failed + b.cancelled for b in buckets)
     return f"Last {minutes} min: {done} completed, {failed} failed"
 
 

@@ -63,7 +63,8 @@ def data(scheduled: list[ScheduledTaskInfo] | None = None) -> StatusData:
         months=[MonthDatabase(month="2026-11", path="/srv/jobs/jobs_2026-11.db",
                               size_bytes=107_128)],
         throughput=[ThroughputBucket(minute_start=minute - MINUTE, completed=30, failed=1),
-                    ThroughputBucket(minute_start=minute, completed=10, failed=1)],
+                    ThroughputBucket(minute_start=minute, completed=10, failed=1,
+                                     cancelled=4)],
         throughput_minutes=3,
         scheduled=scheduled,
     )  # fmt: skip
@@ -122,10 +123,10 @@ ENGINE 2: host-b:7:ef01
 ------------------------------
 # THROUGHPUT (last 3 minutes, UTC):
 
-  09:28  completed       0  failed       0
-  09:29  completed      30  failed       1
-  09:30  completed      10  failed       1
-  total  completed      40  failed       2  (0.23 jobs/s)
+  09:28  completed       0  failed       0  cancelled       0
+  09:29  completed      30  failed       1  cancelled       0
+  09:30  completed      10  failed       1  cancelled       4
+  total  completed      40  failed       2  cancelled       4  (0.26 jobs/s)
 ------------------------------
 """
 
@@ -197,6 +198,10 @@ def test_to_json_is_plain_and_complete() -> None:
     }  # fmt: skip
     assert report["scheduled_tasks"][0]["last_job_state"] == "completed"
     assert report["engines"][0]["commands"] == ["jobs.reply_to", "send_email", "report"]
+    assert [(b["completed"], b["failed"], b["cancelled"]) for b in report["throughput"]] == [
+        (30, 1, 0),
+        (10, 1, 4),
+    ]
     assert to_json(data())["scheduled_tasks"] is None
 
 

@@ -15,10 +15,9 @@ from jobs_core.settings import Durability
 
 from .connection import open_connection, transaction
 from .rows import JOB_SELECT, row_to_job
-from .schema import month_ddl
+from .schema import MONTH_VERSION, month_ddl, month_select
 
 MONTH_FILE = re.compile(r"^jobs_(\d{4}-\d{2})\.db$")
-MONTH_VERSION = 1
 
 SELECT_FINISHED = """
 SELECT id, state, completed_date FROM background_job INDEXED BY ix_job_state
@@ -97,7 +96,9 @@ class MonthArchive:
         self._writer.execute(f"PRAGMA {schema}.synchronous = {self._durability.value}")
         if self._writer.execute(f"PRAGMA {schema}.user_version").fetchone()[0] < MONTH_VERSION:
             with transaction(self._writer) as conn:
-                for statement in month_ddl(schema):
+                # Read again under the lock: another engine may have migrated meanwhile.
+                version = conn.execute(f"PRAGMA {schema}.user_version").fetchone()[0]
+                for statement in month_ddl(schema, version):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA {schema}.user_version = {MONTH_VERSION}")
         self._ready.add(schema)
@@ -124,7 +125,7 @@ class MonthArchive:
             return None
         with self._read_lock:
             row = conn.execute(
-                f"SELECT {JOB_SELECT} FROM {table_for(state)} WHERE id = ?", (job_id,)
+                f"SELECT {select_of(conn)} FROM {table_for(state)} WHERE id = ?", (job_id,)
             ).fetchone()
         return row_to_job(row) if row else None
 
@@ -151,6 +152,12 @@ class MonthArchive:
             for conn in self._readers.values():
                 conn.close()
             self._readers.clear()
+
+
+def select_of(conn: sqlite3.Connection) -> str:
+    """The job column list to read a month database with, whichever version wrote it (read
+    each time: the current month is migrated by the archiver while readers keep it open)."""
+    return month_select(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def _copy_sql(schema: str, table: str, state_test: str) -> str:

@@ -15,6 +15,7 @@ from typing import TypeVar
 from jobs_core.errors import StoreBusyError, StoreError, StoreNotFoundError
 from jobs_core.records import (
     BatchStatus,
+    CommandDefinition,
     EngineInfo,
     Job,
     JobFilter,
@@ -35,8 +36,8 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import admin, engines, queue
-from .archive import MonthArchive, month_of
+from . import admin, batches, commands, engines, logs, queue
+from .archive import MonthArchive, month_of, select_of
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
 from .filters import job_where
@@ -70,6 +71,7 @@ class SqliteStore(TaskStoreMixin):
         )
         # Checkpoints run in the background (see checkpointer.py); this is only a safety net.
         self._conn.execute("PRAGMA wal_autocheckpoint = 50000")
+        logs.install_functions(self._conn)
         try:
             migrate(self._conn, self.path)
         except sqlite3.DatabaseError as error:
@@ -280,13 +282,13 @@ class SqliteStore(TaskStoreMixin):
             archived = await asyncio.to_thread(self._archive.read_job, month, found.state, job_id)
 
         def requeue(conn: sqlite3.Connection) -> None:
-            if not admin.requeue_live(conn, job_id, now):
+            if not admin.requeue_live(conn, job_id, now, self._max_log):
                 if archived is None:
                     raise StoreError(
                         f"job {job_id} cannot be requeued: its row is in neither the queue nor "
                         f"the month database jobs_{month}.db (was the file removed?)"
                     )
-                admin.requeue_archived(conn, archived, now)
+                admin.requeue_archived(conn, archived, now, self._max_log)
             admin.after_requeue(conn, job_id, found.state)
             if wait_on is not None:
                 admin.wait_on(conn, job_id, wait_on)
@@ -326,8 +328,9 @@ class SqliteStore(TaskStoreMixin):
                     top = conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
                     start = (top or 0) + 1
                 where, params, window_end = job_where(flt, start, descending=True)
+                columns = select_of(conn)
                 rows = conn.execute(
-                    f"SELECT {JOB_SELECT} FROM {table} WHERE {where} ORDER BY id DESC LIMIT ?",
+                    f"SELECT {columns} FROM {table} WHERE {where} ORDER BY id DESC LIMIT ?",
                     [*params, limit + 1],
                 ).fetchall()
             items = [row_to_job(r) for r in rows[:limit]]
@@ -351,8 +354,14 @@ class SqliteStore(TaskStoreMixin):
     async def batch_status(self, batch_id: str) -> BatchStatus:
         return await self._read(lambda conn: admin.batch_status(conn, batch_id))
 
-    async def batch_active_ids(self, batch_id: str) -> list[int]:
-        return await self._read(lambda conn: admin.batch_active_ids(conn, batch_id))
+    async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
+        return await self._write(lambda conn: batches.cancel_batch(conn, batch_id, reason, now))
+
+    async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
+        await self._write(lambda conn: commands.declare(conn, definitions))
+
+    async def declared_commands(self) -> list[CommandDefinition]:
+        return await self._read(commands.declared)
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
         """Jobs that depend on `job_id`."""
