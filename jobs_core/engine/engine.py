@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import random
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 from jobs_core.clock import Clock
 from jobs_core.context import JobContext
 from jobs_core.errors import JobsError
+from jobs_core.liveness import this_host
 from jobs_core.records import Job, JobState
 from jobs_core.registry import CommandRegistry
 from jobs_core.rules import Attempt, decide
@@ -73,8 +73,8 @@ class Engine:
         self.clock = clock
         self.facade = facade
         self.prepare = prepare
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.host = socket.gethostname()
+        self.id = f"{this_host()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.host = this_host()
         self.tickers: list[Ticker] = []
         self.running: dict[int, Running] = {}
         self.processed = 0

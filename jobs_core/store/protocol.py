@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from jobs_core.records import (
     BatchStatus,
     EngineInfo,
+    ExposedFile,
     Job,
     JobError,
     JobFilter,
@@ -172,7 +173,13 @@ class Store(Protocol):
         ...
 
     async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
-        """Requeue (attempt counted), fail or cancel jobs whose owning engine is gone."""
+        """Requeue (attempt counted), fail or cancel jobs whose owning engine is gone.
+
+        Gone: stopped, lease lapsed before `now`, or listed in `dead` (engines whose process
+        the caller found absent from their host). The `dead` engines are also recorded as
+        dead (`EngineState.DEAD` with the reason) in the same transaction, so every reader,
+        on any host, sees them dead at once rather than when their lease lapses.
+        """
         ...
 
     async def cancel_requested(self, owner: str) -> list[tuple[int, str]]:
@@ -206,7 +213,10 @@ class Store(Protocol):
 
     async def months(self) -> list[MonthDatabase]: ...
 
-    async def engines(self, now: int) -> list[EngineInfo]: ...
+    async def engines(self, now: int) -> list[EngineInfo]:
+        """The most recently started engines (at most 200), newest first, each with its
+        state as of `now` (`jobs_core.liveness.engine_state` decides it from the row)."""
+        ...
 
     async def running_jobs(self) -> list[RunningJob]: ...
 
@@ -223,3 +233,16 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class FileStore(Protocol):
+    """A store kept in local files (SQLite), whose file modes guard the data at rest.
+
+    Apart from `Store` so that a server backend (PostgreSQL) has nothing to implement.
+    """
+
+    def exposed_files(self) -> list[ExposedFile]:
+        """The store's directory and database files that users other than their owner can
+        access (the store creates them private: 0700 and 0600)."""
+        ...

@@ -8,6 +8,7 @@ ledger is complete whatever moment a SIGKILL lands and lies outside the store un
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 
 from jobs_core import BackgroundJobs, JobContext, Settings
@@ -34,8 +35,8 @@ def record(ctx: JobContext) -> None:
         os.close(fd)
 
 
-def build(directory: str) -> BackgroundJobs:
-    jobs = BackgroundJobs(directory, settings=SETTINGS)
+def build(directory: str, settings: Settings = SETTINGS) -> BackgroundJobs:
+    jobs = BackgroundJobs(directory, settings=settings)
 
     @jobs.command(retry_limit=RETRY_LIMIT)
     async def work(req: dict[str, int], ctx: JobContext) -> int:
@@ -48,3 +49,9 @@ def build(directory: str) -> BackgroundJobs:
         record(ctx)
 
     return jobs
+
+
+def long_lease(directory: str) -> BackgroundJobs:
+    """The same app with a one-minute lease: a killed engine's lease outlives the test, so
+    only its absent process can show it dead."""
+    return build(directory, dataclasses.replace(SETTINGS, lease_secs=60.0))

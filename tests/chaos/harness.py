@@ -50,6 +50,7 @@ class EnginePool:
     engines: list[Engine] = field(default_factory=list)
     kills: int = 0
     seed: int = 0
+    app: str = APP
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -61,7 +62,7 @@ class EnginePool:
     def start(self) -> Engine:
         output = self.workdir / f"engine-{len(self.engines)}.log"
         command = [
-            sys.executable, "-m", "jobs_cli", "worker", "--app", APP,
+            sys.executable, "-m", "jobs_cli", "worker", "--app", self.app,
             "--concurrency", str(self.concurrency), self.directory,
         ]  # fmt: skip
         env = {**os.environ, LEDGER_ENV: str(self.ledger)}

@@ -14,6 +14,7 @@ from jobs_core.records import Job, JobState, MonthDatabase
 from jobs_core.settings import Durability
 
 from .connection import open_connection, transaction
+from .files import create_private
 from .rows import JOB_SELECT, row_to_job
 from .schema import month_ddl
 
@@ -90,6 +91,7 @@ class MonthArchive:
             return schema
         if schema not in self._attached:
             path = month_path(self._directory, month)
+            create_private(path)
             self._writer.execute("ATTACH DATABASE ? AS " + schema, (path,))
             self._attached.add(schema)
         # Another engine may hold the new file's lock; this part is retried until it is done.

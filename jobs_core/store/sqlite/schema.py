@@ -157,7 +157,13 @@ def month_ddl(schema: str) -> list[str]:
     return statements
 
 
-LIVE_MIGRATIONS: list[str] = [LIVE_V1]
+LIVE_V2 = """
+ALTER TABLE engine ADD COLUMN lost_reason TEXT;
+"""
+"""Why a live engine declared this one dead (its process gone from their shared host), so
+every reader, on any host, sees it dead at once rather than when its lease lapses."""
+
+LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2]
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
 LATEST_VERSION = len(LIVE_MIGRATIONS)

@@ -16,6 +16,7 @@ from jobs_core.errors import StoreBusyError, StoreError, StoreNotFoundError
 from jobs_core.records import (
     BatchStatus,
     EngineInfo,
+    ExposedFile,
     Job,
     JobFilter,
     JobResult,
@@ -39,6 +40,7 @@ from . import admin, engines, queue
 from .archive import MonthArchive, month_of
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
+from .files import create_private, exposed_files, make_private_dir
 from .filters import job_where
 from .rows import JOB_SELECT, row_to_job
 from .schema import migrate
@@ -208,6 +210,7 @@ class SqliteStore(TaskStoreMixin):
 
     async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
         def recover(conn: sqlite3.Connection) -> list[int]:
+            engines.mark_lost(conn, now, dead)
             transitions = engines.lost_transitions(conn, now, dead)
             if not transitions:
                 return []
@@ -359,6 +362,9 @@ class SqliteStore(TaskStoreMixin):
 
         return await self._read(partial(admin.dependents, job_id=job_id))
 
+    def exposed_files(self) -> list[ExposedFile]:
+        return exposed_files(self.directory)
+
     def read_change_token(self) -> int:
         """`change_token` for processes that only read (the admin app)."""
         with self._read_lock:
@@ -366,6 +372,17 @@ class SqliteStore(TaskStoreMixin):
 
 
 def _check_location(directory: str, path: str, create: bool) -> None:
+    """Refuse a missing store unless `create`; else make its directory and `jobs.db`
+    private to their owner if they are new."""
+    _check_directory(directory, path, create)
+    if create:
+        try:
+            create_private(path)
+        except OSError as error:
+            raise StoreError(f"cannot create {path}: {error}") from None
+
+
+def _check_directory(directory: str, path: str, create: bool) -> None:
     if os.path.isdir(directory):
         if not create and not os.path.exists(path):
             raise StoreNotFoundError(f"{directory} is not a jobs store (it has no {LIVE_FILE})")
@@ -375,6 +392,6 @@ def _check_location(directory: str, path: str, create: bool) -> None:
     if not create:
         raise StoreNotFoundError(f"{directory} does not exist")
     try:
-        os.makedirs(directory, exist_ok=True)
+        make_private_dir(directory)
     except OSError as error:
         raise StoreError(f"cannot create the store directory {directory}: {error}") from None
