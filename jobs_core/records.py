@@ -209,6 +209,9 @@ class MonthDatabase:
     """`YYYY-MM`."""
     path: str
     size_bytes: int
+    error: str | None = None
+    """Why the file cannot be read or written (corrupt, truncated, disk full), naming it;
+    None when it works. The other months and the live store are not affected."""
 
 
 class EngineState(StrEnum):

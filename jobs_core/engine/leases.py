@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from jobs_core.backoff import Backoff
 from jobs_core.errors import JobsError
 from jobs_core.liveness import pid_alive
 
@@ -17,6 +18,7 @@ log = logging.getLogger("jobs.engine")
 
 async def heartbeat_loop(engine: Engine) -> None:
     """Renew the engine's lease and publish its figures until it stops; recover on the way."""
+    trouble = Backoff(f"engine {engine.id}: heartbeat", log)
     while not engine.stopping:
         await asyncio.sleep(engine.settings.heartbeat_secs)
         try:
@@ -26,7 +28,9 @@ async def heartbeat_loop(engine: Engine) -> None:
             )  # fmt: skip
             await recover(engine)
         except JobsError as error:
-            log.error("engine %s: heartbeat: %s", engine.id, error)
+            trouble.failed(error)  # logged once per interval; the next beat tries again
+        else:
+            trouble.succeeded()
 
 
 async def recover(engine: Engine) -> None:

@@ -147,7 +147,12 @@ class Store(Protocol):
         ...
 
     async def archive_finished(self, now: int, limit: int) -> int:
-        """Move up to `limit` finished jobs to the month database of their completion date."""
+        """Move up to `limit` finished jobs to the month database of their completion date.
+
+        A month that cannot be written (corrupt, full) keeps its jobs in the live store, is
+        retried later with a growing pause and reports the error in `months()`; the other
+        months are archived meanwhile. Raises only when the live store itself fails.
+        """
         ...
 
     async def next_due(self, now: int) -> int | None:
@@ -206,12 +211,18 @@ class Store(Protocol):
     async def list_archive(
         self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
     ) -> Page[Job]:
-        """Archived jobs of a month, newest first, before id `cursor`."""
+        """Archived jobs of a month, newest first, before id `cursor`.
+
+        StoreError naming the month's storage if it cannot be read; other months still work.
+        """
         ...
 
     async def counts(self) -> dict[JobState, int]: ...
 
-    async def months(self) -> list[MonthDatabase]: ...
+    async def months(self) -> list[MonthDatabase]:
+        """The month archives, newest first; one that cannot be read or written carries the
+        reason in `error` (never raises for one bad month)."""
+        ...
 
     async def engines(self, now: int) -> list[EngineInfo]:
         """The most recently started engines (at most 200), newest first, each with its
