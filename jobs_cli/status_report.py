@@ -79,7 +79,8 @@ def _counts(data: StatusData) -> list[str]:
 
 def warnings(data: StatusData) -> list[str]:
     """What needs an operator: stale engines, engines that died recently or still own
-    running jobs, and store files other users can read (with the command that fixes each)."""
+    running jobs, month files that cannot be read or written, and store files other users
+    can read (with the command that fixes each)."""
     owned = Counter(job.owner for job in data.running)
     found: list[str] = []
     for e in data.engines:
@@ -90,6 +91,7 @@ def warnings(data: StatusData) -> list[str]:
         ):
             jobs = f"; it still owns {owned[e.id]} running job(s)" if owned[e.id] else ""
             found.append(f"engine {e.id} is dead: {e.reason}{jobs}")
+    found += [m.error for m in data.months if m.error]
     found += [str(f) for f in data.exposed]
     return found
 
@@ -157,7 +159,8 @@ def _months(data: StatusData) -> list[str]:
     if not data.months:
         lines.append("  (none yet: jobs move there when they finish)")
     for month in data.months:
-        lines.append(f"  {month.month}  {format_size(month.size_bytes):>9}  {month.path}")
+        shown = "unreadable" if month.error else format_size(month.size_bytes)
+        lines.append(f"  {month.month}  {shown:>9}  {month.path}")
     return lines
 
 

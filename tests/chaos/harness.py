@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import itertools
 import json
 import os
 import random
@@ -211,3 +212,21 @@ def live_finished(directory: str) -> int:
         return int(row[0])
     finally:
         conn.close()
+
+
+def slot_problems(runs: list[Archived], interval_ms: int) -> tuple[int, int]:
+    """(slots enqueued twice, slots skipped) among an interval task's archived runs.
+
+    A slot follows the previous one by the interval (catching up) or the previous run's
+    enqueue by the interval (on time); any other gap is a slot skipped.
+    """
+    ordered = sorted(runs, key=lambda r: r.id)
+    slots = [int(r.meta["scheduled_for"]) for r in ordered]
+    twice = len(slots) - len(set(slots))
+    skipped = sum(
+        1
+        for before, after in itertools.pairwise(ordered)
+        if int(after.meta["scheduled_for"])
+        not in (int(before.meta["scheduled_for"]) + interval_ms, before.created_date + interval_ms)
+    )
+    return twice, skipped

@@ -4,7 +4,6 @@ nothing completed twice, no lock errors; and the same for a scheduled task's slo
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from tests.chaos.harness import (
     live_finished,
     produce,
     producer,
+    slot_problems,
 )
 from tests.conftest import wait_until
 
@@ -108,19 +108,10 @@ async def test_chaos_scheduled_slots_each_run_once_and_none_is_skipped(
     await wait_until(settled, timeout=20, what="every run finished and archived")
     pool.stop_all()
 
-    runs = sorted(archived(pool.directory, "completed_job"), key=lambda r: r.id)
-    slots = [int(r.meta["scheduled_for"]) for r in runs]
+    runs = archived(pool.directory, "completed_job")
     assert archived(pool.directory, "failed_job") == []
-    assert len(slots) == len(set(slots)), "a slot was enqueued twice"
-    assert slots == sorted(slots)
-    for before, after in itertools.pairwise(runs):
-        # A slot follows the previous one by the interval (catching up) or the previous
-        # run's enqueue by the interval (on time); anything else is a skipped slot.
-        slot = int(before.meta["scheduled_for"])
-        assert int(after.meta["scheduled_for"]) in (
-            slot + interval_ms,
-            before.created_date + interval_ms,
-        ), (before, after)
+    assert len(runs) >= SCHEDULER_KILLS  # it kept running through the kills
+    assert slot_problems(runs, interval_ms) == (0, 0), "a slot ran twice or was skipped"
     executions = pool.executions()
     assert set(executions) == {r.id for r in runs}
     assert sum(executions.values()) - len(runs) <= pool.kills * pool.concurrency

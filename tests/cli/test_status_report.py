@@ -256,3 +256,13 @@ def test_dead_engine_that_still_owns_running_jobs_is_flagged_whenever_it_died() 
 def test_report_of_a_healthy_store_has_no_warnings_section() -> None:
     assert "WARNINGS" not in format_report(data())
     assert to_json(data())["warnings"] == []
+
+
+def test_month_file_that_cannot_be_read_is_shown_and_warned_about() -> None:
+    error = "/srv/jobs/jobs_2026-10.db is corrupt or not an SQLite database: file is not a database"
+    bad = MonthDatabase(
+        month="2026-10", path="/srv/jobs/jobs_2026-10.db", size_bytes=9, error=error
+    )
+    text = format_report(dataclasses.replace(data(), months=[*data().months, bad]))
+    assert "# WARNINGS: 1\n\n  ! " + error + "\n" in text
+    assert "  2026-10  unreadable  /srv/jobs/jobs_2026-10.db\n" in text
