@@ -23,6 +23,7 @@ from .errors import (
 )
 from .records import (
     ACTIVE_STATES,
+    LIVE_ENGINE_STATES,
     REQUEUEABLE_STATES,
     TERMINAL_STATES,
     BatchStatus,
@@ -49,6 +50,7 @@ from .transient import TransientJob
 
 __all__ = [
     "ACTIVE_STATES",
+    "LIVE_ENGINE_STATES",
     "REQUEUEABLE_STATES",
     "TERMINAL_STATES",
     "BackgroundJobs",

@@ -28,10 +28,10 @@ SETTINGS = Settings(
     archive_secs=3600.0, progress_flush_secs=0.02,
 )  # fmt: skip
 """Archiving waits (an hour) until the disk is full, so that it has jobs to write then."""
-OUTAGE_SECS = 2.5
+OUTAGE_SECS = 3.5
 GROUPS = {"quick": 20, "log_during": 10, "finish_during": 10, "due_during": 20}
 """Jobs done before the outage; running through it and logging in it; finishing in it
-(0.5 s in); becoming due in it (0.2 s in)."""
+(0.8 s in); becoming due in it (0.4 s in)."""
 HELD = GROUPS["log_during"] + GROUPS["finish_during"]
 SPIED = ("enqueue", "claim", "finish", "record_activity", "heartbeat", "archive_finished")
 
@@ -74,7 +74,7 @@ def app(
             ctx.log.info("second step")
             ctx.progress(0.9)
         if req["group"] == "finish_during":
-            await asyncio.sleep(0.5)  # after the first activity writes and claims failed
+            await asyncio.sleep(0.8)  # after the first activity writes and claims failed
         elif req["group"] == "log_during":
             await after.wait()
             ctx.log.info("third step")
@@ -106,16 +106,19 @@ async def main(directory: str) -> dict[str, Any]:
 
         cpu = time.process_time()
         disk_full(True)
-        outage.set()
+        # Archiving first, while nothing else fails: the engine's other writes failing
+        # would end its loop's turns before archiving.
         jobs.engine.settings = dataclasses.replace(SETTINGS, archive_secs=0.05)
+        await until(lambda: _month_failing(jobs), "the month file failing")
+        month_errors = [m.error for m in await jobs.months()]
         try:
             await jobs.enqueue("work", {"group": "quick"})
             refused = ""
         except StoreError as error:
             refused = str(error)
+        outage.set()
         await asyncio.sleep(OUTAGE_SECS)
         during = (await jobs.counts())[JobState.COMPLETED]
-        month_errors = [m.error for m in await jobs.months()]
         cpu_during = time.process_time() - cpu
         disk_full(False)
         after.set()
@@ -139,7 +142,7 @@ async def main(directory: str) -> dict[str, Any]:
 
 
 async def enqueue(jobs: BackgroundJobs, group: str) -> list[int]:
-    delay = timedelta(seconds=0.2) if group == "due_during" else None
+    delay = timedelta(seconds=0.4) if group == "due_during" else None
     request = EnqueueRequest(command="work", request={"group": group}, run_after=delay)
     return [ref.id for ref in await jobs.enqueue_many([request] * GROUPS[group])]
 
@@ -163,6 +166,10 @@ def spy(jobs: BackgroundJobs, names: tuple[str, ...]) -> Counter[str]:
     for name in names:
         setattr(jobs.store, name, wrap(name))
     return failures
+
+
+async def _month_failing(jobs: BackgroundJobs) -> bool:
+    return any(m.error for m in await jobs.months())
 
 
 async def _archived(jobs: BackgroundJobs, total: int) -> bool:
