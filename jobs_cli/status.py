@@ -69,6 +69,7 @@ async def gather(jobs: BackgroundJobs, directory: str, minutes: int) -> StatusDa
         throughput=await jobs.throughput(minutes),
         throughput_minutes=minutes,
         scheduled=await scheduled_tasks(jobs),
+        exposed=await jobs.exposed_files(),
     )
 
 

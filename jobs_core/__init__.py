@@ -30,11 +30,14 @@ from .errors import (
 )
 from .records import (
     ACTIVE_STATES,
+    LIVE_ENGINE_STATES,
     REQUEUEABLE_STATES,
     TERMINAL_STATES,
     BatchStatus,
     CommandDefinition,
     EngineInfo,
+    EngineState,
+    ExposedFile,
     Job,
     JobError,
     JobFilter,
@@ -56,6 +59,7 @@ from .transient import TransientJob
 
 __all__ = [
     "ACTIVE_STATES",
+    "LIVE_ENGINE_STATES",
     "REQUEUEABLE_STATES",
     "TERMINAL_STATES",
     "BackgroundJobs",
@@ -66,7 +70,9 @@ __all__ = [
     "DuplicateRefIdError",
     "Durability",
     "EngineInfo",
+    "EngineState",
     "EnqueueRequest",
+    "ExposedFile",
     "InvalidOptionError",
     "InvalidReplyToError",
     "InvalidRequestError",

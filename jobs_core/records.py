@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
@@ -211,6 +212,28 @@ class MonthDatabase:
     """`YYYY-MM`."""
     path: str
     size_bytes: int
+    error: str | None = None
+    """Why the file cannot be read or written (corrupt, truncated, disk full), naming it;
+    None when it works. The other months and the live store are not affected."""
+
+
+class EngineState(StrEnum):
+    """What an engine's row says about it, as of the moment it was read."""
+
+    ALIVE = "alive"
+    """Its heartbeats arrive on time."""
+    STALE = "stale"
+    """Its lease still holds but heartbeats are overdue (more than half the lease without
+    one): hung, overloaded or about to be declared dead. It still owns its jobs."""
+    DEAD = "dead"
+    """Gone without stopping: its process is absent from its host, or its lease lapsed.
+    Its running jobs are (or will be) requeued by a live engine."""
+    STOPPED = "stopped"
+    """Shut down cleanly."""
+
+
+LIVE_ENGINE_STATES = frozenset({EngineState.ALIVE, EngineState.STALE})
+"""States of an engine that may still be running jobs (`EngineInfo.alive`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,6 +253,35 @@ class EngineInfo:
     processed: int
     failed: int
     alive: bool
+    """Whether it may still be running jobs: its state is alive or stale."""
+    state: EngineState = EngineState.ALIVE
+    """Alive, stale, dead or stopped; when not given, alive or stopped after `alive`."""
+    reason: str = ""
+    """Why it is stale, dead or stopped, in words (empty while alive)."""
+
+    def __post_init__(self) -> None:
+        # Records built by hand with only `alive` (as before states existed) stay coherent.
+        if not self.alive and self.state in LIVE_ENGINE_STATES:
+            object.__setattr__(self, "state", EngineState.STOPPED)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExposedFile:
+    """A store directory or database file that users other than its owner can access."""
+
+    path: str
+    mode: int
+    """Its permission bits now, e.g. 0o644."""
+    wanted_mode: int
+    """What jobs creates it with: 0o700 for the directory, 0o600 for a file."""
+
+    @property
+    def fix(self) -> str:
+        """The shell command that makes it private."""
+        return f"chmod {self.wanted_mode:o} {shlex.quote(self.path)}"
+
+    def __str__(self) -> str:
+        return f"{self.path} is open to other users (mode {self.mode:o}); fix: {self.fix}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import random
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,16 +13,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from jobs_core.backoff import Backoff
 from jobs_core.clock import Clock
 from jobs_core.context import JobContext
 from jobs_core.errors import JobsError
+from jobs_core.liveness import this_host
 from jobs_core.records import Job, JobState
 from jobs_core.registry import CommandRegistry
 from jobs_core.rules import REPLY_COMMAND, Attempt, decide
 from jobs_core.settings import Settings
-from jobs_core.store.protocol import ActivityUpdate, EngineRegistration, NewJob, Store, Transition
+from jobs_core.store.protocol import EngineRegistration, NewJob, Store, Transition
 from jobs_core.transient import TransientJob
 
+from . import activity
 from .drain import run_until_idle
 from .leases import heartbeat_loop, recover
 from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, run_attempt
@@ -74,8 +76,8 @@ class Engine:
         self.clock = clock
         self.facade = facade
         self.prepare = prepare
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.host = socket.gethostname()
+        self.id = f"{this_host()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.host = this_host()
         self.tickers: list[Ticker] = []
         self.running: dict[int, Running] = {}
         self.processed = 0
@@ -98,6 +100,10 @@ class Engine:
         self._activity_pending = False
         self._worker_locks: dict[str, asyncio.Lock] = {}
         self._transient_seq = 0
+        self._trouble = Backoff(f"engine {self.id}: writing to the store", log)
+        self._archive_trouble = Backoff(
+            f"engine {self.id}: archiving finished jobs", log, first_secs=1.0, max_secs=30.0
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -146,8 +152,11 @@ class Engine:
             # Unwritten outcomes are not lost: the jobs stay started and are recovered.
             log.error("engine %s: while stopping: %s", self.id, error)
         finally:
-            await self.store.stop_engine(self.id, self.clock.now_ms())
             self.executor.shutdown(wait=False, cancel_futures=True)
+            try:
+                await self.store.stop_engine(self.id, self.clock.now_ms())
+            except JobsError as error:  # its lease lapses instead; nothing is lost
+                log.error("engine %s: cannot record its stop: %s", self.id, error)
 
     def wake(self, *, named: bool = True) -> None:
         """Look for work now (an in-process enqueue, a finished job, a control request)."""
@@ -173,15 +182,19 @@ class Engine:
     # -- dispatch loop ----------------------------------------------------------------------
 
     async def _dispatch_loop(self) -> None:
+        # A store that keeps failing (a full disk) is retried with growing pauses and
+        # logged once per interval; unwritten outcomes and activity stay in memory.
         while not self.stopping:
             try:
                 await self._dispatch_once()
             except JobsError as error:
-                log.error("engine %s: %s", self.id, error)
-                await asyncio.sleep(0.5)
-            except Exception:
-                log.exception("engine %s: dispatch failed", self.id)
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(self._trouble.failed(error))
+            except Exception as error:
+                if not self._trouble.failures:
+                    log.exception("engine %s: dispatch failed", self.id)
+                await asyncio.sleep(self._trouble.failed(error))
+            else:
+                self._trouble.succeeded()
 
     async def _dispatch_once(self) -> None:
         await self._flush_outcomes()
@@ -223,9 +236,17 @@ class Engine:
         await self._flush_activity()
         if self._next_tick is None or self._next_tick <= now:
             await self._run_tickers(now)
-        if time.monotonic() - self._last_archive >= self.settings.archive_secs:
+        if (
+            time.monotonic() - self._last_archive >= self.settings.archive_secs
+            and self._archive_trouble.due()
+        ):
             self._last_archive = time.monotonic()
-            await self.store.archive_finished(now, self.settings.archive_batch)
+            try:
+                await self.store.archive_finished(now, self.settings.archive_batch)
+            except JobsError as error:  # finished jobs wait in the live store meanwhile
+                self._archive_trouble.failed(error)
+            else:
+                self._archive_trouble.succeeded()
 
     async def _run_tickers(self, now: int) -> None:
         wanted: list[int] = []
@@ -396,18 +417,15 @@ class Engine:
             return
         self._activity_pending = False
         self._last_activity_flush = time.monotonic()
-        updates: list[ActivityUpdate] = []
-        for job_id, running in list(self.running.items()):
-            activity = running.ctx.take_activity()
-            if activity is not None:
-                updates.append(
-                    ActivityUpdate(
-                        job_id=job_id, logs="".join(activity.logs),
-                        progress=activity.progress, status=activity.status,
-                    )
-                )  # fmt: skip
-        if updates:
-            await self.store.record_activity(updates, self.clock.now_ms())
+        taken = activity.take_all({i: r.ctx for i, r in self.running.items()})
+        if not taken:
+            return
+        try:
+            await self.store.record_activity(activity.updates(taken), self.clock.now_ms())
+        except BaseException:
+            self._activity_pending = True
+            activity.give_back(taken, {i: r.ctx for i, r in self.running.items()}, self._outcomes)
+            raise
 
     # -- leases -----------------------------------------------------------------------------
 

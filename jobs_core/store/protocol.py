@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from jobs_core.records import (
     BatchStatus,
     CommandDefinition,
     EngineInfo,
+    ExposedFile,
     Job,
     JobError,
     JobFilter,
@@ -157,7 +158,12 @@ class Store(Protocol):
         ...
 
     async def archive_finished(self, now: int, limit: int) -> int:
-        """Move up to `limit` finished jobs to the month database of their completion date."""
+        """Move up to `limit` finished jobs to the month database of their completion date.
+
+        A month that cannot be written (corrupt, full) keeps its jobs in the live store, is
+        retried later with a growing pause and reports the error in `months()`; the other
+        months are archived meanwhile. Raises only when the live store itself fails.
+        """
         ...
 
     async def next_due(self, now: int) -> int | None:
@@ -183,7 +189,13 @@ class Store(Protocol):
         ...
 
     async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
-        """Requeue (attempt counted), fail or cancel jobs whose owning engine is gone."""
+        """Requeue (attempt counted), fail or cancel jobs whose owning engine is gone.
+
+        Gone: stopped, lease lapsed before `now`, or listed in `dead` (engines whose process
+        the caller found absent from their host). The `dead` engines are also recorded as
+        dead (`EngineState.DEAD` with the reason) in the same transaction, so every reader,
+        on any host, sees them dead at once rather than when their lease lapses.
+        """
         ...
 
     async def cancel_requested(self, owner: str) -> list[tuple[int, str]]:
@@ -210,14 +222,23 @@ class Store(Protocol):
     async def list_archive(
         self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
     ) -> Page[Job]:
-        """Archived jobs of a month, newest first, before id `cursor`."""
+        """Archived jobs of a month, newest first, before id `cursor`.
+
+        StoreError naming the month's storage if it cannot be read; other months still work.
+        """
         ...
 
     async def counts(self) -> dict[JobState, int]: ...
 
-    async def months(self) -> list[MonthDatabase]: ...
+    async def months(self) -> list[MonthDatabase]:
+        """The month archives, newest first; one that cannot be read or written carries the
+        reason in `error` (never raises for one bad month)."""
+        ...
 
-    async def engines(self, now: int) -> list[EngineInfo]: ...
+    async def engines(self, now: int) -> list[EngineInfo]:
+        """The most recently started engines (at most 200), newest first, each with its
+        state as of `now` (`jobs_core.liveness.engine_state` decides it from the row)."""
+        ...
 
     async def running_jobs(self) -> list[RunningJob]: ...
 
@@ -248,3 +269,16 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class FileStore(Protocol):
+    """A store kept in local files (SQLite), whose file modes guard the data at rest.
+
+    Apart from `Store` so that a server backend (PostgreSQL) has nothing to implement.
+    """
+
+    def exposed_files(self) -> list[ExposedFile]:
+        """The store's directory and database files that users other than their owner can
+        access (the store creates them private: 0700 and 0600)."""
+        ...

@@ -75,4 +75,5 @@ def engine_row(engine: EngineInfo, running: list[RunningJob], now: int) -> Row:
 
 def month_row(month: MonthDatabase) -> Row:
     # only the file name: the directory is shown once in the title and differs per machine
-    return month.month, (month.month, size(month.size_bytes), Text(os.path.basename(month.path)))
+    shown = "unreadable" if month.error else size(month.size_bytes)
+    return month.month, (month.month, shown, Text(os.path.basename(month.path)))

@@ -1,4 +1,4 @@
-"""Schema v2: a v1 live store is migrated when opened; month files written by v1 still read,
+"""Schemas v2 and v3: a v1 live store is migrated when opened; month files written by v1 still read,
 and are migrated when the archiver writes to them again."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def downgrade_live(path: Path) -> None:
         conn.execute("ALTER TABLE background_job DROP COLUMN logs_truncated")
         conn.execute("DROP TABLE job_batch")
         conn.execute("DROP TABLE job_command")
+        conn.execute("ALTER TABLE engine DROP COLUMN lost_reason")
         conn.execute("PRAGMA user_version = 1")
     conn.close()
 
@@ -84,4 +85,4 @@ async def test_v1_store_and_month_files_read_and_migrate(tmp_path: Path) -> None
     await jobs.close()
     assert "logs_truncated" in columns(tmp_path / "jobs_2026-10.db", "completed_job")
     assert version(tmp_path / "jobs_2026-10.db") == MONTH_VERSION == 2
-    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 2
+    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 3

@@ -210,7 +210,13 @@ def month_select(version: int) -> str:
     return ", ".join([*JOB_FIELDS_V1, *("0" for _ in JOB_COLUMNS_ADDED)])
 
 
-LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2]
+LIVE_V3 = """
+ALTER TABLE engine ADD COLUMN lost_reason TEXT;
+"""
+"""v3: why a live engine declared this one dead (its process gone from their shared host), so
+every reader, on any host, sees it dead at once rather than when its lease lapses."""
+
+LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3]
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
 LATEST_VERSION = len(LIVE_MIGRATIONS)
