@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Unpack
 
 from .admin_api import AdminMixin
 from .clock import Clock, SystemClock, to_ms
 from .context import JobContext
 from .engine.engine import Engine
 from .engine.runner import FatalJobError
+from .enqueue_options import EnqueueOptions
 from .errors import InvalidOptionError, JobsError
+from .handles import CommandDecorator
 from .records import (
     Job,
     JobRef,
     JobState,
 )
-from .registry import CommandRegistry, Handler
+from .registry import CommandRegistry
 from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
 from .serialization import to_json, type_name
@@ -28,8 +31,12 @@ from .settings import Settings
 from .store.protocol import NewJob, Store
 from .store.sqlite.store import SqliteStore
 from .transient import TransientJob
+from .waiting import WaitMixin
 
-F = TypeVar("F", bound=Handler)
+if TYPE_CHECKING:
+    from .sync_api import SyncJobs
+    from .telemetry import Telemetry
+
 UserResolver = Callable[[str], Any]
 
 
@@ -56,7 +63,7 @@ class EnqueueRequest:
     meta: Mapping[str, str] = field(default_factory=dict)
 
 
-class BackgroundJobs(AdminMixin, SchedulingMixin):
+class BackgroundJobs(AdminMixin, SchedulingMixin, WaitMixin):
     """Durable background jobs in a directory (default `./jobs_data`), or on a given store.
 
     `async with jobs:` runs the engine; leaving drains running jobs (bounded). Enqueueing and
@@ -80,30 +87,24 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
         self._start_engine = start_engine
         self._engine: Engine | None = None
         self._user_resolver: UserResolver | None = None
+        self.telemetry: Telemetry | None = _telemetry()
+        """OpenTelemetry spans and metrics; None when `opentelemetry-api` is not installed."""
         self._register_builtins()
 
     # -- registration -----------------------------------------------------------------------
 
-    def command(
-        self,
-        name: str | Handler | None = None,
-        *,
-        worker: str | None = None,
-        retry_limit: int | None = None,
-        timeout: float | None = None,
-    ) -> Any:
-        """Register a handler: `@jobs.command`, `@jobs.command("name", worker="smtp")`."""
-        if callable(name):
-            self.registry.add(name)
-            return name
+    @property
+    def command(self) -> CommandDecorator:
+        """Register a handler and get its typed handle: `@jobs.command`, or
+        `@jobs.command("name", worker="smtp", retry_limit=3, timeout=60)`."""
+        return CommandDecorator(self)
 
-        def register(handler: F) -> F:
-            self.registry.add(
-                handler, name=name, worker=worker, retry_limit=retry_limit, timeout=timeout
-            )
-            return handler
+    @functools.cached_property
+    def sync(self) -> SyncJobs:
+        """The blocking API for threads without an event loop (Django, Flask, scripts)."""
+        from .sync_api import SyncJobs
 
-        return register
+        return SyncJobs(self)
 
     def user_resolver(self, resolver: UserResolver) -> UserResolver:
         """Register the function (sync or async) that turns a job's user_id into a user."""
@@ -137,6 +138,7 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
             self.store, self.registry, self.settings, self.clock, facade=self,
             prepare=self._prepare,
         )  # fmt: skip
+        engine.telemetry = self.telemetry
         self._engine = engine
         ticker = self._scheduler_ticker()
         if ticker is not None:
@@ -190,39 +192,24 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
     # -- enqueue ----------------------------------------------------------------------------
 
     async def enqueue(
-        self,
-        command: str,
-        request: Any = None,
-        *,
-        worker: str | None = None,
-        run_after: datetime | timedelta | None = None,
-        retry_limit: int | None = None,
-        timeout: float | None = None,
-        ref_id: str | None = None,
-        tag: str | None = None,
-        created_by: str | None = None,
-        batch_id: str | None = None,
-        args: Mapping[str, str] | None = None,
-        parent_id: int | None = None,
-        depends_on: int | None = None,
-        callback: str | None = None,
-        user_id: str | None = None,
-        reply_to: str | None = None,
+        self, command: str, request: Any = None, **options: Unpack[EnqueueOptions]
     ) -> JobRef:
-        """Store a job durably; returns once it is committed. Bad input is refused here."""
-        options = EnqueueRequest(
-            command=command, request=request, worker=worker, run_after=run_after,
-            retry_limit=retry_limit, timeout=timeout, ref_id=ref_id, tag=tag,
-            created_by=created_by, batch_id=batch_id, args=args, parent_id=parent_id,
-            depends_on=depends_on, callback=callback, user_id=user_id, reply_to=reply_to,
-        )  # fmt: skip
-        return (await self.enqueue_many([options]))[0]
+        """Store a job durably; returns once it is committed. Bad input is refused here.
+
+        Options: see `EnqueueOptions`. A command's typed handle (`@jobs.command`) has the
+        same `enqueue` with the request type checked.
+        """
+        request_ = EnqueueRequest(command=command, request=request, **options)
+        return (await self.enqueue_many([request_]))[0]
 
     async def enqueue_many(self, requests: Sequence[EnqueueRequest]) -> list[JobRef]:
         """Store many jobs in one transaction: all or none."""
         now = self.clock.now_ms()
         new_jobs = [self._new_job(r, now) for r in requests]
-        ids = await self.store.enqueue(new_jobs, now)
+        if self.telemetry is not None:
+            ids = await self.telemetry.enqueue(self.store, new_jobs, now)
+        else:
+            ids = await self.store.enqueue(new_jobs, now)
         if self._engine is not None:
             named = any(j.worker for j in new_jobs)
             self._engine.wake(named=named)
@@ -305,3 +292,12 @@ def _check_options(r: EnqueueRequest, registry: CommandRegistry) -> None:
         from .reply_to import validate_reply_to
 
         validate_reply_to(r.reply_to)
+
+
+def _telemetry() -> Telemetry | None:
+    """Telemetry on the global OpenTelemetry providers, or None without `opentelemetry-api`."""
+    try:
+        from .telemetry import Telemetry
+    except ImportError:
+        return None
+    return Telemetry()

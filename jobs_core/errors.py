@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .records import JobResult
+
 
 class JobsError(Exception):
     """Root of every error raised by jobs; its message names the thing at fault."""
@@ -60,8 +65,17 @@ class JobCancelledError(JobsError):
 
 
 class JobFailedError(JobsError):
-    """A transient command (`run_command`) ended in failure; wraps the handler's error."""
+    """A job ended in failure: a transient command (`run_command`), or a stored job waited
+    on (`jobs.wait`), whose `job` attribute then holds the failed job."""
+
+    def __init__(self, message: str, *, job: JobResult | None = None) -> None:
+        super().__init__(message)
+        self.job = job
 
 
 class TaskNotFoundError(JobsError):
     """No scheduled task has the given name."""
+
+
+class WaitTimeoutError(JobsError, TimeoutError):
+    """`jobs.wait` gave up: the job did not finish within the timeout (it keeps running)."""

@@ -30,6 +30,8 @@ from .transient_runner import run_transient
 
 if TYPE_CHECKING:
     from jobs_core.app import BackgroundJobs
+    from jobs_core.telemetry import Telemetry
+    from jobs_core.waiting import FinishSignal
 
 log = logging.getLogger("jobs.engine")
 
@@ -97,6 +99,10 @@ class Engine:
         self._activity_pending = False
         self._worker_locks: dict[str, asyncio.Lock] = {}
         self._transient_seq = 0
+        self.telemetry: Telemetry | None = None
+        """Spans and metrics of attempts; None without `opentelemetry-api`."""
+        self.on_finished: FinishSignal | None = None
+        """Fired after each batch of outcomes is written, once something waits on a job."""
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -276,6 +282,8 @@ class Engine:
         return sum(1 for r in self.running.values() if not r.job.worker)
 
     def _start_all(self, jobs: list[Job]) -> int:
+        if self.telemetry is not None and jobs:
+            self.telemetry.claimed(jobs, self.clock.now_ms())
         for job in jobs:
             self._start(job)
         if jobs:
@@ -299,13 +307,17 @@ class Engine:
         if lock is not None:
             await lock.acquire()
         try:
-            attempt = await run_attempt(
+            attempt_run = run_attempt(
                 command,
                 ctx,
                 executor=self.executor,
                 prepare=self.prepare,
                 cancel_reason=lambda: entry.cancel_reason,
             )  # fmt: skip
+            if self.telemetry is not None:
+                attempt = await self.telemetry.attempt(job, attempt_run)
+            else:
+                attempt = await attempt_run
         finally:
             if lock is not None:
                 lock.release()
@@ -374,6 +386,8 @@ class Engine:
                     self.note_due(t.run_after)
         if result.released_dependents or result.new_job_ids:
             self._claim_default = self._claim_named = True
+        if self.on_finished is not None:
+            self.on_finished.fire()
 
     def _on_activity(self) -> None:
         self._activity_pending = True
