@@ -3,6 +3,7 @@
 from .app import BackgroundJobs, EnqueueRequest
 from .clock import Clock, ManualClock, SystemClock, from_ms, to_ms
 from .context import JobContext, JobLogger, current_job, current_user
+from .enqueue_options import EnqueueOptions, RunOptions
 from .errors import (
     DuplicateRefIdError,
     InvalidOptionError,
@@ -20,7 +21,9 @@ from .errors import (
     TaskNotFoundError,
     UnknownCommandError,
     UnserialisableRequestError,
+    WaitTimeoutError,
 )
+from .handles import AsyncCommandHandle, CommandHandle, JobHandle, SyncCommandHandle
 from .records import (
     ACTIVE_STATES,
     REQUEUEABLE_STATES,
@@ -43,18 +46,22 @@ from .records import (
 from .reply_to import ReplyDeliveryError, mask_reply_to
 from .schedule import MissedRunPolicy, Schedule
 from .settings import Durability, Settings
+from .sync_api import SyncJobs
 from .transient import TransientJob
 
 __all__ = [
     "ACTIVE_STATES",
     "REQUEUEABLE_STATES",
     "TERMINAL_STATES",
+    "AsyncCommandHandle",
     "BackgroundJobs",
     "BatchStatus",
     "Clock",
+    "CommandHandle",
     "DuplicateRefIdError",
     "Durability",
     "EngineInfo",
+    "EnqueueOptions",
     "EnqueueRequest",
     "InvalidOptionError",
     "InvalidReplyToError",
@@ -66,6 +73,7 @@ __all__ = [
     "JobError",
     "JobFailedError",
     "JobFilter",
+    "JobHandle",
     "JobLogger",
     "JobNotFoundError",
     "JobRef",
@@ -78,6 +86,7 @@ __all__ = [
     "MonthDatabase",
     "Page",
     "ReplyDeliveryError",
+    "RunOptions",
     "RunningJob",
     "Schedule",
     "ScheduledTaskInfo",
@@ -86,12 +95,15 @@ __all__ = [
     "StoreBusyError",
     "StoreError",
     "StoreNotFoundError",
+    "SyncCommandHandle",
+    "SyncJobs",
     "SystemClock",
     "TaskNotFoundError",
     "ThroughputBucket",
     "TransientJob",
     "UnknownCommandError",
     "UnserialisableRequestError",
+    "WaitTimeoutError",
     "current_job",
     "current_user",
     "from_ms",

@@ -194,17 +194,7 @@ class CommandDecorator:
     def __call__(
         self,
         name: str | None = None,
-        /,
         *,
-        worker: str | None = None,
-        retry_limit: int | None = None,
-        timeout: float | None = None,
-    ) -> CommandDecorator: ...
-    @overload
-    def __call__(
-        self,
-        *,
-        name: str | None = None,
         worker: str | None = None,
         retry_limit: int | None = None,
         timeout: float | None = None,
@@ -212,16 +202,15 @@ class CommandDecorator:
 
     def __call__(
         self,
-        fn: Callable[..., Any] | str | None = None,
-        /,
+        name: Callable[..., Any] | str | None = None,
         *,
-        name: str | None = None,
         worker: str | None = None,
         retry_limit: int | None = None,
         timeout: float | None = None,
     ) -> Any:
-        if fn is None or isinstance(fn, str):
-            return CommandDecorator(self._jobs, fn or name, worker, retry_limit, timeout)
+        if name is None or isinstance(name, str):
+            return CommandDecorator(self._jobs, name, worker, retry_limit, timeout)
+        fn = name
         command = self._jobs.registry.add(
             fn, name=self._name, worker=self._worker, retry_limit=self._retry_limit,
             timeout=self._timeout,
