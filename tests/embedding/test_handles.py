@@ -103,7 +103,7 @@ async def test_handle_run_returns_the_result_without_storing(make_jobs: MakeJobs
 
     async with jobs:
         assert await add.run((2, 3)) == 5
-        assert sum((await jobs.counts()).values()) == 0
+        assert sum((await jobs.counts()).values()) == 0  # nothing stored
 
 
 async def test_enqueue_by_name_still_works_and_unknown_names_fail(make_jobs: MakeJobs) -> None:
