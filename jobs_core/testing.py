@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .clock import Clock, ManualClock
@@ -164,7 +164,7 @@ async def assert_not_enqueued(
     where: Callable[[Any], object] | None = None,
 ) -> None:  # fmt: skip
     """Assert that no job of `command` matching `where` is in the queue."""
-    await assert_enqueued(jobs, command, where=where, count=0)  # type: ignore[arg-type]
+    await assert_enqueued(jobs, command, where=where, count=0)
 
 
 def _request(jobs: BackgroundJobs, job: Job) -> Any:
@@ -202,8 +202,5 @@ def _close(store: SqliteStore) -> None:
         asyncio.run(store.close())
         return
     # Inside a loop (an async test): SqliteStore.close does no awaiting, so drive it here.
-    coro = store.close()
-    try:
-        coro.send(None)
-    except StopIteration:
-        pass
+    with suppress(StopIteration):
+        store.close().send(None)
