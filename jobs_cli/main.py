@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from jobs_core import JobsError
 
-from . import admin, demo, enqueue, status, worker
+from . import admin, demo, enqueue, metrics, status, worker
 from .common import FAILURE, CliError
 
 PROG = "jobs"
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_parser(commands)
     admin.add_cancel_parser(commands)
     admin.add_requeue_parser(commands)
+    metrics.add_parser(commands)
     return parser
 
 

@@ -108,9 +108,7 @@ async def test_metrics_count_enqueued_started_finished_and_time_them(
         await maybe.enqueue_many([True, True, False], retry_limit=0)
         await jobs.run_until_idle()
     found = points(reader)
-    assert [(p.attributes, p.value) for p in found["jobs.enqueued"]] == [
-        ({"command": "maybe"}, 3)
-    ]
+    assert [(p.attributes, p.value) for p in found["jobs.enqueued"]] == [({"command": "maybe"}, 3)]
     assert [p.value for p in found["jobs.started"]] == [3]
     finished = {p.attributes["outcome"]: p.value for p in found["jobs.finished"]}
     assert finished == {"success": 2, "error": 1}
