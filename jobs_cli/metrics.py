@@ -12,7 +12,7 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from jobs_core import BackgroundJobs, JobState, JobsError
+from jobs_core import BackgroundJobs, JobsError, JobState
 
 from .common import USAGE, CliError, open_store
 
