@@ -206,8 +206,9 @@ class BackgroundJobs(AdminMixin, SchedulingMixin, WaitMixin):
         """Store many jobs in one transaction: all or none."""
         now = self.clock.now_ms()
         new_jobs = [self._new_job(r, now) for r in requests]
-        if self.telemetry is not None:
-            ids = await self.telemetry.enqueue(self.store, new_jobs, now)
+        telemetry = self.telemetry
+        if telemetry is not None and telemetry.live():
+            ids = await telemetry.enqueue(self.store, new_jobs, now)
         else:
             ids = await self.store.enqueue(new_jobs, now)
         if self._engine is not None:

@@ -30,6 +30,9 @@ SCOPE = "jobs_core"
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 _PROPAGATOR = TraceContextTextMapPropagator()
+_NO_TRACER = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+# The API has no public test for "no meter provider set"; its proxy is that state.
+_NO_METER = (metrics._internal._ProxyMeterProvider, metrics.NoOpMeterProvider)
 
 
 class Telemetry:
@@ -46,6 +49,7 @@ class Telemetry:
         meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         self._tracer_provider = tracer_provider
+        self._meter_provider = meter_provider
         self._tracer = trace.get_tracer(SCOPE, tracer_provider=tracer_provider)
         meter = metrics.get_meter(SCOPE, meter_provider=meter_provider)
         self.enqueued = meter.create_counter("jobs.enqueued", "{job}", "Jobs stored")
@@ -55,22 +59,31 @@ class Telemetry:
         self.queue_wait = meter.create_histogram(
             "jobs.queue_wait", "s", "Time from due to start of an attempt"
         )
-        self.tracing = True
+        self.tracing = tracer_provider is not None
+        """Whether spans are made: a real tracer provider is set (checked once per batch)."""
+        self.active = self.live()
+        """Whether anything is recorded; the engine skips its per-job hook while False."""
 
-    def _refresh(self) -> None:
-        # Spans through the API's default proxy are discarded; skip their cost until a real
-        # provider is set.
+    def live(self) -> bool:
+        """Whether an SDK (or another real provider) would see anything; updates `tracing`.
+
+        Without one, spans and instruments are the API's no-op proxies: the facade and the
+        engine then skip their hooks, so the API alone costs one check per batch.
+        """
         if self._tracer_provider is None:
-            provider = trace.get_tracer_provider()
-            self.tracing = not isinstance(
-                provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider
-            )
+            self.tracing = not isinstance(trace.get_tracer_provider(), _NO_TRACER)
+        metering = self._meter_provider is not None or not isinstance(
+            metrics.get_meter_provider(), _NO_METER
+        )
+        self.active = self.tracing or metering
+        return self.active
 
     # -- enqueue ----------------------------------------------------------------------------
 
     async def enqueue(self, store: Store, jobs: list[NewJob], now: int) -> list[int]:
-        """Store `jobs`, in an `enqueue` span carried into them when a trace is active."""
-        self._refresh()
+        """Store `jobs`, in an `enqueue` span carried into them when a trace is active.
+
+        The facade calls it only when `live()`."""
         for command, n in Counter(j.command for j in jobs).items():
             self.enqueued.add(n, {"command": command})
         if not (self.tracing and trace.get_current_span().get_span_context().is_valid):
@@ -94,7 +107,8 @@ class Telemetry:
 
     def claimed(self, jobs: list[Job], now: int) -> None:
         """Count a claimed batch and record how long each job waited once due."""
-        self._refresh()
+        if not self.live():
+            return
         record = self.queue_wait.record
         for job in jobs:
             due = max(job.run_after, job.created_date)

@@ -314,8 +314,9 @@ class Engine:
                 prepare=self.prepare,
                 cancel_reason=lambda: entry.cancel_reason,
             )  # fmt: skip
-            if self.telemetry is not None:
-                attempt = await self.telemetry.attempt(job, attempt_run)
+            telemetry = self.telemetry
+            if telemetry is not None and telemetry.active:
+                attempt = await telemetry.attempt(job, attempt_run)
             else:
                 attempt = await attempt_run
         finally:

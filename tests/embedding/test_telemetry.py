@@ -8,6 +8,7 @@ import sys
 import textwrap
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -114,6 +115,25 @@ async def test_metrics_count_enqueued_started_finished_and_time_them(
     assert finished == {"success": 2, "error": 1}
     assert sum(p.count for p in found["jobs.duration"]) == 3
     assert sum(p.count for p in found["jobs.queue_wait"]) == 3
+
+
+async def test_api_without_an_sdk_skips_the_hooks(make_jobs: MakeJobs) -> None:
+    jobs = make_jobs(start_engine=False)
+    assert isinstance(jobs.telemetry, Telemetry)  # the API is installed here
+
+    @jobs.command
+    async def echo(req: int) -> int:
+        return req
+
+    async with jobs:
+        ref = await echo.enqueue(1)
+        with trace.get_tracer("app").start_as_current_span("no-op request"):
+            ref2 = await echo.enqueue(2)  # the API's no-op span is not an active trace
+        await jobs.run_until_idle()
+        assert jobs.telemetry.live() is False and jobs.telemetry.active is False
+        assert await ref.wait(timeout=5) == 1
+        job = (await ref2.get()).job
+        assert job is not None and job.meta == {}
 
 
 def test_without_opentelemetry_nothing_is_imported(tmp_path: Any) -> None:
