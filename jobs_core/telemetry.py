@@ -54,7 +54,7 @@ class Telemetry:
         meter = metrics.get_meter(SCOPE, meter_provider=meter_provider)
         self.enqueued = meter.create_counter("jobs.enqueued", "{job}", "Jobs stored")
         self.started = meter.create_counter("jobs.started", "{job}", "Attempts started")
-        self.finished = meter.create_counter("jobs.finished", "{job}", "Attempts ended, by outcome")
+        self.finished_count = meter.create_counter("jobs.finished", "{job}", "Attempts ended, by outcome")
         self.duration = meter.create_histogram("jobs.duration", "s", "Attempt run time")
         self.queue_wait = meter.create_histogram(
             "jobs.queue_wait", "s", "Time from due to start of an attempt"
@@ -116,18 +116,20 @@ class Telemetry:
         for command, n in Counter(j.command for j in jobs).items():
             self.started.add(n, {"command": command})
 
-    async def attempt(self, job: Job, run: Coroutine[Any, Any, Attempt]) -> Attempt:
-        """Run one attempt, in a span that continues the enqueuing trace when there is one."""
-        if not self.tracing:
-            attempt = await run
-        else:
-            attempt = await self._traced(job, run)
-        labels = {"command": job.command, "outcome": attempt.outcome.value}
-        self.finished.add(1, labels)
-        self.duration.record(attempt.duration_ms / 1000, labels)
-        return attempt
+    def finished(self, outcomes: list[tuple[Job, Attempt]]) -> None:
+        """Count a batch of ended attempts by command and outcome, and time each one."""
+        record = self.duration.record
+        counts: Counter[tuple[str, str]] = Counter()
+        for job, attempt in outcomes:
+            key = (job.command, attempt.outcome.value)
+            counts[key] += 1
+            record(attempt.duration_ms / 1000, {"command": key[0], "outcome": key[1]})
+        for (command, outcome), n in counts.items():
+            self.finished_count.add(n, {"command": command, "outcome": outcome})
 
-    async def _traced(self, job: Job, run: Coroutine[Any, Any, Attempt]) -> Attempt:
+    async def attempt(self, job: Job, run: Coroutine[Any, Any, Attempt]) -> Attempt:
+        """Run one attempt in a span that continues the enqueuing trace when there is one
+        (the engine calls it only while `tracing`)."""
         parent = _PROPAGATOR.extract(job.meta) if TRACEPARENT in job.meta else None
         span = self._tracer.start_span(
             f"run {job.command}",

@@ -315,7 +315,7 @@ class Engine:
                 cancel_reason=lambda: entry.cancel_reason,
             )  # fmt: skip
             telemetry = self.telemetry
-            if telemetry is not None and telemetry.active:
+            if telemetry is not None and telemetry.tracing:
                 attempt = await telemetry.attempt(job, attempt_run)
             else:
                 attempt = await attempt_run
@@ -379,6 +379,8 @@ class Engine:
         except BaseException:
             self._outcomes = outcomes + self._outcomes
             raise
+        if self.telemetry is not None and self.telemetry.active:
+            self.telemetry.finished(outcomes)
         for t in transitions:
             if t.owner_guard == self.id and t.job_id in result.applied:
                 self.processed += 1
