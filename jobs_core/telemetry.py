@@ -54,7 +54,9 @@ class Telemetry:
         meter = metrics.get_meter(SCOPE, meter_provider=meter_provider)
         self.enqueued = meter.create_counter("jobs.enqueued", "{job}", "Jobs stored")
         self.started = meter.create_counter("jobs.started", "{job}", "Attempts started")
-        self.finished_count = meter.create_counter("jobs.finished", "{job}", "Attempts ended, by outcome")
+        self.finished_count = meter.create_counter(
+            "jobs.finished", "{job}", "Attempts ended, by outcome"
+        )
         self.duration = meter.create_histogram("jobs.duration", "s", "Attempt run time")
         self.queue_wait = meter.create_histogram(
             "jobs.queue_wait", "s", "Time from due to start of an attempt"
