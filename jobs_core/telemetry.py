@@ -11,6 +11,7 @@ is active at enqueue, so the attempt's span joins the trace of the request that 
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ SCOPE = "jobs_core"
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 _PROPAGATOR = TraceContextTextMapPropagator()
+RECHECK_SECS = 1.0
 _NO_TRACER = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 # The API has no public test for "no meter provider set"; its proxy is that state.
 _NO_METER = (metrics._internal._ProxyMeterProvider, metrics.NoOpMeterProvider)
@@ -62,7 +64,8 @@ class Telemetry:
             "jobs.queue_wait", "s", "Time from due to start of an attempt"
         )
         self.tracing = tracer_provider is not None
-        """Whether spans are made: a real tracer provider is set (checked once per batch)."""
+        """Whether spans are made: a real tracer provider is set."""
+        self._next_check = 0.0
         self.active = self.live()
         """Whether anything is recorded; the engine skips its per-job hook while False."""
 
@@ -70,8 +73,14 @@ class Telemetry:
         """Whether an SDK (or another real provider) would see anything; updates `tracing`.
 
         Without one, spans and instruments are the API's no-op proxies: the facade and the
-        engine then skip their hooks, so the API alone costs one check per batch.
+        engine then skip their hooks, so the API alone costs one check per batch. Looking
+        the global providers up costs ~5 µs (the API reads the environment), so it is done
+        at most every `RECHECK_SECS`: a provider set later is honoured within that time.
         """
+        now = time.monotonic()
+        if now < self._next_check:
+            return self.active
+        self._next_check = now + RECHECK_SECS
         if self._tracer_provider is None:
             self.tracing = not isinstance(trace.get_tracer_provider(), _NO_TRACER)
         metering = self._meter_provider is not None or not isinstance(
