@@ -38,13 +38,18 @@ def build(directory: str, durability: str) -> BackgroundJobs:
 def telemetry_mode(jobs: BackgroundJobs, mode: str) -> None:
     if mode == "off":
         jobs.telemetry = None
+        return
+    from jobs_core.telemetry import Telemetry
+
+    if mode == "api":
+        jobs.telemetry = Telemetry()
     elif mode == "sdk":
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.trace import TracerProvider
 
-        from jobs_core.telemetry import Telemetry
-
         jobs.telemetry = Telemetry(tracer_provider=TracerProvider(), meter_provider=MeterProvider())
+    else:
+        raise SystemExit(f"JOBS_BENCH_TELEMETRY: unknown mode {mode!r} (off, api, sdk)")
 
 
 async def serve(directory: str, durability: str) -> None:
