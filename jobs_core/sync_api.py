@@ -59,6 +59,7 @@ class SyncJobs:
         self._thread: threading.Thread | None = None
         self._facade: BackgroundJobs | None = None
         self._pid = 0
+        self._inherited: list[BackgroundJobs] = []
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -81,8 +82,11 @@ class SyncJobs:
         if loop is not None and facade is not None and self._pid == os.getpid():
             return loop, facade
         with self._lock:
-            if self._pid != os.getpid():
-                # A forked child (gunicorn --preload) has no loop thread: start afresh.
+            if self._pid != os.getpid() and self._facade is not None:
+                # A forked child (gunicorn --preload) has no loop thread: start afresh. The
+                # parent's connections are kept, never closed here: SQLite must not close
+                # in a child what its parent opened.
+                self._inherited.append(self._facade)
                 self._loop = self._thread = self._facade = None
             if self._loop is None:
                 self._start()
