@@ -16,7 +16,7 @@ from jobs_core import (
     JobsError,
 )
 
-from . import admin, demo, enqueue, status, worker
+from . import admin, demo, enqueue, metrics, status, worker
 from .common import FAILURE, USAGE, CliError
 
 PROG = "jobs"
@@ -50,6 +50,7 @@ def build_parser() -> Parser:
     status.add_parser(commands)
     admin.add_cancel_parser(commands)
     admin.add_requeue_parser(commands)
+    metrics.add_parser(commands)
     return parser
 
 

@@ -3,6 +3,7 @@
 from .app import BackgroundJobs, EnqueueRequest
 from .clock import Clock, ManualClock, SystemClock, from_ms, to_ms
 from .context import JobContext, JobLogger, current_job, current_user
+from .enqueue_options import EnqueueOptions, RunOptions
 from .errors import (
     BatchCancelledError,
     DuplicateRefIdError,
@@ -27,7 +28,9 @@ from .errors import (
     UnknownCommandError,
     UnserialisableRequestError,
     UnserialisableResultError,
+    WaitTimeoutError,
 )
+from .handles import AsyncCommandHandle, CommandHandle, JobHandle, SyncCommandHandle
 from .records import (
     ACTIVE_STATES,
     LIVE_ENGINE_STATES,
@@ -55,6 +58,7 @@ from .records import (
 from .reply_to import ReplyDeliveryError, mask_reply_to
 from .schedule import MissedRunPolicy, Schedule
 from .settings import Durability, Settings
+from .sync_api import SyncJobs
 from .transient import TransientJob
 
 __all__ = [
@@ -62,15 +66,18 @@ __all__ = [
     "LIVE_ENGINE_STATES",
     "REQUEUEABLE_STATES",
     "TERMINAL_STATES",
+    "AsyncCommandHandle",
     "BackgroundJobs",
     "BatchCancelledError",
     "BatchStatus",
     "Clock",
     "CommandDefinition",
+    "CommandHandle",
     "DuplicateRefIdError",
     "Durability",
     "EngineInfo",
     "EngineState",
+    "EnqueueOptions",
     "EnqueueRequest",
     "ExposedFile",
     "InvalidOptionError",
@@ -84,6 +91,7 @@ __all__ = [
     "JobError",
     "JobFailedError",
     "JobFilter",
+    "JobHandle",
     "JobLogger",
     "JobNotFoundError",
     "JobRef",
@@ -100,6 +108,7 @@ __all__ = [
     "PermanentError",
     "ReplyDeliveryError",
     "RequestShape",
+    "RunOptions",
     "RunningJob",
     "Schedule",
     "ScheduledTaskInfo",
@@ -109,6 +118,8 @@ __all__ = [
     "StoreBusyError",
     "StoreError",
     "StoreNotFoundError",
+    "SyncCommandHandle",
+    "SyncJobs",
     "SystemClock",
     "TaskNotFoundError",
     "ThroughputBucket",
@@ -116,6 +127,7 @@ __all__ = [
     "UnknownCommandError",
     "UnserialisableRequestError",
     "UnserialisableResultError",
+    "WaitTimeoutError",
     "current_job",
     "current_user",
     "from_ms",

@@ -2,35 +2,41 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Unpack
 
 from .admin_api import AdminMixin
 from .clock import Clock, SystemClock
 from .context import JobContext
 from .engine.engine import Engine
+from .enqueue_options import EnqueueOptions
 from .enqueuing import JobBuilder
-from .errors import InvalidOptionError, JobsError, PermanentError
-from .options import EnqueueRequest, check_retry_limit, check_timeout
+from .errors import JobsError, PermanentError
+from .handles import CommandDecorator
+from .options import EnqueueRequest
 from .records import CommandDefinition, Job, JobRef, JobState
-from .registry import CommandRegistry, Handler
+from .registry import CommandRegistry
 from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
 from .settings import Settings
 from .store.protocol import Store
 from .store.sqlite.store import SqliteStore
 from .transient import TransientJob
+from .waiting import WaitMixin
+
+if TYPE_CHECKING:
+    from .sync_api import SyncJobs
+    from .telemetry import Telemetry
 
 __all__ = ["BackgroundJobs", "EnqueueRequest", "UserResolver"]
 
-F = TypeVar("F", bound=Handler)
 UserResolver = Callable[[str], Any]
 
 
-class BackgroundJobs(AdminMixin, SchedulingMixin):
+class BackgroundJobs(AdminMixin, SchedulingMixin, WaitMixin):
     """Durable background jobs in a directory (default `./jobs_data`), or on a given store.
 
     `async with jobs:` runs the engine; leaving drains running jobs (bounded). Enqueueing and
@@ -51,45 +57,32 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
         self.clock: Clock = clock or SystemClock()
         self.store: Store = store or SqliteStore(directory, self.settings, create=create)
         self.registry = CommandRegistry()
-        self._builder = JobBuilder(self.registry, self.settings, self.store)
+        self._builder = JobBuilder(self)
         self._start_engine = start_engine
         self._engine: Engine | None = None
         self._user_resolver: UserResolver | None = None
+        self.telemetry: Telemetry | None = _telemetry()
+        """OpenTelemetry spans and metrics; None when `opentelemetry-api` is not installed."""
         self._register_builtins()
 
     # -- registration -----------------------------------------------------------------------
 
-    def command(
-        self,
-        name: str | Handler | None = None,
-        *,
-        worker: str | None = None,
-        retry_limit: int | None = None,
-        timeout: float | None = None,
-    ) -> Any:
-        """Register a handler: `@jobs.command`, `@jobs.command("name", worker="smtp")`.
+    @property
+    def command(self) -> CommandDecorator:
+        """Register a handler and get its typed handle: `@jobs.command`, or
+        `@jobs.command("name", worker="smtp", retry_limit=3, timeout=60)`.
 
         A `worker` makes its jobs run one at a time, in order, across every engine; an
         enqueue may not send them to another worker.
         """
-        if callable(name):
-            self.registry.add(name)
-            return name
+        return CommandDecorator(self)
 
-        if worker is not None and (not isinstance(worker, str) or not worker):
-            raise InvalidOptionError(f"worker must be a non-empty string, got {worker!r}")
-        if retry_limit is not None:
-            check_retry_limit(retry_limit, "retry_limit")
-        if timeout is not None:
-            check_timeout(timeout, "timeout")
+    @functools.cached_property
+    def sync(self) -> SyncJobs:
+        """The blocking API for threads without an event loop (Django, Flask, scripts)."""
+        from .sync_api import SyncJobs
 
-        def register(handler: F) -> F:
-            self.registry.add(
-                handler, name=name, worker=worker, retry_limit=retry_limit, timeout=timeout
-            )
-            return handler
-
-        return register
+        return SyncJobs(self)
 
     def user_resolver(self, resolver: UserResolver) -> UserResolver:
         """Register the function (sync or async) that turns a job's user_id into a user."""
@@ -123,6 +116,7 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
             self.store, self.registry, self.settings, self.clock, facade=self,
             prepare=self._prepare,
         )  # fmt: skip
+        engine.telemetry = self.telemetry
         self._engine = engine
         ticker = self._scheduler_ticker()
         if ticker is not None:
@@ -188,33 +182,15 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
     # -- enqueue ----------------------------------------------------------------------------
 
     async def enqueue(
-        self,
-        command: str,
-        request: Any = None,
-        *,
-        worker: str | None = None,
-        run_after: datetime | timedelta | None = None,
-        retry_limit: int | None = None,
-        timeout: float | None = None,
-        ref_id: str | None = None,
-        tag: str | None = None,
-        created_by: str | None = None,
-        batch_id: str | None = None,
-        args: Mapping[str, str] | None = None,
-        parent_id: int | None = None,
-        depends_on: int | None = None,
-        callback: str | None = None,
-        user_id: str | None = None,
-        reply_to: str | None = None,
+        self, command: str, request: Any = None, **options: Unpack[EnqueueOptions]
     ) -> JobRef:
-        """Store a job durably; returns once it is committed. Bad input is refused here."""
-        options = EnqueueRequest(
-            command=command, request=request, worker=worker, run_after=run_after,
-            retry_limit=retry_limit, timeout=timeout, ref_id=ref_id, tag=tag,
-            created_by=created_by, batch_id=batch_id, args=args, parent_id=parent_id,
-            depends_on=depends_on, callback=callback, user_id=user_id, reply_to=reply_to,
-        )  # fmt: skip
-        return (await self.enqueue_many([options]))[0]
+        """Store a job durably; returns once it is committed. Bad input is refused here.
+
+        Options: see `EnqueueOptions`. A command's typed handle (`@jobs.command`) has the
+        same `enqueue` with the request type checked.
+        """
+        request_ = EnqueueRequest(command=command, request=request, **options)
+        return (await self.enqueue_many([request_]))[0]
 
     async def enqueue_many(
         self, requests: Sequence[EnqueueRequest], *, allow_undeclared: bool = False
@@ -228,7 +204,11 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
         """
         now = self.clock.now_ms()
         new_jobs = await self._builder.build(requests, now, allow_undeclared=allow_undeclared)
-        ids = await self.store.enqueue(new_jobs, now)
+        telemetry = self.telemetry
+        if telemetry is not None and telemetry.live():
+            ids = await telemetry.enqueue(self.store, new_jobs, now)
+        else:
+            ids = await self.store.enqueue(new_jobs, now)
         if self._engine is not None:
             named = any(j.worker for j in new_jobs)
             self._engine.wake(named=named)
@@ -278,3 +258,12 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
             run_after=new.run_after, retry_limit=0, attempts=1, timeout_secs=new.timeout_secs,
         )  # fmt: skip
         return engine.run_transient(job)
+
+
+def _telemetry() -> Telemetry | None:
+    """Telemetry on the global OpenTelemetry providers, or None without `opentelemetry-api`."""
+    try:
+        from .telemetry import Telemetry
+    except ImportError:
+        return None
+    return Telemetry()

@@ -7,6 +7,7 @@ in other processes, from its declaration in the store (cached; read again on a m
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from .errors import InvalidOptionError, UnknownCommandError
 from .options import EnqueueRequest, check_options, run_after_ms
@@ -28,6 +29,15 @@ _CHECKED_REQUESTS = (dict, list, str, int, float, bool, type(None))
 tier passes them (an instance of the request type is right by construction)."""
 
 
+class BuilderOwner(Protocol):
+    """What a `JobBuilder` reads from its facade, each time (tests and the sync API swap
+    the facade's store and registry after construction)."""
+
+    registry: CommandRegistry
+    settings: Settings
+    store: Store
+
+
 class _Miss(Exception):
     """A command known neither locally nor in the cached declarations."""
 
@@ -35,11 +45,23 @@ class _Miss(Exception):
 class JobBuilder:
     """Builds the rows enqueue stores; the only place enqueue options are resolved."""
 
-    def __init__(self, registry: CommandRegistry, settings: Settings, store: Store) -> None:
-        self.registry = registry
-        self.settings = settings
-        self.store = store
+    def __init__(self, owner: BuilderOwner) -> None:
+        self._owner = owner
         self._declared: dict[str, CommandDefinition] = {}
+        self._declared_in: Store | None = None
+        """The store the cached declarations came from; another store means a miss."""
+
+    @property
+    def registry(self) -> CommandRegistry:
+        return self._owner.registry
+
+    @property
+    def settings(self) -> Settings:
+        return self._owner.settings
+
+    @property
+    def store(self) -> Store:
+        return self._owner.store
 
     async def build(
         self, requests: Sequence[EnqueueRequest], now: int, *,
@@ -54,13 +76,15 @@ class JobBuilder:
 
     async def refresh(self) -> list[CommandDefinition]:
         """Read the commands the engines declared in the store again; returns them."""
-        found = await self.store.declared_commands()
+        store = self.store
+        found = await store.declared_commands()
         self._declared = {d.name: d for d in found}
+        self._declared_in = store
         return found
 
     async def declared(self, name: str) -> CommandDefinition | None:
         """`name` as declared in the store (fresh on a cache miss), or None."""
-        if name not in self._declared:
+        if name not in self._declared or self._declared_in is not self.store:
             await self.refresh()
         return self._declared.get(name)
 
@@ -68,7 +92,7 @@ class JobBuilder:
         found = self.registry.find(name) if isinstance(name, str) else None
         if found is not None:
             return found
-        declared = self._declared.get(name)
+        declared = self._declared.get(name) if self._declared_in is self.store else None
         if declared is not None:
             return declared
         if not refreshed:

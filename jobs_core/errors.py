@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .records import JobResult
+
 
 class JobsError(Exception):
     """Root of every error raised by jobs; its message names the thing at fault."""
@@ -107,17 +112,28 @@ class JobCancelledError(JobsError):
 
 
 class JobFailedError(JobsError):
-    """A transient command (`run_command`) ended in failure.
+    """A job ended in failure: a transient command (`run_command`), or a stored job waited
+    on (`jobs.wait`), whose `job` attribute then holds the failed job.
 
-    `__cause__` is the handler's exception; `code` and `message` are the job error the same
-    failure would record on a stored job (the exception's class name and text).
+    For `run_command`, `__cause__` is the handler's exception; `code` and `message` are the
+    job error the same failure would record on a stored job (the exception's class name and
+    text). For `jobs.wait` they are the stored job's error code and message.
     """
 
-    def __init__(self, message: str, *, command: str, code: str, error_message: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        command: str = "",
+        code: str = "",
+        error_message: str = "",
+        job: JobResult | None = None,
+    ) -> None:
         super().__init__(message)
         self.command = command
         self.code = code
         self.message = error_message
+        self.job = job
 
 
 class JobTimeoutError(JobFailedError):
@@ -140,3 +156,7 @@ class StillBusyError(JobsError):
 
 class TaskNotFoundError(JobsError):
     """No scheduled task has the given name."""
+
+
+class WaitTimeoutError(JobsError, TimeoutError):
+    """`jobs.wait` gave up: the job did not finish within the timeout (it keeps running)."""

@@ -93,6 +93,16 @@ def check_retry_limit(value: object, name: str) -> None:
         raise InvalidOptionError(f"{name} must be >= 0, got {value}")
 
 
+def check_command_options(worker: object, retry_limit: object, timeout: object) -> None:
+    """The options of `@jobs.command(...)`, checked before any handler is registered."""
+    if worker is not None and (not isinstance(worker, str) or not worker.strip()):
+        raise InvalidOptionError(f"worker must be a non-empty string, got {worker!r}")
+    if retry_limit is not None:
+        check_retry_limit(retry_limit, "retry_limit")
+    if timeout is not None:
+        check_timeout(timeout, "timeout")
+
+
 def check_timeout(value: object, name: str) -> None:
     """A timeout: a finite number of seconds above 0."""
     if not isinstance(value, int | float) or isinstance(value, bool):

@@ -33,6 +33,8 @@ from .transient_runner import run_transient
 
 if TYPE_CHECKING:
     from jobs_core.app import BackgroundJobs
+    from jobs_core.telemetry import Telemetry
+    from jobs_core.waiting import FinishSignal
 
 log = logging.getLogger("jobs.engine")
 
@@ -104,6 +106,10 @@ class Engine:
         self._archive_trouble = Backoff(
             f"engine {self.id}: archiving finished jobs", log, first_secs=1.0, max_secs=30.0
         )
+        self.telemetry: Telemetry | None = None
+        """Spans and metrics of attempts; None without `opentelemetry-api`."""
+        self.on_finished: FinishSignal | None = None
+        """Fired after each batch of outcomes is written, once something waits on a job."""
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -305,6 +311,8 @@ class Engine:
         return sum(1 for r in self.running.values() if not r.job.worker)
 
     def _start_all(self, jobs: list[Job]) -> int:
+        if self.telemetry is not None and jobs:
+            self.telemetry.claimed(jobs, self.clock.now_ms())
         for job in jobs:
             self._start(job)
         if jobs:
@@ -328,13 +336,18 @@ class Engine:
         if lock is not None:
             await lock.acquire()
         try:
-            attempt = await run_attempt(
+            attempt_run = run_attempt(
                 command,
                 ctx,
                 executor=self.executor,
                 prepare=self.prepare,
                 cancel_reason=lambda: entry.cancel_reason,
             )  # fmt: skip
+            telemetry = self.telemetry
+            if telemetry is not None and telemetry.tracing:
+                attempt = await telemetry.attempt(job, attempt_run)
+            else:
+                attempt = await attempt_run
         finally:
             if lock is not None:
                 lock.release()
@@ -395,6 +408,8 @@ class Engine:
         except BaseException:
             self._outcomes = outcomes + self._outcomes
             raise
+        if self.telemetry is not None and self.telemetry.active:
+            self.telemetry.finished(outcomes)
         for t in transitions:
             if t.owner_guard == self.id and t.job_id in result.applied:
                 self.processed += 1
@@ -403,6 +418,8 @@ class Engine:
                     self.note_due(t.run_after)
         if result.released_dependents or result.new_job_ids:
             self._claim_default = self._claim_named = True
+        if self.on_finished is not None:
+            self.on_finished.fire()
 
     def _on_activity(self) -> None:
         self._activity_pending = True
