@@ -31,7 +31,7 @@ from jobs_tui.widgets.chrome import View
 KNOWN_VALUES = 500
 """Most values remembered per query key for completion."""
 HEALTH_SECONDS = 2.0
-"""How often the app checks that engines serve the store (a heartbeat is stale after 5 s)."""
+"""How often the app checks that engines serve the store."""
 
 
 class JobsApp(App[None]):

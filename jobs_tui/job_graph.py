@@ -41,11 +41,17 @@ async def fetch_graph(jobs: BackgroundJobs, job_id: int) -> JobGraph:
             break
         graph.ancestors.append(found)
         link = found.depends_on
-    if root.parent_id is not None:
+    # A job enqueued with `depends_on` has that job as its parent too: shown once, as what
+    # it waits for (and, from the other side, as what runs after it).
+    if root.parent_id is not None and root.parent_id != root.depends_on:
         graph.parent = await _summary(jobs, root.parent_id)
     seen = 1 + len(graph.ancestors)
     seen = await _walk(jobs.dependents, root.id, graph.dependents, seen)
-    seen = await _walk(jobs.children, root.id, graph.children, seen)
+
+    async def started(job_id: int) -> list[JobSummary]:
+        return [s for s in await jobs.children(job_id) if s.depends_on != job_id]
+
+    seen = await _walk(started, root.id, graph.children, seen)
     graph.cut = seen >= GRAPH_LIMIT
     return graph
 

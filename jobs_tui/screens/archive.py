@@ -9,10 +9,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Label, Select
 
-from jobs_core import Job, JobState, MonthDatabase, Page
+from jobs_core import Job, JobState, MonthDatabase, Page, StoreError
 from jobs_tui.formatting import size
 from jobs_tui.list_window import PAGE_SIZE
-from jobs_tui.messages import JobsLoaded
+from jobs_tui.messages import JobsLoaded, LoadFailed
 from jobs_tui.screens.job_list import JobListScreen
 from jobs_tui.widgets.job_rows import ARCHIVE_COLUMNS, archive_row
 from jobs_tui.widgets.keyed_table import Row
@@ -45,7 +45,13 @@ class ArchiveScreen(JobListScreen):
         months = await self.jobs.months()
         if self.month is None and months:
             self.month = months[0].month
-        pages = await self.fetch_window()
+        try:
+            pages = await self.fetch_window()
+        except StoreError as error:
+            # One unreadable month file: say so, show it empty, keep the selector for the
+            # other months.
+            self.post_message(LoadFailed(str(error)))
+            pages = [(self.window.refresh_fetch(), Page(items=[], next_cursor=None))]
         return JobsLoaded(pages, months=months, month=self.month)
 
     async def fetch_page(self, cursor: int | None, limit: int = PAGE_SIZE) -> Page[Job]:
@@ -69,7 +75,7 @@ class ArchiveScreen(JobListScreen):
         self.months = months
         select = self.query_one("#month", Select)
         with self.prevent(Select.Changed):
-            options = [(f"{m.month}  ({size(m.size_bytes)})", m.month) for m in months]
+            options = [(month_label(m), m.month) for m in months]
             select.set_options([*options, ("every month", ALL_MONTHS)] if options else [])
             if self.month is not None:
                 select.value = self.month
@@ -81,6 +87,10 @@ class ArchiveScreen(JobListScreen):
 
     def make_row(self, job: Job) -> Row:
         return archive_row(job, self.palette())
+
+
+def month_label(month: MonthDatabase) -> str:
+    return f"{month.month}  ({'unreadable' if month.error else size(month.size_bytes)})"
 
 
 class CompletedScreen(ArchiveScreen):

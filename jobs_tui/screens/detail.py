@@ -16,6 +16,7 @@ from jobs_tui.widgets.detail_panes import (
     error_text,
     fields_table,
     job_fields,
+    log_title,
     relations_text,
 )
 
@@ -54,7 +55,7 @@ class JobDetailScreen(DataScreen):
                 yield Static("Relations", classes="pane-title")
                 yield Static(id="relations", markup=False)
         with Vertical(id="log-box"):
-            yield Static("Log", classes="pane-title")
+            yield Static("Log", classes="pane-title", id="log-title")
             yield LogTail(id="log")
 
     async def fetch(self) -> JobDetailLoaded:
@@ -78,6 +79,7 @@ class JobDetailScreen(DataScreen):
             self.query_one("#relations", Static).update(
                 relations_text(message.dependents, message.batch)
             )
+            self.query_one("#log-title", Static).update(log_title(job))
             self.query_one(LogTail).show(job.logs if job else "")
         self.loaded = True
         self.refresh_bindings()

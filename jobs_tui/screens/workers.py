@@ -1,4 +1,5 @@
-"""The workers view: engines (live, stale or gone, heartbeat, figures) and the jobs they run."""
+"""The workers view: engines (alive, stale, dead or stopped; heartbeat, figures) and the
+jobs they run."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class WorkersScreen(RunningJobsScreen):
         self.query_one("#engines", KeyedTable).sync(engines)
         live = sum(1 for e in message.engines if e.id in self.health.live)
         self.query_one("#engines-title", Static).update(
-            f"Engines: {live} live of {len(message.engines)}"
+            f"Engines: {live} alive of {len(message.engines)}"
         )
         running = [running_row(j, now, self.health, palette) for j in message.running]
         self.query_one("#running", KeyedTable).sync(running)

@@ -9,9 +9,16 @@ from textual.color import Color
 from textual.content import Content
 from textual_plotext import PlotextPlot
 
-from jobs_core import EngineInfo, JobState, MonthDatabase, RunningJob, ThroughputBucket, from_ms
+from jobs_core import (
+    EngineInfo,
+    EngineState,
+    JobState,
+    MonthDatabase,
+    RunningJob,
+    ThroughputBucket,
+    from_ms,
+)
 from jobs_tui.formatting import duration, size
-from jobs_tui.health import engine_state
 from jobs_tui.themes import Palette
 from jobs_tui.widgets.keyed_table import Cells, Column, Row
 
@@ -26,11 +33,18 @@ STATE_STYLES = {
 STATE_NAMES = {JobState.STARTED: "running"}
 """What the dashboard calls a state (an operator says running, not started)."""
 
+ENGINE_STATE_ROLES = {
+    EngineState.ALIVE: "success",
+    EngineState.STALE: "warning",
+    EngineState.DEAD: "error",
+}
+"""Palette role of each engine state; stopped engines are muted."""
+
 ENGINE_COLUMNS: list[Column] = [
     Column("engine", "Engine", 14, grow=3, keep=10, most=48),
     Column("host", "Host", 8, grow=1, keep=4, most=24),
     Column("pid", "Pid", 7, keep=3),
-    Column("state", "State", 6, keep=9),
+    Column("state", "State", 7, keep=9),
     Column("heartbeat", "Heartbeat", 9, keep=6),
     Column("running", "Running", 7, keep=8),
     Column("processed", "Done", 8, keep=5),
@@ -68,11 +82,16 @@ def throughput_series(
     )
 
 
-def throughput_summary(buckets: Sequence[ThroughputBucket], minutes: int) -> str:
+def throughput_summary(buckets: Sequence[ThroughputBucket], minutes: int) -> Content:
+    """The totals in the colours of their chart lines, so the line also reads as a legend
+    (the chart draws its own only when it is tall enough)."""
     done = sum(b.completed for b in buckets)
     failed = sum(b.failed for b in buckets)
     cancelled = sum(b.cancelled for b in buckets)
-    return f"last {minutes} min: {done:,} completed, {failed:,} failed, {cancelled:,} cancelled"
+    return Content.assemble(
+        f"last {minutes} min: ", (f"{done:,} completed", "$text-success"), ", ",
+        (f"{failed:,} failed", "$text-error"), ", ", (f"{cancelled:,} cancelled", "$text-warning"),
+    )  # fmt: skip
 
 
 def _rgb(variables: dict[str, str], name: str) -> tuple[int, int, int]:
@@ -82,23 +101,32 @@ def _rgb(variables: dict[str, str], name: str) -> tuple[int, int, int]:
 def draw_throughput(
     plot: PlotextPlot, buckets: Sequence[ThroughputBucket], now: int, minutes: int
 ) -> None:
-    """Completed and failed jobs per minute, as two lines over a time axis (UTC)."""
-    starts, completed, failed, _ = throughput_series(buckets, now, minutes)
+    """Completed, cancelled and failed jobs per minute, as three lines over a time axis
+    (UTC); failed drawn last, so it shows where the lines meet."""
+    starts, completed, failed, cancelled = throughput_series(buckets, now, minutes)
     xs = list(range(len(starts)))
     variables = plot.app.theme_variables
+    # A legend of three lines would hide a short chart (the dashboard at 80x24).
+    legend = plot.size.height >= LEGEND_MIN_HEIGHT
     plt = plot.plt
     plt.clear_data()
     plt.clear_figure()
-    plt.plot(xs, completed, label="completed", marker="braille",
-             color=_rgb(variables, "success"))  # fmt: skip
-    plt.plot(xs, failed, label="failed", marker="braille", color=_rgb(variables, "error"))
+    for values, name, role in (
+        (completed, "completed", "success"), (cancelled, "cancelled", "warning"),
+        (failed, "failed", "error"),
+    ):  # fmt: skip
+        plt.plot(xs, values, label=name if legend else None, marker="braille",
+                 color=_rgb(variables, role))  # fmt: skip
     ticks = time_ticks(starts)
     plt.xticks([float(i) for i in ticks], [from_ms(starts[i]).strftime("%H:%M") for i in ticks])
-    top = max(1, int(max([*completed, *failed, 1.0]) + 0.999))
+    top = max(1, int(max([*completed, *failed, *cancelled, 1.0]) + 0.999))
     plt.ylim(0, top)
     plt.yticks(sorted({0, top // 2, top}))
     plot.refresh()
 
+
+LEGEND_MIN_HEIGHT = 10
+"""Rows a chart needs before it shows its legend."""
 
 NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440)
 """Minutes between time labels: the first that leaves at most five labels."""
@@ -116,14 +144,15 @@ def engine_row(
     """An engine with what it runs now; its running count comes from the live rows, not from
     its last heartbeat, so the two never disagree."""
     mine = [job for job in running if job.owner == engine.id]
-    state = engine_state(engine, now)
-    role = {"live": "success", "stale": "warning"}.get(state, "muted")
+    state = engine.state
+    role = ENGINE_STATE_ROLES.get(state, "muted")
     heartbeat = duration(now - engine.heartbeat_at) + " ago"
     cells: Cells = {
         "engine": Text(engine.id, no_wrap=True, overflow="ellipsis"),
         "host": Text(engine.host, no_wrap=True, overflow="ellipsis"), "pid": str(engine.pid),
-        "state": Text(state, style=palette[role]),
-        "heartbeat": Text(heartbeat, style=palette["warning"] if state == "stale" else ""),
+        "state": Text(state.value, style=palette[role]),
+        "heartbeat": Text(heartbeat, style=palette[role] if state is not EngineState.ALIVE
+                          else ""),
         "running": Text(str(len(mine)), justify="right"),
         "processed": Text(f"{engine.processed:,}", justify="right"),
         "failed": Text(f"{engine.failed:,}", justify="right"),
@@ -134,9 +163,12 @@ def engine_row(
 
 
 def months_text(months: Sequence[MonthDatabase]) -> str:
-    """The month databases in one line, newest first (file names are `jobs_YYYY-MM.db`)."""
+    """The month databases in one line, newest first (file names are `jobs_YYYY-MM.db`);
+    a month whose file cannot be read or written says so."""
     if not months:
         return "Monthly databases: none yet (finished jobs move there)"
-    listed = ", ".join(f"{m.month} ({size(m.size_bytes)})" for m in months[:6])
+    listed = ", ".join(
+        f"{m.month} ({'unreadable' if m.error else size(m.size_bytes)})" for m in months[:6]
+    )
     more = f" and {len(months) - 6} older" if len(months) > 6 else ""
     return f"Monthly databases: {listed}{more}"

@@ -51,6 +51,17 @@ class LogTail(Log):
         self.write(new if new.endswith("\n") or not new else new + "\n")
 
 
+LOGS_CUT = "oldest lines dropped at the size limit"
+"""What the detail says of a job whose logs were truncated (`Job.logs_truncated`)."""
+
+
+def log_title(job: Job | None) -> str:
+    """The log pane's title; it says when the log holds only its newest lines."""
+    if job is not None and job.logs_truncated:
+        return "Log (newest lines only: the oldest were dropped)"
+    return "Log"
+
+
 def job_fields(result: JobResult, now: int | None = None) -> list[tuple[str, str]]:
     """The job's fields that have a value, as (name, text) pairs in reading order; times read
     as times, meta and args one per line."""
@@ -110,6 +121,7 @@ def _execution(job: Job) -> list[tuple[str, str]]:
         ("attempts", f"{job.attempts} of {job.retry_limit + 1}"),
         ("timeout", f"{job.timeout_secs:g}s"), ("progress", progress),
         ("status", job.status or ""), ("engine", job.owner or ""),
+        ("logs", LOGS_CUT if job.logs_truncated else ""),
     ]  # fmt: skip
 
 

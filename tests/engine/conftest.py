@@ -45,8 +45,8 @@ async def build_history(jobs: BackgroundJobs, clock: ManualClock) -> None:
     await jobs.run_until_idle()
     clock.advance(60)
     for i in range(2):
-        await jobs.enqueue("send_email", {"to": "later"}, run_after=datetime(2027, 1, 1),
-                           user_id=f"user{i}")  # fmt: skip
+        next_year = datetime(2027, 1, 1, tzinfo=UTC)
+        await jobs.enqueue("send_email", {"to": "later"}, run_after=next_year, user_id=f"user{i}")
 
 
 @pytest.fixture

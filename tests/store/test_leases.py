@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from jobs_core import JobState
+import os
+import sqlite3
+
+from jobs_core import EngineState, JobState
 from jobs_core.store.protocol import EngineRegistration, NewJob
+from jobs_core.store.sqlite.schema import LIVE_MIGRATIONS
 from jobs_core.store.sqlite.store import SqliteStore
 
 
@@ -64,3 +68,38 @@ async def test_claims_are_exclusive_between_owners(store_dir: str) -> None:
     assert unknown == []
     await first.close()
     await second.close()
+
+
+async def test_recovering_a_dead_engine_records_it_dead_for_every_reader(store_dir: str) -> None:
+    store = SqliteStore(store_dir)
+    await store.register_engine(engine("gone"), now=0, lease_ms=60_000)
+    await store.register_engine(engine("busy"), now=0, lease_ms=60_000)
+    await store.enqueue([new_job()], now=0)
+    await store.claim(owner="gone", commands=["c"], named=False, limit=1, now=0)
+    assert await store.recover_lost(now=1_000, dead=["gone"]) == [1]
+    states = {e.id: (e.state, e.reason, e.alive) for e in await store.engines(now=1_000)}
+    assert states == {
+        "gone": (EngineState.DEAD, "its process 1 on other-host is gone", False),
+        "busy": (EngineState.ALIVE, "", True),
+    }
+    await store.close()
+
+
+async def test_store_of_schema_v1_migrates_and_keeps_its_engines(store_dir: str) -> None:
+    os.makedirs(store_dir)
+    conn = sqlite3.connect(os.path.join(store_dir, "jobs.db"))
+    conn.executescript(LIVE_MIGRATIONS[0])
+    conn.execute(
+        "INSERT INTO engine (id, host, pid, started_at, heartbeat_at, lease_expires_at) "
+        "VALUES ('old', 'h', 1, 0, 0, 5000)"
+    )
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = SqliteStore(store_dir)
+    [old] = await store.engines(now=1_000)
+    assert (old.id, old.state) == ("old", EngineState.ALIVE)
+    await store.stop_engine("old", now=2_000)
+    [old] = await store.engines(now=3_000)
+    assert (old.state, old.reason) == (EngineState.STOPPED, "stopped cleanly")
+    await store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import sqlite3
@@ -103,3 +104,27 @@ async def test_read_only_directory_is_read_as_it_is(
     finally:
         await jobs.close()
     assert any(uri.endswith("?mode=ro&immutable=1") for uri in opened)
+
+
+def test_read_only_holds_for_the_sync_api_on_its_own_store(tmp_path: Path) -> None:
+    """`jobs.sync` opens a store of its own (`Store.reopen()`), and it is read-only too."""
+    directory = tmp_path / "ro"
+    clock = ManualClock(OCTOBER)
+
+    async def seed() -> None:
+        jobs = BackgroundJobs(str(directory), clock=clock, start_engine=False)
+        await build_history(jobs, clock)
+        await jobs.stop()
+
+    asyncio.run(seed())
+    jobs = BackgroundJobs(str(directory), create=False, start_engine=False, read_only=True)
+    try:
+        assert jobs.sync.count_jobs("state:failed") == 3
+        assert [j.id for j in jobs.sync.find_jobs("command:send_email", limit=3).items] == [
+            15, 14, 10,
+        ]  # fmt: skip
+        with pytest.raises(ReadOnlyStoreError):
+            jobs.sync.cancel(14)
+    finally:
+        jobs.sync.close()
+        asyncio.run(jobs.close())

@@ -51,6 +51,7 @@ async def test_t_shows_relations_and_enter_opens_a_related_job(app: JobsApp) -> 
         text = screen_text(app)
         assert "#8 send_email  completed" in text
         assert "waits for #7 import_csv  completed" in text
+        assert "started by" not in text  # its parent is the job it waits for: shown once
         tree = app.screen.query_one(Tree)
         tree.focus()
         await pilot.press("down", "enter")
@@ -65,7 +66,9 @@ async def test_tree_shows_what_runs_after_a_job(app: JobsApp) -> None:
         await pilot.press("t")
         await pause_until(pilot, lambda: isinstance(app.screen, TreeScreen), "the tree")
         await until_loaded(pilot)
-        assert "runs after it #15 send_email  queued" in screen_text(app)
+        text = screen_text(app)
+        assert "runs after it #15 send_email  queued" in text
+        assert "started #15" not in text  # a dependent is its child too: shown once
 
 
 async def test_commands_view_shows_figures_and_a_chart(app: JobsApp) -> None:

@@ -24,7 +24,7 @@ from jobs_core.records import (
 from jobs_core.store.protocol import DurationTally
 
 from . import admin, search, tallies
-from .archive import month_of, table_for
+from .month_reader import month_of, select_of, table_for
 from .parts import StoreParts
 
 R = TypeVar("R")
@@ -50,7 +50,7 @@ class AdminStoreMixin(StoreParts):
         job = await self._read(lambda conn: admin.live_job(conn, found.id))
         if job is None and found.completed_date is not None:
             month = month_of(found.completed_date)
-            job = await asyncio.to_thread(self._archive.read_job, month, found.state, found.id)
+            job = await self._read_archived(month, found.state, found.id)
         if job is None:
             return JobResult(summary=found)
         if job.state is JobState.COMPLETED:
@@ -58,6 +58,14 @@ class AdminStoreMixin(StoreParts):
         if job.state in (JobState.FAILED, JobState.CANCELLED):
             return JobResult(summary=found, failed=job)
         return JobResult(summary=found, queued=job)
+
+    async def _read_archived(self, month: str, state: JobState, job_id: int) -> Job | None:
+        try:
+            return await asyncio.to_thread(self._archive.reader.read_job, month, state, job_id)
+        except StoreError as error:
+            raise StoreError(
+                f"job {job_id} is archived in a month file that cannot be read: {error}"
+            ) from None
 
     # -- single-job actions -----------------------------------------------------------------
 
@@ -89,16 +97,16 @@ class AdminStoreMixin(StoreParts):
         month: str | None = None
         if found.completed_date is not None:
             month = month_of(found.completed_date)
-            archived = await asyncio.to_thread(self._archive.read_job, month, found.state, job_id)
+            archived = await self._read_archived(month, found.state, job_id)
 
         def requeue(conn: sqlite3.Connection) -> None:
-            if not admin.requeue_live(conn, job_id, now):
+            if not admin.requeue_live(conn, job_id, now, self._max_log):
                 if archived is None:
                     raise StoreError(
                         f"job {job_id} cannot be requeued: its row is in neither the queue nor "
                         f"the month database jobs_{month}.db (was the file removed?)"
                     )
-                admin.requeue_archived(conn, archived, now)
+                admin.requeue_archived(conn, archived, now, self._max_log)
             admin.after_requeue(conn, job_id, found.state)
             if wait_on is not None:
                 admin.wait_on(conn, job_id, wait_on)
@@ -115,10 +123,8 @@ class AdminStoreMixin(StoreParts):
     async def list_archive(
         self, month: str, kind: JobState, query: JobQuery, cursor: int | None, limit: int
     ) -> Page[Job]:
-        source = await self._month_source(month, table_for(kind))
-        if source is None:
-            return Page(items=[], next_cursor=None)
-        return await asyncio.to_thread(self._locked, search.page_of, source, query, cursor, limit)
+        page = await self._in_month(month, table_for(kind), search.page_of, query, cursor, limit)
+        return page or Page(items=[], next_cursor=None)
 
     async def find_jobs(self, query: JobQuery, cursor: int | None, limit: int) -> Page[Job]:
         return await self._find(query, cursor, limit, ids_only=False)
@@ -136,43 +142,36 @@ class AdminStoreMixin(StoreParts):
             )
         )  # fmt: skip
         pages = [live]
-        for source in await self._month_sources(query):
-            pages.append(
-                await asyncio.to_thread(
-                    self._locked, search.page_of, source, query, cursor, limit, ids_only=ids_only
-                )
+        for month, table in await self._month_tables(query):
+            page = await self._in_month(
+                month, table, search.page_of, query, cursor, limit, ids_only=ids_only
             )
+            if page is not None:
+                pages.append(page)
         return search.merge(pages, limit)
 
     async def count_jobs(self, query: JobQuery) -> int:
-        live = await self._read(
+        total = await self._read(
             lambda conn: search.count_of(search.Source(conn, "background_job", False), query)
         )
-        total = live
-        for source in await self._month_sources(query):
-            total += await asyncio.to_thread(self._locked, search.count_of, source, query)
+        for month, table in await self._month_tables(query):
+            total += await self._in_month(month, table, search.count_of, query) or 0
         return total
 
-    async def _month_sources(self, query: JobQuery) -> list[search.Source]:
-        months = [m.month for m in await self.months()]
-        sources = []
-        for month, table in search.month_tables(months, query):
-            source = await self._month_source(month, table)
-            if source is not None:
-                sources.append(source)
-        return sources
+    async def _month_tables(self, query: JobQuery) -> list[tuple[str, str]]:
+        return search.month_tables([m.month for m in await self.months()], query)
 
-    async def _month_source(self, month: str, table: str) -> search.Source | None:
-        conn = await asyncio.to_thread(self._archive.reader, month)
-        return None if conn is None else search.Source(conn, table, month_file=True)
+    async def _in_month(
+        self, month: str, table: str, fn: Callable[..., R], *args: Any, **kwargs: Any
+    ) -> R | None:
+        """`fn(source, *args)` on a month's `table`, in a worker thread; None if the month
+        has no file. StoreError naming the file if it cannot be read."""
 
-    def _locked(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-        """Call `fn` holding the month readers' lock (they are shared between threads)."""
-        try:
-            with self._archive.read_lock:
-                return fn(*args, **kwargs)
-        except sqlite3.DatabaseError as error:
-            raise StoreError(f"reading a month database: {error}") from None
+        def run(conn: sqlite3.Connection) -> R:
+            source = search.Source(conn, table, month_file=True, columns=select_of(conn))
+            return fn(source, *args, **kwargs)
+
+        return await asyncio.to_thread(self._archive.reader.run, month, run)
 
     # -- figures ----------------------------------------------------------------------------
 
@@ -187,9 +186,6 @@ class AdminStoreMixin(StoreParts):
 
     async def batch_status(self, batch_id: str) -> BatchStatus:
         return await self._read(lambda conn: admin.batch_status(conn, batch_id))
-
-    async def batch_active_ids(self, batch_id: str) -> list[int]:
-        return await self._read(lambda conn: admin.batch_active_ids(conn, batch_id))
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
         return await self._read(partial(admin.dependents, job_id=job_id))

@@ -42,7 +42,7 @@ def cancel(
 
 def requeue(
     conn: sqlite3.Connection, found: list[JobSummary], archived: dict[int, Job], now: int,
-    wait_on: dict[int, int],
+    wait_on: dict[int, int], max_log: int,
 ) -> list[int]:  # fmt: skip
     """Requeue the failed/cancelled jobs of `found` still in that state (checked here, in the
     write transaction); `archived` holds the month rows of those no longer live. Returns the
@@ -54,11 +54,11 @@ def requeue(
         now_summary = current.get(summary.id)
         if now_summary is None or now_summary.state not in (JobState.FAILED, JobState.CANCELLED):
             continue  # requeued, deleted or changed by someone else meanwhile
-        if not admin.requeue_live(conn, summary.id, now):
+        if not admin.requeue_live(conn, summary.id, now, max_log):
             row = archived.get(summary.id)
             if row is None:
                 continue  # its month file was removed: nothing to run again
-            admin.requeue_archived(conn, row, now)
+            admin.requeue_archived(conn, row, now, max_log)
         requeued.append(summary.id)
         previous[now_summary.state] += 1
         if summary.id in wait_on:

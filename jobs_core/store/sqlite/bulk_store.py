@@ -11,7 +11,7 @@ from jobs_core.records import Job, JobState, JobSummary
 from jobs_core.store.protocol import BulkOutcome
 
 from . import bulk
-from .archive import month_of
+from .month_reader import month_of
 from .parts import StoreParts
 
 
@@ -49,10 +49,12 @@ class BulkStoreMixin(StoreParts):
         archived: dict[int, Job] = {}
         for month, summaries in by_month.items():
             rows = await asyncio.to_thread(
-                self._archive.read_jobs, month, "failed_job", [s.id for s in summaries]
+                self._archive.reader.read_jobs, month, "failed_job", [s.id for s in summaries]
             )
             archived.update((job.id, job) for job in rows)
-        requeued = await self._write(lambda conn: bulk.requeue(conn, found, archived, now, wait_on))
+        requeued = await self._write(
+            lambda conn: bulk.requeue(conn, found, archived, now, wait_on, self._max_log)
+        )
         done = set(requeued)
         for month, summaries in by_month.items():
             ids = [s.id for s in summaries if s.id in done]

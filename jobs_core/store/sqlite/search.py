@@ -6,13 +6,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from jobs_core.query import JobQuery
 from jobs_core.records import Job, JobState, Page
 
 from .filters import job_where, needs_window
+from .month_reader import month_bounds
 from .rows import JOB_SELECT, row_to_job
 
 T = TypeVar("T")
@@ -28,6 +28,8 @@ class Source:
     table: str
     month_file: bool
     """Month tables are read in bounded windows when no index narrows the query."""
+    columns: str = JOB_SELECT
+    """The full job row's column list (a month file written by an older jobs lacks some)."""
 
 
 def list_queue(
@@ -57,7 +59,7 @@ def page_of(
         top = source.conn.execute(f"SELECT max(id) FROM {source.table}").fetchone()[0]
         start = (top or 0) + 1
     where = job_where(query, start, descending=True, bounded=bounded)
-    columns = "id" if ids_only else JOB_SELECT
+    columns = "id" if ids_only else source.columns
     rows = source.conn.execute(
         f"SELECT {columns} FROM {source.table} WHERE {where.sql} ORDER BY id DESC LIMIT ?",
         [*where.params, limit + 1],
@@ -117,15 +119,8 @@ def month_tables(months: Sequence[str], query: JobQuery) -> list[tuple[str, str]
     since, before = query.time_range()
     found: list[tuple[str, str]] = []
     for month in months:
-        start, end = _month_range(month)
+        start, end = month_bounds(month)
         if (since is not None and end <= since) or (before is not None and start >= before):
             continue
         found.extend((month, table) for table in tables)
     return found
-
-
-def _month_range(month: str) -> tuple[int, int]:
-    year, number = (int(part) for part in month.split("-"))
-    start = datetime(year, number, 1, tzinfo=UTC)
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
-    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)

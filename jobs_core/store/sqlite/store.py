@@ -15,7 +15,9 @@ from typing import TypeVar
 from jobs_core.errors import ReadOnlyStoreError, StoreBusyError, StoreError, StoreNotFoundError
 from jobs_core.figures import FIGURES_KEPT_MS
 from jobs_core.records import (
+    CommandDefinition,
     EngineInfo,
+    ExposedFile,
     Job,
     RunningJob,
 )
@@ -28,12 +30,13 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import engines, queue, tallies
+from . import batches, commands, engines, logs, queue, tallies
 from .admin_store import AdminStoreMixin
 from .archive import MonthArchive
 from .bulk_store import BulkStoreMixin
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
+from .files import create_private, exposed_files, make_private_dir
 from .schema import check_version, migrate
 from .task_store import TaskStoreMixin
 
@@ -69,6 +72,7 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
             self.path, durability=durability, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS,
             readonly=read_only,
         )  # fmt: skip
+        logs.install_functions(self._conn)
         try:
             if read_only:
                 check_version(self._conn, self.path)
@@ -223,6 +227,7 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
 
     async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
         def recover(conn: sqlite3.Connection) -> list[int]:
+            engines.mark_lost(conn, now, dead)
             transitions = engines.lost_transitions(conn, now, dead)
             if not transitions:
                 return []
@@ -239,6 +244,20 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
     async def running_jobs(self) -> list[RunningJob]:
         return await self._read(engines.running_jobs)
 
+    # -- commands and batches ---------------------------------------------------------------
+
+    async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
+        await self._write(lambda conn: commands.declare(conn, definitions))
+
+    async def declared_commands(self) -> list[CommandDefinition]:
+        return await self._read(commands.declared)
+
+    async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
+        return await self._write(lambda conn: batches.cancel_batch(conn, batch_id, reason, now))
+
+    def exposed_files(self) -> list[ExposedFile]:
+        return exposed_files(self.directory)
+
     def read_change_token(self) -> int:
         """`change_token` for processes that only read (the admin app)."""
         with self._read_lock:
@@ -246,6 +265,17 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
 
 
 def _check_location(directory: str, path: str, create: bool) -> None:
+    """Refuse a missing store unless `create`; else make its directory and `jobs.db`
+    private to their owner if they are new."""
+    _check_directory(directory, path, create)
+    if create:
+        try:
+            create_private(path)
+        except OSError as error:
+            raise StoreError(f"cannot create {path}: {error}") from None
+
+
+def _check_directory(directory: str, path: str, create: bool) -> None:
     if os.path.isdir(directory):
         if not create and not os.path.exists(path):
             raise StoreNotFoundError(f"{directory} is not a jobs store (it has no {LIVE_FILE})")
@@ -255,6 +285,6 @@ def _check_location(directory: str, path: str, create: bool) -> None:
     if not create:
         raise StoreNotFoundError(f"{directory} does not exist")
     try:
-        os.makedirs(directory, exist_ok=True)
+        make_private_dir(directory)
     except OSError as error:
         raise StoreError(f"cannot create the store directory {directory}: {error}") from None
