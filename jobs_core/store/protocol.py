@@ -146,6 +146,12 @@ class Store(Protocol):
         the same transaction, so no job slips into a batch being cancelled). A `batch_id` not
         seen before is recorded as an open batch. A job depending on a failed or cancelled job
         is inserted already cancelled.
+
+        Concurrent calls may share one transaction (group commit, `store/group_commit.py`):
+        each still returns only once its jobs are committed, and gets its own ids or its own
+        error (another caller's refusal never fails it). A call cancelled while it waits
+        for its transaction stores nothing if that transaction had not taken it yet, else
+        its jobs once, when that transaction commits; never twice.
         """
         ...
 

@@ -8,7 +8,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TypeVar
 
@@ -22,6 +22,7 @@ from jobs_core.records import (
     RunningJob,
 )
 from jobs_core.settings import Settings
+from jobs_core.store.group_commit import GroupCommitter, Outcome, Pending
 from jobs_core.store.protocol import (
     ActivityUpdate,
     EngineRegistration,
@@ -37,6 +38,7 @@ from .bulk_store import BulkStoreMixin
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
 from .files import create_private, exposed_files, make_private_dir
+from .group_insert import insert_group
 from .schema import check_version, migrate
 from .task_store import TaskStoreMixin
 
@@ -95,6 +97,7 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
         self._checkpointer = None if read_only else Checkpointer(self.path, durability)
         self._max_log = self.settings.max_log_chars
         self._last_prune = 0
+        self._committer = GroupCommitter(self._insert_group, self._insert_group_now)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -150,7 +153,25 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
     # -- engine hot path --------------------------------------------------------------------
 
     async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
-        return await self._write(lambda conn: queue.insert_jobs(conn, jobs, now))
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
+        return await self._committer.submit(jobs, now)
+
+    def _insert_group_now(self, group: Sequence[Pending]) -> list[Outcome] | None:
+        """The group's transaction if the lock is free (after SQLite's short busy wait on
+        the loop's connection), else None."""
+        try:
+            return self._in_transaction(partial(insert_group, group=group))
+        except sqlite3.DatabaseError as error:
+            if is_busy(error):
+                return None
+            raise translate(error, self.path) from None
+
+    async def _insert_group(self, group: Sequence[Pending]) -> list[Outcome]:
+        # Called after `_insert_group_now` found the lock held: wait before trying again.
+        return await self._retry_busy(
+            partial(self._in_transaction, partial(insert_group, group=group)), wait_first=True
+        )
 
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
@@ -188,12 +209,15 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
             )
         return len(ids)
 
-    async def _retry_busy(self, fn: Callable[[], R]) -> R:
-        """Call `fn`, retrying asynchronously while another process holds the lock."""
+    async def _retry_busy(self, fn: Callable[[], R], *, wait_first: bool = False) -> R:
+        """Call `fn`, retrying asynchronously while another process holds the lock
+        (`wait_first`: the caller just found it held, so pause before the first call)."""
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
         deadline = time.monotonic() + self.settings.busy_timeout_secs
         delay = 0.0005
+        if wait_first:
+            await asyncio.sleep(delay)
         while True:
             try:
                 return fn()
