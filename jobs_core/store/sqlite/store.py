@@ -46,6 +46,20 @@ R = TypeVar("R")
 BUSY_RETRY_MAX_SECS = 0.005
 """Longest pause between retries of a write that found the database locked; locks are held
 for well under a millisecond, so a long pause only leaves the engine idle."""
+SPIN_SECS = 0.002
+"""How long a write that finds the database locked polls for it on the loop's thread before
+it waits asynchronously (asyncio sleeps no less than 1 ms). Another process's enqueue, claim
+or finish holds the lock for tens of µs to a few ms; a 1 ms sleep on each collision halved
+the rate of a producer beside an engine (measured: 230 of 10,000 enqueues collided and
+waited 47% of the producer's time)."""
+SPIN_SLEEP_SECS = 0.00005
+
+
+class _Locked:
+    """What `_spin` returns when the lock stayed held."""
+
+
+LOCKED = _Locked()
 LIVE_FILE = "jobs.db"
 PRUNE_MS = 3_600_000
 """How often an engine's archive pass forgets per-minute tallies older than they are kept."""
@@ -70,10 +84,10 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
         """Every connection opened `mode=ro`: nothing is created, migrated or written."""
         _check_location(self.directory, self.path, create and not read_only)
         durability = self.settings.durability
+        busy_timeout_ms = int(self.settings.busy_timeout_secs * 1000)
         self._conn = open_connection(
-            self.path, durability=durability, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS,
-            readonly=read_only,
-        )  # fmt: skip
+            self.path, durability=durability, busy_timeout_ms=busy_timeout_ms, readonly=read_only
+        )
         logs.install_functions(self._conn)
         try:
             if read_only:
@@ -82,6 +96,7 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
                 # Checkpoints run in the background (checkpointer.py); this is a safety net.
                 self._conn.execute("PRAGMA wal_autocheckpoint = 50000")
                 migrate(self._conn, self.path)
+            self._conn.execute(f"PRAGMA busy_timeout = {LOOP_BUSY_TIMEOUT_MS}")
         except sqlite3.DatabaseError as error:
             self._conn.close()
             raise translate(error, self.path) from None
@@ -89,9 +104,8 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
             self._conn.close()
             raise
         self._reader = open_connection(
-            self.path, durability=durability,
-            busy_timeout_ms=int(self.settings.busy_timeout_secs * 1000), readonly=read_only,
-        )  # fmt: skip
+            self.path, durability=durability, busy_timeout_ms=busy_timeout_ms, readonly=read_only
+        )
         self._read_lock = threading.Lock()
         self._archive = MonthArchive(self.directory, self.path, durability, read_only=read_only)
         self._checkpointer = None if read_only else Checkpointer(self.path, durability)
@@ -134,10 +148,7 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
         return await asyncio.to_thread(run)
 
     def change_token(self) -> int:
-        try:
-            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.DatabaseError as error:
-            raise translate(error, self.path) from None
+        return self._read_now(_data_version)
 
     def reopen(self) -> SqliteStore:
         return SqliteStore(self.directory, self.settings, create=False, read_only=self.read_only)
@@ -158,14 +169,9 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
         return await self._committer.submit(jobs, now)
 
     def _insert_group_now(self, group: Sequence[Pending]) -> list[Outcome] | None:
-        """The group's transaction if the lock is free (after SQLite's short busy wait on
-        the loop's connection), else None."""
-        try:
-            return self._in_transaction(partial(insert_group, group=group))
-        except sqlite3.DatabaseError as error:
-            if is_busy(error):
-                return None
-            raise translate(error, self.path) from None
+        """The group's transaction if the lock is free or freed within SPIN_SECS, else None."""
+        result = self._spin(partial(self._in_transaction, partial(insert_group, group=group)))
+        return None if isinstance(result, _Locked) else result
 
     async def _insert_group(self, group: Sequence[Pending]) -> list[Outcome]:
         # Called after `_insert_group_now` found the lock held: wait before trying again.
@@ -210,15 +216,22 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
         return len(ids)
 
     async def _retry_busy(self, fn: Callable[[], R], *, wait_first: bool = False) -> R:
-        """Call `fn`, retrying asynchronously while another process holds the lock
-        (`wait_first`: the caller just found it held, so pause before the first call)."""
+        """Call `fn`, polling briefly while another process holds the lock, then retrying
+        asynchronously (`wait_first`: the caller just polled, so pause before the first call).
+        """
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
         deadline = time.monotonic() + self.settings.busy_timeout_secs
+        if not wait_first:
+            result = self._spin(fn)
+            if not isinstance(result, _Locked):
+                return result
         delay = 0.0005
-        if wait_first:
-            await asyncio.sleep(delay)
         while True:
+            # One try per pause: polling again here would block the loop for as long as
+            # another process keeps the lock.
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BUSY_RETRY_MAX_SECS)
             try:
                 return fn()
             except sqlite3.DatabaseError as error:
@@ -229,11 +242,34 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
                         f"{self.path} stayed locked by another process for more than "
                         f"{self.settings.busy_timeout_secs:g}s"
                     ) from None
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BUSY_RETRY_MAX_SECS)
+
+    def _spin(self, fn: Callable[[], R]) -> R | _Locked:
+        """Call `fn`, polling for up to SPIN_SECS while the database is locked; LOCKED if it
+        stayed locked."""
+        until = 0.0
+        while True:
+            try:
+                return fn()
+            except sqlite3.DatabaseError as error:
+                if not is_busy(error):
+                    raise translate(error, self.path) from None
+            now = time.monotonic()
+            if not until:
+                until = now + SPIN_SECS
+            elif now > until:
+                return LOCKED
+            time.sleep(SPIN_SLEEP_SECS)
+
+    def _read_now(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        """`fn` on the loop's connection outside a write (a reader is locked out only while
+        another connection recovers the WAL index, briefly)."""
+        result = self._spin(partial(fn, self._conn))
+        if isinstance(result, _Locked):
+            raise StoreBusyError(f"{self.path} stayed locked by another process")
+        return result
 
     async def next_due(self, now: int) -> int | None:
-        return queue.next_due(self._conn, now)
+        return self._read_now(lambda conn: queue.next_due(conn, now))
 
     # -- engines ----------------------------------------------------------------------------
 
@@ -260,7 +296,7 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
         return await self._write(recover)
 
     async def cancel_requested(self, owner: str) -> list[tuple[int, str]]:
-        return engines.cancel_requested(self._conn, owner)
+        return self._read_now(lambda conn: engines.cancel_requested(conn, owner))
 
     async def engines(self, now: int) -> list[EngineInfo]:
         return await self._read(lambda conn: engines.engines(conn, now))
@@ -286,6 +322,10 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
         """`change_token` for processes that only read (the admin app)."""
         with self._read_lock:
             return int(self._reader.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _data_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 def _check_location(directory: str, path: str, create: bool) -> None:
