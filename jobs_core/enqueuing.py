@@ -14,7 +14,7 @@ from .options import EnqueueRequest, check_options, run_after_ms
 from .records import CommandDefinition
 from .registry import Command, CommandRegistry
 from .request_shape import check_request
-from .serialization import to_json, type_name
+from .serialization import request_to_json, type_name
 from .settings import Settings
 from .store.protocol import NewJob, Store
 
@@ -128,7 +128,7 @@ class JobBuilder:
         timeout = r.timeout if r.timeout is not None else spec.timeout_secs
         return NewJob(
             command=r.command, request_type=type_name(r.request),
-            request_body=to_json(r.request, what=f"the request of command '{r.command}'"),
+            request_body=request_to_json(r.request, r.command),
             worker=r.worker if r.worker is not None else spec.worker,
             run_after=now if r.run_after is None else run_after_ms(r.run_after, now),
             retry_limit=retry_limit if retry_limit is not None else settings.default_retry_limit,
@@ -136,7 +136,8 @@ class JobBuilder:
             parent_id=r.parent_id if r.parent_id is not None else r.depends_on,
             depends_on=r.depends_on, ref_id=r.ref_id, tag=r.tag, callback=r.callback,
             batch_id=r.batch_id, created_by=r.created_by, user_id=r.user_id,
-            reply_to=r.reply_to, args=dict(r.args or {}), meta=dict(r.meta),
+            reply_to=r.reply_to, args=dict(r.args) if r.args else {},
+            meta=dict(r.meta) if r.meta else {},
         )  # fmt: skip
 
 

@@ -16,8 +16,10 @@ from typing import Any
 
 from .clock import to_ms
 from .errors import InvalidOptionError, JobsWarning
+from .fast_init import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnqueueRequest:
     """One job for `enqueue_many`: the same options as `enqueue`."""

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from .fast_init import fast_init
+
 T = TypeVar("T")
 
 
@@ -171,6 +173,7 @@ class JobResult:
         return self.summary.state
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobRef:
     """What enqueue returns: enough to find the job again."""

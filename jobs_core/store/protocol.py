@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from jobs_core.fast_init import fast_init
 from jobs_core.query import JobQuery
 from jobs_core.records import (
     BatchStatus,
@@ -23,6 +24,7 @@ from jobs_core.records import (
 )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewJob:
     """A job to insert; the store assigns its id."""
