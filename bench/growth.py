@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from _common import data_dir, final_line, median, print_table
+from _common import data_dir, final_line, median, print_table, rss_mb
 from _engine_proc import build
 from _seed_archive import COMMANDS, seed_archive
 from throughput import _batch, start_engine, stop_engine, wait_completed
@@ -60,17 +60,6 @@ def config(args: argparse.Namespace) -> Config:
     return Config(parent=args.dir, runs=args.runs, n=10_000,
                   archived=(10_000, 100_000, 1_000_000), queued=100_000,
                   processed=1_000_000)  # fmt: skip
-
-
-def engine_rss_mb(pid: int) -> tuple[float, float]:
-    """(current RSS, peak RSS) of process `pid` in MiB."""
-    found: dict[str, float] = {}
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                found[key] = int(value.split()[0]) / 1024
-    return found.get("VmRSS", float("nan")), found.get("VmHWM", float("nan"))
 
 
 # -- stores ---------------------------------------------------------------------------------
@@ -181,10 +170,10 @@ async def drain_backlog(cfg: Config) -> dict[str, float]:
         proc, started = await start_engine(directory, "NORMAL")
         try:
             await asyncio.sleep(0.2)
-            rss_start, _ = engine_rss_mb(proc.pid)
+            rss_start, _ = rss_mb(proc.pid)
             await wait_completed(jobs, cfg.queued, proc)
             elapsed = time.time() - started
-            rss_end, peak = engine_rss_mb(proc.pid)
+            rss_end, peak = rss_mb(proc.pid)
         finally:
             ran = await stop_engine(proc)
             await jobs.close()
@@ -213,7 +202,7 @@ async def long_run(cfg: Config) -> list[dict[str, float]]:
                     enqueued += 1000
                 await wait_completed(jobs, goal, proc)
                 now = time.perf_counter()
-                rss, peak = engine_rss_mb(proc.pid)
+                rss, peak = rss_mb(proc.pid)
                 samples.append({"processed": goal, "rss_mb": rss, "peak_mb": peak,
                                 "per_s": tenth / (now - mark)})  # fmt: skip
                 mark = now
