@@ -63,18 +63,15 @@ class GroupCommitter:
     async def submit(self, jobs: list[NewJob], now: int) -> list[int]:
         """Store `jobs` (one caller's, all or none); returns their ids once committed."""
         entry = Pending(jobs, now)
-        self._pending.append(entry)
         if self._leading:
+            self._pending.append(entry)
             return await self._wait(entry)
         self._leading = True
         if _others_ready():
-            try:
-                await asyncio.sleep(0)  # one pass: callers ready in it join this group
-            except asyncio.CancelledError:
-                self._pending.remove(entry)
-                self._step_down()
-                raise
-        group = self._take()
+            group = await self._gather(entry)
+        else:
+            entry.taken = True
+            group = [entry]
         try:
             outcomes = self._try_now(group)
         except BaseException:  # KeyboardInterrupt and kin: the outcome is unknown
@@ -87,6 +84,17 @@ class GroupCommitter:
         _settle(group, outcomes)
         self._step_down()
         return _result(entry)
+
+    async def _gather(self, entry: Pending) -> list[Pending]:
+        """Let the callers ready in this pass of the loop join `entry`; the group."""
+        self._pending.append(entry)
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            self._pending.remove(entry)
+            self._step_down()
+            raise
+        return self._take()
 
     def _take(self) -> list[Pending]:
         """The pending callers, now part of a transaction; callers cancelled while waiting
