@@ -1,4 +1,4 @@
-"""jobs_core: durable background jobs and scheduled tasks on embedded SQLite."""
+"""jobs_core: durable background jobs and scheduled tasks on embedded SQLite or PostgreSQL."""
 
 from .app import BackgroundJobs, EnqueueRequest
 from .clock import Clock, ManualClock, SystemClock, from_ms, to_ms
@@ -14,9 +14,11 @@ from .errors import (
     JobNotFoundError,
     JobsError,
     SchemaTooNewError,
+    StoreAuthenticationError,
     StoreBusyError,
     StoreError,
     StoreNotFoundError,
+    StoreUnavailableError,
     TaskNotFoundError,
     UnknownCommandError,
     UnserialisableRequestError,
@@ -43,6 +45,7 @@ from .records import (
 from .reply_to import ReplyDeliveryError, mask_reply_to
 from .schedule import MissedRunPolicy, Schedule
 from .settings import Durability, Settings
+from .store.url import mask_store_url
 from .transient import TransientJob
 
 __all__ = [
@@ -83,9 +86,11 @@ __all__ = [
     "ScheduledTaskInfo",
     "SchemaTooNewError",
     "Settings",
+    "StoreAuthenticationError",
     "StoreBusyError",
     "StoreError",
     "StoreNotFoundError",
+    "StoreUnavailableError",
     "SystemClock",
     "TaskNotFoundError",
     "ThroughputBucket",
@@ -96,5 +101,6 @@ __all__ = [
     "current_user",
     "from_ms",
     "mask_reply_to",
+    "mask_store_url",
     "to_ms",
 ]

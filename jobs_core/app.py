@@ -25,8 +25,8 @@ from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
 from .serialization import to_json, type_name
 from .settings import Settings
+from .store.opening import open_store
 from .store.protocol import NewJob, Store
-from .store.sqlite.store import SqliteStore
 from .transient import TransientJob
 
 F = TypeVar("F", bound=Handler)
@@ -57,7 +57,8 @@ class EnqueueRequest:
 
 
 class BackgroundJobs(AdminMixin, SchedulingMixin):
-    """Durable background jobs in a directory (default `./jobs_data`), or on a given store.
+    """Durable background jobs in a directory (default `./jobs_data`), on PostgreSQL when
+    given a `postgresql://` URL instead, or on a given store.
 
     `async with jobs:` runs the engine; leaving drains running jobs (bounded). Enqueueing and
     the admin API work without an engine too (e.g. from the admin app or a web process).
@@ -75,7 +76,7 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
     ) -> None:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
-        self.store: Store = store or SqliteStore(directory, self.settings, create=create)
+        self.store: Store = store or open_store(directory, self.settings, create=create)
         self.registry = CommandRegistry()
         self._start_engine = start_engine
         self._engine: Engine | None = None
@@ -154,6 +155,11 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
     async def close(self) -> None:
         """Close the store without running an engine (admin tools, enqueue-only processes)."""
         await self.store.close()
+
+    @property
+    def location(self) -> str:
+        """Where the store is: its directory, or its URL with the password masked."""
+        return self.store.location
 
     @property
     def engine(self) -> Engine:

@@ -109,7 +109,8 @@ class Store(Protocol):
     Times are UTC epoch milliseconds passed in by the caller; a store never reads the clock.
     """
 
-    path: str
+    location: str
+    """Where the store is, safe to print: a directory, or a URL with its password masked."""
 
     async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
         """Insert `jobs` in one transaction and return their ids in order.
@@ -154,7 +155,11 @@ class Store(Protocol):
         ...
 
     def change_token(self) -> int:
-        """A number that changes when another connection commits (cheap; no I/O wait)."""
+        """A number that changes when another connection commits (cheap; no I/O wait).
+
+        It may also change when nothing did (a backend that lost track says so); callers
+        only look again. On SQLite it is `PRAGMA data_version`; on PostgreSQL a counter of
+        notifications from other connections."""
         ...
 
     async def register_engine(self, engine: EngineRegistration, now: int, lease_ms: int) -> None:

@@ -63,6 +63,7 @@ class SqliteStore(TaskStoreMixin):
         self.settings = settings or Settings()
         self.directory = os.path.abspath(directory)
         self.path = os.path.join(self.directory, LIVE_FILE)
+        self.location = self.directory
         _check_location(self.directory, self.path, create)
         durability = self.settings.durability
         self._conn = open_connection(
@@ -358,11 +359,6 @@ class SqliteStore(TaskStoreMixin):
         """Jobs that depend on `job_id`."""
 
         return await self._read(partial(admin.dependents, job_id=job_id))
-
-    def read_change_token(self) -> int:
-        """`change_token` for processes that only read (the admin app)."""
-        with self._read_lock:
-            return int(self._reader.execute("PRAGMA data_version").fetchone()[0])
 
 
 def _check_location(directory: str, path: str, create: bool) -> None:

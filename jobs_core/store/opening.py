@@ -1,0 +1,19 @@
+"""Opening a store by location: a `postgresql://` URL or a directory of SQLite files."""
+
+from __future__ import annotations
+
+from jobs_core.settings import Settings
+
+from .protocol import Store
+from .url import is_store_url
+
+
+def open_store(location: str, settings: Settings, *, create: bool = True) -> Store:
+    """The store at `location`; the PostgreSQL driver is imported only for a URL."""
+    if is_store_url(location):
+        from .postgres import PostgresStore
+
+        return PostgresStore(location, settings=settings, create=create)
+    from .sqlite.store import SqliteStore
+
+    return SqliteStore(location, settings, create=create)

@@ -1,0 +1,357 @@
+"""The engine's hot path on PostgreSQL: enqueue, claim, finish, activity, next due time.
+
+Every statement is set-based (arrays in, one statement per step), so a batch of jobs costs
+the same number of round trips as one job.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import asyncpg
+
+from jobs_core.errors import DuplicateRefIdError, JobNotFoundError
+from jobs_core.records import TERMINAL_STATES, Job, JobError, JobState
+from jobs_core.store.protocol import ActivityUpdate, FinishResult, NewJob, Transition
+
+from .rows import JOB_SELECT, error_to_json, json_or_none, row_to_job
+
+NEW_JOB_ARRAYS = (
+    "command text", "request_type text", "request_body text", "state text", "worker text",
+    "run_after bigint", "retry_limit integer", "timeout_secs float8", "parent_id bigint",
+    "depends_on bigint", "ref_id text", "tag text", "callback text", "batch_id text",
+    "created_by text", "user_id text", "reply_to text", "args text", "meta text",
+    "completed_date bigint", "error text", "waiting_on bigint",
+)  # fmt: skip
+_NAMES = [c.split()[0] for c in NEW_JOB_ARRAYS]
+_N = len(NEW_JOB_ARRAYS)
+_UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(NEW_JOB_ARRAYS))
+_JSON = ("args", "meta", "error")
+_VALUES = ", ".join(f"u.{n}::jsonb" if n in _JSON else f"u.{n}" for n in _NAMES)
+
+INSERT_JOBS = f"""
+WITH new AS (
+    INSERT INTO background_job (id, created_date, {", ".join(_NAMES)})
+    SELECT nextval('job_id_seq'), ${_N + 1}, {_VALUES}
+    FROM unnest({_UNNEST}) WITH ORDINALITY AS u({", ".join(_NAMES)}, n)
+    ORDER BY u.n
+    RETURNING id, command, state, worker, parent_id, depends_on, ref_id, tag, batch_id,
+        created_by, user_id, callback, request_type, created_date, completed_date, error
+), summary AS (
+    INSERT INTO job_summary (id, command, state, worker, parent_id, depends_on, ref_id, tag,
+        batch_id, created_by, user_id, callback, request_type, created_date, completed_date,
+        error_code, error_message)
+    SELECT id, command, state, worker, parent_id, depends_on, ref_id, tag, batch_id, created_by,
+        user_id, callback, request_type, created_date, completed_date, error ->> 'code',
+        error ->> 'message'
+    FROM new
+), counted AS (
+    UPDATE job_count SET n = job_count.n + c.n
+    FROM (SELECT count(*) AS n FROM new WHERE state = 'cancelled') AS c
+    WHERE job_count.state = 'cancelled' AND c.n > 0
+)
+SELECT array_agg(id ORDER BY id), pg_notify(${_N + 2}, 'enqueue') FROM new
+"""
+
+PARENT_STATES = """
+SELECT id, state FROM job_summary WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE
+"""
+# FOR SHARE: a parent finishing at the same time waits for this insert to commit, so its
+# release (or cancel) of dependents, a later statement with a fresh snapshot, sees the child.
+
+REF_IDS_TAKEN = "SELECT ref_id, id FROM job_summary WHERE ref_id = ANY($1::text[]) LIMIT 1"
+
+CLAIMED = f"""
+claimed AS (
+    UPDATE background_job AS b
+    SET state = 'started', owner = $1, attempts = b.attempts + 1, started_date = $2,
+        last_activity_date = $2, cancel_requested = false
+    FROM picked WHERE b.id = picked.id
+    RETURNING {", ".join("b." + f for f in JOB_SELECT.split(", "))}
+), summary AS (
+    UPDATE job_summary AS s SET state = 'started', started_date = $2, attempts = s.attempts + 1
+    FROM claimed WHERE s.id = claimed.id
+)
+SELECT {JOB_SELECT} FROM claimed ORDER BY run_after, id
+"""
+
+CLAIM_DEFAULT = f"""
+WITH picked AS (
+    SELECT id FROM background_job
+    WHERE state = 'queued' AND waiting_on IS NULL AND worker = '' AND run_after <= $2
+      AND command = ANY($3::text[])
+    ORDER BY run_after, id LIMIT $4
+    FOR UPDATE SKIP LOCKED
+), {CLAIMED}"""
+
+# Named workers: the first eligible job of each worker with no started job. Two engines may
+# look at the same worker at once: the advisory lock lets one of them through per
+# transaction, and the unique index ux_job_one_started_per_worker refuses the rare claim
+# whose snapshot predates a rival's commit (the claim is then run again).
+CLAIM_NAMED = f"""
+WITH RECURSIVE named(worker) AS (
+    (SELECT worker FROM background_job
+     WHERE state = 'queued' AND waiting_on IS NULL AND worker > '' ORDER BY worker LIMIT 1)
+    UNION ALL
+    SELECT (SELECT b.worker FROM background_job b
+            WHERE b.state = 'queued' AND b.waiting_on IS NULL AND b.worker > named.worker
+            ORDER BY b.worker LIMIT 1)
+    FROM named WHERE named.worker IS NOT NULL
+), free AS (
+    SELECT worker FROM named
+    WHERE worker IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM background_job r
+                      WHERE r.worker = named.worker AND r.state = 'started')
+    LIMIT $4
+), locked AS (
+    SELECT worker FROM free WHERE pg_try_advisory_xact_lock($5::integer, hashtext(worker))
+), picked AS (
+    SELECT (SELECT q.id FROM background_job q
+            WHERE q.state = 'queued' AND q.waiting_on IS NULL AND q.worker = locked.worker
+              AND q.run_after <= $2 AND q.command = ANY($3::text[])
+            ORDER BY q.run_after, q.id LIMIT 1 FOR UPDATE) AS id
+    FROM locked
+), {CLAIMED}"""
+
+TRANSITION_ARRAYS = (
+    "id bigint", "state text", "guard text", "run_after bigint", "completed_date bigint",
+    "duration_ms bigint", "response_type text", "response_body text", "error text", "logs text",
+    "progress float8", "status text", "notified boolean", "refund integer",
+)  # fmt: skip
+_T_UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(TRANSITION_ARRAYS))
+_T = len(TRANSITION_ARRAYS)
+
+APPLY_TRANSITIONS = f"""
+WITH t AS (
+    SELECT * FROM unnest({_T_UNNEST})
+        AS t({", ".join(c.split()[0] for c in TRANSITION_ARRAYS)})
+), applied AS (
+    UPDATE background_job AS b
+    SET state = t.state, owner = NULL, cancel_requested = false,
+        attempts = b.attempts - t.refund,
+        run_after = coalesce(t.run_after, b.run_after),
+        completed_date = t.completed_date,
+        duration_ms = coalesce(t.duration_ms, b.duration_ms),
+        response_type = coalesce(t.response_type, b.response_type),
+        response_body = coalesce(t.response_body, b.response_body),
+        error = t.error::jsonb,
+        logs = CASE WHEN t.logs = '' THEN b.logs ELSE right(b.logs || t.logs, ${_T + 1}) END,
+        progress = coalesce(t.progress, b.progress),
+        status = coalesce(t.status, b.status),
+        notified_date = CASE WHEN t.notified THEN ${_T + 2} ELSE b.notified_date END,
+        last_activity_date = ${_T + 2}
+    FROM t
+    WHERE b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
+      AND b.state NOT IN ('completed', 'failed', 'cancelled')
+    RETURNING b.id, b.state, b.started_date, b.completed_date, b.duration_ms, b.attempts,
+        b.response_type, b.error
+), summary AS (
+    UPDATE job_summary AS s
+    SET state = a.state, started_date = a.started_date, completed_date = a.completed_date,
+        duration_ms = a.duration_ms, attempts = a.attempts, response_type = a.response_type,
+        error_code = a.error ->> 'code', error_message = a.error ->> 'message'
+    FROM applied AS a WHERE s.id = a.id
+)
+SELECT id FROM applied
+"""
+
+# A separate statement from APPLY_TRANSITIONS on purpose: its fresh snapshot sees children
+# enqueued by transactions that held their parent's summary row (see PARENT_STATES).
+AFTER_TRANSITIONS = """
+WITH RECURSIVE released AS (
+    UPDATE background_job SET waiting_on = NULL
+    WHERE waiting_on = ANY($1::bigint[]) RETURNING id
+), dependent(id) AS (
+    SELECT id FROM background_job WHERE waiting_on = ANY($2::bigint[])
+    UNION
+    SELECT b.id FROM background_job b JOIN dependent d ON b.waiting_on = d.id
+), cancelled AS (
+    UPDATE background_job AS b
+    SET state = 'cancelled', waiting_on = NULL, completed_date = $3, last_activity_date = $3,
+        error = jsonb_build_object('code', 'DependencyFailed', 'message',
+            'cancelled because job ' || b.depends_on || ' it depends on did not complete',
+            'stack', '', 'field_errors', '{}'::jsonb)
+    WHERE b.id IN (SELECT id FROM dependent) AND b.state = 'queued'
+    RETURNING b.id, b.depends_on
+), summary AS (
+    UPDATE job_summary AS s
+    SET state = 'cancelled', completed_date = $3, error_code = 'DependencyFailed',
+        error_message = 'cancelled because job ' || c.depends_on || ' it depends on did not complete'
+    FROM cancelled AS c WHERE s.id = c.id
+), delta AS (
+    SELECT state, sum(n)::bigint AS n FROM (
+        SELECT * FROM unnest($4::text[], $5::bigint[]) AS d(state, n)
+        UNION ALL SELECT 'cancelled', count(*) FROM cancelled) AS d
+    GROUP BY state HAVING sum(n) > 0
+), counted AS (
+    -- Rows locked in state order, the same in every transaction: no deadlock between engines.
+    INSERT INTO job_count (state, n) SELECT state, n FROM delta ORDER BY state
+    ON CONFLICT (state) DO UPDATE SET n = job_count.n + excluded.n
+), minute AS (
+    INSERT INTO job_minute (minute, state, n) SELECT $6, state, n FROM delta ORDER BY state
+    ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n
+)
+SELECT (SELECT array_agg(id) FROM released), (SELECT array_agg(id ORDER BY id) FROM cancelled),
+    pg_notify($7, 'finish')
+"""
+
+RECORD_ACTIVITY = """
+UPDATE background_job AS b
+SET logs = CASE WHEN u.logs = '' THEN b.logs ELSE right(b.logs || u.logs, $5) END,
+    progress = coalesce(u.progress, b.progress), status = coalesce(u.status, b.status),
+    last_activity_date = $6
+FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::text[]) AS u(id, logs, progress, status)
+WHERE b.id = u.id AND b.state = 'started'
+RETURNING pg_notify($7, 'activity')
+"""
+
+NEXT_DUE = """
+WITH RECURSIVE queued(worker) AS (
+    (SELECT worker FROM background_job
+     WHERE state = 'queued' AND waiting_on IS NULL ORDER BY worker LIMIT 1)
+    UNION ALL
+    SELECT (SELECT b.worker FROM background_job b
+            WHERE b.state = 'queued' AND b.waiting_on IS NULL AND b.worker > queued.worker
+            ORDER BY b.worker LIMIT 1)
+    FROM queued WHERE queued.worker IS NOT NULL
+)
+SELECT min((SELECT min(q.run_after) FROM background_job q
+            WHERE q.state = 'queued' AND q.waiting_on IS NULL AND q.worker = queued.worker
+              AND q.run_after > $1))
+FROM queued WHERE worker IS NOT NULL
+"""
+
+
+def needs_checks(jobs: list[NewJob]) -> bool:
+    """Whether inserting `jobs` must read other rows first (parents, ref_ids)."""
+    return any(j.depends_on is not None or j.ref_id is not None for j in jobs)
+
+
+async def insert_jobs(
+    conn: asyncpg.Connection, jobs: list[NewJob], now: int, channel: str
+) -> list[int]:
+    """Insert `jobs` (inside the caller's transaction when `needs_checks`); their ids."""
+    parents: dict[int, JobState] = {}
+    if needs_checks(jobs):
+        parents = await _parent_states(conn, {j.depends_on for j in jobs if j.depends_on})
+        await _check_ref_ids(conn, [j.ref_id for j in jobs if j.ref_id is not None])
+    columns: list[list[Any]] = [[] for _ in range(_N)]
+    for job in jobs:
+        for column, value in zip(columns, _job_values(job, parents, now), strict=True):
+            column.append(value)
+    try:
+        ids = await conn.fetchval(INSERT_JOBS, *columns, now, channel)
+    except asyncpg.UniqueViolationError:
+        # Another transaction took a ref_id between our check and our insert.
+        await _check_ref_ids(conn, [j.ref_id for j in jobs if j.ref_id is not None])
+        raise
+    return list(ids)
+
+
+def _job_values(job: NewJob, parents: dict[int, JobState], now: int) -> tuple[Any, ...]:
+    """The job's values in NEW_JOB_ARRAYS order, its state decided by its parent's."""
+    state, waiting_on, error, completed = JobState.QUEUED, None, None, None
+    if job.depends_on is not None:
+        parent = parents.get(job.depends_on)
+        if parent is None:
+            raise JobNotFoundError(f"depends_on: there is no job {job.depends_on}")
+        if parent in (JobState.FAILED, JobState.CANCELLED):
+            state, completed = JobState.CANCELLED, now
+            reason = f"cancelled because job {job.depends_on} it depends on did not complete"
+            error = error_to_json(JobError(code="DependencyFailed", message=reason))
+        elif parent is not JobState.COMPLETED:
+            waiting_on = job.depends_on
+    return (
+        job.command, job.request_type, job.request_body, state.value, job.worker, job.run_after,
+        job.retry_limit, job.timeout_secs, job.parent_id, job.depends_on, job.ref_id, job.tag,
+        job.callback, job.batch_id, job.created_by, job.user_id, job.reply_to,
+        json_or_none(job.args), json_or_none(job.meta), completed, error, waiting_on,
+    )  # fmt: skip
+
+
+async def _parent_states(conn: asyncpg.Connection, ids: set[int]) -> dict[int, JobState]:
+    if not ids:
+        return {}
+    rows = await conn.fetch(PARENT_STATES, sorted(ids))
+    return {row[0]: JobState(row[1]) for row in rows}
+
+
+async def _check_ref_ids(conn: asyncpg.Connection, ref_ids: list[str]) -> None:
+    if not ref_ids:
+        return
+    if len(set(ref_ids)) != len(ref_ids):
+        twice = next(r for r in ref_ids if ref_ids.count(r) > 1)
+        raise DuplicateRefIdError(f"ref_id '{twice}' is given to two jobs in one enqueue")
+    taken = await conn.fetchrow(REF_IDS_TAKEN, ref_ids)
+    if taken is not None:
+        raise DuplicateRefIdError(f"ref_id '{taken[0]}' is already used by job {taken[1]}")
+
+
+async def claim(
+    conn: asyncpg.Connection, *, owner: str, commands: list[str], named: bool, limit: int,
+    now: int, lock_class: int,
+) -> list[Job]:  # fmt: skip
+    """Claim in one statement; the caller retries a named claim refused by the unique index."""
+    if named:
+        rows = await conn.fetch(CLAIM_NAMED, owner, now, commands, limit, lock_class)
+    else:
+        rows = await conn.fetch(CLAIM_DEFAULT, owner, now, commands, limit)
+    return [row_to_job(row) for row in rows]
+
+
+async def finish(
+    conn: asyncpg.Connection, transitions: list[Transition], new_jobs: list[NewJob], now: int,
+    max_log: int, channel: str,
+) -> FinishResult:  # fmt: skip
+    """Apply transitions, release or cancel dependents, count, insert follow-up jobs."""
+    columns: list[list[Any]] = [[] for _ in range(_T)]
+    for t in transitions:
+        for column, value in zip(columns, _transition_values(t, now), strict=True):
+            column.append(value)
+    rows = await conn.fetch(APPLY_TRANSITIONS, *columns, max_log, now)
+    applied_ids = {row[0] for row in rows}
+    applied = [t for t in transitions if t.job_id in applied_ids]
+    counts = Counter(t.state.value for t in applied if t.state in TERMINAL_STATES)
+    completed = [t.job_id for t in applied if t.state is JobState.COMPLETED]
+    stopped = [t.job_id for t in applied if t.state in (JobState.FAILED, JobState.CANCELLED)]
+    released, cancelled, _ = await conn.fetchrow(
+        AFTER_TRANSITIONS, completed, stopped, now, list(counts), list(counts.values()),
+        now - now % 60_000, channel,
+    )  # fmt: skip
+    # A follow-up of a transition that did not apply was already written (a retried finish
+    # whose first commit went through) or belongs to a job this engine no longer owns.
+    skipped = {t.job_id for t in transitions} - applied_ids
+    follow_ups = [j for j in new_jobs if j.parent_id not in skipped]
+    new_ids = await insert_jobs(conn, follow_ups, now, channel) if follow_ups else []
+    return FinishResult(
+        applied=[t.job_id for t in applied],
+        cancelled_dependents=list(cancelled or []),
+        released_dependents=list(released or []),
+        new_job_ids=new_ids,
+    )
+
+
+def _transition_values(t: Transition, now: int) -> tuple[Any, ...]:
+    return (
+        t.job_id, t.state.value, t.owner_guard, t.run_after,
+        now if t.state in TERMINAL_STATES else None, t.duration_ms, t.response_type,
+        t.response_body, error_to_json(t.error), t.logs, t.progress, t.status, t.notified,
+        int(t.refund_attempt),
+    )  # fmt: skip
+
+
+async def record_activity(
+    conn: asyncpg.Connection, updates: list[ActivityUpdate], now: int, max_log: int, channel: str
+) -> None:
+    await conn.fetch(
+        RECORD_ACTIVITY,
+        [u.job_id for u in updates], [u.logs for u in updates],
+        [u.progress for u in updates], [u.status for u in updates], max_log, now, channel,
+    )  # fmt: skip
+
+
+async def next_due(conn: asyncpg.Connection, now: int) -> int | None:
+    """Earliest future `run_after` of a claimable job (one index probe per worker name)."""
+    value = await conn.fetchval(NEXT_DUE, now)
+    return int(value) if value is not None else None

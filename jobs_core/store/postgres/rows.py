@@ -1,0 +1,64 @@
+"""Converting between PostgreSQL records and our records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from jobs_core.records import Job, JobError, JobState, JobSummary
+
+from .schema import JOB_FIELDS
+
+JOB_SELECT = ", ".join(JOB_FIELDS)
+"""Column list selecting a full job row in `row_to_job` order."""
+
+SUMMARY_FIELDS = [
+    "id", "command", "state", "worker", "parent_id", "depends_on", "ref_id", "tag", "batch_id",
+    "created_by", "user_id", "callback", "request_type", "response_type", "created_date",
+    "started_date", "completed_date", "duration_ms", "attempts", "error_code", "error_message",
+]  # fmt: skip
+SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
+
+_STATES = {state.value: state for state in JobState}
+_STATE, _ERROR, _ARGS, _META = (JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta"))
+
+
+def row_to_job(row: Sequence[Any]) -> Job:
+    """A `Job` from a record selected with `JOB_SELECT` (jsonb columns arrive as text)."""
+    values = list(row)
+    values[_STATE] = _STATES[values[_STATE]]
+    values[_ERROR] = error_from_json(values[_ERROR])
+    values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
+    values[_META] = json.loads(values[_META]) if values[_META] else {}
+    return Job(**dict(zip(JOB_FIELDS, values, strict=False)))
+
+
+def row_to_summary(row: Sequence[Any]) -> JobSummary:
+    values = dict(zip(SUMMARY_FIELDS, row, strict=True))
+    values["state"] = _STATES[values["state"]]
+    return JobSummary(**values)
+
+
+def error_to_json(error: JobError | None) -> str | None:
+    if error is None:
+        return None
+    return json.dumps(
+        {"code": error.code, "message": error.message, "stack": error.stack,
+         "field_errors": error.field_errors}
+    )  # fmt: skip
+
+
+def error_from_json(text: str | None) -> JobError | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    return JobError(
+        code=data.get("code", ""), message=data.get("message", ""), stack=data.get("stack", ""),
+        field_errors=data.get("field_errors") or {},
+    )  # fmt: skip
+
+
+def json_or_none(value: dict[str, str]) -> str | None:
+    """A string map as JSON, or None when empty (most jobs have no args or meta)."""
+    return json.dumps(value) if value else None

@@ -1,0 +1,233 @@
+"""DDL and numbered migrations of a PostgreSQL store, applied under an advisory lock."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from jobs_core.errors import SchemaTooNewError, StoreError, StoreNotFoundError
+
+JOB_COLUMNS = """
+    id bigint NOT NULL,
+    command text NOT NULL,
+    request_type text NOT NULL DEFAULT '',
+    request_body text NOT NULL DEFAULT 'null',
+    state text NOT NULL,
+    worker text NOT NULL DEFAULT '',
+    parent_id bigint,
+    depends_on bigint,
+    ref_id text,
+    tag text,
+    callback text,
+    batch_id text,
+    created_by text,
+    user_id text,
+    reply_to text,
+    run_after bigint NOT NULL,
+    created_date bigint NOT NULL,
+    started_date bigint,
+    completed_date bigint,
+    notified_date bigint,
+    last_activity_date bigint,
+    retry_limit integer NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    timeout_secs double precision NOT NULL,
+    duration_ms bigint,
+    progress double precision,
+    status text,
+    logs text NOT NULL DEFAULT '',
+    response_type text,
+    response_body text,
+    error jsonb,
+    args jsonb,
+    meta jsonb,
+    owner text
+"""
+
+JOB_FIELDS = [line.split()[0] for line in JOB_COLUMNS.strip().splitlines()]
+"""Column names of a full job row, in table order (shared by the live and archive tables)."""
+
+ARCHIVE_INDEXES = {
+    "completed_job": ("command", "tag", "batch_id", "created_by", "user_id", "ref_id"),
+    "failed_job": ("command", "tag", "batch_id", "created_by", "user_id", "ref_id", "state"),
+}
+"""Columns the admin filters a month by; each gets an index (column, id), partial on NOT NULL
+for the optional ones so that jobs without a tag or batch cost no index entry."""
+
+ALWAYS_SET = frozenset({"command", "state"})
+
+V1 = f"""
+CREATE SEQUENCE job_id_seq;
+
+CREATE TABLE job_summary (
+    id bigint PRIMARY KEY,
+    command text NOT NULL,
+    state text NOT NULL,
+    worker text NOT NULL DEFAULT '',
+    parent_id bigint,
+    depends_on bigint,
+    ref_id text,
+    tag text,
+    batch_id text,
+    created_by text,
+    user_id text,
+    callback text,
+    request_type text NOT NULL DEFAULT '',
+    response_type text,
+    created_date bigint NOT NULL,
+    started_date bigint,
+    completed_date bigint,
+    duration_ms bigint,
+    attempts integer NOT NULL DEFAULT 0,
+    error_code text,
+    error_message text
+);
+CREATE UNIQUE INDEX ux_summary_ref_id ON job_summary (ref_id) WHERE ref_id IS NOT NULL;
+CREATE INDEX ix_summary_depends ON job_summary (depends_on) WHERE depends_on IS NOT NULL;
+CREATE INDEX ix_summary_batch ON job_summary (batch_id, id) WHERE batch_id IS NOT NULL;
+
+CREATE TABLE background_job (
+    {JOB_COLUMNS},
+    waiting_on bigint,
+    cancel_requested boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (id)
+);
+CREATE INDEX ix_job_claim ON background_job (worker, run_after, id)
+    WHERE state = 'queued' AND waiting_on IS NULL;
+CREATE INDEX ix_job_state ON background_job (state, id) WHERE state <> 'queued';
+CREATE INDEX ix_job_owner ON background_job (owner) WHERE owner IS NOT NULL;
+CREATE INDEX ix_job_waiting ON background_job (waiting_on) WHERE waiting_on IS NOT NULL;
+CREATE INDEX ix_job_parent ON background_job (parent_id) WHERE parent_id IS NOT NULL;
+-- The named-worker rule (one started job per named worker) held by the database itself.
+CREATE UNIQUE INDEX ux_job_one_started_per_worker ON background_job (worker)
+    WHERE state = 'started' AND worker <> '';
+
+CREATE TABLE completed_job ({JOB_COLUMNS}, PRIMARY KEY (id, completed_date))
+    PARTITION BY RANGE (completed_date);
+CREATE TABLE failed_job ({JOB_COLUMNS}, PRIMARY KEY (id, completed_date))
+    PARTITION BY RANGE (completed_date);
+
+CREATE TABLE job_count (
+    state text PRIMARY KEY,
+    n bigint NOT NULL
+);
+INSERT INTO job_count (state, n) VALUES ('cancelled', 0), ('completed', 0), ('failed', 0);
+
+CREATE TABLE job_minute (
+    minute bigint NOT NULL,
+    state text NOT NULL,
+    n bigint NOT NULL,
+    PRIMARY KEY (minute, state)
+);
+
+CREATE TABLE engine (
+    id text PRIMARY KEY,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    started_at bigint NOT NULL,
+    heartbeat_at bigint NOT NULL,
+    lease_expires_at bigint NOT NULL,
+    stopped_at bigint,
+    workers jsonb NOT NULL DEFAULT '[]',
+    commands jsonb NOT NULL DEFAULT '[]',
+    concurrency integer NOT NULL DEFAULT 0,
+    running integer NOT NULL DEFAULT 0,
+    processed bigint NOT NULL DEFAULT 0,
+    failed bigint NOT NULL DEFAULT 0
+);
+
+CREATE TABLE scheduled_task (
+    name text PRIMARY KEY,
+    schedule text NOT NULL,
+    command text NOT NULL,
+    request_type text NOT NULL DEFAULT '',
+    request_body text NOT NULL DEFAULT 'null',
+    options jsonb NOT NULL DEFAULT '{{}}',
+    missed_policy text NOT NULL DEFAULT 'run_once',
+    max_catch_up integer NOT NULL DEFAULT 100,
+    paused boolean NOT NULL DEFAULT false,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL,
+    next_run_at bigint,
+    last_run_at bigint,
+    last_job_id bigint,
+    run_now_requested boolean NOT NULL DEFAULT false,
+    revision integer NOT NULL DEFAULT 0
+);
+"""
+
+
+def _archive_indexes() -> str:
+    statements: list[str] = []
+    for table, columns in ARCHIVE_INDEXES.items():
+        for column in columns:
+            partial = "" if column in ALWAYS_SET else f" WHERE {column} IS NOT NULL"
+            statements.append(
+                f"CREATE INDEX ix_{table}_{column} ON {table} ({column}, id){partial};"
+            )
+    return "\n".join(statements)
+
+
+MIGRATIONS: list[str] = [V1 + _archive_indexes()]
+"""Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
+
+LATEST_VERSION = len(MIGRATIONS)
+
+MIGRATION_LOCK = "jobs migration"
+"""Text whose hash keys the advisory lock that serialises migrations of one schema."""
+
+
+async def migrate(conn: asyncpg.Connection, schema: str, display: str, *, create: bool) -> None:
+    """Bring `schema` to the latest version, or refuse a newer one or a foreign schema.
+
+    Two processes starting at once do not race: the work happens under a session advisory
+    lock, and the version is read again once it is held.
+    """
+    version = await _version(conn, schema, display)
+    if version == LATEST_VERSION:
+        return
+    _check(version, schema, display, create)
+    key = f"{MIGRATION_LOCK} {schema}"
+    await conn.execute("SELECT pg_advisory_lock(hashtext($1))", key)
+    try:
+        version = await _version(conn, schema, display)
+        _check(version, schema, display, create)
+        if version is None:
+            async with conn.transaction():
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                await conn.execute(f'CREATE TABLE "{schema}".schema_version (version integer)')
+                await conn.execute(f'INSERT INTO "{schema}".schema_version VALUES (0)')
+            version = 0
+        for number in range(version + 1, LATEST_VERSION + 1):
+            async with conn.transaction():
+                await conn.execute(f'SET LOCAL search_path TO "{schema}"')
+                await conn.execute(MIGRATIONS[number - 1])
+                await conn.execute(f'UPDATE "{schema}".schema_version SET version = $1', number)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+
+
+def _check(version: int | None, schema: str, display: str, create: bool) -> None:
+    if version is not None and version > LATEST_VERSION:
+        raise SchemaTooNewError(
+            f"{display} has schema version {version}, newer than this version of jobs "
+            f"understands ({LATEST_VERSION}); upgrade jobs to open it"
+        )
+    if version is None and not create:
+        raise StoreNotFoundError(f"{display} is not a jobs store (it has no schema '{schema}')")
+
+
+VERSION_PROBE = """
+SELECT to_regclass($2) IS NOT NULL AS versioned,
+       (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')) AS tables
+"""
+
+
+async def _version(conn: asyncpg.Connection, schema: str, display: str) -> int | None:
+    """The store's schema version, or None when the schema has no store yet."""
+    row = await conn.fetchrow(VERSION_PROBE, schema, f'"{schema}".schema_version')
+    if row["versioned"]:
+        return int(await conn.fetchval(f'SELECT version FROM "{schema}".schema_version'))
+    if row["tables"]:
+        raise StoreError(f"{display}: schema '{schema}' holds other tables; it is not a jobs store")
+    return None

@@ -1,0 +1,377 @@
+"""`PostgresStore`: the backend shared by engines on many hosts, on one PostgreSQL schema."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+
+from jobs_core.errors import JobsError, StoreUnavailableError
+from jobs_core.records import (
+    BatchStatus,
+    EngineInfo,
+    Job,
+    JobFilter,
+    JobResult,
+    JobState,
+    JobSummary,
+    MonthDatabase,
+    Page,
+    RunningJob,
+    ThroughputBucket,
+)
+from jobs_core.settings import Settings
+from jobs_core.store.protocol import (
+    ActivityUpdate,
+    EngineRegistration,
+    FinishResult,
+    NewJob,
+    Transition,
+)
+from jobs_core.store.url import parse_store_url
+
+from . import admin, archive, engines, queue
+from .claims import ClaimLedger
+from .connection import CONNECTION_LOST, RETRYABLE, connect, connect_kwargs, translate
+from .filters import Query, archive_query, archive_top, queue_query
+from .listener import ChangeListener
+from .rows import row_to_job
+from .schema import migrate
+from .task_store import TaskStoreMixin
+
+R = TypeVar("R")
+Work = Callable[[asyncpg.Connection], Awaitable[R]]
+
+POOL_SIZE = 4
+"""Connections per process besides the listener: the engine loop, its heartbeat, admin reads."""
+RETRIES = 5
+"""Attempts of a transaction that lost a deadlock or a serialisation race."""
+
+
+class PostgresStore(TaskStoreMixin):
+    """The live queue, summaries and month partitions in one schema of a PostgreSQL database.
+
+    `dsn` is a `postgresql://` URL; the schema comes from `schema`, else the URL's `?schema=`,
+    else `jobs`. Nothing connects until the first call; the pool belongs to the event loop
+    of that call (a later loop gets a fresh pool), and LISTEN has a connection of its own.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        schema: str | None = None,
+        settings: Settings | None = None,
+        *,
+        create: bool = True,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.url = parse_store_url(dsn, schema)
+        self.schema = self.url.schema
+        self.location = self.url.display
+        """Where the store is, for messages: the URL with its password masked."""
+        self.path = self.location
+        self.channel = f"jobs.{self.schema}"
+        """The NOTIFY channel of this store's changes."""
+        self._create = create
+        self._own_pids: set[int] = set()
+        self._listener = ChangeListener(self.url, self.channel, self._own_pids)
+        self._pool: asyncpg.Pool | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening: asyncio.Lock | None = None
+        self._max_log = self.settings.max_log_chars
+        self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
+        self._claims = ClaimLedger()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def _ready(self) -> asyncpg.Pool:
+        pool = self._pool
+        if pool is not None and self._loop is asyncio.get_running_loop():
+            return pool
+        return await self._open()
+
+    async def _open(self) -> asyncpg.Pool:
+        loop = asyncio.get_running_loop()
+        if self._opening is None or self._loop is not loop:
+            self._opening = asyncio.Lock()
+            self._abandon()
+            self._loop = loop
+        async with self._opening:
+            if self._pool is not None:
+                return self._pool
+            conn = await connect(self.url)
+            try:
+                await migrate(conn, self.schema, self.location, create=self._create)
+            except JobsError:
+                raise
+            except Exception as error:
+                raise translate(error, self.location) from None
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+            try:
+                self._pool = await asyncpg.create_pool(
+                    **connect_kwargs(self.url), min_size=1, max_size=POOL_SIZE,
+                    init=self._init_connection,
+                )  # fmt: skip
+            except Exception as error:
+                raise translate(error, self.location) from None
+            return self._pool
+
+    async def _init_connection(self, conn: asyncpg.Connection) -> None:
+        # Notifications from our own connections are not changes made by another process.
+        self._own_pids.add(conn.get_server_pid())
+
+    def _abandon(self) -> None:
+        """Drop a pool whose event loop has ended (its connections died with it)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            with contextlib.suppress(Exception):
+                pool.terminate()
+
+    async def _write(self, fn: Work[R]) -> R:
+        """Run `fn` in one transaction, again if it lost a deadlock or serialisation race."""
+        pool = await self._ready()
+        for attempt in range(RETRIES):
+            try:
+                async with pool.acquire() as conn, conn.transaction():
+                    return await fn(conn)
+            except RETRYABLE:
+                if attempt == RETRIES - 1:
+                    raise StoreUnavailableError(
+                        f"{self.location}: gave up after {RETRIES} conflicting transactions"
+                    ) from None
+                await asyncio.sleep(0.001 * 2**attempt)
+            except JobsError:
+                raise
+            except Exception as error:
+                raise translate(error, self.location) from None
+        raise AssertionError("unreachable")
+
+    async def _one(self, fn: Work[R]) -> R:
+        """Run `fn`, a single statement (its own transaction), on a pooled connection."""
+        pool = await self._ready()
+        try:
+            async with pool.acquire() as conn:
+                return await fn(conn)
+        except JobsError:
+            raise
+        except Exception as error:
+            raise translate(error, self.location) from None
+
+    async def _read(self, fn: Work[R]) -> R:
+        """Run a read-only `fn` in one snapshot; once more on a fresh connection if the
+        server went away (a restart), since reading twice is harmless."""
+        pool = await self._ready()
+        for attempt in range(2):
+            try:
+                async with pool.acquire() as conn:
+                    async with conn.transaction(isolation="repeatable_read", readonly=True):
+                        return await fn(conn)
+            except CONNECTION_LOST as error:
+                if attempt:
+                    raise translate(error, self.location) from None
+            except JobsError:
+                raise
+            except Exception as error:
+                raise translate(error, self.location) from None
+        raise AssertionError("unreachable")
+
+    def change_token(self) -> int:
+        """Bumped by every NOTIFY another connection sends on this store (and by the
+        listener's fallback probe); starts the listener on first use."""
+        self._listener.ensure_started()
+        return self._listener.token
+
+    async def close(self) -> None:
+        await self._listener.close()
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if self._loop is not asyncio.get_running_loop():
+            with contextlib.suppress(Exception):
+                pool.terminate()
+            return
+        try:
+            await asyncio.wait_for(pool.close(), 5.0)
+        except Exception:
+            pool.terminate()
+
+    # -- engine hot path --------------------------------------------------------------------
+
+    async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
+        if not jobs:
+            return []
+        if queue.needs_checks(jobs):
+            return await self._write(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+        return await self._one(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+
+    async def claim(
+        self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
+    ) -> list[Job]:
+        if self._claims.lost:
+            await self._write(self._claims.release_lost)
+
+        async def run(conn: asyncpg.Connection) -> list[Job] | None:
+            try:
+                return await queue.claim(
+                    conn, owner=owner, commands=commands, named=named, limit=limit, now=now,
+                    lock_class=self._lock_class,
+                )  # fmt: skip
+            except asyncpg.UniqueViolationError:
+                return None  # a rival's named claim committed after our snapshot: look again
+
+        for _ in range(RETRIES):
+            try:
+                jobs = await self._one(run)
+            except StoreUnavailableError:
+                # The claim may have committed with its answer lost: release its jobs later.
+                self._claims.note_lost(owner, now, named)
+                raise
+            if jobs is not None:
+                self._claims.note_claimed(owner, now, named, [j.id for j in jobs])
+                return jobs
+        return []
+
+    async def finish(
+        self, transitions: list[Transition], new_jobs: list[NewJob], now: int
+    ) -> FinishResult:
+        return await self._write(
+            lambda c: queue.finish(c, transitions, new_jobs, now, self._max_log, self.channel)
+        )
+
+    async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
+        await self._one(
+            lambda c: queue.record_activity(c, updates, now, self._max_log, self.channel)
+        )
+
+    async def archive_finished(self, now: int, limit: int) -> int:
+        return await self._one(lambda c: archive.move_finished(c, limit))
+
+    async def next_due(self, now: int) -> int | None:
+        return await self._one(lambda c: queue.next_due(c, now))
+
+    # -- engines ----------------------------------------------------------------------------
+
+    async def register_engine(self, engine: EngineRegistration, now: int, lease_ms: int) -> None:
+        await self._one(lambda c: engines.register(c, engine, now, lease_ms, self.channel))
+
+    async def heartbeat(
+        self, engine_id: str, now: int, lease_ms: int, running: int, processed: int, failed: int
+    ) -> None:
+        await self._one(
+            lambda c: c.execute(
+                engines.HEARTBEAT, now, now + lease_ms, running, processed, failed, engine_id
+            )
+        )
+
+    async def stop_engine(self, engine_id: str, now: int) -> None:
+        await self._one(lambda c: c.fetch(engines.STOP, engine_id, now, self.channel))
+
+    async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
+        async def recover(conn: asyncpg.Connection) -> list[int]:
+            transitions = await engines.lost_transitions(conn, now, dead)
+            if not transitions:
+                return []
+            done = await queue.finish(conn, transitions, [], now, self._max_log, self.channel)
+            return done.applied
+
+        return await self._write(recover)
+
+    async def cancel_requested(self, owner: str) -> list[tuple[int, str]]:
+        return await self._one(lambda c: engines.cancel_requested(c, owner))
+
+    async def engines(self, now: int) -> list[EngineInfo]:
+        return await self._read(lambda c: engines.engines(c, now))
+
+    async def running_jobs(self) -> list[RunningJob]:
+        return await self._read(engines.running_jobs)
+
+    # -- admin ------------------------------------------------------------------------------
+
+    async def get_job(self, job_id: int) -> JobResult | None:
+        return await self._read(lambda c: self._result(c, admin.summary(c, job_id)))
+
+    async def get_job_by_ref(self, ref_id: str) -> JobResult | None:
+        return await self._read(lambda c: self._result(c, admin.summary_by_ref(c, ref_id)))
+
+    async def _result(
+        self, conn: asyncpg.Connection, lookup: Awaitable[JobSummary | None]
+    ) -> JobResult | None:
+        found = await lookup
+        if found is None:
+            return None
+        job = await admin.live_job(conn, found.id)
+        if job is None and found.completed_date is not None:
+            start, end = archive.month_bounds(archive.month_of(found.completed_date))
+            table = "completed_job" if found.state is JobState.COMPLETED else "failed_job"
+            row = await conn.fetchrow(archive.ARCHIVED_JOB[table], found.id, start, end)
+            job = row_to_job(row) if row else None
+        if job is None:
+            return JobResult(summary=found)
+        if job.state is JobState.COMPLETED:
+            return JobResult(summary=found, completed=job)
+        if job.state in (JobState.FAILED, JobState.CANCELLED):
+            return JobResult(summary=found, failed=job)
+        return JobResult(summary=found, queued=job)
+
+    async def request_cancel(self, job_id: int, reason: str, now: int) -> JobState:
+        return await self._write(
+            lambda c: admin.request_cancel(c, job_id, reason, now, self._max_log, self.channel)
+        )
+
+    async def requeue(self, job_id: int, now: int) -> list[int]:
+        return await self._write(lambda c: admin.requeue(c, job_id, now, self.channel))
+
+    async def list_queue(self, flt: JobFilter, cursor: int | None, limit: int) -> Page[Job]:
+        """Jobs in the queue (queued, started, executed), oldest first."""
+        return await self._read(lambda c: _page(c, queue_query(flt, cursor, limit), limit))
+
+    async def list_archive(
+        self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
+    ) -> Page[Job]:
+        """Completed (kind=completed) or failed/cancelled jobs of a month, newest first."""
+        if not archive.MONTH.match(month):
+            return Page(items=[], next_cursor=None)
+
+        async def run(conn: asyncpg.Connection) -> Page[Job]:
+            start = cursor
+            if flt.text and start is None:
+                top = await conn.fetchval(archive_top(kind), *archive.month_bounds(month))
+                start = (top or 0) + 1
+            return await _page(conn, archive_query(month, kind, flt, start, limit), limit)
+
+        return await self._read(run)
+
+    async def counts(self) -> dict[JobState, int]:
+        return await self._read(admin.counts)
+
+    async def months(self) -> list[MonthDatabase]:
+        return await self._read(lambda c: archive.months(c, self.schema))
+
+    async def throughput(self, since: int, now: int) -> list[ThroughputBucket]:
+        return await self._read(lambda c: admin.throughput(c, since))
+
+    async def batch_status(self, batch_id: str) -> BatchStatus:
+        return await self._read(lambda c: admin.batch_status(c, batch_id))
+
+    async def batch_active_ids(self, batch_id: str) -> list[int]:
+        return await self._read(lambda c: admin.batch_active_ids(c, batch_id))
+
+    async def dependents(self, job_id: int) -> list[JobSummary]:
+        """Jobs that depend on `job_id`."""
+        return await self._read(lambda c: admin.dependents(c, job_id))
+
+
+async def _page(conn: asyncpg.Connection, query: Query, limit: int) -> Page[Job]:
+    rows = await conn.fetch(query.sql, *query.params)
+    items = [row_to_job(r) for r in rows[:limit]]
+    if len(rows) > limit:
+        return Page(items=items, next_cursor=items[-1].id)
+    if query.window_end is not None and query.window_end > 1:
+        return Page(items=items, next_cursor=query.window_end)
+    return Page(items=items, next_cursor=None)
