@@ -152,6 +152,11 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
         self._engine = None
         await self.store.close()
 
+    async def open(self) -> None:
+        """Connect to the store and check it now, rather than on first use (PostgreSQL
+        connects lazily): a wrong URL, password or schema version fails here."""
+        await self.store.open()
+
     async def close(self) -> None:
         """Close the store without running an engine (admin tools, enqueue-only processes)."""
         await self.store.close()

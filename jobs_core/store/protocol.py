@@ -112,6 +112,14 @@ class Store(Protocol):
     location: str
     """Where the store is, safe to print: a directory, or a URL with its password masked."""
 
+    async def open(self) -> None:
+        """Connect, and create or check the store now (every other call does it on demand).
+
+        Raises StoreNotFoundError, SchemaTooNewError, StoreUnavailableError, ... naming the
+        store, so a process can refuse a bad location before doing anything else.
+        """
+        ...
+
     async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
         """Insert `jobs` in one transaction and return their ids in order.
 

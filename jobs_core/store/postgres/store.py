@@ -181,6 +181,9 @@ class PostgresStore(TaskStoreMixin):
                 raise translate(error, self.location) from None
         raise AssertionError("unreachable")
 
+    async def open(self) -> None:
+        await self._ready()
+
     def change_token(self) -> int:
         """Bumped by every NOTIFY another connection sends on this store (and by the
         listener's fallback probe); starts the listener on first use."""

@@ -121,6 +121,9 @@ class SqliteStore(TaskStoreMixin):
 
         return await asyncio.to_thread(run)
 
+    async def open(self) -> None:
+        """Nothing to do: the files were opened and checked by the constructor."""
+
     def change_token(self) -> int:
         try:
             return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
