@@ -9,27 +9,27 @@ from typing import Any
 
 from jobs_core import BackgroundJobs, JobState
 
-from .common import CliError, open_store, run
+from .common import CliError, add_store_argument, check_store, open_store, run
 
 
 def add_tui_parser(commands: Any) -> None:
     parser = commands.add_parser("tui", help="open the admin app on an existing store")
-    parser.add_argument("directory", metavar="DIR", help="the store directory")
-    parser.set_defaults(func=tui_command)
+    add_store_argument(parser)
+    parser.set_defaults(func=tui_command, needs_store=True)
 
 
 def add_cancel_parser(commands: Any) -> None:
     parser = commands.add_parser("cancel", help="cancel a queued or running job")
-    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    add_store_argument(parser)
     parser.add_argument("job_id", metavar="ID", type=int, help="the job id")
-    parser.set_defaults(func=cancel_command)
+    parser.set_defaults(func=cancel_command, needs_store=True)
 
 
 def add_requeue_parser(commands: Any) -> None:
     parser = commands.add_parser("requeue", help="requeue a failed or cancelled job")
-    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    add_store_argument(parser)
     parser.add_argument("job_id", metavar="ID", type=int, help="the job id")
-    parser.set_defaults(func=requeue_command)
+    parser.set_defaults(func=requeue_command, needs_store=True)
 
 
 def open_tui(jobs: BackgroundJobs, *, quit_after: float | None = None) -> None:
@@ -59,6 +59,7 @@ def _quit(app: Any) -> None:
 
 
 def tui_command(args: argparse.Namespace) -> int:
+    run(check_store(args.directory))  # a bad store is a one-line error, not an app
     jobs = open_store(args.directory)
     try:
         open_tui(jobs)

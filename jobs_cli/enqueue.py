@@ -8,12 +8,26 @@ from typing import Any
 
 from jobs_core import BackgroundJobs, EnqueueRequest, JobRef
 
-from .common import CliError, load_app, open_store, parse_args_option, parse_json, parse_when, run
+from jobs_core.store.url import is_store_url
+
+from .common import (
+    STORE_ENV,
+    CliError,
+    add_store_argument,
+    load_app,
+    open_store,
+    parse_args_option,
+    parse_json,
+    parse_when,
+    run,
+    shown,
+    store_location,
+)
 
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser("enqueue", help="enqueue a job and print its id")
-    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    add_store_argument(parser)
     parser.add_argument("job_command", metavar="COMMAND", help="the registered command name")
     parser.add_argument("request", metavar="JSON", nargs="?", help="the request as JSON")
     parser.add_argument(
@@ -39,10 +53,23 @@ def add_parser(commands: Any) -> None:
 
 
 def enqueue_command(args: argparse.Namespace) -> int:
+    _place_positionals(args)
+    args.directory = store_location(args.directory)
     request = _request_from(args)
     ref = run(_enqueue(args, request))
     print(ref.id)
     return 0
+
+
+def _place_positionals(args: argparse.Namespace) -> None:
+    """`jobs enqueue COMMAND JSON` with $JOBS_STORE set: two words that argparse read as
+    STORE COMMAND are COMMAND JSON unless the first one names a store."""
+    first = args.directory
+    if (
+        first is not None and args.request is None and os.environ.get(STORE_ENV)
+        and not is_store_url(first) and not os.path.isdir(first)
+    ):  # fmt: skip
+        args.directory, args.job_command, args.request = None, first, args.job_command
 
 
 def _request_from(args: argparse.Namespace) -> EnqueueRequest:
@@ -80,7 +107,7 @@ async def _learn_commands(jobs: BackgroundJobs, directory: str, request: Enqueue
     known = sorted({name for engine in await jobs.engines() for name in engine.commands})
     if not known:
         raise CliError(
-            f"no engine has run on {os.path.abspath(directory)} yet, so its commands are "
+            f"no engine has run on {shown(directory)} yet, so its commands are "
             "unknown: pass --app MODULE:OBJECT to check the command against your app"
         )
     for name in (request.command, request.callback):
@@ -88,7 +115,7 @@ async def _learn_commands(jobs: BackgroundJobs, directory: str, request: Enqueue
             listed = ", ".join(n for n in known if not n.startswith("jobs.")) or "none"
             raise CliError(
                 f"no command named '{name}' is known to the engines that ran on "
-                f"{os.path.abspath(directory)} (known: {listed})"
+                f"{shown(directory)} (known: {listed})"
             )
     for name in known:
         if name not in jobs.registry:

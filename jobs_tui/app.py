@@ -55,10 +55,17 @@ class JobsApp(App[None]):
     ]
 
     def __init__(
-        self, jobs: BackgroundJobs, *, clock: Clock | None = None, poll_interval: float = 0.2
+        self,
+        jobs: BackgroundJobs,
+        *,
+        clock: Clock | None = None,
+        poll_interval: float = 0.2,
+        title: str | None = None,
     ) -> None:
         super().__init__()
         self.jobs = jobs
+        self.title = title or f"{self.TITLE} · {jobs.location}"
+        """The store in the header (a URL's password masked), unless a title is given."""
         self.clock: Clock = clock or jobs.clock
         """Shown times ("ago", elapsed) come from here, so snapshots can fix it."""
         self.poll_interval = poll_interval

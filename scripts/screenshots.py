@@ -53,7 +53,7 @@ async def main() -> None:
         await seed_store(directory)
         jobs = BackgroundJobs(directory, create=False, start_engine=False, clock=seed_clock())
         try:
-            app = JobsApp(jobs, clock=seed_clock(), poll_interval=0.05)
+            app = JobsApp(jobs, clock=seed_clock(), poll_interval=0.05, title="jobs admin")
             async with app.run_test(size=SIZE) as pilot:
                 await settle(pilot)
                 for name, keys in SHOTS:

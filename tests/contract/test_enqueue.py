@@ -53,7 +53,7 @@ async def test_enqueue_stores_every_option(make_jobs: MakeJobs, clock: ManualClo
     job = (await jobs.get_job(ref.id)).job
     assert job is not None
     assert (job.command, job.worker, job.retry_limit, job.timeout_secs) == ("noop", "smtp", 4, 30)
-    assert job.request_type == "tests.engine.test_enqueue.SendEmail"
+    assert job.request_type == "tests.contract.test_enqueue.SendEmail"
     assert job.request_body == '{"to":"a@b.c","subject":"hi"}'
     assert job.run_after == clock.now_ms() + 300_000
     assert (job.ref_id, job.tag, job.created_by, job.batch_id) == ("r-1", "mail", "ann", "b1")
@@ -82,7 +82,7 @@ async def test_enqueue_accepts_pydantic_and_dict_requests(make_jobs: MakeJobs) -
     plain = (await jobs.get_job((await jobs.enqueue("noop", {"a": [1, 2]})).id)).job
     assert order is not None and plain is not None
     assert (order.request_type, order.request_body) == (
-        "tests.engine.test_enqueue.Order",
+        "tests.contract.test_enqueue.Order",
         '{"id":3,"total":9.5}',
     )
     assert (plain.request_type, plain.request_body) == ("dict", '{"a":[1,2]}')

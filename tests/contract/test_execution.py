@@ -46,7 +46,7 @@ async def test_async_and_sync_handlers_run_with_typed_requests(make_jobs: MakeJo
         second = (await jobs.get_job(two.id)).job
     assert first is not None and second is not None
     assert (first.response_type, first.response_body) == (
-        "tests.engine.test_execution.Sum",
+        "tests.contract.test_execution.Sum",
         '{"total":5}',
     )
     assert second.response_body == "6"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from jobs_core import JobState
-from jobs_core.store.protocol import EngineRegistration, NewJob
-from jobs_core.store.sqlite.store import SqliteStore
+from jobs_core import JobState, Settings
+from jobs_core.store.opening import open_store
+from jobs_core.store.protocol import EngineRegistration, NewJob, Store
+
+
+def make_store(location: str) -> Store:
+    """A store of the test's backend at `location`."""
+    return open_store(location, Settings())
 
 
 def new_job(retry_limit: int = 2) -> NewJob:
@@ -20,7 +25,7 @@ def engine(engine_id: str) -> EngineRegistration:
 async def test_lapsed_lease_requeues_with_attempt_counted_or_fails_last_attempt(
     store_dir: str,
 ) -> None:
-    store = SqliteStore(store_dir)
+    store = make_store(store_dir)
     await store.register_engine(engine("far-away"), now=1_000, lease_ms=5_000)
     await store.enqueue([new_job(retry_limit=1), new_job(retry_limit=1)], now=1_000)
     claimed = await store.claim(owner="far-away", commands=["c"], named=False, limit=1, now=1_000)
@@ -42,7 +47,7 @@ async def test_lapsed_lease_requeues_with_attempt_counted_or_fails_last_attempt(
 
 
 async def test_live_engine_keeps_its_jobs_and_stop_releases_them(store_dir: str) -> None:
-    store = SqliteStore(store_dir)
+    store = make_store(store_dir)
     await store.register_engine(engine("e1"), now=0, lease_ms=1_000)
     await store.enqueue([new_job()], now=0)
     await store.claim(owner="e1", commands=["c"], named=False, limit=5, now=0)
@@ -54,8 +59,8 @@ async def test_live_engine_keeps_its_jobs_and_stop_releases_them(store_dir: str)
 
 
 async def test_claims_are_exclusive_between_owners(store_dir: str) -> None:
-    first = SqliteStore(store_dir)
-    second = SqliteStore(store_dir)
+    first = make_store(store_dir)
+    second = make_store(store_dir)
     await first.enqueue([new_job() for _ in range(10)], now=0)
     a = await first.claim(owner="a", commands=["c"], named=False, limit=6, now=0)
     b = await second.claim(owner="b", commands=["c"], named=False, limit=6, now=0)

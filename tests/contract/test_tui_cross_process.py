@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import textwrap
@@ -16,8 +15,8 @@ from jobs_core import BackgroundJobs, JobContext, JobState
 from jobs_tui import JobsApp
 from jobs_tui.screens.confirm import ConfirmScreen
 from jobs_tui.widgets.keyed_table import KeyedTable
-
-from .conftest import pause_until, until_loaded
+from tests.conftest import create_store
+from tests.tui.conftest import pause_until, until_loaded
 
 ENGINE_SCRIPT = textwrap.dedent(
     """
@@ -47,11 +46,11 @@ ENGINE_SCRIPT = textwrap.dedent(
 
 
 @pytest.fixture
-def engine_dir(tmp_path: Path) -> Iterator[str]:
+def engine_dir(store_dir: str, tmp_path: Path) -> Iterator[str]:
     """A store with an engine running in a subprocess; stopped (or killed) at teardown."""
-    directory = str(tmp_path / "live")
+    directory = store_dir
     # create the store before the engine starts, so the two processes never race to do it
-    asyncio.run(BackgroundJobs(directory, start_engine=False).close())
+    create_store(directory)
     sentinel = tmp_path / "stop"
     process = subprocess.Popen([sys.executable, "-c", ENGINE_SCRIPT, directory, str(sentinel)])
     try:
@@ -77,6 +76,8 @@ async def test_queue_shows_live_progress_and_cancel_stops_the_running_job(
     try:
         job_id = (await jobs.enqueue("count", {}, retry_limit=0)).id
         app = JobsApp(jobs, poll_interval=0.05)
+        assert app.title == f"jobs admin · {jobs.location}"
+        assert "jobs-test-secret" not in app.title  # a URL's password is masked
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("2")
             await until_loaded(pilot)

@@ -177,7 +177,8 @@ WITH RECURSIVE released AS (
 ), summary AS (
     UPDATE job_summary AS s
     SET state = 'cancelled', completed_date = $3, error_code = 'DependencyFailed',
-        error_message = 'cancelled because job ' || c.depends_on || ' it depends on did not complete'
+        error_message = 'cancelled because job ' || c.depends_on
+            || ' it depends on did not complete'
     FROM cancelled AS c WHERE s.id = c.id
 ), delta AS (
     SELECT state, sum(n)::bigint AS n FROM (

@@ -169,9 +169,11 @@ class PostgresStore(TaskStoreMixin):
         pool = await self._ready()
         for attempt in range(2):
             try:
-                async with pool.acquire() as conn:
-                    async with conn.transaction(isolation="repeatable_read", readonly=True):
-                        return await fn(conn)
+                async with (
+                    pool.acquire() as conn,
+                    conn.transaction(isolation="repeatable_read", readonly=True),
+                ):
+                    return await fn(conn)
             except CONNECTION_LOST as error:
                 if attempt:
                     raise translate(error, self.location) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from jobs_core import BackgroundJobs, JobState, to_ms
+from jobs_core import BackgroundJobs, JobState, mask_store_url, to_ms
 from tests.cli.conftest import SAMPLE_APP, Cli, run_engine_once
 
 
@@ -45,9 +45,9 @@ def test_enqueue_then_status_shows_job(cli: Cli, store: str) -> None:
     job_id = cli("enqueue", store, "greet", "--app", SAMPLE_APP).stdout.strip()
     assert job_id == "1"
     text = cli("status", store).stdout
-    assert text.startswith(f"# JOBS STATUS: {store}\n")
+    assert text.startswith(f"# JOBS STATUS: {mask_store_url(store)}\n")
     assert "  queued:    1\n" in text and "  total:     1\n" in text
     assert "# ENGINES: 0 alive, 0 stopped" in text
     report = json.loads(cli("status", store, "--json").stdout)
     assert report["counts"]["queued"] == 1
-    assert report["directory"] == store
+    assert report["directory"] == mask_store_url(store)

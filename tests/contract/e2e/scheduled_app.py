@@ -1,4 +1,4 @@
-"""A worker process with a recurring task: `python -m tests.e2e.scheduled_app DIR LEDGER`.
+"""A worker process with a recurring task: `python -m tests.contract.e2e.scheduled_app DIR LEDGER`.
 
 Every run appends `<job id> <scheduled_for> <run_now> <pid>` to the LEDGER file, so the test
 can check that each slot ran once across processes.
@@ -12,7 +12,7 @@ import signal
 import sys
 
 from jobs_core import BackgroundJobs, JobContext, Schedule
-from tests.e2e.worker_app import SETTINGS
+from tests.contract.e2e.worker_app import SETTINGS
 
 INTERVAL_SECS = 0.2
 """The task's interval: short, so a two-second test sees about ten slots."""

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from jobs_core import BackgroundJobs, EnqueueRequest, JobContext, JobState
-from tests.conftest import FAST, wait_until
+from tests.conftest import FAST, create_store, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class Workers:
@@ -27,7 +27,8 @@ class Workers:
 
     def start(self) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.e2e.worker_app", self.directory, str(self.ledger)],
+            [sys.executable, "-m", "tests.contract.e2e.worker_app", self.directory,
+             str(self.ledger)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert proc.stdout is not None
@@ -56,7 +57,7 @@ class Workers:
 
 @pytest.fixture
 def workers(store_dir: str, tmp_path: Path) -> Iterator[Workers]:
-    BackgroundJobs(store_dir)  # create the store before the processes race to
+    create_store(store_dir)  # before the processes race to
     pool = Workers(store_dir, tmp_path / "ledger.txt")
     yield pool
     for proc in pool.procs:

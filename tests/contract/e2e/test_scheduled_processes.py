@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from jobs_core import BackgroundJobs
-from tests.conftest import FAST, wait_until
-from tests.e2e.scheduled_app import INTERVAL_SECS
+from tests.conftest import FAST, create_store, wait_until
+from tests.contract.e2e.scheduled_app import INTERVAL_SECS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 Run = tuple[int, int, bool, int]
 """(job id, scheduled_for, run_now, pid) of one run."""
 
@@ -30,13 +30,13 @@ def runs(ledger: Path) -> list[Run]:
 @pytest.fixture
 def engines(store_dir: str, tmp_path: Path) -> Iterator[tuple[Path, list[subprocess.Popen[str]]]]:
     """Two engine processes on one store, both registering the same 0.2 s task."""
-    BackgroundJobs(store_dir)  # create the store before the processes race to
+    create_store(store_dir)  # before the processes race to
     ledger = tmp_path / "ledger.txt"
     procs: list[subprocess.Popen[str]] = []
     try:
         for _ in range(2):
             proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.e2e.scheduled_app", store_dir, str(ledger)],
+                [sys.executable, "-m", "tests.contract.e2e.scheduled_app", store_dir, str(ledger)],
                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             )  # fmt: skip
             procs.append(proc)

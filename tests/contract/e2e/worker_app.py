@@ -1,4 +1,6 @@
-"""A worker process for the cross-process tests: `python -m tests.e2e.worker_app DIR LEDGER`.
+"""A worker process for the cross-process tests.
+
+Run as `python -m tests.contract.e2e.worker_app STORE LEDGER`.
 
 Every job appends `<event> <job id> <attempt> <pid>` to the LEDGER file, so the test can
 count how often each job ran, across processes.
