@@ -14,10 +14,9 @@ import time
 from typing import IO, Any
 
 from jobs_core import JobState
-
-from .admin import open_tui
 from jobs_core.store.url import is_store_url
 
+from .admin import open_tui
 from .common import USAGE, CliError, open_store, run, shown
 from .demo_app import DEMO_SETTINGS, build
 from .demo_feeder import start_feeder

@@ -7,7 +7,6 @@ import os
 from typing import Any
 
 from jobs_core import BackgroundJobs, EnqueueRequest, JobRef
-
 from jobs_core.store.url import is_store_url
 
 from .common import (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncpg
-
 from jobs_core.errors import InvalidStateError, JobNotFoundError, StoreError
 from jobs_core.records import (
     ACTIVE_STATES,
@@ -19,6 +17,7 @@ from jobs_core.store.protocol import Transition
 
 from . import queue
 from .archive import archive_table, month_bounds, month_of
+from .connection import Conn
 from .rows import JOB_SELECT, SUMMARY_SELECT, error_to_json, row_to_job, row_to_summary
 from .schema import JOB_FIELDS
 
@@ -103,23 +102,23 @@ ORDER BY id
 """
 
 
-async def summary(conn: asyncpg.Connection, job_id: int) -> JobSummary | None:
+async def summary(conn: Conn, job_id: int) -> JobSummary | None:
     row = await conn.fetchrow(SUMMARY, job_id)
     return row_to_summary(row) if row else None
 
 
-async def summary_by_ref(conn: asyncpg.Connection, ref_id: str) -> JobSummary | None:
+async def summary_by_ref(conn: Conn, ref_id: str) -> JobSummary | None:
     row = await conn.fetchrow(SUMMARY_BY_REF, ref_id)
     return row_to_summary(row) if row else None
 
 
-async def live_job(conn: asyncpg.Connection, job_id: int) -> Job | None:
+async def live_job(conn: Conn, job_id: int) -> Job | None:
     row = await conn.fetchrow(LIVE_JOB, job_id)
     return row_to_job(row) if row else None
 
 
 async def request_cancel(
-    conn: asyncpg.Connection, job_id: int, reason: str, now: int, max_log: int, channel: str
+    conn: Conn, job_id: int, reason: str, now: int, max_log: int, channel: str
 ) -> JobState:
     """Cancel a queued/executed job now or flag a started one; returns the state it is in."""
     state_text = await conn.fetchval(CANCEL_STATE, job_id)
@@ -146,7 +145,7 @@ async def request_cancel(
     return JobState.CANCELLED
 
 
-async def requeue(conn: asyncpg.Connection, job_id: int, now: int, channel: str) -> list[int]:
+async def requeue(conn: Conn, job_id: int, now: int, channel: str) -> list[int]:
     """Requeue a failed/cancelled job and, transitively, the dependents its failure cancelled
     (each waiting on its requeued parent again); the ids, the job first."""
     found = check_requeueable(await summary(conn, job_id), job_id)
@@ -162,7 +161,7 @@ async def requeue(conn: asyncpg.Connection, job_id: int, now: int, channel: str)
 
 
 async def _requeue_one(
-    conn: asyncpg.Connection, found: JobSummary, wait_on: int | None, now: int, channel: str
+    conn: Conn, found: JobSummary, wait_on: int | None, now: int, channel: str
 ) -> None:
     if await conn.fetchval(REQUEUE_LIVE, found.id, now, wait_on, REQUEUE_NOTE) is None:
         moved = None
@@ -190,18 +189,18 @@ def check_requeueable(found: JobSummary | None, job_id: int) -> JobSummary:
     return found
 
 
-async def dependents(conn: asyncpg.Connection, job_id: int) -> list[JobSummary]:
+async def dependents(conn: Conn, job_id: int) -> list[JobSummary]:
     return [row_to_summary(r) for r in await conn.fetch(DEPENDENTS, job_id)]
 
 
-async def counts(conn: asyncpg.Connection) -> dict[JobState, int]:
+async def counts(conn: Conn) -> dict[JobState, int]:
     result = {state: 0 for state in JobState}
     for state, n in await conn.fetch(COUNTS):
         result[JobState(state)] = int(n)
     return result
 
 
-async def throughput(conn: asyncpg.Connection, since: int) -> list[ThroughputBucket]:
+async def throughput(conn: Conn, since: int) -> list[ThroughputBucket]:
     buckets: dict[int, dict[str, int]] = {}
     for minute, state, n in await conn.fetch(THROUGHPUT, since):
         buckets.setdefault(minute, {})[state] = n
@@ -214,7 +213,7 @@ async def throughput(conn: asyncpg.Connection, since: int) -> list[ThroughputBuc
     ]  # fmt: skip
 
 
-async def batch_status(conn: asyncpg.Connection, batch_id: str) -> BatchStatus:
+async def batch_status(conn: Conn, batch_id: str) -> BatchStatus:
     counts_by_state: dict[JobState, int] = {}
     started: int | None = None
     finished: int | None = None
@@ -234,5 +233,5 @@ async def batch_status(conn: asyncpg.Connection, batch_id: str) -> BatchStatus:
     )  # fmt: skip
 
 
-async def batch_active_ids(conn: asyncpg.Connection, batch_id: str) -> list[int]:
+async def batch_active_ids(conn: Conn, batch_id: str) -> list[int]:
     return [row[0] for row in await conn.fetch(BATCH_ACTIVE, batch_id)]

@@ -16,6 +16,7 @@ import asyncpg
 from jobs_core.errors import StoreError
 from jobs_core.records import JobState, MonthDatabase
 
+from .connection import Conn
 from .rows import JOB_SELECT
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -91,7 +92,7 @@ def archive_table(state: JobState, month: str) -> str:
     return f"{table}_{month.replace('-', '_')}"
 
 
-async def move_finished(conn: asyncpg.Connection, limit: int) -> int:
+async def move_finished(conn: Conn, limit: int) -> int:
     """Move up to `limit` finished jobs to their month's partitions, creating them if new."""
     for attempt in range(2):
         try:
@@ -103,13 +104,14 @@ async def move_finished(conn: asyncpg.Connection, limit: int) -> int:
                     f"cannot archive finished jobs: {error} (a partition of that month exists "
                     "but is detached? drop or rename it)"
                 ) from None
-        first, last = await conn.fetchrow(FINISHED_SPAN)
-        if first is not None:
+        span = await conn.fetchrow(FINISHED_SPAN)
+        if span is not None and span[0] is not None:
+            first, last = span[0], span[1]
             await ensure_partitions(conn, months_between(first, last))
     return 0
 
 
-async def ensure_partitions(conn: asyncpg.Connection, months: list[str]) -> None:
+async def ensure_partitions(conn: Conn, months: list[str]) -> None:
     """Create the partitions of `months` that do not exist yet (one engine at a time)."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", PARTITION_LOCK)
@@ -123,7 +125,7 @@ async def ensure_partitions(conn: asyncpg.Connection, months: list[str]) -> None
                 )
 
 
-async def months(conn: asyncpg.Connection, schema: str) -> list[MonthDatabase]:
+async def months(conn: Conn, schema: str) -> list[MonthDatabase]:
     """Months with partitions, newest first, with the size of both tables and indexes."""
     sizes: dict[str, int] = {}
     for name, size in await conn.fetch(PARTITIONS):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import asyncpg
+from .connection import Conn
 
 RELEASE = """
 WITH released AS (
@@ -49,7 +49,7 @@ class ClaimLedger:
     def note_lost(self, owner: str, now: int, named: bool) -> None:
         self.lost.append((owner, now, named))
 
-    async def release_lost(self, conn: asyncpg.Connection) -> None:
+    async def release_lost(self, conn: Conn) -> None:
         """Requeue the jobs of lost claims (inside the caller's transaction)."""
         for owner, now, named in self.lost:
             running = self._recent.get((owner, now, named), [])

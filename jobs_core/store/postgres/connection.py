@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
+import asyncpg.pool
 
 from jobs_core.errors import (
     StoreAuthenticationError,
@@ -14,6 +15,11 @@ from jobs_core.errors import (
     StoreUnavailableError,
 )
 from jobs_core.store.url import StoreUrl, mask_urls_in
+
+Conn: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+)
+"""A connection of its own or one lent by the pool: the SQL modules take either."""
 
 CONNECT_TIMEOUT_SECS = 10.0
 STATEMENT_CACHE = 512

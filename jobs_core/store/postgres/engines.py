@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-import asyncpg
-
 from jobs_core.records import EngineInfo, JobError, JobState, RunningJob
 from jobs_core.store.protocol import EngineRegistration, Transition
+
+from .connection import Conn
 
 REGISTER = """
 INSERT INTO engine (id, host, pid, started_at, heartbeat_at, lease_expires_at, workers, commands,
@@ -59,7 +59,7 @@ WHERE owner = $1 AND cancel_requested AND state = 'started'
 
 
 async def register(
-    conn: asyncpg.Connection, e: EngineRegistration, now: int, lease_ms: int, channel: str
+    conn: Conn, e: EngineRegistration, now: int, lease_ms: int, channel: str
 ) -> None:
     await conn.fetch(
         REGISTER, e.id, e.host, e.pid, now, now + lease_ms, json.dumps(e.workers),
@@ -67,7 +67,7 @@ async def register(
     )  # fmt: skip
 
 
-async def lost_transitions(conn: asyncpg.Connection, now: int, dead: list[str]) -> list[Transition]:
+async def lost_transitions(conn: Conn, now: int, dead: list[str]) -> list[Transition]:
     """Transitions for started jobs whose owner stopped, died or let its lease lapse."""
     rows = await conn.fetch(LOST_JOBS, now, dead)
     return [lost_transition(now, *row) for row in rows]
@@ -92,7 +92,7 @@ def lost_transition(
     )  # fmt: skip
 
 
-async def engines(conn: asyncpg.Connection, now: int) -> list[EngineInfo]:
+async def engines(conn: Conn, now: int) -> list[EngineInfo]:
     return [
         EngineInfo(
             id=r[0], host=r[1], pid=r[2], started_at=r[3], heartbeat_at=r[4],
@@ -104,7 +104,7 @@ async def engines(conn: asyncpg.Connection, now: int) -> list[EngineInfo]:
     ]  # fmt: skip
 
 
-async def running_jobs(conn: asyncpg.Connection) -> list[RunningJob]:
+async def running_jobs(conn: Conn) -> list[RunningJob]:
     return [
         RunningJob(
             id=r[0], command=r[1], worker=r[2], owner=r[3], started_date=r[4], progress=r[5],
@@ -114,5 +114,5 @@ async def running_jobs(conn: asyncpg.Connection) -> list[RunningJob]:
     ]  # fmt: skip
 
 
-async def cancel_requested(conn: asyncpg.Connection, owner: str) -> list[tuple[int, str]]:
+async def cancel_requested(conn: Conn, owner: str) -> list[tuple[int, str]]:
     return [(row[0], row[1]) for row in await conn.fetch(CANCEL_REQUESTED, owner)]

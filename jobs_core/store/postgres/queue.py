@@ -15,6 +15,7 @@ from jobs_core.errors import DuplicateRefIdError, JobNotFoundError
 from jobs_core.records import TERMINAL_STATES, Job, JobError, JobState
 from jobs_core.store.protocol import ActivityUpdate, FinishResult, NewJob, Transition
 
+from .connection import Conn
 from .rows import JOB_SELECT, error_to_json, json_or_none, row_to_job
 
 NEW_JOB_ARRAYS = (
@@ -229,9 +230,7 @@ def needs_checks(jobs: list[NewJob]) -> bool:
     return any(j.depends_on is not None or j.ref_id is not None for j in jobs)
 
 
-async def insert_jobs(
-    conn: asyncpg.Connection, jobs: list[NewJob], now: int, channel: str
-) -> list[int]:
+async def insert_jobs(conn: Conn, jobs: list[NewJob], now: int, channel: str) -> list[int]:
     """Insert `jobs` (inside the caller's transaction when `needs_checks`); their ids."""
     parents: dict[int, JobState] = {}
     if needs_checks(jobs):
@@ -271,14 +270,14 @@ def _job_values(job: NewJob, parents: dict[int, JobState], now: int) -> tuple[An
     )  # fmt: skip
 
 
-async def _parent_states(conn: asyncpg.Connection, ids: set[int]) -> dict[int, JobState]:
+async def _parent_states(conn: Conn, ids: set[int]) -> dict[int, JobState]:
     if not ids:
         return {}
     rows = await conn.fetch(PARENT_STATES, sorted(ids))
     return {row[0]: JobState(row[1]) for row in rows}
 
 
-async def _check_ref_ids(conn: asyncpg.Connection, ref_ids: list[str]) -> None:
+async def _check_ref_ids(conn: Conn, ref_ids: list[str]) -> None:
     if not ref_ids:
         return
     if len(set(ref_ids)) != len(ref_ids):
@@ -290,7 +289,7 @@ async def _check_ref_ids(conn: asyncpg.Connection, ref_ids: list[str]) -> None:
 
 
 async def claim(
-    conn: asyncpg.Connection, *, owner: str, commands: list[str], named: bool, limit: int,
+    conn: Conn, *, owner: str, commands: list[str], named: bool, limit: int,
     now: int, lock_class: int,
 ) -> list[Job]:  # fmt: skip
     """Claim in one statement; the caller retries a named claim refused by the unique index."""
@@ -302,7 +301,7 @@ async def claim(
 
 
 async def finish(
-    conn: asyncpg.Connection, transitions: list[Transition], new_jobs: list[NewJob], now: int,
+    conn: Conn, transitions: list[Transition], new_jobs: list[NewJob], now: int,
     max_log: int, channel: str,
 ) -> FinishResult:  # fmt: skip
     """Apply transitions, release or cancel dependents, count, insert follow-up jobs."""
@@ -316,10 +315,12 @@ async def finish(
     counts = Counter(t.state.value for t in applied if t.state in TERMINAL_STATES)
     completed = [t.job_id for t in applied if t.state is JobState.COMPLETED]
     stopped = [t.job_id for t in applied if t.state in (JobState.FAILED, JobState.CANCELLED)]
-    released, cancelled, _ = await conn.fetchrow(
+    after = await conn.fetchrow(
         AFTER_TRANSITIONS, completed, stopped, now, list(counts), list(counts.values()),
         now - now % 60_000, channel,
     )  # fmt: skip
+    assert after is not None  # an aggregate-only SELECT has one row
+    released, cancelled = after[0], after[1]
     # A follow-up of a transition that did not apply was already written (a retried finish
     # whose first commit went through) or belongs to a job this engine no longer owns.
     skipped = {t.job_id for t in transitions} - applied_ids
@@ -343,7 +344,7 @@ def _transition_values(t: Transition, now: int) -> tuple[Any, ...]:
 
 
 async def record_activity(
-    conn: asyncpg.Connection, updates: list[ActivityUpdate], now: int, max_log: int, channel: str
+    conn: Conn, updates: list[ActivityUpdate], now: int, max_log: int, channel: str
 ) -> None:
     await conn.fetch(
         RECORD_ACTIVITY,
@@ -352,7 +353,7 @@ async def record_activity(
     )  # fmt: skip
 
 
-async def next_due(conn: asyncpg.Connection, now: int) -> int | None:
+async def next_due(conn: Conn, now: int) -> int | None:
     """Earliest future `run_after` of a claimable job (one index probe per worker name)."""
     value = await conn.fetchval(NEXT_DUE, now)
     return int(value) if value is not None else None

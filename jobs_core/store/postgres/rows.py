@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
+
 from jobs_core.records import Job, JobError, JobState, JobSummary
 
 from .schema import JOB_FIELDS
@@ -24,7 +26,7 @@ _STATES = {state.value: state for state in JobState}
 _STATE, _ERROR, _ARGS, _META = (JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta"))
 
 
-def row_to_job(row: Sequence[Any]) -> Job:
+def row_to_job(row: Sequence[Any] | asyncpg.Record) -> Job:
     """A `Job` from a record selected with `JOB_SELECT` (jsonb columns arrive as text)."""
     values = list(row)
     values[_STATE] = _STATES[values[_STATE]]
@@ -34,7 +36,7 @@ def row_to_job(row: Sequence[Any]) -> Job:
     return Job(**dict(zip(JOB_FIELDS, values, strict=False)))
 
 
-def row_to_summary(row: Sequence[Any]) -> JobSummary:
+def row_to_summary(row: Sequence[Any] | asyncpg.Record) -> JobSummary:
     values = dict(zip(SUMMARY_FIELDS, row, strict=True))
     values["state"] = _STATES[values["state"]]
     return JobSummary(**values)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncpg
-
 from jobs_core.errors import SchemaTooNewError, StoreError, StoreNotFoundError
+
+from .connection import Conn
 
 JOB_COLUMNS = """
     id bigint NOT NULL,
@@ -176,7 +176,7 @@ MIGRATION_LOCK = "jobs migration"
 """Text whose hash keys the advisory lock that serialises migrations of one schema."""
 
 
-async def migrate(conn: asyncpg.Connection, schema: str, display: str, *, create: bool) -> None:
+async def migrate(conn: Conn, schema: str, display: str, *, create: bool) -> None:
     """Bring `schema` to the latest version, or refuse a newer one or a foreign schema.
 
     Two processes starting at once do not race: the work happens under a session advisory
@@ -223,9 +223,10 @@ SELECT to_regclass($2) IS NOT NULL AS versioned,
 """
 
 
-async def _version(conn: asyncpg.Connection, schema: str, display: str) -> int | None:
+async def _version(conn: Conn, schema: str, display: str) -> int | None:
     """The store's schema version, or None when the schema has no store yet."""
     row = await conn.fetchrow(VERSION_PROBE, schema, f'"{schema}".schema_version')
+    assert row is not None  # a SELECT without FROM has one row
     if row["versioned"]:
         return int(await conn.fetchval(f'SELECT version FROM "{schema}".schema_version'))
     if row["tables"]:

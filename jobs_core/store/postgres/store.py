@@ -36,7 +36,7 @@ from jobs_core.store.url import parse_store_url
 
 from . import admin, archive, engines, queue
 from .claims import ClaimLedger
-from .connection import CONNECTION_LOST, RETRYABLE, connect, connect_kwargs, translate
+from .connection import CONNECTION_LOST, RETRYABLE, Conn, connect, connect_kwargs, translate
 from .filters import Query, archive_query, archive_top, queue_query
 from .listener import ChangeListener
 from .rows import row_to_job
@@ -44,7 +44,7 @@ from .schema import migrate
 from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
-Work = Callable[[asyncpg.Connection], Awaitable[R]]
+Work = Callable[[Conn], Awaitable[R]]
 
 POOL_SIZE = 4
 """Connections per process besides the listener: the engine loop, its heartbeat, admin reads."""
@@ -122,7 +122,7 @@ class PostgresStore(TaskStoreMixin):
                 raise translate(error, self.location) from None
             return self._pool
 
-    async def _init_connection(self, conn: asyncpg.Connection) -> None:
+    async def _init_connection(self, conn: Conn) -> None:
         # Notifications from our own connections are not changes made by another process.
         self._own_pids.add(conn.get_server_pid())
 
@@ -221,7 +221,7 @@ class PostgresStore(TaskStoreMixin):
         if self._claims.lost:
             await self._write(self._claims.release_lost)
 
-        async def run(conn: asyncpg.Connection) -> list[Job] | None:
+        async def run(conn: Conn) -> list[Job] | None:
             try:
                 return await queue.claim(
                     conn, owner=owner, commands=commands, named=named, limit=limit, now=now,
@@ -278,7 +278,7 @@ class PostgresStore(TaskStoreMixin):
         await self._one(lambda c: c.fetch(engines.STOP, engine_id, now, self.channel))
 
     async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
-        async def recover(conn: asyncpg.Connection) -> list[int]:
+        async def recover(conn: Conn) -> list[int]:
             transitions = await engines.lost_transitions(conn, now, dead)
             if not transitions:
                 return []
@@ -304,9 +304,7 @@ class PostgresStore(TaskStoreMixin):
     async def get_job_by_ref(self, ref_id: str) -> JobResult | None:
         return await self._read(lambda c: self._result(c, admin.summary_by_ref(c, ref_id)))
 
-    async def _result(
-        self, conn: asyncpg.Connection, lookup: Awaitable[JobSummary | None]
-    ) -> JobResult | None:
+    async def _result(self, conn: Conn, lookup: Awaitable[JobSummary | None]) -> JobResult | None:
         found = await lookup
         if found is None:
             return None
@@ -343,7 +341,7 @@ class PostgresStore(TaskStoreMixin):
         if not archive.MONTH.match(month):
             return Page(items=[], next_cursor=None)
 
-        async def run(conn: asyncpg.Connection) -> Page[Job]:
+        async def run(conn: Conn) -> Page[Job]:
             start = cursor
             if flt.text and start is None:
                 top = await conn.fetchval(archive_top(kind), *archive.month_bounds(month))
@@ -372,7 +370,7 @@ class PostgresStore(TaskStoreMixin):
         return await self._read(lambda c: admin.dependents(c, job_id))
 
 
-async def _page(conn: asyncpg.Connection, query: Query, limit: int) -> Page[Job]:
+async def _page(conn: Conn, query: Query, limit: int) -> Page[Job]:
     rows = await conn.fetch(query.sql, *query.params)
     items = [row_to_job(r) for r in rows[:limit]]
     if len(rows) > limit:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-import asyncpg
-
 from jobs_core.store.protocol import NewJob
 from jobs_core.store.task_protocol import StoredTask, TaskDefinition, TaskScan
 
 from . import tasks
+from .connection import Conn
 
 R = TypeVar("R")
 
@@ -24,9 +23,9 @@ class TaskStoreMixin:
     if TYPE_CHECKING:
         channel: str
 
-        async def _write(self, fn: Callable[[asyncpg.Connection], Awaitable[R]]) -> R: ...
+        async def _write(self, fn: Callable[[Conn], Awaitable[R]]) -> R: ...
 
-        async def _read(self, fn: Callable[[asyncpg.Connection], Awaitable[R]]) -> R: ...
+        async def _read(self, fn: Callable[[Conn], Awaitable[R]]) -> R: ...
 
     async def save_task(
         self,
@@ -34,7 +33,7 @@ class TaskStoreMixin:
         now: int,
         next_run_at: Callable[[StoredTask | None], int | None],
     ) -> None:
-        async def save(conn: asyncpg.Connection) -> None:
+        async def save(conn: Conn) -> None:
             await conn.execute(tasks.LOCK_NAME, task.name)
             existing = await tasks.get(conn, task.name)
             await tasks.save(conn, task, now, next_run_at(existing), existing is None, self.channel)
@@ -48,13 +47,13 @@ class TaskStoreMixin:
         return await self._read(tasks.list_all)
 
     async def delete_task(self, name: str) -> bool:
-        async def delete(conn: asyncpg.Connection) -> bool:
+        async def delete(conn: Conn) -> bool:
             return await conn.fetchrow(tasks.DELETE, name, self.channel) is not None
 
         return await self._write(delete)
 
     async def pause_task(self, name: str, now: int) -> bool:
-        async def pause(conn: asyncpg.Connection) -> bool:
+        async def pause(conn: Conn) -> bool:
             return await conn.fetchrow(tasks.PAUSE, name, now, self.channel) is not None
 
         return await self._write(pause)
@@ -62,7 +61,7 @@ class TaskStoreMixin:
     async def resume_task(
         self, name: str, now: int, next_run_at: Callable[[StoredTask], int | None]
     ) -> bool:
-        async def resume(conn: asyncpg.Connection) -> bool:
+        async def resume(conn: Conn) -> bool:
             await conn.execute(tasks.LOCK_NAME, name)
             existing = await tasks.get(conn, name)
             if existing is None:
@@ -74,7 +73,7 @@ class TaskStoreMixin:
         return await self._write(resume)
 
     async def request_task_run(self, name: str, now: int) -> bool:
-        async def request(conn: asyncpg.Connection) -> bool:
+        async def request(conn: Conn) -> bool:
             return await conn.fetchrow(tasks.REQUEST_RUN, name, self.channel) is not None
 
         return await self._write(request)

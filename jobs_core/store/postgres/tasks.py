@@ -12,6 +12,7 @@ from jobs_core.records import JobState
 from jobs_core.store.protocol import NewJob
 from jobs_core.store.task_protocol import StoredTask, TaskDefinition, TaskScan
 
+from .connection import Conn
 from .queue import insert_jobs
 
 DEFINITION_FIELDS = [
@@ -89,7 +90,7 @@ RETURNING name
 SET_LAST_JOB = "UPDATE scheduled_task SET last_job_id = $1 WHERE name = $2"
 
 
-def row_to_task(row: Sequence[Any]) -> StoredTask:
+def row_to_task(row: Sequence[Any] | asyncpg.Record) -> StoredTask:
     """A `StoredTask` from a row of `TASK_SELECT` followed by the last job's state."""
     n = len(DEFINITION_FIELDS)
     values = dict(zip(DEFINITION_FIELDS, row[:n], strict=True))
@@ -103,17 +104,17 @@ def row_to_task(row: Sequence[Any]) -> StoredTask:
     )
 
 
-async def get(conn: asyncpg.Connection, name: str) -> StoredTask | None:
+async def get(conn: Conn, name: str) -> StoredTask | None:
     row = await conn.fetchrow(f"{SELECT_WITH_STATE} WHERE t.name = $1", name)
     return row_to_task(row) if row is not None else None
 
 
-async def list_all(conn: asyncpg.Connection) -> list[StoredTask]:
+async def list_all(conn: Conn) -> list[StoredTask]:
     return [row_to_task(r) for r in await conn.fetch(f"{SELECT_WITH_STATE} ORDER BY t.name")]
 
 
 async def save(
-    conn: asyncpg.Connection, task: TaskDefinition, now: int, next_run_at: int | None,
+    conn: Conn, task: TaskDefinition, now: int, next_run_at: int | None,
     new: bool, channel: str,
 ) -> None:  # fmt: skip
     """Insert a new task or update the definition of an existing one."""
@@ -125,14 +126,14 @@ async def save(
     )  # fmt: skip
 
 
-async def scan(conn: asyncpg.Connection, now: int) -> TaskScan:
+async def scan(conn: Conn, now: int) -> TaskScan:
     due = [row_to_task(r) for r in await conn.fetch(SCAN_DUE, now)]
     following = await conn.fetchval(SCAN_NEXT, now)
     return TaskScan(due=due, next_run_at=following)
 
 
 async def fire(
-    conn: asyncpg.Connection, task: StoredTask, next_run_at: int, jobs: list[NewJob], now: int,
+    conn: Conn, task: StoredTask, next_run_at: int, jobs: list[NewJob], now: int,
     channel: str,
 ) -> list[int] | None:  # fmt: skip
     """Move the task to its next slot and enqueue `jobs`, or nothing if the row changed."""
@@ -148,9 +149,7 @@ async def fire(
     return ids
 
 
-async def fire_now(
-    conn: asyncpg.Connection, task: StoredTask, job: NewJob, now: int, channel: str
-) -> int | None:
+async def fire_now(conn: Conn, task: StoredTask, job: NewJob, now: int, channel: str) -> int | None:
     """Clear the run-now request and enqueue `job`, or nothing if it was already taken."""
     if await conn.fetchval(CLAIM_RUN_NOW, now, task.name, task.revision) is None:
         return None
