@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,7 +76,9 @@ def create_store(location: str) -> None:
         finally:
             await jobs.close()
 
-    asyncio.run(create())
+    # In a thread of its own, so that async tests may call it too.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, create()).result()
 
 
 @pytest.fixture

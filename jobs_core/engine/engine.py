@@ -33,6 +33,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jobs.engine")
 
+HOSTNAME_ENV = "JOBS_HOSTNAME"
+"""Overrides the host name an engine registers with (e.g. one name per container); engines
+on other hosts are found dead by their lease, engines on this host by their pid."""
+
+RETRY_MIN_SECS = 0.05
+RETRY_MAX_SECS = 5.0
+"""Backoff of the dispatch loop after a store error (the server restarting, say)."""
+
 TICK_ON_CHANGE_MS = 200
 """After another process commits, tickers (the scheduler) run within this many ms."""
 
@@ -73,8 +81,8 @@ class Engine:
         self.clock = clock
         self.facade = facade
         self.prepare = prepare
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.host = socket.gethostname()
+        self.host = os.environ.get(HOSTNAME_ENV) or socket.gethostname()
+        self.id = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.tickers: list[Ticker] = []
         self.running: dict[int, Running] = {}
         self.processed = 0
@@ -165,15 +173,19 @@ class Engine:
     # -- dispatch loop ----------------------------------------------------------------------
 
     async def _dispatch_loop(self) -> None:
+        delay = RETRY_MIN_SECS
         while not self.stopping:
             try:
                 await self._dispatch_once()
+                delay = RETRY_MIN_SECS
+                continue
             except JobsError as error:
-                log.error("engine %s: %s", self.id, error)
-                await asyncio.sleep(0.5)
+                log.error("engine %s: %s (retrying in %.2gs)", self.id, error, delay)
             except Exception:
                 log.exception("engine %s: dispatch failed", self.id)
-                await asyncio.sleep(0.5)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_SECS)
+            self._claim_default = self._claim_named = self._control_check = True
 
     async def _dispatch_once(self) -> None:
         await self._flush_outcomes()
