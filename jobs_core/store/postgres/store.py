@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
@@ -133,12 +133,25 @@ class PostgresStore(TaskStoreMixin):
             with contextlib.suppress(Exception):
                 pool.terminate()
 
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Conn]:
+        """A pooled connection; one that failed other than by a server-reported error is
+        closed rather than lent again (it may be half-way through a broken exchange)."""
+        pool = await self._ready()
+        async with pool.acquire() as conn:
+            try:
+                yield conn
+            except asyncpg.PostgresError:
+                raise
+            except BaseException:
+                conn.terminate()
+                raise
+
     async def _write(self, fn: Work[R]) -> R:
         """Run `fn` in one transaction, again if it lost a deadlock or serialisation race."""
-        pool = await self._ready()
         for attempt in range(RETRIES):
             try:
-                async with pool.acquire() as conn, conn.transaction():
+                async with self._connection() as conn, conn.transaction():
                     return await fn(conn)
             except RETRYABLE:
                 if attempt == RETRIES - 1:
@@ -154,9 +167,8 @@ class PostgresStore(TaskStoreMixin):
 
     async def _one(self, fn: Work[R]) -> R:
         """Run `fn`, a single statement (its own transaction), on a pooled connection."""
-        pool = await self._ready()
         try:
-            async with pool.acquire() as conn:
+            async with self._connection() as conn:
                 return await fn(conn)
         except JobsError:
             raise
@@ -166,11 +178,10 @@ class PostgresStore(TaskStoreMixin):
     async def _read(self, fn: Work[R]) -> R:
         """Run a read-only `fn` in one snapshot; once more on a fresh connection if the
         server went away (a restart), since reading twice is harmless."""
-        pool = await self._ready()
         for attempt in range(2):
             try:
                 async with (
-                    pool.acquire() as conn,
+                    self._connection() as conn,
                     conn.transaction(isolation="repeatable_read", readonly=True),
                 ):
                     return await fn(conn)
