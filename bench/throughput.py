@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from _common import data_dir, final_line, median, percentile, print_table
+from _common import final_line, median, percentile, print_table
 from _engine_proc import build
+from _stores import Stores
 
 from jobs_core import BackgroundJobs, EnqueueRequest, JobState
 
@@ -26,7 +27,7 @@ STALL_SECS = 20.0
 class Config:
     """Sizes of one benchmark run (`--quick` shrinks them)."""
 
-    parent: str | None
+    stores: Stores
     runs: int
     single_n: int
     many_n: int
@@ -38,10 +39,11 @@ class Config:
 
 
 def config(args: argparse.Namespace) -> Config:
+    stores = Stores(args.store, args.dir)
     if args.quick:
-        return Config(parent=args.dir, runs=1, single_n=1000, many_n=10_000, many_batch=1000,
+        return Config(stores=stores, runs=1, single_n=1000, many_n=10_000, many_batch=1000,
                       e2e_n=2000, e2e_batch=500, latency_n=50, latency_rate=50.0)  # fmt: skip
-    return Config(parent=args.dir, runs=args.runs, single_n=10_000, many_n=100_000,
+    return Config(stores=stores, runs=args.runs, single_n=10_000, many_n=100_000,
                   many_batch=1000, e2e_n=10_000, e2e_batch=500, latency_n=500,
                   latency_rate=50.0)  # fmt: skip
 
@@ -51,7 +53,7 @@ def config(args: argparse.Namespace) -> Config:
 
 async def single_enqueue(cfg: Config, durability: str) -> float:
     """Awaited one-at-a-time enqueues per second, no engine running."""
-    with data_dir(cfg.parent, "bench-enq-") as directory:
+    with cfg.stores.fresh("bench-enq-", durability) as directory:
         jobs = build(directory, durability)
         await jobs.enqueue("noop", {"i": -1})  # open files, warm statement cache
         start = time.perf_counter()
@@ -64,7 +66,7 @@ async def single_enqueue(cfg: Config, durability: str) -> float:
 
 async def enqueue_many(cfg: Config, durability: str) -> float:
     """Jobs per second stored by `enqueue_many` in batches, no engine running."""
-    with data_dir(cfg.parent, "bench-many-") as directory:
+    with cfg.stores.fresh("bench-many-", durability) as directory:
         jobs = build(directory, durability)
         await jobs.enqueue("noop", {"i": -1})
         start = time.perf_counter()
@@ -117,7 +119,7 @@ async def wait_completed(
 
 async def end_to_end(cfg: Config, durability: str) -> tuple[float, float]:
     """(jobs/s from first enqueue to last completion, enqueue-only jobs/s), engine elsewhere."""
-    with data_dir(cfg.parent, "bench-e2e-") as directory:
+    with cfg.stores.fresh("bench-e2e-", durability) as directory:
         jobs = build(directory, durability)
         proc, _ = await start_engine(directory, durability)
         await asyncio.sleep(0.5)  # let the engine register and reach its poll loop
@@ -136,7 +138,7 @@ async def end_to_end(cfg: Config, durability: str) -> tuple[float, float]:
 
 async def engine_drain(cfg: Config, durability: str) -> float:
     """Jobs/s of the engine alone: enqueue everything, then start the engine and time it."""
-    with data_dir(cfg.parent, "bench-drain-") as directory:
+    with cfg.stores.fresh("bench-drain-", durability) as directory:
         jobs = build(directory, durability)
         for first in range(0, cfg.e2e_n, cfg.e2e_batch):
             await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
@@ -178,7 +180,7 @@ async def read_latencies(jobs: BackgroundJobs, ids: list[int]) -> list[float]:
 
 
 async def latency_cross(cfg: Config) -> list[float]:
-    with data_dir(cfg.parent, "bench-lat-") as directory:
+    with cfg.stores.fresh("bench-lat-") as directory:
         jobs = build(directory, "NORMAL")
         proc, _ = await start_engine(directory, "NORMAL")
         await asyncio.sleep(0.5)
@@ -192,7 +194,7 @@ async def latency_cross(cfg: Config) -> list[float]:
 
 
 async def latency_inproc(cfg: Config) -> list[float]:
-    with data_dir(cfg.parent, "bench-latin-") as directory:
+    with cfg.stores.fresh("bench-latin-") as directory:
         jobs = build(directory, "NORMAL")
         async with jobs:
             await asyncio.sleep(0.2)
@@ -236,6 +238,29 @@ async def measure(cfg: Config) -> dict[str, Any]:
 
 HUEY_E2E = "huey 2,094/s (9,514 no fsync)"
 OTHERS = "other references, end to end: RQ+Redis 869/s; procrastinate+PostgreSQL 511/s"
+PG_OTHERS = (
+    "PostgreSQL peers on this machine, 10k no-op jobs end to end: PgQueuer 1.6.0 11,329/s "
+    "batched (1,359/s one enqueue per job), oban-py 1,215/s, procrastinate 407/s; "
+    "bench/pg_peers.py measures PgQueuer beside us on one server"
+)
+PG_ROWS: list[tuple[str, str, str, str]] = [
+    # NORMAL = synchronous_commit off, FULL = the server's default (on)
+    ("single_enqueue_per_s_NORMAL", "single enqueue/s, sync commit off", "> 1,360", "PgQueuer 1,360/s"),
+    ("single_enqueue_per_s_FULL", "single enqueue/s, sync commit on", "> 1,360", "PgQueuer 1,360/s"),
+    ("enqueue_many_per_s_NORMAL", "enqueue_many jobs/s, sync off", "-", "~49k/s batched inserts"),
+    ("e2e_jobs_per_s_NORMAL", "end to end jobs/s, sync off (2 procs)", ">= 17,000", "PgQueuer 11,329/s"),
+    ("e2e_producer_enqueue_per_s_NORMAL", "  producer enqueue part, jobs/s", "-", "-"),
+    ("engine_drain_jobs_per_s_NORMAL", "  engine drain alone, jobs/s", "-", "-"),
+    ("e2e_jobs_per_s_FULL", "end to end jobs/s, sync on (2 procs)", ">= 17,000", "PgQueuer 11,329/s"),
+    ("e2e_producer_enqueue_per_s_FULL", "  producer enqueue part, jobs/s", "-", "-"),
+    ("engine_drain_jobs_per_s_FULL", "  engine drain alone, jobs/s", "-", "-"),
+    ("latency_cross_p50_ms", "latency p50 ms, 2 procs, 50/s", "<= 2", "-"),
+    ("latency_cross_p99_ms", "latency p99 ms, 2 procs, 50/s", "-", "-"),
+    ("latency_cross_max_ms", "latency max ms, 2 procs, 50/s", "-", "-"),
+    ("latency_inproc_p50_ms", "latency p50 ms, 1 proc, 50/s", "-", "-"),
+    ("latency_inproc_p99_ms", "latency p99 ms, 1 proc, 50/s", "-", "-"),
+    ("latency_inproc_max_ms", "latency max ms, 1 proc, 50/s", "-", "-"),
+]  # fmt: skip
 ROWS: list[tuple[str, str, str, str]] = [
     # (key, label, target, reference)
     ("single_enqueue_per_s_NORMAL", "single enqueue/s NORMAL", ">= 20,000", "huey 7,075/s"),
@@ -261,18 +286,29 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, one run (smoke)")
     parser.add_argument("--runs", type=int, default=3, help="runs per metric (median reported)")
     parser.add_argument("--dir", default=None, help="parent of the temporary data directories")
+    parser.add_argument(
+        "--store", default=None, metavar="pg|URL",
+        help="PostgreSQL: 'pg' starts a private server, a postgresql:// URL uses that server",
+    )  # fmt: skip
     cfg = config(parser.parse_args())
-    result = asyncio.run(measure(cfg))
+    try:
+        result = asyncio.run(measure(cfg))
+        where = cfg.stores.describe()
+    finally:
+        cfg.stores.close()
     import jobs_core
 
     print(f"jobs throughput benchmark: median of {cfg.runs} run(s), {os.cpu_count()} CPUs, "
-          f"jobs_core from {os.path.dirname(jobs_core.__file__)}")  # fmt: skip
+          f"{where}, jobs_core from {os.path.dirname(jobs_core.__file__)}")  # fmt: skip
+    postgres = cfg.stores.backend == "postgres"
     print_table(
         ["metric", "value", "target", "reference"],
-        [(label, result[key], target, ref) for key, label, target, ref in ROWS],
-    )
-    print(OTHERS)
-    final_line({"bench": "throughput", "quick": cfg.runs == 1 and cfg.e2e_n < 10_000,
+        [(label, result[key], target, ref) for key, label, target, ref in
+         (PG_ROWS if postgres else ROWS)],
+    )  # fmt: skip
+    print(PG_OTHERS if postgres else OTHERS)
+    final_line({"bench": "throughput", "store": cfg.stores.backend,
+                "quick": cfg.runs == 1 and cfg.e2e_n < 10_000,
                 "runs": cfg.runs, **{k: round(v, 3) for k, v in result.items()}})  # fmt: skip
 
 

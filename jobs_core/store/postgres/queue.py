@@ -63,16 +63,18 @@ SELECT id, state FROM job_summary WHERE id = ANY($1::bigint[]) ORDER BY id FOR S
 
 REF_IDS_TAKEN = "SELECT ref_id, id FROM job_summary WHERE ref_id = ANY($1::text[]) LIMIT 1"
 
+# `= ANY(ARRAY(...))`: an index probe per claimed id; a join lets the planner, which cannot
+# know the batch is small, hash the whole table (measured: 7 ms instead of 1 for 100 jobs).
 CLAIMED = f"""
 claimed AS (
     UPDATE background_job AS b
     SET state = 'started', owner = $1, attempts = b.attempts + 1, started_date = $2,
         last_activity_date = $2, cancel_requested = false
-    FROM picked WHERE b.id = picked.id
+    WHERE b.id = ANY(ARRAY(SELECT id FROM picked WHERE id IS NOT NULL))
     RETURNING {", ".join("b." + f for f in JOB_SELECT.split(", "))}
 ), summary AS (
     UPDATE job_summary AS s SET state = 'started', started_date = $2, attempts = s.attempts + 1
-    FROM claimed WHERE s.id = claimed.id
+    WHERE s.id = ANY(ARRAY(SELECT id FROM claimed))
 )
 SELECT {JOB_SELECT} FROM claimed ORDER BY run_after, id
 """
