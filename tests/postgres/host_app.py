@@ -1,7 +1,7 @@
 """An engine process standing for one host: `python -m tests.postgres.host_app URL LEDGER`.
 
 The worker app's commands plus a recurring task whose runs append
-`slot <scheduled_for> <host>` to the LEDGER. The host name comes from $JOBS_HOSTNAME, so
+`slot <scheduled_for> <job id> <pid>` to the LEDGER. The host name comes from $JOBS_HOSTNAME, so
 three processes on one machine look like three hosts to each other.
 """
 
@@ -23,7 +23,7 @@ async def main(url: str, ledger: str) -> None:
 
     @jobs.command
     async def slot(ctx: JobContext) -> None:
-        line = f"slot {ctx.job.meta['scheduled_for']} 0 {os.getpid()}\n".encode()
+        line = f"slot {ctx.job.meta['scheduled_for']} {ctx.job.id} {os.getpid()}\n".encode()
         fd = os.open(ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, line)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TypeVar
 
 import asyncpg
 
-from jobs_core.errors import JobsError, StoreUnavailableError
+from jobs_core.errors import StoreUnavailableError
 from jobs_core.records import (
     BatchStatus,
     EngineInfo,
@@ -36,20 +34,14 @@ from jobs_core.store.url import parse_store_url
 
 from . import admin, archive, engines, queue
 from .claims import ClaimLedger
-from .connection import CONNECTION_LOST, RETRYABLE, Conn, connect, connect_kwargs, translate
+from .connection import Conn
+from .database import RETRIES, Database, Work
 from .filters import Query, archive_query, archive_top, queue_query
 from .listener import ChangeListener
 from .rows import row_to_job
-from .schema import migrate
 from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
-Work = Callable[[Conn], Awaitable[R]]
-
-POOL_SIZE = 4
-"""Connections per process besides the listener: the engine loop, its heartbeat, admin reads."""
-RETRIES = 5
-"""Attempts of a transaction that lost a deadlock or a serialisation race."""
 
 
 class PostgresStore(TaskStoreMixin):
@@ -76,126 +68,25 @@ class PostgresStore(TaskStoreMixin):
         self.path = self.location
         self.channel = f"jobs.{self.schema}"
         """The NOTIFY channel of this store's changes."""
-        self._create = create
-        self._own_pids: set[int] = set()
-        self._listener = ChangeListener(self.url, self.channel, self._own_pids)
-        self._pool: asyncpg.Pool | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._opening: asyncio.Lock | None = None
+        own_pids: set[int] = set()
+        self._db = Database(
+            self.url, create=create, durability=self.settings.durability, own_pids=own_pids
+        )
+        self._listener = ChangeListener(self.url, self.channel, own_pids)
         self._max_log = self.settings.max_log_chars
         self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
         self._claims = ClaimLedger()
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _ready(self) -> asyncpg.Pool:
-        pool = self._pool
-        if pool is not None and self._loop is asyncio.get_running_loop():
-            return pool
-        return await self._open()
-
-    async def _open(self) -> asyncpg.Pool:
-        loop = asyncio.get_running_loop()
-        if self._opening is None or self._loop is not loop:
-            self._opening = asyncio.Lock()
-            self._abandon()
-            self._loop = loop
-        async with self._opening:
-            if self._pool is not None:
-                return self._pool
-            conn = await connect(self.url)
-            try:
-                await migrate(conn, self.schema, self.location, create=self._create)
-            except JobsError:
-                raise
-            except Exception as error:
-                raise translate(error, self.location) from None
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.close()
-            try:
-                self._pool = await asyncpg.create_pool(
-                    **connect_kwargs(self.url), min_size=1, max_size=POOL_SIZE,
-                    init=self._init_connection,
-                )  # fmt: skip
-            except Exception as error:
-                raise translate(error, self.location) from None
-            return self._pool
-
-    async def _init_connection(self, conn: Conn) -> None:
-        # Notifications from our own connections are not changes made by another process.
-        self._own_pids.add(conn.get_server_pid())
-
-    def _abandon(self) -> None:
-        """Drop a pool whose event loop has ended (its connections died with it)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            with contextlib.suppress(Exception):
-                pool.terminate()
-
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Conn]:
-        """A pooled connection; one that failed other than by a server-reported error is
-        closed rather than lent again (it may be half-way through a broken exchange)."""
-        pool = await self._ready()
-        async with pool.acquire() as conn:
-            try:
-                yield conn
-            except asyncpg.PostgresError:
-                raise
-            except BaseException:
-                conn.terminate()
-                raise
-
     async def _write(self, fn: Work[R]) -> R:
-        """Run `fn` in one transaction, again if it lost a deadlock or serialisation race."""
-        for attempt in range(RETRIES):
-            try:
-                async with self._connection() as conn, conn.transaction():
-                    return await fn(conn)
-            except RETRYABLE:
-                if attempt == RETRIES - 1:
-                    raise StoreUnavailableError(
-                        f"{self.location}: gave up after {RETRIES} conflicting transactions"
-                    ) from None
-                await asyncio.sleep(0.001 * 2**attempt)
-            except JobsError:
-                raise
-            except Exception as error:
-                raise translate(error, self.location) from None
-        raise AssertionError("unreachable")
-
-    async def _one(self, fn: Work[R]) -> R:
-        """Run `fn`, a single statement (its own transaction), on a pooled connection."""
-        try:
-            async with self._connection() as conn:
-                return await fn(conn)
-        except JobsError:
-            raise
-        except Exception as error:
-            raise translate(error, self.location) from None
+        return await self._db.write(fn)
 
     async def _read(self, fn: Work[R]) -> R:
-        """Run a read-only `fn` in one snapshot; once more on a fresh connection if the
-        server went away (a restart), since reading twice is harmless."""
-        for attempt in range(2):
-            try:
-                async with (
-                    self._connection() as conn,
-                    conn.transaction(isolation="repeatable_read", readonly=True),
-                ):
-                    return await fn(conn)
-            except CONNECTION_LOST as error:
-                if attempt:
-                    raise translate(error, self.location) from None
-            except JobsError:
-                raise
-            except Exception as error:
-                raise translate(error, self.location) from None
-        raise AssertionError("unreachable")
+        return await self._db.read(fn)
 
     async def open(self) -> None:
-        await self._ready()
+        await self._db.pool()
 
     def change_token(self) -> int:
         """Bumped by every NOTIFY another connection sends on this store (and by the
@@ -205,17 +96,7 @@ class PostgresStore(TaskStoreMixin):
 
     async def close(self) -> None:
         await self._listener.close()
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        if self._loop is not asyncio.get_running_loop():
-            with contextlib.suppress(Exception):
-                pool.terminate()
-            return
-        try:
-            await asyncio.wait_for(pool.close(), 5.0)
-        except Exception:
-            pool.terminate()
+        await self._db.close()
 
     # -- engine hot path --------------------------------------------------------------------
 
@@ -224,13 +105,13 @@ class PostgresStore(TaskStoreMixin):
             return []
         if queue.needs_checks(jobs):
             return await self._write(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
-        return await self._one(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+        return await self._db.one(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
 
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
     ) -> list[Job]:
         if self._claims.lost:
-            await self._write(self._claims.release_lost)
+            await self._db.write(self._claims.release_lost, engine=True)
 
         async def run(conn: Conn) -> list[Job] | None:
             try:
@@ -243,7 +124,7 @@ class PostgresStore(TaskStoreMixin):
 
         for _ in range(RETRIES):
             try:
-                jobs = await self._one(run)
+                jobs = await self._db.one(run, engine=True)
             except StoreUnavailableError:
                 # The claim may have committed with its answer lost: release its jobs later.
                 self._claims.note_lost(owner, now, named)
@@ -256,37 +137,40 @@ class PostgresStore(TaskStoreMixin):
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
     ) -> FinishResult:
-        return await self._write(
-            lambda c: queue.finish(c, transitions, new_jobs, now, self._max_log, self.channel)
+        return await self._db.write(
+            lambda c: queue.finish(c, transitions, new_jobs, now, self._max_log, self.channel),
+            engine=True,
         )
 
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
-        await self._one(
-            lambda c: queue.record_activity(c, updates, now, self._max_log, self.channel)
+        await self._db.one(
+            lambda c: queue.record_activity(c, updates, now, self._max_log, self.channel),
+            engine=True,
         )
 
     async def archive_finished(self, now: int, limit: int) -> int:
-        return await self._one(lambda c: archive.move_finished(c, limit))
+        return await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
 
     async def next_due(self, now: int) -> int | None:
-        return await self._one(lambda c: queue.next_due(c, now))
+        return await self._db.one(lambda c: queue.next_due(c, now), engine=True)
 
     # -- engines ----------------------------------------------------------------------------
 
     async def register_engine(self, engine: EngineRegistration, now: int, lease_ms: int) -> None:
-        await self._one(lambda c: engines.register(c, engine, now, lease_ms, self.channel))
+        await self._db.one(lambda c: engines.register(c, engine, now, lease_ms, self.channel))
 
     async def heartbeat(
         self, engine_id: str, now: int, lease_ms: int, running: int, processed: int, failed: int
     ) -> None:
-        await self._one(
+        await self._db.one(
             lambda c: c.execute(
                 engines.HEARTBEAT, now, now + lease_ms, running, processed, failed, engine_id
-            )
+            ),
+            engine=True,
         )
 
     async def stop_engine(self, engine_id: str, now: int) -> None:
-        await self._one(lambda c: c.fetch(engines.STOP, engine_id, now, self.channel))
+        await self._db.one(lambda c: c.fetch(engines.STOP, engine_id, now, self.channel))
 
     async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
         async def recover(conn: Conn) -> list[int]:
@@ -296,10 +180,10 @@ class PostgresStore(TaskStoreMixin):
             done = await queue.finish(conn, transitions, [], now, self._max_log, self.channel)
             return done.applied
 
-        return await self._write(recover)
+        return await self._db.write(recover, engine=True)
 
     async def cancel_requested(self, owner: str) -> list[tuple[int, str]]:
-        return await self._one(lambda c: engines.cancel_requested(c, owner))
+        return await self._db.one(lambda c: engines.cancel_requested(c, owner), engine=True)
 
     async def engines(self, now: int) -> list[EngineInfo]:
         return await self._read(lambda c: engines.engines(c, now))
