@@ -6,7 +6,6 @@ public API.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import time
@@ -125,8 +124,6 @@ async def seed_store(directory: str, archived: int, queued: int) -> str:
             ]
         )  # fmt: skip
     await jobs.close()
-    async with BackgroundJobs(directory):  # leaves one (stopped) engine row behind
-        await asyncio.sleep(0.05)
     return month
 
 

@@ -21,8 +21,9 @@ EXACT_COLUMNS = frozenset(
 TEXT_COLUMNS = ("command", "status", "error::text", "request_body", "ref_id", "tag")
 """Columns a text search looks in (case-insensitively, as SQLite's LIKE does)."""
 
-TEXT_SCAN_WINDOW = 20_000
-"""Ids a text search scans per page, so a rare word never scans a whole month."""
+TEXT_SCAN_WINDOW = 5_000
+"""Ids a text search scans per page, so a rare word never scans a whole month (smaller than
+SQLite's 20,000: ILIKE over six columns costs PostgreSQL ~3 µs a row, measured)."""
 
 
 @dataclass(slots=True)
