@@ -265,9 +265,11 @@ class Engine:
         if self.stopping:
             return 0
         claimed = 0
+        looked = False
         commands = self.registry.names()
         capacity = self.settings.concurrency - self._default_running()
         if self._claim_default and capacity > 0:
+            looked = True
             jobs = await self.store.claim(
                 owner=self.id, commands=commands, named=False,
                 limit=min(capacity, self.settings.claim_batch), now=now,
@@ -275,12 +277,15 @@ class Engine:
             self._claim_default = len(jobs) == min(capacity, self.settings.claim_batch)
             claimed += self._start_all(jobs)
         if self._claim_named:
+            looked = True
             self._claim_named = False
             jobs = await self.store.claim(
                 owner=self.id, commands=commands, named=True, limit=1000, now=now
             )
             claimed += self._start_all(jobs)
-        if not claimed and self._next_due is None:
+        # Only after a claim found nothing: when no claim ran, nothing changed since the last
+        # look (a server round trip per idle poll is not free on PostgreSQL).
+        if looked and not claimed and self._next_due is None:
             self._next_due = await self.store.next_due(now)
         return claimed
 

@@ -35,7 +35,7 @@ class TaskStoreMixin:
     ) -> None:
         async def save(conn: Conn) -> None:
             await conn.execute(tasks.LOCK_NAME, task.name)
-            existing = await tasks.get(conn, task.name)
+            existing = await tasks.get_for_update(conn, task.name)
             await tasks.save(conn, task, now, next_run_at(existing), existing is None, self.channel)
 
         await self._write(save)
@@ -63,7 +63,7 @@ class TaskStoreMixin:
     ) -> bool:
         async def resume(conn: Conn) -> bool:
             await conn.execute(tasks.LOCK_NAME, name)
-            existing = await tasks.get(conn, name)
+            existing = await tasks.get_for_update(conn, name)
             if existing is None:
                 return False
             if existing.paused:

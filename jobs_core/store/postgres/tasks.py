@@ -109,6 +109,13 @@ async def get(conn: Conn, name: str) -> StoredTask | None:
     return row_to_task(row) if row is not None else None
 
 
+async def get_for_update(conn: Conn, name: str) -> StoredTask | None:
+    """The task, its row locked until the transaction ends: a scheduler's compare-and-set
+    waits for us, and we see its last write (registering must not move a slot back)."""
+    row = await conn.fetchrow(f"{SELECT_WITH_STATE} WHERE t.name = $1 FOR UPDATE OF t", name)
+    return row_to_task(row) if row is not None else None
+
+
 async def list_all(conn: Conn) -> list[StoredTask]:
     return [row_to_task(r) for r in await conn.fetch(f"{SELECT_WITH_STATE} ORDER BY t.name")]
 
