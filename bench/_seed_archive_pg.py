@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 
 import asyncpg
-from _seed_archive import COMMANDS, FAILED_EVERY, OK_BODY, _noop
+from _seed_archive import FAILED_EVERY, OK_BODY, enqueue_queued
 
-from jobs_core import BackgroundJobs, EnqueueRequest
+from jobs_core import BackgroundJobs
 from jobs_core.store.postgres.archive import ensure_partitions, month_bounds, month_of
 from jobs_core.store.postgres.rows import SUMMARY_FIELDS
 from jobs_core.store.postgres.schema import JOB_FIELDS
@@ -82,16 +82,5 @@ async def seed_store_pg(url: str, archived: int, queued: int) -> str:
         await _fill(conn, archived, first_ms, max(1, now_ms - 60_000 - first_ms))
     finally:
         await conn.close()
-    jobs = BackgroundJobs(url)
-    for name in COMMANDS:
-        jobs.command(name)(_noop)
-    for first in range(0, queued, 1000):
-        await jobs.enqueue_many(
-            [
-                EnqueueRequest(command=COMMANDS[i % 10], request={"n": i}, tag=f"tag{i % 100}",
-                               created_by=f"svc{i % 50}", user_id=f"user{i % 10000}")
-                for i in range(first, min(queued, first + 1000))
-            ]
-        )  # fmt: skip
-    await jobs.close()
+    await enqueue_queued(url, queued)
     return month

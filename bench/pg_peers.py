@@ -23,7 +23,7 @@ from typing import Any
 from _common import final_line, print_table
 from _stores import Stores
 
-from jobs_core import EnqueueRequest, JobState
+from jobs_core import EnqueueRequest
 from jobs_core.store.url import parse_store_url
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -112,7 +112,7 @@ async def pgq_run(dsn: str, n: int, batch: int) -> float:
 async def jobs_run(url: str, n: int, batch: int) -> float:
     sys.path.insert(0, HERE)
     from _engine_proc import build
-    from throughput import start_engine, stop_engine
+    from throughput import start_engine, stop_engine, wait_completed
 
     jobs = build(url, "FULL")
     await jobs.open()
@@ -120,16 +120,17 @@ async def jobs_run(url: str, n: int, batch: int) -> float:
     await asyncio.sleep(0.5)
     try:
         start = time.perf_counter()
+        last = 0
         for first in range(0, n, batch):
             size = min(batch, n - first)
             if size == 1:
-                await jobs.enqueue("noop", {"i": first})
+                last = (await jobs.enqueue("noop", {"i": first})).id
             else:
-                await jobs.enqueue_many(
+                refs = await jobs.enqueue_many(
                     [EnqueueRequest(command="noop", request={"i": i}) for i in range(size)]
                 )
-        while (await jobs.counts())[JobState.COMPLETED] < n:
-            await asyncio.sleep(0.002)
+                last = refs[-1].id
+        await wait_completed(jobs, n, proc, last)
         return n / (time.perf_counter() - start)
     finally:
         await stop_engine(proc)

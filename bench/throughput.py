@@ -16,7 +16,7 @@ from _common import final_line, median, percentile, print_table
 from _engine_proc import build
 from _stores import Stores
 
-from jobs_core import BackgroundJobs, EnqueueRequest, JobState
+from jobs_core import ACTIVE_STATES, BackgroundJobs, EnqueueRequest, JobState
 
 ENGINE_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_engine_proc.py")
 POLL_SECS = 0.005
@@ -102,9 +102,21 @@ async def stop_engine(proc: asyncio.subprocess.Process) -> None:
 
 
 async def wait_completed(
-    jobs: BackgroundJobs, n: int, proc: asyncio.subprocess.Process | None = None
-) -> None:
-    """Poll `counts()` every 5 ms until `n` jobs have completed; fail if progress stalls."""
+    jobs: BackgroundJobs, n: int, proc: asyncio.subprocess.Process | None = None,
+    last_id: int | None = None,
+) -> None:  # fmt: skip
+    """Poll `counts()` every 5 ms until `n` jobs have completed; fail if progress stalls.
+
+    With `last_id`, first wait (by cheap id lookups) for the last job enqueued to finish:
+    counting every 5 ms would load a PostgreSQL server with a count of the whole queue.
+    """
+    while last_id is not None:
+        found = await jobs.store.get_job(last_id)
+        if found is not None and found.state not in ACTIVE_STATES:
+            break
+        if proc is not None and proc.returncode is not None:
+            break
+        await asyncio.sleep(POLL_SECS)
     done, last_progress = 0, time.monotonic()
     while done < n:
         await asyncio.sleep(POLL_SECS)
@@ -126,9 +138,9 @@ async def end_to_end(cfg: Config, durability: str) -> tuple[float, float]:
         try:
             start = time.perf_counter()
             for first in range(0, cfg.e2e_n, cfg.e2e_batch):
-                await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
+                refs = await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
             enqueued = time.perf_counter() - start
-            await wait_completed(jobs, cfg.e2e_n, proc)
+            await wait_completed(jobs, cfg.e2e_n, proc, refs[-1].id)
             elapsed = time.perf_counter() - start
         finally:
             await stop_engine(proc)
@@ -141,10 +153,10 @@ async def engine_drain(cfg: Config, durability: str) -> float:
     with cfg.stores.fresh("bench-drain-", durability) as directory:
         jobs = build(directory, durability)
         for first in range(0, cfg.e2e_n, cfg.e2e_batch):
-            await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
+            refs = await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
         proc, started = await start_engine(directory, durability)
         try:
-            await wait_completed(jobs, cfg.e2e_n, proc)
+            await wait_completed(jobs, cfg.e2e_n, proc, refs[-1].id)
             elapsed = time.time() - started
         finally:
             await stop_engine(proc)
@@ -186,7 +198,7 @@ async def latency_cross(cfg: Config) -> list[float]:
         await asyncio.sleep(0.5)
         try:
             ids = await paced_stamps(cfg, jobs)
-            await wait_completed(jobs, cfg.latency_n, proc)
+            await wait_completed(jobs, cfg.latency_n, proc, ids[-1])
             return await read_latencies(jobs, ids)
         finally:
             await stop_engine(proc)
@@ -199,7 +211,7 @@ async def latency_inproc(cfg: Config) -> list[float]:
         async with jobs:
             await asyncio.sleep(0.2)
             ids = await paced_stamps(cfg, jobs)
-            await wait_completed(jobs, cfg.latency_n)
+            await wait_completed(jobs, cfg.latency_n, None, ids[-1])
             latencies = await read_latencies(jobs, ids)
     return latencies
 

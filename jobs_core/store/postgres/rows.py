@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 import asyncpg
@@ -15,11 +16,8 @@ from .schema import JOB_FIELDS
 JOB_SELECT = ", ".join(JOB_FIELDS)
 """Column list selecting a full job row in `row_to_job` order."""
 
-SUMMARY_FIELDS = [
-    "id", "command", "state", "worker", "parent_id", "depends_on", "ref_id", "tag", "batch_id",
-    "created_by", "user_id", "callback", "request_type", "response_type", "created_date",
-    "started_date", "completed_date", "duration_ms", "attempts", "error_code", "error_message",
-]  # fmt: skip
+SUMMARY_FIELDS = [f.name for f in fields(JobSummary)]
+"""Columns of `job_summary` in `JobSummary` order."""
 SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
 
 _STATES = {state.value: state for state in JobState}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 import asyncpg
@@ -15,14 +16,11 @@ from jobs_core.store.task_protocol import StoredTask, TaskDefinition, TaskScan
 from .connection import Conn
 from .queue import insert_jobs
 
-DEFINITION_FIELDS = [
-    "name", "schedule", "command", "request_type", "request_body", "options",
-    "missed_policy", "max_catch_up",
-]  # fmt: skip
+DEFINITION_FIELDS = [f.name for f in fields(TaskDefinition)]
 STATE_FIELDS = [
-    "paused", "created_at", "updated_at", "next_run_at", "last_run_at", "last_job_id",
-    "run_now_requested", "revision",
-]  # fmt: skip
+    f.name for f in fields(StoredTask) if f.name not in ("definition", "last_job_state")
+]
+"""`scheduled_task` columns: the definition's, then the scheduler's, in record order."""
 TASK_SELECT = ", ".join(
     f"t.{f}::text" if f == "options" else f"t.{f}" for f in DEFINITION_FIELDS + STATE_FIELDS
 )
