@@ -2,6 +2,8 @@
 
 Usage: python bench/_engine_proc.py DIR NORMAL|FULL. Prints "ready <epoch seconds>" just
 before the engine starts. With JOBS_BENCH_PROFILE=PATH it writes cProfile stats to PATH.
+JOBS_BENCH_TELEMETRY=off|api|sdk: no telemetry, the API without an SDK (the default when
+`opentelemetry-api` is installed), or SDK providers without exporters.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from jobs_core import BackgroundJobs, Durability, Settings
 def build(directory: str, durability: str) -> BackgroundJobs:
     """The store with the benchmark commands registered."""
     jobs = BackgroundJobs(directory, settings=Settings(durability=Durability(durability)))
+    telemetry_mode(jobs, os.environ.get("JOBS_BENCH_TELEMETRY", "api"))
 
     @jobs.command
     async def noop(req: dict[str, Any]) -> None:
@@ -30,6 +33,23 @@ def build(directory: str, durability: str) -> BackgroundJobs:
         return {"lat_ns": time.time_ns() - req["sent_ns"]}
 
     return jobs
+
+
+def telemetry_mode(jobs: BackgroundJobs, mode: str) -> None:
+    if mode == "off":
+        jobs.telemetry = None
+        return
+    from jobs_core.telemetry import Telemetry
+
+    if mode == "api":
+        jobs.telemetry = Telemetry()
+    elif mode == "sdk":
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.trace import TracerProvider
+
+        jobs.telemetry = Telemetry(tracer_provider=TracerProvider(), meter_provider=MeterProvider())
+    else:
+        raise SystemExit(f"JOBS_BENCH_TELEMETRY: unknown mode {mode!r} (off, api, sdk)")
 
 
 async def serve(directory: str, durability: str) -> None:

@@ -11,7 +11,7 @@ import sqlite3
 import time
 
 from jobs_core import BackgroundJobs, EnqueueRequest
-from jobs_core.store.sqlite.archive import MONTH_VERSION, month_of, month_path
+from jobs_core.store.sqlite.month_reader import MONTH_VERSION, month_of, month_path
 from jobs_core.store.sqlite.rows import SUMMARY_FIELDS
 from jobs_core.store.sqlite.schema import JOB_FIELDS, month_ddl
 

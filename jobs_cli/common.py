@@ -138,18 +138,27 @@ def parse_json(text: str | None) -> Any:
 
 
 def parse_when(text: str) -> datetime | timedelta:
-    """`--run-after`: an ISO date-time (naive means UTC) or a delay such as `30s`, `5m`, `2h`."""
-    relative = _RELATIVE.match(text.strip())
+    """`--run-after`: a delay such as `30s`, `5m`, `2h`, or an ISO date-time; one without a
+    time zone is the machine's local time (as `date` shows it), never silently UTC."""
+    stripped = text.strip()
+    relative = _RELATIVE.match(stripped)
     if relative:
         return timedelta(seconds=float(relative[1]) * _UNIT_SECONDS[relative[2]])
+    if _RELATIVE.match(stripped.lstrip("-")):
+        raise CliError(
+            f"--run-after '{text}' is a negative delay; give a delay of 0 or more (30s, 5m) "
+            "or a date-time",
+            USAGE,
+        )
     try:
-        return datetime.fromisoformat(text)
+        when = datetime.fromisoformat(stripped)
     except ValueError:
         raise CliError(
-            f"--run-after '{text}': expected an ISO date-time (2026-11-02T09:00:00Z) "
-            "or a delay (30s, 5m, 2h, 1d)",
+            f"--run-after '{text}': expected a delay (30s, 5m, 2h, 1d) or an ISO date-time "
+            "(2026-11-02T09:00:00Z; without a zone it is local time)",
             USAGE,
         ) from None
+    return when if when.tzinfo is not None else when.astimezone()
 
 
 def parse_args_option(pairs: list[str]) -> dict[str, str]:

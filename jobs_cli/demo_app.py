@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobs_core import BackgroundJobs, JobContext, Settings
+from jobs_core import BackgroundJobs, JobContext, PermanentError, Settings
 
 DEMO_SETTINGS = Settings(
     retry_backoff_secs=1.0,
@@ -129,12 +129,17 @@ async def sales_report(req: SalesReport, ctx: JobContext) -> dict[str, Any]:
     return {"path": path, "total": sum(totals.values())}
 
 
+class CardDeclined(PermanentError):
+    """A declined card: no retry can change the answer, so the job fails at once."""
+
+
 async def charge_card(req: ChargeCard, ctx: JobContext) -> dict[str, Any]:
     """Succeeds with a receipt that its callback sends; a declined card fails for good."""
-    ctx.status(f"charging {req.amount_cents / 100:.2f} EUR")
+    customer = ctx.user["name"]
+    ctx.status(f"charging {req.amount_cents / 100:.2f} EUR for {customer}")
     await asyncio.sleep(_rng.uniform(0.1, 0.3))
     if req.card.endswith("0002"):
-        raise PermissionError(f"card ending {req.card[-4:]} was declined")
+        raise CardDeclined(f"card ending {req.card[-4:]} of {customer} was declined")
     return {"order_id": req.order_id, "receipt": f"rcpt_{_rng.randrange(16**8):08x}"}
 
 
@@ -174,6 +179,11 @@ async def sync_inventory(ctx: JobContext) -> None:
         ctx.progress(step / 3, f"warehouse {step}/3")
 
 
+def find_customer(user_id: str) -> dict[str, str]:
+    """The user resolver: what a job's `user_id` stands for (`ctx.user`)."""
+    return {"id": user_id, "name": user_id.replace("user-", "customer #")}
+
+
 def build(directory: str, *, start_engine: bool = True) -> BackgroundJobs:
     """The demo app on the store in `directory`."""
     jobs = BackgroundJobs(directory, settings=DEMO_SETTINGS, start_engine=start_engine)
@@ -182,7 +192,8 @@ def build(directory: str, *, start_engine: bool = True) -> BackgroundJobs:
     jobs.command("import_orders", retry_limit=2)(import_orders)
     jobs.command(aggregate_sales)
     jobs.command(sales_report)
-    jobs.command("charge_card", retry_limit=0)(charge_card)
+    jobs.command(charge_card)  # a declined card raises CardDeclined: no retries
+    jobs.user_resolver(find_customer)
     jobs.command(send_receipt)
     jobs.command(make_thumbnail)
     jobs.command("rebuild_search_index", timeout=120)(rebuild_search_index)

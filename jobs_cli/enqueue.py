@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 from jobs_core import BackgroundJobs, EnqueueRequest, JobRef
@@ -25,18 +26,37 @@ from .common import (
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("enqueue", help="enqueue a job and print its id")
+    parser = commands.add_parser(
+        "enqueue",
+        help="enqueue a job and print its id",
+        description=(
+            "Enqueue one job. Without --app the command's worker, retry limit, timeout and "
+            "request fields come from its declaration in the store, written by every engine "
+            "that runs it when it starts; a command no engine declared is enqueued with a "
+            "warning (the defaults, unchecked) unless --strict."
+        ),
+    )
     add_store_argument(parser)
     parser.add_argument("job_command", metavar="COMMAND", help="the registered command name")
     parser.add_argument("request", metavar="JSON", nargs="?", help="the request as JSON")
     parser.add_argument(
-        "--app", metavar="MODULE:OBJECT", help="validate COMMAND against this app's registry"
+        "--app", metavar="MODULE:OBJECT", help="check COMMAND and JSON against this app's code"
     )
+    parser.add_argument(
+        "--strict", action="store_true",
+        help="refuse a command (or callback) that no engine has declared in the store",
+    )  # fmt: skip
     parser.add_argument("--tag")
     parser.add_argument("--batch-id")
     parser.add_argument("--ref-id")
-    parser.add_argument("--worker", help="named worker that runs the job serially")
-    parser.add_argument("--run-after", metavar="WHEN", help="ISO date-time or delay (30s, 5m)")
+    parser.add_argument(
+        "--worker", help="named worker that runs the job serially (if the command has none)"
+    )
+    parser.add_argument(
+        "--run-after", metavar="WHEN",
+        help="a delay (30s, 5m, 2h, 1d) or an ISO date-time; without a zone "
+        "(2026-11-02T09:00) it is this machine's local time",
+    )  # fmt: skip
     parser.add_argument("--depends-on", type=int, metavar="ID")
     parser.add_argument("--parent-id", type=int, metavar="ID")
     parser.add_argument("--callback", metavar="COMMAND")
@@ -86,40 +106,37 @@ def _request_from(args: argparse.Namespace) -> EnqueueRequest:
 async def _enqueue(args: argparse.Namespace, request: EnqueueRequest) -> JobRef:
     # The store must exist even with --app: an app factory would create a mistyped one.
     jobs = open_store(args.directory)
-    if args.app is None:
-        try:
-            await _learn_commands(jobs, args.directory, request)
-            return (await jobs.enqueue_many([request]))[0]
-        finally:
-            await jobs.close()
-    await jobs.close()
-    app = load_app(args.app, args.directory)
+    if args.app is not None:
+        await jobs.close()
+        jobs = load_app(args.app, args.directory)
     try:
-        return (await app.enqueue_many([request]))[0]
+        if args.app is None:
+            await _check_declared(jobs, args.directory, request, strict=args.strict)
+        # With --app an unknown command is an error: the app's code is the reference.
+        refs = await jobs.enqueue_many([request], allow_undeclared=args.app is None)
+        return refs[0]
     finally:
-        await app.close()
+        await jobs.close()
 
 
-async def _learn_commands(jobs: BackgroundJobs, directory: str, request: EnqueueRequest) -> None:
-    """Register stand-ins for the commands engines on this store run, so the facade's own
-    checks (known command, known callback) apply without the app's code."""
-    known = sorted({name for engine in await jobs.engines() for name in engine.commands})
-    if not known:
-        raise CliError(
-            f"no engine has run on {shown(directory)} yet, so its commands are "
-            "unknown: pass --app MODULE:OBJECT to check the command against your app"
-        )
+async def _check_declared(
+    jobs: BackgroundJobs, directory: str, request: EnqueueRequest, *, strict: bool
+) -> None:
+    """Warn about (or, strict, refuse) a command or callback that no engine declared."""
+    where = shown(directory)
     for name in (request.command, request.callback):
-        if name is not None and name not in known:
-            listed = ", ".join(n for n in known if not n.startswith("jobs.")) or "none"
+        if name is None or await jobs.declared_command(name) is not None:
+            continue
+        if strict:
+            declared = [d.name for d in await jobs.declared_commands()]
             raise CliError(
-                f"no command named '{name}' is known to the engines that ran on "
-                f"{shown(directory)} (known: {listed})"
+                f"no engine has declared a command named '{name}' on {where} "
+                f"(declared: {', '.join(declared) or 'none'}); start an engine that runs it, "
+                "or leave out --strict"
             )
-    for name in known:
-        if name not in jobs.registry:
-            jobs.registry.add(_stand_in, name=name)
-
-
-def _stand_in(request: Any) -> None:
-    """Never runs: this process has no engine; it only makes a command name known."""
+        print(
+            f"jobs: warning: no engine has declared a command named '{name}' on {where}; "
+            "enqueued anyway with the default options and no request check (pass --strict "
+            "to refuse)",
+            file=sys.stderr,
+        )

@@ -21,14 +21,27 @@ def add_parser(commands: Any) -> None:
     add_store_argument(parser)
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     parser.add_argument(
-        "--minutes", type=int, default=THROUGHPUT_MINUTES, metavar="N",
-        help=f"minutes of throughput to show (default {THROUGHPUT_MINUTES})",
+        "--minutes", type=minutes_value, default=THROUGHPUT_MINUTES, metavar="N",
+        help=f"minutes of throughput to show, 1 or more (default {THROUGHPUT_MINUTES})",
     )  # fmt: skip
     parser.set_defaults(func=status_command, needs_store=True)
 
 
+def minutes_value(text: str) -> int:
+    """`--minutes`: a whole number of minutes, at least 1."""
+    try:
+        minutes = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of minutes, got '{text}'"
+        ) from None
+    if minutes < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {minutes}")
+    return minutes
+
+
 def status_command(args: argparse.Namespace) -> int:
-    data = run(_gather_from(args.directory, max(1, args.minutes)))
+    data = run(_gather_from(args.directory, args.minutes))
     if args.json:
         print(json.dumps(to_json(data), indent=2))
     else:
@@ -56,6 +69,7 @@ async def gather(jobs: BackgroundJobs, directory: str, minutes: int) -> StatusDa
         throughput=await jobs.throughput(minutes),
         throughput_minutes=minutes,
         scheduled=await scheduled_tasks(jobs),
+        exposed=await jobs.exposed_files(),
     )
 
 

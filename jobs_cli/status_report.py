@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 from jobs_core import (
     EngineInfo,
+    EngineState,
+    ExposedFile,
     JobState,
     MonthDatabase,
     RunningJob,
@@ -19,7 +23,10 @@ from jobs_core import (
 
 RULE = "-" * 30
 STOPPED_SHOWN = 5
-"""Stopped engines listed in full; older ones are only counted, so the report stays short."""
+"""Dead or stopped engines listed in full; older ones are only counted, so the report stays
+short."""
+RECENT_DEATH_MS = 3_600_000
+"""A dead engine is warned about if it died within this long (or still owns running jobs)."""
 MINUTE_MS = 60_000
 
 
@@ -37,12 +44,16 @@ class StatusData:
     throughput_minutes: int
     scheduled: list[ScheduledTaskInfo] | None
     """None when the scheduling API is not available."""
+    exposed: list[ExposedFile] = field(default_factory=list)
+    """Store files other users can read."""
 
 
 def format_report(data: StatusData) -> str:
     """The whole report, one section per concern, each ending with a rule."""
-    sections = [
-        _header(data),
+    sections = [_header(data)]
+    if problems := warnings(data):
+        sections.append([f"# WARNINGS: {len(problems)}", "", *(f"  ! {p}" for p in problems)])
+    sections += [
         _counts(data),
         _engines(data),
         _running(data),
@@ -67,17 +78,38 @@ def _counts(data: StatusData) -> list[str]:
     return lines
 
 
+def warnings(data: StatusData) -> list[str]:
+    """What needs an operator: stale engines, engines that died recently or still own
+    running jobs, month files that cannot be read or written, and store files other users
+    can read (with the command that fixes each)."""
+    owned = Counter(job.owner for job in data.running)
+    found: list[str] = []
+    for e in data.engines:
+        if e.state is EngineState.STALE:
+            found.append(f"engine {e.id} is stale: {e.reason}")
+        elif e.state is EngineState.DEAD and (
+            owned[e.id] or data.now_ms - e.heartbeat_at <= RECENT_DEATH_MS
+        ):
+            jobs = f"; it still owns {owned[e.id]} running job(s)" if owned[e.id] else ""
+            found.append(f"engine {e.id} is dead: {e.reason}{jobs}")
+    found += [m.error for m in data.months if m.error]
+    found += [str(f) for f in data.exposed]
+    return found
+
+
 def _engines(data: StatusData) -> list[str]:
-    alive = [e for e in data.engines if e.alive]
-    stopped = [e for e in data.engines if not e.alive]
-    lines = [f"# ENGINES: {len(alive)} alive, {len(stopped)} stopped", ""]
+    live = [e for e in data.engines if e.alive]
+    gone = [e for e in data.engines if not e.alive]
+    by_state = Counter(e.state for e in data.engines)
+    figures = ", ".join(f"{by_state[state]} {state.value}" for state in EngineState)
+    lines = [f"# ENGINES: {figures}", ""]
     if not data.engines:
         lines.append("  (no engine has run on this store)")
-    shown = alive + stopped[:STOPPED_SHOWN]
+    shown = live + gone[:STOPPED_SHOWN]
     for number, engine in enumerate(shown, 1):
         lines.extend(_engine(number, engine, data.now_ms))
-    if len(stopped) > STOPPED_SHOWN:
-        lines.append(f"  ({len(stopped) - STOPPED_SHOWN} older stopped engines not shown)")
+    if len(gone) > STOPPED_SHOWN:
+        lines.append(f"  ({len(gone) - STOPPED_SHOWN} older dead or stopped engines not shown)")
     return lines
 
 
@@ -85,7 +117,7 @@ def _engine(number: int, e: EngineInfo, now_ms: int) -> list[str]:
     commands = ", ".join(c for c in e.commands if not c.startswith("jobs.")) or "(none)"
     return [
         f"ENGINE {number}: {e.id}",
-        f"  Status:       {'alive' if e.alive else 'stopped'}",
+        f"  Status:       {_engine_status(e)}",
         f"  Host:         {e.host}",
         f"  Pid:          {e.pid}",
         f"  Started:      {format_time(e.started_at)}",
@@ -98,6 +130,12 @@ def _engine(number: int, e: EngineInfo, now_ms: int) -> list[str]:
         f"  Commands:     {commands}",
         "",
     ]
+
+
+def _engine_status(e: EngineInfo) -> str:
+    if e.state in (EngineState.STALE, EngineState.DEAD) and e.reason:
+        return f"{e.state.value} ({e.reason})"
+    return e.state.value
 
 
 def _running(data: StatusData) -> list[str]:
@@ -122,7 +160,8 @@ def _months(data: StatusData) -> list[str]:
     if not data.months:
         lines.append("  (none yet: jobs move there when they finish)")
     for month in data.months:
-        lines.append(f"  {month.month}  {format_size(month.size_bytes):>9}  {month.path}")
+        shown = "unreadable" if month.error else format_size(month.size_bytes)
+        lines.append(f"  {month.month}  {shown:>9}  {month.path}")
     return lines
 
 
@@ -131,16 +170,21 @@ def _throughput(data: StatusData) -> list[str]:
     lines = [f"# THROUGHPUT (last {minutes} minutes, UTC):", ""]
     by_minute = {b.minute_start: b for b in data.throughput}
     first = (data.now_ms // MINUTE_MS - minutes + 1) * MINUTE_MS
-    done = failed = 0
+    totals = [0, 0, 0]
     for start in range(first, first + minutes * MINUTE_MS, MINUTE_MS):
         bucket = by_minute.get(start)
-        ok, bad = (bucket.completed, bucket.failed) if bucket else (0, 0)
-        done, failed = done + ok, failed + bad
+        figures = (bucket.completed, bucket.failed, bucket.cancelled) if bucket else (0, 0, 0)
+        totals = [t + n for t, n in zip(totals, figures, strict=True)]
         clock = datetime.fromtimestamp(start / 1000, tz=UTC).strftime("%H:%M")
-        lines.append(f"  {clock}  completed {ok:>7}  failed {bad:>7}")
-    rate = (done + failed) / (minutes * 60)
-    lines.append(f"  total  completed {done:>7}  failed {failed:>7}  ({rate:.2f} jobs/s)")
+        lines.append(f"  {clock}  {_finished(figures)}")
+    rate = sum(totals) / (minutes * 60)
+    lines.append(f"  total  {_finished(totals)}  ({rate:.2f} jobs/s)")
     return lines
+
+
+def _finished(figures: Sequence[int]) -> str:
+    done, failed, cancelled = figures
+    return f"completed {done:>7}  failed {failed:>7}  cancelled {cancelled:>7}"
 
 
 def _scheduled(tasks: list[ScheduledTaskInfo], now_ms: int) -> list[str]:
@@ -216,6 +260,7 @@ def to_json(data: StatusData) -> dict[str, Any]:
         "throughput_minutes": data.throughput_minutes,
         "throughput": [_plain(b) for b in data.throughput],
         "scheduled_tasks": None if data.scheduled is None else [_plain(t) for t in data.scheduled],
+        "warnings": warnings(data),
     }
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .errors import JobNotFoundError, JobsError
+from .liveness import checked_on_this_host
 from .records import (
     BatchStatus,
     EngineInfo,
+    ExposedFile,
     Job,
     JobFilter,
     JobResult,
@@ -21,7 +24,7 @@ from .records import (
     ThroughputBucket,
 )
 from .reply_to import mask_reply_to
-from .store.protocol import Store
+from .store.protocol import FileStore, Store
 
 if TYPE_CHECKING:
     from .engine.engine import Engine
@@ -100,7 +103,17 @@ class AdminMixin:
         return await self.store.months()
 
     async def engines(self) -> list[EngineInfo]:
-        return await self.store.engines(self.clock.now_ms())
+        """Engines, newest first, with their state: alive, stale (heartbeats overdue), dead
+        (gone without stopping; on this host known at once from its absent process) or
+        stopped."""
+        return checked_on_this_host(await self.store.engines(self.clock.now_ms()))
+
+    async def exposed_files(self) -> list[ExposedFile]:
+        """The store's directory and files that other users can read (empty when the
+        store is not kept in local files); each says the command that fixes it."""
+        if isinstance(self.store, FileStore):
+            return await asyncio.to_thread(self.store.exposed_files)
+        return []
 
     async def running_jobs(self) -> list[RunningJob]:
         return await self.store.running_jobs()
@@ -113,8 +126,13 @@ class AdminMixin:
         return await self.store.batch_status(batch_id)
 
     async def cancel_batch(self, batch_id: str, reason: str = "batch cancelled") -> list[int]:
-        """Cancel every unfinished job of a batch; returns their ids."""
-        ids = await self.store.batch_active_ids(batch_id)
+        """Close the batch and cancel its unfinished jobs; returns their ids.
+
+        From then on, enqueueing into the batch raises BatchCancelledError (from any process).
+        Callbacks and replies of its jobs that already ran are still enqueued and run, so no
+        finished job loses its result; requeue by an operator still works.
+        """
+        ids = await self.store.cancel_batch(batch_id, reason, self.clock.now_ms())
         for job_id in ids:
             try:
                 await self.cancel(job_id, reason)

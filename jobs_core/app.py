@@ -2,61 +2,41 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Unpack
 
 from .admin_api import AdminMixin
-from .clock import Clock, SystemClock, to_ms
+from .clock import Clock, SystemClock
 from .context import JobContext
 from .engine.engine import Engine
-from .engine.runner import FatalJobError
-from .errors import InvalidOptionError, JobsError
-from .records import (
-    Job,
-    JobRef,
-    JobState,
-)
-from .registry import CommandRegistry, Handler
+from .enqueue_options import EnqueueOptions
+from .enqueuing import JobBuilder
+from .errors import JobsError, PermanentError
+from .handles import CommandDecorator
+from .options import EnqueueRequest
+from .records import CommandDefinition, Job, JobRef, JobState
+from .registry import CommandRegistry
 from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
-from .serialization import to_json, type_name
 from .settings import Settings
 from .store.opening import open_store
-from .store.protocol import NewJob, Store
+from .store.protocol import Store
 from .transient import TransientJob
+from .waiting import WaitMixin
 
-F = TypeVar("F", bound=Handler)
+if TYPE_CHECKING:
+    from .sync_api import SyncJobs
+    from .telemetry import Telemetry
+
+__all__ = ["BackgroundJobs", "EnqueueRequest", "UserResolver"]
+
 UserResolver = Callable[[str], Any]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EnqueueRequest:
-    """One job for `enqueue_many`: the same options as `enqueue`."""
-
-    command: str
-    request: Any = None
-    worker: str | None = None
-    run_after: datetime | timedelta | None = None
-    retry_limit: int | None = None
-    timeout: float | None = None
-    ref_id: str | None = None
-    tag: str | None = None
-    created_by: str | None = None
-    batch_id: str | None = None
-    args: Mapping[str, str] | None = None
-    parent_id: int | None = None
-    depends_on: int | None = None
-    callback: str | None = None
-    user_id: str | None = None
-    reply_to: str | None = None
-    meta: Mapping[str, str] = field(default_factory=dict)
-
-
-class BackgroundJobs(AdminMixin, SchedulingMixin):
+class BackgroundJobs(AdminMixin, SchedulingMixin, WaitMixin):
     """Durable background jobs in a directory (default `./jobs_data`), on PostgreSQL when
     given a `postgresql://` URL instead, or on a given store.
 
@@ -78,33 +58,32 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
         self.clock: Clock = clock or SystemClock()
         self.store: Store = store or open_store(directory, self.settings, create=create)
         self.registry = CommandRegistry()
+        self._builder = JobBuilder(self)
         self._start_engine = start_engine
         self._engine: Engine | None = None
         self._user_resolver: UserResolver | None = None
+        self.telemetry: Telemetry | None = _telemetry()
+        """OpenTelemetry spans and metrics; None when `opentelemetry-api` is not installed."""
         self._register_builtins()
 
     # -- registration -----------------------------------------------------------------------
 
-    def command(
-        self,
-        name: str | Handler | None = None,
-        *,
-        worker: str | None = None,
-        retry_limit: int | None = None,
-        timeout: float | None = None,
-    ) -> Any:
-        """Register a handler: `@jobs.command`, `@jobs.command("name", worker="smtp")`."""
-        if callable(name):
-            self.registry.add(name)
-            return name
+    @property
+    def command(self) -> CommandDecorator:
+        """Register a handler and get its typed handle: `@jobs.command`, or
+        `@jobs.command("name", worker="smtp", retry_limit=3, timeout=60)`.
 
-        def register(handler: F) -> F:
-            self.registry.add(
-                handler, name=name, worker=worker, retry_limit=retry_limit, timeout=timeout
-            )
-            return handler
+        A `worker` makes its jobs run one at a time, in order, across every engine; an
+        enqueue may not send them to another worker.
+        """
+        return CommandDecorator(self)
 
-        return register
+    @functools.cached_property
+    def sync(self) -> SyncJobs:
+        """The blocking API for threads without an event loop (Django, Flask, scripts)."""
+        from .sync_api import SyncJobs
+
+        return SyncJobs(self)
 
     def user_resolver(self, resolver: UserResolver) -> UserResolver:
         """Register the function (sync or async) that turns a job's user_id into a user."""
@@ -138,6 +117,7 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
             self.store, self.registry, self.settings, self.clock, facade=self,
             prepare=self._prepare,
         )  # fmt: skip
+        engine.telemetry = self.telemetry
         self._engine = engine
         ticker = self._scheduler_ticker()
         if ticker is not None:
@@ -173,7 +153,11 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
         return self._engine
 
     async def run_until_idle(self, timeout: float = 30.0) -> None:
-        """Run jobs until nothing due is left (tests and scripts; no waiting on the clock)."""
+        """Run jobs until nothing due is left (tests and scripts; no waiting on the clock).
+
+        Raises StillBusyError, naming the jobs still running, once `timeout` seconds pass
+        (wall time, whatever the clock); those jobs keep running.
+        """
         await self.engine.run_until_idle(timeout)
 
     async def _prepare(self, ctx: JobContext) -> None:
@@ -181,59 +165,61 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
         if job.depends_on is not None:
             parent = await self.store.get_job(job.depends_on)
             ctx.parent = parent.job if parent else None
-        if job.user_id is not None and self._user_resolver is not None:
+        if job.user_id is not None:
             ctx.user = await self._resolve_user(job.user_id)
 
     async def _resolve_user(self, user_id: str) -> Any:
-        assert self._user_resolver is not None
+        if self._user_resolver is None:
+            # The enqueuing process (a web tier) may rightly lack one; the engine may not.
+            raise PermanentError(
+                f"the job runs as user '{user_id}' but this engine has no user resolver: "
+                "register one with @jobs.user_resolver",
+                code="NoUserResolver",
+            )
         try:
             user = self._user_resolver(user_id)
             if inspect.isawaitable(user):
                 user = await user
         except Exception as error:
-            raise FatalJobError(
-                "UserResolverFailed", f"resolving user '{user_id}' failed: {error!r}"
+            raise PermanentError(
+                f"resolving user '{user_id}' failed: {error!r}", code="UserResolverFailed"
             ) from error
         if user is None:
-            raise FatalJobError("UserNotFound", f"the user resolver found no user '{user_id}'")
+            raise PermanentError(
+                f"the user resolver found no user '{user_id}'", code="UserNotFound"
+            )
         return user
 
     # -- enqueue ----------------------------------------------------------------------------
 
     async def enqueue(
-        self,
-        command: str,
-        request: Any = None,
-        *,
-        worker: str | None = None,
-        run_after: datetime | timedelta | None = None,
-        retry_limit: int | None = None,
-        timeout: float | None = None,
-        ref_id: str | None = None,
-        tag: str | None = None,
-        created_by: str | None = None,
-        batch_id: str | None = None,
-        args: Mapping[str, str] | None = None,
-        parent_id: int | None = None,
-        depends_on: int | None = None,
-        callback: str | None = None,
-        user_id: str | None = None,
-        reply_to: str | None = None,
+        self, command: str, request: Any = None, **options: Unpack[EnqueueOptions]
     ) -> JobRef:
-        """Store a job durably; returns once it is committed. Bad input is refused here."""
-        options = EnqueueRequest(
-            command=command, request=request, worker=worker, run_after=run_after,
-            retry_limit=retry_limit, timeout=timeout, ref_id=ref_id, tag=tag,
-            created_by=created_by, batch_id=batch_id, args=args, parent_id=parent_id,
-            depends_on=depends_on, callback=callback, user_id=user_id, reply_to=reply_to,
-        )  # fmt: skip
-        return (await self.enqueue_many([options]))[0]
+        """Store a job durably; returns once it is committed. Bad input is refused here.
 
-    async def enqueue_many(self, requests: Sequence[EnqueueRequest]) -> list[JobRef]:
-        """Store many jobs in one transaction: all or none."""
+        Options: see `EnqueueOptions`. A command's typed handle (`@jobs.command`) has the
+        same `enqueue` with the request type checked.
+        """
+        request_ = EnqueueRequest(command=command, request=request, **options)
+        return (await self.enqueue_many([request_]))[0]
+
+    async def enqueue_many(
+        self, requests: Sequence[EnqueueRequest], *, allow_undeclared: bool = False
+    ) -> list[JobRef]:
+        """Store many jobs in one transaction: all or none.
+
+        A command registered only in other processes is enqueued with the worker, retry limit,
+        timeout and request checks its engines declared in the store. `allow_undeclared`
+        enqueues a command no engine ever declared with the default options (the CLI's
+        non-strict mode) instead of raising UnknownCommandError.
+        """
         now = self.clock.now_ms()
-        new_jobs = [self._new_job(r, now) for r in requests]
-        ids = await self.store.enqueue(new_jobs, now)
+        new_jobs = await self._builder.build(requests, now, allow_undeclared=allow_undeclared)
+        telemetry = self.telemetry
+        if telemetry is not None and telemetry.live():
+            ids = await telemetry.enqueue(self.store, new_jobs, now)
+        else:
+            ids = await self.store.enqueue(new_jobs, now)
         if self._engine is not None:
             named = any(j.worker for j in new_jobs)
             self._engine.wake(named=named)
@@ -242,26 +228,14 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
                     self._engine.note_due(job.run_after)
         return [JobRef(id=i, ref_id=j.ref_id) for i, j in zip(ids, new_jobs, strict=True)]
 
-    def _new_job(self, r: EnqueueRequest, now: int) -> NewJob:
-        command = self.registry.get(r.command)
-        body = to_json(r.request, what=f"the request of command '{r.command}'")
-        if r.retry_limit is not None or r.timeout is not None or r.callback or r.args or r.reply_to:
-            _check_options(r, self.registry)
-        settings = self.settings
-        retry_limit = r.retry_limit if r.retry_limit is not None else command.retry_limit
-        timeout = r.timeout if r.timeout is not None else command.timeout_secs
-        return NewJob(
-            command=r.command,
-            request_type=type_name(r.request),
-            request_body=body,
-            worker=r.worker if r.worker is not None else command.worker,
-            run_after=now if r.run_after is None else _run_after_ms(r.run_after, now),
-            retry_limit=retry_limit if retry_limit is not None else settings.default_retry_limit,
-            timeout_secs=timeout if timeout is not None else settings.default_timeout_secs,
-            parent_id=r.parent_id, depends_on=r.depends_on, ref_id=r.ref_id, tag=r.tag,
-            callback=r.callback, batch_id=r.batch_id, created_by=r.created_by,
-            user_id=r.user_id, reply_to=r.reply_to, args=dict(r.args or {}), meta=dict(r.meta),
-        )  # fmt: skip
+    async def declared_command(self, name: str) -> CommandDefinition | None:
+        """The command `name` as the engines that run it declared it in the store, or None if
+        no engine ever did."""
+        return await self._builder.declared(name)
+
+    async def declared_commands(self) -> list[CommandDefinition]:
+        """Every command some engine declared in the store, by name."""
+        return await self._builder.refresh()
 
     def run_command(
         self,
@@ -276,43 +250,31 @@ class BackgroundJobs(AdminMixin, SchedulingMixin):
         """Run a command now without storing it; `await` the handle for its result.
 
         On a named worker it runs after (and before) that worker's other jobs in this
-        process, one at a time. Needs the engine running (`async with jobs:`).
+        process, one at a time. It stops at `timeout` (else the command's, else
+        `Settings.default_timeout_secs`) and the awaiting caller gets JobTimeoutError; a
+        handler's exception reaches it as JobFailedError, the exception as its `__cause__`.
+        Needs the engine running (`async with jobs:`) and the command registered here.
         """
         engine = self.engine
-        new = self._new_job(
+        now = self.clock.now_ms()
+        new = self._builder.new_job(
             EnqueueRequest(command=command, request=request, worker=worker, user_id=user_id,
                            args=args, timeout=timeout),
-            self.clock.now_ms(),
+            now, spec=self.registry.get(command),
         )  # fmt: skip
         job = Job(
             id=0, command=new.command, request_type=new.request_type,
             request_body=new.request_body, state=JobState.STARTED, worker=new.worker,
-            user_id=new.user_id, args=new.args, created_date=self.clock.now_ms(),
+            user_id=new.user_id, args=new.args, created_date=now,
             run_after=new.run_after, retry_limit=0, attempts=1, timeout_secs=new.timeout_secs,
         )  # fmt: skip
         return engine.run_transient(job)
 
 
-def _run_after_ms(run_after: datetime | timedelta | None, now: int) -> int:
-    if run_after is None:
-        return now
-    if isinstance(run_after, timedelta):
-        return now + round(run_after.total_seconds() * 1000)
-    return to_ms(run_after)
-
-
-def _check_options(r: EnqueueRequest, registry: CommandRegistry) -> None:
-    if r.retry_limit is not None and r.retry_limit < 0:
-        raise InvalidOptionError(f"retry_limit must be >= 0, got {r.retry_limit}")
-    if r.timeout is not None and r.timeout <= 0:
-        raise InvalidOptionError(f"timeout must be > 0 seconds, got {r.timeout}")
-    if r.callback is not None and r.callback not in registry:
-        registry.get(r.callback)
-    if r.args is not None and not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in r.args.items()
-    ):
-        raise InvalidOptionError("args must map strings to strings")
-    if r.reply_to is not None:
-        from .reply_to import validate_reply_to
-
-        validate_reply_to(r.reply_to)
+def _telemetry() -> Telemetry | None:
+    """Telemetry on the global OpenTelemetry providers, or None without `opentelemetry-api`."""
+    try:
+        from .telemetry import Telemetry
+    except ImportError:
+        return None
+    return Telemetry()

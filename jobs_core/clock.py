@@ -6,6 +6,8 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+from .errors import InvalidOptionError
+
 
 class Clock(Protocol):
     """A source of the current time as UTC epoch milliseconds."""
@@ -41,9 +43,13 @@ class ManualClock:
 
 
 def to_ms(when: datetime) -> int:
-    """Epoch milliseconds of an aware datetime (a naive one is taken as UTC)."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+    """Epoch milliseconds of an aware datetime; a naive one (no time zone) is refused with
+    InvalidOptionError rather than guessed."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise InvalidOptionError(
+            f"{when.isoformat()} is a naive datetime (no time zone), which could mean any "
+            "zone; pass an aware datetime such as datetime.now(UTC)"
+        )
     return round(when.timestamp() * 1000)
 
 

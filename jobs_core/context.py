@@ -172,3 +172,10 @@ class JobContext:
             taken = self.activity
             self.activity = Activity(progress=taken.progress, status=taken.status)
             return taken
+
+    def give_back(self, taken: Activity) -> None:
+        """Return activity that could not be written, ahead of what came since, so the next
+        write carries both (progress and status since then are newer and stay)."""
+        with self._lock:
+            self.activity.logs[:0] = taken.logs
+            self.activity.dirty = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
@@ -103,7 +104,10 @@ class Job:
     status: str | None = None
     """Handler-reported status text."""
     logs: str = ""
-    """Log lines the handler wrote, newline-separated."""
+    """Log lines the handler wrote, newline-separated; past `Settings.max_log_chars` the
+    oldest whole lines are dropped and a `[... N earlier characters truncated]` line leads."""
+    logs_truncated: bool = False
+    """Whether older log lines were dropped to keep the logs under the cap."""
     response_type: str | None = None
     """Qualified type name of the result."""
     response_body: str | None = None
@@ -208,6 +212,28 @@ class MonthDatabase:
     """`YYYY-MM`."""
     path: str
     size_bytes: int
+    error: str | None = None
+    """Why the file cannot be read or written (corrupt, truncated, disk full), naming it;
+    None when it works. The other months and the live store are not affected."""
+
+
+class EngineState(StrEnum):
+    """What an engine's row says about it, as of the moment it was read."""
+
+    ALIVE = "alive"
+    """Its heartbeats arrive on time."""
+    STALE = "stale"
+    """Its lease still holds but heartbeats are overdue (more than half the lease without
+    one): hung, overloaded or about to be declared dead. It still owns its jobs."""
+    DEAD = "dead"
+    """Gone without stopping: its process is absent from its host, or its lease lapsed.
+    Its running jobs are (or will be) requeued by a live engine."""
+    STOPPED = "stopped"
+    """Shut down cleanly."""
+
+
+LIVE_ENGINE_STATES = frozenset({EngineState.ALIVE, EngineState.STALE})
+"""States of an engine that may still be running jobs (`EngineInfo.alive`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -227,6 +253,35 @@ class EngineInfo:
     processed: int
     failed: int
     alive: bool
+    """Whether it may still be running jobs: its state is alive or stale."""
+    state: EngineState = EngineState.ALIVE
+    """Alive, stale, dead or stopped; when not given, alive or stopped after `alive`."""
+    reason: str = ""
+    """Why it is stale, dead or stopped, in words (empty while alive)."""
+
+    def __post_init__(self) -> None:
+        # Records built by hand with only `alive` (as before states existed) stay coherent.
+        if not self.alive and self.state in LIVE_ENGINE_STATES:
+            object.__setattr__(self, "state", EngineState.STOPPED)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExposedFile:
+    """A store directory or database file that users other than its owner can access."""
+
+    path: str
+    mode: int
+    """Its permission bits now, e.g. 0o644."""
+    wanted_mode: int
+    """What jobs creates it with: 0o700 for the directory, 0o600 for a file."""
+
+    @property
+    def fix(self) -> str:
+        """The shell command that makes it private."""
+        return f"chmod {self.wanted_mode:o} {shlex.quote(self.path)}"
+
+    def __str__(self) -> str:
+        return f"{self.path} is open to other users (mode {self.mode:o}); fix: {self.fix}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -264,6 +319,7 @@ class ThroughputBucket:
     minute_start: int
     completed: int
     failed: int
+    cancelled: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -284,3 +340,41 @@ class ScheduledTaskInfo:
     last_job_id: int | None
     last_job_state: JobState | None
     run_now_requested: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestShape:
+    """The fields a command's request type takes, as JSON: enough to check a request at
+    enqueue in a process that lacks the type (the CLI, a web tier)."""
+
+    type_name: str
+    """Qualified name of the request type, e.g. `app.mail.SendEmail`."""
+    required: dict[str, str] = field(default_factory=dict)
+    """Required field → JSON kind (`string`, `integer`, `number`, `boolean`, `array`,
+    `object`, `any`; `|null` appended when null is allowed)."""
+    optional: dict[str, str] = field(default_factory=dict)
+    """Fields with a default → JSON kind, as for `required`."""
+    closed: bool = True
+    """Whether fields not listed are refused (dataclasses, TypedDicts, pydantic models with
+    `extra="forbid"`); a pydantic model that ignores extra fields is open."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandDefinition:
+    """A command as an engine declared it in the store, for processes without its handler."""
+
+    name: str
+    worker: str = ""
+    """Named worker all its jobs go to (one at a time); empty for the default worker."""
+    retry_limit: int | None = None
+    """Its retry limit, or None for the engine default."""
+    timeout_secs: float | None = None
+    """Its timeout, or None for the engine default."""
+    request_type: str = ""
+    """Qualified name of the handler's request type; empty when it takes no request."""
+    shape: RequestShape | None = None
+    """The request's fields, when the type is a dataclass, pydantic model or TypedDict."""
+    declared_by: str = ""
+    """Id of the engine that declared it last."""
+    declared_at: int = 0
+    """When it was declared last (epoch ms); the newest declaration wins."""

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidOptionError, UnknownCommandError
+from .records import CommandDefinition, RequestShape
+from .request_shape import describe
 
 Handler = Callable[..., Any]
 
@@ -26,9 +28,22 @@ class Command:
     takes_request: bool
     takes_context: bool
     worker: str = ""
-    """Named worker all jobs of this command go to, unless the enqueue names another."""
+    """Named worker all jobs of this command go to, one at a time; an enqueue may not name
+    another."""
     retry_limit: int | None = None
     timeout_secs: float | None = None
+    shape: RequestShape | None = None
+    """The request's fields, when its type is a dataclass, pydantic model or TypedDict."""
+
+    def definition(self, *, declared_by: str, declared_at: int) -> CommandDefinition:
+        """The command as an engine declares it in the store."""
+        shape = self.shape
+        return CommandDefinition(
+            name=self.name, worker=self.worker, retry_limit=self.retry_limit,
+            timeout_secs=self.timeout_secs,
+            request_type=shape.type_name if shape else _type_name(self.request_type),
+            shape=shape, declared_by=declared_by, declared_at=declared_at,
+        )  # fmt: skip
 
 
 class CommandRegistry:
@@ -63,6 +78,7 @@ class CommandRegistry:
             worker=worker or "",
             retry_limit=retry_limit,
             timeout_secs=timeout,
+            shape=describe(request_type) if takes_request else None,
         )
         self._commands[command_name] = command
         return command
@@ -76,6 +92,14 @@ class CommandRegistry:
             raise UnknownCommandError(
                 f"no command named '{name}' is registered (known: {known})"
             ) from None
+
+    def find(self, name: str) -> Command | None:
+        """The command called `name`, or None."""
+        return self._commands.get(name)
+
+    def commands(self) -> list[Command]:
+        """Every registered command, by name."""
+        return [self._commands[name] for name in sorted(self._commands)]
 
     def __contains__(self, name: object) -> bool:
         return name in self._commands
@@ -107,6 +131,16 @@ def _inspect_handler(name: str, handler: Handler) -> tuple[bool, bool, Any]:
             return False, True, Any
         return True, False, hints.get(params[0].name, Any)
     return False, False, Any
+
+
+def _type_name(annotation: Any) -> str:
+    if annotation is Any or annotation is None:
+        return ""
+    if isinstance(annotation, type):
+        if annotation.__module__ == "builtins":
+            return annotation.__qualname__
+        return f"{annotation.__module__}.{annotation.__qualname__}"
+    return str(annotation)
 
 
 def _is_context(annotation: Any) -> bool:

@@ -95,6 +95,16 @@ def validate_reply_to(text: str) -> None:
     _parse(text, None)
 
 
+def unset_variables(text: str, env: Mapping[str, str]) -> list[str]:
+    """Names of the `$NAME` references in `text`'s auth part that `env` does not set."""
+    auth = _split(text).auth
+    if not auth:
+        return []
+    is_header = auth[:5].lower() == "http."
+    raws = [auth[5:].partition(":")[2]] if is_header else auth.split(":", 1)
+    return [raw[1:] for raw in raws if _is_env_ref(raw) and raw[1:] not in env]
+
+
 def mask_reply_to(text: str) -> str:
     """Return `text` with every secret replaced by `***`; never raises."""
     try:

@@ -91,7 +91,10 @@ def _own(
     notified: bool = False,
     refund: bool = False,
 ) -> Transition:
-    """The transition of the job whose attempt ended (one construction: this is per job)."""
+    """The transition of the job whose attempt ended (one construction: this is per job).
+
+    A handler that returned has done all its work: its progress is 1.0, reported or not.
+    """
     return Transition(
         job_id=job.id,
         state=state,
@@ -102,7 +105,7 @@ def _own(
         response_body=body,
         error=error,
         logs=attempt.logs,
-        progress=attempt.progress,
+        progress=1.0 if body is not None else attempt.progress,
         status=attempt.status,
         notified=notified,
         refund_attempt=refund,

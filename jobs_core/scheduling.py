@@ -6,17 +6,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidOptionError, InvalidScheduleError, JobsError, TaskNotFoundError
+from .options import EnqueueRequest
 from .records import ScheduledTaskInfo
 from .schedule import DEFAULT_MAX_CATCH_UP, MissedRunPolicy, Schedule
 from .scheduler import Scheduler, job_options, registered_run_at, resumed_run_at
 from .store.task_protocol import StoredTask, TaskDefinition, TaskStore
 
 if TYPE_CHECKING:
-    from .app import EnqueueRequest
     from .clock import Clock
     from .engine.engine import Engine, Ticker
+    from .enqueuing import JobBuilder
     from .settings import Settings
-    from .store.protocol import NewJob, Store
+    from .store.protocol import Store
 
 
 class SchedulingMixin:
@@ -31,8 +32,7 @@ class SchedulingMixin:
         clock: Clock
         settings: Settings
         _engine: Engine | None
-
-        def _new_job(self, r: EnqueueRequest, now: int) -> NewJob: ...
+        _builder: JobBuilder
 
     async def recurring(
         self,
@@ -60,21 +60,19 @@ class SchedulingMixin:
         of `enqueue`; `tag` defaults to the task name. Bad input is refused before anything
         is stored, with the errors `enqueue` raises or InvalidScheduleError.
         """
-        from .app import EnqueueRequest  # app.py imports this module
-
-        parsed = schedule if isinstance(schedule, Schedule) else Schedule.parse(schedule)
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidOptionError(f"a scheduled task needs a non-empty name, got {name!r}")
+        parsed = _schedule(schedule)
         policy = _policy(missed)
-        if not name or not name.strip():
-            raise InvalidOptionError("a scheduled task needs a non-empty name")
-        if max_catch_up < 1:
-            raise InvalidOptionError(f"max_catch_up must be at least 1, got {max_catch_up}")
+        if not isinstance(max_catch_up, int) or isinstance(max_catch_up, bool) or max_catch_up < 1:
+            raise InvalidOptionError(f"max_catch_up must be an int >= 1, got {max_catch_up!r}")
         now = self.clock.now_ms()
-        template = self._new_job(
-            EnqueueRequest(
+        (template,) = await self._builder.build(
+            [EnqueueRequest(
                 command=command, request=request, worker=worker, retry_limit=retry_limit,
                 timeout=timeout, tag=name if tag is None else tag, callback=callback,
                 user_id=user_id, reply_to=reply_to, args=args,
-            ),
+            )],
             now,
         )  # fmt: skip
         definition = TaskDefinition(
@@ -144,6 +142,17 @@ class SchedulingMixin:
         # change made by another process: tell it directly.
         if self._engine is not None:
             self._engine.tick_soon()
+
+
+def _schedule(schedule: object) -> Schedule:
+    if isinstance(schedule, Schedule):
+        return schedule
+    if not isinstance(schedule, str):
+        raise InvalidOptionError(
+            f"schedule must be a Schedule or text such as '*/5 * * * *' or 'every 30s', got "
+            f"{type(schedule).__name__} {schedule!r}"
+        )
+    return Schedule.parse(schedule)
 
 
 def _policy(missed: MissedRunPolicy | str) -> MissedRunPolicy:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from .errors import UnserialisableRequestError
+from .errors import InvalidRequestError, JobsError, UnserialisableRequestError
 
 JSON_TYPES = (str, int, float, bool, type(None))
 
@@ -39,8 +39,11 @@ _ENCODER = json.JSONEncoder(
 )
 
 
-def to_json(value: object, *, what: str) -> str:
-    """Serialise `value` to JSON, or raise naming `what` and the part that cannot be stored."""
+def to_json(
+    value: object, *, what: str, error: type[JobsError] = UnserialisableRequestError
+) -> str:
+    """Serialise `value` to JSON, or raise `error` naming `what` and the part that cannot be
+    stored."""
     try:
         return _ENCODER.encode(value)  # the C encoder: the enqueue hot path
     except (TypeError, ValueError):
@@ -48,8 +51,8 @@ def to_json(value: object, *, what: str) -> str:
     try:
         plain = to_plain(value, path="")
         return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise UnserialisableRequestError(f"{what} cannot be stored as JSON: {error}") from None
+    except (TypeError, ValueError) as problem:
+        raise error(f"{what} cannot be stored as JSON: {problem}") from None
 
 
 def to_plain(value: object, *, path: str) -> Any:
@@ -84,9 +87,34 @@ def to_plain(value: object, *, path: str) -> Any:
     raise TypeError(f"{where} is a {type(value).__name__}, which JSON cannot represent")
 
 
-def from_json(body: str, target: Any) -> Any:
-    """Rebuild a value of type `target` (a dataclass, pydantic model, dict or Any) from JSON."""
-    return from_plain(json.loads(body), target)
+def from_json(body: str, target: Any, *, what: str = "the request") -> Any:
+    """Rebuild a value of type `target` (a dataclass, pydantic model, dict or Any) from JSON.
+
+    Raises InvalidRequestError naming the fields when the JSON does not fit `target`.
+    """
+    try:
+        return from_plain(json.loads(body), target)
+    except InvalidRequestError as error:
+        raise InvalidRequestError(f"{what} does not fit {error}", error.field_errors) from None
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        name = getattr(target, "__qualname__", str(target))
+        message = " ".join(str(error).split())
+        raise InvalidRequestError(
+            f"{what} does not fit {name}: {message}", _field_errors(error)
+        ) from error
+
+
+def _field_errors(error: Exception) -> dict[str, str]:
+    """Per-field messages of a pydantic ValidationError (`errors()`); empty for others."""
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return {}
+    try:
+        return {
+            ".".join(str(part) for part in item["loc"]) or "": str(item["msg"]) for item in errors()
+        }
+    except Exception:  # not pydantic's shape after all
+        return {}
 
 
 def from_plain(data: Any, target: Any) -> Any:
@@ -108,10 +136,27 @@ def from_plain(data: Any, target: Any) -> Any:
     if hasattr(target, "model_validate"):
         return target.model_validate(data)
     if dataclasses.is_dataclass(target):
-        hints = typing.get_type_hints(target)
-        known = {f.name for f in dataclasses.fields(target) if f.init}
-        return target(**{k: from_plain(v, hints.get(k)) for k, v in data.items() if k in known})
+        return _dataclass(data, target)
     return _scalar(data, target)
+
+
+def _dataclass(data: Any, target: type) -> Any:
+    """An instance of the dataclass `target`, refusing missing and unknown fields by name."""
+    if not isinstance(data, dict):
+        got = type(data).__name__
+        raise InvalidRequestError(f"{target.__qualname__}: expected an object, got {got}")
+    hints = typing.get_type_hints(target)
+    fields = [f for f in dataclasses.fields(target) if f.init]
+    known = {f.name for f in fields}
+    problems = {k: "unknown field" for k in data if k not in known}
+    for f in fields:
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and f.name not in data:
+            problems[f.name] = "missing (required)"
+    if problems:
+        listed = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
+        raise InvalidRequestError(f"{target.__qualname__}: {listed}", problems)
+    return target(**{k: from_plain(v, hints.get(k)) for k, v in data.items()})
 
 
 def _scalar(data: Any, target: type) -> Any:

@@ -11,7 +11,11 @@ from .records import Job, JobState
 
 
 class TransientJob:
-    """A live handle on a transient job; `await` it for the handler's result or exception."""
+    """A live handle on a transient job; `await` it for the handler's result.
+
+    A handler's exception reaches the awaiting caller as JobFailedError (the exception is its
+    `__cause__`), a timeout as JobTimeoutError, a cancelled handle as CancelledError.
+    """
 
     def __init__(self, job: Job, ctx: JobContext, future: asyncio.Future[Any]) -> None:
         self.job = job
@@ -49,7 +53,7 @@ class TransientJob:
         self._future.cancel()
 
     async def result(self) -> Any:
-        """The handler's return value; re-raises the handler's exception."""
+        """The handler's return value; JobFailedError or JobTimeoutError if it failed."""
         return await asyncio.shield(self._future)
 
     def __await__(self) -> Generator[Any, None, Any]:

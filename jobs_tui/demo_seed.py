@@ -24,6 +24,8 @@ def seed_clock() -> ManualClock:
 
 
 def _register(jobs: BackgroundJobs, clock: ManualClock) -> None:
+    jobs.user_resolver(lambda user_id: {"id": user_id})
+
     @jobs.command
     async def resize_image(req: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         ctx.log.info("resizing %s", req["path"])

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import random
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,32 +13,30 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from jobs_core.backoff import Backoff
 from jobs_core.clock import Clock
 from jobs_core.context import JobContext
 from jobs_core.errors import JobsError
+from jobs_core.liveness import this_host
 from jobs_core.records import Job, JobState
 from jobs_core.registry import CommandRegistry
-from jobs_core.rules import Attempt, decide
+from jobs_core.rules import REPLY_COMMAND, Attempt, decide
 from jobs_core.settings import Settings
-from jobs_core.store.protocol import ActivityUpdate, EngineRegistration, NewJob, Store, Transition
+from jobs_core.store.protocol import EngineRegistration, NewJob, Store, Transition
 from jobs_core.transient import TransientJob
 
+from . import activity
+from .drain import run_until_idle
 from .leases import heartbeat_loop, recover
 from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, run_attempt
 from .transient_runner import run_transient
 
 if TYPE_CHECKING:
     from jobs_core.app import BackgroundJobs
+    from jobs_core.telemetry import Telemetry
+    from jobs_core.waiting import FinishSignal
 
 log = logging.getLogger("jobs.engine")
-
-HOSTNAME_ENV = "JOBS_HOSTNAME"
-"""Overrides the host name an engine registers with (e.g. one name per container); engines
-on other hosts are found dead by their lease, engines on this host by their pid."""
-
-RETRY_MIN_SECS = 0.05
-RETRY_MAX_SECS = 5.0
-"""Backoff of the dispatch loop after a store error (the server restarting, say)."""
 
 TICK_ON_CHANGE_MS = 200
 """After another process commits, tickers (the scheduler) run within this many ms."""
@@ -81,7 +78,7 @@ class Engine:
         self.clock = clock
         self.facade = facade
         self.prepare = prepare
-        self.host = os.environ.get(HOSTNAME_ENV) or socket.gethostname()
+        self.host = this_host()
         self.id = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.tickers: list[Ticker] = []
         self.running: dict[int, Running] = {}
@@ -105,6 +102,14 @@ class Engine:
         self._activity_pending = False
         self._worker_locks: dict[str, asyncio.Lock] = {}
         self._transient_seq = 0
+        self._trouble = Backoff(f"engine {self.id}: writing to the store", log)
+        self._archive_trouble = Backoff(
+            f"engine {self.id}: archiving finished jobs", log, first_secs=1.0, max_secs=30.0
+        )
+        self.telemetry: Telemetry | None = None
+        """Spans and metrics of attempts; None without `opentelemetry-api`."""
+        self.on_finished: FinishSignal | None = None
+        """Fired after each batch of outcomes is written, once something waits on a job."""
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -115,6 +120,13 @@ class Engine:
             commands=self.registry.names(), concurrency=self.settings.concurrency,
         )  # fmt: skip
         await self.store.register_engine(registration, now, self.lease_ms)
+        await self.store.declare_commands(
+            [
+                command.definition(declared_by=self.id, declared_at=now)
+                for command in self.registry.commands()
+                if command.name != REPLY_COMMAND
+            ]
+        )
         await self._recover()
         self._change_token = self.store.change_token()
         self._tasks = [
@@ -146,8 +158,11 @@ class Engine:
             # Unwritten outcomes are not lost: the jobs stay started and are recovered.
             log.error("engine %s: while stopping: %s", self.id, error)
         finally:
-            await self.store.stop_engine(self.id, self.clock.now_ms())
             self.executor.shutdown(wait=False, cancel_futures=True)
+            try:
+                await self.store.stop_engine(self.id, self.clock.now_ms())
+            except JobsError as error:  # its lease lapses instead; nothing is lost
+                log.error("engine %s: cannot record its stop: %s", self.id, error)
 
     def wake(self, *, named: bool = True) -> None:
         """Look for work now (an in-process enqueue, a finished job, a control request)."""
@@ -173,18 +188,22 @@ class Engine:
     # -- dispatch loop ----------------------------------------------------------------------
 
     async def _dispatch_loop(self) -> None:
-        delay = RETRY_MIN_SECS
+        # A store that keeps failing (a full disk, a restarting server) is retried with
+        # growing pauses and logged once per interval; unwritten outcomes and activity stay
+        # in memory.
         while not self.stopping:
             try:
                 await self._dispatch_once()
-                delay = RETRY_MIN_SECS
-                continue
             except JobsError as error:
-                log.error("engine %s: %s (retrying in %.2gs)", self.id, error, delay)
-            except Exception:
-                log.exception("engine %s: dispatch failed", self.id)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX_SECS)
+                await asyncio.sleep(self._trouble.failed(error))
+            except Exception as error:
+                if not self._trouble.failures:
+                    log.exception("engine %s: dispatch failed", self.id)
+                await asyncio.sleep(self._trouble.failed(error))
+            else:
+                self._trouble.succeeded()
+                continue
+            # Whatever was missed while the store failed (a change, a cancel) is looked at.
             self._claim_default = self._claim_named = self._control_check = True
 
     async def _dispatch_once(self) -> None:
@@ -227,9 +246,17 @@ class Engine:
         await self._flush_activity()
         if self._next_tick is None or self._next_tick <= now:
             await self._run_tickers(now)
-        if time.monotonic() - self._last_archive >= self.settings.archive_secs:
+        if (
+            time.monotonic() - self._last_archive >= self.settings.archive_secs
+            and self._archive_trouble.due()
+        ):
             self._last_archive = time.monotonic()
-            await self.store.archive_finished(now, self.settings.archive_batch)
+            try:
+                await self.store.archive_finished(now, self.settings.archive_batch)
+            except JobsError as error:  # finished jobs wait in the live store meanwhile
+                self._archive_trouble.failed(error)
+            else:
+                self._archive_trouble.succeeded()
 
     async def _run_tickers(self, now: int) -> None:
         wanted: list[int] = []
@@ -293,6 +320,8 @@ class Engine:
         return sum(1 for r in self.running.values() if not r.job.worker)
 
     def _start_all(self, jobs: list[Job]) -> int:
+        if self.telemetry is not None and jobs:
+            self.telemetry.claimed(jobs, self.clock.now_ms())
         for job in jobs:
             self._start(job)
         if jobs:
@@ -316,13 +345,18 @@ class Engine:
         if lock is not None:
             await lock.acquire()
         try:
-            attempt = await run_attempt(
+            attempt_run = run_attempt(
                 command,
                 ctx,
                 executor=self.executor,
                 prepare=self.prepare,
                 cancel_reason=lambda: entry.cancel_reason,
             )  # fmt: skip
+            telemetry = self.telemetry
+            if telemetry is not None and telemetry.tracing:
+                attempt = await telemetry.attempt(job, attempt_run)
+            else:
+                attempt = await attempt_run
         finally:
             if lock is not None:
                 lock.release()
@@ -383,6 +417,8 @@ class Engine:
         except BaseException:
             self._outcomes = outcomes + self._outcomes
             raise
+        if self.telemetry is not None and self.telemetry.active:
+            self.telemetry.finished(outcomes)
         for t in transitions:
             if t.owner_guard == self.id and t.job_id in result.applied:
                 self.processed += 1
@@ -391,6 +427,8 @@ class Engine:
                     self.note_due(t.run_after)
         if result.released_dependents or result.new_job_ids:
             self._claim_default = self._claim_named = True
+        if self.on_finished is not None:
+            self.on_finished.fire()
 
     def _on_activity(self) -> None:
         self._activity_pending = True
@@ -405,18 +443,15 @@ class Engine:
             return
         self._activity_pending = False
         self._last_activity_flush = time.monotonic()
-        updates: list[ActivityUpdate] = []
-        for job_id, running in list(self.running.items()):
-            activity = running.ctx.take_activity()
-            if activity is not None:
-                updates.append(
-                    ActivityUpdate(
-                        job_id=job_id, logs="".join(activity.logs),
-                        progress=activity.progress, status=activity.status,
-                    )
-                )  # fmt: skip
-        if updates:
-            await self.store.record_activity(updates, self.clock.now_ms())
+        taken = activity.take_all({i: r.ctx for i, r in self.running.items()})
+        if not taken:
+            return
+        try:
+            await self.store.record_activity(activity.updates(taken), self.clock.now_ms())
+        except BaseException:
+            self._activity_pending = True
+            activity.give_back(taken, {i: r.ctx for i, r in self.running.items()}, self._outcomes)
+            raise
 
     # -- leases -----------------------------------------------------------------------------
 
@@ -429,26 +464,12 @@ class Engine:
     # -- test and tooling support -----------------------------------------------------------
 
     async def run_until_idle(self, timeout: float = 30.0) -> None:
-        """Return once nothing is running and nothing due can be claimed (tests, scripts)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            await self._flush_outcomes()
-            await self._flush_activity(force=True)
-            now = self.clock.now_ms()
-            self._claim_default = self._claim_named = True
-            claimed = await self._claim(now)
-            if not claimed and not self.running and not self._outcomes:
-                if self._next_tick is None or self._next_tick <= now:
-                    await self._run_tickers(now)
-                    if await self._claim_again(now):
-                        continue
-                await self.store.archive_finished(now, self.settings.archive_batch)
-                return
-            if self.running:
-                await asyncio.wait(
-                    [r.task for r in self.running.values()], return_when=asyncio.FIRST_COMPLETED
-                )
-        raise JobsError(f"run_until_idle: still busy after {timeout:g}s")
+        """Return once nothing is running and nothing due can be claimed (tests, scripts).
+
+        Raises StillBusyError naming what still runs once `timeout` seconds of wall time
+        pass, whatever the clock; the jobs keep running.
+        """
+        await run_until_idle(self, timeout)
 
     async def _claim_again(self, now: int) -> bool:
         self._claim_default = self._claim_named = True

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import TYPE_CHECKING
 
+from jobs_core.backoff import Backoff
 from jobs_core.errors import JobsError
+from jobs_core.liveness import pid_alive
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -17,6 +18,7 @@ log = logging.getLogger("jobs.engine")
 
 async def heartbeat_loop(engine: Engine) -> None:
     """Renew the engine's lease and publish its figures until it stops; recover on the way."""
+    trouble = Backoff(f"engine {engine.id}: heartbeat", log)
     while not engine.stopping:
         await asyncio.sleep(engine.settings.heartbeat_secs)
         try:
@@ -26,7 +28,9 @@ async def heartbeat_loop(engine: Engine) -> None:
             )  # fmt: skip
             await recover(engine)
         except JobsError as error:
-            log.error("engine %s: heartbeat: %s", engine.id, error)
+            trouble.failed(error)  # logged once per interval; the next beat tries again
+        else:
+            trouble.succeeded()
 
 
 async def recover(engine: Engine) -> None:
@@ -37,19 +41,9 @@ async def recover(engine: Engine) -> None:
         for e in await engine.store.engines(now)
         if e.alive and e.host == engine.host and e.id != engine.id and not pid_alive(e.pid)
     ]
+    if dead:
+        log.warning("engine %s: engines whose process is gone: %s", engine.id, ", ".join(dead))
     recovered = await engine.store.recover_lost(now, dead)
     if recovered:
         log.warning("engine %s recovered jobs of dead engines: %s", engine.id, recovered)
         engine.wake()
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host (a reused id reads as alive,
-    which only delays recovery until the lease lapses)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -11,7 +11,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from jobs_core.context import JobContext, current_context
-from jobs_core.errors import JobCancelledError
+from jobs_core.errors import JobCancelledError, PermanentError, UnserialisableResultError
 from jobs_core.records import JobError
 from jobs_core.registry import Command
 from jobs_core.rules import Attempt, Outcome
@@ -20,14 +20,6 @@ from jobs_core.serialization import from_json, to_json, type_name
 CANCEL_SHUTDOWN = "shutdown"
 CANCEL_TIMEOUT = "timeout"
 """Cancel reasons the engine gives; any other reason is an operator's cancel."""
-
-
-class FatalJobError(Exception):
-    """An error a retry cannot fix; the job fails without further attempts."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 async def run_attempt(
@@ -44,14 +36,7 @@ async def run_attempt(
     try:
         if prepare is not None:
             await prepare(ctx)
-        request = (
-            from_json(ctx.job.request_body, command.request_type) if command.takes_request else None
-        )
-        args = _args(command, request, ctx)
-        if command.is_async:
-            result = await _run_async(command, args, ctx)
-        else:
-            result = await _run_sync(command, args, ctx, executor)
+        result = await call_handler(command, ctx, executor)
     except asyncio.CancelledError:
         reason = cancel_reason() or "cancelled"
         if reason == CANCEL_TIMEOUT:
@@ -67,18 +52,22 @@ async def run_attempt(
     except JobCancelledError as cancelled:
         outcome = Outcome.CANCELLED
         error = JobError(code="Cancelled", message=cancel_reason() or str(cancelled))
-    except FatalJobError as fatal:
-        outcome, error = Outcome.FATAL, JobError(code=fatal.code, message=str(fatal))
+    except PermanentError as permanent:
+        outcome, error = Outcome.FATAL, error_of(permanent)
     except Exception as exc:
-        outcome, error = Outcome.ERROR, _error_of(exc)
-    return _attempt(ctx, outcome, result, error, started)
+        outcome, error = Outcome.ERROR, error_of(exc)
+    return _attempt(command, ctx, outcome, result, error, started)
 
 
 async def call_handler(command: Command, ctx: JobContext, executor: Executor) -> Any:
-    """Call the handler for `ctx.job` and return its raw result (transient jobs)."""
-    request = (
-        from_json(ctx.job.request_body, command.request_type) if command.takes_request else None
-    )
+    """Call the handler for `ctx.job` and return its raw result.
+
+    A request that does not fit the handler's type raises InvalidRequestError (permanent).
+    """
+    request = None
+    if command.takes_request:
+        what = f"the request of job {ctx.job.id} (command '{command.name}')"
+        request = from_json(ctx.job.request_body, command.request_type, what=what)
     args = _args(command, request, ctx)
     if command.is_async:
         return await _run_async(command, args, ctx)
@@ -86,15 +75,26 @@ async def call_handler(command: Command, ctx: JobContext, executor: Executor) ->
 
 
 def _attempt(
-    ctx: JobContext, outcome: Outcome, result: Any, error: JobError | None, started: float
+    command: Command,
+    ctx: JobContext,
+    outcome: Outcome,
+    result: Any,
+    error: JobError | None,
+    started: float,
 ) -> Attempt:
     response_type = response_body = None
     if outcome is Outcome.SUCCESS and result is not None:
         try:
-            response_body = to_json(result, what=f"the result of job {ctx.job.id}")
+            what = (
+                f"the result of command '{command.name}' (job {ctx.job.id}), "
+                f"a {type(result).__qualname__},"
+            )
+            response_body = to_json(result, what=what, error=UnserialisableResultError)
             response_type = type_name(result)
-        except Exception as exc:
-            outcome, error = Outcome.FATAL, _error_of(exc)
+        except Exception as exc:  # whatever the encoder raised, the job must still end
+            if not isinstance(exc, UnserialisableResultError):
+                exc = UnserialisableResultError(f"{what} cannot be stored as JSON: {exc!r}")
+            outcome, error = Outcome.FATAL, error_of(exc)
     activity = ctx.take_activity()
     return Attempt(
         outcome=outcome,
@@ -166,10 +166,12 @@ async def _settle(future: asyncio.Future[Any]) -> None:
             return
 
 
-def _error_of(exc: BaseException) -> JobError:
+def error_of(exc: BaseException) -> JobError:
+    """The job error recording `exc`: its code (a PermanentError's `code`, else the class
+    name), message, traceback and field errors."""
     field_errors = getattr(exc, "field_errors", None)
     return JobError(
-        code=type(exc).__name__,
+        code=exc.code if isinstance(exc, PermanentError) else type(exc).__name__,
         message=str(exc) or type(exc).__name__,
         stack="".join(traceback.format_exception(exc)),
         field_errors=dict(field_errors) if isinstance(field_errors, dict) else {},

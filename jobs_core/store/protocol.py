@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from jobs_core.records import (
     BatchStatus,
+    CommandDefinition,
     EngineInfo,
+    ExposedFile,
     Job,
     JobError,
     JobFilter,
@@ -123,9 +125,12 @@ class Store(Protocol):
     async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
         """Insert `jobs` in one transaction and return their ids in order.
 
-        Raises DuplicateRefIdError naming the ref_id if one is taken (nothing is inserted),
-        JobNotFoundError if a `depends_on` job does not exist. A job depending on a failed or
-        cancelled job is inserted already cancelled.
+        Raises DuplicateRefIdError naming the ref_id if one is taken (nothing is inserted;
+        `existing_id` is the job holding it), JobNotFoundError if a `depends_on` job does not
+        exist, BatchCancelledError if a job's `batch_id` names a cancelled batch (checked in
+        the same transaction, so no job slips into a batch being cancelled). A `batch_id` not
+        seen before is recorded as an open batch. A job depending on a failed or cancelled job
+        is inserted already cancelled.
         """
         ...
 
@@ -146,16 +151,28 @@ class Store(Protocol):
         """Apply transitions and insert jobs (callbacks, replies) in one transaction.
 
         A completed job releases its waiting dependents; a failed or cancelled job cancels
-        its waiting dependents transitively, each with the reason.
+        its waiting dependents transitively, each with the reason. `new_jobs` are follow-ups
+        of jobs already admitted (callbacks, replies): inserted even into a cancelled batch.
+        Appended logs are capped as `record_activity` says.
         """
         ...
 
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
-        """Append logs and set progress/status of running jobs, in one transaction."""
+        """Append logs and set progress/status of running jobs, in one transaction.
+
+        Logs longer than `Settings.max_log_chars` keep their newest whole lines behind one
+        `[... N earlier characters truncated]` line (`log_cap.cap_logs`), and the job's
+        `logs_truncated` becomes true.
+        """
         ...
 
     async def archive_finished(self, now: int, limit: int) -> int:
-        """Move up to `limit` finished jobs to the month database of their completion date."""
+        """Move up to `limit` finished jobs to the month database of their completion date.
+
+        A month that cannot be written (corrupt, full) keeps its jobs in the live store, is
+        retried later with a growing pause and reports the error in `months()`; the other
+        months are archived meanwhile. Raises only when the live store itself fails.
+        """
         ...
 
     async def next_due(self, now: int) -> int | None:
@@ -185,7 +202,13 @@ class Store(Protocol):
         ...
 
     async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
-        """Requeue (attempt counted), fail or cancel jobs whose owning engine is gone."""
+        """Requeue (attempt counted), fail or cancel jobs whose owning engine is gone.
+
+        Gone: stopped, lease lapsed before `now`, or listed in `dead` (engines whose process
+        the caller found absent from their host). The `dead` engines are also recorded as
+        dead (`EngineState.DEAD` with the reason) in the same transaction, so every reader,
+        on any host, sees them dead at once rather than when their lease lapses.
+        """
         ...
 
     async def cancel_requested(self, owner: str) -> list[tuple[int, str]]:
@@ -212,14 +235,23 @@ class Store(Protocol):
     async def list_archive(
         self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
     ) -> Page[Job]:
-        """Archived jobs of a month, newest first, before id `cursor`."""
+        """Archived jobs of a month, newest first, before id `cursor`.
+
+        StoreError naming the month's storage if it cannot be read; other months still work.
+        """
         ...
 
     async def counts(self) -> dict[JobState, int]: ...
 
-    async def months(self) -> list[MonthDatabase]: ...
+    async def months(self) -> list[MonthDatabase]:
+        """The month archives, newest first; one that cannot be read or written carries the
+        reason in `error` (never raises for one bad month)."""
+        ...
 
-    async def engines(self, now: int) -> list[EngineInfo]: ...
+    async def engines(self, now: int) -> list[EngineInfo]:
+        """The most recently started engines (at most 200), newest first, each with its
+        state as of `now` (`jobs_core.liveness.engine_state` decides it from the row)."""
+        ...
 
     async def running_jobs(self) -> list[RunningJob]: ...
 
@@ -227,8 +259,22 @@ class Store(Protocol):
 
     async def batch_status(self, batch_id: str) -> BatchStatus: ...
 
-    async def batch_active_ids(self, batch_id: str) -> list[int]:
-        """Ids of the unfinished jobs of a batch."""
+    async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
+        """Close the batch for good (recording it if it is new): every later `enqueue` into it
+        raises BatchCancelledError. Returns the ids of its unfinished jobs, read in the same
+        transaction, for the caller to cancel; it cancels none itself."""
+        ...
+
+    async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
+        """Record the commands an engine runs, each with its `declared_by` and `declared_at`.
+
+        The newest declaration of a name replaces older ones (by `declared_at`); a name no
+        longer declared by any engine keeps its last declaration.
+        """
+        ...
+
+    async def declared_commands(self) -> list[CommandDefinition]:
+        """Every command some engine declared, by name, as last declared."""
         ...
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
@@ -236,3 +282,16 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class FileStore(Protocol):
+    """A store kept in local files (SQLite), whose file modes guard the data at rest.
+
+    Apart from `Store` so that a server backend (PostgreSQL) has nothing to implement.
+    """
+
+    def exposed_files(self) -> list[ExposedFile]:
+        """The store's directory and database files that users other than their owner can
+        access (the store creates them private: 0700 and 0600)."""
+        ...

@@ -8,9 +8,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, Select
 
-from jobs_core import Job, JobState, MonthDatabase, Page
+from jobs_core import Job, JobState, MonthDatabase, Page, StoreError
 from jobs_tui.formatting import size
-from jobs_tui.messages import JobsLoaded
+from jobs_tui.messages import JobsLoaded, LoadFailed
 from jobs_tui.screens.job_list import PAGE_SIZE, JobListScreen
 from jobs_tui.widgets.job_rows import ARCHIVE_COLUMNS, archive_row
 from jobs_tui.widgets.keyed_table import Row
@@ -47,7 +47,11 @@ class ArchiveScreen(JobListScreen):
         month = self.month or (months[0].month if months else None)
         page: Page[Job] = Page(items=[], next_cursor=None)
         if month is not None:
-            page = await self._list(month, None)
+            try:
+                page = await self._list(month, None)
+            except StoreError as error:
+                # One unreadable month file: say so, and keep the selector for the others.
+                self.post_message(LoadFailed(str(error)))
         message = JobsLoaded(page, months=months, month=month)
         message.query = query
         return message
@@ -76,7 +80,7 @@ class ArchiveScreen(JobListScreen):
         self.months = months
         select = self.query_one("#month", Select)
         with self.prevent(Select.Changed):
-            select.set_options((f"{m.month}  ({size(m.size_bytes)})", m.month) for m in months)
+            select.set_options((month_label(m), m.month) for m in months)
             if self.month is not None:
                 select.value = self.month
 
@@ -87,6 +91,10 @@ class ArchiveScreen(JobListScreen):
 
     def make_row(self, job: Job) -> Row:
         return archive_row(job)
+
+
+def month_label(month: MonthDatabase) -> str:
+    return f"{month.month}  ({'unreadable' if month.error else size(month.size_bytes)})"
 
 
 class CompletedScreen(ArchiveScreen):

@@ -51,13 +51,13 @@ def counts_content(counts: dict[JobState, int]) -> Content:
 def throughput_series(buckets: list[ThroughputBucket], now: int, minutes: int) -> list[float]:
     """Finished jobs per minute for the last `minutes` minutes, zeros where none finished."""
     first = now // 60_000 * 60_000 - (minutes - 1) * 60_000
-    per_minute = {b.minute_start: b.completed + b.failed for b in buckets}
+    per_minute = {b.minute_start: b.completed + b.failed + b.cancelled for b in buckets}
     return [float(per_minute.get(first + i * 60_000, 0)) for i in range(minutes)]
 
 
 def throughput_summary(buckets: list[ThroughputBucket], minutes: int) -> str:
     done = sum(b.completed for b in buckets)
-    failed = sum(b.failed for b in buckets)
+    failed = sum(b.failed + b.cancelled for b in buckets)
     return f"Last {minutes} min: {done} completed, {failed} failed"
 
 
@@ -75,4 +75,5 @@ def engine_row(engine: EngineInfo, running: list[RunningJob], now: int) -> Row:
 
 def month_row(month: MonthDatabase) -> Row:
     # only the file name: the directory is shown once in the title and differs per machine
-    return month.month, (month.month, size(month.size_bytes), Text(os.path.basename(month.path)))
+    shown = "unreadable" if month.error else size(month.size_bytes)
+    return month.month, (month.month, shown, Text(os.path.basename(month.path)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -21,11 +22,15 @@ SAMPLE_APP = "tests.cli.sample_app:app"
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def run_cli(*args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
-    """`python -m jobs_cli ARGS` from the repository root, with its output captured."""
+def run_cli(
+    *args: str, timeout: float = 30.0, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m jobs_cli ARGS` from the repository root, with its output captured; `env`
+    adds to (or overrides) this process's environment."""
     return subprocess.run(
         [sys.executable, "-m", "jobs_cli", *args],
         cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
+        env={**os.environ, **env} if env else None,
     )  # fmt: skip
 
 

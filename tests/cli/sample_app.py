@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from jobs_core import BackgroundJobs, JobContext, Settings
@@ -11,6 +12,17 @@ SETTINGS = Settings(
     retry_backoff_secs=0.0, heartbeat_secs=0.2, lease_secs=2.0, drain_timeout_secs=10.0
 )
 """Quick heartbeats and no retry delay, so the tests wait as little as possible."""
+
+
+@dataclass
+class SendEmail:
+    to: str
+    subject: str
+
+
+async def send_email(req: SendEmail, ctx: JobContext) -> str:
+    """One at a time on `smtp`, with its own retry limit and timeout."""
+    return f"sent to {req.to}"
 
 
 async def greet(req: dict[str, Any], ctx: JobContext) -> str:
@@ -44,6 +56,7 @@ def app(directory: str) -> BackgroundJobs:
     jobs.command(block)
     jobs.command("explode", retry_limit=0)(explode)
     jobs.command("mail", worker="smtp")(greet)
+    jobs.command("send_email", worker="smtp", retry_limit=4, timeout=120)(send_email)
     return jobs
 
 

@@ -18,6 +18,8 @@ from jobs_cli.status_report import (
 )
 from jobs_core import (
     EngineInfo,
+    EngineState,
+    ExposedFile,
     JobState,
     MonthDatabase,
     RunningJob,
@@ -63,7 +65,8 @@ def data(scheduled: list[ScheduledTaskInfo] | None = None) -> StatusData:
         months=[MonthDatabase(month="2026-11", path="/srv/jobs/jobs_2026-11.db",
                               size_bytes=107_128)],
         throughput=[ThroughputBucket(minute_start=minute - MINUTE, completed=30, failed=1),
-                    ThroughputBucket(minute_start=minute, completed=10, failed=1)],
+                    ThroughputBucket(minute_start=minute, completed=10, failed=1,
+                                     cancelled=4)],
         throughput_minutes=3,
         scheduled=scheduled,
     )  # fmt: skip
@@ -83,7 +86,7 @@ AT: 2026-11-02 09:30:15Z
   cancelled: 0
   total:     47
 ------------------------------
-# ENGINES: 1 alive, 1 stopped
+# ENGINES: 1 alive, 0 stale, 0 dead, 1 stopped
 
 ENGINE 1: host-a:101:abcd
   Status:       alive
@@ -122,10 +125,10 @@ ENGINE 2: host-b:7:ef01
 ------------------------------
 # THROUGHPUT (last 3 minutes, UTC):
 
-  09:28  completed       0  failed       0
-  09:29  completed      30  failed       1
-  09:30  completed      10  failed       1
-  total  completed      40  failed       2  (0.23 jobs/s)
+  09:28  completed       0  failed       0  cancelled       0
+  09:29  completed      30  failed       1  cancelled       0
+  09:30  completed      10  failed       1  cancelled       4
+  total  completed      40  failed       2  cancelled       4  (0.26 jobs/s)
 ------------------------------
 """
 
@@ -168,7 +171,7 @@ def test_format_report_lists_only_recent_stopped_engines() -> None:
     stopped = [engine(id=f"e{i}", alive=False) for i in range(8)]
     text = format_report(dataclasses.replace(data(), engines=stopped))
     assert text.count("ENGINE ") == 5
-    assert "  (3 older stopped engines not shown)\n" in text
+    assert "  (3 older dead or stopped engines not shown)\n" in text
 
 
 @pytest.mark.parametrize(
@@ -197,6 +200,10 @@ def test_to_json_is_plain_and_complete() -> None:
     }  # fmt: skip
     assert report["scheduled_tasks"][0]["last_job_state"] == "completed"
     assert report["engines"][0]["commands"] == ["jobs.reply_to", "send_email", "report"]
+    assert [(b["completed"], b["failed"], b["cancelled"]) for b in report["throughput"]] == [
+        (30, 1, 0),
+        (10, 1, 4),
+    ]
     assert to_json(data())["scheduled_tasks"] is None
 
 
@@ -206,3 +213,61 @@ def test_status_line_counts_states_and_live_engines() -> None:
         "09:30:15  queued 0  started 0  executed 0  completed 3  failed 0  cancelled 0"
         "  engines alive 1"
     )
+
+
+def test_format_report_flags_stale_and_dead_engines_and_files_others_can_read() -> None:
+    stale = engine(state=EngineState.STALE, reason="no heartbeat for 9.0s")
+    dead_now = engine(
+        id="host-a:7:b", pid=7, alive=False, state=EngineState.DEAD,
+        reason="its process 7 on host-a is gone", heartbeat_at=NOW - 20_000,
+    )  # fmt: skip
+    dead_long_ago = engine(
+        id="host-c:9:c", alive=False, state=EngineState.DEAD,
+        reason="its lease lapsed 7200.0s ago", heartbeat_at=NOW - 2 * 3_600_000,
+    )  # fmt: skip
+    report = dataclasses.replace(
+        data(),
+        engines=[stale, dead_now, dead_long_ago],
+        exposed=[ExposedFile(path="/srv/jobs/jobs.db", mode=0o644, wanted_mode=0o600)],
+    )
+    text = format_report(report)
+    assert (
+        "------------------------------\n"
+        "# WARNINGS: 3\n\n"
+        "  ! engine host-a:101:abcd is stale: no heartbeat for 9.0s\n"
+        "  ! engine host-a:7:b is dead: its process 7 on host-a is gone\n"
+        "  ! /srv/jobs/jobs.db is open to other users (mode 644); "
+        "fix: chmod 600 /srv/jobs/jobs.db\n"
+        "------------------------------\n# JOBS BY STATE:"
+    ) in text
+    assert "# ENGINES: 0 alive, 1 stale, 2 dead, 0 stopped\n" in text
+    assert "  Status:       stale (no heartbeat for 9.0s)\n" in text
+    assert "  Status:       dead (its process 7 on host-a is gone)\n" in text
+    assert to_json(report)["warnings"][2].startswith("/srv/jobs/jobs.db is open to other users")
+
+
+def test_dead_engine_that_still_owns_running_jobs_is_flagged_whenever_it_died() -> None:
+    dead = engine(
+        alive=False, state=EngineState.DEAD, reason="its lease lapsed 7200.0s ago",
+        heartbeat_at=NOW - 2 * 3_600_000,
+    )  # fmt: skip
+    text = format_report(dataclasses.replace(data(), engines=[dead]))
+    assert (
+        "  ! engine host-a:101:abcd is dead: its lease lapsed 7200.0s ago; "
+        "it still owns 1 running job(s)\n"
+    ) in text
+
+
+def test_report_of_a_healthy_store_has_no_warnings_section() -> None:
+    assert "WARNINGS" not in format_report(data())
+    assert to_json(data())["warnings"] == []
+
+
+def test_month_file_that_cannot_be_read_is_shown_and_warned_about() -> None:
+    error = "/srv/jobs/jobs_2026-10.db is corrupt or not an SQLite database: file is not a database"
+    bad = MonthDatabase(
+        month="2026-10", path="/srv/jobs/jobs_2026-10.db", size_bytes=9, error=error
+    )
+    text = format_report(dataclasses.replace(data(), months=[*data().months, bad]))
+    assert "# WARNINGS: 1\n\n  ! " + error + "\n" in text
+    assert "  2026-10  unreadable  /srv/jobs/jobs_2026-10.db\n" in text

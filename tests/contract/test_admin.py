@@ -197,7 +197,9 @@ async def test_archive_paging_filters_and_text_search(
     assert nothing.items == []
 
 
-async def test_counts_cover_every_state(make_jobs: MakeJobs, clock: ManualClock) -> None:
+async def test_counts_and_throughput_cover_every_state(
+    make_jobs: MakeJobs, clock: ManualClock
+) -> None:
     jobs = make_jobs(clock=clock, start_engine=False)
 
     @jobs.command
@@ -216,6 +218,9 @@ async def test_counts_cover_every_state(make_jobs: MakeJobs, clock: ManualClock)
         await jobs.run_until_idle()
         await jobs.enqueue("ok")
         counts = await jobs.counts()
+        (minute,) = await jobs.throughput(5)
+    # cancelled jobs are counted apart from failed ones, in counts and per minute
+    assert (minute.completed, minute.failed, minute.cancelled) == (1, 1, 1)
     assert counts == {
         JobState.QUEUED: 1, JobState.STARTED: 0, JobState.EXECUTED: 0,
         JobState.COMPLETED: 1, JobState.FAILED: 1, JobState.CANCELLED: 1,

@@ -93,7 +93,8 @@ async def test_enqueue_refuses_unknown_command(make_jobs: MakeJobs) -> None:
     jobs.command(noop)
     with pytest.raises(
         UnknownCommandError,
-        match=r"no command named 'nope' is registered \(known: jobs.reply_to, noop\)",
+        match=r"no command named 'nope' is registered here or declared by an engine in the "
+        r"store \(known: noop\)",
     ):
         await jobs.enqueue("nope")
     assert (await jobs.counts())[JobState.QUEUED] == 0

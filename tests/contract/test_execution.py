@@ -78,7 +78,33 @@ async def test_context_logs_progress_and_status_are_stored(
         job = (await jobs.get_job(ref.id)).job
     assert job is not None and job.state is JobState.COMPLETED
     assert job.logs == "09:00:00 INFO step 1 of 2\n09:00:00 WARNING slow disk\n"
-    assert (job.progress, job.status) == (0.5, "finishing")
+    # a handler that returned has finished: its progress reads 1.0, its last status stays
+    assert (job.progress, job.status) == (1.0, "finishing")
+
+
+async def test_completed_job_reads_progress_one_even_if_never_reported(
+    make_jobs: MakeJobs, clock: ManualClock
+) -> None:
+    jobs = make_jobs(clock=clock, start_engine=False)
+
+    @jobs.command
+    async def silent() -> None:
+        return None
+
+    @jobs.command
+    async def failing(ctx: JobContext) -> None:
+        ctx.progress(0.25)
+        raise RuntimeError("no")
+
+    async with jobs:
+        done = await jobs.enqueue("silent")
+        failed = await jobs.enqueue("failing", retry_limit=0)
+        await jobs.run_until_idle()
+        finished = [(await jobs.get_job(r.id)).job for r in (done, failed)]
+    assert [(j.state, j.progress) for j in finished if j is not None] == [
+        (JobState.COMPLETED, 1.0),
+        (JobState.FAILED, 0.25),  # a failed job keeps the progress it reached
+    ]
 
 
 async def test_live_progress_is_visible_while_the_job_runs(make_jobs: MakeJobs) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from jobs_core import JobContext, JobState, ManualClock, UnknownCommandError
+from jobs_core import JobContext, JobFailedError, JobState, ManualClock, UnknownCommandError
 from tests.conftest import MakeJobs, wait_until
 from tests.core.test_reply_to import RecordingServer
 
@@ -111,8 +111,10 @@ async def test_run_command_returns_the_result_without_storing_anything(
         assert await handle == "sent to ann"
         assert handle.state is JobState.COMPLETED and handle.status == "sent"
         assert handle.job.id < 0 and handle.job.worker == "smtp"
-        with pytest.raises(KeyError, match="boom"):
+        with pytest.raises(JobFailedError, match="command 'explode' failed: KeyError") as failed:
             await jobs.run_command("explode", {"what": "boom"})
+        assert isinstance(failed.value.__cause__, KeyError)
+        assert (failed.value.code, failed.value.message) == ("KeyError", "'boom'")
         with pytest.raises(UnknownCommandError):
             jobs.run_command("nope")
         counts = await jobs.counts()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobs_core import JobState, Settings
+from jobs_core import EngineState, JobState, Settings
 from jobs_core.store.opening import open_store
 from jobs_core.store.protocol import EngineRegistration, NewJob, Store
 
@@ -69,3 +69,18 @@ async def test_claims_are_exclusive_between_owners(store_dir: str) -> None:
     assert unknown == []
     await first.close()
     await second.close()
+
+
+async def test_recovering_a_dead_engine_records_it_dead_for_every_reader(store_dir: str) -> None:
+    store = make_store(store_dir)
+    await store.register_engine(engine("gone"), now=0, lease_ms=60_000)
+    await store.register_engine(engine("busy"), now=0, lease_ms=60_000)
+    await store.enqueue([new_job()], now=0)
+    await store.claim(owner="gone", commands=["c"], named=False, limit=1, now=0)
+    assert await store.recover_lost(now=1_000, dead=["gone"]) == [1]
+    states = {e.id: (e.state, e.reason, e.alive) for e in await store.engines(now=1_000)}
+    assert states == {
+        "gone": (EngineState.DEAD, "its process 1 on other-host is gone", False),
+        "busy": (EngineState.ALIVE, "", True),
+    }
+    await store.close()

@@ -236,7 +236,7 @@ async def test_bad_input_is_refused_at_registration_and_nothing_is_stored(
         await jobs.recurring("t", EVERY_5_MIN, "record", object())
     with pytest.raises(InvalidOptionError, match="unknown missed-run policy 'later'"):
         await jobs.recurring("t", EVERY_5_MIN, "record", missed="later")
-    with pytest.raises(InvalidOptionError, match="max_catch_up must be at least 1"):
+    with pytest.raises(InvalidOptionError, match="max_catch_up must be an int >= 1, got 0"):
         await jobs.recurring("t", EVERY_5_MIN, "record", max_catch_up=0)
     assert await jobs.scheduled_tasks() == []
 

@@ -6,6 +6,7 @@ import json
 import sqlite3
 
 from jobs_core.errors import InvalidStateError, JobNotFoundError
+from jobs_core.log_cap import cap_logs
 from jobs_core.records import (
     ACTIVE_STATES,
     REQUEUEABLE_STATES,
@@ -19,6 +20,7 @@ from jobs_core.records import (
 from jobs_core.store.protocol import Transition
 
 from . import queue
+from .logs import append_logs
 from .rows import (
     JOB_SELECT,
     SUMMARY_SELECT,
@@ -88,25 +90,34 @@ def request_cancel(
     return JobState.CANCELLED
 
 
-def requeue_live(conn: sqlite3.Connection, job_id: int, now: int) -> bool:
+REQUEUED_LOG = "[requeue] requeued by operator\n"
+
+_REQUEUE_LOGS, _REQUEUE_TRUNCATED = append_logs("", ":line", ":max_log")
+REQUEUE_LIVE = f"""
+UPDATE background_job SET state = 'queued', attempts = 0, error = NULL, owner = NULL,
+    run_after = :now, completed_date = NULL, started_date = NULL, waiting_on = NULL,
+    cancel_requested = 0, progress = NULL, status = NULL,
+    logs = {_REQUEUE_LOGS}, logs_truncated = {_REQUEUE_TRUNCATED}
+WHERE id = :id AND state IN ('failed', 'cancelled') RETURNING state
+"""
+
+
+def requeue_live(conn: sqlite3.Connection, job_id: int, now: int, max_log: int) -> bool:
     """Requeue a failed/cancelled job still in the live table; False if it is not there."""
     cursor = conn.execute(
-        "UPDATE background_job SET state = 'queued', attempts = 0, error = NULL, owner = NULL, "
-        "run_after = ?, completed_date = NULL, started_date = NULL, waiting_on = NULL, "
-        "cancel_requested = 0, progress = NULL, status = NULL, "
-        "logs = logs || ? WHERE id = ? AND state IN ('failed', 'cancelled') RETURNING state",
-        (now, "[requeue] requeued by operator\n", job_id),
+        REQUEUE_LIVE, {"now": now, "line": REQUEUED_LOG, "max_log": max_log, "id": job_id}
     )
     return cursor.fetchone() is not None
 
 
-def requeue_archived(conn: sqlite3.Connection, job: Job, now: int) -> None:
+def requeue_archived(conn: sqlite3.Connection, job: Job, now: int, max_log: int) -> None:
     """Put an archived failed/cancelled job back in the live table as queued."""
     values = dict(zip(JOB_FIELDS, job_to_row(job), strict=True))
+    logs = (job.logs or "") + REQUEUED_LOG
     values.update(
         state="queued", attempts=0, error=None, owner=None, run_after=now, completed_date=None,
-        started_date=None, progress=None, status=None,
-        logs=(job.logs or "") + "[requeue] requeued by operator\n",
+        started_date=None, progress=None, status=None, logs=cap_logs(logs, max_log),
+        logs_truncated=int(job.logs_truncated or len(logs) > max_log),
     )  # fmt: skip
     conn.execute(
         f"INSERT OR REPLACE INTO background_job ({', '.join(JOB_FIELDS)}) "
@@ -192,7 +203,8 @@ def throughput(conn: sqlite3.Connection, since: int) -> list[ThroughputBucket]:
         ThroughputBucket(
             minute_start=minute,
             completed=b.get("completed", 0),
-            failed=b.get("failed", 0) + b.get("cancelled", 0),
+            failed=b.get("failed", 0),
+            cancelled=b.get("cancelled", 0),
         )
         for minute, b in buckets.items()
     ]
@@ -226,17 +238,6 @@ def batch_status(conn: sqlite3.Connection, batch_id: str) -> BatchStatus:
         failed_ids=failed_ids, started_at=started,
         finished_at=finished if total and done == total else None,
     )  # fmt: skip
-
-
-def batch_active_ids(conn: sqlite3.Connection, batch_id: str) -> list[int]:
-    return [
-        row[0]
-        for row in conn.execute(
-            "SELECT id FROM job_summary WHERE batch_id = ? AND state IN "
-            "('queued', 'started', 'executed') ORDER BY id",
-            (batch_id,),
-        )
-    ]
 
 
 def encode_ids(ids: list[int]) -> str:

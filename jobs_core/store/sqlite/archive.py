@@ -1,48 +1,56 @@
-"""Month databases: moving finished jobs into `jobs_YYYY-MM.db` and reading them back."""
+"""Month databases: moving finished jobs into `jobs_YYYY-MM.db`, month by month.
+
+A month file that cannot be written (corrupt, disk full) holds back only its own jobs:
+they stay in the live store, the month is retried with a growing pause and logged once
+per interval, and every other month keeps being archived.
+"""
 
 from __future__ import annotations
 
+import calendar
 import json
-import os
-import re
+import logging
 import sqlite3
-import threading
-import time
 from collections import defaultdict
 
-from jobs_core.records import Job, JobState, MonthDatabase
+from jobs_core.backoff import Backoff
+from jobs_core.records import JobState, MonthDatabase
 from jobs_core.settings import Durability
 
-from .connection import open_connection, transaction
-from .rows import JOB_SELECT, row_to_job
-from .schema import month_ddl
+from .connection import is_busy, open_connection, transaction, translate
+from .files import create_private
+from .month_reader import MonthReader, month_of, month_path
+from .rows import JOB_SELECT
+from .schema import MONTH_VERSION, month_ddl
 
-MONTH_FILE = re.compile(r"^jobs_(\d{4}-\d{2})\.db$")
-MONTH_VERSION = 1
+log = logging.getLogger("jobs.store")
+
+MONTH_RETRY_MAX_SECS = 60.0
+"""Longest pause between tries of a month file that cannot be written."""
 
 SELECT_FINISHED = """
 SELECT id, state, completed_date FROM background_job INDEXED BY ix_job_state
 WHERE state <> 'queued' AND state IN ('completed', 'failed', 'cancelled')
-ORDER BY state, id LIMIT ?
+  AND NOT EXISTS (SELECT 1 FROM json_each(:held) h
+                  WHERE completed_date >= h.value ->> 0 AND completed_date < h.value ->> 1)
+ORDER BY state, id LIMIT :limit
 """
+"""Finished jobs to archive, but not those of months held back after a failure (`:held`
+is a JSON list of [start, end) times), so those never crowd out the other months."""
 
 
-def month_of(ms: int) -> str:
-    """`YYYY-MM` of a UTC epoch-millisecond time."""
-    t = time.gmtime(ms // 1000)
-    return f"{t.tm_year:04d}-{t.tm_mon:02d}"
-
-
-def month_path(directory: str, month: str) -> str:
-    return os.path.join(directory, f"jobs_{month}.db")
-
-
-def table_for(state: JobState) -> str:
-    return "completed_job" if state is JobState.COMPLETED else "failed_job"
+def month_bounds(month: str) -> tuple[int, int]:
+    """[start, end) of a `YYYY-MM` month in UTC epoch milliseconds."""
+    year, number = (int(part) for part in month.split("-"))
+    end_year, end_month = (year + 1, 1) if number == 12 else (year, number + 1)
+    return (
+        calendar.timegm((year, number, 1, 0, 0, 0)) * 1000,
+        calendar.timegm((end_year, end_month, 1, 0, 0, 0)) * 1000,
+    )
 
 
 class MonthArchive:
-    """Writes finished jobs into month databases and reads them back.
+    """Writes finished jobs into month databases; `reader` reads them back.
 
     Writing uses its own connection with the month databases attached, so the attachments
     never widen the locks of the hot-path connection.
@@ -55,41 +63,78 @@ class MonthArchive:
         self._writer.execute("PRAGMA wal_autocheckpoint = 50000")
         self._attached: set[str] = set()
         self._ready: set[str] = set()
-        self._readers: dict[str, sqlite3.Connection] = {}
-        self._read_lock = threading.Lock()
+        self._trouble: dict[str, Backoff] = {}
+        self.reader = MonthReader(directory, durability)
 
     def copy_finished(self, limit: int) -> list[int]:
-        """Copy up to `limit` finished live rows into their month databases; returns their ids.
+        """Copy up to `limit` finished live rows into their month databases; returns the ids
+        copied (the caller deletes those live rows).
 
         Idempotent: a crash after this and before the caller deletes the live rows only
-        means the next pass copies them again (INSERT OR REPLACE).
+        means the next pass copies them again (INSERT OR REPLACE). A lock held by another
+        process raises (the caller retries); any other failure holds back that month only.
         """
-        rows = self._writer.execute(SELECT_FINISHED, (limit,)).fetchall()
+        held = json.dumps([month_bounds(m) for m, b in self._trouble.items() if not b.due()])
+        rows = self._writer.execute(SELECT_FINISHED, {"held": held, "limit": limit}).fetchall()
         by_month: dict[str, list[tuple[int, JobState]]] = defaultdict(list)
         for job_id, state, completed_date in rows:
             by_month[month_of(completed_date)].append((job_id, JobState(state)))
+        copied: list[int] = []
         for month, jobs in by_month.items():
-            schema = self._attach(month)
-            done = json.dumps([i for i, s in jobs if s is JobState.COMPLETED])
-            stopped = json.dumps([i for i, s in jobs if s is not JobState.COMPLETED])
-            with transaction(self._writer, write=False) as conn:
-                conn.execute(_copy_sql(schema, "completed_job", "= 'completed'"), (done,))
-                conn.execute(
-                    _copy_sql(schema, "failed_job", "IN ('failed', 'cancelled')"), (stopped,)
-                )
-                # A requeued job may have left its old failed row in this month.
-                conn.execute(
-                    f"DELETE FROM {schema}.failed_job WHERE id IN (SELECT value FROM json_each(?))",
-                    (done,),
-                )
-        return [row[0] for row in rows]
+            try:
+                self._copy(month, jobs)
+            except sqlite3.DatabaseError as error:
+                if is_busy(error):
+                    raise
+                self._failed(month, error)
+                continue
+            if month in self._trouble:
+                self._trouble.pop(month).succeeded()
+            copied.extend(job_id for job_id, _ in jobs)
+        return copied
+
+    def _copy(self, month: str, jobs: list[tuple[int, JobState]]) -> None:
+        schema = self._attach(month)
+        done = json.dumps([i for i, s in jobs if s is JobState.COMPLETED])
+        stopped = json.dumps([i for i, s in jobs if s is not JobState.COMPLETED])
+        with transaction(self._writer, write=False) as conn:
+            conn.execute(_copy_sql(schema, "completed_job", "= 'completed'"), (done,))
+            conn.execute(_copy_sql(schema, "failed_job", "IN ('failed', 'cancelled')"), (stopped,))
+            # A requeued job may have left its old failed row in this month.
+            conn.execute(
+                f"DELETE FROM {schema}.failed_job WHERE id IN (SELECT value FROM json_each(?))",
+                (done,),
+            )
+
+    def _failed(self, month: str, error: sqlite3.DatabaseError) -> None:
+        path = month_path(self._directory, month)
+        # Detach, so the next try opens the file at its path again: the operator may have
+        # moved a corrupt file away, or freed space.
+        schema = _schema(month)
+        if schema in self._attached:
+            try:
+                self._writer.execute(f"DETACH DATABASE {schema}")
+            except sqlite3.DatabaseError:
+                pass  # detached with the connection's next attach of the same name
+            else:
+                self._attached.discard(schema)
+        self._ready.discard(schema)
+        trouble = self._trouble.get(month)
+        if trouble is None:
+            trouble = Backoff(
+                f"archiving finished jobs into {path} (they stay in the live store)", log,
+                first_secs=1.0, max_secs=MONTH_RETRY_MAX_SECS,
+            )  # fmt: skip
+            self._trouble[month] = trouble
+        trouble.failed(translate(error, path))
 
     def _attach(self, month: str) -> str:
-        schema = "m_" + month.replace("-", "_")
+        schema = _schema(month)
         if schema in self._ready:
             return schema
         if schema not in self._attached:
             path = month_path(self._directory, month)
+            create_private(path)
             self._writer.execute("ATTACH DATABASE ? AS " + schema, (path,))
             self._attached.add(schema)
         # Another engine may hold the new file's lock; this part is retried until it is done.
@@ -97,60 +142,39 @@ class MonthArchive:
         self._writer.execute(f"PRAGMA {schema}.synchronous = {self._durability.value}")
         if self._writer.execute(f"PRAGMA {schema}.user_version").fetchone()[0] < MONTH_VERSION:
             with transaction(self._writer) as conn:
-                for statement in month_ddl(schema):
+                # Read again under the lock: another engine may have migrated meanwhile.
+                version = conn.execute(f"PRAGMA {schema}.user_version").fetchone()[0]
+                for statement in month_ddl(schema, version):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA {schema}.user_version = {MONTH_VERSION}")
         self._ready.add(schema)
         return schema
 
-    def reader(self, month: str) -> sqlite3.Connection | None:
-        """A read connection to a month database, or None if the file does not exist."""
-        with self._read_lock:
-            conn = self._readers.get(month)
-            if conn is not None:
-                return conn
-            path = month_path(self._directory, month)
-            if not os.path.exists(path):
-                return None
-            conn = open_connection(
-                path, durability=self._durability, busy_timeout_ms=5000, readonly=True
-            )
-            self._readers[month] = conn
-            return conn
-
-    def read_job(self, month: str, state: JobState, job_id: int) -> Job | None:
-        conn = self.reader(month)
-        if conn is None:
-            return None
-        with self._read_lock:
-            row = conn.execute(
-                f"SELECT {JOB_SELECT} FROM {table_for(state)} WHERE id = ?", (job_id,)
-            ).fetchone()
-        return row_to_job(row) if row else None
-
     def delete_failed(self, month: str, job_id: int) -> None:
         """Remove a requeued job's row from its month's `failed_job`."""
-        schema = self._attach(month)
-        with transaction(self._writer, write=False) as conn:
-            conn.execute(f"DELETE FROM {schema}.failed_job WHERE id = ?", (job_id,))
+        try:
+            schema = self._attach(month)
+            with transaction(self._writer, write=False) as conn:
+                conn.execute(f"DELETE FROM {schema}.failed_job WHERE id = ?", (job_id,))
+        except sqlite3.DatabaseError as error:
+            if is_busy(error):
+                raise
+            raise translate(error, month_path(self._directory, month)) from None
 
     def months(self) -> list[MonthDatabase]:
-        found: list[MonthDatabase] = []
-        for name in sorted(os.listdir(self._directory), reverse=True):
-            match = MONTH_FILE.match(name)
-            if not match:
-                continue
-            path = os.path.join(self._directory, name)
-            size = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
-            found.append(MonthDatabase(month=match.group(1), path=path, size_bytes=size))
-        return found
+        """Every month file, newest first, with why it cannot be read or written, if so."""
+        errors = {m: b.last_error for m, b in list(self._trouble.items()) if b.last_error}
+        return self.reader.months(errors)
 
     def close(self) -> None:
+        # Readers first: the last connection to close checkpoints and removes the -wal
+        # file, which a read-only one cannot do.
+        self.reader.close()
         self._writer.close()
-        with self._read_lock:
-            for conn in self._readers.values():
-                conn.close()
-            self._readers.clear()
+
+
+def _schema(month: str) -> str:
+    return "m_" + month.replace("-", "_")
 
 
 def _copy_sql(schema: str, table: str, state_test: str) -> str:

@@ -6,7 +6,8 @@ import json
 import sqlite3
 from typing import Any
 
-from jobs_core.records import EngineInfo, JobError, JobState, RunningJob
+from jobs_core.liveness import engine_state
+from jobs_core.records import LIVE_ENGINE_STATES, EngineInfo, JobError, JobState, RunningJob
 from jobs_core.store.protocol import EngineRegistration, Transition
 
 REGISTER = """
@@ -31,8 +32,14 @@ WHERE b.state <> 'queued' AND b.state = 'started'
 
 ENGINE_COLUMNS = (
     "id, host, pid, started_at, heartbeat_at, lease_expires_at, stopped_at, workers, commands, "
-    "concurrency, running, processed, failed"
+    "concurrency, running, processed, failed, lost_reason"
 )
+
+MARK_LOST = """
+UPDATE engine SET stopped_at = :now, lease_expires_at = min(lease_expires_at, :now), running = 0,
+    lost_reason = 'its process ' || pid || ' on ' || host || ' is gone'
+WHERE id IN (SELECT value FROM json_each(:dead)) AND stopped_at IS NULL
+"""
 
 
 def register(conn: sqlite3.Connection, e: EngineRegistration, now: int, lease_ms: int) -> None:
@@ -79,19 +86,29 @@ def lost_transitions(conn: sqlite3.Connection, now: int, dead: list[str]) -> lis
     return transitions
 
 
+def mark_lost(conn: sqlite3.Connection, now: int, dead: list[str]) -> None:
+    """Record engines known dead (their process gone) as such, for readers on any host."""
+    if dead:
+        conn.execute(MARK_LOST, {"now": now, "dead": json.dumps(dead)})
+
+
 def engines(conn: sqlite3.Connection, now: int) -> list[EngineInfo]:
     rows = conn.execute(
         f"SELECT {ENGINE_COLUMNS} FROM engine ORDER BY started_at DESC LIMIT 200"
     ).fetchall()
-    return [
-        EngineInfo(
-            id=r[0], host=r[1], pid=r[2], started_at=r[3], heartbeat_at=r[4],
-            lease_expires_at=r[5], workers=json.loads(r[7]), commands=json.loads(r[8]),
-            concurrency=r[9], running=r[10], processed=r[11], failed=r[12],
-            alive=r[6] is None and r[5] >= now,
-        )
-        for r in rows
-    ]  # fmt: skip
+    return [_engine_info(r, now) for r in rows]
+
+
+def _engine_info(r: tuple[Any, ...], now: int) -> EngineInfo:
+    state, reason = engine_state(
+        stopped_at=r[6], lost_reason=r[13], heartbeat_at=r[4], lease_expires_at=r[5], now=now
+    )
+    return EngineInfo(
+        id=r[0], host=r[1], pid=r[2], started_at=r[3], heartbeat_at=r[4],
+        lease_expires_at=r[5], workers=json.loads(r[7]), commands=json.loads(r[8]),
+        concurrency=r[9], running=r[10], processed=r[11], failed=r[12],
+        alive=state in LIVE_ENGINE_STATES, state=state, reason=reason,
+    )  # fmt: skip
 
 
 def running_jobs(conn: sqlite3.Connection) -> list[RunningJob]:

@@ -13,7 +13,12 @@ from jobs_core.errors import DuplicateRefIdError, JobNotFoundError
 from jobs_core.records import TERMINAL_STATES, Job, JobState
 from jobs_core.store.protocol import ActivityUpdate, FinishResult, NewJob, Transition
 
+from . import batches
+from .logs import append_logs
 from .rows import JOB_SELECT, error_to_json, row_to_job
+
+_TRANSITION_LOGS, _TRANSITION_TRUNCATED = append_logs("b.", "t.logs", ":max_log")
+_ACTIVITY_LOGS, _ACTIVITY_TRUNCATED = append_logs("", ":logs", ":max_log")
 
 # Ids come from the summary table, which never loses rows, so an id is never reused.
 NEXT_ID = "SELECT coalesce(max(id), 0) FROM job_summary"
@@ -84,7 +89,7 @@ UPDATE job_summary SET state = 'started', started_date = :now, attempts = attemp
 WHERE id IN (SELECT value FROM json_each(:ids))
 """
 
-APPLY_TRANSITIONS = """
+APPLY_TRANSITIONS = f"""
 UPDATE background_job AS b
 SET state = t.state, owner = NULL, cancel_requested = 0, attempts = b.attempts - t.refund,
     run_after = coalesce(t.run_after, b.run_after),
@@ -93,7 +98,8 @@ SET state = t.state, owner = NULL, cancel_requested = 0, attempts = b.attempts -
     response_type = coalesce(t.response_type, b.response_type),
     response_body = coalesce(t.response_body, b.response_body),
     error = t.error,
-    logs = CASE WHEN t.logs = '' THEN b.logs ELSE substr(b.logs || t.logs, -:max_log) END,
+    logs = {_TRANSITION_LOGS},
+    logs_truncated = {_TRANSITION_TRUNCATED},
     progress = coalesce(t.progress, b.progress),
     status = coalesce(t.status, b.status),
     notified_date = CASE WHEN t.notified THEN :now ELSE b.notified_date END,
@@ -144,20 +150,29 @@ SET state = 'cancelled', completed_date = ?, error_code = 'DependencyFailed',
 WHERE id = ?
 """
 
-RECORD_ACTIVITY = """
+RECORD_ACTIVITY = f"""
 UPDATE background_job
-SET logs = CASE WHEN :logs = '' THEN logs ELSE substr(logs || :logs, -:max_log) END,
+SET logs = {_ACTIVITY_LOGS}, logs_truncated = {_ACTIVITY_TRUNCATED},
     progress = coalesce(:progress, progress), status = coalesce(:status, status),
     last_activity_date = :now
 WHERE id = :id AND state = 'started'
 """
 
 
-def insert_jobs(conn: sqlite3.Connection, jobs: list[NewJob], now: int) -> list[int]:
-    """Insert `jobs` inside the caller's transaction; returns their ids."""
+def insert_jobs(
+    conn: sqlite3.Connection, jobs: list[NewJob], now: int, *, follow_ups: bool = False
+) -> list[int]:
+    """Insert `jobs` inside the caller's transaction; returns their ids.
+
+    `follow_ups`: callbacks and replies of jobs already in their batch, which a cancelled
+    batch must not refuse (the job they serve ran; refusing would lose its result).
+    """
     first = conn.execute(NEXT_ID).fetchone()[0] + 1
     parents = _parent_states(conn, {j.depends_on for j in jobs if j.depends_on is not None})
     _check_ref_ids(conn, [j.ref_id for j in jobs if j.ref_id is not None])
+    batch_ids = {j.batch_id for j in jobs if j.batch_id is not None}
+    if batch_ids and not follow_ups:
+        batches.open_batches(conn, batch_ids, now)
     base_rows: list[tuple[Any, ...]] = []
     optional_rows: list[tuple[Any, ...] | None] = []
     cancelled = 0
@@ -258,7 +273,9 @@ def _check_ref_ids(conn: sqlite3.Connection, ref_ids: list[str]) -> None:
     seen: set[str] = set()
     for ref_id in ref_ids:
         if ref_id in seen:
-            raise DuplicateRefIdError(f"ref_id '{ref_id}' is given to two jobs in one enqueue")
+            raise DuplicateRefIdError(
+                f"ref_id '{ref_id}' is given to two jobs in one enqueue", ref_id=ref_id
+            )
         seen.add(ref_id)
     if len(ref_ids) == 1:
         row = conn.execute("SELECT id FROM job_summary WHERE ref_id = ?", ref_ids).fetchone()
@@ -270,7 +287,9 @@ def _check_ref_ids(conn: sqlite3.Connection, ref_ids: list[str]) -> None:
         ).fetchall()
     if taken:
         ref_id, job_id = taken[0]
-        raise DuplicateRefIdError(f"ref_id '{ref_id}' is already used by job {job_id}")
+        raise DuplicateRefIdError(
+            f"ref_id '{ref_id}' is already used by job {job_id}", ref_id=ref_id, existing_id=job_id
+        )
 
 
 def claim(
@@ -308,7 +327,7 @@ def finish(
     counts[JobState.CANCELLED] += len(cancelled)
     _count(conn, counts)
     _count_minute(conn, counts, now)
-    new_ids = insert_jobs(conn, new_jobs, now) if new_jobs else []
+    new_ids = insert_jobs(conn, new_jobs, now, follow_ups=True) if new_jobs else []
     return FinishResult(
         applied=[t.job_id for t in applied],
         cancelled_dependents=cancelled,

@@ -21,7 +21,9 @@ SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
 
 
 _STATES = {state.value: state for state in JobState}
-_STATE, _ERROR, _ARGS, _META = (JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta"))
+_STATE, _ERROR, _ARGS, _META, _TRUNCATED = (
+    JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta", "logs_truncated")
+)
 
 
 def row_to_job(row: tuple[Any, ...]) -> Job:
@@ -31,6 +33,7 @@ def row_to_job(row: tuple[Any, ...]) -> Job:
     values[_ERROR] = error_from_json(values[_ERROR]) if values[_ERROR] else None
     values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
     values[_META] = json.loads(values[_META]) if values[_META] else {}
+    values[_TRUNCATED] = bool(values[_TRUNCATED])
     return Job(**dict(zip(JOB_FIELDS, values, strict=False)))
 
 
@@ -45,6 +48,8 @@ def job_to_row(job: Job) -> tuple[Any, ...]:
             value = json.dumps(value) if value else None
         elif name == "state":
             value = value.value
+        elif name == "logs_truncated":
+            value = int(value)
         values.append(value)
     return tuple(values)
 

@@ -6,7 +6,7 @@ import sqlite3
 
 from jobs_core.errors import SchemaTooNewError, StoreError
 
-JOB_COLUMNS = """
+JOB_COLUMNS_V1 = """
     id INTEGER PRIMARY KEY,
     command TEXT NOT NULL,
     request_type TEXT NOT NULL DEFAULT '',
@@ -43,7 +43,12 @@ JOB_COLUMNS = """
     owner TEXT
 """
 
-JOB_FIELDS = [line.split()[0] for line in JOB_COLUMNS.strip().splitlines()]
+JOB_COLUMNS_ADDED = ("logs_truncated",)
+"""Columns migrations added to job rows after v1 (`ALTER TABLE ... ADD COLUMN` appends them,
+so a table's column order is always `JOB_FIELDS`)."""
+
+JOB_FIELDS_V1 = [line.split()[0] for line in JOB_COLUMNS_V1.strip().splitlines()]
+JOB_FIELDS = [*JOB_FIELDS_V1, *JOB_COLUMNS_ADDED]
 """Column names of a full job row, in table order (shared by live and month tables)."""
 
 LIVE_V1 = f"""
@@ -77,7 +82,7 @@ CREATE INDEX ix_summary_batch ON job_summary(batch_id, id) WHERE batch_id IS NOT
 CREATE INDEX ix_summary_completed ON job_summary(completed_date) WHERE completed_date IS NOT NULL;
 
 CREATE TABLE background_job (
-    {JOB_COLUMNS},
+    {JOB_COLUMNS_V1},
     waiting_on INTEGER,
     cancel_requested INTEGER NOT NULL DEFAULT 0
 );
@@ -137,27 +142,81 @@ CREATE TABLE scheduled_task (
 );
 """
 
-MONTH_V1 = f"""
-CREATE TABLE IF NOT EXISTS {{schema}}.completed_job ({JOB_COLUMNS});
-CREATE TABLE IF NOT EXISTS {{schema}}.failed_job ({JOB_COLUMNS});
+LIVE_V2 = """
+ALTER TABLE background_job ADD COLUMN logs_truncated INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE job_batch (
+    batch_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL DEFAULT 'open',
+    created_at INTEGER NOT NULL,
+    cancelled_at INTEGER,
+    cancel_reason TEXT
+);
+
+CREATE TABLE job_command (
+    name TEXT PRIMARY KEY,
+    worker TEXT NOT NULL DEFAULT '',
+    retry_limit INTEGER,
+    timeout_secs REAL,
+    request_type TEXT NOT NULL DEFAULT '',
+    request_shape TEXT,
+    declared_by TEXT NOT NULL,
+    declared_at INTEGER NOT NULL
+);
 """
+"""v2: `logs_truncated` on job rows; `job_batch` (batches and whether they are cancelled);
+`job_command` (commands as the engines that run them declared them)."""
+
+MONTH_V1 = f"""
+CREATE TABLE IF NOT EXISTS {{schema}}.completed_job ({JOB_COLUMNS_V1});
+CREATE TABLE IF NOT EXISTS {{schema}}.failed_job ({JOB_COLUMNS_V1});
+"""
+
+MONTH_V2 = """
+ALTER TABLE {schema}.completed_job ADD COLUMN logs_truncated INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE {schema}.failed_job ADD COLUMN logs_truncated INTEGER NOT NULL DEFAULT 0;
+"""
+
+MONTH_MIGRATIONS = [MONTH_V1, MONTH_V2]
+"""Migration N (1-based) brings a month database's `user_version` from N-1 to N."""
+
+MONTH_VERSION = len(MONTH_MIGRATIONS)
 
 MONTH_INDEX_COLUMNS = ("command", "tag", "batch_id", "created_by", "user_id", "ref_id", "state")
 """Columns the admin can filter a month's jobs by; each gets an index (column, id)."""
 
 
-def month_ddl(schema: str) -> list[str]:
-    """Statements creating a month database's tables and indexes inside `schema`."""
-    statements = [s.strip() for s in MONTH_V1.format(schema=schema).split(";") if s.strip()]
-    for table in ("completed_job", "failed_job"):
-        for column in MONTH_INDEX_COLUMNS:
-            statements.append(
+def month_ddl(schema: str, version: int = 0) -> list[str]:
+    """Statements bringing a month database attached as `schema` from `version` to the
+    latest: its tables and indexes, then each later migration in order."""
+    statements: list[str] = []
+    for number in range(version + 1, MONTH_VERSION + 1):
+        script = MONTH_MIGRATIONS[number - 1].format(schema=schema)
+        statements += [s.strip() for s in script.split(";") if s.strip()]
+        if number == 1:
+            statements += [
                 f"CREATE INDEX IF NOT EXISTS {schema}.ix_{table}_{column} ON {table}({column}, id)"
-            )
+                for table in ("completed_job", "failed_job")
+                for column in MONTH_INDEX_COLUMNS
+            ]
     return statements
 
 
-LIVE_MIGRATIONS: list[str] = [LIVE_V1]
+def month_select(version: int) -> str:
+    """The column list selecting a full job row from a month database at `version`; a
+    month written by an older jobs lacks the later columns, read as their defaults."""
+    if version >= MONTH_VERSION:
+        return ", ".join(JOB_FIELDS)
+    return ", ".join([*JOB_FIELDS_V1, *("0" for _ in JOB_COLUMNS_ADDED)])
+
+
+LIVE_V3 = """
+ALTER TABLE engine ADD COLUMN lost_reason TEXT;
+"""
+"""v3: why a live engine declared this one dead (its process gone from their shared host), so
+every reader, on any host, sees it dead at once rather than when its lease lapses."""
+
+LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3]
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
 LATEST_VERSION = len(LIVE_MIGRATIONS)

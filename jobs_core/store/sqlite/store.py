@@ -15,7 +15,9 @@ from typing import TypeVar
 from jobs_core.errors import StoreBusyError, StoreError, StoreNotFoundError
 from jobs_core.records import (
     BatchStatus,
+    CommandDefinition,
     EngineInfo,
+    ExposedFile,
     Job,
     JobFilter,
     JobResult,
@@ -35,11 +37,13 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import admin, engines, queue
-from .archive import MonthArchive, month_of
+from . import admin, batches, commands, engines, logs, queue
+from .archive import MonthArchive
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
+from .files import create_private, exposed_files, make_private_dir
 from .filters import job_where
+from .month_reader import month_of
 from .rows import JOB_SELECT, row_to_job
 from .schema import migrate
 from .task_store import TaskStoreMixin
@@ -71,6 +75,7 @@ class SqliteStore(TaskStoreMixin):
         )
         # Checkpoints run in the background (see checkpointer.py); this is only a safety net.
         self._conn.execute("PRAGMA wal_autocheckpoint = 50000")
+        logs.install_functions(self._conn)
         try:
             migrate(self._conn, self.path)
         except sqlite3.DatabaseError as error:
@@ -212,6 +217,7 @@ class SqliteStore(TaskStoreMixin):
 
     async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
         def recover(conn: sqlite3.Connection) -> list[int]:
+            engines.mark_lost(conn, now, dead)
             transitions = engines.lost_transitions(conn, now, dead)
             if not transitions:
                 return []
@@ -244,7 +250,7 @@ class SqliteStore(TaskStoreMixin):
         job = await self._read(lambda conn: admin.live_job(conn, found.id))
         if job is None and found.completed_date is not None:
             month = month_of(found.completed_date)
-            job = await asyncio.to_thread(self._archive.read_job, month, found.state, found.id)
+            job = await self._read_archived(month, found.state, found.id)
         if job is None:
             return JobResult(summary=found)
         if job.state is JobState.COMPLETED:
@@ -281,16 +287,16 @@ class SqliteStore(TaskStoreMixin):
         month: str | None = None
         if found.completed_date is not None:
             month = month_of(found.completed_date)
-            archived = await asyncio.to_thread(self._archive.read_job, month, found.state, job_id)
+            archived = await self._read_archived(month, found.state, job_id)
 
         def requeue(conn: sqlite3.Connection) -> None:
-            if not admin.requeue_live(conn, job_id, now):
+            if not admin.requeue_live(conn, job_id, now, self._max_log):
                 if archived is None:
                     raise StoreError(
                         f"job {job_id} cannot be requeued: its row is in neither the queue nor "
                         f"the month database jobs_{month}.db (was the file removed?)"
                     )
-                admin.requeue_archived(conn, archived, now)
+                admin.requeue_archived(conn, archived, now, self._max_log)
             admin.after_requeue(conn, job_id, found.state)
             if wait_on is not None:
                 admin.wait_on(conn, job_id, wait_on)
@@ -317,31 +323,19 @@ class SqliteStore(TaskStoreMixin):
     async def list_archive(
         self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
     ) -> Page[Job]:
-        """Completed (kind=completed) or failed/cancelled jobs of a month, newest first."""
-        table = "completed_job" if kind is JobState.COMPLETED else "failed_job"
-        conn = await asyncio.to_thread(self._archive.reader, month)
-        if conn is None:
-            return Page(items=[], next_cursor=None)
+        """Completed (kind=completed) or failed/cancelled jobs of a month, newest first;
+        StoreError naming the file if the month's file cannot be read."""
+        return await asyncio.to_thread(
+            self._archive.reader.list_jobs, month, kind, flt, cursor, limit
+        )
 
-        def run() -> Page[Job]:
-            with self._archive._read_lock:
-                start = cursor
-                if flt.text and start is None:
-                    top = conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
-                    start = (top or 0) + 1
-                where, params, window_end = job_where(flt, start, descending=True)
-                rows = conn.execute(
-                    f"SELECT {JOB_SELECT} FROM {table} WHERE {where} ORDER BY id DESC LIMIT ?",
-                    [*params, limit + 1],
-                ).fetchall()
-            items = [row_to_job(r) for r in rows[:limit]]
-            if len(rows) > limit:
-                return Page(items=items, next_cursor=items[-1].id)
-            if window_end is not None and window_end > 1:
-                return Page(items=items, next_cursor=window_end)
-            return Page(items=items, next_cursor=None)
-
-        return await asyncio.to_thread(run)
+    async def _read_archived(self, month: str, state: JobState, job_id: int) -> Job | None:
+        try:
+            return await asyncio.to_thread(self._archive.reader.read_job, month, state, job_id)
+        except StoreError as error:
+            raise StoreError(
+                f"job {job_id} is archived in a month file that cannot be read: {error}"
+            ) from None
 
     async def counts(self) -> dict[JobState, int]:
         return await self._read(admin.counts)
@@ -355,16 +349,36 @@ class SqliteStore(TaskStoreMixin):
     async def batch_status(self, batch_id: str) -> BatchStatus:
         return await self._read(lambda conn: admin.batch_status(conn, batch_id))
 
-    async def batch_active_ids(self, batch_id: str) -> list[int]:
-        return await self._read(lambda conn: admin.batch_active_ids(conn, batch_id))
+    async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
+        return await self._write(lambda conn: batches.cancel_batch(conn, batch_id, reason, now))
+
+    async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
+        await self._write(lambda conn: commands.declare(conn, definitions))
+
+    async def declared_commands(self) -> list[CommandDefinition]:
+        return await self._read(commands.declared)
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
         """Jobs that depend on `job_id`."""
 
         return await self._read(partial(admin.dependents, job_id=job_id))
 
+    def exposed_files(self) -> list[ExposedFile]:
+        return exposed_files(self.directory)
+
 
 def _check_location(directory: str, path: str, create: bool) -> None:
+    """Refuse a missing store unless `create`; else make its directory and `jobs.db`
+    private to their owner if they are new."""
+    _check_directory(directory, path, create)
+    if create:
+        try:
+            create_private(path)
+        except OSError as error:
+            raise StoreError(f"cannot create {path}: {error}") from None
+
+
+def _check_directory(directory: str, path: str, create: bool) -> None:
     if os.path.isdir(directory):
         if not create and not os.path.exists(path):
             raise StoreNotFoundError(f"{directory} is not a jobs store (it has no {LIVE_FILE})")
@@ -374,6 +388,6 @@ def _check_location(directory: str, path: str, create: bool) -> None:
     if not create:
         raise StoreNotFoundError(f"{directory} does not exist")
     try:
-        os.makedirs(directory, exist_ok=True)
+        make_private_dir(directory)
     except OSError as error:
         raise StoreError(f"cannot create the store directory {directory}: {error}") from None

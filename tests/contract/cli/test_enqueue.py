@@ -47,7 +47,7 @@ def test_enqueue_then_status_shows_job(cli: Cli, store: str) -> None:
     text = cli("status", store).stdout
     assert text.startswith(f"# JOBS STATUS: {mask_store_url(store)}\n")
     assert "  queued:    1\n" in text and "  total:     1\n" in text
-    assert "# ENGINES: 0 alive, 0 stopped" in text
+    assert "# ENGINES: 0 alive, 0 stale, 0 dead, 0 stopped" in text
     report = json.loads(cli("status", store, "--json").stdout)
     assert report["counts"]["queued"] == 1
     assert report["directory"] == mask_store_url(store)

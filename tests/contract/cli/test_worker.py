@@ -98,7 +98,7 @@ async def test_status_shows_live_engine_and_running_job(
     job_id = enqueue(cli, store, "block")
     await wait_for_state(admin, job_id, {JobState.STARTED})
     text = cli("status", store).stdout
-    assert "# ENGINES: 1 alive, 0 stopped" in text
+    assert "# ENGINES: 1 alive, 0 stale, 0 dead, 0 stopped" in text
     assert f"  Pid:          {worker.process.pid}\n" in text
     assert "  Concurrency:  3\n" in text
     assert f"  #{job_id:<6} block " in text

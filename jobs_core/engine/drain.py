@@ -1,0 +1,45 @@
+"""Drain mode: run an engine until nothing due is left, within a deadline (tests, scripts)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from jobs_core.errors import StillBusyError
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+async def run_until_idle(engine: Engine, timeout: float) -> None:
+    """Return once nothing runs and nothing due can be claimed; StillBusyError naming what
+    still runs once `timeout` seconds of wall time pass (the jobs keep running)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await engine._flush_outcomes()
+        await engine._flush_activity(force=True)
+        now = engine.clock.now_ms()
+        claimed = await engine._claim_again(now)
+        if not claimed and not engine.running and not engine._outcomes:
+            if engine._next_tick is None or engine._next_tick <= now:
+                await engine._run_tickers(now)
+                if await engine._claim_again(now):
+                    continue
+            await engine.store.archive_finished(now, engine.settings.archive_batch)
+            return
+        if engine.running:
+            await asyncio.wait(
+                [r.task for r in engine.running.values()],
+                timeout=max(0.0, deadline - time.monotonic()),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+    raise _still_busy(engine, timeout)
+
+
+def _still_busy(engine: Engine, timeout: float) -> StillBusyError:
+    running = sorted((job_id, r.job.command) for job_id, r in engine.running.items())
+    shown = ", ".join(f"job {job_id} ({command})" for job_id, command in running[:10])
+    more = f" and {len(running) - 10} more" if len(running) > 10 else ""
+    what = f"still running: {shown}{more}" if running else "jobs kept becoming due"
+    return StillBusyError(f"run_until_idle: not idle after {timeout:g}s; {what}", running=running)

@@ -1,0 +1,166 @@
+"""Enqueue options: the `EnqueueRequest` record and the checks every option passes.
+
+The checks run on every enqueue, so they are plain type tests with no allocation on the
+common path; each failure is an `InvalidOptionError` naming the option and what it takes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .clock import to_ms
+from .errors import InvalidOptionError, JobsWarning
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnqueueRequest:
+    """One job for `enqueue_many`: the same options as `enqueue`."""
+
+    command: str
+    request: Any = None
+    worker: str | None = None
+    run_after: datetime | timedelta | None = None
+    retry_limit: int | None = None
+    timeout: float | None = None
+    ref_id: str | None = None
+    tag: str | None = None
+    created_by: str | None = None
+    batch_id: str | None = None
+    args: Mapping[str, str] | None = None
+    parent_id: int | None = None
+    depends_on: int | None = None
+    callback: str | None = None
+    user_id: str | None = None
+    reply_to: str | None = None
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+
+TEXT_OPTIONS = (
+    "worker", "ref_id", "tag", "created_by", "batch_id", "callback", "user_id", "reply_to",
+)  # fmt: skip
+"""Options that take a non-empty string (an empty one would mean nothing, or the default)."""
+
+
+def check_options(r: EnqueueRequest) -> None:
+    """Refuse any option of the wrong type or value, naming it."""
+    if not isinstance(r.command, str) or not r.command:
+        raise InvalidOptionError(f"command must be a command name, got {r.command!r}")
+    for name in TEXT_OPTIONS:
+        value = getattr(r, name)
+        if value is not None and (not isinstance(value, str) or not value or value.isspace()):
+            raise _text_error(name, value)
+    if r.retry_limit is not None:
+        check_retry_limit(r.retry_limit, "retry_limit")
+    if r.timeout is not None:
+        check_timeout(r.timeout, "timeout")
+    if r.parent_id is not None:
+        _check_id(r.parent_id, "parent_id")
+    if r.depends_on is not None:
+        _check_id(r.depends_on, "depends_on")
+    if r.args is not None:
+        check_string_map(r.args, "args")
+    if r.meta:
+        check_string_map(r.meta, "meta")
+    if r.reply_to is not None:
+        from .reply_to import unset_variables, validate_reply_to
+
+        validate_reply_to(r.reply_to)
+        _warn_unset(unset_variables(r.reply_to, os.environ))
+
+
+def _text_error(name: str, value: object) -> InvalidOptionError:
+    if isinstance(value, str):
+        return InvalidOptionError(f"{name} must not be empty; leave it out (None) instead")
+    return InvalidOptionError(f"{name} must be a string, got {type(value).__name__} {value!r}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_retry_limit(value: object, name: str) -> None:
+    """A retry limit: an int of 0 or more."""
+    if not _is_int(value):
+        raise InvalidOptionError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    assert isinstance(value, int)
+    if value < 0:
+        raise InvalidOptionError(f"{name} must be >= 0, got {value}")
+
+
+def check_command_options(worker: object, retry_limit: object, timeout: object) -> None:
+    """The options of `@jobs.command(...)`, checked before any handler is registered."""
+    if worker is not None and (not isinstance(worker, str) or not worker.strip()):
+        raise InvalidOptionError(f"worker must be a non-empty string, got {worker!r}")
+    if retry_limit is not None:
+        check_retry_limit(retry_limit, "retry_limit")
+    if timeout is not None:
+        check_timeout(timeout, "timeout")
+
+
+def check_timeout(value: object, name: str) -> None:
+    """A timeout: a finite number of seconds above 0."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise InvalidOptionError(
+            f"{name} must be a number of seconds, got {type(value).__name__} {value!r}"
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidOptionError(f"{name} must be > 0 seconds, got {value}")
+
+
+def _check_id(value: object, name: str) -> None:
+    if not _is_int(value):
+        raise InvalidOptionError(
+            f"{name} must be a job id (an int), got {type(value).__name__} {value!r}"
+        )
+    assert isinstance(value, int)
+    if value < 1:
+        raise InvalidOptionError(f"{name} must be a job id (1 or more), got {value}")
+
+
+def check_string_map(value: object, name: str) -> None:
+    """A mapping of strings to strings (`args`, `meta`)."""
+    if not isinstance(value, Mapping):
+        raise InvalidOptionError(
+            f"{name} must map strings to strings, got {type(value).__name__} {value!r}"
+        )
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise InvalidOptionError(
+                f"{name} must map strings to strings; {key!r}: {item!r} is not a string pair"
+            )
+
+
+def run_after_ms(value: object, now: int) -> int:
+    """`run_after` as epoch ms: now + a timedelta, or an aware datetime (naive is refused)."""
+    if value is None:
+        return now
+    if isinstance(value, timedelta):
+        return now + round(value.total_seconds() * 1000)
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidOptionError(
+                f"run_after {value.isoformat()} is a naive datetime (no time zone), which "
+                "could mean any zone; pass an aware datetime such as "
+                "datetime.now(UTC) + timedelta(minutes=5), or a timedelta"
+            )
+        return to_ms(value)
+    raise InvalidOptionError(
+        f"run_after must be a datetime (with a time zone) or a timedelta, got "
+        f"{type(value).__name__} {value!r}"
+    )
+
+
+def _warn_unset(names: list[str]) -> None:
+    for name in names:
+        warnings.warn(
+            f"reply_to uses ${name}, which is not set in this process; it is read where the "
+            "reply is delivered, so the engine's environment must set it",
+            JobsWarning,
+            stacklevel=5,
+        )

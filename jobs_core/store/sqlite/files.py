@@ -1,0 +1,68 @@
+"""File modes of a store: its directory and databases are created private to their owner,
+and existing ones that other users can read are found, with the command that fixes them.
+
+A store holds `reply_to` secrets and users' request data. SQLite creates a database with
+mode 0644 less the umask, but gives a `-wal` or `-shm` file the mode of its database; so
+creating each database ourselves with mode 0600 makes its companions private too,
+whatever the umask.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+
+from jobs_core.records import ExposedFile
+
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+SHARED_BITS = 0o077
+"""Permission bits for the group and for others: any of them exposes the data."""
+DATABASE_FILE = re.compile(r"^jobs(_\d{4}-\d{2})?\.db(-wal|-shm|-journal)?$")
+"""The live store, month files and their companions."""
+
+
+def make_private_dir(directory: str) -> None:
+    """Create `directory` (and missing parents) with the leaf readable only by its owner."""
+    os.makedirs(directory, exist_ok=True)
+    # makedirs applies the umask (0777 & ~umask); set the mode we mean exactly.
+    os.chmod(directory, PRIVATE_DIR)
+
+
+def create_private(path: str) -> None:
+    """Create `path` empty with mode 0600 (SQLite opens an empty file as a new database),
+    unless it exists; a process racing to create it too is harmless."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, PRIVATE_FILE)  # the umask may have removed bits; never added any
+    finally:
+        os.close(fd)
+
+
+def exposed_files(directory: str) -> list[ExposedFile]:
+    """The store directory and database files that users other than the owner can access."""
+    found: list[ExposedFile] = []
+    candidates = [directory]
+    try:
+        candidates += [
+            os.path.join(directory, name)
+            for name in sorted(os.listdir(directory))
+            if DATABASE_FILE.match(name)
+        ]
+    except OSError:
+        return found
+    for path in candidates:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue  # removed meanwhile (a -shm when the last connection closed)
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & SHARED_BITS:
+            is_dir = stat.S_ISDIR(info.st_mode)
+            wanted = PRIVATE_DIR if is_dir else PRIVATE_FILE
+            found.append(ExposedFile(path=path, mode=mode, wanted_mode=wanted))
+    return found

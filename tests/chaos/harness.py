@@ -1,0 +1,232 @@
+"""Chaos on one store: `jobs worker` processes killed and replaced while a producer enqueues.
+
+Shared by the chaos suite (`tests/chaos/`) and the long form, `bench/soak.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import itertools
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jobs_core import BackgroundJobs, EnqueueRequest, JobContext
+
+from .chaos_app import LEDGER_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = "tests.chaos.chaos_app:build"
+LOCK_ERRORS = ("database is locked", "stayed locked", "database is busy")
+"""What an engine would print if it lost a fight for the store's lock."""
+
+
+@dataclass
+class Engine:
+    """One `jobs worker` process and the file its stdout and stderr go to."""
+
+    process: subprocess.Popen[bytes]
+    output: Path
+
+    def ready(self) -> bool:
+        return b" running (commands:" in self.output.read_bytes()
+
+
+@dataclass
+class EnginePool:
+    """`jobs worker` processes on `directory`; `kill_and_replace` SIGKILLs one at random."""
+
+    directory: str
+    workdir: Path
+    concurrency: int = 8
+    engines: list[Engine] = field(default_factory=list)
+    kills: int = 0
+    seed: int = 0
+    app: str = APP
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    @property
+    def ledger(self) -> Path:
+        return self.workdir / "executions.txt"
+
+    def start(self) -> Engine:
+        output = self.workdir / f"engine-{len(self.engines)}.log"
+        command = [
+            sys.executable, "-m", "jobs_cli", "worker", "--app", self.app,
+            "--concurrency", str(self.concurrency), self.directory,
+        ]  # fmt: skip
+        env = {**os.environ, LEDGER_ENV: str(self.ledger)}
+        # A file, not a pipe: nobody reads a pipe while the test runs, and a full one would
+        # block the engine's logging, then the engine.
+        with open(output, "wb") as sink:
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+            )
+        engine = Engine(process=process, output=output)
+        self.engines.append(engine)
+        return engine
+
+    def alive(self) -> list[Engine]:
+        return [e for e in self.engines if e.process.poll() is None]
+
+    def kill_and_replace(self) -> None:
+        """SIGKILL a running engine (no chance to clean up) and start another."""
+        victims = self.alive()
+        if victims:
+            victim = self._rng.choice(victims)
+            victim.process.kill()
+            victim.process.wait()
+            self.kills += 1
+        self.start()
+
+    async def keep_killing(self, every: float, stop: asyncio.Event) -> None:
+        """`kill_and_replace` every `every` seconds until `stop` is set."""
+        while not stop.is_set():
+            try:
+                async with asyncio.timeout(every):
+                    await stop.wait()
+            except TimeoutError:
+                self.kill_and_replace()
+
+    def stop_all(self, timeout: float = 30.0) -> None:
+        """SIGTERM every engine still running (they drain), then wait for them."""
+        for engine in self.alive():
+            engine.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for engine in self.engines:
+            try:
+                engine.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                engine.process.kill()
+                engine.process.wait()
+
+    def kill_all(self) -> None:
+        for engine in self.alive():
+            engine.process.kill()
+            engine.process.wait()
+
+    def output(self) -> str:
+        """Everything every engine printed."""
+        return "".join(e.output.read_text(errors="replace") for e in self.engines)
+
+    def lock_errors(self) -> list[str]:
+        return [line for line in self.output().splitlines() if _mentions_lock(line)]
+
+    def executions(self) -> Counter[int]:
+        """How many times each job id started executing, from the ledger."""
+        if not self.ledger.exists():
+            return Counter()
+        return Counter(int(line.split()[0]) for line in self.ledger.read_text().splitlines())
+
+
+def _mentions_lock(line: str) -> bool:
+    lowered = line.lower()
+    return any(text in lowered for text in LOCK_ERRORS)
+
+
+def producer(directory: str) -> BackgroundJobs:
+    """A facade that only enqueues and reads (the engines run the chaos app)."""
+    jobs = BackgroundJobs(directory, start_engine=False)
+
+    async def placeholder(ctx: JobContext) -> None:
+        raise AssertionError("the producer never runs jobs")
+
+    for name in ("work", "tick"):
+        jobs.command(name)(placeholder)
+    return jobs
+
+
+async def produce(
+    jobs: BackgroundJobs, total: int, *, batch: int = 50, pause: float = 0.2
+) -> list[int]:
+    """Enqueue `total` jobs, half with single `enqueue` calls, half with `enqueue_many`,
+    in rounds of `batch` of each with `pause` seconds between; returns their ids."""
+    ids: list[int] = []
+    n = 0
+    while n < total:
+        singles = min(batch, (total - n + 1) // 2)
+        for _ in range(singles):
+            ids.append((await jobs.enqueue("work", {"n": n, "ms": n % 20})).id)
+            n += 1
+        many = min(batch, total - n)
+        refs = await jobs.enqueue_many(
+            [
+                EnqueueRequest(command="work", request={"n": n + i, "ms": (n + i) % 20})
+                for i in range(many)
+            ]
+        )
+        ids.extend(r.id for r in refs)
+        n += many
+        await asyncio.sleep(pause)
+    return ids
+
+
+@dataclass(frozen=True)
+class Archived:
+    """What the chaos checks read of one archived job row."""
+
+    id: int
+    created_date: int
+    meta: dict[str, str]
+
+
+def archived(directory: str, table: str) -> list[Archived]:
+    """Every row of `table` (completed_job or failed_job) across the store's month files."""
+    found: list[Archived] = []
+    for path in sorted(glob.glob(os.path.join(directory, "jobs_*.db"))):
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(f"SELECT id, created_date, meta FROM {table}").fetchall()
+        finally:
+            conn.close()
+        found.extend(
+            Archived(id=r[0], created_date=r[1], meta=json.loads(r[2] or "{}")) for r in rows
+        )
+    return found
+
+
+def archived_rows(directory: str, table: str) -> Counter[int]:
+    """How many rows each job id has in `table`, across every month file of the store."""
+    return Counter(row.id for row in archived(directory, table))
+
+
+def live_finished(directory: str) -> int:
+    """Finished jobs still in the live store, waiting to be archived."""
+    conn = sqlite3.connect(f"file:{os.path.join(directory, 'jobs.db')}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT count(*) FROM background_job "
+            "WHERE state IN ('completed', 'failed', 'cancelled')"
+        ).fetchone()
+        return int(row[0])
+    finally:
+        conn.close()
+
+
+def slot_problems(runs: list[Archived], interval_ms: int) -> tuple[int, int]:
+    """(slots enqueued twice, slots skipped) among an interval task's archived runs.
+
+    A slot follows the previous one by the interval (catching up) or the previous run's
+    enqueue by the interval (on time); any other gap is a slot skipped.
+    """
+    ordered = sorted(runs, key=lambda r: r.id)
+    slots = [int(r.meta["scheduled_for"]) for r in ordered]
+    twice = len(slots) - len(set(slots))
+    skipped = sum(
+        1
+        for before, after in itertools.pairwise(ordered)
+        if int(after.meta["scheduled_for"])
+        not in (int(before.meta["scheduled_for"]) + interval_ms, before.created_date + interval_ms)
+    )
+    return twice, skipped
