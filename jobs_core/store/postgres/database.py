@@ -166,13 +166,15 @@ class Database:
                 raise translate(error, self.location) from None
         raise AssertionError("unreachable")
 
+    def terminate(self) -> None:
+        """Drop every connection now, without waiting (for callers that cannot await)."""
+        self._abandon()
+
     async def close(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
         if self._loop is not asyncio.get_running_loop():
-            for pool in pools:
-                with contextlib.suppress(Exception):
-                    pool.terminate()
+            self._abandon()
             return
+        pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             try:
                 await asyncio.wait_for(pool.close(), 5.0)

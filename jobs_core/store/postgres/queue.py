@@ -15,7 +15,9 @@ from jobs_core.errors import DuplicateRefIdError, JobNotFoundError
 from jobs_core.records import TERMINAL_STATES, Job, JobError, JobState
 from jobs_core.store.protocol import ActivityUpdate, FinishResult, NewJob, Transition
 
+from . import batches
 from .connection import Conn
+from .logs import append_logs
 from .rows import JOB_SELECT, error_to_json, json_or_none, row_to_job
 
 NEW_JOB_ARRAYS = (
@@ -124,6 +126,8 @@ TRANSITION_ARRAYS = (
 )  # fmt: skip
 _T_UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(TRANSITION_ARRAYS))
 _T = len(TRANSITION_ARRAYS)
+_TRANSITION_LOGS, _TRANSITION_TRUNCATED = append_logs("b.", "t.logs", f"${_T + 1}")
+_ACTIVITY_LOGS, _ACTIVITY_TRUNCATED = append_logs("b.", "u.logs", "$5")
 
 APPLY_TRANSITIONS = f"""
 WITH t AS (
@@ -139,7 +143,8 @@ WITH t AS (
         response_type = coalesce(t.response_type, b.response_type),
         response_body = coalesce(t.response_body, b.response_body),
         error = t.error::jsonb,
-        logs = CASE WHEN t.logs = '' THEN b.logs ELSE right(b.logs || t.logs, ${_T + 1}) END,
+        logs = {_TRANSITION_LOGS},
+        logs_truncated = {_TRANSITION_TRUNCATED},
         progress = coalesce(t.progress, b.progress),
         status = coalesce(t.status, b.status),
         notified_date = CASE WHEN t.notified THEN ${_T + 2} ELSE b.notified_date END,
@@ -200,9 +205,9 @@ SELECT (SELECT array_agg(id) FROM released), (SELECT array_agg(id ORDER BY id) F
     pg_notify($7, 'finish')
 """
 
-RECORD_ACTIVITY = """
+RECORD_ACTIVITY = f"""
 UPDATE background_job AS b
-SET logs = CASE WHEN u.logs = '' THEN b.logs ELSE right(b.logs || u.logs, $5) END,
+SET logs = {_ACTIVITY_LOGS}, logs_truncated = {_ACTIVITY_TRUNCATED},
     progress = coalesce(u.progress, b.progress), status = coalesce(u.status, b.status),
     last_activity_date = $6
 FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::text[]) AS u(id, logs, progress, status)
@@ -228,16 +233,28 @@ FROM queued WHERE worker IS NOT NULL
 
 
 def needs_checks(jobs: list[NewJob]) -> bool:
-    """Whether inserting `jobs` must read other rows first (parents, ref_ids)."""
-    return any(j.depends_on is not None or j.ref_id is not None for j in jobs)
+    """Whether inserting `jobs` must read or write other rows first (parents, ref_ids,
+    batches), and so needs a transaction."""
+    return any(
+        j.depends_on is not None or j.ref_id is not None or j.batch_id is not None for j in jobs
+    )
 
 
-async def insert_jobs(conn: Conn, jobs: list[NewJob], now: int, channel: str) -> list[int]:
-    """Insert `jobs` (inside the caller's transaction when `needs_checks`); their ids."""
+async def insert_jobs(
+    conn: Conn, jobs: list[NewJob], now: int, channel: str, *, follow_ups: bool = False
+) -> list[int]:
+    """Insert `jobs` (inside the caller's transaction when `needs_checks`); their ids.
+
+    `follow_ups`: callbacks and replies of jobs already in their batch, which a cancelled
+    batch must not refuse (the job they serve ran; refusing would lose its result).
+    """
     parents: dict[int, JobState] = {}
     if needs_checks(jobs):
         parents = await _parent_states(conn, {j.depends_on for j in jobs if j.depends_on})
         await _check_ref_ids(conn, [j.ref_id for j in jobs if j.ref_id is not None])
+        batch_ids = {j.batch_id for j in jobs if j.batch_id is not None}
+        if batch_ids and not follow_ups:
+            await batches.open_batches(conn, batch_ids, now)
     columns: list[list[Any]] = [[] for _ in range(_N)]
     for job in jobs:
         for column, value in zip(columns, _job_values(job, parents, now), strict=True):
@@ -284,10 +301,15 @@ async def _check_ref_ids(conn: Conn, ref_ids: list[str]) -> None:
         return
     if len(set(ref_ids)) != len(ref_ids):
         twice = next(r for r in ref_ids if ref_ids.count(r) > 1)
-        raise DuplicateRefIdError(f"ref_id '{twice}' is given to two jobs in one enqueue")
+        raise DuplicateRefIdError(
+            f"ref_id '{twice}' is given to two jobs in one enqueue", ref_id=twice
+        )
     taken = await conn.fetchrow(REF_IDS_TAKEN, ref_ids)
     if taken is not None:
-        raise DuplicateRefIdError(f"ref_id '{taken[0]}' is already used by job {taken[1]}")
+        ref_id, job_id = taken
+        raise DuplicateRefIdError(
+            f"ref_id '{ref_id}' is already used by job {job_id}", ref_id=ref_id, existing_id=job_id
+        )
 
 
 async def claim(
@@ -326,8 +348,8 @@ async def finish(
     # A follow-up of a transition that did not apply was already written (a retried finish
     # whose first commit went through) or belongs to a job this engine no longer owns.
     skipped = {t.job_id for t in transitions} - applied_ids
-    follow_ups = [j for j in new_jobs if j.parent_id not in skipped]
-    new_ids = await insert_jobs(conn, follow_ups, now, channel) if follow_ups else []
+    kept = [j for j in new_jobs if j.parent_id not in skipped]
+    new_ids = await insert_jobs(conn, kept, now, channel, follow_ups=True) if kept else []
     return FinishResult(
         applied=[t.job_id for t in applied],
         cancelled_dependents=list(cancelled or []),

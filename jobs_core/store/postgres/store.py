@@ -11,6 +11,7 @@ import asyncpg
 from jobs_core.errors import StoreUnavailableError
 from jobs_core.records import (
     BatchStatus,
+    CommandDefinition,
     EngineInfo,
     Job,
     JobFilter,
@@ -32,7 +33,7 @@ from jobs_core.store.protocol import (
 )
 from jobs_core.store.url import parse_store_url
 
-from . import admin, archive, engines, queue
+from . import admin, archive, batches, commands, engines, queue
 from .claims import ClaimLedger
 from .connection import Conn
 from .database import RETRIES, Database, Work
@@ -65,7 +66,7 @@ class PostgresStore(TaskStoreMixin):
         self.schema = self.url.schema
         self.location = self.url.display
         """Where the store is, for messages: the URL with its password masked."""
-        self.path = self.location
+        self._dsn = dsn
         self.channel = f"jobs.{self.schema}"
         """The NOTIFY channel of this store's changes."""
         own_pids: set[int] = set()
@@ -76,6 +77,11 @@ class PostgresStore(TaskStoreMixin):
         self._max_log = self.settings.max_log_chars
         self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
         self._claims = ClaimLedger()
+
+    def reopen(self) -> PostgresStore:
+        """A second store on the same schema with connections of its own (`jobs.sync` runs
+        one on its own event loop); it never creates the schema."""
+        return PostgresStore(self._dsn, self.schema, self.settings, create=False)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -97,6 +103,12 @@ class PostgresStore(TaskStoreMixin):
     async def close(self) -> None:
         await self._listener.close()
         await self._db.close()
+
+    def terminate(self) -> None:
+        """Drop the connections now, without waiting: `close` for code that cannot await
+        (a test helper leaving a `with` block inside a running loop)."""
+        self._listener.terminate()
+        self._db.terminate()
 
     # -- engine hot path --------------------------------------------------------------------
 
@@ -174,6 +186,7 @@ class PostgresStore(TaskStoreMixin):
 
     async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
         async def recover(conn: Conn) -> list[int]:
+            await engines.mark_lost(conn, now, dead, self.channel)
             transitions = await engines.lost_transitions(conn, now, dead)
             if not transitions:
                 return []
@@ -223,7 +236,9 @@ class PostgresStore(TaskStoreMixin):
         )
 
     async def requeue(self, job_id: int, now: int) -> list[int]:
-        return await self._write(lambda c: admin.requeue(c, job_id, now, self.channel))
+        return await self._write(
+            lambda c: admin.requeue(c, job_id, now, self._max_log, self.channel)
+        )
 
     async def list_queue(self, flt: JobFilter, cursor: int | None, limit: int) -> Page[Job]:
         """Jobs in the queue (queued, started, executed), oldest first."""
@@ -257,8 +272,14 @@ class PostgresStore(TaskStoreMixin):
     async def batch_status(self, batch_id: str) -> BatchStatus:
         return await self._read(lambda c: admin.batch_status(c, batch_id))
 
-    async def batch_active_ids(self, batch_id: str) -> list[int]:
-        return await self._read(lambda c: admin.batch_active_ids(c, batch_id))
+    async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
+        return await self._write(lambda c: batches.cancel_batch(c, batch_id, reason, now))
+
+    async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
+        await self._write(lambda c: commands.declare(c, definitions))
+
+    async def declared_commands(self) -> list[CommandDefinition]:
+        return await self._read(commands.declared)
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
         """Jobs that depend on `job_id`."""
