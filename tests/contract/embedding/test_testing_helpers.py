@@ -16,7 +16,7 @@ from jobs_core.testing import (
     enqueued,
     isolated,
 )
-from tests.embedding.shop_app import Email, Order, flaky, jobs, place_order, send_email
+from tests.contract.embedding.shop_app import Email, Order, flaky, jobs, place_order, send_email
 
 Isolate = Callable[[BackgroundJobs], BackgroundJobs]
 
