@@ -67,6 +67,7 @@ class PostgresStore(TaskStoreMixin):
         self.location = self.url.display
         """Where the store is, for messages: the URL with its password masked."""
         self._dsn = dsn
+        self._create = create
         self.channel = f"jobs.{self.schema}"
         """The NOTIFY channel of this store's changes."""
         own_pids: set[int] = set()
@@ -80,8 +81,8 @@ class PostgresStore(TaskStoreMixin):
 
     def reopen(self) -> PostgresStore:
         """A second store on the same schema with connections of its own (`jobs.sync` runs
-        one on its own event loop); it never creates the schema."""
-        return PostgresStore(self._dsn, self.schema, self.settings, create=False)
+        one on its own event loop), creating the schema only if this one may."""
+        return PostgresStore(self._dsn, self.schema, self.settings, create=self._create)
 
     # -- plumbing ---------------------------------------------------------------------------
 
