@@ -20,6 +20,7 @@ from jobs_core.records import (
 from jobs_core.request_shape import shape_from_json, shape_to_json
 from jobs_core.store.protocol import Transition
 
+
 class Row(Protocol):
     """A row as either driver returns it (a tuple, an asyncpg `Record`)."""
 
