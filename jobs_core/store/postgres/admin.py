@@ -15,15 +15,23 @@ from jobs_core.records import (
 )
 from jobs_core.store.protocol import Transition
 
-from . import queue
+from . import finish
 from .archive import archive_table, month_bounds, month_of
 from .connection import Conn
 from .logs import append_logs
-from .rows import JOB_SELECT, SUMMARY_SELECT, error_to_json, row_to_job, row_to_summary
+from .rows import (
+    JOB_SELECT,
+    LIVE_SUMMARY_FROM,
+    LIVE_SUMMARY_SELECT,
+    SUMMARY_SELECT,
+    error_to_json,
+    row_to_job,
+    row_to_summary,
+)
 from .schema import JOB_FIELDS
 
-SUMMARY = f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE id = $1"
-SUMMARY_BY_REF = f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE ref_id = $1"
+SUMMARY = f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.id = $1"
+SUMMARY_BY_REF = f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.ref_id = $1"
 LIVE_JOB = f"SELECT {JOB_SELECT} FROM background_job WHERE id = $1"
 
 CANCEL_STATE = """
@@ -77,7 +85,9 @@ ORDER BY id FOR UPDATE
 """
 REQUEUE_NOTE = "[requeue] requeued by operator\n"
 
-DEPENDENTS = f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = $1 ORDER BY id"
+DEPENDENTS = (
+    f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.depends_on = $1 ORDER BY s.id"
+)
 
 # Queued jobs are claimable or waiting on a parent; each set has its own partial index.
 COUNTS = """
@@ -94,8 +104,10 @@ SELECT state, n FROM job_count
 THROUGHPUT = "SELECT minute, state, n FROM job_minute WHERE minute >= $1 ORDER BY minute"
 
 BATCH_COUNTS = """
-SELECT state, count(*), min(started_date), max(completed_date) FROM job_summary
-WHERE batch_id = $1 GROUP BY state
+SELECT coalesce(b.state, s.state), count(*), min(coalesce(b.started_date, s.started_date)),
+    max(s.completed_date)
+FROM job_summary s LEFT JOIN background_job b ON b.id = s.id
+WHERE s.batch_id = $1 GROUP BY 1
 """
 BATCH_FAILED = "SELECT id FROM job_summary WHERE batch_id = $1 AND state = 'failed' ORDER BY id"
 
@@ -139,7 +151,7 @@ async def request_cancel(
             transitions.append(
                 Transition(job_id=row[0], state=JobState.CANCELLED, owner_guard=None, error=error)
             )
-    await queue.finish(conn, transitions, [], now, max_log, channel)
+    await finish.finish(conn, transitions, [], now, max_log, channel)
     return JobState.CANCELLED
 
 

@@ -97,7 +97,6 @@ CREATE TABLE background_job (
 CREATE INDEX ix_job_claim ON background_job (worker, run_after, id)
     WHERE state = 'queued' AND waiting_on IS NULL;
 CREATE INDEX ix_job_state ON background_job (state, id) WHERE state <> 'queued';
-CREATE INDEX ix_job_owner ON background_job (owner) WHERE owner IS NOT NULL;
 CREATE INDEX ix_job_waiting ON background_job (waiting_on) WHERE waiting_on IS NOT NULL;
 CREATE INDEX ix_job_parent ON background_job (parent_id) WHERE parent_id IS NOT NULL;
 -- The named-worker rule (one started job per named worker) held by the database itself.

@@ -33,9 +33,9 @@ from jobs_core.store.protocol import (
 )
 from jobs_core.store.url import parse_store_url
 
-from . import admin, archive, batches, commands, engines, queue
+from . import admin, archive, batches, commands, engines, finish, queue
 from .claims import ClaimLedger
-from .connection import Conn
+from .connection import Conn, MissingPartitionError
 from .database import RETRIES, Database, Work
 from .filters import Query, archive_query, archive_top, queue_query
 from .listener import ChangeListener
@@ -78,6 +78,8 @@ class PostgresStore(TaskStoreMixin):
         self._max_log = self.settings.max_log_chars
         self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
         self._claims = ClaimLedger()
+        self._months: set[str] = set()
+        """Months whose partitions this store has made sure exist."""
 
     def reopen(self) -> PostgresStore:
         """A second store on the same schema with connections of its own (`jobs.sync` runs
@@ -91,6 +93,23 @@ class PostgresStore(TaskStoreMixin):
 
     async def _read(self, fn: Work[R]) -> R:
         return await self._db.read(fn)
+
+    async def _finishing(self, now: int, fn: Work[R], *, engine: bool = False) -> R:
+        """Run `fn`, a transaction that moves jobs it finishes into the partitions of the
+        month of `now`: created first if this store has not seen that month yet, and again
+        if one went missing (an operator detached or dropped it)."""
+        month = archive.month_of(now)
+        for attempt in range(2):
+            if month not in self._months:
+                await self._db.one(lambda c: archive.ensure_partitions(c, [month]), engine=engine)
+                self._months.add(month)
+            try:
+                return await self._db.write(fn, engine=engine)
+            except MissingPartitionError:
+                self._months.discard(month)
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     async def open(self) -> None:
         await self._db.pool()
@@ -150,8 +169,9 @@ class PostgresStore(TaskStoreMixin):
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
     ) -> FinishResult:
-        return await self._db.write(
-            lambda c: queue.finish(c, transitions, new_jobs, now, self._max_log, self.channel),
+        return await self._finishing(
+            now,
+            lambda c: finish.finish(c, transitions, new_jobs, now, self._max_log, self.channel),
             engine=True,
         )
 
@@ -191,10 +211,10 @@ class PostgresStore(TaskStoreMixin):
             transitions = await engines.lost_transitions(conn, now, dead)
             if not transitions:
                 return []
-            done = await queue.finish(conn, transitions, [], now, self._max_log, self.channel)
+            done = await finish.finish(conn, transitions, [], now, self._max_log, self.channel)
             return done.applied
 
-        return await self._db.write(recover, engine=True)
+        return await self._finishing(now, recover, engine=True)
 
     async def cancel_requested(self, owner: str) -> list[tuple[int, str]]:
         return await self._db.one(lambda c: engines.cancel_requested(c, owner), engine=True)
@@ -232,8 +252,9 @@ class PostgresStore(TaskStoreMixin):
         return JobResult(summary=found, queued=job)
 
     async def request_cancel(self, job_id: int, reason: str, now: int) -> JobState:
-        return await self._write(
-            lambda c: admin.request_cancel(c, job_id, reason, now, self._max_log, self.channel)
+        return await self._finishing(
+            now,
+            lambda c: admin.request_cancel(c, job_id, reason, now, self._max_log, self.channel),
         )
 
     async def requeue(self, job_id: int, now: int) -> list[int]:
