@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from typing import TypeVar
 
 import asyncpg
@@ -118,6 +119,11 @@ class PostgresStore(TaskStoreMixin):
         listener's fallback probe); starts the listener on first use."""
         self._listener.ensure_started()
         return self._listener.token
+
+    def on_change(self, callback: Callable[[], None] | None) -> None:
+        self._listener.on_change = callback
+        if callback is not None:
+            self._listener.ensure_started()
 
     async def close(self) -> None:
         await self._listener.close()
