@@ -5,6 +5,7 @@ from __future__ import annotations
 from jobs_core.errors import SchemaTooNewError, StoreError, StoreNotFoundError
 
 from .connection import Conn
+from .finish_sql import finish_function
 
 JOB_COLUMNS = """
     id bigint NOT NULL,
@@ -228,7 +229,7 @@ $$;
 """`log_cap.cap_logs` in PL/pgSQL (the same rule, character for character; a test compares
 them): called only for an append that overflows the cap."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS]
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS + finish_function(JOB_FIELDS)]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)

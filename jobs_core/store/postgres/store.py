@@ -94,7 +94,9 @@ class PostgresStore(TaskStoreMixin):
     async def _read(self, fn: Work[R]) -> R:
         return await self._db.read(fn)
 
-    async def _finishing(self, now: int, fn: Work[R], *, engine: bool = False) -> R:
+    async def _finishing(
+        self, now: int, fn: Work[R], *, engine: bool = False, atomic: bool = True
+    ) -> R:
         """Run `fn`, a transaction that moves jobs it finishes into the partitions of the
         month of `now`: created first if this store has not seen that month yet, and again
         if one went missing (an operator detached or dropped it)."""
@@ -104,7 +106,7 @@ class PostgresStore(TaskStoreMixin):
                 await self._db.one(lambda c: archive.ensure_partitions(c, [month]), engine=engine)
                 self._months.add(month)
             try:
-                return await self._db.write(fn, engine=engine)
+                return await self._db.write(fn, engine=engine, atomic=atomic)
             except MissingPartitionError:
                 self._months.discard(month)
                 if attempt:
@@ -178,6 +180,7 @@ class PostgresStore(TaskStoreMixin):
             now,
             lambda c: finish.finish(c, transitions, new_jobs, now, self._max_log, self.channel),
             engine=True,
+            atomic=bool(new_jobs),  # without follow-ups, one statement
         )
 
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
