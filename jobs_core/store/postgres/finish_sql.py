@@ -1,11 +1,11 @@
 """The schema's `finish_jobs` function: a batch of outcomes applied in one round trip.
 
-Two statements run inside it, each with a fresh snapshot (a VOLATILE function's statements
-take one each under READ COMMITTED): the first applies the transitions, the second releases
-or cancels dependents and counts. The second must see children enqueued by transactions
-that held their parent's summary row while the first waited on it (`queue.PARENT_STATES`),
-which one statement's single snapshot would not. Called as one statement, it needs no
-BEGIN and COMMIT of its own: one round trip where a transaction of two statements took four.
+Its statements each take a fresh snapshot (a VOLATILE function's do, under READ COMMITTED):
+the first applies the transitions; the next ones release or cancel dependents, and count.
+Those must see children enqueued by transactions that held their parent's summary row while
+the first waited on it (`queue.PARENT_STATES`), which one statement's single snapshot would
+not. Called as one statement, it needs no BEGIN and COMMIT of its own: one round trip where
+a transaction of two statements took four.
 
 A job that ends (completed, failed, cancelled) leaves the live table in the first statement:
 its row is deleted there and written, final, into its month's partition. Dependents the
@@ -106,44 +106,56 @@ BEGIN
     INTO applied_ids, v_completed, v_stopped, v_counts
     FROM applied;
 
-    WITH RECURSIVE released AS (
-        UPDATE background_job SET waiting_on = NULL
-        WHERE waiting_on = ANY(v_completed) RETURNING id
-    ), dependent(id) AS (
-        SELECT id FROM background_job WHERE waiting_on = ANY(v_stopped)
-        UNION
-        SELECT b.id FROM background_job b JOIN dependent d ON b.waiting_on = d.id
-    ), cancelled AS (
-        UPDATE background_job AS b
-        SET state = 'cancelled', waiting_on = NULL, completed_date = p_now,
-            last_activity_date = p_now,
-            error = jsonb_build_object('code', 'DependencyFailed', 'message',
-                'cancelled because job ' || b.depends_on || ' it depends on did not complete',
-                'stack', '', 'field_errors', '{{}}'::jsonb)
-        WHERE b.id = ANY(ARRAY(SELECT id FROM dependent)) AND b.state = 'queued'
-        RETURNING b.id, b.depends_on
-    ), summary AS (
-        UPDATE job_summary AS s
-        SET state = 'cancelled', completed_date = p_now, error_code = 'DependencyFailed',
-            error_message = 'cancelled because job ' || c.depends_on
-                || ' it depends on did not complete'
-        FROM cancelled AS c WHERE s.id = c.id
-    ), delta AS (
-        SELECT d.state, d.n + CASE WHEN d.state = 'cancelled'
-                                   THEN (SELECT count(*) FROM cancelled) ELSE 0 END AS n
+    -- Most stores have no job waiting on another: one probe of the partial index of waiting
+    -- jobs (ORDER BY makes it the plan even before the table has statistics) then spares
+    -- the release and the cancellation.
+    released_ids := '{{}}';
+    cancelled_ids := '{{}}';
+    PERFORM waiting_on FROM background_job WHERE waiting_on IS NOT NULL
+    ORDER BY waiting_on LIMIT 1;
+    IF FOUND THEN
+        WITH RECURSIVE released AS (
+            UPDATE background_job SET waiting_on = NULL
+            WHERE waiting_on IS NOT NULL AND waiting_on = ANY(v_completed) RETURNING id
+        ), dependent(id) AS (
+            SELECT id FROM background_job
+            WHERE waiting_on IS NOT NULL AND waiting_on = ANY(v_stopped)
+            UNION
+            SELECT b.id FROM background_job b JOIN dependent d ON b.waiting_on = d.id
+        ), cancelled AS (
+            UPDATE background_job AS b
+            SET state = 'cancelled', waiting_on = NULL, completed_date = p_now,
+                last_activity_date = p_now,
+                error = jsonb_build_object('code', 'DependencyFailed', 'message',
+                    'cancelled because job ' || b.depends_on || ' it depends on did not complete',
+                    'stack', '', 'field_errors', '{{}}'::jsonb)
+            WHERE b.id = ANY(ARRAY(SELECT id FROM dependent)) AND b.state = 'queued'
+            RETURNING b.id, b.depends_on
+        ), summary AS (
+            UPDATE job_summary AS s
+            SET state = 'cancelled', completed_date = p_now, error_code = 'DependencyFailed',
+                error_message = 'cancelled because job ' || c.depends_on
+                    || ' it depends on did not complete'
+            FROM cancelled AS c WHERE s.id = c.id
+        )
+        SELECT (SELECT coalesce(array_agg(id), '{{}}') FROM released),
+            (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM cancelled)
+        INTO released_ids, cancelled_ids;
+    END IF;
+
+    v_counts[1] := v_counts[1] + cardinality(cancelled_ids);
+    WITH delta AS (
+        SELECT d.state, d.n
         FROM unnest(ARRAY['cancelled', 'completed', 'failed'], v_counts) AS d(state, n)
+        WHERE d.n > 0
     ), counted AS (
         -- Rows locked in state order, the same in every transaction: no deadlock.
-        INSERT INTO job_count (state, n) SELECT state, n FROM delta WHERE n > 0 ORDER BY state
+        INSERT INTO job_count (state, n) SELECT state, n FROM delta ORDER BY state
         ON CONFLICT (state) DO UPDATE SET n = job_count.n + excluded.n
-    ), minute AS (
-        INSERT INTO job_minute (minute, state, n)
-        SELECT p_now - p_now % 60000, state, n FROM delta WHERE n > 0 ORDER BY state
-        ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n
     )
-    SELECT (SELECT coalesce(array_agg(id), '{{}}') FROM released),
-        (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM cancelled)
-    INTO released_ids, cancelled_ids;
+    INSERT INTO job_minute (minute, state, n)
+    SELECT p_now - p_now % 60000, state, n FROM delta ORDER BY state
+    ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n;
 
     PERFORM pg_notify(p_channel, 'finish');
 END
