@@ -18,7 +18,7 @@ from jobs_core.store.protocol import ActivityUpdate, NewJob
 from . import batches
 from .connection import Conn
 from .logs import append_logs
-from .rows import JOB_SELECT, error_to_json, json_or_none, row_to_job
+from .rows import JOB_SELECT, columns, error_to_json, json_or_none, row_to_job
 
 NEW_JOB_ARRAYS = (
     "command text", "request_type text", "request_body text", "worker text", "run_after bigint",
@@ -180,13 +180,10 @@ async def insert_jobs(
         batch_ids = {j.batch_id for j in jobs if j.batch_id is not None}
         if batch_ids and not follow_ups:
             await batches.open_batches(conn, batch_ids, now)
-    columns: list[list[Any]] = [[] for _ in NEW_JOB_ARRAYS]
-    for job in jobs:
-        for column, value in zip(columns, _job_values(job, parents, now), strict=True):
-            column.append(value)
+    values = columns([_job_values(job, parents, now) for job in jobs], len(NEW_JOB_ARRAYS))
     size = len(jobs)
     arrays = [
-        None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(columns)
+        None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(values)
     ]
     try:
         ids = await conn.fetchval(INSERT_JOBS, *arrays, now, channel)
