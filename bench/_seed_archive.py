@@ -11,9 +11,9 @@ import sqlite3
 import time
 
 from jobs_core import BackgroundJobs, EnqueueRequest
-from jobs_core.store.sqlite.month_reader import MONTH_VERSION, month_of, month_path
+from jobs_core.store.sqlite.month_reader import month_of, month_path
 from jobs_core.store.sqlite.rows import SUMMARY_FIELDS
-from jobs_core.store.sqlite.schema import JOB_FIELDS, month_ddl
+from jobs_core.store.sqlite.schema import JOB_FIELDS, MONTH_VERSION, month_ddl
 
 COMMANDS = [f"cmd_{i}" for i in range(10)]
 OK_BODY = '{"ok": true}'
