@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from _common import data_dir, final_line, median, percentile, print_table
+from _common import final_line, median, percentile, print_table
 from _engine_proc import build
+from _stores import Stores
 
-from jobs_core import BackgroundJobs, EnqueueRequest, JobState
+from jobs_core import ACTIVE_STATES, BackgroundJobs, EnqueueRequest, JobState
 
 ENGINE_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_engine_proc.py")
 POLL_SECS = 0.005
@@ -26,7 +27,7 @@ STALL_SECS = 20.0
 class Config:
     """Sizes of one benchmark run (`--quick` shrinks them)."""
 
-    parent: str | None
+    stores: Stores
     runs: int
     single_n: int
     many_n: int
@@ -38,10 +39,11 @@ class Config:
 
 
 def config(args: argparse.Namespace) -> Config:
+    stores = Stores(args.store, args.dir)
     if args.quick:
-        return Config(parent=args.dir, runs=1, single_n=1000, many_n=10_000, many_batch=1000,
+        return Config(stores=stores, runs=1, single_n=1000, many_n=10_000, many_batch=1000,
                       e2e_n=2000, e2e_batch=500, latency_n=50, latency_rate=50.0)  # fmt: skip
-    return Config(parent=args.dir, runs=args.runs, single_n=10_000, many_n=100_000,
+    return Config(stores=stores, runs=args.runs, single_n=10_000, many_n=100_000,
                   many_batch=1000, e2e_n=10_000, e2e_batch=500, latency_n=500,
                   latency_rate=50.0)  # fmt: skip
 
@@ -51,7 +53,7 @@ def config(args: argparse.Namespace) -> Config:
 
 async def single_enqueue(cfg: Config, durability: str) -> float:
     """Awaited one-at-a-time enqueues per second, no engine running."""
-    with data_dir(cfg.parent, "bench-enq-") as directory:
+    with cfg.stores.fresh("bench-enq-", durability) as directory:
         jobs = build(directory, durability)
         await jobs.enqueue("noop", {"i": -1})  # open files, warm statement cache
         start = time.perf_counter()
@@ -64,7 +66,7 @@ async def single_enqueue(cfg: Config, durability: str) -> float:
 
 async def enqueue_many(cfg: Config, durability: str) -> float:
     """Jobs per second stored by `enqueue_many` in batches, no engine running."""
-    with data_dir(cfg.parent, "bench-many-") as directory:
+    with cfg.stores.fresh("bench-many-", durability) as directory:
         jobs = build(directory, durability)
         await jobs.enqueue("noop", {"i": -1})
         start = time.perf_counter()
@@ -107,9 +109,21 @@ async def stop_engine(proc: asyncio.subprocess.Process) -> int:
 
 
 async def wait_completed(
-    jobs: BackgroundJobs, n: int, proc: asyncio.subprocess.Process | None = None
-) -> None:
-    """Poll `counts()` every 5 ms until `n` jobs have completed; fail if progress stalls."""
+    jobs: BackgroundJobs, n: int, proc: asyncio.subprocess.Process | None = None,
+    last_id: int | None = None,
+) -> None:  # fmt: skip
+    """Poll `counts()` every 5 ms until `n` jobs have completed; fail if progress stalls.
+
+    With `last_id`, first wait (by cheap id lookups) for the last job enqueued to finish:
+    counting every 5 ms would load a PostgreSQL server with a count of the whole queue.
+    """
+    while last_id is not None:
+        found = await jobs.store.get_job(last_id)
+        if found is not None and found.state not in ACTIVE_STATES:
+            break
+        if proc is not None and proc.returncode is not None:
+            break
+        await asyncio.sleep(POLL_SECS)
     done, last_progress = 0, time.monotonic()
     while done < n:
         await asyncio.sleep(POLL_SECS)
@@ -124,16 +138,16 @@ async def wait_completed(
 
 async def end_to_end(cfg: Config, durability: str) -> tuple[float, float]:
     """(jobs/s from first enqueue to last completion, enqueue-only jobs/s), engine elsewhere."""
-    with data_dir(cfg.parent, "bench-e2e-") as directory:
+    with cfg.stores.fresh("bench-e2e-", durability) as directory:
         jobs = build(directory, durability)
         proc, _ = await start_engine(directory, durability)
         await asyncio.sleep(0.5)  # let the engine register and reach its poll loop
         try:
             start = time.perf_counter()
             for first in range(0, cfg.e2e_n, cfg.e2e_batch):
-                await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
+                refs = await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
             enqueued = time.perf_counter() - start
-            await wait_completed(jobs, cfg.e2e_n, proc)
+            await wait_completed(jobs, cfg.e2e_n, proc, refs[-1].id)
             elapsed = time.perf_counter() - start
         finally:
             await stop_engine(proc)
@@ -143,13 +157,13 @@ async def end_to_end(cfg: Config, durability: str) -> tuple[float, float]:
 
 async def engine_drain(cfg: Config, durability: str) -> float:
     """Jobs/s of the engine alone: enqueue everything, then start the engine and time it."""
-    with data_dir(cfg.parent, "bench-drain-") as directory:
+    with cfg.stores.fresh("bench-drain-", durability) as directory:
         jobs = build(directory, durability)
         for first in range(0, cfg.e2e_n, cfg.e2e_batch):
-            await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
+            refs = await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
         proc, started = await start_engine(directory, durability)
         try:
-            await wait_completed(jobs, cfg.e2e_n, proc)
+            await wait_completed(jobs, cfg.e2e_n, proc, refs[-1].id)
             elapsed = time.time() - started
         finally:
             await stop_engine(proc)
@@ -185,13 +199,13 @@ async def read_latencies(jobs: BackgroundJobs, ids: list[int]) -> list[float]:
 
 
 async def latency_cross(cfg: Config) -> list[float]:
-    with data_dir(cfg.parent, "bench-lat-") as directory:
+    with cfg.stores.fresh("bench-lat-") as directory:
         jobs = build(directory, "NORMAL")
         proc, _ = await start_engine(directory, "NORMAL")
         await asyncio.sleep(0.5)
         try:
             ids = await paced_stamps(cfg, jobs)
-            await wait_completed(jobs, cfg.latency_n, proc)
+            await wait_completed(jobs, cfg.latency_n, proc, ids[-1])
             return await read_latencies(jobs, ids)
         finally:
             await stop_engine(proc)
@@ -199,12 +213,12 @@ async def latency_cross(cfg: Config) -> list[float]:
 
 
 async def latency_inproc(cfg: Config) -> list[float]:
-    with data_dir(cfg.parent, "bench-latin-") as directory:
+    with cfg.stores.fresh("bench-latin-") as directory:
         jobs = build(directory, "NORMAL")
         async with jobs:
             await asyncio.sleep(0.2)
             ids = await paced_stamps(cfg, jobs)
-            await wait_completed(jobs, cfg.latency_n)
+            await wait_completed(jobs, cfg.latency_n, None, ids[-1])
             latencies = await read_latencies(jobs, ids)
     return latencies
 
@@ -243,6 +257,30 @@ async def measure(cfg: Config) -> dict[str, Any]:
 
 HUEY_E2E = "huey 2,094/s (9,514 no fsync)"
 OTHERS = "other references, end to end: RQ+Redis 869/s; procrastinate+PostgreSQL 511/s"
+PG_OTHERS = (
+    "PostgreSQL peers on this machine, 10k no-op jobs end to end: PgQueuer 1.6.0 11,329/s "
+    "batched (1,359/s one enqueue per job), oban-py 1,215/s, procrastinate 407/s; "
+    "bench/pg_peers.py measures PgQueuer beside us on one server"
+)
+PGQ_SINGLE, PGQ_BATCHED = "PgQueuer 1,360/s", "PgQueuer 11,329/s"
+PG_ROWS: list[tuple[str, str, str, str]] = [
+    # NORMAL = synchronous_commit off, FULL = the server's default (on)
+    ("single_enqueue_per_s_NORMAL", "single enqueue/s, sync commit off", "> 1,360", PGQ_SINGLE),
+    ("single_enqueue_per_s_FULL", "single enqueue/s, sync commit on", "> 1,360", PGQ_SINGLE),
+    ("enqueue_many_per_s_NORMAL", "enqueue_many jobs/s, sync off", "-", "~49k/s batched inserts"),
+    ("e2e_jobs_per_s_NORMAL", "end to end jobs/s, sync off (2 procs)", ">= 17,000", PGQ_BATCHED),
+    ("e2e_producer_enqueue_per_s_NORMAL", "  producer enqueue part, jobs/s", "-", "-"),
+    ("engine_drain_jobs_per_s_NORMAL", "  engine drain alone, jobs/s", "-", "-"),
+    ("e2e_jobs_per_s_FULL", "end to end jobs/s, sync on (2 procs)", ">= 17,000", PGQ_BATCHED),
+    ("e2e_producer_enqueue_per_s_FULL", "  producer enqueue part, jobs/s", "-", "-"),
+    ("engine_drain_jobs_per_s_FULL", "  engine drain alone, jobs/s", "-", "-"),
+    ("latency_cross_p50_ms", "latency p50 ms, 2 procs, 50/s", "<= 2", "-"),
+    ("latency_cross_p99_ms", "latency p99 ms, 2 procs, 50/s", "-", "-"),
+    ("latency_cross_max_ms", "latency max ms, 2 procs, 50/s", "-", "-"),
+    ("latency_inproc_p50_ms", "latency p50 ms, 1 proc, 50/s", "-", "-"),
+    ("latency_inproc_p99_ms", "latency p99 ms, 1 proc, 50/s", "-", "-"),
+    ("latency_inproc_max_ms", "latency max ms, 1 proc, 50/s", "-", "-"),
+]  # fmt: skip
 ROWS: list[tuple[str, str, str, str]] = [
     # (key, label, target, reference)
     ("single_enqueue_per_s_NORMAL", "single enqueue/s NORMAL", ">= 20,000", "huey 7,075/s"),
@@ -268,18 +306,29 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, one run (smoke)")
     parser.add_argument("--runs", type=int, default=3, help="runs per metric (median reported)")
     parser.add_argument("--dir", default=None, help="parent of the temporary data directories")
+    parser.add_argument(
+        "--store", default=None, metavar="pg|URL",
+        help="PostgreSQL: 'pg' starts a private server, a postgresql:// URL uses that server",
+    )  # fmt: skip
     cfg = config(parser.parse_args())
-    result = asyncio.run(measure(cfg))
+    try:
+        result = asyncio.run(measure(cfg))
+        where = cfg.stores.describe()
+    finally:
+        cfg.stores.close()
     import jobs_core
 
     print(f"jobs throughput benchmark: median of {cfg.runs} run(s), {os.cpu_count()} CPUs, "
-          f"jobs_core from {os.path.dirname(jobs_core.__file__)}")  # fmt: skip
+          f"{where}, jobs_core from {os.path.dirname(jobs_core.__file__)}")  # fmt: skip
+    postgres = cfg.stores.backend == "postgres"
     print_table(
         ["metric", "value", "target", "reference"],
-        [(label, result[key], target, ref) for key, label, target, ref in ROWS],
-    )
-    print(OTHERS)
-    final_line({"bench": "throughput", "quick": cfg.runs == 1 and cfg.e2e_n < 10_000,
+        [(label, result[key], target, ref) for key, label, target, ref in
+         (PG_ROWS if postgres else ROWS)],
+    )  # fmt: skip
+    print(PG_OTHERS if postgres else OTHERS)
+    final_line({"bench": "throughput", "store": cfg.stores.backend,
+                "quick": cfg.runs == 1 and cfg.e2e_n < 10_000,
                 "runs": cfg.runs, **{k: round(v, 3) for k, v in result.items()}})  # fmt: skip
 
 

@@ -12,8 +12,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from _common import data_dir, final_line, median, percentile, print_table, rss_mb
+from _common import final_line, median, percentile, print_table, rss_mb
 from _seed_archive import seed_store
+from _stores import Stores
 
 from jobs_core import BackgroundJobs, JobFilter
 
@@ -179,6 +180,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="100k archived jobs, 5 runs")
     parser.add_argument("--dir", default=None, help="parent of the temporary data directory")
+    parser.add_argument(
+        "--store", default=None, metavar="pg|URL",
+        help="PostgreSQL: 'pg' starts a private server, a postgresql:// URL uses that server",
+    )  # fmt: skip
     parser.add_argument("--tui-child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--seed-child", nargs=3, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -187,18 +192,37 @@ def main() -> None:
         return
     if args.seed_child:
         directory, archived, queued = args.seed_child
-        print(asyncio.run(seed_store(directory, int(archived), int(queued))))
+        print(asyncio.run(_seed(directory, int(archived), int(queued))))
         return
     archived, queued, runs = (100_000, 1_000, 5) if args.quick else (1_000_000, 10_000, 20)
-    with data_dir(args.dir, "bench-tui-") as directory:
-        start = time.perf_counter()
-        month = seed_in_child(directory, archived, queued)
-        seeded = time.perf_counter() - start
-        result = asyncio.run(measure(directory, month, archived, queued, runs))
-        result.update(tui_rss_in_child(directory))
+    stores = Stores(args.store, args.dir)
+    try:
+        with stores.fresh("bench-tui-", "FULL") as directory:
+            start = time.perf_counter()
+            month = seed_in_child(directory, archived, queued)
+            seeded = time.perf_counter() - start
+            result = asyncio.run(measure(directory, month, archived, queued, runs))
+            result.update(tui_rss_in_child(directory))
+        print(f"store: {stores.describe()}")
+    finally:
+        stores.close()
     result.update(archived=archived, queued=queued, runs=runs, seed_secs=seeded)
     report(result, runs)
-    final_line({"bench": "tui_queries", "quick": args.quick, **result})
+    final_line({"bench": "tui_queries", "store": stores.backend, "quick": args.quick, **result})
+
+
+async def _seed(location: str, archived: int, queued: int) -> str:
+    from jobs_core.store.url import is_store_url
+
+    if is_store_url(location):
+        from _seed_archive_pg import seed_store_pg
+
+        month = await seed_store_pg(location, archived, queued)
+    else:
+        month = await seed_store(location, archived, queued)
+    async with BackgroundJobs(location):  # leaves one (stopped) engine row behind
+        await asyncio.sleep(0.05)
+    return month
 
 
 if __name__ == "__main__":

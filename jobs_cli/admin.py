@@ -9,18 +9,18 @@ from typing import Any
 
 from jobs_core import BackgroundJobs
 
-from .common import CliError, open_store, run
+from .common import CliError, add_store_argument, check_store, open_store, run
 
 
 def add_tui_parser(commands: Any) -> None:
     parser = commands.add_parser("tui", help="open the admin app on an existing store")
-    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    add_store_argument(parser)
     parser.add_argument(
         "--read-only", action="store_true",
         help="open the store read-only: nothing is created, migrated or changed; the keys "
         "that change jobs are hidden",
     )  # fmt: skip
-    parser.set_defaults(func=tui_command)
+    parser.set_defaults(func=tui_command, needs_store=True)
 
 
 def open_tui(jobs: BackgroundJobs, *, quit_after: float | None = None) -> None:
@@ -50,6 +50,7 @@ def _quit(app: Any) -> None:
 
 
 def tui_command(args: argparse.Namespace) -> int:
+    run(check_store(args.directory, read_only=args.read_only))  # one error line, not an app
     jobs = open_store(args.directory, read_only=args.read_only)
     try:
         open_tui(jobs)

@@ -11,7 +11,8 @@ from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from jobs_core import BackgroundJobs
+from jobs_core import BackgroundJobs, mask_store_url
+from jobs_core.store.url import is_store_url
 
 T = TypeVar("T")
 
@@ -21,7 +22,12 @@ FAILURE = 1
 """Exit code of a command that was understood but failed."""
 
 APP_DIR_ENV = "JOBS_DIR"
-"""Set to the store directory before an `--app` module is imported, for module-level apps."""
+"""Set to the store location before an `--app` module is imported, for module-level apps."""
+
+STORE_ENV = "JOBS_STORE"
+"""The default store of every command: a directory or a `postgresql://` URL."""
+
+STORE_HELP = f"store directory or postgresql:// URL (default: ${STORE_ENV})"
 
 _RELATIVE = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -40,10 +46,40 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+def add_store_argument(parser: Any, *, optional: bool = True) -> None:
+    """The STORE positional (dest `directory`); optional when `$JOBS_STORE` can stand in."""
+    parser.add_argument(
+        "directory", metavar="STORE", nargs="?" if optional else None, help=STORE_HELP
+    )
+
+
+def store_location(given: str | None) -> str:
+    """The store a command works on: the one given, else `$JOBS_STORE`; a directory is
+    made absolute, a URL is kept as written."""
+    location = given or os.environ.get(STORE_ENV)
+    if not location:
+        raise CliError(f"no store given: pass STORE or set {STORE_ENV}", USAGE)
+    return location if is_store_url(location) else os.path.abspath(location)
+
+
+def shown(location: str) -> str:
+    """The store as messages show it: an absolute directory, or the URL masked."""
+    return mask_store_url(location) if is_store_url(location) else os.path.abspath(location)
+
+
 def open_store(directory: str, *, read_only: bool = False) -> BackgroundJobs:
     """A facade on an existing store, without an engine (admin commands never create one);
     `read_only` opens every connection read-only (nothing created, migrated or written)."""
     return BackgroundJobs(directory, create=False, start_engine=False, read_only=read_only)
+
+
+async def check_store(location: str, *, read_only: bool = False) -> None:
+    """Open the existing store at `location` and close it: errors surface now."""
+    jobs = open_store(location, read_only=read_only)
+    try:
+        await jobs.open()
+    finally:
+        await jobs.close()
 
 
 def load_app(spec: str, directory: str) -> BackgroundJobs:
@@ -52,7 +88,7 @@ def load_app(spec: str, directory: str) -> BackgroundJobs:
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise CliError(f"--app '{spec}': expected module:object, e.g. myapp.jobs:app", USAGE)
-    os.environ[APP_DIR_ENV] = os.path.abspath(directory)
+    os.environ[APP_DIR_ENV] = store_location(directory)
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
@@ -84,8 +120,11 @@ def _call_factory(spec: str, factory: Any, directory: str) -> BackgroundJobs:
 def _check_directory(spec: str, jobs: BackgroundJobs, directory: str) -> None:
     # A module-level app picks its own directory; running it against another store by
     # mistake would silently work on the wrong data.
-    own = getattr(jobs.store, "directory", None)
-    if own is not None and os.path.realpath(own) != os.path.realpath(directory):
+    own = jobs.location
+    if is_store_url(own) or is_store_url(directory):
+        if own != shown(directory):
+            raise CliError(f"--app '{spec}': its store is {own}, not {shown(directory)}")
+    elif os.path.realpath(own) != os.path.realpath(directory):
         raise CliError(f"--app '{spec}': its store is {own}, not {os.path.abspath(directory)}")
 
 

@@ -14,9 +14,10 @@ import time
 from typing import IO, Any
 
 from jobs_core import JobState
+from jobs_core.store.url import is_store_url
 
 from .admin import open_tui
-from .common import USAGE, CliError, open_store, run
+from .common import USAGE, CliError, open_store, run, shown
 from .demo_app import DEMO_SETTINGS, build
 from .demo_feeder import start_feeder
 from .status_report import status_line
@@ -37,6 +38,11 @@ def add_parser(commands: Any) -> None:
         help="store directory (default: a new temporary directory)",
     )  # fmt: skip
     parser.add_argument(
+        "--store", metavar="STORE",
+        help="a postgresql:// URL (or a directory) for the demo's store; $JOBS_STORE is "
+        "not used, so a demo never fills a real store by accident",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-tui", action="store_true",
         help="print a status line every few seconds instead of opening the admin app",
     )  # fmt: skip
@@ -47,17 +53,19 @@ def add_parser(commands: Any) -> None:
 def demo_command(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration <= 0:
         raise CliError(f"--duration must be positive, got {args.duration:g}", USAGE)
-    directory = os.path.abspath(args.directory or tempfile.mkdtemp(prefix="jobs-demo-"))
-    run(build(directory, start_engine=False).close())  # creates the store, or refuses it
-    _log_to(os.path.join(directory, DEMO_LOG))
-    print(f"jobs demo: store in {directory}", flush=True)
-    with open(os.path.join(directory, WORKER_LOG), "ab") as worker_log:
+    if args.store and args.directory:
+        raise CliError("give the demo's store either as DIR or as --store, not both", USAGE)
+    directory, logs = _locations(args.store or args.directory)
+    run(_create(directory))
+    _log_to(os.path.join(logs, DEMO_LOG))
+    print(f"jobs demo: store in {shown(directory)}", flush=True)
+    with open(os.path.join(logs, WORKER_LOG), "ab") as worker_log:
         worker = start_worker(directory, worker_log)
         print(f"jobs demo: engine pid {worker.pid}, log in {worker_log.name}", flush=True)
         feeder, stop = start_feeder(directory)
         try:
             if args.no_tui:
-                run(watch(directory, worker, args.duration))
+                run(watch(directory, worker, args.duration, worker_log.name))
             else:
                 _foreground_tui(directory, args.duration)
         except KeyboardInterrupt:
@@ -68,6 +76,23 @@ def demo_command(args: argparse.Namespace) -> int:
             stop_worker(worker)
     print(run(_summary(directory)), flush=True)
     return 0
+
+
+def _locations(given: str | None) -> tuple[str, str]:
+    """The demo's store and the directory for its logs (the store's, or a temporary one)."""
+    if given is not None and is_store_url(given):
+        return given, tempfile.mkdtemp(prefix="jobs-demo-logs-")
+    directory = os.path.abspath(given or tempfile.mkdtemp(prefix="jobs-demo-"))
+    return directory, directory
+
+
+async def _create(location: str) -> None:
+    """Create the demo's store, or refuse the location, before anything starts."""
+    jobs = build(location, start_engine=False)
+    try:
+        await jobs.open()
+    finally:
+        await jobs.close()
 
 
 def start_worker(directory: str, log: IO[bytes]) -> subprocess.Popen[bytes]:
@@ -92,13 +117,15 @@ def stop_worker(worker: subprocess.Popen[bytes]) -> None:
         worker.wait()
 
 
-async def watch(directory: str, worker: subprocess.Popen[bytes], duration: float | None) -> None:
+async def watch(
+    directory: str, worker: subprocess.Popen[bytes], duration: float | None, log: str
+) -> None:
     """Print a status line every few seconds until `duration` passes (or Ctrl-C)."""
     deadline = None if duration is None else time.monotonic() + duration
     jobs = open_store(directory)
     try:
         while True:
-            _check_alive(worker, directory)
+            _check_alive(worker, log)
             line = status_line(jobs.clock.now_ms(), await jobs.counts(), await jobs.engines())
             print(line, flush=True)
             left = STATUS_EVERY_SECS if deadline is None else deadline - time.monotonic()
@@ -109,10 +136,9 @@ async def watch(directory: str, worker: subprocess.Popen[bytes], duration: float
         await jobs.close()
 
 
-def _check_alive(worker: subprocess.Popen[bytes], directory: str) -> None:
+def _check_alive(worker: subprocess.Popen[bytes], log: str) -> None:
     code = worker.poll()
     if code is not None:
-        log = os.path.join(directory, WORKER_LOG)
         raise CliError(f"the demo engine exited with code {code}; see {log}")
 
 
@@ -131,7 +157,8 @@ async def _summary(directory: str) -> str:
     finally:
         await jobs.close()
     figures = ", ".join(f"{counts.get(s, 0)} {s.value}" for s in JobState)
-    return f"jobs demo: {figures}; the store stays in {directory} (jobs tui {directory})"
+    where = shown(directory)
+    return f"jobs demo: {figures}; the store stays in {where} (jobs tui {where})"
 
 
 def _log_to(path: str) -> None:

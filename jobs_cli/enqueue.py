@@ -8,8 +8,21 @@ import sys
 from typing import Any
 
 from jobs_core import BackgroundJobs, EnqueueRequest, JobRef
+from jobs_core.store.url import is_store_url
 
-from .common import CliError, load_app, open_store, parse_args_option, parse_json, parse_when, run
+from .common import (
+    STORE_ENV,
+    CliError,
+    add_store_argument,
+    load_app,
+    open_store,
+    parse_args_option,
+    parse_json,
+    parse_when,
+    run,
+    shown,
+    store_location,
+)
 
 
 def add_parser(commands: Any) -> None:
@@ -23,7 +36,7 @@ def add_parser(commands: Any) -> None:
             "warning (the defaults, unchecked) unless --strict."
         ),
     )
-    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    add_store_argument(parser)
     parser.add_argument("job_command", metavar="COMMAND", help="the registered command name")
     parser.add_argument("request", metavar="JSON", nargs="?", help="the request as JSON")
     parser.add_argument(
@@ -59,10 +72,23 @@ def add_parser(commands: Any) -> None:
 
 
 def enqueue_command(args: argparse.Namespace) -> int:
+    _place_positionals(args)
+    args.directory = store_location(args.directory)
     request = _request_from(args)
     ref = run(_enqueue(args, request))
     print(ref.id)
     return 0
+
+
+def _place_positionals(args: argparse.Namespace) -> None:
+    """`jobs enqueue COMMAND JSON` with $JOBS_STORE set: two words that argparse read as
+    STORE COMMAND are COMMAND JSON unless the first one names a store."""
+    first = args.directory
+    if (
+        first is not None and args.request is None and os.environ.get(STORE_ENV)
+        and not is_store_url(first) and not os.path.isdir(first)
+    ):  # fmt: skip
+        args.directory, args.job_command, args.request = None, first, args.job_command
 
 
 def _request_from(args: argparse.Namespace) -> EnqueueRequest:
@@ -97,7 +123,7 @@ async def _check_declared(
     jobs: BackgroundJobs, directory: str, request: EnqueueRequest, *, strict: bool
 ) -> None:
     """Warn about (or, strict, refuse) a command or callback that no engine declared."""
-    where = os.path.abspath(directory)
+    where = shown(directory)
     for name in (request.command, request.callback):
         if name is None or await jobs.declared_command(name) is not None:
             continue

@@ -16,9 +16,10 @@ from jobs_core import (
     InvalidScheduleError,
     JobsError,
 )
+from jobs_core.store.url import mask_urls_in
 
 from . import actions, admin, demo, enqueue, listing, metrics, status, web, worker
-from .common import FAILURE, USAGE, CliError
+from .common import FAILURE, USAGE, CliError, store_location
 
 PROG = "jobs"
 
@@ -47,7 +48,8 @@ def build_parser() -> Parser:
     """The top-level parser with one subcommand per command module."""
     parser = Parser(
         prog=PROG,
-        description="Durable background jobs on embedded SQLite: run, inspect and administer.",
+        description="Durable background jobs on embedded SQLite or PostgreSQL: run, inspect "
+        "and administer. STORE is a directory or a postgresql:// URL (default: $JOBS_STORE).",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo.add_parser(commands)
@@ -66,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; expected failures end as one `jobs: error: ...` line and exit 1 or 2."""
     try:
         args = build_parser().parse_args(attach_negative_values(argv))
+        if getattr(args, "needs_store", False):
+            args.directory = store_location(args.directory)
         code: int = args.func(args)
     except CliError as error:
         return _fail(str(error), error.code)
@@ -99,5 +103,6 @@ def attach_negative_values(argv: Sequence[str] | None) -> list[str]:
 
 def _fail(message: str, code: int) -> int:
     # One line, so scripts can show it as is; the message already names the thing at fault.
-    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    # A URL quoted by a lower layer is masked once more here: credentials are never printed.
+    print(f"{PROG}: error: {mask_urls_in(' '.join(message.split()))}", file=sys.stderr)
     return code

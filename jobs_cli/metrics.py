@@ -14,7 +14,7 @@ from typing import Any
 
 from jobs_core import BackgroundJobs, JobsError, JobState
 
-from .common import USAGE, CliError, open_store
+from .common import USAGE, CliError, add_store_argument, open_store
 
 THROUGHPUT_MINUTES = 15
 
@@ -23,7 +23,7 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "metrics", help="print (or serve) a store's figures in Prometheus text format"
     )
-    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    add_store_argument(parser)
     parser.add_argument(
         "--prometheus", action="store_true", help="Prometheus text format (the default)"
     )
@@ -31,7 +31,7 @@ def add_parser(commands: Any) -> None:
         "--serve", type=int, metavar="PORT",
         help="serve /metrics on 127.0.0.1:PORT until interrupted (0 picks a free port)",
     )  # fmt: skip
-    parser.set_defaults(func=metrics_command)
+    parser.set_defaults(func=metrics_command, needs_store=True)
 
 
 def metrics_command(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 from jobs_core import BackgroundJobs, ScheduledTaskInfo
 
-from .common import open_store, run
+from .common import add_store_argument, open_store, run
 from .status_report import StatusData, format_report, to_json
 
 THROUGHPUT_MINUTES = 5
@@ -18,13 +18,13 @@ THROUGHPUT_MINUTES = 5
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser("status", help="print a report of a store's jobs and engines")
-    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    add_store_argument(parser)
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     parser.add_argument(
         "--minutes", type=minutes_value, default=THROUGHPUT_MINUTES, metavar="N",
         help=f"minutes of throughput to show, 1 or more (default {THROUGHPUT_MINUTES})",
     )  # fmt: skip
-    parser.set_defaults(func=status_command)
+    parser.set_defaults(func=status_command, needs_store=True)
 
 
 def minutes_value(text: str) -> int:
@@ -60,7 +60,7 @@ async def _gather_from(directory: str, minutes: int) -> StatusData:
 async def gather(jobs: BackgroundJobs, directory: str, minutes: int) -> StatusData:
     """Everything the report shows, read through the public admin API."""
     return StatusData(
-        directory=getattr(jobs.store, "directory", directory),
+        directory=jobs.location,
         now_ms=jobs.clock.now_ms(),
         counts=await jobs.counts(),
         engines=await jobs.engines(),

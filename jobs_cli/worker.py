@@ -12,7 +12,7 @@ from typing import Any
 
 from jobs_core import BackgroundJobs
 
-from .common import USAGE, CliError, load_app, run
+from .common import USAGE, CliError, add_store_argument, load_app, run
 
 log = logging.getLogger("jobs.worker")
 
@@ -23,11 +23,11 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "--app", required=True, metavar="MODULE:OBJECT",
-        help="a BackgroundJobs, or a callable taking the directory and returning one",
+        help="a BackgroundJobs, or a callable taking the store location and returning one",
     )  # fmt: skip
     parser.add_argument("--concurrency", type=int, metavar="N", help="jobs run at once")
-    parser.add_argument("directory", metavar="DIR", help="the store directory (created if new)")
-    parser.set_defaults(func=worker_command)
+    add_store_argument(parser)
+    parser.set_defaults(func=worker_command, needs_store=True)
 
 
 def worker_command(args: argparse.Namespace) -> int:
@@ -51,7 +51,9 @@ async def serve(jobs: BackgroundJobs) -> None:
     try:
         async with jobs:
             commands = ", ".join(jobs.registry.names())
-            log.info("engine %s running (commands: %s)", jobs.engine.id, commands)
+            log.info(
+                "engine %s running on %s (commands: %s)", jobs.engine.id, jobs.location, commands
+            )
             await stop.wait()
             log.info("draining running jobs")
         log.info("stopped")

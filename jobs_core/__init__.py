@@ -1,4 +1,4 @@
-"""jobs_core: durable background jobs and scheduled tasks on embedded SQLite."""
+"""jobs_core: durable background jobs and scheduled tasks on embedded SQLite or PostgreSQL."""
 
 from .app import BackgroundJobs, EnqueueRequest
 from .clock import Clock, ManualClock, SystemClock, from_ms, to_ms
@@ -23,9 +23,11 @@ from .errors import (
     ReadOnlyStoreError,
     SchemaTooNewError,
     StillBusyError,
+    StoreAuthenticationError,
     StoreBusyError,
     StoreError,
     StoreNotFoundError,
+    StoreUnavailableError,
     TaskNotFoundError,
     UnknownCommandError,
     UnserialisableRequestError,
@@ -64,6 +66,7 @@ from .records import (
 from .reply_to import ReplyDeliveryError, mask_reply_to
 from .schedule import MissedRunPolicy, Schedule
 from .settings import Durability, Settings
+from .store.url import mask_store_url
 from .sync_api import SyncJobs
 from .transient import TransientJob
 
@@ -126,9 +129,11 @@ __all__ = [
     "SchemaTooNewError",
     "Settings",
     "StillBusyError",
+    "StoreAuthenticationError",
     "StoreBusyError",
     "StoreError",
     "StoreNotFoundError",
+    "StoreUnavailableError",
     "SyncCommandHandle",
     "SyncJobs",
     "SystemClock",
@@ -145,5 +150,6 @@ __all__ = [
     "job_to_dict",
     "job_to_json",
     "mask_reply_to",
+    "mask_store_url",
     "to_ms",
 ]

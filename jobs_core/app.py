@@ -23,8 +23,8 @@ from .registry import CommandRegistry
 from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
 from .settings import Settings
+from .store.opening import open_store
 from .store.protocol import Store
-from .store.sqlite.store import SqliteStore
 from .transient import TransientJob
 from .waiting import WaitMixin
 
@@ -38,7 +38,8 @@ UserResolver = Callable[[str], Any]
 
 
 class BackgroundJobs(AdminMixin, BulkMixin, SchedulingMixin, WaitMixin):
-    """Durable background jobs in a directory (default `./jobs_data`), or on a given store.
+    """Durable background jobs in a directory (default `./jobs_data`), on PostgreSQL when
+    given a `postgresql://` URL instead, or on a given store.
 
     `async with jobs:` runs the engine; leaving drains running jobs (bounded). Enqueueing and
     the admin API work without an engine too (e.g. from the admin app or a web process).
@@ -57,7 +58,7 @@ class BackgroundJobs(AdminMixin, BulkMixin, SchedulingMixin, WaitMixin):
     ) -> None:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
-        self.store: Store = store or SqliteStore(
+        self.store: Store = store or open_store(
             directory, self.settings, create=create, read_only=read_only
         )
         self.read_only: bool = read_only or bool(getattr(self.store, "read_only", False))
@@ -119,7 +120,7 @@ class BackgroundJobs(AdminMixin, BulkMixin, SchedulingMixin, WaitMixin):
     async def start(self) -> None:
         """Start this process's engine (unless built with `start_engine=False`)."""
         if self.read_only and self._start_engine:
-            raise ReadOnlyStoreError(f"{self.store.path} is open read-only: no engine can run")
+            raise ReadOnlyStoreError(f"{self.store.location} is open read-only: no engine can run")
         engine = Engine(
             self.store, self.registry, self.settings, self.clock, facade=self,
             prepare=self._prepare,
@@ -139,6 +140,11 @@ class BackgroundJobs(AdminMixin, BulkMixin, SchedulingMixin, WaitMixin):
         self._engine = None
         await self.store.close()
 
+    async def open(self) -> None:
+        """Connect to the store and check it now, rather than on first use (PostgreSQL
+        connects lazily): a wrong URL, password or schema version fails here."""
+        await self.store.open()
+
     async def close(self) -> None:
         """Close the store without running an engine (admin tools, enqueue-only processes)."""
         await self.store.close()
@@ -156,6 +162,11 @@ class BackgroundJobs(AdminMixin, BulkMixin, SchedulingMixin, WaitMixin):
         facade._user_resolver = self._user_resolver
         facade.telemetry = self.telemetry
         return facade
+
+    @property
+    def location(self) -> str:
+        """Where the store is: its directory, or its URL with the password masked."""
+        return self.store.location
 
     @property
     def engine(self) -> Engine:

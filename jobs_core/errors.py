@@ -115,6 +115,14 @@ class StoreBusyError(StoreError):
     """The database stayed locked by another process past the busy timeout."""
 
 
+class StoreUnavailableError(StoreError):
+    """The database server cannot be reached, or the connection to it was lost."""
+
+
+class StoreAuthenticationError(StoreError):
+    """The database server refused the credentials (wrong password, unknown role)."""
+
+
 class JobCancelledError(JobsError):
     """Raised inside a handler (or to a waiter) when its job was cancelled."""
 

@@ -53,9 +53,15 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+HOSTNAME_ENV = "JOBS_HOSTNAME"
+"""Overrides the host name an engine registers with (e.g. one name per container); engines
+on other hosts are found dead by their lease, engines on this host by their pid."""
+
+
 def this_host() -> str:
-    """The host name engines record; only engines of this host can be judged by pid."""
-    return socket.gethostname()
+    """The host name engines record (`$JOBS_HOSTNAME`, else the machine's); only engines of
+    this host can be judged by pid."""
+    return os.environ.get(HOSTNAME_ENV) or socket.gethostname()
 
 
 def checked_on_this_host(

@@ -134,7 +134,7 @@ class SchedulingMixin:
 
     def _tasks(self) -> TaskStore:
         if not isinstance(self.store, TaskStore):
-            raise JobsError(f"the store at {self.store.path} does not support scheduled tasks")
+            raise JobsError(f"the store at {self.store.location} does not support scheduled tasks")
         return self.store
 
     def _tick_soon(self) -> None:

@@ -89,8 +89,9 @@ class JobsApp(App[None]):
         """How often each visible view checks the store's change token (seconds)."""
         self.read_only = read_only or jobs.read_only
         """Hide and refuse every action that changes the store."""
-        self.store_path = store_label or str(getattr(jobs.store, "directory", jobs.store.path))
-        """How the top bar names the store (its directory unless given)."""
+        self.store_path = store_label or jobs.location
+        """How the top bar names the store (its directory, or its URL with the password
+        masked, unless given)."""
         self.health = Health()
         self.known: dict[str, list[str]] = {}
         """Values the filter input completes, by query key (from the engines' registrations)."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 
 from jobs_core import BackgroundJobs, ManualClock, Settings
+from tests.pg_server import PgServer, start_server
 
 FAST = Settings(
     retry_backoff_secs=0.0,
@@ -44,6 +47,38 @@ async def wait_until(
 @pytest.fixture
 def store_dir(tmp_path: Path) -> str:
     return str(tmp_path / "jobs_data")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A private PostgreSQL server for this test process (each xdist worker has its own:
+    starting one takes well under a second). Started only when a test asks for it; a
+    machine without PostgreSQL fails these tests, it never skips them."""
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def pg_url(server: PgServer) -> str:
+    """A URL on a schema no other test uses (tests share the server, never a schema)."""
+    return server.url(schema=f"t_{uuid.uuid4().hex[:12]}")
+
+
+def create_store(location: str) -> None:
+    """Create the store at `location` now (before processes race to), then close it."""
+
+    async def create() -> None:
+        jobs = BackgroundJobs(location, start_engine=False)
+        try:
+            await jobs.open()
+        finally:
+            await jobs.close()
+
+    # In a thread of its own, so that async tests may call it too.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, create()).result()
 
 
 @pytest.fixture

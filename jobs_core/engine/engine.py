@@ -18,14 +18,14 @@ from jobs_core.clock import Clock
 from jobs_core.context import JobContext
 from jobs_core.errors import JobsError
 from jobs_core.liveness import this_host
-from jobs_core.records import Job, JobState
+from jobs_core.records import Job
 from jobs_core.registry import CommandRegistry
-from jobs_core.rules import REPLY_COMMAND, Attempt, decide
+from jobs_core.rules import REPLY_COMMAND, Attempt
 from jobs_core.settings import Settings
-from jobs_core.store.protocol import EngineRegistration, NewJob, Store, Transition
+from jobs_core.store.protocol import EngineRegistration, Store
 from jobs_core.transient import TransientJob
 
-from . import activity
+from . import activity, outcomes
 from .drain import run_until_idle
 from .leases import heartbeat_loop, recover
 from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, run_attempt
@@ -78,8 +78,8 @@ class Engine:
         self.clock = clock
         self.facade = facade
         self.prepare = prepare
-        self.id = f"{this_host()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.host = this_host()
+        self.id = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.pid = os.getpid()
         self.tickers: list[Ticker] = []
         self.running: dict[int, Running] = {}
@@ -101,6 +101,15 @@ class Engine:
         self._last_archive = 0.0
         self._last_watchdog = 0.0
         self._activity_pending = False
+        self._flush_task: asyncio.Task[None] | None = None
+        self._flush_error: Exception | None = None
+        self._writing_named = False
+        """Whether the background write under way holds outcomes of named workers' jobs."""
+        self._writing = asyncio.Lock()
+        """Held while outcomes or activity are written (outcomes in the background of the
+        dispatch loop, `outcomes.py`; `run_until_idle` and `stop` flush beside it): one write
+        must not overtake another (activity of a job written after its outcome would be
+        lost; a drain would return before the outcomes it did not see were committed)."""
         self._worker_locks: dict[str, asyncio.Lock] = {}
         self._transient_seq = 0
         self._trouble = Backoff(f"engine {self.id}: writing to the store", log)
@@ -130,6 +139,7 @@ class Engine:
         )
         await self._recover()
         self._change_token = self.store.change_token()
+        self.store.on_change(self._changed)
         self._tasks = [
             asyncio.create_task(self._dispatch_loop(), name=f"jobs-dispatch-{self.id}"),
             asyncio.create_task(self._heartbeat_loop(), name=f"jobs-heartbeat-{self.id}"),
@@ -148,9 +158,11 @@ class Engine:
                     running.task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=5.0)
+        self.store.on_change(None)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await outcomes.wait_for_flush(self)
         try:
             await self._flush_outcomes()
             await self._flush_activity(force=True)
@@ -164,6 +176,10 @@ class Engine:
                 await self.store.stop_engine(self.id, self.clock.now_ms())
             except JobsError as error:  # its lease lapses instead; nothing is lost
                 log.error("engine %s: cannot record its stop: %s", self.id, error)
+
+    def _changed(self) -> None:
+        """Another process changed the store (a backend that is told so calls this)."""
+        self._wake.set()
 
     def wake(self, *, named: bool = True) -> None:
         """Look for work now (an in-process enqueue, a finished job, a control request)."""
@@ -189,8 +205,9 @@ class Engine:
     # -- dispatch loop ----------------------------------------------------------------------
 
     async def _dispatch_loop(self) -> None:
-        # A store that keeps failing (a full disk) is retried with growing pauses and
-        # logged once per interval; unwritten outcomes and activity stay in memory.
+        # A store that keeps failing (a full disk, a restarting server) is retried with
+        # growing pauses and logged once per interval; unwritten outcomes and activity stay
+        # in memory.
         while not self.stopping:
             try:
                 await self._dispatch_once()
@@ -202,9 +219,15 @@ class Engine:
                 await asyncio.sleep(self._trouble.failed(error))
             else:
                 self._trouble.succeeded()
+                continue
+            # Whatever was missed while the store failed (a change, a cancel) is looked at.
+            self._claim_default = self._claim_named = self._control_check = True
 
     async def _dispatch_once(self) -> None:
-        await self._flush_outcomes()
+        if self.store.concurrent_writes:
+            outcomes.start_flush(self)
+        else:
+            await self._flush_outcomes()
         now = self.clock.now_ms()
         self._check_changes()
         if self._next_due is not None and self._next_due <= now:
@@ -289,22 +312,31 @@ class Engine:
         if self.stopping:
             return 0
         claimed = 0
+        looked = False
         commands = self.registry.names()
         capacity = self.settings.concurrency - self._default_running()
         if self._claim_default and capacity > 0:
+            looked = True
             jobs = await self.store.claim(
                 owner=self.id, commands=commands, named=False,
                 limit=min(capacity, self.settings.claim_batch), now=now,
             )  # fmt: skip
             self._claim_default = len(jobs) == min(capacity, self.settings.claim_batch)
             claimed += self._start_all(jobs)
-        if self._claim_named:
+        # While the outcome of a named worker's job is being written, its next job waits for
+        # it (the write wakes us), then starts at a time read after it: a worker's jobs
+        # never seem to overlap.
+        if self._claim_named and not self._writing_named:
+            looked = True
             self._claim_named = False
             jobs = await self.store.claim(
-                owner=self.id, commands=commands, named=True, limit=1000, now=now
-            )
+                owner=self.id, commands=commands, named=True, limit=1000,
+                now=self.clock.now_ms(),
+            )  # fmt: skip
             claimed += self._start_all(jobs)
-        if not claimed and self._next_due is None:
+        # Only after a claim found nothing: when no claim ran, nothing changed since the last
+        # look (a server round trip per idle poll is not free on PostgreSQL).
+        if looked and not claimed and self._next_due is None:
             self._next_due = await self.store.next_due(now)
         return claimed
 
@@ -392,46 +424,24 @@ class Engine:
     # -- writing ----------------------------------------------------------------------------
 
     async def _flush_outcomes(self) -> None:
-        if not self._outcomes:
-            return
-        outcomes, self._outcomes = self._outcomes, []
-        now = self.clock.now_ms()
-        transitions: list[Transition] = []
-        new_jobs: list[NewJob] = []
-        for job, attempt in outcomes:
-            decision = decide(
-                job, attempt, owner=self.id, now=now, settings=self.settings, rng=self._rng
-            )
-            transitions.extend(decision.transitions)
-            new_jobs.extend(decision.new_jobs)
-        try:
-            result = await self.store.finish(transitions, new_jobs, now)
-        except BaseException:
-            self._outcomes = outcomes + self._outcomes
-            raise
-        if self.telemetry is not None and self.telemetry.active:
-            self.telemetry.finished(outcomes)
-        for t in transitions:
-            if t.owner_guard == self.id and t.job_id in result.applied:
-                self.processed += 1
-                self.failed += t.state is JobState.FAILED
-                if t.state is JobState.QUEUED and t.run_after is not None:
-                    self.note_due(t.run_after)
-        if result.released_dependents or result.new_job_ids:
-            self._claim_default = self._claim_named = True
-        if self.on_finished is not None:
-            self.on_finished.fire()
+        await outcomes.flush(self)
 
     def _on_activity(self) -> None:
         self._activity_pending = True
 
     async def _flush_activity(self, *, force: bool = False) -> None:
-        if not self._activity_pending:
+        if not self._activity_pending and not self._writing.locked():
             return
         if (
             not force
             and time.monotonic() - self._last_activity_flush < self.settings.progress_flush_secs
         ):
+            return
+        async with self._writing:
+            await self._write_activity()
+
+    async def _write_activity(self) -> None:
+        if not self._activity_pending:
             return
         self._activity_pending = False
         self._last_activity_flush = time.monotonic()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -137,7 +138,22 @@ class Store(Protocol):
     Times are UTC epoch milliseconds passed in by the caller; a store never reads the clock.
     """
 
-    path: str
+    location: str
+    """Where the store is, safe to print: a directory, or a URL with its password masked."""
+
+    concurrent_writes: bool
+    """Whether writes wait on I/O that can overlap (a server's round trips, several
+    connections): the engine then writes outcomes in the background while it claims the
+    next jobs. False for SQLite, whose writes run on the loop's thread: there is nothing to
+    overlap, and the background task only cost time (measured)."""
+
+    async def open(self) -> None:
+        """Connect, and create or check the store now (every other call does it on demand).
+
+        Raises StoreNotFoundError, SchemaTooNewError, StoreUnavailableError, ... naming the
+        store, so a process can refuse a bad location before doing anything else.
+        """
+        ...
 
     async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
         """Insert `jobs` in one transaction and return their ids in order.
@@ -205,7 +221,18 @@ class Store(Protocol):
         ...
 
     def change_token(self) -> int:
-        """A number that changes when another connection commits (cheap; no I/O wait)."""
+        """A number that changes when another connection commits (cheap; no I/O wait).
+
+        It may also change when nothing did (a backend that lost track says so); callers
+        only look again. On SQLite it is `PRAGMA data_version`; on PostgreSQL a counter of
+        notifications from other connections."""
+        ...
+
+    def on_change(self, callback: Callable[[], None] | None) -> None:
+        """Call `callback` (on the event loop that watches changes) as soon as a change by
+        another connection is known, or stop calling it (None). A backend told of changes
+        (PostgreSQL's LISTEN) calls it at once, so an idle engine wakes without waiting for
+        its next poll; one that only polls (SQLite's `data_version`) never calls it."""
         ...
 
     async def register_engine(self, engine: EngineRegistration, now: int, lease_ms: int) -> None:

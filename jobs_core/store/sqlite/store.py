@@ -73,6 +73,8 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
     Admin reads run in a worker thread on their own connection so they never block the loop.
     """
 
+    concurrent_writes = False
+
     def __init__(
         self, directory: str, settings: Settings | None = None, *, create: bool = True,
         read_only: bool = False,
@@ -80,6 +82,7 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
         self.settings = settings or Settings()
         self.directory = os.path.abspath(directory)
         self.path = os.path.join(self.directory, LIVE_FILE)
+        self.location = self.directory
         self.read_only = read_only
         """Every connection opened `mode=ro`: nothing is created, migrated or written."""
         _check_location(self.directory, self.path, create and not read_only)
@@ -147,8 +150,14 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
 
         return await asyncio.to_thread(run)
 
+    async def open(self) -> None:
+        """Nothing to do: the files were opened and checked by the constructor."""
+
     def change_token(self) -> int:
         return self._read_now(_data_version)
+
+    def on_change(self, callback: Callable[[], None] | None) -> None:
+        """Nothing tells SQLite of another process's commit: engines poll `data_version`."""
 
     def reopen(self) -> SqliteStore:
         return SqliteStore(self.directory, self.settings, create=False, read_only=self.read_only)
@@ -317,11 +326,6 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
 
     def exposed_files(self) -> list[ExposedFile]:
         return exposed_files(self.directory)
-
-    def read_change_token(self) -> int:
-        """`change_token` for processes that only read (the admin app)."""
-        with self._read_lock:
-            return int(self._reader.execute("PRAGMA data_version").fetchone()[0])
 
 
 def _data_version(conn: sqlite3.Connection) -> int:

@@ -1,0 +1,206 @@
+"""The PostgreSQL store's connections: two small pools bound to one event loop, and the
+one place that runs work in a transaction and turns driver errors into ours.
+
+User-facing writes (enqueue, cancel, requeue) commit with the server's durability. With
+`Durability.NORMAL` the engine's own bookkeeping (claims, outcomes, logs, heartbeats,
+archiving) uses a second pool whose commits do not wait for the WAL flush: a server crash
+may forget its last fraction of a second, which only means those jobs run again, exactly
+as when an engine dies. `Durability.FULL` makes every commit wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+
+from jobs_core.errors import JobsError, StoreUnavailableError
+from jobs_core.settings import Durability
+from jobs_core.store.url import StoreUrl
+
+from .connection import CONNECTION_LOST, RETRYABLE, Conn, connect, connect_kwargs, translate
+from .schema import check_version, migrate
+
+R = TypeVar("R")
+Work = Callable[[Conn], Awaitable[R]]
+
+POOL_SIZE = 4
+"""Connections for callers (enqueue, admin reads) per process."""
+ENGINE_POOL_SIZE = 3
+"""Connections for the engine's own writes: its claims, the outcomes it writes meanwhile,
+and its heartbeat."""
+RETRIES = 5
+"""Attempts of a transaction that lost a deadlock or a serialisation race."""
+
+
+async def _keep_session(conn: Conn) -> None:
+    """What a connection needs when it goes back to the pool: nothing beyond the rollback of
+    an open transaction that asyncpg does anyway. The store sets no session state (its
+    settings are given at connect, its advisory locks are per transaction), so asyncpg's
+    default reset (RESET ALL, UNLISTEN *, unlock all: a round trip per call) is skipped."""
+
+
+class Database:
+    """Opens (and migrates) on first use from the running loop; a later loop gets fresh pools."""
+
+    def __init__(
+        self, url: StoreUrl, *, create: bool, durability: Durability, own_pids: set[int],
+        read_only: bool = False,
+    ) -> None:  # fmt: skip
+        self.url = url
+        self.location = url.display
+        self._create = create
+        self._read_only = read_only
+        self._fast_engine = durability is Durability.NORMAL
+        self._own_pids = own_pids
+        self._pools: dict[bool, asyncpg.Pool] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening: asyncio.Lock | None = None
+        self._migrated = False
+
+    async def pool(self, engine: bool = False) -> asyncpg.Pool:
+        engine = engine and self._fast_engine
+        pool = self._pools.get(engine)
+        if pool is not None and self._loop is asyncio.get_running_loop():
+            return pool
+        return await self._open(engine)
+
+    async def _open(self, engine: bool) -> asyncpg.Pool:
+        loop = asyncio.get_running_loop()
+        if self._opening is None or self._loop is not loop:
+            self._abandon()
+            self._opening = asyncio.Lock()
+            self._loop = loop
+        async with self._opening:
+            if engine in self._pools:
+                return self._pools[engine]
+            if not self._migrated:
+                await self._migrate()
+            kwargs = connect_kwargs(self.url)
+            if engine:
+                kwargs["server_settings"]["synchronous_commit"] = "off"
+            if self._read_only:
+                # The server itself refuses every change (ReadOnlyStoreError).
+                kwargs["server_settings"]["default_transaction_read_only"] = "on"
+            try:
+                self._pools[engine] = await asyncpg.create_pool(
+                    **kwargs, min_size=1, max_size=ENGINE_POOL_SIZE if engine else POOL_SIZE,
+                    init=self._init_connection, reset=_keep_session,
+                )  # fmt: skip
+            except Exception as error:
+                raise translate(error, self.location) from None
+            return self._pools[engine]
+
+    async def _migrate(self) -> None:
+        """Create or migrate the schema (a read-only store only checks its version)."""
+        conn = await connect(self.url)
+        try:
+            if self._read_only:
+                await check_version(conn, self.url.schema, self.location)
+            else:
+                await migrate(conn, self.url.schema, self.location, create=self._create)
+        except JobsError:
+            raise
+        except Exception as error:
+            raise translate(error, self.location) from None
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
+        self._migrated = True
+
+    async def _init_connection(self, conn: Conn) -> None:
+        # Notifications from our own connections are not changes made by another process.
+        self._own_pids.add(conn.get_server_pid())
+
+    def _abandon(self) -> None:
+        """Drop pools whose event loop has ended (their connections died with it)."""
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            with contextlib.suppress(Exception):
+                pool.terminate()
+
+    @contextlib.asynccontextmanager
+    async def connection(self, engine: bool = False) -> AsyncIterator[Conn]:
+        """A pooled connection; one that failed other than by a server-reported error is
+        closed rather than lent again (it may be half-way through a broken exchange)."""
+        pool = await self.pool(engine)
+        async with pool.acquire() as conn:
+            try:
+                yield conn
+            except asyncpg.PostgresError:
+                raise
+            except BaseException:
+                conn.terminate()
+                raise
+
+    async def write(self, fn: Work[R], *, engine: bool = False, atomic: bool = True) -> R:
+        """Run `fn` in one transaction, again if it lost a deadlock or serialisation race.
+
+        `atomic=False`: `fn` is a single statement, its own transaction (no BEGIN and COMMIT
+        round trips).
+        """
+        for attempt in range(RETRIES):
+            try:
+                async with self.connection(engine) as conn:
+                    if not atomic:
+                        return await fn(conn)
+                    async with conn.transaction():
+                        return await fn(conn)
+            except RETRYABLE:
+                if attempt == RETRIES - 1:
+                    raise StoreUnavailableError(
+                        f"{self.location}: gave up after {RETRIES} conflicting transactions"
+                    ) from None
+                await asyncio.sleep(0.001 * 2**attempt)
+            except JobsError:
+                raise
+            except Exception as error:
+                raise translate(error, self.location) from None
+        raise AssertionError("unreachable")
+
+    async def one(self, fn: Work[R], *, engine: bool = False) -> R:
+        """Run `fn`, a single statement (its own transaction), on a pooled connection."""
+        try:
+            async with self.connection(engine) as conn:
+                return await fn(conn)
+        except JobsError:
+            raise
+        except Exception as error:
+            raise translate(error, self.location) from None
+
+    async def read(self, fn: Work[R]) -> R:
+        """Run a read-only `fn` in one snapshot; once more on a fresh connection if the
+        server went away (a restart), since reading twice is harmless."""
+        for attempt in range(2):
+            try:
+                async with (
+                    self.connection() as conn,
+                    conn.transaction(isolation="repeatable_read", readonly=True),
+                ):
+                    return await fn(conn)
+            except CONNECTION_LOST as error:
+                if attempt:
+                    raise translate(error, self.location) from None
+            except JobsError:
+                raise
+            except Exception as error:
+                raise translate(error, self.location) from None
+        raise AssertionError("unreachable")
+
+    def terminate(self) -> None:
+        """Drop every connection now, without waiting (for callers that cannot await)."""
+        self._abandon()
+
+    async def close(self) -> None:
+        if self._loop is not asyncio.get_running_loop():
+            self._abandon()
+            return
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            try:
+                await asyncio.wait_for(pool.close(), 5.0)
+            except Exception:
+                pool.terminate()

@@ -1,0 +1,241 @@
+"""`PostgresStore`: the backend shared by engines on many hosts, on one PostgreSQL schema."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import TypeVar
+
+import asyncpg
+
+from jobs_core.errors import StoreUnavailableError
+from jobs_core.figures import FIGURES_KEPT_MS
+from jobs_core.records import (
+    EngineInfo,
+    Job,
+    RunningJob,
+)
+from jobs_core.settings import Settings
+from jobs_core.store.protocol import (
+    ActivityUpdate,
+    EngineRegistration,
+    FinishResult,
+    NewJob,
+    Transition,
+)
+from jobs_core.store.url import parse_store_url
+
+from . import archive, engines, finish, queue, tallies
+from .admin_store import AdminStoreMixin
+from .claims import ClaimLedger
+from .connection import Conn, MissingPartitionError
+from .database import RETRIES, Database, Work
+from .listener import ChangeListener
+from .task_store import TaskStoreMixin
+
+R = TypeVar("R")
+PRUNE_MS = 3_600_000
+"""How often the per-command tallies older than `FIGURES_KEPT_MS` are pruned (by the
+archive pass of an engine)."""
+
+
+class PostgresStore(AdminStoreMixin, TaskStoreMixin):
+    """The live queue, summaries and month partitions in one schema of a PostgreSQL database.
+
+    `dsn` is a `postgresql://` URL; the schema comes from `schema`, else the URL's `?schema=`,
+    else `jobs`. Nothing connects until the first call; the pool belongs to the event loop
+    of that call (a later loop gets a fresh pool), and LISTEN has a connection of its own.
+    """
+
+    concurrent_writes = True
+
+    def __init__(
+        self,
+        dsn: str,
+        schema: str | None = None,
+        settings: Settings | None = None,
+        *,
+        create: bool = True,
+        read_only: bool = False,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.url = parse_store_url(dsn, schema)
+        self.schema = self.url.schema
+        self.location = self.url.display
+        """Where the store is, for messages: the URL with its password masked."""
+        self._dsn = dsn
+        self._create = create and not read_only
+        self.read_only = read_only
+        """Nothing is created, migrated or written: every connection's transactions are
+        read-only, so the server refuses every change (ReadOnlyStoreError)."""
+        self.channel = f"jobs.{self.schema}"
+        """The NOTIFY channel of this store's changes."""
+        own_pids: set[int] = set()
+        self._db = Database(
+            self.url, create=self._create, durability=self.settings.durability,
+            own_pids=own_pids, read_only=read_only,
+        )  # fmt: skip
+        self._listener = ChangeListener(self.url, self.channel, own_pids)
+        self._max_log = self.settings.max_log_chars
+        self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
+        self._claims = ClaimLedger()
+        self._months: set[str] = set()
+        """Months whose partitions this store has made sure exist."""
+        self._last_prune = 0
+
+    def reopen(self) -> PostgresStore:
+        """A second store on the same schema with connections of its own (`jobs.sync` runs
+        one on its own event loop), creating the schema only if this one may."""
+        return PostgresStore(
+            self._dsn, self.schema, self.settings, create=self._create, read_only=self.read_only
+        )
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def _write(self, fn: Work[R]) -> R:
+        return await self._db.write(fn)
+
+    async def _read(self, fn: Work[R]) -> R:
+        return await self._db.read(fn)
+
+    async def _finishing(
+        self, now: int, fn: Work[R], *, engine: bool = False, atomic: bool = True
+    ) -> R:
+        """Run `fn`, a transaction that moves jobs it finishes into the partitions of the
+        month of `now`: created first if this store has not seen that month yet, and again
+        if one went missing (an operator detached or dropped it)."""
+        month = archive.month_of(now)
+        for attempt in range(2):
+            if month not in self._months:
+                await self._db.one(lambda c: archive.ensure_partitions(c, [month]), engine=engine)
+                self._months.add(month)
+            try:
+                return await self._db.write(fn, engine=engine, atomic=atomic)
+            except MissingPartitionError:
+                self._months.discard(month)
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def open(self) -> None:
+        await self._db.pool()
+
+    def change_token(self) -> int:
+        """Bumped by every NOTIFY another connection sends on this store (and by the
+        listener's fallback probe); starts the listener on first use."""
+        self._listener.ensure_started()
+        return self._listener.token
+
+    def on_change(self, callback: Callable[[], None] | None) -> None:
+        self._listener.on_change = callback
+        if callback is not None:
+            self._listener.ensure_started()
+
+    async def close(self) -> None:
+        await self._listener.close()
+        await self._db.close()
+
+    def terminate(self) -> None:
+        """Drop the connections now, without waiting: `close` for code that cannot await
+        (a test helper leaving a `with` block inside a running loop)."""
+        self._listener.terminate()
+        self._db.terminate()
+
+    # -- engine hot path --------------------------------------------------------------------
+
+    async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
+        if not jobs:
+            return []
+        if queue.needs_checks(jobs):
+            return await self._write(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+        return await self._db.one(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+
+    async def claim(
+        self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
+    ) -> list[Job]:
+        if self._claims.lost:
+            await self._db.write(self._claims.release_lost, engine=True)
+
+        async def run(conn: Conn) -> list[Job] | None:
+            try:
+                return await queue.claim(
+                    conn, owner=owner, commands=commands, named=named, limit=limit, now=now,
+                    lock_class=self._lock_class,
+                )  # fmt: skip
+            except asyncpg.UniqueViolationError:
+                return None  # a rival's named claim committed after our snapshot: look again
+
+        for _ in range(RETRIES):
+            try:
+                jobs = await self._db.one(run, engine=True)
+            except StoreUnavailableError:
+                # The claim may have committed with its answer lost: release its jobs later.
+                self._claims.note_lost(owner, now, named)
+                raise
+            if jobs is not None:
+                self._claims.note_claimed(owner, now, named, [j.id for j in jobs])
+                return jobs
+        return []
+
+    async def finish(
+        self, transitions: list[Transition], new_jobs: list[NewJob], now: int
+    ) -> FinishResult:
+        return await self._finishing(
+            now,
+            lambda c: finish.finish(c, transitions, new_jobs, now, self._max_log, self.channel),
+            engine=True,
+            atomic=bool(new_jobs),  # without follow-ups, one statement
+        )
+
+    async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
+        await self._db.one(
+            lambda c: queue.record_activity(c, updates, now, self._max_log, self.channel),
+            engine=True,
+        )
+
+    async def archive_finished(self, now: int, limit: int) -> int:
+        if now - self._last_prune >= PRUNE_MS:
+            self._last_prune = now
+            await self._db.one(lambda c: tallies.prune(c, now - FIGURES_KEPT_MS), engine=True)
+        return await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
+
+    async def next_due(self, now: int) -> int | None:
+        return await self._db.one(lambda c: queue.next_due(c, now), engine=True)
+
+    # -- engines ----------------------------------------------------------------------------
+
+    async def register_engine(self, engine: EngineRegistration, now: int, lease_ms: int) -> None:
+        await self._db.one(lambda c: engines.register(c, engine, now, lease_ms, self.channel))
+
+    async def heartbeat(
+        self, engine_id: str, now: int, lease_ms: int, running: int, processed: int, failed: int
+    ) -> None:
+        await self._db.one(
+            lambda c: c.execute(
+                engines.HEARTBEAT, now, now + lease_ms, running, processed, failed, engine_id
+            ),
+            engine=True,
+        )
+
+    async def stop_engine(self, engine_id: str, now: int) -> None:
+        await self._db.one(lambda c: c.fetch(engines.STOP, engine_id, now, self.channel))
+
+    async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
+        async def recover(conn: Conn) -> list[int]:
+            await engines.mark_lost(conn, now, dead, self.channel)
+            transitions = await engines.lost_transitions(conn, now, dead)
+            if not transitions:
+                return []
+            done = await finish.finish(conn, transitions, [], now, self._max_log, self.channel)
+            return done.applied
+
+        return await self._finishing(now, recover, engine=True)
+
+    async def cancel_requested(self, owner: str) -> list[tuple[int, str]]:
+        return await self._db.one(lambda c: engines.cancel_requested(c, owner), engine=True)
+
+    async def engines(self, now: int) -> list[EngineInfo]:
+        return await self._read(lambda c: engines.engines(c, now))
+
+    async def running_jobs(self) -> list[RunningJob]:
+        return await self._read(engines.running_jobs)
