@@ -47,6 +47,7 @@ class JobError:
     """Per-field validation errors, when the handler reported them."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     """A full job row: what `background_job`, `completed_job` and `failed_job` hold."""

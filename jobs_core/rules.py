@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .fast_init import fast_init
 from .records import Job, JobError, JobState
 from .settings import Settings
 from .store.protocol import NewJob, Transition
@@ -25,6 +26,7 @@ class Outcome(StrEnum):
     """The engine shut down mid-attempt; the attempt is not held against the job."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Attempt:
     """How one attempt of a job ended."""
@@ -39,6 +41,7 @@ class Attempt:
     status: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decision:
     """Transitions and new jobs an attempt leads to; written in one transaction."""

@@ -50,6 +50,7 @@ class NewJob:
     meta: dict[str, str] = field(default_factory=dict)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transition:
     """What one finished attempt (or an engine rule) does to a job row."""
