@@ -10,6 +10,7 @@ frozen: only `__init__` changes.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -55,3 +56,36 @@ def fast_init(cls: type[T]) -> type[T]:
     init.__doc__ = cls.__init__.__doc__
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
+
+
+def row_builder(cls: type[T], columns: Sequence[str]) -> Callable[[Sequence[Any]], T]:
+    """A function making a `cls` (a frozen, slotted dataclass) from a row of values in
+    `columns` order, without keyword arguments: each field set by index through its slot
+    descriptor (a `Job` from a claimed row: 1.1 µs against 3.5 µs through its `__init__`).
+    Fields not among `columns` get their defaults; a column that is no field is refused."""
+    params = dataclasses.fields(cls)  # type: ignore[arg-type]
+    unknown = set(columns) - {f.name for f in params}
+    if unknown or hasattr(cls, "__post_init__"):
+        raise TypeError(
+            f"row_builder: {cls.__name__} has no field {sorted(unknown)} or has a __post_init__"
+        )
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    body: list[str] = []
+    for f in params:
+        namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
+        if f.name in columns:
+            value = f"row[{list(columns).index(f.name)}]"
+        elif f.default is not dataclasses.MISSING:
+            namespace[f"_default_{f.name}"] = f.default
+            value = f"_default_{f.name}"
+        elif f.default_factory is not dataclasses.MISSING:
+            namespace[f"_factory_{f.name}"] = f.default_factory
+            value = f"_factory_{f.name}()"
+        else:
+            raise TypeError(f"row_builder: {cls.__name__}.{f.name} has no column and no default")
+        body.append(f"    _set_{f.name}(self, {value})")
+    source = "def build(row):\n    self = _new(_cls)\n" + "\n".join(body) + "\n    return self"
+    exec(source, namespace)
+    build: Callable[[Sequence[Any]], T] = namespace["build"]
+    build.__qualname__ = f"row_builder.<{cls.__qualname__}>"
+    return build

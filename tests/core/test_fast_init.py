@@ -8,7 +8,8 @@ import inspect
 
 import pytest
 
-from jobs_core.fast_init import fast_init
+from jobs_core.fast_init import fast_init, row_builder
+from jobs_core.records import Job
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,3 +58,31 @@ def test_fast_init_refuses_positional_fields() -> None:
 
     with pytest.raises(TypeError, match="Positional needs keyword-only fields"):
         fast_init(Positional)
+
+
+def test_row_builder_sets_fields_by_column_and_defaults_the_rest() -> None:
+    build = row_builder(Plain, ["count", "name"])
+    made = build((3, "a"))
+    assert made == Plain(name="a", count=3)
+    assert build((1, "b")).tags is not build((1, "b")).tags
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.count = 1  # type: ignore[misc]
+
+
+def test_row_builder_refuses_unknown_columns_and_fields_without_a_value() -> None:
+    with pytest.raises(TypeError, match=r"Plain has no field \['other'\]"):
+        row_builder(Plain, ["name", "other"])
+    with pytest.raises(TypeError, match=r"Plain\.name has no column and no default"):
+        row_builder(Plain, ["count"])
+
+
+def test_row_builder_makes_the_job_its_constructor_makes() -> None:
+    row = [
+        f"v-{name}" if name in ("command", "worker") else None
+        for name in (f.name for f in dataclasses.fields(Job))
+    ]
+    names = [f.name for f in dataclasses.fields(Job)]
+    values = dict(zip(names, row, strict=True))
+    values.update(id=7, meta={}, args={})
+    expected = Job(**values)
+    assert row_builder(Job, list(values))(list(values.values())) == expected

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
 import asyncpg
 
+from jobs_core.fast_init import row_builder
 from jobs_core.records import Job, JobError, JobState, JobSummary
 
 from .schema import JOB_FIELDS
 
 JOB_SELECT = ", ".join(JOB_FIELDS)
 """Column list selecting a full job row in `row_to_job` order."""
-_JOB_KEYS = [sys.intern(name) for name in JOB_FIELDS]
-# Interned, in the order of Job's fields: Python matches such keyword arguments by identity
-# (4 µs a job); the same names built by str.split are compared as text (10 µs, measured).
+_BUILD_JOB = row_builder(Job, JOB_FIELDS)
+"""A `Job` set field by field from the row, no keyword arguments to match (`fast_init`)."""
 
 SUMMARY_FIELDS = [f.name for f in fields(JobSummary)]
 """Columns of `job_summary` in `JobSummary` order."""
@@ -44,7 +43,7 @@ def row_to_job(row: Sequence[Any] | asyncpg.Record) -> Job:
     values[_ERROR] = error_from_json(values[_ERROR])
     values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
     values[_META] = json.loads(values[_META]) if values[_META] else {}
-    return Job(**dict(zip(_JOB_KEYS, values, strict=True)))
+    return _BUILD_JOB(values)
 
 
 def row_to_summary(row: Sequence[Any] | asyncpg.Record) -> JobSummary:
