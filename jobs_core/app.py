@@ -226,7 +226,10 @@ class BackgroundJobs(AdminMixin, SchedulingMixin, WaitMixin):
             for job in new_jobs:
                 if job.run_after > now:
                     self._engine.note_due(job.run_after)
-        return [JobRef(id=i, ref_id=j.ref_id) for i, j in zip(ids, new_jobs, strict=True)]
+        return [
+            JobRef(id=i, ref_id=j.ref_id, existing=i in ids.existing)
+            for i, j in zip(ids, new_jobs, strict=True)
+        ]
 
     async def declared_command(self, name: str) -> CommandDefinition | None:
         """The command `name` as the engines that run it declared it in the store, or None if

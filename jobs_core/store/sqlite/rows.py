@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from jobs_core.records import Job, JobError, JobState, JobSummary
+from jobs_core.retry_policy import policy_from_json, policy_to_json
 
 from .schema import JOB_FIELDS
 
@@ -21,8 +22,9 @@ SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
 
 
 _STATES = {state.value: state for state in JobState}
-_STATE, _ERROR, _ARGS, _META, _TRUNCATED = (
-    JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta", "logs_truncated")
+_STATE, _ERROR, _ARGS, _META, _TRUNCATED, _POLICY = (
+    JOB_FIELDS.index(n)
+    for n in ("state", "error", "args", "meta", "logs_truncated", "retry_policy")
 )
 
 
@@ -34,6 +36,8 @@ def row_to_job(row: tuple[Any, ...]) -> Job:
     values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
     values[_META] = json.loads(values[_META]) if values[_META] else {}
     values[_TRUNCATED] = bool(values[_TRUNCATED])
+    if values[_POLICY] is not None:
+        values[_POLICY] = policy_from_json(values[_POLICY])
     return Job(**dict(zip(JOB_FIELDS, values, strict=False)))
 
 
@@ -50,6 +54,8 @@ def job_to_row(job: Job) -> tuple[Any, ...]:
             value = value.value
         elif name == "logs_truncated":
             value = int(value)
+        elif name == "retry_policy":
+            value = policy_to_json(value)
         values.append(value)
     return tuple(values)
 
