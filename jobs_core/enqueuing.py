@@ -13,10 +13,10 @@ from .errors import InvalidOptionError, UnknownCommandError
 from .flow import key_from_template, unique_key_for
 from .flow_records import DEFAULT_QUEUE
 from .options import EnqueueRequest, check_options, expires_at_ms, run_after_ms
-from .retry_policy import policy_to_json
 from .records import CommandDefinition
 from .registry import Command, CommandRegistry
 from .request_shape import check_request
+from .retry_policy import policy_to_json
 from .serialization import to_json, type_name
 from .settings import Settings
 from .store.protocol import NewJob, Store

@@ -77,7 +77,7 @@ def explain(facts: WaitFacts, now: int) -> WaitInfo:
     if facts.worker_busy:
         reasons.append((WaitReason.WORKER_BUSY, f"worker '{job.worker}' runs another job"))
     if not reasons:
-        reasons.append((WaitReason.READY, "ready: the next claim of an engine running it starts it"))
+        reasons.append((WaitReason.READY, "ready: an engine running its command starts it next"))
     text = "; ".join(words for _, words in reasons)
     if job.expires_at is not None and job.expires_at > now:
         text += f"; expires at {_when(job.expires_at)}"
@@ -88,9 +88,7 @@ def explain(facts: WaitFacts, now: int) -> WaitInfo:
     )  # fmt: skip
 
 
-def _queue_reasons(
-    facts: WaitFacts, now: int, until: list[int]
-) -> list[tuple[WaitReason, str]]:
+def _queue_reasons(facts: WaitFacts, now: int, until: list[int]) -> list[tuple[WaitReason, str]]:
     load = facts.queue
     settings = load.settings
     name = settings.name

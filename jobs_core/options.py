@@ -130,8 +130,7 @@ def expires_at_ms(value: object) -> int:
     """`expires_at` as epoch ms: an aware datetime (naive is refused, as for run_after)."""
     if not isinstance(value, datetime):
         raise InvalidOptionError(
-            f"expires_at must be a datetime with a time zone, got {type(value).__name__} "
-            f"{value!r}"
+            f"expires_at must be a datetime with a time zone, got {type(value).__name__} {value!r}"
         )
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidOptionError(

@@ -116,9 +116,12 @@ class CommandRegistry:
             retry_limit=retry_limit,
             timeout_secs=timeout,
             shape=describe(request_type) if takes_request else None,
-            queue=flow.queue, priority=flow.priority, concurrency_key=flow.concurrency_key,
+            queue=flow.queue,
+            priority=flow.priority,
+            concurrency_key=flow.concurrency_key,
             concurrency_limit=flow.concurrency_limit,
-            unique_while_active=flow.unique_while_active, retry=flow.retry,
+            unique_while_active=flow.unique_while_active,
+            retry=flow.retry,
             expires_in=flow.expires_in,
         )
         self._commands[command_name] = command

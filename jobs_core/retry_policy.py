@@ -24,9 +24,9 @@ class BackoffKind(StrEnum):
     """How the pause between retries grows."""
 
     EXPONENTIAL = "exponential"
-    """base, 2×base, 4×base, … (the default)."""
+    """base, then twice that, four times, and so on (the default)."""
     LINEAR = "linear"
-    """base, 2×base, 3×base, …"""
+    """base, then twice that, three times, and so on."""
     FIXED = "fixed"
     """base every time."""
 

@@ -89,7 +89,8 @@ WHERE id IN (
     SELECT f.id FROM (
         SELECT (SELECT q.id FROM background_job q INDEXED BY ix_job_ready
                 WHERE q.worker = w.worker AND q.queue = w.worker AND q.state = 'queued'
-                  AND q.waiting_on IS NULL AND q.key_parked = 0 AND q.run_after <= :now AND (q.expires_at IS NULL OR q.expires_at > :now)
+                  AND q.waiting_on IS NULL AND q.key_parked = 0 AND q.run_after <= :now
+                  AND (q.expires_at IS NULL OR q.expires_at > :now)
                   AND q.command IN (SELECT value FROM json_each(:commands))
                 ORDER BY q.priority DESC, q.run_after, q.id LIMIT 1) AS id
         FROM (SELECT DISTINCT worker FROM background_job INDEXED BY ix_job_ready
@@ -170,7 +171,6 @@ def unpark(conn: sqlite3.Connection, keys: list[str]) -> None:
     if keys:
         n = max(Counter(keys).values())
         conn.execute(UNPARK, {"keys": json.dumps(keys), "n": n})
-
 
 
 NEXT_DUE = f"""

@@ -18,7 +18,7 @@ from .rows import JOB_SELECT, row_to_job
 
 SETTINGS = "SELECT name, concurrency, paused, rate_limit, rate_per_ms, updated_at FROM job_queue"
 
-SET_QUEUE = f"""
+SET_QUEUE = """
 INSERT INTO job_queue (name, concurrency, paused, rate_limit, rate_per_ms, updated_at)
 VALUES (:name, NULL, 0, NULL, NULL, :now)
 ON CONFLICT (name) DO UPDATE SET
@@ -168,7 +168,9 @@ def wait_facts(conn: sqlite3.Connection, job_ids: list[int], now: int) -> list[W
         key = job.concurrency_key
         facts.append(
             WaitFacts(
-                job=job, queue=loads[job.queue], waiting_on=row[-1],
+                job=job,
+                queue=loads[job.queue],
+                waiting_on=row[-1],
                 key_running=_count(conn, "key", key) if key is not None else 0,
                 worker_busy=bool(job.worker) and loads[job.queue].running > 0,
             )

@@ -22,7 +22,7 @@ from jobs_core.store.protocol import (
 
 from . import batches, claims, conflicts
 from .logs import append_logs
-from .rows import JOB_SELECT, error_to_json, row_to_job
+from .rows import error_to_json
 
 _TRANSITION_LOGS, _TRANSITION_TRUNCATED = append_logs("b.", "t.logs", ":max_log")
 _ACTIVITY_LOGS, _ACTIVITY_TRUNCATED = append_logs("", ":logs", ":max_log")
