@@ -32,7 +32,17 @@ from .errors import (
     UnserialisableResultError,
     WaitTimeoutError,
 )
+from .flow_records import (
+    DEFAULT_QUEUE,
+    OnConflict,
+    QueueInfo,
+    QueueSettings,
+    RateLimit,
+    WaitInfo,
+    WaitReason,
+)
 from .handles import AsyncCommandHandle, CommandHandle, JobHandle, SyncCommandHandle
+from .queue_api import UNSET
 from .records import (
     ACTIVE_STATES,
     LIVE_ENGINE_STATES,
@@ -58,6 +68,7 @@ from .records import (
     ThroughputBucket,
 )
 from .reply_to import ReplyDeliveryError, mask_reply_to
+from .retry_policy import BackoffKind, RetryPolicy
 from .schedule import MissedRunPolicy, Schedule
 from .settings import Durability, Settings
 from .store.url import mask_store_url
@@ -66,11 +77,14 @@ from .transient import TransientJob
 
 __all__ = [
     "ACTIVE_STATES",
+    "DEFAULT_QUEUE",
     "LIVE_ENGINE_STATES",
     "REQUEUEABLE_STATES",
     "TERMINAL_STATES",
+    "UNSET",
     "AsyncCommandHandle",
     "BackgroundJobs",
+    "BackoffKind",
     "BatchCancelledError",
     "BatchStatus",
     "Clock",
@@ -107,10 +121,15 @@ __all__ = [
     "ManualClock",
     "MissedRunPolicy",
     "MonthDatabase",
+    "OnConflict",
     "Page",
     "PermanentError",
+    "QueueInfo",
+    "QueueSettings",
+    "RateLimit",
     "ReplyDeliveryError",
     "RequestShape",
+    "RetryPolicy",
     "RunOptions",
     "RunningJob",
     "Schedule",
@@ -132,6 +151,8 @@ __all__ = [
     "UnknownCommandError",
     "UnserialisableRequestError",
     "UnserialisableResultError",
+    "WaitInfo",
+    "WaitReason",
     "WaitTimeoutError",
     "current_job",
     "current_user",

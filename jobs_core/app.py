@@ -17,6 +17,7 @@ from .enqueuing import JobBuilder
 from .errors import JobsError, PermanentError
 from .handles import CommandDecorator
 from .options import EnqueueRequest
+from .queue_api import QueueMixin
 from .records import CommandDefinition, Job, JobRef, JobState
 from .registry import CommandRegistry
 from .rules import REPLY_COMMAND
@@ -36,7 +37,7 @@ __all__ = ["BackgroundJobs", "EnqueueRequest", "UserResolver"]
 UserResolver = Callable[[str], Any]
 
 
-class BackgroundJobs(AdminMixin, SchedulingMixin, WaitMixin):
+class BackgroundJobs(AdminMixin, QueueMixin, SchedulingMixin, WaitMixin):
     """Durable background jobs in a directory (default `./jobs_data`), on PostgreSQL when
     given a `postgresql://` URL instead, or on a given store.
 

@@ -20,6 +20,7 @@ async def run_until_idle(engine: Engine, timeout: float) -> None:
         await engine._flush_outcomes()
         await engine._flush_activity(force=True)
         now = engine.clock.now_ms()
+        await engine.sweep_expired(now)
         claimed = await engine._claim_again(now)
         if not claimed and not engine.running and not engine._outcomes:
             if engine._next_tick is None or engine._next_tick <= now:

@@ -20,7 +20,7 @@ SETTINGS = "SELECT name, concurrency, paused, rate_limit, rate_per_ms, updated_a
 
 SET_QUEUE = """
 INSERT INTO job_queue (name, concurrency, paused, rate_limit, rate_per_ms, updated_at)
-VALUES (:name, NULL, 0, NULL, NULL, :now)
+VALUES (:name, :concurrency, coalesce(:paused, 0), :rate_limit, :rate_per_ms, :now)
 ON CONFLICT (name) DO UPDATE SET
     concurrency = CASE WHEN :clear_concurrency THEN NULL
                        ELSE coalesce(:concurrency, concurrency) END,
