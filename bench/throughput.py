@@ -91,7 +91,10 @@ def _mixed_batch(first: int, size: int) -> list[EnqueueRequest]:
     concurrency key (limit 1, 500 users) on one job in five."""
     return [
         EnqueueRequest(
-            command="noop", request={"i": i}, queue=MIXED_QUEUES[i % 5], priority=(i * 7) % 4,
+            command="noop",
+            request={"i": i},
+            queue=MIXED_QUEUES[i % 5],
+            priority=(i * 7) % 4,
             concurrency_key=f"user:{i % 500}" if i % 10 < 2 else None,
         )
         for i in range(first, first + size)

@@ -49,8 +49,8 @@ class QueueMixin:
         self,
         name: str,
         *,
-        concurrency: int | None | Literal[Unset.UNSET] = UNSET,
-        rate_limit: RateLimit | None | Literal[Unset.UNSET] = UNSET,
+        concurrency: int | Literal[Unset.UNSET] | None = UNSET,
+        rate_limit: RateLimit | Literal[Unset.UNSET] | None = UNSET,
         paused: bool | None = None,
     ) -> QueueSettings:
         """Change a queue's settings store-wide, from any process; returns them.
@@ -135,4 +135,3 @@ def _check_paused(paused: object) -> bool | None:
     if paused is not None and not isinstance(paused, bool):
         raise InvalidOptionError(f"paused must be True, False or None, got {paused!r}")
     return paused
-

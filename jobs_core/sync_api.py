@@ -20,6 +20,7 @@ from .enqueue_options import EnqueueOptions
 from .errors import JobsError
 from .flow_records import QueueInfo, QueueSettings, RateLimit, WaitInfo
 from .handles import CommandHandle, JobHandle
+from .queue_api import UNSET, Unset
 from .records import (
     BatchStatus,
     EngineInfo,
@@ -35,7 +36,6 @@ from .records import (
     ScheduledTaskInfo,
     ThroughputBucket,
 )
-from .queue_api import UNSET, Unset
 from .schedule import DEFAULT_MAX_CATCH_UP
 
 if TYPE_CHECKING:
@@ -239,8 +239,8 @@ class SyncJobs:
     # -- flow control -----------------------------------------------------------------------
 
     def set_queue(
-        self, name: str, *, concurrency: int | None | Literal[Unset.UNSET] = UNSET,
-        rate_limit: RateLimit | None | Literal[Unset.UNSET] = UNSET, paused: bool | None = None,
+        self, name: str, *, concurrency: int | Literal[Unset.UNSET] | None = UNSET,
+        rate_limit: RateLimit | Literal[Unset.UNSET] | None = UNSET, paused: bool | None = None,
     ) -> QueueSettings:  # fmt: skip
         """Change a queue's settings store-wide (see `BackgroundJobs.set_queue`)."""
         return self._call(

@@ -422,7 +422,12 @@ class Engine:
         for job, attempt in outcomes:
             command = self.registry.find(job.command)
             decision = decide(
-                job, attempt, owner=self.id, now=now, settings=self.settings, rng=self._rng,
+                job,
+                attempt,
+                owner=self.id,
+                now=now,
+                settings=self.settings,
+                rng=self._rng,
                 policy=command.retry if command is not None else None,
             )
             transitions.extend(decision.transitions)

@@ -106,5 +106,6 @@ def test_policy_round_trips_through_json_with_types_as_names() -> None:
     ],
 )
 def test_a_bad_policy_is_refused_naming_the_field(fields: dict[str, object], message: str) -> None:
-    with pytest.raises(InvalidOptionError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+    pattern = "^" + message.replace("(", r"\(").replace(")", r"\)")
+    with pytest.raises(InvalidOptionError, match=pattern):
         RetryPolicy(**fields)  # type: ignore[arg-type]
