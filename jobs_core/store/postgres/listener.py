@@ -101,6 +101,12 @@ class ChangeListener:
         if pid not in self._own_pids:
             self.token += 1
 
+    def terminate(self) -> None:
+        """Stop listening now, without waiting (for callers that cannot await)."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+
     async def close(self) -> None:
         task, self._task = self._task, None
         if task is None or task.done():
