@@ -12,6 +12,7 @@ from typing import Any
 from jobs_core.errors import JobNotFoundError
 from jobs_core.flow_records import DEFAULT_QUEUE
 from jobs_core.records import TERMINAL_STATES, JobState
+from jobs_core.store.idempotency import needs_lookup
 from jobs_core.store.protocol import (
     ActivityUpdate,
     EnqueuedIds,
@@ -144,19 +145,13 @@ def insert_jobs(
     whose ref_id or unique key is already held (see `conflicts.resolve`) is not inserted:
     its place holds the id of the job holding it, listed in `existing`.
     """
-    resolution = conflicts.resolve(conn, jobs, now)
+    if not needs_lookup(jobs):
+        return EnqueuedIds(_insert_new(conn, jobs, now, follow_ups))
+    resolution = conflicts.resolve_in(conn, jobs)
     fresh = resolution.new_positions(len(jobs))
-    new = jobs if len(fresh) == len(jobs) else [jobs[i] for i in fresh]
+    new = [jobs[i] for i in fresh]
     ids = _insert_new(conn, new, now, follow_ups) if new else []
-    if len(new) == len(jobs):
-        return EnqueuedIds(ids)
-    by_position = dict(zip(fresh, ids, strict=True))
-    by_position.update(resolution.existing)
-    for position, earlier in resolution.same_as.items():
-        by_position[position] = by_position[earlier]
-    existing = set(resolution.existing.values())
-    existing.update(by_position[p] for p in resolution.same_as)
-    return EnqueuedIds([by_position[i] for i in range(len(jobs))], existing)
+    return resolution.assemble(len(jobs), ids)
 
 
 def _insert_new(
