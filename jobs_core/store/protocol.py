@@ -49,6 +49,7 @@ class NewJob:
     args: dict[str, str] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
     queue: str = "default"
+    """Its queue; a job with a `worker` is always in the queue of the worker's name."""
     priority: int = 0
     expires_at: int | None = None
     concurrency_key: str | None = None

@@ -15,6 +15,7 @@ from typing import Any
 from jobs_core.records import TERMINAL_STATES, JobState
 from jobs_core.store.protocol import FinishResult, NewJob, Transition
 
+from . import flow_claims
 from .connection import Conn
 from .logs import append_logs
 from .queue import insert_jobs
@@ -47,7 +48,10 @@ CHANGED = {
 _ENDING = "state IN ('completed', 'failed', 'cancelled')"
 _APPLIES = """b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
       AND b.state NOT IN ('completed', 'failed', 'cancelled')"""
-_SUMMARY = "id, state, started_date, completed_date, duration_ms, attempts, response_type, error"
+_SUMMARY = (
+    "id, state, started_date, completed_date, duration_ms, attempts, response_type, error, "
+    "queue, concurrency_key"
+)
 _T_NAMES = ", ".join(c.split()[0] for c in TRANSITION_ARRAYS)
 
 # Each part runs only when the batch needs it, and finds its rows by primary key
@@ -94,7 +98,7 @@ applied AS (
         error_code = a.error ->> 'code', error_message = a.error ->> 'message'
     FROM applied AS a WHERE s.id = a.id
 )
-SELECT id FROM applied
+SELECT id, queue, concurrency_key FROM applied
 """
 
 
@@ -192,6 +196,7 @@ async def finish(
     after = await conn.fetchrow(sql, *(values[name] for name in names))
     assert after is not None  # an aggregate-only SELECT has one row
     released, cancelled = after[0], after[1]
+    await _after_flow(conn, rows, applied, list(cancelled or []), now)
     # A follow-up of a transition that did not apply was already written (a retried finish
     # whose first commit went through) or belongs to a job this engine no longer owns.
     skipped = {t.job_id for t in transitions} - applied_ids
@@ -203,6 +208,38 @@ async def finish(
         released_dependents=list(released or []),
         new_job_ids=new_ids,
     )
+
+
+QUEUE_MINUTE = """
+INSERT INTO queue_minute (queue, minute, state, n)
+SELECT queue, $4, state, sum(n) FROM (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(queue, state, n)
+    UNION ALL
+    SELECT queue, 'cancelled', count(*) FROM background_job WHERE id = ANY($5::bigint[])
+    GROUP BY queue) AS d
+GROUP BY queue, state ORDER BY queue, state
+ON CONFLICT (queue, minute, state) DO UPDATE SET n = queue_minute.n + excluded.n
+"""
+"""Finished jobs per queue and minute (dependents cancelled here are still live rows); rows
+taken in one order by every transaction, so engines never deadlock on them."""
+
+
+async def _after_flow(
+    conn: Conn, rows: list[Any], applied: list[Transition], cancelled: list[int], now: int
+) -> None:
+    """Flow-control bookkeeping of a finish: finishes per queue and minute, and the parked
+    jobs of keys whose job left the started state let back (`flow_claims.unpark`)."""
+    queue_of = {row[0]: row[1] for row in rows}
+    finished = Counter(
+        (queue_of[t.job_id], t.state.value) for t in applied if t.state in TERMINAL_STATES
+    )
+    if finished or cancelled:
+        queues, states = zip(*finished, strict=True) if finished else ((), ())
+        await conn.execute(
+            QUEUE_MINUTE, list(queues), list(states), list(finished.values()),
+            now - now % 60_000, cancelled,
+        )  # fmt: skip
+    await flow_claims.unpark(conn, [row[2] for row in rows if row[2] is not None])
 
 
 def _transition_values(t: Transition, now: int) -> tuple[Any, ...]:

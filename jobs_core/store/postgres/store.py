@@ -6,9 +6,9 @@ import zlib
 from collections.abc import Awaitable
 from typing import TypeVar
 
-import asyncpg
-
 from jobs_core.errors import StoreUnavailableError
+from jobs_core.flow import WaitFacts
+from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.records import (
     BatchStatus,
     CommandDefinition,
@@ -27,13 +27,26 @@ from jobs_core.settings import Settings
 from jobs_core.store.protocol import (
     ActivityUpdate,
     EngineRegistration,
+    EnqueuedIds,
     FinishResult,
     NewJob,
+    QueueChange,
     Transition,
 )
 from jobs_core.store.url import parse_store_url
 
-from . import admin, archive, batches, commands, engines, finish, queue
+from . import (
+    admin,
+    archive,
+    batches,
+    commands,
+    conflicts,
+    engines,
+    finish,
+    flow_admin,
+    flow_claims,
+    queue,
+)
 from .claims import ClaimLedger
 from .connection import Conn, MissingPartitionError
 from .database import RETRIES, Database, Work
@@ -78,6 +91,9 @@ class PostgresStore(TaskStoreMixin):
         self._max_log = self.settings.max_log_chars
         self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
         self._claims = ClaimLedger()
+        self._flow_mode = False
+        """Whether the last claim found flow control in use (the next one then takes the
+        claim lock at once)."""
         self._months: set[str] = set()
         """Months whose partitions this store has made sure exist."""
 
@@ -132,31 +148,29 @@ class PostgresStore(TaskStoreMixin):
 
     # -- engine hot path --------------------------------------------------------------------
 
-    async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
+    async def enqueue(self, jobs: list[NewJob], now: int) -> EnqueuedIds:
         if not jobs:
-            return []
-        if queue.needs_checks(jobs):
-            return await self._write(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
-        return await self._db.one(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+            return EnqueuedIds()
+        if not queue.needs_checks(jobs):
+            return await self._db.one(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+        for _ in range(conflicts.RACE_RETRIES):
+            try:
+                return await self._write(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+            except conflicts.RacedError:
+                continue  # the next run finds the job that won
+        raise StoreUnavailableError(
+            f"{self.location}: gave up after {conflicts.RACE_RETRIES} enqueues that lost a race "
+            "for a ref_id or unique key"
+        )
 
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
     ) -> list[Job]:
         if self._claims.lost:
             await self._db.write(self._claims.release_lost, engine=True)
-
-        async def run(conn: Conn) -> list[Job] | None:
-            try:
-                return await queue.claim(
-                    conn, owner=owner, commands=commands, named=named, limit=limit, now=now,
-                    lock_class=self._lock_class,
-                )  # fmt: skip
-            except asyncpg.UniqueViolationError:
-                return None  # a rival's named claim committed after our snapshot: look again
-
         for _ in range(RETRIES):
             try:
-                jobs = await self._db.one(run, engine=True)
+                jobs = await self._claim_once(owner, commands, named, limit, now)
             except StoreUnavailableError:
                 # The claim may have committed with its answer lost: release its jobs later.
                 self._claims.note_lost(owner, now, named)
@@ -165,6 +179,39 @@ class PostgresStore(TaskStoreMixin):
                 self._claims.note_claimed(owner, now, named, [j.id for j in jobs])
                 return jobs
         return []
+
+    async def _claim_once(
+        self, owner: str, commands: list[str], named: bool, limit: int, now: int
+    ) -> list[Job] | None:
+        """One claim: a lone statement while no flow control is in use, else a transaction
+        under the store's claim lock (see `flow_claims`); None when a rival's named claim
+        committed after our snapshot (look again)."""
+
+        def run(locked: bool, batch: int) -> Work[tuple[list[Job], bool, int]]:
+            return lambda conn: flow_claims.claim(
+                conn, owner=owner, commands=commands, named=named, limit=batch, now=now,
+                locked=locked, lock_class=self._lock_class,
+            )  # fmt: skip
+
+        async def under_lock(conn: Conn) -> tuple[list[Job], bool]:
+            await flow_claims.lock_claims(conn, self._lock_class)
+            jobs: list[Job] = []
+            for _ in range(flow_claims.MAX_PARK_ROUNDS):
+                found, needed, parked = await run(True, limit - len(jobs))(conn)
+                jobs += found
+                if not parked or len(jobs) >= limit:
+                    break
+            return jobs, needed
+
+        try:
+            if not self._flow_mode:
+                jobs, needed, _ = await self._db.one(run(False, limit), engine=True)
+                if not needed:
+                    return jobs
+            jobs, self._flow_mode = await self._db.write(under_lock, engine=True)
+        except flow_claims.ClaimRaced:
+            return None
+        return jobs
 
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
@@ -185,7 +232,7 @@ class PostgresStore(TaskStoreMixin):
         return await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
 
     async def next_due(self, now: int) -> int | None:
-        return await self._db.one(lambda c: queue.next_due(c, now), engine=True)
+        return await self._db.one(lambda c: flow_claims.next_due(c, now), engine=True)
 
     # -- engines ----------------------------------------------------------------------------
 
@@ -306,6 +353,29 @@ class PostgresStore(TaskStoreMixin):
     async def dependents(self, job_id: int) -> list[JobSummary]:
         """Jobs that depend on `job_id`."""
         return await self._read(lambda c: admin.dependents(c, job_id))
+
+    # -- flow control -----------------------------------------------------------------------
+
+    async def set_queue(self, name: str, change: QueueChange, now: int) -> QueueSettings:
+        return await self._db.one(
+            lambda c: flow_admin.set_queue(c, name, change, now, self.channel)
+        )
+
+    async def queue_settings(self) -> list[QueueSettings]:
+        return await self._read(flow_admin.settings)
+
+    async def queues(self, now: int) -> list[QueueInfo]:
+        return await self._read(lambda c: flow_admin.queues(c, now))
+
+    async def wait_facts(self, job_ids: list[int], now: int) -> list[WaitFacts]:
+        return await self._read(lambda c: flow_admin.wait_facts(c, job_ids, now))
+
+    async def expire_due(self, now: int, limit: int) -> list[int]:
+        return await self._finishing(
+            now,
+            lambda c: flow_admin.expire(c, now, limit, self._max_log, self.channel, limit),
+            engine=True,
+        )
 
 
 async def _page(conn: Conn, query: Query, limit: int) -> Page[Job]:

@@ -190,7 +190,8 @@ def _optional_values(
         job.parent_id is None and job.depends_on is None and job.ref_id is None
         and job.tag is None and job.callback is None and job.batch_id is None
         and job.created_by is None and job.user_id is None and job.reply_to is None
-        and not job.args and not job.meta and error is None and job.queue == DEFAULT_QUEUE
+        and not job.args and not job.meta and error is None and not job.worker
+        and job.queue == DEFAULT_QUEUE
         and not job.priority and job.expires_at is None and job.concurrency_key is None
         and job.unique_key is None and job.retry_policy is None
     ):  # fmt: skip
@@ -202,7 +203,7 @@ def _optional_values(
         json.dumps(job.args) if job.args else None,
         json.dumps(job.meta) if job.meta else None,
         now if state is JobState.CANCELLED else None, error_json, waiting_on,
-        None if job.queue == DEFAULT_QUEUE else job.queue, job.priority or None,
+        job.worker or (None if job.queue == DEFAULT_QUEUE else job.queue), job.priority or None,
         job.expires_at, job.concurrency_key,
         None if job.concurrency_key is None else job.concurrency_limit,
         job.unique_key, job.retry_policy,
