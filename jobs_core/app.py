@@ -228,8 +228,8 @@ class BackgroundJobs(AdminMixin, QueueMixin, SchedulingMixin, WaitMixin):
                 if job.run_after > now:
                     self._engine.note_due(job.run_after)
         return [
-            JobRef(id=i, ref_id=j.ref_id, existing=i in ids.existing)
-            for i, j in zip(ids, new_jobs, strict=True)
+            JobRef(id=i, ref_id=j.ref_id, existing=n in ids.reused)
+            for n, (i, j) in enumerate(zip(ids, new_jobs, strict=True))
         ]
 
     async def declared_command(self, name: str) -> CommandDefinition | None:

@@ -197,7 +197,10 @@ def _check_flow(name: str, worker: str | None, flow: FlowOptions) -> None:
             f"a fixed key or a function of the request, got {key!r}"
         )
     if isinstance(key, str):
-        key_fields(key)  # a malformed template is refused now, not at the first enqueue
+        try:
+            key_fields(key)  # a malformed template is refused now, not at the first enqueue
+        except InvalidOptionError as error:
+            raise InvalidOptionError(where + str(error)) from None
 
 
 def _inspect_handler(name: str, handler: Handler) -> tuple[bool, bool, Any]:

@@ -37,9 +37,7 @@ class Resolution:
         by_position.update(self.existing)
         for position, earlier in sorted(self.same_as.items()):
             by_position[position] = by_position[earlier]
-        existing = set(self.existing.values())
-        existing.update(by_position[p] for p in self.same_as)
-        return EnqueuedIds([by_position[i] for i in range(n)], existing)
+        return EnqueuedIds([by_position[i] for i in range(n)], {*self.existing, *self.same_as})
 
 
 def needs_lookup(jobs: Sequence[NewJob]) -> bool:
@@ -60,9 +58,7 @@ def refuse_repeated_ref_ids(jobs: Sequence[NewJob]) -> None:
         seen.add(job.ref_id)
 
 
-def resolve(
-    jobs: Sequence[NewJob], taken: dict[str, int], active: dict[str, int]
-) -> Resolution:
+def resolve(jobs: Sequence[NewJob], taken: dict[str, int], active: dict[str, int]) -> Resolution:
     """What to do with each job, given the ref_ids already taken (ref_id → job id) and the
     unique keys held by queued or started jobs (key → job id).
 

@@ -62,12 +62,14 @@ class NewJob:
 
 
 class EnqueuedIds(list[int]):
-    """The ids `Store.enqueue` returns, in order, with those of jobs that were already there
-    (a taken `ref_id` with `on_conflict` other than `raise`, an active `unique_key`)."""
+    """The ids `Store.enqueue` returns, in order; `reused` holds the positions (in the call)
+    of jobs that were already there instead of being added: a taken `ref_id` with
+    `on_conflict` other than `raise`, a `unique_key` held by a queued or started job, or the
+    same unique key earlier in the call."""
 
-    def __init__(self, ids: Iterable[int] = (), existing: set[int] | None = None) -> None:
+    def __init__(self, ids: Iterable[int] = (), reused: set[int] | None = None) -> None:
         super().__init__(ids)
-        self.existing: set[int] = existing or set()
+        self.reused: set[int] = reused or set()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,7 +189,8 @@ class Store(Protocol):
         waiting on a parent, command in `commands`, and let through by flow control, decided
         in the claim transaction across every engine of the store: its queue not paused,
         under its concurrency and under its rate limit (starts in any window of its length);
-        its concurrency key under its limit. Higher `priority` first, then `run_after`, `id`.
+        its concurrency key under its limit. Within a queue, higher `priority` first, then
+        `run_after`, `id`; queues take turns (the first job of each, then the second, ...).
         `named=False` claims default-worker jobs; `named=True` claims the first due job of
         each named worker that has no started job (one at a time, in order: a first job held
         by its key holds the worker).

@@ -161,7 +161,10 @@ async def wait_facts(conn: Conn, job_ids: list[int], now: int) -> list[WaitFacts
         key_running = int(await conn.fetchval(RUNNING_WITH_KEY, key)) if key is not None else 0
         facts.append(
             WaitFacts(
-                job=job, queue=loads[job.queue], waiting_on=row[-1], key_running=key_running,
+                job=job,
+                queue=loads[job.queue],
+                waiting_on=row[-1],
+                key_running=key_running,
                 worker_busy=bool(job.worker) and loads[job.queue].running > 0,
             )
         )

@@ -3,7 +3,8 @@
 One statement picks and starts a batch, as on SQLite: the queues with ready jobs (a loose
 index scan), each queue's allowance (paused: 0; else its free concurrency and rate, at most
 the batch), its first jobs by priority then due time (`LATERAL ... LIMIT allowance FOR UPDATE
-SKIP LOCKED`), keyed jobs beyond their key's free slots parked, then the best of the rest.
+SKIP LOCKED`), keyed jobs beyond their key's free slots parked, then the rest, the queues
+taking turns.
 
 Limits need exact counts across engines, and a statement's snapshot is taken before it could
 take a lock. So while any queue has a limit or any ready job has a concurrency key ("flow
@@ -89,7 +90,9 @@ WITH RECURSIVE {FLOW}, queues(name) AS (
     FROM queues q LEFT JOIN job_queue c ON c.name = q.name
     WHERE q.name IS NOT NULL AND (SELECT ok FROM go)
 ), candidate AS MATERIALIZED (
-    SELECT p.* FROM allowance a CROSS JOIN LATERAL (
+    SELECT p.*, row_number() OVER (
+        PARTITION BY a.name ORDER BY p.priority DESC, p.run_after, p.id) AS nth
+    FROM allowance a CROSS JOIN LATERAL (
         SELECT id, priority, run_after, concurrency_key, concurrency_limit FROM background_job
         WHERE worker = '' AND queue = a.name AND {READY} AND run_after <= $2
           AND (expires_at IS NULL OR expires_at > $2) AND command = ANY($3::text[])
@@ -106,12 +109,14 @@ WITH RECURSIVE {FLOW}, queues(name) AS (
           > k.concurrency_limit
 ), chosen AS (
     SELECT id FROM candidate WHERE id <> ALL(ARRAY(SELECT id FROM held))
-    ORDER BY priority DESC, run_after, id LIMIT $4
+    ORDER BY nth, run_after, id LIMIT $4
 ), parked AS (
     UPDATE background_job SET key_parked = true
     WHERE id = ANY(ARRAY(SELECT id FROM held)) RETURNING id
 ), {_CLAIMED}"""
-"""Default-worker claim; `$1` owner, `$2` now, `$3` commands, `$4` batch, `$5` locked."""
+"""Default-worker claim; `$1` owner, `$2` now, `$3` commands, `$4` batch, `$5` locked.
+Queues take turns in a batch (the first job of each, oldest first, then the second, ...):
+priorities order the jobs of one queue, and no queue starves another."""
 
 CLAIM_NAMED = f"""
 WITH RECURSIVE {FLOW}, named(worker) AS (

@@ -78,6 +78,7 @@ WHERE b.id = u.id AND b.state = 'started'
 RETURNING pg_notify($7, 'activity')
 """
 
+
 def needs_checks(jobs: list[NewJob]) -> bool:
     """Whether inserting `jobs` must read or write other rows first (parents, ref_ids,
     unique keys, batches), and so needs a transaction."""

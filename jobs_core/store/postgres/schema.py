@@ -241,6 +241,7 @@ $$;
 """`log_cap.cap_logs` in PL/pgSQL (the same rule, character for character; a test compares
 them): called only for an append that overflows the cap."""
 
+
 def _add_flow_columns(table: str) -> str:
     lines = FLOW_COLUMNS.strip().splitlines()
     added = ", ".join(f"ADD COLUMN {line.strip().rstrip(',')}" for line in lines)

@@ -6,7 +6,7 @@ hold store-wide. One statement picks and starts a batch: the queues with ready j
 loose index scan), each queue's allowance (paused: 0; else its free concurrency and rate,
 at most the batch), its first jobs by priority then due time, keyed jobs beyond their
 key's free slots set aside (`key_parked`: they leave the ready index until a job with their
-key finishes, so no claim steps over them again), then the best of the rest.
+key finishes, so no claim steps over them again), then the rest, queues taking turns.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ WITH RECURSIVE queues(name) AS (
           > k.concurrency_limit
 ), decision(id, park) AS (
     SELECT id, 0 FROM (SELECT id FROM allowed WHERE id NOT IN held
-                       ORDER BY priority DESC, run_after, id LIMIT :limit)
+                       ORDER BY nth, run_after, id LIMIT :limit)
     UNION ALL SELECT id, 1 FROM held
 )
 UPDATE background_job AS b
@@ -79,7 +79,9 @@ WHERE b.id = d.id
 RETURNING {JOB_SELECT}, key_parked
 """
 """Default-worker claim. A queue's allowance counts its own candidates only (`nth <= n`),
-and a key's free slots count the candidates of every queue (`row_number` over the key)."""
+and a key's free slots count the candidates of every queue (`row_number` over the key).
+Queues take turns in a batch (the first job of each queue, oldest first, then the second of
+each, ...): priorities order the jobs of one queue, and no queue starves another."""
 
 CLAIM_NAMED = f"""
 UPDATE background_job
