@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from jobs_core import JobContext, JobState, ManualClock, PermanentError, RetryPolicy
@@ -64,8 +65,7 @@ async def test_backoff_kinds_space_the_retries(make_jobs: MakeJobs, clock: Manua
         from jobs_core.testing import drain
 
         await drain(jobs, advance=True)
-    gaps = {name: [b - a for a, b in zip(times, times[1:], strict=False)]
-            for name, times in starts.items()}  # fmt: skip
+    gaps = {name: [b - a for a, b in itertools.pairwise(times)] for name, times in starts.items()}
     assert gaps == {
         "linear": [10_000, 20_000, 30_000],
         "fixed": [7_000, 7_000, 7_000],

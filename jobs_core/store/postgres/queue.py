@@ -141,8 +141,8 @@ def _job_values(job: NewJob, parents: dict[int, JobState], now: int) -> tuple[An
         job.retry_limit, job.timeout_secs, job.parent_id, job.depends_on, job.ref_id, job.tag,
         job.callback, job.batch_id, job.created_by, job.user_id, job.reply_to,
         json_or_none(job.args), json_or_none(job.meta), completed, error, waiting_on,
-        job.worker or job.queue, job.priority, job.expires_at, job.concurrency_key, job.concurrency_limit,
-        job.unique_key, job.retry_policy,
+        job.worker or job.queue, job.priority, job.expires_at, job.concurrency_key,
+        job.concurrency_limit, job.unique_key, job.retry_policy,
     )  # fmt: skip
 
 
