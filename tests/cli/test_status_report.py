@@ -76,13 +76,40 @@ def data(scheduled: list[ScheduledTaskInfo] | None = None) -> StatusData:
 
 
 QUEUES = [
-    QueueInfo(name="default", concurrency=None, paused=False, rate_limit=None, running=1,
-              queued=3, recent_starts=None, finished_15m=38, failed_15m=2),
-    QueueInfo(name="email", concurrency=3, paused=False,
-              rate_limit=RateLimit(100, per=timedelta(minutes=1)), running=0, queued=1,
-              recent_starts=57, finished_15m=2, failed_15m=0),
-    QueueInfo(name="smtp", concurrency=1, paused=True, rate_limit=None, running=0, queued=0,
-              recent_starts=None, finished_15m=0, failed_15m=0, worker=True),
+    QueueInfo(
+        name="default",
+        concurrency=None,
+        paused=False,
+        rate_limit=None,
+        running=1,
+        queued=3,
+        recent_starts=None,
+        finished_15m=38,
+        failed_15m=2,
+    ),
+    QueueInfo(
+        name="email",
+        concurrency=3,
+        paused=False,
+        rate_limit=RateLimit(100, per=timedelta(minutes=1)),
+        running=0,
+        queued=1,
+        recent_starts=57,
+        finished_15m=2,
+        failed_15m=0,
+    ),
+    QueueInfo(
+        name="smtp",
+        concurrency=1,
+        paused=True,
+        rate_limit=None,
+        running=0,
+        queued=0,
+        recent_starts=None,
+        finished_15m=0,
+        failed_15m=0,
+        worker=True,
+    ),
 ]
 
 
