@@ -141,8 +141,18 @@ class JobBuilder:
             depends_on=r.depends_on, ref_id=r.ref_id, tag=r.tag, callback=r.callback,
             batch_id=r.batch_id, created_by=r.created_by, user_id=r.user_id,
             reply_to=r.reply_to, args=dict(r.args or {}), meta=dict(r.meta),
-            **flow_fields(r, spec, body, worker, run_after),
+            **(flow_fields(r, spec, body, worker, run_after) if _has_flow(r, spec) else {}),
         )  # fmt: skip
+
+
+def _has_flow(r: EnqueueRequest, spec: Spec) -> bool:
+    """Whether the request or its command sets a flow option (most do not: the fields then
+    keep their defaults, at no cost)."""
+    return spec.has_flow or not (
+        r.queue is None and r.priority is None and r.expires_at is None
+        and r.expires_in is None and r.concurrency_key is None and r.unique_key is None
+        and r.on_conflict is None and r.retry is None and r.concurrency_limit is None
+    )  # fmt: skip
 
 
 def flow_fields(

@@ -203,3 +203,35 @@ def declared_flow_from_json(text: str | None) -> dict[str, Any]:
         return {}
     data = json.loads(text)
     return {name: data[name] for name in DECLARED_FLOW_FIELDS if name in data}
+
+
+# -- spreading a claim's batch over queues --------------------------------------------------
+
+MIN_PER_QUEUE = 8
+"""The smallest share of a batch a queue is offered in a claim's first round."""
+
+MAX_ROUNDS = 8
+"""Most claim statements one claim runs (in one transaction)."""
+
+
+def per_queue_cap(limit: int, queues: int) -> int:
+    """How many jobs each queue may give a claim's first round: its share of the batch, so
+    that a claim reads about `limit` candidates however many queues have work (each queue is
+    scanned apart; a cap of the whole batch would read `limit` times the queues)."""
+    if queues <= 1:
+        return limit
+    return min(limit, max(MIN_PER_QUEUE, -(-limit // queues)))
+
+
+def next_cap(cap: int, limit: int, claimed: int, most_from_one_queue: int, parked: int) -> int:
+    """The per-queue cap of the claim's next round, or 0 when the claim is done.
+
+    Another round runs while the batch is not full and either a queue gave all its cap
+    allowed (it may have more; the next round offers it the rest of the batch) or keyed jobs
+    were parked (they made room for the jobs behind them)."""
+    left = limit - claimed
+    if left <= 0:
+        return 0
+    if most_from_one_queue >= cap and cap < limit:
+        return left
+    return min(cap, left) if parked else 0

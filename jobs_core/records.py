@@ -415,3 +415,12 @@ class CommandDefinition:
     """An enqueue of an equal request while one is queued or running returns that job."""
     expires_in_secs: float | None = None
     """Its jobs expire this long after they become due unless started; None for never."""
+
+    @property
+    def has_flow(self) -> bool:
+        """Whether it sets a flow option for its jobs."""
+        return (
+            self.queue is not None or bool(self.priority) or self.concurrency_key is not None
+            or self.concurrency_key_computed or self.unique_while_active
+            or self.expires_in_secs is not None
+        )  # fmt: skip

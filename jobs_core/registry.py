@@ -62,6 +62,8 @@ class Command:
     """Its retry policy (a job's own policy, given at enqueue, wins)."""
     expires_in: timedelta | None = None
     """Its jobs expire this long after they become due, unless started."""
+    has_flow: bool = False
+    """Whether it sets a flow option for its jobs (queue, priority, key, unique, expiry)."""
 
     def definition(self, *, declared_by: str, declared_at: int) -> CommandDefinition:
         """The command as an engine declares it in the store."""
@@ -123,6 +125,7 @@ class CommandRegistry:
             unique_while_active=flow.unique_while_active,
             retry=flow.retry,
             expires_in=flow.expires_in,
+            has_flow=flow.sets_job_fields,
         )
         self._commands[command_name] = command
         return command
@@ -163,6 +166,15 @@ class FlowOptions:
     unique_while_active: bool = False
     retry: RetryPolicy | None = None
     expires_in: timedelta | None = None
+
+    @property
+    def sets_job_fields(self) -> bool:
+        """Whether they change the jobs' flow fields at enqueue (the retry policy does not:
+        the engine reads it from the command)."""
+        return (
+            self.queue is not None or bool(self.priority) or self.concurrency_key is not None
+            or self.unique_while_active or self.expires_in is not None
+        )  # fmt: skip
 
 
 def _check_flow(name: str, worker: str | None, flow: FlowOptions) -> None:

@@ -32,7 +32,8 @@ FLOW_COLUMNS = (
 def downgrade_live(path: Path) -> None:
     """Make `jobs.db` what version 1 of jobs wrote."""
     with sqlite3.connect(path) as conn:
-        for index in ("ix_job_ready", "ix_job_running", "ix_job_key_running", "ix_job_key_parked",
+        for index in ("ix_job_ready", "ix_job_running", "ix_job_key_running", "ix_job_key_ready",
+                      "ix_job_key_parked",
                       "ix_job_expires", "ux_job_unique"):  # fmt: skip
             conn.execute(f"DROP INDEX {index}")
         for column in (*FLOW_COLUMNS, "key_parked"):

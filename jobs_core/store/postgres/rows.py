@@ -11,6 +11,7 @@ import asyncpg
 
 from jobs_core.records import Job, JobError, JobState, JobSummary
 from jobs_core.retry_policy import policy_from_json
+from jobs_core.store.rows import job_maker
 
 from .schema import JOB_FIELDS
 
@@ -31,6 +32,7 @@ LIVE_SUMMARY_SELECT = ", ".join(
 LIVE_SUMMARY_FROM = "job_summary s LEFT JOIN background_job b ON b.id = s.id"
 
 _STATES = {state.value: state for state in JobState}
+_make_job = job_maker(JOB_FIELDS)
 _STATE, _ERROR, _ARGS, _META, _POLICY = (
     JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta", "retry_policy")
 )
@@ -45,7 +47,7 @@ def row_to_job(row: Sequence[Any] | asyncpg.Record) -> Job:
     values[_META] = json.loads(values[_META]) if values[_META] else {}
     if values[_POLICY] is not None:
         values[_POLICY] = policy_from_json(values[_POLICY])
-    return Job(**dict(zip(JOB_FIELDS, values, strict=False)))
+    return _make_job(values)
 
 
 def row_to_summary(row: Sequence[Any] | asyncpg.Record) -> JobSummary:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
+from typing import Any
 
+from jobs_core.flow import MAX_ROUNDS, next_cap, per_queue_cap
 from jobs_core.records import Job
 
 from .rows import JOB_SELECT, row_to_job
@@ -22,15 +24,46 @@ from .rows import JOB_SELECT, row_to_job
 READY = "state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
 """The predicate of `ix_job_ready`: queued, not waiting on a parent, not parked."""
 
-CLAIM_DEFAULT = f"""
-WITH RECURSIVE queues(name) AS (
+QUEUES = f"""
+queues(name) AS (
     SELECT (SELECT queue FROM background_job INDEXED BY ix_job_ready
             WHERE worker = '' AND {READY} ORDER BY queue LIMIT 1)
     UNION ALL
     SELECT (SELECT queue FROM background_job INDEXED BY ix_job_ready
             WHERE worker = '' AND {READY} AND queue > queues.name ORDER BY queue LIMIT 1)
     FROM queues WHERE queues.name IS NOT NULL
-), allowance(name, n) AS (
+)"""
+"""The queues with ready default-worker jobs: one index probe per queue."""
+
+PRECHECK = f"""
+WITH RECURSIVE {QUEUES}
+SELECT (SELECT count(*) FROM job_queue
+        WHERE paused OR concurrency IS NOT NULL OR rate_limit IS NOT NULL),
+    EXISTS (SELECT 1 FROM background_job INDEXED BY ix_job_key_ready
+            WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
+              AND key_parked = 0),
+    (SELECT count(*) FROM queues WHERE name IS NOT NULL), (SELECT min(name) FROM queues)
+"""
+"""What a default claim must decide: queues with limits, ready keyed jobs, how many queues
+have ready jobs and the first of them."""
+
+CLAIM_ONE_QUEUE = f"""
+UPDATE background_job
+SET state = 'started', owner = :owner, attempts = attempts + 1, started_date = :now,
+    last_activity_date = :now, cancel_requested = 0
+WHERE id IN (
+    SELECT id FROM background_job INDEXED BY ix_job_ready
+    WHERE worker = '' AND queue = :queue AND {READY} AND run_after <= :now
+      AND (expires_at IS NULL OR expires_at > :now)
+      AND command IN (SELECT value FROM json_each(:commands))
+    ORDER BY priority DESC, run_after, id LIMIT :limit)
+RETURNING {JOB_SELECT}, 0
+"""
+"""The claim without flow control: one queue has ready jobs, no queue has a limit and no
+ready job has a key (the common case, as fast as before flow control)."""
+
+CLAIM_DEFAULT = f"""
+WITH RECURSIVE {QUEUES}, allowance(name, n) AS (
     SELECT q.name, CASE WHEN c.name IS NULL THEN :limit WHEN c.paused THEN 0 ELSE min(:limit,
         CASE WHEN c.concurrency IS NULL THEN :limit ELSE c.concurrency
             - (SELECT count(*) FROM background_job r INDEXED BY ix_job_running
@@ -49,7 +82,7 @@ WITH RECURSIVE queues(name) AS (
         WHERE worker = '' AND queue = a.name AND {READY} AND run_after <= :now
           AND (expires_at IS NULL OR expires_at > :now)
           AND command IN (SELECT value FROM json_each(:commands))
-        ORDER BY priority DESC, run_after, id LIMIT :limit)
+        ORDER BY priority DESC, run_after, id LIMIT :per_queue)
     WHERE a.n > 0
 ), allowed AS MATERIALIZED (
     SELECT * FROM candidate WHERE nth <= n
@@ -126,30 +159,52 @@ WHERE c.rate_limit IS NOT NULL
 """
 """Starts of rate-limited queues, one row per queue and claim, for their sliding window."""
 
-MAX_ROUNDS = 8
-"""Claims run again in one transaction while the last one parked keyed jobs and did not
-fill the batch: the parked jobs made room for the ready ones behind them."""
-
 
 def claim(
     conn: sqlite3.Connection, *, owner: str, commands: str, named: bool, limit: int, now: int
 ) -> list[Job]:
     """Claim inside the caller's transaction; `commands` is a JSON array of names."""
-    sql = CLAIM_NAMED if named else CLAIM_DEFAULT
-    jobs: list[Job] = []
-    for _ in range(1 if named else MAX_ROUNDS):
-        params = {"owner": owner, "now": now, "commands": commands, "limit": limit - len(jobs)}
-        rows = conn.execute(sql, params).fetchall()
-        started = [row_to_job(row[:-1]) for row in rows if not row[-1]]
-        jobs += started
-        parked = len(rows) - len(started)
-        if not parked or len(jobs) >= limit:
-            break
+    params = {"owner": owner, "now": now, "commands": commands, "limit": limit}
+    if named:
+        jobs, limited = _started(conn.execute(CLAIM_NAMED, params).fetchall()), True
+    else:
+        limited, keyed, queues, first = conn.execute(PRECHECK).fetchone()
+        if not queues:
+            return []
+        if not limited and not keyed and queues == 1:
+            rows = conn.execute(CLAIM_ONE_QUEUE, {**params, "queue": first}).fetchall()
+            jobs = _started(rows)
+        else:
+            jobs = _flow_rounds(conn, params, limit, queues)
     if jobs:
         jobs.sort(key=lambda j: (-j.priority, j.run_after, j.id))
         conn.execute(SUMMARY_STARTED, {"now": now, "ids": json.dumps([j.id for j in jobs])})
-        counts = Counter(j.queue for j in jobs)
-        conn.execute(RECORD_STARTS, {"now": now, "counts": json.dumps(counts)})
+        if limited:
+            counts = Counter(j.queue for j in jobs)
+            conn.execute(RECORD_STARTS, {"now": now, "counts": json.dumps(counts)})
+    return jobs
+
+
+def _started(rows: list[tuple[Any, ...]]) -> list[Job]:
+    return [row_to_job(row[:-1]) for row in rows if not row[-1]]
+
+
+def _flow_rounds(
+    conn: sqlite3.Connection, params: dict[str, Any], limit: int, queues: int
+) -> list[Job]:
+    """The flow-control claim, in rounds while the batch has room (see `flow.next_cap`)."""
+    jobs: list[Job] = []
+    cap = per_queue_cap(limit, queues)
+    for _ in range(MAX_ROUNDS):
+        rows = conn.execute(
+            CLAIM_DEFAULT, {**params, "limit": limit - len(jobs), "per_queue": cap}
+        ).fetchall()
+        started = _started(rows)
+        jobs += started
+        most = max(Counter(j.queue for j in started).values(), default=0)
+        cap = next_cap(cap, limit, len(jobs), most, len(rows) - len(started))
+        if not cap:
+            break
     return jobs
 
 

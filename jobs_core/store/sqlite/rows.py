@@ -7,6 +7,7 @@ from typing import Any
 
 from jobs_core.records import Job, JobError, JobState, JobSummary
 from jobs_core.retry_policy import policy_from_json, policy_to_json
+from jobs_core.store.rows import job_maker
 
 from .schema import JOB_FIELDS
 
@@ -22,6 +23,7 @@ SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
 
 
 _STATES = {state.value: state for state in JobState}
+_make_job = job_maker(JOB_FIELDS)
 _STATE, _ERROR, _ARGS, _META, _TRUNCATED, _POLICY = (
     JOB_FIELDS.index(n)
     for n in ("state", "error", "args", "meta", "logs_truncated", "retry_policy")
@@ -38,7 +40,7 @@ def row_to_job(row: tuple[Any, ...]) -> Job:
     values[_TRUNCATED] = bool(values[_TRUNCATED])
     if values[_POLICY] is not None:
         values[_POLICY] = policy_from_json(values[_POLICY])
-    return Job(**dict(zip(JOB_FIELDS, values, strict=False)))
+    return _make_job(values)
 
 
 def job_to_row(job: Job) -> tuple[Any, ...]:

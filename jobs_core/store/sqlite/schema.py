@@ -265,6 +265,9 @@ DROP INDEX ix_job_busy_worker;
 CREATE INDEX ix_job_running ON background_job(queue) WHERE state = 'started';
 CREATE INDEX ix_job_key_running ON background_job(concurrency_key)
     WHERE state = 'started' AND concurrency_key IS NOT NULL;
+CREATE INDEX ix_job_key_ready ON background_job(concurrency_key)
+    WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
+      AND key_parked = 0;
 CREATE INDEX ix_job_key_parked ON background_job(concurrency_key, priority DESC, run_after, id)
     WHERE key_parked = 1 AND state = 'queued';
 CREATE INDEX ix_job_expires ON background_job(expires_at)
