@@ -39,13 +39,14 @@ PRECHECK = f"""
 WITH RECURSIVE {QUEUES}
 SELECT (SELECT count(*) FROM job_queue
         WHERE paused OR concurrency IS NOT NULL OR rate_limit IS NOT NULL),
+    EXISTS (SELECT 1 FROM job_queue WHERE rate_limit IS NOT NULL),
     EXISTS (SELECT 1 FROM background_job INDEXED BY ix_job_key_ready
             WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
               AND key_parked = 0),
     (SELECT count(*) FROM queues WHERE name IS NOT NULL), (SELECT min(name) FROM queues)
 """
-"""What a default claim must decide: queues with limits, ready keyed jobs, how many queues
-have ready jobs and the first of them."""
+"""What a default claim must decide: queues with limits, whether one is a rate (starts are
+then logged), ready keyed jobs, how many queues have ready jobs and the first of them."""
 
 CLAIM_ONE_QUEUE = f"""
 UPDATE background_job
@@ -166,9 +167,9 @@ def claim(
     """Claim inside the caller's transaction; `commands` is a JSON array of names."""
     params = {"owner": owner, "now": now, "commands": commands, "limit": limit}
     if named:
-        jobs, limited = _started(conn.execute(CLAIM_NAMED, params).fetchall()), True
+        jobs, rated = _started(conn.execute(CLAIM_NAMED, params).fetchall()), True
     else:
-        limited, keyed, queues, first = conn.execute(PRECHECK).fetchone()
+        limited, rated, keyed, queues, first = conn.execute(PRECHECK).fetchone()
         if not queues:
             return []
         if not limited and not keyed and queues == 1:
@@ -179,7 +180,7 @@ def claim(
     if jobs:
         jobs.sort(key=lambda j: (-j.priority, j.run_after, j.id))
         conn.execute(SUMMARY_STARTED, {"now": now, "ids": json.dumps([j.id for j in jobs])})
-        if limited:
+        if rated:
             counts = Counter(j.queue for j in jobs)
             conn.execute(RECORD_STARTS, {"now": now, "counts": json.dumps(counts)})
     return jobs
