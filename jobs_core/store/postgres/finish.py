@@ -15,7 +15,6 @@ from typing import Any
 from jobs_core.records import TERMINAL_STATES, JobState
 from jobs_core.store.protocol import FinishResult, NewJob, Transition
 
-from . import flow_claims
 from .connection import Conn
 from .logs import append_logs
 from .queue import insert_jobs
@@ -120,7 +119,7 @@ dependent(id) AS (
             'cancelled because job ' || b.depends_on || ' it depends on did not complete',
             'stack', '', 'field_errors', '{{}}'::jsonb)
     WHERE b.id = ANY(ARRAY(SELECT id FROM dependent)) AND b.state = 'queued'
-    RETURNING b.id, b.depends_on
+    RETURNING b.id, b.depends_on, b.queue
 ), summary AS (
     UPDATE job_summary AS s
     SET state = 'cancelled', completed_date = {now}, error_code = 'DependencyFailed',
@@ -140,11 +139,35 @@ delta AS (
 ), minute AS (
     INSERT INTO job_minute (minute, state, n) SELECT {minute}, state, n FROM delta ORDER BY state
     ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n
+), queue_delta AS (
+    SELECT queue, state, sum(n)::bigint AS n FROM (
+        SELECT * FROM unnest({q_queues}::text[], {q_states}::text[], {q_counts}::bigint[])
+            AS d(queue, state, n){queue_union}) AS d
+    GROUP BY queue, state HAVING sum(n) > 0
+), queue_minutes AS (
+    -- Finishes per queue and minute, rows locked in one order (no deadlock between engines).
+    INSERT INTO queue_minute (queue, minute, state, n)
+    SELECT queue, {minute}, state, n FROM queue_delta ORDER BY queue, state
+    ON CONFLICT (queue, minute, state) DO UPDATE SET n = queue_minute.n + excluded.n
+)"""
+_UNPARKED = """,
+unparked AS (
+    -- The first parked jobs of each key whose job left the started state go back to the
+    -- ready index (a claim parks them again if their key is still at its limit).
+    UPDATE background_job SET key_parked = false
+    WHERE id = ANY(ARRAY(
+        SELECT p.id FROM (SELECT DISTINCT k FROM unnest({keys}::text[]) AS k) AS f
+        CROSS JOIN LATERAL (
+            SELECT id FROM background_job
+            WHERE concurrency_key = f.k AND key_parked AND state = 'queued'
+            ORDER BY priority DESC, run_after, id LIMIT {unpark}) AS p))
 )"""
 
 
 @functools.cache
-def after_transitions(released: bool, cancelled: bool) -> tuple[str, tuple[str, ...]]:
+def after_transitions(
+    released: bool, cancelled: bool, unpark: bool = False
+) -> tuple[str, tuple[str, ...]]:
     """Release the dependents of completed jobs, cancel (transitively) those of failed or
     cancelled ones, and count the finished jobs, all in one statement; the statement and the
     names of its parameters, in order.
@@ -152,19 +175,27 @@ def after_transitions(released: bool, cancelled: bool) -> tuple[str, tuple[str, 
     A separate statement from the transitions on purpose: its fresh snapshot sees children
     enqueued by transactions that held their parent's summary row (queue.PARENT_STATES).
     Dependents it cancels stay in the live table until the archive pass moves them (rare).
+    Flow control: finishes counted per queue too, and with `unpark` the parked jobs of the
+    keys of jobs that left the started state let back.
     """
     names = [n for n, used in (("completed", released), ("stopped", cancelled),
                                ("now", cancelled)) if used]  # fmt: skip
-    names += ["states", "counts", "minute", "channel"]
+    names += ["states", "counts", "minute", "channel", "q_queues", "q_states", "q_counts"]
+    names += ["keys", "unpark"] if unpark else []
     marks = {name: f"${i + 1}" for i, name in enumerate(names)}
     union = "\n        UNION ALL SELECT 'cancelled', count(*) FROM cancelled" if cancelled else ""
+    queue_union = (
+        "\n        UNION ALL SELECT queue, 'cancelled', count(*) FROM cancelled GROUP BY queue"
+        if cancelled else ""
+    )  # fmt: skip
     sql = f"""
-WITH RECURSIVE{_RELEASED if released else ""}{_CANCELLED if cancelled else ""}{_COUNTED}
+WITH RECURSIVE{_RELEASED if released else ""}{_CANCELLED if cancelled else ""}{_COUNTED}\
+{_UNPARKED if unpark else ""}
 SELECT {"(SELECT array_agg(id) FROM released)" if released else "NULL"},
     {"(SELECT array_agg(id ORDER BY id) FROM cancelled)" if cancelled else "NULL"},
     pg_notify({{channel}}, 'finish')
 """
-    return sql.format(union=union, **marks), tuple(names)
+    return sql.format(union=union, queue_union=queue_union, **marks), tuple(names)
 
 
 async def finish(
@@ -188,15 +219,17 @@ async def finish(
     counts = Counter(t.state.value for t in applied if t.state in TERMINAL_STATES)
     completed = [t.job_id for t in applied if t.state is JobState.COMPLETED]
     stopped = [t.job_id for t in applied if t.state in (JobState.FAILED, JobState.CANCELLED)]
-    sql, names = after_transitions(bool(completed), bool(stopped))
+    keys = [row[2] for row in rows if row[2] is not None]
+    sql, names = after_transitions(bool(completed), bool(stopped), bool(keys))
     values = {
         "completed": completed, "stopped": stopped, "now": now, "states": list(counts),
         "counts": list(counts.values()), "minute": now - now % 60_000, "channel": channel,
+        **_queue_counts(rows, applied), "keys": keys,
+        "unpark": max(Counter(keys).values(), default=1),
     }  # fmt: skip
     after = await conn.fetchrow(sql, *(values[name] for name in names))
     assert after is not None  # an aggregate-only SELECT has one row
     released, cancelled = after[0], after[1]
-    await _after_flow(conn, rows, applied, list(cancelled or []), now)
     # A follow-up of a transition that did not apply was already written (a retried finish
     # whose first commit went through) or belongs to a job this engine no longer owns.
     skipped = {t.job_id for t in transitions} - applied_ids
@@ -210,36 +243,17 @@ async def finish(
     )
 
 
-QUEUE_MINUTE = """
-INSERT INTO queue_minute (queue, minute, state, n)
-SELECT queue, $4, state, sum(n) FROM (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(queue, state, n)
-    UNION ALL
-    SELECT queue, 'cancelled', count(*) FROM background_job WHERE id = ANY($5::bigint[])
-    GROUP BY queue) AS d
-GROUP BY queue, state ORDER BY queue, state
-ON CONFLICT (queue, minute, state) DO UPDATE SET n = queue_minute.n + excluded.n
-"""
-"""Finished jobs per queue and minute (dependents cancelled here are still live rows); rows
-taken in one order by every transaction, so engines never deadlock on them."""
-
-
-async def _after_flow(
-    conn: Conn, rows: list[Any], applied: list[Transition], cancelled: list[int], now: int
-) -> None:
-    """Flow-control bookkeeping of a finish: finishes per queue and minute, and the parked
-    jobs of keys whose job left the started state let back (`flow_claims.unpark`)."""
+def _queue_counts(rows: list[Any], applied: list[Transition]) -> dict[str, list[Any]]:
+    """The finishes of `applied` per queue and state, as the arrays `after_transitions`
+    takes (`rows`: id, queue, key of each applied transition)."""
     queue_of = {row[0]: row[1] for row in rows}
     finished = Counter(
         (queue_of[t.job_id], t.state.value) for t in applied if t.state in TERMINAL_STATES
     )
-    if finished or cancelled:
-        queues, states = zip(*finished, strict=True) if finished else ((), ())
-        await conn.execute(
-            QUEUE_MINUTE, list(queues), list(states), list(finished.values()),
-            now - now % 60_000, cancelled,
-        )  # fmt: skip
-    await flow_claims.unpark(conn, [row[2] for row in rows if row[2] is not None])
+    return {
+        "q_queues": [q for q, _ in finished], "q_states": [s for _, s in finished],
+        "q_counts": list(finished.values()),
+    }  # fmt: skip
 
 
 def _transition_values(t: Transition, now: int) -> tuple[Any, ...]:

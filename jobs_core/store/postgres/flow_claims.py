@@ -16,17 +16,18 @@ nothing and says so when it finds flow mode needed, and the store runs it again 
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
 import asyncpg
 
 from jobs_core.errors import JobsError
+from jobs_core.flow import MAX_ROUNDS, next_cap, per_queue_cap
 from jobs_core.records import Job
 
 from .connection import Conn
 from .rows import JOB_SELECT, row_to_job
-
-MAX_PARK_ROUNDS = 8
-"""Claims run again under one lock while the last one parked keyed jobs and did not fill the
-batch: the parked jobs made room for the ready ones behind them."""
 
 CLAIM_LOCK_KEY = 0
 """Second key of the store's advisory lock class that serialises claims in flow mode."""
@@ -66,11 +67,12 @@ claimed AS (
     WHERE q.rate_limit IS NOT NULL GROUP BY c.queue
 )
 SELECT {", ".join("c." + f for f in JOB_SELECT.split(", "))},
-    (SELECT needed FROM flow), (SELECT count(*) FROM parked)
+    (SELECT needed FROM flow), (SELECT count(*) FROM parked), {{queues}}
 FROM (SELECT 1) AS one LEFT JOIN claimed c ON true
 ORDER BY c.priority DESC, c.run_after, c.id
 """
-"""Start the chosen jobs, count rate-limited starts; one row at least (the flags)."""
+"""Start the chosen jobs, count rate-limited starts; one row at least (the flags: flow mode
+needed, jobs parked, queues with ready jobs)."""
 
 CLAIM_DEFAULT = f"""
 WITH RECURSIVE {FLOW}, queues(name) AS (
@@ -96,7 +98,7 @@ WITH RECURSIVE {FLOW}, queues(name) AS (
         SELECT id, priority, run_after, concurrency_key, concurrency_limit FROM background_job
         WHERE worker = '' AND queue = a.name AND {READY} AND run_after <= $2
           AND (expires_at IS NULL OR expires_at > $2) AND command = ANY($3::text[])
-        ORDER BY priority DESC, run_after, id LIMIT GREATEST(a.n, 0)
+        ORDER BY priority DESC, run_after, id LIMIT LEAST(a.n, $6)
         FOR UPDATE SKIP LOCKED) AS p
     WHERE a.n > 0
 ), held AS MATERIALIZED (
@@ -113,8 +115,9 @@ WITH RECURSIVE {FLOW}, queues(name) AS (
 ), parked AS (
     UPDATE background_job SET key_parked = true
     WHERE id = ANY(ARRAY(SELECT id FROM held)) RETURNING id
-), {_CLAIMED}"""
-"""Default-worker claim; `$1` owner, `$2` now, `$3` commands, `$4` batch, `$5` locked.
+), {_CLAIMED.format(queues="(SELECT count(*) FROM allowance)")}"""
+"""Default-worker claim; `$1` owner, `$2` now, `$3` commands, `$4` batch, `$5` locked, `$6`
+how many jobs one queue may give (its share of the batch, see `flow.per_queue_cap`).
 Queues take turns in a batch (the first job of each, oldest first, then the second, ...):
 priorities order the jobs of one queue, and no queue starves another."""
 
@@ -151,7 +154,7 @@ WITH RECURSIVE {FLOW}, named(worker) AS (
         WHERE r.concurrency_key = j.concurrency_key AND r.state = 'started')
 ), parked AS (
     SELECT id FROM chosen WHERE false
-), {_CLAIMED}"""
+), {_CLAIMED.format(queues="1")}"""
 """Named workers: the first due job of each idle worker whose queue is neither paused nor
 out of rate; a first job held by its key holds the worker (one at a time, in order). Two
 engines without flow mode may look at one worker at once: the advisory lock lets one through
@@ -188,22 +191,54 @@ class ClaimRaced(JobsError):
     """A rival's named claim committed after this claim's snapshot: claim again."""
 
 
-async def claim(
-    conn: Conn, *, owner: str, commands: list[str], named: bool, limit: int, now: int,
-    locked: bool, lock_class: int,
-) -> tuple[list[Job], bool, int]:  # fmt: skip
-    """One claim statement: the jobs started, whether flow mode is needed, jobs parked.
+@dataclass(frozen=True, slots=True)
+class ClaimRound:
+    """What one claim statement did."""
 
-    Raises ClaimRaced when ux_job_one_started_per_worker refused a named claim."""
+    jobs: list[Job]
+    needed: bool
+    """Flow control is in use (a statement without the lock then claimed nothing)."""
+    parked: int
+    queues: int
+    """Queues with ready jobs (sizes the next claim's per-queue share)."""
+
+
+async def claim(
+    conn: Conn, *, owner: str, commands: list[str], named: bool, limit: int, per_queue: int,
+    now: int, locked: bool, lock_class: int,
+) -> ClaimRound:  # fmt: skip
+    """One claim statement. Raises ClaimRaced when ux_job_one_started_per_worker refused a
+    named claim."""
     try:
         if named:
             rows = await conn.fetch(CLAIM_NAMED, owner, now, commands, limit, locked, lock_class)
         else:
-            rows = await conn.fetch(CLAIM_DEFAULT, owner, now, commands, limit, locked)
+            rows = await conn.fetch(CLAIM_DEFAULT, owner, now, commands, limit, locked, per_queue)
     except asyncpg.UniqueViolationError:
         raise ClaimRaced("a rival claimed this named worker's job first") from None
-    jobs = [row_to_job(row[:-2]) for row in rows if row[0] is not None]
-    return jobs, bool(rows[0][-2]), int(rows[0][-1])
+    jobs = [row_to_job(row[:-3]) for row in rows if row[0] is not None]
+    flags = rows[0]
+    return ClaimRound(jobs, bool(flags[-3]), int(flags[-2]), int(flags[-1]))
+
+
+Statement = Callable[[int, int], Awaitable[ClaimRound]]
+"""Runs one claim statement for (jobs still wanted, per-queue share)."""
+
+
+async def claim_rounds(run: Statement, limit: int, queues: int) -> tuple[list[Job], ClaimRound]:
+    """Claim statements while the batch has room (`flow.next_cap`); the jobs and the last
+    round (a statement without the lock that found flow mode needed ends at once)."""
+    jobs: list[Job] = []
+    cap = per_queue_cap(limit, queues)
+    last = ClaimRound([], False, 0, queues)
+    for _ in range(MAX_ROUNDS):
+        last = await run(limit - len(jobs), cap)
+        jobs += last.jobs
+        most = max(Counter(j.queue for j in last.jobs).values(), default=0)
+        cap = next_cap(cap, limit, len(jobs), most, last.parked)
+        if not cap:
+            break
+    return jobs, last
 
 
 async def lock_claims(conn: Conn, lock_class: int) -> None:

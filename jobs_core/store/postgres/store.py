@@ -51,6 +51,7 @@ from .claims import ClaimLedger
 from .connection import Conn, MissingPartitionError
 from .database import RETRIES, Database, Work
 from .filters import Query, archive_query, archive_top, queue_query
+from .flow_claims import ClaimRound
 from .listener import ChangeListener
 from .rows import row_to_job
 from .task_store import TaskStoreMixin
@@ -92,6 +93,8 @@ class PostgresStore(TaskStoreMixin):
         self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
         self._claims = ClaimLedger()
         self._flow_mode = False
+        self._queues_seen = 1
+        """Queues with ready jobs at the last claim: each gets its share of the next one."""
         """Whether the last claim found flow control in use (the next one then takes the
         claim lock at once)."""
         self._months: set[str] = set()
@@ -183,35 +186,39 @@ class PostgresStore(TaskStoreMixin):
     async def _claim_once(
         self, owner: str, commands: list[str], named: bool, limit: int, now: int
     ) -> list[Job] | None:
-        """One claim: a lone statement while no flow control is in use, else a transaction
+        """One claim: lone statements while no flow control is in use, else a transaction
         under the store's claim lock (see `flow_claims`); None when a rival's named claim
         committed after our snapshot (look again)."""
 
-        def run(locked: bool, batch: int) -> Work[tuple[list[Job], bool, int]]:
-            return lambda conn: flow_claims.claim(
-                conn, owner=owner, commands=commands, named=named, limit=batch, now=now,
-                locked=locked, lock_class=self._lock_class,
+        def statement(conn: Conn, locked: bool, batch: int, cap: int) -> Awaitable[ClaimRound]:
+            return flow_claims.claim(
+                conn, owner=owner, commands=commands, named=named, limit=batch, per_queue=cap,
+                now=now, locked=locked, lock_class=self._lock_class,
             )  # fmt: skip
 
-        async def under_lock(conn: Conn) -> tuple[list[Job], bool]:
+        async def alone(batch: int, cap: int) -> ClaimRound:
+            return await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
+
+        jobs: list[Job] = []
+
+        async def under_lock(conn: Conn) -> tuple[list[Job], ClaimRound]:
             await flow_claims.lock_claims(conn, self._lock_class)
-            jobs: list[Job] = []
-            for _ in range(flow_claims.MAX_PARK_ROUNDS):
-                found, needed, parked = await run(True, limit - len(jobs))(conn)
-                jobs += found
-                if not parked or len(jobs) >= limit:
-                    break
-            return jobs, needed
+            return await flow_claims.claim_rounds(
+                lambda batch, cap: statement(conn, True, batch, cap), limit - len(jobs),
+                self._queues_seen,
+            )  # fmt: skip
 
         try:
             if not self._flow_mode:
-                jobs, needed, _ = await self._db.one(run(False, limit), engine=True)
-                if not needed:
+                jobs, last = await flow_claims.claim_rounds(alone, limit, self._queues_seen)
+                self._queues_seen = last.queues
+                if not last.needed or len(jobs) >= limit:
                     return jobs
-            jobs, self._flow_mode = await self._db.write(under_lock, engine=True)
+            more, last = await self._db.write(under_lock, engine=True)
         except flow_claims.ClaimRaced:
-            return None
-        return jobs
+            return jobs or None
+        self._flow_mode, self._queues_seen = last.needed, last.queues
+        return jobs + more
 
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
