@@ -6,8 +6,7 @@ Each backend selects these columns in the order given here; only the SQL differs
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import fields
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from jobs_core.flow import declared_flow_from_json, declared_flow_to_json
@@ -16,7 +15,6 @@ from jobs_core.records import (
     LIVE_ENGINE_STATES,
     CommandDefinition,
     EngineInfo,
-    Job,
     JobError,
     JobState,
 )
@@ -96,26 +94,3 @@ def lost_transition(
         run_after=now if state is JobState.QUEUED else None, error=error,
         logs=f"[recovery] {lost}; {outcome}\n",
     )  # fmt: skip
-
-
-def job_maker(names: Sequence[str]) -> Callable[[Sequence[Any]], Job]:
-    """A constructor of `Job`s from values in `names` order, five times faster than
-    `Job(**...)` (a frozen dataclass sets each field through `object.__setattr__`; this sets
-    the slots directly). Claims and every listing build one `Job` per row, so it counts.
-    Every field of `Job` must be named (checked once, here)."""
-    missing = {f.name for f in fields(Job)} - set(names)
-    if missing:
-        raise AssertionError(f"job rows lack the Job fields {sorted(missing)}")
-    setters = [getattr(Job, name).__set__ for name in names]
-    new = object.__new__
-    size = len(names)
-
-    def make(values: Sequence[Any]) -> Job:
-        if len(values) != size:
-            return Job(**dict(zip(names, values, strict=False)))
-        job: Job = new(Job)
-        for setter, value in zip(setters, values, strict=True):
-            setter(job, value)
-        return job
-
-    return make

@@ -7,7 +7,6 @@ from jobs_core.records import (
     ACTIVE_STATES,
     REQUEUEABLE_STATES,
     BatchStatus,
-    Job,
     JobError,
     JobState,
     JobSummary,
@@ -25,14 +24,11 @@ from .rows import (
     LIVE_SUMMARY_SELECT,
     SUMMARY_SELECT,
     error_to_json,
-    row_to_job,
     row_to_summary,
 )
 from .schema import JOB_FIELDS
 
 SUMMARY = f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.id = $1"
-SUMMARY_BY_REF = f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.ref_id = $1"
-LIVE_JOB = f"SELECT {JOB_SELECT} FROM background_job WHERE id = $1"
 
 CANCEL_STATE = """
 SELECT state FROM background_job
@@ -115,16 +111,6 @@ BATCH_FAILED = "SELECT id FROM job_summary WHERE batch_id = $1 AND state = 'fail
 async def summary(conn: Conn, job_id: int) -> JobSummary | None:
     row = await conn.fetchrow(SUMMARY, job_id)
     return row_to_summary(row) if row else None
-
-
-async def summary_by_ref(conn: Conn, ref_id: str) -> JobSummary | None:
-    row = await conn.fetchrow(SUMMARY_BY_REF, ref_id)
-    return row_to_summary(row) if row else None
-
-
-async def live_job(conn: Conn, job_id: int) -> Job | None:
-    row = await conn.fetchrow(LIVE_JOB, job_id)
-    return row_to_job(row) if row else None
 
 
 async def request_cancel(

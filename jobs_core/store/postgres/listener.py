@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import asyncpg
 
@@ -38,6 +39,8 @@ class ChangeListener:
         self._own_pids = own_pids
         """Backends of this store's own pool: their notifications are not changes by others."""
         self.token = 0
+        self.on_change: Callable[[], None] | None = None
+        """Called at each change by another connection (the engine's wake-up)."""
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lost = asyncio.Event()
@@ -100,6 +103,8 @@ class ChangeListener:
     ) -> None:  # fmt: skip
         if pid not in self._own_pids:
             self.token += 1
+            if self.on_change is not None:
+                self.on_change()
 
     def terminate(self) -> None:
         """Stop listening now, without waiting (for callers that cannot await)."""

@@ -22,19 +22,34 @@ from .logs import append_logs
 from .rows import error_to_json, json_or_none
 
 NEW_JOB_ARRAYS = (
-    "command text", "request_type text", "request_body text", "state text", "worker text",
-    "run_after bigint", "retry_limit integer", "timeout_secs float8", "parent_id bigint",
+    "command text", "request_type text", "request_body text", "worker text", "run_after bigint",
+    "retry_limit integer", "timeout_secs float8", "state text", "parent_id bigint",
     "depends_on bigint", "ref_id text", "tag text", "callback text", "batch_id text",
     "created_by text", "user_id text", "reply_to text", "args text", "meta text",
     "completed_date bigint", "error text", "waiting_on bigint", "queue text",
     "priority integer", "expires_at bigint", "concurrency_key text", "concurrency_limit integer",
     "unique_key text", "retry_policy text",
 )  # fmt: skip
+_BASE = 7
+"""The first columns are set for every job; an optional column no job of the batch sets is
+passed as NULL rather than as an array of nulls (which still costs its encoding per
+element): unnest pads it with nulls."""
 _NAMES = [c.split()[0] for c in NEW_JOB_ARRAYS]
-_N = len(NEW_JOB_ARRAYS)
+_DEFAULTS = {"state": "'queued'", "queue": "'default'", "priority": "0", "concurrency_limit": "1"}
+"""Columns whose NULL (unset for the whole batch) is a default, and that default."""
+_UNSET = [
+    {"state": JobState.QUEUED.value, "queue": "default", "priority": 0, "concurrency_limit": 1}.get(
+        name
+    )
+    for name in _NAMES
+]
 _UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(NEW_JOB_ARRAYS))
-_JSON = ("args", "meta", "error")
-_VALUES = ", ".join(f"u.{n}::jsonb" if n in _JSON else f"u.{n}" for n in _NAMES)
+_VALUES = ", ".join(
+    f"coalesce(u.{n}, {_DEFAULTS[n]})" if n in _DEFAULTS
+    else f"u.{n}::jsonb" if n in ("args", "meta", "error") else f"u.{n}"
+    for n in _NAMES
+)  # fmt: skip
+_N = len(NEW_JOB_ARRAYS)
 
 INSERT_JOBS = f"""
 WITH new AS (
@@ -59,6 +74,7 @@ WITH new AS (
 )
 SELECT array_agg(id ORDER BY id), pg_notify(${_N + 2}, 'enqueue') FROM new
 """
+
 
 PARENT_STATES = """
 SELECT id, state FROM job_summary WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE
@@ -112,12 +128,16 @@ async def insert_jobs(
     new = jobs if resolution is None else [jobs[i] for i in resolution.new_positions(len(jobs))]
     ids: list[int] = []
     if new:
-        columns: list[list[Any]] = [[] for _ in range(_N)]
+        columns: list[list[Any]] = [[] for _ in NEW_JOB_ARRAYS]
         for job in new:
             for column, value in zip(columns, _job_values(job, parents, now), strict=True):
                 column.append(value)
+        size = len(new)
+        arrays = [
+            None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(columns)
+        ]
         try:
-            ids = list(await conn.fetchval(INSERT_JOBS, *columns, now, channel))
+            ids = list(await conn.fetchval(INSERT_JOBS, *arrays, now, channel))
         except asyncpg.UniqueViolationError:
             raise conflicts.RacedError("a concurrent enqueue took a ref_id or key") from None
     return resolution.assemble(len(jobs), ids) if resolution else EnqueuedIds(ids)
@@ -137,11 +157,11 @@ def _job_values(job: NewJob, parents: dict[int, JobState], now: int) -> tuple[An
         elif parent is not JobState.COMPLETED:
             waiting_on = job.depends_on
     return (
-        job.command, job.request_type, job.request_body, state.value, job.worker, job.run_after,
-        job.retry_limit, job.timeout_secs, job.parent_id, job.depends_on, job.ref_id, job.tag,
-        job.callback, job.batch_id, job.created_by, job.user_id, job.reply_to,
-        json_or_none(job.args), json_or_none(job.meta), completed, error, waiting_on,
-        job.worker or job.queue, job.priority, job.expires_at, job.concurrency_key,
+        job.command, job.request_type, job.request_body, job.worker, job.run_after,
+        job.retry_limit, job.timeout_secs, state.value, job.parent_id, job.depends_on,
+        job.ref_id, job.tag, job.callback, job.batch_id, job.created_by, job.user_id,
+        job.reply_to, json_or_none(job.args), json_or_none(job.meta), completed, error,
+        waiting_on, job.worker or job.queue, job.priority, job.expires_at, job.concurrency_key,
         job.concurrency_limit, job.unique_key, job.retry_policy,
     )  # fmt: skip
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from jobs_core.errors import SchemaTooNewError, StoreError, StoreNotFoundError
 
 from .connection import Conn
+from .finish_sql import finish_function
 
 JOB_COLUMNS = """
     id bigint NOT NULL,
@@ -55,9 +56,10 @@ FLOW_COLUMNS = """
 """
 """Job columns added by migration 2 (flow control), on the live and the archive tables."""
 
-JOB_FIELDS = [
-    line.split()[0] for text in (JOB_COLUMNS, FLOW_COLUMNS) for line in text.strip().splitlines()
-]
+JOB_FIELDS_V1 = [line.split()[0] for line in JOB_COLUMNS.strip().splitlines()]
+"""The job columns of schema version 1 (its `finish_jobs` copies these)."""
+
+JOB_FIELDS = [*JOB_FIELDS_V1, *(line.split()[0] for line in FLOW_COLUMNS.strip().splitlines())]
 """Column names of a full job row, in table order (shared by the live and archive tables)."""
 
 ARCHIVE_INDEXES = {
@@ -297,7 +299,7 @@ CREATE TABLE queue_minute (
 );
 
 ALTER TABLE job_command ADD COLUMN flow text;
-"""
+""" + finish_function(JOB_FIELDS, flow=True)
 """Migration 2, flow control (as the SQLite store's v4): a job's queue (a named worker's jobs
 are in the queue of its name), priority, expiry, concurrency key and limit, unique key and
 retry policy, on live and archived rows; `key_parked` on live rows (a job whose key was at its
@@ -305,7 +307,10 @@ limit when a claim looked, out of the ready index until a job with its key finis
 `job_queue` (operators' queue settings), `queue_start` (starts of rate-limited queues within
 their window), `queue_minute` (finished jobs per queue and minute), `job_command.flow`."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2]
+MIGRATIONS: list[str] = [
+    V1 + _archive_indexes() + CAP_LOGS + finish_function(JOB_FIELDS_V1),
+    V2,
+]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)

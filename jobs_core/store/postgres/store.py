@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from jobs_core.errors import StoreUnavailableError
@@ -45,6 +45,7 @@ from . import (
     finish,
     flow_admin,
     flow_claims,
+    lookup,
     queue,
 )
 from .claims import ClaimLedger
@@ -113,7 +114,9 @@ class PostgresStore(TaskStoreMixin):
     async def _read(self, fn: Work[R]) -> R:
         return await self._db.read(fn)
 
-    async def _finishing(self, now: int, fn: Work[R], *, engine: bool = False) -> R:
+    async def _finishing(
+        self, now: int, fn: Work[R], *, engine: bool = False, atomic: bool = True
+    ) -> R:
         """Run `fn`, a transaction that moves jobs it finishes into the partitions of the
         month of `now`: created first if this store has not seen that month yet, and again
         if one went missing (an operator detached or dropped it)."""
@@ -123,7 +126,7 @@ class PostgresStore(TaskStoreMixin):
                 await self._db.one(lambda c: archive.ensure_partitions(c, [month]), engine=engine)
                 self._months.add(month)
             try:
-                return await self._db.write(fn, engine=engine)
+                return await self._db.write(fn, engine=engine, atomic=atomic)
             except MissingPartitionError:
                 self._months.discard(month)
                 if attempt:
@@ -138,6 +141,11 @@ class PostgresStore(TaskStoreMixin):
         listener's fallback probe); starts the listener on first use."""
         self._listener.ensure_started()
         return self._listener.token
+
+    def on_change(self, callback: Callable[[], None] | None) -> None:
+        self._listener.on_change = callback
+        if callback is not None:
+            self._listener.ensure_started()
 
     async def close(self) -> None:
         await self._listener.close()
@@ -227,6 +235,7 @@ class PostgresStore(TaskStoreMixin):
             now,
             lambda c: finish.finish(c, transitions, new_jobs, now, self._max_log, self.channel),
             engine=True,
+            atomic=bool(new_jobs),  # without follow-ups, one statement
         )
 
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
@@ -282,28 +291,17 @@ class PostgresStore(TaskStoreMixin):
     # -- admin ------------------------------------------------------------------------------
 
     async def get_job(self, job_id: int) -> JobResult | None:
-        return await self._read(lambda c: self._result(c, admin.summary(c, job_id)))
+        return await self._lookup(lookup.BY_ID, job_id)
 
     async def get_job_by_ref(self, ref_id: str) -> JobResult | None:
-        return await self._read(lambda c: self._result(c, admin.summary_by_ref(c, ref_id)))
+        return await self._lookup(lookup.BY_REF, ref_id)
 
-    async def _result(self, conn: Conn, lookup: Awaitable[JobSummary | None]) -> JobResult | None:
-        found = await lookup
-        if found is None:
-            return None
-        job = await admin.live_job(conn, found.id)
-        if job is None and found.completed_date is not None:
-            start, end = archive.month_bounds(archive.month_of(found.completed_date))
-            table = "completed_job" if found.state is JobState.COMPLETED else "failed_job"
-            row = await conn.fetchrow(archive.ARCHIVED_JOB[table], found.id, start, end)
-            job = row_to_job(row) if row else None
-        if job is None:
-            return JobResult(summary=found)
-        if job.state is JobState.COMPLETED:
-            return JobResult(summary=found, completed=job)
-        if job.state in (JobState.FAILED, JobState.CANCELLED):
-            return JobResult(summary=found, failed=job)
-        return JobResult(summary=found, queued=job)
+    async def _lookup(self, sql: str, key: int | str) -> JobResult | None:
+        """One statement, retried once on a fresh connection if the server went away."""
+        try:
+            return await self._db.one(lambda c: lookup.job_result(c, sql, key))
+        except StoreUnavailableError:
+            return await self._db.one(lambda c: lookup.job_result(c, sql, key))
 
     async def request_cancel(self, job_id: int, reason: str, now: int) -> JobState:
         return await self._finishing(
