@@ -11,9 +11,10 @@ import sqlite3
 import time
 
 from jobs_core import BackgroundJobs, EnqueueRequest
-from jobs_core.store.sqlite.month_reader import MONTH_VERSION, month_of, month_path
+from jobs_core.figures import bucket_of
+from jobs_core.store.sqlite.month_reader import month_of, month_path
 from jobs_core.store.sqlite.rows import SUMMARY_FIELDS
-from jobs_core.store.sqlite.schema import JOB_FIELDS, month_ddl
+from jobs_core.store.sqlite.schema import JOB_FIELDS, MONTH_VERSION, month_ddl
 
 COMMANDS = [f"cmd_{i}" for i in range(10)]
 OK_BODY = '{"ok": true}'
@@ -35,6 +36,7 @@ def _expressions(first_ms: int, span_ms: int, n: int) -> dict[str, str]:
         "started_date": f"{done} - 20", "completed_date": done, "last_activity_date": done,
         "retry_limit": "2", "attempts": "1", "timeout_secs": "600.0", "duration_ms": "20",
         "progress": "1.0", "status": "'done'", "logs": "'[info] processed\n'",
+        "logs_truncated": "0",
         "response_type": f"CASE WHEN {failed} THEN NULL ELSE 'dict' END",
         "response_body": f"CASE WHEN {failed} THEN NULL ELSE '{OK_BODY}' END",
         "error": f"CASE WHEN {failed} THEN json_object('code', 'ValueError', 'message', "
@@ -63,8 +65,9 @@ def _summary_sql(table: str) -> str:
 
 def _fill(conn: sqlite3.Connection, n: int, first_ms: int, span_ms: int) -> None:
     ddl = month_ddl("m")
-    tables = [s for s in ddl if s.startswith("CREATE TABLE")]
-    indexes = [s for s in ddl if not s.startswith("CREATE TABLE")]
+    # Tables and their later columns first; the indexes after the rows (a faster load).
+    indexes = [s for s in ddl if s.startswith("CREATE INDEX")]
+    tables = [s for s in ddl if s not in indexes]
     conn.execute("BEGIN")
     for statement in tables:
         conn.execute(statement)
@@ -77,6 +80,12 @@ def _fill(conn: sqlite3.Connection, n: int, first_ms: int, span_ms: int) -> None
     conn.execute(
         "INSERT INTO job_minute (minute, state, n) SELECT completed_date - completed_date % "
         "60000, state, count(*) FROM job_summary GROUP BY 1, 2"
+    )
+    conn.execute(  # the per-command tallies engines write as jobs finish (20 ms each)
+        "INSERT INTO command_minute (minute, command, state, bucket, n, total_ms) "
+        "SELECT completed_date - completed_date % 60000, command, state, ?, count(*), "
+        "sum(duration_ms) FROM job_summary GROUP BY 1, 2, 3",
+        (bucket_of(20),),
     )
     conn.execute(
         "UPDATE job_count SET n = (SELECT count(*) FROM job_summary s "

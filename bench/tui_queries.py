@@ -60,6 +60,17 @@ def queries(jobs: BackgroundJobs, month: str, archived: int, queued: int) -> dic
         "get_job archived failed": lambda r: jobs.get_job(50 * (1 + (999 + r * 331) % fails)),
         "get_job queued": lambda r: jobs.get_job(archived + 1 + (r * 97) % queued),
         "batch_status": lambda r: jobs.batch_status(f"batch-{r + 1}"),
+        "list_completed query (prefix, negation)": lambda _: jobs.list_completed(
+            month, "command:cmd_3* -tag:tag42", limit=page),
+        "find_jobs state:failed command (every month)": lambda _: jobs.find_jobs(
+            "state:failed command:cmd_3", limit=page),
+        "find_jobs text (rare, bounded scan)": lambda _: jobs.find_jobs("user4243@", limit=page),
+        "find_jobs args (bounded scan)": lambda _: jobs.find_jobs("args.x:1", limit=page),
+        "command_figures(15 min)": lambda _: jobs.command_figures(15),
+        "command_figures(24 h)": lambda _: jobs.command_figures(24 * 60),
+        "command_throughput(60 min)": lambda _: jobs.command_throughput("cmd_3", 60),
+        "blocked_by(100 ids)": lambda _: jobs.blocked_by(range(archived, archived + 100)),
+        "count_jobs state:failed (bulk confirm)": lambda _: jobs.count_jobs("state:failed"),
         "change_token()": _sync(jobs.change_token),
     }  # fmt: skip
 

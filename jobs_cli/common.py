@@ -67,9 +67,10 @@ def shown(location: str) -> str:
     return mask_store_url(location) if is_store_url(location) else os.path.abspath(location)
 
 
-def open_store(directory: str) -> BackgroundJobs:
-    """A facade on an existing store, without an engine (admin commands never create one)."""
-    return BackgroundJobs(directory, create=False, start_engine=False)
+def open_store(directory: str, *, read_only: bool = False) -> BackgroundJobs:
+    """A facade on an existing store, without an engine (admin commands never create one);
+    `read_only` opens every connection read-only (nothing created, migrated or written)."""
+    return BackgroundJobs(directory, create=False, start_engine=False, read_only=read_only)
 
 
 async def check_store(location: str) -> None:

@@ -8,6 +8,7 @@ from .errors import (
     BatchCancelledError,
     DuplicateRefIdError,
     InvalidOptionError,
+    InvalidQueryError,
     InvalidReplyToError,
     InvalidRequestError,
     InvalidScheduleError,
@@ -19,6 +20,7 @@ from .errors import (
     JobsWarning,
     JobTimeoutError,
     PermanentError,
+    ReadOnlyStoreError,
     SchemaTooNewError,
     StillBusyError,
     StoreAuthenticationError,
@@ -32,6 +34,7 @@ from .errors import (
     UnserialisableResultError,
     WaitTimeoutError,
 )
+from .export import job_to_dict, job_to_json
 from .flow_records import (
     DEFAULT_QUEUE,
     OnConflict,
@@ -42,6 +45,7 @@ from .flow_records import (
     WaitReason,
 )
 from .handles import AsyncCommandHandle, CommandHandle, JobHandle, SyncCommandHandle
+from .query import JobQuery
 from .queue_api import UNSET
 from .records import (
     ACTIVE_STATES,
@@ -49,7 +53,9 @@ from .records import (
     REQUEUEABLE_STATES,
     TERMINAL_STATES,
     BatchStatus,
+    BulkResult,
     CommandDefinition,
+    CommandFigures,
     EngineInfo,
     EngineState,
     ExposedFile,
@@ -87,8 +93,10 @@ __all__ = [
     "BackoffKind",
     "BatchCancelledError",
     "BatchStatus",
+    "BulkResult",
     "Clock",
     "CommandDefinition",
+    "CommandFigures",
     "CommandHandle",
     "DuplicateRefIdError",
     "Durability",
@@ -98,6 +106,7 @@ __all__ = [
     "EnqueueRequest",
     "ExposedFile",
     "InvalidOptionError",
+    "InvalidQueryError",
     "InvalidReplyToError",
     "InvalidRequestError",
     "InvalidScheduleError",
@@ -111,6 +120,7 @@ __all__ = [
     "JobHandle",
     "JobLogger",
     "JobNotFoundError",
+    "JobQuery",
     "JobRef",
     "JobResult",
     "JobState",
@@ -127,6 +137,7 @@ __all__ = [
     "QueueInfo",
     "QueueSettings",
     "RateLimit",
+    "ReadOnlyStoreError",
     "ReplyDeliveryError",
     "RequestShape",
     "RetryPolicy",
@@ -157,6 +168,8 @@ __all__ = [
     "current_job",
     "current_user",
     "from_ms",
+    "job_to_dict",
+    "job_to_json",
     "mask_reply_to",
     "mask_store_url",
     "to_ms",

@@ -5,16 +5,18 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import Static
 
-from jobs_core import TERMINAL_STATES, JobResult
+from jobs_core import TERMINAL_STATES, Job, JobResult, JobState
 from jobs_tui.messages import JobDetailLoaded
 from jobs_tui.screens.base import DataScreen, SelectedJob
 from jobs_tui.widgets.detail_panes import (
     JsonPane,
     LogTail,
     error_text,
+    fields_table,
     job_fields,
+    log_title,
     relations_text,
 )
 
@@ -26,6 +28,9 @@ class JobDetailScreen(DataScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
         *DataScreen.JOB_BINDINGS,
+        Binding("t", "tree", "Relations", id="detail.tree"),
+        Binding("b", "batch", "Batch", id="detail.batch"),
+        DataScreen.COPY_BINDING,
     ]
 
     def __init__(self, job_id: int) -> None:
@@ -33,11 +38,13 @@ class JobDetailScreen(DataScreen):
         self.job_id = job_id
         self.result: JobResult | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def screen_title(self) -> str:
+        return f"Job {self.job_id}"
+
+    def compose_body(self) -> ComposeResult:
         with Horizontal(id="detail"):
-            fields: DataTable[str] = DataTable(id="fields", cursor_type="none", show_header=False)
-            yield fields
+            with VerticalScroll(id="fields"):
+                yield Static(id="fields-body")
             with VerticalScroll(id="detail-right"):
                 yield Static("Request", classes="pane-title")
                 yield JsonPane(id="request")
@@ -48,36 +55,36 @@ class JobDetailScreen(DataScreen):
                 yield Static("Relations", classes="pane-title")
                 yield Static(id="relations", markup=False)
         with Vertical(id="log-box"):
-            yield Static("Log", classes="pane-title")
+            yield Static("Log", classes="pane-title", id="log-title")
             yield LogTail(id="log")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        self.sub_title = f"Job {self.job_id}"
-        self.query_one("#fields", DataTable).add_columns("Field", "Value")
-        super().on_mount()
 
     async def fetch(self) -> JobDetailLoaded:
         result = await self.jobs.get_job(self.job_id)
         dependents = await self.jobs.dependents(self.job_id)
         batch_id = result.summary.batch_id
         batch = await self.jobs.batch_status(batch_id) if batch_id else None
-        return JobDetailLoaded(result, dependents, batch)
+        why = None
+        if result.state is JobState.QUEUED:
+            why = (await self.jobs.why_waiting_many([self.job_id])).get(self.job_id)
+        return JobDetailLoaded(result, dependents, batch, why)
 
     def on_job_detail_loaded(self, message: JobDetailLoaded) -> None:
         self.result = message.result
         job = message.result.job
-        fields = self.query_one("#fields", DataTable)
+        pairs = job_fields(message.result, self.now_ms())
+        if message.why is not None:
+            pairs.insert(3, ("waiting", message.why.text))
         with self.app.batch_update():
-            fields.clear()
-            for name, value in job_fields(message.result):
-                fields.add_row(name, value)
+            self.query_one("#fields-body", Static).update(
+                fields_table(pairs, self.palette()["muted"])
+            )
             self.query_one("#request", JsonPane).show(job.request_body if job else None)
             self.query_one("#response", JsonPane).show(job.response_body if job else None)
             self.query_one("#error", Static).update(error_text(job))
             self.query_one("#relations", Static).update(
                 relations_text(message.dependents, message.batch)
             )
+            self.query_one("#log-title", Static).update(log_title(job))
             self.query_one(LogTail).show(job.logs if job else "")
         self.loaded = True
         self.refresh_bindings()
@@ -88,9 +95,21 @@ class JobDetailScreen(DataScreen):
         summary = self.result.summary
         return SelectedJob(id=summary.id, command=summary.command, state=summary.state)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "batch":
+            return True if self.result is not None and self.result.summary.batch_id else None
+        return super().check_action(action, parameters)
+
+    def action_tree(self) -> None:
+        self.jobs_app.open_tree(self.job_id)
+
+    def action_batch(self) -> None:
+        if self.result is not None and self.result.summary.batch_id:
+            self.jobs_app.open_batch(self.result.summary.batch_id)
+
+    def copy_source(self) -> Job | None:
+        return self.result.job if self.result is not None else None
+
     @property
     def finished(self) -> bool:
         return self.result is not None and self.result.state in TERMINAL_STATES
-
-    def action_back(self) -> None:
-        self.dismiss()

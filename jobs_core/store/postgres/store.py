@@ -9,12 +9,12 @@ from typing import TypeVar
 from jobs_core.errors import StoreUnavailableError
 from jobs_core.flow import WaitFacts
 from jobs_core.flow_records import QueueInfo, QueueSettings
+from jobs_core.query import JobQuery
 from jobs_core.records import (
     BatchStatus,
     CommandDefinition,
     EngineInfo,
     Job,
-    JobFilter,
     JobResult,
     JobState,
     JobSummary,
@@ -50,6 +50,7 @@ from . import (
 )
 from .claims import ClaimLedger
 from .connection import Conn, MissingPartitionError
+from .console_store import ConsoleStoreMixin, query_filter
 from .database import RETRIES, Database, Work
 from .filters import Query, archive_query, archive_top, queue_query
 from .flow_claims import ClaimRound
@@ -60,7 +61,7 @@ from .task_store import TaskStoreMixin
 R = TypeVar("R")
 
 
-class PostgresStore(TaskStoreMixin):
+class PostgresStore(ConsoleStoreMixin, TaskStoreMixin):
     """The live queue, summaries and month partitions in one schema of a PostgreSQL database.
 
     `dsn` is a `postgresql://` URL; the schema comes from `schema`, else the URL's `?schema=`,
@@ -314,14 +315,16 @@ class PostgresStore(TaskStoreMixin):
             lambda c: admin.requeue(c, job_id, now, self._max_log, self.channel)
         )
 
-    async def list_queue(self, flt: JobFilter, cursor: int | None, limit: int) -> Page[Job]:
+    async def list_queue(self, query: JobQuery, cursor: int | None, limit: int) -> Page[Job]:
         """Jobs in the queue (queued, started, executed), oldest first."""
+        flt = query_filter(query, self.location)
         return await self._read(lambda c: _page(c, queue_query(flt, cursor, limit), limit))
 
     async def list_archive(
-        self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
+        self, month: str, kind: JobState, query: JobQuery, cursor: int | None, limit: int
     ) -> Page[Job]:
         """Completed (kind=completed) or failed/cancelled jobs of a month, newest first."""
+        flt = query_filter(query, self.location)
         if not archive.MONTH.match(month):
             return Page(items=[], next_cursor=None)
 

@@ -21,15 +21,18 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import batches, claims, conflicts
+from . import batches, claims, conflicts, tallies
 from .logs import append_logs
 from .rows import error_to_json
 
 _TRANSITION_LOGS, _TRANSITION_TRUNCATED = append_logs("b.", "t.logs", ":max_log")
 _ACTIVITY_LOGS, _ACTIVITY_TRUNCATED = append_logs("", ":logs", ":max_log")
 
-# Ids come from the summary table, which never loses rows, so an id is never reused.
-NEXT_ID = "SELECT coalesce(max(id), 0) FROM job_summary"
+# Ids come from the summary table; `job_id_floor` remembers the largest deleted id, so an id
+# is never reused even after the newest jobs were deleted.
+NEXT_ID = (
+    "SELECT max(coalesce((SELECT max(id) FROM job_summary), 0), (SELECT max_id FROM job_id_floor))"
+)
 
 COPY_SUMMARIES = """
 INSERT INTO job_summary (id, command, state, worker, parent_id, depends_on, ref_id, tag,
@@ -301,6 +304,8 @@ def finish(
     _count(conn, counts)
     _count_minute(conn, counts, now)
     _after_flow(conn, rows, applied, dependents, now)
+    ended = [t.job_id for t in applied if t.state in TERMINAL_STATES]
+    tallies.record(conn, ended + cancelled, now)
     new_ids = insert_jobs(conn, new_jobs, now, follow_ups=True) if new_jobs else []
     return FinishResult(
         applied=[t.job_id for t in applied],

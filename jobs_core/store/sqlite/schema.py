@@ -249,6 +249,26 @@ ALTER TABLE engine ADD COLUMN lost_reason TEXT;
 every reader, on any host, sees it dead at once rather than when its lease lapses."""
 
 LIVE_V4 = """
+CREATE TABLE job_id_floor (
+    max_id INTEGER NOT NULL
+);
+INSERT INTO job_id_floor (max_id) VALUES (0);
+
+CREATE TABLE command_minute (
+    minute INTEGER NOT NULL,
+    command TEXT NOT NULL,
+    state TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    total_ms INTEGER NOT NULL,
+    PRIMARY KEY (minute, command, state, bucket)
+) WITHOUT ROWID;
+"""
+"""v4: deleting jobs (ids stay unique after the newest is deleted: `job_id_floor` keeps the
+largest deleted id) and per-command figures (`command_minute`: jobs finished per minute, per
+command and state, in duration buckets)."""
+
+LIVE_V5 = """
 ALTER TABLE background_job ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
 ALTER TABLE background_job ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE background_job ADD COLUMN expires_at INTEGER;
@@ -301,7 +321,7 @@ CREATE TABLE queue_minute (
 
 ALTER TABLE job_command ADD COLUMN flow TEXT;
 """
-"""v4, flow control: a job's queue (a named worker's jobs are in the queue of its name),
+"""v5, flow control: a job's queue (a named worker's jobs are in the queue of its name),
 priority, expiry, concurrency key and limit, unique key, retry policy, and `key_parked` (a
 job whose key was at its limit when a claim looked; the finish of a job with that key lets
 the next ones back). `job_queue`: what operators set on queues (concurrency, pause, rate
@@ -309,7 +329,7 @@ limit); `queue_start`: the starts of rate-limited queues within their window;
 `queue_minute`: finished jobs per queue and minute; `job_command.flow`: a declared
 command's flow options (JSON)."""
 
-LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4]
+LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5]
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
 LATEST_VERSION = len(LIVE_MIGRATIONS)
@@ -318,11 +338,7 @@ LATEST_VERSION = len(LIVE_MIGRATIONS)
 def migrate(conn: sqlite3.Connection, path: str) -> None:
     """Bring the live store at `path` to the latest schema, or refuse a newer one."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > LATEST_VERSION:
-        raise SchemaTooNewError(
-            f"{path} has schema version {version}, newer than this version of jobs "
-            f"understands ({LATEST_VERSION}); upgrade jobs to open it"
-        )
+    _refuse_newer(version, path)
     if version == 0 and _has_foreign_tables(conn):
         raise StoreError(f"{path} is an SQLite database but not a jobs store")
     for number in range(version + 1, LATEST_VERSION + 1):
@@ -339,6 +355,27 @@ def migrate(conn: sqlite3.Connection, path: str) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def check_version(conn: sqlite3.Connection, path: str) -> None:
+    """Refuse a store a read-only open cannot use: not a store, older or newer schema."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    _refuse_newer(version, path)
+    if version == 0:
+        raise StoreError(f"{path} is not a jobs store (no schema); a read-only open creates none")
+    if version < LATEST_VERSION:
+        raise StoreError(
+            f"{path} has schema version {version}; this version of jobs needs {LATEST_VERSION} "
+            "and a read-only open does not migrate: open it once without read-only to upgrade"
+        )
+
+
+def _refuse_newer(version: int, path: str) -> None:
+    if version > LATEST_VERSION:
+        raise SchemaTooNewError(
+            f"{path} has schema version {version}, newer than this version of jobs "
+            f"understands ({LATEST_VERSION}); upgrade jobs to open it"
+        )
 
 
 def _has_foreign_tables(conn: sqlite3.Connection) -> bool:
