@@ -101,6 +101,8 @@ class Engine:
         self._last_archive = 0.0
         self._last_watchdog = 0.0
         self._last_sweep = 0.0
+        self._runs_named = any(c.worker for c in registry.commands())
+        """Whether some command of this engine runs on a named worker."""
         self._activity_pending = False
         self._writing = asyncio.Lock()
         """Held while outcomes or activity are written: `run_until_idle` flushes beside the
@@ -387,8 +389,10 @@ class Engine:
         self._outcomes.append((job, attempt))
         del self.running[job.id]
         self._claim_default = True
-        # A named worker's first job may wait on this job's concurrency key.
-        self._claim_named = self._claim_named or bool(job.worker or job.concurrency_key)
+        # A named worker's first job may wait on this job's concurrency key (only an engine
+        # that runs named workers looks again for that: a claim statement per finish).
+        keyed = job.concurrency_key is not None and self._runs_named
+        self._claim_named = self._claim_named or bool(job.worker) or keyed
         self._wake.set()
 
     def run_transient(self, job: Job) -> TransientJob:
