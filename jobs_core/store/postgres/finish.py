@@ -12,7 +12,7 @@ from jobs_core.store.protocol import FinishResult, NewJob, Transition
 from .connection import Conn
 from .finish_sql import FINISH, TRANSITION_COLUMNS
 from .queue import insert_jobs
-from .rows import error_to_json
+from .rows import columns, error_to_json
 
 _UNSET: list[Any] = [
     {"logs": "", "notified": False, "refund": 0}.get(c.split()[0]) for c in TRANSITION_COLUMNS
@@ -32,12 +32,9 @@ async def finish(
     partitions of the month of `now` must exist (finished jobs go there); a missing one
     raises MissingPartitionError (see `connection.translate`).
     """
-    columns: list[list[Any]] = [[] for _ in TRANSITION_COLUMNS]
-    for t in transitions:
-        for column, value in zip(columns, _transition_values(t, now), strict=True):
-            column.append(value)
+    values = columns([_transition_values(t, now) for t in transitions], len(TRANSITION_COLUMNS))
     size = len(transitions)
-    arrays = [None if i > 1 and c.count(_UNSET[i]) == size else c for i, c in enumerate(columns)]
+    arrays = [None if i > 1 and c.count(_UNSET[i]) == size else c for i, c in enumerate(values)]
     row = await conn.fetchrow(FINISH, max_log, now, channel, *arrays)
     assert row is not None  # the function returns one row
     applied_ids, released, cancelled = row

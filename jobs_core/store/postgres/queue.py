@@ -19,7 +19,7 @@ from jobs_core.store.protocol import ActivityUpdate, EnqueuedIds, NewJob
 from . import batches, conflicts
 from .connection import Conn
 from .logs import append_logs
-from .rows import error_to_json, json_or_none
+from .rows import columns, error_to_json, json_or_none
 
 NEW_JOB_ARRAYS = (
     "command text", "request_type text", "request_body text", "worker text", "run_after bigint",
@@ -128,13 +128,11 @@ async def insert_jobs(
     new = jobs if resolution is None else [jobs[i] for i in resolution.new_positions(len(jobs))]
     ids: list[int] = []
     if new:
-        columns: list[list[Any]] = [[] for _ in NEW_JOB_ARRAYS]
-        for job in new:
-            for column, value in zip(columns, _job_values(job, parents, now), strict=True):
-                column.append(value)
+        values = columns([_job_values(job, parents, now) for job in new], len(NEW_JOB_ARRAYS))
         size = len(new)
         arrays = [
-            None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(columns)
+            None if i >= _BASE and c.count(_UNSET[i]) == size else c
+            for i, c in enumerate(values)
         ]
         try:
             ids = list(await conn.fetchval(INSERT_JOBS, *arrays, now, channel))

@@ -69,6 +69,8 @@ class PostgresStore(ConsoleStoreMixin, TaskStoreMixin):
     of that call (a later loop gets a fresh pool), and LISTEN has a connection of its own.
     """
 
+    concurrent_writes = True
+
     def __init__(
         self,
         dsn: str,

@@ -61,6 +61,8 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
     Admin reads run in a worker thread on their own connection so they never block the loop.
     """
 
+    concurrent_writes = False
+
     def __init__(
         self, directory: str, settings: Settings | None = None, *, create: bool = True,
         read_only: bool = False,
