@@ -94,6 +94,8 @@ class JobsApp(App[None]):
         """Hide and refuse every action that changes the store."""
         self.store_path = store_label or jobs.location
         """How the top bar names the store (its directory or masked URL, unless given)."""
+        self.title = f"{self.TITLE} · {self.store_path}"
+        """The terminal's title names the store too (a URL's password masked)."""
         self.health = Health()
         self.known: dict[str, list[str]] = {}
         """Values the filter input completes, by query key (from the engines' registrations)."""

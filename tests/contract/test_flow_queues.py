@@ -269,3 +269,18 @@ async def _states(jobs: object, refs: list[object]) -> list[str]:
 
     assert isinstance(jobs, BackgroundJobs)
     return [str((await jobs.get_job(r.id)).state) for r in refs if isinstance(r, JobRef)]
+
+
+async def test_scheduled_runs_keep_their_commands_queue_and_priority(
+    make_jobs: MakeJobs, clock: ManualClock
+) -> None:
+    from jobs_core import Schedule
+
+    jobs = make_jobs(start_engine=False, clock=clock)
+    jobs.command("digest", queue="reports", priority=3)(lambda: None)
+    await jobs.pause_queue("reports")
+    async with jobs:
+        await jobs.recurring("hourly digest", Schedule.interval(3600), "digest")
+        await jobs.run_until_idle()  # the task enqueues its first run, which waits
+        [job] = (await jobs.list_queue()).items
+    assert (job.command, job.queue, job.priority) == ("digest", "reports", 3)

@@ -131,8 +131,7 @@ async def insert_jobs(
         values = columns([_job_values(job, parents, now) for job in new], len(NEW_JOB_ARRAYS))
         size = len(new)
         arrays = [
-            None if i >= _BASE and c.count(_UNSET[i]) == size else c
-            for i, c in enumerate(values)
+            None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(values)
         ]
         try:
             ids = list(await conn.fetchval(INSERT_JOBS, *arrays, now, channel))

@@ -26,7 +26,6 @@ from jobs_core import (
 )
 from tests.conftest import FAST
 
-
 MINUTE = timedelta(minutes=1)
 
 
