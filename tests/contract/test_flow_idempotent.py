@@ -164,3 +164,19 @@ async def test_bad_idempotency_options_are_refused(
     jobs.command("noop")(lambda: None)
     with pytest.raises(InvalidOptionError, match=message):
         await jobs.enqueue("noop", **options)  # type: ignore[arg-type]
+
+
+async def test_requeue_of_a_job_whose_unique_key_is_held_again_is_refused_clearly(
+    make_jobs: MakeJobs,
+) -> None:
+    from jobs_core import InvalidStateError
+
+    jobs = make_jobs(start_engine=False)
+    jobs.command("sync", unique_while_active=True)(lambda req: None)
+    first = await jobs.enqueue("sync", {"tenant": 1})
+    await jobs.cancel(first.id)
+    second = await jobs.enqueue("sync", {"tenant": 1})
+    assert not second.existing
+    with pytest.raises(InvalidStateError, match=f"job {first.id} cannot be requeued: another"):
+        await jobs.requeue(first.id)
+    assert (await jobs.get_job(first.id)).state is JobState.CANCELLED
