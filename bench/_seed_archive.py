@@ -65,7 +65,7 @@ def _summary_sql(table: str) -> str:
 
 def _fill(conn: sqlite3.Connection, n: int, first_ms: int, span_ms: int) -> None:
     ddl = month_ddl("m")
-    # Tables and their later columns first; the indexes after the rows (a faster load).
+    # Tables (created, then migrated) before the rows; indexes after them, which is faster.
     indexes = [s for s in ddl if s.startswith("CREATE INDEX")]
     tables = [s for s in ddl if s not in indexes]
     conn.execute("BEGIN")
