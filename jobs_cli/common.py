@@ -73,9 +73,9 @@ def open_store(directory: str, *, read_only: bool = False) -> BackgroundJobs:
     return BackgroundJobs(directory, create=False, start_engine=False, read_only=read_only)
 
 
-async def check_store(location: str) -> None:
+async def check_store(location: str, *, read_only: bool = False) -> None:
     """Open the existing store at `location` and close it: errors surface now."""
-    jobs = open_store(location)
+    jobs = open_store(location, read_only=read_only)
     try:
         await jobs.open()
     finally:

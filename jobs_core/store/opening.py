@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from jobs_core.errors import StoreError
 from jobs_core.settings import Settings
 
 from .protocol import Store
@@ -13,16 +12,13 @@ def open_store(
     location: str, settings: Settings, *, create: bool = True, read_only: bool = False
 ) -> Store:
     """The store at `location`; the PostgreSQL driver is imported only for a URL.
-    `read_only` (SQLite) opens every connection read-only."""
+
+    `read_only`: nothing is created, migrated or written (every change raises
+    ReadOnlyStoreError)."""
     if is_store_url(location):
         from .postgres import PostgresStore
 
-        if read_only:
-            raise StoreError(
-                "a read-only store is not available on PostgreSQL yet: connect as a role "
-                "with read-only rights instead"
-            )
-        return PostgresStore(location, settings=settings, create=create)
+        return PostgresStore(location, settings=settings, create=create, read_only=read_only)
     from .sqlite.store import SqliteStore
 
     return SqliteStore(location, settings, create=create, read_only=read_only)

@@ -14,6 +14,8 @@ second statement cancels stay in the live table until the archive pass moves the
 
 from __future__ import annotations
 
+from jobs_core.figures import DURATION_BOUNDS_MS, NO_DURATION
+
 from .logs import append_logs
 
 TRANSITION_COLUMNS = (
@@ -45,6 +47,24 @@ _ENDING = "state IN ('completed', 'failed', 'cancelled')"
 _APPLIES = """b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
           AND b.state NOT IN ('completed', 'failed', 'cancelled')"""
 _SUMMARY = "id, state, started_date, completed_date, duration_ms, attempts, response_type, error"
+BUCKET = (
+    f"CASE WHEN duration_ms IS NULL THEN {NO_DURATION} "
+    + " ".join(f"WHEN duration_ms < {bound} THEN {i}" for i, bound in enumerate(DURATION_BOUNDS_MS))
+    + f" ELSE {len(DURATION_BOUNDS_MS)} END"
+)
+"""The duration bucket (`jobs_core.figures`) of a job row's `duration_ms`."""
+
+
+def _tally(source: str) -> str:
+    """A CTE body adding the jobs of `source` (rows with command, state, duration_ms) to the
+    per-minute tallies; rows upserted in key order, the same in every transaction."""
+    return f"""
+        INSERT INTO command_minute AS m (minute, command, state, bucket, n, total_ms)
+        SELECT p_now - p_now % 60000, command, state, {BUCKET}, count(*),
+            coalesce(sum(duration_ms), 0)
+        FROM {source} GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+        ON CONFLICT (minute, command, state, bucket)
+        DO UPDATE SET n = m.n + excluded.n, total_ms = m.total_ms + excluded.total_ms"""
 
 
 _FLOW_SUMMARY = _SUMMARY + ", queue, concurrency_key"
@@ -126,6 +146,7 @@ BEGIN
     ), failed AS (
         INSERT INTO failed_job ({columns})
         SELECT {columns} FROM ended WHERE state <> 'completed'
+    ), tallied AS ({_tally("ended")}
     ), changed AS (
         UPDATE background_job AS b
         SET {", ".join(f"{f} = {e}" for f, e in CHANGED.items())}, cancel_requested = false
@@ -177,7 +198,10 @@ BEGIN
                     'cancelled because job ' || b.depends_on || ' it depends on did not complete',
                     'stack', '', 'field_errors', '{{}}'::jsonb)
             WHERE b.id = ANY(ARRAY(SELECT id FROM dependent)) AND b.state = 'queued'
-            RETURNING b.id, b.depends_on{", b.queue" if flow else ""}
+            RETURNING b.id, b.depends_on, b.command, b.state, b.duration_ms{
+        ", b.queue" if flow else ""
+    }
+        ), tallied AS ({_tally("cancelled")}
         ), summary AS (
             UPDATE job_summary AS s
             SET state = 'cancelled', completed_date = p_now, error_code = 'DependencyFailed',

@@ -101,6 +101,7 @@ CREATE TABLE job_summary (
 -- both updates stay in the page (HOT) and touch no index.
 CREATE UNIQUE INDEX ux_summary_ref_id ON job_summary (ref_id) WHERE ref_id IS NOT NULL;
 CREATE INDEX ix_summary_depends ON job_summary (depends_on) WHERE depends_on IS NOT NULL;
+CREATE INDEX ix_summary_parent ON job_summary (parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX ix_summary_batch ON job_summary (batch_id, id) WHERE batch_id IS NOT NULL;
 
 CREATE TABLE background_job (
@@ -151,6 +152,16 @@ CREATE TABLE engine (
     processed bigint NOT NULL DEFAULT 0,
     failed bigint NOT NULL DEFAULT 0,
     lost_reason text
+);
+
+CREATE TABLE command_minute (
+    minute bigint NOT NULL,
+    command text NOT NULL,
+    state text NOT NULL,
+    bucket integer NOT NULL,
+    n bigint NOT NULL,
+    total_ms bigint NOT NULL,
+    PRIMARY KEY (minute, command, state, bucket)
 );
 
 CREATE TABLE job_batch (
@@ -347,6 +358,23 @@ async def migrate(conn: Conn, schema: str, display: str, *, create: bool) -> Non
                 await conn.execute(f'UPDATE "{schema}".schema_version SET version = $1', number)
     finally:
         await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+
+
+async def check_version(conn: Conn, schema: str, display: str) -> None:
+    """Refuse a store a read-only open cannot use: none there, an older or a newer schema."""
+    version = await _version(conn, schema, display)
+    if version is None:
+        raise StoreNotFoundError(
+            f"{display} is not a jobs store (it has no schema '{schema}'); a read-only open "
+            "creates none"
+        )
+    _check(version, schema, display, create=False)
+    if version < LATEST_VERSION:
+        raise StoreError(
+            f"{display} has schema version {version}; this version of jobs needs "
+            f"{LATEST_VERSION} and a read-only open does not migrate: open it once without "
+            "read-only to upgrade"
+        )
 
 
 def _check(version: int | None, schema: str, display: str, create: bool) -> None:

@@ -7,21 +7,13 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from jobs_core.errors import StoreUnavailableError
+from jobs_core.figures import FIGURES_KEPT_MS
 from jobs_core.flow import WaitFacts
 from jobs_core.flow_records import QueueInfo, QueueSettings
-from jobs_core.query import JobQuery
 from jobs_core.records import (
-    BatchStatus,
-    CommandDefinition,
     EngineInfo,
     Job,
-    JobResult,
-    JobState,
-    JobSummary,
-    MonthDatabase,
-    Page,
     RunningJob,
-    ThroughputBucket,
 )
 from jobs_core.settings import Settings
 from jobs_core.store.protocol import (
@@ -35,33 +27,22 @@ from jobs_core.store.protocol import (
 )
 from jobs_core.store.url import parse_store_url
 
-from . import (
-    admin,
-    archive,
-    batches,
-    commands,
-    conflicts,
-    engines,
-    finish,
-    flow_admin,
-    flow_claims,
-    lookup,
-    queue,
-)
+from . import archive, conflicts, engines, finish, flow_admin, flow_claims, queue, tallies
+from .admin_store import AdminStoreMixin
 from .claims import ClaimLedger
 from .connection import Conn, MissingPartitionError
-from .console_store import ConsoleStoreMixin, query_filter
 from .database import RETRIES, Database, Work
-from .filters import Query, archive_query, archive_top, queue_query
 from .flow_claims import ClaimRound
 from .listener import ChangeListener
-from .rows import row_to_job
 from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
+PRUNE_MS = 3_600_000
+"""How often the per-command tallies older than `FIGURES_KEPT_MS` are pruned (by the
+archive pass of an engine)."""
 
 
-class PostgresStore(ConsoleStoreMixin, TaskStoreMixin):
+class PostgresStore(AdminStoreMixin, TaskStoreMixin):
     """The live queue, summaries and month partitions in one schema of a PostgreSQL database.
 
     `dsn` is a `postgresql://` URL; the schema comes from `schema`, else the URL's `?schema=`,
@@ -78,6 +59,7 @@ class PostgresStore(ConsoleStoreMixin, TaskStoreMixin):
         settings: Settings | None = None,
         *,
         create: bool = True,
+        read_only: bool = False,
     ) -> None:
         self.settings = settings or Settings()
         self.url = parse_store_url(dsn, schema)
@@ -85,13 +67,17 @@ class PostgresStore(ConsoleStoreMixin, TaskStoreMixin):
         self.location = self.url.display
         """Where the store is, for messages: the URL with its password masked."""
         self._dsn = dsn
-        self._create = create
+        self._create = create and not read_only
+        self.read_only = read_only
+        """Nothing is created, migrated or written: every connection's transactions are
+        read-only, so the server refuses every change (ReadOnlyStoreError)."""
         self.channel = f"jobs.{self.schema}"
         """The NOTIFY channel of this store's changes."""
         own_pids: set[int] = set()
         self._db = Database(
-            self.url, create=create, durability=self.settings.durability, own_pids=own_pids
-        )
+            self.url, create=self._create, durability=self.settings.durability,
+            own_pids=own_pids, read_only=read_only,
+        )  # fmt: skip
         self._listener = ChangeListener(self.url, self.channel, own_pids)
         self._max_log = self.settings.max_log_chars
         self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
@@ -103,11 +89,14 @@ class PostgresStore(ConsoleStoreMixin, TaskStoreMixin):
         claim lock at once)."""
         self._months: set[str] = set()
         """Months whose partitions this store has made sure exist."""
+        self._last_prune = 0
 
     def reopen(self) -> PostgresStore:
         """A second store on the same schema with connections of its own (`jobs.sync` runs
         one on its own event loop), creating the schema only if this one may."""
-        return PostgresStore(self._dsn, self.schema, self.settings, create=self._create)
+        return PostgresStore(
+            self._dsn, self.schema, self.settings, create=self._create, read_only=self.read_only
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -248,6 +237,9 @@ class PostgresStore(ConsoleStoreMixin, TaskStoreMixin):
         )
 
     async def archive_finished(self, now: int, limit: int) -> int:
+        if now - self._last_prune >= PRUNE_MS:
+            self._last_prune = now
+            await self._db.one(lambda c: tallies.prune(c, now - FIGURES_KEPT_MS), engine=True)
         return await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
 
     async def next_due(self, now: int) -> int | None:
@@ -291,79 +283,6 @@ class PostgresStore(ConsoleStoreMixin, TaskStoreMixin):
     async def running_jobs(self) -> list[RunningJob]:
         return await self._read(engines.running_jobs)
 
-    # -- admin ------------------------------------------------------------------------------
-
-    async def get_job(self, job_id: int) -> JobResult | None:
-        return await self._lookup(lookup.BY_ID, job_id)
-
-    async def get_job_by_ref(self, ref_id: str) -> JobResult | None:
-        return await self._lookup(lookup.BY_REF, ref_id)
-
-    async def _lookup(self, sql: str, key: int | str) -> JobResult | None:
-        """One statement, retried once on a fresh connection if the server went away."""
-        try:
-            return await self._db.one(lambda c: lookup.job_result(c, sql, key))
-        except StoreUnavailableError:
-            return await self._db.one(lambda c: lookup.job_result(c, sql, key))
-
-    async def request_cancel(self, job_id: int, reason: str, now: int) -> JobState:
-        return await self._finishing(
-            now,
-            lambda c: admin.request_cancel(c, job_id, reason, now, self._max_log, self.channel),
-        )
-
-    async def requeue(self, job_id: int, now: int) -> list[int]:
-        return await self._write(
-            lambda c: admin.requeue(c, job_id, now, self._max_log, self.channel)
-        )
-
-    async def list_queue(self, query: JobQuery, cursor: int | None, limit: int) -> Page[Job]:
-        """Jobs in the queue (queued, started, executed), oldest first."""
-        flt = query_filter(query, self.location)
-        return await self._read(lambda c: _page(c, queue_query(flt, cursor, limit), limit))
-
-    async def list_archive(
-        self, month: str, kind: JobState, query: JobQuery, cursor: int | None, limit: int
-    ) -> Page[Job]:
-        """Completed (kind=completed) or failed/cancelled jobs of a month, newest first."""
-        flt = query_filter(query, self.location)
-        if not archive.MONTH.match(month):
-            return Page(items=[], next_cursor=None)
-
-        async def run(conn: Conn) -> Page[Job]:
-            start = cursor
-            if flt.text and start is None:
-                top = await conn.fetchval(archive_top(kind), *archive.month_bounds(month))
-                start = (top or 0) + 1
-            return await _page(conn, archive_query(month, kind, flt, start, limit), limit)
-
-        return await self._read(run)
-
-    async def counts(self) -> dict[JobState, int]:
-        return await self._read(admin.counts)
-
-    async def months(self) -> list[MonthDatabase]:
-        return await self._read(lambda c: archive.months(c, self.schema))
-
-    async def throughput(self, since: int, now: int) -> list[ThroughputBucket]:
-        return await self._read(lambda c: admin.throughput(c, since))
-
-    async def batch_status(self, batch_id: str) -> BatchStatus:
-        return await self._read(lambda c: admin.batch_status(c, batch_id))
-
-    async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
-        return await self._write(lambda c: batches.cancel_batch(c, batch_id, reason, now))
-
-    async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
-        await self._write(lambda c: commands.declare(c, definitions))
-
-    async def declared_commands(self) -> list[CommandDefinition]:
-        return await self._read(commands.declared)
-
-    async def dependents(self, job_id: int) -> list[JobSummary]:
-        """Jobs that depend on `job_id`."""
-        return await self._read(lambda c: admin.dependents(c, job_id))
-
     # -- flow control -----------------------------------------------------------------------
 
     async def set_queue(self, name: str, change: QueueChange, now: int) -> QueueSettings:
@@ -386,13 +305,3 @@ class PostgresStore(ConsoleStoreMixin, TaskStoreMixin):
             lambda c: flow_admin.expire(c, now, limit, self._max_log, self.channel, limit),
             engine=True,
         )
-
-
-async def _page(conn: Conn, query: Query, limit: int) -> Page[Job]:
-    rows = await conn.fetch(query.sql, *query.params)
-    items = [row_to_job(r) for r in rows[:limit]]
-    if len(rows) > limit:
-        return Page(items=items, next_cursor=items[-1].id)
-    if query.window_end is not None and query.window_end > 1:
-        return Page(items=items, next_cursor=query.window_end)
-    return Page(items=items, next_cursor=None)

@@ -21,6 +21,7 @@ from jobs_core.records import (
     Page,
     ThroughputBucket,
 )
+from jobs_core.store.paging import merge
 from jobs_core.store.protocol import DurationTally
 
 from . import admin, search, tallies
@@ -148,7 +149,7 @@ class AdminStoreMixin(StoreParts):
             )
             if page is not None:
                 pages.append(page)
-        return search.merge(pages, limit)
+        return merge(pages, limit)
 
     async def count_jobs(self, query: JobQuery) -> int:
         total = await self._read(
