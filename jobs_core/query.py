@@ -38,7 +38,8 @@ FIELD_KEYS: dict[str, str] = {
 
 TIME_KEYS = ("since", "before")
 UNAVAILABLE_KEYS: dict[str, str] = {
-    "queue": "queues come with flow control (a later version); filter by worker: for now",
+    "queue": "searching by queue is not built yet; `jobs queue list` and the Queues view "
+    "show each queue, the queue list shows each job's queue",
 }
 """Keys the language reserves but this version cannot answer, with why."""
 KEYS = (*FIELD_KEYS, "args.NAME", *TIME_KEYS)

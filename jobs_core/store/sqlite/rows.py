@@ -8,6 +8,7 @@ from operator import itemgetter
 from typing import Any
 
 from jobs_core.records import Job, JobError, JobState, JobSummary
+from jobs_core.retry_policy import policy_from_json, policy_to_json
 
 from .schema import JOB_FIELDS
 
@@ -28,8 +29,9 @@ _IN_FIELD_ORDER = itemgetter(*(JOB_FIELDS.index(name) for name in _NAMES))
 # Keyword arguments in the order of Job's fields, named by its own (interned) strings: Python
 # then matches them by identity (5 µs a job); table-order names from str.split are compared
 # as text, each against every parameter (19 µs, measured).
-_STATE, _ERROR, _ARGS, _META, _TRUNCATED = (
-    JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta", "logs_truncated")
+_STATE, _ERROR, _ARGS, _META, _TRUNCATED, _POLICY = (
+    JOB_FIELDS.index(n)
+    for n in ("state", "error", "args", "meta", "logs_truncated", "retry_policy")
 )
 
 
@@ -41,6 +43,8 @@ def row_to_job(row: tuple[Any, ...]) -> Job:
     values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
     values[_META] = json.loads(values[_META]) if values[_META] else {}
     values[_TRUNCATED] = bool(values[_TRUNCATED])
+    if values[_POLICY] is not None:
+        values[_POLICY] = policy_from_json(values[_POLICY])
     return Job(**dict(zip(_NAMES, _IN_FIELD_ORDER(values), strict=True)))
 
 
@@ -57,6 +61,8 @@ def job_to_row(job: Job) -> tuple[Any, ...]:
             value = value.value
         elif name == "logs_truncated":
             value = int(value)
+        elif name == "retry_policy":
+            value = policy_to_json(value)
         values.append(value)
     return tuple(values)
 
