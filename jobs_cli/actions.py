@@ -32,7 +32,7 @@ def add_parsers(commands: Any) -> None:
         parser.add_argument(
             "--yes", "-y", action="store_true", help="do not ask before changing many jobs"
         )
-        parser.set_defaults(func=action_command, action=name)
+        parser.set_defaults(func=action_command, action=name, needs_store=True)
 
 
 def action_command(args: argparse.Namespace) -> int:

@@ -35,8 +35,18 @@ from .errors import (
     WaitTimeoutError,
 )
 from .export import job_to_dict, job_to_json
+from .flow_records import (
+    DEFAULT_QUEUE,
+    OnConflict,
+    QueueInfo,
+    QueueSettings,
+    RateLimit,
+    WaitInfo,
+    WaitReason,
+)
 from .handles import AsyncCommandHandle, CommandHandle, JobHandle, SyncCommandHandle
 from .query import JobQuery
+from .queue_api import UNSET
 from .records import (
     ACTIVE_STATES,
     LIVE_ENGINE_STATES,
@@ -64,6 +74,7 @@ from .records import (
     ThroughputBucket,
 )
 from .reply_to import ReplyDeliveryError, mask_reply_to
+from .retry_policy import BackoffKind, RetryPolicy
 from .schedule import MissedRunPolicy, Schedule
 from .settings import Durability, Settings
 from .store.url import mask_store_url
@@ -72,11 +83,14 @@ from .transient import TransientJob
 
 __all__ = [
     "ACTIVE_STATES",
+    "DEFAULT_QUEUE",
     "LIVE_ENGINE_STATES",
     "REQUEUEABLE_STATES",
     "TERMINAL_STATES",
+    "UNSET",
     "AsyncCommandHandle",
     "BackgroundJobs",
+    "BackoffKind",
     "BatchCancelledError",
     "BatchStatus",
     "BulkResult",
@@ -117,11 +131,16 @@ __all__ = [
     "ManualClock",
     "MissedRunPolicy",
     "MonthDatabase",
+    "OnConflict",
     "Page",
     "PermanentError",
+    "QueueInfo",
+    "QueueSettings",
+    "RateLimit",
     "ReadOnlyStoreError",
     "ReplyDeliveryError",
     "RequestShape",
+    "RetryPolicy",
     "RunOptions",
     "RunningJob",
     "Schedule",
@@ -143,6 +162,8 @@ __all__ = [
     "UnknownCommandError",
     "UnserialisableRequestError",
     "UnserialisableResultError",
+    "WaitInfo",
+    "WaitReason",
     "WaitTimeoutError",
     "current_job",
     "current_user",

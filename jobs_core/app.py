@@ -18,6 +18,7 @@ from .enqueuing import JobBuilder
 from .errors import JobsError, PermanentError, ReadOnlyStoreError
 from .handles import CommandDecorator
 from .options import EnqueueRequest
+from .queue_api import QueueMixin
 from .records import CommandDefinition, Job, JobRef, JobState
 from .registry import CommandRegistry
 from .rules import REPLY_COMMAND
@@ -37,7 +38,7 @@ __all__ = ["BackgroundJobs", "EnqueueRequest", "UserResolver"]
 UserResolver = Callable[[str], Any]
 
 
-class BackgroundJobs(AdminMixin, BulkMixin, SchedulingMixin, WaitMixin):
+class BackgroundJobs(AdminMixin, BulkMixin, QueueMixin, SchedulingMixin, WaitMixin):
     """Durable background jobs in a directory (default `./jobs_data`), on PostgreSQL when
     given a `postgresql://` URL instead, or on a given store.
 
@@ -120,7 +121,7 @@ class BackgroundJobs(AdminMixin, BulkMixin, SchedulingMixin, WaitMixin):
     async def start(self) -> None:
         """Start this process's engine (unless built with `start_engine=False`)."""
         if self.read_only and self._start_engine:
-            raise ReadOnlyStoreError(f"{self.store.location} is open read-only: no engine can run")
+            raise ReadOnlyStoreError(f"{self.location} is open read-only: no engine can run")
         engine = Engine(
             self.store, self.registry, self.settings, self.clock, facade=self,
             prepare=self._prepare,
@@ -248,7 +249,10 @@ class BackgroundJobs(AdminMixin, BulkMixin, SchedulingMixin, WaitMixin):
             for job in new_jobs:
                 if job.run_after > now:
                     self._engine.note_due(job.run_after)
-        return [JobRef(id=i, ref_id=j.ref_id) for i, j in zip(ids, new_jobs, strict=True)]
+        return [
+            JobRef(id=i, ref_id=j.ref_id, existing=n in ids.reused)
+            for n, (i, j) in enumerate(zip(ids, new_jobs, strict=True))
+        ]
 
     async def declared_command(self, name: str) -> CommandDefinition | None:
         """The command `name` as the engines that run it declared it in the store, or None if

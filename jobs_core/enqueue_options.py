@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TypedDict
 
+from .flow_records import OnConflict
+from .retry_policy import RetryPolicy
+
 
 class EnqueueOptions(TypedDict, total=False):
     """Options of `jobs.enqueue`, `handle.enqueue` and `jobs.sync.enqueue` (all optional).
@@ -28,6 +31,15 @@ class EnqueueOptions(TypedDict, total=False):
     callback: str | None
     user_id: str | None
     reply_to: str | None
+    queue: str | None
+    priority: int | None
+    expires_at: datetime | None
+    expires_in: timedelta | None
+    concurrency_key: str | None
+    concurrency_limit: int | None
+    unique_key: str | None
+    on_conflict: OnConflict | None
+    retry: RetryPolicy | None
 
 
 class RunOptions(TypedDict, total=False):

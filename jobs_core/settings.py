@@ -59,3 +59,6 @@ class Settings:
     """How long leaving `async with jobs:` waits for running jobs before cancelling them."""
     max_log_chars: int = 1_000_000
     """Logs of one job beyond this many characters are truncated from the front."""
+    expiry_sweep_secs: float = 1.0
+    """How often an engine cancels queued jobs past their `expires_at` (claims never start
+    them meanwhile; the sweep settles their state and their dependents')."""

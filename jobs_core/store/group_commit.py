@@ -22,10 +22,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from .protocol import NewJob
+from .protocol import EnqueuedIds, NewJob
 
-Outcome = list[int] | BaseException
-"""One caller's result: the ids of its jobs in order, or the error refusing them."""
+Outcome = EnqueuedIds | BaseException
+"""One caller's result: the ids of its jobs in order (and which of them were already
+there), or the error refusing them."""
 
 
 @dataclass(slots=True, eq=False)
@@ -60,7 +61,7 @@ class GroupCommitter:
         """A caller is gathering or writing a group, or a flush task is running."""
         self._flush_task: asyncio.Task[None] | None = None
 
-    async def submit(self, jobs: list[NewJob], now: int) -> list[int]:
+    async def submit(self, jobs: list[NewJob], now: int) -> EnqueuedIds:
         """Store `jobs` (one caller's, all or none); returns their ids once committed."""
         entry = Pending(jobs, now)
         if self._leading:
@@ -138,7 +139,7 @@ class GroupCommitter:
             self._leading = False
             self._flush_task = None
 
-    async def _wait(self, entry: Pending) -> list[int]:
+    async def _wait(self, entry: Pending) -> EnqueuedIds:
         if entry.outcome is None:
             entry.waiter = asyncio.get_running_loop().create_future()
             try:
@@ -166,7 +167,7 @@ def _abandon(group: Sequence[Pending]) -> None:
             entry.waiter.cancel()
 
 
-def _result(entry: Pending) -> list[int]:
+def _result(entry: Pending) -> EnqueuedIds:
     outcome = entry.outcome
     if isinstance(outcome, BaseException):
         raise outcome

@@ -110,6 +110,29 @@ async def test_group_commit_refused_callers_do_not_fail_the_others(make_jobs: Ma
     assert (await jobs.get_job_by_ref("new")).summary.id == results[12].id  # type: ignore[union-attr]
 
 
+async def test_group_commit_callers_find_jobs_already_there_each_for_itself(
+    make_jobs: MakeJobs,
+) -> None:
+    """Unique keys and `return_existing` in one transaction: a key inserted by one caller
+    is found by a later caller of the same group, and only that caller's ref says so."""
+    jobs = facade(make_jobs)
+    taken = await jobs.enqueue("item", {"n": -1}, ref_id="taken")
+    options: dict[int, dict[str, Any]] = {
+        2: {"unique_key": "k"},
+        5: {"unique_key": "k"},  # the same group, after 2
+        6: {"ref_id": "taken", "on_conflict": "return_existing"},
+    }
+    calls = [jobs.enqueue("item", {"n": n}, **options.get(n, {})) for n in range(10)]
+    with commits(jobs) as seen:
+        refs = await asyncio.gather(*calls)
+    assert len(seen) == 1
+    assert refs[5].id == refs[2].id
+    assert refs[6].id == taken.id
+    assert [n for n, ref in enumerate(refs) if ref.existing] == [5, 6]
+    assert len({ref.id for ref in refs}) == 9
+    assert await jobs.count_jobs() == 1 + 8
+
+
 async def test_group_commit_cancelled_callers_are_stored_once_or_not_at_all(
     make_jobs: MakeJobs, store_dir: str
 ) -> None:

@@ -1,4 +1,4 @@
-"""Schemas v2 to v4: a v1 live store is migrated when opened; month files written by v1 still
+"""Schemas v2 to v5: a v1 live store is migrated when opened; month files written by v1 still
 read, and are migrated when the archiver writes to them again."""
 
 from __future__ import annotations
@@ -23,9 +23,29 @@ def app(directory: Path, clock: ManualClock) -> BackgroundJobs:
     return jobs
 
 
+FLOW_COLUMNS = (
+    "queue", "priority", "expires_at", "concurrency_key", "concurrency_limit", "unique_key",
+    "retry_policy",
+)  # fmt: skip
+
+
 def downgrade_live(path: Path) -> None:
     """Make `jobs.db` what version 1 of jobs wrote."""
     with sqlite3.connect(path) as conn:
+        for index in ("ix_job_ready", "ix_job_running", "ix_job_key_running", "ix_job_key_ready",
+                      "ix_job_key_parked", "ix_job_expires", "ux_job_unique"):  # fmt: skip
+            conn.execute(f"DROP INDEX {index}")
+        for column in (*FLOW_COLUMNS, "key_parked"):
+            conn.execute(f"ALTER TABLE background_job DROP COLUMN {column}")
+        for table in ("job_queue", "queue_start", "queue_minute"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute(
+            "CREATE INDEX ix_job_claim ON background_job(worker, run_after, id) "
+            "WHERE state = 'queued' AND waiting_on IS NULL"
+        )
+        conn.execute(
+            "CREATE INDEX ix_job_busy_worker ON background_job(worker) WHERE state = 'started'"
+        )
         conn.execute("ALTER TABLE background_job DROP COLUMN logs_truncated")
         conn.execute("DROP TABLE job_batch")
         conn.execute("DROP TABLE job_command")
@@ -40,7 +60,9 @@ def downgrade_month(path: Path) -> None:
     """Make a month database what version 1 of jobs wrote."""
     with sqlite3.connect(path) as conn:
         for table in ("completed_job", "failed_job"):
-            conn.execute(f"ALTER TABLE {table} DROP COLUMN logs_truncated")
+            conn.execute(f"DROP INDEX ix_{table}_queue")
+            for column in ("logs_truncated", *FLOW_COLUMNS):
+                conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         conn.execute("PRAGMA user_version = 1")
     conn.close()
 
@@ -73,9 +95,11 @@ async def test_v1_store_and_month_files_read_and_migrate(tmp_path: Path) -> None
 
     jobs = app(tmp_path, clock)  # opening migrates the live store at once
     assert "logs_truncated" in columns(tmp_path / "jobs.db", "background_job")
+    assert {*FLOW_COLUMNS, "key_parked"} <= set(columns(tmp_path / "jobs.db", "background_job"))
     archived = (await jobs.get_job(old.id)).completed
     assert archived is not None and archived.logs.endswith("done\n")
     assert archived.logs_truncated is False
+    assert (archived.queue, archived.priority, archived.concurrency_limit) == ("default", 0, 1)
     page = await jobs.list_completed("2026-10", JobFilter(batch_id="b1"))
     assert [j.id for j in page.items] == [waiting.id]
     async with jobs:
@@ -91,5 +115,6 @@ async def test_v1_store_and_month_files_read_and_migrate(tmp_path: Path) -> None
     assert (await jobs.enqueue("report")).id == 4
     await jobs.close()
     assert "logs_truncated" in columns(tmp_path / "jobs_2026-10.db", "completed_job")
-    assert version(tmp_path / "jobs_2026-10.db") == MONTH_VERSION == 2
-    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 4
+    assert set(FLOW_COLUMNS) <= set(columns(tmp_path / "jobs_2026-10.db", "completed_job"))
+    assert version(tmp_path / "jobs_2026-10.db") == MONTH_VERSION == 3
+    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 5

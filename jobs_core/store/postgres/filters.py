@@ -16,12 +16,15 @@ COLUMNS: dict[str, str] = {
     "user_id": "user_id",
     "ref_id": "ref_id",
     "worker": "worker",
+    "queue": "queue",
     "state": "state",
     "error_code": "(error ->> 'code')",
 }
 """Query field → the SQL expression it compares (live and archive tables alike)."""
 
-INDEXED = frozenset({"command", "tag", "batch_id", "created_by", "user_id", "ref_id", "state"})
+INDEXED = frozenset(
+    {"command", "tag", "batch_id", "created_by", "user_id", "ref_id", "queue", "state"}
+)
 """Fields the archive tables have an index `(field, id)` on (see `schema.ARCHIVE_INDEXES`)."""
 
 TEXT_COLUMNS = ("command", "status", "error::text", "request_body", "ref_id", "tag")

@@ -67,9 +67,53 @@ def _tally(source: str) -> str:
         DO UPDATE SET n = m.n + excluded.n, total_ms = m.total_ms + excluded.total_ms"""
 
 
-def finish_function(job_fields: list[str]) -> str:
-    """DDL of `finish_jobs` for job tables with columns `job_fields`."""
+_FLOW_SUMMARY = _SUMMARY + ", queue, concurrency_key"
+
+_FLOW_COLLECT = """,
+        coalesce(array_agg(queue) FILTER (WHERE state IN ('completed', 'failed', 'cancelled')),
+                 '{}'),
+        coalesce(array_agg(state) FILTER (WHERE state IN ('completed', 'failed', 'cancelled')),
+                 '{}'),
+        coalesce(array_agg(concurrency_key) FILTER (WHERE concurrency_key IS NOT NULL), '{}')"""
+
+_FLOW_DECLARE = """
+    v_queues text[] := '{}';
+    v_states text[] := '{}';
+    v_keys text[] := '{}';
+    v_cancelled_queues text[] := '{}';"""
+
+_FLOW_AFTER = """
+    -- Flow control: finishes per queue and minute (rows locked in one order: no deadlock),
+    -- and the first parked jobs of each key whose job left the started state let back (a
+    -- claim parks them again if the key is still at its limit).
+    IF cardinality(v_queues) > 0 OR cardinality(v_cancelled_queues) > 0 THEN
+        INSERT INTO queue_minute (queue, minute, state, n)
+        SELECT d.queue, p_now - p_now % 60000, d.state, count(*) FROM (
+            SELECT * FROM unnest(v_queues, v_states) AS f(queue, state)
+            UNION ALL
+            SELECT c.queue, 'cancelled' FROM unnest(v_cancelled_queues) AS c(queue)) AS d
+        GROUP BY d.queue, d.state ORDER BY d.queue, d.state
+        ON CONFLICT (queue, minute, state) DO UPDATE SET n = queue_minute.n + excluded.n;
+    END IF;
+    IF cardinality(v_keys) > 0 THEN
+        UPDATE background_job SET key_parked = false
+        WHERE id = ANY(ARRAY(
+            SELECT p.id FROM (SELECT DISTINCT k FROM unnest(v_keys) AS k) AS f
+            CROSS JOIN LATERAL (
+                SELECT id FROM background_job
+                WHERE concurrency_key = f.k AND key_parked AND state = 'queued'
+                ORDER BY priority DESC, run_after, id
+                LIMIT (SELECT max(n) FROM (SELECT count(*) AS n FROM unnest(v_keys) AS k
+                                            GROUP BY k) AS m)) AS p));
+    END IF;
+"""
+
+
+def finish_function(job_fields: list[str], *, flow: bool = False) -> str:
+    """DDL of `finish_jobs` for job tables with columns `job_fields`; with `flow` (schema
+    version 2) it also does the flow-control bookkeeping and replaces the earlier one."""
     columns = ", ".join(job_fields)
+    summary = _FLOW_SUMMARY if flow else _SUMMARY
     final_row = ", ".join(f"{CHANGED.get(f, 'b.' + f)} AS {f}" for f in job_fields)
     params = ", ".join(f"p_{c.split()[0]} {c.split()[1]}[]" for c in TRANSITION_COLUMNS)
     read = ", ".join(
@@ -78,14 +122,15 @@ def finish_function(job_fields: list[str]) -> str:
     # Rows are found by primary key (`= ANY(ARRAY(...))`): joined to the transitions, which
     # the planner cannot size, an empty part would scan the whole live table.
     return f"""
-CREATE FUNCTION finish_jobs(p_max_log integer, p_now bigint, p_channel text, {params},
+CREATE {"OR REPLACE " if flow else ""}FUNCTION finish_jobs(
+    p_max_log integer, p_now bigint, p_channel text, {params},
     OUT applied_ids bigint[], OUT released_ids bigint[], OUT cancelled_ids bigint[])
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     v_completed bigint[];
     v_stopped bigint[];
-    v_counts bigint[];
+    v_counts bigint[];{_FLOW_DECLARE if flow else ""}
 BEGIN
     WITH t AS (
         SELECT {read}
@@ -108,9 +153,9 @@ BEGIN
         FROM t
         WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE NOT {_ENDING}))
           AND {_APPLIES}
-        RETURNING {", ".join("b." + f for f in _SUMMARY.split(", "))}
+        RETURNING {", ".join("b." + f for f in summary.split(", "))}
     ), applied AS (
-        SELECT {_SUMMARY} FROM ended UNION ALL SELECT {_SUMMARY} FROM changed
+        SELECT {summary} FROM ended UNION ALL SELECT {summary} FROM changed
     ), summary AS (
         UPDATE job_summary AS s
         SET state = a.state, started_date = a.started_date, completed_date = a.completed_date,
@@ -123,8 +168,10 @@ BEGIN
         coalesce(array_agg(id) FILTER (WHERE state IN ('failed', 'cancelled')), '{{}}'),
         ARRAY[count(*) FILTER (WHERE state = 'cancelled'),
               count(*) FILTER (WHERE state = 'completed'),
-              count(*) FILTER (WHERE state = 'failed')]
-    INTO applied_ids, v_completed, v_stopped, v_counts
+              count(*) FILTER (WHERE state = 'failed')]{_FLOW_COLLECT if flow else ""}
+    INTO applied_ids, v_completed, v_stopped, v_counts{
+        ", v_queues, v_states, v_keys" if flow else ""
+    }
     FROM applied;
 
     -- Most stores have no job waiting on another: one probe of the partial index of waiting
@@ -151,7 +198,9 @@ BEGIN
                     'cancelled because job ' || b.depends_on || ' it depends on did not complete',
                     'stack', '', 'field_errors', '{{}}'::jsonb)
             WHERE b.id = ANY(ARRAY(SELECT id FROM dependent)) AND b.state = 'queued'
-            RETURNING b.id, b.depends_on, b.command, b.state, b.duration_ms
+            RETURNING b.id, b.depends_on, b.command, b.state, b.duration_ms{
+        ", b.queue" if flow else ""
+    }
         ), tallied AS ({_tally("cancelled")}
         ), summary AS (
             UPDATE job_summary AS s
@@ -161,8 +210,10 @@ BEGIN
             FROM cancelled AS c WHERE s.id = c.id
         )
         SELECT (SELECT coalesce(array_agg(id), '{{}}') FROM released),
-            (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM cancelled)
-        INTO released_ids, cancelled_ids;
+            (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM cancelled){
+        ", (SELECT coalesce(array_agg(queue), '{}') FROM cancelled)" if flow else ""
+    }
+        INTO released_ids, cancelled_ids{", v_cancelled_queues" if flow else ""};
     END IF;
 
     v_counts[1] := v_counts[1] + cardinality(cancelled_ids);
@@ -179,6 +230,7 @@ BEGIN
     SELECT p_now - p_now % 60000, state, n FROM delta ORDER BY state
     ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n;
 
+{_FLOW_AFTER if flow else ""}
     PERFORM pg_notify(p_channel, 'finish');
 END
 $$;

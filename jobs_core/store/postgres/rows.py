@@ -11,6 +11,7 @@ import asyncpg
 
 from jobs_core.fast_init import row_builder
 from jobs_core.records import Job, JobError, JobState, JobSummary
+from jobs_core.retry_policy import policy_from_json
 
 from .schema import JOB_FIELDS
 
@@ -33,7 +34,9 @@ LIVE_SUMMARY_SELECT = ", ".join(
 LIVE_SUMMARY_FROM = "job_summary s LEFT JOIN background_job b ON b.id = s.id"
 
 _STATES = {state.value: state for state in JobState}
-_STATE, _ERROR, _ARGS, _META = (JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta"))
+_STATE, _ERROR, _ARGS, _META, _POLICY = (
+    JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta", "retry_policy")
+)
 
 
 def row_to_job(row: Sequence[Any] | asyncpg.Record) -> Job:
@@ -43,6 +46,8 @@ def row_to_job(row: Sequence[Any] | asyncpg.Record) -> Job:
     values[_ERROR] = error_from_json(values[_ERROR])
     values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
     values[_META] = json.loads(values[_META]) if values[_META] else {}
+    if values[_POLICY] is not None:
+        values[_POLICY] = policy_from_json(values[_POLICY])
     return _BUILD_JOB(values)
 
 

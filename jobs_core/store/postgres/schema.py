@@ -45,7 +45,21 @@ JOB_COLUMNS = """
     owner text
 """
 
-JOB_FIELDS = [line.split()[0] for line in JOB_COLUMNS.strip().splitlines()]
+FLOW_COLUMNS = """
+    queue text NOT NULL DEFAULT 'default',
+    priority integer NOT NULL DEFAULT 0,
+    expires_at bigint,
+    concurrency_key text,
+    concurrency_limit integer NOT NULL DEFAULT 1,
+    unique_key text,
+    retry_policy text
+"""
+"""Job columns added by migration 2 (flow control), on the live and the archive tables."""
+
+JOB_FIELDS_V1 = [line.split()[0] for line in JOB_COLUMNS.strip().splitlines()]
+"""The job columns of schema version 1 (its `finish_jobs` copies these)."""
+
+JOB_FIELDS = [*JOB_FIELDS_V1, *(line.split()[0] for line in FLOW_COLUMNS.strip().splitlines())]
 """Column names of a full job row, in table order (shared by the live and archive tables)."""
 
 ARCHIVE_INDEXES = {
@@ -240,7 +254,74 @@ $$;
 """`log_cap.cap_logs` in PL/pgSQL (the same rule, character for character; a test compares
 them): called only for an append that overflows the cap."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS + finish_function(JOB_FIELDS)]
+
+def _add_flow_columns(table: str) -> str:
+    lines = FLOW_COLUMNS.strip().splitlines()
+    added = ", ".join(f"ADD COLUMN {line.strip().rstrip(',')}" for line in lines)
+    return f"ALTER TABLE {table} {added};"
+
+
+V2 = f"""
+{_add_flow_columns("background_job")}
+{_add_flow_columns("completed_job")}
+{_add_flow_columns("failed_job")}
+ALTER TABLE background_job ADD COLUMN key_parked boolean NOT NULL DEFAULT false;
+UPDATE background_job SET queue = worker WHERE worker <> '';
+DROP INDEX ix_job_claim;
+CREATE INDEX ix_job_ready ON background_job (worker, queue, priority DESC, run_after, id)
+    WHERE state = 'queued' AND waiting_on IS NULL AND NOT key_parked;
+CREATE INDEX ix_job_running ON background_job (queue) WHERE state = 'started';
+CREATE INDEX ix_job_key_running ON background_job (concurrency_key)
+    WHERE state = 'started' AND concurrency_key IS NOT NULL;
+CREATE INDEX ix_job_key_ready ON background_job (concurrency_key)
+    WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
+      AND NOT key_parked;
+CREATE INDEX ix_job_key_parked ON background_job (concurrency_key, priority DESC, run_after, id)
+    WHERE key_parked AND state = 'queued';
+CREATE INDEX ix_job_expires ON background_job (expires_at)
+    WHERE state = 'queued' AND expires_at IS NOT NULL;
+CREATE UNIQUE INDEX ux_job_unique ON background_job (unique_key)
+    WHERE unique_key IS NOT NULL AND state IN ('queued', 'started');
+CREATE INDEX ix_completed_job_queue ON completed_job (queue, id);
+CREATE INDEX ix_failed_job_queue ON failed_job (queue, id);
+
+CREATE TABLE job_queue (
+    name text PRIMARY KEY,
+    concurrency integer,
+    paused boolean NOT NULL DEFAULT false,
+    rate_limit integer,
+    rate_per_ms bigint,
+    updated_at bigint NOT NULL
+);
+
+CREATE TABLE queue_start (
+    queue text NOT NULL,
+    started_at bigint NOT NULL,
+    n integer NOT NULL
+);
+CREATE INDEX ix_queue_start ON queue_start (queue, started_at);
+
+CREATE TABLE queue_minute (
+    queue text NOT NULL,
+    minute bigint NOT NULL,
+    state text NOT NULL,
+    n bigint NOT NULL,
+    PRIMARY KEY (queue, minute, state)
+);
+
+ALTER TABLE job_command ADD COLUMN flow text;
+""" + finish_function(JOB_FIELDS, flow=True)
+"""Migration 2, flow control (as the SQLite store's v4): a job's queue (a named worker's jobs
+are in the queue of its name), priority, expiry, concurrency key and limit, unique key and
+retry policy, on live and archived rows; `key_parked` on live rows (a job whose key was at its
+limit when a claim looked, out of the ready index until a job with its key finishes);
+`job_queue` (operators' queue settings), `queue_start` (starts of rate-limited queues within
+their window), `queue_minute` (finished jobs per queue and minute), `job_command.flow`."""
+
+MIGRATIONS: list[str] = [
+    V1 + _archive_indexes() + CAP_LOGS + finish_function(JOB_FIELDS_V1),
+    V2,
+]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)

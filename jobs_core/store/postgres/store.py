@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
-
-import asyncpg
 
 from jobs_core.errors import StoreUnavailableError
 from jobs_core.figures import FIGURES_KEPT_MS
+from jobs_core.flow import WaitFacts
+from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.records import (
     EngineInfo,
     Job,
@@ -19,17 +19,20 @@ from jobs_core.settings import Settings
 from jobs_core.store.protocol import (
     ActivityUpdate,
     EngineRegistration,
+    EnqueuedIds,
     FinishResult,
     NewJob,
+    QueueChange,
     Transition,
 )
 from jobs_core.store.url import parse_store_url
 
-from . import archive, engines, finish, queue, tallies
+from . import archive, conflicts, engines, finish, flow_admin, flow_claims, queue, tallies
 from .admin_store import AdminStoreMixin
 from .claims import ClaimLedger
 from .connection import Conn, MissingPartitionError
 from .database import RETRIES, Database, Work
+from .flow_claims import ClaimRound
 from .listener import ChangeListener
 from .task_store import TaskStoreMixin
 
@@ -79,6 +82,11 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin):
         self._max_log = self.settings.max_log_chars
         self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
         self._claims = ClaimLedger()
+        self._flow_mode = False
+        self._queues_seen = 1
+        """Queues with ready jobs at the last claim: each gets its share of the next one."""
+        """Whether the last claim found flow control in use (the next one then takes the
+        claim lock at once)."""
         self._months: set[str] = set()
         """Months whose partitions this store has made sure exist."""
         self._last_prune = 0
@@ -143,31 +151,29 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin):
 
     # -- engine hot path --------------------------------------------------------------------
 
-    async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
+    async def enqueue(self, jobs: list[NewJob], now: int) -> EnqueuedIds:
         if not jobs:
-            return []
-        if queue.needs_checks(jobs):
-            return await self._write(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
-        return await self._db.one(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+            return EnqueuedIds()
+        if not queue.needs_checks(jobs):
+            return await self._db.one(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+        for _ in range(conflicts.RACE_RETRIES):
+            try:
+                return await self._write(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+            except conflicts.RacedError:
+                continue  # the next run finds the job that won
+        raise StoreUnavailableError(
+            f"{self.location}: gave up after {conflicts.RACE_RETRIES} enqueues that lost a race "
+            "for a ref_id or unique key"
+        )
 
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
     ) -> list[Job]:
         if self._claims.lost:
             await self._db.write(self._claims.release_lost, engine=True)
-
-        async def run(conn: Conn) -> list[Job] | None:
-            try:
-                return await queue.claim(
-                    conn, owner=owner, commands=commands, named=named, limit=limit, now=now,
-                    lock_class=self._lock_class,
-                )  # fmt: skip
-            except asyncpg.UniqueViolationError:
-                return None  # a rival's named claim committed after our snapshot: look again
-
         for _ in range(RETRIES):
             try:
-                jobs = await self._db.one(run, engine=True)
+                jobs = await self._claim_once(owner, commands, named, limit, now)
             except StoreUnavailableError:
                 # The claim may have committed with its answer lost: release its jobs later.
                 self._claims.note_lost(owner, now, named)
@@ -176,6 +182,43 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin):
                 self._claims.note_claimed(owner, now, named, [j.id for j in jobs])
                 return jobs
         return []
+
+    async def _claim_once(
+        self, owner: str, commands: list[str], named: bool, limit: int, now: int
+    ) -> list[Job] | None:
+        """One claim: lone statements while no flow control is in use, else a transaction
+        under the store's claim lock (see `flow_claims`); None when a rival's named claim
+        committed after our snapshot (look again)."""
+
+        def statement(conn: Conn, locked: bool, batch: int, cap: int) -> Awaitable[ClaimRound]:
+            return flow_claims.claim(
+                conn, owner=owner, commands=commands, named=named, limit=batch, per_queue=cap,
+                now=now, locked=locked, lock_class=self._lock_class,
+            )  # fmt: skip
+
+        async def alone(batch: int, cap: int) -> ClaimRound:
+            return await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
+
+        jobs: list[Job] = []
+
+        async def under_lock(conn: Conn) -> tuple[list[Job], ClaimRound]:
+            await flow_claims.lock_claims(conn, self._lock_class)
+            return await flow_claims.claim_rounds(
+                lambda batch, cap: statement(conn, True, batch, cap), limit - len(jobs),
+                self._queues_seen,
+            )  # fmt: skip
+
+        try:
+            if not self._flow_mode:
+                jobs, last = await flow_claims.claim_rounds(alone, limit, self._queues_seen)
+                self._queues_seen = last.queues
+                if not last.needed or len(jobs) >= limit:
+                    return jobs
+            more, last = await self._db.write(under_lock, engine=True)
+        except flow_claims.ClaimRaced:
+            return jobs or None
+        self._flow_mode, self._queues_seen = last.needed, last.queues
+        return jobs + more
 
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
@@ -200,7 +243,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin):
         return await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
 
     async def next_due(self, now: int) -> int | None:
-        return await self._db.one(lambda c: queue.next_due(c, now), engine=True)
+        return await self._db.one(lambda c: flow_claims.next_due(c, now), engine=True)
 
     # -- engines ----------------------------------------------------------------------------
 
@@ -239,3 +282,26 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin):
 
     async def running_jobs(self) -> list[RunningJob]:
         return await self._read(engines.running_jobs)
+
+    # -- flow control -----------------------------------------------------------------------
+
+    async def set_queue(self, name: str, change: QueueChange, now: int) -> QueueSettings:
+        return await self._db.one(
+            lambda c: flow_admin.set_queue(c, name, change, now, self.channel)
+        )
+
+    async def queue_settings(self) -> list[QueueSettings]:
+        return await self._read(flow_admin.settings)
+
+    async def queues(self, now: int) -> list[QueueInfo]:
+        return await self._read(lambda c: flow_admin.queues(c, now))
+
+    async def wait_facts(self, job_ids: list[int], now: int) -> list[WaitFacts]:
+        return await self._read(lambda c: flow_admin.wait_facts(c, job_ids, now))
+
+    async def expire_due(self, now: int, limit: int) -> list[int]:
+        return await self._finishing(
+            now,
+            lambda c: flow_admin.expire(c, now, limit, self._max_log, self.channel, limit),
+            engine=True,
+        )

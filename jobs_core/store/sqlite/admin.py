@@ -96,7 +96,7 @@ _REQUEUE_LOGS, _REQUEUE_TRUNCATED = append_logs("", ":line", ":max_log")
 REQUEUE_LIVE = f"""
 UPDATE background_job SET state = 'queued', attempts = 0, error = NULL, owner = NULL,
     run_after = :now, completed_date = NULL, started_date = NULL, waiting_on = NULL,
-    cancel_requested = 0, progress = NULL, status = NULL,
+    cancel_requested = 0, progress = NULL, status = NULL, key_parked = 0,
     logs = {_REQUEUE_LOGS}, logs_truncated = {_REQUEUE_TRUNCATED}
 WHERE id = :id AND state IN ('failed', 'cancelled') RETURNING state
 """
@@ -195,16 +195,21 @@ def counts(conn: sqlite3.Connection) -> dict[JobState, int]:
         "WHERE state <> 'queued' AND state IN ('started', 'executed') GROUP BY state"
     ):
         result[JobState(state)] = n
-    # Queued jobs are either claimable or waiting on a parent; each set has its own index.
+    # Queued jobs are claimable, waiting on a parent or parked by their key; each set has
+    # its own index.
     claimable = conn.execute(
-        "SELECT count(*) FROM background_job INDEXED BY ix_job_claim "
-        "WHERE state = 'queued' AND waiting_on IS NULL"
+        "SELECT count(*) FROM background_job INDEXED BY ix_job_ready "
+        "WHERE state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
+    ).fetchone()[0]
+    parked = conn.execute(
+        "SELECT count(*) FROM background_job INDEXED BY ix_job_key_parked "
+        "WHERE key_parked = 1 AND state = 'queued'"
     ).fetchone()[0]
     waiting = conn.execute(
         "SELECT count(*) FROM background_job INDEXED BY ix_job_waiting "
         "WHERE waiting_on IS NOT NULL AND state = 'queued'"
     ).fetchone()[0]
-    result[JobState.QUEUED] = claimable + waiting
+    result[JobState.QUEUED] = claimable + waiting + parked
     for state, n in conn.execute("SELECT state, n FROM job_count"):
         if JobState(state) not in ACTIVE_STATES:
             result[JobState(state)] = n

@@ -1,9 +1,11 @@
 """Group commit on SQLite: the enqueues of several callers inserted in one transaction.
 
-Callers whose jobs cannot be refused (no ref_id, batch or parent to check) and that share a
-created date are inserted together, in one statement; any other caller's jobs are inserted
-under a savepoint, so that its refusal (a taken ref_id, a cancelled batch, a missing
-parent) rolls back its jobs only and becomes its own outcome.
+Callers whose jobs cannot be refused and look nothing up (no ref_id, unique key, batch or
+parent) and that share a created date are inserted together, in one statement; any other
+caller's jobs are inserted apart, under a savepoint, so that its refusal (a taken ref_id, a
+cancelled batch, a missing parent) rolls back its jobs only and becomes its own outcome,
+and the jobs it finds already there (a ref_id or unique key held) are its own. Callers
+apart still see each other's jobs: a unique key inserted by one is found by the next.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 
 from jobs_core.errors import JobsError
 from jobs_core.store.group_commit import Outcome, Pending
-from jobs_core.store.protocol import NewJob
+from jobs_core.store.protocol import EnqueuedIds, NewJob
 
 from .queue import insert_jobs
 
@@ -42,10 +44,13 @@ def insert_group(conn: sqlite3.Connection, group: Sequence[Pending]) -> list[Out
 
 
 def may_be_refused(jobs: list[NewJob]) -> bool:
-    """Whether inserting `jobs` checks something that may refuse them."""
+    """Whether inserting `jobs` checks or looks up something (that may refuse them, or find
+    a job already there)."""
     return any(
-        j.ref_id is not None or j.batch_id is not None or j.depends_on is not None for j in jobs
-    )
+        j.ref_id is not None or j.batch_id is not None or j.depends_on is not None
+        or j.unique_key is not None
+        for j in jobs
+    )  # fmt: skip
 
 
 def _insert_run(conn: sqlite3.Connection, run: list[Pending]) -> list[Outcome]:
@@ -57,7 +62,7 @@ def _insert_run(conn: sqlite3.Connection, run: list[Pending]) -> list[Outcome]:
     start = 0
     for entry in run:
         end = start + len(entry.jobs)
-        outcomes.append(ids[start:end])
+        outcomes.append(EnqueuedIds(ids[start:end]))  # nothing looked up: none reused
         start = end
     return outcomes
 

@@ -43,12 +43,22 @@ JOB_COLUMNS_V1 = """
     owner TEXT
 """
 
-JOB_COLUMNS_ADDED = ("logs_truncated",)
-"""Columns migrations added to job rows after v1 (`ALTER TABLE ... ADD COLUMN` appends them,
-so a table's column order is always `JOB_FIELDS`)."""
+JOB_COLUMNS_ADDED = (
+    ("logs_truncated", 2, "0"),
+    ("queue", 3, "'default'"),
+    ("priority", 3, "0"),
+    ("expires_at", 3, "NULL"),
+    ("concurrency_key", 3, "NULL"),
+    ("concurrency_limit", 3, "1"),
+    ("unique_key", 3, "NULL"),
+    ("retry_policy", 3, "NULL"),
+)
+"""Columns migrations added to job rows after v1: (name, the month-file version that added
+it, the value a month file of an older version reads as). Selected by name, so a table's
+column order does not matter."""
 
 JOB_FIELDS_V1 = [line.split()[0] for line in JOB_COLUMNS_V1.strip().splitlines()]
-JOB_FIELDS = [*JOB_FIELDS_V1, *JOB_COLUMNS_ADDED]
+JOB_FIELDS = [*JOB_FIELDS_V1, *(name for name, _, _ in JOB_COLUMNS_ADDED)]
 """Column names of a full job row, in table order (shared by live and month tables)."""
 
 LIVE_V1 = f"""
@@ -177,7 +187,28 @@ ALTER TABLE {schema}.completed_job ADD COLUMN logs_truncated INTEGER NOT NULL DE
 ALTER TABLE {schema}.failed_job ADD COLUMN logs_truncated INTEGER NOT NULL DEFAULT 0;
 """
 
-MONTH_MIGRATIONS = [MONTH_V1, MONTH_V2]
+MONTH_V3 = """
+ALTER TABLE {schema}.completed_job ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE {schema}.completed_job ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE {schema}.completed_job ADD COLUMN expires_at INTEGER;
+ALTER TABLE {schema}.completed_job ADD COLUMN concurrency_key TEXT;
+ALTER TABLE {schema}.completed_job ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE {schema}.completed_job ADD COLUMN unique_key TEXT;
+ALTER TABLE {schema}.completed_job ADD COLUMN retry_policy TEXT;
+ALTER TABLE {schema}.failed_job ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE {schema}.failed_job ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE {schema}.failed_job ADD COLUMN expires_at INTEGER;
+ALTER TABLE {schema}.failed_job ADD COLUMN concurrency_key TEXT;
+ALTER TABLE {schema}.failed_job ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE {schema}.failed_job ADD COLUMN unique_key TEXT;
+ALTER TABLE {schema}.failed_job ADD COLUMN retry_policy TEXT;
+CREATE INDEX IF NOT EXISTS {schema}.ix_completed_job_queue ON completed_job(queue, id);
+CREATE INDEX IF NOT EXISTS {schema}.ix_failed_job_queue ON failed_job(queue, id);
+"""
+"""v3: the flow-control fields of a job (queue, priority, expiry, concurrency key, unique
+key, retry policy), and an index to list a month's jobs by queue."""
+
+MONTH_MIGRATIONS = [MONTH_V1, MONTH_V2, MONTH_V3]
 """Migration N (1-based) brings a month database's `user_version` from N-1 to N."""
 
 MONTH_VERSION = len(MONTH_MIGRATIONS)
@@ -207,7 +238,8 @@ def month_select(version: int) -> str:
     month written by an older jobs lacks the later columns, read as their defaults."""
     if version >= MONTH_VERSION:
         return ", ".join(JOB_FIELDS)
-    return ", ".join([*JOB_FIELDS_V1, *("0" for _ in JOB_COLUMNS_ADDED)])
+    added = [name if since <= version else default for name, since, default in JOB_COLUMNS_ADDED]
+    return ", ".join([*JOB_FIELDS_V1, *added])
 
 
 LIVE_V3 = """
@@ -236,7 +268,68 @@ CREATE TABLE command_minute (
 largest deleted id) and per-command figures (`command_minute`: jobs finished per minute, per
 command and state, in duration buckets)."""
 
-LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4]
+LIVE_V5 = """
+ALTER TABLE background_job ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE background_job ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE background_job ADD COLUMN expires_at INTEGER;
+ALTER TABLE background_job ADD COLUMN concurrency_key TEXT;
+ALTER TABLE background_job ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE background_job ADD COLUMN unique_key TEXT;
+ALTER TABLE background_job ADD COLUMN retry_policy TEXT;
+ALTER TABLE background_job ADD COLUMN key_parked INTEGER NOT NULL DEFAULT 0;
+UPDATE background_job SET queue = worker WHERE worker <> '';
+DROP INDEX ix_job_claim;
+CREATE INDEX ix_job_ready ON background_job(worker, queue, priority DESC, run_after, id)
+    WHERE state = 'queued' AND waiting_on IS NULL AND key_parked = 0;
+DROP INDEX ix_job_busy_worker;
+CREATE INDEX ix_job_running ON background_job(queue) WHERE state = 'started';
+CREATE INDEX ix_job_key_running ON background_job(concurrency_key)
+    WHERE state = 'started' AND concurrency_key IS NOT NULL;
+CREATE INDEX ix_job_key_ready ON background_job(concurrency_key)
+    WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
+      AND key_parked = 0;
+CREATE INDEX ix_job_key_parked ON background_job(concurrency_key, priority DESC, run_after, id)
+    WHERE key_parked = 1 AND state = 'queued';
+CREATE INDEX ix_job_expires ON background_job(expires_at)
+    WHERE state = 'queued' AND expires_at IS NOT NULL;
+CREATE UNIQUE INDEX ux_job_unique ON background_job(unique_key)
+    WHERE unique_key IS NOT NULL AND state IN ('queued', 'started');
+
+CREATE TABLE job_queue (
+    name TEXT PRIMARY KEY,
+    concurrency INTEGER,
+    paused INTEGER NOT NULL DEFAULT 0,
+    rate_limit INTEGER,
+    rate_per_ms INTEGER,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE queue_start (
+    queue TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    n INTEGER NOT NULL
+);
+CREATE INDEX ix_queue_start ON queue_start(queue, started_at);
+
+CREATE TABLE queue_minute (
+    queue TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (queue, minute, state)
+) WITHOUT ROWID;
+
+ALTER TABLE job_command ADD COLUMN flow TEXT;
+"""
+"""v5, flow control: a job's queue (a named worker's jobs are in the queue of its name),
+priority, expiry, concurrency key and limit, unique key, retry policy, and `key_parked` (a
+job whose key was at its limit when a claim looked; the finish of a job with that key lets
+the next ones back). `job_queue`: what operators set on queues (concurrency, pause, rate
+limit); `queue_start`: the starts of rate-limited queues within their window;
+`queue_minute`: finished jobs per queue and minute; `job_command.flow`: a declared
+command's flow options (JSON)."""
+
+LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5]
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
 LATEST_VERSION = len(LIVE_MIGRATIONS)

@@ -14,6 +14,8 @@ from typing import TypeVar
 
 from jobs_core.errors import ReadOnlyStoreError, StoreBusyError, StoreError, StoreNotFoundError
 from jobs_core.figures import FIGURES_KEPT_MS
+from jobs_core.flow import WaitFacts
+from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.records import (
     CommandDefinition,
     EngineInfo,
@@ -26,12 +28,14 @@ from jobs_core.store.group_commit import GroupCommitter, Outcome, Pending
 from jobs_core.store.protocol import (
     ActivityUpdate,
     EngineRegistration,
+    EnqueuedIds,
     FinishResult,
     NewJob,
+    QueueChange,
     Transition,
 )
 
-from . import batches, commands, engines, logs, queue, tallies
+from . import batches, claims, commands, engines, flow_admin, logs, queue, tallies
 from .admin_store import AdminStoreMixin
 from .archive import MonthArchive
 from .bulk_store import BulkStoreMixin
@@ -172,7 +176,7 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
 
     # -- engine hot path --------------------------------------------------------------------
 
-    async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
+    async def enqueue(self, jobs: list[NewJob], now: int) -> EnqueuedIds:
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
         return await self._committer.submit(jobs, now)
@@ -193,7 +197,7 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
     ) -> list[Job]:
         names = json.dumps(commands)
         return await self._write(
-            lambda conn: queue.claim(
+            lambda conn: claims.claim(
                 conn, owner=owner, commands=names, named=named, limit=limit, now=now
             )
         )
@@ -278,7 +282,7 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
         return result
 
     async def next_due(self, now: int) -> int | None:
-        return self._read_now(lambda conn: queue.next_due(conn, now))
+        return self._read_now(lambda conn: claims.next_due(conn, now))
 
     # -- engines ----------------------------------------------------------------------------
 
@@ -323,6 +327,36 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
 
     async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
         return await self._write(lambda conn: batches.cancel_batch(conn, batch_id, reason, now))
+
+    # -- flow control -----------------------------------------------------------------------
+
+    async def set_queue(self, name: str, change: QueueChange, now: int) -> QueueSettings:
+        def run(conn: sqlite3.Connection) -> QueueSettings:
+            flow_admin.set_queue(conn, name, change, now)
+            return next(s for s in flow_admin.settings(conn) if s.name == name)
+
+        return await self._write(run)
+
+    async def queue_settings(self) -> list[QueueSettings]:
+        return await self._read(flow_admin.settings)
+
+    async def queues(self, now: int) -> list[QueueInfo]:
+        return await self._read(lambda conn: flow_admin.queues(conn, now))
+
+    async def wait_facts(self, job_ids: list[int], now: int) -> list[WaitFacts]:
+        return await self._read(lambda conn: flow_admin.wait_facts(conn, job_ids, now))
+
+    async def expire_due(self, now: int, limit: int) -> list[int]:
+        # Read first (no lock): most sweeps find nothing to do.
+        conn = self._conn
+        if not flow_admin.expired_ids(conn, now, 1) and not flow_admin.has_old_starts(conn, now):
+            return []
+
+        def run(conn: sqlite3.Connection) -> list[int]:
+            flow_admin.prune_starts(conn, now)
+            return flow_admin.expire(conn, now, limit, self._max_log)
+
+        return await self._write(run)
 
     def exposed_files(self) -> list[ExposedFile]:
         return exposed_files(self.directory)

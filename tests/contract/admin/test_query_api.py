@@ -43,6 +43,10 @@ async def everything(jobs: BackgroundJobs, query: str, limit: int = 3) -> list[J
         ("before:2026-11-01", [6, 5, 4, 3, 2, 1]),
         ("since:1h", [15, 14, 13, 12, 11, 10, 9, 8, 7]),
         ("worker:x", []),
+        ("queue:email", [10, 9, 8, 7]),
+        ("-queue:default", [10, 9, 8, 7]),
+        ("queue:default state:queued", [15, 14]),
+        ("queue:em*", [10, 9, 8, 7]),
     ],
 )
 async def test_find_jobs_answers_every_kind_of_term_across_months(
