@@ -1,7 +1,8 @@
 """One run of bench/per_job.py: an engine drains N queued no-op jobs on SQLite, in this
 process, each step of its per-job path timed where it happens.
 
-Usage: python bench/_per_job_run.py N (with PYTHONPATH naming the source tree to measure).
+Usage: python bench/_per_job_run.py N [plain] (with PYTHONPATH naming the source tree to
+measure); `plain` times the drain only, no step wrapped (what the wrappers cost).
 Prints one JSON line: µs per job of each step (its wall time scaled by the run's CPU time over
 its wall time), the process's CPU time and the drain's wall time per job.
 The steps are wrapped where they are defined (store methods, engine functions), names that
@@ -94,7 +95,7 @@ def steps(n: int) -> dict[str, float]:
     }
 
 
-async def drain(n: int, directory: str) -> dict[str, float]:
+async def drain(n: int, directory: str, *, wrapped: bool = True) -> dict[str, float]:
     jobs = BackgroundJobs(directory)
     ran = [0]
 
@@ -107,7 +108,8 @@ async def drain(n: int, directory: str) -> dict[str, float]:
             [EnqueueRequest(command="noop", request={"i": i}) for i in range(first, first + 1000)]
         )
     await jobs.open()
-    instrument()
+    if wrapped:
+        instrument()
     cpu0, t0 = time.process_time(), time.perf_counter()
     async with jobs:
         engine = jobs.engine
@@ -131,10 +133,10 @@ async def drain(n: int, directory: str) -> dict[str, float]:
 
 
 def main() -> None:
-    n = int(sys.argv[1])
+    n, wrapped = int(sys.argv[1]), sys.argv[2:] != ["plain"]
     directory = tempfile.mkdtemp(prefix="jobs-per-job-")
     try:
-        print(json.dumps(asyncio.run(drain(n, directory))))
+        print(json.dumps(asyncio.run(drain(n, directory, wrapped=wrapped))))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

@@ -9,7 +9,9 @@ where it is defined. A shared machine stretches every step's wall time by the sh
 CPU the process gets, so each step is scaled by the run's CPU time over its wall time: the
 steps add up to the CPU time per job ("cpu"; it includes the WAL checkpointer thread), and
 "loop and rest" is what no step holds (the event loop, task switches, the dispatch loop).
-"wall" is the drain's wall time per job. Every run checks that exactly N handlers ran.
+"wall" is the drain's wall time per job; "cpu, plain" and "wall, plain" are those of a run
+with no step wrapped (the timers cost ~0.3 µs a step). Every run checks that exactly N
+handlers ran.
 Compare the two trees of one run (medians of alternating rounds). Prints a table and a final
 JSON line.
 """
@@ -28,7 +30,8 @@ from _common import REPO, final_line, median, print_table
 RUN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_per_job_run.py")
 STEPS = (
     "claim", "start", "context", "prepare", "handler call", "attempt record", "outcome rules",
-    "outcome write", "outcome other", "archive", "loop and rest", "cpu", "wall",
+    "outcome write", "outcome other", "archive", "loop and rest", "cpu", "wall", "cpu, plain",
+    "wall, plain",
 )  # fmt: skip
 
 
@@ -41,11 +44,18 @@ def extract(rev: str, into: str) -> None:
 
 
 def run_once(tree: str, jobs: int) -> dict[str, float]:
+    """One instrumented run and one plain run (no step wrapped) of `tree`."""
     env = {**os.environ, "PYTHONPATH": tree}
-    out = subprocess.run(
-        [sys.executable, RUN, str(jobs)], env=env, check=True, capture_output=True, text=True
-    ).stdout
-    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    result: dict[str, float] = {}
+    for mode in ("steps", "plain"):
+        out = subprocess.run(
+            [sys.executable, RUN, str(jobs), mode], env=env, check=True, capture_output=True,
+            text=True,
+        ).stdout  # fmt: skip
+        got = json.loads(out.strip().splitlines()[-1])
+        if mode == "plain":
+            got = {"cpu, plain": got["cpu"], "wall, plain": got["wall"]}
+        result.update(got)
     return result
 
 
