@@ -18,7 +18,7 @@ from jobs_core import (
     EnqueueRequest,
     JobNotFoundError,
 )
-from tests.conftest import MakeJobs
+from tests.conftest import MakeJobs, wait_until
 
 
 async def item(req: dict[str, Any]) -> None:
@@ -150,9 +150,13 @@ async def test_group_commit_cancelled_callers_are_stored_once_or_not_at_all(
     lock = sqlite3.connect(f"{store_dir}/jobs.db", isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")  # another process writing: the group must wait
     held = [asyncio.ensure_future(jobs.enqueue("item", {"n": n}, tag=f"h{n}")) for n in range(5)]
-    await asyncio.sleep(0.05)  # taken by a transaction that waits for the lock
+    committer = jobs.store._committer  # type: ignore[attr-defined]
+    await wait_until(
+        lambda: committer._flush_task is not None and not committer._pending,
+        what="the group taken by a transaction that waits for the lock",
+    )
     held[2].cancel()
-    await asyncio.sleep(0.01)
+    await wait_until(held[2].done, what="the cancel delivered while the lock is held")
     lock.execute("COMMIT")
     lock.close()
     results = await asyncio.gather(*held, return_exceptions=True)
