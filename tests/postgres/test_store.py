@@ -233,3 +233,16 @@ async def test_cancel_batch_returns_every_job_that_got_in_while_enqueues_race_it
             await store.close()
     assert refused == len(tasks)  # every producer met the cancel
     assert sorted(returned) == sorted([returned[0], *admitted])  # all that got in, once
+
+
+async def test_store_connections_run_without_jit(store_url: str) -> None:
+    # With JIT on, the server compiled the claim on every call once the backlog made its
+    # estimated cost large (4.5 s a claim with 93k queued: engines starved in bench/soak.py).
+    store = PostgresStore(store_url)
+    await store.open()
+    try:
+        engine_side = await store._db.one(lambda c: c.fetchval("SHOW jit"), engine=True)
+        admin_side = await store._read(lambda c: c.fetchval("SHOW jit"))
+    finally:
+        await store.close()
+    assert (engine_side, admin_side) == ("off", "off")
