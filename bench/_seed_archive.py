@@ -122,7 +122,16 @@ async def seed_store(directory: str, archived: int, queued: int) -> str:
     jobs = BackgroundJobs(directory)
     await jobs.close()
     month = seed_archive(directory, archived, int(time.time() * 1000))
-    jobs = BackgroundJobs(directory)
+    await enqueue_queued(directory, queued)
+    async with BackgroundJobs(directory):  # leaves one (stopped) engine row behind
+        await asyncio.sleep(0.05)
+    return month
+
+
+async def enqueue_queued(location: str, queued: int) -> None:
+    """`queued` jobs in the queue, enqueued through the API in batches of 1,000 (a store
+    directory or a PostgreSQL URL)."""
+    jobs = BackgroundJobs(location)
     for name in COMMANDS:
         jobs.command(name)(_noop)
     for first in range(0, queued, 1000):
@@ -134,9 +143,6 @@ async def seed_store(directory: str, archived: int, queued: int) -> str:
             ]
         )  # fmt: skip
     await jobs.close()
-    async with BackgroundJobs(directory):  # leaves one (stopped) engine row behind
-        await asyncio.sleep(0.05)
-    return month
 
 
 async def _noop(req: dict[str, int]) -> None:
