@@ -1,11 +1,14 @@
 """jobs_core: durable background jobs and scheduled tasks on embedded SQLite or PostgreSQL."""
 
 from .app import BackgroundJobs, EnqueueRequest
+from .batch import Batch
 from .clock import Clock, ManualClock, SystemClock, from_ms, to_ms
 from .context import JobContext, JobLogger, current_job, current_user
 from .enqueue_options import EnqueueOptions, RunOptions
 from .errors import (
     BatchCancelledError,
+    BatchClosedError,
+    BatchNotFoundError,
     DuplicateRefIdError,
     InvalidOptionError,
     InvalidReplyToError,
@@ -38,12 +41,17 @@ from .records import (
     LIVE_ENGINE_STATES,
     REQUEUEABLE_STATES,
     TERMINAL_STATES,
+    AttemptOutcome,
+    BatchCompleted,
+    BatchState,
     BatchStatus,
     CommandDefinition,
+    DependencyPolicy,
     EngineInfo,
     EngineState,
     ExposedFile,
     Job,
+    JobAttempt,
     JobError,
     JobFilter,
     JobRef,
@@ -52,9 +60,11 @@ from .records import (
     JobSummary,
     MonthDatabase,
     Page,
+    PurgeReport,
     RequestShape,
     RunningJob,
     ScheduledTaskInfo,
+    TaskState,
     ThroughputBucket,
 )
 from .reply_to import ReplyDeliveryError, mask_reply_to
@@ -70,12 +80,19 @@ __all__ = [
     "REQUEUEABLE_STATES",
     "TERMINAL_STATES",
     "AsyncCommandHandle",
+    "AttemptOutcome",
     "BackgroundJobs",
+    "Batch",
     "BatchCancelledError",
+    "BatchClosedError",
+    "BatchCompleted",
+    "BatchNotFoundError",
+    "BatchState",
     "BatchStatus",
     "Clock",
     "CommandDefinition",
     "CommandHandle",
+    "DependencyPolicy",
     "DuplicateRefIdError",
     "Durability",
     "EngineInfo",
@@ -89,6 +106,7 @@ __all__ = [
     "InvalidScheduleError",
     "InvalidStateError",
     "Job",
+    "JobAttempt",
     "JobCancelledError",
     "JobContext",
     "JobError",
@@ -109,6 +127,7 @@ __all__ = [
     "MonthDatabase",
     "Page",
     "PermanentError",
+    "PurgeReport",
     "ReplyDeliveryError",
     "RequestShape",
     "RunOptions",
@@ -127,6 +146,7 @@ __all__ = [
     "SyncJobs",
     "SystemClock",
     "TaskNotFoundError",
+    "TaskState",
     "ThroughputBucket",
     "TransientJob",
     "UnknownCommandError",

@@ -16,6 +16,7 @@ from .enqueue_options import EnqueueOptions
 from .enqueuing import JobBuilder
 from .errors import JobsError, PermanentError
 from .handles import CommandDecorator
+from .history_api import HistoryMixin
 from .options import EnqueueRequest
 from .records import CommandDefinition, Job, JobRef, JobState
 from .registry import CommandRegistry
@@ -36,7 +37,7 @@ __all__ = ["BackgroundJobs", "EnqueueRequest", "UserResolver"]
 UserResolver = Callable[[str], Any]
 
 
-class BackgroundJobs(AdminMixin, SchedulingMixin, WaitMixin):
+class BackgroundJobs(AdminMixin, HistoryMixin, SchedulingMixin, WaitMixin):
     """Durable background jobs in a directory (default `./jobs_data`), on PostgreSQL when
     given a `postgresql://` URL instead, or on a given store.
 

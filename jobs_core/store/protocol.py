@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from jobs_core.records import (
+    AttemptOutcome,
     BatchStatus,
     CommandDefinition,
+    DependencyPolicy,
     EngineInfo,
     ExposedFile,
     Job,
@@ -45,6 +47,21 @@ class NewJob:
     reply_to: str | None = None
     args: dict[str, str] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
+    dependencies: list[int] = field(default_factory=list)
+    """Every parent when there are several (`depends_on` is the first); empty otherwise."""
+    depends_on_batch: str | None = None
+    """A batch the job waits for (it must have finished)."""
+    depends_policy: DependencyPolicy = DependencyPolicy.COMPLETED
+    """Whether every parent must complete, or only end."""
+
+    @property
+    def waits(self) -> bool:
+        """Whether the job has more than one parent, a batch parent or a non-default policy
+        (the rare path: its dependencies are read and recorded in `job_dependency`)."""
+        return bool(
+            self.dependencies or self.depends_on_batch is not None
+            or self.depends_policy is not DependencyPolicy.COMPLETED
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +87,11 @@ class Transition:
     """Set `notified_date` (the callback or reply finished)."""
     refund_attempt: bool = False
     """Give the attempt back (the engine shut down mid-attempt; not the job's fault)."""
+    outcome: AttemptOutcome | None = None
+    """How the attempt owned by `owner_guard` ended; None for a transition that ends no
+    attempt (a cancel while queued, a callback moving the job it served)."""
+    notify_error: str | None = None
+    """Why the job's reply could not be delivered (its reply job failed for good)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +113,31 @@ class FinishResult:
     cancelled_dependents: list[int]
     released_dependents: list[int]
     new_job_ids: list[int]
+    finished_batches: list[str] = field(default_factory=list)
+    """Batches this call finished (their callbacks are among `new_job_ids`)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchCallback:
+    """A command a batch runs when it finishes, resolved when the batch is created (so the
+    store needs no registry): the job it enqueues gets a `BatchCompleted` request."""
+
+    command: str
+    worker: str = ""
+    retry_limit: int = 2
+    timeout_secs: float = 600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewBatch:
+    """A batch to record before its jobs join."""
+
+    id: str
+    name: str | None = None
+    on_complete: BatchCallback | None = None
+    on_success: BatchCallback | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    declared_total: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,5 +1,5 @@
-"""Schemas v2 and v3: a v1 live store is migrated when opened; month files written by v1 still read,
-and are migrated when the archiver writes to them again."""
+"""Schemas v2 to v4: a v1 live store is migrated when opened; month files written by v1 still
+read, and are migrated when the archiver writes to them again."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs_core import BackgroundJobs, JobContext, JobFilter, JobState, ManualClock
-from jobs_core.store.sqlite.schema import LATEST_VERSION, MONTH_VERSION
+from jobs_core.store.sqlite.schema import JOB_COLUMNS_V3, LATEST_VERSION, MONTH_VERSION
 from tests.conftest import FAST
 
 
@@ -26,7 +26,12 @@ def app(directory: Path, clock: ManualClock) -> BackgroundJobs:
 def downgrade_live(path: Path) -> None:
     """Make `jobs.db` what version 1 of jobs wrote."""
     with sqlite3.connect(path) as conn:
-        conn.execute("ALTER TABLE background_job DROP COLUMN logs_truncated")
+        for column in ("logs_truncated", *JOB_COLUMNS_V3):
+            conn.execute(f"ALTER TABLE background_job DROP COLUMN {column}")
+        for table in ("job_attempt", "job_dependency", "job_maintenance"):
+            conn.execute(f"DROP TABLE {table}")
+        for column in ("overlap", "start_at", "end_at", "max_runs", "run_count"):
+            conn.execute(f"ALTER TABLE scheduled_task DROP COLUMN {column}")
         conn.execute("DROP TABLE job_batch")
         conn.execute("DROP TABLE job_command")
         conn.execute("ALTER TABLE engine DROP COLUMN lost_reason")
@@ -38,7 +43,12 @@ def downgrade_month(path: Path) -> None:
     """Make a month database what version 1 of jobs wrote."""
     with sqlite3.connect(path) as conn:
         for table in ("completed_job", "failed_job"):
-            conn.execute(f"ALTER TABLE {table} DROP COLUMN logs_truncated")
+            for event in ("insert", "delete"):
+                conn.execute(f"DROP TRIGGER {table}_{event}_text")
+            for column in ("logs_truncated", *JOB_COLUMNS_V3):
+                conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        conn.execute("DROP TABLE job_attempt")
+        conn.execute("DROP TABLE job_text")
         conn.execute("PRAGMA user_version = 1")
     conn.close()
 
@@ -84,5 +94,5 @@ async def test_v1_store_and_month_files_read_and_migrate(tmp_path: Path) -> None
     assert all(j.state is JobState.COMPLETED and not j.logs_truncated for j in page.items)
     await jobs.close()
     assert "logs_truncated" in columns(tmp_path / "jobs_2026-10.db", "completed_job")
-    assert version(tmp_path / "jobs_2026-10.db") == MONTH_VERSION == 2
-    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 3
+    assert version(tmp_path / "jobs_2026-10.db") == MONTH_VERSION == 3
+    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 4

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
+from jobs_core.batch_rules import callback_from_json
 from jobs_core.errors import InvalidStateError, JobNotFoundError
 from jobs_core.log_cap import cap_logs
 from jobs_core.records import (
     ACTIVE_STATES,
     REQUEUEABLE_STATES,
+    BatchState,
     BatchStatus,
     Job,
     JobError,
@@ -19,7 +22,7 @@ from jobs_core.records import (
 )
 from jobs_core.store.protocol import Transition
 
-from . import queue
+from . import batches, queue
 from .logs import append_logs
 from .rows import (
     JOB_SELECT,
@@ -96,38 +99,46 @@ _REQUEUE_LOGS, _REQUEUE_TRUNCATED = append_logs("", ":line", ":max_log")
 REQUEUE_LIVE = f"""
 UPDATE background_job SET state = 'queued', attempts = 0, error = NULL, owner = NULL,
     run_after = :now, completed_date = NULL, started_date = NULL, waiting_on = NULL,
-    cancel_requested = 0, progress = NULL, status = NULL,
+    cancel_requested = 0, progress = NULL, status = NULL, last_engine = NULL,
+    last_outcome = NULL, notify_error = NULL,
     logs = {_REQUEUE_LOGS}, logs_truncated = {_REQUEUE_TRUNCATED}
-WHERE id = :id AND state IN ('failed', 'cancelled') RETURNING state
+WHERE id = :id AND state IN ('failed', 'cancelled') RETURNING logs
 """
 
 
-def requeue_live(conn: sqlite3.Connection, job_id: int, now: int, max_log: int) -> bool:
-    """Requeue a failed/cancelled job still in the live table; False if it is not there."""
-    cursor = conn.execute(
+def requeue_live(conn: sqlite3.Connection, job_id: int, now: int, max_log: int) -> str | None:
+    """Requeue a failed/cancelled job still in the live table; its logs with the requeue
+    note, or None if it is not there."""
+    row = conn.execute(
         REQUEUE_LIVE, {"now": now, "line": REQUEUED_LOG, "max_log": max_log, "id": job_id}
-    )
-    return cursor.fetchone() is not None
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
-def requeue_archived(conn: sqlite3.Connection, job: Job, now: int, max_log: int) -> None:
-    """Put an archived failed/cancelled job back in the live table as queued."""
+def requeue_archived(conn: sqlite3.Connection, job: Job, now: int, max_log: int) -> str:
+    """Put an archived failed/cancelled job back in the live table as queued; returns its
+    logs with the requeue note."""
     values = dict(zip(JOB_FIELDS, job_to_row(job), strict=True))
     logs = (job.logs or "") + REQUEUED_LOG
     values.update(
         state="queued", attempts=0, error=None, owner=None, run_after=now, completed_date=None,
         started_date=None, progress=None, status=None, logs=cap_logs(logs, max_log),
-        logs_truncated=int(job.logs_truncated or len(logs) > max_log),
+        logs_truncated=int(job.logs_truncated or len(logs) > max_log), last_engine=None,
+        last_outcome=None, notify_error=None,
     )  # fmt: skip
     conn.execute(
         f"INSERT OR REPLACE INTO background_job ({', '.join(JOB_FIELDS)}) "
         f"VALUES ({', '.join('?' for _ in JOB_FIELDS)})",
         [values[name] for name in JOB_FIELDS],
     )
+    return str(values["logs"])
 
 
 def after_requeue(conn: sqlite3.Connection, job_id: int, previous: JobState) -> None:
-    """Summary and counters of a requeued job."""
+    """Summary and counters of a requeued job (its batch's too)."""
+    row = conn.execute("SELECT batch_id FROM job_summary WHERE id = ?", (job_id,)).fetchone()
+    if row is not None and row[0] is not None:
+        batches.after_requeue(conn, row[0], previous)
     conn.execute(
         "UPDATE job_summary SET state = 'queued', attempts = 0, completed_date = NULL, "
         "started_date = NULL, duration_ms = NULL, error_code = NULL, error_message = NULL "
@@ -138,9 +149,11 @@ def after_requeue(conn: sqlite3.Connection, job_id: int, previous: JobState) -> 
 
 
 def dependents(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
-    """Jobs that depend on `job_id`, oldest first."""
+    """Jobs that depend on `job_id` (as their only parent or one of several), oldest first."""
     rows = conn.execute(
-        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = ? ORDER BY id", (job_id,)
+        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = :id OR id IN "
+        "(SELECT child_id FROM job_dependency WHERE parent_id = :id) ORDER BY id",
+        {"id": job_id},
     ).fetchall()
     return [row_to_summary(r) for r in rows]
 
@@ -148,9 +161,10 @@ def dependents(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
 def dependents_cancelled_by(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
     """Jobs that depend on `job_id` and were cancelled because it did not complete."""
     rows = conn.execute(
-        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = ? "
-        "AND state = 'cancelled' AND error_code = 'DependencyFailed'",
-        (job_id,),
+        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE (depends_on = :id OR id IN "
+        "(SELECT child_id FROM job_dependency WHERE parent_id = :id)) "
+        "AND state = 'cancelled' AND error_code = 'DependencyFailed' ORDER BY id",
+        {"id": job_id},
     ).fetchall()
     return [row_to_summary(r) for r in rows]
 
@@ -233,11 +247,34 @@ def batch_status(conn: sqlite3.Connection, batch_id: str) -> BatchStatus:
     ]
     total = sum(counts_by_state.values())
     done = sum(n for s, n in counts_by_state.items() if s not in ACTIVE_STATES)
+    fields = record_fields(batches.record(conn, batch_id))
+    fields.setdefault("finished_at", finished if total and done == total else None)
     return BatchStatus(
         batch_id=batch_id, counts=counts_by_state, total=total, done=done,
-        failed_ids=failed_ids, started_at=started,
-        finished_at=finished if total and done == total else None,
+        failed_ids=failed_ids, started_at=started, **fields,
     )  # fmt: skip
+
+
+def record_fields(row: tuple[Any, ...] | None) -> dict[str, Any]:
+    """`BatchStatus` fields from a `job_batch` row (`batches.BATCH_COLUMNS`)."""
+    if row is None:
+        return {}
+    (_, state, _, name, on_complete, on_success, meta, total, created, closed, cancelled,
+     finished) = row  # fmt: skip
+    fields: dict[str, Any] = {
+        "state": BatchState(state), "name": name, "declared_total": total,
+        "meta": json.loads(meta) if meta else {}, "created_at": created, "closed_at": closed,
+        "cancelled_at": cancelled,
+        "on_complete": _command(on_complete), "on_success": _command(on_success),
+    }  # fmt: skip
+    if finished is not None:
+        fields["finished_at"] = finished
+    return fields
+
+
+def _command(callback: str | None) -> str | None:
+    found = callback_from_json(callback)
+    return found.command if found else None
 
 
 def encode_ids(ids: list[int]) -> str:

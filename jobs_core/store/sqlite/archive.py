@@ -8,20 +8,23 @@ per interval, and every other month keeps being archived.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import json
 import logging
+import os
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from jobs_core.backoff import Backoff
 from jobs_core.records import JobState, MonthDatabase
 from jobs_core.settings import Durability
 
+from .attempts import ATTEMPT_SELECT
 from .connection import is_busy, open_connection, transaction, translate
 from .files import create_private
-from .month_reader import MonthReader, month_of, month_path
+from .month_reader import MonthReader, month_of, month_path, table_for
 from .rows import JOB_SELECT
-from .schema import MONTH_VERSION, month_ddl
+from .schema import MONTH_TABLES, MONTH_VERSION, month_ddl
 
 log = logging.getLogger("jobs.store")
 
@@ -61,6 +64,8 @@ class MonthArchive:
         self._durability = durability
         self._writer = open_connection(live_path, durability=durability, busy_timeout_ms=5)
         self._writer.execute("PRAGMA wal_autocheckpoint = 50000")
+        # A row replaced by a re-copy must leave the month's search index through its trigger.
+        self._writer.execute("PRAGMA recursive_triggers = ON")
         self._attached: set[str] = set()
         self._ready: set[str] = set()
         self._trouble: dict[str, Backoff] = {}
@@ -97,13 +102,20 @@ class MonthArchive:
         schema = self._attach(month)
         done = json.dumps([i for i, s in jobs if s is JobState.COMPLETED])
         stopped = json.dumps([i for i, s in jobs if s is not JobState.COMPLETED])
+        every = json.dumps([i for i, _ in jobs])
         with transaction(self._writer, write=False) as conn:
-            conn.execute(_copy_sql(schema, "completed_job", "= 'completed'"), (done,))
-            conn.execute(_copy_sql(schema, "failed_job", "IN ('failed', 'cancelled')"), (stopped,))
             # A requeued job may have left its old failed row in this month.
             conn.execute(
                 f"DELETE FROM {schema}.failed_job WHERE id IN (SELECT value FROM json_each(?))",
                 (done,),
+            )
+            conn.execute(_copy_sql(schema, "completed_job", "= 'completed'"), (done,))
+            conn.execute(_copy_sql(schema, "failed_job", "IN ('failed', 'cancelled')"), (stopped,))
+            conn.execute(
+                f"INSERT OR REPLACE INTO {schema}.job_attempt ({ATTEMPT_SELECT}) "
+                f"SELECT {ATTEMPT_SELECT} FROM main.job_attempt "
+                "WHERE job_id IN (SELECT value FROM json_each(?))",
+                (every,),
             )
 
     def _failed(self, month: str, error: sqlite3.DatabaseError) -> None:
@@ -151,15 +163,55 @@ class MonthArchive:
         return schema
 
     def delete_failed(self, month: str, job_id: int) -> None:
-        """Remove a requeued job's row from its month's `failed_job`."""
+        """Remove a requeued job's row and attempts from its month's file."""
         try:
             schema = self._attach(month)
             with transaction(self._writer, write=False) as conn:
                 conn.execute(f"DELETE FROM {schema}.failed_job WHERE id = ?", (job_id,))
+                conn.execute(f"DELETE FROM {schema}.job_attempt WHERE job_id = ?", (job_id,))
         except sqlite3.DatabaseError as error:
             if is_busy(error):
                 raise
             raise translate(error, month_path(self._directory, month)) from None
+
+    def delete_older(self, month: str, limits: dict[JobState, int], step: int) -> Counter[JobState]:
+        """Remove up to `step` jobs per table of `month` whose state has a limit and which
+        finished before it, with their attempts (and search entries, by trigger)."""
+        schema = self._attach(month)
+        removed: Counter[JobState] = Counter()
+        with transaction(self._writer, write=False) as conn:
+            for table in MONTH_TABLES:
+                wanted = {s: t for s, t in limits.items() if table_for(s) == table}
+                if not wanted:
+                    continue
+                test = " OR ".join("(state = ? AND completed_date < ?)" for _ in wanted)
+                params = [v for pair in wanted.items() for v in (pair[0].value, pair[1])]
+                rows = conn.execute(
+                    f"DELETE FROM {schema}.{table} WHERE id IN (SELECT id FROM "
+                    f"{schema}.{table} WHERE {test} LIMIT ?) RETURNING id, state",
+                    [*params, step],
+                ).fetchall()
+                removed.update(JobState(state) for _, state in rows)
+                conn.execute(
+                    f"DELETE FROM {schema}.job_attempt "
+                    "WHERE job_id IN (SELECT value FROM json_each(?))",
+                    (json.dumps([job_id for job_id, _ in rows]),),
+                )
+        return removed
+
+    def drop_month(self, month: str) -> None:
+        """Remove the month's file (and its -wal and -shm) at once."""
+        schema = _schema(month)
+        if schema in self._attached:
+            self._writer.execute(f"DETACH DATABASE {schema}")
+            self._attached.discard(schema)
+        self._ready.discard(schema)
+        self._trouble.pop(month, None)
+        self.reader.forget(month)
+        path = month_path(self._directory, month)
+        for name in (path, path + "-wal", path + "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(name)
 
     def months(self) -> list[MonthDatabase]:
         """Every month file, newest first, with why it cannot be read or written, if so."""

@@ -7,7 +7,14 @@ import sqlite3
 from typing import Any
 
 from jobs_core.liveness import engine_state
-from jobs_core.records import LIVE_ENGINE_STATES, EngineInfo, JobError, JobState, RunningJob
+from jobs_core.records import (
+    LIVE_ENGINE_STATES,
+    AttemptOutcome,
+    EngineInfo,
+    JobError,
+    JobState,
+    RunningJob,
+)
 from jobs_core.store.protocol import EngineRegistration, Transition
 
 REGISTER = """
@@ -81,6 +88,7 @@ def lost_transitions(conn: sqlite3.Connection, now: int, dead: list[str]) -> lis
                 run_after=now if state is JobState.QUEUED else None,
                 error=error,
                 logs=f"[recovery] {lost}; {'requeued' if state is JobState.QUEUED else state}\n",
+                outcome=AttemptOutcome.LOST,
             )
         )
     return transitions

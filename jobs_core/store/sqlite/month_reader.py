@@ -15,13 +15,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from jobs_core.errors import StoreError
+from jobs_core.history import AttemptRow
 from jobs_core.records import Job, JobFilter, JobState, MonthDatabase, Page
 from jobs_core.settings import Durability
 
+from . import attempts
 from .connection import open_connection, translate
 from .filters import job_where
 from .rows import row_to_job
-from .schema import month_select
+from .schema import MONTH_SEARCH_VERSION, month_select
 
 R = TypeVar("R")
 MONTH_FILE = re.compile(r"^jobs_(\d{4}-\d{2})\.db$")
@@ -64,6 +66,16 @@ class MonthReader:
 
         row = self._run(month, read)
         return row_to_job(row) if row else None
+
+    def read_attempts(self, month: str, job_id: int) -> list[AttemptRow]:
+        """The archived attempt rows of `job_id` (none in a month written before history)."""
+
+        def read(conn: sqlite3.Connection) -> list[AttemptRow]:
+            if conn.execute("PRAGMA user_version").fetchone()[0] < MONTH_SEARCH_VERSION:
+                return []
+            return attempts.rows_of(conn, job_id)
+
+        return self._run(month, read) or []
 
     def list_jobs(
         self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
@@ -118,6 +130,16 @@ class MonthReader:
         except StoreError as error:
             return str(error)
         return None
+
+    def run(self, month: str, fn: Callable[[sqlite3.Connection], R]) -> R | None:
+        """`fn` on the month's read connection; None when the month has no file or tables.
+        StoreError naming the file when it cannot be read."""
+        return self._run(month, fn)
+
+    def forget(self, month: str) -> None:
+        """Close the month's connection (its file is being removed)."""
+        with self._lock:
+            self._drop(month)
 
     def _run(self, month: str, fn: Callable[[sqlite3.Connection], R]) -> R | None:
         """`fn` on the month's connection; None when the month has no file or no tables yet.

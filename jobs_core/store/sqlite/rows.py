@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jobs_core.records import Job, JobError, JobState, JobSummary
+from jobs_core.records import (
+    AttemptOutcome,
+    DependencyPolicy,
+    Job,
+    JobError,
+    JobState,
+    JobSummary,
+)
 
 from .schema import JOB_FIELDS
 
@@ -21,9 +28,13 @@ SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
 
 
 _STATES = {state.value: state for state in JobState}
-_STATE, _ERROR, _ARGS, _META, _TRUNCATED = (
-    JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta", "logs_truncated")
-)
+_STATE, _ERROR, _ARGS, _META, _TRUNCATED, _OUTCOME, _DEPENDENCIES, _POLICY = (
+    JOB_FIELDS.index(n)
+    for n in (
+        "state", "error", "args", "meta", "logs_truncated", "last_outcome", "dependencies",
+        "depends_policy",
+    )
+)  # fmt: skip
 
 
 def row_to_job(row: tuple[Any, ...]) -> Job:
@@ -34,7 +45,13 @@ def row_to_job(row: tuple[Any, ...]) -> Job:
     values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
     values[_META] = json.loads(values[_META]) if values[_META] else {}
     values[_TRUNCATED] = bool(values[_TRUNCATED])
+    values[_OUTCOME] = AttemptOutcome(values[_OUTCOME]) if values[_OUTCOME] else None
+    values[_DEPENDENCIES] = json.loads(values[_DEPENDENCIES]) if values[_DEPENDENCIES] else []
+    values[_POLICY] = DependencyPolicy(values[_POLICY]) if values[_POLICY] else _COMPLETED
     return Job(**dict(zip(JOB_FIELDS, values, strict=False)))
+
+
+_COMPLETED = DependencyPolicy.COMPLETED
 
 
 def job_to_row(job: Job) -> tuple[Any, ...]:
@@ -44,10 +61,12 @@ def job_to_row(job: Job) -> tuple[Any, ...]:
         value = getattr(job, name)
         if name == "error":
             value = error_to_json(value)
-        elif name in ("args", "meta"):
+        elif name in ("args", "meta", "dependencies"):
             value = json.dumps(value) if value else None
-        elif name == "state":
-            value = value.value
+        elif name in ("state", "last_outcome"):
+            value = value.value if value is not None else None
+        elif name == "depends_policy":
+            value = None if value is _COMPLETED else value.value
         elif name == "logs_truncated":
             value = int(value)
         values.append(value)

@@ -43,13 +43,42 @@ JOB_COLUMNS_V1 = """
     owner TEXT
 """
 
-JOB_COLUMNS_ADDED = ("logs_truncated",)
+JOB_COLUMNS_V2 = {"logs_truncated": "INTEGER NOT NULL DEFAULT 0"}
+JOB_COLUMNS_V3 = {
+    "last_engine": "TEXT", "last_outcome": "TEXT", "notify_error": "TEXT",
+    "dependencies": "TEXT", "depends_on_batch": "TEXT", "depends_policy": "TEXT",
+}  # fmt: skip
+"""Columns of job rows added by the live store's v4 and the month files' v3: the engine and
+outcome of the attempt that ended the job, a reply's delivery error, and fan-in."""
+
+JOB_COLUMNS_ADDED = (*JOB_COLUMNS_V2, *JOB_COLUMNS_V3)
 """Columns migrations added to job rows after v1 (`ALTER TABLE ... ADD COLUMN` appends them,
 so a table's column order is always `JOB_FIELDS`)."""
 
 JOB_FIELDS_V1 = [line.split()[0] for line in JOB_COLUMNS_V1.strip().splitlines()]
 JOB_FIELDS = [*JOB_FIELDS_V1, *JOB_COLUMNS_ADDED]
 """Column names of a full job row, in table order (shared by live and month tables)."""
+
+ATTEMPT_COLUMNS = """
+    job_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    engine TEXT,
+    started_date INTEGER,
+    ended_date INTEGER NOT NULL,
+    duration_ms INTEGER,
+    error TEXT,
+    progress REAL,
+    status TEXT,
+    log_end INTEGER NOT NULL,
+    PRIMARY KEY (job_id, seq)
+"""
+"""An attempt that did not end its job (or a requeue): `seq` orders a job's entries;
+`log_end` is the number of log characters ever written to the job when it ended, so its
+lines are the job's logs between the previous entry's `log_end` and its own."""
+
+ATTEMPT_FIELDS = [line.split()[0] for line in ATTEMPT_COLUMNS.strip().splitlines()][:-1]
 
 LIVE_V1 = f"""
 CREATE TABLE job_summary (
@@ -172,18 +201,97 @@ CREATE TABLE IF NOT EXISTS {{schema}}.completed_job ({JOB_COLUMNS_V1});
 CREATE TABLE IF NOT EXISTS {{schema}}.failed_job ({JOB_COLUMNS_V1});
 """
 
-MONTH_V2 = """
-ALTER TABLE {schema}.completed_job ADD COLUMN logs_truncated INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE {schema}.failed_job ADD COLUMN logs_truncated INTEGER NOT NULL DEFAULT 0;
-"""
+MONTH_TABLES = ("completed_job", "failed_job")
 
-MONTH_MIGRATIONS = [MONTH_V1, MONTH_V2]
+MONTH_INDEX_COLUMNS = ("command", "tag", "batch_id", "created_by", "user_id", "ref_id", "state")
+"""Columns the admin can filter a month's jobs by; each gets an index (column, id)."""
+
+SEARCH_COLUMNS = {
+    "command": "{row}command", "tag": "{row}tag",
+    "error": "coalesce({row}error ->> '$.code', '') || ' ' || "
+             "coalesce({row}error ->> '$.message', '') || ' ' || "
+             "coalesce({row}error ->> '$.stack', '')",
+    "status": "{row}status", "request": "{row}request_body", "result": "{row}response_body",
+    "logs": "{row}logs",
+}  # fmt: skip
+"""The full-text index of a month (`job_text`, FTS5) and the job column each indexes."""
+
+
+def _month_v1(schema: str) -> list[str]:
+    return [
+        *(f"CREATE TABLE IF NOT EXISTS {schema}.{t} ({JOB_COLUMNS_V1})" for t in MONTH_TABLES),
+        *(
+            f"CREATE INDEX IF NOT EXISTS {schema}.ix_{table}_{column} ON {table}({column}, id)"
+            for table in MONTH_TABLES
+            for column in MONTH_INDEX_COLUMNS
+        ),
+    ]
+
+
+def _month_v2(schema: str) -> list[str]:
+    return [_add_column(schema, t, JOB_COLUMNS_V2) for t in MONTH_TABLES]
+
+
+def _add_column(schema: str, table: str, columns: dict[str, str]) -> str:
+    ((name, kind),) = columns.items()
+    return f"ALTER TABLE {schema}.{table} ADD COLUMN {name} {kind}"
+
+
+def _month_v3(schema: str) -> list[str]:
+    """Attempts kept with their job, and the month's full-text index, which triggers keep
+    in step with the job tables inside the archiving transaction (a contentless FTS5 table:
+    the text is the job row's, not copied)."""
+    statements = [
+        _add_column(schema, t, {name: kind})
+        for t in MONTH_TABLES
+        for name, kind in JOB_COLUMNS_V3.items()
+    ]
+    columns = ", ".join(SEARCH_COLUMNS)
+    statements += [
+        f"CREATE TABLE IF NOT EXISTS {schema}.job_attempt ({ATTEMPT_COLUMNS}) WITHOUT ROWID",
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {schema}.job_text USING fts5({columns}, "
+        "content='', tokenize='unicode61')",
+        *search_triggers(schema),
+    ]
+    return statements
+
+
+def search_values(row: str) -> str:
+    """The indexed values of a job row (`row` is its alias and a dot, or empty)."""
+    return ", ".join(expr.replace("{row}", row) for expr in SEARCH_COLUMNS.values())
+
+
+def search_triggers(schema: str) -> list[str]:
+    """Triggers that index each job row a month gains and unindex each it loses; rows
+    there before the index existed are indexed once."""
+    columns = ", ".join(SEARCH_COLUMNS)
+    statements: list[str] = []
+    for table in MONTH_TABLES:
+        statements.append(
+            f"INSERT INTO {schema}.job_text(rowid, {columns}) "
+            f"SELECT id, {search_values('')} FROM {schema}.{table}"
+        )
+        statements.append(
+            f"CREATE TRIGGER IF NOT EXISTS {schema}.{table}_insert_text AFTER INSERT ON {table} "
+            f"BEGIN INSERT INTO job_text(rowid, {columns}) "
+            f"VALUES (new.id, {search_values('new.')}); END"
+        )
+        # A contentless index forgets a row given the very values it indexed.
+        statements.append(
+            f"CREATE TRIGGER IF NOT EXISTS {schema}.{table}_delete_text AFTER DELETE ON {table} "
+            f"BEGIN INSERT INTO job_text(job_text, rowid, {columns}) "
+            f"VALUES ('delete', old.id, {search_values('old.')}); END"
+        )
+    return statements
+
+
+MONTH_MIGRATIONS = [_month_v1, _month_v2, _month_v3]
 """Migration N (1-based) brings a month database's `user_version` from N-1 to N."""
 
 MONTH_VERSION = len(MONTH_MIGRATIONS)
 
-MONTH_INDEX_COLUMNS = ("command", "tag", "batch_id", "created_by", "user_id", "ref_id", "state")
-"""Columns the admin can filter a month's jobs by; each gets an index (column, id)."""
+MONTH_SEARCH_VERSION = 3
+"""Month files from this version on have the full-text index (`job_text`)."""
 
 
 def month_ddl(schema: str, version: int = 0) -> list[str]:
@@ -191,23 +299,21 @@ def month_ddl(schema: str, version: int = 0) -> list[str]:
     latest: its tables and indexes, then each later migration in order."""
     statements: list[str] = []
     for number in range(version + 1, MONTH_VERSION + 1):
-        script = MONTH_MIGRATIONS[number - 1].format(schema=schema)
-        statements += [s.strip() for s in script.split(";") if s.strip()]
-        if number == 1:
-            statements += [
-                f"CREATE INDEX IF NOT EXISTS {schema}.ix_{table}_{column} ON {table}({column}, id)"
-                for table in ("completed_job", "failed_job")
-                for column in MONTH_INDEX_COLUMNS
-            ]
+        statements += MONTH_MIGRATIONS[number - 1](schema)
     return statements
+
+
+_ADDED_IN = {**dict.fromkeys(JOB_COLUMNS_V2, 2), **dict.fromkeys(JOB_COLUMNS_V3, 3)}
+_DEFAULTS = {"logs_truncated": "0"}
 
 
 def month_select(version: int) -> str:
     """The column list selecting a full job row from a month database at `version`; a
     month written by an older jobs lacks the later columns, read as their defaults."""
-    if version >= MONTH_VERSION:
-        return ", ".join(JOB_FIELDS)
-    return ", ".join([*JOB_FIELDS_V1, *("0" for _ in JOB_COLUMNS_ADDED)])
+    return ", ".join(
+        name if _ADDED_IN.get(name, 1) <= version else _DEFAULTS.get(name, "NULL")
+        for name in JOB_FIELDS
+    )
 
 
 LIVE_V3 = """
@@ -216,7 +322,61 @@ ALTER TABLE engine ADD COLUMN lost_reason TEXT;
 """v3: why a live engine declared this one dead (its process gone from their shared host), so
 every reader, on any host, sees it dead at once rather than when its lease lapses."""
 
-LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3]
+LIVE_V4 = "\n".join(
+    [
+        *(f"ALTER TABLE background_job ADD COLUMN {n} {k};" for n, k in JOB_COLUMNS_V3.items()),
+        f"CREATE TABLE job_attempt ({ATTEMPT_COLUMNS}) WITHOUT ROWID;",
+        """
+CREATE TABLE job_dependency (
+    parent_id INTEGER NOT NULL,
+    child_id INTEGER NOT NULL,
+    PRIMARY KEY (parent_id, child_id)
+) WITHOUT ROWID;
+CREATE INDEX ix_dependency_child ON job_dependency(child_id);
+
+ALTER TABLE job_batch ADD COLUMN number INTEGER;
+UPDATE job_batch SET number = rowid;
+CREATE UNIQUE INDEX ux_batch_number ON job_batch(number);
+ALTER TABLE job_batch ADD COLUMN name TEXT;
+ALTER TABLE job_batch ADD COLUMN on_complete TEXT;
+ALTER TABLE job_batch ADD COLUMN on_success TEXT;
+ALTER TABLE job_batch ADD COLUMN meta TEXT;
+ALTER TABLE job_batch ADD COLUMN declared_total INTEGER;
+ALTER TABLE job_batch ADD COLUMN joined INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN completed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN closed_at INTEGER;
+ALTER TABLE job_batch ADD COLUMN finished_at INTEGER;
+UPDATE job_batch SET
+    joined = (SELECT count(*) FROM job_summary s WHERE s.batch_id = job_batch.batch_id),
+    completed = (SELECT count(*) FROM job_summary s
+                 WHERE s.batch_id = job_batch.batch_id AND s.state = 'completed'),
+    failed = (SELECT count(*) FROM job_summary s
+              WHERE s.batch_id = job_batch.batch_id AND s.state = 'failed'),
+    cancelled = (SELECT count(*) FROM job_summary s
+                 WHERE s.batch_id = job_batch.batch_id AND s.state = 'cancelled');
+
+ALTER TABLE scheduled_task ADD COLUMN overlap TEXT NOT NULL DEFAULT 'skip';
+ALTER TABLE scheduled_task ADD COLUMN start_at INTEGER;
+ALTER TABLE scheduled_task ADD COLUMN end_at INTEGER;
+ALTER TABLE scheduled_task ADD COLUMN max_runs INTEGER;
+ALTER TABLE scheduled_task ADD COLUMN run_count INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE job_maintenance (
+    name TEXT PRIMARY KEY,
+    next_at INTEGER NOT NULL
+);
+""",
+    ]
+)
+"""v4: attempt history (`job_attempt`; the attempt that ended a job stays in its row:
+`last_engine`, `last_outcome`), a reply's delivery error, fan-in (`job_dependency` and the
+job's `dependencies`, `depends_on_batch`, `depends_policy`), batch records (name, callbacks,
+counters, declared total, close and finish times), overlap and bounds of scheduled tasks, and
+`job_maintenance` (which engine runs retention next)."""
+
+LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4]
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
 LATEST_VERSION = len(LIVE_MIGRATIONS)

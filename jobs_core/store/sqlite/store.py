@@ -13,7 +13,9 @@ from functools import partial
 from typing import TypeVar
 
 from jobs_core.errors import StoreBusyError, StoreError, StoreNotFoundError
+from jobs_core.history import AttemptRow, ending_row, requeue_row
 from jobs_core.records import (
+    REQUEUEABLE_STATES,
     BatchStatus,
     CommandDefinition,
     EngineInfo,
@@ -37,12 +39,13 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import admin, batches, commands, engines, logs, queue
+from . import admin, attempts, commands, engines, logs, queue
 from .archive import MonthArchive
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
 from .files import create_private, exposed_files, make_private_dir
 from .filters import job_where
+from .history_store import HistoryStoreMixin
 from .month_reader import month_of
 from .rows import JOB_SELECT, row_to_job
 from .schema import migrate
@@ -55,7 +58,7 @@ for well under a millisecond, so a long pause only leaves the engine idle."""
 LIVE_FILE = "jobs.db"
 
 
-class SqliteStore(TaskStoreMixin):
+class SqliteStore(TaskStoreMixin, HistoryStoreMixin):
     """The live store `jobs.db` plus its month databases, in one directory.
 
     Hot-path writes run on the event loop's thread (a thread hop per statement would cost
@@ -171,13 +174,7 @@ class SqliteStore(TaskStoreMixin):
         ids = await self._retry_busy(lambda: self._archive.copy_finished(limit))
         if ids:
             encoded = json.dumps(ids)
-            await self._write(
-                lambda conn: conn.execute(
-                    "DELETE FROM background_job WHERE id IN (SELECT value FROM json_each(?)) "
-                    "AND state IN ('completed', 'failed', 'cancelled')",
-                    (encoded,),
-                )
-            )
+            await self._write(lambda conn: _delete_archived(conn, encoded))
         return len(ids)
 
     async def _retry_busy(self, fn: Callable[[], R]) -> R:
@@ -284,19 +281,34 @@ class SqliteStore(TaskStoreMixin):
             await self._read(lambda conn: admin.summary(conn, job_id)), job_id
         )
         archived: Job | None = None
+        archived_rows: list[AttemptRow] = []
         month: str | None = None
         if found.completed_date is not None:
             month = month_of(found.completed_date)
             archived = await self._read_archived(month, found.state, job_id)
+            if archived is not None:
+                archived_rows = await self._read_month_attempts(month, job_id)
 
         def requeue(conn: sqlite3.Connection) -> None:
-            if not admin.requeue_live(conn, job_id, now, self._max_log):
-                if archived is None:
-                    raise StoreError(
-                        f"job {job_id} cannot be requeued: its row is in neither the queue nor "
-                        f"the month database jobs_{month}.db (was the file removed?)"
-                    )
-                admin.requeue_archived(conn, archived, now, self._max_log)
+            live = admin.live_job(conn, job_id)
+            if live is not None and live.state in REQUEUEABLE_STATES:
+                rows, seq = [], attempts.next_seq(conn, job_id)
+                ending = ending_row(live, seq, now)
+                logs = admin.requeue_live(conn, job_id, now, self._max_log) or live.logs
+            elif archived is not None:
+                rows = list(archived_rows)
+                seq = max((r.seq for r in rows), default=0) + 1
+                ending = ending_row(archived, seq, now)
+                logs = admin.requeue_archived(conn, archived, now, self._max_log)
+            else:
+                raise StoreError(
+                    f"job {job_id} cannot be requeued: its row is in neither the queue nor "
+                    f"the month database jobs_{month}.db (was the file removed?)"
+                )
+            if ending is not None:
+                rows.append(ending)
+            rows.append(requeue_row(job_id, rows[-1].seq + 1 if rows else seq, now, logs))
+            attempts.insert(conn, rows)
             admin.after_requeue(conn, job_id, found.state)
             if wait_on is not None:
                 admin.wait_on(conn, job_id, wait_on)
@@ -329,6 +341,9 @@ class SqliteStore(TaskStoreMixin):
             self._archive.reader.list_jobs, month, kind, flt, cursor, limit
         )
 
+    async def _read_month_attempts(self, month: str, job_id: int) -> list[AttemptRow]:
+        return await asyncio.to_thread(self._archive.reader.read_attempts, month, job_id)
+
     async def _read_archived(self, month: str, state: JobState, job_id: int) -> Job | None:
         try:
             return await asyncio.to_thread(self._archive.reader.read_job, month, state, job_id)
@@ -349,9 +364,6 @@ class SqliteStore(TaskStoreMixin):
     async def batch_status(self, batch_id: str) -> BatchStatus:
         return await self._read(lambda conn: admin.batch_status(conn, batch_id))
 
-    async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
-        return await self._write(lambda conn: batches.cancel_batch(conn, batch_id, reason, now))
-
     async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
         await self._write(lambda conn: commands.declare(conn, definitions))
 
@@ -365,6 +377,22 @@ class SqliteStore(TaskStoreMixin):
 
     def exposed_files(self) -> list[ExposedFile]:
         return exposed_files(self.directory)
+
+
+def _delete_archived(conn: sqlite3.Connection, ids: str) -> None:
+    """Remove jobs (and their attempts) now copied to their month files."""
+    conn.execute(
+        "DELETE FROM background_job WHERE id IN (SELECT value FROM json_each(?)) "
+        "AND state IN ('completed', 'failed', 'cancelled')",
+        (ids,),
+    )
+    # Not the attempts of a job requeued meanwhile: it stayed, and they are its history.
+    conn.execute(
+        "DELETE FROM job_attempt WHERE job_id IN (SELECT value FROM json_each(?)) "
+        "AND job_id NOT IN (SELECT b.id FROM background_job b "
+        "WHERE b.id IN (SELECT value FROM json_each(?)))",
+        (ids, ids),
+    )
 
 
 def _check_location(directory: str, path: str, create: bool) -> None:

@@ -1,0 +1,91 @@
+"""Reads on one month file for search, retention and progress estimates (run through
+`MonthReader.run`, so a damaged month fails alone)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+
+from jobs_core.records import Job, JobState
+
+from .rows import row_to_job
+from .schema import MONTH_SEARCH_VERSION, MONTH_TABLES, month_select
+
+SEARCH_IDS = """
+SELECT rowid FROM job_text WHERE job_text MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?
+"""
+
+# A month cut by the date range: each hit's finish time is read from its row.
+SEARCH_IDS_IN_RANGE = """
+SELECT t.rowid FROM job_text t
+WHERE job_text MATCH :q AND t.rowid < :before
+  AND coalesce((SELECT c.completed_date FROM completed_job c WHERE c.id = t.rowid),
+               (SELECT f.completed_date FROM failed_job f WHERE f.id = t.rowid))
+      BETWEEN :since AND :until
+ORDER BY t.rowid DESC LIMIT :limit
+"""
+
+
+def match_query(text: str) -> str | None:
+    """`text` as an FTS5 query: every word must appear (each written word is a quoted phrase,
+    so punctuation and FTS5 operators are plain text); None when it has no word."""
+    words = [w for w in text.split() if any(ch.isalnum() for ch in w)]
+    if not words:
+        return None
+    return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def search(
+    conn: sqlite3.Connection, *, query: str, before: int, limit: int,
+    since: int | None, until: int | None,
+) -> list[Job]:  # fmt: skip
+    """Jobs of this month matching `query`, highest id below `before` first; `since`/`until`
+    (inclusive) only when the range cuts this month."""
+    if version(conn) < MONTH_SEARCH_VERSION:
+        return []
+    if since is None and until is None:
+        ids = [r[0] for r in conn.execute(SEARCH_IDS, (query, before, limit))]
+    else:
+        params = {
+            "q": query, "before": before, "limit": limit, "since": since or 0,
+            "until": until if until is not None else 2**62,
+        }  # fmt: skip
+        ids = [r[0] for r in conn.execute(SEARCH_IDS_IN_RANGE, params)]
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    select = month_select(version(conn))
+    rows = conn.execute(
+        " UNION ALL ".join(f"SELECT {select} FROM {t} WHERE id IN ({marks})" for t in MONTH_TABLES),
+        [*ids, *ids],
+    ).fetchall()
+    return sorted((row_to_job(r) for r in rows), key=lambda j: -j.id)
+
+
+def durations(conn: sqlite3.Connection, *, command: str, limit: int) -> list[int]:
+    """Durations of the latest completions of `command` in this month (an index range)."""
+    rows = conn.execute(
+        "SELECT duration_ms FROM completed_job WHERE command = ? AND duration_ms IS NOT NULL "
+        "ORDER BY id DESC LIMIT ?",
+        (command, limit),
+    )
+    return [int(r[0]) for r in rows]
+
+
+def count_older(
+    conn: sqlite3.Connection, *, older_than: int | None, states: frozenset[JobState]
+) -> Counter[JobState]:
+    """Jobs of this month in `states` that finished before `older_than` (all if None)."""
+    found: Counter[JobState] = Counter()
+    clause, params = ("", []) if older_than is None else (" AND completed_date < ?", [older_than])
+    for table in MONTH_TABLES:
+        for state, n in conn.execute(
+            f"SELECT state, count(*) FROM {table} WHERE 1{clause} GROUP BY state", params
+        ):
+            if JobState(state) in states:
+                found[JobState(state)] += n
+    return found
