@@ -2,9 +2,9 @@
 
 Every attempt that did not end its job (a retry, a lost or interrupted attempt) and every
 requeue is a row of its own, written in the transaction that ended it. The attempt that ends
-the job is not copied: the job's row already holds it (its times, error, progress, status
-and `last_engine`/`last_outcome`), so a job that succeeds the first time costs the hot path
-no extra row. Log lines are not copied either: each row records how many log characters the
+the job is not copied: the job's row already holds it (its times, error, progress, status,
+`owner` and, when it failed, `last_outcome`), so a job that succeeds the first time costs
+the hot path no extra row and no extra column. Log lines are not copied either: each row records how many log characters the
 job had ever written when it ended (`log_end`), and an attempt's lines are cut from the
 job's logs between the previous entry's mark and its own, truncation marker included.
 """
@@ -93,10 +93,13 @@ def compose(job: Job | None, rows: list[AttemptRow]) -> list[JobAttempt]:
 
 def current_attempt(job: Job, stream: LogStream, mark: int) -> JobAttempt | None:
     """The attempt the job's own row holds: the running one, or the one that ended it."""
+    engine = job.owner
     if job.state is JobState.STARTED:
-        outcome, engine = AttemptOutcome.RUNNING, job.owner
+        outcome = AttemptOutcome.RUNNING
+    elif job.state in (JobState.COMPLETED, JobState.EXECUTED) and job.attempts:
+        outcome = AttemptOutcome.COMPLETED
     elif job.state in ENDING_STATES and job.last_outcome is not None:
-        outcome, engine = job.last_outcome, job.last_engine
+        outcome = job.last_outcome
     else:
         return None
     logs, lost = stream.cut(mark, stream.end)

@@ -164,12 +164,11 @@ class Job:
     meta: dict[str, str] = field(default_factory=dict)
     """Engine-maintained string metadata (e.g. the scheduled task that created the job)."""
     owner: str | None = None
-    """Id of the engine running the job, while it runs."""
-    last_engine: str | None = None
-    """Id of the engine that ran the latest attempt (kept once it ended, unlike `owner`)."""
+    """Id of the engine running the job while it runs; once it ended (or is executed), the
+    engine that ran its last attempt. None while queued."""
     last_outcome: AttemptOutcome | None = None
-    """How the attempt that ended the job (or left it executed) ended; None while no attempt
-    ended it (queued, running, retrying) or after a requeue. `jobs.attempts()` reads it."""
+    """How the attempt that failed or cancelled the job ended (failed, timed out, cancelled,
+    lost); None otherwise (a completed job's last attempt completed)."""
     notify_error: str | None = None
     """Why its `reply_to` delivery failed for good (None when delivered or not due);
     `notified_date` is set only when the reply was delivered."""

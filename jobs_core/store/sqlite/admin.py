@@ -99,7 +99,7 @@ _REQUEUE_LOGS, _REQUEUE_TRUNCATED = append_logs("", ":line", ":max_log")
 REQUEUE_LIVE = f"""
 UPDATE background_job SET state = 'queued', attempts = 0, error = NULL, owner = NULL,
     run_after = :now, completed_date = NULL, started_date = NULL, waiting_on = NULL,
-    cancel_requested = 0, progress = NULL, status = NULL, last_engine = NULL,
+    cancel_requested = 0, progress = NULL, status = NULL,
     last_outcome = NULL, notify_error = NULL,
     logs = {_REQUEUE_LOGS}, logs_truncated = {_REQUEUE_TRUNCATED}
 WHERE id = :id AND state IN ('failed', 'cancelled') RETURNING logs
@@ -123,7 +123,7 @@ def requeue_archived(conn: sqlite3.Connection, job: Job, now: int, max_log: int)
     values.update(
         state="queued", attempts=0, error=None, owner=None, run_after=now, completed_date=None,
         started_date=None, progress=None, status=None, logs=cap_logs(logs, max_log),
-        logs_truncated=int(job.logs_truncated or len(logs) > max_log), last_engine=None,
+        logs_truncated=int(job.logs_truncated or len(logs) > max_log),
         last_outcome=None, notify_error=None,
     )  # fmt: skip
     conn.execute(
