@@ -4,9 +4,10 @@ Every attempt that did not end its job (a retry, a lost or interrupted attempt) 
 requeue is a row of its own, written in the transaction that ended it. The attempt that ends
 the job is not copied: the job's row already holds it (its times, error, progress, status,
 `owner` and, when it failed, `last_outcome`), so a job that succeeds the first time costs
-the hot path no extra row and no extra column. Log lines are not copied either: each row records how many log characters the
-job had ever written when it ended (`log_end`), and an attempt's lines are cut from the
-job's logs between the previous entry's mark and its own, truncation marker included.
+the hot path no extra row and no extra column. Log lines are not copied either: each row
+records how many log characters the job had ever written when it ended (`log_end`), and an
+attempt's lines are cut from the job's logs between the previous entry's mark and its own,
+truncation marker included.
 """
 
 from __future__ import annotations

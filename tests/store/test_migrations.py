@@ -32,9 +32,7 @@ def downgrade_live(path: Path) -> None:
             conn.execute(f"DROP TABLE {table}")
         for column in ("overlap", "start_at", "end_at", "max_runs", "run_count"):
             conn.execute(f"ALTER TABLE scheduled_task DROP COLUMN {column}")
-        conn.execute(
-            "CREATE INDEX ix_job_owner ON background_job(owner) WHERE owner IS NOT NULL"
-        )
+        conn.execute("CREATE INDEX ix_job_owner ON background_job(owner) WHERE owner IS NOT NULL")
         conn.execute("DROP TABLE job_batch")
         conn.execute("DROP TABLE job_command")
         conn.execute("ALTER TABLE engine DROP COLUMN lost_reason")

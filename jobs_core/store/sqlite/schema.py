@@ -371,8 +371,9 @@ CREATE TABLE job_maintenance (
     ]
 )
 """v4: attempt history (`job_attempt`; the attempt that ended a job stays in its row, whose
-`owner` now stays set once the job ended, and `last_outcome`), a reply's delivery error, fan-in (`job_dependency` and the
-job's `dependencies`, `depends_on_batch`, `depends_policy`), batch records (name, callbacks,
+`owner` now stays set once the job ended, and `last_outcome`), a reply's delivery error,
+fan-in (`job_dependency` and the job's `dependencies`, `depends_on_batch`,
+`depends_policy`), batch records (name, callbacks,
 counters, declared total, close and finish times), overlap and bounds of scheduled tasks, and
 `job_maintenance` (which engine runs retention next)."""
 
