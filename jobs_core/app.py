@@ -166,6 +166,13 @@ class BackgroundJobs(AdminMixin, HistoryMixin, SchedulingMixin, WaitMixin):
         if job.depends_on is not None:
             parent = await self.store.get_job(job.depends_on)
             ctx.parent = parent.job if parent else None
+            ctx.parents = [parent] if parent else []
+            for other in job.dependencies[1:]:
+                found = await self.store.get_job(other)
+                if found is not None:
+                    ctx.parents.append(found)
+        if job.depends_on_batch is not None:
+            ctx.parent_batch = await self.store.batch_status(job.depends_on_batch)
         if job.user_id is not None:
             ctx.user = await self._resolve_user(job.user_id)
 

@@ -413,6 +413,8 @@ class BatchStatus:
     created_at: int | None = None
     closed_at: int | None = None
     cancelled_at: int | None = None
+    callback_ids: list[int] = field(default_factory=list)
+    """The jobs its `on_complete` and `on_success` enqueued when it finished."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

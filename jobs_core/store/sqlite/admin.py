@@ -260,12 +260,13 @@ def record_fields(row: tuple[Any, ...] | None) -> dict[str, Any]:
     if row is None:
         return {}
     (_, state, _, name, on_complete, on_success, meta, total, created, closed, cancelled,
-     finished) = row  # fmt: skip
+     finished, callbacks) = row  # fmt: skip
     fields: dict[str, Any] = {
         "state": BatchState(state), "name": name, "declared_total": total,
         "meta": json.loads(meta) if meta else {}, "created_at": created, "closed_at": closed,
         "cancelled_at": cancelled,
         "on_complete": _command(on_complete), "on_success": _command(on_success),
+        "callback_ids": json.loads(callbacks) if callbacks else [],
     }  # fmt: skip
     if finished is not None:
         fields["finished_at"] = finished

@@ -20,7 +20,7 @@ from jobs_core.batch_rules import (
 )
 from jobs_core.errors import BatchCancelledError, BatchClosedError, InvalidStateError
 from jobs_core.records import BatchState, JobState
-from jobs_core.store.protocol import NewBatch
+from jobs_core.store.protocol import NewBatch, NewJob
 
 NEXT_NUMBER = "(SELECT coalesce(max(number), 0) + 1 FROM job_batch)"
 
@@ -67,7 +67,7 @@ RETURNING batch_id, state, joined, completed, failed, cancelled
 
 BATCH_COLUMNS = (
     "batch_id, state, number, name, on_complete, on_success, meta, declared_total, created_at, "
-    "closed_at, cancelled_at, finished_at"
+    "closed_at, cancelled_at, finished_at, callback_ids"
 )
 
 
@@ -223,4 +223,17 @@ def after_requeue(conn: sqlite3.Connection, batch_id: str, previous: JobState) -
     column = {JobState.FAILED: "failed", JobState.CANCELLED: "cancelled"}[previous]
     conn.execute(
         f"UPDATE job_batch SET {column} = max(0, {column} - 1) WHERE batch_id = ?", (batch_id,)
+    )
+
+
+def record_callbacks(conn: sqlite3.Connection, jobs: list[NewJob], ids: list[int]) -> None:
+    """Note on each finished batch the ids of the callback jobs it enqueued."""
+    by_batch: dict[str, list[int]] = {}
+    for job, job_id in zip(jobs, ids, strict=True):
+        for key in ("batch_complete_for", "batch_success_for"):
+            if key in job.meta:
+                by_batch.setdefault(job.meta[key], []).append(job_id)
+    conn.executemany(
+        "UPDATE job_batch SET callback_ids = ? WHERE batch_id = ?",
+        [(json.dumps(i), b) for b, i in by_batch.items()],
     )

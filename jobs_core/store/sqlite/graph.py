@@ -24,7 +24,8 @@ class Settled:
     released: list[int] = field(default_factory=list)
     """Dependents that may start now."""
     follow_ups: list[NewJob] = field(default_factory=list)
-    """Callbacks of the batches that finished, for the caller to insert."""
+    """Callbacks of the batches that finished, for the caller to insert (and record with
+    `batches.record_callbacks`)."""
     finished_batches: list[str] = field(default_factory=list)
 
 

@@ -309,6 +309,8 @@ def finish(
     _count_minute(conn, counts, now)
     follow = [*new_jobs, *settled.follow_ups]
     new_ids = insert_jobs(conn, follow, now, follow_ups=True) if follow else []
+    if settled.follow_ups:
+        batches.record_callbacks(conn, follow, new_ids)
     return FinishResult(
         applied=[t.job_id for t in applied],
         cancelled_dependents=settled.cancelled,
@@ -347,7 +349,9 @@ def settle_outside(
         _count_minute(conn, counts, now)
     if not settled.follow_ups:
         return []
-    return insert_jobs(conn, settled.follow_ups, now, follow_ups=True)
+    ids = insert_jobs(conn, settled.follow_ups, now, follow_ups=True)
+    batches.record_callbacks(conn, settled.follow_ups, ids)
+    return ids
 
 
 def _count(conn: sqlite3.Connection, counts: Counter[JobState] | dict[JobState, int]) -> None:

@@ -348,6 +348,7 @@ ALTER TABLE job_batch ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE job_batch ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE job_batch ADD COLUMN closed_at INTEGER;
 ALTER TABLE job_batch ADD COLUMN finished_at INTEGER;
+ALTER TABLE job_batch ADD COLUMN callback_ids TEXT;
 UPDATE job_batch SET
     joined = (SELECT count(*) FROM job_summary s WHERE s.batch_id = job_batch.batch_id),
     completed = (SELECT count(*) FROM job_summary s
