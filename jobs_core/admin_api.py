@@ -37,6 +37,10 @@ class AdminMixin:
     clock: Clock
     _engine: Engine | None
 
+    if TYPE_CHECKING:
+
+        def _changed_here(self) -> None: ...
+
     async def get_job(self, job_id: int) -> JobResult:
         """The job's summary plus its full row wherever it lives; JobNotFoundError if none."""
         found = await self.store.get_job(job_id)
@@ -58,12 +62,14 @@ class AdminMixin:
         if self._engine is not None and self._engine.cancel_running(job_id, reason):
             return JobState.STARTED
         state = await self.store.request_cancel(job_id, reason, self.clock.now_ms())
+        self._changed_here()
         return state
 
     async def requeue(self, job_id: int) -> list[int]:
         """Requeue a failed or cancelled job (attempts reset) and the dependents its failure
         cancelled; returns the requeued ids."""
         ids = await self.store.requeue(job_id, self.clock.now_ms())
+        self._changed_here()
         if self._engine is not None:
             self._engine.wake()
         return ids

@@ -96,7 +96,10 @@ class BackgroundJobs(AdminMixin, HistoryMixin, SchedulingMixin, WaitMixin):
 
         async def deliver_reply(ctx: JobContext) -> None:
             assert ctx.job.reply_to is not None
-            status = await send_reply(ctx.job.reply_to, ctx.job.request_body)
+            served = ctx.job.meta.get("reply_for") or str(ctx.job.parent_id)
+            # The reply goes out once the job succeeded: it completes when delivered.
+            headers = {"X-Job-Id": served, "X-Job-State": JobState.COMPLETED.value}
+            status = await send_reply(ctx.job.reply_to, ctx.job.request_body, headers=headers)
             ctx.log.info("delivered result: HTTP %s", status)
 
         self.registry.add(deliver_reply, name=REPLY_COMMAND)

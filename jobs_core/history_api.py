@@ -33,6 +33,8 @@ class HistoryMixin:
 
         async def cancel_batch(self, batch_id: str, reason: str = ...) -> list[int]: ...
 
+        def _changed_here(self) -> None: ...
+
     async def attempts(self, job_id: int) -> list[JobAttempt]:
         """Every attempt of the job, oldest first: number, engine and host, times, outcome
         (completed, failed, timed out, cancelled, lost, interrupted, or running now), error
@@ -84,6 +86,7 @@ class HistoryMixin:
         """No more jobs may join the batch (BatchClosedError); it finishes once every job
         of it has ended. BatchNotFoundError if there is no such batch."""
         ids = await self._history().close_batch(batch_id, self.clock.now_ms())
+        self._changed_here()
         if ids and self._engine is not None:
             self._engine.wake()
 

@@ -34,7 +34,7 @@ from .transient_runner import run_transient
 if TYPE_CHECKING:
     from jobs_core.app import BackgroundJobs
     from jobs_core.telemetry import Telemetry
-    from jobs_core.waiting import FinishSignal
+    from jobs_core.waiting import ChangeWatch
 
 log = logging.getLogger("jobs.engine")
 
@@ -108,7 +108,7 @@ class Engine:
         )
         self.telemetry: Telemetry | None = None
         """Spans and metrics of attempts; None without `opentelemetry-api`."""
-        self.on_finished: FinishSignal | None = None
+        self.on_finished: ChangeWatch | None = None
         """Fired after each batch of outcomes is written, once something waits on a job."""
 
     # -- lifecycle --------------------------------------------------------------------------

@@ -94,6 +94,12 @@ class PostgresStore(TaskStoreMixin):
         self._listener.ensure_started()
         return self._listener.token
 
+    async def wait_change(self, token: int, timeout: float) -> None:
+        """Return once `change_token()` moved from `token` (a notification arrived), or after
+        `timeout` seconds: waiters sleep on the listener instead of polling."""
+        self._listener.ensure_started()
+        await self._listener.changed(token, timeout)
+
     async def close(self) -> None:
         await self._listener.close()
         await self._db.close()
