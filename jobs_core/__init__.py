@@ -72,6 +72,7 @@ from .schedule import MissedRunPolicy, Schedule
 from .settings import Durability, Settings
 from .store.url import mask_store_url
 from .sync_api import SyncJobs
+from .task_rules import OverlapPolicy
 from .transient import TransientJob
 
 __all__ = [
@@ -125,6 +126,7 @@ __all__ = [
     "ManualClock",
     "MissedRunPolicy",
     "MonthDatabase",
+    "OverlapPolicy",
     "Page",
     "PermanentError",
     "PurgeReport",

@@ -30,13 +30,13 @@ def task_row(task: ScheduledTaskInfo, now: int) -> Row:
     last_job = ""
     if task.last_job_id is not None:
         last_job = f"{task.last_job_id} {task.last_job_state or ''}".strip()
-    state = "paused" if task.paused else "active"
+    state = task.next_run_text or "active"
     if task.run_now_requested:
         state += ", run now"
+    next_run = task.next_run_text or relative(task.next_run_at, now)
     cells = (
         Text(task.name), Text(task.description, no_wrap=True, overflow="ellipsis"),
-        Text(task.command), relative(task.next_run_at, now), relative(task.last_run_at, now),
-        last_job, state,
+        Text(task.command), next_run, relative(task.last_run_at, now), last_job, state,
     )  # fmt: skip
     return task.name, cells
 

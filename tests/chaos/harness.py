@@ -38,7 +38,7 @@ class Engine:
     output: Path
 
     def ready(self) -> bool:
-        return b" running (commands:" in self.output.read_bytes()
+        return b" running on " in self.output.read_bytes()
 
 
 @dataclass

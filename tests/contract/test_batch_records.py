@@ -68,7 +68,11 @@ async def test_closed_batch_runs_on_complete_once_with_counts_and_failed_ids(
         await jobs.run_until_idle()
     assert [name for name, _ in seen] == ["report"]
     request = seen[0][1]
-    assert (request.batch_id, request.name, request.meta) == (batch.id, "thumbnails", {"album": "7"})
+    assert (request.batch_id, request.name, request.meta) == (
+        batch.id,
+        "thumbnails",
+        {"album": "7"},
+    )
     assert (request.total, request.completed, request.failed, request.cancelled) == (3, 2, 1, 0)
     assert request.failed_ids == [ids[1]] and not request.succeeded
     assert request.finished_at == clock.now_ms()

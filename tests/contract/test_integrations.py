@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-
 import asyncio
 import json
+import socket
 import threading
 from collections.abc import Iterator
 

@@ -30,7 +30,7 @@ def downgrade_live(path: Path) -> None:
             conn.execute(f"ALTER TABLE background_job DROP COLUMN {column}")
         for table in ("job_attempt", "job_dependency", "job_maintenance"):
             conn.execute(f"DROP TABLE {table}")
-        for column in ("overlap", "start_at", "end_at", "max_runs", "run_count"):
+        for column in ("overlap", "start_at", "end_at", "max_runs", "run_count", "ended_at"):
             conn.execute(f"ALTER TABLE scheduled_task DROP COLUMN {column}")
         conn.execute("CREATE INDEX ix_job_owner ON background_job(owner) WHERE owner IS NOT NULL")
         conn.execute("DROP TABLE job_batch")

@@ -363,6 +363,7 @@ ALTER TABLE scheduled_task ADD COLUMN start_at INTEGER;
 ALTER TABLE scheduled_task ADD COLUMN end_at INTEGER;
 ALTER TABLE scheduled_task ADD COLUMN max_runs INTEGER;
 ALTER TABLE scheduled_task ADD COLUMN run_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE scheduled_task ADD COLUMN ended_at INTEGER;
 
 CREATE TABLE job_maintenance (
     name TEXT PRIMARY KEY,
