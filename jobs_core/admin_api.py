@@ -78,14 +78,14 @@ class AdminMixin:
         self, flt: JobFilter | None = None, *, cursor: int | None = None, limit: int = 50
     ) -> Page[Job]:
         """Jobs in the queue (queued, started, executed), oldest first."""
-        return _masked_page(await self.store.list_queue(flt or JobFilter(), cursor, limit))
+        return masked_page(await self.store.list_queue(flt or JobFilter(), cursor, limit))
 
     async def list_completed(
         self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
         limit: int = 50,
     ) -> Page[Job]:  # fmt: skip
         """Completed jobs of a month (`YYYY-MM`), newest first."""
-        return _masked_page(
+        return masked_page(
             await self.store.list_archive(
                 month, JobState.COMPLETED, flt or JobFilter(), cursor, limit
             )
@@ -96,7 +96,7 @@ class AdminMixin:
         limit: int = 50,
     ) -> Page[Job]:  # fmt: skip
         """Failed and cancelled jobs of a month (`YYYY-MM`), newest first."""
-        return _masked_page(
+        return masked_page(
             await self.store.list_archive(month, JobState.FAILED, flt or JobFilter(), cursor, limit)
         )
 
@@ -170,5 +170,5 @@ def _masked_result(result: JobResult) -> JobResult:
     )
 
 
-def _masked_page(page: Page[Job]) -> Page[Job]:
+def masked_page(page: Page[Job]) -> Page[Job]:
     return Page(items=[_masked(j) or j for j in page.items], next_cursor=page.next_cursor)

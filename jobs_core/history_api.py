@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from .admin_api import masked_page
 from .batch import Batch
+from .clock import to_ms
 from .errors import InvalidOptionError, JobsError
 from .options import check_string_map
-from .records import BatchStatus, JobAttempt
+from .records import BatchStatus, Job, JobAttempt, JobState, Page, PurgeReport
+from .retention import cutoff, purge_states
 from .store.history_protocol import HistoryStore
 from .store.protocol import BatchCallback, NewBatch
 
@@ -90,6 +94,50 @@ class HistoryMixin:
         if ids and self._engine is not None:
             self._engine.wake()
 
+    async def purge(
+        self,
+        older_than: timedelta | datetime,
+        *,
+        state: JobState | str | Iterable[JobState | str] | None = None,
+        dry_run: bool = False,
+    ) -> PurgeReport:
+        """Remove finished jobs older than `older_than` (an age, or an aware datetime), of
+        `state` (completed, failed, cancelled; default all three), from any process.
+
+        Whole past months go at once (their file, or their partitions); the rest in small
+        transactions. Their attempts, search entries and summaries go too (the newest
+        summary stays, so ids are never reused), and the counters drop by as many. Returns
+        what was removed; with `dry_run`, what would be, removing nothing.
+        """
+        now = self.clock.now_ms()
+        limit = cutoff(older_than, now)
+        report = await self._history().purge(limit, purge_states(state), now, dry_run=dry_run)
+        self._changed_here()
+        return report
+
+    async def search(
+        self,
+        text: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor: int | None = None,
+        limit: int = 50,
+    ) -> Page[Job]:
+        """Archived (finished) jobs whose command, tag, error, status, request, result or logs
+        hold every word of `text`, newest first, across every month (or those finished in
+        [`since`, `until`)); pass `next_cursor` back as `cursor` for the next page.
+        """
+        if not isinstance(text, str):
+            raise InvalidOptionError(f"search text must be a string, got {text!r}")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise InvalidOptionError(f"limit must be an int >= 1, got {limit!r}")
+        page = await self._history().search(
+            text, since=_instant(since, "since"), until=_instant(until, "until"),
+            cursor=cursor, limit=limit,
+        )  # fmt: skip
+        return masked_page(page)
+
     async def _callback(self, command: str | None, option: str) -> BatchCallback | None:
         if command is None:
             return None
@@ -109,3 +157,11 @@ class HistoryMixin:
         if not isinstance(self.store, HistoryStore):
             raise JobsError(f"the store at {self.store.location} keeps no history")
         return self.store
+
+
+def _instant(value: datetime | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidOptionError(f"{name} must be an aware datetime, got {value!r}")
+    return to_ms(value)

@@ -25,7 +25,7 @@ from jobs_core.settings import Settings
 from jobs_core.store.protocol import EngineRegistration, NewJob, Store, Transition
 from jobs_core.transient import TransientJob
 
-from . import activity
+from . import activity, retention
 from .drain import run_until_idle
 from .leases import heartbeat_loop, recover
 from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, run_attempt
@@ -133,6 +133,9 @@ class Engine:
             asyncio.create_task(self._dispatch_loop(), name=f"jobs-dispatch-{self.id}"),
             asyncio.create_task(self._heartbeat_loop(), name=f"jobs-heartbeat-{self.id}"),
         ]
+        if retention.wanted(self):
+            name = f"jobs-retention-{self.id}"
+            self._tasks.append(asyncio.create_task(retention.retention_loop(self), name=name))
 
     async def stop(self) -> None:
         """Stop claiming, let running jobs finish (bounded), write everything, release."""

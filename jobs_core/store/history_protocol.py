@@ -43,8 +43,8 @@ class HistoryStore(Protocol):
         step: int = PURGE_STEP,
     ) -> PurgeReport:  # fmt: skip
         """Remove archived jobs in `states` (terminal ones) that finished before
-        `older_than`, with their attempts, search entries and summaries (the newest summary
-        is kept as a tombstone so ids are never reused), and take them off the counters.
+        `older_than`, with their attempts, search entries and summaries, and take them off
+        the counters. The store's newest job is never removed (ids are never reused).
 
         A whole month before `older_than` with every terminal state asked for is removed at
         once (its file, or its partitions); the rest in transactions of at most `step` rows.

@@ -174,9 +174,12 @@ class MonthArchive:
                 raise
             raise translate(error, month_path(self._directory, month)) from None
 
-    def delete_older(self, month: str, limits: dict[JobState, int], step: int) -> Counter[JobState]:
+    def delete_older(
+        self, month: str, limits: dict[JobState, int], step: int, keep: int | None = None
+    ) -> Counter[JobState]:
         """Remove up to `step` jobs per table of `month` whose state has a limit and which
-        finished before it, with their attempts (and search entries, by trigger)."""
+        finished before it, but not job `keep`, with their attempts (and search entries, by
+        trigger)."""
         schema = self._attach(month)
         removed: Counter[JobState] = Counter()
         with transaction(self._writer, write=False) as conn:
@@ -188,8 +191,9 @@ class MonthArchive:
                 params = [v for pair in wanted.items() for v in (pair[0].value, pair[1])]
                 rows = conn.execute(
                     f"DELETE FROM {schema}.{table} WHERE id IN (SELECT id FROM "
-                    f"{schema}.{table} WHERE {test} LIMIT ?) RETURNING id, state",
-                    [*params, step],
+                    f"{schema}.{table} WHERE ({test}) AND id IS NOT ? LIMIT ?) "
+                    "RETURNING id, state",
+                    [*params, keep, step],
                 ).fetchall()
                 removed.update(JobState(state) for _, state in rows)
                 conn.execute(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
@@ -12,18 +11,15 @@ from typing import TYPE_CHECKING, TypeVar
 from jobs_core.errors import BatchNotFoundError, JobNotFoundError
 from jobs_core.history import AttemptRow, compose
 from jobs_core.records import (
-    TERMINAL_STATES,
     Job,
     JobAttempt,
     JobState,
     MonthDatabase,
     Page,
-    PurgeReport,
 )
-from jobs_core.store.history_protocol import PURGE_STEP
 from jobs_core.store.protocol import NewBatch
 
-from . import admin, attempts, batches, month_search, queue, retention
+from . import admin, attempts, batches, month_search, queue
 from .archive import MonthArchive, month_bounds
 from .month_reader import month_of
 
@@ -89,74 +85,6 @@ class HistoryStoreMixin:
 
         return await self._write(cancel)
 
-    # -- retention ------------------------------------------------------------------------
-
-    async def purge(
-        self, older_than: int, states: frozenset[JobState], now: int, *, dry_run: bool,
-        step: int = PURGE_STEP,
-    ) -> PurgeReport:  # fmt: skip
-        limits = {state: older_than for state in states & TERMINAL_STATES}
-        whole = await self._whole_months(limits)
-        removed = await asyncio.to_thread(self._count_older, limits, whole)
-        report = PurgeReport(
-            older_than=older_than, removed=dict(removed), months_dropped=whole, dry_run=dry_run
-        )
-        if dry_run:
-            return report
-        for month in whole:
-            await self._retry_busy(partial(self._archive.drop_month, month))
-        while await self._purge_rows(limits, step):
-            pass
-        while await self._write(partial(retention.delete_summaries, limits=limits, step=step)):
-            pass
-        return report
-
-    async def purge_step(self, older_than: dict[JobState, int], now: int, step: int) -> int:
-        limits = {s: t for s, t in older_than.items() if s in TERMINAL_STATES}
-        for month in await self._whole_months(limits):
-            await self._retry_busy(partial(self._archive.drop_month, month))
-        gone = sum((await self._purge_rows(limits, step)).values())
-        summaries = await self._write(partial(retention.delete_summaries, limits=limits, step=step))
-        return gone + sum(summaries.values())
-
-    async def claim_maintenance(self, name: str, now: int, every_ms: int) -> bool:
-        return await self._write(partial(retention.claim, name=name, now=now, every_ms=every_ms))
-
-    async def _whole_months(self, limits: dict[JobState, int]) -> list[str]:
-        """Months entirely before every terminal state's limit (their file can go at once)."""
-        if set(limits) != TERMINAL_STATES:
-            return []
-        cutoff = min(limits.values())
-        return sorted(m.month for m in await self.months() if month_bounds(m.month)[1] <= cutoff)
-
-    async def _purge_rows(self, limits: dict[JobState, int], step: int) -> Counter[JobState]:
-        """One step on each month that holds jobs before the limits."""
-        removed: Counter[JobState] = Counter()
-        if not limits:
-            return removed
-        latest = max(limits.values())
-        for m in await self.months():
-            if month_bounds(m.month)[0] < latest:
-                delete = partial(self._archive.delete_older, m.month, limits, step)
-                removed += await self._retry_busy(delete)
-        return removed
-
-    def _count_older(self, limits: dict[JobState, int], whole: list[str]) -> Counter[JobState]:
-        """Jobs of every month the limits reach (in a worker thread)."""
-        found: Counter[JobState] = Counter()
-        for m in self._archive.months():
-            if m.month in whole:
-                count = partial(month_search.count_older, older_than=None,
-                                states=frozenset(limits))  # fmt: skip
-                found += self._archive.reader.run(m.month, count) or Counter()
-                continue
-            for state, limit in limits.items():
-                if month_bounds(m.month)[0] < limit:
-                    count = partial(month_search.count_older, older_than=limit,
-                                    states=frozenset({state}))  # fmt: skip
-                    found += self._archive.reader.run(m.month, count) or Counter()
-        return found
-
     # -- search and estimates -------------------------------------------------------------
 
     async def search(
@@ -181,7 +109,7 @@ class HistoryStoreMixin:
         found: list[Job] = []
         for month in months:
             start, end = month_bounds(month)
-            if (since is not None and end <= since) or (until is not None and start > until):
+            if (since is not None and end <= since) or (until is not None and start >= until):
                 continue
             cut = (since is not None and start < since) or (until is not None and end > until)
             search = partial(

@@ -21,7 +21,7 @@ SELECT t.rowid FROM job_text t
 WHERE job_text MATCH :q AND t.rowid < :before
   AND coalesce((SELECT c.completed_date FROM completed_job c WHERE c.id = t.rowid),
                (SELECT f.completed_date FROM failed_job f WHERE f.id = t.rowid))
-      BETWEEN :since AND :until
+      BETWEEN :since AND :until - 1
 ORDER BY t.rowid DESC LIMIT :limit
 """
 
@@ -43,8 +43,8 @@ def search(
     conn: sqlite3.Connection, *, query: str, before: int, limit: int,
     since: int | None, until: int | None,
 ) -> list[Job]:  # fmt: skip
-    """Jobs of this month matching `query`, highest id below `before` first; `since`/`until`
-    (inclusive) only when the range cuts this month."""
+    """Jobs of this month matching `query`, highest id below `before` first; finished in
+    [`since`, `until`) when given (only when the range cuts this month)."""
     if version(conn) < MONTH_SEARCH_VERSION:
         return []
     if since is None and until is None:
@@ -77,11 +77,15 @@ def durations(conn: sqlite3.Connection, *, command: str, limit: int) -> list[int
 
 
 def count_older(
-    conn: sqlite3.Connection, *, older_than: int | None, states: frozenset[JobState]
-) -> Counter[JobState]:
-    """Jobs of this month in `states` that finished before `older_than` (all if None)."""
+    conn: sqlite3.Connection, *, older_than: int | None, states: frozenset[JobState],
+    keep: int | None = None,
+) -> Counter[JobState]:  # fmt: skip
+    """Jobs of this month in `states` that finished before `older_than` (all if None), but
+    not job `keep`."""
     found: Counter[JobState] = Counter()
-    clause, params = ("", []) if older_than is None else (" AND completed_date < ?", [older_than])
+    clause, params = " AND id IS NOT ?", [keep]
+    if older_than is not None:
+        clause, params = clause + " AND completed_date < ?", [keep, older_than]
     for table in MONTH_TABLES:
         for state, n in conn.execute(
             f"SELECT state, count(*) FROM {table} WHERE 1{clause} GROUP BY state", params

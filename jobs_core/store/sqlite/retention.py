@@ -17,9 +17,9 @@ DELETE FROM job_summary WHERE id IN (
     LIMIT :step)
 RETURNING id, state
 """
-"""The newest summary stays (as a tombstone): ids are allocated from the largest one, so a
-removed newest job must never let its id be used again. A job still in the queue (its
-month could not be written yet) keeps its summary."""
+"""The newest summary stays (its job is never purged): ids are allocated from the largest
+one, so its id must never be used again. A job still in the queue (its month could not be
+written yet) keeps its summary."""
 
 
 def delete_summaries(

@@ -47,6 +47,7 @@ from .files import create_private, exposed_files, make_private_dir
 from .filters import job_where
 from .history_store import HistoryStoreMixin
 from .month_reader import month_of
+from .retention_store import RetentionStoreMixin
 from .rows import JOB_SELECT, row_to_job
 from .schema import migrate
 from .task_store import TaskStoreMixin
@@ -58,7 +59,7 @@ for well under a millisecond, so a long pause only leaves the engine idle."""
 LIVE_FILE = "jobs.db"
 
 
-class SqliteStore(TaskStoreMixin, HistoryStoreMixin):
+class SqliteStore(TaskStoreMixin, HistoryStoreMixin, RetentionStoreMixin):
     """The live store `jobs.db` plus its month databases, in one directory.
 
     Hot-path writes run on the event loop's thread (a thread hop per statement would cost
