@@ -29,16 +29,17 @@ async def history(make_jobs: MakeJobs, clock: ManualClock) -> dict[str, int]:
     """Jobs archived in September and November, named by what makes them findable."""
     jobs = app(make_jobs, clock)
     ids: dict[str, int] = {}
+    sep, nov = (2026, 9), (2026, 11)
     runs = [
-        (datetime(2026, 9, 10, tzinfo=UTC), "sep_timeout", {"url": "u1", "host": "alpha", "fail": "1"}),
-        (datetime(2026, 9, 20, tzinfo=UTC), "sep_ok", {"url": "u2", "host": "beta"}),
-        (datetime(2026, 11, 1, tzinfo=UTC), "nov_timeout", {"url": "u3", "host": "gamma", "fail": "1"}),
-        (datetime(2026, 11, 2, tzinfo=UTC), "nov_rare", {"url": "u4", "host": "delta", "answer": "zanzibar"}),
-        (datetime(2026, 11, 3, tzinfo=UTC), "nov_tagged", {"url": "u5", "host": "epsilon"}),
-    ]  # fmt: skip
+        (sep, 10, "sep_timeout", {"url": "u1", "host": "alpha", "fail": "1"}),
+        (sep, 20, "sep_ok", {"url": "u2", "host": "beta"}),
+        (nov, 1, "nov_timeout", {"url": "u3", "host": "gamma", "fail": "1"}),
+        (nov, 2, "nov_rare", {"url": "u4", "host": "delta", "answer": "zanzibar"}),
+        (nov, 3, "nov_tagged", {"url": "u5", "host": "epsilon"}),
+    ]
     async with jobs:
-        for when, name, request in runs:
-            clock.set(round(when.timestamp() * 1000))
+        for (year, month), day, name, request in runs:
+            clock.set(round(datetime(year, month, day, tzinfo=UTC).timestamp() * 1000))
             tag = "invoices" if name == "nov_tagged" else None
             ids[name] = (await jobs.enqueue("fetch", request, retry_limit=0, tag=tag)).id
             await jobs.run_until_idle()
