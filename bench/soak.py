@@ -3,7 +3,8 @@ reader on one store; one engine is SIGKILLed and replaced every 0.7 s. Checks th
 job completes exactly once, no scheduled slot runs twice or is skipped, and nothing ever
 reports a locked database.
 
-`uv run python bench/soak.py` (10 minutes), `--minutes N`, `--quick` (about a minute).
+`uv run python bench/soak.py` (10 minutes), `--minutes N`, `--quick` (about a minute),
+`--store pg` (a private PostgreSQL) or `--store URL` (yours) instead of an SQLite directory.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import REPO, data_dir, final_line, percentile, print_table
+from _stores import Stores
 
 sys.path.insert(0, REPO)  # the engines run the chaos suite's app, from tests/chaos
 
@@ -134,7 +136,7 @@ async def soak(directory: str, workdir: Path, minutes: float, rate: float) -> di
         await settle(jobs, directory)
         elapsed = time.monotonic() - started
         pool.stop_all()
-        return figures(jobs, pool, seen, ids, elapsed)
+        return await figures(jobs, pool, seen, ids, elapsed)
     finally:
         pool.kill_all()
         await jobs.close()
@@ -146,18 +148,19 @@ async def settle(jobs: BackgroundJobs, directory: str, timeout: float = 300.0) -
     while time.monotonic() < deadline:
         counts = await jobs.counts()
         active = counts[JobState.QUEUED] + counts[JobState.STARTED] + counts[JobState.EXECUTED]
-        if active == 0 and live_finished(directory) == 0:
+        if active == 0 and await live_finished(directory) == 0:
             return
         await asyncio.sleep(0.1)
     raise SystemExit(f"soak: the store did not settle within {timeout:g}s")
 
 
-def figures(
+async def figures(
     jobs: BackgroundJobs, pool: EnginePool, seen: Reader, ids: list[int], elapsed: float
 ) -> dict[str, Any]:
-    runs = archived(pool.directory, "completed_job")
+    runs = await archived(pool.directory, "completed_job")
     task_runs = [r for r in runs if r.meta.get("scheduled_task") == "soak"]
-    completed = archived_rows(pool.directory, "completed_job")
+    completed = await archived_rows(pool.directory, "completed_job")
+    failed = await archived_rows(pool.directory, "failed_job")
     executions = pool.executions()
     expected = set(ids) | {r.id for r in task_runs}
     twice, skipped = slot_problems(task_runs, round(TASK_INTERVAL_SECS * 1000))
@@ -173,7 +176,7 @@ def figures(
         "reexecution_bound": pool.kills * pool.concurrency,
         "lost": len(expected - set(completed)),
         "duplicates": sum(1 for n in completed.values() if n > 1),
-        "failed": len(archived_rows(pool.directory, "failed_job")),
+        "failed": len(failed),
         "never_executed": len(expected - set(executions)),
         "slots_twice": twice,
         "slots_skipped": skipped,
@@ -196,11 +199,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="about a minute (smoke)")
     parser.add_argument("--rate", type=float, default=200.0, help="jobs enqueued per second")
     parser.add_argument("--dir", default=None, help="parent of the temporary data directory")
+    parser.add_argument(
+        "--store", default=None, metavar="pg|URL",
+        help="PostgreSQL: 'pg' starts a private server, or give a postgresql:// URL",
+    )  # fmt: skip
     args = parser.parse_args()
     minutes = 0.75 if args.quick else args.minutes
-    with data_dir(args.dir, "bench-soak-") as parent:
-        result = asyncio.run(soak(os.path.join(parent, "store"), Path(parent), minutes, args.rate))
-    print(f"jobs soak: 3 engines killed every {KILL_EVERY_SECS}s, {os.cpu_count()} CPUs")
+    stores = Stores(args.store, args.dir)
+    try:
+        with data_dir(args.dir, "bench-soak-") as parent, stores.fresh("bench-soak-") as store:
+            if stores.backend == "sqlite":
+                store = os.path.join(store, "store")
+            result = asyncio.run(soak(store, Path(parent), minutes, args.rate))
+        where = stores.describe()
+    finally:
+        stores.close()
+    print(f"jobs soak on {where}: 3 engines killed every {KILL_EVERY_SECS}s, {os.cpu_count()} CPUs")
     print_table(
         ["figure", "value", "must be"],
         [(k, v, "0" if k in MUST_BE_ZERO else "") for k, v in result.items()],
@@ -208,7 +222,9 @@ def main() -> None:
     bad = [k for k in MUST_BE_ZERO if result[k]]
     if result["reexecutions"] > result["reexecution_bound"]:
         bad.append("reexecutions")
-    final_line({"bench": "soak", "quick": args.quick, "ok": not bad, **result})
+    final_line(
+        {"bench": "soak", "store": stores.backend, "quick": args.quick, "ok": not bad, **result}
+    )
     if bad:
         raise SystemExit(f"soak: failed checks: {', '.join(bad)}")
 

@@ -23,11 +23,12 @@ from .errors import JobsError
 from .handles import CommandHandle
 from .records import Job, JobFilter, JobRef, JobState
 from .serialization import from_json
-from .store.sqlite.store import SqliteStore
+from .store.opening import open_store
 from .waiting import outcome_of
 
 if TYPE_CHECKING:
     from .app import BackgroundJobs, EnqueueRequest
+    from .store.protocol import Store
 
 Req = TypeVar("Req")
 MAX_ROUNDS = 10_000
@@ -174,12 +175,13 @@ def _request(jobs: BackgroundJobs, job: Job) -> Any:
 
 @contextmanager
 def isolated(
-    jobs: BackgroundJobs, directory: str, *, clock: Clock | None = None
+    jobs: BackgroundJobs, location: str, *, clock: Clock | None = None
 ) -> Iterator[BackgroundJobs]:
-    """Point an app's facade (and so its handles) at a fresh store in `directory`, with
-    `clock`, for the block; its engine runs jobs only when drained. Restored after."""
+    """Point an app's facade (and so its handles) at a fresh store at `location` (a
+    directory, or a `postgresql://` URL naming an unused schema), with `clock`, for the
+    block; its engine runs jobs only when drained. Restored after."""
     saved = (jobs.store, jobs.clock, jobs._start_engine, vars(jobs).pop("sync", None))
-    store = SqliteStore(directory, jobs.settings)
+    store = open_store(location, jobs.settings)
     jobs.store = store
     jobs.clock = clock or jobs.clock
     jobs._start_engine = False
@@ -195,12 +197,17 @@ def isolated(
         _close(store)
 
 
-def _close(store: SqliteStore) -> None:
+def _close(store: Store) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         asyncio.run(store.close())
         return
-    # Inside a loop (an async test): SqliteStore.close does no awaiting, so drive it here.
+    # Inside a loop (an async test), where nothing can be awaited: a server store drops its
+    # connections at once; SqliteStore.close does no awaiting, so drive it here.
+    terminate = getattr(store, "terminate", None)
+    if terminate is not None:
+        terminate()
+        return
     with suppress(StopIteration):
         store.close().send(None)

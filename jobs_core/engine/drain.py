@@ -21,7 +21,9 @@ async def run_until_idle(engine: Engine, timeout: float) -> None:
         await engine._flush_activity(force=True)
         now = engine.clock.now_ms()
         claimed = await engine._claim_again(now)
-        if not claimed and not engine.running and not engine._outcomes:
+        # A write under way in the dispatch loop (on a store that awaits I/O) is not done.
+        writing = engine._writing.locked()
+        if not claimed and not engine.running and not engine._outcomes and not writing:
             if engine._next_tick is None or engine._next_tick <= now:
                 await engine._run_tickers(now)
                 if await engine._claim_again(now):

@@ -100,6 +100,11 @@ class Engine:
         self._last_archive = 0.0
         self._last_watchdog = 0.0
         self._activity_pending = False
+        self._writing = asyncio.Lock()
+        """Held while outcomes or activity are written: `run_until_idle` flushes beside the
+        dispatch loop, and on a store that awaits I/O one flush must not overtake the
+        other (activity of a job written after its outcome would be lost; a drain would
+        return before the outcomes it did not see were committed)."""
         self._worker_locks: dict[str, asyncio.Lock] = {}
         self._transient_seq = 0
         self._trouble = Backoff(f"engine {self.id}: writing to the store", log)
@@ -403,6 +408,12 @@ class Engine:
     # -- writing ----------------------------------------------------------------------------
 
     async def _flush_outcomes(self) -> None:
+        if not self._outcomes and not self._writing.locked():
+            return
+        async with self._writing:
+            await self._write_outcomes()
+
+    async def _write_outcomes(self) -> None:
         if not self._outcomes:
             return
         outcomes, self._outcomes = self._outcomes, []
@@ -437,12 +448,18 @@ class Engine:
         self._activity_pending = True
 
     async def _flush_activity(self, *, force: bool = False) -> None:
-        if not self._activity_pending:
+        if not self._activity_pending and not self._writing.locked():
             return
         if (
             not force
             and time.monotonic() - self._last_activity_flush < self.settings.progress_flush_secs
         ):
+            return
+        async with self._writing:
+            await self._write_activity()
+
+    async def _write_activity(self) -> None:
+        if not self._activity_pending:
             return
         self._activity_pending = False
         self._last_activity_flush = time.monotonic()

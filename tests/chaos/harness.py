@@ -19,8 +19,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import asyncpg
 
 from jobs_core import BackgroundJobs, EnqueueRequest, JobContext
+from jobs_core.store.url import is_store_url, parse_store_url
 
 from .chaos_app import LEDGER_ENV
 
@@ -38,7 +42,7 @@ class Engine:
     output: Path
 
     def ready(self) -> bool:
-        return b" running on " in self.output.read_bytes()
+        return b" (commands:" in self.output.read_bytes()
 
 
 @dataclass
@@ -181,37 +185,52 @@ class Archived:
     meta: dict[str, str]
 
 
-def archived(directory: str, table: str) -> list[Archived]:
-    """Every row of `table` (completed_job or failed_job) across the store's month files."""
-    found: list[Archived] = []
-    for path in sorted(glob.glob(os.path.join(directory, "jobs_*.db"))):
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            rows = conn.execute(f"SELECT id, created_date, meta FROM {table}").fetchall()
-        finally:
-            conn.close()
-        found.extend(
-            Archived(id=r[0], created_date=r[1], meta=json.loads(r[2] or "{}")) for r in rows
-        )
-    return found
+FINISHED = "state IN ('completed', 'failed', 'cancelled')"
 
 
-def archived_rows(directory: str, table: str) -> Counter[int]:
-    """How many rows each job id has in `table`, across every month file of the store."""
-    return Counter(row.id for row in archived(directory, table))
+async def archived(location: str, table: str) -> list[Archived]:
+    """Every row of `table` (completed_job or failed_job): across the store's month files,
+    or across the month partitions on PostgreSQL."""
+    if is_store_url(location):
+        rows = await _pg_fetch(location, f"SELECT id, created_date, meta::text FROM {table}")
+    else:
+        rows = []
+        for path in sorted(glob.glob(os.path.join(location, "jobs_*.db"))):
+            rows += _sqlite_fetch(path, f"SELECT id, created_date, meta FROM {table}")
+    return [Archived(id=r[0], created_date=r[1], meta=json.loads(r[2] or "{}")) for r in rows]
 
 
-def live_finished(directory: str) -> int:
+async def archived_rows(location: str, table: str) -> Counter[int]:
+    """How many rows each job id has in `table`, across every month of the store."""
+    return Counter(row.id for row in await archived(location, table))
+
+
+async def live_finished(location: str) -> int:
     """Finished jobs still in the live store, waiting to be archived."""
-    conn = sqlite3.connect(f"file:{os.path.join(directory, 'jobs.db')}?mode=ro", uri=True)
+    sql = f"SELECT count(*) FROM background_job WHERE {FINISHED}"
+    if is_store_url(location):
+        rows = await _pg_fetch(location, sql)
+    else:
+        rows = _sqlite_fetch(os.path.join(location, "jobs.db"), sql)
+    return int(rows[0][0])
+
+
+def _sqlite_fetch(path: str, sql: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        row = conn.execute(
-            "SELECT count(*) FROM background_job "
-            "WHERE state IN ('completed', 'failed', 'cancelled')"
-        ).fetchone()
-        return int(row[0])
+        return conn.execute(sql).fetchall()
     finally:
         conn.close()
+
+
+async def _pg_fetch(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of `sql` on the store's schema, read behind the store's back."""
+    parsed = parse_store_url(url)
+    conn = await asyncpg.connect(parsed.dsn, server_settings={"search_path": parsed.schema})
+    try:
+        return [tuple(row) for row in await conn.fetch(sql)]
+    finally:
+        await conn.close()
 
 
 def slot_problems(runs: list[Archived], interval_ms: int) -> tuple[int, int]:

@@ -1,10 +1,11 @@
 """Chaos: engines SIGKILLed and replaced every 0.7 s while 3,000 jobs flow, nothing lost,
-nothing completed twice, no lock errors; and the same for a scheduled task's slots."""
+nothing completed twice, no lock errors; and the same for a scheduled task's slots. Both
+run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from tests.chaos.harness import (
     producer,
     slot_problems,
 )
-from tests.conftest import wait_until
+from tests.conftest import create_store, wait_until
 
 KILL_EVERY_SECS = 0.7
 TOTAL_JOBS = 3000
@@ -28,11 +29,11 @@ SCHEDULER_KILLS = 8
 
 
 @pytest.fixture
-async def chaos(tmp_path: Path) -> AsyncIterator[tuple[BackgroundJobs, EnginePool]]:
+async def chaos(store_dir: str, tmp_path: Path) -> AsyncIterator[tuple[BackgroundJobs, EnginePool]]:
     """A producer facade and a pool of three running `jobs worker` engines on one store."""
-    directory = str(tmp_path / "store")
-    jobs = producer(directory)  # creates the store before the engines race to
-    pool = EnginePool(directory, tmp_path)
+    create_store(store_dir)  # before the engines race to
+    jobs = producer(store_dir)
+    pool = EnginePool(store_dir, tmp_path)
     try:
         for _ in range(3):
             pool.start()
@@ -61,16 +62,16 @@ async def test_chaos_3000_jobs_complete_exactly_once_while_engines_are_killed(
     finally:
         stop.set()
         await killer
-    await wait_until(lambda: live_finished(pool.directory) == 0, what="every job archived")
+    await wait_until(lambda: _none_left(live_finished(pool.directory)), what="every job archived")
     pool.stop_all()
 
     counts = await jobs.counts()
-    completed = archived_rows(pool.directory, "completed_job")
+    completed = await archived_rows(pool.directory, "completed_job")
     executions = pool.executions()
     reexecutions = sum(executions.values()) - TOTAL_JOBS
     assert len(set(ids)) == TOTAL_JOBS
     assert set(completed) == set(ids) and max(completed.values()) == 1
-    assert archived_rows(pool.directory, "failed_job") == {}
+    assert await archived_rows(pool.directory, "failed_job") == {}
     assert {s: n for s, n in counts.items() if n} == {JobState.COMPLETED: TOTAL_JOBS}
     assert set(executions) == set(ids), "a job never ran, or a job ran that was not enqueued"
     assert pool.kills >= 3, "too few kills for the run to mean anything"
@@ -106,13 +107,13 @@ async def test_chaos_scheduled_slots_each_run_once_and_none_is_skipped(
     async def settled() -> bool:
         counts = await jobs.counts()
         active = sum(counts[s] for s in (JobState.QUEUED, JobState.STARTED, JobState.EXECUTED))
-        return active == 0 and live_finished(pool.directory) == 0
+        return active == 0 and await live_finished(pool.directory) == 0
 
     await wait_until(settled, timeout=20, what="every run finished and archived")
     pool.stop_all()
 
-    runs = archived(pool.directory, "completed_job")
-    assert archived(pool.directory, "failed_job") == []
+    runs = await archived(pool.directory, "completed_job")
+    assert await archived(pool.directory, "failed_job") == []
     assert len(runs) >= SCHEDULER_KILLS  # it kept running through the kills
     assert slot_problems(runs, interval_ms) == (0, 0), "a slot ran twice or was skipped"
     executions = pool.executions()
@@ -121,3 +122,7 @@ async def test_chaos_scheduled_slots_each_run_once_and_none_is_skipped(
     assert "missed run" not in pool.output()
     assert pool.lock_errors() == []
     assert "Traceback" not in pool.output()
+
+
+async def _none_left(count: Awaitable[int]) -> bool:
+    return await count == 0

@@ -4,9 +4,17 @@ monthly partitions and their retention, the LISTEN/NOTIFY change token."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 
-from jobs_core import BackgroundJobs, EnqueueRequest, JobContext, JobState, ManualClock
+from jobs_core import (
+    BackgroundJobs,
+    BatchCancelledError,
+    EnqueueRequest,
+    JobContext,
+    JobState,
+    ManualClock,
+)
 from jobs_core.store.postgres import PostgresStore
 from jobs_core.store.postgres.schema import LATEST_VERSION
 from jobs_core.store.protocol import NewJob, Transition
@@ -164,3 +172,35 @@ async def test_enqueued_job_ids_follow_input_order_in_a_batch(make_jobs: MakeJob
     refs = await jobs.enqueue_many([EnqueueRequest(command="noop", tag=str(n)) for n in range(300)])
     tags = [(await jobs.get_job(r.id)).summary.tag for r in refs[::37]]
     assert tags == [str(n) for n in range(0, 300, 37)]
+
+
+async def test_cancel_batch_returns_every_job_that_got_in_while_enqueues_race_it(
+    store_url: str,
+) -> None:
+    """Enqueues into a batch race its cancel from other connections: each either got in
+    before the cancel (and the cancel returns it) or is refused; none slips in unseen."""
+    stores = [PostgresStore(store_url) for _ in range(5)]
+    job = dataclasses.replace(named_job(""), batch_id="b")
+    admitted: list[int] = []
+    refused = 0
+
+    async def producer(store: PostgresStore) -> None:
+        nonlocal refused
+        for _ in range(40):
+            try:
+                admitted.extend(await store.enqueue([job, job], now=0))
+            except BatchCancelledError:
+                refused += 1
+                return
+
+    try:
+        await stores[0].enqueue([job], now=0)
+        tasks = [asyncio.create_task(producer(s)) for s in stores[1:]]
+        await asyncio.sleep(0.05)
+        returned = await stores[0].cancel_batch("b", "enough", now=1)
+        await asyncio.gather(*tasks)
+    finally:
+        for store in stores:
+            await store.close()
+    assert admitted and refused == len(tasks)  # every producer met the cancel
+    assert sorted(returned) == sorted([returned[0], *admitted])  # all that got in, once

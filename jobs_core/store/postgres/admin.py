@@ -15,14 +15,23 @@ from jobs_core.records import (
 )
 from jobs_core.store.protocol import Transition
 
-from . import queue
+from . import finish
 from .archive import archive_table, month_bounds, month_of
 from .connection import Conn
-from .rows import JOB_SELECT, SUMMARY_SELECT, error_to_json, row_to_job, row_to_summary
+from .logs import append_logs
+from .rows import (
+    JOB_SELECT,
+    LIVE_SUMMARY_FROM,
+    LIVE_SUMMARY_SELECT,
+    SUMMARY_SELECT,
+    error_to_json,
+    row_to_job,
+    row_to_summary,
+)
 from .schema import JOB_FIELDS
 
-SUMMARY = f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE id = $1"
-SUMMARY_BY_REF = f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE ref_id = $1"
+SUMMARY = f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.id = $1"
+SUMMARY_BY_REF = f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.ref_id = $1"
 LIVE_JOB = f"SELECT {JOB_SELECT} FROM background_job WHERE id = $1"
 
 CANCEL_STATE = """
@@ -38,22 +47,23 @@ SELECT id FROM background_job
 WHERE parent_id = $1 AND state = 'queued' AND meta ->> 'callback_for' = $1::text
 """
 
-REQUEUE_LIVE = """
+_REQUEUE_LOGS, _REQUEUE_TRUNCATED = append_logs("", "$4", "$5")
+REQUEUE_LIVE = f"""
 UPDATE background_job SET state = 'queued', attempts = 0, error = NULL, owner = NULL,
     run_after = $2, completed_date = NULL, started_date = NULL, waiting_on = $3,
-    cancel_requested = false, progress = NULL, status = NULL, logs = logs || $4
+    cancel_requested = false, progress = NULL, status = NULL,
+    logs = {_REQUEUE_LOGS}, logs_truncated = {_REQUEUE_TRUNCATED}
 WHERE id = $1 AND state IN ('failed', 'cancelled') RETURNING id
 """
-# The archived row moves back to the queue in the same transaction: never in both places.
 _REQUEUED = {
     "state": "'queued'", "attempts": "0", "run_after": "$2", "started_date": "NULL",
-    "completed_date": "NULL", "progress": "NULL", "status": "NULL", "logs": "logs || $4",
-    "error": "NULL", "owner": "NULL",
+    "completed_date": "NULL", "progress": "NULL", "status": "NULL", "logs": _REQUEUE_LOGS,
+    "logs_truncated": _REQUEUE_TRUNCATED, "error": "NULL", "owner": "NULL",
 }  # fmt: skip
 # The archived row moves back to the queue in the same transaction: never in both places.
 REQUEUE_ARCHIVED = f"""
 WITH moved AS (
-    DELETE FROM failed_job WHERE id = $1 AND completed_date >= $5 AND completed_date < $6
+    DELETE FROM failed_job WHERE id = $1 AND completed_date >= $6 AND completed_date < $7
     RETURNING *
 )
 INSERT INTO background_job ({JOB_SELECT}, waiting_on)
@@ -75,7 +85,9 @@ ORDER BY id FOR UPDATE
 """
 REQUEUE_NOTE = "[requeue] requeued by operator\n"
 
-DEPENDENTS = f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = $1 ORDER BY id"
+DEPENDENTS = (
+    f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.depends_on = $1 ORDER BY s.id"
+)
 
 # Queued jobs are claimable or waiting on a parent; each set has its own partial index.
 COUNTS = """
@@ -92,14 +104,12 @@ SELECT state, n FROM job_count
 THROUGHPUT = "SELECT minute, state, n FROM job_minute WHERE minute >= $1 ORDER BY minute"
 
 BATCH_COUNTS = """
-SELECT state, count(*), min(started_date), max(completed_date) FROM job_summary
-WHERE batch_id = $1 GROUP BY state
+SELECT coalesce(b.state, s.state), count(*), min(coalesce(b.started_date, s.started_date)),
+    max(s.completed_date)
+FROM job_summary s LEFT JOIN background_job b ON b.id = s.id
+WHERE s.batch_id = $1 GROUP BY 1
 """
 BATCH_FAILED = "SELECT id FROM job_summary WHERE batch_id = $1 AND state = 'failed' ORDER BY id"
-BATCH_ACTIVE = """
-SELECT id FROM job_summary WHERE batch_id = $1 AND state IN ('queued', 'started', 'executed')
-ORDER BY id
-"""
 
 
 async def summary(conn: Conn, job_id: int) -> JobSummary | None:
@@ -141,11 +151,11 @@ async def request_cancel(
             transitions.append(
                 Transition(job_id=row[0], state=JobState.CANCELLED, owner_guard=None, error=error)
             )
-    await queue.finish(conn, transitions, [], now, max_log, channel)
+    await finish.finish(conn, transitions, [], now, max_log, channel)
     return JobState.CANCELLED
 
 
-async def requeue(conn: Conn, job_id: int, now: int, channel: str) -> list[int]:
+async def requeue(conn: Conn, job_id: int, now: int, max_log: int, channel: str) -> list[int]:
     """Requeue a failed/cancelled job and, transitively, the dependents its failure cancelled
     (each waiting on its requeued parent again); the ids, the job first."""
     found = check_requeueable(await summary(conn, job_id), job_id)
@@ -153,7 +163,7 @@ async def requeue(conn: Conn, job_id: int, now: int, channel: str) -> list[int]:
     pending: list[tuple[JobSummary, int | None]] = [(found, None)]
     while pending:
         current, parent = pending.pop(0)
-        await _requeue_one(conn, current, parent, now, channel)
+        await _requeue_one(conn, current, parent, now, max_log, channel)
         requeued.append(current.id)
         rows = await conn.fetch(CANCELLED_DEPENDENTS, current.id)
         pending.extend((row_to_summary(r), current.id) for r in rows)
@@ -161,15 +171,14 @@ async def requeue(conn: Conn, job_id: int, now: int, channel: str) -> list[int]:
 
 
 async def _requeue_one(
-    conn: Conn, found: JobSummary, wait_on: int | None, now: int, channel: str
+    conn: Conn, found: JobSummary, wait_on: int | None, now: int, max_log: int, channel: str
 ) -> None:
-    if await conn.fetchval(REQUEUE_LIVE, found.id, now, wait_on, REQUEUE_NOTE) is None:
+    note = (REQUEUE_NOTE, max_log)
+    if await conn.fetchval(REQUEUE_LIVE, found.id, now, wait_on, *note) is None:
         moved = None
         if found.completed_date is not None:
             start, end = month_bounds(month_of(found.completed_date))
-            moved = await conn.fetchval(
-                REQUEUE_ARCHIVED, found.id, now, wait_on, REQUEUE_NOTE, start, end
-            )
+            moved = await conn.fetchval(REQUEUE_ARCHIVED, found.id, now, wait_on, *note, start, end)
         if moved is None:
             raise StoreError(
                 f"job {found.id} cannot be requeued: its row is in neither the queue nor "
@@ -207,7 +216,7 @@ async def throughput(conn: Conn, since: int) -> list[ThroughputBucket]:
     return [
         ThroughputBucket(
             minute_start=minute, completed=b.get("completed", 0),
-            failed=b.get("failed", 0) + b.get("cancelled", 0),
+            failed=b.get("failed", 0), cancelled=b.get("cancelled", 0),
         )
         for minute, b in buckets.items()
     ]  # fmt: skip
@@ -231,7 +240,3 @@ async def batch_status(conn: Conn, batch_id: str) -> BatchStatus:
         failed_ids=failed_ids, started_at=started,
         finished_at=finished if total and done == total else None,
     )  # fmt: skip
-
-
-async def batch_active_ids(conn: Conn, batch_id: str) -> list[int]:
-    return [row[0] for row in await conn.fetch(BATCH_ACTIVE, batch_id)]

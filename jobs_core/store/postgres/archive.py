@@ -51,6 +51,8 @@ FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 WHERE i.inhparent = ANY(ARRAY[to_regclass('completed_job'), to_regclass('failed_job')])
 """
 
+EXISTING = "SELECT array_agg(to_regclass(n) IS NOT NULL) FROM unnest($1::text[]) AS n"
+
 ARCHIVED_JOB = {
     table: f"SELECT {JOB_SELECT} FROM {table} "
     "WHERE id = $1 AND completed_date >= $2 AND completed_date < $3"
@@ -88,8 +90,7 @@ def months_between(first: int, last: int) -> list[str]:
 
 def archive_table(state: JobState, month: str) -> str:
     """The partition holding `month`'s jobs that ended in `state`."""
-    table = "completed_job" if state is JobState.COMPLETED else "failed_job"
-    return f"{table}_{month.replace('-', '_')}"
+    return archive_name("completed_job" if state is JobState.COMPLETED else "failed_job", month)
 
 
 async def move_finished(conn: Conn, limit: int) -> int:
@@ -112,17 +113,25 @@ async def move_finished(conn: Conn, limit: int) -> int:
 
 
 async def ensure_partitions(conn: Conn, months: list[str]) -> None:
-    """Create the partitions of `months` that do not exist yet (one engine at a time)."""
+    """Create the partitions of `months` that do not exist yet (one engine at a time; one
+    that exists costs a catalog lookup, no lock on the partitioned tables)."""
+    wanted = [(m, t) for m in months for t in PARTITIONED]
+    names = [archive_name(t, m) for m, t in wanted]
+    if all(await conn.fetchval(EXISTING, names)):
+        return
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", PARTITION_LOCK)
-        for month in months:
+        for month, table in wanted:
             start, end = month_bounds(month)
-            for table in PARTITIONED:
-                name = f"{table}_{month.replace('-', '_')}"
-                await conn.execute(
-                    f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} "
-                    f"FOR VALUES FROM ({start}) TO ({end})"
-                )
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {archive_name(table, month)} PARTITION OF {table} "
+                f"FOR VALUES FROM ({start}) TO ({end})"
+            )
+
+
+def archive_name(table: str, month: str) -> str:
+    """The partition of `table` (completed_job or failed_job) holding `month`."""
+    return f"{table}_{month.replace('-', '_')}"
 
 
 async def months(conn: Conn, schema: str) -> list[MonthDatabase]:

@@ -13,16 +13,12 @@ from collections import OrderedDict
 
 from .connection import Conn
 
+# A claim writes only the live row (the summary follows at the job's next change).
 RELEASE = """
-WITH released AS (
-    UPDATE background_job
-    SET state = 'queued', owner = NULL, attempts = attempts - 1, started_date = NULL
-    WHERE owner = $1 AND state = 'started' AND started_date = $2 AND (worker <> '') = $3
-      AND id <> ALL($4::bigint[])
-    RETURNING id
-)
-UPDATE job_summary AS s SET state = 'queued', attempts = s.attempts - 1, started_date = NULL
-FROM released WHERE s.id = released.id
+UPDATE background_job
+SET state = 'queued', owner = NULL, attempts = attempts - 1, started_date = NULL
+WHERE owner = $1 AND state = 'started' AND started_date = $2 AND (worker <> '') = $3
+  AND id <> ALL($4::bigint[])
 """
 
 REMEMBERED = 16

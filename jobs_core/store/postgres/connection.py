@@ -41,6 +41,11 @@ RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 """Errors after which the same transaction may simply be run again."""
 
 
+class MissingPartitionError(StoreError):
+    """A finished job's month has no partition (not created yet by this process, or
+    detached or dropped by an operator): the store creates it and writes again."""
+
+
 def connect_kwargs(url: StoreUrl) -> dict[str, Any]:
     """Keyword arguments for `asyncpg.connect` and `create_pool` on the store's schema."""
     return {
@@ -75,6 +80,8 @@ def translate(error: BaseException, display: str) -> StoreError:
         return StoreNotFoundError(f"{display}: {text}")
     if isinstance(error, asyncpg.InvalidSchemaNameError | asyncpg.UndefinedTableError):
         return StoreNotFoundError(f"{display}: {text} (was the jobs schema dropped?)")
+    if isinstance(error, asyncpg.CheckViolationError) and "no partition" in text:
+        return MissingPartitionError(f"{display}: {text}")
     if isinstance(error, asyncpg.InsufficientPrivilegeError):
         return StoreError(f"{display}: permission denied: {text}")
     if isinstance(error, CONNECTION_LOST):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from jobs_core.records import EngineInfo, JobError, JobState, RunningJob
+from jobs_core.records import EngineInfo, RunningJob
 from jobs_core.store.protocol import EngineRegistration, Transition
+from jobs_core.store.rows import ENGINE_COLUMNS, engine_info, lost_transition
 
 from .connection import Conn
 
@@ -41,9 +42,15 @@ WHERE b.state = 'started'
 FOR UPDATE OF b SKIP LOCKED
 """
 
-ENGINES = """
-SELECT id, host, pid, started_at, heartbeat_at, lease_expires_at, stopped_at, workers::text,
-    commands::text, concurrency, running, processed, failed
+MARK_LOST = """
+UPDATE engine SET stopped_at = $1, lease_expires_at = least(lease_expires_at, $1), running = 0,
+    lost_reason = 'its process ' || pid || ' on ' || host || ' is gone'
+WHERE id = ANY($2::text[]) AND stopped_at IS NULL
+RETURNING pg_notify($3, 'engine')
+"""
+
+ENGINES = f"""
+SELECT {ENGINE_COLUMNS.replace("workers", "workers::text").replace("commands", "commands::text")}
 FROM engine ORDER BY started_at DESC LIMIT 200
 """
 
@@ -73,35 +80,14 @@ async def lost_transitions(conn: Conn, now: int, dead: list[str]) -> list[Transi
     return [lost_transition(now, *row) for row in rows]
 
 
-def lost_transition(
-    now: int, job_id: int, owner: str, attempts: int, retry_limit: int, cancel_requested: bool
-) -> Transition:
-    """What recovery does to one lost job: requeue it (attempt counted), fail or cancel it."""
-    lost = f"attempt {attempts} was lost: its engine {owner} stopped without finishing it"
-    if cancel_requested:
-        state, error = JobState.CANCELLED, JobError(code="Cancelled", message=lost)
-    elif attempts > retry_limit:
-        state, error = JobState.FAILED, JobError(code="WorkerLost", message=lost)
-    else:
-        state, error = JobState.QUEUED, JobError(code="WorkerLost", message=lost)
-    outcome = "requeued" if state is JobState.QUEUED else state.value
-    return Transition(
-        job_id=job_id, state=state, owner_guard=owner,
-        run_after=now if state is JobState.QUEUED else None, error=error,
-        logs=f"[recovery] {lost}; {outcome}\n",
-    )  # fmt: skip
+async def mark_lost(conn: Conn, now: int, dead: list[str], channel: str) -> None:
+    """Record engines known dead (their process gone) as such, for readers on any host."""
+    if dead:
+        await conn.fetch(MARK_LOST, now, dead, channel)
 
 
 async def engines(conn: Conn, now: int) -> list[EngineInfo]:
-    return [
-        EngineInfo(
-            id=r[0], host=r[1], pid=r[2], started_at=r[3], heartbeat_at=r[4],
-            lease_expires_at=r[5], workers=json.loads(r[7]), commands=json.loads(r[8]),
-            concurrency=r[9], running=r[10], processed=r[11], failed=r[12],
-            alive=r[6] is None and r[5] >= now,
-        )
-        for r in await conn.fetch(ENGINES)
-    ]  # fmt: skip
+    return [engine_info(r, now) for r in await conn.fetch(ENGINES)]
 
 
 async def running_jobs(conn: Conn) -> list[RunningJob]:

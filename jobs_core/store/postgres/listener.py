@@ -119,6 +119,12 @@ class ChangeListener:
         if pid not in self._own_pids:
             self._bump()
 
+    def terminate(self) -> None:
+        """Stop listening now, without waiting (for callers that cannot await)."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+
     async def close(self) -> None:
         task, self._task = self._task, None
         if task is None or task.done():

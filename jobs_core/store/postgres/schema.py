@@ -35,6 +35,7 @@ JOB_COLUMNS = """
     progress double precision,
     status text,
     logs text NOT NULL DEFAULT '',
+    logs_truncated boolean NOT NULL DEFAULT false,
     response_type text,
     response_body text,
     error jsonb,
@@ -96,7 +97,6 @@ CREATE TABLE background_job (
 CREATE INDEX ix_job_claim ON background_job (worker, run_after, id)
     WHERE state = 'queued' AND waiting_on IS NULL;
 CREATE INDEX ix_job_state ON background_job (state, id) WHERE state <> 'queued';
-CREATE INDEX ix_job_owner ON background_job (owner) WHERE owner IS NOT NULL;
 CREATE INDEX ix_job_waiting ON background_job (waiting_on) WHERE waiting_on IS NOT NULL;
 CREATE INDEX ix_job_parent ON background_job (parent_id) WHERE parent_id IS NOT NULL;
 -- The named-worker rule (one started job per named worker) held by the database itself.
@@ -134,7 +134,27 @@ CREATE TABLE engine (
     concurrency integer NOT NULL DEFAULT 0,
     running integer NOT NULL DEFAULT 0,
     processed bigint NOT NULL DEFAULT 0,
-    failed bigint NOT NULL DEFAULT 0
+    failed bigint NOT NULL DEFAULT 0,
+    lost_reason text
+);
+
+CREATE TABLE job_batch (
+    batch_id text PRIMARY KEY,
+    state text NOT NULL DEFAULT 'open',
+    created_at bigint NOT NULL,
+    cancelled_at bigint,
+    cancel_reason text
+);
+
+CREATE TABLE job_command (
+    name text PRIMARY KEY,
+    worker text NOT NULL DEFAULT '',
+    retry_limit integer,
+    timeout_secs double precision,
+    request_type text NOT NULL DEFAULT '',
+    request_shape jsonb,
+    declared_by text NOT NULL,
+    declared_at bigint NOT NULL
 );
 
 CREATE TABLE scheduled_task (
@@ -169,7 +189,46 @@ def _archive_indexes() -> str:
     return "\n".join(statements)
 
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes()]
+CAP_LOGS = r"""
+CREATE FUNCTION cap_logs(body text, max_chars integer) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    head CONSTANT text := '[... ';
+    foot CONSTANT text := ' earlier characters truncated]' || E'\n';
+    earlier numeric := 0;
+    rest text := body;
+    found text[];
+    budget integer;
+    tail text;
+    newline integer;
+BEGIN
+    IF length(body) <= max_chars THEN
+        RETURN body;
+    END IF;
+    found := regexp_match(body, '^\[\.\.\. (\d+) earlier characters truncated\]\n');
+    IF found IS NOT NULL THEN
+        earlier := found[1]::numeric;
+        rest := substr(body, length(head || found[1] || foot) + 1);
+    END IF;
+    budget := max_chars - length(head || (earlier + length(rest)) || foot);
+    IF budget <= 0 THEN
+        RETURN right(body, max_chars);  -- a cap smaller than the marker: only the tail fits
+    END IF;
+    tail := right(rest, budget);
+    IF length(rest) > budget AND substr(rest, length(rest) - budget, 1) <> E'\n' THEN
+        newline := strpos(tail, E'\n');
+        IF newline >= 1 AND newline < length(tail) THEN
+            tail := substr(tail, newline + 1);
+        END IF;
+    END IF;
+    RETURN head || (earlier + length(rest) - length(tail)) || foot || tail;
+END
+$$;
+"""
+"""`log_cap.cap_logs` in PL/pgSQL (the same rule, character for character; a test compares
+them): called only for an append that overflows the cap."""
+
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)

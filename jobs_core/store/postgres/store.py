@@ -11,6 +11,7 @@ import asyncpg
 from jobs_core.errors import StoreUnavailableError
 from jobs_core.records import (
     BatchStatus,
+    CommandDefinition,
     EngineInfo,
     Job,
     JobFilter,
@@ -32,9 +33,9 @@ from jobs_core.store.protocol import (
 )
 from jobs_core.store.url import parse_store_url
 
-from . import admin, archive, engines, queue
+from . import admin, archive, batches, commands, engines, finish, queue
 from .claims import ClaimLedger
-from .connection import Conn
+from .connection import Conn, MissingPartitionError
 from .database import RETRIES, Database, Work
 from .filters import Query, archive_query, archive_top, queue_query
 from .listener import ChangeListener
@@ -65,7 +66,8 @@ class PostgresStore(TaskStoreMixin):
         self.schema = self.url.schema
         self.location = self.url.display
         """Where the store is, for messages: the URL with its password masked."""
-        self.path = self.location
+        self._dsn = dsn
+        self._create = create
         self.channel = f"jobs.{self.schema}"
         """The NOTIFY channel of this store's changes."""
         own_pids: set[int] = set()
@@ -76,6 +78,13 @@ class PostgresStore(TaskStoreMixin):
         self._max_log = self.settings.max_log_chars
         self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
         self._claims = ClaimLedger()
+        self._months: set[str] = set()
+        """Months whose partitions this store has made sure exist."""
+
+    def reopen(self) -> PostgresStore:
+        """A second store on the same schema with connections of its own (`jobs.sync` runs
+        one on its own event loop), creating the schema only if this one may."""
+        return PostgresStore(self._dsn, self.schema, self.settings, create=self._create)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -84,6 +93,23 @@ class PostgresStore(TaskStoreMixin):
 
     async def _read(self, fn: Work[R]) -> R:
         return await self._db.read(fn)
+
+    async def _finishing(self, now: int, fn: Work[R], *, engine: bool = False) -> R:
+        """Run `fn`, a transaction that moves jobs it finishes into the partitions of the
+        month of `now`: created first if this store has not seen that month yet, and again
+        if one went missing (an operator detached or dropped it)."""
+        month = archive.month_of(now)
+        for attempt in range(2):
+            if month not in self._months:
+                await self._db.one(lambda c: archive.ensure_partitions(c, [month]), engine=engine)
+                self._months.add(month)
+            try:
+                return await self._db.write(fn, engine=engine)
+            except MissingPartitionError:
+                self._months.discard(month)
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     async def open(self) -> None:
         await self._db.pool()
@@ -103,6 +129,12 @@ class PostgresStore(TaskStoreMixin):
     async def close(self) -> None:
         await self._listener.close()
         await self._db.close()
+
+    def terminate(self) -> None:
+        """Drop the connections now, without waiting: `close` for code that cannot await
+        (a test helper leaving a `with` block inside a running loop)."""
+        self._listener.terminate()
+        self._db.terminate()
 
     # -- engine hot path --------------------------------------------------------------------
 
@@ -143,8 +175,9 @@ class PostgresStore(TaskStoreMixin):
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
     ) -> FinishResult:
-        return await self._db.write(
-            lambda c: queue.finish(c, transitions, new_jobs, now, self._max_log, self.channel),
+        return await self._finishing(
+            now,
+            lambda c: finish.finish(c, transitions, new_jobs, now, self._max_log, self.channel),
             engine=True,
         )
 
@@ -180,13 +213,14 @@ class PostgresStore(TaskStoreMixin):
 
     async def recover_lost(self, now: int, dead: list[str]) -> list[int]:
         async def recover(conn: Conn) -> list[int]:
+            await engines.mark_lost(conn, now, dead, self.channel)
             transitions = await engines.lost_transitions(conn, now, dead)
             if not transitions:
                 return []
-            done = await queue.finish(conn, transitions, [], now, self._max_log, self.channel)
+            done = await finish.finish(conn, transitions, [], now, self._max_log, self.channel)
             return done.applied
 
-        return await self._db.write(recover, engine=True)
+        return await self._finishing(now, recover, engine=True)
 
     async def cancel_requested(self, owner: str) -> list[tuple[int, str]]:
         return await self._db.one(lambda c: engines.cancel_requested(c, owner), engine=True)
@@ -224,12 +258,15 @@ class PostgresStore(TaskStoreMixin):
         return JobResult(summary=found, queued=job)
 
     async def request_cancel(self, job_id: int, reason: str, now: int) -> JobState:
-        return await self._write(
-            lambda c: admin.request_cancel(c, job_id, reason, now, self._max_log, self.channel)
+        return await self._finishing(
+            now,
+            lambda c: admin.request_cancel(c, job_id, reason, now, self._max_log, self.channel),
         )
 
     async def requeue(self, job_id: int, now: int) -> list[int]:
-        return await self._write(lambda c: admin.requeue(c, job_id, now, self.channel))
+        return await self._write(
+            lambda c: admin.requeue(c, job_id, now, self._max_log, self.channel)
+        )
 
     async def list_queue(self, flt: JobFilter, cursor: int | None, limit: int) -> Page[Job]:
         """Jobs in the queue (queued, started, executed), oldest first."""
@@ -263,8 +300,14 @@ class PostgresStore(TaskStoreMixin):
     async def batch_status(self, batch_id: str) -> BatchStatus:
         return await self._read(lambda c: admin.batch_status(c, batch_id))
 
-    async def batch_active_ids(self, batch_id: str) -> list[int]:
-        return await self._read(lambda c: admin.batch_active_ids(c, batch_id))
+    async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
+        return await self._write(lambda c: batches.cancel_batch(c, batch_id, reason, now))
+
+    async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
+        await self._write(lambda c: commands.declare(c, definitions))
+
+    async def declared_commands(self) -> list[CommandDefinition]:
+        return await self._read(commands.declared)
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
         """Jobs that depend on `job_id`."""

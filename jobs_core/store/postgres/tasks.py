@@ -26,8 +26,9 @@ TASK_SELECT = ", ".join(
 )
 
 SELECT_WITH_STATE = f"""
-SELECT {TASK_SELECT}, s.state FROM scheduled_task t
+SELECT {TASK_SELECT}, coalesce(b.state, s.state) FROM scheduled_task t
 LEFT JOIN job_summary s ON s.id = t.last_job_id
+LEFT JOIN background_job b ON b.id = t.last_job_id
 """
 
 # Registration reads the row and writes it in one transaction; the lock keeps two processes

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from typing import Any
 
 from jobs_core.records import CommandDefinition
-from jobs_core.request_shape import shape_from_json, shape_to_json
+from jobs_core.store.rows import COMMAND_COLUMNS, command_definition, command_values
 
-DECLARE = """
-INSERT INTO job_command (name, worker, retry_limit, timeout_secs, request_type, request_shape,
-    declared_by, declared_at)
+DECLARE = f"""
+INSERT INTO job_command ({COMMAND_COLUMNS})
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET worker = excluded.worker, retry_limit = excluded.retry_limit,
     timeout_secs = excluded.timeout_secs, request_type = excluded.request_type,
@@ -20,35 +17,14 @@ ON CONFLICT (name) DO UPDATE SET worker = excluded.worker, retry_limit = exclude
 WHERE excluded.declared_at >= job_command.declared_at
 """
 
-SELECT = """
-SELECT name, worker, retry_limit, timeout_secs, request_type, request_shape, declared_by,
-    declared_at
-FROM job_command ORDER BY name
-"""
+SELECT = f"SELECT {COMMAND_COLUMNS} FROM job_command ORDER BY name"
 
 
 def declare(conn: sqlite3.Connection, definitions: list[CommandDefinition]) -> None:
     """Upsert `definitions`; an older declaration never replaces a newer one."""
-    conn.executemany(DECLARE, [_values(d) for d in definitions])
-
-
-def _values(d: CommandDefinition) -> tuple[Any, ...]:
-    shape = json.dumps(shape_to_json(d.shape)) if d.shape is not None else None
-    return (
-        d.name, d.worker, d.retry_limit, d.timeout_secs, d.request_type, shape, d.declared_by,
-        d.declared_at,
-    )  # fmt: skip
+    conn.executemany(DECLARE, [command_values(d) for d in definitions])
 
 
 def declared(conn: sqlite3.Connection) -> list[CommandDefinition]:
     """Every declared command, by name."""
-    return [_definition(row) for row in conn.execute(SELECT)]
-
-
-def _definition(row: tuple[Any, ...]) -> CommandDefinition:
-    name, worker, retry_limit, timeout_secs, request_type, shape, declared_by, declared_at = row
-    return CommandDefinition(
-        name=name, worker=worker, retry_limit=retry_limit, timeout_secs=timeout_secs,
-        request_type=request_type, shape=shape_from_json(json.loads(shape)) if shape else None,
-        declared_by=declared_by, declared_at=declared_at,
-    )  # fmt: skip
+    return [command_definition(row) for row in conn.execute(SELECT)]

@@ -6,16 +6,9 @@ import json
 import sqlite3
 from typing import Any
 
-from jobs_core.liveness import engine_state
-from jobs_core.records import (
-    LIVE_ENGINE_STATES,
-    AttemptOutcome,
-    EngineInfo,
-    JobError,
-    JobState,
-    RunningJob,
-)
+from jobs_core.records import EngineInfo, RunningJob
 from jobs_core.store.protocol import EngineRegistration, Transition
+from jobs_core.store.rows import ENGINE_COLUMNS, engine_info, lost_transition
 
 REGISTER = """
 INSERT OR REPLACE INTO engine (id, host, pid, started_at, heartbeat_at, lease_expires_at,
@@ -36,11 +29,6 @@ WHERE b.state <> 'queued' AND b.state = 'started'
   AND (e.id IS NULL OR e.stopped_at IS NOT NULL OR e.lease_expires_at < :now
        OR e.id IN (SELECT value FROM json_each(:dead)))
 """
-
-ENGINE_COLUMNS = (
-    "id, host, pid, started_at, heartbeat_at, lease_expires_at, stopped_at, workers, commands, "
-    "concurrency, running, processed, failed, lost_reason"
-)
 
 MARK_LOST = """
 UPDATE engine SET stopped_at = :now, lease_expires_at = min(lease_expires_at, :now), running = 0,
@@ -70,28 +58,8 @@ def stop(conn: sqlite3.Connection, engine_id: str, now: int) -> None:
 
 def lost_transitions(conn: sqlite3.Connection, now: int, dead: list[str]) -> list[Transition]:
     """Transitions for started jobs whose owner stopped, died or let its lease lapse."""
-    transitions: list[Transition] = []
     rows = conn.execute(LOST_JOBS, {"now": now, "dead": json.dumps(dead)}).fetchall()
-    for job_id, owner, attempts, retry_limit, cancel_requested in rows:
-        lost = f"attempt {attempts} was lost: its engine {owner} stopped without finishing it"
-        if cancel_requested:
-            state, error = JobState.CANCELLED, JobError(code="Cancelled", message=lost)
-        elif attempts > retry_limit:
-            state, error = JobState.FAILED, JobError(code="WorkerLost", message=lost)
-        else:
-            state, error = JobState.QUEUED, JobError(code="WorkerLost", message=lost)
-        transitions.append(
-            Transition(
-                job_id=job_id,
-                state=state,
-                owner_guard=owner,
-                run_after=now if state is JobState.QUEUED else None,
-                error=error,
-                logs=f"[recovery] {lost}; {'requeued' if state is JobState.QUEUED else state}\n",
-                outcome=AttemptOutcome.LOST,
-            )
-        )
-    return transitions
+    return [lost_transition(now, *row) for row in rows]
 
 
 def mark_lost(conn: sqlite3.Connection, now: int, dead: list[str]) -> None:
@@ -104,19 +72,7 @@ def engines(conn: sqlite3.Connection, now: int) -> list[EngineInfo]:
     rows = conn.execute(
         f"SELECT {ENGINE_COLUMNS} FROM engine ORDER BY started_at DESC LIMIT 200"
     ).fetchall()
-    return [_engine_info(r, now) for r in rows]
-
-
-def _engine_info(r: tuple[Any, ...], now: int) -> EngineInfo:
-    state, reason = engine_state(
-        stopped_at=r[6], lost_reason=r[13], heartbeat_at=r[4], lease_expires_at=r[5], now=now
-    )
-    return EngineInfo(
-        id=r[0], host=r[1], pid=r[2], started_at=r[3], heartbeat_at=r[4],
-        lease_expires_at=r[5], workers=json.loads(r[7]), commands=json.loads(r[8]),
-        concurrency=r[9], running=r[10], processed=r[11], failed=r[12],
-        alive=state in LIVE_ENGINE_STATES, state=state, reason=reason,
-    )  # fmt: skip
+    return [engine_info(r, now) for r in rows]
 
 
 def running_jobs(conn: sqlite3.Connection) -> list[RunningJob]:

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from jobs_core import BackgroundJobs, JobState, to_ms
+from jobs_core import BackgroundJobs, JobState, mask_store_url, to_ms
 from tests.cli.conftest import SAMPLE_APP, Cli, Worker, run_engine_once, wait_for_state
 from tests.cli.test_errors import assert_one_line_error
 
@@ -54,7 +54,8 @@ async def test_enqueue_of_an_undeclared_command_warns_and_stores_it(
     result = cli("enqueue", store, "elsewhere", '{"x": 1}')
     assert result.returncode == 0 and result.stdout.strip() == "1"
     assert result.stderr == (
-        f"jobs: warning: no engine has declared a command named 'elsewhere' on {store}; "
+        "jobs: warning: no engine has declared a command named 'elsewhere' on "
+        f"{mask_store_url(store)}; "
         "enqueued anyway with the default options and no request check (pass --strict to "
         "refuse)\n"
     )

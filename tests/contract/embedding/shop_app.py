@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import os
+import atexit
+import shutil
 import tempfile
 from dataclasses import dataclass
 
 from jobs_core import BackgroundJobs, JobContext
 
-# A real app would use its own directory; the tests always isolate it (jobs_isolated).
-jobs = BackgroundJobs(os.path.join(tempfile.gettempdir(), "jobs-shop-app-unused"))
+# A real app would use its own directory; the tests always isolate it (jobs_isolated). A
+# directory of its own per process: a shared one may hold a store of another jobs version.
+_UNUSED = tempfile.mkdtemp(prefix="jobs-shop-app-")
+atexit.register(shutil.rmtree, _UNUSED, ignore_errors=True)
+jobs = BackgroundJobs(_UNUSED)
 
 
 @dataclass

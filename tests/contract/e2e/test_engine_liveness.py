@@ -12,16 +12,16 @@ import pytest
 from jobs_core import BackgroundJobs, EngineState
 from tests.chaos.harness import EnginePool, producer
 from tests.cli.conftest import run_cli
-from tests.conftest import wait_until
+from tests.conftest import create_store, wait_until
 
 LONG_LEASE_APP = "tests.chaos.chaos_app:long_lease"
 
 
 @pytest.fixture
-async def pool(tmp_path: Path) -> AsyncIterator[tuple[BackgroundJobs, EnginePool]]:
-    directory = str(tmp_path / "store")
-    jobs = producer(directory)
-    engines = EnginePool(directory, tmp_path, app=LONG_LEASE_APP)
+async def pool(store_dir: str, tmp_path: Path) -> AsyncIterator[tuple[BackgroundJobs, EnginePool]]:
+    create_store(store_dir)
+    jobs = producer(store_dir)
+    engines = EnginePool(store_dir, tmp_path, app=LONG_LEASE_APP)
     try:
         yield jobs, engines
     finally:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from jobs_core import BackgroundJobs, JobFailedError, JobState, ManualClock
+from jobs_core import BackgroundJobs, JobFailedError, JobState, ManualClock, mask_store_url
 from jobs_core.testing import (
     assert_enqueued,
     assert_not_enqueued,
@@ -16,7 +15,7 @@ from jobs_core.testing import (
     enqueued,
     isolated,
 )
-from tests.embedding.shop_app import Email, Order, flaky, jobs, place_order, send_email
+from tests.contract.embedding.shop_app import Email, Order, flaky, jobs, place_order, send_email
 
 Isolate = Callable[[BackgroundJobs], BackgroundJobs]
 
@@ -26,7 +25,7 @@ async def test_plugin_fixtures_isolate_the_app_facade(
 ) -> None:
     app = jobs_isolated(jobs)
     assert app is jobs and jobs.clock is jobs_clock
-    assert jobs.store.path.startswith(jobs_dir)
+    assert jobs.store.location == mask_store_url(jobs_dir)
     async with jobs:
         await place_order.enqueue(Order(1, "a@b.c", 9.5))
         await assert_enqueued(jobs, place_order, where=lambda o: o.id == 1, count=1)
@@ -94,9 +93,9 @@ async def test_assert_enqueued_failure_lists_the_queued_requests(jobs_isolated: 
             await assert_not_enqueued(jobs, send_email)
 
 
-def test_isolated_restores_the_facade_after_the_block(tmp_path: Path) -> None:
+def test_isolated_restores_the_facade_after_the_block(store_dir: str) -> None:
     store, clock = jobs.store, jobs.clock
-    with isolated(jobs, str(tmp_path / "store"), clock=ManualClock(0)) as app:
+    with isolated(jobs, store_dir, clock=ManualClock(0)) as app:
         assert app.store is not store and isinstance(app.clock, ManualClock)
         assert sum(app.sync.counts().values()) == 0  # the sync API follows the isolation
     assert jobs.store is store and jobs.clock is clock and jobs._start_engine

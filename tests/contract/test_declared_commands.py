@@ -42,7 +42,7 @@ def engine_app(make_jobs: MakeJobs, *, worker: str = "smtp") -> BackgroundJobs:
 
 
 SEND_EMAIL_SHAPE = RequestShape(
-    type_name="tests.engine.test_declared_commands.SendEmail",
+    type_name="tests.contract.test_declared_commands.SendEmail",
     required={"to": "string", "subject": "string"},
     optional={"cc": "array|null"},
 )
@@ -59,7 +59,7 @@ async def test_engine_declares_its_commands_when_it_starts(make_jobs: MakeJobs) 
     send = declared["send_email"]
     assert send == CommandDefinition(
         name="send_email", worker="smtp", retry_limit=5, timeout_secs=120,
-        request_type="tests.engine.test_declared_commands.SendEmail", shape=SEND_EMAIL_SHAPE,
+        request_type="tests.contract.test_declared_commands.SendEmail", shape=SEND_EMAIL_SHAPE,
         declared_by=engine_id, declared_at=send.declared_at,
     )  # fmt: skip
     assert declared["ping"].shape is None and declared["ping"].worker == ""
@@ -78,7 +78,7 @@ async def test_enqueue_by_name_applies_the_declared_definition(make_jobs: MakeJo
     with pytest.raises(
         InvalidRequestError,
         match=r"the request of command 'send_email' does not fit "
-        r"tests.engine.test_declared_commands.SendEmail: subject: missing \(required\); "
+        r"tests.contract.test_declared_commands.SendEmail: subject: missing \(required\); "
         r"to: expected string, got integer; bcc: unknown field",
     ) as refused:
         await web.enqueue("send_email", {"to": 1, "bcc": "x"})

@@ -1,0 +1,95 @@
+"""Rows both backends read the same way: engines, command declarations, lost jobs.
+
+Each backend selects these columns in the order given here; only the SQL differs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from jobs_core.liveness import engine_state
+from jobs_core.records import (
+    LIVE_ENGINE_STATES,
+    AttemptOutcome,
+    CommandDefinition,
+    EngineInfo,
+    JobError,
+    JobState,
+)
+from jobs_core.request_shape import shape_from_json, shape_to_json
+from jobs_core.store.protocol import Transition
+
+
+class Row(Protocol):
+    """A row as either driver returns it (a tuple, an asyncpg `Record`)."""
+
+    def __getitem__(self, index: int, /) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+ENGINE_COLUMNS = (
+    "id, host, pid, started_at, heartbeat_at, lease_expires_at, stopped_at, workers, commands, "
+    "concurrency, running, processed, failed, lost_reason"
+)
+"""An engine row as `engine_info` reads it (workers and commands as JSON text)."""
+
+COMMAND_COLUMNS = (
+    "name, worker, retry_limit, timeout_secs, request_type, request_shape, declared_by, declared_at"
+)
+"""A command declaration as `command_values` writes it and `command_definition` reads it
+(the request shape as JSON text)."""
+
+
+def engine_info(r: Row, now: int) -> EngineInfo:
+    """An engine row of `ENGINE_COLUMNS` with its state as of `now`."""
+    state, reason = engine_state(
+        stopped_at=r[6], lost_reason=r[13], heartbeat_at=r[4], lease_expires_at=r[5], now=now
+    )
+    return EngineInfo(
+        id=r[0], host=r[1], pid=r[2], started_at=r[3], heartbeat_at=r[4],
+        lease_expires_at=r[5], workers=json.loads(r[7]), commands=json.loads(r[8]),
+        concurrency=r[9], running=r[10], processed=r[11], failed=r[12],
+        alive=state in LIVE_ENGINE_STATES, state=state, reason=reason,
+    )  # fmt: skip
+
+
+def command_values(d: CommandDefinition) -> tuple[Any, ...]:
+    """A declaration's values in `COMMAND_COLUMNS` order."""
+    shape = json.dumps(shape_to_json(d.shape)) if d.shape is not None else None
+    return (
+        d.name, d.worker, d.retry_limit, d.timeout_secs, d.request_type, shape, d.declared_by,
+        d.declared_at,
+    )  # fmt: skip
+
+
+def command_definition(row: Row) -> CommandDefinition:
+    """A declaration from a row of `COMMAND_COLUMNS`."""
+    name, worker, retry_limit, timeout_secs, request_type, shape, declared_by, declared_at = row
+    return CommandDefinition(
+        name=name, worker=worker, retry_limit=retry_limit, timeout_secs=timeout_secs,
+        request_type=request_type, shape=shape_from_json(json.loads(shape)) if shape else None,
+        declared_by=declared_by, declared_at=declared_at,
+    )  # fmt: skip
+
+
+def lost_transition(
+    now: int, job_id: int, owner: str, attempts: int, retry_limit: int, cancel_requested: bool
+) -> Transition:
+    """What recovery does to a started job whose engine is gone: requeue it (the attempt
+    counted), fail it past its retry limit, or cancel it if a cancel was asked for."""
+    lost = f"attempt {attempts} was lost: its engine {owner} stopped without finishing it"
+    if cancel_requested:
+        state, error = JobState.CANCELLED, JobError(code="Cancelled", message=lost)
+    elif attempts > retry_limit:
+        state, error = JobState.FAILED, JobError(code="WorkerLost", message=lost)
+    else:
+        state, error = JobState.QUEUED, JobError(code="WorkerLost", message=lost)
+    outcome = "requeued" if state is JobState.QUEUED else state.value
+    return Transition(
+        job_id=job_id, state=state, owner_guard=owner,
+        run_after=now if state is JobState.QUEUED else None, error=error,
+        logs=f"[recovery] {lost}; {outcome}\n", outcome=AttemptOutcome.LOST,
+    )  # fmt: skip
