@@ -137,16 +137,17 @@ def parse_json(text: str | None) -> Any:
         raise CliError(f"the request is not valid JSON: {error}", USAGE) from None
 
 
-def parse_when(text: str) -> datetime | timedelta:
-    """`--run-after`: a delay such as `30s`, `5m`, `2h`, or an ISO date-time; one without a
-    time zone is the machine's local time (as `date` shows it), never silently UTC."""
+def parse_when(text: str, option: str = "--run-after") -> datetime | timedelta:
+    """`--run-after` (or `option`): a delay such as `30s`, `5m`, `2h`, `90d`, or an ISO
+    date-time; one without a time zone is the machine's local time (as `date` shows it),
+    never silently UTC."""
     stripped = text.strip()
     relative = _RELATIVE.match(stripped)
     if relative:
         return timedelta(seconds=float(relative[1]) * _UNIT_SECONDS[relative[2]])
     if _RELATIVE.match(stripped.lstrip("-")):
         raise CliError(
-            f"--run-after '{text}' is a negative delay; give a delay of 0 or more (30s, 5m) "
+            f"{option} '{text}' is a negative delay; give a delay of 0 or more (30s, 5m) "
             "or a date-time",
             USAGE,
         )
@@ -154,7 +155,7 @@ def parse_when(text: str) -> datetime | timedelta:
         when = datetime.fromisoformat(stripped)
     except ValueError:
         raise CliError(
-            f"--run-after '{text}': expected a delay (30s, 5m, 2h, 1d) or an ISO date-time "
+            f"{option} '{text}': expected a delay (30s, 5m, 2h, 1d) or an ISO date-time "
             "(2026-11-02T09:00:00Z; without a zone it is local time)",
             USAGE,
         ) from None

@@ -17,7 +17,7 @@ from jobs_core import (
 )
 from jobs_core.store.url import mask_urls_in
 
-from . import admin, demo, enqueue, metrics, status, worker
+from . import admin, demo, enqueue, history, metrics, status, worker
 from .common import FAILURE, USAGE, CliError, store_location
 
 PROG = "jobs"
@@ -53,6 +53,8 @@ def build_parser() -> Parser:
     admin.add_cancel_parser(commands)
     admin.add_requeue_parser(commands)
     metrics.add_parser(commands)
+    history.add_purge_parser(commands)
+    history.add_search_parser(commands)
     return parser
 
 

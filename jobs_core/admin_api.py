@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .errors import JobNotFoundError, JobsError
+from .estimate import ProgressEstimator
 from .liveness import checked_on_this_host
 from .records import (
     BatchStatus,
@@ -24,6 +25,7 @@ from .records import (
     ThroughputBucket,
 )
 from .reply_to import mask_reply_to
+from .store.history_protocol import HistoryStore
 from .store.protocol import FileStore, Store
 
 if TYPE_CHECKING:
@@ -36,16 +38,22 @@ class AdminMixin:
     store: Store
     clock: Clock
     _engine: Engine | None
+    _progress_estimator: ProgressEstimator
 
     if TYPE_CHECKING:
 
         def _changed_here(self) -> None: ...
 
     async def get_job(self, job_id: int) -> JobResult:
-        """The job's summary plus its full row wherever it lives; JobNotFoundError if none."""
+        """The job's summary plus its full row wherever it lives; JobNotFoundError if none.
+
+        A running job that reports no progress gets an estimate (`progress_estimated`)."""
         found = await self.store.get_job(job_id)
         if found is None:
             raise JobNotFoundError(f"there is no job {job_id}")
+        if found.queued is not None and found.queued.state is JobState.STARTED:
+            (queued,) = await self._estimator().fill([found.queued], self.clock.now_ms())
+            found = dataclasses.replace(found, queued=queued)
         return _masked_result(found)
 
     async def get_job_by_ref(self, ref_id: str) -> JobResult:
@@ -77,8 +85,11 @@ class AdminMixin:
     async def list_queue(
         self, flt: JobFilter | None = None, *, cursor: int | None = None, limit: int = 50
     ) -> Page[Job]:
-        """Jobs in the queue (queued, started, executed), oldest first."""
-        return masked_page(await self.store.list_queue(flt or JobFilter(), cursor, limit))
+        """Jobs in the queue (queued, started, executed), oldest first; a running job that
+        reports no progress gets an estimate (`progress_estimated`)."""
+        page = await self.store.list_queue(flt or JobFilter(), cursor, limit)
+        items = await self._estimator().fill(page.items, self.clock.now_ms())
+        return masked_page(Page(items=items, next_cursor=page.next_cursor))
 
     async def list_completed(
         self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
@@ -122,7 +133,22 @@ class AdminMixin:
         return []
 
     async def running_jobs(self) -> list[RunningJob]:
-        return await self.store.running_jobs()
+        """Jobs running now; one that reports no progress gets an estimate from the median
+        duration of its command's recent completions (`progress_estimated`)."""
+        running = await self.store.running_jobs()
+        return await self._estimator().fill(running, self.clock.now_ms())
+
+    def _estimator(self) -> ProgressEstimator:
+        estimator: ProgressEstimator | None = getattr(self, "_progress_estimator", None)
+        if estimator is None:
+            estimator = ProgressEstimator(self._recent_durations)
+            self._progress_estimator = estimator
+        return estimator
+
+    async def _recent_durations(self, command: str, limit: int) -> list[int]:
+        if isinstance(self.store, HistoryStore):
+            return await self.store.recent_durations(command, limit)
+        return []
 
     async def throughput(self, minutes: int = 15) -> list[ThroughputBucket]:
         now = self.clock.now_ms()

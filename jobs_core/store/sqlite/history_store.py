@@ -120,14 +120,28 @@ class HistoryStoreMixin:
         return sorted(found, key=lambda j: -j.id)[:limit]
 
     async def recent_durations(self, command: str, limit: int) -> list[int]:
+        live = await self._read(partial(_live_durations, command=command, limit=limit))
         months = [m.month for m in await self.months()][:2]
-        return await asyncio.to_thread(self._durations, months, command, limit)
+        return await asyncio.to_thread(self._durations, months, command, limit, live)
 
-    def _durations(self, months: list[str], command: str, limit: int) -> list[int]:
-        found: list[int] = []
+    def _durations(
+        self, months: list[str], command: str, limit: int, found: list[int]
+    ) -> list[int]:
+        """`found` (the newest), then durations from the newest months, up to `limit`."""
         for month in months:
-            read = partial(month_search.durations, command=command, limit=limit - len(found))
-            found += self._archive.reader.run(month, read) or []
             if len(found) >= limit:
                 break
-        return found
+            read = partial(month_search.durations, command=command, limit=limit - len(found))
+            found += self._archive.reader.run(month, read) or []
+        return found[:limit]
+
+
+def _live_durations(conn: sqlite3.Connection, *, command: str, limit: int) -> list[int]:
+    """Durations of completed jobs not archived yet (few: the archiver moves them soon)."""
+    rows = conn.execute(
+        "SELECT duration_ms FROM background_job INDEXED BY ix_job_state WHERE state <> 'queued' "
+        "AND state = 'completed' AND command = ? AND duration_ms IS NOT NULL "
+        "ORDER BY id DESC LIMIT ?",
+        (command, limit),
+    )
+    return [int(r[0]) for r in rows]
