@@ -45,6 +45,11 @@ async def run_at(
     return ids
 
 
+async def months(jobs: BackgroundJobs) -> list[str]:
+    """Months with archives (on PostgreSQL, partitions may exist for a month with no job)."""
+    return [m.month for m in await jobs.months()]
+
+
 async def archived_history(make_jobs: MakeJobs, clock: ManualClock) -> tuple[list[int], ...]:
     """Jobs finished in August (3 completed, 1 failed) and October (2 completed, 1 failed)."""
     jobs = app(make_jobs, clock)
@@ -67,12 +72,12 @@ async def test_purge_drops_whole_months_and_reports_what_it_removed(
     assert (dry.removed, dry.months_dropped, dry.dry_run) == (
         {JobState.COMPLETED: 3, JobState.FAILED: 1}, ["2026-08"], True,
     )  # fmt: skip
-    assert await jobs.counts() == before and len(await jobs.months()) == 2
+    assert await jobs.counts() == before and "2026-08" in await months(jobs)
     report = await jobs.purge(timedelta(days=60))
     assert (report.removed, report.months_dropped, report.total) == (
         {JobState.COMPLETED: 3, JobState.FAILED: 1}, ["2026-08"], 4,
     )  # fmt: skip
-    assert [m.month for m in await jobs.months()] == ["2026-10"]
+    assert "2026-08" not in await months(jobs) and "2026-10" in await months(jobs)
     for job_id in august:
         with pytest.raises(JobNotFoundError):
             await jobs.get_job(job_id)
@@ -133,7 +138,7 @@ async def test_engines_apply_retention_settings_in_the_background(
             return counts[JobState.COMPLETED] == 2 and counts[JobState.FAILED] == 1
 
         await wait_until(purged, what="old jobs removed by the engine")
-        assert [m.month for m in await jobs.months()] == ["2026-10"]
+        assert "2026-08" not in await months(jobs) and "2026-10" in await months(jobs)
         assert (await jobs.get_job(october[0])).state is JobState.COMPLETED
         with pytest.raises(JobNotFoundError):
             await jobs.get_job(august[3])  # failed in August: past keep_failed

@@ -12,10 +12,13 @@ import functools
 from collections import Counter
 from typing import Any
 
+from jobs_core.batch_rules import FinishedBatch
 from jobs_core.records import TERMINAL_STATES, JobState
 from jobs_core.store.protocol import FinishResult, NewJob, Transition
 
+from . import attempts, batches
 from .connection import Conn
+from .graph import RELEASE_SET, Settled, cancel_dependents, new_deltas, settle_batches
 from .logs import append_logs
 from .queue import insert_jobs
 from .rows import error_to_json
@@ -24,7 +27,8 @@ from .schema import JOB_FIELDS
 TRANSITION_ARRAYS = (
     "id bigint", "state text", "guard text", "run_after bigint", "completed_date bigint",
     "duration_ms bigint", "response_type text", "response_body text", "error text", "logs text",
-    "progress float8", "status text", "notified boolean", "refund integer",
+    "progress float8", "status text", "notified boolean", "refund integer", "outcome text",
+    "notify_error text",
 )  # fmt: skip
 _T_UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(TRANSITION_ARRAYS))
 _T = len(TRANSITION_ARRAYS)
@@ -32,7 +36,8 @@ _MAX_LOG, _NOW = f"${_T + 1}", f"${_T + 2}"
 _LOGS, _TRUNCATED = append_logs("b.", "t.logs", _MAX_LOG)
 
 CHANGED = {
-    "state": "t.state", "owner": "NULL", "attempts": "b.attempts - t.refund",
+    "state": "t.state", "owner": "CASE WHEN t.state = 'queued' THEN NULL ELSE b.owner END",
+    "attempts": "b.attempts - t.refund",
     "run_after": "coalesce(t.run_after, b.run_after)", "completed_date": "t.completed_date",
     "duration_ms": "coalesce(t.duration_ms, b.duration_ms)",
     "response_type": "coalesce(t.response_type, b.response_type)",
@@ -40,14 +45,19 @@ CHANGED = {
     "logs": _LOGS, "logs_truncated": _TRUNCATED, "progress": "coalesce(t.progress, b.progress)",
     "status": "coalesce(t.status, b.status)",
     "notified_date": f"CASE WHEN t.notified THEN {_NOW} ELSE b.notified_date END",
-    "last_activity_date": _NOW,
+    "last_activity_date": _NOW, "last_outcome": "coalesce(t.outcome, b.last_outcome)",
+    "notify_error": "coalesce(t.notify_error, b.notify_error)",
 }  # fmt: skip
-"""A job row's columns after its transition `t` (the rest stay as they are in `b`)."""
+"""A job row's columns after its transition `t` (the rest stay as they are in `b`). The
+attempt that ends a job stays in its row (`owner` is kept, `last_outcome` set when it
+failed): `jobs_core.history` reads it from there."""
 
 _ENDING = "state IN ('completed', 'failed', 'cancelled')"
 _APPLIES = """b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
       AND b.state NOT IN ('completed', 'failed', 'cancelled')"""
-_SUMMARY = "id, state, started_date, completed_date, duration_ms, attempts, response_type, error"
+_SUMMARY = (
+    "id, state, started_date, completed_date, duration_ms, attempts, response_type, error, batch_id"
+)
 _T_NAMES = ", ".join(c.split()[0] for c in TRANSITION_ARRAYS)
 
 # Each part runs only when the batch needs it, and finds its rows by primary key
@@ -94,35 +104,15 @@ applied AS (
         error_code = a.error ->> 'code', error_message = a.error ->> 'message'
     FROM applied AS a WHERE s.id = a.id
 )
-SELECT id FROM applied
+SELECT id, batch_id FROM applied
 """
 
 
-_RELEASED = """
+_RELEASED = f"""
 released AS (
-    UPDATE background_job SET waiting_on = NULL
-    WHERE waiting_on = ANY({completed}::bigint[]) RETURNING id
-),"""
-_CANCELLED = """
-dependent(id) AS (
-    SELECT id FROM background_job WHERE waiting_on = ANY({stopped}::bigint[])
-    UNION
-    SELECT b.id FROM background_job b JOIN dependent d ON b.waiting_on = d.id
-), cancelled AS (
-    UPDATE background_job AS b
-    SET state = 'cancelled', waiting_on = NULL, completed_date = {now},
-        last_activity_date = {now},
-        error = jsonb_build_object('code', 'DependencyFailed', 'message',
-            'cancelled because job ' || b.depends_on || ' it depends on did not complete',
-            'stack', '', 'field_errors', '{{}}'::jsonb)
-    WHERE b.id = ANY(ARRAY(SELECT id FROM dependent)) AND b.state = 'queued'
-    RETURNING b.id, b.depends_on
-), summary AS (
-    UPDATE job_summary AS s
-    SET state = 'cancelled', completed_date = {now}, error_code = 'DependencyFailed',
-        error_message = 'cancelled because job ' || c.depends_on
-            || ' it depends on did not complete'
-    FROM cancelled AS c WHERE s.id = c.id
+    UPDATE background_job AS b SET {RELEASE_SET}
+    WHERE b.waiting_on = ANY({{ended}}::bigint[]) AND b.state = 'queued'
+    RETURNING b.id, b.waiting_on
 ),"""
 _COUNTED = """
 delta AS (
@@ -140,34 +130,32 @@ delta AS (
 
 
 @functools.cache
-def after_transitions(released: bool, cancelled: bool) -> tuple[str, tuple[str, ...]]:
-    """Release the dependents of completed jobs, cancel (transitively) those of failed or
-    cancelled ones, and count the finished jobs, all in one statement; the statement and the
+def after_transitions(released: bool) -> tuple[str, tuple[str, ...]]:
+    """Move on the dependents of jobs that ended (released, or waiting on their next
+    pending parent) and count the finished jobs, in one statement; the statement and the
     names of its parameters, in order.
 
     A separate statement from the transitions on purpose: its fresh snapshot sees children
     enqueued by transactions that held their parent's summary row (queue.PARENT_STATES).
-    Dependents it cancels stay in the live table until the archive pass moves them (rare).
     """
-    names = [n for n, used in (("completed", released), ("stopped", cancelled),
-                               ("now", cancelled)) if used]  # fmt: skip
+    names = ["ended"] if released else []
     names += ["states", "counts", "minute", "channel"]
     marks = {name: f"${i + 1}" for i, name in enumerate(names)}
-    union = "\n        UNION ALL SELECT 'cancelled', count(*) FROM cancelled" if cancelled else ""
     sql = f"""
-WITH RECURSIVE{_RELEASED if released else ""}{_CANCELLED if cancelled else ""}{_COUNTED}
-SELECT {"(SELECT array_agg(id) FROM released)" if released else "NULL"},
-    {"(SELECT array_agg(id ORDER BY id) FROM cancelled)" if cancelled else "NULL"},
-    pg_notify({{channel}}, 'finish')
-"""
-    return sql.format(union=union, **marks), tuple(names)
+WITH{_RELEASED if released else ""}{_COUNTED}
+SELECT {"(SELECT array_agg(id) FROM released WHERE waiting_on IS NULL)" if released
+        else "NULL"}, pg_notify({{channel}}, 'finish')
+"""  # fmt: skip
+    return sql.format(union="", **marks), tuple(names)
 
 
 async def finish(
     conn: Conn, transitions: list[Transition], new_jobs: list[NewJob], now: int,
     max_log: int, channel: str,
 ) -> FinishResult:  # fmt: skip
-    """Apply transitions, release or cancel dependents, count, insert follow-up jobs.
+    """Apply transitions, keep retried attempts in the history, cancel or move on
+    dependents, count jobs and batches (finishing those whose last job ended), insert
+    follow-up jobs.
 
     The partitions of the month of `now` must exist (finished jobs go there); a missing one
     raises MissingPartitionError (see `connection.translate`).
@@ -178,31 +166,77 @@ async def finish(
             column.append(value)
     ending = sum(t.state in TERMINAL_STATES for t in transitions)
     sql = apply_transitions(ending > 0, ending < len(transitions) or not transitions)
-    rows = await conn.fetch(sql, *columns, max_log, now)
-    applied_ids = {row[0] for row in rows}
-    applied = [t for t in transitions if t.job_id in applied_ids]
+    batch_of = {row[0]: row[1] for row in await conn.fetch(sql, *columns, max_log, now)}
+    applied = [t for t in transitions if t.job_id in batch_of]
+    await attempts.record(conn, applied, now)
     counts = Counter(t.state.value for t in applied if t.state in TERMINAL_STATES)
+    deltas = new_deltas()
+    for t in applied:
+        if batch_of[t.job_id] is not None and t.state in TERMINAL_STATES:
+            deltas[batch_of[t.job_id]][t.state] += 1
     completed = [t.job_id for t in applied if t.state is JobState.COMPLETED]
     stopped = [t.job_id for t in applied if t.state in (JobState.FAILED, JobState.CANCELLED)]
-    sql, names = after_transitions(bool(completed), bool(stopped))
+    cascade = await cancel_dependents(conn, stopped, now)
+    for _, batch_id in cascade:
+        if batch_id is not None:
+            deltas[batch_id][JobState.CANCELLED] += 1
+    settled = await settle_batches(conn, deltas, now) if deltas else Settled()
+    cancelled = [job_id for job_id, _ in cascade] + settled.cancelled
+    counts[JobState.CANCELLED.value] += len(cancelled)
+    released = await count_and_release(
+        conn, completed + stopped + [job_id for job_id, _ in cascade], counts, now, channel
+    )
+    # A follow-up of a transition that did not apply was already written (a retried finish
+    # whose first commit went through) or belongs to a job this engine no longer owns.
+    skipped = {t.job_id for t in transitions} - set(batch_of)
+    kept = [j for j in new_jobs if j.parent_id not in skipped] + settled.follow_ups
+    new_ids = await insert_jobs(conn, kept, now, channel, follow_ups=True) if kept else []
+    if settled.follow_ups:
+        await batches.record_callbacks(conn, kept, new_ids)
+    return FinishResult(
+        applied=[t.job_id for t in applied], cancelled_dependents=sorted(cancelled),
+        released_dependents=released + settled.released, new_job_ids=new_ids,
+        finished_batches=settled.finished_batches,
+    )  # fmt: skip
+
+
+async def count_and_release(
+    conn: Conn, ended: list[int], counts: Counter[str], now: int, channel: str
+) -> list[int]:
+    """Move on the dependents of `ended` and add `counts` (by state) to the counters, in one
+    statement; the released dependents."""
+    counts = +counts
+    sql, names = after_transitions(bool(ended))
     values = {
-        "completed": completed, "stopped": stopped, "now": now, "states": list(counts),
-        "counts": list(counts.values()), "minute": now - now % 60_000, "channel": channel,
+        "ended": ended, "states": list(counts), "counts": list(counts.values()),
+        "minute": now - now % 60_000, "channel": channel,
     }  # fmt: skip
     after = await conn.fetchrow(sql, *(values[name] for name in names))
     assert after is not None  # an aggregate-only SELECT has one row
-    released, cancelled = after[0], after[1]
-    # A follow-up of a transition that did not apply was already written (a retried finish
-    # whose first commit went through) or belongs to a job this engine no longer owns.
-    skipped = {t.job_id for t in transitions} - applied_ids
-    kept = [j for j in new_jobs if j.parent_id not in skipped]
-    new_ids = await insert_jobs(conn, kept, now, channel, follow_ups=True) if kept else []
-    return FinishResult(
-        applied=[t.job_id for t in applied],
-        cancelled_dependents=list(cancelled or []),
-        released_dependents=list(released or []),
-        new_job_ids=new_ids,
-    )
+    return list(after[0] or [])
+
+
+async def settle_outside(
+    conn: Conn, stopped: list[int], now: int, channel: str,
+    finished: list[FinishedBatch] | None = None,
+) -> list[int]:  # fmt: skip
+    """Settle what ended outside `finish` (a cancelled batch in `stopped` as minus its
+    number, batches that `finished` as jobs joined or it closed): cancel or move on their
+    dependents, count them, and insert the callbacks of batches that finished; their ids."""
+    deltas = new_deltas()
+    cascade = await cancel_dependents(conn, stopped, now)
+    for _, batch_id in cascade:
+        if batch_id is not None:
+            deltas[batch_id][JobState.CANCELLED] += 1
+    settled = await settle_batches(conn, deltas, now, finished)
+    cancelled = len(cascade) + len(settled.cancelled)
+    counts = Counter({JobState.CANCELLED.value: cancelled})
+    await count_and_release(conn, stopped + [job_id for job_id, _ in cascade], counts, now, channel)
+    if not settled.follow_ups:
+        return []
+    ids = await insert_jobs(conn, settled.follow_ups, now, channel, follow_ups=True)
+    await batches.record_callbacks(conn, settled.follow_ups, ids)
+    return ids
 
 
 def _transition_values(t: Transition, now: int) -> tuple[Any, ...]:
@@ -210,5 +244,9 @@ def _transition_values(t: Transition, now: int) -> tuple[Any, ...]:
         t.job_id, t.state.value, t.owner_guard, t.run_after,
         now if t.state in TERMINAL_STATES else None, t.duration_ms, t.response_type,
         t.response_body, error_to_json(t.error), t.logs, t.progress, t.status, t.notified,
-        int(t.refund_attempt),
+        int(t.refund_attempt), t.outcome if t.state in _STOPPED else None, t.notify_error,
     )  # fmt: skip
+
+
+_STOPPED = frozenset({JobState.FAILED, JobState.CANCELLED})
+"""States whose transition records `last_outcome` (a completed job's last attempt completed)."""

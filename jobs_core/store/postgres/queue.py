@@ -7,12 +7,15 @@ the same number of round trips as one job.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
 
-from jobs_core.errors import DuplicateRefIdError, JobNotFoundError
-from jobs_core.records import Job, JobError, JobState
+from jobs_core.batch_rules import FinishedBatch
+from jobs_core.dependency_rules import BatchParent, Start, start_of
+from jobs_core.errors import DuplicateRefIdError
+from jobs_core.records import BatchState, DependencyPolicy, Job, JobError, JobState
 from jobs_core.store.protocol import ActivityUpdate, NewJob
 
 from . import batches
@@ -25,12 +28,13 @@ NEW_JOB_ARRAYS = (
     "run_after bigint", "retry_limit integer", "timeout_secs float8", "parent_id bigint",
     "depends_on bigint", "ref_id text", "tag text", "callback text", "batch_id text",
     "created_by text", "user_id text", "reply_to text", "args text", "meta text",
-    "completed_date bigint", "error text", "waiting_on bigint",
+    "completed_date bigint", "error text", "waiting_on bigint", "dependencies text",
+    "depends_on_batch text", "depends_policy text",
 )  # fmt: skip
 _NAMES = [c.split()[0] for c in NEW_JOB_ARRAYS]
 _N = len(NEW_JOB_ARRAYS)
 _UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(NEW_JOB_ARRAYS))
-_JSON = ("args", "meta", "error")
+_JSON = ("args", "meta", "error", "dependencies")
 _VALUES = ", ".join(f"u.{n}::jsonb" if n in _JSON else f"u.{n}" for n in _NAMES)
 
 INSERT_JOBS = f"""
@@ -55,6 +59,16 @@ WITH new AS (
     WHERE job_count.state = 'cancelled' AND c.n > 0
 )
 SELECT array_agg(id ORDER BY id), pg_notify(${_N + 2}, 'enqueue') FROM new
+"""
+
+EDGES = """
+INSERT INTO job_dependency (parent_id, child_id)
+SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING
+"""
+
+BATCH_PARENTS = """
+SELECT batch_id, number, state, failed + cancelled FROM job_batch
+WHERE batch_id = ANY($1::text[]) ORDER BY batch_id FOR SHARE
 """
 
 PARENT_STATES = """
@@ -152,7 +166,8 @@ def needs_checks(jobs: list[NewJob]) -> bool:
     """Whether inserting `jobs` must read or write other rows first (parents, ref_ids,
     batches), and so needs a transaction."""
     return any(
-        j.depends_on is not None or j.ref_id is not None or j.batch_id is not None for j in jobs
+        j.depends_on is not None or j.ref_id is not None or j.batch_id is not None or j.waits
+        for j in jobs
     )
 
 
@@ -161,47 +176,116 @@ async def insert_jobs(
 ) -> list[int]:
     """Insert `jobs` (inside the caller's transaction when `needs_checks`); their ids.
 
-    `follow_ups`: callbacks and replies of jobs already in their batch, which a cancelled
-    batch must not refuse (the job they serve ran; refusing would lose its result).
+    `follow_ups`: callbacks and replies of jobs already in their batch, which a closed or
+    cancelled batch must not refuse (the job they serve ran; refusing would lose its result).
+    Jobs that join batches are counted on them; a batch that finishes then (all its jobs
+    joined already cancelled) enqueues its callbacks too.
     """
-    parents: dict[int, JobState] = {}
+    starts = [_QUEUED] * len(jobs)
+    finished: list[FinishedBatch] = []
     if needs_checks(jobs):
-        parents = await _parent_states(conn, {j.depends_on for j in jobs if j.depends_on})
+        starts = await _starts(conn, jobs)
         await _check_ref_ids(conn, [j.ref_id for j in jobs if j.ref_id is not None])
-        batch_ids = {j.batch_id for j in jobs if j.batch_id is not None}
-        if batch_ids and not follow_ups:
-            await batches.open_batches(conn, batch_ids, now)
+        joined = _joined(jobs, starts)
+        if joined:
+            finished = await batches.join(conn, joined, now, admit=not follow_ups)
     columns: list[list[Any]] = [[] for _ in range(_N)]
-    for job in jobs:
-        for column, value in zip(columns, _job_values(job, parents, now), strict=True):
+    for job, start in zip(jobs, starts, strict=True):
+        for column, value in zip(columns, _job_values(job, start, now), strict=True):
             column.append(value)
     try:
-        ids = await conn.fetchval(INSERT_JOBS, *columns, now, channel)
+        ids: list[int] = list(await conn.fetchval(INSERT_JOBS, *columns, now, channel))
     except asyncpg.UniqueViolationError:
         # Another transaction took a ref_id between our check and our insert.
         await _check_ref_ids(conn, [j.ref_id for j in jobs if j.ref_id is not None])
         raise
-    return list(ids)
+    if any(j.waits for j in jobs):
+        await _record_edges(conn, jobs, ids)
+    if finished:
+        from .finish import settle_outside  # finish inserts follow-ups with insert_jobs
+
+        await settle_outside(conn, [], now, channel, finished)
+    return ids
 
 
-def _job_values(job: NewJob, parents: dict[int, JobState], now: int) -> tuple[Any, ...]:
-    """The job's values in NEW_JOB_ARRAYS order, its state decided by its parent's."""
-    state, waiting_on, error, completed = JobState.QUEUED, None, None, None
-    if job.depends_on is not None:
-        parent = parents.get(job.depends_on)
-        if parent is None:
-            raise JobNotFoundError(f"depends_on: there is no job {job.depends_on}")
-        if parent in (JobState.FAILED, JobState.CANCELLED):
-            state, completed = JobState.CANCELLED, now
-            reason = f"cancelled because job {job.depends_on} it depends on did not complete"
-            error = error_to_json(JobError(code="DependencyFailed", message=reason))
-        elif parent is not JobState.COMPLETED:
-            waiting_on = job.depends_on
+_QUEUED = Start(state=JobState.QUEUED)
+
+
+def _joined(jobs: list[NewJob], starts: list[Start]) -> dict[str, tuple[int, int]]:
+    joined: dict[str, tuple[int, int]] = {}
+    for job, start in zip(jobs, starts, strict=True):
+        if job.batch_id is not None:
+            n, k = joined.get(job.batch_id, (0, 0))
+            joined[job.batch_id] = (n + 1, k + (start.state is JobState.CANCELLED))
+    return joined
+
+
+async def _starts(conn: Conn, jobs: list[NewJob]) -> list[Start]:
+    """How each job starts, from its parents' states (read with a share lock: a parent
+    finishing meanwhile waits, then sees the child)."""
+    parents = await _parent_states(conn, {p for j in jobs for p in _parents(j)})
+    batch_ids = sorted({j.depends_on_batch for j in jobs if j.depends_on_batch is not None})
+    found: dict[str, BatchParent] = {}
+    if batch_ids:
+        for batch_id, number, state, unsuccessful in await conn.fetch(BATCH_PARENTS, batch_ids):
+            found[batch_id] = BatchParent(
+                batch_id=batch_id, number=number, state=BatchState(state),
+                unsuccessful=unsuccessful,
+            )  # fmt: skip
+    return [
+        start_of(
+            _parents(j),
+            parents,
+            found.get(j.depends_on_batch) if j.depends_on_batch else None,
+            j.depends_policy,
+            batch_id=j.depends_on_batch,
+        )
+        if j.depends_on is not None or j.waits
+        else _QUEUED
+        for j in jobs
+    ]
+
+
+def _parents(job: NewJob) -> list[int]:
+    if job.dependencies:
+        return list(job.dependencies)
+    return [job.depends_on] if job.depends_on is not None else []
+
+
+async def _record_edges(conn: Conn, jobs: list[NewJob], ids: list[int]) -> None:
+    """A `job_dependency` row per parent of each job that waits the rare way (several
+    parents, a batch as minus its number, or the `finished` policy)."""
+    parents: list[int] = []
+    children: list[int] = []
+    for job, job_id in zip(jobs, ids, strict=True):
+        if not job.waits:
+            continue
+        mine = _parents(job)
+        if job.depends_on_batch is not None:
+            number = await conn.fetchval(
+                "SELECT number FROM job_batch WHERE batch_id = $1", job.depends_on_batch
+            )
+            mine.append(-int(number))
+        parents += mine
+        children += [job_id] * len(mine)
+    await conn.execute(EDGES, parents, children)
+
+
+def _job_values(job: NewJob, start: Start, now: int) -> tuple[Any, ...]:
+    """The job's values in NEW_JOB_ARRAYS order, its state decided by its parents'."""
+    cancelled = start.state is JobState.CANCELLED
+    error = None
+    if start.reason is not None:
+        error = error_to_json(JobError(code="DependencyFailed", message=start.reason))
+    policy = job.depends_policy
     return (
-        job.command, job.request_type, job.request_body, state.value, job.worker, job.run_after,
-        job.retry_limit, job.timeout_secs, job.parent_id, job.depends_on, job.ref_id, job.tag,
-        job.callback, job.batch_id, job.created_by, job.user_id, job.reply_to,
-        json_or_none(job.args), json_or_none(job.meta), completed, error, waiting_on,
+        job.command, job.request_type, job.request_body, start.state.value, job.worker,
+        job.run_after, job.retry_limit, job.timeout_secs, job.parent_id, job.depends_on,
+        job.ref_id, job.tag, job.callback, job.batch_id, job.created_by, job.user_id,
+        job.reply_to, json_or_none(job.args), json_or_none(job.meta),
+        now if cancelled else None, error, start.waiting_on,
+        json.dumps(job.dependencies) if job.dependencies else None, job.depends_on_batch,
+        None if policy is DependencyPolicy.COMPLETED else policy.value,
     )  # fmt: skip
 
 

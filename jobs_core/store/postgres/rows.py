@@ -9,7 +9,14 @@ from typing import Any
 
 import asyncpg
 
-from jobs_core.records import Job, JobError, JobState, JobSummary
+from jobs_core.records import (
+    AttemptOutcome,
+    DependencyPolicy,
+    Job,
+    JobError,
+    JobState,
+    JobSummary,
+)
 
 from .schema import JOB_FIELDS
 
@@ -30,7 +37,11 @@ LIVE_SUMMARY_SELECT = ", ".join(
 LIVE_SUMMARY_FROM = "job_summary s LEFT JOIN background_job b ON b.id = s.id"
 
 _STATES = {state.value: state for state in JobState}
-_STATE, _ERROR, _ARGS, _META = (JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta"))
+_STATE, _ERROR, _ARGS, _META, _OUTCOME, _DEPENDENCIES, _POLICY = (
+    JOB_FIELDS.index(n)
+    for n in ("state", "error", "args", "meta", "last_outcome", "dependencies", "depends_policy")
+)
+_COMPLETED = DependencyPolicy.COMPLETED
 
 
 def row_to_job(row: Sequence[Any] | asyncpg.Record) -> Job:
@@ -40,6 +51,9 @@ def row_to_job(row: Sequence[Any] | asyncpg.Record) -> Job:
     values[_ERROR] = error_from_json(values[_ERROR])
     values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
     values[_META] = json.loads(values[_META]) if values[_META] else {}
+    values[_OUTCOME] = AttemptOutcome(values[_OUTCOME]) if values[_OUTCOME] else None
+    values[_DEPENDENCIES] = json.loads(values[_DEPENDENCIES]) if values[_DEPENDENCIES] else []
+    values[_POLICY] = DependencyPolicy(values[_POLICY]) if values[_POLICY] else _COMPLETED
     return Job(**dict(zip(JOB_FIELDS, values, strict=False)))
 
 

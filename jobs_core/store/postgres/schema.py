@@ -44,8 +44,42 @@ JOB_COLUMNS = """
     owner text
 """
 
-JOB_FIELDS = [line.split()[0] for line in JOB_COLUMNS.strip().splitlines()]
+JOB_COLUMNS_V2 = {
+    "last_outcome": "text", "notify_error": "text", "dependencies": "jsonb",
+    "depends_on_batch": "text", "depends_policy": "text",
+}  # fmt: skip
+"""Columns v2 adds to job rows (live and archived): how the attempt that failed or cancelled
+the job ended, a reply's delivery error, and fan-in."""
+
+JOB_FIELDS = [*(line.split()[0] for line in JOB_COLUMNS.strip().splitlines()), *JOB_COLUMNS_V2]
 """Column names of a full job row, in table order (shared by the live and archive tables)."""
+
+ATTEMPT_COLUMNS = """
+    job_id bigint NOT NULL,
+    seq integer NOT NULL,
+    number integer NOT NULL,
+    outcome text NOT NULL,
+    engine text,
+    started_date bigint,
+    ended_date bigint NOT NULL,
+    duration_ms bigint,
+    error jsonb,
+    progress double precision,
+    status text,
+    log_end bigint NOT NULL
+"""
+"""An attempt that did not end its job, or a requeue (see `jobs_core.history`)."""
+
+ATTEMPT_FIELDS = [line.split()[0] for line in ATTEMPT_COLUMNS.strip().splitlines()]
+
+SEARCH_TEXT = (
+    "command || ' ' || coalesce(tag, '') || ' ' || coalesce(error ->> 'code', '') || ' ' || "
+    "coalesce(error ->> 'message', '') || ' ' || coalesce(error ->> 'stack', '') || ' ' || "
+    "coalesce(status, '') || ' ' || left(request_body, 100000) || ' ' || "
+    "coalesce(left(response_body, 100000), '') || ' ' || left(logs, 200000)"
+)
+"""What the full-text index of the archive holds of a job (bodies and logs cut at 100,000
+and 200,000 characters: a tsvector is limited to 1 MB)."""
 
 ARCHIVE_INDEXES = {
     "completed_job": ("command", "tag", "batch_id", "created_by", "user_id", "ref_id"),
@@ -228,7 +262,87 @@ $$;
 """`log_cap.cap_logs` in PL/pgSQL (the same rule, character for character; a test compares
 them): called only for an append that overflows the cap."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS]
+LOG_END = r"""
+CREATE FUNCTION log_end(body text) RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT coalesce((regexp_match(body, '^\[\.\.\. (\d+) earlier'))[1]::bigint, 0)
+        + length(body) - coalesce(length(substring(
+            body from '^\[\.\.\. (?:\d+) earlier characters truncated\]\n')), 0)
+$$;
+"""
+"""`log_cap.log_end` in SQL: the characters ever written to logs (the kept ones plus those
+the cap counted in its marker)."""
+
+
+V2 = "\n".join(
+    [
+        *(
+            f"ALTER TABLE {t} ADD COLUMN {n} {k};"
+            for t in ("background_job", "completed_job", "failed_job")
+            for n, k in JOB_COLUMNS_V2.items()
+        ),
+        *(
+            f"ALTER TABLE {t} ADD COLUMN search tsvector "
+            f"GENERATED ALWAYS AS (to_tsvector('simple', {SEARCH_TEXT})) STORED;"
+            f"CREATE INDEX ix_{t}_search ON {t} USING gin (search);"
+            for t in ("completed_job", "failed_job")
+        ),
+        f"CREATE TABLE job_attempt ({ATTEMPT_COLUMNS}, PRIMARY KEY (job_id, seq));",
+        f"""CREATE TABLE archived_attempt ({ATTEMPT_COLUMNS}, completed_date bigint NOT NULL,
+            PRIMARY KEY (job_id, seq, completed_date)) PARTITION BY RANGE (completed_date);""",
+        """
+CREATE TABLE job_dependency (
+    parent_id bigint NOT NULL,
+    child_id bigint NOT NULL,
+    PRIMARY KEY (parent_id, child_id)
+);
+CREATE INDEX ix_dependency_child ON job_dependency (child_id);
+
+ALTER TABLE job_batch ADD COLUMN number bigint GENERATED ALWAYS AS IDENTITY;
+CREATE UNIQUE INDEX ux_batch_number ON job_batch (number);
+ALTER TABLE job_batch ADD COLUMN name text;
+ALTER TABLE job_batch ADD COLUMN on_complete jsonb;
+ALTER TABLE job_batch ADD COLUMN on_success jsonb;
+ALTER TABLE job_batch ADD COLUMN meta jsonb;
+ALTER TABLE job_batch ADD COLUMN declared_total integer;
+ALTER TABLE job_batch ADD COLUMN joined bigint NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN completed bigint NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN failed bigint NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN cancelled bigint NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN closed_at bigint;
+ALTER TABLE job_batch ADD COLUMN finished_at bigint;
+ALTER TABLE job_batch ADD COLUMN callback_ids jsonb;
+UPDATE job_batch j SET
+    joined = (SELECT count(*) FROM job_summary s WHERE s.batch_id = j.batch_id),
+    completed = (SELECT count(*) FROM job_summary s
+                 WHERE s.batch_id = j.batch_id AND s.state = 'completed'),
+    failed = (SELECT count(*) FROM job_summary s
+              WHERE s.batch_id = j.batch_id AND s.state = 'failed'),
+    cancelled = (SELECT count(*) FROM job_summary s
+                 WHERE s.batch_id = j.batch_id AND s.state = 'cancelled');
+
+ALTER TABLE scheduled_task ADD COLUMN overlap text NOT NULL DEFAULT 'skip';
+ALTER TABLE scheduled_task ADD COLUMN start_at bigint;
+ALTER TABLE scheduled_task ADD COLUMN end_at bigint;
+ALTER TABLE scheduled_task ADD COLUMN max_runs integer;
+ALTER TABLE scheduled_task ADD COLUMN run_count integer NOT NULL DEFAULT 0;
+ALTER TABLE scheduled_task ADD COLUMN ended_at bigint;
+
+CREATE TABLE job_maintenance (
+    name text PRIMARY KEY,
+    next_at bigint NOT NULL
+);
+""",
+        LOG_END,
+    ]
+)
+"""v2: attempt history (`job_attempt`, moved to `archived_attempt`'s month partition with
+its job), fan-in (`job_dependency`, the job's `dependencies`, `depends_on_batch`,
+`depends_policy`), batch records (callbacks, counters, declared total), a reply's delivery
+error, overlap and bounds of scheduled tasks, `job_maintenance` (which engine runs retention
+next), and the archive's full-text index (a generated tsvector with a GIN index)."""
+
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -33,11 +33,12 @@ from jobs_core.store.protocol import (
 )
 from jobs_core.store.url import parse_store_url
 
-from . import admin, archive, batches, commands, engines, finish, queue
+from . import admin, archive, attempts, commands, engines, finish, queue
 from .claims import ClaimLedger
 from .connection import Conn, MissingPartitionError
 from .database import RETRIES, Database, Work
 from .filters import Query, archive_query, archive_top, queue_query
+from .history_store import HistoryStoreMixin
 from .listener import ChangeListener
 from .rows import row_to_job
 from .task_store import TaskStoreMixin
@@ -45,7 +46,7 @@ from .task_store import TaskStoreMixin
 R = TypeVar("R")
 
 
-class PostgresStore(TaskStoreMixin):
+class PostgresStore(TaskStoreMixin, HistoryStoreMixin):
     """The live queue, summaries and month partitions in one schema of a PostgreSQL database.
 
     `dsn` is a `postgresql://` URL; the schema comes from `schema`, else the URL's `?schema=`,
@@ -188,7 +189,11 @@ class PostgresStore(TaskStoreMixin):
         )
 
     async def archive_finished(self, now: int, limit: int) -> int:
-        return await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
+        moved = await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
+        # Attempt rows follow their jobs into the month's partition (rows exist only for
+        # retried or requeued jobs, so this is a small table's scan).
+        await self._db.one(lambda c: attempts.move_archived(c, limit), engine=True)
+        return moved
 
     async def next_due(self, now: int) -> int | None:
         return await self._db.one(lambda c: queue.next_due(c, now), engine=True)
@@ -299,9 +304,6 @@ class PostgresStore(TaskStoreMixin):
 
     async def batch_status(self, batch_id: str) -> BatchStatus:
         return await self._read(lambda c: admin.batch_status(c, batch_id))
-
-    async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
-        return await self._write(lambda c: batches.cancel_batch(c, batch_id, reason, now))
 
     async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
         await self._write(lambda c: commands.declare(c, definitions))
