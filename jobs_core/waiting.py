@@ -50,6 +50,11 @@ class ChangeWatch:
         self._task: asyncio.Task[None] | None = None
         self._waiting = 0
 
+    @property
+    def waiting(self) -> int:
+        """How many waiters sleep on this watch now."""
+        return self._waiting
+
     def fire(self) -> None:
         """Wake every waiter now (this process wrote, or its engine finished jobs)."""
         event, self._event = self._event, None

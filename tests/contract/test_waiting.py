@@ -10,7 +10,7 @@ import pytest
 
 from jobs_core import JobCancelledError, JobContext
 from jobs_core.waiting import SAFETY_READ_SECS
-from tests.conftest import MakeJobs
+from tests.conftest import MakeJobs, wait_until
 
 
 async def test_wait_sees_a_job_finished_by_another_connection(make_jobs: MakeJobs) -> None:
@@ -60,7 +60,7 @@ async def test_many_waiters_share_one_watch(make_jobs: MakeJobs) -> None:
     async with jobs:
         refs = [await jobs.enqueue("gated", {"n": n}) for n in range(20)]
         waiting = asyncio.gather(*(jobs.wait(r.id, timeout=30) for r in refs))
-        await asyncio.sleep(0.05)
+        await wait_until(lambda: jobs._change_watch().waiting == 20, what="twenty waiters")
         watches = [t for t in asyncio.all_tasks() if t.get_name() == "jobs-change-watch"]
         release.set()
         results = await waiting
