@@ -106,7 +106,11 @@ def current_attempt(job: Job, stream: LogStream, mark: int) -> JobAttempt | None
     logs, lost = stream.cut(mark, stream.end)
     running = outcome is AttemptOutcome.RUNNING
     ended = None
-    if not running and job.started_date is not None and job.duration_ms is not None:
+    if running:
+        pass
+    elif job.state is not JobState.EXECUTED and job.completed_date is not None:
+        ended = job.completed_date
+    elif job.started_date is not None and job.duration_ms is not None:
         ended = job.started_date + job.duration_ms
     return JobAttempt(
         job_id=job.id, number=job.attempts, outcome=outcome, engine=engine,

@@ -8,6 +8,7 @@ from jobs_core import (
     BatchStatus,
     EngineInfo,
     Job,
+    JobAttempt,
     JobResult,
     JobState,
     JobSummary,
@@ -76,12 +77,14 @@ class JobDetailLoaded(Loaded):
     """One job with its dependents and batch."""
 
     def __init__(
-        self, result: JobResult, dependents: list[JobSummary], batch: BatchStatus | None
-    ) -> None:
+        self, result: JobResult, dependents: list[JobSummary], batch: BatchStatus | None,
+        attempts: list[JobAttempt] | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.result = result
         self.dependents = dependents
         self.batch = batch
+        self.attempts = attempts or []
 
 
 class TasksLoaded(Loaded):

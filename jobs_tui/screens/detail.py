@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from jobs_core import TERMINAL_STATES, JobResult
 from jobs_tui.messages import JobDetailLoaded
 from jobs_tui.screens.base import DataScreen, SelectedJob
+from jobs_tui.widgets.attempts import AttemptsTable
 from jobs_tui.widgets.detail_panes import (
     JsonPane,
     LogTail,
@@ -26,12 +27,16 @@ class JobDetailScreen(DataScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
         *DataScreen.JOB_BINDINGS,
+        Binding("l", "whole_log", "Whole log", id="detail.whole_log"),
     ]
 
     def __init__(self, job_id: int) -> None:
         super().__init__()
         self.job_id = job_id
         self.result: JobResult | None = None
+        self.shown_attempt: int | None = None
+        """Place in the history of the attempt whose lines the log pane shows (enter on it);
+        None: the whole log."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -39,6 +44,8 @@ class JobDetailScreen(DataScreen):
             fields: DataTable[str] = DataTable(id="fields", cursor_type="none", show_header=False)
             yield fields
             with VerticalScroll(id="detail-right"):
+                yield Static("Attempts (enter: its log, l: whole log)", classes="pane-title")
+                yield AttemptsTable(id="attempts")
                 yield Static("Request", classes="pane-title")
                 yield JsonPane(id="request")
                 yield Static("Response", classes="pane-title")
@@ -48,7 +55,7 @@ class JobDetailScreen(DataScreen):
                 yield Static("Relations", classes="pane-title")
                 yield Static(id="relations", markup=False)
         with Vertical(id="log-box"):
-            yield Static("Log", classes="pane-title")
+            yield Static("Log", classes="pane-title", id="log-title")
             yield LogTail(id="log")
         yield Footer(compact=True)
 
@@ -62,7 +69,8 @@ class JobDetailScreen(DataScreen):
         dependents = await self.jobs.dependents(self.job_id)
         batch_id = result.summary.batch_id
         batch = await self.jobs.batch_status(batch_id) if batch_id else None
-        return JobDetailLoaded(result, dependents, batch)
+        attempts = await self.jobs.attempts(self.job_id)
+        return JobDetailLoaded(result, dependents, batch, attempts)
 
     def on_job_detail_loaded(self, message: JobDetailLoaded) -> None:
         self.result = message.result
@@ -78,7 +86,8 @@ class JobDetailScreen(DataScreen):
             self.query_one("#relations", Static).update(
                 relations_text(message.dependents, message.batch)
             )
-            self.query_one(LogTail).show(job.logs if job else "")
+            self.query_one(AttemptsTable).show(message.attempts)
+            self._show_log()
         self.loaded = True
         self.refresh_bindings()
 
@@ -91,6 +100,32 @@ class JobDetailScreen(DataScreen):
     @property
     def finished(self) -> bool:
         return self.result is not None and self.result.state in TERMINAL_STATES
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an attempt: the log pane shows the lines it wrote."""
+        if isinstance(event.data_table, AttemptsTable):
+            self.shown_attempt = event.cursor_row
+            self._show_log()
+
+    def action_whole_log(self) -> None:
+        self.shown_attempt = None
+        self._show_log()
+
+    def _show_log(self) -> None:
+        title = self.query_one("#log-title", Static)
+        attempts = self.query_one(AttemptsTable).attempts
+        place = self.shown_attempt
+        if place is not None and place < len(attempts):
+            # As last fetched: a running attempt's lines grow with each refresh.
+            attempt = attempts[place]
+            where = f" on {attempt.engine}" if attempt.engine else ""
+            cut = " (its first lines were dropped by the log cap)" if attempt.logs_truncated else ""
+            title.update(f"Log of attempt {attempt.number or '-'} ({attempt.outcome}){where}{cut}")
+            self.query_one(LogTail).show(attempt.logs)
+            return
+        job = self.result.job if self.result else None
+        title.update("Log")
+        self.query_one(LogTail).show(job.logs if job else "")
 
     def action_back(self) -> None:
         self.dismiss()

@@ -79,13 +79,22 @@ def _timing(job: Job) -> list[tuple[str, str]]:
     return [
         ("created", timestamp(job.created_date)), ("run after", timestamp(job.run_after)),
         ("started", timestamp(job.started_date)), ("finished", timestamp(job.completed_date)),
-        ("took", duration(took)), ("notified", timestamp(job.notified_date)),
+        ("took", duration(took)), ("notified", _notified(job)),
         ("last activity", timestamp(job.last_activity_date)),
     ]  # fmt: skip
 
 
+def _notified(job: Job) -> str:
+    """When its reply or callback was delivered, or why its reply was not."""
+    if job.notify_error:
+        return f"failed: {job.notify_error}"
+    return timestamp(job.notified_date)
+
+
 def _execution(job: Job) -> list[tuple[str, str]]:
     progress = "" if job.progress is None else f"{job.progress * 100:.0f}%"
+    if progress and job.progress_estimated:
+        progress += " (estimated)"
     return [
         ("attempts", f"{job.attempts} of {job.retry_limit + 1}"),
         ("timeout", f"{job.timeout_secs:g}s"), ("progress", progress),
@@ -117,7 +126,11 @@ def relations_text(dependents: list[JobSummary], batch: BatchStatus | None) -> s
                                or "none")]  # fmt: skip
     if batch is not None:
         counts = ", ".join(f"{state}: {n}" for state, n in sorted(batch.counts.items()) if n)
-        lines.append(f"Batch {batch.batch_id}: {batch.done}/{batch.total} done ({counts})")
+        name = f" '{batch.name}'" if batch.name else ""
+        lines.append(
+            f"Batch {batch.batch_id}{name} ({batch.state}): {batch.done}/{batch.total} done "
+            f"({counts})"
+        )
         if batch.failed_ids:
             lines.append("  failed: " + ", ".join(str(i) for i in batch.failed_ids))
     return "\n".join(lines)

@@ -47,6 +47,7 @@ def test_the_job_row_holds_its_running_or_ending_attempt(
     if outcome is not None:
         last = history[-1]
         assert (last.number, last.engine, last.host, last.logs) == (2, "h:2:b", "h", "b\n")
+        # no finish time in these rows: the end is the start plus the measured duration
         assert last.ended_date == (None if outcome is AttemptOutcome.RUNNING else 105)
 
 
@@ -64,7 +65,7 @@ def test_ending_and_requeue_rows_materialise_a_failed_job() -> None:
     ending = ending_row(failed, 2, 999)
     assert ending is not None
     assert (ending.seq, ending.number, ending.outcome, ending.error, ending.ended_date) == (
-        2, 2, FAILED, BOOM, 105,
+        2, 2, FAILED, BOOM, 400,  # ended when the job did
     )  # fmt: skip
     event = requeue_row(1, 3, 999, "x\n[requeue]\n")
     assert (event.number, event.outcome, event.log_end) == (0, AttemptOutcome.REQUEUED, 12)

@@ -115,6 +115,7 @@ class HistoryStoreMixin:
             search = partial(
                 month_search.search, query=query, before=cursor or 2**62, limit=limit,
                 since=since if cut else None, until=until if cut else None,
+                month=(start, end),
             )  # fmt: skip
             found += self._archive.reader.run(month, search) or []
         return sorted(found, key=lambda j: -j.id)[:limit]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import Counter
 
 from jobs_core.records import Job, JobState
@@ -35,24 +36,49 @@ def match_query(text: str) -> str | None:
     return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
+def time_terms(since: int | None, until: int | None, month: tuple[int, int]) -> list[str]:
+    """Day and hour tokens covering [since, until) inside `month` ([start, end) in ms): whole
+    days as day tokens, the rest of the range as hour tokens (the hours at either end may
+    reach past it: the caller filters those hits exactly)."""
+    start = max(since or month[0], month[0]) // HOUR * HOUR
+    end = min(until if until is not None else month[1], month[1])
+    terms: list[str] = []
+    at = start
+    while at < end:
+        if at % DAY == 0 and at + DAY <= end:
+            terms.append(time.strftime("jobsday%Y%m%d", time.gmtime(at / 1000)))
+            at += DAY
+        else:
+            terms.append(time.strftime("jobshour%Y%m%d%H", time.gmtime(at / 1000)))
+            at += HOUR
+    return terms
+
+
+HOUR = 3_600_000
+DAY = 24 * HOUR
+
+
 def version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def search(
     conn: sqlite3.Connection, *, query: str, before: int, limit: int,
-    since: int | None, until: int | None,
+    since: int | None, until: int | None, month: tuple[int, int],
 ) -> list[Job]:  # fmt: skip
-    """Jobs of this month matching `query`, highest id below `before` first; finished in
-    [`since`, `until`) when given (only when the range cuts this month)."""
+    """Jobs of this month ([start, end) ms) matching `query`, highest id below `before`
+    first; finished in [`since`, `until`) when given (only when the range cuts the month)."""
     if version(conn) < MONTH_SEARCH_VERSION:
         return []
     if since is None and until is None:
         ids = [r[0] for r in conn.execute(SEARCH_IDS, (query, before, limit))]
     else:
+        terms = time_terms(since, until, month)
+        if not terms:
+            return []
         params = {
-            "q": query, "before": before, "limit": limit, "since": since or 0,
-            "until": until if until is not None else 2**62,
+            "q": f"({query}) AND ({' OR '.join(terms)})", "before": before, "limit": limit,
+            "since": since or 0, "until": until if until is not None else 2**62,
         }  # fmt: skip
         ids = [r[0] for r in conn.execute(SEARCH_IDS_IN_RANGE, params)]
     if not ids:

@@ -206,14 +206,19 @@ MONTH_TABLES = ("completed_job", "failed_job")
 MONTH_INDEX_COLUMNS = ("command", "tag", "batch_id", "created_by", "user_id", "ref_id", "state")
 """Columns the admin can filter a month's jobs by; each gets an index (column, id)."""
 
+TIME_TOKENS = "jobsday%Y%m%d jobshour%Y%m%d%H"
+"""The finish time's tokens in a job's indexed text (UTC day and hour)."""
+
 SEARCH_TEXT = (
     "{row}command", "{row}tag", "{row}error ->> '$.code'", "{row}error ->> '$.message'",
     "{row}error ->> '$.stack'", "{row}status", "{row}request_body", "{row}response_body",
     "{row}logs",
+    "strftime('" + TIME_TOKENS + "', {row}completed_date / 1000, 'unixepoch')",
 )  # fmt: skip
 """What a month's full-text index (`job_text`, FTS5) holds of each job, as one column:
 one column costs half the time per row of one per field (measured), and search looks in
-all of them at once."""
+all of them at once. The finish day and hour ride along as tokens, so a date range is part
+of the full-text query rather than a filter on its hits."""
 
 
 def _month_v1(schema: str) -> list[str]:
