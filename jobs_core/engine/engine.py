@@ -134,6 +134,7 @@ class Engine:
         )
         await self._recover()
         self._change_token = self.store.change_token()
+        self.store.on_change(self._changed)
         self._tasks = [
             asyncio.create_task(self._dispatch_loop(), name=f"jobs-dispatch-{self.id}"),
             asyncio.create_task(self._heartbeat_loop(), name=f"jobs-heartbeat-{self.id}"),
@@ -155,6 +156,7 @@ class Engine:
                     running.task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=5.0)
+        self.store.on_change(None)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -171,6 +173,10 @@ class Engine:
                 await self.store.stop_engine(self.id, self.clock.now_ms())
             except JobsError as error:  # its lease lapses instead; nothing is lost
                 log.error("engine %s: cannot record its stop: %s", self.id, error)
+
+    def _changed(self) -> None:
+        """Another process changed the store (a backend that is told so calls this)."""
+        self._wake.set()
 
     def wake(self, *, named: bool = True) -> None:
         """Look for work now (an in-process enqueue, a finished job, a control request)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -232,6 +233,13 @@ class Store(Protocol):
         It may also change when nothing did (a backend that lost track says so); callers
         only look again. On SQLite it is `PRAGMA data_version`; on PostgreSQL a counter of
         notifications from other connections."""
+        ...
+
+    def on_change(self, callback: Callable[[], None] | None) -> None:
+        """Call `callback` (on the event loop that watches changes) as soon as a change by
+        another connection is known, or stop calling it (None). A backend told of changes
+        (PostgreSQL's LISTEN) calls it at once, so an idle engine wakes without waiting for
+        its next poll; one that only polls (SQLite's `data_version`) never calls it."""
         ...
 
     async def register_engine(self, engine: EngineRegistration, now: int, lease_ms: int) -> None:

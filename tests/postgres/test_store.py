@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import statistics
+import time
 from datetime import UTC, datetime
 
 from jobs_core import (
@@ -18,7 +20,7 @@ from jobs_core import (
 from jobs_core.store.postgres import PostgresStore
 from jobs_core.store.postgres.schema import LATEST_VERSION
 from jobs_core.store.protocol import NewJob, Transition
-from tests.conftest import MakeJobs, wait_until
+from tests.conftest import FAST, MakeJobs, wait_until
 from tests.pg_server import PgServer
 
 
@@ -134,6 +136,33 @@ async def test_change_token_moves_on_other_connections_commits_only(
     assert mine - before <= 1  # at most the fallback probe, never our own notifications
 
 
+async def test_idle_engine_wakes_at_a_notification_not_at_its_next_poll(
+    make_jobs: MakeJobs,
+) -> None:
+    """With polls 10 s apart (and the engine's own once-a-second tick), only the NOTIFY of
+    another connection's enqueue can start its jobs in a few milliseconds."""
+    slow_polls = dataclasses.replace(FAST, poll_active_secs=10.0, poll_idle_secs=10.0)
+    engine = make_jobs(settings=slow_polls)
+    producer = make_jobs(start_engine=False)
+    started: dict[int, float] = {}
+
+    @engine.command
+    async def stamp(ctx: JobContext) -> None:
+        started[ctx.job.id] = time.monotonic()
+
+    producer.command("stamp")(lambda: None)
+    delays: list[float] = []
+    async with engine:
+        await wait_until(lambda: engine.store.change_token() > 0, what="the listener")
+        for pause in (0.13, 0.31, 0.57, 0.21, 0.43):
+            await asyncio.sleep(pause)  # at a different moment of the tick each time
+            sent = time.monotonic()
+            job = await producer.enqueue("stamp")
+            await wait_until(lambda: job.id in started, what="the job to start")  # noqa: B023
+            delays.append(started[job.id] - sent)
+    assert statistics.median(delays) < 0.2, delays  # a tick would take ~0.5 s on average
+
+
 async def test_listener_reconnects_and_cross_process_cancel_still_arrives(
     pg_server: PgServer, make_jobs: MakeJobs
 ) -> None:
@@ -186,7 +215,7 @@ async def test_cancel_batch_returns_every_job_that_got_in_while_enqueues_race_it
 
     async def producer(store: PostgresStore) -> None:
         nonlocal refused
-        for _ in range(40):
+        for _ in range(400):
             try:
                 admitted.extend(await store.enqueue([job, job], now=0))
             except BatchCancelledError:
@@ -196,11 +225,11 @@ async def test_cancel_batch_returns_every_job_that_got_in_while_enqueues_race_it
     try:
         await stores[0].enqueue([job], now=0)
         tasks = [asyncio.create_task(producer(s)) for s in stores[1:]]
-        await asyncio.sleep(0.05)
+        await wait_until(lambda: len(admitted) >= 8, what="enqueues under way")
         returned = await stores[0].cancel_batch("b", "enough", now=1)
         await asyncio.gather(*tasks)
     finally:
         for store in stores:
             await store.close()
-    assert admitted and refused == len(tasks)  # every producer met the cancel
+    assert refused == len(tasks)  # every producer met the cancel
     assert sorted(returned) == sorted([returned[0], *admitted])  # all that got in, once

@@ -13,7 +13,6 @@ from jobs_core.records import (
     REQUEUEABLE_STATES,
     BatchState,
     BatchStatus,
-    Job,
     JobError,
     JobState,
     JobSummary,
@@ -21,7 +20,7 @@ from jobs_core.records import (
 )
 from jobs_core.store.protocol import Transition
 
-from . import archive, attempts, batches, finish
+from . import attempts, batches, finish, lookup
 from .archive import archive_table, month_bounds, month_of
 from .connection import Conn
 from .logs import append_logs
@@ -31,14 +30,11 @@ from .rows import (
     LIVE_SUMMARY_SELECT,
     SUMMARY_SELECT,
     error_to_json,
-    row_to_job,
     row_to_summary,
 )
 from .schema import JOB_FIELDS
 
 SUMMARY = f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.id = $1"
-SUMMARY_BY_REF = f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.ref_id = $1"
-LIVE_JOB = f"SELECT {JOB_SELECT} FROM background_job WHERE id = $1"
 
 CANCEL_STATE = """
 SELECT state FROM background_job
@@ -127,16 +123,6 @@ async def summary(conn: Conn, job_id: int) -> JobSummary | None:
     return row_to_summary(row) if row else None
 
 
-async def summary_by_ref(conn: Conn, ref_id: str) -> JobSummary | None:
-    row = await conn.fetchrow(SUMMARY_BY_REF, ref_id)
-    return row_to_summary(row) if row else None
-
-
-async def live_job(conn: Conn, job_id: int) -> Job | None:
-    row = await conn.fetchrow(LIVE_JOB, job_id)
-    return row_to_job(row) if row else None
-
-
 async def request_cancel(
     conn: Conn, job_id: int, reason: str, now: int, max_log: int, channel: str
 ) -> JobState:
@@ -186,14 +172,12 @@ async def _requeue_one(
     """Requeue one job; its history gets the attempt that ended it (which its row held) and
     the requeue, and its archived attempts come back to the live table with it."""
     note = (REQUEUE_NOTE, max_log)
-    job = await live_job(conn, found.id)
+    current = await lookup.job_result(conn, lookup.BY_ID, found.id)
+    job = current.job if current is not None else None
     rows: list[AttemptRow] = []
     logs = await conn.fetchval(REQUEUE_LIVE, found.id, now, wait_on, *note)
     if logs is None and found.completed_date is not None:
         start, end = month_bounds(month_of(found.completed_date))
-        table = archive.ARCHIVED_JOB["failed_job"]
-        archived = await conn.fetchrow(table, found.id, start, end)
-        job = row_to_job(archived) if archived else None
         rows = await attempts.take_archived(conn, found.id, start, end)
         logs = await conn.fetchval(REQUEUE_ARCHIVED, found.id, now, wait_on, *note, start, end)
     if logs is None or job is None:

@@ -53,12 +53,6 @@ WHERE i.inhparent = ANY(ARRAY[to_regclass('completed_job'), to_regclass('failed_
 
 EXISTING = "SELECT array_agg(to_regclass(n) IS NOT NULL) FROM unnest($1::text[]) AS n"
 
-ARCHIVED_JOB = {
-    table: f"SELECT {JOB_SELECT} FROM {table} "
-    "WHERE id = $1 AND completed_date >= $2 AND completed_date < $3"
-    for table in PARTITIONED
-}
-
 
 def month_of(ms: int) -> str:
     """`YYYY-MM` of a UTC epoch-millisecond time."""

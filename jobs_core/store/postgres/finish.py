@@ -30,9 +30,17 @@ TRANSITION_ARRAYS = (
     "progress float8", "status text", "notified boolean", "refund integer", "outcome text",
     "notify_error text",
 )  # fmt: skip
-_T_UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(TRANSITION_ARRAYS))
-_T = len(TRANSITION_ARRAYS)
-_MAX_LOG, _NOW = f"${_T + 1}", f"${_T + 2}"
+_T_NAMES = [c.split()[0] for c in TRANSITION_ARRAYS]
+_T_TYPES = [c.split()[1] for c in TRANSITION_ARRAYS]
+_T_BASE = 2
+_T_UNSET: dict[str, tuple[Any, str]] = {
+    "logs": ("", "''"), "notified": (False, "false"), "refund": (0, "0"),
+}  # fmt: skip
+"""What a transition leaves a column at when it does not set it (else None), as a value and
+in SQL: a column no transition of the batch sets is not bound (the statement has its value
+instead), as for new jobs."""
+_UNSET = [_T_UNSET.get(name, (None, "NULL")) for name in _T_NAMES]
+_MAX_LOG, _NOW = "$1", "$2"
 _LOGS, _TRUNCATED = append_logs("b.", "t.logs", _MAX_LOG)
 
 CHANGED = {
@@ -58,7 +66,6 @@ _APPLIES = """b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
 _SUMMARY = (
     "id, state, started_date, completed_date, duration_ms, attempts, response_type, error, batch_id"
 )
-_T_NAMES = ", ".join(c.split()[0] for c in TRANSITION_ARRAYS)
 
 # Each part runs only when the batch needs it, and finds its rows by primary key
 # (`= ANY(ARRAY(...))`): joined to a CTE the planner cannot size, an empty part would scan
@@ -87,13 +94,20 @@ changed AS (
 ),"""
 
 
-@functools.cache
-def apply_transitions(ended: bool, changed: bool) -> str:
-    """The statement applying a batch with ending transitions, others, or both."""
+@functools.lru_cache(maxsize=256)
+def apply_transitions(ended: bool, changed: bool, bound: tuple[int, ...]) -> str:
+    """The statement applying a batch with ending transitions, others, or both, binding the
+    transition columns at the positions `bound` after the cap of logs ($1) and now ($2)."""
     parts = [name for name, wanted in (("ended", ended), ("changed", changed)) if wanted]
+    unnest = ", ".join(f"${n + 3}::{_T_TYPES[i]}[]" for n, i in enumerate(bound))
+    columns = ", ".join(
+        f"u.{name}" if i in bound else f"{_UNSET[i][1]}::{_T_TYPES[i]} AS {name}"
+        for i, name in enumerate(_T_NAMES)
+    )
     return f"""
 WITH t AS (
-    SELECT * FROM unnest({_T_UNNEST}) AS t({_T_NAMES})
+    SELECT {columns}
+    FROM unnest({unnest}) AS u({", ".join(_T_NAMES[i] for i in bound)})
 ),{_ENDED if ended else ""}{_CHANGED if changed else ""}
 applied AS (
     {" UNION ALL ".join(f"SELECT {_SUMMARY} FROM {p}" for p in parts)}
@@ -160,13 +174,16 @@ async def finish(
     The partitions of the month of `now` must exist (finished jobs go there); a missing one
     raises MissingPartitionError (see `connection.translate`).
     """
-    columns: list[list[Any]] = [[] for _ in range(_T)]
+    columns: list[list[Any]] = [[] for _ in TRANSITION_ARRAYS]
     for t in transitions:
         for column, value in zip(columns, _transition_values(t, now), strict=True):
             column.append(value)
+    size = len(transitions)
+    bound = tuple(i for i, c in enumerate(columns) if i < _T_BASE or c.count(_UNSET[i][0]) != size)
     ending = sum(t.state in TERMINAL_STATES for t in transitions)
-    sql = apply_transitions(ending > 0, ending < len(transitions) or not transitions)
-    batch_of = {row[0]: row[1] for row in await conn.fetch(sql, *columns, max_log, now)}
+    sql = apply_transitions(ending > 0, ending < size or not transitions, bound)
+    rows = await conn.fetch(sql, max_log, now, *(columns[i] for i in bound))
+    batch_of = {row[0]: row[1] for row in rows}
     applied = [t for t in transitions if t.job_id in batch_of]
     await attempts.record(conn, applied, now)
     counts = Counter(t.state.value for t in applied if t.state in TERMINAL_STATES)

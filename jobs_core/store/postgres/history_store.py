@@ -20,7 +20,7 @@ from jobs_core.records import (
 from jobs_core.store.history_protocol import PURGE_STEP
 from jobs_core.store.protocol import NewBatch
 
-from . import admin, archive, attempts, batches, retention
+from . import archive, attempts, batches, lookup, retention
 from .connection import Conn
 from .finish import settle_outside
 from .rows import row_to_job
@@ -48,18 +48,15 @@ class HistoryStoreMixin:
 
     async def attempts(self, job_id: int) -> list[JobAttempt]:
         async def read(conn: Conn) -> list[JobAttempt]:
-            found = await admin.summary(conn, job_id)
+            found = await lookup.job_result(conn, lookup.BY_ID, job_id)
             if found is None:
                 raise JobNotFoundError(f"there is no job {job_id}")
-            job = await admin.live_job(conn, job_id)
             rows = await attempts.live_rows(conn, job_id)
-            if job is None and found.completed_date is not None:
-                start, end = archive.month_bounds(archive.month_of(found.completed_date))
-                table = "completed_job" if found.state is JobState.COMPLETED else "failed_job"
-                row = await conn.fetchrow(archive.ARCHIVED_JOB[table], job_id, start, end)
-                job = row_to_job(row) if row else None
+            completed = found.summary.completed_date
+            if found.queued is None and completed is not None:
+                start, end = archive.month_bounds(archive.month_of(completed))
                 rows += await attempts.archived_rows(conn, job_id, start, end)
-            return compose(job, rows)
+            return compose(found.job, rows)
 
         return await self._read(read)
 

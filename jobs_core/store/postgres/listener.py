@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import asyncpg
 
@@ -38,17 +39,21 @@ class ChangeListener:
         self._own_pids = own_pids
         """Backends of this store's own pool: their notifications are not changes by others."""
         self.token = 0
+        self.on_change: Callable[[], None] | None = None
+        """Called at each change by another connection (the engine's wake-up)."""
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lost = asyncio.Event()
         self.connected = False
         self._moved: asyncio.Event | None = None
 
-    def _bump(self) -> None:
+    def _bump(self, *, notified: bool = False) -> None:
         self.token += 1
         moved, self._moved = self._moved, None
         if moved is not None:
             moved.set()
+        if notified and self.on_change is not None:
+            self.on_change()
 
     async def changed(self, token: int, timeout: float) -> None:
         """Return once the token is no longer `token`, or after `timeout` seconds."""
@@ -117,7 +122,7 @@ class ChangeListener:
         payload: object,
     ) -> None:  # fmt: skip
         if pid not in self._own_pids:
-            self._bump()
+            self._bump(notified=True)
 
     def terminate(self) -> None:
         """Stop listening now, without waiting (for callers that cannot await)."""

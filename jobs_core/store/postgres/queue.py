@@ -7,6 +7,7 @@ the same number of round trips as one job.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -24,24 +25,39 @@ from .logs import append_logs
 from .rows import JOB_SELECT, error_to_json, json_or_none, row_to_job
 
 NEW_JOB_ARRAYS = (
-    "command text", "request_type text", "request_body text", "state text", "worker text",
-    "run_after bigint", "retry_limit integer", "timeout_secs float8", "parent_id bigint",
+    "command text", "request_type text", "request_body text", "worker text", "run_after bigint",
+    "retry_limit integer", "timeout_secs float8", "state text", "parent_id bigint",
     "depends_on bigint", "ref_id text", "tag text", "callback text", "batch_id text",
     "created_by text", "user_id text", "reply_to text", "args text", "meta text",
     "completed_date bigint", "error text", "waiting_on bigint", "dependencies text",
     "depends_on_batch text", "depends_policy text",
 )  # fmt: skip
+_BASE = 7
+"""The first columns are set for every job; the others are bound only when some job of the
+batch sets them (most set none): an array of nulls still costs its encoding per element."""
 _NAMES = [c.split()[0] for c in NEW_JOB_ARRAYS]
-_N = len(NEW_JOB_ARRAYS)
-_UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(NEW_JOB_ARRAYS))
+_TYPES = [c.split()[1] for c in NEW_JOB_ARRAYS]
+_UNSET = {"state": "'queued'"}
 _JSON = ("args", "meta", "error", "dependencies")
-_VALUES = ", ".join(f"u.{n}::jsonb" if n in _JSON else f"u.{n}" for n in _NAMES)
 
-INSERT_JOBS = f"""
+
+@functools.lru_cache(maxsize=256)
+def insert_sql(bound: tuple[int, ...]) -> str:
+    """INSERT_JOBS binding the columns at the positions `bound` (the base ones included)."""
+    marks = {i: f"${n + 1}" for n, i in enumerate(bound)}
+    unnest = ", ".join(f"{marks[i]}::{_TYPES[i]}[]" for i in bound)
+    names = ", ".join(_NAMES[i] for i in bound)
+    values = ", ".join(
+        _UNSET.get(name, "NULL") if i not in marks
+        else f"u.{name}::jsonb" if name in _JSON else f"u.{name}"
+        for i, name in enumerate(_NAMES)
+    )  # fmt: skip
+    n = len(bound)
+    return f"""
 WITH new AS (
     INSERT INTO background_job (id, created_date, {", ".join(_NAMES)})
-    SELECT nextval('job_id_seq'), ${_N + 1}, {_VALUES}
-    FROM unnest({_UNNEST}) WITH ORDINALITY AS u({", ".join(_NAMES)}, n)
+    SELECT nextval('job_id_seq'), ${n + 1}, {values}
+    FROM unnest({unnest}) WITH ORDINALITY AS u({names}, n)
     ORDER BY u.n
     RETURNING id, command, state, worker, parent_id, depends_on, ref_id, tag, batch_id,
         created_by, user_id, callback, request_type, created_date, completed_date, error
@@ -58,8 +74,9 @@ WITH new AS (
     FROM (SELECT count(*) AS n FROM new WHERE state = 'cancelled') AS c
     WHERE job_count.state = 'cancelled' AND c.n > 0
 )
-SELECT array_agg(id ORDER BY id), pg_notify(${_N + 2}, 'enqueue') FROM new
+SELECT array_agg(id ORDER BY id), pg_notify(${n + 2}, 'enqueue') FROM new
 """
+
 
 EDGES = """
 INSERT INTO job_dependency (parent_id, child_id)
@@ -189,12 +206,15 @@ async def insert_jobs(
         joined = _joined(jobs, starts)
         if joined:
             finished = await batches.join(conn, joined, now, admit=not follow_ups)
-    columns: list[list[Any]] = [[] for _ in range(_N)]
+    columns: list[list[Any]] = [[] for _ in NEW_JOB_ARRAYS]
     for job, start in zip(jobs, starts, strict=True):
         for column, value in zip(columns, _job_values(job, start, now), strict=True):
             column.append(value)
+    bound = _bound(columns)
     try:
-        ids: list[int] = list(await conn.fetchval(INSERT_JOBS, *columns, now, channel))
+        ids: list[int] = list(
+            await conn.fetchval(insert_sql(bound), *(columns[i] for i in bound), now, channel)
+        )
     except asyncpg.UniqueViolationError:
         # Another transaction took a ref_id between our check and our insert.
         await _check_ref_ids(conn, [j.ref_id for j in jobs if j.ref_id is not None])
@@ -279,14 +299,23 @@ def _job_values(job: NewJob, start: Start, now: int) -> tuple[Any, ...]:
         error = error_to_json(JobError(code="DependencyFailed", message=start.reason))
     policy = job.depends_policy
     return (
-        job.command, job.request_type, job.request_body, start.state.value, job.worker,
-        job.run_after, job.retry_limit, job.timeout_secs, job.parent_id, job.depends_on,
+        job.command, job.request_type, job.request_body, job.worker, job.run_after,
+        job.retry_limit, job.timeout_secs, start.state.value, job.parent_id, job.depends_on,
         job.ref_id, job.tag, job.callback, job.batch_id, job.created_by, job.user_id,
         job.reply_to, json_or_none(job.args), json_or_none(job.meta),
         now if cancelled else None, error, start.waiting_on,
         json.dumps(job.dependencies) if job.dependencies else None, job.depends_on_batch,
         None if policy is DependencyPolicy.COMPLETED else policy.value,
     )  # fmt: skip
+
+
+def _bound(columns: list[list[Any]]) -> tuple[int, ...]:
+    """Positions of the columns to bind: the base ones, and the others some job sets."""
+    size = len(columns[0])
+    unset = [JobState.QUEUED.value if name == "state" else None for name in _NAMES]
+    return tuple(
+        i for i, column in enumerate(columns) if i < _BASE or column.count(unset[i]) != size
+    )
 
 
 async def _parent_states(conn: Conn, ids: set[int]) -> dict[int, JobState]:

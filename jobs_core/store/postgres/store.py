@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Awaitable
+from collections.abc import Callable
 from typing import TypeVar
 
 import asyncpg
@@ -33,7 +33,7 @@ from jobs_core.store.protocol import (
 )
 from jobs_core.store.url import parse_store_url
 
-from . import admin, archive, attempts, commands, engines, finish, queue
+from . import admin, archive, attempts, commands, engines, finish, lookup, queue
 from .claims import ClaimLedger
 from .connection import Conn, MissingPartitionError
 from .database import RETRIES, Database, Work
@@ -126,6 +126,11 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin):
         `timeout` seconds: waiters sleep on the listener instead of polling."""
         self._listener.ensure_started()
         await self._listener.changed(token, timeout)
+
+    def on_change(self, callback: Callable[[], None] | None) -> None:
+        self._listener.on_change = callback
+        if callback is not None:
+            self._listener.ensure_started()
 
     async def close(self) -> None:
         await self._listener.close()
@@ -239,28 +244,17 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin):
     # -- admin ------------------------------------------------------------------------------
 
     async def get_job(self, job_id: int) -> JobResult | None:
-        return await self._read(lambda c: self._result(c, admin.summary(c, job_id)))
+        return await self._lookup(lookup.BY_ID, job_id)
 
     async def get_job_by_ref(self, ref_id: str) -> JobResult | None:
-        return await self._read(lambda c: self._result(c, admin.summary_by_ref(c, ref_id)))
+        return await self._lookup(lookup.BY_REF, ref_id)
 
-    async def _result(self, conn: Conn, lookup: Awaitable[JobSummary | None]) -> JobResult | None:
-        found = await lookup
-        if found is None:
-            return None
-        job = await admin.live_job(conn, found.id)
-        if job is None and found.completed_date is not None:
-            start, end = archive.month_bounds(archive.month_of(found.completed_date))
-            table = "completed_job" if found.state is JobState.COMPLETED else "failed_job"
-            row = await conn.fetchrow(archive.ARCHIVED_JOB[table], found.id, start, end)
-            job = row_to_job(row) if row else None
-        if job is None:
-            return JobResult(summary=found)
-        if job.state is JobState.COMPLETED:
-            return JobResult(summary=found, completed=job)
-        if job.state in (JobState.FAILED, JobState.CANCELLED):
-            return JobResult(summary=found, failed=job)
-        return JobResult(summary=found, queued=job)
+    async def _lookup(self, sql: str, key: int | str) -> JobResult | None:
+        """One statement, retried once on a fresh connection if the server went away."""
+        try:
+            return await self._db.one(lambda c: lookup.job_result(c, sql, key))
+        except StoreUnavailableError:
+            return await self._db.one(lambda c: lookup.job_result(c, sql, key))
 
     async def request_cancel(self, job_id: int, reason: str, now: int) -> JobState:
         return await self._finishing(

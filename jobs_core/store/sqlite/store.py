@@ -139,6 +139,9 @@ class SqliteStore(TaskStoreMixin, HistoryStoreMixin, RetentionStoreMixin):
         except sqlite3.DatabaseError as error:
             raise translate(error, self.path) from None
 
+    def on_change(self, callback: Callable[[], None] | None) -> None:
+        """Nothing tells SQLite of another process's commit: engines poll `data_version`."""
+
     async def close(self) -> None:
         self._checkpointer.close()
         self._conn.close()

@@ -1,0 +1,52 @@
+"""Reading one job by id or ref_id: its summary and its full row, wherever the row is (the
+live table or its month's partition), in one statement and so one snapshot.
+
+One round trip: `jobs.wait` and the admin app read jobs often, and a transaction of three
+statements cost four.
+"""
+
+from __future__ import annotations
+
+from jobs_core.records import JobResult, JobState
+
+from .connection import Conn
+from .rows import LIVE_SUMMARY_FROM, LIVE_SUMMARY_SELECT, SUMMARY_FIELDS, row_to_job, row_to_summary
+from .schema import JOB_FIELDS
+
+_ROWS = ", ".join(f"{alias}.{f}" for alias in ("b", "c", "f") for f in JOB_FIELDS)
+# An archived row is found by its primary key (id, completed_date): the summary's
+# completed_date is written with it, so only that month's partition is probed.
+LOOKUP = f"""
+SELECT {LIVE_SUMMARY_SELECT}, {_ROWS}
+FROM {LIVE_SUMMARY_FROM}
+LEFT JOIN completed_job c
+    ON b.id IS NULL AND s.state = 'completed' AND c.id = s.id
+   AND c.completed_date = s.completed_date
+LEFT JOIN failed_job f
+    ON b.id IS NULL AND s.state IN ('failed', 'cancelled') AND f.id = s.id
+   AND f.completed_date = s.completed_date
+WHERE s.{{key}} = $1
+"""
+BY_ID = LOOKUP.format(key="id")
+BY_REF = LOOKUP.format(key="ref_id")
+
+_S = len(SUMMARY_FIELDS)
+_J = len(JOB_FIELDS)
+
+
+async def job_result(conn: Conn, sql: str, key: int | str) -> JobResult | None:
+    """The job found by `sql` (BY_ID or BY_REF) with `key`, or None."""
+    row = await conn.fetchrow(sql, key)
+    if row is None:
+        return None
+    values = list(row)
+    summary = row_to_summary(values[:_S])
+    for start in range(_S, _S + 3 * _J, _J):
+        if values[start] is not None:  # the row's id: this is where the job is
+            job = row_to_job(values[start : start + _J])
+            if job.state is JobState.COMPLETED:
+                return JobResult(summary=summary, completed=job)
+            if job.state in (JobState.FAILED, JobState.CANCELLED):
+                return JobResult(summary=summary, failed=job)
+            return JobResult(summary=summary, queued=job)
+    return JobResult(summary=summary)  # its month was dropped: the summary stays
