@@ -33,7 +33,7 @@ async def test_running_job_without_progress_gets_an_estimate(
 
         async def both_running() -> bool:
             running = await jobs.running_jobs()
-            reported = [r for r in running if r.id == chatty.id and r.progress is not None]
+            reported = [r for r in running if r.id == chatty.id and r.progress == 0.1]
             return len(running) == 2 and bool(reported)
 
         await wait_until(both_running, what="two running jobs")

@@ -143,7 +143,7 @@ class HistoryStoreMixin:
         if not any(ch.isalnum() for ch in text):
             return Page(items=[], next_cursor=None)
         params = (text, cursor or 2**62, since or 0, until if until is not None else 2**62)
-        rows = await self._read(lambda c: c.fetch(retention.SEARCH, *params, limit + 1))
+        rows = await self._read(partial(retention.search, params=params, limit=limit + 1))
         items = [row_to_job(r) for r in rows[:limit]]
         return Page(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
 
