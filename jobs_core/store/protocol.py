@@ -174,11 +174,16 @@ class Store(Protocol):
         """Insert `jobs` in one transaction and return their ids in order.
 
         Raises DuplicateRefIdError naming the ref_id if one is taken (nothing is inserted;
-        `existing_id` is the job holding it), JobNotFoundError if a `depends_on` job does not
-        exist, BatchCancelledError if a job's `batch_id` names a cancelled batch (checked in
-        the same transaction, so no job slips into a batch being cancelled). A `batch_id` not
-        seen before is recorded as an open batch. A job depending on a failed or cancelled job
-        is inserted already cancelled.
+        `existing_id` is the job holding it), JobNotFoundError if a parent (`depends_on`,
+        `dependencies`) does not exist, BatchNotFoundError if `depends_on_batch` names no
+        batch, BatchCancelledError if a job's `batch_id` names a cancelled batch and
+        BatchClosedError a closed or finished one, or one whose declared total would be
+        passed (checked in the same transaction, so no job slips into a batch being cancelled
+        or closed). A `batch_id` not seen before is recorded as an open batch; jobs that join
+        a batch are counted on it. A job whose parents already decide it (policy `completed`
+        and a failed or cancelled parent, or batch) is inserted cancelled; one with a parent
+        still pending waits (`waiting_on` holds a pending parent, a batch as minus its
+        number); the claim never reads anything else.
         """
         ...
 
@@ -198,10 +203,16 @@ class Store(Protocol):
     ) -> FinishResult:
         """Apply transitions and insert jobs (callbacks, replies) in one transaction.
 
-        A completed job releases its waiting dependents; a failed or cancelled job cancels
-        its waiting dependents transitively, each with the reason. `new_jobs` are follow-ups
-        of jobs already admitted (callbacks, replies): inserted even into a cancelled batch.
-        Appended logs are capped as `record_activity` says.
+        A job that ends moves its waiting dependents on: released once no parent is pending
+        (policy `finished`: whatever the states; `completed`: when all completed), while a
+        failed or cancelled job cancels, transitively, the dependents of policy `completed`,
+        each with the reason. A transition with an `outcome` that requeues its job (a retry,
+        a lost or interrupted attempt) keeps that attempt as a history row; the attempt that
+        ends a job stays in its row (`owner`, and `last_outcome` when it failed). Terminal
+        jobs are counted on their batches; a closed batch whose last job ended finishes here,
+        once, and its callbacks are inserted (`finished_batches`). `new_jobs` are follow-ups
+        of jobs already admitted (callbacks, replies): inserted even into a closed or
+        cancelled batch. Appended logs are capped as `record_activity` says.
         """
         ...
 
@@ -280,7 +291,8 @@ class Store(Protocol):
 
     async def requeue(self, job_id: int, now: int) -> list[int]:
         """Put a failed or cancelled job back in the queue (attempts reset), with the
-        dependents its failure cancelled; returns the requeued ids, the job first."""
+        dependents its failure cancelled; returns the requeued ids, the job first. Its
+        history keeps the attempt that ended it and records the requeue."""
         ...
 
     async def list_queue(self, flt: JobFilter, cursor: int | None, limit: int) -> Page[Job]:
@@ -316,8 +328,9 @@ class Store(Protocol):
 
     async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
         """Close the batch for good (recording it if it is new): every later `enqueue` into it
-        raises BatchCancelledError. Returns the ids of its unfinished jobs, read in the same
-        transaction, for the caller to cancel; it cancels none itself."""
+        raises BatchCancelledError, and its callbacks never run; the jobs depending on it end
+        (policy `completed`: cancelled) or go on. Returns the ids of its unfinished jobs, read
+        in the same transaction, for the caller to cancel; it cancels none itself."""
         ...
 
     async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
@@ -333,7 +346,8 @@ class Store(Protocol):
         ...
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
-        """Summaries of the jobs that depend on `job_id`."""
+        """Summaries of the jobs that depend on `job_id` (as their only parent or one of
+        several)."""
         ...
 
     async def close(self) -> None: ...
