@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from .errors import BatchCancelledError, BatchClosedError
 from .records import BatchCompleted, BatchState
 from .serialization import to_json, type_name
 from .store.protocol import BatchCallback, NewJob
@@ -39,6 +40,24 @@ def finishes(batch: BatchCounts) -> bool:
     never run), nor a finished one again.
     """
     return batch.state is BatchState.CLOSED and batch.ended >= batch.joined
+
+
+def check_admits(batch_id: str, state: BatchState, total: int | None, joined: int) -> None:
+    """Refuse jobs joining a batch that takes no more: cancelled (BatchCancelledError),
+    closed or finished, or one whose declared total `joined` would pass (BatchClosedError)."""
+    if state is BatchState.CANCELLED:
+        raise BatchCancelledError(
+            f"batch '{batch_id}' was cancelled and takes no new jobs", batch_id=batch_id
+        )
+    if state is not BatchState.OPEN:
+        raise BatchClosedError(
+            f"batch '{batch_id}' is {state.value} and takes no new jobs", batch_id=batch_id
+        )
+    if total is not None and joined > total:
+        raise BatchClosedError(
+            f"batch '{batch_id}' declared a total of {total} jobs; {joined} would join it",
+            batch_id=batch_id,
+        )
 
 
 def closes_at_total(state: BatchState, joined: int, declared_total: int | None) -> bool:

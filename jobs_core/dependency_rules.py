@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import BatchNotFoundError, JobNotFoundError
 from .records import ACTIVE_STATES, BatchState, DependencyPolicy, JobState
+from .store.protocol import NewJob
 
 STOPPED_STATES = frozenset({JobState.FAILED, JobState.CANCELLED})
 """Parent states that cancel a child under the `completed` policy."""
@@ -40,6 +42,14 @@ class Start:
     """A parent still pending (a job id, or minus a batch number); None when none is."""
     reason: str | None = None
     """Why it was cancelled."""
+
+
+def parents_of(depends_on: int | None, dependencies: Sequence[int]) -> list[int]:
+    """A new job's parent jobs: all of `dependencies` when it has several, else its one
+    `depends_on` (or none)."""
+    if dependencies:
+        return list(dependencies)
+    return [depends_on] if depends_on is not None else []
 
 
 def job_reason(parent: int) -> str:
@@ -82,3 +92,24 @@ def start_of(
         ):
             return Start(state=JobState.CANCELLED, reason=batch_reason(batch.batch_id))
     return Start(state=JobState.QUEUED, waiting_on=min(pending) if pending else None)
+
+
+def starts_of(
+    jobs: Sequence[NewJob], states: Mapping[int, JobState], batches: Sequence[Sequence[Any]]
+) -> list[Start]:
+    """How each of `jobs` starts, given its parents' `states` and the rows (batch_id,
+    number, state, failed + cancelled) of the batches some of them wait for."""
+    found = {
+        row[0]: BatchParent(batch_id=row[0], number=row[1], state=BatchState(row[2]),
+                            unsuccessful=row[3])
+        for row in batches
+    }  # fmt: skip
+    return [
+        start_of(
+            parents_of(j.depends_on, j.dependencies), states,
+            found.get(j.depends_on_batch) if j.depends_on_batch else None,
+            j.depends_policy, batch_id=j.depends_on_batch,
+        )
+        if j.depends_on is not None or j.waits else Start(state=JobState.QUEUED)
+        for j in jobs
+    ]  # fmt: skip

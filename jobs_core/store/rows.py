@@ -9,10 +9,12 @@ import json
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from jobs_core.batch_rules import callback_from_json
 from jobs_core.liveness import engine_state
 from jobs_core.records import (
     LIVE_ENGINE_STATES,
     AttemptOutcome,
+    BatchState,
     CommandDefinition,
     EngineInfo,
     JobError,
@@ -93,3 +95,34 @@ def lost_transition(
         run_after=now if state is JobState.QUEUED else None, error=error,
         logs=f"[recovery] {lost}; {outcome}\n", outcome=AttemptOutcome.LOST,
     )  # fmt: skip
+
+
+BATCH_RECORD_COLUMNS = (
+    "batch_id, state, number, name, on_complete, on_success, meta, declared_total, "
+    "created_at, closed_at, cancelled_at, finished_at, callback_ids"
+)
+"""A `job_batch` row as `batch_fields` reads it (JSON columns as text)."""
+
+
+def batch_fields(row: Row | None) -> dict[str, Any]:
+    """`BatchStatus` fields from a `job_batch` row (`BATCH_RECORD_COLUMNS`); none for a
+    batch without a row."""
+    if row is None:
+        return {}
+    (_, state, _, name, on_complete, on_success, meta, total, created, closed, cancelled,
+     finished, callbacks) = row  # fmt: skip
+    fields: dict[str, Any] = {
+        "state": BatchState(state), "name": name, "declared_total": total,
+        "meta": json.loads(meta) if meta else {}, "created_at": created, "closed_at": closed,
+        "cancelled_at": cancelled, "on_complete": _command(on_complete),
+        "on_success": _command(on_success),
+        "callback_ids": json.loads(callbacks) if callbacks else [],
+    }  # fmt: skip
+    if finished is not None:
+        fields["finished_at"] = finished
+    return fields
+
+
+def _command(callback: str | None) -> str | None:
+    found = callback_from_json(callback)
+    return found.command if found else None

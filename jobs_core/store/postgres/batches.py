@@ -19,12 +19,14 @@ from jobs_core.batch_rules import (
     FinishedBatch,
     callback_from_json,
     callback_to_json,
+    check_admits,
     closes_at_total,
     finishes,
 )
-from jobs_core.errors import BatchCancelledError, BatchClosedError, InvalidStateError
+from jobs_core.errors import InvalidStateError
 from jobs_core.records import BatchState, JobState
 from jobs_core.store.protocol import NewBatch, NewJob
+from jobs_core.store.rows import BATCH_RECORD_COLUMNS
 
 from .connection import Conn
 
@@ -83,11 +85,10 @@ ACTIVE = """
 SELECT id FROM job_summary WHERE batch_id = $1 AND state IN ('queued', 'started', 'executed')
 ORDER BY id
 """
-BATCH_COLUMNS = (
-    "batch_id, state, number, name, on_complete::text, on_success::text, meta::text, "
-    "declared_total, created_at, closed_at, cancelled_at, finished_at, callback_ids::text"
+_JSON_TEXT = {"on_complete", "on_success", "meta", "callback_ids"}
+RECORD = "SELECT {} FROM job_batch WHERE batch_id = $1".format(
+    ", ".join(f"{c}::text" if c in _JSON_TEXT else c for c in BATCH_RECORD_COLUMNS.split(", "))
 )
-RECORD = f"SELECT {BATCH_COLUMNS} FROM job_batch WHERE batch_id = $1"
 
 
 async def create(conn: Conn, batch: NewBatch, now: int) -> None:
@@ -112,7 +113,7 @@ async def join(
         await conn.execute(OPEN, ordered, now)
     for batch_id, state, total, joined in await conn.fetch(LOCK, ordered):
         if admit:
-            _check_admits(batch_id, BatchState(state), total, joined + added[batch_id][0])
+            check_admits(batch_id, BatchState(state), total, joined + added[batch_id][0])
     rows = await conn.fetch(
         JOINED, ordered, [added[b][0] for b in ordered], [added[b][1] for b in ordered]
     )
@@ -123,22 +124,6 @@ async def join(
             counts = _counts(await conn.fetchrow(CLOSE, now, counts.batch_id))
         ready.append(counts)
     return await _finish_ready(conn, ready, now)
-
-
-def _check_admits(batch_id: str, state: BatchState, total: int | None, joined: int) -> None:
-    if state is BatchState.CANCELLED:
-        raise BatchCancelledError(
-            f"batch '{batch_id}' was cancelled and takes no new jobs", batch_id=batch_id
-        )
-    if state is not BatchState.OPEN:
-        raise BatchClosedError(
-            f"batch '{batch_id}' is {state.value} and takes no new jobs", batch_id=batch_id
-        )
-    if total is not None and joined > total:
-        raise BatchClosedError(
-            f"batch '{batch_id}' declared a total of {total} jobs; {joined} would join it",
-            batch_id=batch_id,
-        )
 
 
 async def ended(
@@ -199,7 +184,7 @@ async def cancel_batch(
 
 
 async def record(conn: Conn, batch_id: str) -> Any:
-    """The batch's row (`BATCH_COLUMNS`), or None."""
+    """The batch's row (`rows.BATCH_RECORD_COLUMNS`), or None."""
     return await conn.fetchrow(RECORD, batch_id)
 
 

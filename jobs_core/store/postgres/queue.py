@@ -14,9 +14,9 @@ from typing import Any
 import asyncpg
 
 from jobs_core.batch_rules import FinishedBatch
-from jobs_core.dependency_rules import BatchParent, Start, start_of
+from jobs_core.dependency_rules import Start, parents_of, starts_of
 from jobs_core.errors import DuplicateRefIdError
-from jobs_core.records import BatchState, DependencyPolicy, Job, JobError, JobState
+from jobs_core.records import DependencyPolicy, Job, JobError, JobState
 from jobs_core.store.protocol import ActivityUpdate, NewJob
 
 from . import batches
@@ -245,31 +245,12 @@ async def _starts(conn: Conn, jobs: list[NewJob]) -> list[Start]:
     finishing meanwhile waits, then sees the child)."""
     parents = await _parent_states(conn, {p for j in jobs for p in _parents(j)})
     batch_ids = sorted({j.depends_on_batch for j in jobs if j.depends_on_batch is not None})
-    found: dict[str, BatchParent] = {}
-    if batch_ids:
-        for batch_id, number, state, unsuccessful in await conn.fetch(BATCH_PARENTS, batch_ids):
-            found[batch_id] = BatchParent(
-                batch_id=batch_id, number=number, state=BatchState(state),
-                unsuccessful=unsuccessful,
-            )  # fmt: skip
-    return [
-        start_of(
-            _parents(j),
-            parents,
-            found.get(j.depends_on_batch) if j.depends_on_batch else None,
-            j.depends_policy,
-            batch_id=j.depends_on_batch,
-        )
-        if j.depends_on is not None or j.waits
-        else _QUEUED
-        for j in jobs
-    ]
+    batches = [tuple(r) for r in await conn.fetch(BATCH_PARENTS, batch_ids)] if batch_ids else []
+    return starts_of(jobs, parents, batches)
 
 
 def _parents(job: NewJob) -> list[int]:
-    if job.dependencies:
-        return list(job.dependencies)
-    return [job.depends_on] if job.depends_on is not None else []
+    return parents_of(job.depends_on, job.dependencies)
 
 
 async def _record_edges(conn: Conn, jobs: list[NewJob], ids: list[int]) -> None:

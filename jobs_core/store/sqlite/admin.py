@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
 
-from jobs_core.batch_rules import callback_from_json
 from jobs_core.errors import InvalidStateError, JobNotFoundError
 from jobs_core.log_cap import cap_logs
 from jobs_core.records import (
     ACTIVE_STATES,
     REQUEUEABLE_STATES,
-    BatchState,
     BatchStatus,
     Job,
     JobError,
@@ -21,6 +18,7 @@ from jobs_core.records import (
     ThroughputBucket,
 )
 from jobs_core.store.protocol import Transition
+from jobs_core.store.rows import batch_fields
 
 from . import batches, queue
 from .logs import append_logs
@@ -247,35 +245,12 @@ def batch_status(conn: sqlite3.Connection, batch_id: str) -> BatchStatus:
     ]
     total = sum(counts_by_state.values())
     done = sum(n for s, n in counts_by_state.items() if s not in ACTIVE_STATES)
-    fields = record_fields(batches.record(conn, batch_id))
+    fields = batch_fields(batches.record(conn, batch_id))
     fields.setdefault("finished_at", finished if total and done == total else None)
     return BatchStatus(
         batch_id=batch_id, counts=counts_by_state, total=total, done=done,
         failed_ids=failed_ids, started_at=started, **fields,
     )  # fmt: skip
-
-
-def record_fields(row: tuple[Any, ...] | None) -> dict[str, Any]:
-    """`BatchStatus` fields from a `job_batch` row (`batches.BATCH_COLUMNS`)."""
-    if row is None:
-        return {}
-    (_, state, _, name, on_complete, on_success, meta, total, created, closed, cancelled,
-     finished, callbacks) = row  # fmt: skip
-    fields: dict[str, Any] = {
-        "state": BatchState(state), "name": name, "declared_total": total,
-        "meta": json.loads(meta) if meta else {}, "created_at": created, "closed_at": closed,
-        "cancelled_at": cancelled,
-        "on_complete": _command(on_complete), "on_success": _command(on_success),
-        "callback_ids": json.loads(callbacks) if callbacks else [],
-    }  # fmt: skip
-    if finished is not None:
-        fields["finished_at"] = finished
-    return fields
-
-
-def _command(callback: str | None) -> str | None:
-    found = callback_from_json(callback)
-    return found.command if found else None
 
 
 def encode_ids(ids: list[int]) -> str:

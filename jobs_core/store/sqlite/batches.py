@@ -15,12 +15,14 @@ from jobs_core.batch_rules import (
     FinishedBatch,
     callback_from_json,
     callback_to_json,
+    check_admits,
     closes_at_total,
     finishes,
 )
-from jobs_core.errors import BatchCancelledError, BatchClosedError, InvalidStateError
+from jobs_core.errors import InvalidStateError
 from jobs_core.records import BatchState, JobState
 from jobs_core.store.protocol import NewBatch, NewJob
+from jobs_core.store.rows import BATCH_RECORD_COLUMNS
 
 NEXT_NUMBER = "(SELECT coalesce(max(number), 0) + 1 FROM job_batch)"
 
@@ -64,11 +66,6 @@ CLOSE = """
 UPDATE job_batch SET state = 'closed', closed_at = ? WHERE batch_id = ? AND state = 'open'
 RETURNING batch_id, state, joined, completed, failed, cancelled
 """
-
-BATCH_COLUMNS = (
-    "batch_id, state, number, name, on_complete, on_success, meta, declared_total, created_at, "
-    "closed_at, cancelled_at, finished_at, callback_ids"
-)
 
 
 def create(conn: sqlite3.Connection, batch: NewBatch, now: int) -> None:
@@ -117,26 +114,10 @@ def _admit(conn: sqlite3.Connection, added: Mapping[str, tuple[int, int]], now: 
         (json.dumps(ids),),
     ).fetchall()
     for batch_id, state, total, joined in rows:
-        _check_admits(batch_id, BatchState(state), total, joined + added[batch_id][0])
+        check_admits(batch_id, BatchState(state), total, joined + added[batch_id][0])
     new = set(ids) - {row[0] for row in rows}
     for batch_id in sorted(new):
         conn.execute(INSERT_OPEN, (batch_id, now))
-
-
-def _check_admits(batch_id: str, state: BatchState, total: int | None, joined: int) -> None:
-    if state is BatchState.CANCELLED:
-        raise BatchCancelledError(
-            f"batch '{batch_id}' was cancelled and takes no new jobs", batch_id=batch_id
-        )
-    if state is not BatchState.OPEN:
-        raise BatchClosedError(
-            f"batch '{batch_id}' is {state.value} and takes no new jobs", batch_id=batch_id
-        )
-    if total is not None and joined > total:
-        raise BatchClosedError(
-            f"batch '{batch_id}' declared a total of {total} jobs; {joined} would join it",
-            batch_id=batch_id,
-        )
 
 
 def ended(
@@ -210,9 +191,9 @@ def cancel_batch(
 
 
 def record(conn: sqlite3.Connection, batch_id: str) -> tuple[Any, ...] | None:
-    """The batch's row (`BATCH_COLUMNS`), or None."""
+    """The batch's row (`rows.BATCH_RECORD_COLUMNS`), or None."""
     row: tuple[Any, ...] | None = conn.execute(
-        f"SELECT {BATCH_COLUMNS} FROM job_batch WHERE batch_id = ?", (batch_id,)
+        f"SELECT {BATCH_RECORD_COLUMNS} FROM job_batch WHERE batch_id = ?", (batch_id,)
     ).fetchone()
     return row
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
-from jobs_core.dependency_rules import BatchParent, Start, start_of
-from jobs_core.records import BatchState, JobState
+from jobs_core.dependency_rules import Start, parents_of, starts_of
+from jobs_core.records import JobState
 from jobs_core.store.protocol import NewJob
 
 CANCEL_DEPENDENTS = """
@@ -87,31 +88,14 @@ def starts(conn: sqlite3.Connection, jobs: list[NewJob]) -> list[Start]:
         rows = conn.execute(PARENT_STATES, (json.dumps(sorted(parent_ids)),))
         states = {row[0]: JobState(row[1]) for row in rows}
     batch_ids = {j.depends_on_batch for j in jobs if j.depends_on_batch is not None}
-    batches: dict[str, BatchParent] = {}
+    batches: list[Any] = []
     if batch_ids:
-        for batch_id, number, state, unsuccessful in conn.execute(
-            BATCH_PARENTS, (json.dumps(sorted(batch_ids)),)
-        ):
-            batches[batch_id] = BatchParent(
-                batch_id=batch_id, number=number, state=BatchState(state),
-                unsuccessful=unsuccessful,
-            )  # fmt: skip
-    return [
-        start_of(
-            _parents(j),
-            states,
-            batches.get(j.depends_on_batch) if j.depends_on_batch else None,
-            j.depends_policy,
-            batch_id=j.depends_on_batch,
-        )
-        for j in jobs
-    ]
+        batches = conn.execute(BATCH_PARENTS, (json.dumps(sorted(batch_ids)),)).fetchall()
+    return starts_of(jobs, states, batches)
 
 
 def _parents(job: NewJob) -> list[int]:
-    if job.dependencies:
-        return list(job.dependencies)
-    return [job.depends_on] if job.depends_on is not None else []
+    return parents_of(job.depends_on, job.dependencies)
 
 
 def record_edges(conn: sqlite3.Connection, jobs: list[NewJob], ids: list[int]) -> None:
