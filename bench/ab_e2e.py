@@ -1,9 +1,10 @@
 """End-to-end throughput of this tree against another revision, runs alternated.
 
 Usage: uv run python bench/ab_e2e.py --base REV [--rounds 3] [--jobs 10000] [--store pg]
+       uv run python bench/ab_e2e.py --base-dir DIR ...   (a tree already on disk)
 
-REV (a commit, branch or tag) is extracted with `git archive` into a temporary directory and
-imported in place of this tree's packages; both sides use this tree's interpreter and
+REV (a commit, branch or tag) is extracted with `git archive` into a temporary directory (or
+DIR is used as it is) and imported in place of this tree's packages; both sides use this tree's interpreter and
 dependencies. Each round runs the end-to-end measurement of `throughput.py` (producer and
 engine in two processes) once for the base and once for this tree, alternating which goes
 first, so that a shared machine's drift falls on both. Prints a table and a final JSON line.
@@ -55,14 +56,18 @@ def run_once(tree: str, store: str, jobs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", required=True, help="revision to compare against")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--base", help="revision to compare against")
+    group.add_argument("--base-dir", help="a source tree to compare against, as it is")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--store", default="sqlite", help="sqlite, pg or a postgresql:// URL")
     args = parser.parse_args()
     results: dict[str, list[float]] = {"base": [], "this": []}
-    with tempfile.TemporaryDirectory(prefix="jobs-ab-") as base_tree:
-        extract(args.base, base_tree)
+    with tempfile.TemporaryDirectory(prefix="jobs-ab-") as extracted:
+        base_tree = args.base_dir or extracted
+        if args.base:
+            extract(args.base, base_tree)
         for n in range(args.rounds):
             order = [("base", base_tree), ("this", ROOT)]
             for name, tree in order if n % 2 == 0 else reversed(order):
@@ -73,12 +78,16 @@ def main() -> None:
     print_table(
         ["tree", "median jobs/s", "runs"],
         [
-            [args.base, f"{base:,.0f}", ", ".join(f"{r:,.0f}" for r in results["base"])],
+            [
+                args.base or args.base_dir,
+                f"{base:,.0f}",
+                ", ".join(f"{r:,.0f}" for r in results["base"]),
+            ],
             ["this tree", f"{this:,.0f}", ", ".join(f"{r:,.0f}" for r in results["this"])],
             ["change", f"{change:+.1f}%", ""],
         ],
     )
-    final_line({"base": args.base, "base_rate": base, "this_rate": this, "change_pct": change,
+    final_line({"base": args.base or args.base_dir, "base_rate": base, "this_rate": this, "change_pct": change,
                 "runs": results})  # fmt: skip
 
 

@@ -81,6 +81,9 @@ FEW_HITS = 20_000
 them; above, it walks the newest ids first and stops at a page (measured at 1M jobs: a rare
 word through the id order scanned the whole month, 2 s)."""
 
+SEARCH_FEW = SEARCH + "-- few hits: through the GIN index\n"
+"""The same statement under another text, so its prepared plan is its own."""
+
 DURATIONS = """
 SELECT duration_ms FROM completed_job
 WHERE command = $1 AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT $2
@@ -172,10 +175,12 @@ async def search(conn: Conn, *, params: tuple[object, ...], limit: int) -> list[
     """The newest matches, by the plan that fits the words: the planner's estimate of hits
     (from the tsvector statistics) picks the GIN bitmap for rare words and the id order for
     common ones (its own choice, with a LIMIT, assumes hits spread evenly: wrong for a rare
-    word)."""
-    plan = json.loads(await conn.fetchval(ESTIMATE, params[0]))
-    if plan[0]["Plan"]["Plan Rows"] > FEW_HITS:
-        return list(await conn.fetch(SEARCH, *params, limit))
+    word). Plans are made for the words given, never cached for any words (a generic plan
+    of a prepared statement would pick one order for all)."""
     async with conn.transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        plan = json.loads(await conn.fetchval(ESTIMATE, params[0]))
+        if plan[0]["Plan"]["Plan Rows"] > FEW_HITS:
+            return list(await conn.fetch(SEARCH, *params, limit))
         await conn.execute("SET LOCAL enable_indexscan = off")
-        return list(await conn.fetch(SEARCH, *params, limit))
+        return list(await conn.fetch(SEARCH_FEW, *params, limit))
