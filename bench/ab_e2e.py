@@ -4,8 +4,8 @@ Usage: uv run python bench/ab_e2e.py --base REV [--rounds 3] [--jobs 10000] [--s
        uv run python bench/ab_e2e.py --base-dir DIR ...   (a tree already on disk)
 
 REV (a commit, branch or tag) is extracted with `git archive` into a temporary directory (or
-DIR is used as it is) and imported in place of this tree's packages; both sides use this tree's interpreter and
-dependencies. Each round runs the end-to-end measurement of `throughput.py` (producer and
+DIR is used as it is) and imported in place of this tree's packages; both sides use this
+tree's interpreter and dependencies. Each round runs the end-to-end measurement of `throughput.py` (producer and
 engine in two processes) once for the base and once for this tree, alternating which goes
 first, so that a shared machine's drift falls on both. Prints a table and a final JSON line.
 """
@@ -87,8 +87,8 @@ def main() -> None:
             ["change", f"{change:+.1f}%", ""],
         ],
     )
-    final_line({"base": args.base or args.base_dir, "base_rate": base, "this_rate": this, "change_pct": change,
-                "runs": results})  # fmt: skip
+    final_line({"base": args.base or args.base_dir, "base_rate": base, "this_rate": this,
+                "change_pct": change, "runs": results})  # fmt: skip
 
 
 if __name__ == "__main__":
