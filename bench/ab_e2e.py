@@ -5,9 +5,10 @@ Usage: uv run python bench/ab_e2e.py --base REV [--rounds 3] [--jobs 10000] [--s
 
 REV (a commit, branch or tag) is extracted with `git archive` into a temporary directory (or
 DIR is used as it is) and imported in place of this tree's packages; both sides use this
-tree's interpreter and dependencies. Each round runs the end-to-end measurement of `throughput.py` (producer and
-engine in two processes) once for the base and once for this tree, alternating which goes
-first, so that a shared machine's drift falls on both. Prints a table and a final JSON line.
+tree's interpreter and dependencies. Each round runs the end-to-end measurement of
+`throughput.py` (producer and engine in two processes) once for the base and once for this
+tree, alternating which goes first, so that a shared machine's drift falls on both. Prints
+a table and a final JSON line.
 """
 
 from __future__ import annotations
