@@ -104,6 +104,29 @@ async def test_successful_batch_runs_both_callbacks_and_its_total_closes_it(
     assert status.total == 2  # the callbacks did not join the batch
 
 
+async def test_a_job_cancelled_by_its_parent_outside_the_batch_counts_and_finishes_it(
+    make_jobs: MakeJobs, clock: ManualClock
+) -> None:
+    # The parent is in no batch: its outcome alone says nothing about batches until its
+    # dependent is cancelled (on PostgreSQL: the one-statement finish defers to a transaction).
+    seen: Seen = []
+    jobs = batch_app(make_jobs, clock, seen)
+    async with jobs:
+        batch = await jobs.create_batch(on_complete="report", on_success="celebrate", total=2)
+        await jobs.enqueue("resize", {"n": 1}, batch_id=batch.id)
+        await jobs.run_until_idle()  # the parent then ends alone
+        parent = await jobs.enqueue("resize", {"n": -1}, retry_limit=0)
+        child = await jobs.enqueue("resize", {"n": 2}, batch_id=batch.id, depends_on=parent.id)
+        await jobs.run_until_idle()
+        status = await batch.status()
+        child_job = await jobs.get_job(child.id)
+    assert child_job is not None and child_job.state is JobState.CANCELLED
+    assert [name for name, _ in seen] == ["report"]
+    assert (seen[0][1].completed, seen[0][1].cancelled) == (1, 1)
+    assert status.state is BatchState.FINISHED
+    assert status.counts == {JobState.COMPLETED: 1, JobState.CANCELLED: 1}
+
+
 async def test_declared_total_refuses_an_enqueue_that_would_pass_it(
     make_jobs: MakeJobs, clock: ManualClock
 ) -> None:

@@ -6,27 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from jobs_core.history import AttemptRow
-from jobs_core.records import AttemptOutcome, JobState
-from jobs_core.store.protocol import Transition
+from jobs_core.records import AttemptOutcome
 
 from .connection import Conn
 from .rows import error_from_json, error_to_json
 from .schema import ATTEMPT_FIELDS
 
 ATTEMPT_SELECT = ", ".join("error::text" if f == "error" else f for f in ATTEMPT_FIELDS)
-
-RECORD = """
-INSERT INTO job_attempt (job_id, seq, number, outcome, engine, started_date, ended_date,
-    duration_ms, error, progress, status, log_end)
-SELECT b.id, coalesce((SELECT max(a.seq) FROM job_attempt a WHERE a.job_id = b.id), 0) + 1,
-    b.attempts + u.refund, u.outcome, u.engine, b.started_date, $6, u.duration, b.error,
-    b.progress, b.status, log_end(b.logs)
-FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::text[], $5::bigint[])
-    AS u(id, outcome, refund, engine, duration)
-JOIN background_job b ON b.id = u.id
-"""
-"""Read after the transitions applied: the job's row holds this attempt's error, progress,
-status and logs (appended)."""
 
 INSERT = f"""
 INSERT INTO job_attempt ({", ".join(ATTEMPT_FIELDS)})
@@ -63,18 +49,6 @@ RETURNING job_id
 """
 """Move the attempt rows of jobs that left the live table into the partition of the month
 their job finished in (the archive pass; a row whose job has no finish time is dropped)."""
-
-
-async def record(conn: Conn, applied: list[Transition], now: int) -> None:
-    """Keep a row for each applied attempt that did not end its job (the common case writes
-    nothing)."""
-    kept = [t for t in applied if t.outcome is not None and t.state is JobState.QUEUED]
-    if kept:
-        await conn.execute(
-            RECORD, [t.job_id for t in kept], [t.outcome.value for t in kept if t.outcome],
-            [int(t.refund_attempt) for t in kept], [t.owner_guard for t in kept],
-            [t.duration_ms for t in kept], now,
-        )  # fmt: skip
 
 
 def row_to_attempt(row: Any) -> AttemptRow:

@@ -126,12 +126,19 @@ class Database:
                 conn.terminate()
                 raise
 
-    async def write(self, fn: Work[R], *, engine: bool = False) -> R:
-        """Run `fn` in one transaction, again if it lost a deadlock or serialisation race."""
+    async def write(self, fn: Work[R], *, engine: bool = False, atomic: bool = True) -> R:
+        """Run `fn` in one transaction, again if it lost a deadlock or serialisation race.
+
+        `atomic=False`: `fn` is a single statement, its own transaction (no BEGIN and COMMIT
+        round trips).
+        """
         for attempt in range(RETRIES):
             try:
-                async with self.connection(engine) as conn, conn.transaction():
-                    return await fn(conn)
+                async with self.connection(engine) as conn:
+                    if not atomic:
+                        return await fn(conn)
+                    async with conn.transaction():
+                        return await fn(conn)
             except RETRYABLE:
                 if attempt == RETRIES - 1:
                     raise StoreUnavailableError(

@@ -1,11 +1,9 @@
 """What jobs ending do to the jobs and batches around them on PostgreSQL, inside the
 transaction that ends them: dependents cancelled (transitively, under the `completed`
 policy) or moved on to their next pending parent, batch counters, finished batches and
-their callbacks, and the dependents of those batches in turn.
-
-A job with one parent and the default policy waits through `waiting_on` alone; one with
-several parents, a batch parent (minus its number) or the `finished` policy also has a
-`job_dependency` row per parent.
+their callbacks, and the dependents of those batches in turn. The common part (jobs that
+ended, in no batch) runs in the schema's `finish_jobs` function with the same SQL
+(dependents_sql.py).
 """
 
 from __future__ import annotations
@@ -19,64 +17,18 @@ from jobs_core.store.protocol import NewJob
 
 from . import batches
 from .connection import Conn
+from .dependents_sql import RELEASE_SET, cancel_dependents_sql
 
-CANCEL_DEPENDENTS = """
-WITH RECURSIVE dependent(id, cause) AS (
-    SELECT p, NULL::bigint FROM unnest($1::bigint[]) AS p
-    UNION
-    SELECT x.child, d.id FROM dependent d CROSS JOIN LATERAL (
-        SELECT b.id AS child FROM background_job b
-        WHERE b.waiting_on = d.id AND b.state = 'queued' AND b.depends_policy IS NULL
-        UNION ALL
-        SELECT e.child_id FROM job_dependency e JOIN background_job b ON b.id = e.child_id
-        WHERE e.parent_id = d.id AND b.state = 'queued' AND b.depends_policy IS NULL
-    ) AS x
-), cause AS (
-    SELECT id, min(cause) AS parent FROM dependent WHERE cause IS NOT NULL GROUP BY id
-), cancelled AS (
-    UPDATE background_job AS b
-    SET state = 'cancelled', waiting_on = NULL, completed_date = $2, last_activity_date = $2,
-        error = jsonb_build_object('code', 'DependencyFailed', 'message',
-            CASE WHEN c.parent < 0
-                 THEN 'cancelled because batch ''' ||
-                      (SELECT j.batch_id FROM job_batch j WHERE j.number = -c.parent) ||
-                      ''' it depends on did not complete'
-                 ELSE 'cancelled because job ' || c.parent || ' it depends on did not complete'
-            END, 'stack', '', 'field_errors', '{}'::jsonb)
-    FROM cause AS c
-    WHERE b.id = c.id AND b.state = 'queued'
-    RETURNING b.id, b.error ->> 'message' AS message, b.batch_id
-), summary AS (
-    UPDATE job_summary AS s
-    SET state = 'cancelled', completed_date = $2, error_code = 'DependencyFailed',
-        error_message = c.message
-    FROM cancelled AS c WHERE s.id = c.id
+CANCEL_DEPENDENTS = (
+    cancel_dependents_sql("$1::bigint[]", "$2") + "SELECT id, batch_id FROM cancelled"
 )
-SELECT id, batch_id FROM cancelled
-"""
 """Cancel, transitively, the queued jobs of policy `completed` that depend on any of `$1`
 (jobs, or batches as minus their number); they stay in the live table until the archive
 pass moves them (rare)."""
 
-PENDING_PARENT = """
-SELECT min(e.parent_id) FROM job_dependency e
-WHERE e.child_id = b.id AND (
-    (e.parent_id > 0 AND EXISTS (SELECT 1 FROM job_summary s WHERE s.id = e.parent_id
-                                 AND s.state IN ('queued', 'started', 'executed')))
-    OR (e.parent_id < 0 AND EXISTS (SELECT 1 FROM job_batch j WHERE j.number = -e.parent_id
-                                    AND j.state IN ('open', 'closed'))))
-"""
-
-RELEASE_SET = f"""
-waiting_on = CASE WHEN b.dependencies IS NULL AND b.depends_on_batch IS NULL
-                       AND b.depends_policy IS NULL
-                  THEN NULL ELSE ({PENDING_PARENT}) END
-"""
-"""Move a job waiting on a parent that ended to its next pending parent, or release it."""
-
 RELEASE = f"""
 UPDATE background_job AS b SET {RELEASE_SET}
-WHERE b.waiting_on = ANY($1::bigint[]) AND b.state = 'queued'
+WHERE b.waiting_on IS NOT NULL AND b.waiting_on = ANY($1::bigint[]) AND b.state = 'queued'
 RETURNING b.id, b.waiting_on
 """
 

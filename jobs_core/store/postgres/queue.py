@@ -7,7 +7,6 @@ the same number of round trips as one job.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
@@ -33,31 +32,25 @@ NEW_JOB_ARRAYS = (
     "depends_on_batch text", "depends_policy text",
 )  # fmt: skip
 _BASE = 7
-"""The first columns are set for every job; the others are bound only when some job of the
-batch sets them (most set none): an array of nulls still costs its encoding per element."""
+"""The first columns are set for every job; an optional column no job of the batch sets is
+passed as NULL rather than as an array of nulls (which still costs its encoding per
+element): unnest pads it with nulls."""
 _NAMES = [c.split()[0] for c in NEW_JOB_ARRAYS]
-_TYPES = [c.split()[1] for c in NEW_JOB_ARRAYS]
-_UNSET = {"state": "'queued'"}
+_UNSET = [JobState.QUEUED.value if name == "state" else None for name in _NAMES]
+_UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(NEW_JOB_ARRAYS))
 _JSON = ("args", "meta", "error", "dependencies")
+_VALUES = ", ".join(
+    "coalesce(u.state, 'queued')" if n == "state"
+    else f"u.{n}::jsonb" if n in _JSON else f"u.{n}"
+    for n in _NAMES
+)  # fmt: skip
+_N = len(NEW_JOB_ARRAYS)
 
-
-@functools.lru_cache(maxsize=256)
-def insert_sql(bound: tuple[int, ...]) -> str:
-    """INSERT_JOBS binding the columns at the positions `bound` (the base ones included)."""
-    marks = {i: f"${n + 1}" for n, i in enumerate(bound)}
-    unnest = ", ".join(f"{marks[i]}::{_TYPES[i]}[]" for i in bound)
-    names = ", ".join(_NAMES[i] for i in bound)
-    values = ", ".join(
-        _UNSET.get(name, "NULL") if i not in marks
-        else f"u.{name}::jsonb" if name in _JSON else f"u.{name}"
-        for i, name in enumerate(_NAMES)
-    )  # fmt: skip
-    n = len(bound)
-    return f"""
+INSERT_JOBS = f"""
 WITH new AS (
     INSERT INTO background_job (id, created_date, {", ".join(_NAMES)})
-    SELECT nextval('job_id_seq'), ${n + 1}, {values}
-    FROM unnest({unnest}) WITH ORDINALITY AS u({names}, n)
+    SELECT nextval('job_id_seq'), ${_N + 1}, {_VALUES}
+    FROM unnest({_UNNEST}) WITH ORDINALITY AS u({", ".join(_NAMES)}, n)
     ORDER BY u.n
     RETURNING id, command, state, worker, parent_id, depends_on, ref_id, tag, batch_id,
         created_by, user_id, callback, request_type, created_date, completed_date, error
@@ -74,7 +67,7 @@ WITH new AS (
     FROM (SELECT count(*) AS n FROM new WHERE state = 'cancelled') AS c
     WHERE job_count.state = 'cancelled' AND c.n > 0
 )
-SELECT array_agg(id ORDER BY id), pg_notify(${n + 2}, 'enqueue') FROM new
+SELECT array_agg(id ORDER BY id), pg_notify(${_N + 2}, 'enqueue') FROM new
 """
 
 
@@ -210,11 +203,12 @@ async def insert_jobs(
     for job, start in zip(jobs, starts, strict=True):
         for column, value in zip(columns, _job_values(job, start, now), strict=True):
             column.append(value)
-    bound = _bound(columns)
+    size = len(jobs)
+    arrays = [
+        None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(columns)
+    ]
     try:
-        ids: list[int] = list(
-            await conn.fetchval(insert_sql(bound), *(columns[i] for i in bound), now, channel)
-        )
+        ids: list[int] = list(await conn.fetchval(INSERT_JOBS, *arrays, now, channel))
     except asyncpg.UniqueViolationError:
         # Another transaction took a ref_id between our check and our insert.
         await _check_ref_ids(conn, [j.ref_id for j in jobs if j.ref_id is not None])
@@ -288,15 +282,6 @@ def _job_values(job: NewJob, start: Start, now: int) -> tuple[Any, ...]:
         json.dumps(job.dependencies) if job.dependencies else None, job.depends_on_batch,
         None if policy is DependencyPolicy.COMPLETED else policy.value,
     )  # fmt: skip
-
-
-def _bound(columns: list[list[Any]]) -> tuple[int, ...]:
-    """Positions of the columns to bind: the base ones, and the others some job sets."""
-    size = len(columns[0])
-    unset = [JobState.QUEUED.value if name == "state" else None for name in _NAMES]
-    return tuple(
-        i for i, column in enumerate(columns) if i < _BASE or column.count(unset[i]) != size
-    )
 
 
 async def _parent_states(conn: Conn, ids: set[int]) -> dict[int, JobState]:

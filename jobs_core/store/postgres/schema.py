@@ -5,6 +5,7 @@ from __future__ import annotations
 from jobs_core.errors import SchemaTooNewError, StoreError, StoreNotFoundError
 
 from .connection import Conn
+from .finish_sql import finish_function
 
 JOB_COLUMNS = """
     id bigint NOT NULL,
@@ -334,13 +335,18 @@ CREATE TABLE job_maintenance (
 );
 """,
         LOG_END,
+        # Created here, not by v1: its columns and outputs are v2's. A store made by an
+        # earlier build of v1 that created it has the old signature to drop.
+        "DROP FUNCTION IF EXISTS finish_jobs;",
+        finish_function(JOB_FIELDS),
     ]
 )
 """v2: attempt history (`job_attempt`, moved to `archived_attempt`'s month partition with
 its job), fan-in (`job_dependency`, the job's `dependencies`, `depends_on_batch`,
 `depends_policy`), batch records (callbacks, counters, declared total), a reply's delivery
 error, overlap and bounds of scheduled tasks, `job_maintenance` (which engine runs retention
-next), and the archive's full-text index (a generated tsvector with a GIN index)."""
+next), the archive's full-text index (a generated tsvector with a GIN index), and
+`finish_jobs` (finish_sql.py)."""
 
 MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""

@@ -95,7 +95,9 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin):
     async def _read(self, fn: Work[R]) -> R:
         return await self._db.read(fn)
 
-    async def _finishing(self, now: int, fn: Work[R], *, engine: bool = False) -> R:
+    async def _finishing(
+        self, now: int, fn: Work[R], *, engine: bool = False, atomic: bool = True
+    ) -> R:
         """Run `fn`, a transaction that moves jobs it finishes into the partitions of the
         month of `now`: created first if this store has not seen that month yet, and again
         if one went missing (an operator detached or dropped it)."""
@@ -105,7 +107,7 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin):
                 await self._db.one(lambda c: archive.ensure_partitions(c, [month]), engine=engine)
                 self._months.add(month)
             try:
-                return await self._db.write(fn, engine=engine)
+                return await self._db.write(fn, engine=engine, atomic=atomic)
             except MissingPartitionError:
                 self._months.discard(month)
                 if attempt:
@@ -181,6 +183,15 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin):
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
     ) -> FinishResult:
+        if not new_jobs:  # without follow-ups, one statement unless a batch is involved
+            done = await self._finishing(
+                now,
+                lambda c: finish.finish_alone(c, transitions, now, self._max_log, self.channel),
+                engine=True,
+                atomic=False,
+            )
+            if done is not None:
+                return done
         return await self._finishing(
             now,
             lambda c: finish.finish(c, transitions, new_jobs, now, self._max_log, self.channel),

@@ -1,0 +1,225 @@
+"""The schema's `finish_jobs` function: a batch of outcomes applied in one round trip.
+
+Its statements each take a fresh snapshot (a VOLATILE function's do, under READ COMMITTED):
+the first applies the transitions; the next ones keep the history rows of retried attempts,
+release or cancel dependents, and count. Those must see children enqueued by transactions
+that held their parent's summary row while the first waited on it (`queue.PARENT_STATES`),
+which one statement's single snapshot would not. Called as one statement, it needs no BEGIN
+and COMMIT of its own: one round trip where a transaction of two statements took four.
+
+Batches are counted by the caller (`graph.settle_batches`: a batch that finishes enqueues
+its callbacks, built by `batch_rules`), in the same transaction. So called alone
+(`p_atomic` false), the function does nothing and answers `deferred` when a job of the
+batch is in a batch, and raises DEFERRED (rolling back its statement) when a dependent it
+cancelled is: the caller then runs it again inside a transaction of its own.
+
+A job that ends (completed, failed, cancelled) leaves the live table in the first statement:
+its row is deleted there and written, final, into its month's partition. Dependents the
+function cancels stay in the live table until the archive pass moves them (rare).
+"""
+
+from __future__ import annotations
+
+from .dependents_sql import RELEASE_SET, cancel_dependents_sql
+from .logs import append_logs
+
+TRANSITION_COLUMNS = (
+    "id bigint", "state text", "guard text", "run_after bigint", "completed_date bigint",
+    "duration_ms bigint", "response_type text", "response_body text", "error text", "logs text",
+    "progress float8", "status text", "notified boolean", "refund integer", "outcome text",
+    "notify_error text",
+)  # fmt: skip
+"""The transition arrays `finish_jobs` takes, after p_atomic, the log cap, now and the
+channel; an array passed as NULL leaves its column at its default for every job (NULL, or
+'' for logs, false for notified, 0 for refund)."""
+_NAMES = [c.split()[0] for c in TRANSITION_COLUMNS]
+_DEFAULTS = {"logs": "''", "notified": "false", "refund": "0"}
+
+DEFERRED = "JB001"
+"""SQLSTATE `finish_jobs` raises, called alone, when it cancelled a dependent in a batch."""
+
+_LOGS, _TRUNCATED = append_logs("b.", "t.logs", "p_max_log")
+_STOPPED = "t.state IN ('failed', 'cancelled')"
+CHANGED = {
+    "state": "t.state", "owner": "CASE WHEN t.state = 'queued' THEN NULL ELSE b.owner END",
+    "attempts": "b.attempts - t.refund",
+    "run_after": "coalesce(t.run_after, b.run_after)", "completed_date": "t.completed_date",
+    "duration_ms": "coalesce(t.duration_ms, b.duration_ms)",
+    "response_type": "coalesce(t.response_type, b.response_type)",
+    "response_body": "coalesce(t.response_body, b.response_body)", "error": "t.error::jsonb",
+    "logs": _LOGS, "logs_truncated": _TRUNCATED, "progress": "coalesce(t.progress, b.progress)",
+    "status": "coalesce(t.status, b.status)",
+    "notified_date": "CASE WHEN t.notified THEN p_now ELSE b.notified_date END",
+    "last_activity_date": "p_now",
+    "last_outcome": f"CASE WHEN {_STOPPED} THEN coalesce(t.outcome, b.last_outcome) "
+                    "ELSE b.last_outcome END",
+    "notify_error": "coalesce(t.notify_error, b.notify_error)",
+}  # fmt: skip
+"""A job row's columns after its transition `t` (the rest stay as they are in `b`). The
+attempt that ends a job stays in its row (`owner` is kept, `last_outcome` set when it
+failed or was cancelled): `jobs_core.history` reads it from there."""
+
+_ENDING = "state IN ('completed', 'failed', 'cancelled')"
+_APPLIES = """b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
+          AND b.state NOT IN ('completed', 'failed', 'cancelled')"""
+_SUMMARY = (
+    "id, state, started_date, completed_date, duration_ms, attempts, response_type, error, batch_id"
+)
+
+_RECORD_ATTEMPTS = """
+    -- A retried attempt (the job queued again) keeps a history row, read from the job's row
+    -- after its transition (this attempt's error, progress, status and appended logs).
+    IF p_outcome IS NOT NULL THEN
+        INSERT INTO job_attempt (job_id, seq, number, outcome, engine, started_date,
+            ended_date, duration_ms, error, progress, status, log_end)
+        SELECT b.id,
+            coalesce((SELECT max(a.seq) FROM job_attempt a WHERE a.job_id = b.id), 0) + 1,
+            b.attempts + coalesce(u.refund, 0), u.outcome, u.guard, b.started_date, p_now,
+            u.duration_ms, b.error, b.progress, b.status, log_end(b.logs)
+        FROM unnest(p_id, p_state, p_outcome, p_refund, p_guard, p_duration_ms)
+            AS u(id, state, outcome, refund, guard, duration_ms)
+        JOIN background_job b ON b.id = u.id
+        WHERE u.outcome IS NOT NULL AND u.state = 'queued' AND u.id = ANY(applied_ids);
+    END IF;
+"""
+
+_DEPENDENTS = f"""
+    -- Most stores have no job waiting on another: one probe of the partial index of waiting
+    -- jobs (ORDER BY makes it the plan even before the table has statistics) then spares
+    -- the release and the cancellation.
+    released_ids := '{{}}';
+    cancelled_ids := '{{}}';
+    PERFORM waiting_on FROM background_job WHERE waiting_on IS NOT NULL
+    ORDER BY waiting_on LIMIT 1;
+    IF FOUND THEN
+        {cancel_dependents_sql("v_stopped", "p_now")}
+        SELECT coalesce(array_agg(id ORDER BY id), '{{}}'),
+            coalesce(array_agg(batch_id) FILTER (WHERE batch_id IS NOT NULL), '{{}}')
+        INTO cancelled_ids, v_cancelled_batches
+        FROM cancelled;
+        IF NOT p_atomic AND cardinality(v_cancelled_batches) > 0 THEN
+            RAISE EXCEPTION 'a cancelled dependent is in a batch' USING ERRCODE = '{DEFERRED}';
+        END IF;
+        batch_ids := batch_ids || v_cancelled_batches;
+        batch_states := batch_states
+            || array_fill('cancelled'::text, ARRAY[cardinality(v_cancelled_batches)]);
+
+        -- Dependents of every job that ended move on to their next pending parent, or are
+        -- released (a `finished` policy waits on failed and cancelled parents too).
+        WITH released AS (
+            UPDATE background_job AS b SET {RELEASE_SET}
+            WHERE b.waiting_on IS NOT NULL
+              AND b.waiting_on = ANY(v_completed || v_stopped || cancelled_ids)
+              AND b.state = 'queued'
+            RETURNING b.id, b.waiting_on
+        )
+        SELECT coalesce(array_agg(id) FILTER (WHERE waiting_on IS NULL), '{{}}')
+        INTO released_ids FROM released;
+    END IF;
+"""
+
+_COUNT = """
+    v_counts[1] := v_counts[1] + cardinality(cancelled_ids);
+    WITH delta AS (
+        SELECT d.state, d.n
+        FROM unnest(ARRAY['cancelled', 'completed', 'failed'], v_counts) AS d(state, n)
+        WHERE d.n > 0
+    ), counted AS (
+        -- Rows locked in state order, the same in every transaction: no deadlock.
+        INSERT INTO job_count (state, n) SELECT state, n FROM delta ORDER BY state
+        ON CONFLICT (state) DO UPDATE SET n = job_count.n + excluded.n
+    )
+    INSERT INTO job_minute (minute, state, n)
+    SELECT p_now - p_now % 60000, state, n FROM delta ORDER BY state
+    ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n;
+
+    PERFORM pg_notify(p_channel, 'finish');
+"""
+
+
+def _apply(job_fields: list[str]) -> str:
+    """The function's first statement: the transitions, their rows moved or updated, their
+    summaries; what the next ones need into variables."""
+    columns = ", ".join(job_fields)
+    final_row = ", ".join(f"{CHANGED.get(f, 'b.' + f)} AS {f}" for f in job_fields)
+    read = ", ".join(
+        f"coalesce(u.{n}, {_DEFAULTS[n]}) AS {n}" if n in _DEFAULTS else f"u.{n}" for n in _NAMES
+    )
+    # Rows are found by primary key (`= ANY(ARRAY(...))`): joined to the transitions, which
+    # the planner cannot size, an empty part would scan the whole live table.
+    return f"""
+    WITH t AS (
+        SELECT {read}
+        FROM unnest({", ".join("p_" + n for n in _NAMES)}) AS u({", ".join(_NAMES)})
+    ), ended AS (
+        DELETE FROM background_job AS b USING t
+        WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE {_ENDING}))
+          AND {_APPLIES}
+        RETURNING {final_row}
+    ), completed AS (
+        INSERT INTO completed_job ({columns})
+        SELECT {columns} FROM ended WHERE state = 'completed'
+    ), failed AS (
+        INSERT INTO failed_job ({columns})
+        SELECT {columns} FROM ended WHERE state <> 'completed'
+    ), changed AS (
+        UPDATE background_job AS b
+        SET {", ".join(f"{f} = {e}" for f, e in CHANGED.items())}, cancel_requested = false
+        FROM t
+        WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE NOT {_ENDING}))
+          AND {_APPLIES}
+        RETURNING {", ".join("b." + f for f in _SUMMARY.split(", "))}
+    ), applied AS (
+        SELECT {_SUMMARY} FROM ended UNION ALL SELECT {_SUMMARY} FROM changed
+    ), summary AS (
+        UPDATE job_summary AS s
+        SET state = a.state, started_date = a.started_date, completed_date = a.completed_date,
+            duration_ms = a.duration_ms, attempts = a.attempts, response_type = a.response_type,
+            error_code = a.error ->> 'code', error_message = a.error ->> 'message'
+        FROM applied AS a WHERE s.id = a.id
+    )
+    SELECT coalesce(array_agg(id), '{{}}'),
+        coalesce(array_agg(id) FILTER (WHERE state = 'completed'), '{{}}'),
+        coalesce(array_agg(id) FILTER (WHERE state IN ('failed', 'cancelled')), '{{}}'),
+        ARRAY[count(*) FILTER (WHERE state = 'cancelled'),
+              count(*) FILTER (WHERE state = 'completed'),
+              count(*) FILTER (WHERE state = 'failed')],
+        coalesce(array_agg(batch_id) FILTER (WHERE batch_id IS NOT NULL AND {_ENDING}), '{{}}'),
+        coalesce(array_agg(state) FILTER (WHERE batch_id IS NOT NULL AND {_ENDING}), '{{}}')
+    INTO applied_ids, v_completed, v_stopped, v_counts, batch_ids, batch_states
+    FROM applied;
+"""
+
+
+def finish_function(job_fields: list[str]) -> str:
+    """DDL of `finish_jobs` for job tables with columns `job_fields`."""
+    params = ", ".join(f"p_{c.split()[0]} {c.split()[1]}[]" for c in TRANSITION_COLUMNS)
+    return f"""
+CREATE FUNCTION finish_jobs(p_atomic boolean, p_max_log integer, p_now bigint,
+    p_channel text, {params},
+    OUT applied_ids bigint[], OUT released_ids bigint[], OUT cancelled_ids bigint[],
+    OUT batch_ids text[], OUT batch_states text[], OUT deferred boolean)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_completed bigint[];
+    v_stopped bigint[];
+    v_counts bigint[];
+    v_cancelled_batches text[];
+BEGIN
+    -- Batch counters need the caller's transaction; a job's batch never changes.
+    deferred := NOT p_atomic AND EXISTS (
+        SELECT 1 FROM background_job WHERE id = ANY(p_id) AND batch_id IS NOT NULL);
+    IF deferred THEN
+        RETURN;
+    END IF;
+{_apply(job_fields)}{_RECORD_ATTEMPTS}{_DEPENDENTS}{_COUNT}
+END
+$$;
+"""
+
+
+FINISH = (
+    "SELECT applied_ids, released_ids, cancelled_ids, batch_ids, batch_states, deferred "
+    "FROM finish_jobs(" + ", ".join(f"${i + 1}" for i in range(4 + len(TRANSITION_COLUMNS))) + ")"
+)
