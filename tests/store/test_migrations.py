@@ -44,8 +44,7 @@ def downgrade_month(path: Path) -> None:
     """Make a month database what version 1 of jobs wrote."""
     with sqlite3.connect(path) as conn:
         for table in ("completed_job", "failed_job"):
-            for event in ("insert", "delete"):
-                conn.execute(f"DROP TRIGGER {table}_{event}_text")
+            conn.execute(f"DROP TRIGGER {table}_delete_text")
             for column in ("logs_truncated", *JOB_COLUMNS_V3):
                 conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         conn.execute("DROP TABLE job_attempt")

@@ -16,18 +16,25 @@ def ms(day: int, hour: int = 0, minute: int = 0) -> int:
     return round(datetime(2026, 11, day, hour, minute, tzinfo=UTC).timestamp() * 1000)
 
 
+def day(d: int) -> str:
+    return f"jobsday{ms(d) // 86_400_000}"
+
+
+def hour(d: int, h: int) -> str:
+    return f"jobshour{ms(d, h) // 3_600_000}"
+
+
 @pytest.mark.parametrize(
     ("since", "until", "terms"),
     [
-        (ms(3), ms(5), ["jobsday20261103", "jobsday20261104"]),
-        (ms(3, 22), ms(5, 1), ["jobshour2026110322", "jobshour2026110323", "jobsday20261104",
-                               "jobshour2026110500"]),
-        (ms(3, 22, 30), ms(3, 23, 10), ["jobshour2026110322", "jobshour2026110323"]),
-        (None, ms(1, 2), ["jobshour2026110100", "jobshour2026110101"]),
-        (ms(30, 23), None, ["jobshour2026113023"]),
+        (ms(3), ms(5), [day(3), day(4)]),
+        (ms(3, 22), ms(5, 1), [hour(3, 22), hour(3, 23), day(4), hour(5, 0)]),
+        (ms(3, 22, 30), ms(3, 23, 10), [hour(3, 22), hour(3, 23)]),
+        (None, ms(1, 2), [hour(1, 0), hour(1, 1)]),
+        (ms(30, 23), None, [hour(30, 23)]),
         (ms(5), ms(5), []),
     ],
-)  # fmt: skip
+)
 def test_whole_days_as_day_tokens_and_the_rest_as_hours(
     since: int | None, until: int | None, terms: list[str]
 ) -> None:

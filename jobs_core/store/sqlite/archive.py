@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from .connection import is_busy, open_connection, transaction, translate
 from .files import create_private
 from .month_reader import MonthReader, month_of, month_path, table_for
 from .rows import JOB_SELECT
-from .schema import MONTH_TABLES, MONTH_VERSION, month_ddl
+from .schema import MONTH_TABLES, MONTH_VERSION, month_ddl, search_values
 
 log = logging.getLogger("jobs.store")
 
@@ -111,6 +112,7 @@ class MonthArchive:
             )
             conn.execute(_copy_sql(schema, "completed_job", "= 'completed'"), (done,))
             conn.execute(_copy_sql(schema, "failed_job", "IN ('failed', 'cancelled')"), (stopped,))
+            conn.execute(_index_sql(schema), (every,))
             conn.execute(
                 f"INSERT OR REPLACE INTO {schema}.job_attempt ({ATTEMPT_SELECT}) "
                 f"SELECT {ATTEMPT_SELECT} FROM main.job_attempt "
@@ -231,6 +233,16 @@ class MonthArchive:
 
 def _schema(month: str) -> str:
     return "m_" + month.replace("-", "_")
+
+
+@functools.cache
+def _index_sql(schema: str) -> str:
+    """Index the text of the jobs just copied into the month (a row the copy replaced was
+    unindexed by its delete trigger)."""
+    return (
+        f"INSERT INTO {schema}.job_text(rowid, body) SELECT id, {search_values('')} "
+        "FROM main.background_job WHERE id IN (SELECT value FROM json_each(?))"
+    )
 
 
 def _copy_sql(schema: str, table: str, state_test: str) -> str:

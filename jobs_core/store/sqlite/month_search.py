@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections import Counter
 
 from jobs_core.records import Job, JobState
 
 from .rows import row_to_job
-from .schema import MONTH_SEARCH_VERSION, MONTH_TABLES, month_select
+from .schema import DAY_TOKEN, HOUR_TOKEN, MONTH_SEARCH_VERSION, MONTH_TABLES, month_select
 
 SEARCH_IDS = """
 SELECT rowid FROM job_text WHERE job_text MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?
@@ -46,10 +45,10 @@ def time_terms(since: int | None, until: int | None, month: tuple[int, int]) -> 
     at = start
     while at < end:
         if at % DAY == 0 and at + DAY <= end:
-            terms.append(time.strftime("jobsday%Y%m%d", time.gmtime(at / 1000)))
+            terms.append(f"{DAY_TOKEN}{at // DAY}")
             at += DAY
         else:
-            terms.append(time.strftime("jobshour%Y%m%d%H", time.gmtime(at / 1000)))
+            terms.append(f"{HOUR_TOKEN}{at // HOUR}")
             at += HOUR
     return terms
 

@@ -206,14 +206,16 @@ MONTH_TABLES = ("completed_job", "failed_job")
 MONTH_INDEX_COLUMNS = ("command", "tag", "batch_id", "created_by", "user_id", "ref_id", "state")
 """Columns the admin can filter a month's jobs by; each gets an index (column, id)."""
 
-TIME_TOKENS = "jobsday%Y%m%d jobshour%Y%m%d%H"
-"""The finish time's tokens in a job's indexed text (UTC day and hour)."""
+DAY_TOKEN, HOUR_TOKEN = "jobsday", "jobshour"
+"""Prefixes of the finish time's tokens in a job's indexed text: its UTC day and hour, as
+numbers since the epoch (integer division, where strftime cost 0.7 µs a job, measured)."""
 
 SEARCH_TEXT = (
     "{row}command", "{row}tag", "{row}error ->> '$.code'", "{row}error ->> '$.message'",
     "{row}error ->> '$.stack'", "{row}status", "{row}request_body", "{row}response_body",
     "{row}logs",
-    "strftime('" + TIME_TOKENS + "', {row}completed_date / 1000, 'unixepoch')",
+    f"'{DAY_TOKEN}' || ({{row}}completed_date / 86400000) || ' {HOUR_TOKEN}' "
+    "|| ({row}completed_date / 3600000)",
 )  # fmt: skip
 """What a month's full-text index (`job_text`, FTS5) holds of each job, as one column:
 one column costs half the time per row of one per field (measured), and search looks in
@@ -242,9 +244,9 @@ def _add_column(schema: str, table: str, columns: dict[str, str]) -> str:
 
 
 def _month_v3(schema: str) -> list[str]:
-    """Attempts kept with their job, and the month's full-text index, which triggers keep
-    in step with the job tables inside the archiving transaction (a contentless FTS5 table:
-    the text is the job row's, not copied)."""
+    """Attempts kept with their job, and the month's full-text index, written by the
+    archiving transaction (a contentless FTS5 table: the text is the job row's, not
+    copied)."""
     statements = [
         _add_column(schema, t, {name: kind})
         for t in MONTH_TABLES
@@ -266,18 +268,14 @@ def search_values(row: str) -> str:
 
 
 def search_triggers(schema: str) -> list[str]:
-    """Triggers that index each job row a month gains and unindex each it loses; rows
-    there before the index existed are indexed once."""
+    """Index the rows there before the index existed, and triggers that unindex each row a
+    month loses. The archive indexes the rows it writes itself, in one statement
+    (`archive.index_sql`): a trigger per row cost twice as much (measured)."""
     statements: list[str] = []
     for table in MONTH_TABLES:
         statements.append(
             f"INSERT INTO {schema}.job_text(rowid, body) "
             f"SELECT id, {search_values('')} FROM {schema}.{table}"
-        )
-        statements.append(
-            f"CREATE TRIGGER IF NOT EXISTS {schema}.{table}_insert_text AFTER INSERT ON {table} "
-            f"BEGIN INSERT INTO job_text(rowid, body) VALUES (new.id, {search_values('new.')}); "
-            "END"
         )
         # A contentless index forgets a row given the very text it indexed.
         statements.append(
