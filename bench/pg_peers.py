@@ -8,6 +8,8 @@ from the first enqueue to the last completion of N no-op jobs:
 
 - batched: enqueues of 500 (PgQueuer: batch_size=100, its figure to beat; jobs: enqueue_many)
 - single: one awaited enqueue per job
+
+Each figure is the median of `--rounds` runs (3), the two libraries alternating.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -157,13 +160,21 @@ async def fresh_database(base: str, name: str) -> str:
     return head.rsplit("/", 1)[0] + f"/{name}" + (f"?{tail}" if tail else "")
 
 
-async def measure(base: str, n: int, single_n: int) -> dict[str, float]:
-    result: dict[str, float] = {}
+async def measure(base: str, n: int, single_n: int, rounds: int) -> dict[str, Any]:
+    """Medians of `rounds` runs of each library, alternating (PgQueuer first in even rounds,
+    jobs first in odd ones), so that a busy moment of a shared machine falls on both."""
+    result: dict[str, Any] = {}
     for mode, count, batch in (("batched", n, BATCH), ("single", single_n, 1)):
-        pgq = await fresh_database(base, f"peers_pgq_{mode}")
-        result[f"pgqueuer_{mode}_jobs_per_s"] = await pgq_run(pgq, count, batch)
-        ours = await fresh_database(base, f"peers_jobs_{mode}")
-        result[f"jobs_{mode}_jobs_per_s"] = await jobs_run(ours, count, batch)
+        runs: dict[str, list[float]] = {"pgqueuer": [], "jobs": []}
+        for r in range(rounds):
+            order = ("pgqueuer", "jobs") if r % 2 == 0 else ("jobs", "pgqueuer")
+            for name in order:
+                url = await fresh_database(base, f"peers_{name}_{mode}")
+                run = pgq_run if name == "pgqueuer" else jobs_run
+                runs[name].append(await run(url, count, batch))
+        for name, values in runs.items():
+            result[f"{name}_{mode}_jobs_per_s"] = statistics.median(values)
+            result[f"{name}_{mode}_runs"] = [round(v) for v in values]
         ratio = result[f"jobs_{mode}_jobs_per_s"] / result[f"pgqueuer_{mode}_jobs_per_s"]
         result[f"ratio_{mode}"] = ratio
     return result
@@ -172,7 +183,8 @@ async def measure(base: str, n: int, single_n: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", default="pg", metavar="pg|URL")
-    parser.add_argument("--quick", action="store_true", help="2,000 jobs (500 one by one)")
+    parser.add_argument("--quick", action="store_true", help="2,000 jobs (500 one by one), 1 round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs (median shown)")
     parser.add_argument("--pgq-consumer", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.pgq_consumer:
@@ -182,11 +194,13 @@ def main() -> None:
     stores = Stores(args.store, None)
     try:
         assert stores.base is not None
-        result = asyncio.run(measure(stores.base, n, single_n))
+        rounds = 1 if args.quick else args.rounds
+        result = asyncio.run(measure(stores.base, n, single_n, rounds))
         where = stores.describe()
     finally:
         stores.close()
-    print(f"jobs beside PgQueuer 1.6.0, end to end, no-op jobs, {where}")
+    print(f"jobs beside PgQueuer 1.6.0, end to end, no-op jobs, median of {rounds} alternating "
+          f"run(s), {where}")  # fmt: skip
     print_table(
         ["mode", "jobs/s", "PgQueuer jobs/s", "ratio"],
         [

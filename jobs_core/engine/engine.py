@@ -18,14 +18,14 @@ from jobs_core.clock import Clock
 from jobs_core.context import JobContext
 from jobs_core.errors import JobsError
 from jobs_core.liveness import this_host
-from jobs_core.records import Job, JobState
+from jobs_core.records import Job
 from jobs_core.registry import CommandRegistry
-from jobs_core.rules import REPLY_COMMAND, Attempt, decide
+from jobs_core.rules import REPLY_COMMAND, Attempt
 from jobs_core.settings import Settings
-from jobs_core.store.protocol import EngineRegistration, NewJob, Store, Transition
+from jobs_core.store.protocol import EngineRegistration, Store
 from jobs_core.transient import TransientJob
 
-from . import activity, retention
+from . import activity, outcomes, retention
 from .drain import run_until_idle
 from .leases import heartbeat_loop, recover
 from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, run_attempt
@@ -100,11 +100,15 @@ class Engine:
         self._last_archive = 0.0
         self._last_watchdog = 0.0
         self._activity_pending = False
+        self._flush_task: asyncio.Task[None] | None = None
+        self._flush_error: Exception | None = None
+        self._writing_named = False
+        """Whether the background write under way holds outcomes of named workers' jobs."""
         self._writing = asyncio.Lock()
-        """Held while outcomes or activity are written: `run_until_idle` flushes beside the
-        dispatch loop, and on a store that awaits I/O one flush must not overtake the
-        other (activity of a job written after its outcome would be lost; a drain would
-        return before the outcomes it did not see were committed)."""
+        """Held while outcomes or activity are written (outcomes in the background of the
+        dispatch loop, `outcomes.py`; `run_until_idle` and `stop` flush beside it): one write
+        must not overtake another (activity of a job written after its outcome would be
+        lost; a drain would return before the outcomes it did not see were committed)."""
         self._worker_locks: dict[str, asyncio.Lock] = {}
         self._transient_seq = 0
         self._trouble = Backoff(f"engine {self.id}: writing to the store", log)
@@ -160,6 +164,7 @@ class Engine:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await outcomes.wait_for_flush(self)
         try:
             await self._flush_outcomes()
             await self._flush_activity(force=True)
@@ -221,7 +226,10 @@ class Engine:
             self._claim_default = self._claim_named = self._control_check = True
 
     async def _dispatch_once(self) -> None:
-        await self._flush_outcomes()
+        if self.store.concurrent_writes:
+            outcomes.start_flush(self)
+        else:
+            await self._flush_outcomes()
         now = self.clock.now_ms()
         self._check_changes()
         if self._next_due is not None and self._next_due <= now:
@@ -317,12 +325,16 @@ class Engine:
             )  # fmt: skip
             self._claim_default = len(jobs) == min(capacity, self.settings.claim_batch)
             claimed += self._start_all(jobs)
-        if self._claim_named:
+        # While the outcome of a named worker's job is being written, its next job waits for
+        # it (the write wakes us), then starts at a time read after it: a worker's jobs
+        # never seem to overlap.
+        if self._claim_named and not self._writing_named:
             looked = True
             self._claim_named = False
             jobs = await self.store.claim(
-                owner=self.id, commands=commands, named=True, limit=1000, now=now
-            )
+                owner=self.id, commands=commands, named=True, limit=1000,
+                now=self.clock.now_ms(),
+            )  # fmt: skip
             claimed += self._start_all(jobs)
         # Only after a claim found nothing: when no claim ran, nothing changed since the last
         # look (a server round trip per idle poll is not free on PostgreSQL).
@@ -414,41 +426,7 @@ class Engine:
     # -- writing ----------------------------------------------------------------------------
 
     async def _flush_outcomes(self) -> None:
-        if not self._outcomes and not self._writing.locked():
-            return
-        async with self._writing:
-            await self._write_outcomes()
-
-    async def _write_outcomes(self) -> None:
-        if not self._outcomes:
-            return
-        outcomes, self._outcomes = self._outcomes, []
-        now = self.clock.now_ms()
-        transitions: list[Transition] = []
-        new_jobs: list[NewJob] = []
-        for job, attempt in outcomes:
-            decision = decide(
-                job, attempt, owner=self.id, now=now, settings=self.settings, rng=self._rng
-            )
-            transitions.extend(decision.transitions)
-            new_jobs.extend(decision.new_jobs)
-        try:
-            result = await self.store.finish(transitions, new_jobs, now)
-        except BaseException:
-            self._outcomes = outcomes + self._outcomes
-            raise
-        if self.telemetry is not None and self.telemetry.active:
-            self.telemetry.finished(outcomes)
-        for t in transitions:
-            if t.owner_guard == self.id and t.job_id in result.applied:
-                self.processed += 1
-                self.failed += t.state is JobState.FAILED
-                if t.state is JobState.QUEUED and t.run_after is not None:
-                    self.note_due(t.run_after)
-        if result.released_dependents or result.new_job_ids:
-            self._claim_default = self._claim_named = True
-        if self.on_finished is not None:
-            self.on_finished.fire()
+        await outcomes.flush(self)
 
     def _on_activity(self) -> None:
         self._activity_pending = True

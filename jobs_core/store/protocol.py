@@ -162,6 +162,12 @@ class Store(Protocol):
     location: str
     """Where the store is, safe to print: a directory, or a URL with its password masked."""
 
+    concurrent_writes: bool
+    """Whether writes wait on I/O that can overlap (a server's round trips, several
+    connections): the engine then writes outcomes in the background while it claims the
+    next jobs. False for SQLite, whose writes run on the loop's thread: there is nothing to
+    overlap, and the background task only cost time (measured)."""
+
     async def open(self) -> None:
         """Connect, and create or check the store now (every other call does it on demand).
 

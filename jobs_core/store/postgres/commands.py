@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from jobs_core.records import CommandDefinition
 from jobs_core.store.rows import COMMAND_COLUMNS, command_definition, command_values
 
 from .connection import Conn
+from .rows import columns
 
 # Names in one order, so two engines declaring the same commands never deadlock.
 DECLARE = f"""
@@ -31,11 +30,7 @@ async def declare(conn: Conn, definitions: list[CommandDefinition]) -> None:
     """Upsert `definitions`; an older declaration never replaces a newer one."""
     if not definitions:
         return
-    columns: list[list[Any]] = [[] for _ in range(8)]
-    for d in definitions:
-        for column, value in zip(columns, command_values(d), strict=True):
-            column.append(value)
-    await conn.execute(DECLARE, *columns)
+    await conn.execute(DECLARE, *columns([command_values(d) for d in definitions], 8))
 
 
 async def declared(conn: Conn) -> list[CommandDefinition]:

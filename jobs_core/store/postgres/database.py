@@ -29,8 +29,9 @@ Work = Callable[[Conn], Awaitable[R]]
 
 POOL_SIZE = 4
 """Connections for callers (enqueue, admin reads) per process."""
-ENGINE_POOL_SIZE = 2
-"""Connections for the engine's own writes: its dispatch loop and its heartbeat."""
+ENGINE_POOL_SIZE = 3
+"""Connections for the engine's own writes: its claims, the outcomes it writes meanwhile,
+and its heartbeat."""
 RETRIES = 5
 """Attempts of a transaction that lost a deadlock or a serialisation race."""
 

@@ -20,7 +20,7 @@ from .dependents_sql import RELEASE_SET
 from .finish_sql import DEFERRED, FINISH, TRANSITION_COLUMNS
 from .graph import Settled, cancel_dependents, new_deltas, settle_batches
 from .queue import insert_jobs
-from .rows import error_to_json
+from .rows import columns, error_to_json
 
 _UNSET: list[Any] = [
     {"logs": "", "notified": False, "refund": 0}.get(c.split()[0]) for c in TRANSITION_COLUMNS
@@ -89,13 +89,10 @@ async def finish(
     )  # fmt: skip
 
 
-def _arrays(transitions: list[Transition], now: int) -> list[list[Any] | None]:
-    columns: list[list[Any]] = [[] for _ in TRANSITION_COLUMNS]
-    for t in transitions:
-        for column, value in zip(columns, _transition_values(t, now), strict=True):
-            column.append(value)
+def _arrays(transitions: list[Transition], now: int) -> list[tuple[Any, ...] | None]:
+    values = columns([_transition_values(t, now) for t in transitions], len(TRANSITION_COLUMNS))
     size = len(transitions)
-    return [None if i > 1 and c.count(_UNSET[i]) == size else c for i, c in enumerate(columns)]
+    return [None if i > 1 and c.count(_UNSET[i]) == size else c for i, c in enumerate(values)]
 
 
 _RELEASED = f"""

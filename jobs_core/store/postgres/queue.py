@@ -21,7 +21,7 @@ from jobs_core.store.protocol import ActivityUpdate, NewJob
 from . import batches
 from .connection import Conn
 from .logs import append_logs
-from .rows import JOB_SELECT, error_to_json, json_or_none, row_to_job
+from .rows import JOB_SELECT, columns, error_to_json, json_or_none, row_to_job
 
 NEW_JOB_ARRAYS = (
     "command text", "request_type text", "request_body text", "worker text", "run_after bigint",
@@ -199,13 +199,13 @@ async def insert_jobs(
         joined = _joined(jobs, starts)
         if joined:
             finished = await batches.join(conn, joined, now, admit=not follow_ups)
-    columns: list[list[Any]] = [[] for _ in NEW_JOB_ARRAYS]
-    for job, start in zip(jobs, starts, strict=True):
-        for column, value in zip(columns, _job_values(job, start, now), strict=True):
-            column.append(value)
+    values = columns(
+        [_job_values(job, start, now) for job, start in zip(jobs, starts, strict=True)],
+        len(NEW_JOB_ARRAYS),
+    )
     size = len(jobs)
     arrays = [
-        None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(columns)
+        None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(values)
     ]
     try:
         ids: list[int] = list(await conn.fetchval(INSERT_JOBS, *arrays, now, channel))

@@ -86,6 +86,11 @@ def error_from_json(text: str | None) -> JobError | None:
     )  # fmt: skip
 
 
+def columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
+    """`rows` turned into `width` columns (one array parameter each), transposed in C."""
+    return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+
+
 def json_or_none(value: dict[str, str]) -> str | None:
     """A string map as JSON, or None when empty (most jobs have no args or meta)."""
     return json.dumps(value) if value else None

@@ -54,6 +54,8 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin):
     of that call (a later loop gets a fresh pool), and LISTEN has a connection of its own.
     """
 
+    concurrent_writes = True
+
     def __init__(
         self,
         dsn: str,

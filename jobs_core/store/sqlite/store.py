@@ -67,6 +67,8 @@ class SqliteStore(TaskStoreMixin, HistoryStoreMixin, RetentionStoreMixin):
     Admin reads run in a worker thread on their own connection so they never block the loop.
     """
 
+    concurrent_writes = False
+
     def __init__(self, directory: str, settings: Settings | None = None, *, create: bool = True):
         self.settings = settings or Settings()
         self.directory = os.path.abspath(directory)

@@ -1,0 +1,96 @@
+"""Writing finished attempts to the store in group commits; on a store whose writes overlap
+(`Store.concurrent_writes`: PostgreSQL), in the background of the dispatch loop: while a
+batch of outcomes is being written, the loop claims and starts the next jobs, and the two
+round trips overlap instead of adding up.
+
+One write at a time, under the engine's `_writing` lock, so a batch never overtakes the one
+before it and `run_until_idle` and `stop` can wait for the write under way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from jobs_core.records import JobState
+from jobs_core.rules import decide
+from jobs_core.store.protocol import NewJob, Transition
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+def start_flush(engine: Engine) -> None:
+    """Start writing the pending outcomes unless a write is under way; raise the error of
+    the last background write, if it failed (its outcomes were kept for the next one)."""
+    task = engine._flush_task
+    if task is not None and task.done():
+        engine._flush_task = None
+        error = engine._flush_error
+        engine._flush_error = None
+        if error is not None:
+            raise error
+    if engine._outcomes and engine._flush_task is None:
+        engine._flush_task = asyncio.create_task(_flush_in_background(engine))
+
+
+async def _flush_in_background(engine: Engine) -> None:
+    named = any(job.worker for job, _ in engine._outcomes)
+    engine._writing_named = named
+    try:
+        await flush(engine)
+    except Exception as error:  # the dispatch loop raises it and backs off
+        engine._flush_error = error
+    finally:
+        engine._writing_named = False
+    # The named workers of the written jobs are free again (or their outcomes are back in
+    # the queue of outcomes, to be written first).
+    engine._claim_named = engine._claim_named or named
+    engine._wake.set()
+
+
+async def wait_for_flush(engine: Engine) -> None:
+    """Let a background write finish (its error, if any, is left to `start_flush`)."""
+    task = engine._flush_task
+    if task is not None and not task.done():
+        await asyncio.wait([task])
+
+
+async def flush(engine: Engine) -> None:
+    """Write the pending outcomes now (after the write under way, if any)."""
+    if not engine._outcomes and not engine._writing.locked():
+        return
+    async with engine._writing:
+        await _write(engine)
+
+
+async def _write(engine: Engine) -> None:
+    if not engine._outcomes:
+        return
+    outcomes, engine._outcomes = engine._outcomes, []
+    now = engine.clock.now_ms()
+    transitions: list[Transition] = []
+    new_jobs: list[NewJob] = []
+    for job, attempt in outcomes:
+        decision = decide(
+            job, attempt, owner=engine.id, now=now, settings=engine.settings, rng=engine._rng
+        )
+        transitions.extend(decision.transitions)
+        new_jobs.extend(decision.new_jobs)
+    try:
+        result = await engine.store.finish(transitions, new_jobs, now)
+    except BaseException:
+        engine._outcomes = outcomes + engine._outcomes
+        raise
+    if engine.telemetry is not None and engine.telemetry.active:
+        engine.telemetry.finished(outcomes)
+    for t in transitions:
+        if t.owner_guard == engine.id and t.job_id in result.applied:
+            engine.processed += 1
+            engine.failed += t.state is JobState.FAILED
+            if t.state is JobState.QUEUED and t.run_after is not None:
+                engine.note_due(t.run_after)
+    if result.released_dependents or result.new_job_ids:
+        engine._claim_default = engine._claim_named = True
+    if engine.on_finished is not None:
+        engine.on_finished.fire()
