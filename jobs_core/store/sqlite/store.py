@@ -40,7 +40,7 @@ from jobs_core.store.protocol import (
 )
 
 from . import admin, attempts, commands, engines, logs, queue
-from .archive import MonthArchive
+from .archive import MonthArchive, has_attempts
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
 from .files import create_private, exposed_files, make_private_dir
@@ -392,6 +392,8 @@ def _delete_archived(conn: sqlite3.Connection, ids: str) -> None:
         "AND state IN ('completed', 'failed', 'cancelled')",
         (ids,),
     )
+    if not has_attempts(conn, "main"):
+        return
     # Not the attempts of a job requeued meanwhile: it stayed, and they are its history.
     conn.execute(
         "DELETE FROM job_attempt WHERE job_id IN (SELECT value FROM json_each(?)) "
