@@ -11,6 +11,7 @@ import sqlite3
 import time
 
 from jobs_core import BackgroundJobs, EnqueueRequest
+from jobs_core.figures import bucket_of
 from jobs_core.store.sqlite.month_reader import month_of, month_path
 from jobs_core.store.sqlite.rows import SUMMARY_FIELDS
 from jobs_core.store.sqlite.schema import JOB_FIELDS, MONTH_VERSION, month_ddl
@@ -64,10 +65,11 @@ def _summary_sql(table: str) -> str:
 
 def _fill(conn: sqlite3.Connection, n: int, first_ms: int, span_ms: int) -> None:
     ddl = month_ddl("m")
-    # Indexes, the search index's fill and its triggers after the rows: built once, in bulk.
+    # Tables and their later columns first; the indexes, the search index's fill and its
+    # triggers after the rows (built once, in bulk: a faster load).
     later = ("CREATE INDEX", "INSERT INTO", "CREATE TRIGGER")
-    tables = [s for s in ddl if not s.startswith(later)]
     indexes = [s for s in ddl if s.startswith(later)]
+    tables = [s for s in ddl if s not in indexes]
     conn.execute("BEGIN")
     for statement in tables:
         conn.execute(statement)
@@ -80,6 +82,12 @@ def _fill(conn: sqlite3.Connection, n: int, first_ms: int, span_ms: int) -> None
     conn.execute(
         "INSERT INTO job_minute (minute, state, n) SELECT completed_date - completed_date % "
         "60000, state, count(*) FROM job_summary GROUP BY 1, 2"
+    )
+    conn.execute(  # the per-command tallies engines write as jobs finish (20 ms each)
+        "INSERT INTO command_minute (minute, command, state, bucket, n, total_ms) "
+        "SELECT completed_date - completed_date % 60000, command, state, ?, count(*), "
+        "sum(duration_ms) FROM job_summary GROUP BY 1, 2, 3",
+        (bucket_of(20),),
     )
     conn.execute(
         "UPDATE job_count SET n = (SELECT count(*) FROM job_summary s "

@@ -72,6 +72,17 @@ def queries(jobs: BackgroundJobs, month: str, archived: int, queued: int) -> dic
             "user4243", since=_day_ago(), until=_day_ago(0), limit=page),
         "search (common, date range)": lambda _: jobs.search(
             "processed", since=_day_ago(3), until=_day_ago(2), limit=page),
+        "list_completed query (prefix, negation)": lambda _: jobs.list_completed(
+            month, "command:cmd_3* -tag:tag42", limit=page),
+        "find_jobs state:failed command (every month)": lambda _: jobs.find_jobs(
+            "state:failed command:cmd_3", limit=page),
+        "find_jobs text (rare, bounded scan)": lambda _: jobs.find_jobs("user4243@", limit=page),
+        "find_jobs args (bounded scan)": lambda _: jobs.find_jobs("args.x:1", limit=page),
+        "command_figures(15 min)": lambda _: jobs.command_figures(15),
+        "command_figures(24 h)": lambda _: jobs.command_figures(24 * 60),
+        "command_throughput(60 min)": lambda _: jobs.command_throughput("cmd_3", 60),
+        "blocked_by(100 ids)": lambda _: jobs.blocked_by(range(archived, archived + 100)),
+        "count_jobs state:failed (bulk confirm)": lambda _: jobs.count_jobs("state:failed"),
         "change_token()": _sync(jobs.change_token),
     }  # fmt: skip
 

@@ -67,14 +67,15 @@ def shown(location: str) -> str:
     return mask_store_url(location) if is_store_url(location) else os.path.abspath(location)
 
 
-def open_store(directory: str) -> BackgroundJobs:
-    """A facade on an existing store, without an engine (admin commands never create one)."""
-    return BackgroundJobs(directory, create=False, start_engine=False)
+def open_store(directory: str, *, read_only: bool = False) -> BackgroundJobs:
+    """A facade on an existing store, without an engine (admin commands never create one);
+    `read_only` opens every connection read-only (nothing created, migrated or written)."""
+    return BackgroundJobs(directory, create=False, start_engine=False, read_only=read_only)
 
 
-async def check_store(location: str) -> None:
+async def check_store(location: str, *, read_only: bool = False) -> None:
     """Open the existing store at `location` and close it: errors surface now."""
-    jobs = open_store(location)
+    jobs = open_store(location, read_only=read_only)
     try:
         await jobs.open()
     finally:

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from jobs_core import (
     InvalidOptionError,
+    InvalidQueryError,
     InvalidReplyToError,
     InvalidRequestError,
     InvalidScheduleError,
@@ -17,7 +18,7 @@ from jobs_core import (
 )
 from jobs_core.store.url import mask_urls_in
 
-from . import admin, demo, enqueue, history, metrics, status, worker
+from . import actions, admin, demo, enqueue, history, listing, metrics, status, web, worker
 from .common import FAILURE, USAGE, CliError, store_location
 
 PROG = "jobs"
@@ -26,7 +27,13 @@ _NEGATIVE_VALUE = re.compile(r"-\d")
 """A value such as `-5m` or `-1`, which argparse would take for an option."""
 
 
-BAD_INPUT = (InvalidOptionError, InvalidRequestError, InvalidReplyToError, InvalidScheduleError)
+BAD_INPUT = (
+    InvalidOptionError,
+    InvalidQueryError,
+    InvalidRequestError,
+    InvalidReplyToError,
+    InvalidScheduleError,
+)
 """Errors about a value given on the command line: usage errors (exit 2)."""
 
 
@@ -50,8 +57,9 @@ def build_parser() -> Parser:
     admin.add_tui_parser(commands)
     enqueue.add_parser(commands)
     status.add_parser(commands)
-    admin.add_cancel_parser(commands)
-    admin.add_requeue_parser(commands)
+    listing.add_parser(commands)
+    actions.add_parsers(commands)
+    web.add_parser(commands)
     metrics.add_parser(commands)
     history.add_purge_parser(commands)
     history.add_search_parser(commands)

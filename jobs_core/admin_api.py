@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .errors import JobNotFoundError, JobsError
 from .estimate import ProgressEstimator
+from .figures import command_figures
 from .liveness import checked_on_this_host
+from .query import JobQuery
 from .records import (
     BatchStatus,
+    CommandFigures,
     EngineInfo,
     ExposedFile,
     Job,
@@ -30,6 +34,10 @@ from .store.protocol import FileStore, Store
 
 if TYPE_CHECKING:
     from .engine.engine import Engine
+
+QueryLike = JobQuery | JobFilter | str | None
+"""What the listing methods accept: a query, its text (`state:failed command:x`), a
+`JobFilter`, or None for every job."""
 
 
 class AdminMixin:
@@ -82,34 +90,51 @@ class AdminMixin:
             self._engine.wake()
         return ids
 
+    def query(self, query: QueryLike = None) -> JobQuery:
+        """`query` read (text is parsed: `InvalidQueryError` names a bad term) and its ages
+        (`since:2h`) measured from now."""
+        return JobQuery.coerce(query).at(self.clock.now_ms())
+
     async def list_queue(
-        self, flt: JobFilter | None = None, *, cursor: int | None = None, limit: int = 50
+        self, query: QueryLike = None, *, cursor: int | None = None, limit: int = 50
     ) -> Page[Job]:
-        """Jobs in the queue (queued, started, executed), oldest first; a running job that
-        reports no progress gets an estimate (`progress_estimated`)."""
-        page = await self.store.list_queue(flt or JobFilter(), cursor, limit)
+        """Jobs in the queue (queued, started, executed) matching `query`, oldest first; a
+        running job that reports no progress gets an estimate (`progress_estimated`)."""
+        page = await self.store.list_queue(self.query(query), cursor, limit)
         items = await self._estimator().fill(page.items, self.clock.now_ms())
         return masked_page(Page(items=items, next_cursor=page.next_cursor))
 
     async def list_completed(
-        self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
+        self, month: str, query: QueryLike = None, *, cursor: int | None = None,
         limit: int = 50,
     ) -> Page[Job]:  # fmt: skip
-        """Completed jobs of a month (`YYYY-MM`), newest first."""
-        return masked_page(
-            await self.store.list_archive(
-                month, JobState.COMPLETED, flt or JobFilter(), cursor, limit
-            )
+        """Completed jobs of a month (`YYYY-MM`) matching `query`, newest first."""
+        page = await self.store.list_archive(
+            month, JobState.COMPLETED, self.query(query), cursor, limit
         )
+        return masked_page(page)
 
     async def list_failed(
-        self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
+        self, month: str, query: QueryLike = None, *, cursor: int | None = None,
         limit: int = 50,
     ) -> Page[Job]:  # fmt: skip
-        """Failed and cancelled jobs of a month (`YYYY-MM`), newest first."""
-        return masked_page(
-            await self.store.list_archive(month, JobState.FAILED, flt or JobFilter(), cursor, limit)
+        """Failed and cancelled jobs of a month (`YYYY-MM`) matching `query`, newest first."""
+        page = await self.store.list_archive(
+            month, JobState.FAILED, self.query(query), cursor, limit
         )
+        return masked_page(page)
+
+    async def find_jobs(
+        self, query: QueryLike = None, *, cursor: int | None = None, limit: int = 50
+    ) -> Page[Job]:
+        """Jobs matching `query` in the queue and every month, newest first. Without an
+        index for the query a page may be short yet have a `next_cursor` (a bounded scan of
+        each month); keep paging until `next_cursor` is None."""
+        return masked_page(await self.store.find_jobs(self.query(query), cursor, limit))
+
+    async def count_jobs(self, query: QueryLike = None) -> int:
+        """How many jobs match `query` in the queue and every month (may scan)."""
+        return await self.store.count_jobs(self.query(query))
 
     async def counts(self) -> dict[JobState, int]:
         """Number of jobs in each state, all time."""
@@ -154,6 +179,18 @@ class AdminMixin:
         now = self.clock.now_ms()
         return await self.store.throughput(now - minutes * 60_000, now)
 
+    async def command_figures(self, minutes: int = 15) -> list[CommandFigures]:
+        """Per command over the last `minutes`: completed, failed and cancelled jobs, and
+        p50/p95 durations (from duration histograms, so as fast at any archive size);
+        busiest first."""
+        now = self.clock.now_ms()
+        return command_figures(await self.store.duration_tallies(now - minutes * 60_000, now))
+
+    async def command_throughput(self, command: str, minutes: int = 60) -> list[ThroughputBucket]:
+        """Jobs of `command` finished per minute over the last `minutes`, by state."""
+        now = self.clock.now_ms()
+        return await self.store.command_throughput(command, now - minutes * 60_000, now)
+
     async def batch_status(self, batch_id: str) -> BatchStatus:
         return await self.store.batch_status(batch_id)
 
@@ -174,6 +211,16 @@ class AdminMixin:
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
         return await self.store.dependents(job_id)
+
+    async def children(self, job_id: int) -> list[JobSummary]:
+        """Jobs whose parent is `job_id`: its callback, its reply, jobs its handler started,
+        and jobs enqueued with `depends_on=job_id` (their parent unless one is given)."""
+        return await self.store.children(job_id)
+
+    async def blocked_by(self, job_ids: Sequence[int]) -> dict[int, int]:
+        """Of `job_ids`, the queued jobs still waiting for the job they depend on, each
+        mapped to that job's id (why a queued job does not run yet)."""
+        return await self.store.blocked_by(list(job_ids))
 
     def change_token(self) -> int:
         """Changes whenever another process commits to the store; cheap to poll."""

@@ -9,12 +9,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Unpack
 
 from .admin_api import AdminMixin
+from .bulk_api import BulkMixin
 from .clock import Clock, SystemClock
 from .context import JobContext
 from .engine.engine import Engine
 from .enqueue_options import EnqueueOptions
 from .enqueuing import JobBuilder
-from .errors import JobsError, PermanentError
+from .errors import JobsError, PermanentError, ReadOnlyStoreError
 from .handles import CommandDecorator
 from .history_api import HistoryMixin
 from .options import EnqueueRequest
@@ -37,7 +38,7 @@ __all__ = ["BackgroundJobs", "EnqueueRequest", "UserResolver"]
 UserResolver = Callable[[str], Any]
 
 
-class BackgroundJobs(AdminMixin, HistoryMixin, SchedulingMixin, WaitMixin):
+class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, SchedulingMixin, WaitMixin):
     """Durable background jobs in a directory (default `./jobs_data`), on PostgreSQL when
     given a `postgresql://` URL instead, or on a given store.
 
@@ -54,10 +55,15 @@ class BackgroundJobs(AdminMixin, HistoryMixin, SchedulingMixin, WaitMixin):
         store: Store | None = None,
         create: bool = True,
         start_engine: bool = True,
+        read_only: bool = False,
     ) -> None:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
-        self.store: Store = store or open_store(directory, self.settings, create=create)
+        self.store: Store = store or open_store(
+            directory, self.settings, create=create, read_only=read_only
+        )
+        self.read_only: bool = read_only or bool(getattr(self.store, "read_only", False))
+        """Opened read-only: lookups work, every change raises `ReadOnlyStoreError`."""
         self.registry = CommandRegistry()
         self._builder = JobBuilder(self)
         self._start_engine = start_engine
@@ -117,6 +123,8 @@ class BackgroundJobs(AdminMixin, HistoryMixin, SchedulingMixin, WaitMixin):
 
     async def start(self) -> None:
         """Start this process's engine (unless built with `start_engine=False`)."""
+        if self.read_only and self._start_engine:
+            raise ReadOnlyStoreError(f"{self.location} is open read-only: no engine can run")
         engine = Engine(
             self.store, self.registry, self.settings, self.clock, facade=self,
             prepare=self._prepare,
@@ -144,6 +152,20 @@ class BackgroundJobs(AdminMixin, HistoryMixin, SchedulingMixin, WaitMixin):
     async def close(self) -> None:
         """Close the store without running an engine (admin tools, enqueue-only processes)."""
         await self.store.close()
+
+    def reopen(self, store: Store | None = None) -> BackgroundJobs:
+        """Another facade with this one's commands, settings, clock, user resolver and
+        telemetry, on a store with connections of its own (`store`, else `Store.reopen()`)
+        and no engine: for work on another thread or event loop (`jobs.sync`, the admin
+        app's bulk actions). Close it when done."""
+        facade = BackgroundJobs(
+            store=store or self.store.reopen(), settings=self.settings, clock=self.clock,
+            start_engine=False,
+        )  # fmt: skip
+        facade.registry = self.registry
+        facade._user_resolver = self._user_resolver
+        facade.telemetry = self.telemetry
+        return facade
 
     @property
     def location(self) -> str:

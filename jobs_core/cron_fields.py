@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import calendar
 import heapq
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from cron_descriptor import CasingTypeEnum, ExpressionDescriptor, Options
 from croniter import CroniterError, croniter
 
 from .clock import from_ms, to_ms
@@ -269,97 +271,19 @@ def _utc_ms(wall: datetime, zone: ZoneInfo, fold: int) -> int:
 # --- words -------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=512)
 def describe_cron(cron: CronFields) -> str:
-    """The expression in words for common shapes, else `cron: <expr>`."""
-    for rule in _RULES:
-        words = rule(cron)
-        if words:
-            return words
-    return f"cron: {cron.expr}"
+    """The expression in words, by cron-descriptor (every field, `L`, `W`, `#`, ranges),
+    in English with a 24-hour clock; `cron: <expr>` if it cannot say."""
+    # Seven fields with the seconds first and any year: cron-descriptor reads a six-field
+    # expression as seconds-first only when its last field does not look like a year.
+    seven = " ".join(cron.fields) + " *"
+    try:
+        return str(ExpressionDescriptor(seven, _WORDS).get_description())
+    except Exception:  # the describer's own parser refused what ours accepts
+        return f"cron: {cron.expr}"
 
 
-def _single(piece: str, spec: FieldSpec) -> int | None:
-    """The value of a field that names exactly one value, else None."""
-    if "," in piece or "-" in piece or "/" in piece or piece in ("*", "?"):
-        return None
-    return next(iter(_field_values(piece, spec)))
-
-
-def _star_step(piece: str) -> int | None:
-    """S for a field written `*/S`, 1 for `*`, else None."""
-    if piece in ("*", "?"):
-        return 1
-    base, _, step = piece.partition("/")
-    return int(step) if base == "*" and step else None
-
-
-def _every(count: int, unit: str) -> str:
-    return f"every {unit}" if count == 1 else f"every {count} {unit}s"
-
-
-def _clock(cron: CronFields) -> str | None:
-    """`HH:MM` (or `HH:MM:SS`) when second, minute and hour are single values."""
-    second, minute, hour = (_single(p, s) for p, s in zip(cron.fields, SPECS[:3], strict=False))
-    if second is None or minute is None or hour is None:
-        return None
-    return f"{hour:02d}:{minute:02d}" + (f":{second:02d}" if second else "")
-
-
-def _any_day(cron: CronFields) -> bool:
-    return all(piece in ("*", "?") for piece in cron.fields[3:])
-
-
-def _sub_minute(cron: CronFields) -> str | None:
-    step = _star_step(cron.fields[0])
-    if step is None or not all(p == "*" for p in cron.fields[1:3]) or not _any_day(cron):
-        return None
-    return _every(step, "second")
-
-
-def _minutes(cron: CronFields) -> str | None:
-    step = _star_step(cron.fields[1])
-    if cron.fields[0] != "0" or step is None or cron.fields[2] != "*" or not _any_day(cron):
-        return None
-    return _every(step, "minute")
-
-
-def _past_the_hour(cron: CronFields) -> str | None:
-    second = _single(cron.fields[0], SECOND)
-    hours = _star_step(cron.fields[2])
-    if second is None or hours is None or not _any_day(cron):
-        return None
-    minute = _single(cron.fields[1], MINUTE)
-    if minute is None:
-        if second or hours != 1 or not all(p.isdigit() for p in cron.fields[1].split(",")):
-            return None
-        return f"at minute {cron.fields[1]} past every hour"
-    mark = f":{minute:02d}" + (f":{second:02d}" if second else "")
-    return f"hourly at {mark}" if hours == 1 else f"{_every(hours, 'hour')} at {mark}"
-
-
-def _calendar(cron: CronFields) -> str | None:
-    clock = _clock(cron)
-    if clock is None:
-        return None
-    dom, month, dow = cron.fields[3:]
-    stars = tuple(piece in ("*", "?") for piece in (dom, month, dow))
-    if stars == (True, True, True):
-        return f"daily at {clock}"
-    day = _single(dow, DAY_OF_WEEK)
-    if stars == (True, True, False) and day is not None:
-        return f"weekly on {_DAY_NAMES[day]} at {clock}"
-    date = _single(dom, DAY_OF_MONTH)
-    if stars == (False, True, True) and date is not None:
-        return f"monthly on day {date} at {clock}"
-    when = _single(month, MONTH)
-    if stars == (False, False, True) and date is not None and when is not None:
-        return f"yearly on {_MONTH_NAMES[when - 1]} {date} at {clock}"
-    return None
-
-
-_RULES: tuple[Callable[[CronFields], str | None], ...] = (
-    _sub_minute,
-    _minutes,
-    _past_the_hour,
-    _calendar,
+_WORDS = Options(
+    casing_type=CasingTypeEnum.Sentence, use_24hour_time_format=True, locale_code="en_US"
 )

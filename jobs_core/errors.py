@@ -99,6 +99,10 @@ class InvalidScheduleError(JobsError):
     """A cron expression, interval or shortcut that cannot be scheduled."""
 
 
+class InvalidQueryError(JobsError):
+    """A job query (`state:failed command:x`) with a term that cannot be read."""
+
+
 class InvalidReplyToError(PermanentError):
     """A `reply_to` target that does not follow the URL mini-language, or names an
     environment variable that is not set where the reply is delivered."""
@@ -114,6 +118,10 @@ class StoreNotFoundError(StoreError):
 
 class SchemaTooNewError(StoreError):
     """The store was written by a newer version of jobs than this one."""
+
+
+class ReadOnlyStoreError(StoreError):
+    """A change asked of a store opened read-only (`jobs tui --read-only`)."""
 
 
 class StoreBusyError(StoreError):

@@ -490,6 +490,53 @@ class TaskState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CommandFigures:
+    """What one command's jobs did over a window of time."""
+
+    command: str
+    completed: int
+    failed: int
+    cancelled: int
+    p50_ms: int | None
+    """Median duration of the finished attempts (completed and failed), from a histogram."""
+    p95_ms: int | None
+
+    @property
+    def runs(self) -> int:
+        """Jobs that ran to an end: completed or failed."""
+        return self.completed + self.failed
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Failed / (completed + failed); None when none ran."""
+        return self.failed / self.runs if self.runs else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BulkResult:
+    """What a bulk cancel, requeue or delete did."""
+
+    matched: int
+    """Jobs the target named (for a query: how many matched when the action started)."""
+    done: int
+    """Jobs changed: cancelled, requeued (with the dependents brought back) or deleted."""
+    asked: int = 0
+    """Running jobs whose engine was asked to stop them (cancel)."""
+    skipped: int = 0
+    """Jobs in a state the action does not apply to, or changed meanwhile."""
+
+    def summary(self, action: str) -> str:
+        """`requeued 3 of 4 matching jobs (1 skipped: …)` for `cancel`, `requeue`, `delete`."""
+        done = {"cancel": "cancelled", "requeue": "requeued", "delete": "deleted"}[action]
+        text = f"{done} {self.done:,} of {self.matched:,} matching jobs"
+        if self.asked:
+            text += f", asked engines to stop {self.asked:,} running"
+        if self.skipped:
+            text += f" ({self.skipped:,} skipped: not in a state {action} applies to)"
+        return text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScheduledTaskInfo:
     """A scheduled task as the admin sees it, with the state of its last job."""
 

@@ -186,7 +186,8 @@ class Schedule:
         )
 
     def describe(self) -> str:
-        """The schedule in words: "every 5 minutes", "daily at 02:00 (Europe/Paris)"."""
+        """The schedule in words: "Every 5 minutes", "At 02:00 (Europe/Paris)", "At 09:00,
+        Monday through Friday"; cron expressions are described by cron-descriptor."""
         if self.kind == ScheduleKind.INTERVAL:
             return _interval_words(self.interval_ms)
         words = describe_cron(_parsed(self.expr))
@@ -368,5 +369,5 @@ def _interval_words(ms: int) -> str:
     for unit_ms, unit in ((86_400_000, "day"), (3_600_000, "hour"), (60_000, "minute")):
         if ms % unit_ms == 0:
             count = ms // unit_ms
-            return f"every {unit}" if count == 1 else f"every {count} {unit}s"
-    return "every second" if ms == 1000 else f"every {_seconds_text(ms)} seconds"
+            return f"Every {unit}" if count == 1 else f"Every {count} {unit}s"
+    return "Every second" if ms == 1000 else f"Every {_seconds_text(ms)} seconds"

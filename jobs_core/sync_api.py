@@ -25,7 +25,6 @@ from .records import (
     EngineInfo,
     Job,
     JobAttempt,
-    JobFilter,
     JobRef,
     JobResult,
     JobState,
@@ -40,6 +39,7 @@ from .records import (
 from .schedule import DEFAULT_MAX_CATCH_UP
 
 if TYPE_CHECKING:
+    from .admin_api import QueryLike
     from .app import BackgroundJobs, EnqueueRequest
     from .schedule import MissedRunPolicy, Schedule
     from .store.protocol import Store
@@ -113,17 +113,8 @@ class SyncJobs:
 
     async def _open(self) -> BackgroundJobs:
         """A facade sharing the app's commands, settings and clock, on a store of its own."""
-        from .app import BackgroundJobs
-
-        app = self._jobs
-        store = self._store_factory() if self._store_factory else _reopen(app.store)
-        facade = BackgroundJobs(
-            store=store, settings=app.settings, clock=app.clock, start_engine=False
-        )
-        facade.registry = app.registry
-        facade._user_resolver = app._user_resolver
-        facade.telemetry = app.telemetry
-        return facade
+        store = self._store_factory() if self._store_factory else None
+        return self._jobs.reopen(store)
 
     def close(self) -> None:
         """Close the store and stop the loop thread (again on first use after this)."""
@@ -197,21 +188,29 @@ class SyncJobs:
         return self._call(lambda f: f.requeue(job_id))
 
     def list_queue(
-        self, flt: JobFilter | None = None, *, cursor: int | None = None, limit: int = 50
+        self, query: QueryLike = None, *, cursor: int | None = None, limit: int = 50
     ) -> Page[Job]:
-        return self._call(lambda f: f.list_queue(flt, cursor=cursor, limit=limit))
+        return self._call(lambda f: f.list_queue(query, cursor=cursor, limit=limit))
 
     def list_completed(
-        self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
+        self, month: str, query: QueryLike = None, *, cursor: int | None = None,
         limit: int = 50,
     ) -> Page[Job]:  # fmt: skip
-        return self._call(lambda f: f.list_completed(month, flt, cursor=cursor, limit=limit))
+        return self._call(lambda f: f.list_completed(month, query, cursor=cursor, limit=limit))
 
     def list_failed(
-        self, month: str, flt: JobFilter | None = None, *, cursor: int | None = None,
+        self, month: str, query: QueryLike = None, *, cursor: int | None = None,
         limit: int = 50,
     ) -> Page[Job]:  # fmt: skip
-        return self._call(lambda f: f.list_failed(month, flt, cursor=cursor, limit=limit))
+        return self._call(lambda f: f.list_failed(month, query, cursor=cursor, limit=limit))
+
+    def find_jobs(
+        self, query: QueryLike = None, *, cursor: int | None = None, limit: int = 50
+    ) -> Page[Job]:
+        return self._call(lambda f: f.find_jobs(query, cursor=cursor, limit=limit))
+
+    def count_jobs(self, query: QueryLike = None) -> int:
+        return self._call(lambda f: f.count_jobs(query))
 
     def counts(self) -> dict[JobState, int]:
         return self._call(lambda f: f.counts())
@@ -310,19 +309,3 @@ class SyncJobs:
 
     def remove_task(self, name: str) -> None:
         self._call(lambda f: f.remove_task(name))
-
-
-def _reopen(store: Store) -> Store:
-    """A second store on the same data with connections of its own."""
-    from .store.sqlite.store import SqliteStore
-
-    if isinstance(store, SqliteStore):
-        return SqliteStore(store.directory, store.settings, create=False)
-    reopen = getattr(store, "reopen", None)
-    if reopen is None:
-        raise JobsError(
-            f"jobs.sync cannot open a second {type(store).__name__}: give the store a "
-            "`reopen()` method or build SyncJobs(jobs, store_factory=...)"
-        )
-    reopened: Store = reopen()
-    return reopened

@@ -6,6 +6,7 @@ from textual.message import Message
 
 from jobs_core import (
     BatchStatus,
+    CommandFigures,
     EngineInfo,
     Job,
     JobAttempt,
@@ -18,6 +19,9 @@ from jobs_core import (
     ScheduledTaskInfo,
     ThroughputBucket,
 )
+from jobs_tui.health import Health
+from jobs_tui.job_graph import JobGraph
+from jobs_tui.list_window import Fetch
 
 
 class Loaded(Message):
@@ -48,29 +52,69 @@ class DashboardLoaded(Loaded):
         self.running = running
         self.months = months
 
+    def data(self) -> tuple[object, ...]:
+        """Everything shown, for telling whether anything changed."""
+        return (self.counts, self.throughput, self.engines, self.running, self.months)
+
 
 class JobsLoaded(Loaded):
-    """One page of jobs for the queue or an archive view."""
+    """Pages of jobs for a list view, each for the window fetch that asked for it."""
 
     def __init__(
         self,
-        page: Page[Job],
+        pages: list[tuple[Fetch, Page[Job]]],
         *,
-        append: bool = False,
+        blocked_by: dict[int, int] | None = None,
         months: list[MonthDatabase] | None = None,
         month: str | None = None,
     ) -> None:
         super().__init__()
-        self.page = page
-        self.append = append
-        """True for a "load more" page that continues the rows shown."""
+        self.pages = pages
+        self.blocked_by = blocked_by or {}
+        """Queued jobs still waiting for a parent: job id → parent id."""
         self.months = months
         """The month databases, for the archive views' month selector."""
         self.month = month
-        """The month the page belongs to (archive views)."""
-        self.coalesce = not append
-        self.query = 0
-        """Which query of the view produced the page; pages of an older query are dropped."""
+        """The month the pages belong to (archive views)."""
+        self.coalesce = all(fetch.kind != "more" for fetch, _ in pages)
+
+
+class BatchLoaded(JobsLoaded):
+    """The pages of a batch view, with the batch's progress."""
+
+    def __init__(self, pages: list[tuple[Fetch, Page[Job]]], *, status: BatchStatus) -> None:
+        super().__init__(pages)
+        self.status = status
+
+
+class CommandsLoaded(Loaded):
+    """Per-command figures over two windows, and the chart of the selected command."""
+
+    def __init__(
+        self, short: list[CommandFigures], long: list[CommandFigures], command: str | None,
+        throughput: list[ThroughputBucket],
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.short = short
+        self.long = long
+        self.command = command
+        self.throughput = throughput
+
+
+class GraphLoaded(Loaded):
+    """A job and the jobs related to it, for the dependency tree."""
+
+    def __init__(self, graph: JobGraph) -> None:
+        super().__init__()
+        self.graph = graph
+
+
+class HealthChanged(Message):
+    """The engines serving the store changed (an engine started, stopped, went stale)."""
+
+    def __init__(self, health: Health) -> None:
+        super().__init__()
+        self.health = health
 
 
 class JobDetailLoaded(Loaded):

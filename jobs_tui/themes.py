@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from textual.color import Color
 from textual.theme import Theme
 
 JOBS_DARK = Theme(
@@ -41,3 +44,24 @@ THEMES = (JOBS_DARK, JOBS_LIGHT)
 def other_theme(name: str) -> str:
     """The theme the toggle switches to from `name`."""
     return JOBS_LIGHT.name if name == JOBS_DARK.name else JOBS_DARK.name
+
+
+Palette = Mapping[str, str]
+"""Rich styles for the roles table cells use: error, success, warning, accent, muted."""
+
+PLAIN: Palette = {role: "" for role in ("error", "success", "warning", "accent", "muted")}
+"""No colours (before the app has a theme)."""
+
+
+def palette(variables: Mapping[str, str]) -> Palette:
+    """Rich styles for table cells from the app's theme variables (Rich cannot read
+    `$variables` or alpha colours, so they are resolved here)."""
+    background = Color.parse(variables.get("background", "#000000"))
+    foreground = Color.parse(variables.get("foreground", "#ffffff"))
+    return {
+        "error": variables.get("text-error", ""),
+        "success": variables.get("text-success", ""),
+        "warning": variables.get("text-warning", ""),
+        "accent": variables.get("text-accent", ""),
+        "muted": background.blend(foreground, 0.6).hex,
+    }

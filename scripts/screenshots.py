@@ -1,4 +1,6 @@
-"""Save an SVG of every admin screen into screenshots/, from the deterministic seeded store.
+"""Save an SVG of every admin screen into screenshots/, from the deterministic seeded store
+(an engine at work, a fixed clock): the snapshot tests' tour, at 120x40, plus the dashboard
+at 80x24 and in the light theme.
 
 Run: `uv run python scripts/screenshots.py`
 """
@@ -14,26 +16,16 @@ from textual.pilot import Pilot
 
 from jobs_core import BackgroundJobs
 from jobs_tui import JobsApp
-from jobs_tui.demo_seed import seed_clock, seed_store
+from jobs_tui.demo_seed import TOUR, seed_clock, seed_store
 from jobs_tui.screens.base import DataScreen
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 SIZE = (120, 40)
-
-SHOTS: list[tuple[str, tuple[str, ...]]] = [
-    ("dashboard", ("1",)),
-    ("queue", ("2",)),
-    ("completed", ("3",)),
-    ("failed", ("4",)),
-    ("tasks", ("5",)),
-    ("workers", ("6",)),
-    ("job_detail", ("3", "enter")),
-    ("confirm_cancel", ("escape", "2", "c")),
-    ("help", ("n", "question_mark")),
-    ("filter", ("escape", "3", "slash", *"resize", "enter")),
-    ("queue_light", ("2", "t")),
-]
-"""(file name, keys pressed since the previous shot)."""
+EXTRA: dict[str, tuple[tuple[int, int], tuple[str, ...]]] = {
+    "dashboard_80x24": ((80, 24), ()),
+    "queue_light": (SIZE, ("2", "t")),
+}
+"""Shots beyond the tour: (size, keys)."""
 
 
 async def settle(pilot: Pilot[None]) -> None:
@@ -47,22 +39,34 @@ async def settle(pilot: Pilot[None]) -> None:
     await pilot.pause(0.2)
 
 
+async def shoot(directory: str, name: str, size: tuple[int, int], keys: tuple[str, ...]) -> None:
+    """One screenshot: a fresh app on the store, the keys pressed, the screen saved."""
+    jobs = BackgroundJobs(directory, create=False, start_engine=False, clock=seed_clock())
+    try:
+        app = JobsApp(
+            jobs, clock=seed_clock(), poll_interval=0.05, title="jobs admin",
+            store_label="./jobs_data",
+        )  # fmt: skip
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            for key in keys:
+                await pilot.press(key)
+                await settle(pilot)
+            app.save_screenshot(f"{name}.svg", str(OUT))
+    finally:
+        await jobs.close()
+    print(f"screenshots/{name}.svg")
+
+
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
+    for old in OUT.glob("*.svg"):
+        old.unlink()
     with tempfile.TemporaryDirectory() as directory:
         await seed_store(directory)
-        jobs = BackgroundJobs(directory, create=False, start_engine=False, clock=seed_clock())
-        try:
-            app = JobsApp(jobs, clock=seed_clock(), poll_interval=0.05, title="jobs admin")
-            async with app.run_test(size=SIZE) as pilot:
-                await settle(pilot)
-                for name, keys in SHOTS:
-                    await pilot.press(*keys)
-                    await settle(pilot)
-                    app.save_screenshot(f"{name}.svg", str(OUT))
-                    print(f"screenshots/{name}.svg")
-        finally:
-            await jobs.close()
+        shots = {name: (SIZE, keys) for name, keys in TOUR.items()} | EXTRA
+        for name, (size, keys) in shots.items():
+            await shoot(directory, name, size, keys)
 
 
 if __name__ == "__main__":

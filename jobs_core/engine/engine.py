@@ -79,7 +79,8 @@ class Engine:
         self.facade = facade
         self.prepare = prepare
         self.host = this_host()
-        self.id = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.pid = os.getpid()
+        self.id = f"{self.host}:{self.pid}:{uuid.uuid4().hex[:8]}"
         self.tickers: list[Ticker] = []
         self.running: dict[int, Running] = {}
         self.processed = 0
@@ -125,7 +126,7 @@ class Engine:
     async def start(self) -> None:
         now = self.clock.now_ms()
         registration = EngineRegistration(
-            id=self.id, host=self.host, pid=os.getpid(), workers=[],
+            id=self.id, host=self.host, pid=self.pid, workers=[],
             commands=self.registry.names(), concurrency=self.settings.concurrency,
         )  # fmt: skip
         await self.store.register_engine(registration, now, self.lease_ms)

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from jobs_core.errors import StoreError
 from jobs_core.settings import Settings
 
 from .protocol import Store
-from .url import is_store_url
+from .url import is_store_url, mask_store_url
 
 
-def open_store(location: str, settings: Settings, *, create: bool = True) -> Store:
+def open_store(
+    location: str, settings: Settings, *, create: bool = True, read_only: bool = False
+) -> Store:
     """The store at `location`; the PostgreSQL driver is imported only for a URL."""
     if is_store_url(location):
+        if read_only:
+            raise StoreError(
+                f"{mask_store_url(location)}: read-only opens are not supported on "
+                "PostgreSQL yet (use a database role without write grants)"
+            )
         from .postgres import PostgresStore
 
         return PostgresStore(location, settings=settings, create=create)
     from .sqlite.store import SqliteStore
 
-    return SqliteStore(location, settings, create=create)
+    return SqliteStore(location, settings, create=create, read_only=read_only)

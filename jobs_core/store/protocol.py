@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from jobs_core.query import JobQuery
 from jobs_core.records import (
     AttemptOutcome,
     BatchStatus,
@@ -15,7 +16,6 @@ from jobs_core.records import (
     ExposedFile,
     Job,
     JobError,
-    JobFilter,
     JobResult,
     JobState,
     JobSummary,
@@ -142,6 +142,30 @@ class NewBatch:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DurationTally:
+    """Jobs of one command that ended in one state with durations in one bucket."""
+
+    command: str
+    state: JobState
+    bucket: int
+    """Index into `jobs_core.figures.DURATION_BOUNDS_MS` (its length: longer; -1: none)."""
+    n: int
+    total_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BulkOutcome:
+    """What one batch of a bulk cancel, requeue or delete did."""
+
+    done: list[int]
+    """Ids changed (for requeue: with the dependents their failure had cancelled)."""
+    asked: list[int] = field(default_factory=list)
+    """Running jobs whose engine was asked to stop them (cancel)."""
+    skipped: list[int] = field(default_factory=list)
+    """Ids the action does not apply to (wrong state, unknown, changed meanwhile)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EngineRegistration:
     """What an engine tells the store about itself when it starts."""
 
@@ -218,7 +242,9 @@ class Store(Protocol):
         jobs are counted on their batches; a closed batch whose last job ended finishes here,
         once, and its callbacks are inserted (`finished_batches`). `new_jobs` are follow-ups
         of jobs already admitted (callbacks, replies): inserted even into a closed or
-        cancelled batch. Appended logs are capped as `record_activity` says.
+        cancelled batch. Appended logs are capped as `record_activity` says. Every job that
+        reaches a terminal state is tallied (minute, command, state, duration bucket) in the
+        same transaction, for `duration_tallies`.
         """
         ...
 
@@ -301,17 +327,55 @@ class Store(Protocol):
         history keeps the attempt that ended it and records the requeue."""
         ...
 
-    async def list_queue(self, flt: JobFilter, cursor: int | None, limit: int) -> Page[Job]:
-        """Jobs in the queue, oldest first, after id `cursor`."""
+    async def list_queue(self, query: JobQuery, cursor: int | None, limit: int) -> Page[Job]:
+        """Jobs in the queue (queued, started, executed) matching `query`, oldest first,
+        after id `cursor`. Relative `since:`/`before:` are measured from `query.now`."""
         ...
 
     async def list_archive(
-        self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
+        self, month: str, kind: JobState, query: JobQuery, cursor: int | None, limit: int
     ) -> Page[Job]:
-        """Archived jobs of a month, newest first, before id `cursor`.
+        """Jobs that finished in `month` (`YYYY-MM`): completed ones (kind `completed`) or
+        failed and cancelled ones (any other kind), matching `query`, newest first, before id
+        `cursor`. When no index narrows the query, a page may hold fewer than `limit` jobs
+        and still have a `next_cursor`: it covers the ids down to that cursor (bounded scan).
+        An unknown month is an empty page.
 
         StoreError naming the month's storage if it cannot be read; other months still work.
         """
+        ...
+
+    async def find_jobs(self, query: JobQuery, cursor: int | None, limit: int) -> Page[Job]:
+        """Jobs matching `query` wherever they are (the queue and every month), newest
+        first, before id `cursor`; each job once. Pages may be short as in `list_archive`.
+        Months that cannot hold a match (by state, by `since:`/`before:`) are not read; a
+        month that must be read but cannot be is a StoreError naming its storage."""
+        ...
+
+    async def find_job_ids(self, query: JobQuery, cursor: int | None, limit: int) -> Page[int]:
+        """The ids `find_jobs` would return, without reading the rows."""
+        ...
+
+    async def count_jobs(self, query: JobQuery) -> int:
+        """How many jobs match `query` anywhere; exact, and may scan when no index helps."""
+        ...
+
+    async def cancel_jobs(self, job_ids: list[int], reason: str, now: int) -> BulkOutcome:
+        """Cancel a batch in one transaction: queued and executed jobs now (with their
+        waiting dependents), started ones by asking their engine; the rest are skipped."""
+        ...
+
+    async def requeue_jobs(self, job_ids: list[int], now: int) -> BulkOutcome:
+        """Requeue the failed and cancelled jobs of a batch (attempts reset), with the
+        dependents their failure cancelled (waiting for them again); others are skipped.
+        Each job's state is checked in the transaction that requeues it."""
+        ...
+
+    async def delete_jobs(self, job_ids: list[int], now: int) -> BulkOutcome:
+        """Delete the finished (completed, failed, cancelled) jobs of a batch for good: their
+        full rows (in the queue or a month file) and their summaries. The all-time counts by
+        state drop by them; throughput history stays; their ids are never given again.
+        Unfinished jobs are skipped."""
         ...
 
     async def counts(self) -> dict[JobState, int]: ...
@@ -354,6 +418,34 @@ class Store(Protocol):
     async def dependents(self, job_id: int) -> list[JobSummary]:
         """Summaries of the jobs that depend on `job_id` (as their only parent or one of
         several)."""
+        ...
+
+    async def duration_tallies(self, since: int, now: int) -> list[DurationTally]:
+        """Jobs that finished from `since` (epoch ms, rounded down to its minute) to `now`,
+        tallied by command, state and duration bucket. Reads only the tallies the finishing
+        transactions wrote (see `finish`), never the jobs themselves. Tallies older than
+        `jobs_core.figures.FIGURES_KEPT_MS` (8 days) may be gone."""
+        ...
+
+    async def command_throughput(
+        self, command: str, since: int, now: int
+    ) -> list[ThroughputBucket]:
+        """Jobs of `command` that finished per minute from `since` to `now`, by state."""
+        ...
+
+    async def children(self, job_id: int) -> list[JobSummary]:
+        """Summaries of the jobs whose `parent_id` is `job_id` (callbacks, replies, jobs a
+        handler started, dependents enqueued without a parent of their own), oldest first."""
+        ...
+
+    async def blocked_by(self, job_ids: list[int]) -> dict[int, int]:
+        """Of `job_ids`, the queued jobs still waiting for the job they depend on to
+        complete, each mapped to that job's id. Other ids are left out."""
+        ...
+
+    def reopen(self) -> Store:
+        """Another handle on the same store with connections of its own (for use from
+        another thread); the caller closes it."""
         ...
 
     async def close(self) -> None: ...

@@ -1,29 +1,32 @@
-"""Completed and failed/cancelled jobs of one month, newest first, with filters and paging."""
+"""Completed and failed/cancelled jobs of one month (or every month), newest first."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Label, Select
 
 from jobs_core import Job, JobState, MonthDatabase, Page, StoreError
 from jobs_tui.formatting import size
+from jobs_tui.list_window import PAGE_SIZE
 from jobs_tui.messages import JobsLoaded, LoadFailed
-from jobs_tui.screens.job_list import PAGE_SIZE, JobListScreen
+from jobs_tui.screens.job_list import JobListScreen
 from jobs_tui.widgets.job_rows import ARCHIVE_COLUMNS, archive_row
 from jobs_tui.widgets.keyed_table import Row
 
-ARCHIVE_FILTERS = ["command", "tag", "batch_id", "created_by", "user_id", "ref_id", "text"]
+ALL_MONTHS = "*"
+"""The month selector's value for a search across every month."""
 
 
 class ArchiveScreen(JobListScreen):
     """One month of finished jobs of one kind (completed, or failed and cancelled)."""
 
     KIND: ClassVar[JobState] = JobState.COMPLETED
+    BINDINGS = [Binding("d", "delete", "Delete", id="job.delete")]
     COLUMNS = ARCHIVE_COLUMNS
-    FILTER_FIELDS = ARCHIVE_FILTERS
     NEWEST_FIRST = True
     TICK_SECONDS = None  # archived rows do not age; refetch only on a change
 
@@ -37,40 +40,32 @@ class ArchiveScreen(JobListScreen):
             yield Label("Month", id="month-label")
             yield Select[str]([], prompt="no archive yet", id="month", compact=True)
 
-    def on_mount(self) -> None:
-        self.sub_title = self.TITLE_TEXT
-        super().on_mount()
-
     async def fetch(self) -> JobsLoaded:
-        query = self._query
+        self._follow_or_hold()
         months = await self.jobs.months()
-        month = self.month or (months[0].month if months else None)
-        page: Page[Job] = Page(items=[], next_cursor=None)
-        if month is not None:
-            try:
-                page = await self._list(month, None)
-            except StoreError as error:
-                # One unreadable month file: say so, and keep the selector for the others.
-                self.post_message(LoadFailed(str(error)))
-        message = JobsLoaded(page, months=months, month=month)
-        message.query = query
-        return message
+        if self.month is None and months:
+            self.month = months[0].month
+        try:
+            pages = await self.fetch_window()
+        except StoreError as error:
+            # One unreadable month file: say so, show it empty, keep the selector for the
+            # other months.
+            self.post_message(LoadFailed(str(error)))
+            pages = [(self.window.refresh_fetch(), Page(items=[], next_cursor=None))]
+        return JobsLoaded(pages, months=months, month=self.month)
 
-    async def fetch_page(self, cursor: int | None) -> Page[Job]:
+    async def fetch_page(self, cursor: int | None, limit: int = PAGE_SIZE) -> Page[Job]:
         if self.month is None:
             return Page(items=[], next_cursor=None)
-        return await self._list(self.month, cursor)
-
-    async def _list(self, month: str, cursor: int | None) -> Page[Job]:
+        if self.month == ALL_MONTHS:
+            return await self.jobs.find_jobs(self.scope_query(), cursor=cursor, limit=limit)
         if self.KIND is JobState.COMPLETED:
-            return await self.jobs.list_completed(
-                month, self.filter, cursor=cursor, limit=PAGE_SIZE
-            )
-        return await self.jobs.list_failed(month, self.filter, cursor=cursor, limit=PAGE_SIZE)
+            return await self.jobs.list_completed(self.month, self.filter, cursor=cursor,
+                                                  limit=limit)  # fmt: skip
+        return await self.jobs.list_failed(self.month, self.filter, cursor=cursor, limit=limit)
 
     def on_jobs_loaded(self, message: JobsLoaded) -> None:
-        if message.months is not None and message.query == self._query:
-            self.month = message.month
+        if message.months is not None and message.month == self.month:
             self._show_months(message.months)
         super().on_jobs_loaded(message)
 
@@ -80,7 +75,8 @@ class ArchiveScreen(JobListScreen):
         self.months = months
         select = self.query_one("#month", Select)
         with self.prevent(Select.Changed):
-            select.set_options((month_label(m), m.month) for m in months)
+            options = [(month_label(m), m.month) for m in months]
+            select.set_options([*options, ("every month", ALL_MONTHS)] if options else [])
             if self.month is not None:
                 select.value = self.month
 
@@ -90,7 +86,7 @@ class ArchiveScreen(JobListScreen):
             self.restart()
 
     def make_row(self, job: Job) -> Row:
-        return archive_row(job)
+        return archive_row(job, self.palette())
 
 
 def month_label(month: MonthDatabase) -> str:
@@ -100,12 +96,14 @@ def month_label(month: MonthDatabase) -> str:
 class CompletedScreen(ArchiveScreen):
     """Completed jobs of a month."""
 
-    TITLE_TEXT = "Completed"
+    MODE = "completed"
     KIND = JobState.COMPLETED
+    SCOPE = frozenset({JobState.COMPLETED})
 
 
 class FailedScreen(ArchiveScreen):
     """Failed and cancelled jobs of a month."""
 
-    TITLE_TEXT = "Failed and cancelled"
+    MODE = "failed"
     KIND = JobState.FAILED
+    SCOPE = frozenset({JobState.FAILED, JobState.CANCELLED})

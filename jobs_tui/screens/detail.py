@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Static
 
-from jobs_core import TERMINAL_STATES, JobResult
+from jobs_core import TERMINAL_STATES, Job, JobResult
 from jobs_tui.messages import JobDetailLoaded
 from jobs_tui.screens.base import DataScreen, SelectedJob
 from jobs_tui.widgets.attempts import AttemptsTable
@@ -15,7 +15,9 @@ from jobs_tui.widgets.detail_panes import (
     JsonPane,
     LogTail,
     error_text,
+    fields_table,
     job_fields,
+    log_title,
     relations_text,
 )
 
@@ -27,7 +29,10 @@ class JobDetailScreen(DataScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
         *DataScreen.JOB_BINDINGS,
+        Binding("t", "tree", "Relations", id="detail.tree"),
+        Binding("b", "batch", "Batch", id="detail.batch"),
         Binding("l", "whole_log", "Whole log", id="detail.whole_log"),
+        DataScreen.COPY_BINDING,
     ]
 
     def __init__(self, job_id: int) -> None:
@@ -38,11 +43,13 @@ class JobDetailScreen(DataScreen):
         """Place in the history of the attempt whose lines the log pane shows (enter on it);
         None: the whole log."""
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def screen_title(self) -> str:
+        return f"Job {self.job_id}"
+
+    def compose_body(self) -> ComposeResult:
         with Horizontal(id="detail"):
-            fields: DataTable[str] = DataTable(id="fields", cursor_type="none", show_header=False)
-            yield fields
+            with VerticalScroll(id="fields"):
+                yield Static(id="fields-body")
             with VerticalScroll(id="detail-right"):
                 yield Static("Attempts (enter: its log, l: whole log)", classes="pane-title")
                 yield AttemptsTable(id="attempts")
@@ -57,12 +64,6 @@ class JobDetailScreen(DataScreen):
         with Vertical(id="log-box"):
             yield Static("Log", classes="pane-title", id="log-title")
             yield LogTail(id="log")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        self.sub_title = f"Job {self.job_id}"
-        self.query_one("#fields", DataTable).add_columns("Field", "Value")
-        super().on_mount()
 
     async def fetch(self) -> JobDetailLoaded:
         result = await self.jobs.get_job(self.job_id)
@@ -75,11 +76,11 @@ class JobDetailScreen(DataScreen):
     def on_job_detail_loaded(self, message: JobDetailLoaded) -> None:
         self.result = message.result
         job = message.result.job
-        fields = self.query_one("#fields", DataTable)
+        pairs = job_fields(message.result, self.now_ms())
         with self.app.batch_update():
-            fields.clear()
-            for name, value in job_fields(message.result):
-                fields.add_row(name, value)
+            self.query_one("#fields-body", Static).update(
+                fields_table(pairs, self.palette()["muted"])
+            )
             self.query_one("#request", JsonPane).show(job.request_body if job else None)
             self.query_one("#response", JsonPane).show(job.response_body if job else None)
             self.query_one("#error", Static).update(error_text(job))
@@ -96,6 +97,21 @@ class JobDetailScreen(DataScreen):
             return None
         summary = self.result.summary
         return SelectedJob(id=summary.id, command=summary.command, state=summary.state)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "batch":
+            return True if self.result is not None and self.result.summary.batch_id else None
+        return super().check_action(action, parameters)
+
+    def action_tree(self) -> None:
+        self.jobs_app.open_tree(self.job_id)
+
+    def action_batch(self) -> None:
+        if self.result is not None and self.result.summary.batch_id:
+            self.jobs_app.open_batch(self.result.summary.batch_id)
+
+    def copy_source(self) -> Job | None:
+        return self.result.job if self.result is not None else None
 
     @property
     def finished(self) -> bool:
@@ -124,8 +140,5 @@ class JobDetailScreen(DataScreen):
             self.query_one(LogTail).show(attempt.logs)
             return
         job = self.result.job if self.result else None
-        title.update("Log")
+        title.update(log_title(job))
         self.query_one(LogTail).show(job.logs if job else "")
-
-    def action_back(self) -> None:
-        self.dismiss()

@@ -1,4 +1,5 @@
-"""The base of the queue and archive views: a keyed job table, a filter bar, "load more"."""
+"""The base of the queue and archive views: a keyed job table over a `JobWindow`, a filter,
+"load more", a preview of the selected job and the notices when rows come and go."""
 
 from __future__ import annotations
 
@@ -7,48 +8,60 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Static
 
-from jobs_core import Job, JobFilter, Page
+from jobs_core import Job, JobQuery, Page
+from jobs_tui.list_window import Fetch, JobWindow, nearest
 from jobs_tui.messages import JobsLoaded
-from jobs_tui.paging import append_page, merge_first_page
 from jobs_tui.screens.base import DataScreen, SelectedJob
+from jobs_tui.screens.marking import MarkingScreen
 from jobs_tui.widgets.filter_bar import FilterBar
+from jobs_tui.widgets.job_rows import SORT_KEYS
 from jobs_tui.widgets.keyed_table import Column, KeyedTable, Row
 
-PAGE_SIZE = 100
-"""Rows fetched per refresh or "load more": one page, never a whole month."""
+MARK_COLUMN = Column("mark", "", 1, keep=11)
+"""A narrow first column showing ● on marked rows."""
 
 
-class JobListScreen(DataScreen):
-    """Shows one page of jobs (plus pages loaded with `m`) and refreshes the first page."""
+class JobListScreen(MarkingScreen):
+    """A window of a job list; refreshes it, follows the top or holds still under the
+    operator, keeps the cursor on its job."""
 
-    TITLE_TEXT: ClassVar[str] = ""
     COLUMNS: ClassVar[list[Column]] = []
-    FILTER_FIELDS: ClassVar[list[str]] = []
     NEWEST_FIRST: ClassVar[bool] = True
 
     BINDINGS = [
+        Binding("enter", "open_job", "Open", show=False, id="list.open"),
         *DataScreen.JOB_BINDINGS,
         Binding("slash", "filter", "Filter", id="list.filter"),
         Binding("m", "load_more", "More", id="list.more"),
+        *MarkingScreen.MARK_BINDINGS,
+        DataScreen.COPY_BINDING,
+        Binding("s", "sort", "Sort by next column", show=False, id="list.sort"),
+        Binding("S", "reverse_sort", "Reverse the sort", show=False, id="list.sort_reverse"),
+        Binding("g,home", "top", "Top", show=False, id="list.top"),
+        Binding("escape", "back", "Back", show=False, id="list.back"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.filter = JobFilter()
-        self.shown: list[Job] = []
-        self.next_cursor: int | None = None
-        self._query = 0
-        """Bumped when the filter or month changes, so a stale page is dropped."""
+        self.window = JobWindow(newest_first=self.NEWEST_FIRST)
+        self.blocked_by: dict[int, int] = {}
+        """Queued jobs waiting for a parent (queue view): job id → parent id."""
+        self.sort: tuple[str, bool] | None = None
+        """Column the loaded rows are sorted by, and whether descending; None: list order."""
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    @property
+    def shown(self) -> list[Job]:
+        """The jobs in the window, in the order shown."""
+        return self.window.rows
+
+    def compose_body(self) -> ComposeResult:
         yield from self.compose_top()
-        yield FilterBar(self.FILTER_FIELDS, id="filter-bar")
-        yield KeyedTable(self.COLUMNS, id="jobs")
-        yield Static("", id="list-footer", classes="list-footer")
-        yield Footer(compact=True)
+        yield FilterBar(self.jobs_app.known, id="filter-bar")
+        yield KeyedTable([MARK_COLUMN, *self.COLUMNS], id="jobs")
+        yield Static("", id="preview", markup=False)
+        yield Static("", id="list-footer", classes="list-footer", markup=False)
 
     def compose_top(self) -> ComposeResult:
         """Widgets above the filter bar (the archive's month selector)."""
@@ -60,99 +73,220 @@ class JobListScreen(DataScreen):
         super().on_mount()
 
     @abstractmethod
-    async def fetch_page(self, cursor: int | None) -> Page[Job]:
-        """One page of the list, after (or before) `cursor`."""
+    async def fetch_page(self, cursor: int | None, limit: int) -> Page[Job]:
+        """One page of the list after `cursor` (exclusive; None: from the top)."""
 
     @abstractmethod
     def make_row(self, job: Job) -> Row:
         """The table row showing `job`."""
 
+    # -- fetching ---------------------------------------------------------------------------
+
     async def fetch(self) -> JobsLoaded:
-        query = self._query
-        message = JobsLoaded(await self.fetch_page(None))
-        message.query = query
-        return message
+        self._follow_or_hold()
+        pages = await self.fetch_window()
+        return JobsLoaded(pages)
+
+    async def fetch_window(self) -> list[tuple[Fetch, Page[Job]]]:
+        """The refresh page and, while holding still, the probe of the top."""
+        fetches = [self.window.refresh_fetch()]
+        probe = self.window.probe_fetch()
+        if probe is not None:
+            fetches.append(probe)
+        return [(f, await self.fetch_page(f.cursor, f.limit)) for f in fetches]
+
+    def _follow_or_hold(self) -> None:
+        """Newest-first lists follow new rows only while the operator looks at their top."""
+        if not self.NEWEST_FIRST:
+            return
+        at_top = self.query_one(KeyedTable).scroll_offset.y == 0
+        if at_top:
+            self.window.follow()
+        else:
+            self.window.hold()
 
     def on_jobs_loaded(self, message: JobsLoaded) -> None:
-        if message.query != self._query:
-            return
-        if message.append:
-            self.shown = append_page(self.shown, message.page)
-            self.next_cursor = message.page.next_cursor
-        else:
-            more_loaded = len(self.shown) > PAGE_SIZE
-            self.shown = merge_first_page(self.shown, message.page, newest_first=self.NEWEST_FIRST)
-            if not more_loaded:
-                self.next_cursor = message.page.next_cursor
-        self.show_rows()
-        self.loaded = True
-
-    def show_rows(self) -> None:
         table = self.query_one(KeyedTable)
-        table.sync([self.make_row(job) for job in self.shown])
+        before = [int(key) for key in table.keys]
+        selected = table.selected_key
+        self.blocked_by = message.blocked_by or self.blocked_by
+        dropped: list[int] = []
+        for fetch, page in message.pages:
+            applied = self.window.apply(fetch, page)
+            if applied is None:
+                continue
+            dropped += applied.dropped
+            if applied.refetch or fetch.kind == "more":
+                self.request_refresh()
+        self.loaded = self.window.loaded or self.loaded
+        self.show_rows(self._reselect(before, selected, dropped))
+        self.jobs_app.learn(_values(self.shown))
+
+    def _reselect(self, before: list[int], selected: str | None, dropped: list[int]) -> str | None:
+        """Where the cursor goes when its job is no longer shown; says so if it left."""
+        if selected is None or not selected.isdigit():
+            return None
+        present = {job.id for job in self.shown}
+        job_id = int(selected)
+        if job_id in present:
+            return None
+        if job_id not in dropped and job_id in before:
+            self.notify(f"Job {job_id} left the list", timeout=4)
+        target = nearest(before, present, job_id)
+        return None if target is None else str(target)
+
+    # -- showing ----------------------------------------------------------------------------
+
+    def show_rows(self, select: str | None = None) -> None:
+        table = self.query_one(KeyedTable)
+        table.set_sort(*(self.sort or (None, False)))
+        table.sync([self._marked_row(job) for job in self.ordered()], select=select)
         self.query_one("#list-footer", Static).update(self.footer_text())
+        self._show_preview()
         self.refresh_bindings()
 
+    def ordered(self) -> list[Job]:
+        """The loaded rows in the order shown: the list's, or sorted by a column."""
+        if self.sort is None:
+            return self.shown
+        column, descending = self.sort
+        return sorted(self.shown, key=SORT_KEYS[column], reverse=descending)
+
+    def action_sort(self) -> None:
+        """`s`: sort the loaded rows by the next column shown; after the last, list order."""
+        table = self.query_one(KeyedTable)
+        columns = [c.key for c in self.COLUMNS if c.key in SORT_KEYS and table.shows(c.key)]
+        current = self.sort[0] if self.sort else None
+        following = columns[columns.index(current) + 1 :] if current in columns else columns
+        self.sort = (following[0], False) if following else None
+        self.show_rows()
+
+    def action_reverse_sort(self) -> None:
+        if self.sort is not None:
+            self.sort = (self.sort[0], not self.sort[1])
+            self.show_rows()
+
+    def _marked_row(self, job: Job) -> Row:
+        key, cells = self.make_row(job)
+        if job.id in self.marks:
+            cells = {**cells, "mark": "●"}
+        return key, cells
+
+    def health_changed(self) -> None:
+        self.show_rows()
+
+    def marks_changed(self) -> None:
+        self.show_rows()
+
+    def loaded_ids(self) -> list[int]:
+        return self.window.ids()
+
     def footer_text(self) -> str:
-        more = "  (m: load more)" if self.next_cursor is not None else ""
-        active = self.filter != JobFilter()
-        described = "  filter: " + describe(self.filter) if active else ""
-        return f"{len(self.shown)} jobs shown{more}{described}"
+        count = len(self.shown)
+        parts = [f"{count:,} job{'' if count == 1 else 's'} shown"]
+        if self.window.more_cursor is not None:
+            parts.append("m: more")
+        above = self.window.above_text()
+        if above:
+            parts.append(f"{above} above: g goes to the top")
+        if self.marks:
+            parts.append(self.marks.describe() + " (c r d act on them, esc clears)")
+        if self.filter:
+            parts.append(f"filter: {self.filter} (esc clears)")
+        if self.sort is not None:
+            arrow = "▼" if self.sort[1] else "▲"
+            parts.append(f"sorted by {self.sort[0]} {arrow} (the loaded rows; s, S)")
+        return "  ·  ".join(parts)
+
+    def _show_preview(self) -> None:
+        """The selected job's whole error (a table cell shows only its start)."""
+        job = self._selected()
+        text = job.error.message if job is not None and job.error is not None else ""
+        preview = self.query_one("#preview", Static)
+        preview.display = bool(text)
+        preview.update(text)
+
+    def copy_source(self) -> Job | None:
+        return self._selected()
+
+    def _selected(self) -> Job | None:
+        key = self.query_one(KeyedTable).selected_key
+        return self.window.find(int(key)) if key and key.isdigit() else None
 
     def selected_job(self) -> SelectedJob | None:
-        key = self.query_one(KeyedTable).selected_key
-        for job in self.shown:
-            if str(job.id) == key:
-                return SelectedJob(id=job.id, command=job.command, state=job.state)
-        return None
+        job = self._selected()
+        if job is None:
+            return None
+        return SelectedJob(id=job.id, command=job.command, state=job.state)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "load_more":
-            return True if self.next_cursor is not None else None
+            return True if self.window.more_cursor is not None else None
+        if action == "top":
+            return True if not self.window.following else None
         return super().check_action(action, parameters)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_preview()
         self.refresh_bindings()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_open_job()
 
+    # -- keys -------------------------------------------------------------------------------
+
     def action_filter(self) -> None:
         self.query_one(FilterBar).open()
 
     def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
-        self.filter = message.filter
+        self.filter = message.query
+        self.query_one(FilterBar).display = False
         self.restart()
         self.query_one(KeyedTable).focus()
 
     def on_filter_bar_closed(self, message: FilterBar.Closed) -> None:
         self.query_one(KeyedTable).focus()
 
+    def action_back(self) -> None:
+        """Escape clears the marks first, then the filter, then goes back."""
+        if self.clear_marks():
+            return
+        if self.filter:
+            self.query_one(FilterBar).clear()
+            self.filter = JobQuery()
+            self.restart()
+            return
+        super().action_back()
+
     def restart(self) -> None:
-        """The query changed: drop the rows and fetch the first page again."""
-        self._query += 1
-        self.shown = []
-        self.next_cursor = None
+        """The query changed: drop the rows and marks, and fetch the first page again."""
+        self.marks.clear()
+        self.window.reset()
         self.loaded = False
         self.show_rows()
         self.request_refresh()
 
+    def action_top(self) -> None:
+        self.window.jump_to_top()
+        table = self.query_one(KeyedTable)
+        table.scroll_to(y=0, animate=False)
+        table.move_cursor(row=0)
+        self.request_refresh()
+
     def action_load_more(self) -> None:
-        if self.next_cursor is not None:
-            self.run_worker(self._load_more(self.next_cursor), exclusive=True, group="more")
+        fetch = self.window.more_fetch()
+        if fetch is not None:
+            self.run_worker(self._load_more(fetch), exclusive=True, group="more")
 
-    async def _load_more(self, cursor: int) -> None:
-        query = self._query
-        message = JobsLoaded(await self.fetch_page(cursor), append=True)
-        message.query = query
-        self.post_message(message)
+    async def _load_more(self, fetch: Fetch) -> None:
+        self.post_message(JobsLoaded([(fetch, await self.fetch_page(fetch.cursor, fetch.limit))]))
 
 
-def describe(flt: JobFilter) -> str:
-    """`command=send_email text=acme` for the fields that are set."""
-    parts = [f"{name}={value}" for name in FILTER_NAMES if (value := getattr(flt, name))]
-    return " ".join(parts)
-
-
-FILTER_NAMES = ("command", "worker", "tag", "batch_id", "created_by", "user_id", "ref_id", "text")
+def _values(jobs: list[Job]) -> dict[str, list[str]]:
+    """Values of the query keys in `jobs`, for the filter's completions."""
+    return {
+        "command": [j.command for j in jobs], "tag": [j.tag or "" for j in jobs],
+        "batch": [j.batch_id or "" for j in jobs], "worker": [j.worker for j in jobs],
+        "user": [j.user_id or "" for j in jobs], "created_by": [j.created_by or "" for j in jobs],
+    }  # fmt: skip

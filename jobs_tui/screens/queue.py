@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from jobs_core import Job, Page
-from jobs_tui.screens.job_list import PAGE_SIZE, JobListScreen
+from jobs_core import ACTIVE_STATES, Job, JobState, Page
+from jobs_tui.list_window import PAGE_SIZE
+from jobs_tui.messages import JobsLoaded
+from jobs_tui.screens.job_list import JobListScreen
 from jobs_tui.widgets.job_rows import QUEUE_COLUMNS, queue_row
 from jobs_tui.widgets.keyed_table import Row
 
@@ -11,17 +13,29 @@ from jobs_tui.widgets.keyed_table import Row
 class QueueScreen(JobListScreen):
     """Jobs waiting or running; refreshes on every change and each second (elapsed)."""
 
-    TITLE_TEXT = "Queue"
+    MODE = "queue"
     COLUMNS = QUEUE_COLUMNS
-    FILTER_FIELDS = ["command", "worker", "tag", "batch_id", "created_by", "ref_id", "text"]
     NEWEST_FIRST = False
+    SCOPE = ACTIVE_STATES
 
-    def on_mount(self) -> None:
-        self.sub_title = "Queue"
-        super().on_mount()
+    async def fetch(self) -> JobsLoaded:
+        pages = await self.fetch_window()
+        waiting = [
+            job.id
+            for _, page in pages
+            for job in page.items
+            if job.depends_on is not None and job.state is JobState.QUEUED
+        ]
+        blocked = await self.jobs.blocked_by(waiting) if waiting else {}
+        return JobsLoaded(pages, blocked_by=blocked)
 
-    async def fetch_page(self, cursor: int | None) -> Page[Job]:
-        return await self.jobs.list_queue(self.filter, cursor=cursor, limit=PAGE_SIZE)
+    def ticks(self) -> bool:
+        return bool(self.shown)  # elapsed clocks, "due in", "retry in"
+
+    async def fetch_page(self, cursor: int | None, limit: int = PAGE_SIZE) -> Page[Job]:
+        return await self.jobs.list_queue(self.filter, cursor=cursor, limit=limit)
 
     def make_row(self, job: Job) -> Row:
-        return queue_row(job, self.now_ms())
+        return queue_row(
+            job, self.now_ms(), self.health, self.blocked_by.get(job.id), self.palette()
+        )

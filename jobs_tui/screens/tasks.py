@@ -7,44 +7,53 @@ from collections.abc import Awaitable, Callable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Static
 
 from jobs_core import ScheduledTaskInfo
 from jobs_tui.formatting import relative
 from jobs_tui.messages import TasksLoaded
 from jobs_tui.screens.base import DataScreen
-from jobs_tui.widgets.keyed_table import Column, KeyedTable, Row
+from jobs_tui.themes import Palette
+from jobs_tui.widgets.keyed_table import Cells, Column, KeyedTable, Row
 
 TASK_COLUMNS: list[Column] = [
-    ("name", "Task", 18),
-    ("schedule", "Schedule", 26),
-    ("command", "Command", 16),
-    ("next", "Next run", 11),
-    ("last", "Last run", 11),
-    ("job", "Last job", 16),
-    ("state", "State", 14),
+    Column("name", "Task", 12, grow=2, keep=10, most=40),
+    Column("state", "State", 7, keep=9),
+    Column("schedule", "Schedule", 16, grow=4, keep=7),
+    Column("command", "Command", 12, grow=1, keep=5, most=32),
+    Column("next", "Next run", 10, keep=8),
+    Column("last", "Last run", 10, keep=4),
+    Column("job", "Last job", 14, keep=3),
 ]
 
 
-def task_row(task: ScheduledTaskInfo, now: int) -> Row:
+def task_row(task: ScheduledTaskInfo, now: int, palette: Palette) -> Row:
     last_job = ""
     if task.last_job_id is not None:
-        last_job = f"{task.last_job_id} {task.last_job_state or ''}".strip()
-    state = task.next_run_text or "active"
+        last_job = f"#{task.last_job_id} {task.last_job_state or ''}".strip()
+    # A paused or ended task shows so instead of a next run time.
+    stopped = task.next_run_text
+    state = Text(stopped, style=palette["warning"]) if stopped else Text("active")
     if task.run_now_requested:
-        state += ", run now"
-    next_run = task.next_run_text or relative(task.next_run_at, now)
-    cells = (
-        Text(task.name), Text(task.description, no_wrap=True, overflow="ellipsis"),
-        Text(task.command), next_run, relative(task.last_run_at, now), last_job, state,
-    )  # fmt: skip
+        state.append(" +now", style=palette["accent"])
+    cells: Cells = {
+        "name": _cell(task.name), "schedule": _cell(task.description),
+        "command": _cell(task.command), "next": stopped or relative(task.next_run_at, now),
+        "last": relative(task.last_run_at, now), "job": last_job, "state": state,
+    }  # fmt: skip
     return task.name, cells
+
+
+def _cell(text: str) -> Text:
+    return Text(text, no_wrap=True, overflow="ellipsis")
 
 
 class TasksScreen(DataScreen):
     """The scheduled tasks; `n` runs one now, `p` pauses or resumes it."""
 
+    MODE = "tasks"
     BINDINGS = [
+        Binding("enter", "open_job", "Last job", id="task.open"),
         Binding("n", "run_now", "Run now", id="task.run_now"),
         Binding("p", "toggle_pause", "Pause/resume", id="task.pause"),
     ]
@@ -53,14 +62,11 @@ class TasksScreen(DataScreen):
         super().__init__()
         self.tasks: list[ScheduledTaskInfo] = []
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield KeyedTable(TASK_COLUMNS, id="tasks")
         yield Static("", id="tasks-note", markup=False)
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.sub_title = "Scheduled tasks"
         self.query_one(KeyedTable).focus()
         super().on_mount()
 
@@ -70,8 +76,10 @@ class TasksScreen(DataScreen):
     def on_tasks_loaded(self, message: TasksLoaded) -> None:
         now = self.now_ms()
         self.tasks = message.tasks
-        self.query_one(KeyedTable).sync([task_row(t, now) for t in message.tasks])
-        self.query_one("#tasks-note", Static).update(f"{len(message.tasks)} tasks")
+        palette = self.palette()
+        self.query_one(KeyedTable).sync([task_row(t, now, palette) for t in message.tasks])
+        count = len(message.tasks)
+        self.query_one("#tasks-note", Static).update(f"{count} task{'' if count == 1 else 's'}")
         self.loaded = True
         self.refresh_bindings()
 
@@ -80,7 +88,7 @@ class TasksScreen(DataScreen):
         return next((t for t in self.tasks if t.name == key), None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("run_now", "toggle_pause"):
+        if action in ("run_now", "toggle_pause") and not self.jobs_app.read_only:
             return True if self.selected_task() is not None else None
         if action == "open_job":
             task = self.selected_task()
@@ -92,20 +100,23 @@ class TasksScreen(DataScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
+        self.action_open_job()
+
+    def action_open_job(self) -> None:
         task = self.selected_task()
         if task is not None and task.last_job_id is not None:
             self.jobs_app.open_job(task.last_job_id)
 
     def action_run_now(self) -> None:
         task = self.selected_task()
-        if task is not None:
+        if task is not None and not self.jobs_app.refuse_write():
             self._task_call(
                 f"Run task {task.name} now?", self.jobs.run_task_now, task.name, "will run now"
             )
 
     def action_toggle_pause(self) -> None:
         task = self.selected_task()
-        if task is None:
+        if task is None or self.jobs_app.refuse_write():
             return
         if task.paused:
             self._task_call(

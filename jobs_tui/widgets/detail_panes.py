@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+from rich.table import Table
+from rich.text import Text
 from textual.content import Content
 from textual.highlight import highlight
 from textual.widgets import Log, Static
 
-from jobs_core import BatchStatus, Job, JobResult, JobSummary
-from jobs_tui.formatting import duration, timestamp
+from jobs_core import TERMINAL_STATES, BatchStatus, Job, JobResult, JobSummary
+from jobs_tui.formatting import duration, relative, timestamp
 
 
 def pretty_json(text: str | None) -> Content:
@@ -49,14 +51,37 @@ class LogTail(Log):
         self.write(new if new.endswith("\n") or not new else new + "\n")
 
 
-def job_fields(result: JobResult) -> list[tuple[str, str]]:
-    """Every field of the job as (name, text) pairs, in reading order."""
+LOGS_CUT = "oldest lines dropped at the size limit"
+"""What the detail says of a job whose logs were truncated (`Job.logs_truncated`)."""
+
+
+def log_title(job: Job | None) -> str:
+    """The log pane's title; it says when the log holds only its newest lines."""
+    if job is not None and job.logs_truncated:
+        return "Log (newest lines only: the oldest were dropped)"
+    return "Log"
+
+
+def job_fields(result: JobResult, now: int | None = None) -> list[tuple[str, str]]:
+    """The job's fields that have a value, as (name, text) pairs in reading order; times read
+    as times, meta and args one per line."""
     job = result.job
     summary = result.summary
     if job is None:
         return [("id", str(summary.id)), ("state", str(summary.state)),
                 ("note", "its month database was removed; only the summary is left")]  # fmt: skip
-    return [*_identity(job), *_timing(job), *_execution(job)]
+    pairs = [*_identity(job), *_extra(job), *_timing(job, now), *_execution(job), *_types(job)]
+    return [(name, value) for name, value in pairs if value]
+
+
+def fields_table(pairs: list[tuple[str, str]], name_style: str) -> Table:
+    """Name and value columns; long values wrap inside the pane instead of being cut."""
+    table = Table.grid(padding=(0, 2), expand=True)
+    table.add_column(style=name_style, no_wrap=True)
+    table.add_column(overflow="fold", ratio=1)
+    for name, value in pairs:
+        table.add_row(name, Text(value))
+    return table
 
 
 def _identity(job: Job) -> list[tuple[str, str]]:
@@ -67,47 +92,77 @@ def _identity(job: Job) -> list[tuple[str, str]]:
         ("created by", job.created_by or ""), ("user", job.user_id or ""),
         ("parent", _id(job.parent_id)), ("depends on", _id(job.depends_on)),
         ("callback", job.callback or ""), ("reply to", job.reply_to or ""),
-        ("request type", job.request_type), ("response type", job.response_type or ""),
-        ("args", _pairs(job.args)), ("meta", _pairs(job.meta)),
     ]  # fmt: skip
 
 
-def _timing(job: Job) -> list[tuple[str, str]]:
+def _types(job: Job) -> list[tuple[str, str]]:
+    return [("request type", job.request_type), ("response type", job.response_type or "")]
+
+
+def _timing(job: Job, now: int | None) -> list[tuple[str, str]]:
     took = None
     if job.started_date is not None and job.completed_date is not None:
         took = job.completed_date - job.started_date
+    run_after = job.run_after if job.run_after != job.created_date else None
+    activity = job.last_activity_date
+    if activity in (job.completed_date, job.started_date):
+        activity = None  # says nothing the other times do not
     return [
-        ("created", timestamp(job.created_date)), ("run after", timestamp(job.run_after)),
-        ("started", timestamp(job.started_date)), ("finished", timestamp(job.completed_date)),
-        ("took", duration(took)), ("notified", _notified(job)),
-        ("last activity", timestamp(job.last_activity_date)),
+        ("created", _when(job.created_date, now)), ("run after", _when(run_after, now)),
+        ("started", _when(job.started_date, now)), ("finished", _when(job.completed_date, now)),
+        ("took", duration(took)), ("notified", _notified(job, now)),
+        ("last activity", _when(activity, now)),
     ]  # fmt: skip
 
 
-def _notified(job: Job) -> str:
+def _notified(job: Job, now: int | None) -> str:
     """When its reply or callback was delivered, or why its reply was not."""
     if job.notify_error:
         return f"failed: {job.notify_error}"
-    return timestamp(job.notified_date)
+    return _when(job.notified_date, now)
 
 
 def _execution(job: Job) -> list[tuple[str, str]]:
     progress = "" if job.progress is None else f"{job.progress * 100:.0f}%"
     if progress and job.progress_estimated:
         progress += " (estimated)"
+    # The engine running it now; a finished job keeps the engine of its last attempt, which
+    # the attempts timeline shows with the others.
+    engine = job.owner if job.owner and job.state not in TERMINAL_STATES else ""
     return [
         ("attempts", f"{job.attempts} of {job.retry_limit + 1}"),
         ("timeout", f"{job.timeout_secs:g}s"), ("progress", progress),
-        ("status", job.status or ""), ("engine", job.owner or ""),
+        ("status", job.status or ""), ("engine", engine),
+        ("logs", LOGS_CUT if job.logs_truncated else ""),
     ]  # fmt: skip
 
 
+def _extra(job: Job) -> list[tuple[str, str]]:
+    """Meta (written by the engine) and args (given at enqueue), one field each."""
+    fields = [(key.replace("_", " "), _meta_value(key, value))
+              for key, value in sorted(job.meta.items())]  # fmt: skip
+    fields += [(f"args.{key}", value) for key, value in sorted(job.args.items())]
+    return fields
+
+
+def _meta_value(key: str, value: str) -> str:
+    """Engine meta holding an epoch-ms time (`scheduled_for`) reads as a time."""
+    if key.endswith(("_for", "_at", "_date")) and value.isdigit():
+        return timestamp(int(value))
+    return value
+
+
+def _when(ms: int | None, now: int | None) -> str:
+    """A time, with how far it is from now when it is in the future (a due time)."""
+    if ms is None:
+        return ""
+    if now is None or ms <= now:
+        return timestamp(ms)
+    return f"{timestamp(ms)} ({relative(ms, now)})"
+
+
 def _id(value: int | None) -> str:
-    return "" if value is None else str(value)
-
-
-def _pairs(values: dict[str, str]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
+    return "" if value is None else f"#{value}"
 
 
 def error_text(job: Job | None) -> str:

@@ -1,87 +1,164 @@
-"""How a job becomes a table row in the queue and archive views."""
+"""How a job becomes a table row in the queue, archive and workers views."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from rich.text import Text
 
-from jobs_core import Job, RunningJob
-from jobs_tui.formatting import duration, elapsed, one_line, progress_bar, relative, timestamp
-from jobs_tui.widgets.keyed_table import Column, Row
+from jobs_core import Job, JobState, RunningJob
+from jobs_tui.formatting import duration, elapsed, one_line, progress_bar, timestamp
+from jobs_tui.health import Health
+from jobs_tui.themes import Palette
+from jobs_tui.widgets.keyed_table import Cells, Column, Row
 
 QUEUE_COLUMNS: list[Column] = [
-    ("id", "Id", 7),
-    ("command", "Command", 16),
-    ("worker", "Worker", 9),
-    ("state", "State", 9),
-    ("progress", "Progress", 15),
-    ("status", "Status", 20),
-    ("elapsed", "Elapsed", 8),
-    ("due", "Due", 9),
-    ("attempts", "Tries", 5),
+    Column("id", "Id", 6, keep=10),
+    Column("command", "Command", 12, grow=2, keep=9, most=40),
+    Column("worker", "Worker", 8, grow=1, keep=3, most=20),
+    Column("state", "State", 9, keep=8),
+    Column("progress", "Progress", 15, keep=6),
+    Column("status", "Status", 18, grow=4, keep=7),
+    Column("elapsed", "Elapsed", 7, keep=5),
+    Column("attempts", "Try", 5, keep=2),
+    Column("tag", "Tag", 8, grow=1, keep=1, most=24),
 ]
 
 ARCHIVE_COLUMNS: list[Column] = [
-    ("id", "Id", 7),
-    ("command", "Command", 14),
-    ("state", "State", 9),
-    ("finished", "Finished (UTC)", 19),
-    ("took", "Took", 7),
-    ("attempts", "Tries", 5),
-    ("tag", "Tag", 8),
-    ("batch", "Batch", 8),
-    ("detail", "Error / status", 20),
+    Column("id", "Id", 6, keep=10),
+    Column("command", "Command", 12, grow=2, keep=9, most=40),
+    Column("state", "State", 9, keep=8),
+    Column("finished", "Finished (UTC)", 19, keep=5),
+    Column("took", "Took", 6, keep=6),
+    Column("attempts", "Tries", 5, keep=3),
+    Column("tag", "Tag", 8, grow=1, keep=2, most=24),
+    Column("batch", "Batch", 8, grow=1, keep=1, most=24),
+    Column("detail", "Error / status", 20, grow=6, keep=7),
 ]
 
 RUNNING_COLUMNS: list[Column] = [
-    ("id", "Id", 7),
-    ("command", "Command", 16),
-    ("worker", "Worker", 9),
-    ("engine", "Engine", 22),
-    ("progress", "Progress", 15),
-    ("status", "Status", 22),
-    ("elapsed", "Elapsed", 8),
+    Column("id", "Id", 6, keep=10),
+    Column("command", "Command", 12, grow=2, keep=9, most=40),
+    Column("worker", "Worker", 8, grow=1, keep=3, most=20),
+    Column("engine", "Engine", 14, grow=2, keep=4, most=40),
+    Column("progress", "Progress", 15, keep=7),
+    Column("status", "Status", 12, grow=3, keep=6),
+    Column("elapsed", "Elapsed", 7, keep=8),
 ]
 
+SORT_KEYS: dict[str, Callable[[Job], Any]] = {
+    "id": lambda j: j.id,
+    "command": lambda j: j.command,
+    "worker": lambda j: j.worker,
+    "state": lambda j: str(j.state),
+    "progress": lambda j: j.progress or 0.0,
+    "status": lambda j: j.status or "",
+    "elapsed": lambda j: -(j.started_date or 0),
+    "attempts": lambda j: j.attempts,
+    "tag": lambda j: j.tag or "",
+    "batch": lambda j: j.batch_id or "",
+    "finished": lambda j: j.completed_date or 0,
+    "took": lambda j: took_ms(j) or 0,
+    "detail": lambda j: detail_text(j),
+}
+"""How each column sorts (`s` cycles through them)."""
 
-def _text(value: str | None) -> Text:
+
+def _text(value: str | None, style: str = "") -> Text:
     """User data as plain Text, so brackets in it are never read as markup."""
-    return Text(value or "", no_wrap=True, overflow="ellipsis")
+    return Text(value or "", style=style, no_wrap=True, overflow="ellipsis")
 
 
 def _right(value: object) -> Text:
-    return Text(str(value), justify="right")
+    return Text(str(value), justify="right", no_wrap=True)
 
 
-def queue_row(job: Job, now: int) -> Row:
-    """A queue row: live progress, status and elapsed time."""
-    due = relative(job.run_after, now) if job.started_date is None else ""
-    cells = (
-        _right(job.id), _text(job.command), _text(job.worker), str(job.state),
-        progress_bar(job.progress), _text(one_line(job.status, 40)),
-        elapsed(job.started_date, now), due, _right(job.attempts),
-    )  # fmt: skip
+def took_ms(job: Job) -> int | None:
+    if job.started_date is None or job.completed_date is None:
+        return None
+    return job.completed_date - job.started_date
+
+
+def detail_text(job: Job) -> str:
+    """The error message of a failed job, else its last status."""
+    if job.error is not None:
+        return job.error.message
+    return job.status or ""
+
+
+def tries(job: Job) -> str:
+    return f"{job.attempts}/{job.retry_limit + 1}"
+
+
+def waiting_for(job: Job, now: int, blocked_by: int | None) -> str:
+    """Why a queued job is not running yet, in a few words.
+
+    The flow-control issue adds "paused queue" and "rate limited" here, from the store's
+    reason for each job, before the time-based reasons below.
+    """
+    if blocked_by is not None:
+        return f"blocked by #{blocked_by}"
+    if job.run_after > now:
+        wait = duration(job.run_after - now)
+        if job.attempts > 0:
+            return f"retry in {wait} ({job.attempts + 1}/{job.retry_limit + 1})"
+        return f"due in {wait}"
+    if job.attempts > 0:
+        return f"retry due ({job.attempts + 1}/{job.retry_limit + 1})"
+    return "ready"
+
+
+def queue_row(job: Job, now: int, health: Health, blocked_by: int | None, palette: Palette) -> Row:
+    """A queue row: live progress for running jobs, the reason for waiting ones."""
+    cells: dict[str, object] = {
+        "id": _right(job.id), "command": _text(job.command), "worker": _text(job.worker),
+        "attempts": _right(tries(job)), "tag": _text(job.tag),
+    }  # fmt: skip
+    if job.state is JobState.STARTED and health.orphaned(job.owner):
+        cells["state"] = Text("orphaned", style=palette["error"] + " bold")
+        cells["status"] = _text(f"its engine is gone: {job.owner or '?'}")
+    elif job.state is JobState.STARTED:
+        cells["state"] = Text("running", style=palette["accent"])
+        cells["progress"] = progress_bar(job.progress)
+        cells["status"] = _text(one_line(job.status, 200))
+        cells["elapsed"] = elapsed(job.started_date, now)
+    elif job.state is JobState.EXECUTED:
+        cells["state"] = "executed"
+        cells["status"] = _text("waiting for its callback or reply")
+    else:
+        cells["state"] = "queued"
+        cells["status"] = _text(waiting_for(job, now, blocked_by), palette["muted"])
     return str(job.id), cells
 
 
-def archive_row(job: Job) -> Row:
+STATE_ROLES = {
+    JobState.COMPLETED: "success",
+    JobState.FAILED: "error",
+    JobState.CANCELLED: "warning",
+}
+
+
+def archive_row(job: Job, palette: Palette) -> Row:
     """A completed/failed row; the run time comes from the recorded dates."""
-    took = None
-    if job.started_date is not None and job.completed_date is not None:
-        took = job.completed_date - job.started_date
-    detail = job.error.message if job.error else job.status
-    cells = (
-        _right(job.id), _text(job.command), str(job.state), timestamp(job.completed_date),
-        duration(took), _right(job.attempts), _text(job.tag), _text(job.batch_id),
-        _text(one_line(detail, 60)),
-    )  # fmt: skip
+    cells: Cells = {
+        "id": _right(job.id), "command": _text(job.command),
+        "state": Text(str(job.state), style=palette[STATE_ROLES.get(job.state, "muted")]),
+        "finished": timestamp(job.completed_date), "took": duration(took_ms(job)),
+        "attempts": _right(job.attempts), "tag": _text(job.tag), "batch": _text(job.batch_id),
+        "detail": _text(one_line(detail_text(job), 500)),
+    }  # fmt: skip
     return str(job.id), cells
 
 
-def running_row(job: RunningJob, now: int) -> Row:
+def running_row(job: RunningJob, now: int, health: Health, palette: Palette) -> Row:
     """A job an engine runs now, for the workers and dashboard views."""
-    cells = (
-        _right(job.id), _text(job.command), _text(job.worker), _text(job.owner),
-        progress_bar(job.progress), _text(one_line(job.status, 40)),
-        elapsed(job.started_date, now),
-    )  # fmt: skip
+    orphaned = health.orphaned(job.owner)
+    cells: Cells = {
+        "id": _right(job.id), "command": _text(job.command), "worker": _text(job.worker),
+        "engine": _text(job.owner, palette["error"] if orphaned else ""),
+        "progress": "" if orphaned else progress_bar(job.progress),
+        "status": _text("orphaned: its engine is gone" if orphaned else one_line(job.status, 200)),
+        "elapsed": "" if orphaned else elapsed(job.started_date, now),
+    }  # fmt: skip
     return str(job.id), cells

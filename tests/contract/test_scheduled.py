@@ -65,7 +65,7 @@ async def test_cron_task_runs_once_per_slot(make_jobs: MakeJobs, clock: ManualCl
     runs: Runs = []
     jobs = facade(make_jobs, clock, runs)
     info = await jobs.recurring("report", EVERY_5_MIN, "record")
-    assert (info.next_run_at, info.description) == (at(9, 5), "every 5 minutes")
+    assert (info.next_run_at, info.description) == (at(9, 5), "Every 5 minutes")
     await jobs.start()
     await step(jobs, clock, at(9, 4, 59))
     assert runs == []
@@ -220,7 +220,7 @@ async def test_registering_again_updates_the_task_and_keeps_its_history(
     await jobs.pause_task("r")
     changed = await jobs.recurring("r", "0 * * * *", "record", {"v": 2})
     assert (changed.description, changed.paused, changed.next_run_text) == (
-        "hourly at :00", True, "paused",
+        "Every hour", True, "paused",
     )  # fmt: skip
     assert changed.last_job_id == before.last_job_id
     await jobs.resume_task("r")

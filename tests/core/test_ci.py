@@ -1,4 +1,5 @@
-"""CI runs exactly the test command the README gives, then the style and type checks."""
+"""CI runs exactly the test command the README gives (after installing the browser the web
+test drives), then the style and type checks."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_COMMAND = "(command -v uv >/dev/null || pip install uv) && uv run pytest -n auto"
+BROWSER = (
+    "command -v chromium >/dev/null || "
+    "(apt-get update -q && apt-get install -y -q chromium chromium-driver)"
+)
+"""Debian's chromium and its driver, for the test of `jobs web` in a headless browser."""
 
 
 def test_ci_runs_the_readme_test_command_then_the_checks() -> None:
@@ -18,6 +24,7 @@ def test_ci_runs_the_readme_test_command_then_the_checks() -> None:
     assert steps == [
         "set -euo pipefail",
         'cd "$(dirname "$0")/.."',
+        BROWSER,
         TEST_COMMAND,
         "uv run ruff check .",
         "uv run ruff format --check .",

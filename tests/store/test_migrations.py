@@ -36,6 +36,8 @@ def downgrade_live(path: Path) -> None:
         conn.execute("DROP TABLE job_batch")
         conn.execute("DROP TABLE job_command")
         conn.execute("ALTER TABLE engine DROP COLUMN lost_reason")
+        conn.execute("DROP TABLE job_id_floor")
+        conn.execute("DROP TABLE command_minute")
         conn.execute("PRAGMA user_version = 1")
     conn.close()
 
@@ -88,11 +90,16 @@ async def test_v1_store_and_month_files_read_and_migrate(tmp_path: Path) -> None
     assert [j.id for j in page.items] == [waiting.id]
     async with jobs:
         await jobs.run_until_idle()  # the third job is archived into the v1 month file
+        # v4's per-command tallies count the job that finished after the migration
+        [figures] = await jobs.command_figures()
+        assert (figures.command, figures.completed) == ("report", 1)
     jobs = app(tmp_path, clock)
     page = await jobs.list_completed("2026-10")
     assert [j.id for j in page.items] == [3, 2, 1]
     assert all(j.state is JobState.COMPLETED and not j.logs_truncated for j in page.items)
+    await jobs.delete(3)  # v4's id floor: the newest id is not given again
+    assert (await jobs.enqueue("report")).id == 4
     await jobs.close()
     assert "logs_truncated" in columns(tmp_path / "jobs_2026-10.db", "completed_job")
     assert version(tmp_path / "jobs_2026-10.db") == MONTH_VERSION == 3
-    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 4
+    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 5

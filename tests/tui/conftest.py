@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+from textual.app import App
 from textual.pilot import Pilot
 
 from jobs_core import BackgroundJobs
@@ -16,11 +20,19 @@ from jobs_tui.demo_seed import seed_clock, seed_store
 from jobs_tui.screens.base import DataScreen
 
 
-@pytest.fixture
-def seeded_dir(tmp_path: Path) -> str:
-    """A fresh copy of the deterministic demo store."""
-    directory = str(tmp_path / "seeded")
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The deterministic demo store, seeded once per test process (it takes seconds)."""
+    directory = str(tmp_path_factory.mktemp("template") / "seeded")
     asyncio.run(seed_store(directory))
+    return directory
+
+
+@pytest.fixture
+def seeded_dir(seeded_template: str, tmp_path: Path) -> str:
+    """A fresh copy of the deterministic demo store (no process has it open)."""
+    directory = str(tmp_path / "seeded")
+    shutil.copytree(seeded_template, directory, ignore=shutil.ignore_patterns("*-shm"))
     return directory
 
 
@@ -35,7 +47,9 @@ def admin(seeded_dir: str) -> Iterator[BackgroundJobs]:
 @pytest.fixture
 def app(admin: BackgroundJobs) -> JobsApp:
     """The app on the seeded store with the seed's fixed clock and a quick poll."""
-    return JobsApp(admin, clock=seed_clock(), poll_interval=0.05, title="jobs admin")
+    return JobsApp(
+        admin, clock=seed_clock(), poll_interval=0.05, title="jobs admin", store_label="./seeded"
+    )
 
 
 async def pause_until(
@@ -61,3 +75,16 @@ async def until_loaded(pilot: Pilot[None]) -> DataScreen:
     screen = pilot.app.screen
     assert isinstance(screen, DataScreen)
     return screen
+
+
+def screen_text(app: App[None]) -> str:
+    """The plain text the terminal shows now (what a user reads), line by line."""
+    width, height = app.size
+    console = Console(
+        width=width, height=height, file=io.StringIO(), force_terminal=True,
+        color_system="truecolor", record=True, legacy_windows=False, safe_box=False,
+    )  # fmt: skip
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()

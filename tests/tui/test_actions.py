@@ -84,18 +84,16 @@ async def test_queue_filter_by_command_shows_only_matching_jobs(app: JobsApp) ->
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("2")
         await until_loaded(pilot)
-        await pilot.press("slash", *"send_report", "enter")
-        await pause_until(pilot, lambda: row_keys(app) == ["14"], "the filtered queue")
-        assert "command=send_report" in str(app.screen.query_one("#list-footer").render())
+        await pilot.press("slash", *"command:send_report", "enter")
+        await pause_until(pilot, lambda: row_keys(app) == ["14", "19"], "the filtered queue")
+        assert "filter: command:send_report" in str(app.screen.query_one("#list-footer").render())
 
 
 async def test_archive_text_search_finds_the_job(app: JobsApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")
         await until_loaded(pilot)
-        await pilot.press("slash")
-        app.screen.query_one("#filter-text").focus()
-        await pilot.press(*"customers.csv", "enter")
+        await pilot.press("slash", *"customers.csv", "enter")
         await pause_until(pilot, lambda: row_keys(app) == ["7"], "the search result")
 
 

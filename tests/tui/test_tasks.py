@@ -22,7 +22,7 @@ async def test_tasks_view_lists_real_tasks_with_their_last_job(
     assert set(by_name) == {"nightly-report", "thumbnails", "weekly-digest"}
     assert by_name["thumbnails"].last_job_state is JobState.COMPLETED
     assert by_name["weekly-digest"].paused
-    assert by_name["nightly-report"].description.startswith("daily at 02:00")
+    assert by_name["nightly-report"].description == "At 02:00 (Europe/Paris)"
 
 
 async def test_run_now_confirmed_reaches_an_engine_on_the_store(

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from jobs_core import BackgroundJobs, Job, JobState, Page, ThroughputBucket, mask_reply_to
+from jobs_core import BackgroundJobs, JobQuery, ThroughputBucket, mask_reply_to
 from jobs_tui.formatting import duration, progress_bar, relative, size
-from jobs_tui.paging import append_page, merge_first_page
+from jobs_tui.marks import Marks
+from jobs_tui.query_suggest import suggest
 from jobs_tui.themes import other_theme
 from jobs_tui.widgets.dashboard_panes import throughput_series
 from jobs_tui.widgets.detail_panes import job_fields
-from jobs_tui.widgets.keyed_table import keeps_order
-
-
-def jobs(*ids: int) -> list[Job]:
-    return [Job(id=i, command="c", state=JobState.COMPLETED) for i in ids]
-
-
-def ids(items: list[Job]) -> list[int]:
-    return [job.id for job in items]
+from jobs_tui.widgets.keyed_table import Column, keeps_order, layout
 
 
 @pytest.mark.parametrize(
@@ -54,26 +47,6 @@ async def test_detail_shows_reply_to_as_the_api_returns_it_masked(admin: Backgro
     assert fields["reply to"] == mask_reply_to("https://example.com/hook?token=s3cret")
 
 
-def test_merge_first_page_keeps_loaded_rows_beyond_the_cursor_newest_first() -> None:
-    shown = jobs(10, 9, 8, 7, 6)
-    page = Page(items=jobs(12, 10, 9), next_cursor=9)  # 11 was requeued, 12 is new
-    assert ids(merge_first_page(shown, page, newest_first=True)) == [12, 10, 9, 8, 7, 6]
-
-
-def test_merge_first_page_oldest_first_and_complete_page() -> None:
-    shown = jobs(1, 2, 3, 4)
-    assert ids(
-        merge_first_page(shown, Page(items=jobs(2, 3), next_cursor=3), newest_first=False)
-    ) == [2, 3, 4]
-    assert ids(
-        merge_first_page(shown, Page(items=jobs(5), next_cursor=None), newest_first=False)
-    ) == [5]
-
-
-def test_append_page_skips_rows_already_shown() -> None:
-    assert ids(append_page(jobs(5, 4), Page(items=jobs(4, 3), next_cursor=None))) == [5, 4, 3]
-
-
 @pytest.mark.parametrize(
     ("current", "wanted", "expected"),
     [
@@ -89,12 +62,79 @@ def test_keeps_order_detects_in_place_updates(
     assert keeps_order(current, wanted) is expected
 
 
-def test_throughput_series_fills_missing_minutes_with_zeros() -> None:
+def test_throughput_series_fills_missing_minutes_with_zeros_and_keeps_series_apart() -> None:
     now = 10 * 60_000 + 5_000
-    buckets = [ThroughputBucket(minute_start=9 * 60_000, completed=2, failed=1)]
-    assert throughput_series(buckets, now, 3) == [0.0, 3.0, 0.0]
+    buckets = [ThroughputBucket(minute_start=9 * 60_000, completed=2, failed=1, cancelled=4)]
+    starts, completed, failed, cancelled = throughput_series(buckets, now, 3)
+    assert starts == [8 * 60_000, 9 * 60_000, 10 * 60_000]
+    assert (completed, failed, cancelled) == ([0.0, 2.0, 0.0], [0.0, 1.0, 0.0], [0.0, 4.0, 0.0])
 
 
 def test_theme_toggle_alternates() -> None:
     assert other_theme("jobs-dark") == "jobs-light"
     assert other_theme("jobs-light") == "jobs-dark"
+
+
+@pytest.mark.parametrize(
+    ("width", "shown"),
+    [
+        (200, ["id", "command", "state", "detail"]),
+        (60, ["id", "command", "detail"]),
+        (30, ["id", "detail"]),
+    ],
+)
+def test_layout_drops_the_least_kept_columns_first(width: int, shown: list[str]) -> None:
+    columns = [
+        Column("id", "Id", 6, keep=10),
+        Column("command", "Command", 12, grow=1, keep=8),
+        Column("state", "State", 30, keep=5),
+        Column("detail", "Error", 20, grow=4, keep=9),
+    ]
+    assert [c.key for c, _ in layout(columns, width)] == shown
+
+
+def test_layout_gives_spare_width_to_columns_whose_content_needs_it() -> None:
+    columns = [
+        Column("command", "Command", 10, grow=1, most=40),
+        Column("tag", "Tag", 6, grow=1, most=20),
+        Column("detail", "Error", 10, grow=1),
+    ]
+    widths = dict((c.key, w) for c, w in layout(columns, 80, {"command": 12, "tag": 4,
+                                                              "detail": 100}))  # fmt: skip
+    assert widths == {"command": 12, "tag": 6, "detail": 80 - 3 * 2 - 12 - 6}
+    assert sum(widths.values()) + 2 * 3 == 80
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("sta", "state:"),
+        ("-ta", "-tag:"),
+        ("state:fa", "state:failed"),
+        ("state:failed,can", "state:failed,cancelled"),
+        ("command:imp", "command:import_csv"),
+        ("acme since:1", "acme since:15m"),
+        ("args.", None),
+        ("state:failed", None),
+        ("tag:zz", None),
+        ("", None),
+    ],
+)
+def test_suggest_completes_keys_and_known_values(value: str, expected: str | None) -> None:
+    known = {"command": ["import_csv", "send_email"]}
+    assert suggest(value, known) == expected
+
+
+def test_marks_are_ids_or_a_whole_query() -> None:
+    marks = Marks()
+    assert not marks and marks.describe() == ""
+    marks.toggle(3)
+    marks.mark_all([1, 2])
+    assert marks.target() == [3, 1, 2] and marks.describe() == "3 marked"
+    marks.mark_all([1, 2, 3])  # all already marked: ctrl+a again unmarks them
+    assert not marks
+    marks.mark_matching(JobQuery.parse("state:failed"), 1204)
+    assert 99 in marks and marks.count == 1204
+    assert marks.describe() == "all 1,204 matching marked"
+    marks.toggle(5)  # marking a row gives up the query
+    assert marks.target() == [5]

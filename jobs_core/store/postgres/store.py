@@ -9,12 +9,12 @@ from typing import TypeVar
 import asyncpg
 
 from jobs_core.errors import StoreUnavailableError
+from jobs_core.query import JobQuery
 from jobs_core.records import (
     BatchStatus,
     CommandDefinition,
     EngineInfo,
     Job,
-    JobFilter,
     JobResult,
     JobState,
     JobSummary,
@@ -40,13 +40,15 @@ from .database import RETRIES, Database, Work
 from .filters import Query, archive_query, archive_top, queue_query
 from .history_store import HistoryStoreMixin
 from .listener import ChangeListener
+from .query_filter import filter_of
+from .query_store import QueryStoreMixin
 from .rows import row_to_job
 from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
 
 
-class PostgresStore(TaskStoreMixin, HistoryStoreMixin):
+class PostgresStore(TaskStoreMixin, HistoryStoreMixin, QueryStoreMixin):
     """The live queue, summaries and month partitions in one schema of a PostgreSQL database.
 
     `dsn` is a `postgresql://` URL; the schema comes from `schema`, else the URL's `?schema=`,
@@ -280,14 +282,16 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin):
             lambda c: admin.requeue(c, job_id, now, self._max_log, self.channel)
         )
 
-    async def list_queue(self, flt: JobFilter, cursor: int | None, limit: int) -> Page[Job]:
+    async def list_queue(self, query: JobQuery, cursor: int | None, limit: int) -> Page[Job]:
         """Jobs in the queue (queued, started, executed), oldest first."""
+        flt = filter_of(query)
         return await self._read(lambda c: _page(c, queue_query(flt, cursor, limit), limit))
 
     async def list_archive(
-        self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
+        self, month: str, kind: JobState, query: JobQuery, cursor: int | None, limit: int
     ) -> Page[Job]:
         """Completed (kind=completed) or failed/cancelled jobs of a month, newest first."""
+        flt = filter_of(query)
         if not archive.MONTH.match(month):
             return Page(items=[], next_cursor=None)
 

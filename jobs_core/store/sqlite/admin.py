@@ -156,6 +156,24 @@ def dependents(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
     return [row_to_summary(r) for r in rows]
 
 
+def children(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
+    """Jobs whose parent is `job_id`, oldest first."""
+    rows = conn.execute(
+        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE parent_id = ? ORDER BY id", (job_id,)
+    ).fetchall()
+    return [row_to_summary(r) for r in rows]
+
+
+def blocked_by(conn: sqlite3.Connection, job_ids: list[int]) -> dict[int, int]:
+    """Queued jobs among `job_ids` still waiting on a parent, mapped to the parent's id."""
+    rows = conn.execute(
+        "SELECT id, waiting_on FROM background_job WHERE id IN (SELECT value FROM json_each(?)) "
+        "AND waiting_on IS NOT NULL AND state = 'queued'",
+        (encode_ids(job_ids),),
+    )
+    return {row[0]: row[1] for row in rows}
+
+
 def dependents_cancelled_by(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
     """Jobs that depend on `job_id` and were cancelled because it did not complete."""
     rows = conn.execute(

@@ -7,7 +7,6 @@ per interval, and every other month keeps being archived.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import functools
 import json
@@ -17,13 +16,14 @@ import sqlite3
 from collections import Counter, defaultdict
 
 from jobs_core.backoff import Backoff
+from jobs_core.errors import ReadOnlyStoreError
 from jobs_core.records import JobState, MonthDatabase
 from jobs_core.settings import Durability
 
 from .attempts import ATTEMPT_SELECT
 from .connection import is_busy, open_connection, transaction, translate
 from .files import create_private
-from .month_reader import MonthReader, month_of, month_path, table_for
+from .month_reader import MonthReader, month_bounds, month_of, month_path, table_for
 from .rows import JOB_SELECT
 from .schema import MONTH_TABLES, MONTH_VERSION, month_ddl, search_values
 
@@ -43,16 +43,6 @@ ORDER BY state, id LIMIT :limit
 is a JSON list of [start, end) times), so those never crowd out the other months."""
 
 
-def month_bounds(month: str) -> tuple[int, int]:
-    """[start, end) of a `YYYY-MM` month in UTC epoch milliseconds."""
-    year, number = (int(part) for part in month.split("-"))
-    end_year, end_month = (year + 1, 1) if number == 12 else (year, number + 1)
-    return (
-        calendar.timegm((year, number, 1, 0, 0, 0)) * 1000,
-        calendar.timegm((end_year, end_month, 1, 0, 0, 0)) * 1000,
-    )
-
-
 class MonthArchive:
     """Writes finished jobs into month databases; `reader` reads them back.
 
@@ -60,17 +50,33 @@ class MonthArchive:
     never widen the locks of the hot-path connection.
     """
 
-    def __init__(self, directory: str, live_path: str, durability: Durability) -> None:
+    def __init__(
+        self, directory: str, live_path: str, durability: Durability, *, read_only: bool = False
+    ) -> None:
         self._directory = directory
         self._durability = durability
-        self._writer = open_connection(live_path, durability=durability, busy_timeout_ms=5)
-        self._writer.execute("PRAGMA wal_autocheckpoint = 50000")
-        # A row replaced by a re-copy must leave the month's search index through its trigger.
-        self._writer.execute("PRAGMA recursive_triggers = ON")
+        self._live_path = live_path
+        self._read_only = read_only
+        self._writer_conn: sqlite3.Connection | None = None
         self._attached: set[str] = set()
         self._ready: set[str] = set()
         self._trouble: dict[str, Backoff] = {}
         self.reader = MonthReader(directory, durability)
+
+    @property
+    def _writer(self) -> sqlite3.Connection:
+        """The writing connection, opened on first use (never in a read-only store)."""
+        if self._read_only:
+            raise ReadOnlyStoreError(f"{self._directory} is open read-only: nothing can be changed")
+        if self._writer_conn is None:
+            self._writer_conn = open_connection(
+                self._live_path, durability=self._durability, busy_timeout_ms=5
+            )
+            self._writer_conn.execute("PRAGMA wal_autocheckpoint = 50000")
+            # A row replaced by a re-copy must leave the month's search index through its
+            # trigger.
+            self._writer_conn.execute("PRAGMA recursive_triggers = ON")
+        return self._writer_conn
 
     def copy_finished(self, limit: int) -> list[int]:
         """Copy up to `limit` finished live rows into their month databases; returns the ids
@@ -167,12 +173,36 @@ class MonthArchive:
         return schema
 
     def delete_failed(self, month: str, job_id: int) -> None:
-        """Remove a requeued job's row and attempts from its month's file."""
+        """Remove a requeued job's row from its month's `failed_job`, and its attempts (they
+        go back to the live store with it)."""
+        self.delete_rows(month, [job_id], tables=("failed_job",))
+
+    def delete_rows(
+        self,
+        month: str,
+        job_ids: list[int],
+        tables: tuple[str, ...] = ("completed_job", "failed_job"),
+    ) -> None:
+        """Remove the rows of `job_ids` from a month's tables (requeued or deleted jobs), with
+        their attempts (and search entries, by trigger); StoreError naming the month file if
+        it cannot be written."""
+        if not os.path.exists(month_path(self._directory, month)):
+            return
+        encoded = json.dumps(job_ids)
         try:
             schema = self._attach(month)
             with transaction(self._writer, write=False) as conn:
-                conn.execute(f"DELETE FROM {schema}.failed_job WHERE id = ?", (job_id,))
-                conn.execute(f"DELETE FROM {schema}.job_attempt WHERE job_id = ?", (job_id,))
+                for table in tables:
+                    conn.execute(
+                        f"DELETE FROM {schema}.{table} "
+                        "WHERE id IN (SELECT value FROM json_each(?))",
+                        (encoded,),
+                    )
+                conn.execute(
+                    f"DELETE FROM {schema}.job_attempt "
+                    "WHERE job_id IN (SELECT value FROM json_each(?))",
+                    (encoded,),
+                )
         except sqlite3.DatabaseError as error:
             if is_busy(error):
                 raise
@@ -230,7 +260,8 @@ class MonthArchive:
         # Readers first: the last connection to close checkpoints and removes the -wal
         # file, which a read-only one cannot do.
         self.reader.close()
-        self._writer.close()
+        if self._writer_conn is not None:
+            self._writer_conn.close()
 
 
 def _schema(month: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +20,7 @@ def open_connection(
     """A connection in autocommit mode (we issue BEGIN ourselves) with WAL and our pragmas."""
     uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
     try:
-        conn = sqlite3.connect(
-            uri, uri=True, isolation_level=None, check_same_thread=False, cached_statements=512
-        )
+        conn = _connect(uri, path, readonly)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         if not readonly:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -33,6 +32,23 @@ def open_connection(
     except sqlite3.DatabaseError as error:
         raise translate(error, path) from None
     return conn
+
+
+def _connect(uri: str, path: str, readonly: bool) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False, cached_statements=512
+        )
+        conn.execute("PRAGMA schema_version").fetchone()  # opens the file now
+        return conn
+    except sqlite3.OperationalError:
+        if not readonly or os.access(os.path.dirname(path) or ".", os.W_OK):
+            raise
+    # A read-only directory (a copied store, a backup): a WAL reader cannot create its index
+    # there, and no process can be writing, so the files are read as they are.
+    return sqlite3.connect(
+        uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False
+    )
 
 
 @contextmanager

@@ -20,8 +20,8 @@ from jobs_core.records import (
 from jobs_core.store.protocol import NewBatch
 
 from . import admin, attempts, batches, month_search, queue
-from .archive import MonthArchive, month_bounds
-from .month_reader import month_of
+from .archive import MonthArchive
+from .month_reader import month_bounds, month_of
 
 R = TypeVar("R")
 

@@ -1,4 +1,4 @@
-"""Reading month databases: listing, single jobs, and the health of each month file.
+"""Reading month databases: single jobs, queries, and the health of each month file.
 
 A month file that cannot be read (corrupt, truncated, unreadable) fails only the calls
 about that month, with a StoreError naming the file; every other month keeps working.
@@ -6,6 +6,8 @@ about that month, with a StoreError naming the file; every other month keeps wor
 
 from __future__ import annotations
 
+import calendar
+import json
 import os
 import re
 import sqlite3
@@ -16,12 +18,11 @@ from typing import Any, TypeVar
 
 from jobs_core.errors import StoreError
 from jobs_core.history import AttemptRow
-from jobs_core.records import Job, JobFilter, JobState, MonthDatabase, Page
+from jobs_core.records import Job, JobState, MonthDatabase
 from jobs_core.settings import Durability
 
 from . import attempts
 from .connection import open_connection, translate
-from .filters import job_where
 from .rows import row_to_job
 from .schema import MONTH_SEARCH_VERSION, month_select
 
@@ -38,6 +39,16 @@ def month_of(ms: int) -> str:
 
 def month_path(directory: str, month: str) -> str:
     return os.path.join(directory, f"jobs_{month}.db")
+
+
+def month_bounds(month: str) -> tuple[int, int]:
+    """[start, end) of a `YYYY-MM` month in UTC epoch milliseconds."""
+    year, number = (int(part) for part in month.split("-"))
+    end_year, end_month = (year + 1, 1) if number == 12 else (year, number + 1)
+    return (
+        calendar.timegm((year, number, 1, 0, 0, 0)) * 1000,
+        calendar.timegm((end_year, end_month, 1, 0, 0, 0)) * 1000,
+    )
 
 
 def table_for(state: JobState) -> str:
@@ -64,7 +75,7 @@ class MonthReader:
             sql = f"SELECT {select_of(conn)} FROM {table_for(state)} WHERE id = ?"
             return conn.execute(sql, (job_id,)).fetchone()
 
-        row = self._run(month, read)
+        row = self.run(month, read)
         return row_to_job(row) if row else None
 
     def read_attempts(self, month: str, job_id: int) -> list[AttemptRow]:
@@ -75,32 +86,19 @@ class MonthReader:
                 return []
             return attempts.rows_of(conn, job_id)
 
-        return self._run(month, read) or []
+        return self.run(month, read) or []
 
-    def list_jobs(
-        self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
-    ) -> Page[Job]:
-        """Completed (kind=completed) or failed/cancelled jobs of a month, newest first."""
-        table = table_for(kind)
+    def read_jobs(self, month: str, table: str, job_ids: list[int]) -> list[Job]:
+        """The rows of `job_ids` in a month's `completed_job` or `failed_job`."""
 
-        def page(conn: sqlite3.Connection) -> Page[Job]:
-            start = cursor
-            if flt.text and start is None:
-                top = conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
-                start = (top or 0) + 1
-            where, params, window_end = job_where(flt, start, descending=True)
-            rows = conn.execute(
-                f"SELECT {select_of(conn)} FROM {table} WHERE {where} ORDER BY id DESC LIMIT ?",
-                [*params, limit + 1],
-            ).fetchall()
-            items = [row_to_job(r) for r in rows[:limit]]
-            if len(rows) > limit:
-                return Page(items=items, next_cursor=items[-1].id)
-            if window_end is not None and window_end > 1:
-                return Page(items=items, next_cursor=window_end)
-            return Page(items=items, next_cursor=None)
+        def read(conn: sqlite3.Connection) -> list[Any]:
+            sql = (
+                f"SELECT {select_of(conn)} FROM {table} "
+                "WHERE id IN (SELECT value FROM json_each(?))"
+            )
+            return conn.execute(sql, (json.dumps(job_ids),)).fetchall()
 
-        return self._run(month, page) or Page(items=[], next_cursor=None)
+        return [row_to_job(row) for row in self.run(month, read) or []]
 
     def months(self, write_errors: dict[str, str]) -> list[MonthDatabase]:
         """Every month file, newest first, each with the error that keeps it from being read
@@ -126,23 +124,15 @@ class MonthReader:
                 conn.execute(f"SELECT max(id) FROM {table}").fetchone()
 
         try:
-            self._run(month, probe)
+            self.run(month, probe)
         except StoreError as error:
             return str(error)
         return None
 
     def run(self, month: str, fn: Callable[[sqlite3.Connection], R]) -> R | None:
-        """`fn` on the month's read connection; None when the month has no file or tables.
-        StoreError naming the file when it cannot be read."""
-        return self._run(month, fn)
-
-    def forget(self, month: str) -> None:
-        """Close the month's connection (its file is being removed)."""
-        with self._lock:
-            self._drop(month)
-
-    def _run(self, month: str, fn: Callable[[sqlite3.Connection], R]) -> R | None:
-        """`fn` on the month's connection; None when the month has no file or no tables yet.
+        """`fn` on the month's connection (the month's full job row is `select_of(conn)`);
+        None when the month has no file or no tables yet. Calls are serialised: the
+        connections are shared between threads.
 
         Raises StoreError naming the month file when it cannot be read.
         """
@@ -154,6 +144,11 @@ class MonthReader:
             except sqlite3.DatabaseError as error:
                 self._drop(month)
                 raise translate(error, path) from None
+
+    def forget(self, month: str) -> None:
+        """Close the month's connection (its file is being removed)."""
+        with self._lock:
+            self._drop(month)
 
     def _open(self, month: str, path: str) -> sqlite3.Connection | None:
         conn = self._conns.get(month)

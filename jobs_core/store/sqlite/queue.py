@@ -15,7 +15,7 @@ from jobs_core.errors import DuplicateRefIdError
 from jobs_core.records import TERMINAL_STATES, DependencyPolicy, Job, JobState
 from jobs_core.store.protocol import ActivityUpdate, FinishResult, NewJob, Transition
 
-from . import attempts, batches, dependencies
+from . import attempts, batches, dependencies, tallies
 from .graph import new_deltas, settle
 from .logs import append_logs
 from .rows import JOB_SELECT, error_to_json, row_to_job
@@ -23,8 +23,11 @@ from .rows import JOB_SELECT, error_to_json, row_to_job
 _TRANSITION_LOGS, _TRANSITION_TRUNCATED = append_logs("b.", "t.logs", ":max_log")
 _ACTIVITY_LOGS, _ACTIVITY_TRUNCATED = append_logs("", ":logs", ":max_log")
 
-# Ids come from the summary table, which never loses rows, so an id is never reused.
-NEXT_ID = "SELECT coalesce(max(id), 0) FROM job_summary"
+# Ids come from the summary table; `job_id_floor` remembers the largest deleted id, so an id
+# is never reused even after the newest jobs were deleted.
+NEXT_ID = (
+    "SELECT max(coalesce((SELECT max(id) FROM job_summary), 0), (SELECT max_id FROM job_id_floor))"
+)
 
 COPY_SUMMARIES = """
 INSERT INTO job_summary (id, command, state, worker, parent_id, depends_on, ref_id, tag,
@@ -307,6 +310,8 @@ def finish(
     counts[JobState.CANCELLED] += len(settled.cancelled)
     _count(conn, counts)
     _count_minute(conn, counts, now)
+    ended = [t.job_id for t in applied if t.state in TERMINAL_STATES]
+    tallies.record(conn, ended + settled.cancelled, now)
     follow = [*new_jobs, *settled.follow_ups]
     new_ids = insert_jobs(conn, follow, now, follow_ups=True) if follow else []
     if settled.follow_ups:

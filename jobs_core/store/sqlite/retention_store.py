@@ -15,8 +15,8 @@ from jobs_core.records import TERMINAL_STATES, JobState, MonthDatabase, PurgeRep
 from jobs_core.store.history_protocol import PURGE_STEP
 
 from . import month_search, retention
-from .archive import MonthArchive, month_bounds
-from .month_reader import month_of
+from .archive import MonthArchive
+from .month_reader import month_bounds, month_of
 
 R = TypeVar("R")
 

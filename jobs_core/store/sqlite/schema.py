@@ -48,7 +48,7 @@ JOB_COLUMNS_V3 = {
     "last_outcome": "TEXT", "notify_error": "TEXT", "dependencies": "TEXT",
     "depends_on_batch": "TEXT", "depends_policy": "TEXT",
 }  # fmt: skip
-"""Columns of job rows added by the live store's v4 and the month files' v3: how the attempt
+"""Columns of job rows added by the live store's v5 and the month files' v3: how the attempt
 that failed or cancelled the job ended, a reply's delivery error, and fan-in."""
 
 JOB_COLUMNS_ADDED = (*JOB_COLUMNS_V2, *JOB_COLUMNS_V3)
@@ -323,7 +323,27 @@ ALTER TABLE engine ADD COLUMN lost_reason TEXT;
 """v3: why a live engine declared this one dead (its process gone from their shared host), so
 every reader, on any host, sees it dead at once rather than when its lease lapses."""
 
-LIVE_V4 = "\n".join(
+LIVE_V4 = """
+CREATE TABLE job_id_floor (
+    max_id INTEGER NOT NULL
+);
+INSERT INTO job_id_floor (max_id) VALUES (0);
+
+CREATE TABLE command_minute (
+    minute INTEGER NOT NULL,
+    command TEXT NOT NULL,
+    state TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    total_ms INTEGER NOT NULL,
+    PRIMARY KEY (minute, command, state, bucket)
+) WITHOUT ROWID;
+"""
+"""v4: deleting jobs (ids stay unique after the newest is deleted: `job_id_floor` keeps the
+largest deleted id) and per-command figures (`command_minute`: jobs finished per minute, per
+command and state, in duration buckets)."""
+
+LIVE_V5 = "\n".join(
     [
         *(f"ALTER TABLE background_job ADD COLUMN {n} {k};" for n, k in JOB_COLUMNS_V3.items()),
         f"CREATE TABLE job_attempt ({ATTEMPT_COLUMNS}) WITHOUT ROWID;",
@@ -375,14 +395,14 @@ CREATE TABLE job_maintenance (
 """,
     ]
 )
-"""v4: attempt history (`job_attempt`; the attempt that ended a job stays in its row, whose
+"""v5: attempt history (`job_attempt`; the attempt that ended a job stays in its row, whose
 `owner` now stays set once the job ended, and `last_outcome`), a reply's delivery error,
 fan-in (`job_dependency` and the job's `dependencies`, `depends_on_batch`,
 `depends_policy`), batch records (name, callbacks,
 counters, declared total, close and finish times), overlap and bounds of scheduled tasks, and
 `job_maintenance` (which engine runs retention next)."""
 
-LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4]
+LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5]
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
 LATEST_VERSION = len(LIVE_MIGRATIONS)
@@ -391,11 +411,7 @@ LATEST_VERSION = len(LIVE_MIGRATIONS)
 def migrate(conn: sqlite3.Connection, path: str) -> None:
     """Bring the live store at `path` to the latest schema, or refuse a newer one."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > LATEST_VERSION:
-        raise SchemaTooNewError(
-            f"{path} has schema version {version}, newer than this version of jobs "
-            f"understands ({LATEST_VERSION}); upgrade jobs to open it"
-        )
+    _refuse_newer(version, path)
     if version == 0 and _has_foreign_tables(conn):
         raise StoreError(f"{path} is an SQLite database but not a jobs store")
     for number in range(version + 1, LATEST_VERSION + 1):
@@ -412,6 +428,27 @@ def migrate(conn: sqlite3.Connection, path: str) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def check_version(conn: sqlite3.Connection, path: str) -> None:
+    """Refuse a store a read-only open cannot use: not a store, older or newer schema."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    _refuse_newer(version, path)
+    if version == 0:
+        raise StoreError(f"{path} is not a jobs store (no schema); a read-only open creates none")
+    if version < LATEST_VERSION:
+        raise StoreError(
+            f"{path} has schema version {version}; this version of jobs needs {LATEST_VERSION} "
+            "and a read-only open does not migrate: open it once without read-only to upgrade"
+        )
+
+
+def _refuse_newer(version: int, path: str) -> None:
+    if version > LATEST_VERSION:
+        raise SchemaTooNewError(
+            f"{path} has schema version {version}, newer than this version of jobs "
+            f"understands ({LATEST_VERSION}); upgrade jobs to open it"
+        )
 
 
 def _has_foreign_tables(conn: sqlite3.Connection) -> bool:

@@ -12,23 +12,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
-from jobs_core.errors import StoreBusyError, StoreError, StoreNotFoundError
-from jobs_core.history import AttemptRow, ending_row, requeue_row
+from jobs_core.errors import ReadOnlyStoreError, StoreBusyError, StoreError, StoreNotFoundError
+from jobs_core.figures import FIGURES_KEPT_MS
 from jobs_core.records import (
-    REQUEUEABLE_STATES,
-    BatchStatus,
     CommandDefinition,
     EngineInfo,
     ExposedFile,
     Job,
-    JobFilter,
-    JobResult,
-    JobState,
-    JobSummary,
-    MonthDatabase,
-    Page,
     RunningJob,
-    ThroughputBucket,
 )
 from jobs_core.settings import Settings
 from jobs_core.store.protocol import (
@@ -39,17 +30,16 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import admin, attempts, commands, engines, logs, queue
+from . import commands, engines, logs, queue, tallies
+from .admin_store import AdminStoreMixin
 from .archive import MonthArchive, has_attempts
+from .bulk_store import BulkStoreMixin
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
 from .files import create_private, exposed_files, make_private_dir
-from .filters import job_where
 from .history_store import HistoryStoreMixin
-from .month_reader import month_of
 from .retention_store import RetentionStoreMixin
-from .rows import JOB_SELECT, row_to_job
-from .schema import migrate
+from .schema import check_version, migrate
 from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
@@ -57,9 +47,13 @@ BUSY_RETRY_MAX_SECS = 0.005
 """Longest pause between retries of a write that found the database locked; locks are held
 for well under a millisecond, so a long pause only leaves the engine idle."""
 LIVE_FILE = "jobs.db"
+PRUNE_MS = 3_600_000
+"""How often an engine's archive pass forgets per-minute tallies older than they are kept."""
 
 
-class SqliteStore(TaskStoreMixin, HistoryStoreMixin, RetentionStoreMixin):
+class SqliteStore(
+    AdminStoreMixin, BulkStoreMixin, TaskStoreMixin, HistoryStoreMixin, RetentionStoreMixin
+):
     """The live store `jobs.db` plus its month databases, in one directory.
 
     Hot-path writes run on the event loop's thread (a thread hop per statement would cost
@@ -69,21 +63,30 @@ class SqliteStore(TaskStoreMixin, HistoryStoreMixin, RetentionStoreMixin):
 
     concurrent_writes = False
 
-    def __init__(self, directory: str, settings: Settings | None = None, *, create: bool = True):
+    def __init__(
+        self, directory: str, settings: Settings | None = None, *, create: bool = True,
+        read_only: bool = False,
+    ) -> None:  # fmt: skip
         self.settings = settings or Settings()
         self.directory = os.path.abspath(directory)
         self.path = os.path.join(self.directory, LIVE_FILE)
         self.location = self.directory
-        _check_location(self.directory, self.path, create)
+        self.read_only = read_only
+        """Every connection opened `mode=ro`: nothing is created, migrated or written."""
+        _check_location(self.directory, self.path, create and not read_only)
         durability = self.settings.durability
         self._conn = open_connection(
-            self.path, durability=durability, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS
-        )
-        # Checkpoints run in the background (see checkpointer.py); this is only a safety net.
-        self._conn.execute("PRAGMA wal_autocheckpoint = 50000")
+            self.path, durability=durability, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS,
+            readonly=read_only,
+        )  # fmt: skip
         logs.install_functions(self._conn)
         try:
-            migrate(self._conn, self.path)
+            if read_only:
+                check_version(self._conn, self.path)
+            else:
+                # Checkpoints run in the background (checkpointer.py); this is a safety net.
+                self._conn.execute("PRAGMA wal_autocheckpoint = 50000")
+                migrate(self._conn, self.path)
         except sqlite3.DatabaseError as error:
             self._conn.close()
             raise translate(error, self.path) from None
@@ -91,19 +94,21 @@ class SqliteStore(TaskStoreMixin, HistoryStoreMixin, RetentionStoreMixin):
             self._conn.close()
             raise
         self._reader = open_connection(
-            self.path,
-            durability=durability,
-            busy_timeout_ms=int(self.settings.busy_timeout_secs * 1000),
-        )
+            self.path, durability=durability,
+            busy_timeout_ms=int(self.settings.busy_timeout_secs * 1000), readonly=read_only,
+        )  # fmt: skip
         self._read_lock = threading.Lock()
-        self._archive = MonthArchive(self.directory, self.path, durability)
-        self._checkpointer = Checkpointer(self.path, durability)
+        self._archive = MonthArchive(self.directory, self.path, durability, read_only=read_only)
+        self._checkpointer = None if read_only else Checkpointer(self.path, durability)
         self._max_log = self.settings.max_log_chars
+        self._last_prune = 0
 
     # -- plumbing ---------------------------------------------------------------------------
 
     async def _write(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         """Run `fn` in one write transaction on the loop's connection, retrying while busy."""
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
         return await self._retry_busy(partial(self._in_transaction, fn))
 
     def _in_transaction(self, fn: Callable[[sqlite3.Connection], R]) -> R:
@@ -144,8 +149,12 @@ class SqliteStore(TaskStoreMixin, HistoryStoreMixin, RetentionStoreMixin):
     def on_change(self, callback: Callable[[], None] | None) -> None:
         """Nothing tells SQLite of another process's commit: engines poll `data_version`."""
 
+    def reopen(self) -> SqliteStore:
+        return SqliteStore(self.directory, self.settings, create=False, read_only=self.read_only)
+
     async def close(self) -> None:
-        self._checkpointer.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._conn.close()
         with self._read_lock:
             self._reader.close()
@@ -177,6 +186,9 @@ class SqliteStore(TaskStoreMixin, HistoryStoreMixin, RetentionStoreMixin):
         await self._write(lambda conn: queue.record_activity(conn, updates, now, self._max_log))
 
     async def archive_finished(self, now: int, limit: int) -> int:
+        if now - self._last_prune >= PRUNE_MS:
+            self._last_prune = now
+            await self._write(lambda conn: tallies.prune(conn, now - FIGURES_KEPT_MS))
         ids = await self._retry_busy(lambda: self._archive.copy_finished(limit))
         if ids:
             encoded = json.dumps(ids)
@@ -185,6 +197,8 @@ class SqliteStore(TaskStoreMixin, HistoryStoreMixin, RetentionStoreMixin):
 
     async def _retry_busy(self, fn: Callable[[], R]) -> R:
         """Call `fn`, retrying asynchronously while another process holds the lock."""
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
         deadline = time.monotonic() + self.settings.busy_timeout_secs
         delay = 0.0005
         while True:
@@ -237,149 +251,13 @@ class SqliteStore(TaskStoreMixin, HistoryStoreMixin, RetentionStoreMixin):
     async def running_jobs(self) -> list[RunningJob]:
         return await self._read(engines.running_jobs)
 
-    # -- admin ------------------------------------------------------------------------------
-
-    async def get_job(self, job_id: int) -> JobResult | None:
-        found = await self._read(lambda conn: admin.summary(conn, job_id))
-        return await self._result(found)
-
-    async def get_job_by_ref(self, ref_id: str) -> JobResult | None:
-        found = await self._read(lambda conn: admin.summary_by_ref(conn, ref_id))
-        return await self._result(found)
-
-    async def _result(self, found: JobSummary | None) -> JobResult | None:
-        if found is None:
-            return None
-        job = await self._read(lambda conn: admin.live_job(conn, found.id))
-        if job is None and found.completed_date is not None:
-            month = month_of(found.completed_date)
-            job = await self._read_archived(month, found.state, found.id)
-        if job is None:
-            return JobResult(summary=found)
-        if job.state is JobState.COMPLETED:
-            return JobResult(summary=found, completed=job)
-        if job.state in (JobState.FAILED, JobState.CANCELLED):
-            return JobResult(summary=found, failed=job)
-        return JobResult(summary=found, queued=job)
-
-    async def request_cancel(self, job_id: int, reason: str, now: int) -> JobState:
-        return await self._write(
-            lambda conn: admin.request_cancel(conn, job_id, reason, now, self._max_log)
-        )
-
-    async def requeue(self, job_id: int, now: int) -> list[int]:
-        """Requeue a failed/cancelled job and the dependents its failure cancelled.
-
-        Returns the ids requeued, the job first.
-        """
-        requeued: list[int] = []
-        pending: list[tuple[int, int | None]] = [(job_id, None)]
-        while pending:
-            current, parent = pending.pop(0)
-            await self._requeue_one(current, parent, now)
-            requeued.append(current)
-            dependents = await self._read(partial(admin.dependents_cancelled_by, job_id=current))
-            pending.extend((d.id, current) for d in dependents)
-        return requeued
-
-    async def _requeue_one(self, job_id: int, wait_on: int | None, now: int) -> None:
-        found = admin.check_requeueable(
-            await self._read(lambda conn: admin.summary(conn, job_id)), job_id
-        )
-        archived: Job | None = None
-        archived_rows: list[AttemptRow] = []
-        month: str | None = None
-        if found.completed_date is not None:
-            month = month_of(found.completed_date)
-            archived = await self._read_archived(month, found.state, job_id)
-            if archived is not None:
-                archived_rows = await self._read_month_attempts(month, job_id)
-
-        def requeue(conn: sqlite3.Connection) -> None:
-            live = admin.live_job(conn, job_id)
-            if live is not None and live.state in REQUEUEABLE_STATES:
-                rows, seq = [], attempts.next_seq(conn, job_id)
-                ending = ending_row(live, seq, now)
-                logs = admin.requeue_live(conn, job_id, now, self._max_log) or live.logs
-            elif archived is not None:
-                rows = list(archived_rows)
-                seq = max((r.seq for r in rows), default=0) + 1
-                ending = ending_row(archived, seq, now)
-                logs = admin.requeue_archived(conn, archived, now, self._max_log)
-            else:
-                raise StoreError(
-                    f"job {job_id} cannot be requeued: its row is in neither the queue nor "
-                    f"the month database jobs_{month}.db (was the file removed?)"
-                )
-            if ending is not None:
-                rows.append(ending)
-            rows.append(requeue_row(job_id, rows[-1].seq + 1 if rows else seq, now, logs))
-            attempts.insert(conn, rows)
-            admin.after_requeue(conn, job_id, found.state)
-            if wait_on is not None:
-                admin.wait_on(conn, job_id, wait_on)
-
-        await self._write(requeue)
-        if archived is not None and month is not None:
-            await self._retry_busy(lambda: self._archive.delete_failed(month, job_id))
-
-    async def list_queue(self, flt: JobFilter, cursor: int | None, limit: int) -> Page[Job]:
-        """Jobs in the queue (queued, started, executed), oldest first."""
-
-        def run(conn: sqlite3.Connection) -> Page[Job]:
-            where, params, _ = job_where(flt, cursor, descending=False)
-            rows = conn.execute(
-                f"SELECT {JOB_SELECT} FROM background_job WHERE state IN "
-                f"('queued', 'started', 'executed') AND {where} ORDER BY id LIMIT ?",
-                [*params, limit + 1],
-            ).fetchall()
-            items = [row_to_job(r) for r in rows[:limit]]
-            return Page(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
-
-        return await self._read(run)
-
-    async def list_archive(
-        self, month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
-    ) -> Page[Job]:
-        """Completed (kind=completed) or failed/cancelled jobs of a month, newest first;
-        StoreError naming the file if the month's file cannot be read."""
-        return await asyncio.to_thread(
-            self._archive.reader.list_jobs, month, kind, flt, cursor, limit
-        )
-
-    async def _read_month_attempts(self, month: str, job_id: int) -> list[AttemptRow]:
-        return await asyncio.to_thread(self._archive.reader.read_attempts, month, job_id)
-
-    async def _read_archived(self, month: str, state: JobState, job_id: int) -> Job | None:
-        try:
-            return await asyncio.to_thread(self._archive.reader.read_job, month, state, job_id)
-        except StoreError as error:
-            raise StoreError(
-                f"job {job_id} is archived in a month file that cannot be read: {error}"
-            ) from None
-
-    async def counts(self) -> dict[JobState, int]:
-        return await self._read(admin.counts)
-
-    async def months(self) -> list[MonthDatabase]:
-        return await asyncio.to_thread(self._archive.months)
-
-    async def throughput(self, since: int, now: int) -> list[ThroughputBucket]:
-        return await self._read(lambda conn: admin.throughput(conn, since))
-
-    async def batch_status(self, batch_id: str) -> BatchStatus:
-        return await self._read(lambda conn: admin.batch_status(conn, batch_id))
+    # -- commands ---------------------------------------------------------------------------
 
     async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
         await self._write(lambda conn: commands.declare(conn, definitions))
 
     async def declared_commands(self) -> list[CommandDefinition]:
         return await self._read(commands.declared)
-
-    async def dependents(self, job_id: int) -> list[JobSummary]:
-        """Jobs that depend on `job_id`."""
-
-        return await self._read(partial(admin.dependents, job_id=job_id))
 
     def exposed_files(self) -> list[ExposedFile]:
         return exposed_files(self.directory)

@@ -1,0 +1,110 @@
+"""Bulk admin SQL on the live store: cancel, requeue and delete many jobs, one batch per
+transaction, each job checked in the transaction that changes it (engines keep running)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+
+from jobs_core.errors import InvalidStateError, JobNotFoundError
+from jobs_core.records import TERMINAL_STATES, Job, JobState, JobSummary
+
+from . import admin
+from .rows import SUMMARY_SELECT, row_to_summary
+
+
+def summaries(conn: sqlite3.Connection, job_ids: list[int]) -> dict[int, JobSummary]:
+    rows = conn.execute(
+        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(job_ids),),
+    ).fetchall()
+    return {row[0]: row_to_summary(row) for row in rows}
+
+
+def cancel(
+    conn: sqlite3.Connection, job_ids: list[int], reason: str, now: int, max_log: int
+) -> tuple[list[int], list[int], list[int]]:
+    """(cancelled, asked to stop, skipped): queued/executed jobs are cancelled now, started
+    ones flagged for their engine; finished or unknown ones are skipped."""
+    done: list[int] = []
+    asked: list[int] = []
+    skipped: list[int] = []
+    for job_id in job_ids:
+        try:
+            state = admin.request_cancel(conn, job_id, reason, now, max_log)
+        except (InvalidStateError, JobNotFoundError):
+            skipped.append(job_id)
+            continue
+        (asked if state is JobState.STARTED else done).append(job_id)
+    return done, asked, skipped
+
+
+def requeue(
+    conn: sqlite3.Connection, found: list[JobSummary], archived: dict[int, Job], now: int,
+    wait_on: dict[int, int], max_log: int,
+) -> list[int]:  # fmt: skip
+    """Requeue the failed/cancelled jobs of `found` still in that state (checked here, in the
+    write transaction); `archived` holds the month rows of those no longer live. Returns the
+    ids requeued."""
+    current = summaries(conn, [s.id for s in found])
+    requeued: list[int] = []
+    previous: Counter[JobState] = Counter()
+    for summary in found:
+        now_summary = current.get(summary.id)
+        if now_summary is None or now_summary.state not in (JobState.FAILED, JobState.CANCELLED):
+            continue  # requeued, deleted or changed by someone else meanwhile
+        if not admin.requeue_live(conn, summary.id, now, max_log):
+            row = archived.get(summary.id)
+            if row is None:
+                continue  # its month file was removed: nothing to run again
+            admin.requeue_archived(conn, row, now, max_log)
+        requeued.append(summary.id)
+        previous[now_summary.state] += 1
+        if summary.id in wait_on:
+            admin.wait_on(conn, summary.id, wait_on[summary.id])
+    _summaries_queued(conn, requeued)
+    for state, n in previous.items():
+        conn.execute("UPDATE job_count SET n = n - ? WHERE state = ?", (n, state.value))
+    return requeued
+
+
+def _summaries_queued(conn: sqlite3.Connection, job_ids: list[int]) -> None:
+    conn.execute(
+        "UPDATE job_summary SET state = 'queued', attempts = 0, completed_date = NULL, "
+        "started_date = NULL, duration_ms = NULL, error_code = NULL, error_message = NULL "
+        "WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(job_ids),),
+    )
+
+
+def cancelled_dependents(conn: sqlite3.Connection, job_ids: list[int]) -> dict[int, int]:
+    """Jobs cancelled because one of `job_ids` did not complete: dependent id → its parent."""
+    rows = conn.execute(
+        "SELECT id, depends_on FROM job_summary WHERE depends_on IN "
+        "(SELECT value FROM json_each(?)) AND state = 'cancelled' "
+        "AND error_code = 'DependencyFailed'",
+        (json.dumps(job_ids),),
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def delete(conn: sqlite3.Connection, job_ids: list[int]) -> tuple[list[int], list[int]]:
+    """(deleted, skipped): finished jobs lose their live row (if not archived yet) and their
+    summary, the all-time counters drop by them, and the id floor keeps ids unique."""
+    found = summaries(conn, job_ids)
+    deleted = [i for i in job_ids if i in found and found[i].state in TERMINAL_STATES]
+    skipped = [i for i in job_ids if i not in set(deleted)]
+    if not deleted:
+        return deleted, skipped
+    encoded = json.dumps(deleted)
+    conn.execute(
+        "DELETE FROM background_job WHERE id IN (SELECT value FROM json_each(?)) "
+        "AND state IN ('completed', 'failed', 'cancelled')",
+        (encoded,),
+    )
+    conn.execute("DELETE FROM job_summary WHERE id IN (SELECT value FROM json_each(?))", (encoded,))
+    for state, n in Counter(found[i].state for i in deleted).items():
+        conn.execute("UPDATE job_count SET n = n - ? WHERE state = ?", (n, state.value))
+    conn.execute("UPDATE job_id_floor SET max_id = max(max_id, ?)", (max(deleted),))
+    return deleted, skipped

@@ -1,0 +1,25 @@
+"""`jobs web` refuses what it cannot serve in one line, and runs the app read-only unless
+actions are allowed (the browser test is tests/e2e/test_web.py)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from jobs_cli.web import app_command
+from tests.cli.conftest import Cli
+from tests.cli.test_errors import assert_one_line_error
+
+
+def test_web_refuses_a_missing_store_and_a_bad_port(cli: Cli, tmp_path: Path, store: str) -> None:
+    missing = tmp_path / "nope"
+    assert_one_line_error(cli("web", str(missing)), 1, f"{missing} does not exist")
+    assert_one_line_error(cli("web", store, "--port", "0"), 2,
+                          "--port must be between 1 and 65535, got 0")  # fmt: skip
+
+
+def test_web_sessions_run_the_app_read_only_unless_actions_are_allowed(store: str) -> None:
+    read_only = shlex.split(app_command(store, allow_actions=False))
+    assert read_only[-4:] == ["jobs_cli", "tui", store, "--read-only"]
+    allowed = shlex.split(app_command(store, allow_actions=True))
+    assert allowed[-3:] == ["jobs_cli", "tui", store]
