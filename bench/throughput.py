@@ -81,6 +81,36 @@ def _batch(first: int, size: int, command: str = "noop") -> list[EnqueueRequest]
     return [EnqueueRequest(command=command, request={"i": i}) for i in range(first, first + size)]
 
 
+MIXED_QUEUES = ("mail", "billing", "reports", "media", "webhooks")
+MIXED_LIMITS = {"mail": 50, "billing": 50}
+"""Concurrency limits of the mixed workload: held store-wide, high enough not to throttle."""
+
+
+MIXED_USERS = 2000
+"""Keys are `user:{i % MIXED_USERS}` on one job in five: in 10,000 jobs, 400 users with five
+jobs each, 2,000 jobs apart (a user's jobs rarely meet, but never run together)."""
+
+
+def _mixed_batch(first: int, size: int) -> list[EnqueueRequest]:
+    """The mixed workload: 5 queues (two with a concurrency limit), priorities 0-3, and a
+    concurrency key (limit 1) on one job in five."""
+    return [
+        EnqueueRequest(
+            command="noop",
+            request={"i": i},
+            queue=MIXED_QUEUES[i % 5],
+            priority=(i * 7) % 4,
+            concurrency_key=f"user:{i % MIXED_USERS}" if i % 10 < 2 else None,
+        )
+        for i in range(first, first + size)
+    ]
+
+
+async def _mixed_setup(jobs: BackgroundJobs) -> None:
+    for name, limit in MIXED_LIMITS.items():
+        await jobs.set_queue(name, concurrency=limit)
+
+
 # -- engine in another process --------------------------------------------------------------
 
 
@@ -129,16 +159,20 @@ async def wait_completed(
             raise TimeoutError(f"no job completed for {STALL_SECS:g}s ({done}/{n} done)")
 
 
-async def end_to_end(cfg: Config, durability: str) -> tuple[float, float]:
-    """(jobs/s from first enqueue to last completion, enqueue-only jobs/s), engine elsewhere."""
+async def end_to_end(cfg: Config, durability: str, mixed: bool = False) -> tuple[float, float]:
+    """(jobs/s from first enqueue to last completion, enqueue-only jobs/s), engine elsewhere;
+    `mixed`: the mixed workload (queues, priorities, keys) instead of the default queue."""
+    batch = _mixed_batch if mixed else _batch
     with cfg.stores.fresh("bench-e2e-", durability) as directory:
         jobs = build(directory, durability)
+        if mixed:
+            await _mixed_setup(jobs)
         proc, _ = await start_engine(directory, durability)
         await asyncio.sleep(0.5)  # let the engine register and reach its poll loop
         try:
             start = time.perf_counter()
             for first in range(0, cfg.e2e_n, cfg.e2e_batch):
-                refs = await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
+                refs = await jobs.enqueue_many(batch(first, cfg.e2e_batch))
             enqueued = time.perf_counter() - start
             await wait_completed(jobs, cfg.e2e_n, proc, refs[-1].id)
             elapsed = time.perf_counter() - start
@@ -148,12 +182,15 @@ async def end_to_end(cfg: Config, durability: str) -> tuple[float, float]:
     return cfg.e2e_n / elapsed, cfg.e2e_n / enqueued
 
 
-async def engine_drain(cfg: Config, durability: str) -> float:
+async def engine_drain(cfg: Config, durability: str, mixed: bool = False) -> float:
     """Jobs/s of the engine alone: enqueue everything, then start the engine and time it."""
+    batch = _mixed_batch if mixed else _batch
     with cfg.stores.fresh("bench-drain-", durability) as directory:
         jobs = build(directory, durability)
+        if mixed:
+            await _mixed_setup(jobs)
         for first in range(0, cfg.e2e_n, cfg.e2e_batch):
-            refs = await jobs.enqueue_many(_batch(first, cfg.e2e_batch))
+            refs = await jobs.enqueue_many(batch(first, cfg.e2e_batch))
         proc, started = await start_engine(directory, durability)
         try:
             await wait_completed(jobs, cfg.e2e_n, proc, refs[-1].id)
@@ -223,6 +260,28 @@ async def repeat(runs: int, fn: Callable[[], Awaitable[Any]]) -> list[Any]:
     return [await fn() for _ in range(runs)]
 
 
+async def measure_mixed(cfg: Config, r: dict[str, Any]) -> None:
+    """The mixed workload beside the plain one, runs interleaved so that both see the same
+    machine; its ratio to the plain figure is what flow control costs."""
+    plain: list[float] = []
+    mixed: list[float] = []
+    for _ in range(cfg.runs):
+        plain.append((await end_to_end(cfg, "NORMAL"))[0])
+        mixed.append((await end_to_end(cfg, "NORMAL", mixed=True))[0])
+    r["e2e_plain_paired_jobs_per_s_NORMAL"] = median(plain)
+    r["e2e_mixed_jobs_per_s_NORMAL"] = median(mixed)
+    r["e2e_mixed_vs_plain"] = median(mixed) / median(plain)
+    r["engine_drain_mixed_jobs_per_s_NORMAL"] = median(
+        await repeat(cfg.runs, lambda: engine_drain(cfg, "NORMAL", mixed=True))
+    )
+
+
+async def measure_mixed_only(cfg: Config) -> dict[str, Any]:
+    r: dict[str, Any] = {}
+    await measure_mixed(cfg, r)
+    return r
+
+
 async def measure(cfg: Config) -> dict[str, Any]:
     """Every metric, each the median of `cfg.runs` runs."""
     r: dict[str, Any] = {}
@@ -240,6 +299,7 @@ async def measure(cfg: Config) -> dict[str, Any]:
         r[f"engine_drain_jobs_per_s_{d}"] = median(
             await repeat(cfg.runs, lambda d=d: engine_drain(cfg, d))  # type: ignore[misc]
         )
+    await measure_mixed(cfg, r)
     for name, fn in (("cross", latency_cross), ("inproc", latency_inproc)):
         runs = await repeat(cfg.runs, lambda fn=fn: fn(cfg))  # type: ignore[misc]
         for q in (50, 99):
@@ -267,6 +327,10 @@ PG_ROWS: list[tuple[str, str, str, str]] = [
     ("e2e_jobs_per_s_FULL", "end to end jobs/s, sync on (2 procs)", ">= 17,000", PGQ_BATCHED),
     ("e2e_producer_enqueue_per_s_FULL", "  producer enqueue part, jobs/s", "-", "-"),
     ("engine_drain_jobs_per_s_FULL", "  engine drain alone, jobs/s", "-", "-"),
+    ("e2e_plain_paired_jobs_per_s_NORMAL", "end to end, default queue (paired run)", "-", "-"),
+    ("e2e_mixed_jobs_per_s_NORMAL", "end to end, mixed: 5 queues, priorities, keys", "-", "-"),
+    ("e2e_mixed_vs_plain", "  mixed / default queue", ">= 0.90", "-"),
+    ("engine_drain_mixed_jobs_per_s_NORMAL", "  engine drain alone, mixed, jobs/s", "-", "-"),
     ("latency_cross_p50_ms", "latency p50 ms, 2 procs, 50/s", "<= 2", "-"),
     ("latency_cross_p99_ms", "latency p99 ms, 2 procs, 50/s", "-", "-"),
     ("latency_cross_max_ms", "latency max ms, 2 procs, 50/s", "-", "-"),
@@ -285,6 +349,10 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("e2e_jobs_per_s_FULL", "end to end jobs/s FULL (2 procs)", ">= 4,200", "huey 2,094/s"),
     ("e2e_producer_enqueue_per_s_FULL", "  producer enqueue part, jobs/s", "-", "-"),
     ("engine_drain_jobs_per_s_FULL", "  engine drain alone, jobs/s", "-", "-"),
+    ("e2e_plain_paired_jobs_per_s_NORMAL", "end to end, default queue (paired run)", "-", "-"),
+    ("e2e_mixed_jobs_per_s_NORMAL", "end to end, mixed: 5 queues, priorities, keys", "-", "-"),
+    ("e2e_mixed_vs_plain", "  mixed / default queue", ">= 0.90", "-"),
+    ("engine_drain_mixed_jobs_per_s_NORMAL", "  engine drain alone, mixed, jobs/s", "-", "-"),
     ("latency_cross_p50_ms", "latency p50 ms, 2 procs, 50/s", "<= 5", "huey 23-54 ms"),
     ("latency_cross_p99_ms", "latency p99 ms, 2 procs, 50/s", "<= 20", "-"),
     ("latency_cross_max_ms", "latency max ms, 2 procs, 50/s", "-", "-"),
@@ -300,12 +368,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per metric (median reported)")
     parser.add_argument("--dir", default=None, help="parent of the temporary data directories")
     parser.add_argument(
+        "--mixed-only", action="store_true",
+        help="only the flow-control comparison: default queue against the mixed workload",
+    )  # fmt: skip
+    parser.add_argument(
         "--store", default=None, metavar="pg|URL",
         help="PostgreSQL: 'pg' starts a private server, a postgresql:// URL uses that server",
     )  # fmt: skip
-    cfg = config(parser.parse_args())
+    args = parser.parse_args()
+    cfg = config(args)
     try:
-        result = asyncio.run(measure(cfg))
+        result = asyncio.run(measure_mixed_only(cfg) if args.mixed_only else measure(cfg))
         where = cfg.stores.describe()
     finally:
         cfg.stores.close()
@@ -317,7 +390,7 @@ def main() -> None:
     print_table(
         ["metric", "value", "target", "reference"],
         [(label, result[key], target, ref) for key, label, target, ref in
-         (PG_ROWS if postgres else ROWS)],
+         (PG_ROWS if postgres else ROWS) if key in result],
     )  # fmt: skip
     print(PG_OTHERS if postgres else OTHERS)
     final_line({"bench": "throughput", "store": cfg.stores.backend,

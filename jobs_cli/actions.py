@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
 from jobs_core import BackgroundJobs, BulkResult, JobQuery, JobState
 
-from .common import USAGE, CliError, open_store, run
+from .common import USAGE, CliError, add_store_argument, open_store, run, store_location
 
 ACTIONS = {
     "cancel": "cancel queued or running jobs",
@@ -22,7 +23,7 @@ def add_parsers(commands: Any) -> None:
     """One subcommand per action, each taking an id or `--query`."""
     for name, what in ACTIONS.items():
         parser = commands.add_parser(name, help=f"{what} (by id, or all matching --query)")
-        parser.add_argument("directory", metavar="DIR", help="the store directory")
+        add_store_argument(parser)
         parser.add_argument("job_id", metavar="ID", type=int, nargs="?", help="the job id")
         parser.add_argument(
             "--query", "-q", metavar="QUERY",
@@ -31,10 +32,11 @@ def add_parsers(commands: Any) -> None:
         parser.add_argument(
             "--yes", "-y", action="store_true", help="do not ask before changing many jobs"
         )
-        parser.set_defaults(func=action_command, action=name)
+        parser.set_defaults(func=action_command, action=name, needs_store=True)
 
 
 def action_command(args: argparse.Namespace) -> int:
+    _place_positionals(args)
     if (args.job_id is None) == (args.query is None):
         raise CliError(f"{args.action}: give a job ID or --query, not both", USAGE)
     if args.job_id is not None:
@@ -43,6 +45,15 @@ def action_command(args: argparse.Namespace) -> int:
     query = JobQuery.parse(args.query)  # a bad query fails before the store is opened
     print(run(_many(args.directory, args.action, query, args.yes)))
     return 0
+
+
+def _place_positionals(args: argparse.Namespace) -> None:
+    """`jobs cancel ID` with $JOBS_STORE set: a lone word argparse read as STORE is the ID
+    when it is a number and names no directory; then the store is resolved."""
+    word = args.directory
+    if args.job_id is None and word is not None and word.isdigit() and not os.path.isdir(word):
+        args.directory, args.job_id = None, int(word)
+    args.directory = store_location(args.directory)
 
 
 async def _one(directory: str, action: str, job_id: int) -> str:

@@ -50,8 +50,7 @@ def _quit(app: Any) -> None:
 
 
 def tui_command(args: argparse.Namespace) -> int:
-    # A bad store is a one-line error, not an app.
-    run(check_store(args.directory, read_only=args.read_only))
+    run(check_store(args.directory, read_only=args.read_only))  # one error line, not an app
     jobs = open_store(args.directory, read_only=args.read_only)
     try:
         open_tui(jobs)

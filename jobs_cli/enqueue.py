@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import datetime, timedelta
 from typing import Any
 
 from jobs_core import BackgroundJobs, EnqueueRequest, JobRef
+from jobs_core.flow_records import ON_CONFLICT_CHOICES
 from jobs_core.store.url import is_store_url
 
 from .common import (
     STORE_ENV,
+    USAGE,
     CliError,
     add_store_argument,
     load_app,
@@ -68,7 +71,34 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--arg", action="append", default=[], metavar="KEY=VALUE", help="repeatable"
     )
+    _add_flow_arguments(parser)
     parser.set_defaults(func=enqueue_command)
+
+
+def _add_flow_arguments(parser: Any) -> None:
+    parser.add_argument("--queue", help="the queue (default: the command's, else 'default')")
+    parser.add_argument("--priority", type=int, metavar="N", help="higher runs first (default 0)")
+    parser.add_argument(
+        "--expires-in", metavar="DELAY",
+        help="never start it later than this after it is due (30s, 5m, 2h, 1d)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--expires-at", metavar="WHEN",
+        help="never start it after this ISO date-time (without a zone: local time)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--concurrency-key", metavar="KEY", help="at most --concurrency-limit jobs with it run"
+    )
+    parser.add_argument("--concurrency-limit", type=int, metavar="N", help="default 1")
+    parser.add_argument(
+        "--unique-key", metavar="KEY",
+        help="while a job with this key is queued or running, print its id instead",
+    )  # fmt: skip
+    parser.add_argument(
+        "--on-conflict", choices=ON_CONFLICT_CHOICES, metavar="{raise,return_existing,replace}",
+        help="when --ref-id is taken: fail (default), print that job's id, or replace its "
+        "request and run-after if it is still queued",
+    )  # fmt: skip
 
 
 def enqueue_command(args: argparse.Namespace) -> int:
@@ -99,8 +129,26 @@ def _request_from(args: argparse.Namespace) -> EnqueueRequest:
         retry_limit=args.retry_limit, timeout=args.timeout, ref_id=args.ref_id, tag=args.tag,
         created_by=args.created_by, batch_id=args.batch_id, args=parse_args_option(args.arg),
         parent_id=args.parent_id, depends_on=args.depends_on, callback=args.callback,
-        user_id=args.user_id, reply_to=args.reply_to,
+        user_id=args.user_id, reply_to=args.reply_to, queue=args.queue, priority=args.priority,
+        expires_in=_delay(args.expires_in, "--expires-in") if args.expires_in else None,
+        expires_at=_moment(args.expires_at) if args.expires_at else None,
+        concurrency_key=args.concurrency_key, concurrency_limit=args.concurrency_limit,
+        unique_key=args.unique_key, on_conflict=args.on_conflict,
     )  # fmt: skip
+
+
+def _delay(text: str, option: str) -> timedelta:
+    when = parse_when(text, option)
+    if not isinstance(when, timedelta):
+        raise CliError(f"{option} '{text}': expected a delay such as 30s, 5m, 2h or 1d", USAGE)
+    return when
+
+
+def _moment(text: str) -> datetime:
+    when = parse_when(text, "--expires-at")
+    if not isinstance(when, datetime):
+        raise CliError(f"--expires-at '{text}': expected an ISO date-time", USAGE)
+    return when
 
 
 async def _enqueue(args: argparse.Namespace, request: EnqueueRequest) -> JobRef:

@@ -1,15 +1,17 @@
-"""`jobs list DIR QUERY`: the jobs a query matches, anywhere, newest first, as a table or as
+"""`jobs list STORE QUERY`: the jobs a query matches, anywhere, newest first, as a table or as
 JSON lines (the export)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
 from jobs_core import Job, JobQuery, from_ms, job_to_json
+from jobs_core.store.url import is_store_url
 
-from .common import USAGE, CliError, open_store, run
+from .common import STORE_ENV, USAGE, CliError, add_store_argument, open_store, run, store_location
 
 TABLE_LIMIT = 50
 """Rows the table shows unless `--limit` says otherwise (JSON exports everything)."""
@@ -20,7 +22,7 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "list", help="list the jobs matching a query (table, or JSON lines with --json)"
     )
-    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    add_store_argument(parser)
     parser.add_argument(
         "query", metavar="QUERY", nargs="*",
         help='e.g. state:failed command:import* since:2h (words search the text)',
@@ -34,11 +36,24 @@ def add_parser(commands: Any) -> None:
 
 
 def list_command(args: argparse.Namespace) -> int:
+    _place_positionals(args)
     if args.limit is not None and args.limit < 1:
         raise CliError(f"--limit must be at least 1, got {args.limit}", USAGE)
     query = JobQuery.parse(" ".join(args.query))
     limit = args.limit if args.limit is not None else (None if args.json else TABLE_LIMIT)
     return run(_list(args.directory, query, limit, args.json))
+
+
+def _place_positionals(args: argparse.Namespace) -> None:
+    """`jobs list QUERY` with $JOBS_STORE set: a first word argparse read as STORE is part of
+    the query unless it names a store (a URL or a directory); then the store is resolved."""
+    word = args.directory
+    if (
+        word is not None and os.environ.get(STORE_ENV)
+        and not is_store_url(word) and not os.path.isdir(word)
+    ):  # fmt: skip
+        args.directory, args.query = None, [word, *args.query]
+    args.directory = store_location(args.directory)
 
 
 async def _list(directory: str, query: JobQuery, limit: int | None, as_json: bool) -> int:

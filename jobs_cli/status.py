@@ -70,6 +70,7 @@ async def gather(jobs: BackgroundJobs, directory: str, minutes: int) -> StatusDa
         throughput_minutes=minutes,
         scheduled=await scheduled_tasks(jobs),
         exposed=await jobs.exposed_files(),
+        queues=await jobs.queues(),
     )
 
 

@@ -16,10 +16,13 @@ from jobs_core import (
     ExposedFile,
     JobState,
     MonthDatabase,
+    QueueInfo,
     RunningJob,
     ScheduledTaskInfo,
     ThroughputBucket,
 )
+
+from .queue_report import queue_json, queue_lines
 
 RULE = "-" * 30
 STOPPED_SHOWN = 5
@@ -46,6 +49,8 @@ class StatusData:
     """None when the scheduling API is not available."""
     exposed: list[ExposedFile] = field(default_factory=list)
     """Store files other users can read."""
+    queues: list[QueueInfo] = field(default_factory=list)
+    """Every queue with jobs, settings or recent finishes."""
 
 
 def format_report(data: StatusData) -> str:
@@ -55,6 +60,7 @@ def format_report(data: StatusData) -> str:
         sections.append([f"# WARNINGS: {len(problems)}", "", *(f"  ! {p}" for p in problems)])
     sections += [
         _counts(data),
+        queue_lines(data.queues),
         _engines(data),
         _running(data),
         _months(data),
@@ -260,6 +266,7 @@ def to_json(data: StatusData) -> dict[str, Any]:
         "throughput_minutes": data.throughput_minutes,
         "throughput": [_plain(b) for b in data.throughput],
         "scheduled_tasks": None if data.scheduled is None else [_plain(t) for t in data.scheduled],
+        "queues": [queue_json(q) for q in data.queues],
         "warnings": warnings(data),
     }
 

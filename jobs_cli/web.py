@@ -1,4 +1,4 @@
-"""`jobs web DIR`: the admin app in a browser, served by textual-serve; read-only unless
+"""`jobs web STORE`: the admin app in a browser, served by textual-serve; read-only unless
 `--allow-actions`, on 127.0.0.1 unless told otherwise."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import shlex
 import sys
 from typing import Any
 
-from .common import USAGE, CliError, open_store, run
+from jobs_core import mask_store_url
+
+from .common import STORE_ENV, USAGE, CliError, add_store_argument, open_store, run
 
 LOOPBACK = "127.0.0.1"
 
@@ -19,7 +21,7 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "web", help="serve the admin app in a browser (read-only unless --allow-actions)"
     )
-    parser.add_argument("directory", metavar="DIR", help="the store directory")
+    add_store_argument(parser)
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     parser.add_argument(
         "--host", default=LOOPBACK,
@@ -30,12 +32,13 @@ def add_parser(commands: Any) -> None:
         "--allow-actions", action="store_true",
         help="let the browser cancel, requeue and delete jobs (the default is read-only)",
     )  # fmt: skip
-    parser.set_defaults(func=web_command)
+    parser.set_defaults(func=web_command, needs_store=True)
 
 
-def app_command(directory: str, *, allow_actions: bool) -> str:
-    """The command textual-serve runs for each browser session: `jobs tui` on the store."""
-    words = [sys.executable, "-m", "jobs_cli", "tui", os.path.abspath(directory)]
+def app_command(*, allow_actions: bool) -> str:
+    """The command textual-serve runs for each browser session: `jobs tui` on the store,
+    which it reads from `$JOBS_STORE` (a URL's password stays out of the process list)."""
+    words = [sys.executable, "-m", "jobs_cli", "tui"]
     if not allow_actions:
         words.append("--read-only")
     return shlex.join(words)
@@ -56,9 +59,10 @@ def web_command(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
     mode = "actions allowed" if args.allow_actions else "read-only"
     print(f"jobs web: http://{args.host}:{args.port}/ ({mode})", flush=True)
+    os.environ[STORE_ENV] = args.directory  # for the sessions' `jobs tui` (app_command)
     server = Server(
-        app_command(args.directory, allow_actions=args.allow_actions), host=args.host,
-        port=args.port, title=f"jobs admin: {os.path.abspath(args.directory)}",
+        app_command(allow_actions=args.allow_actions), host=args.host, port=args.port,
+        title=f"jobs admin: {mask_store_url(args.directory)}",
     )  # fmt: skip
     server.serve()
     return 0

@@ -38,8 +38,18 @@ from .errors import (
     WaitTimeoutError,
 )
 from .export import job_to_dict, job_to_json
+from .flow_records import (
+    DEFAULT_QUEUE,
+    OnConflict,
+    QueueInfo,
+    QueueSettings,
+    RateLimit,
+    WaitInfo,
+    WaitReason,
+)
 from .handles import AsyncCommandHandle, CommandHandle, JobHandle, SyncCommandHandle
 from .query import JobQuery
+from .queue_api import UNSET
 from .records import (
     ACTIVE_STATES,
     LIVE_ENGINE_STATES,
@@ -74,6 +84,7 @@ from .records import (
     ThroughputBucket,
 )
 from .reply_to import ReplyDeliveryError, mask_reply_to
+from .retry_policy import BackoffKind, RetryPolicy
 from .schedule import MissedRunPolicy, Schedule
 from .settings import Durability, Settings
 from .store.url import mask_store_url
@@ -83,12 +94,15 @@ from .transient import TransientJob
 
 __all__ = [
     "ACTIVE_STATES",
+    "DEFAULT_QUEUE",
     "LIVE_ENGINE_STATES",
     "REQUEUEABLE_STATES",
     "TERMINAL_STATES",
+    "UNSET",
     "AsyncCommandHandle",
     "AttemptOutcome",
     "BackgroundJobs",
+    "BackoffKind",
     "Batch",
     "BatchCancelledError",
     "BatchClosedError",
@@ -136,13 +150,18 @@ __all__ = [
     "ManualClock",
     "MissedRunPolicy",
     "MonthDatabase",
+    "OnConflict",
     "OverlapPolicy",
     "Page",
     "PermanentError",
     "PurgeReport",
+    "QueueInfo",
+    "QueueSettings",
+    "RateLimit",
     "ReadOnlyStoreError",
     "ReplyDeliveryError",
     "RequestShape",
+    "RetryPolicy",
     "RunOptions",
     "RunningJob",
     "Schedule",
@@ -165,6 +184,8 @@ __all__ = [
     "UnknownCommandError",
     "UnserialisableRequestError",
     "UnserialisableResultError",
+    "WaitInfo",
+    "WaitReason",
     "WaitTimeoutError",
     "current_job",
     "current_user",

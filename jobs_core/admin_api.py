@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .clock import Clock
-from .errors import JobNotFoundError, JobsError
+from .errors import InvalidStateError, JobNotFoundError, JobsError, StoreError
 from .estimate import ProgressEstimator
 from .figures import command_figures
 from .liveness import checked_on_this_host
@@ -83,8 +83,18 @@ class AdminMixin:
 
     async def requeue(self, job_id: int) -> list[int]:
         """Requeue a failed or cancelled job (attempts reset) and the dependents its failure
-        cancelled; returns the requeued ids."""
-        ids = await self.store.requeue(job_id, self.clock.now_ms())
+        cancelled; returns the requeued ids. A job whose unique key another job holds now
+        (queued or running) is refused with InvalidStateError."""
+        try:
+            ids = await self.store.requeue(job_id, self.clock.now_ms())
+        except StoreError as error:
+            # The unique index over queued and started jobs refused it (either backend).
+            if "unique_key" not in str(error) and "ux_job_unique" not in str(error):
+                raise
+            raise InvalidStateError(
+                f"job {job_id} cannot be requeued: another job with its unique key is queued "
+                "or running (requeue it once that one has finished)"
+            ) from None
         self._changed_here()
         if self._engine is not None:
             self._engine.wake()

@@ -19,6 +19,7 @@ from .errors import JobsError, PermanentError, ReadOnlyStoreError
 from .handles import CommandDecorator
 from .history_api import HistoryMixin
 from .options import EnqueueRequest
+from .queue_api import QueueMixin
 from .records import CommandDefinition, Job, JobRef, JobState
 from .registry import CommandRegistry
 from .rules import REPLY_COMMAND
@@ -38,7 +39,7 @@ __all__ = ["BackgroundJobs", "EnqueueRequest", "UserResolver"]
 UserResolver = Callable[[str], Any]
 
 
-class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, SchedulingMixin, WaitMixin):
+class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, SchedulingMixin, WaitMixin):
     """Durable background jobs in a directory (default `./jobs_data`), on PostgreSQL when
     given a `postgresql://` URL instead, or on a given store.
 
@@ -259,7 +260,10 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, SchedulingMixin, WaitM
             for job in new_jobs:
                 if job.run_after > now:
                     self._engine.note_due(job.run_after)
-        return [JobRef(id=i, ref_id=j.ref_id) for i, j in zip(ids, new_jobs, strict=True)]
+        return [
+            JobRef(id=i, ref_id=j.ref_id, existing=n in ids.reused)
+            for n, (i, j) in enumerate(zip(ids, new_jobs, strict=True))
+        ]
 
     async def declared_command(self, name: str) -> CommandDefinition | None:
         """The command `name` as the engines that run it declared it in the store, or None if

@@ -6,7 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Literal, TypedDict
 
+from .flow_records import OnConflict
 from .records import DependencyPolicy
+from .retry_policy import RetryPolicy
 
 
 class EnqueueOptions(TypedDict, total=False):
@@ -32,6 +34,15 @@ class EnqueueOptions(TypedDict, total=False):
     callback: str | None
     user_id: str | None
     reply_to: str | None
+    queue: str | None
+    priority: int | None
+    expires_at: datetime | None
+    expires_in: timedelta | None
+    concurrency_key: str | None
+    concurrency_limit: int | None
+    unique_key: str | None
+    on_conflict: OnConflict | None
+    retry: RetryPolicy | None
 
 
 class RunOptions(TypedDict, total=False):

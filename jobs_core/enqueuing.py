@@ -7,19 +7,23 @@ in other processes, from its declaration in the store (cached; read again on a m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import InvalidOptionError, UnknownCommandError
+from .flow import key_from_template, unique_key_for
+from .flow_records import DEFAULT_QUEUE
 from .options import (
     EnqueueRequest,
     check_options,
     dependency_policy,
+    expires_at_ms,
     parents_of,
     run_after_ms,
 )
 from .records import CommandDefinition, DependencyPolicy
 from .registry import Command, CommandRegistry
 from .request_shape import check_request
+from .retry_policy import policy_to_json
 from .serialization import to_json, type_name
 from .settings import Settings
 from .store.protocol import NewJob, Store
@@ -144,11 +148,12 @@ class JobBuilder:
         policy = _COMPLETED if r.depends_policy is None else dependency_policy(r.depends_policy)
         retry_limit = r.retry_limit if r.retry_limit is not None else spec.retry_limit
         timeout = r.timeout if r.timeout is not None else spec.timeout_secs
+        body = to_json(r.request, what=f"the request of command '{r.command}'")
+        worker = r.worker if r.worker is not None else spec.worker
+        run_after = now if r.run_after is None else run_after_ms(r.run_after, now)
         return NewJob(
-            command=r.command, request_type=type_name(r.request),
-            request_body=to_json(r.request, what=f"the request of command '{r.command}'"),
-            worker=r.worker if r.worker is not None else spec.worker,
-            run_after=now if r.run_after is None else run_after_ms(r.run_after, now),
+            command=r.command, request_type=type_name(r.request), request_body=body,
+            worker=worker, run_after=run_after,
             retry_limit=retry_limit if retry_limit is not None else settings.default_retry_limit,
             timeout_secs=timeout if timeout is not None else settings.default_timeout_secs,
             parent_id=r.parent_id if r.parent_id is not None else first,
@@ -158,10 +163,90 @@ class JobBuilder:
             dependencies=parents if len(parents) > 1 else [],
             depends_on_batch=r.depends_on_batch,
             depends_policy=policy,
+            **(flow_fields(r, spec, body, worker, run_after) if _has_flow(r, spec) else {}),
         )  # fmt: skip
 
 
 _COMPLETED = DependencyPolicy.COMPLETED
+
+
+def _has_flow(r: EnqueueRequest, spec: Spec) -> bool:
+    """Whether the request or its command sets a flow option (most do not: the fields then
+    keep their defaults, at no cost)."""
+    return spec.has_flow or not (
+        r.queue is None and r.priority is None and r.expires_at is None
+        and r.expires_in is None and r.concurrency_key is None and r.unique_key is None
+        and r.on_conflict is None and r.retry is None and r.concurrency_limit is None
+    )  # fmt: skip
+
+
+def flow_fields(
+    r: EnqueueRequest, spec: Spec, body: str, worker: str, run_after: int
+) -> dict[str, Any]:
+    """The flow-control fields of a new job: the request's options over the command's."""
+    if worker and r.queue is not None and r.queue != worker:
+        raise InvalidOptionError(
+            f"queue '{r.queue}': command '{r.command}' runs on worker '{worker}', whose jobs "
+            f"are in the queue '{worker}' (one at a time, in order); leave queue out"
+        )
+    fields: dict[str, Any] = {
+        "queue": worker or r.queue or spec.queue or DEFAULT_QUEUE,
+        "on_conflict": r.on_conflict or "raise",
+    }
+    priority = r.priority if r.priority is not None else spec.priority
+    if priority:
+        fields["priority"] = priority
+    expires_at = _expires_at(r, spec, run_after)
+    if expires_at is not None:
+        fields["expires_at"] = expires_at
+    key = _concurrency_key(r, spec, body)
+    if key is not None:
+        limit = r.concurrency_limit if r.concurrency_limit is not None else spec.concurrency_limit
+        fields["concurrency_key"], fields["concurrency_limit"] = key, limit or 1
+    if r.unique_key is not None:
+        fields["unique_key"] = r.unique_key
+    elif spec.unique_while_active:
+        fields["unique_key"] = unique_key_for(r.command, body)
+    if r.retry is not None:
+        fields["retry_policy"] = policy_to_json(r.retry)
+    return fields
+
+
+def _expires_at(r: EnqueueRequest, spec: Spec, run_after: int) -> int | None:
+    """`expires_at`, else `expires_in` (the request's, else the command's) counted from
+    when the job becomes due."""
+    if r.expires_at is not None:
+        return expires_at_ms(r.expires_at)
+    if r.expires_in is not None:
+        return run_after + round(r.expires_in.total_seconds() * 1000)
+    if isinstance(spec, Command):
+        secs = spec.expires_in.total_seconds() if spec.expires_in is not None else None
+    else:
+        secs = spec.expires_in_secs
+    return None if secs is None else run_after + round(secs * 1000)
+
+
+def _concurrency_key(r: EnqueueRequest, spec: Spec, body: str) -> str | None:
+    """The request's key, else the command's: a function of the request (only where the
+    handler is registered), a template over the request's fields, or a fixed key."""
+    if r.concurrency_key is not None:
+        return r.concurrency_key
+    key = spec.concurrency_key
+    if callable(key):
+        value = key(r.request)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise InvalidOptionError(
+                f"command '{r.command}': its concurrency_key function returned {value!r}; "
+                "it must return a non-empty string or None"
+            )
+        return value
+    if isinstance(spec, CommandDefinition) and spec.concurrency_key_computed:
+        raise InvalidOptionError(
+            f"command '{r.command}' computes its concurrency key from the request in the "
+            "app's code, which this process does not have: give concurrency_key explicitly "
+            "(or enqueue where the handler is registered)"
+        )
+    return None if key is None else key_from_template(key, body, r.command)
 
 
 def _worker_conflict(r: EnqueueRequest, declared: str) -> InvalidOptionError:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, Unpack, overload
 
 from .context import JobContext
 from .enqueue_options import EnqueueOptions, RunOptions
 from .options import check_command_options
 from .records import JobRef, JobResult, JobState
-from .registry import Command
+from .registry import Command, FlowOptions, KeyFunction
+from .retry_policy import RetryPolicy
 
 if TYPE_CHECKING:
     from .app import BackgroundJobs, EnqueueRequest
@@ -123,8 +125,8 @@ class CommandHandle(Generic[Req, Resp]):
     def job_handle(self, ref: JobRef) -> JobHandle[Resp]:
         """The typed handle of a job of this command found by id (e.g. from `JobRef`)."""
         return JobHandle(
-            id=ref.id, ref_id=ref.ref_id, command=self.name, jobs=self.jobs,
-            result_type=self.result_type,
+            id=ref.id, ref_id=ref.ref_id, existing=ref.existing, command=self.name,
+            jobs=self.jobs, result_type=self.result_type,
         )  # fmt: skip
 
 
@@ -145,7 +147,8 @@ class SyncCommandHandle(CommandHandle[Req, Resp], Generic[Req, Resp, P]):
 
 
 class CommandDecorator:
-    """`@jobs.command` and `@jobs.command("name", worker=..., retry_limit=..., timeout=...)`."""
+    """`@jobs.command` and `@jobs.command("name", worker=..., retry_limit=..., timeout=...,
+    queue=..., priority=..., concurrency_key=..., ...)`."""
 
     def __init__(
         self,
@@ -154,12 +157,14 @@ class CommandDecorator:
         worker: str | None = None,
         retry_limit: int | None = None,
         timeout: float | None = None,
+        flow: FlowOptions | None = None,
     ) -> None:
         self._jobs = jobs
         self._name = name
         self._worker = worker
         self._retry_limit = retry_limit
         self._timeout = timeout
+        self._flow = flow
 
     # The order matters: async shapes before sync ones (an async def is also a callable
     # returning a value), and the context-only shapes before the request shapes.
@@ -199,6 +204,13 @@ class CommandDecorator:
         worker: str | None = None,
         retry_limit: int | None = None,
         timeout: float | None = None,
+        queue: str | None = None,
+        priority: int | None = None,
+        concurrency_key: str | KeyFunction | None = None,
+        concurrency_limit: int | None = None,
+        unique_while_active: bool = False,
+        retry: RetryPolicy | None = None,
+        expires_in: timedelta | None = None,
     ) -> CommandDecorator: ...
 
     def __call__(
@@ -208,14 +220,26 @@ class CommandDecorator:
         worker: str | None = None,
         retry_limit: int | None = None,
         timeout: float | None = None,
+        queue: str | None = None,
+        priority: int | None = None,
+        concurrency_key: str | KeyFunction | None = None,
+        concurrency_limit: int | None = None,
+        unique_while_active: bool = False,
+        retry: RetryPolicy | None = None,
+        expires_in: timedelta | None = None,
     ) -> Any:
         if name is None or isinstance(name, str):
             check_command_options(worker, retry_limit, timeout)
-            return CommandDecorator(self._jobs, name, worker, retry_limit, timeout)
+            flow = FlowOptions(
+                queue=queue, priority=priority, concurrency_key=concurrency_key,
+                concurrency_limit=concurrency_limit, unique_while_active=unique_while_active,
+                retry=retry, expires_in=expires_in,
+            )  # fmt: skip
+            return CommandDecorator(self._jobs, name, worker, retry_limit, timeout, flow)
         fn = name
         command = self._jobs.registry.add(
             fn, name=self._name, worker=self._worker, retry_limit=self._retry_limit,
-            timeout=self._timeout,
+            timeout=self._timeout, flow=self._flow,
         )  # fmt: skip
         if command.is_async:
             return AsyncCommandHandle[Any, Any, Any](self._jobs, command)

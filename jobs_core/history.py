@@ -101,6 +101,8 @@ def current_attempt(job: Job, stream: LogStream, mark: int) -> JobAttempt | None
         outcome = AttemptOutcome.COMPLETED
     elif job.state in ENDING_STATES and job.last_outcome is not None:
         outcome = job.last_outcome
+    elif job.state is JobState.FAILED and job.attempts and job.owner is None:
+        outcome = _outcome_before_history(job)
     else:
         return None
     logs, lost = stream.cut(mark, stream.end)
@@ -120,6 +122,16 @@ def current_attempt(job: Job, stream: LogStream, mark: int) -> JobAttempt | None
         else job.error,
         progress=job.progress, status=job.status, logs=logs, logs_truncated=lost,
     )  # fmt: skip
+
+
+_BEFORE_HISTORY = {"Timeout": AttemptOutcome.TIMED_OUT, "WorkerLost": AttemptOutcome.LOST}
+
+
+def _outcome_before_history(job: Job) -> AttemptOutcome:
+    """How the attempt that failed a job ended, for a row written before the history kept
+    `last_outcome` and `owner` (an ended job keeps its engine since): read from its error."""
+    code = job.error.code if job.error is not None else ""
+    return _BEFORE_HISTORY.get(code, AttemptOutcome.FAILED)
 
 
 def ending_row(job: Job, seq: int, now: int) -> AttemptRow | None:

@@ -16,7 +16,16 @@ from typing import Any
 
 from .clock import to_ms
 from .errors import InvalidOptionError, JobsWarning
+from .flow_records import (
+    ON_CONFLICT_CHOICES,
+    OnConflict,
+    check_concurrency,
+    check_duration,
+    check_priority,
+    check_queue_name,
+)
 from .records import DependencyPolicy
+from .retry_policy import RetryPolicy, check_policy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,12 +50,21 @@ class EnqueueRequest:
     callback: str | None = None
     user_id: str | None = None
     reply_to: str | None = None
+    queue: str | None = None
+    priority: int | None = None
+    expires_at: datetime | None = None
+    expires_in: timedelta | None = None
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
+    unique_key: str | None = None
+    on_conflict: OnConflict | None = None
+    retry: RetryPolicy | None = None
     meta: Mapping[str, str] = field(default_factory=dict)
 
 
 TEXT_OPTIONS = (
     "worker", "ref_id", "tag", "created_by", "batch_id", "callback", "user_id", "reply_to",
-    "depends_on_batch",
+    "depends_on_batch", "concurrency_key", "unique_key",
 )  # fmt: skip
 """Options that take a non-empty string (an empty one would mean nothing, or the default)."""
 
@@ -65,10 +83,8 @@ def check_options(r: EnqueueRequest) -> None:
         check_timeout(r.timeout, "timeout")
     if r.parent_id is not None:
         _check_id(r.parent_id, "parent_id")
-    if r.depends_on is not None:
-        _check_parents(r.depends_on)
-    if r.depends_policy is not None:
-        dependency_policy(r.depends_policy)
+    if r.depends_on is not None or r.depends_policy is not None:
+        _check_dependencies(r)
     if r.args is not None:
         check_string_map(r.args, "args")
     if r.meta:
@@ -78,6 +94,60 @@ def check_options(r: EnqueueRequest) -> None:
 
         validate_reply_to(r.reply_to)
         _warn_unset(unset_variables(r.reply_to, os.environ))
+    if (
+        r.queue is not None or r.priority is not None or r.expires_at is not None
+        or r.expires_in is not None or r.concurrency_limit is not None
+        or r.on_conflict is not None or r.retry is not None
+    ):  # fmt: skip
+        _check_flow_options(r)
+
+
+def _check_dependencies(r: EnqueueRequest) -> None:
+    if r.depends_on is not None:
+        _check_parents(r.depends_on)
+    if r.depends_policy is not None:
+        dependency_policy(r.depends_policy)
+
+
+def _check_flow_options(r: EnqueueRequest) -> None:
+    """The flow-control options, checked only when one is set (rare on the hot path)."""
+    if r.queue is not None:
+        check_queue_name(r.queue)
+    if r.priority is not None:
+        check_priority(r.priority)
+    if r.expires_at is not None and r.expires_in is not None:
+        raise InvalidOptionError("give expires_at or expires_in, not both")
+    if r.expires_at is not None:
+        expires_at_ms(r.expires_at)
+    if r.expires_in is not None:
+        check_duration(r.expires_in, "expires_in")
+    if r.concurrency_limit is not None:
+        check_concurrency(r.concurrency_limit, "concurrency_limit")
+    if r.on_conflict is not None and r.on_conflict not in ON_CONFLICT_CHOICES:
+        raise InvalidOptionError(
+            f"on_conflict must be one of {', '.join(ON_CONFLICT_CHOICES)}, got {r.on_conflict!r}"
+        )
+    if r.on_conflict not in (None, "raise") and r.ref_id is None:
+        raise InvalidOptionError(
+            f"on_conflict={r.on_conflict!r} needs a ref_id: it says what to do when the ref_id "
+            "is taken"
+        )
+    if r.retry is not None:
+        check_policy(r.retry)
+
+
+def expires_at_ms(value: object) -> int:
+    """`expires_at` as epoch ms: an aware datetime (naive is refused, as for run_after)."""
+    if not isinstance(value, datetime):
+        raise InvalidOptionError(
+            f"expires_at must be a datetime with a time zone, got {type(value).__name__} {value!r}"
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidOptionError(
+            f"expires_at {value.isoformat()} is a naive datetime (no time zone); pass an "
+            "aware datetime, or expires_in as a timedelta"
+        )
+    return to_ms(value)
 
 
 def _text_error(name: str, value: object) -> InvalidOptionError:

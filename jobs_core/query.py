@@ -32,15 +32,12 @@ FIELD_KEYS: dict[str, str] = {
     "created_by": "created_by",
     "ref": "ref_id",
     "worker": "worker",
+    "queue": "queue",
     "error": "error_code",
 }
 """Query key → the job field it matches."""
 
 TIME_KEYS = ("since", "before")
-UNAVAILABLE_KEYS: dict[str, str] = {
-    "queue": "queues come with flow control (a later version); filter by worker: for now",
-}
-"""Keys the language reserves but this version cannot answer, with why."""
 KEYS = (*FIELD_KEYS, "args.NAME", *TIME_KEYS)
 """Every key, in canonical order (for messages and suggestions)."""
 
@@ -228,8 +225,6 @@ def _read_token(token: str, terms: list[Term], bounds: dict[str, TimeBound]) -> 
 
 
 def _field_term(token: str, key: str, value: str, negate: bool) -> Term:
-    if key in UNAVAILABLE_KEYS:
-        raise InvalidQueryError(f"'{token}': {key}: is not available yet: {UNAVAILABLE_KEYS[key]}")
     if key.startswith("args."):
         if not _ARG_NAME.match(key[5:]):
             raise InvalidQueryError(

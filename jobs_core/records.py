@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from .retry_policy import RetryPolicy
+
 T = TypeVar("T")
 
 
@@ -166,6 +168,22 @@ class Job:
     owner: str | None = None
     """Id of the engine running the job while it runs; once it ended (or is executed), the
     engine that ran its last attempt. None while queued."""
+    queue: str = "default"
+    """The queue it runs in: its concurrency, pause and rate limit apply (a named worker's
+    jobs are in the queue of the worker's name)."""
+    priority: int = 0
+    """Higher runs first among the due jobs of its queue; equals run oldest first."""
+    expires_at: int | None = None
+    """Unless started by then (epoch ms), it never starts and ends cancelled (`Expired`)."""
+    concurrency_key: str | None = None
+    """At most `concurrency_limit` jobs with this key run at once, store-wide."""
+    concurrency_limit: int = 1
+    """How many jobs sharing its `concurrency_key` may run at once."""
+    unique_key: str | None = None
+    """While the job is queued or running, an enqueue with this key returns it instead of
+    adding a job."""
+    retry_policy: RetryPolicy | None = None
+    """Its own retry policy (backoff, errors retried), if it was given one at enqueue."""
     last_outcome: AttemptOutcome | None = None
     """How the attempt that failed or cancelled the job ended (failed, timed out, cancelled,
     lost); None otherwise (a completed job's last attempt completed)."""
@@ -241,6 +259,9 @@ class JobRef:
 
     id: int
     ref_id: str | None = None
+    existing: bool = False
+    """True when the enqueue found the job already there (`on_conflict="return_existing"`
+    or `"replace"`, or a command that is unique while active) and added none."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -254,6 +275,7 @@ class JobFilter:
     user_id: str | None = None
     ref_id: str | None = None
     worker: str | None = None
+    queue: str | None = None
     state: JobState | None = None
     text: str | None = None
     """Substring searched in command, status, error message and request JSON."""
@@ -609,3 +631,27 @@ class CommandDefinition:
     """Id of the engine that declared it last."""
     declared_at: int = 0
     """When it was declared last (epoch ms); the newest declaration wins."""
+    queue: str | None = None
+    """Its queue; None for the default queue (or its worker's, with a worker)."""
+    priority: int | None = None
+    """Its jobs' default priority; None for 0."""
+    concurrency_key: str | None = None
+    """Its key template over request fields (`user:{user_id}`), or a fixed key."""
+    concurrency_key_computed: bool = False
+    """Its key is computed by a function in the app's code: a process without the handler
+    must give `concurrency_key` explicitly."""
+    concurrency_limit: int | None = None
+    """Jobs with one key that may run at once; None for 1."""
+    unique_while_active: bool = False
+    """An enqueue of an equal request while one is queued or running returns that job."""
+    expires_in_secs: float | None = None
+    """Its jobs expire this long after they become due unless started; None for never."""
+
+    @property
+    def has_flow(self) -> bool:
+        """Whether it sets a flow option for its jobs."""
+        return (
+            self.queue is not None or bool(self.priority) or self.concurrency_key is not None
+            or self.concurrency_key_computed or self.unique_while_active
+            or self.expires_in_secs is not None
+        )  # fmt: skip

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .records import AttemptOutcome, Job, JobError, JobState
+from .retry_policy import RetryPolicy, delay_ms
 from .settings import Settings
 from .store.protocol import NewJob, Transition
 
@@ -58,18 +59,25 @@ class Decision:
     new_jobs: list[NewJob] = field(default_factory=list)
 
 
-def retry_delay_ms(attempt: int, settings: Settings, rng: random.Random) -> int:
-    """Delay before the retry that follows failed attempt number `attempt` (1-based)."""
-    base = settings.retry_backoff_secs * (2 ** max(0, attempt - 1))
-    capped = min(settings.retry_backoff_max_secs, base)
-    spread = 1 + rng.uniform(-settings.retry_jitter, settings.retry_jitter)
-    return max(0, int(capped * spread * 1000))
+def retry_delay_ms(
+    attempt: int, settings: Settings, rng: random.Random, policy: RetryPolicy | None = None
+) -> int:
+    """Delay before the retry that follows failed attempt number `attempt` (1-based): the
+    policy's backoff, its unset fields taken from the settings (exponential with jitter)."""
+    return delay_ms(
+        policy, attempt, rng, default_base=settings.retry_backoff_secs,
+        default_cap=settings.retry_backoff_max_secs, default_jitter=settings.retry_jitter,
+    )  # fmt: skip
 
 
 def decide(
-    job: Job, attempt: Attempt, *, owner: str, now: int, settings: Settings, rng: random.Random
-) -> Decision:
-    """What `attempt` does to `job` (and to the job it is a callback or reply for)."""
+    job: Job, attempt: Attempt, *, owner: str, now: int, settings: Settings, rng: random.Random,
+    policy: RetryPolicy | None = None,
+) -> Decision:  # fmt: skip
+    """What `attempt` does to `job` (and to the job it is a callback or reply for).
+
+    A retry waits as `job.retry_policy` says, else `policy` (its command's), else the
+    settings' exponential backoff."""
     if attempt.outcome is Outcome.SUCCESS:
         return _succeeded(job, attempt, owner)
     if attempt.outcome is Outcome.INTERRUPTED:
@@ -83,7 +91,7 @@ def decide(
     error = attempt.error or JobError(code="Error", message="failed")
     retryable = attempt.outcome is not Outcome.FATAL
     if retryable and job.attempts <= job.retry_limit:
-        delay = retry_delay_ms(job.attempts, settings, rng)
+        delay = retry_delay_ms(job.attempts, settings, rng, job.retry_policy or policy)
         retry = _own(job, attempt, owner, JobState.QUEUED, run_after=now + delay, error=error)
         return Decision(transitions=[retry])
     own = _own(job, attempt, owner, JobState.FAILED, error=error)

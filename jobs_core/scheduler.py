@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import JobsError
+from .flow_records import DEFAULT_QUEUE
 from .schedule import MissedRunPolicy, Schedule, due_runs, next_run_after
 from .settings import Settings
 from .store.protocol import NewJob
@@ -21,8 +22,16 @@ RUN_NOW_POLL_MS = 1000
 CREATED_BY = "scheduler"
 """`created_by` of the jobs scheduled runs enqueue."""
 
-JOB_OPTIONS = ("worker", "retry_limit", "timeout_secs", "tag", "callback", "user_id", "reply_to")
-"""`NewJob` fields a task stores in its options, besides `args`."""
+JOB_OPTIONS = (
+    "worker", "retry_limit", "timeout_secs", "tag", "callback", "user_id", "reply_to", "queue",
+    "priority", "concurrency_key", "concurrency_limit", "unique_key", "retry_policy",
+)  # fmt: skip
+"""`NewJob` fields a task stores in its options, besides `args` (flow control's: the queue,
+priority, key and retry policy the command gives its jobs; a command unique while active
+makes a run that finds the last one still queued or running return it)."""
+
+FLOW_DEFAULTS = {"queue": DEFAULT_QUEUE, "priority": 0, "concurrency_limit": 1}
+"""Flow options a task does not store when they hold their default."""
 
 
 class Scheduler:
@@ -122,6 +131,10 @@ def task_job(
         tag=options.get("tag"), callback=options.get("callback"),
         user_id=options.get("user_id"), reply_to=options.get("reply_to"),
         created_by=CREATED_BY, args=dict(options.get("args") or {}), meta=meta,
+        queue=options.get("queue", DEFAULT_QUEUE), priority=options.get("priority", 0),
+        concurrency_key=options.get("concurrency_key"),
+        concurrency_limit=options.get("concurrency_limit", 1),
+        unique_key=options.get("unique_key"), retry_policy=options.get("retry_policy"),
     )  # fmt: skip
 
 
@@ -130,7 +143,7 @@ def job_options(template: NewJob) -> dict[str, Any]:
     options: dict[str, Any] = {
         name: getattr(template, name)
         for name in JOB_OPTIONS
-        if getattr(template, name) not in (None, "")
+        if getattr(template, name) not in (None, "", FLOW_DEFAULTS.get(name, ""))
     }
     if template.args:
         options["args"] = dict(template.args)

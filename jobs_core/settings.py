@@ -71,3 +71,6 @@ class Settings:
     retention_step: int = 500
     """Most jobs removed per retention transaction, one step a second while more remain,
     so retention never holds the store for long."""
+    expiry_sweep_secs: float = 1.0
+    """How often an engine cancels queued jobs past their `expires_at` (claims never start
+    them meanwhile; the sweep settles their state and their dependents')."""

@@ -15,11 +15,13 @@ import os
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
 from .enqueue_options import EnqueueOptions
 from .errors import JobsError
+from .flow_records import QueueInfo, QueueSettings, RateLimit, WaitInfo
 from .handles import CommandHandle, JobHandle
+from .queue_api import UNSET, Unset
 from .records import (
     BatchStatus,
     EngineInfo,
@@ -272,6 +274,34 @@ class SyncJobs:
         return self._call(
             lambda f: f.search(text, since=since, until=until, cursor=cursor, limit=limit)
         )
+
+    # -- flow control -----------------------------------------------------------------------
+
+    def set_queue(
+        self, name: str, *, concurrency: int | Literal[Unset.UNSET] | None = UNSET,
+        rate_limit: RateLimit | Literal[Unset.UNSET] | None = UNSET, paused: bool | None = None,
+    ) -> QueueSettings:  # fmt: skip
+        """Change a queue's settings store-wide (see `BackgroundJobs.set_queue`)."""
+        return self._call(
+            lambda f: f.set_queue(
+                name, concurrency=concurrency, rate_limit=rate_limit, paused=paused
+            )
+        )
+
+    def pause_queue(self, name: str) -> QueueSettings:
+        return self._call(lambda f: f.pause_queue(name))
+
+    def resume_queue(self, name: str) -> QueueSettings:
+        return self._call(lambda f: f.resume_queue(name))
+
+    def queues(self) -> list[QueueInfo]:
+        return self._call(lambda f: f.queues())
+
+    def queue_settings(self) -> list[QueueSettings]:
+        return self._call(lambda f: f.queue_settings())
+
+    def why_waiting(self, job_id: int) -> WaitInfo:
+        return self._call(lambda f: f.why_waiting(job_id))
 
     # -- scheduled tasks --------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from .rules import Attempt, Outcome
 
 if TYPE_CHECKING:
     from .records import Job
-    from .store.protocol import NewJob, Store
+    from .store.protocol import EnqueuedIds, NewJob, Store
 
 SCOPE = "jobs_core"
 TRACEPARENT = "traceparent"
@@ -91,7 +91,7 @@ class Telemetry:
 
     # -- enqueue ----------------------------------------------------------------------------
 
-    async def enqueue(self, store: Store, jobs: list[NewJob], now: int) -> list[int]:
+    async def enqueue(self, store: Store, jobs: list[NewJob], now: int) -> EnqueuedIds:
         """Store `jobs`, in an `enqueue` span carried into them when a trace is active.
 
         The facade calls it only when `live()`."""

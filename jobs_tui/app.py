@@ -22,6 +22,7 @@ from jobs_tui.screens.detail import JobDetailScreen
 from jobs_tui.screens.help import HelpScreen, help_groups
 from jobs_tui.screens.jump import JumpScreen
 from jobs_tui.screens.queue import QueueScreen
+from jobs_tui.screens.queues import QueuesScreen
 from jobs_tui.screens.tasks import TasksScreen
 from jobs_tui.screens.tree import TreeScreen
 from jobs_tui.screens.workers import WorkersScreen
@@ -48,6 +49,7 @@ class JobsApp(App[None]):
         ("5", "tasks", "Tasks", "Tasks"),
         ("6", "workers", "Workers", "Workers"),
         ("7", "commands", "Commands", "Cmds"),
+        ("8", "queues", "Queues", "Queues"),
     ]
     MODES: ClassVar = {
         "dashboard": DashboardScreen,
@@ -57,6 +59,7 @@ class JobsApp(App[None]):
         "tasks": TasksScreen,
         "workers": WorkersScreen,
         "commands": CommandsScreen,
+        "queues": QueuesScreen,
     }
     DEFAULT_MODE = "dashboard"
     COMMANDS = App.COMMANDS | {JobsCommands}
@@ -78,14 +81,11 @@ class JobsApp(App[None]):
         *,
         clock: Clock | None = None,
         poll_interval: float = 0.2,
-        title: str | None = None,
         read_only: bool = False,
         store_label: str | None = None,
     ) -> None:
         super().__init__()
         self.jobs = jobs
-        self.title = title or f"{self.TITLE} · {jobs.location}"
-        """The store in the header (a URL's password masked), unless a title is given."""
         self.clock: Clock = clock or jobs.clock
         """Shown times ("ago", elapsed) come from here, so snapshots can fix it."""
         self.poll_interval = poll_interval
@@ -93,8 +93,9 @@ class JobsApp(App[None]):
         self.read_only = read_only or jobs.read_only
         """Hide and refuse every action that changes the store."""
         self.store_path = store_label or jobs.location
-        """How the top bar names the store (its directory, or its URL with the password
-        masked, unless given)."""
+        """How the top bar names the store (its directory or masked URL, unless given)."""
+        self.title = f"{self.TITLE} · {self.store_path}"
+        """The terminal's title names the store too (a URL's password masked)."""
         self.health = Health()
         self.known: dict[str, list[str]] = {}
         """Values the filter input completes, by query key (from the engines' registrations)."""

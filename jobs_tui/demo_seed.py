@@ -15,7 +15,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jobs_core import BackgroundJobs, JobContext, ManualClock, Schedule, Settings, to_ms
+from jobs_core import (
+    BackgroundJobs,
+    JobContext,
+    ManualClock,
+    RateLimit,
+    Schedule,
+    Settings,
+    to_ms,
+)
 
 SEED_START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 """When the seeded history begins."""
@@ -39,6 +47,7 @@ TOUR: dict[str, tuple[str, ...]] = {
     "tasks": ("5",),
     "workers": ("6",),
     "commands": ("7",),
+    "queues": ("8",),
     "job_detail": ("3", "enter"),
     "job_detail_running": ("colon", "1", "7", "enter"),
     "batch": ("colon", "2", "enter", "b"),
@@ -50,6 +59,7 @@ TOUR: dict[str, tuple[str, ...]] = {
     "marked_requeue": ("4", "space", "down", "space", "r"),
     "copy_menu": ("4", "y"),
     "jump": ("colon",),
+    "queue_concurrency": ("8", "e"),
 }
 """Every screen and modal of the app on the seeded store, and the keys that reach it from
 the dashboard (the snapshot tests and `scripts/screenshots.py` take this tour)."""
@@ -106,12 +116,14 @@ def _register(jobs: BackgroundJobs, clock: ManualClock) -> None:
 
 
 async def _enqueue_history(jobs: BackgroundJobs, clock: ManualClock) -> None:
-    for n in range(1, 5):  # ids 1-4: a completed batch
+    photos = await jobs.create_batch("photos", batch_id="b-photos")
+    for n in range(1, 5):  # ids 1-4: a batch, closed and finished
         await jobs.enqueue(
-            "resize_image", {"path": f"/img/photo{n}.png"}, tag="photos", batch_id="b-photos",
+            "resize_image", {"path": f"/img/photo{n}.png"}, tag="photos", batch_id=photos.id,
             created_by="alice", user_id="u1",
         )  # fmt: skip
         clock.advance(30)
+    await photos.close()
     await jobs.enqueue(  # id 5: fails with a traceback
         "send_report", {"customer": "acme"}, retry_limit=0, tag="reports", created_by="bob",
         ref_id="report-acme",
@@ -156,6 +168,12 @@ async def _schedule_tasks(jobs: BackgroundJobs, clock: ManualClock) -> None:
     await jobs.pause_task("weekly-digest")
 
 
+async def _set_queues(jobs: BackgroundJobs) -> None:
+    """Queue settings for the Queues view: a rate-limited named worker, a paused queue."""
+    await jobs.set_queue("mailer", rate_limit=RateLimit(30, per=timedelta(minutes=1)))
+    await jobs.set_queue("reports", concurrency=2, paused=True)
+
+
 async def seed_store(directory: str, *, at_work: bool = True) -> None:
     """Create a store in `directory` with completed, failed, cancelled and queued jobs,
     scheduled tasks and (with `at_work`) a live engine running jobs 17 and 18."""
@@ -167,6 +185,7 @@ async def seed_store(directory: str, *, at_work: bool = True) -> None:
         await _enqueue_history(jobs, clock)
         await _enqueue_waiting(jobs, clock)
         await _schedule_tasks(jobs, clock)
+        await _set_queues(jobs)
     finally:
         await jobs.stop()
     if at_work:

@@ -15,9 +15,11 @@ from jobs_core import (
     JobSummary,
     MonthDatabase,
     Page,
+    QueueInfo,
     RunningJob,
     ScheduledTaskInfo,
     ThroughputBucket,
+    WaitInfo,
 )
 from jobs_tui.health import Health
 from jobs_tui.job_graph import JobGraph
@@ -65,6 +67,7 @@ class JobsLoaded(Loaded):
         pages: list[tuple[Fetch, Page[Job]]],
         *,
         blocked_by: dict[int, int] | None = None,
+        why: dict[int, WaitInfo] | None = None,
         months: list[MonthDatabase] | None = None,
         month: str | None = None,
     ) -> None:
@@ -72,6 +75,8 @@ class JobsLoaded(Loaded):
         self.pages = pages
         self.blocked_by = blocked_by or {}
         """Queued jobs still waiting for a parent: job id → parent id."""
+        self.why = why or {}
+        """Why each queued job waits (flow control), by job id."""
         self.months = months
         """The month databases, for the archive views' month selector."""
         self.month = month
@@ -122,13 +127,15 @@ class JobDetailLoaded(Loaded):
 
     def __init__(
         self, result: JobResult, dependents: list[JobSummary], batch: BatchStatus | None,
-        attempts: list[JobAttempt] | None = None,
+        attempts: list[JobAttempt] | None = None, why: WaitInfo | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.result = result
         self.dependents = dependents
         self.batch = batch
         self.attempts = attempts or []
+        self.why = why
+        """Why the job waits, while it is queued (flow control's reasons, in words)."""
 
 
 class TasksLoaded(Loaded):
@@ -154,3 +161,11 @@ class LoadFailed(Loaded):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
+
+
+class QueuesLoaded(Loaded):
+    """Every queue with its settings and figures."""
+
+    def __init__(self, queues: list[QueueInfo]) -> None:
+        super().__init__()
+        self.queues = queues

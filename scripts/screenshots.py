@@ -43,10 +43,7 @@ async def shoot(directory: str, name: str, size: tuple[int, int], keys: tuple[st
     """One screenshot: a fresh app on the store, the keys pressed, the screen saved."""
     jobs = BackgroundJobs(directory, create=False, start_engine=False, clock=seed_clock())
     try:
-        app = JobsApp(
-            jobs, clock=seed_clock(), poll_interval=0.05, title="jobs admin",
-            store_label="./jobs_data",
-        )  # fmt: skip
+        app = JobsApp(jobs, clock=seed_clock(), poll_interval=0.05, store_label="./jobs_data")
         async with app.run_test(size=size) as pilot:
             await settle(pilot)
             for key in keys:

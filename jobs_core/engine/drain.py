@@ -20,6 +20,7 @@ async def run_until_idle(engine: Engine, timeout: float) -> None:
         await engine._flush_outcomes()
         await engine._flush_activity(force=True)
         now = engine.clock.now_ms()
+        await engine.sweep_expired(now)
         claimed = await engine._claim_again(now)
         # A write under way in the dispatch loop (on a store that awaits I/O) is not done.
         writing = engine._writing.locked()

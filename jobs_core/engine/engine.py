@@ -100,6 +100,9 @@ class Engine:
         self._last_activity_flush = 0.0
         self._last_archive = 0.0
         self._last_watchdog = 0.0
+        self._last_sweep = 0.0
+        self._runs_named = any(c.worker for c in registry.commands())
+        """Whether some command of this engine runs on a named worker."""
         self._activity_pending = False
         self._flush_task: asyncio.Task[None] | None = None
         self._flush_error: Exception | None = None
@@ -267,6 +270,9 @@ class Engine:
                 for job_id, reason in await self.store.cancel_requested(self.id):
                     self.cancel_running(job_id, reason)
         await self._flush_activity()
+        if time.monotonic() - self._last_sweep >= self.settings.expiry_sweep_secs:
+            self._last_sweep = time.monotonic()
+            await self.sweep_expired(now)
         if self._next_tick is None or self._next_tick <= now:
             await self._run_tickers(now)
         if (
@@ -280,6 +286,14 @@ class Engine:
                 self._archive_trouble.failed(error)
             else:
                 self._archive_trouble.succeeded()
+
+    async def sweep_expired(self, now: int) -> list[int]:
+        """Cancel queued jobs past their expiry (`Expired`); claims never start them anyway,
+        so the sweep only settles their state and their dependents'."""
+        expired = await self.store.expire_due(now, self.settings.archive_batch)
+        if expired:
+            log.info("engine %s: expired before they started: %s", self.id, expired)
+        return expired
 
     async def _run_tickers(self, now: int) -> None:
         wanted: list[int] = []
@@ -390,7 +404,10 @@ class Engine:
         self._outcomes.append((job, attempt))
         del self.running[job.id]
         self._claim_default = True
-        self._claim_named = self._claim_named or bool(job.worker)
+        # A named worker's first job may wait on this job's concurrency key (only an engine
+        # that runs named workers looks again for that: a claim statement per finish).
+        keyed = job.concurrency_key is not None and self._runs_named
+        self._claim_named = self._claim_named or bool(job.worker) or keyed
         self._wake.set()
 
     def run_transient(self, job: Job) -> TransientJob:

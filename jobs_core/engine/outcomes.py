@@ -72,9 +72,11 @@ async def _write(engine: Engine) -> None:
     transitions: list[Transition] = []
     new_jobs: list[NewJob] = []
     for job, attempt in outcomes:
+        command = engine.registry.find(job.command)
         decision = decide(
-            job, attempt, owner=engine.id, now=now, settings=engine.settings, rng=engine._rng
-        )
+            job, attempt, owner=engine.id, now=now, settings=engine.settings, rng=engine._rng,
+            policy=command.retry if command is not None else None,
+        )  # fmt: skip
         transitions.extend(decision.transitions)
         new_jobs.extend(decision.new_jobs)
     try:

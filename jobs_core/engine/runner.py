@@ -14,6 +14,7 @@ from jobs_core.context import JobContext, current_context
 from jobs_core.errors import JobCancelledError, PermanentError, UnserialisableResultError
 from jobs_core.records import JobError
 from jobs_core.registry import Command
+from jobs_core.retry_policy import should_retry
 from jobs_core.rules import Attempt, Outcome
 from jobs_core.serialization import from_json, to_json, type_name
 
@@ -55,7 +56,9 @@ async def run_attempt(
     except PermanentError as permanent:
         outcome, error = Outcome.FATAL, error_of(permanent)
     except Exception as exc:
-        outcome, error = Outcome.ERROR, error_of(exc)
+        # A retry policy's `retry_on` / `no_retry_on` decide here, where the exception is.
+        retryable = should_retry(ctx.job.retry_policy or command.retry, exc)
+        outcome, error = (Outcome.ERROR if retryable else Outcome.FATAL), error_of(exc)
     return _attempt(command, ctx, outcome, result, error, started)
 
 

@@ -12,7 +12,10 @@ from .url import is_store_url, mask_store_url
 def open_store(
     location: str, settings: Settings, *, create: bool = True, read_only: bool = False
 ) -> Store:
-    """The store at `location`; the PostgreSQL driver is imported only for a URL."""
+    """The store at `location`; the PostgreSQL driver is imported only for a URL.
+
+    `read_only`: nothing is created, migrated or written (every change raises
+    ReadOnlyStoreError)."""
     if is_store_url(location):
         if read_only:
             raise StoreError(
@@ -21,7 +24,7 @@ def open_store(
             )
         from .postgres import PostgresStore
 
-        return PostgresStore(location, settings=settings, create=create)
+        return PostgresStore(location, settings=settings, create=create, read_only=read_only)
     from .sqlite.store import SqliteStore
 
     return SqliteStore(location, settings, create=create, read_only=read_only)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from jobs_core.flow import WaitFacts
+from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.query import JobQuery
 from jobs_core.records import (
     AttemptOutcome,
@@ -48,6 +50,17 @@ class NewJob:
     reply_to: str | None = None
     args: dict[str, str] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
+    queue: str = "default"
+    """Its queue; a job with a `worker` is always in the queue of the worker's name."""
+    priority: int = 0
+    expires_at: int | None = None
+    concurrency_key: str | None = None
+    concurrency_limit: int = 1
+    unique_key: str | None = None
+    retry_policy: str | None = None
+    """The job's own `RetryPolicy` as JSON (`retry_policy.policy_to_json`), or None."""
+    on_conflict: str = "raise"
+    """When `ref_id` is taken: `raise`, `return_existing` or `replace` (see `OnConflict`)."""
     dependencies: list[int] = field(default_factory=list)
     """Every parent when there are several (`depends_on` is the first); empty otherwise."""
     depends_on_batch: str | None = None
@@ -63,6 +76,31 @@ class NewJob:
             self.dependencies or self.depends_on_batch is not None
             or self.depends_policy is not DependencyPolicy.COMPLETED
         )  # fmt: skip
+
+
+class EnqueuedIds(list[int]):
+    """The ids `Store.enqueue` returns, in order; `reused` holds the positions (in the call)
+    of jobs that were already there instead of being added: a taken `ref_id` with
+    `on_conflict` other than `raise`, a `unique_key` held by a queued or started job, or the
+    same unique key earlier in the call."""
+
+    def __init__(self, ids: Iterable[int] = (), reused: set[int] | None = None) -> None:
+        super().__init__(ids)
+        self.reused: set[int] = reused or set()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueChange:
+    """What `Store.set_queue` changes; a field left None keeps its value."""
+
+    concurrency: int | None = None
+    clear_concurrency: bool = False
+    """Remove the concurrency limit."""
+    paused: bool | None = None
+    rate_limit: int | None = None
+    rate_per_ms: int | None = None
+    clear_rate_limit: bool = False
+    """Remove the rate limit."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -200,7 +238,7 @@ class Store(Protocol):
         """
         ...
 
-    async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
+    async def enqueue(self, jobs: list[NewJob], now: int) -> EnqueuedIds:
         """Insert `jobs` in one transaction and return their ids in order.
 
         Raises DuplicateRefIdError naming the ref_id if one is taken (nothing is inserted;
@@ -214,6 +252,13 @@ class Store(Protocol):
         and a failed or cancelled parent, or batch) is inserted cancelled; one with a parent
         still pending waits (`waiting_on` holds a pending parent, a batch as minus its
         number); the claim never reads anything else.
+
+        Flow control: a taken `ref_id` with `on_conflict="return_existing"` returns the job
+        holding it; with `"replace"` it also sets that job's request and `run_after` if it is
+        still queued (DuplicateRefIdError if it is not). A `unique_key` held by a queued or
+        started job returns that job; two jobs of one call with one key are one job. Ids of
+        jobs that were already there are in the result's `existing`. Holds under concurrent
+        enqueues from many processes: two enqueues never both insert one key.
         """
         ...
 
@@ -222,9 +267,15 @@ class Store(Protocol):
     ) -> list[Job]:
         """Atomically mark up to `limit` eligible queued jobs started and owned by `owner`.
 
-        Eligible: queued, due (`run_after <= now`), not waiting on a parent, command in
-        `commands`. `named=False` claims default-worker jobs oldest first; `named=True` claims
-        the first eligible job of each named worker that has no started job.
+        Eligible: queued, due (`run_after <= now`), not expired (`expires_at > now`), not
+        waiting on a parent, command in `commands`, and let through by flow control, decided
+        in the claim transaction across every engine of the store: its queue not paused,
+        under its concurrency and under its rate limit (starts in any window of its length);
+        its concurrency key under its limit. Within a queue, higher `priority` first, then
+        `run_after`, `id`; queues take turns (the first job of each, then the second, ...).
+        `named=False` claims default-worker jobs; `named=True` claims the first due job of
+        each named worker that has no started job (one at a time, in order: a first job held
+        by its key holds the worker).
         """
         ...
 
@@ -418,6 +469,30 @@ class Store(Protocol):
     async def dependents(self, job_id: int) -> list[JobSummary]:
         """Summaries of the jobs that depend on `job_id` (as their only parent or one of
         several)."""
+        ...
+
+    async def set_queue(self, name: str, change: QueueChange, now: int) -> QueueSettings:
+        """Change a queue's settings (recording it if new) and return them; every engine's
+        next claim applies them."""
+        ...
+
+    async def queue_settings(self) -> list[QueueSettings]:
+        """Every queue an operator set, by name."""
+        ...
+
+    async def queues(self, now: int) -> list[QueueInfo]:
+        """Every queue that has jobs in the live store, was set by an operator, or finished
+        jobs in the last 15 minutes, by name, with its figures as of `now`."""
+        ...
+
+    async def wait_facts(self, job_ids: list[int], now: int) -> list[WaitFacts]:
+        """What might hold each of `job_ids` that is in the live store (others are left
+        out), for `flow.explain`."""
+        ...
+
+    async def expire_due(self, now: int, limit: int) -> list[int]:
+        """Cancel (code `Expired`) up to `limit` queued jobs whose `expires_at` is past, and
+        their dependents as any cancellation does; returns the expired ids."""
         ...
 
     async def duration_tallies(self, since: int, now: int) -> list[DurationTally]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from jobs_core.batch_rules import callback_from_json
+from jobs_core.flow import declared_flow_from_json, declared_flow_to_json
 from jobs_core.liveness import engine_state
 from jobs_core.records import (
     LIVE_ENGINE_STATES,
@@ -39,10 +40,11 @@ ENGINE_COLUMNS = (
 """An engine row as `engine_info` reads it (workers and commands as JSON text)."""
 
 COMMAND_COLUMNS = (
-    "name, worker, retry_limit, timeout_secs, request_type, request_shape, declared_by, declared_at"
+    "name, worker, retry_limit, timeout_secs, request_type, request_shape, declared_by, "
+    "declared_at, flow"
 )
 """A command declaration as `command_values` writes it and `command_definition` reads it
-(the request shape as JSON text)."""
+(the request shape and the flow options as JSON text)."""
 
 
 def engine_info(r: Row, now: int) -> EngineInfo:
@@ -63,17 +65,17 @@ def command_values(d: CommandDefinition) -> tuple[Any, ...]:
     shape = json.dumps(shape_to_json(d.shape)) if d.shape is not None else None
     return (
         d.name, d.worker, d.retry_limit, d.timeout_secs, d.request_type, shape, d.declared_by,
-        d.declared_at,
+        d.declared_at, declared_flow_to_json(d),
     )  # fmt: skip
 
 
 def command_definition(row: Row) -> CommandDefinition:
     """A declaration from a row of `COMMAND_COLUMNS`."""
-    name, worker, retry_limit, timeout_secs, request_type, shape, declared_by, declared_at = row
+    name, worker, retry_limit, timeout_secs, request_type, shape, by, at, flow = row
     return CommandDefinition(
         name=name, worker=worker, retry_limit=retry_limit, timeout_secs=timeout_secs,
         request_type=request_type, shape=shape_from_json(json.loads(shape)) if shape else None,
-        declared_by=declared_by, declared_at=declared_at,
+        declared_by=by, declared_at=at, **declared_flow_from_json(flow),
     )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from jobs_core import TERMINAL_STATES, Job, JobResult
+from jobs_core import TERMINAL_STATES, Job, JobResult, JobState
 from jobs_tui.messages import JobDetailLoaded
 from jobs_tui.screens.base import DataScreen, SelectedJob
 from jobs_tui.widgets.attempts import AttemptsTable
@@ -71,12 +71,17 @@ class JobDetailScreen(DataScreen):
         batch_id = result.summary.batch_id
         batch = await self.jobs.batch_status(batch_id) if batch_id else None
         attempts = await self.jobs.attempts(self.job_id)
-        return JobDetailLoaded(result, dependents, batch, attempts)
+        why = None
+        if result.state is JobState.QUEUED:
+            why = (await self.jobs.why_waiting_many([self.job_id])).get(self.job_id)
+        return JobDetailLoaded(result, dependents, batch, attempts, why)
 
     def on_job_detail_loaded(self, message: JobDetailLoaded) -> None:
         self.result = message.result
         job = message.result.job
         pairs = job_fields(message.result, self.now_ms())
+        if message.why is not None:
+            pairs.insert(3, ("waiting", message.why.text))
         with self.app.batch_update():
             self.query_one("#fields-body", Static).update(
                 fields_table(pairs, self.palette()["muted"])

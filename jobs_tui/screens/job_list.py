@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from jobs_core import Job, JobQuery, Page
+from jobs_core import Job, JobQuery, Page, WaitInfo
 from jobs_tui.list_window import Fetch, JobWindow, nearest
 from jobs_tui.messages import JobsLoaded
 from jobs_tui.screens.base import DataScreen, SelectedJob
@@ -47,6 +47,7 @@ class JobListScreen(MarkingScreen):
         super().__init__()
         self.window = JobWindow(newest_first=self.NEWEST_FIRST)
         self.blocked_by: dict[int, int] = {}
+        self.why: dict[int, WaitInfo] = {}
         """Queued jobs waiting for a parent (queue view): job id → parent id."""
         self.sort: tuple[str, bool] | None = None
         """Column the loaded rows are sorted by, and whether descending; None: list order."""
@@ -110,6 +111,7 @@ class JobListScreen(MarkingScreen):
         before = [int(key) for key in table.keys]
         selected = table.selected_key
         self.blocked_by = message.blocked_by or self.blocked_by
+        self.why = message.why or self.why
         dropped: list[int] = []
         for fetch, page in message.pages:
             applied = self.window.apply(fetch, page)

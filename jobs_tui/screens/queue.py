@@ -20,14 +20,11 @@ class QueueScreen(JobListScreen):
 
     async def fetch(self) -> JobsLoaded:
         pages = await self.fetch_window()
-        waiting = [
-            job.id
-            for _, page in pages
-            for job in page.items
-            if job.depends_on is not None and job.state is JobState.QUEUED
-        ]
+        queued = [job for _, page in pages for job in page.items if job.state is JobState.QUEUED]
+        waiting = [job.id for job in queued if job.depends_on is not None]
         blocked = await self.jobs.blocked_by(waiting) if waiting else {}
-        return JobsLoaded(pages, blocked_by=blocked)
+        why = await self.jobs.why_waiting_many([job.id for job in queued]) if queued else {}
+        return JobsLoaded(pages, blocked_by=blocked, why=why)
 
     def ticks(self) -> bool:
         return bool(self.shown)  # elapsed clocks, "due in", "retry in"
@@ -37,5 +34,6 @@ class QueueScreen(JobListScreen):
 
     def make_row(self, job: Job) -> Row:
         return queue_row(
-            job, self.now_ms(), self.health, self.blocked_by.get(job.id), self.palette()
-        )
+            job, self.now_ms(), self.health, self.blocked_by.get(job.id), self.palette(),
+            self.why.get(job.id),
+        )  # fmt: skip

@@ -70,8 +70,31 @@ def job_fields(result: JobResult, now: int | None = None) -> list[tuple[str, str
     if job is None:
         return [("id", str(summary.id)), ("state", str(summary.state)),
                 ("note", "its month database was removed; only the summary is left")]  # fmt: skip
-    pairs = [*_identity(job), *_extra(job), *_timing(job, now), *_execution(job), *_types(job)]
+    pairs = [
+        *_identity(job), *_flow(job, now), *_extra(job), *_timing(job, now), *_execution(job),
+        *_types(job),
+    ]  # fmt: skip
     return [(name, value) for name, value in pairs if value]
+
+
+def _flow(job: Job, now: int | None) -> list[tuple[str, str]]:
+    """Its queue and the flow options it was enqueued with."""
+    key = job.concurrency_key or ""
+    if key and job.concurrency_limit > 1:
+        key += f" (at most {job.concurrency_limit} at once)"
+    policy = job.retry_policy
+    retry = ""
+    if policy is not None:
+        retry = f"{policy.backoff}"
+        if policy.retry_on:
+            retry += "; retried on " + ", ".join(str(t) for t in policy.retry_on)
+        if policy.no_retry_on:
+            retry += "; never on " + ", ".join(str(t) for t in policy.no_retry_on)
+    return [
+        ("queue", job.queue), ("priority", str(job.priority) if job.priority else ""),
+        ("expires", _when(job.expires_at, now)), ("concurrency key", key),
+        ("unique key", job.unique_key or ""), ("retry policy", retry),
+    ]  # fmt: skip
 
 
 def fields_table(pairs: list[tuple[str, str]], name_style: str) -> Table:

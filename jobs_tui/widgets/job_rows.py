@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.text import Text
 
-from jobs_core import Job, JobState, RunningJob
+from jobs_core import Job, JobState, RunningJob, WaitInfo, WaitReason
 from jobs_tui.formatting import duration, elapsed, one_line, progress_bar, timestamp
 from jobs_tui.health import Health
 from jobs_tui.themes import Palette
@@ -16,7 +16,8 @@ from jobs_tui.widgets.keyed_table import Cells, Column, Row
 QUEUE_COLUMNS: list[Column] = [
     Column("id", "Id", 6, keep=10),
     Column("command", "Command", 12, grow=2, keep=9, most=40),
-    Column("worker", "Worker", 8, grow=1, keep=3, most=20),
+    Column("queue", "Queue", 8, grow=1, keep=4, most=20),
+    Column("priority", "Pri", 3, keep=3),
     Column("state", "State", 9, keep=8),
     Column("progress", "Progress", 15, keep=6),
     Column("status", "Status", 18, grow=4, keep=7),
@@ -24,10 +25,12 @@ QUEUE_COLUMNS: list[Column] = [
     Column("attempts", "Try", 5, keep=2),
     Column("tag", "Tag", 8, grow=1, keep=1, most=24),
 ]
+"""The queue's columns: a named worker's jobs are in the queue of its name."""
 
 ARCHIVE_COLUMNS: list[Column] = [
     Column("id", "Id", 6, keep=10),
     Column("command", "Command", 12, grow=2, keep=9, most=40),
+    Column("queue", "Queue", 8, grow=1, keep=4, most=20),
     Column("state", "State", 9, keep=8),
     Column("finished", "Finished (UTC)", 19, keep=5),
     Column("took", "Took", 6, keep=6),
@@ -51,6 +54,8 @@ SORT_KEYS: dict[str, Callable[[Job], Any]] = {
     "id": lambda j: j.id,
     "command": lambda j: j.command,
     "worker": lambda j: j.worker,
+    "queue": lambda j: j.queue,
+    "priority": lambda j: -j.priority,
     "state": lambda j: str(j.state),
     "progress": lambda j: j.progress or 0.0,
     "status": lambda j: j.status or "",
@@ -91,14 +96,30 @@ def tries(job: Job) -> str:
     return f"{job.attempts}/{job.retry_limit + 1}"
 
 
-def waiting_for(job: Job, now: int, blocked_by: int | None) -> str:
-    """Why a queued job is not running yet, in a few words.
+SHORT_REASONS = {
+    WaitReason.EXPIRED: "expired",
+    WaitReason.PAUSED: "queue paused",
+    WaitReason.RATE_LIMITED: "rate limited",
+    WaitReason.QUEUE_FULL: "queue full",
+    WaitReason.WORKER_BUSY: "worker busy",
+}
+"""How the queue list words a flow-control reason (the job detail says it in full)."""
 
-    The flow-control issue adds "paused queue" and "rate limited" here, from the store's
-    reason for each job, before the time-based reasons below.
-    """
+
+def waiting_for(job: Job, now: int, blocked_by: int | None, why: WaitInfo | None = None) -> str:
+    """Why a queued job is not running yet, in a few words: what holds it first (a
+    dependency, an expiry, a paused, full or rate-limited queue, a key at its limit), else
+    its time."""
     if blocked_by is not None:
+        if blocked_by < 0:  # a batch parent waits as minus the batch's number
+            return f"blocked by batch {job.depends_on_batch}"
         return f"blocked by #{blocked_by}"
+    reasons = why.reasons if why is not None else []
+    for reason in reasons:
+        if reason in SHORT_REASONS:
+            return SHORT_REASONS[reason]
+        if reason is WaitReason.CONCURRENCY_KEY:
+            return f"waiting on key {job.concurrency_key}"
     if job.run_after > now:
         wait = duration(job.run_after - now)
         if job.attempts > 0:
@@ -109,11 +130,15 @@ def waiting_for(job: Job, now: int, blocked_by: int | None) -> str:
     return "ready"
 
 
-def queue_row(job: Job, now: int, health: Health, blocked_by: int | None, palette: Palette) -> Row:
+def queue_row(
+    job: Job, now: int, health: Health, blocked_by: int | None, palette: Palette,
+    why: WaitInfo | None = None,
+) -> Row:  # fmt: skip
     """A queue row: live progress for running jobs, the reason for waiting ones."""
     cells: dict[str, object] = {
-        "id": _right(job.id), "command": _text(job.command), "worker": _text(job.worker),
-        "attempts": _right(tries(job)), "tag": _text(job.tag),
+        "id": _right(job.id), "command": _text(job.command), "queue": _text(job.queue),
+        "priority": _right(job.priority or ""), "attempts": _right(tries(job)),
+        "tag": _text(job.tag),
     }  # fmt: skip
     if job.state is JobState.STARTED and health.orphaned(job.owner):
         cells["state"] = Text("orphaned", style=palette["error"] + " bold")
@@ -128,7 +153,7 @@ def queue_row(job: Job, now: int, health: Health, blocked_by: int | None, palett
         cells["status"] = _text("waiting for its callback or reply")
     else:
         cells["state"] = "queued"
-        cells["status"] = _text(waiting_for(job, now, blocked_by), palette["muted"])
+        cells["status"] = _text(waiting_for(job, now, blocked_by, why), palette["muted"])
     return str(job.id), cells
 
 
@@ -142,7 +167,7 @@ STATE_ROLES = {
 def archive_row(job: Job, palette: Palette) -> Row:
     """A completed/failed row; the run time comes from the recorded dates."""
     cells: Cells = {
-        "id": _right(job.id), "command": _text(job.command),
+        "id": _right(job.id), "command": _text(job.command), "queue": _text(job.queue),
         "state": Text(str(job.state), style=palette[STATE_ROLES.get(job.state, "muted")]),
         "finished": timestamp(job.completed_date), "took": duration(took_ms(job)),
         "attempts": _right(job.attempts), "tag": _text(job.tag), "batch": _text(job.batch_id),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,6 +22,8 @@ from jobs_core import (
     ExposedFile,
     JobState,
     MonthDatabase,
+    QueueInfo,
+    RateLimit,
     RunningJob,
     ScheduledTaskInfo,
     ThroughputBucket,
@@ -69,7 +71,46 @@ def data(scheduled: list[ScheduledTaskInfo] | None = None) -> StatusData:
                                      cancelled=4)],
         throughput_minutes=3,
         scheduled=scheduled,
+        queues=QUEUES,
     )  # fmt: skip
+
+
+QUEUES = [
+    QueueInfo(
+        name="default",
+        concurrency=None,
+        paused=False,
+        rate_limit=None,
+        running=1,
+        queued=3,
+        recent_starts=None,
+        finished_15m=38,
+        failed_15m=2,
+    ),
+    QueueInfo(
+        name="email",
+        concurrency=3,
+        paused=False,
+        rate_limit=RateLimit(100, per=timedelta(minutes=1)),
+        running=0,
+        queued=1,
+        recent_starts=57,
+        finished_15m=2,
+        failed_15m=0,
+    ),
+    QueueInfo(
+        name="smtp",
+        concurrency=1,
+        paused=True,
+        rate_limit=None,
+        running=0,
+        queued=0,
+        recent_starts=None,
+        finished_15m=0,
+        failed_15m=0,
+        worker=True,
+    ),
+]
 
 
 EXPECTED = """\
@@ -85,6 +126,13 @@ AT: 2026-11-02 09:30:15Z
   failed:    2
   cancelled: 0
   total:     47
+------------------------------
+# QUEUES: 3 (1 paused)
+
+  QUEUE            CONCURRENCY  RUNNING  QUEUED  RATE LIMIT  RATE NOW  DONE 15M FAILED 15M  STATE
+  default          -                  1       3  -           -               38          2  active
+  email            3                  0       1  100/1m      57/1m            2          0  active
+  smtp             1 (worker)         0       0  -           -                0          0  paused
 ------------------------------
 # ENGINES: 1 alive, 0 stale, 0 dead, 1 stopped
 
@@ -205,6 +253,10 @@ def test_to_json_is_plain_and_complete() -> None:
         (10, 1, 4),
     ]
     assert to_json(data())["scheduled_tasks"] is None
+    email = report["queues"][1]
+    assert (email["name"], email["concurrency"], email["recent_starts"]) == ("email", 3, 57)
+    assert email["rate_limit"] == {"limit": 100, "per_ms": 60_000}
+    assert report["queues"][2]["worker"] is True and report["queues"][2]["paused"] is True
 
 
 def test_status_line_counts_states_and_live_engines() -> None:

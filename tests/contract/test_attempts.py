@@ -9,6 +9,7 @@ import pytest
 
 from jobs_core import (
     AttemptOutcome,
+    BackgroundJobs,
     JobContext,
     JobNotFoundError,
     JobState,
@@ -71,18 +72,26 @@ async def test_every_attempt_keeps_its_outcome_error_logs_and_engine(
     assert await reader.attempts(ref.id) == live
 
 
-async def test_requeue_is_an_event_and_numbering_starts_again(
-    make_jobs: MakeJobs, clock: ManualClock
-) -> None:
+def charge_app(
+    make_jobs: MakeJobs, clock: ManualClock, fail: list[bool], error: Exception
+) -> BackgroundJobs:
+    """A `charge` command that logs a line, then raises `error` while `fail[0]` holds."""
     jobs = make_jobs(clock=clock, start_engine=False)
-    fail = [True]
 
     @jobs.command
     async def charge(ctx: JobContext) -> None:
         ctx.log.info("charging")
         if fail[0]:
-            raise PermanentError("card declined", code="CardDeclined")
+            raise error
 
+    return jobs
+
+
+async def test_requeue_is_an_event_and_numbering_starts_again(
+    make_jobs: MakeJobs, clock: ManualClock
+) -> None:
+    fail = [True]
+    jobs = charge_app(make_jobs, clock, fail, PermanentError("card declined", code="CardDeclined"))
     async with jobs:
         ref = await jobs.enqueue("charge", retry_limit=3)
         await jobs.run_until_idle()
@@ -102,6 +111,40 @@ async def test_requeue_is_an_event_and_numbering_starts_again(
     assert failed.logs == "09:00:00 INFO charging\n"
     assert requeued.logs == "[requeue] requeued by operator\n" and requeued.engine is None
     assert done.logs == "09:00:00 INFO charging\n" and done.error is None
+
+
+@pytest.mark.parametrize("archived", [False, True], ids=["live", "archived"])
+async def test_bulk_requeue_keeps_the_history_too(
+    make_jobs: MakeJobs, clock: ManualClock, archived: bool
+) -> None:
+    fail = [True]
+    jobs = charge_app(make_jobs, clock, fail, ValueError("gateway timeout"))
+    async with jobs:
+        ref = await jobs.enqueue("charge", retry_limit=1, batch_id="night")
+        await jobs.run_until_idle()  # the retry is due at once under the test settings
+        assert (await jobs.get_job(ref.id)).state is JobState.FAILED
+        if archived:
+            await jobs.run_until_idle()
+            assert (await jobs.get_job(ref.id)).failed is not None
+        fail[0] = False
+        result = await jobs.bulk_requeue([ref.id])
+        assert result.done == 1
+        assert (await jobs.batch_status("night")).counts == {JobState.QUEUED: 1}
+        await jobs.run_until_idle()
+        history = await jobs.attempts(ref.id)
+    assert [(a.number, a.outcome) for a in history] == [
+        (1, AttemptOutcome.FAILED),
+        (2, AttemptOutcome.FAILED),
+        (0, AttemptOutcome.REQUEUED),
+        (1, AttemptOutcome.COMPLETED),
+    ]
+    charging = "09:00:00 INFO charging\n"
+    assert [a.logs for a in history] == [
+        charging,
+        charging,
+        "[requeue] requeued by operator\n",
+        charging,
+    ]
 
 
 async def test_a_timed_out_attempt_then_a_success(make_jobs: MakeJobs) -> None:

@@ -137,6 +137,9 @@ async def test_child_of_a_batch_runs_once_the_batch_finished(
         strict = await jobs.enqueue("combine", depends_on_batch=batch.id)
         await jobs.run_until_idle()
         assert await states(jobs, strict.id) == [JobState.QUEUED]  # open: more may join
+        why = await jobs.why_waiting(strict.id)
+        assert why.text == f"blocked by batch '{batch.id}' (it has not finished)"
+        assert why.blocked_by is None  # no job holds it
         await batch.close()
         await jobs.run_until_idle()
         result = await states(jobs, strict.id)

@@ -51,6 +51,19 @@ def test_the_job_row_holds_its_running_or_ending_attempt(
         assert last.ended_date == (None if outcome is AttemptOutcome.RUNNING else 105)
 
 
+@pytest.mark.parametrize(
+    ("code", "outcome"),
+    [("Timeout", AttemptOutcome.TIMED_OUT), ("WorkerLost", AttemptOutcome.LOST), ("E", FAILED)],
+)
+def test_a_failed_row_written_before_the_history_holds_its_last_attempt(
+    code: str, outcome: AttemptOutcome
+) -> None:
+    error = JobError(code=code, message="m")
+    old = job(JobState.FAILED, "a\n", owner=None, last_outcome=None, error=error)
+    [last] = compose(old, [])
+    assert (last.number, last.outcome, last.engine, last.error) == (2, outcome, None, error)
+
+
 def test_each_attempt_gets_its_own_lines_even_after_the_cap() -> None:
     logs = "x" * 30 + "\n" + "y" * 30 + "\n" + "z" * 30 + "\n"
     capped = cap_logs(logs, 75)  # the marker and the newest line

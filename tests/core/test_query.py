@@ -66,7 +66,6 @@ def test_canonical_text_orders_keys_and_puts_words_last() -> None:
         ("state:lost", "'state:lost': unknown state 'lost'; known: queued, started"),
         ("since:yesterday", "'since:yesterday': expected an age (30s, 15m, 2h, 7d, 2w) or a "),
         ("-since:2h", "'-since:2h': since: cannot be negated"),
-        ("queue:email", "'queue:email': queue: is not available yet: queues come with flow"),
         ("tag:", "'tag:': tag: needs a value"),
         ('tag:"open', "cannot read the query 'tag:\"open'"),
         ("args.$x:1", "'args.$x:1': an argument name has letters, digits"),

@@ -13,7 +13,7 @@ import pytest
 
 from jobs_core import BackgroundJobs, ManualClock, ReadOnlyStoreError, StoreError
 from jobs_core.store.sqlite import connection
-from tests.engine.conftest import OCTOBER, build_history
+from tests.contract.admin.conftest import OCTOBER, build_history
 
 
 def digest(path: Path) -> str:

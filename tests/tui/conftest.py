@@ -47,9 +47,7 @@ def admin(seeded_dir: str) -> Iterator[BackgroundJobs]:
 @pytest.fixture
 def app(admin: BackgroundJobs) -> JobsApp:
     """The app on the seeded store with the seed's fixed clock and a quick poll."""
-    return JobsApp(
-        admin, clock=seed_clock(), poll_interval=0.05, title="jobs admin", store_label="./seeded"
-    )
+    return JobsApp(admin, clock=seed_clock(), poll_interval=0.05, store_label="./seeded")
 
 
 async def pause_until(

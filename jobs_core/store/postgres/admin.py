@@ -250,3 +250,22 @@ async def batch_status(conn: Conn, batch_id: str) -> BatchStatus:
         batch_id=batch_id, counts=counts_by_state, total=total, done=done,
         failed_ids=failed_ids, started_at=started, **fields,
     )  # fmt: skip
+
+
+CHILDREN = (
+    f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.parent_id = $1 ORDER BY s.id"
+)
+BLOCKED_BY = """
+SELECT id, waiting_on FROM background_job
+WHERE id = ANY($1::bigint[]) AND waiting_on IS NOT NULL AND state = 'queued'
+"""
+
+
+async def children(conn: Conn, job_id: int) -> list[JobSummary]:
+    """Jobs whose parent is `job_id`, oldest first."""
+    return [row_to_summary(r) for r in await conn.fetch(CHILDREN, job_id)]
+
+
+async def blocked_by(conn: Conn, job_ids: list[int]) -> dict[int, int]:
+    """Queued jobs among `job_ids` still waiting on a parent, mapped to the parent's id."""
+    return {row[0]: row[1] for row in await conn.fetch(BLOCKED_BY, job_ids)}

@@ -9,6 +9,7 @@ import asyncpg
 import asyncpg.pool
 
 from jobs_core.errors import (
+    ReadOnlyStoreError,
     StoreAuthenticationError,
     StoreError,
     StoreNotFoundError,
@@ -80,6 +81,8 @@ def translate(error: BaseException, display: str) -> StoreError:
         return StoreNotFoundError(f"{display}: {text}")
     if isinstance(error, asyncpg.InvalidSchemaNameError | asyncpg.UndefinedTableError):
         return StoreNotFoundError(f"{display}: {text} (was the jobs schema dropped?)")
+    if isinstance(error, asyncpg.ReadOnlySQLTransactionError):
+        return ReadOnlyStoreError(f"{display} is open read-only: nothing can be changed")
     if isinstance(error, asyncpg.CheckViolationError) and "no partition" in text:
         return MissingPartitionError(f"{display}: {text}")
     if isinstance(error, asyncpg.InsufficientPrivilegeError):

@@ -22,7 +22,7 @@ from jobs_core.settings import Durability
 from jobs_core.store.url import StoreUrl
 
 from .connection import CONNECTION_LOST, RETRYABLE, Conn, connect, connect_kwargs, translate
-from .schema import migrate
+from .migrate import check_version, migrate
 
 R = TypeVar("R")
 Work = Callable[[Conn], Awaitable[R]]
@@ -47,11 +47,13 @@ class Database:
     """Opens (and migrates) on first use from the running loop; a later loop gets fresh pools."""
 
     def __init__(
-        self, url: StoreUrl, *, create: bool, durability: Durability, own_pids: set[int]
-    ) -> None:
+        self, url: StoreUrl, *, create: bool, durability: Durability, own_pids: set[int],
+        read_only: bool = False,
+    ) -> None:  # fmt: skip
         self.url = url
         self.location = url.display
         self._create = create
+        self._read_only = read_only
         self._fast_engine = durability is Durability.NORMAL
         self._own_pids = own_pids
         self._pools: dict[bool, asyncpg.Pool] = {}
@@ -80,6 +82,9 @@ class Database:
             kwargs = connect_kwargs(self.url)
             if engine:
                 kwargs["server_settings"]["synchronous_commit"] = "off"
+            if self._read_only:
+                # The server itself refuses every change (ReadOnlyStoreError).
+                kwargs["server_settings"]["default_transaction_read_only"] = "on"
             try:
                 self._pools[engine] = await asyncpg.create_pool(
                     **kwargs, min_size=1, max_size=ENGINE_POOL_SIZE if engine else POOL_SIZE,
@@ -90,9 +95,13 @@ class Database:
             return self._pools[engine]
 
     async def _migrate(self) -> None:
+        """Create or migrate the schema (a read-only store only checks its version)."""
         conn = await connect(self.url)
         try:
-            await migrate(conn, self.url.schema, self.location, create=self._create)
+            if self._read_only:
+                await check_version(conn, self.url.schema, self.location)
+            else:
+                await migrate(conn, self.url.schema, self.location, create=self._create)
         except JobsError:
             raise
         except Exception as error:

@@ -12,7 +12,8 @@ from __future__ import annotations
 def cancel_dependents_sql(stopped: str, now: str) -> str:
     """A `WITH RECURSIVE` cancelling, transitively, the queued jobs of policy `completed`
     that depend on any of the ids `stopped` (jobs, or batches as minus their number), at
-    `now`: its last part, `cancelled`, has (id, message, batch_id) of each."""
+    `now`: its last part, `cancelled`, has (id, message, batch_id, command, state,
+    duration_ms, queue) of each."""
     return f"""
 WITH RECURSIVE dependent(id, cause) AS (
     SELECT p, NULL::bigint FROM unnest({stopped}) AS p
@@ -39,7 +40,8 @@ WITH RECURSIVE dependent(id, cause) AS (
             END, 'stack', '', 'field_errors', '{{}}'::jsonb)
     FROM cause AS c
     WHERE b.id = c.id AND b.state = 'queued'
-    RETURNING b.id, b.error ->> 'message' AS message, b.batch_id
+    RETURNING b.id, b.error ->> 'message' AS message, b.batch_id, b.command, b.state,
+        b.duration_ms, b.queue
 ), summary AS (
     UPDATE job_summary AS s
     SET state = 'cancelled', completed_date = {now}, error_code = 'DependencyFailed',

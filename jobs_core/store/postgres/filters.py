@@ -1,109 +1,115 @@
-"""The only dynamic SQL of the PostgreSQL store: listings with filters and keyset paging.
-
-Built from an allow-list of columns; values are always parameters.
-"""
+"""The only dynamic SQL of the PostgreSQL store: job queries (`JobQuery`) and keyset paging,
+built from an allow-list of columns; every value is a parameter."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from typing import Any
 
-from jobs_core.records import JobFilter, JobState
+from jobs_core.query import STATE_WORDS, JobQuery, Term
 
-from .archive import month_bounds
-from .rows import JOB_SELECT
+COLUMNS: dict[str, str] = {
+    "command": "command",
+    "tag": "tag",
+    "batch_id": "batch_id",
+    "created_by": "created_by",
+    "user_id": "user_id",
+    "ref_id": "ref_id",
+    "worker": "worker",
+    "queue": "queue",
+    "state": "state",
+    "error_code": "(error ->> 'code')",
+}
+"""Query field → the SQL expression it compares (live and archive tables alike)."""
 
-EXACT_COLUMNS = frozenset(
-    {"command", "tag", "batch_id", "created_by", "user_id", "ref_id", "worker", "state"}
+INDEXED = frozenset(
+    {"command", "tag", "batch_id", "created_by", "user_id", "ref_id", "queue", "state"}
 )
-"""JobFilter fields matched exactly; each is a real column of the job tables."""
+"""Fields the archive tables have an index `(field, id)` on (see `schema.ARCHIVE_INDEXES`)."""
 
 TEXT_COLUMNS = ("command", "status", "error::text", "request_body", "ref_id", "tag")
 """Columns a text search looks in (case-insensitively, as SQLite's LIKE does)."""
 
+JOB_TIME = "coalesce(completed_date, created_date)"
+"""A job's time for `since:`/`before:`: when it finished, or was created if it has not."""
+
 TEXT_SCAN_WINDOW = 5_000
-"""Ids a text search scans per page, so a rare word never scans a whole month (smaller than
-SQLite's 20,000: ILIKE over six columns costs PostgreSQL ~3 µs a row, measured)."""
+"""Ids a page scans when no index narrows the query, so a rare match never scans a month
+(smaller than SQLite's 20,000: ILIKE over six columns costs PostgreSQL ~3 µs a row)."""
 
 
 @dataclass(slots=True)
-class Query:
-    """A listing statement with its parameters, and where a bounded text scan stops."""
+class Where:
+    """A WHERE clause being built: its conditions and their parameters ($1, $2, ...)."""
 
-    sql: str
-    params: list[Any]
-    window_end: int | None
+    params: list[Any] = field(default_factory=list)
+    clauses: list[str] = field(default_factory=list)
+    window_end: int | None = None
+    """Where a bounded scan stops (None: unbounded)."""
 
+    def mark(self, value: Any) -> str:
+        """A placeholder for `value`, added to the parameters."""
+        self.params.append(value)
+        return f"${len(self.params)}"
 
-class _Where:
-    def __init__(self, params: list[Any]) -> None:
-        self.clauses: list[str] = []
-        self.params = params
+    def add(self, clause: str) -> None:
+        self.clauses.append(clause)
 
-    def add(self, clause: str, *values: Any) -> None:
-        marks = []
-        for value in values:
-            self.params.append(value)
-            marks.append(f"${len(self.params)}")
-        self.clauses.append(clause.format(*marks))
-
+    @property
     def sql(self) -> str:
         return " AND ".join(self.clauses) if self.clauses else "true"
 
 
-def _filters(where: _Where, flt: JobFilter, cursor: int | None, descending: bool) -> int | None:
-    for f in fields(flt):
-        value = getattr(flt, f.name)
-        if value is None or f.name == "text":
-            continue
-        if f.name not in EXACT_COLUMNS:
-            raise ValueError(f"cannot filter on {f.name}")
-        where.add(f"{f.name} = {{}}", str(value))
+def needs_window(query: JobQuery) -> bool:
+    """Whether a query over an archive table must scan in bounded windows: it has conditions
+    but none that an index finds (a positive, exact term on an indexed field)."""
+    if not query:
+        return False
+    return not any(t.column in INDEXED and not t.negate and not t.prefix for t in query.terms)
+
+
+def job_where(
+    where: Where, query: JobQuery, cursor: int | None, *, descending: bool, bounded: bool = False
+) -> Where:
+    """Add to `where` the conditions selecting `query`'s jobs after `cursor` in keyset order;
+    with `bounded`, only `TEXT_SCAN_WINDOW` ids past the cursor (the caller gives one)."""
+    for term in query.terms:
+        sql = _term(where, term)
+        where.add(f"NOT coalesce({sql}, false)" if term.negate else sql)
+    since, before = query.time_range()
+    if since is not None:
+        where.add(f"{JOB_TIME} >= {where.mark(since)}")
+    if before is not None:
+        where.add(f"{JOB_TIME} < {where.mark(before)}")
     if cursor is not None:
-        where.add("id < {}" if descending else "id > {}", cursor)
-    if not flt.text:
-        return None
-    pattern = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    where.params.append(pattern)
-    mark = f"${len(where.params)}"
-    where.clauses.append("(" + " OR ".join(f"{c} ILIKE {mark}" for c in TEXT_COLUMNS) + ")")
-    if cursor is None:
-        return None
-    window_end = cursor - TEXT_SCAN_WINDOW if descending else cursor + TEXT_SCAN_WINDOW
-    where.add("id >= {}" if descending else "id <= {}", window_end)
-    return window_end
+        where.add(f"id {'<' if descending else '>'} {where.mark(cursor)}")
+    if bounded and cursor is not None:
+        where.window_end = cursor - TEXT_SCAN_WINDOW if descending else cursor + TEXT_SCAN_WINDOW
+        where.add(f"id {'>=' if descending else '<='} {where.mark(where.window_end)}")
+    return where
 
 
-def queue_query(flt: JobFilter, cursor: int | None, limit: int) -> Query:
-    """Jobs in the queue (queued, started, executed), oldest first, after id `cursor`."""
-    where = _Where([])
-    _filters(where, flt, cursor, descending=False)
-    where.params.append(limit + 1)
-    sql = (
-        f"SELECT {JOB_SELECT} FROM background_job "
-        f"WHERE state IN ('queued', 'started', 'executed') AND {where.sql()} "
-        f"ORDER BY id LIMIT ${len(where.params)}"
-    )
-    return Query(sql=sql, params=where.params, window_end=None)
+def _term(where: Where, term: Term) -> str:
+    """SQL true when the (un-negated) term holds."""
+    if term.key == "text":
+        pattern = where.mark(_like(term.values[0]))
+        return "(" + " OR ".join(f"{c} ILIKE {pattern}" for c in TEXT_COLUMNS) + ")"
+    if term.key.startswith("args."):
+        expr = f"(args ->> {where.mark(term.key[5:])})"
+    else:
+        expr = COLUMNS[term.column]
+    values = list(term.values)
+    if term.key == "state":
+        values = sorted({state.value for v in values for state in STATE_WORDS[v]})
+    if term.prefix:
+        # starts_with, not a range: a range compares by the database's collation.
+        parts = [
+            f"{expr} IS NOT NULL" if not v else f"starts_with({expr}, {where.mark(v)})"
+            for v in values
+        ]
+        return "(" + " OR ".join(parts) + ")"
+    return f"{expr} = ANY({where.mark(values)}::text[])"
 
 
-def archive_query(
-    month: str, kind: JobState, flt: JobFilter, cursor: int | None, limit: int
-) -> Query:
-    """Completed (or failed and cancelled) jobs of `month`, newest first, before `cursor`."""
-    table = "completed_job" if kind is JobState.COMPLETED else "failed_job"
-    start, end = month_bounds(month)
-    where = _Where([start, end])
-    window_end = _filters(where, flt, cursor, descending=True)
-    where.params.append(limit + 1)
-    sql = (
-        f"SELECT {JOB_SELECT} FROM {table} WHERE completed_date >= $1 AND completed_date < $2 "
-        f"AND {where.sql()} ORDER BY id DESC LIMIT ${len(where.params)}"
-    )
-    return Query(sql=sql, params=where.params, window_end=window_end)
-
-
-def archive_top(kind: JobState) -> str:
-    """Highest id of a month's table: where an unbounded text search starts its window."""
-    table = "completed_job" if kind is JobState.COMPLETED else "failed_job"
-    return f"SELECT max(id) FROM {table} WHERE completed_date >= $1 AND completed_date < $2"
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -1,11 +1,13 @@
 """The schema's `finish_jobs` function: a batch of outcomes applied in one round trip.
 
 Its statements each take a fresh snapshot (a VOLATILE function's do, under READ COMMITTED):
-the first applies the transitions; the next ones keep the history rows of retried attempts,
-release or cancel dependents, and count. Those must see children enqueued by transactions
-that held their parent's summary row while the first waited on it (`queue.PARENT_STATES`),
-which one statement's single snapshot would not. Called as one statement, it needs no BEGIN
-and COMMIT of its own: one round trip where a transaction of two statements took four.
+the first applies the transitions (and tallies the jobs that ended per command); the next
+ones keep the history rows of retried attempts, release or cancel dependents, count, and do
+flow control's bookkeeping (finishes per queue, parked jobs of a key let back). Those must
+see children enqueued by transactions that held their parent's summary row while the first
+waited on it (`queue.PARENT_STATES`), which one statement's single snapshot would not.
+Called as one statement, it needs no BEGIN and COMMIT of its own: one round trip where a
+transaction of two statements took four.
 
 Batches are counted by the caller (`graph.settle_batches`: a batch that finishes enqueues
 its callbacks, built by `batch_rules`), in the same transaction. So called alone
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from .dependents_sql import RELEASE_SET, cancel_dependents_sql
 from .logs import append_logs
+from .tally_sql import command_tally
 
 TRANSITION_COLUMNS = (
     "id bigint", "state text", "guard text", "run_after bigint", "completed_date bigint",
@@ -63,7 +66,8 @@ _ENDING = "state IN ('completed', 'failed', 'cancelled')"
 _APPLIES = """b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
           AND b.state NOT IN ('completed', 'failed', 'cancelled')"""
 _SUMMARY = (
-    "id, state, started_date, completed_date, duration_ms, attempts, response_type, error, batch_id"
+    "id, state, started_date, completed_date, duration_ms, attempts, response_type, error, "
+    "batch_id, queue, concurrency_key"
 )
 
 _RECORD_ATTEMPTS = """
@@ -92,10 +96,13 @@ _DEPENDENTS = f"""
     PERFORM waiting_on FROM background_job WHERE waiting_on IS NOT NULL
     ORDER BY waiting_on LIMIT 1;
     IF FOUND THEN
-        {cancel_dependents_sql("v_stopped", "p_now")}
+        {cancel_dependents_sql("v_stopped", "p_now")}, tallied AS (
+            {command_tally("cancelled", "p_now")}
+        )
         SELECT coalesce(array_agg(id ORDER BY id), '{{}}'),
-            coalesce(array_agg(batch_id) FILTER (WHERE batch_id IS NOT NULL), '{{}}')
-        INTO cancelled_ids, v_cancelled_batches
+            coalesce(array_agg(batch_id) FILTER (WHERE batch_id IS NOT NULL), '{{}}'),
+            coalesce(array_agg(queue), '{{}}')
+        INTO cancelled_ids, v_cancelled_batches, v_cancelled_queues
         FROM cancelled;
         IF NOT p_atomic AND cardinality(v_cancelled_batches) > 0 THEN
             RAISE EXCEPTION 'a cancelled dependent is in a batch' USING ERRCODE = '{DEFERRED}';
@@ -132,6 +139,32 @@ _COUNT = """
     INSERT INTO job_minute (minute, state, n)
     SELECT p_now - p_now % 60000, state, n FROM delta ORDER BY state
     ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n;
+"""
+
+_FLOW = """
+    -- Flow control: finishes per queue and minute (rows locked in one order: no deadlock),
+    -- and the first parked jobs of each key whose job left the started state let back (a
+    -- claim parks them again if the key is still at its limit).
+    IF cardinality(v_queues) > 0 OR cardinality(v_cancelled_queues) > 0 THEN
+        INSERT INTO queue_minute (queue, minute, state, n)
+        SELECT d.queue, p_now - p_now % 60000, d.state, count(*) FROM (
+            SELECT * FROM unnest(v_queues, v_states) AS f(queue, state)
+            UNION ALL
+            SELECT c.queue, 'cancelled' FROM unnest(v_cancelled_queues) AS c(queue)) AS d
+        GROUP BY d.queue, d.state ORDER BY d.queue, d.state
+        ON CONFLICT (queue, minute, state) DO UPDATE SET n = queue_minute.n + excluded.n;
+    END IF;
+    IF cardinality(v_keys) > 0 THEN
+        UPDATE background_job SET key_parked = false
+        WHERE id = ANY(ARRAY(
+            SELECT p.id FROM (SELECT DISTINCT k FROM unnest(v_keys) AS k) AS f
+            CROSS JOIN LATERAL (
+                SELECT id FROM background_job
+                WHERE concurrency_key = f.k AND key_parked AND state = 'queued'
+                ORDER BY priority DESC, run_after, id
+                LIMIT (SELECT max(n) FROM (SELECT count(*) AS n FROM unnest(v_keys) AS k
+                                            GROUP BY k) AS m)) AS p));
+    END IF;
 
     PERFORM pg_notify(p_channel, 'finish');
 """
@@ -162,6 +195,7 @@ def _apply(job_fields: list[str]) -> str:
     ), failed AS (
         INSERT INTO failed_job ({columns})
         SELECT {columns} FROM ended WHERE state <> 'completed'
+    ), tallied AS ({command_tally("ended", "p_now")}
     ), changed AS (
         UPDATE background_job AS b
         SET {", ".join(f"{f} = {e}" for f, e in CHANGED.items())}, cancel_requested = false
@@ -185,8 +219,12 @@ def _apply(job_fields: list[str]) -> str:
               count(*) FILTER (WHERE state = 'completed'),
               count(*) FILTER (WHERE state = 'failed')],
         coalesce(array_agg(batch_id) FILTER (WHERE batch_id IS NOT NULL AND {_ENDING}), '{{}}'),
-        coalesce(array_agg(state) FILTER (WHERE batch_id IS NOT NULL AND {_ENDING}), '{{}}')
-    INTO applied_ids, v_completed, v_stopped, v_counts, batch_ids, batch_states
+        coalesce(array_agg(state) FILTER (WHERE batch_id IS NOT NULL AND {_ENDING}), '{{}}'),
+        coalesce(array_agg(queue) FILTER (WHERE {_ENDING}), '{{}}'),
+        coalesce(array_agg(state) FILTER (WHERE {_ENDING}), '{{}}'),
+        coalesce(array_agg(concurrency_key) FILTER (WHERE concurrency_key IS NOT NULL), '{{}}')
+    INTO applied_ids, v_completed, v_stopped, v_counts, batch_ids, batch_states, v_queues,
+        v_states, v_keys
     FROM applied;
 """
 
@@ -206,6 +244,10 @@ DECLARE
     v_stopped bigint[];
     v_counts bigint[];
     v_cancelled_batches text[];
+    v_queues text[] := '{{}}';
+    v_states text[] := '{{}}';
+    v_keys text[] := '{{}}';
+    v_cancelled_queues text[] := '{{}}';
 BEGIN
     -- Batch counters need the caller's transaction; a job's batch never changes.
     deferred := NOT p_atomic AND EXISTS (
@@ -213,7 +255,7 @@ BEGIN
     IF deferred THEN
         RETURN;
     END IF;
-{_apply(job_fields)}{_RECORD_ATTEMPTS}{_DEPENDENTS}{_COUNT}
+{_apply(job_fields)}{_RECORD_ATTEMPTS}{_DEPENDENTS}{_COUNT}{_FLOW}
 END
 $$;
 """

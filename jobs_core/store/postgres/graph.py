@@ -18,13 +18,17 @@ from jobs_core.store.protocol import NewJob
 from . import batches
 from .connection import Conn
 from .dependents_sql import RELEASE_SET, cancel_dependents_sql
+from .tally_sql import command_tally, queue_tally
 
-CANCEL_DEPENDENTS = (
-    cancel_dependents_sql("$1::bigint[]", "$2") + "SELECT id, batch_id FROM cancelled"
+CANCEL_DEPENDENTS = f"""{cancel_dependents_sql("$1::bigint[]", "$2")}, tallied AS (
+    {command_tally("cancelled", "$2")}
+), queued AS ({queue_tally("cancelled", "$2")}
 )
+SELECT id, batch_id FROM cancelled
+"""
 """Cancel, transitively, the queued jobs of policy `completed` that depend on any of `$1`
-(jobs, or batches as minus their number); they stay in the live table until the archive
-pass moves them (rare)."""
+(jobs, or batches as minus their number), tallied per command and queue; they stay in the
+live table until the archive pass moves them (rare)."""
 
 RELEASE = f"""
 UPDATE background_job AS b SET {RELEASE_SET}

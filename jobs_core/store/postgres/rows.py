@@ -18,6 +18,7 @@ from jobs_core.records import (
     JobState,
     JobSummary,
 )
+from jobs_core.retry_policy import policy_from_json
 
 from .schema import JOB_FIELDS
 
@@ -41,10 +42,13 @@ LIVE_SUMMARY_SELECT = ", ".join(
 LIVE_SUMMARY_FROM = "job_summary s LEFT JOIN background_job b ON b.id = s.id"
 
 _STATES = {state.value: state for state in JobState}
-_STATE, _ERROR, _ARGS, _META, _OUTCOME, _DEPENDENCIES, _POLICY = (
+_STATE, _ERROR, _ARGS, _META, _RETRY, _OUTCOME, _DEPENDENCIES, _POLICY = (
     JOB_FIELDS.index(n)
-    for n in ("state", "error", "args", "meta", "last_outcome", "dependencies", "depends_policy")
-)
+    for n in (
+        "state", "error", "args", "meta", "retry_policy", "last_outcome", "dependencies",
+        "depends_policy",
+    )
+)  # fmt: skip
 _COMPLETED = DependencyPolicy.COMPLETED
 
 
@@ -55,6 +59,8 @@ def row_to_job(row: Sequence[Any] | asyncpg.Record) -> Job:
     values[_ERROR] = error_from_json(values[_ERROR])
     values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
     values[_META] = json.loads(values[_META]) if values[_META] else {}
+    if values[_RETRY] is not None:
+        values[_RETRY] = policy_from_json(values[_RETRY])
     values[_OUTCOME] = AttemptOutcome(values[_OUTCOME]) if values[_OUTCOME] else None
     values[_DEPENDENCIES] = json.loads(values[_DEPENDENCIES]) if values[_DEPENDENCIES] else []
     values[_POLICY] = DependencyPolicy(values[_POLICY]) if values[_POLICY] else _COMPLETED

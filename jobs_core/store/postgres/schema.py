@@ -1,11 +1,9 @@
-"""DDL and numbered migrations of a PostgreSQL store, applied under an advisory lock."""
+"""DDL and numbered migrations of a PostgreSQL store (applied by `migrate.py`)."""
 
 from __future__ import annotations
 
-from jobs_core.errors import SchemaTooNewError, StoreError, StoreNotFoundError
-
-from .connection import Conn
 from .finish_sql import finish_function
+from .functions_sql import CAP_LOGS, LOG_END
 
 JOB_COLUMNS = """
     id bigint NOT NULL,
@@ -45,14 +43,32 @@ JOB_COLUMNS = """
     owner text
 """
 
-JOB_COLUMNS_V2 = {
+FLOW_COLUMNS = """
+    queue text NOT NULL DEFAULT 'default',
+    priority integer NOT NULL DEFAULT 0,
+    expires_at bigint,
+    concurrency_key text,
+    concurrency_limit integer NOT NULL DEFAULT 1,
+    unique_key text,
+    retry_policy text
+"""
+"""Job columns added by migration 2 (flow control), on the live and the archive tables."""
+
+JOB_FIELDS_V1 = [line.split()[0] for line in JOB_COLUMNS.strip().splitlines()]
+"""The job columns of schema version 1."""
+
+JOB_COLUMNS_V3 = {
     "last_outcome": "text", "notify_error": "text", "dependencies": "jsonb",
     "depends_on_batch": "text", "depends_policy": "text",
 }  # fmt: skip
-"""Columns v2 adds to job rows (live and archived): how the attempt that failed or cancelled
-the job ended, a reply's delivery error, and fan-in."""
+"""Columns migration 3 adds to job rows (live and archived): how the attempt that failed or
+cancelled the job ended, a reply's delivery error, and fan-in."""
 
-JOB_FIELDS = [*(line.split()[0] for line in JOB_COLUMNS.strip().splitlines()), *JOB_COLUMNS_V2]
+JOB_FIELDS = [
+    *JOB_FIELDS_V1,
+    *(line.split()[0] for line in FLOW_COLUMNS.strip().splitlines()),
+    *JOB_COLUMNS_V3,
+]
 """Column names of a full job row, in table order (shared by the live and archive tables)."""
 
 ATTEMPT_COLUMNS = """
@@ -121,6 +137,7 @@ CREATE TABLE job_summary (
 -- both updates stay in the page (HOT) and touch no index.
 CREATE UNIQUE INDEX ux_summary_ref_id ON job_summary (ref_id) WHERE ref_id IS NOT NULL;
 CREATE INDEX ix_summary_depends ON job_summary (depends_on) WHERE depends_on IS NOT NULL;
+CREATE INDEX ix_summary_parent ON job_summary (parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX ix_summary_batch ON job_summary (batch_id, id) WHERE batch_id IS NOT NULL;
 
 CREATE TABLE background_job (
@@ -171,6 +188,16 @@ CREATE TABLE engine (
     processed bigint NOT NULL DEFAULT 0,
     failed bigint NOT NULL DEFAULT 0,
     lost_reason text
+);
+
+CREATE TABLE command_minute (
+    minute bigint NOT NULL,
+    command text NOT NULL,
+    state text NOT NULL,
+    bucket integer NOT NULL,
+    n bigint NOT NULL,
+    total_ms bigint NOT NULL,
+    PRIMARY KEY (minute, command, state, bucket)
 );
 
 CREATE TABLE job_batch (
@@ -224,63 +251,77 @@ def _archive_indexes() -> str:
     return "\n".join(statements)
 
 
-CAP_LOGS = r"""
-CREATE FUNCTION cap_logs(body text, max_chars integer) RETURNS text
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-    head CONSTANT text := '[... ';
-    foot CONSTANT text := ' earlier characters truncated]' || E'\n';
-    earlier numeric := 0;
-    rest text := body;
-    found text[];
-    budget integer;
-    tail text;
-    newline integer;
-BEGIN
-    IF length(body) <= max_chars THEN
-        RETURN body;
-    END IF;
-    found := regexp_match(body, '^\[\.\.\. (\d+) earlier characters truncated\]\n');
-    IF found IS NOT NULL THEN
-        earlier := found[1]::numeric;
-        rest := substr(body, length(head || found[1] || foot) + 1);
-    END IF;
-    budget := max_chars - length(head || (earlier + length(rest)) || foot);
-    IF budget <= 0 THEN
-        RETURN right(body, max_chars);  -- a cap smaller than the marker: only the tail fits
-    END IF;
-    tail := right(rest, budget);
-    IF length(rest) > budget AND substr(rest, length(rest) - budget, 1) <> E'\n' THEN
-        newline := strpos(tail, E'\n');
-        IF newline >= 1 AND newline < length(tail) THEN
-            tail := substr(tail, newline + 1);
-        END IF;
-    END IF;
-    RETURN head || (earlier + length(rest) - length(tail)) || foot || tail;
-END
-$$;
+def _add_flow_columns(table: str) -> str:
+    lines = FLOW_COLUMNS.strip().splitlines()
+    added = ", ".join(f"ADD COLUMN {line.strip().rstrip(',')}" for line in lines)
+    return f"ALTER TABLE {table} {added};"
+
+
+V2 = f"""
+{_add_flow_columns("background_job")}
+{_add_flow_columns("completed_job")}
+{_add_flow_columns("failed_job")}
+ALTER TABLE background_job ADD COLUMN key_parked boolean NOT NULL DEFAULT false;
+UPDATE background_job SET queue = worker WHERE worker <> '';
+DROP INDEX ix_job_claim;
+CREATE INDEX ix_job_ready ON background_job (worker, queue, priority DESC, run_after, id)
+    WHERE state = 'queued' AND waiting_on IS NULL AND NOT key_parked;
+CREATE INDEX ix_job_running ON background_job (queue) WHERE state = 'started';
+CREATE INDEX ix_job_key_running ON background_job (concurrency_key)
+    WHERE state = 'started' AND concurrency_key IS NOT NULL;
+CREATE INDEX ix_job_key_ready ON background_job (concurrency_key)
+    WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
+      AND NOT key_parked;
+CREATE INDEX ix_job_key_parked ON background_job (concurrency_key, priority DESC, run_after, id)
+    WHERE key_parked AND state = 'queued';
+CREATE INDEX ix_job_expires ON background_job (expires_at)
+    WHERE state = 'queued' AND expires_at IS NOT NULL;
+CREATE UNIQUE INDEX ux_job_unique ON background_job (unique_key)
+    WHERE unique_key IS NOT NULL AND state IN ('queued', 'started');
+CREATE INDEX ix_completed_job_queue ON completed_job (queue, id);
+CREATE INDEX ix_failed_job_queue ON failed_job (queue, id);
+
+CREATE TABLE job_queue (
+    name text PRIMARY KEY,
+    concurrency integer,
+    paused boolean NOT NULL DEFAULT false,
+    rate_limit integer,
+    rate_per_ms bigint,
+    updated_at bigint NOT NULL
+);
+
+CREATE TABLE queue_start (
+    queue text NOT NULL,
+    started_at bigint NOT NULL,
+    n integer NOT NULL
+);
+CREATE INDEX ix_queue_start ON queue_start (queue, started_at);
+
+CREATE TABLE queue_minute (
+    queue text NOT NULL,
+    minute bigint NOT NULL,
+    state text NOT NULL,
+    n bigint NOT NULL,
+    PRIMARY KEY (queue, minute, state)
+);
+
+ALTER TABLE job_command ADD COLUMN flow text;
 """
-"""`log_cap.cap_logs` in PL/pgSQL (the same rule, character for character; a test compares
-them): called only for an append that overflows the cap."""
-
-LOG_END = r"""
-CREATE FUNCTION log_end(body text) RETURNS bigint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT coalesce((regexp_match(body, '^\[\.\.\. (\d+) earlier'))[1]::bigint, 0)
-        + length(body) - coalesce(length(substring(
-            body from '^\[\.\.\. (?:\d+) earlier characters truncated\]\n')), 0)
-$$;
-"""
-"""`log_cap.log_end` in SQL: the characters ever written to logs (the kept ones plus those
-the cap counted in its marker)."""
+"""Migration 2, flow control (as the SQLite store's v4): a job's queue (a named worker's jobs
+are in the queue of its name), priority, expiry, concurrency key and limit, unique key and
+retry policy, on live and archived rows; `key_parked` on live rows (a job whose key was at its
+limit when a claim looked, out of the ready index until a job with its key finishes);
+`job_queue` (operators' queue settings), `queue_start` (starts of rate-limited queues within
+their window), `queue_minute` (finished jobs per queue and minute), `job_command.flow`.
+(Its `finish_jobs` is now created by migration 3.)"""
 
 
-V2 = "\n".join(
+V3 = "\n".join(
     [
         *(
             f"ALTER TABLE {t} ADD COLUMN {n} {k};"
             for t in ("background_job", "completed_job", "failed_job")
-            for n, k in JOB_COLUMNS_V2.items()
+            for n, k in JOB_COLUMNS_V3.items()
         ),
         *(
             f"ALTER TABLE {t} ADD COLUMN search tsvector "
@@ -335,81 +376,20 @@ CREATE TABLE job_maintenance (
 );
 """,
         LOG_END,
-        # Created here, not by v1: its columns and outputs are v2's. A store made by an
-        # earlier build of v1 that created it has the old signature to drop.
+        # Created by the last migration that changes it: a store made by an earlier version
+        # has the function of migrations 1 and 2 (another signature) to drop first.
         "DROP FUNCTION IF EXISTS finish_jobs;",
         finish_function(JOB_FIELDS),
     ]
 )
-"""v2: attempt history (`job_attempt`, moved to `archived_attempt`'s month partition with
+"""Migration 3: attempt history (`job_attempt`, moved to `archived_attempt`'s month partition with
 its job), fan-in (`job_dependency`, the job's `dependencies`, `depends_on_batch`,
 `depends_policy`), batch records (callbacks, counters, declared total), a reply's delivery
 error, overlap and bounds of scheduled tasks, `job_maintenance` (which engine runs retention
 next), the archive's full-text index (a generated tsvector with a GIN index), and
 `finish_jobs` (finish_sql.py)."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2]
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)
-
-MIGRATION_LOCK = "jobs migration"
-"""Text whose hash keys the advisory lock that serialises migrations of one schema."""
-
-
-async def migrate(conn: Conn, schema: str, display: str, *, create: bool) -> None:
-    """Bring `schema` to the latest version, or refuse a newer one or a foreign schema.
-
-    Two processes starting at once do not race: the work happens under a session advisory
-    lock, and the version is read again once it is held.
-    """
-    version = await _version(conn, schema, display)
-    if version == LATEST_VERSION:
-        return
-    _check(version, schema, display, create)
-    key = f"{MIGRATION_LOCK} {schema}"
-    await conn.execute("SELECT pg_advisory_lock(hashtext($1))", key)
-    try:
-        version = await _version(conn, schema, display)
-        _check(version, schema, display, create)
-        if version is None:
-            async with conn.transaction():
-                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-                await conn.execute(f'CREATE TABLE "{schema}".schema_version (version integer)')
-                await conn.execute(f'INSERT INTO "{schema}".schema_version VALUES (0)')
-            version = 0
-        for number in range(version + 1, LATEST_VERSION + 1):
-            async with conn.transaction():
-                await conn.execute(f'SET LOCAL search_path TO "{schema}"')
-                await conn.execute(MIGRATIONS[number - 1])
-                await conn.execute(f'UPDATE "{schema}".schema_version SET version = $1', number)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
-
-
-def _check(version: int | None, schema: str, display: str, create: bool) -> None:
-    if version is not None and version > LATEST_VERSION:
-        raise SchemaTooNewError(
-            f"{display} has schema version {version}, newer than this version of jobs "
-            f"understands ({LATEST_VERSION}); upgrade jobs to open it"
-        )
-    if version is None and not create:
-        raise StoreNotFoundError(f"{display} is not a jobs store (it has no schema '{schema}')")
-
-
-VERSION_PROBE = """
-SELECT to_regclass($2) IS NOT NULL AS versioned,
-       (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')) AS tables
-"""
-
-
-async def _version(conn: Conn, schema: str, display: str) -> int | None:
-    """The store's schema version, or None when the schema has no store yet."""
-    row = await conn.fetchrow(VERSION_PROBE, schema, f'"{schema}".schema_version')
-    assert row is not None  # a SELECT without FROM has one row
-    if row["versioned"]:
-        return int(await conn.fetchval(f'SELECT version FROM "{schema}".schema_version'))
-    if row["tables"]:
-        raise StoreError(f"{display}: schema '{schema}' holds other tables; it is not a jobs store")
-    return None

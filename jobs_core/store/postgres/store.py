@@ -3,52 +3,47 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import asyncpg
-
 from jobs_core.errors import StoreUnavailableError
-from jobs_core.query import JobQuery
+from jobs_core.figures import FIGURES_KEPT_MS
+from jobs_core.flow import WaitFacts
+from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.records import (
-    BatchStatus,
-    CommandDefinition,
     EngineInfo,
     Job,
-    JobResult,
-    JobState,
-    JobSummary,
-    MonthDatabase,
-    Page,
     RunningJob,
-    ThroughputBucket,
 )
 from jobs_core.settings import Settings
 from jobs_core.store.protocol import (
     ActivityUpdate,
     EngineRegistration,
+    EnqueuedIds,
     FinishResult,
     NewJob,
+    QueueChange,
     Transition,
 )
 from jobs_core.store.url import parse_store_url
 
-from . import admin, archive, attempts, commands, engines, finish, lookup, queue
+from . import archive, attempts, conflicts, engines, finish, flow_admin, flow_claims, queue, tallies
+from .admin_store import AdminStoreMixin
 from .claims import ClaimLedger
 from .connection import Conn, MissingPartitionError
 from .database import RETRIES, Database, Work
-from .filters import Query, archive_query, archive_top, queue_query
+from .flow_claims import ClaimRound
 from .history_store import HistoryStoreMixin
 from .listener import ChangeListener
-from .query_filter import filter_of
-from .query_store import QueryStoreMixin
-from .rows import row_to_job
 from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
+PRUNE_MS = 3_600_000
+"""How often the per-command tallies older than `FIGURES_KEPT_MS` are pruned (by the
+archive pass of an engine)."""
 
 
-class PostgresStore(TaskStoreMixin, HistoryStoreMixin, QueryStoreMixin):
+class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
     """The live queue, summaries and month partitions in one schema of a PostgreSQL database.
 
     `dsn` is a `postgresql://` URL; the schema comes from `schema`, else the URL's `?schema=`,
@@ -65,6 +60,7 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin, QueryStoreMixin):
         settings: Settings | None = None,
         *,
         create: bool = True,
+        read_only: bool = False,
     ) -> None:
         self.settings = settings or Settings()
         self.url = parse_store_url(dsn, schema)
@@ -72,24 +68,36 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin, QueryStoreMixin):
         self.location = self.url.display
         """Where the store is, for messages: the URL with its password masked."""
         self._dsn = dsn
-        self._create = create
+        self._create = create and not read_only
+        self.read_only = read_only
+        """Nothing is created, migrated or written: every connection's transactions are
+        read-only, so the server refuses every change (ReadOnlyStoreError)."""
         self.channel = f"jobs.{self.schema}"
         """The NOTIFY channel of this store's changes."""
         own_pids: set[int] = set()
         self._db = Database(
-            self.url, create=create, durability=self.settings.durability, own_pids=own_pids
-        )
+            self.url, create=self._create, durability=self.settings.durability,
+            own_pids=own_pids, read_only=read_only,
+        )  # fmt: skip
         self._listener = ChangeListener(self.url, self.channel, own_pids)
         self._max_log = self.settings.max_log_chars
         self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
         self._claims = ClaimLedger()
+        self._flow_mode = False
+        self._queues_seen = 1
+        """Queues with ready jobs at the last claim: each gets its share of the next one."""
+        """Whether the last claim found flow control in use (the next one then takes the
+        claim lock at once)."""
         self._months: set[str] = set()
         """Months whose partitions this store has made sure exist."""
+        self._last_prune = 0
 
     def reopen(self) -> PostgresStore:
         """A second store on the same schema with connections of its own (`jobs.sync` runs
         one on its own event loop), creating the schema only if this one may."""
-        return PostgresStore(self._dsn, self.schema, self.settings, create=self._create)
+        return PostgresStore(
+            self._dsn, self.schema, self.settings, create=self._create, read_only=self.read_only
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -150,31 +158,29 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin, QueryStoreMixin):
 
     # -- engine hot path --------------------------------------------------------------------
 
-    async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
+    async def enqueue(self, jobs: list[NewJob], now: int) -> EnqueuedIds:
         if not jobs:
-            return []
-        if queue.needs_checks(jobs):
-            return await self._write(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
-        return await self._db.one(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+            return EnqueuedIds()
+        if not queue.needs_checks(jobs):
+            return await self._db.one(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+        for _ in range(conflicts.RACE_RETRIES):
+            try:
+                return await self._write(lambda c: queue.insert_jobs(c, jobs, now, self.channel))
+            except conflicts.RacedError:
+                continue  # the next run finds the job that won
+        raise StoreUnavailableError(
+            f"{self.location}: gave up after {conflicts.RACE_RETRIES} enqueues that lost a race "
+            "for a ref_id or unique key"
+        )
 
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
     ) -> list[Job]:
         if self._claims.lost:
             await self._db.write(self._claims.release_lost, engine=True)
-
-        async def run(conn: Conn) -> list[Job] | None:
-            try:
-                return await queue.claim(
-                    conn, owner=owner, commands=commands, named=named, limit=limit, now=now,
-                    lock_class=self._lock_class,
-                )  # fmt: skip
-            except asyncpg.UniqueViolationError:
-                return None  # a rival's named claim committed after our snapshot: look again
-
         for _ in range(RETRIES):
             try:
-                jobs = await self._db.one(run, engine=True)
+                jobs = await self._claim_once(owner, commands, named, limit, now)
             except StoreUnavailableError:
                 # The claim may have committed with its answer lost: release its jobs later.
                 self._claims.note_lost(owner, now, named)
@@ -183,6 +189,43 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin, QueryStoreMixin):
                 self._claims.note_claimed(owner, now, named, [j.id for j in jobs])
                 return jobs
         return []
+
+    async def _claim_once(
+        self, owner: str, commands: list[str], named: bool, limit: int, now: int
+    ) -> list[Job] | None:
+        """One claim: lone statements while no flow control is in use, else a transaction
+        under the store's claim lock (see `flow_claims`); None when a rival's named claim
+        committed after our snapshot (look again)."""
+
+        def statement(conn: Conn, locked: bool, batch: int, cap: int) -> Awaitable[ClaimRound]:
+            return flow_claims.claim(
+                conn, owner=owner, commands=commands, named=named, limit=batch, per_queue=cap,
+                now=now, locked=locked, lock_class=self._lock_class,
+            )  # fmt: skip
+
+        async def alone(batch: int, cap: int) -> ClaimRound:
+            return await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
+
+        jobs: list[Job] = []
+
+        async def under_lock(conn: Conn) -> tuple[list[Job], ClaimRound]:
+            await flow_claims.lock_claims(conn, self._lock_class)
+            return await flow_claims.claim_rounds(
+                lambda batch, cap: statement(conn, True, batch, cap), limit - len(jobs),
+                self._queues_seen,
+            )  # fmt: skip
+
+        try:
+            if not self._flow_mode:
+                jobs, last = await flow_claims.claim_rounds(alone, limit, self._queues_seen)
+                self._queues_seen = last.queues
+                if not last.needed or len(jobs) >= limit:
+                    return jobs
+            more, last = await self._db.write(under_lock, engine=True)
+        except flow_claims.ClaimRaced:
+            return jobs or None
+        self._flow_mode, self._queues_seen = last.needed, last.queues
+        return jobs + more
 
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
@@ -209,6 +252,9 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin, QueryStoreMixin):
         )
 
     async def archive_finished(self, now: int, limit: int) -> int:
+        if now - self._last_prune >= PRUNE_MS:
+            self._last_prune = now
+            await self._db.one(lambda c: tallies.prune(c, now - FIGURES_KEPT_MS), engine=True)
         moved = await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
         # Attempt rows follow their jobs into the month's partition (rows exist only for
         # retried or requeued jobs, so this is a small table's scan).
@@ -216,7 +262,7 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin, QueryStoreMixin):
         return moved
 
     async def next_due(self, now: int) -> int | None:
-        return await self._db.one(lambda c: queue.next_due(c, now), engine=True)
+        return await self._db.one(lambda c: flow_claims.next_due(c, now), engine=True)
 
     # -- engines ----------------------------------------------------------------------------
 
@@ -256,82 +302,25 @@ class PostgresStore(TaskStoreMixin, HistoryStoreMixin, QueryStoreMixin):
     async def running_jobs(self) -> list[RunningJob]:
         return await self._read(engines.running_jobs)
 
-    # -- admin ------------------------------------------------------------------------------
+    # -- flow control -----------------------------------------------------------------------
 
-    async def get_job(self, job_id: int) -> JobResult | None:
-        return await self._lookup(lookup.BY_ID, job_id)
+    async def set_queue(self, name: str, change: QueueChange, now: int) -> QueueSettings:
+        return await self._db.one(
+            lambda c: flow_admin.set_queue(c, name, change, now, self.channel)
+        )
 
-    async def get_job_by_ref(self, ref_id: str) -> JobResult | None:
-        return await self._lookup(lookup.BY_REF, ref_id)
+    async def queue_settings(self) -> list[QueueSettings]:
+        return await self._read(flow_admin.settings)
 
-    async def _lookup(self, sql: str, key: int | str) -> JobResult | None:
-        """One statement, retried once on a fresh connection if the server went away."""
-        try:
-            return await self._db.one(lambda c: lookup.job_result(c, sql, key))
-        except StoreUnavailableError:
-            return await self._db.one(lambda c: lookup.job_result(c, sql, key))
+    async def queues(self, now: int) -> list[QueueInfo]:
+        return await self._read(lambda c: flow_admin.queues(c, now))
 
-    async def request_cancel(self, job_id: int, reason: str, now: int) -> JobState:
+    async def wait_facts(self, job_ids: list[int], now: int) -> list[WaitFacts]:
+        return await self._read(lambda c: flow_admin.wait_facts(c, job_ids, now))
+
+    async def expire_due(self, now: int, limit: int) -> list[int]:
         return await self._finishing(
             now,
-            lambda c: admin.request_cancel(c, job_id, reason, now, self._max_log, self.channel),
+            lambda c: flow_admin.expire(c, now, limit, self._max_log, self.channel, limit),
+            engine=True,
         )
-
-    async def requeue(self, job_id: int, now: int) -> list[int]:
-        return await self._write(
-            lambda c: admin.requeue(c, job_id, now, self._max_log, self.channel)
-        )
-
-    async def list_queue(self, query: JobQuery, cursor: int | None, limit: int) -> Page[Job]:
-        """Jobs in the queue (queued, started, executed), oldest first."""
-        flt = filter_of(query)
-        return await self._read(lambda c: _page(c, queue_query(flt, cursor, limit), limit))
-
-    async def list_archive(
-        self, month: str, kind: JobState, query: JobQuery, cursor: int | None, limit: int
-    ) -> Page[Job]:
-        """Completed (kind=completed) or failed/cancelled jobs of a month, newest first."""
-        flt = filter_of(query)
-        if not archive.MONTH.match(month):
-            return Page(items=[], next_cursor=None)
-
-        async def run(conn: Conn) -> Page[Job]:
-            start = cursor
-            if flt.text and start is None:
-                top = await conn.fetchval(archive_top(kind), *archive.month_bounds(month))
-                start = (top or 0) + 1
-            return await _page(conn, archive_query(month, kind, flt, start, limit), limit)
-
-        return await self._read(run)
-
-    async def counts(self) -> dict[JobState, int]:
-        return await self._read(admin.counts)
-
-    async def months(self) -> list[MonthDatabase]:
-        return await self._read(lambda c: archive.months(c, self.schema))
-
-    async def throughput(self, since: int, now: int) -> list[ThroughputBucket]:
-        return await self._read(lambda c: admin.throughput(c, since))
-
-    async def batch_status(self, batch_id: str) -> BatchStatus:
-        return await self._read(lambda c: admin.batch_status(c, batch_id))
-
-    async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
-        await self._write(lambda c: commands.declare(c, definitions))
-
-    async def declared_commands(self) -> list[CommandDefinition]:
-        return await self._read(commands.declared)
-
-    async def dependents(self, job_id: int) -> list[JobSummary]:
-        """Jobs that depend on `job_id`."""
-        return await self._read(lambda c: admin.dependents(c, job_id))
-
-
-async def _page(conn: Conn, query: Query, limit: int) -> Page[Job]:
-    rows = await conn.fetch(query.sql, *query.params)
-    items = [row_to_job(r) for r in rows[:limit]]
-    if len(rows) > limit:
-        return Page(items=items, next_cursor=items[-1].id)
-    if query.window_end is not None and query.window_end > 1:
-        return Page(items=items, next_cursor=query.window_end)
-    return Page(items=items, next_cursor=None)

@@ -6,6 +6,7 @@ import json
 import sqlite3
 
 from jobs_core.errors import InvalidStateError, JobNotFoundError
+from jobs_core.history import AttemptRow, ending_row, requeue_row
 from jobs_core.log_cap import cap_logs
 from jobs_core.records import (
     ACTIVE_STATES,
@@ -20,7 +21,7 @@ from jobs_core.records import (
 from jobs_core.store.protocol import Transition
 from jobs_core.store.rows import batch_fields
 
-from . import batches, queue
+from . import attempts, batches, queue
 from .logs import append_logs
 from .rows import (
     JOB_SELECT,
@@ -97,7 +98,7 @@ _REQUEUE_LOGS, _REQUEUE_TRUNCATED = append_logs("", ":line", ":max_log")
 REQUEUE_LIVE = f"""
 UPDATE background_job SET state = 'queued', attempts = 0, error = NULL, owner = NULL,
     run_after = :now, completed_date = NULL, started_date = NULL, waiting_on = NULL,
-    cancel_requested = 0, progress = NULL, status = NULL,
+    cancel_requested = 0, progress = NULL, status = NULL, key_parked = 0,
     last_outcome = NULL, notify_error = NULL,
     logs = {_REQUEUE_LOGS}, logs_truncated = {_REQUEUE_TRUNCATED}
 WHERE id = :id AND state IN ('failed', 'cancelled') RETURNING logs
@@ -130,6 +131,32 @@ def requeue_archived(conn: sqlite3.Connection, job: Job, now: int, max_log: int)
         [values[name] for name in JOB_FIELDS],
     )
     return str(values["logs"])
+
+
+def requeue_with_history(
+    conn: sqlite3.Connection, job_id: int, archived: Job | None, archived_rows: list[AttemptRow],
+    now: int, max_log: int,
+) -> bool:  # fmt: skip
+    """Put a failed/cancelled job back in the queue, from the live table or else from its
+    month row `archived` (whose attempt rows, `archived_rows`, come back with it); its
+    history gets the attempt that ended it, then the requeue. False if it is in neither."""
+    live = live_job(conn, job_id)
+    if live is not None and live.state in REQUEUEABLE_STATES:
+        rows, seq = [], attempts.next_seq(conn, job_id)
+        ending = ending_row(live, seq, now)
+        logs = requeue_live(conn, job_id, now, max_log) or live.logs
+    elif archived is not None:
+        rows = list(archived_rows)
+        seq = max((r.seq for r in rows), default=0) + 1
+        ending = ending_row(archived, seq, now)
+        logs = requeue_archived(conn, archived, now, max_log)
+    else:
+        return False
+    if ending is not None:
+        rows.append(ending)
+    rows.append(requeue_row(job_id, rows[-1].seq + 1 if rows else seq, now, logs))
+    attempts.insert(conn, rows)
+    return True
 
 
 def after_requeue(conn: sqlite3.Connection, job_id: int, previous: JobState) -> None:
@@ -207,16 +234,21 @@ def counts(conn: sqlite3.Connection) -> dict[JobState, int]:
         "WHERE state <> 'queued' AND state IN ('started', 'executed') GROUP BY state"
     ):
         result[JobState(state)] = n
-    # Queued jobs are either claimable or waiting on a parent; each set has its own index.
+    # Queued jobs are claimable, waiting on a parent or parked by their key; each set has
+    # its own index.
     claimable = conn.execute(
-        "SELECT count(*) FROM background_job INDEXED BY ix_job_claim "
-        "WHERE state = 'queued' AND waiting_on IS NULL"
+        "SELECT count(*) FROM background_job INDEXED BY ix_job_ready "
+        "WHERE state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
+    ).fetchone()[0]
+    parked = conn.execute(
+        "SELECT count(*) FROM background_job INDEXED BY ix_job_key_parked "
+        "WHERE key_parked = 1 AND state = 'queued'"
     ).fetchone()[0]
     waiting = conn.execute(
         "SELECT count(*) FROM background_job INDEXED BY ix_job_waiting "
         "WHERE waiting_on IS NOT NULL AND state = 'queued'"
     ).fetchone()[0]
-    result[JobState.QUEUED] = claimable + waiting
+    result[JobState.QUEUED] = claimable + waiting + parked
     for state, n in conn.execute("SELECT state, n FROM job_count"):
         if JobState(state) not in ACTIVE_STATES:
             result[JobState(state)] = n

@@ -10,10 +10,9 @@ from functools import partial
 from typing import Any, TypeVar
 
 from jobs_core.errors import StoreError
-from jobs_core.history import AttemptRow, ending_row, requeue_row
+from jobs_core.history import AttemptRow
 from jobs_core.query import JobQuery
 from jobs_core.records import (
-    REQUEUEABLE_STATES,
     BatchStatus,
     Job,
     JobResult,
@@ -23,9 +22,10 @@ from jobs_core.records import (
     Page,
     ThroughputBucket,
 )
+from jobs_core.store.paging import merge
 from jobs_core.store.protocol import DurationTally
 
-from . import admin, attempts, search, tallies
+from . import admin, search, tallies
 from .month_reader import month_of, select_of, table_for
 from .parts import StoreParts
 
@@ -108,26 +108,13 @@ class AdminStoreMixin(StoreParts):
                 archived_rows = await self._read_month_attempts(month, job_id)
 
         def requeue(conn: sqlite3.Connection) -> None:
-            live = admin.live_job(conn, job_id)
-            if live is not None and live.state in REQUEUEABLE_STATES:
-                rows, seq = [], attempts.next_seq(conn, job_id)
-                ending = ending_row(live, seq, now)
-                logs = admin.requeue_live(conn, job_id, now, self._max_log) or live.logs
-            elif archived is not None:
-                rows = list(archived_rows)
-                seq = max((r.seq for r in rows), default=0) + 1
-                ending = ending_row(archived, seq, now)
-                logs = admin.requeue_archived(conn, archived, now, self._max_log)
-            else:
+            if not admin.requeue_with_history(
+                conn, job_id, archived, archived_rows, now, self._max_log
+            ):
                 raise StoreError(
                     f"job {job_id} cannot be requeued: its row is in neither the queue nor "
                     f"the month database jobs_{month}.db (was the file removed?)"
                 )
-            # The attempt that ended the job becomes a history row, then the requeue itself.
-            if ending is not None:
-                rows.append(ending)
-            rows.append(requeue_row(job_id, rows[-1].seq + 1 if rows else seq, now, logs))
-            attempts.insert(conn, rows)
             admin.after_requeue(conn, job_id, found.state)
             if wait_on is not None:
                 admin.wait_on(conn, job_id, wait_on)
@@ -169,7 +156,7 @@ class AdminStoreMixin(StoreParts):
             )
             if page is not None:
                 pages.append(page)
-        return search.merge(pages, limit)
+        return merge(pages, limit)
 
     async def count_jobs(self, query: JobQuery) -> int:
         total = await self._read(

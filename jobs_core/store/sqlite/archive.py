@@ -24,8 +24,8 @@ from .attempts import ATTEMPT_SELECT
 from .connection import is_busy, open_connection, transaction, translate
 from .files import create_private
 from .month_reader import MonthReader, month_bounds, month_of, month_path, table_for
+from .month_schema import MONTH_TABLES, MONTH_VERSION, month_ddl, search_values
 from .rows import JOB_SELECT
-from .schema import MONTH_TABLES, MONTH_VERSION, month_ddl, search_values
 
 log = logging.getLogger("jobs.store")
 

@@ -9,11 +9,11 @@ from jobs_core.store.rows import COMMAND_COLUMNS, command_definition, command_va
 
 DECLARE = f"""
 INSERT INTO job_command ({COMMAND_COLUMNS})
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET worker = excluded.worker, retry_limit = excluded.retry_limit,
     timeout_secs = excluded.timeout_secs, request_type = excluded.request_type,
     request_shape = excluded.request_shape, declared_by = excluded.declared_by,
-    declared_at = excluded.declared_at
+    declared_at = excluded.declared_at, flow = excluded.flow
 WHERE excluded.declared_at >= job_command.declared_at
 """
 

@@ -41,7 +41,7 @@ SET state = 'cancelled', waiting_on = NULL, completed_date = :now, last_activity
         END, 'stack', '', 'field_errors', json('{}'))
 FROM cause AS c
 WHERE b.id = c.id AND b.state = 'queued'
-RETURNING id, error ->> '$.message', batch_id
+RETURNING id, error ->> '$.message', batch_id, queue
 """
 """Cancel, transitively, the queued jobs of policy `completed` that depend on any of `:ids`
 (jobs, or batches as minus their number)."""
@@ -125,14 +125,14 @@ def _batch_number(conn: sqlite3.Connection, batch_id: str) -> int:
 
 def cancel_dependents(
     conn: sqlite3.Connection, stopped: list[int], now: int
-) -> list[tuple[int, str | None]]:
+) -> list[tuple[int, str | None, str]]:
     """Cancel, transitively, the jobs that needed one of `stopped` to complete; returns
-    (id, batch_id) of each. Does not update `job_count`; the caller counts them."""
+    (id, batch_id, queue) of each. Does not update `job_count`; the caller counts them."""
     if not stopped:
         return []
     rows = conn.execute(CANCEL_DEPENDENTS, {"ids": json.dumps(stopped), "now": now}).fetchall()
-    conn.executemany(SUMMARY_DEPENDENT_CANCELLED, [(now, message, i) for i, message, _ in rows])
-    return [(row[0], row[2]) for row in rows]
+    conn.executemany(SUMMARY_DEPENDENT_CANCELLED, [(now, row[1], row[0]) for row in rows])
+    return [(row[0], row[2], row[3]) for row in rows]
 
 
 def release(conn: sqlite3.Connection, ended: list[int]) -> list[int]:

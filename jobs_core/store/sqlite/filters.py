@@ -16,13 +16,16 @@ COLUMNS: dict[str, str] = {
     "user_id": "user_id",
     "ref_id": "ref_id",
     "worker": "worker",
+    "queue": "queue",
     "state": "state",
     "error_code": "json_extract(error, '$.code')",
 }
 """Query field → the SQL expression it compares (job tables: live and month alike)."""
 
-INDEXED = frozenset({"command", "tag", "batch_id", "created_by", "user_id", "ref_id", "state"})
-"""Fields a month table has an index `(field, id)` on (see `schema.MONTH_INDEX_COLUMNS`)."""
+INDEXED = frozenset(
+    {"command", "tag", "batch_id", "created_by", "user_id", "ref_id", "queue", "state"}
+)
+"""Fields a month table has an index `(field, id)` on (see `month_schema.MONTH_INDEX_COLUMNS`)."""
 
 TEXT_COLUMNS = ("command", "status", "error", "request_body", "ref_id", "tag")
 """Columns a text search looks in."""

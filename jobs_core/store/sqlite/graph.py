@@ -21,6 +21,8 @@ class Settled:
 
     cancelled: list[int] = field(default_factory=list)
     """Dependents cancelled because a parent did not complete."""
+    cancelled_queues: list[str] = field(default_factory=list)
+    """The queue of each of `cancelled`, in the same order."""
     released: list[int] = field(default_factory=list)
     """Dependents that may start now."""
     follow_ups: list[NewJob] = field(default_factory=list)
@@ -52,11 +54,12 @@ def settle(
     pending = list(finished or [])
     while True:
         cascade = dependencies.cancel_dependents(conn, stop, now)
-        for job_id, batch_id in cascade:
+        for job_id, batch_id, queue in cascade:
             done.cancelled.append(job_id)
+            done.cancelled_queues.append(queue)
             if batch_id is not None:
                 deltas[batch_id][JobState.CANCELLED] += 1
-        done.released += dependencies.release(conn, ended + [job_id for job_id, _ in cascade])
+        done.released += dependencies.release(conn, ended + [row[0] for row in cascade])
         if deltas:
             pending += batches.ended(conn, deltas, now)
             deltas.clear()

@@ -23,8 +23,8 @@ from jobs_core.settings import Durability
 
 from . import attempts
 from .connection import open_connection, translate
+from .month_schema import MONTH_SEARCH_VERSION, month_select
 from .rows import row_to_job
-from .schema import MONTH_SEARCH_VERSION, month_select
 
 R = TypeVar("R")
 MONTH_FILE = re.compile(r"^jobs_(\d{4}-\d{2})\.db$")

@@ -8,8 +8,8 @@ from collections import Counter
 
 from jobs_core.records import Job, JobState
 
+from .month_schema import DAY_TOKEN, HOUR_TOKEN, MONTH_SEARCH_VERSION, MONTH_TABLES, month_select
 from .rows import row_to_job
-from .schema import DAY_TOKEN, HOUR_TOKEN, MONTH_SEARCH_VERSION, MONTH_TABLES, month_select
 
 SEARCH_IDS = """
 SELECT rowid FROM job_text WHERE job_text MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?

@@ -15,6 +15,7 @@ from jobs_core.records import (
     JobState,
     JobSummary,
 )
+from jobs_core.retry_policy import policy_from_json, policy_to_json
 
 from .schema import JOB_FIELDS
 
@@ -36,11 +37,11 @@ _IN_FIELD_ORDER = itemgetter(*(JOB_FIELDS.index(name) for name in _NAMES))
 # then matches them by identity (5 µs a job); table-order names from str.split are compared
 # as text, each against every parameter (19 µs, measured). Fields the table does not hold
 # (progress_estimated) keep their defaults.
-_STATE, _ERROR, _ARGS, _META, _TRUNCATED, _OUTCOME, _DEPENDENCIES, _POLICY = (
+_STATE, _ERROR, _ARGS, _META, _TRUNCATED, _RETRY, _OUTCOME, _DEPENDENCIES, _POLICY = (
     JOB_FIELDS.index(n)
     for n in (
-        "state", "error", "args", "meta", "logs_truncated", "last_outcome", "dependencies",
-        "depends_policy",
+        "state", "error", "args", "meta", "logs_truncated", "retry_policy", "last_outcome",
+        "dependencies", "depends_policy",
     )
 )  # fmt: skip
 
@@ -53,6 +54,8 @@ def row_to_job(row: tuple[Any, ...]) -> Job:
     values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
     values[_META] = json.loads(values[_META]) if values[_META] else {}
     values[_TRUNCATED] = bool(values[_TRUNCATED])
+    if values[_RETRY] is not None:
+        values[_RETRY] = policy_from_json(values[_RETRY])
     values[_OUTCOME] = AttemptOutcome(values[_OUTCOME]) if values[_OUTCOME] else None
     values[_DEPENDENCIES] = json.loads(values[_DEPENDENCIES]) if values[_DEPENDENCIES] else []
     values[_POLICY] = DependencyPolicy(values[_POLICY]) if values[_POLICY] else _COMPLETED
@@ -77,6 +80,8 @@ def job_to_row(job: Job) -> tuple[Any, ...]:
             value = None if value is _COMPLETED else value.value
         elif name == "logs_truncated":
             value = int(value)
+        elif name == "retry_policy":
+            value = policy_to_json(value)
         values.append(value)
     return tuple(values)
 

@@ -1,4 +1,5 @@
-"""DDL and numbered migrations of the live store (`jobs.db`) and the month databases."""
+"""DDL and numbered migrations of the live store (`jobs.db`), and the job columns it shares
+with the month databases (whose DDL is in `month_schema.py`)."""
 
 from __future__ import annotations
 
@@ -43,20 +44,30 @@ JOB_COLUMNS_V1 = """
     owner TEXT
 """
 
-JOB_COLUMNS_V2 = {"logs_truncated": "INTEGER NOT NULL DEFAULT 0"}
-JOB_COLUMNS_V3 = {
+JOB_COLUMNS_HISTORY = {
     "last_outcome": "TEXT", "notify_error": "TEXT", "dependencies": "TEXT",
     "depends_on_batch": "TEXT", "depends_policy": "TEXT",
 }  # fmt: skip
-"""Columns of job rows added by the live store's v5 and the month files' v3: how the attempt
+"""Columns of job rows added by the live store's v6 and the month files' v4: how the attempt
 that failed or cancelled the job ended, a reply's delivery error, and fan-in."""
 
-JOB_COLUMNS_ADDED = (*JOB_COLUMNS_V2, *JOB_COLUMNS_V3)
-"""Columns migrations added to job rows after v1 (`ALTER TABLE ... ADD COLUMN` appends them,
-so a table's column order is always `JOB_FIELDS`)."""
+JOB_COLUMNS_ADDED = (
+    ("logs_truncated", 2, "0"),
+    ("queue", 3, "'default'"),
+    ("priority", 3, "0"),
+    ("expires_at", 3, "NULL"),
+    ("concurrency_key", 3, "NULL"),
+    ("concurrency_limit", 3, "1"),
+    ("unique_key", 3, "NULL"),
+    ("retry_policy", 3, "NULL"),
+    *((name, 4, "NULL") for name in JOB_COLUMNS_HISTORY),
+)
+"""Columns migrations added to job rows after v1: (name, the month-file version that added
+it, the value a month file of an older version reads as). Selected by name, so a table's
+column order does not matter."""
 
 JOB_FIELDS_V1 = [line.split()[0] for line in JOB_COLUMNS_V1.strip().splitlines()]
-JOB_FIELDS = [*JOB_FIELDS_V1, *JOB_COLUMNS_ADDED]
+JOB_FIELDS = [*JOB_FIELDS_V1, *(name for name, _, _ in JOB_COLUMNS_ADDED)]
 """Column names of a full job row, in table order (shared by live and month tables)."""
 
 ATTEMPT_COLUMNS = """
@@ -196,127 +207,6 @@ CREATE TABLE job_command (
 """v2: `logs_truncated` on job rows; `job_batch` (batches and whether they are cancelled);
 `job_command` (commands as the engines that run them declared them)."""
 
-MONTH_V1 = f"""
-CREATE TABLE IF NOT EXISTS {{schema}}.completed_job ({JOB_COLUMNS_V1});
-CREATE TABLE IF NOT EXISTS {{schema}}.failed_job ({JOB_COLUMNS_V1});
-"""
-
-MONTH_TABLES = ("completed_job", "failed_job")
-
-MONTH_INDEX_COLUMNS = ("command", "tag", "batch_id", "created_by", "user_id", "ref_id", "state")
-"""Columns the admin can filter a month's jobs by; each gets an index (column, id)."""
-
-DAY_TOKEN, HOUR_TOKEN = "jobsday", "jobshour"
-"""Prefixes of the finish time's tokens in a job's indexed text: its UTC day and hour, as
-numbers since the epoch (integer division, where strftime cost 0.7 µs a job, measured)."""
-
-SEARCH_TEXT = (
-    "{row}command", "{row}tag", "{row}error ->> '$.code'", "{row}error ->> '$.message'",
-    "{row}error ->> '$.stack'", "{row}status", "{row}request_body", "{row}response_body",
-    "{row}logs",
-    f"'{DAY_TOKEN}' || ({{row}}completed_date / 86400000) || ' {HOUR_TOKEN}' "
-    "|| ({row}completed_date / 3600000)",
-)  # fmt: skip
-"""What a month's full-text index (`job_text`, FTS5) holds of each job, as one column:
-one column costs half the time per row of one per field (measured), and search looks in
-all of them at once. The finish day and hour ride along as tokens, so a date range is part
-of the full-text query rather than a filter on its hits."""
-
-
-def _month_v1(schema: str) -> list[str]:
-    return [
-        *(f"CREATE TABLE IF NOT EXISTS {schema}.{t} ({JOB_COLUMNS_V1})" for t in MONTH_TABLES),
-        *(
-            f"CREATE INDEX IF NOT EXISTS {schema}.ix_{table}_{column} ON {table}({column}, id)"
-            for table in MONTH_TABLES
-            for column in MONTH_INDEX_COLUMNS
-        ),
-    ]
-
-
-def _month_v2(schema: str) -> list[str]:
-    return [_add_column(schema, t, JOB_COLUMNS_V2) for t in MONTH_TABLES]
-
-
-def _add_column(schema: str, table: str, columns: dict[str, str]) -> str:
-    ((name, kind),) = columns.items()
-    return f"ALTER TABLE {schema}.{table} ADD COLUMN {name} {kind}"
-
-
-def _month_v3(schema: str) -> list[str]:
-    """Attempts kept with their job, and the month's full-text index, written by the
-    archiving transaction (a contentless FTS5 table: the text is the job row's, not
-    copied)."""
-    statements = [
-        _add_column(schema, t, {name: kind})
-        for t in MONTH_TABLES
-        for name, kind in JOB_COLUMNS_V3.items()
-    ]
-    statements += [
-        f"CREATE TABLE IF NOT EXISTS {schema}.job_attempt ({ATTEMPT_COLUMNS}) WITHOUT ROWID",
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {schema}.job_text USING fts5(body, content='', "
-        "columnsize=0, tokenize='unicode61')",
-        *search_triggers(schema),
-    ]
-    return statements
-
-
-def search_values(row: str) -> str:
-    """The indexed text of a job row (`row` is its alias and a dot, or empty)."""
-    parts = (f"coalesce({expr.replace('{row}', row)}, '')" for expr in SEARCH_TEXT)
-    return " || ' ' || ".join(parts)
-
-
-def search_triggers(schema: str) -> list[str]:
-    """Index the rows there before the index existed, and triggers that unindex each row a
-    month loses. The archive indexes the rows it writes itself, in one statement
-    (`archive.index_sql`): a trigger per row cost twice as much (measured)."""
-    statements: list[str] = []
-    for table in MONTH_TABLES:
-        statements.append(
-            f"INSERT INTO {schema}.job_text(rowid, body) "
-            f"SELECT id, {search_values('')} FROM {schema}.{table}"
-        )
-        # A contentless index forgets a row given the very text it indexed.
-        statements.append(
-            f"CREATE TRIGGER IF NOT EXISTS {schema}.{table}_delete_text AFTER DELETE ON {table} "
-            f"BEGIN INSERT INTO job_text(job_text, rowid, body) "
-            f"VALUES ('delete', old.id, {search_values('old.')}); END"
-        )
-    return statements
-
-
-MONTH_MIGRATIONS = [_month_v1, _month_v2, _month_v3]
-"""Migration N (1-based) brings a month database's `user_version` from N-1 to N."""
-
-MONTH_VERSION = len(MONTH_MIGRATIONS)
-
-MONTH_SEARCH_VERSION = 3
-"""Month files from this version on have the full-text index (`job_text`)."""
-
-
-def month_ddl(schema: str, version: int = 0) -> list[str]:
-    """Statements bringing a month database attached as `schema` from `version` to the
-    latest: its tables and indexes, then each later migration in order."""
-    statements: list[str] = []
-    for number in range(version + 1, MONTH_VERSION + 1):
-        statements += MONTH_MIGRATIONS[number - 1](schema)
-    return statements
-
-
-_ADDED_IN = {**dict.fromkeys(JOB_COLUMNS_V2, 2), **dict.fromkeys(JOB_COLUMNS_V3, 3)}
-_DEFAULTS = {"logs_truncated": "0"}
-
-
-def month_select(version: int) -> str:
-    """The column list selecting a full job row from a month database at `version`; a
-    month written by an older jobs lacks the later columns, read as their defaults."""
-    return ", ".join(
-        name if _ADDED_IN.get(name, 1) <= version else _DEFAULTS.get(name, "NULL")
-        for name in JOB_FIELDS
-    )
-
-
 LIVE_V3 = """
 ALTER TABLE engine ADD COLUMN lost_reason TEXT;
 """
@@ -343,9 +233,73 @@ CREATE TABLE command_minute (
 largest deleted id) and per-command figures (`command_minute`: jobs finished per minute, per
 command and state, in duration buckets)."""
 
-LIVE_V5 = "\n".join(
+LIVE_V5 = """
+ALTER TABLE background_job ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE background_job ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE background_job ADD COLUMN expires_at INTEGER;
+ALTER TABLE background_job ADD COLUMN concurrency_key TEXT;
+ALTER TABLE background_job ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE background_job ADD COLUMN unique_key TEXT;
+ALTER TABLE background_job ADD COLUMN retry_policy TEXT;
+ALTER TABLE background_job ADD COLUMN key_parked INTEGER NOT NULL DEFAULT 0;
+UPDATE background_job SET queue = worker WHERE worker <> '';
+DROP INDEX ix_job_claim;
+CREATE INDEX ix_job_ready ON background_job(worker, queue, priority DESC, run_after, id)
+    WHERE state = 'queued' AND waiting_on IS NULL AND key_parked = 0;
+DROP INDEX ix_job_busy_worker;
+CREATE INDEX ix_job_running ON background_job(queue) WHERE state = 'started';
+CREATE INDEX ix_job_key_running ON background_job(concurrency_key)
+    WHERE state = 'started' AND concurrency_key IS NOT NULL;
+CREATE INDEX ix_job_key_ready ON background_job(concurrency_key)
+    WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
+      AND key_parked = 0;
+CREATE INDEX ix_job_key_parked ON background_job(concurrency_key, priority DESC, run_after, id)
+    WHERE key_parked = 1 AND state = 'queued';
+CREATE INDEX ix_job_expires ON background_job(expires_at)
+    WHERE state = 'queued' AND expires_at IS NOT NULL;
+CREATE UNIQUE INDEX ux_job_unique ON background_job(unique_key)
+    WHERE unique_key IS NOT NULL AND state IN ('queued', 'started');
+
+CREATE TABLE job_queue (
+    name TEXT PRIMARY KEY,
+    concurrency INTEGER,
+    paused INTEGER NOT NULL DEFAULT 0,
+    rate_limit INTEGER,
+    rate_per_ms INTEGER,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE queue_start (
+    queue TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    n INTEGER NOT NULL
+);
+CREATE INDEX ix_queue_start ON queue_start(queue, started_at);
+
+CREATE TABLE queue_minute (
+    queue TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (queue, minute, state)
+) WITHOUT ROWID;
+
+ALTER TABLE job_command ADD COLUMN flow TEXT;
+"""
+"""v5, flow control: a job's queue (a named worker's jobs are in the queue of its name),
+priority, expiry, concurrency key and limit, unique key, retry policy, and `key_parked` (a
+job whose key was at its limit when a claim looked; the finish of a job with that key lets
+the next ones back). `job_queue`: what operators set on queues (concurrency, pause, rate
+limit); `queue_start`: the starts of rate-limited queues within their window;
+`queue_minute`: finished jobs per queue and minute; `job_command.flow`: a declared
+command's flow options (JSON)."""
+
+LIVE_V6 = "\n".join(
     [
-        *(f"ALTER TABLE background_job ADD COLUMN {n} {k};" for n, k in JOB_COLUMNS_V3.items()),
+        *(
+            f"ALTER TABLE background_job ADD COLUMN {n} {k};"
+            for n, k in JOB_COLUMNS_HISTORY.items()
+        ),
         f"CREATE TABLE job_attempt ({ATTEMPT_COLUMNS}) WITHOUT ROWID;",
         """
 DROP INDEX IF EXISTS ix_job_owner;
@@ -395,14 +349,14 @@ CREATE TABLE job_maintenance (
 """,
     ]
 )
-"""v5: attempt history (`job_attempt`; the attempt that ended a job stays in its row, whose
+"""v6: attempt history (`job_attempt`; the attempt that ended a job stays in its row, whose
 `owner` now stays set once the job ended, and `last_outcome`), a reply's delivery error,
 fan-in (`job_dependency` and the job's `dependencies`, `depends_on_batch`,
 `depends_policy`), batch records (name, callbacks,
 counters, declared total, close and finish times), overlap and bounds of scheduled tasks, and
 `job_maintenance` (which engine runs retention next)."""
 
-LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5]
+LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5, LIVE_V6]
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
 LATEST_VERSION = len(LIVE_MIGRATIONS)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from jobs_core.query import JobQuery
 from jobs_core.records import Job, JobState, Page
+from jobs_core.store.paging import item_id
 
 from .filters import job_where, needs_window
 from .month_reader import month_bounds
@@ -66,7 +67,7 @@ def page_of(
     ).fetchall()
     items = [r[0] if ids_only else row_to_job(r) for r in rows[:limit]]
     if len(rows) > limit:
-        return Page(items=items, next_cursor=_id(items[-1]))
+        return Page(items=items, next_cursor=item_id(items[-1]))
     if where.window_end is not None and where.window_end > 1:
         return Page(items=items, next_cursor=where.window_end)
     return Page(items=items, next_cursor=None)
@@ -80,31 +81,6 @@ def count_of(source: Source, query: JobQuery) -> int:
             f"SELECT count(*) FROM {source.table} WHERE {where.sql}", where.params
         ).fetchone()[0]
     )
-
-
-def merge(pages: Sequence[Page[T]], limit: int) -> Page[T]:
-    """One newest-first page from pages of several sources read with the same cursor.
-
-    Each page covers the ids down to its `next_cursor`; together they cover the ids down
-    to the highest of those, so rows below it wait for the next page."""
-    bounds = [p.next_cursor for p in pages if p.next_cursor is not None]
-    floor = max(bounds) if bounds else None
-    seen: set[int] = set()
-    merged: list[T] = []
-    for item in sorted((i for p in pages for i in p.items), key=_id, reverse=True):
-        job_id = _id(item)
-        if job_id in seen or (floor is not None and job_id < floor):
-            continue
-        seen.add(job_id)
-        merged.append(item)
-    if len(merged) > limit:
-        merged = merged[:limit]
-        return Page(items=merged, next_cursor=_id(merged[-1]))
-    return Page(items=merged, next_cursor=floor)
-
-
-def _id(item: Any) -> int:
-    return item.id if isinstance(item, Job) else int(item)
 
 
 def month_tables(months: Sequence[str], query: JobQuery) -> list[tuple[str, str]]:

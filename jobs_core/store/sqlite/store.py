@@ -14,6 +14,8 @@ from typing import TypeVar
 
 from jobs_core.errors import ReadOnlyStoreError, StoreBusyError, StoreError, StoreNotFoundError
 from jobs_core.figures import FIGURES_KEPT_MS
+from jobs_core.flow import WaitFacts
+from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.records import (
     CommandDefinition,
     EngineInfo,
@@ -25,12 +27,14 @@ from jobs_core.settings import Settings
 from jobs_core.store.protocol import (
     ActivityUpdate,
     EngineRegistration,
+    EnqueuedIds,
     FinishResult,
     NewJob,
+    QueueChange,
     Transition,
 )
 
-from . import commands, engines, logs, queue, tallies
+from . import claims, commands, engines, flow_admin, logs, queue, tallies
 from .admin_store import AdminStoreMixin
 from .archive import MonthArchive, has_attempts
 from .bulk_store import BulkStoreMixin
@@ -162,7 +166,7 @@ class SqliteStore(
 
     # -- engine hot path --------------------------------------------------------------------
 
-    async def enqueue(self, jobs: list[NewJob], now: int) -> list[int]:
+    async def enqueue(self, jobs: list[NewJob], now: int) -> EnqueuedIds:
         return await self._write(lambda conn: queue.insert_jobs(conn, jobs, now))
 
     async def claim(
@@ -170,7 +174,7 @@ class SqliteStore(
     ) -> list[Job]:
         names = json.dumps(commands)
         return await self._write(
-            lambda conn: queue.claim(
+            lambda conn: claims.claim(
                 conn, owner=owner, commands=names, named=named, limit=limit, now=now
             )
         )
@@ -216,7 +220,7 @@ class SqliteStore(
             delay = min(delay * 2, BUSY_RETRY_MAX_SECS)
 
     async def next_due(self, now: int) -> int | None:
-        return queue.next_due(self._conn, now)
+        return claims.next_due(self._conn, now)
 
     # -- engines ----------------------------------------------------------------------------
 
@@ -258,6 +262,36 @@ class SqliteStore(
 
     async def declared_commands(self) -> list[CommandDefinition]:
         return await self._read(commands.declared)
+
+    # -- flow control -----------------------------------------------------------------------
+
+    async def set_queue(self, name: str, change: QueueChange, now: int) -> QueueSettings:
+        def run(conn: sqlite3.Connection) -> QueueSettings:
+            flow_admin.set_queue(conn, name, change, now)
+            return next(s for s in flow_admin.settings(conn) if s.name == name)
+
+        return await self._write(run)
+
+    async def queue_settings(self) -> list[QueueSettings]:
+        return await self._read(flow_admin.settings)
+
+    async def queues(self, now: int) -> list[QueueInfo]:
+        return await self._read(lambda conn: flow_admin.queues(conn, now))
+
+    async def wait_facts(self, job_ids: list[int], now: int) -> list[WaitFacts]:
+        return await self._read(lambda conn: flow_admin.wait_facts(conn, job_ids, now))
+
+    async def expire_due(self, now: int, limit: int) -> list[int]:
+        # Read first (no lock): most sweeps find nothing to do.
+        conn = self._conn
+        if not flow_admin.expired_ids(conn, now, 1) and not flow_admin.has_old_starts(conn, now):
+            return []
+
+        def run(conn: sqlite3.Connection) -> list[int]:
+            flow_admin.prune_starts(conn, now)
+            return flow_admin.expire(conn, now, limit, self._max_log)
+
+        return await self._write(run)
 
     def exposed_files(self) -> list[ExposedFile]:
         return exposed_files(self.directory)

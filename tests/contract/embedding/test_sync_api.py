@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -20,9 +21,13 @@ from jobs_core import (
     JobNotFoundError,
     JobsError,
     JobState,
+    RateLimit,
+    WaitReason,
     WaitTimeoutError,
 )
 from tests.conftest import FAST
+
+MINUTE = timedelta(minutes=1)
 
 
 @dataclass
@@ -133,6 +138,20 @@ def test_sync_admin_calls_without_an_engine(app: BackgroundJobs) -> None:
     assert [t.name for t in app.sync.scheduled_tasks()] == ["nightly"]
     app.sync.remove_task("nightly")
     assert app.sync.engines() == []
+
+
+def test_sync_flow_control_calls(app: BackgroundJobs) -> None:
+    settings = app.sync.set_queue("mail", concurrency=2, rate_limit=RateLimit(5, per=MINUTE))
+    assert (settings.concurrency, settings.rate_limit) == (2, RateLimit(5, per=MINUTE))
+    assert app.sync.pause_queue("mail").paused
+    ref = app.sync.enqueue("greet", Greet("q"), queue="mail", ref_id="q1")
+    again = app.sync.enqueue("greet", Greet("q"), ref_id="q1", on_conflict="return_existing")
+    assert (again.id, again.existing) == (ref.id, True)
+    why = app.sync.why_waiting(ref.id)
+    assert (why.reasons, why.text) == ([WaitReason.PAUSED], "queue 'mail' is paused")
+    assert [(q.name, q.queued, q.paused) for q in app.sync.queues()] == [("mail", 1, True)]
+    assert not app.sync.resume_queue("mail").paused
+    assert [s.name for s in app.sync.queue_settings()] == ["mail"]
 
 
 def test_sync_enqueue_is_thread_safe(app: BackgroundJobs) -> None:

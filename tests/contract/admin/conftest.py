@@ -15,8 +15,8 @@ NOVEMBER = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 async def build_history(jobs: BackgroundJobs, clock: ManualClock) -> None:
-    """October: imports 1-6 (1, 2 fail). November: emails 7-10, imports 11-13 (11 fails),
-    then 14-15 queued for next year."""
+    """October: imports 1-6 (1, 2 fail). November: emails 7-10 (queue email), imports 11-13
+    (11 fails), then 14-15 queued for next year."""
 
     @jobs.command
     async def import_orders(req: dict[str, Any]) -> None:
@@ -38,7 +38,7 @@ async def build_history(jobs: BackgroundJobs, clock: ManualClock) -> None:
     clock.set(NOVEMBER)
     await jobs.enqueue_many(
         [EnqueueRequest(command="send_email", request={"to": f"u{i}@x"}, tag="mail",
-                        created_by="alice" if i % 2 else "bob") for i in range(4)]
+                        created_by="alice" if i % 2 else "bob", queue="email") for i in range(4)]
         + [EnqueueRequest(command="import_orders", request={"customer": "acme", "fail": i == 0},
                           retry_limit=0, batch_id="b-nov") for i in range(3)]
     )  # fmt: skip

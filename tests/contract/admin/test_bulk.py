@@ -17,7 +17,7 @@ from jobs_core import (
     JobState,
 )
 from tests.conftest import MakeJobs, wait_until
-from tests.engine.conftest import NOVEMBER
+from tests.contract.admin.conftest import NOVEMBER
 
 
 async def states(jobs: BackgroundJobs, ids: list[int]) -> list[JobState]:

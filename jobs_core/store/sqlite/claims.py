@@ -1,0 +1,287 @@
+"""Claims on SQLite with flow control decided inside the claim transaction.
+
+`BEGIN IMMEDIATE` serialises claims across every process, so the counts one claim reads
+(jobs running per queue and per key, starts within a rate window) are exact, and limits
+hold store-wide. One statement picks and starts a batch: the queues with ready jobs (a
+loose index scan), each queue's allowance (paused: 0; else its free concurrency and rate,
+at most the batch), its first jobs by priority then due time, keyed jobs beyond their
+key's free slots set aside (`key_parked`: they leave the ready index until a job with their
+key finishes, so no claim steps over them again), then the rest, queues taking turns.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from typing import Any
+
+from jobs_core.flow import MAX_ROUNDS, next_cap, per_queue_cap
+from jobs_core.records import Job
+
+from .rows import JOB_SELECT, row_to_job
+
+READY = "state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
+"""The predicate of `ix_job_ready`: queued, not waiting on a parent, not parked."""
+
+QUEUES = f"""
+queues(name) AS (
+    SELECT (SELECT queue FROM background_job INDEXED BY ix_job_ready
+            WHERE worker = '' AND {READY} ORDER BY queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT queue FROM background_job INDEXED BY ix_job_ready
+            WHERE worker = '' AND {READY} AND queue > queues.name ORDER BY queue LIMIT 1)
+    FROM queues WHERE queues.name IS NOT NULL
+)"""
+"""The queues with ready default-worker jobs: one index probe per queue."""
+
+PRECHECK = f"""
+WITH RECURSIVE {QUEUES}
+SELECT (SELECT count(*) FROM job_queue
+        WHERE paused OR concurrency IS NOT NULL OR rate_limit IS NOT NULL),
+    EXISTS (SELECT 1 FROM job_queue WHERE rate_limit IS NOT NULL),
+    EXISTS (SELECT 1 FROM background_job INDEXED BY ix_job_key_ready
+            WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
+              AND key_parked = 0),
+    (SELECT count(*) FROM queues WHERE name IS NOT NULL), (SELECT min(name) FROM queues)
+"""
+"""What a default claim must decide: queues with limits, whether one is a rate (starts are
+then logged), ready keyed jobs, how many queues have ready jobs and the first of them."""
+
+CLAIM_ONE_QUEUE = f"""
+UPDATE background_job
+SET state = 'started', owner = :owner, attempts = attempts + 1, started_date = :now,
+    last_activity_date = :now, cancel_requested = 0
+WHERE id IN (
+    SELECT id FROM background_job INDEXED BY ix_job_ready
+    WHERE worker = '' AND queue = :queue AND {READY} AND run_after <= :now
+      AND (expires_at IS NULL OR expires_at > :now)
+      AND command IN (SELECT value FROM json_each(:commands))
+    ORDER BY priority DESC, run_after, id LIMIT :limit)
+RETURNING {JOB_SELECT}, 0
+"""
+"""The claim without flow control: one queue has ready jobs, no queue has a limit and no
+ready job has a key (the common case, as fast as before flow control)."""
+
+CLAIM_DEFAULT = f"""
+WITH RECURSIVE {QUEUES}, allowance(name, n) AS (
+    SELECT q.name, CASE WHEN c.name IS NULL THEN :limit WHEN c.paused THEN 0 ELSE min(:limit,
+        CASE WHEN c.concurrency IS NULL THEN :limit ELSE c.concurrency
+            - (SELECT count(*) FROM background_job r INDEXED BY ix_job_running
+               WHERE r.queue = q.name AND r.state = 'started') END,
+        CASE WHEN c.rate_limit IS NULL THEN :limit ELSE c.rate_limit
+            - (SELECT coalesce(sum(s.n), 0) FROM queue_start s
+               WHERE s.queue = q.name AND s.started_at > :now - c.rate_per_ms) END) END
+    FROM queues q LEFT JOIN job_queue c ON c.name = q.name
+    WHERE q.name IS NOT NULL
+), candidate AS MATERIALIZED (
+    SELECT b.id, b.priority, b.run_after, b.concurrency_key, b.concurrency_limit, a.n,
+        row_number() OVER (PARTITION BY b.queue ORDER BY b.priority DESC, b.run_after, b.id)
+            AS nth
+    FROM allowance a JOIN background_job b ON b.id IN (
+        SELECT id FROM background_job INDEXED BY ix_job_ready
+        WHERE worker = '' AND queue = a.name AND {READY} AND run_after <= :now
+          AND (expires_at IS NULL OR expires_at > :now)
+          AND command IN (SELECT value FROM json_each(:commands))
+        ORDER BY priority DESC, run_after, id LIMIT :per_queue)
+    WHERE a.n > 0
+), allowed AS MATERIALIZED (
+    SELECT * FROM candidate WHERE nth <= n
+), held AS MATERIALIZED (
+    SELECT k.id FROM (
+        SELECT id, concurrency_key, concurrency_limit, row_number() OVER (
+            PARTITION BY concurrency_key ORDER BY priority DESC, run_after, id) AS nth
+        FROM allowed WHERE concurrency_key IS NOT NULL) AS k
+    WHERE k.nth + (SELECT count(*) FROM background_job r INDEXED BY ix_job_key_running
+                   WHERE r.concurrency_key = k.concurrency_key AND r.state = 'started')
+          > k.concurrency_limit
+), decision(id, park) AS (
+    SELECT id, 0 FROM (SELECT id FROM allowed WHERE id NOT IN held
+                       ORDER BY nth, run_after, id LIMIT :limit)
+    UNION ALL SELECT id, 1 FROM held
+)
+UPDATE background_job AS b
+SET state = CASE WHEN d.park THEN b.state ELSE 'started' END,
+    owner = CASE WHEN d.park THEN b.owner ELSE :owner END,
+    attempts = b.attempts + 1 - d.park,
+    started_date = CASE WHEN d.park THEN b.started_date ELSE :now END,
+    last_activity_date = CASE WHEN d.park THEN b.last_activity_date ELSE :now END,
+    cancel_requested = CASE WHEN d.park THEN b.cancel_requested ELSE 0 END,
+    key_parked = d.park
+FROM decision AS d
+WHERE b.id = d.id
+RETURNING {JOB_SELECT}, key_parked
+"""
+"""Default-worker claim. A queue's allowance counts its own candidates only (`nth <= n`),
+and a key's free slots count the candidates of every queue (`row_number` over the key).
+Queues take turns in a batch (the first job of each queue, oldest first, then the second of
+each, ...): priorities order the jobs of one queue, and no queue starves another."""
+
+CLAIM_NAMED = f"""
+UPDATE background_job
+SET state = 'started', owner = :owner, attempts = attempts + 1, started_date = :now,
+    last_activity_date = :now, cancel_requested = 0
+WHERE id IN (
+    SELECT f.id FROM (
+        SELECT (SELECT q.id FROM background_job q INDEXED BY ix_job_ready
+                WHERE q.worker = w.worker AND q.queue = w.worker AND q.state = 'queued'
+                  AND q.waiting_on IS NULL AND q.key_parked = 0 AND q.run_after <= :now
+                  AND (q.expires_at IS NULL OR q.expires_at > :now)
+                  AND q.command IN (SELECT value FROM json_each(:commands))
+                ORDER BY q.priority DESC, q.run_after, q.id LIMIT 1) AS id
+        FROM (SELECT DISTINCT worker FROM background_job INDEXED BY ix_job_ready
+              WHERE worker > '' AND {READY} AND run_after <= :now LIMIT :limit) AS w
+        WHERE NOT EXISTS (SELECT 1 FROM background_job r INDEXED BY ix_job_running
+                          WHERE r.queue = w.worker AND r.state = 'started')
+          AND NOT EXISTS (
+            SELECT 1 FROM job_queue c WHERE c.name = w.worker AND (c.paused OR (
+                c.rate_limit IS NOT NULL AND c.rate_limit <= (
+                    SELECT coalesce(sum(s.n), 0) FROM queue_start s
+                    WHERE s.queue = w.worker AND s.started_at > :now - c.rate_per_ms))))
+    ) AS f
+    JOIN background_job j ON j.id = f.id
+    WHERE j.concurrency_key IS NULL OR j.concurrency_limit > (
+        SELECT count(*) FROM background_job r INDEXED BY ix_job_key_running
+        WHERE r.concurrency_key = j.concurrency_key AND r.state = 'started'))
+RETURNING {JOB_SELECT}, 0
+"""
+"""Named workers: the first due job of each idle worker whose queue is not paused nor out
+of rate; a first job held by its key holds the worker (one at a time, in order)."""
+
+SUMMARY_STARTED = """
+UPDATE job_summary SET state = 'started', started_date = :now, attempts = attempts + 1
+WHERE id IN (SELECT value FROM json_each(:ids))
+"""
+
+RECORD_STARTS = """
+INSERT INTO queue_start (queue, started_at, n)
+SELECT c.name, :now, j.value FROM json_each(:counts) AS j JOIN job_queue c ON c.name = j.key
+WHERE c.rate_limit IS NOT NULL
+"""
+"""Starts of rate-limited queues, one row per queue and claim, for their sliding window."""
+
+
+def claim(
+    conn: sqlite3.Connection, *, owner: str, commands: str, named: bool, limit: int, now: int
+) -> list[Job]:
+    """Claim inside the caller's transaction; `commands` is a JSON array of names."""
+    params = {"owner": owner, "now": now, "commands": commands, "limit": limit}
+    if named:
+        jobs, rated = _started(conn.execute(CLAIM_NAMED, params).fetchall()), True
+    else:
+        limited, rated, keyed, queues, first = conn.execute(PRECHECK).fetchone()
+        if not queues:
+            return []
+        if not limited and not keyed and queues == 1:
+            rows = conn.execute(CLAIM_ONE_QUEUE, {**params, "queue": first}).fetchall()
+            jobs = _started(rows)
+        else:
+            jobs = _flow_rounds(conn, params, limit, queues)
+    if jobs:
+        jobs.sort(key=lambda j: (-j.priority, j.run_after, j.id))
+        conn.execute(SUMMARY_STARTED, {"now": now, "ids": json.dumps([j.id for j in jobs])})
+        if rated:
+            counts = Counter(j.queue for j in jobs)
+            conn.execute(RECORD_STARTS, {"now": now, "counts": json.dumps(counts)})
+    return jobs
+
+
+def _started(rows: list[tuple[Any, ...]]) -> list[Job]:
+    return [row_to_job(row[:-1]) for row in rows if not row[-1]]
+
+
+def _flow_rounds(
+    conn: sqlite3.Connection, params: dict[str, Any], limit: int, queues: int
+) -> list[Job]:
+    """The flow-control claim, in rounds while the batch has room (see `flow.next_cap`)."""
+    jobs: list[Job] = []
+    cap = per_queue_cap(limit, queues)
+    for _ in range(MAX_ROUNDS):
+        rows = conn.execute(
+            CLAIM_DEFAULT, {**params, "limit": limit - len(jobs), "per_queue": cap}
+        ).fetchall()
+        started = _started(rows)
+        jobs += started
+        most = max(Counter(j.queue for j in started).values(), default=0)
+        cap = next_cap(cap, limit, len(jobs), most, len(rows) - len(started))
+        if not cap:
+            break
+    return jobs
+
+
+UNPARK = """
+UPDATE background_job SET key_parked = 0
+WHERE id IN (
+    SELECT p.id FROM (SELECT DISTINCT value AS k FROM json_each(:keys)) AS f
+    JOIN background_job p ON p.id IN (
+        SELECT id FROM background_job INDEXED BY ix_job_key_parked
+        WHERE concurrency_key = f.k AND key_parked = 1 AND state = 'queued'
+        ORDER BY priority DESC, run_after, id LIMIT :n))
+"""
+"""The first parked jobs of each key whose running job finished go back to the ready
+index (a claim parks them again if the key is still at its limit). `:n` is one limit for
+all keys (SQLite takes no per-row LIMIT): the most jobs of one key that finished."""
+
+
+def unpark(conn: sqlite3.Connection, keys: list[str]) -> None:
+    """Let parked jobs of `keys` (one entry per finished job with that key) be claimed
+    again: as many of each key's first parked jobs as jobs of it finished."""
+    if keys:
+        n = max(Counter(keys).values())
+        conn.execute(UNPARK, {"keys": json.dumps(keys), "n": n})
+
+
+NEXT_DUE = f"""
+WITH RECURSIVE pairs(w, q) AS (
+    SELECT (SELECT worker FROM background_job INDEXED BY ix_job_ready WHERE {READY}
+            ORDER BY worker, queue LIMIT 1),
+           (SELECT queue FROM background_job INDEXED BY ix_job_ready WHERE {READY}
+            ORDER BY worker, queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT worker FROM background_job INDEXED BY ix_job_ready
+            WHERE {READY} AND (worker, queue) > (p.w, p.q) ORDER BY worker, queue LIMIT 1),
+           (SELECT queue FROM background_job INDEXED BY ix_job_ready
+            WHERE {READY} AND (worker, queue) > (p.w, p.q) ORDER BY worker, queue LIMIT 1)
+    FROM pairs p WHERE p.w IS NOT NULL
+), levels(w, q, p) AS (
+    SELECT w, q, (SELECT max(priority) FROM background_job INDEXED BY ix_job_ready
+                  WHERE {READY} AND worker = pairs.w AND queue = pairs.q)
+    FROM pairs WHERE w IS NOT NULL
+    UNION ALL
+    SELECT w, q, (SELECT max(priority) FROM background_job INDEXED BY ix_job_ready
+                  WHERE {READY} AND worker = levels.w AND queue = levels.q
+                    AND priority < levels.p)
+    FROM levels WHERE p IS NOT NULL
+)
+SELECT min((SELECT min(run_after) FROM background_job INDEXED BY ix_job_ready
+            WHERE {READY} AND worker = levels.w AND queue = levels.q
+              AND priority = levels.p AND run_after > :now))
+FROM levels WHERE p IS NOT NULL
+"""
+"""Earliest future `run_after` of a ready job: one index probe per worker, queue and
+priority level (the ready index orders by priority before due time)."""
+
+RATE_WINDOW_ENDS = f"""
+SELECT min((SELECT min(s.started_at) FROM queue_start s
+            WHERE s.queue = c.name AND s.started_at > :now - c.rate_per_ms) + c.rate_per_ms)
+FROM job_queue c
+WHERE c.rate_limit IS NOT NULL AND NOT c.paused
+  AND c.rate_limit <= (SELECT coalesce(sum(s.n), 0) FROM queue_start s
+                       WHERE s.queue = c.name AND s.started_at > :now - c.rate_per_ms)
+  AND (EXISTS (SELECT 1 FROM background_job INDEXED BY ix_job_ready
+               WHERE worker = '' AND queue = c.name AND {READY})
+       OR EXISTS (SELECT 1 FROM background_job INDEXED BY ix_job_ready
+                  WHERE worker = c.name AND queue = c.name AND {READY}))
+"""
+"""When the first full rate window that holds back ready jobs lets one more start."""
+
+
+def next_due(conn: sqlite3.Connection, now: int) -> int | None:
+    """The earliest time after `now` when a job may become claimable by time alone: a
+    `run_after`, or the end of a full rate window holding back a queue's ready jobs."""
+    times = [
+        row[0]
+        for sql in (NEXT_DUE, RATE_WINDOW_ENDS)
+        if (row := conn.execute(sql, {"now": now}).fetchone()) is not None and row[0] is not None
+    ]
+    return max(now + 1, int(min(times))) if times else None

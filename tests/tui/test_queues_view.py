@@ -1,0 +1,128 @@
+"""The Queues view and flow control in the lists: keys pause, resume and limit a queue for
+every engine (confirmed); the queue list and the detail say why a job waits."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from jobs_core import BackgroundJobs
+from jobs_tui import JobsApp
+from jobs_tui.screens.concurrency import ConcurrencyScreen
+from jobs_tui.screens.confirm import ConfirmScreen
+from jobs_tui.screens.detail import JobDetailScreen
+from jobs_tui.screens.queue import QueueScreen
+from jobs_tui.screens.queues import QueuesScreen
+from jobs_tui.widgets.keyed_table import KeyedTable
+
+from .conftest import pause_until, screen_text, until_loaded
+
+
+def cell(app: JobsApp, key: str, column: str) -> str:
+    table = app.screen.query_one(KeyedTable)
+    value = table.get_cell(key, column)
+    return value.plain if isinstance(value, Text) else str(value)
+
+
+def other_process(seeded_dir: str) -> BackgroundJobs:
+    """A facade of its own on the store, as another process opens it."""
+    return BackgroundJobs(seeded_dir, create=False, start_engine=False)
+
+
+async def settings_of(seeded_dir: str, name: str) -> tuple[int | None, bool]:
+    jobs = other_process(seeded_dir)
+    try:
+        found = {s.name: s for s in await jobs.queue_settings()}[name]
+        return found.concurrency, found.paused
+    finally:
+        await jobs.close()
+
+
+async def test_queues_view_lists_every_queue_with_its_settings_and_figures(app: JobsApp) -> None:
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("8")
+        screen = await until_loaded(pilot)
+        assert isinstance(screen, QueuesScreen)
+        table = app.screen.query_one(KeyedTable)
+        assert [row.key.value for row in table.ordered_rows] == ["default", "mailer", "reports"]
+        assert (cell(app, "mailer", "concurrency"), cell(app, "mailer", "rate")) == (
+            "1 (worker)", "30/1m",
+        )  # fmt: skip
+        assert (cell(app, "reports", "state"), cell(app, "reports", "concurrency")) == (
+            "paused", "2",
+        )  # fmt: skip
+        assert cell(app, "default", "queued") == "6"
+
+
+async def test_pause_key_confirmed_resumes_a_paused_queue_for_every_process(
+    app: JobsApp, seeded_dir: str
+) -> None:
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("8")
+        await until_loaded(pilot)
+        await pilot.press("down", "down")  # reports
+        await pilot.press("p")
+        await pause_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the modal")
+        await pilot.press("y")
+        await pause_until(pilot, lambda: cell(app, "reports", "state") == "active", "resumed")
+    assert await settings_of(seeded_dir, "reports") == (2, False)
+
+
+async def test_pause_key_refused_changes_nothing(app: JobsApp, seeded_dir: str) -> None:
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("8")
+        await until_loaded(pilot)
+        await pilot.press("down", "down", "p")
+        await pause_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the modal")
+        await pilot.press("n")
+        await pause_until(pilot, lambda: isinstance(app.screen, QueuesScreen), "the view")
+    assert await settings_of(seeded_dir, "reports") == (2, True)
+
+
+async def test_concurrency_key_asks_a_number_then_confirms_and_sets_it(
+    app: JobsApp, seeded_dir: str
+) -> None:
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("8")
+        await until_loaded(pilot)
+        await pilot.press("e")  # the default queue
+        await pause_until(pilot, lambda: isinstance(app.screen, ConcurrencyScreen), "the prompt")
+        await pilot.press("0", "enter")  # not a limit: the prompt says so and stays
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, ConcurrencyScreen)
+        await pilot.press("backspace", "3", "enter")
+        await pause_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the modal")
+        await pilot.press("y")
+        await pause_until(pilot, lambda: cell(app, "default", "concurrency") == "3", "limit")
+    assert await settings_of(seeded_dir, "default") == (3, False)
+
+
+async def test_concurrency_key_does_not_apply_to_a_named_worker(app: JobsApp) -> None:
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("8")
+        screen = await until_loaded(pilot)
+        await pilot.press("down")  # mailer, a named worker: one at a time
+        await pilot.pause(0.1)
+        assert screen.check_action("set_concurrency", ()) is None
+        assert screen.check_action("toggle_pause", ()) is True
+
+
+async def test_queue_list_and_detail_say_a_job_waits_for_its_paused_queue(
+    app: JobsApp, seeded_dir: str
+) -> None:
+    jobs = other_process(seeded_dir)
+    await jobs.pause_queue("default")
+    await jobs.close()
+    async with app.run_test(size=(200, 40)) as pilot:
+        await pilot.press("2")
+        screen = await until_loaded(pilot)
+        assert isinstance(screen, QueueScreen)
+        await pause_until(pilot, lambda: cell(app, "10", "status") == "queue paused", "reason")
+        assert (cell(app, "10", "queue"), cell(app, "15", "queue")) == ("default", "mailer")
+        await pilot.press("enter")
+        detail = await until_loaded(pilot)
+        assert isinstance(detail, JobDetailScreen)
+        await pause_until(pilot, lambda: "queue 'default' is" in screen_text(app), "the reason")
+        shown = [" ".join(line.split()) for line in screen_text(app).splitlines()]
+    assert any(line.startswith("waiting scheduled to run in 114 min; queue 'default' is")
+               for line in shown)  # fmt: skip
+    assert any(line.startswith("queue default ") for line in shown)
