@@ -43,13 +43,28 @@ def telemetry_mode(jobs: BackgroundJobs, mode: str) -> None:
 
     if mode == "api":
         jobs.telemetry = Telemetry()
-    elif mode == "sdk":
+    elif mode in ("sdk", "export"):
         from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
         from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+        from opentelemetry.sdk.trace.export import SpanExportResult as Result
 
-        jobs.telemetry = Telemetry(tracer_provider=TracerProvider(), meter_provider=MeterProvider())
+        tracer_provider = TracerProvider()
+        readers = []
+        if mode == "export":  # spans handed to an exporter that drops them, metrics read
+
+            class Dropping(SpanExporter):
+                def export(self, spans: object) -> Result:
+                    return Result.SUCCESS
+
+            tracer_provider.add_span_processor(SimpleSpanProcessor(Dropping()))
+            readers.append(InMemoryMetricReader())
+        jobs.telemetry = Telemetry(
+            tracer_provider=tracer_provider, meter_provider=MeterProvider(metric_readers=readers)
+        )
     else:
-        raise SystemExit(f"JOBS_BENCH_TELEMETRY: unknown mode {mode!r} (off, api, sdk)")
+        raise SystemExit(f"JOBS_BENCH_TELEMETRY: unknown mode {mode!r} (off, api, sdk, export)")
 
 
 async def serve(directory: str, durability: str) -> None:

@@ -4,7 +4,8 @@ Usage: uv run python bench/telemetry_ab.py [--rounds N] [--modes off,api]. Runs 
 (off, api, off, api, ...) so a shared machine's drift hits both; reports the median of each
 metric per mode and the cost against `off`. Modes: off (no telemetry, as without
 `opentelemetry-api`), api (the API installed, no SDK: the default), sdk (SDK providers, no
-exporter). Prints a table and a final JSON line.
+exporter), export (SDK providers, every span handed to an exporter, metrics read). Prints a
+table and a final JSON line.
 """
 
 from __future__ import annotations

@@ -243,3 +243,16 @@ async def test_deleting_a_job_deletes_its_attempt_rows(pg_server: PgServer, stor
     await store.close()
     assert outcome.done == [job_id]
     assert int(pg_server.psql(f"SELECT count(*) FROM {store.schema}.job_attempt")) == 0
+
+
+async def test_store_connections_run_without_jit(store_url: str) -> None:
+    # With JIT on, the server compiled the claim on every call once the backlog made its
+    # estimated cost large (4.5 s a claim with 93k queued: engines starved in bench/soak.py).
+    store = PostgresStore(store_url)
+    await store.open()
+    try:
+        engine_side = await store._db.one(lambda c: c.fetchval("SHOW jit"), engine=True)
+        admin_side = await store._read(lambda c: c.fetchval("SHOW jit"))
+    finally:
+        await store.close()
+    assert (engine_side, admin_side) == ("off", "off")

@@ -56,6 +56,10 @@ def connect_kwargs(url: StoreUrl) -> dict[str, Any]:
         "server_settings": {
             "search_path": f'"{url.schema}"',
             "application_name": APPLICATION_NAME,
+            # The claim's plan is estimated from a whole backlog (costs in the millions with
+            # 100k queued) although it touches a batch: with JIT on, the server compiled it on
+            # every claim (4.5 s each, measured in bench/soak.py), so engines starved.
+            "jit": "off",
         },
     }
 

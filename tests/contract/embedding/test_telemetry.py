@@ -164,3 +164,41 @@ def test_without_opentelemetry_nothing_is_imported(tmp_path: Any) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[] False"
+
+
+async def test_an_sdk_without_exporters_skips_the_hooks_until_one_is_added(
+    make_jobs: MakeJobs, monkeypatch: Any
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    tracer_provider = TracerProvider()  # installed and configured, but sends nowhere
+    jobs.telemetry = Telemetry(tracer_provider=tracer_provider, meter_provider=MeterProvider())
+    assert jobs.telemetry.active is False and jobs.telemetry.tracing is False
+
+    @jobs.command
+    async def echo(req: int) -> int:
+        return req
+
+    async with jobs:
+        with tracer_provider.get_tracer("app").start_as_current_span("request"):
+            ref = await echo.enqueue(1)
+        await jobs.run_until_idle()
+        job = (await ref.get()).job
+        assert job is not None and job.meta == {}  # no span was made to carry
+
+        spans = InMemorySpanExporter()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+        monkeypatch.setattr("jobs_core.telemetry.RECHECK_SECS", 0.0)
+        jobs.telemetry._next_check = 0.0
+        assert jobs.telemetry.live() is True and jobs.telemetry.tracing is True
+        with tracer_provider.get_tracer("app").start_as_current_span("request"):
+            await echo.enqueue(2)
+        await jobs.run_until_idle()
+    assert {span.name for span in spans.get_finished_spans()} >= {"enqueue echo", "run echo"}
+
+
+def test_a_meter_provider_with_a_reader_is_live_without_tracing() -> None:
+    telemetry = Telemetry(
+        tracer_provider=TracerProvider(),
+        meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]),
+    )
+    assert telemetry.active is True and telemetry.tracing is False
