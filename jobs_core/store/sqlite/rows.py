@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields
-from operator import itemgetter
 from typing import Any
 
 from jobs_core.records import (
@@ -16,6 +14,7 @@ from jobs_core.records import (
     JobSummary,
 )
 from jobs_core.retry_policy import policy_from_json, policy_to_json
+from jobs_core.store.rows import job_builder
 
 from .schema import JOB_FIELDS
 
@@ -31,12 +30,7 @@ SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
 
 
 _STATES = {state.value: state for state in JobState}
-_NAMES = [f.name for f in fields(Job) if f.name in JOB_FIELDS]
-_IN_FIELD_ORDER = itemgetter(*(JOB_FIELDS.index(name) for name in _NAMES))
-# Keyword arguments in the order of Job's fields, named by its own (interned) strings: Python
-# then matches them by identity (5 µs a job); table-order names from str.split are compared
-# as text, each against every parameter (19 µs, measured). Fields the table does not hold
-# (progress_estimated) keep their defaults.
+_build = job_builder(JOB_FIELDS)
 _STATE, _ERROR, _ARGS, _META, _TRUNCATED, _RETRY, _OUTCOME, _DEPENDENCIES, _POLICY = (
     JOB_FIELDS.index(n)
     for n in (
@@ -59,7 +53,7 @@ def row_to_job(row: tuple[Any, ...]) -> Job:
     values[_OUTCOME] = AttemptOutcome(values[_OUTCOME]) if values[_OUTCOME] else None
     values[_DEPENDENCIES] = json.loads(values[_DEPENDENCIES]) if values[_DEPENDENCIES] else []
     values[_POLICY] = DependencyPolicy(values[_POLICY]) if values[_POLICY] else _COMPLETED
-    return Job(**dict(zip(_NAMES, _IN_FIELD_ORDER(values), strict=True)))
+    return _build(values)
 
 
 _COMPLETED = DependencyPolicy.COMPLETED
