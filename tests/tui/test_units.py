@@ -11,6 +11,8 @@ from jobs_core import (
     Job,
     JobQuery,
     JobState,
+    ScheduledTaskInfo,
+    TaskState,
     ThroughputBucket,
     mask_reply_to,
 )
@@ -18,7 +20,8 @@ from jobs_tui.formatting import duration, progress_bar, relative, size
 from jobs_tui.marks import Marks
 from jobs_tui.query_suggest import suggest
 from jobs_tui.screens.batch import record_text
-from jobs_tui.themes import other_theme
+from jobs_tui.screens.tasks import task_row
+from jobs_tui.themes import PLAIN, other_theme
 from jobs_tui.widgets.dashboard_panes import throughput_series
 from jobs_tui.widgets.detail_panes import job_fields
 from jobs_tui.widgets.job_rows import waiting_for
@@ -168,3 +171,15 @@ def test_batch_view_states_the_batch_record() -> None:
         "finished  ·  'nightly'  ·  3 announced  ·  on complete: report  ·  "
         "on success: celebrate  ·  callbacks #4, #5"
     )
+
+
+@pytest.mark.parametrize("state", [TaskState.PAUSED, TaskState.ENDED])
+def test_a_paused_or_ended_task_shows_so_instead_of_a_next_run(state: TaskState) -> None:
+    task = ScheduledTaskInfo(
+        name="sync", schedule="every 30s", description="Every 30 seconds", command="sync",
+        request_body="null", paused=state is TaskState.PAUSED, missed_policy="run_once",
+        next_run_at=None, last_run_at=None, last_job_id=None, last_job_state=None,
+        run_now_requested=False, state=state, max_runs=3, run_count=3,
+    )  # fmt: skip
+    _, cells = task_row(task, 0, PLAIN)
+    assert cells["next"] == state.value and str(cells["state"]) == state.value
