@@ -14,8 +14,9 @@ import time
 from jobs_core import BackgroundJobs, EnqueueRequest
 from jobs_core.figures import bucket_of
 from jobs_core.store.sqlite.month_reader import month_of, month_path
+from jobs_core.store.sqlite.month_schema import MONTH_VERSION, month_ddl
 from jobs_core.store.sqlite.rows import SUMMARY_FIELDS
-from jobs_core.store.sqlite.schema import JOB_FIELDS, MONTH_VERSION, month_ddl
+from jobs_core.store.sqlite.schema import JOB_FIELDS
 
 COMMANDS = [f"cmd_{i}" for i in range(10)]
 OK_BODY = '{"ok": true}'
@@ -66,8 +67,10 @@ def _summary_sql(table: str) -> str:
 
 def _fill(conn: sqlite3.Connection, n: int, first_ms: int, span_ms: int) -> None:
     ddl = month_ddl("m")
-    # Tables and their later columns first; the indexes after the rows (a faster load).
-    indexes = [s for s in ddl if s.startswith("CREATE INDEX")]
+    # Tables and their later columns first; the indexes, the search index's fill and its
+    # triggers after the rows (built once, in bulk: a faster load).
+    later = ("CREATE INDEX", "INSERT INTO", "CREATE TRIGGER")
+    indexes = [s for s in ddl if s.startswith(later)]
     tables = [s for s in ddl if s not in indexes]
     conn.execute("BEGIN")
     for statement in tables:

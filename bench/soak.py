@@ -116,7 +116,11 @@ async def soak(directory: str, workdir: Path, minutes: float, rate: float) -> di
         for _ in range(3):
             pool.start()
         await jobs.recurring(
-            "soak", Schedule.interval(TASK_INTERVAL_SECS), "tick", missed="catch_up"
+            "soak",
+            Schedule.interval(TASK_INTERVAL_SECS),
+            "tick",
+            missed="catch_up",
+            overlap="allow",
         )
         stop = asyncio.Event()
         helpers = [

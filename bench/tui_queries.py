@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from _common import final_line, median, percentile, print_table, rss_mb
@@ -60,6 +61,17 @@ def queries(jobs: BackgroundJobs, month: str, archived: int, queued: int) -> dic
         "get_job archived failed": lambda r: jobs.get_job(50 * (1 + (999 + r * 331) % fails)),
         "get_job queued": lambda r: jobs.get_job(archived + 1 + (r * 97) % queued),
         "batch_status": lambda r: jobs.batch_status(f"batch-{r + 1}"),
+        "attempts archived": lambda r: jobs.attempts(1 + (mid + r * 7919) % archived),
+        "search (common word)": lambda _: jobs.search("processed", limit=page),
+        "search (common, next page)": lambda r: jobs.search("processed", limit=page,
+                                                            cursor=mid - r * 997),
+        "search (two words)": lambda _: jobs.search("bad input", limit=page),
+        "search (rare word)": lambda _: jobs.search("user4243", limit=page),
+        "search (no match)": lambda _: jobs.search("nosuchword", limit=page),
+        "search (rare, date range)": lambda _: jobs.search(
+            "user4243", since=_day_ago(), until=_day_ago(0), limit=page),
+        "search (common, date range)": lambda _: jobs.search(
+            "processed", since=_day_ago(3), until=_day_ago(2), limit=page),
         "list_completed query (prefix, negation)": lambda _: jobs.list_completed(
             month, "command:cmd_3* -tag:tag42", limit=page),
         "find_jobs state:failed command (every month)": lambda _: jobs.find_jobs(
@@ -73,6 +85,11 @@ def queries(jobs: BackgroundJobs, month: str, archived: int, queued: int) -> dic
         "count_jobs state:failed (bulk confirm)": lambda _: jobs.count_jobs("state:failed"),
         "change_token()": _sync(jobs.change_token),
     }  # fmt: skip
+
+
+def _day_ago(days: int = 1) -> datetime:
+    """A bound of a date range, `days` before now."""
+    return datetime.now(UTC) - timedelta(days=days)
 
 
 def _sync(fn: Callable[[], Any]) -> Query:

@@ -139,7 +139,7 @@ def parse_json(text: str | None) -> Any:
 
 
 def parse_when(text: str, option: str = "--run-after") -> datetime | timedelta:
-    """`--run-after` (or another `option`): a delay such as `30s`, `5m`, `2h`, or an ISO
+    """`--run-after` (or `option`): a delay such as `30s`, `5m`, `2h`, `90d`, or an ISO
     date-time; one without a time zone is the machine's local time (as `date` shows it),
     never silently UTC."""
     stripped = text.strip()

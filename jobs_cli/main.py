@@ -18,7 +18,7 @@ from jobs_core import (
 )
 from jobs_core.store.url import mask_urls_in
 
-from . import actions, admin, demo, enqueue, listing, metrics, queue, status, web, worker
+from . import actions, admin, demo, enqueue, history, listing, metrics, queue, status, web, worker
 from .common import FAILURE, USAGE, CliError, store_location
 
 PROG = "jobs"
@@ -61,6 +61,8 @@ def build_parser() -> Parser:
     actions.add_parsers(commands)
     web.add_parser(commands)
     metrics.add_parser(commands)
+    history.add_purge_parser(commands)
+    history.add_search_parser(commands)
     queue.add_parser(commands)
     queue.add_why_parser(commands)
     return parser

@@ -206,7 +206,7 @@ def _scheduled(tasks: list[ScheduledTaskInfo], now_ms: int) -> list[str]:
             f"  Schedule:     {task.description or task.schedule}",
             f"  Command:      {task.command}",
             f"  Paused:       {'yes' if task.paused else 'no'}",
-            f"  Next run:     {_relative(task.next_run_at, now_ms)}",
+            f"  Next run:     {task.next_run_text or _relative(task.next_run_at, now_ms)}",
             f"  Last run:     {_relative(task.last_run_at, now_ms)}",
             f"  Last job:     {last_job}",
             "",

@@ -1,11 +1,14 @@
 """jobs_core: durable background jobs and scheduled tasks on embedded SQLite or PostgreSQL."""
 
 from .app import BackgroundJobs, EnqueueRequest
+from .batch import Batch
 from .clock import Clock, ManualClock, SystemClock, from_ms, to_ms
 from .context import JobContext, JobLogger, current_job, current_user
 from .enqueue_options import EnqueueOptions, RunOptions
 from .errors import (
     BatchCancelledError,
+    BatchClosedError,
+    BatchNotFoundError,
     DuplicateRefIdError,
     InvalidOptionError,
     InvalidQueryError,
@@ -52,14 +55,19 @@ from .records import (
     LIVE_ENGINE_STATES,
     REQUEUEABLE_STATES,
     TERMINAL_STATES,
+    AttemptOutcome,
+    BatchCompleted,
+    BatchState,
     BatchStatus,
     BulkResult,
     CommandDefinition,
     CommandFigures,
+    DependencyPolicy,
     EngineInfo,
     EngineState,
     ExposedFile,
     Job,
+    JobAttempt,
     JobError,
     JobFilter,
     JobRef,
@@ -68,9 +76,11 @@ from .records import (
     JobSummary,
     MonthDatabase,
     Page,
+    PurgeReport,
     RequestShape,
     RunningJob,
     ScheduledTaskInfo,
+    TaskState,
     ThroughputBucket,
 )
 from .reply_to import ReplyDeliveryError, mask_reply_to
@@ -79,6 +89,7 @@ from .schedule import MissedRunPolicy, Schedule
 from .settings import Durability, Settings
 from .store.url import mask_store_url
 from .sync_api import SyncJobs
+from .task_rules import OverlapPolicy
 from .transient import TransientJob
 
 __all__ = [
@@ -89,15 +100,22 @@ __all__ = [
     "TERMINAL_STATES",
     "UNSET",
     "AsyncCommandHandle",
+    "AttemptOutcome",
     "BackgroundJobs",
     "BackoffKind",
+    "Batch",
     "BatchCancelledError",
+    "BatchClosedError",
+    "BatchCompleted",
+    "BatchNotFoundError",
+    "BatchState",
     "BatchStatus",
     "BulkResult",
     "Clock",
     "CommandDefinition",
     "CommandFigures",
     "CommandHandle",
+    "DependencyPolicy",
     "DuplicateRefIdError",
     "Durability",
     "EngineInfo",
@@ -112,6 +130,7 @@ __all__ = [
     "InvalidScheduleError",
     "InvalidStateError",
     "Job",
+    "JobAttempt",
     "JobCancelledError",
     "JobContext",
     "JobError",
@@ -132,8 +151,10 @@ __all__ = [
     "MissedRunPolicy",
     "MonthDatabase",
     "OnConflict",
+    "OverlapPolicy",
     "Page",
     "PermanentError",
+    "PurgeReport",
     "QueueInfo",
     "QueueSettings",
     "RateLimit",
@@ -157,6 +178,7 @@ __all__ = [
     "SyncJobs",
     "SystemClock",
     "TaskNotFoundError",
+    "TaskState",
     "ThroughputBucket",
     "TransientJob",
     "UnknownCommandError",

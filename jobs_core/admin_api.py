@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .errors import InvalidStateError, JobNotFoundError, JobsError, StoreError
+from .estimate import ProgressEstimator
 from .figures import command_figures
 from .liveness import checked_on_this_host
 from .query import JobQuery
@@ -28,6 +29,7 @@ from .records import (
     ThroughputBucket,
 )
 from .reply_to import mask_reply_to
+from .store.history_protocol import HistoryStore
 from .store.protocol import FileStore, Store
 
 if TYPE_CHECKING:
@@ -44,12 +46,22 @@ class AdminMixin:
     store: Store
     clock: Clock
     _engine: Engine | None
+    _progress_estimator: ProgressEstimator
+
+    if TYPE_CHECKING:
+
+        def _changed_here(self) -> None: ...
 
     async def get_job(self, job_id: int) -> JobResult:
-        """The job's summary plus its full row wherever it lives; JobNotFoundError if none."""
+        """The job's summary plus its full row wherever it lives; JobNotFoundError if none.
+
+        A running job that reports no progress gets an estimate (`progress_estimated`)."""
         found = await self.store.get_job(job_id)
         if found is None:
             raise JobNotFoundError(f"there is no job {job_id}")
+        if found.queued is not None and found.queued.state is JobState.STARTED:
+            (queued,) = await self._estimator().fill([found.queued], self.clock.now_ms())
+            found = dataclasses.replace(found, queued=queued)
         return _masked_result(found)
 
     async def get_job_by_ref(self, ref_id: str) -> JobResult:
@@ -66,6 +78,7 @@ class AdminMixin:
         if self._engine is not None and self._engine.cancel_running(job_id, reason):
             return JobState.STARTED
         state = await self.store.request_cancel(job_id, reason, self.clock.now_ms())
+        self._changed_here()
         return state
 
     async def requeue(self, job_id: int) -> list[int]:
@@ -82,6 +95,7 @@ class AdminMixin:
                 f"job {job_id} cannot be requeued: another job with its unique key is queued "
                 "or running (requeue it once that one has finished)"
             ) from None
+        self._changed_here()
         if self._engine is not None:
             self._engine.wake()
         return ids
@@ -94,8 +108,11 @@ class AdminMixin:
     async def list_queue(
         self, query: QueryLike = None, *, cursor: int | None = None, limit: int = 50
     ) -> Page[Job]:
-        """Jobs in the queue (queued, started, executed) matching `query`, oldest first."""
-        return _masked_page(await self.store.list_queue(self.query(query), cursor, limit))
+        """Jobs in the queue (queued, started, executed) matching `query`, oldest first; a
+        running job that reports no progress gets an estimate (`progress_estimated`)."""
+        page = await self.store.list_queue(self.query(query), cursor, limit)
+        items = await self._estimator().fill(page.items, self.clock.now_ms())
+        return masked_page(Page(items=items, next_cursor=page.next_cursor))
 
     async def list_completed(
         self, month: str, query: QueryLike = None, *, cursor: int | None = None,
@@ -105,7 +122,7 @@ class AdminMixin:
         page = await self.store.list_archive(
             month, JobState.COMPLETED, self.query(query), cursor, limit
         )
-        return _masked_page(page)
+        return masked_page(page)
 
     async def list_failed(
         self, month: str, query: QueryLike = None, *, cursor: int | None = None,
@@ -115,7 +132,7 @@ class AdminMixin:
         page = await self.store.list_archive(
             month, JobState.FAILED, self.query(query), cursor, limit
         )
-        return _masked_page(page)
+        return masked_page(page)
 
     async def find_jobs(
         self, query: QueryLike = None, *, cursor: int | None = None, limit: int = 50
@@ -123,7 +140,7 @@ class AdminMixin:
         """Jobs matching `query` in the queue and every month, newest first. Without an
         index for the query a page may be short yet have a `next_cursor` (a bounded scan of
         each month); keep paging until `next_cursor` is None."""
-        return _masked_page(await self.store.find_jobs(self.query(query), cursor, limit))
+        return masked_page(await self.store.find_jobs(self.query(query), cursor, limit))
 
     async def count_jobs(self, query: QueryLike = None) -> int:
         """How many jobs match `query` in the queue and every month (may scan)."""
@@ -151,7 +168,22 @@ class AdminMixin:
         return []
 
     async def running_jobs(self) -> list[RunningJob]:
-        return await self.store.running_jobs()
+        """Jobs running now; one that reports no progress gets an estimate from the median
+        duration of its command's recent completions (`progress_estimated`)."""
+        running = await self.store.running_jobs()
+        return await self._estimator().fill(running, self.clock.now_ms())
+
+    def _estimator(self) -> ProgressEstimator:
+        estimator: ProgressEstimator | None = getattr(self, "_progress_estimator", None)
+        if estimator is None:
+            estimator = ProgressEstimator(self._recent_durations)
+            self._progress_estimator = estimator
+        return estimator
+
+    async def _recent_durations(self, command: str, limit: int) -> list[int]:
+        if isinstance(self.store, HistoryStore):
+            return await self.store.recent_durations(command, limit)
+        return []
 
     async def throughput(self, minutes: int = 15) -> list[ThroughputBucket]:
         now = self.clock.now_ms()
@@ -221,5 +253,5 @@ def _masked_result(result: JobResult) -> JobResult:
     )
 
 
-def _masked_page(page: Page[Job]) -> Page[Job]:
+def masked_page(page: Page[Job]) -> Page[Job]:
     return Page(items=[_masked(j) or j for j in page.items], next_cursor=page.next_cursor)

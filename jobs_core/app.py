@@ -17,6 +17,7 @@ from .enqueue_options import EnqueueOptions
 from .enqueuing import JobBuilder
 from .errors import JobsError, PermanentError, ReadOnlyStoreError
 from .handles import CommandDecorator
+from .history_api import HistoryMixin
 from .options import EnqueueRequest
 from .queue_api import QueueMixin
 from .records import CommandDefinition, Job, JobRef, JobState
@@ -38,7 +39,7 @@ __all__ = ["BackgroundJobs", "EnqueueRequest", "UserResolver"]
 UserResolver = Callable[[str], Any]
 
 
-class BackgroundJobs(AdminMixin, BulkMixin, QueueMixin, SchedulingMixin, WaitMixin):
+class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, SchedulingMixin, WaitMixin):
     """Durable background jobs in a directory (default `./jobs_data`), on PostgreSQL when
     given a `postgresql://` URL instead, or on a given store.
 
@@ -102,7 +103,10 @@ class BackgroundJobs(AdminMixin, BulkMixin, QueueMixin, SchedulingMixin, WaitMix
 
         async def deliver_reply(ctx: JobContext) -> None:
             assert ctx.job.reply_to is not None
-            status = await send_reply(ctx.job.reply_to, ctx.job.request_body)
+            served = ctx.job.meta.get("reply_for") or str(ctx.job.parent_id)
+            # The reply goes out once the job succeeded: it completes when delivered.
+            headers = {"X-Job-Id": served, "X-Job-State": JobState.COMPLETED.value}
+            status = await send_reply(ctx.job.reply_to, ctx.job.request_body, headers=headers)
             ctx.log.info("delivered result: HTTP %s", status)
 
         self.registry.add(deliver_reply, name=REPLY_COMMAND)
@@ -188,6 +192,13 @@ class BackgroundJobs(AdminMixin, BulkMixin, QueueMixin, SchedulingMixin, WaitMix
         if job.depends_on is not None:
             parent = await self.store.get_job(job.depends_on)
             ctx.parent = parent.job if parent else None
+            ctx.parents = [parent] if parent else []
+            for other in job.dependencies[1:]:
+                found = await self.store.get_job(other)
+                if found is not None:
+                    ctx.parents.append(found)
+        if job.depends_on_batch is not None:
+            ctx.parent_batch = await self.store.batch_status(job.depends_on_batch)
         if job.user_id is not None:
             ctx.user = await self._resolve_user(job.user_id)
 

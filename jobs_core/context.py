@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import JobCancelledError, JobsError
-from .records import Job
+from .records import BatchStatus, Job, JobResult
 
 if TYPE_CHECKING:
     from .app import BackgroundJobs
@@ -100,7 +100,13 @@ class JobContext:
         self.jobs = jobs
         """The facade, to enqueue follow-up jobs (e.g. with `depends_on=ctx.job.id`)."""
         self.parent = parent
-        """The completed job this one depends on (`depends_on`), request and result included."""
+        """The job this one depends on (`depends_on`, the first when several), request and
+        result included."""
+        self.parents: list[JobResult] = []
+        """Every job this one depends on, with its state and row (`depends_on` given a list,
+        or the `finished` policy, under which parents may have failed or been cancelled)."""
+        self.parent_batch: BatchStatus | None = None
+        """The batch this job waited for (`depends_on_batch`): its counts and failed ids."""
         self.user = user
         """The app's user object for `job.user_id`, from the registered resolver."""
         self.running_since: float | None = time.monotonic()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from .flow_records import OnConflict
+from .records import DependencyPolicy
 from .retry_policy import RetryPolicy
 
 
@@ -27,7 +28,9 @@ class EnqueueOptions(TypedDict, total=False):
     batch_id: str | None
     args: Mapping[str, str] | None
     parent_id: int | None
-    depends_on: int | None
+    depends_on: int | Sequence[int] | None
+    depends_on_batch: str | None
+    depends_policy: DependencyPolicy | Literal["completed", "finished"] | None
     callback: str | None
     user_id: str | None
     reply_to: str | None

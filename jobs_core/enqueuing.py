@@ -12,8 +12,15 @@ from typing import Any, Protocol
 from .errors import InvalidOptionError, UnknownCommandError
 from .flow import key_from_template, unique_key_for
 from .flow_records import DEFAULT_QUEUE
-from .options import EnqueueRequest, check_options, expires_at_ms, run_after_ms
-from .records import CommandDefinition
+from .options import (
+    EnqueueRequest,
+    check_options,
+    dependency_policy,
+    expires_at_ms,
+    parents_of,
+    run_after_ms,
+)
+from .records import CommandDefinition, DependencyPolicy
 from .registry import Command, CommandRegistry
 from .request_shape import check_request
 from .retry_policy import policy_to_json
@@ -91,6 +98,15 @@ class JobBuilder:
             await self.refresh()
         return self._declared.get(name)
 
+    async def spec(self, name: str) -> Spec:
+        """What enqueue knows of command `name` (local, else declared; read again on a miss);
+        UnknownCommandError if neither."""
+        try:
+            return self._spec(name)
+        except _Miss:
+            await self.refresh()
+        return self._spec(name, refreshed=True)
+
     def _spec(self, name: str, allow_undeclared: bool = False, *, refreshed: bool = False) -> Spec:
         found = self.registry.find(name) if isinstance(name, str) else None
         if found is not None:
@@ -127,6 +143,9 @@ class JobBuilder:
         if spec.shape is not None and type(r.request) in _CHECKED_REQUESTS:
             check_request(spec.shape, r.request, r.command)
         settings = self.settings
+        parents = [] if r.depends_on is None else parents_of(r.depends_on)
+        first = parents[0] if parents else None
+        policy = _COMPLETED if r.depends_policy is None else dependency_policy(r.depends_policy)
         retry_limit = r.retry_limit if r.retry_limit is not None else spec.retry_limit
         timeout = r.timeout if r.timeout is not None else spec.timeout_secs
         body = request_to_json(r.request, r.command)
@@ -137,13 +156,19 @@ class JobBuilder:
             worker=worker, run_after=run_after,
             retry_limit=retry_limit if retry_limit is not None else settings.default_retry_limit,
             timeout_secs=timeout if timeout is not None else settings.default_timeout_secs,
-            parent_id=r.parent_id if r.parent_id is not None else r.depends_on,
-            depends_on=r.depends_on, ref_id=r.ref_id, tag=r.tag, callback=r.callback,
+            parent_id=r.parent_id if r.parent_id is not None else first,
+            depends_on=first, ref_id=r.ref_id, tag=r.tag, callback=r.callback,
             batch_id=r.batch_id, created_by=r.created_by, user_id=r.user_id,
             reply_to=r.reply_to, args=dict(r.args) if r.args else {},
             meta=dict(r.meta) if r.meta else {},
+            dependencies=parents if len(parents) > 1 else [],
+            depends_on_batch=r.depends_on_batch,
+            depends_policy=policy,
             **(flow_fields(r, spec, body, worker, run_after) if _has_flow(r, spec) else {}),
         )  # fmt: skip
+
+
+_COMPLETED = DependencyPolicy.COMPLETED
 
 
 def _has_flow(r: EnqueueRequest, spec: Spec) -> bool:

@@ -82,6 +82,19 @@ class BatchCancelledError(PermanentError):
         self.batch_id = batch_id
 
 
+class BatchClosedError(PermanentError):
+    """An enqueue into a batch that was closed (`batch.close()`, or its declared total
+    reached) or has finished: no job may join it any more."""
+
+    def __init__(self, message: str, *, batch_id: str) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+
+
+class BatchNotFoundError(JobsError):
+    """No batch has the given id."""
+
+
 class InvalidScheduleError(JobsError):
     """A cron expression, interval or shortcut that cannot be scheduled."""
 

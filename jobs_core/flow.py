@@ -57,9 +57,7 @@ def explain(facts: WaitFacts, now: int) -> WaitInfo:
     if job.expires_at is not None and job.expires_at <= now:
         reasons.append((WaitReason.EXPIRED, f"expired at {_when(job.expires_at)}; never starts"))
     if facts.waiting_on is not None:
-        reasons.append(
-            (WaitReason.DEPENDENCY, f"blocked by job {facts.waiting_on} (it has not completed)")
-        )
+        reasons.append((WaitReason.DEPENDENCY, _blocked(job, facts.waiting_on)))
     if job.run_after > now:
         until.append(job.run_after)
         seconds = _seconds(job.run_after - now)
@@ -84,8 +82,15 @@ def explain(facts: WaitFacts, now: int) -> WaitInfo:
     return WaitInfo(
         job_id=job.id, state=job.state, reasons=[r for r, _ in reasons], text=text,
         until=min(until) if until else None, expires_at=job.expires_at,
-        blocked_by=facts.waiting_on,
+        blocked_by=facts.waiting_on if facts.waiting_on is None or facts.waiting_on > 0 else None,
     )  # fmt: skip
+
+
+def _blocked(job: Job, waiting_on: int) -> str:
+    """The parent a job waits on in words: a job, or (as minus its number) a batch."""
+    if waiting_on < 0:
+        return f"blocked by batch '{job.depends_on_batch}' (it has not finished)"
+    return f"blocked by job {waiting_on} (it has not completed)"
 
 
 def _queue_reasons(facts: WaitFacts, now: int, until: list[int]) -> list[tuple[WaitReason, str]]:

@@ -34,3 +34,21 @@ def cap_logs(text: str, max_chars: int) -> str:
         if 0 <= newline < len(tail) - 1:
             tail = tail[newline + 1 :]
     return marker(earlier + len(body) - len(tail)) + tail
+
+
+def dropped_characters(logs: str) -> tuple[int, str]:
+    """How many characters the cap dropped from `logs` so far, and the lines it kept (the
+    text after its marker)."""
+    found = _MARKER.match(logs)
+    if found is None:
+        return 0, logs
+    return int(found[1]), logs[found.end() :]
+
+
+def log_end(logs: str | None) -> int:
+    """Characters ever written to logs that now read `logs` (the kept ones plus those the
+    cap dropped): a position that later appends and truncations never move."""
+    if not logs:
+        return 0
+    dropped, body = dropped_characters(logs)
+    return dropped + len(body)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from .flow_records import (
     check_priority,
     check_queue_name,
 )
+from .records import DependencyPolicy
 from .retry_policy import RetryPolicy, check_policy
 
 
@@ -45,7 +46,9 @@ class EnqueueRequest:
     batch_id: str | None = None
     args: Mapping[str, str] | None = None
     parent_id: int | None = None
-    depends_on: int | None = None
+    depends_on: int | Sequence[int] | None = None
+    depends_on_batch: str | None = None
+    depends_policy: DependencyPolicy | str | None = None
     callback: str | None = None
     user_id: str | None = None
     reply_to: str | None = None
@@ -63,7 +66,7 @@ class EnqueueRequest:
 
 TEXT_OPTIONS = (
     "worker", "ref_id", "tag", "created_by", "batch_id", "callback", "user_id", "reply_to",
-    "concurrency_key", "unique_key",
+    "depends_on_batch", "concurrency_key", "unique_key",
 )  # fmt: skip
 """Options that take a non-empty string (an empty one would mean nothing, or the default)."""
 
@@ -82,8 +85,8 @@ def check_options(r: EnqueueRequest) -> None:
         check_timeout(r.timeout, "timeout")
     if r.parent_id is not None:
         _check_id(r.parent_id, "parent_id")
-    if r.depends_on is not None:
-        _check_id(r.depends_on, "depends_on")
+    if r.depends_on is not None or r.depends_policy is not None:
+        _check_dependencies(r)
     if r.args is not None:
         check_string_map(r.args, "args")
     if r.meta:
@@ -99,6 +102,13 @@ def check_options(r: EnqueueRequest) -> None:
         or r.on_conflict is not None or r.retry is not None
     ):  # fmt: skip
         _check_flow_options(r)
+
+
+def _check_dependencies(r: EnqueueRequest) -> None:
+    if r.depends_on is not None:
+        _check_parents(r.depends_on)
+    if r.depends_policy is not None:
+        dependency_policy(r.depends_policy)
 
 
 def _check_flow_options(r: EnqueueRequest) -> None:
@@ -189,6 +199,40 @@ def _check_id(value: object, name: str) -> None:
     assert isinstance(value, int)
     if value < 1:
         raise InvalidOptionError(f"{name} must be a job id (1 or more), got {value}")
+
+
+def _check_parents(value: object) -> None:
+    if _is_int(value):
+        _check_id(value, "depends_on")
+        return
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
+        raise InvalidOptionError(
+            f"depends_on must be a job id or a non-empty list of job ids, got "
+            f"{type(value).__name__} {value!r}"
+        )
+    for item in value:
+        _check_id(item, "depends_on")
+    if len(set(value)) != len(value):
+        raise InvalidOptionError(f"depends_on lists a job twice: {list(value)!r}")
+
+
+def parents_of(depends_on: int | Sequence[int] | None) -> list[int]:
+    """The parent ids of an (already checked) `depends_on`."""
+    if depends_on is None:
+        return []
+    if isinstance(depends_on, int):
+        return [depends_on]
+    return list(depends_on)
+
+
+def dependency_policy(value: object) -> DependencyPolicy:
+    """`depends_policy` as the enum, or InvalidOptionError naming the policies."""
+    if isinstance(value, DependencyPolicy):
+        return value
+    if isinstance(value, str) and value in DependencyPolicy._value2member_map_:
+        return DependencyPolicy(value)
+    known = ", ".join(p.value for p in DependencyPolicy)
+    raise InvalidOptionError(f"depends_policy must be one of {known}, got {value!r}")
 
 
 def check_string_map(value: object, name: str) -> None:

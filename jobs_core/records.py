@@ -34,6 +34,51 @@ REQUEUEABLE_STATES = frozenset({JobState.FAILED, JobState.CANCELLED})
 """States from which an operator may requeue a job."""
 
 
+class AttemptOutcome(StrEnum):
+    """How one attempt of a job ended (or that it is still running)."""
+
+    RUNNING = "running"
+    """The attempt is running now."""
+    COMPLETED = "completed"
+    """The handler returned."""
+    FAILED = "failed"
+    """The handler raised (retried while attempts remain, unless the error is permanent)."""
+    TIMED_OUT = "timed_out"
+    """The attempt ran past its timeout and was stopped."""
+    CANCELLED = "cancelled"
+    """An operator (or a cancelled batch) stopped it."""
+    LOST = "lost"
+    """Its engine died or stopped without finishing it; another engine recovered the job."""
+    INTERRUPTED = "interrupted"
+    """Its engine shut down mid-attempt; the attempt was given back to the job."""
+    REQUEUED = "requeued"
+    """Not an attempt: an operator requeued the finished job (attempt numbers start again)."""
+
+
+class DependencyPolicy(StrEnum):
+    """When a job that depends on others may start."""
+
+    COMPLETED = "completed"
+    """Once every parent completed; a failed or cancelled parent cancels it. The default."""
+    FINISHED = "finished"
+    """Once every parent ended, whatever its state; the handler sees the parents' states."""
+
+
+class BatchState(StrEnum):
+    """Where a batch is in its life: open → closed → finished, or cancelled."""
+
+    OPEN = "open"
+    """Jobs may still join."""
+    CLOSED = "closed"
+    """No job may join (`close()`, or its declared total reached); it finishes once every
+    job has ended."""
+    FINISHED = "finished"
+    """Closed and every job ended; its `on_complete` (and `on_success`) ran once."""
+    CANCELLED = "cancelled"
+    """Cancelled: its unfinished jobs were cancelled, it takes no new job, and its
+    callbacks never run."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobError:
     """Why a job (or one attempt of it) failed."""
@@ -123,7 +168,8 @@ class Job:
     meta: dict[str, str] = field(default_factory=dict)
     """Engine-maintained string metadata (e.g. the scheduled task that created the job)."""
     owner: str | None = None
-    """Id of the engine running the job, while it runs."""
+    """Id of the engine running the job while it runs; once it ended (or is executed), the
+    engine that ran its last attempt. None while queued."""
     queue: str = "default"
     """The queue it runs in: its concurrency, pause and rate limit apply (a named worker's
     jobs are in the queue of the worker's name)."""
@@ -140,6 +186,24 @@ class Job:
     adding a job."""
     retry_policy: RetryPolicy | None = None
     """Its own retry policy (backoff, errors retried), if it was given one at enqueue."""
+    last_outcome: AttemptOutcome | None = None
+    """How the attempt that failed or cancelled the job ended (failed, timed out, cancelled,
+    lost); None otherwise (a completed job's last attempt completed)."""
+    notify_error: str | None = None
+    """Why its `reply_to` delivery failed for good (None when delivered or not due);
+    `notified_date` is set only when the reply was delivered."""
+    dependencies: list[int] = field(default_factory=list)
+    """Every job this one depends on when `depends_on` was given several (`depends_on`
+    holds the first); empty for none or one."""
+    depends_on_batch: str | None = None
+    """Batch this job waits for: it may start once the batch has finished."""
+    depends_policy: DependencyPolicy = DependencyPolicy.COMPLETED
+    """`completed`: every parent must complete (a failed or cancelled one cancels this job);
+    `finished`: the job runs once its parents end in any state."""
+    progress_estimated: bool = False
+    """`progress` is an estimate (the handler reported none): elapsed time over the median
+    duration of the command's recent completions. Set only on running jobs the admin API
+    returns; never stored."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -320,21 +384,113 @@ class RunningJob:
     started_date: int | None
     progress: float | None
     status: str | None
+    progress_estimated: bool = False
+    """`progress` is an estimate from the command's recent durations (the handler reported
+    none)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PurgeReport:
+    """What `jobs.purge()` removed (or, with `dry_run`, would remove)."""
+
+    older_than: int
+    """Jobs that finished before this time (epoch ms) were removed."""
+    removed: dict[JobState, int]
+    """Jobs removed, by state."""
+    months_dropped: list[str]
+    """Whole months (`YYYY-MM`) removed at once: their file, or their partitions."""
+    dry_run: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.removed.values())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BatchStatus:
-    """Progress of the jobs sharing one `batch_id`."""
+    """A batch and the progress of the jobs sharing its `batch_id`."""
 
     batch_id: str
     counts: dict[JobState, int]
+    """Jobs of the batch by state."""
     total: int
+    """Jobs that joined the batch so far (callbacks and replies of its jobs included)."""
     done: int
     """Jobs in a terminal state."""
     failed_ids: list[int]
     started_at: int | None
+    """When its first job started."""
     finished_at: int | None
-    """When the last job finished, once every job is done."""
+    """When its last job finished, once every job is done."""
+    state: BatchState = BatchState.OPEN
+    """Open, closed, finished or cancelled."""
+    name: str | None = None
+    """The name given to `create_batch`; None for a batch only named by its jobs."""
+    declared_total: int | None = None
+    """The number of jobs `create_batch(total=...)` announced; the batch closes once that
+    many joined."""
+    on_complete: str | None = None
+    """Command run once, with a `BatchCompleted` request, when the closed batch finishes."""
+    on_success: str | None = None
+    """Command run once as well when none of its jobs failed or was cancelled."""
+    meta: dict[str, str] = field(default_factory=dict)
+    """Strings given to `create_batch`, passed on to its callbacks."""
+    created_at: int | None = None
+    closed_at: int | None = None
+    cancelled_at: int | None = None
+    callback_ids: list[int] = field(default_factory=list)
+    """The jobs its `on_complete` and `on_success` enqueued when it finished."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchCompleted:
+    """The request a batch's `on_complete` and `on_success` commands receive."""
+
+    batch_id: str
+    name: str | None
+    total: int
+    """Jobs of the batch."""
+    completed: int
+    failed: int
+    cancelled: int
+    failed_ids: list[int]
+    """Ids of its failed jobs, oldest first (at most `FAILED_IDS_LIMIT`)."""
+    meta: dict[str, str]
+    finished_at: int
+    """When its last job ended (epoch ms)."""
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether every job completed."""
+        return self.failed == 0 and self.cancelled == 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobAttempt:
+    """One attempt of a job (or a requeue, an event between attempts), as `jobs.attempts()`
+    lists them, oldest first."""
+
+    job_id: int
+    number: int
+    """1 for the first attempt; numbering starts again after a requeue; 0 for a requeue."""
+    outcome: AttemptOutcome
+    engine: str | None = None
+    """Id of the engine that ran it."""
+    host: str | None = None
+    """Host of that engine."""
+    started_date: int | None = None
+    ended_date: int | None = None
+    duration_ms: int | None = None
+    error: JobError | None = None
+    """Its error (code, message, traceback) when it failed, timed out, was cancelled or lost."""
+    progress: float | None = None
+    """Its last reported progress."""
+    status: str | None = None
+    """Its last reported status text."""
+    logs: str = ""
+    """The log lines written during this attempt."""
+    logs_truncated: bool = False
+    """Some of its lines were dropped by the job's log cap (`Settings.max_log_chars`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -345,6 +501,17 @@ class ThroughputBucket:
     completed: int
     failed: int
     cancelled: int = 0
+
+
+class TaskState(StrEnum):
+    """Whether a scheduled task will run again by itself."""
+
+    SCHEDULED = "scheduled"
+    """It runs at `next_run_at`."""
+    PAUSED = "paused"
+    """Paused by an operator: no scheduled run until resumed (run now still works)."""
+    ENDED = "ended"
+    """Past its `end_at` or its `max_runs`: it runs no more (run now still works)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -412,6 +579,23 @@ class ScheduledTaskInfo:
     last_job_id: int | None
     last_job_state: JobState | None
     run_now_requested: bool
+    state: TaskState = TaskState.SCHEDULED
+    """Scheduled, paused or ended; `next_run_at` is None unless scheduled."""
+    overlap: str = "skip"
+    """`OverlapPolicy` value: what a slot does while the previous run is queued or running."""
+    start_at: int | None = None
+    """No run before this time (epoch ms)."""
+    end_at: int | None = None
+    """No run after this time (epoch ms)."""
+    max_runs: int | None = None
+    """Most scheduled runs (run-now runs not counted)."""
+    run_count: int = 0
+    """Scheduled runs enqueued so far."""
+
+    @property
+    def next_run_text(self) -> str:
+        """What to show for the next run: "paused", "ended", or empty (show the time)."""
+        return "" if self.state is TaskState.SCHEDULED else self.state.value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

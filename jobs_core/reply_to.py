@@ -120,8 +120,12 @@ async def send_reply(
     client: httpx.AsyncClient | None = None,
     timeout: float = 30.0,
     env: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> int:
     """Send `payload_json` as `application/json` to the target `text`; return the 2xx status.
+
+    `headers` are sent too (the job's `X-Job-Id` and `X-Job-State`); the target's own headers
+    (auth, `http.Name:value`) win over them.
 
     Raises `InvalidReplyToError` for a bad target or an unset `$NAME`, and `ReplyDeliveryError`
     for a connection failure or a non-2xx response. Redirects are not followed: a callback
@@ -130,18 +134,20 @@ async def send_reply(
     import httpx  # imported on use: it costs ~0.5 s at startup of every CLI command
 
     target = parse_reply_to(text, env=env)
+    extra = dict(headers or {})
     if client is not None:
-        return await _deliver(client, target, payload_json, timeout)
+        return await _deliver(client, target, payload_json, timeout, extra)
     async with httpx.AsyncClient() as own_client:
-        return await _deliver(own_client, target, payload_json, timeout)
+        return await _deliver(own_client, target, payload_json, timeout, extra)
 
 
 async def _deliver(
-    client: httpx.AsyncClient, target: ReplyTarget, payload_json: str, timeout: float
-) -> int:
+    client: httpx.AsyncClient, target: ReplyTarget, payload_json: str, timeout: float,
+    extra: dict[str, str],
+) -> int:  # fmt: skip
     import httpx
 
-    headers = {"Content-Type": "application/json", **target.headers}
+    headers = {"Content-Type": "application/json", **extra, **target.headers}
     masked_url = _mask_url(target.url)
     try:
         async with client.stream(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .fast_init import fast_init
-from .records import Job, JobError, JobState
+from .records import AttemptOutcome, Job, JobError, JobState
 from .retry_policy import RetryPolicy, delay_ms
 from .settings import Settings
 from .store.protocol import NewJob, Transition
@@ -25,6 +25,17 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
     """The engine shut down mid-attempt; the attempt is not held against the job."""
+
+
+ATTEMPT_OUTCOMES = {
+    Outcome.SUCCESS: AttemptOutcome.COMPLETED,
+    Outcome.ERROR: AttemptOutcome.FAILED,
+    Outcome.FATAL: AttemptOutcome.FAILED,
+    Outcome.TIMEOUT: AttemptOutcome.TIMED_OUT,
+    Outcome.CANCELLED: AttemptOutcome.CANCELLED,
+    Outcome.INTERRUPTED: AttemptOutcome.INTERRUPTED,
+}
+"""How each way an attempt ends is recorded in the job's attempt history."""
 
 
 @fast_init
@@ -120,6 +131,7 @@ def _own(
         status=attempt.status,
         notified=notified,
         refund_attempt=refund,
+        outcome=ATTEMPT_OUTCOMES[attempt.outcome],
     )
 
 
@@ -187,7 +199,9 @@ def _parent_after(job: Job, state: JobState, error: JobError | None) -> list[Tra
             if state is JobState.COMPLETED
             else f"not delivered ({state}): " + (error.message if error else "")
         )
+        delivered = state is JobState.COMPLETED
+        failure = None if delivered else f"{note} (job {job.id})"
         return [Transition(job_id=int(reply_for), state=JobState.COMPLETED, owner_guard=None,
-                           notified=state is JobState.COMPLETED,
+                           notified=delivered, notify_error=failure,
                            logs=f"[reply_to] result {note} by job {job.id}\n")]  # fmt: skip
     return []

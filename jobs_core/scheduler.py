@@ -8,10 +8,11 @@ from typing import Any
 
 from .errors import JobsError
 from .flow_records import DEFAULT_QUEUE
-from .schedule import MissedRunPolicy, Schedule, ScheduleKind, due_runs, next_run_after
+from .schedule import MissedRunPolicy, Schedule, due_runs, next_run_after
 from .settings import Settings
 from .store.protocol import NewJob
 from .store.task_protocol import StoredTask, TaskStore
+from .task_rules import Bounds, OverlapPolicy, bound, first_slot, runs_allowed
 
 log = logging.getLogger("jobs.scheduler")
 
@@ -70,7 +71,10 @@ class Scheduler:
         again: look again at once, and the fresh row decides.
         """
         following: int | None = None
-        if not task.paused and (task.next_run_at is None or task.next_run_at <= now):
+        if (
+            not task.paused and task.ended_at is None
+            and (task.next_run_at is None or task.next_run_at <= now)
+        ):  # fmt: skip
             following = await self._fire_slots(task, now)
         if task.run_now_requested:
             job = task_job(task, now, now, self.settings, run_now=True)
@@ -81,15 +85,19 @@ class Scheduler:
             log.info("scheduled task '%s' run now: job %s", task.name, job_id)
         return following
 
-    async def _fire_slots(self, task: StoredTask, now: int) -> int:
+    async def _fire_slots(self, task: StoredTask, now: int) -> int | None:
         d = task.definition
         schedule = Schedule.from_text(d.schedule)
         plan = due_runs(
             schedule, next_run_at_ms=task.next_run_at, last_run_at_ms=task.last_run_at,
             now_ms=now, policy=MissedRunPolicy(d.missed_policy), max_catch_up=d.max_catch_up,
         )  # fmt: skip
-        jobs = [task_job(task, slot, now, self.settings) for slot in plan.run_slots]
-        ids = await self.store.fire_task(task, plan.next_run_at, jobs, now)
+        bounds = Bounds(start_at=d.start_at, end_at=d.end_at, max_runs=d.max_runs,
+                        run_count=task.run_count)  # fmt: skip
+        allowed = runs_allowed(OverlapPolicy(d.overlap), task.last_job_state)
+        bounded = bound(plan, bounds, allowed)
+        jobs = [task_job(task, slot, now, self.settings) for slot in bounded.run_slots]
+        ids = await self.store.fire_task(task, bounded.next_run_at, jobs, now, ended=bounded.ended)
         if ids is None:
             return now  # nothing written: another engine ran the slot, or the task changed
         if ids:
@@ -99,7 +107,9 @@ class Scheduler:
                 "scheduled task '%s': %d missed run(s) not run (policy %s)",
                 task.name, plan.missed, d.missed_policy,
             )  # fmt: skip
-        return plan.next_run_at
+        if bounded.ended:
+            log.info("scheduled task '%s' ended: no scheduled run comes again", task.name)
+        return bounded.next_run_at
 
 
 def task_job(
@@ -140,30 +150,33 @@ def job_options(template: NewJob) -> dict[str, Any]:
     return options
 
 
-def fresh_run_at(schedule: Schedule, now: int) -> int:
+def fresh_run_at(schedule: Schedule, now: int, start_at: int | None = None) -> int:
     """First slot of a task that has no usable history: an interval runs at once (as
-    ServiceStack does), a cron expression at its next slot."""
-    if schedule.kind == ScheduleKind.INTERVAL:
-        return now
-    return next_run_after(schedule, now)
+    ServiceStack does), a cron expression at its next slot; not before `start_at`."""
+    return first_slot(schedule, now, start_at)
 
 
-def registered_run_at(schedule: Schedule, existing: StoredTask | None, now: int) -> int | None:
+def registered_run_at(
+    schedule: Schedule, existing: StoredTask | None, now: int, start_at: int | None = None
+) -> int | None:
     """Next slot to store when a task is registered (again).
 
     The same schedule keeps its next slot, so a restart neither runs nor delays anything.
     A changed schedule continues from the last run if that slot is still ahead; otherwise
-    it starts afresh rather than treating the change as missed runs.
+    it starts afresh rather than treating the change as missed runs. No slot comes before
+    `start_at`.
     """
     if existing is None:
-        return fresh_run_at(schedule, now)
-    if existing.definition.schedule == schedule.to_text():
-        return existing.next_run_at
-    if existing.last_run_at is not None:
-        following = next_run_after(schedule, existing.last_run_at)
-        if following > now:
-            return following
-    return fresh_run_at(schedule, now)
+        return fresh_run_at(schedule, now, start_at)
+    kept = existing.next_run_at
+    if existing.definition.schedule != schedule.to_text():
+        kept = None
+        if existing.last_run_at is not None:
+            following = next_run_after(schedule, existing.last_run_at)
+            kept = following if following > now else None
+    if kept is None or (start_at is not None and kept < start_at):
+        return fresh_run_at(schedule, now, start_at)
+    return kept
 
 
 def resumed_run_at(schedule: Schedule, task: StoredTask, now: int) -> int:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .clock import to_ms
 from .errors import InvalidOptionError, InvalidScheduleError, JobsError, TaskNotFoundError
 from .options import EnqueueRequest
-from .records import ScheduledTaskInfo
+from .records import ScheduledTaskInfo, TaskState
 from .schedule import DEFAULT_MAX_CATCH_UP, MissedRunPolicy, Schedule
 from .scheduler import Scheduler, job_options, registered_run_at, resumed_run_at
 from .store.task_protocol import StoredTask, TaskDefinition, TaskStore
+from .task_rules import OverlapPolicy
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -43,6 +46,10 @@ class SchedulingMixin:
         *,
         missed: MissedRunPolicy | str = MissedRunPolicy.RUN_ONCE,
         max_catch_up: int = DEFAULT_MAX_CATCH_UP,
+        overlap: OverlapPolicy | str = OverlapPolicy.SKIP,
+        start_at: datetime | None = None,
+        end_at: datetime | None = None,
+        max_runs: int | None = None,
         worker: str | None = None,
         retry_limit: int | None = None,
         timeout: float | None = None,
@@ -59,6 +66,11 @@ class SchedulingMixin:
         history, the next slot (unless the schedule changed) and a pause. Options are those
         of `enqueue`; `tag` defaults to the task name. Bad input is refused before anything
         is stored, with the errors `enqueue` raises or InvalidScheduleError.
+
+        `overlap` says what a slot does while the previous run is still queued or running:
+        `skip` it (the default), `queue_one` (one run may wait behind a running one), or
+        `allow` it. No scheduled run comes before `start_at` or after `end_at` (aware
+        datetimes), nor after `max_runs` runs; the task then shows `ended`.
         """
         if not isinstance(name, str) or not name.strip():
             raise InvalidOptionError(f"a scheduled task needs a non-empty name, got {name!r}")
@@ -66,6 +78,7 @@ class SchedulingMixin:
         policy = _policy(missed)
         if not isinstance(max_catch_up, int) or isinstance(max_catch_up, bool) or max_catch_up < 1:
             raise InvalidOptionError(f"max_catch_up must be an int >= 1, got {max_catch_up!r}")
+        window = _window(overlap, start_at, end_at, max_runs)
         now = self.clock.now_ms()
         (template,) = await self._builder.build(
             [EnqueueRequest(
@@ -79,10 +92,12 @@ class SchedulingMixin:
             name=name, schedule=parsed.to_text(), command=command,
             request_type=template.request_type, request_body=template.request_body,
             options=job_options(template), missed_policy=policy.value, max_catch_up=max_catch_up,
+            **window,
         )  # fmt: skip
         await self._tasks().save_task(
-            definition, now, lambda existing: registered_run_at(parsed, existing, now)
-        )
+            definition, now,
+            lambda existing: registered_run_at(parsed, existing, now, definition.start_at),
+        )  # fmt: skip
         self._tick_soon()
         return await self.scheduled_task(name)
 
@@ -163,6 +178,36 @@ def _policy(missed: MissedRunPolicy | str) -> MissedRunPolicy:
         raise InvalidOptionError(f"unknown missed-run policy '{missed}'; known: {known}") from None
 
 
+def _window(overlap: object, start_at: object, end_at: object, max_runs: object) -> dict[str, Any]:
+    """The overlap policy and bounds of a task, checked."""
+    if not isinstance(overlap, str) or overlap not in OverlapPolicy._value2member_map_:
+        known = ", ".join(p.value for p in OverlapPolicy)
+        raise InvalidOptionError(f"unknown overlap policy {overlap!r}; known: {known}")
+    policy = OverlapPolicy(overlap)
+    start = None if start_at is None else _instant(start_at, "start_at")
+    end = None if end_at is None else _instant(end_at, "end_at")
+    if start is not None and end is not None and end <= start:
+        raise InvalidOptionError("end_at must come after start_at")
+    if max_runs is not None and (
+        not isinstance(max_runs, int) or isinstance(max_runs, bool) or max_runs < 1
+    ):
+        raise InvalidOptionError(f"max_runs must be an int >= 1, got {max_runs!r}")
+    return {"overlap": policy.value, "start_at": start, "end_at": end, "max_runs": max_runs}
+
+
+def _instant(value: object, name: str) -> int:
+    if not isinstance(value, datetime):
+        raise InvalidOptionError(
+            f"{name} must be a datetime with a time zone, got {type(value).__name__} {value!r}"
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidOptionError(
+            f"{name} {value.isoformat()} is a naive datetime (no time zone); pass an aware one "
+            "such as datetime(2026, 12, 1, tzinfo=UTC)"
+        )
+    return to_ms(value)
+
+
 def _not_found(name: str) -> TaskNotFoundError:
     return TaskNotFoundError(f"there is no scheduled task '{name}'")
 
@@ -173,10 +218,17 @@ def _info(task: StoredTask) -> ScheduledTaskInfo:
         description = Schedule.from_text(d.schedule).describe()
     except InvalidScheduleError as error:
         description = f"invalid schedule: {error}"
+    state = (
+        TaskState.PAUSED if task.paused
+        else TaskState.ENDED if task.ended_at is not None
+        else TaskState.SCHEDULED
+    )  # fmt: skip
     return ScheduledTaskInfo(
         name=d.name, schedule=d.schedule, description=description, command=d.command,
         request_body=d.request_body, paused=task.paused, missed_policy=d.missed_policy,
-        next_run_at=task.next_run_at, last_run_at=task.last_run_at,
-        last_job_id=task.last_job_id, last_job_state=task.last_job_state,
-        run_now_requested=task.run_now_requested,
+        next_run_at=task.next_run_at if state is TaskState.SCHEDULED else None,
+        last_run_at=task.last_run_at, last_job_id=task.last_job_id,
+        last_job_state=task.last_job_state, run_now_requested=task.run_now_requested,
+        state=state, overlap=d.overlap, start_at=d.start_at, end_at=d.end_at,
+        max_runs=d.max_runs, run_count=task.run_count,
     )  # fmt: skip

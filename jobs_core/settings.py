@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 
@@ -59,6 +60,17 @@ class Settings:
     """How long leaving `async with jobs:` waits for running jobs before cancelling them."""
     max_log_chars: int = 1_000_000
     """Logs of one job beyond this many characters are truncated from the front."""
+    keep_completed: timedelta | None = None
+    """How long engines keep completed jobs after they finished; None keeps them for ever.
+    Older ones are removed in the background (whole months at once: their file, or their
+    partitions), summaries included (`jobs.purge` does the same on demand)."""
+    keep_failed: timedelta | None = None
+    """How long engines keep failed and cancelled jobs; None keeps them for ever."""
+    retention_every_secs: float = 600.0
+    """How often one engine of the store looks for jobs past `keep_completed`/`keep_failed`."""
+    retention_step: int = 500
+    """Most jobs removed per retention transaction, one step a second while more remain,
+    so retention never holds the store for long."""
     expiry_sweep_secs: float = 1.0
     """How often an engine cancels queued jobs past their `expires_at` (claims never start
     them meanwhile; the sweep settles their state and their dependents')."""

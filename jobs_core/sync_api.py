@@ -14,6 +14,7 @@ import atexit
 import os
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
 from .enqueue_options import EnqueueOptions
@@ -25,12 +26,14 @@ from .records import (
     BatchStatus,
     EngineInfo,
     Job,
+    JobAttempt,
     JobRef,
     JobResult,
     JobState,
     JobSummary,
     MonthDatabase,
     Page,
+    PurgeReport,
     RunningJob,
     ScheduledTaskInfo,
     ThroughputBucket,
@@ -234,6 +237,43 @@ class SyncJobs:
 
     def dependents(self, job_id: int) -> list[JobSummary]:
         return self._call(lambda f: f.dependents(job_id))
+
+    # -- history ----------------------------------------------------------------------------
+
+    def attempts(self, job_id: int) -> list[JobAttempt]:
+        return self._call(lambda f: f.attempts(job_id))
+
+    def create_batch(
+        self, name: str | None = None, *, on_complete: str | None = None,
+        on_success: str | None = None, meta: Mapping[str, str] | None = None,
+        total: int | None = None, batch_id: str | None = None,
+    ) -> str:  # fmt: skip
+        """Record a batch (see `BackgroundJobs.create_batch`); returns its id, for
+        `batch_id=` and `close_batch`."""
+        batch = self._call(
+            lambda f: f.create_batch(
+                name, on_complete=on_complete, on_success=on_success, meta=meta, total=total,
+                batch_id=batch_id,
+            )
+        )  # fmt: skip
+        return batch.id
+
+    def close_batch(self, batch_id: str) -> None:
+        self._call(lambda f: f.close_batch(batch_id))
+
+    def purge(
+        self, older_than: timedelta | datetime, *,
+        state: JobState | str | Sequence[JobState | str] | None = None, dry_run: bool = False,
+    ) -> PurgeReport:  # fmt: skip
+        return self._call(lambda f: f.purge(older_than, state=state, dry_run=dry_run))
+
+    def search(
+        self, text: str, *, since: datetime | None = None, until: datetime | None = None,
+        cursor: int | None = None, limit: int = 50,
+    ) -> Page[Job]:  # fmt: skip
+        return self._call(
+            lambda f: f.search(text, since=since, until=until, cursor=cursor, limit=limit)
+        )
 
     # -- flow control -----------------------------------------------------------------------
 

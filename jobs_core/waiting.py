@@ -1,16 +1,19 @@
 """Waiting for a stored job to finish: `jobs.wait(job_id)`, from any process.
 
 A waiter re-reads the job only when something may have changed: the store's change token
-moved (another connection committed), or this process's engine finished a batch (its own
-commits do not move the token of its own connection). A slow safety-net read covers what
-neither signal shows, such as a cancel issued by this very process on a queued job.
+moved (another connection committed: `PRAGMA data_version` on SQLite, a LISTEN/NOTIFY
+counter on PostgreSQL), this process's engine finished a batch, or this facade itself
+wrote (its own commits do not move its own connection's token). One `ChangeWatch` per
+facade watches the token for all its waiters at once; a read at least every second is the
+safety net.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from .errors import JobCancelledError, JobFailedError, WaitTimeoutError
 from .records import TERMINAL_STATES, JobRef, JobResult, JobState
@@ -25,31 +28,79 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 FIRST_POLL_SECS = 0.001
-"""First pause between change-token checks; doubles up to `MAX_POLL_SECS`."""
+"""First pause between change-token checks on a store without push (SQLite); doubles up to
+`MAX_POLL_SECS` while nothing changes, as the engine's own polling does."""
 MAX_POLL_SECS = 0.02
-SAFETY_READ_SECS = 0.25
+SAFETY_READ_SECS = 1.0
 """Longest time between two reads of the job whatever the signals say."""
 
 
-class FinishSignal:
-    """Set by the local engine after each batch of outcomes it writes; waiters re-read then."""
+class _Owner(Protocol):
+    store: Store
 
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
+
+class ChangeWatch:
+    """Wakes every waiter of one facade when the store may have changed. The token is
+    watched by one task, only while someone waits; on PostgreSQL it sleeps until the
+    listener hears a notification (no polling)."""
+
+    def __init__(self, owner: _Owner) -> None:
+        self._owner = owner
+        self._event: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        """How many waiters sleep on this watch now."""
+        return self._waiting
 
     def fire(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
+        """Wake every waiter now (this process wrote, or its engine finished jobs)."""
+        event, self._event = self._event, None
+        if event is not None:
+            event.set()
 
-    async def wait(self, timeout: float) -> bool:
-        """True if the engine wrote outcomes within `timeout` seconds."""
+    async def wait(self, timeout: float) -> None:
+        """Return once the store may have changed, or after `timeout` seconds."""
+        if self._event is None:
+            self._event = asyncio.Event()
         event = self._event
+        self._ensure_watching()
+        self._waiting += 1
         try:
-            async with asyncio.timeout(timeout):
-                await event.wait()
-        except TimeoutError:
-            return False
-        return True
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(timeout, 0.0)):
+                    await event.wait()
+        finally:
+            self._waiting -= 1
+
+    def _ensure_watching(self) -> None:
+        loop = asyncio.get_running_loop()
+        task = self._task
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._task = loop.create_task(self._watch(), name="jobs-change-watch")
+
+    async def _watch(self) -> None:
+        store = self._owner.store
+        try:
+            token = store.change_token()
+            pause = FIRST_POLL_SECS
+            while self._waiting:
+                pushed = getattr(store, "wait_change", None)
+                if pushed is not None:
+                    await pushed(token, SAFETY_READ_SECS)
+                else:
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, MAX_POLL_SECS)
+                current = store.change_token()
+                if current != token or self._owner.store is not store:
+                    token, pause = current, FIRST_POLL_SECS
+                    self.fire()
+                    if self._owner.store is not store:
+                        return
+        except Exception:  # a closed or failing store: waiters read it and see the error
+            self.fire()
 
 
 class WaitMixin:
@@ -58,6 +109,7 @@ class WaitMixin:
     store: Store
     clock: Clock
     _engine: Engine | None
+    _watch: ChangeWatch
 
     if TYPE_CHECKING:
 
@@ -85,40 +137,30 @@ class WaitMixin:
     async def wait_finished(self, job_id: int, *, timeout: float | None = None) -> JobResult:
         """The job once it is completed, failed or cancelled (it does not raise for those)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        signal = self._finish_signal()
+        watch = self._change_watch()
         while True:
             found = await self.get_job(job_id)
             if found.state in TERMINAL_STATES:
                 return found
-            await self._until_change(signal, deadline, job_id, timeout)
-
-    async def _until_change(
-        self, signal: FinishSignal | None, deadline: float | None, job_id: int, timeout: Any
-    ) -> None:
-        token = self.store.change_token()
-        pause = FIRST_POLL_SECS
-        read_by = time.monotonic() + SAFETY_READ_SECS
-        while True:
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
+            left = SAFETY_READ_SECS if deadline is None else deadline - time.monotonic()
+            if left <= 0:
                 raise WaitTimeoutError(f"job {job_id} did not finish within {timeout:g}s")
-            step = min(pause, read_by - now, (deadline - now) if deadline else pause)
-            if signal is not None:
-                if await signal.wait(max(step, 0.0)):
-                    return
-            else:
-                await asyncio.sleep(max(step, 0.0))
-            if self.store.change_token() != token or time.monotonic() >= read_by:
-                return
-            pause = min(pause * 2, MAX_POLL_SECS)
+            await watch.wait(min(left, SAFETY_READ_SECS))
 
-    def _finish_signal(self) -> FinishSignal | None:
+    def _change_watch(self) -> ChangeWatch:
+        watch: ChangeWatch | None = getattr(self, "_watch", None)
+        if watch is None:
+            watch = self._watch = ChangeWatch(self)
         engine = self._engine
-        if engine is None:
-            return None
-        if engine.on_finished is None:
-            engine.on_finished = FinishSignal()
-        return engine.on_finished
+        if engine is not None and engine.on_finished is not watch:
+            engine.on_finished = watch
+        return watch
+
+    def _changed_here(self) -> None:
+        """This facade wrote to the store: its waiters look again at once."""
+        watch: ChangeWatch | None = getattr(self, "_watch", None)
+        if watch is not None:
+            watch.fire()
 
 
 def outcome_of(found: JobResult, result_type: Any = Any) -> Any:

@@ -116,12 +116,14 @@ def _register(jobs: BackgroundJobs, clock: ManualClock) -> None:
 
 
 async def _enqueue_history(jobs: BackgroundJobs, clock: ManualClock) -> None:
-    for n in range(1, 5):  # ids 1-4: a completed batch
+    photos = await jobs.create_batch("photos", batch_id="b-photos")
+    for n in range(1, 5):  # ids 1-4: a batch, closed and finished
         await jobs.enqueue(
-            "resize_image", {"path": f"/img/photo{n}.png"}, tag="photos", batch_id="b-photos",
+            "resize_image", {"path": f"/img/photo{n}.png"}, tag="photos", batch_id=photos.id,
             created_by="alice", user_id="u1",
         )  # fmt: skip
         clock.advance(30)
+    await photos.close()
     await jobs.enqueue(  # id 5: fails with a traceback
         "send_report", {"customer": "acme"}, retry_limit=0, tag="reports", created_by="bob",
         ref_id="report-acme",

@@ -9,6 +9,7 @@ from jobs_core import (
     CommandFigures,
     EngineInfo,
     Job,
+    JobAttempt,
     JobResult,
     JobState,
     JobSummary,
@@ -126,12 +127,13 @@ class JobDetailLoaded(Loaded):
 
     def __init__(
         self, result: JobResult, dependents: list[JobSummary], batch: BatchStatus | None,
-        why: WaitInfo | None = None,
+        attempts: list[JobAttempt] | None = None, why: WaitInfo | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.result = result
         self.dependents = dependents
         self.batch = batch
+        self.attempts = attempts or []
         self.why = why
         """Why the job waits, while it is queued (flow control's reasons, in words)."""
 

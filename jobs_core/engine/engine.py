@@ -25,7 +25,7 @@ from jobs_core.settings import Settings
 from jobs_core.store.protocol import EngineRegistration, Store
 from jobs_core.transient import TransientJob
 
-from . import activity, outcomes
+from . import activity, outcomes, retention
 from .drain import run_until_idle
 from .leases import heartbeat_loop, recover
 from .runner import CANCEL_SHUTDOWN, CANCEL_TIMEOUT, run_attempt
@@ -34,7 +34,7 @@ from .transient_runner import run_transient
 if TYPE_CHECKING:
     from jobs_core.app import BackgroundJobs
     from jobs_core.telemetry import Telemetry
-    from jobs_core.waiting import FinishSignal
+    from jobs_core.waiting import ChangeWatch
 
 log = logging.getLogger("jobs.engine")
 
@@ -79,8 +79,8 @@ class Engine:
         self.facade = facade
         self.prepare = prepare
         self.host = this_host()
-        self.id = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.pid = os.getpid()
+        self.id = f"{self.host}:{self.pid}:{uuid.uuid4().hex[:8]}"
         self.tickers: list[Ticker] = []
         self.running: dict[int, Running] = {}
         self.processed = 0
@@ -121,7 +121,7 @@ class Engine:
         )
         self.telemetry: Telemetry | None = None
         """Spans and metrics of attempts; None without `opentelemetry-api`."""
-        self.on_finished: FinishSignal | None = None
+        self.on_finished: ChangeWatch | None = None
         """Fired after each batch of outcomes is written, once something waits on a job."""
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -147,6 +147,9 @@ class Engine:
             asyncio.create_task(self._dispatch_loop(), name=f"jobs-dispatch-{self.id}"),
             asyncio.create_task(self._heartbeat_loop(), name=f"jobs-heartbeat-{self.id}"),
         ]
+        if retention.wanted(self):
+            name = f"jobs-retention-{self.id}"
+            self._tasks.append(asyncio.create_task(retention.retention_loop(self), name=name))
 
     async def stop(self) -> None:
         """Stop claiming, let running jobs finish (bounded), write everything, release."""

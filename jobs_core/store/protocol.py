@@ -11,8 +11,10 @@ from jobs_core.flow import WaitFacts
 from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.query import JobQuery
 from jobs_core.records import (
+    AttemptOutcome,
     BatchStatus,
     CommandDefinition,
+    DependencyPolicy,
     EngineInfo,
     ExposedFile,
     Job,
@@ -61,6 +63,21 @@ class NewJob:
     """The job's own `RetryPolicy` as JSON (`retry_policy.policy_to_json`), or None."""
     on_conflict: str = "raise"
     """When `ref_id` is taken: `raise`, `return_existing` or `replace` (see `OnConflict`)."""
+    dependencies: list[int] = field(default_factory=list)
+    """Every parent when there are several (`depends_on` is the first); empty otherwise."""
+    depends_on_batch: str | None = None
+    """A batch the job waits for (it must have finished)."""
+    depends_policy: DependencyPolicy = DependencyPolicy.COMPLETED
+    """Whether every parent must complete, or only end."""
+
+    @property
+    def waits(self) -> bool:
+        """Whether the job has more than one parent, a batch parent or a non-default policy
+        (the rare path: its dependencies are read and recorded in `job_dependency`)."""
+        return bool(
+            self.dependencies or self.depends_on_batch is not None
+            or self.depends_policy is not DependencyPolicy.COMPLETED
+        )  # fmt: skip
 
 
 class EnqueuedIds(list[int]):
@@ -112,6 +129,11 @@ class Transition:
     """Set `notified_date` (the callback or reply finished)."""
     refund_attempt: bool = False
     """Give the attempt back (the engine shut down mid-attempt; not the job's fault)."""
+    outcome: AttemptOutcome | None = None
+    """How the attempt owned by `owner_guard` ended; None for a transition that ends no
+    attempt (a cancel while queued, a callback moving the job it served)."""
+    notify_error: str | None = None
+    """Why the job's reply could not be delivered (its reply job failed for good)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +155,31 @@ class FinishResult:
     cancelled_dependents: list[int]
     released_dependents: list[int]
     new_job_ids: list[int]
+    finished_batches: list[str] = field(default_factory=list)
+    """Batches this call finished (their callbacks are among `new_job_ids`)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchCallback:
+    """A command a batch runs when it finishes, resolved when the batch is created (so the
+    store needs no registry): the job it enqueues gets a `BatchCompleted` request."""
+
+    command: str
+    worker: str = ""
+    retry_limit: int = 2
+    timeout_secs: float = 600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewBatch:
+    """A batch to record before its jobs join."""
+
+    id: str
+    name: str | None = None
+    on_complete: BatchCallback | None = None
+    on_success: BatchCallback | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    declared_total: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,11 +245,16 @@ class Store(Protocol):
         """Insert `jobs` in one transaction and return their ids in order.
 
         Raises DuplicateRefIdError naming the ref_id if one is taken (nothing is inserted;
-        `existing_id` is the job holding it), JobNotFoundError if a `depends_on` job does not
-        exist, BatchCancelledError if a job's `batch_id` names a cancelled batch (checked in
-        the same transaction, so no job slips into a batch being cancelled). A `batch_id` not
-        seen before is recorded as an open batch. A job depending on a failed or cancelled job
-        is inserted already cancelled.
+        `existing_id` is the job holding it), JobNotFoundError if a parent (`depends_on`,
+        `dependencies`) does not exist, BatchNotFoundError if `depends_on_batch` names no
+        batch, BatchCancelledError if a job's `batch_id` names a cancelled batch and
+        BatchClosedError a closed or finished one, or one whose declared total would be
+        passed (checked in the same transaction, so no job slips into a batch being cancelled
+        or closed). A `batch_id` not seen before is recorded as an open batch; jobs that join
+        a batch are counted on it. A job whose parents already decide it (policy `completed`
+        and a failed or cancelled parent, or batch) is inserted cancelled; one with a parent
+        still pending waits (`waiting_on` holds a pending parent, a batch as minus its
+        number); the claim never reads anything else.
 
         Concurrent calls may share one transaction (group commit, `store/group_commit.py`):
         each still returns only once its jobs are committed, and gets its own ids or its own
@@ -241,12 +293,18 @@ class Store(Protocol):
     ) -> FinishResult:
         """Apply transitions and insert jobs (callbacks, replies) in one transaction.
 
-        A completed job releases its waiting dependents; a failed or cancelled job cancels
-        its waiting dependents transitively, each with the reason. `new_jobs` are follow-ups
-        of jobs already admitted (callbacks, replies): inserted even into a cancelled batch.
-        Appended logs are capped as `record_activity` says. Every job that reaches a terminal
-        state is tallied (minute, command, state, duration bucket) in the same transaction,
-        for `duration_tallies`.
+        A job that ends moves its waiting dependents on: released once no parent is pending
+        (policy `finished`: whatever the states; `completed`: when all completed), while a
+        failed or cancelled job cancels, transitively, the dependents of policy `completed`,
+        each with the reason. A transition with an `outcome` that requeues its job (a retry,
+        a lost or interrupted attempt) keeps that attempt as a history row; the attempt that
+        ends a job stays in its row (`owner`, and `last_outcome` when it failed). Terminal
+        jobs are counted on their batches; a closed batch whose last job ended finishes here,
+        once, and its callbacks are inserted (`finished_batches`). `new_jobs` are follow-ups
+        of jobs already admitted (callbacks, replies): inserted even into a closed or
+        cancelled batch. Appended logs are capped as `record_activity` says. Every job that
+        reaches a terminal state is tallied (minute, command, state, duration bucket) in the
+        same transaction, for `duration_tallies`.
         """
         ...
 
@@ -325,7 +383,8 @@ class Store(Protocol):
 
     async def requeue(self, job_id: int, now: int) -> list[int]:
         """Put a failed or cancelled job back in the queue (attempts reset), with the
-        dependents its failure cancelled; returns the requeued ids, the job first."""
+        dependents its failure cancelled; returns the requeued ids, the job first. Its
+        history keeps the attempt that ended it and records the requeue."""
         ...
 
     async def list_queue(self, query: JobQuery, cursor: int | None, limit: int) -> Page[Job]:
@@ -399,8 +458,9 @@ class Store(Protocol):
 
     async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
         """Close the batch for good (recording it if it is new): every later `enqueue` into it
-        raises BatchCancelledError. Returns the ids of its unfinished jobs, read in the same
-        transaction, for the caller to cancel; it cancels none itself."""
+        raises BatchCancelledError, and its callbacks never run; the jobs depending on it end
+        (policy `completed`: cancelled) or go on. Returns the ids of its unfinished jobs, read
+        in the same transaction, for the caller to cancel; it cancels none itself."""
         ...
 
     async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
@@ -416,7 +476,8 @@ class Store(Protocol):
         ...
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
-        """Summaries of the jobs that depend on `job_id`."""
+        """Summaries of the jobs that depend on `job_id` (as their only parent or one of
+        several)."""
         ...
 
     async def set_queue(self, name: str, change: QueueChange, now: int) -> QueueSettings:

@@ -31,6 +31,14 @@ class TaskDefinition:
     """`MissedRunPolicy` value: what to do with slots missed while no engine ran."""
     max_catch_up: int = 100
     """Most missed slots the `catch_up` policy runs."""
+    overlap: str = "skip"
+    """`OverlapPolicy` value: what a slot does while the previous run is queued or running."""
+    start_at: int | None = None
+    """No scheduled run before this time (epoch ms)."""
+    end_at: int | None = None
+    """No scheduled run after this time (epoch ms)."""
+    max_runs: int | None = None
+    """Most scheduled runs; the task ends after the last."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +63,11 @@ class StoredTask:
     """Some process asked for one run now; the scheduler clears it when it enqueues it."""
     revision: int = 0
     """Bumped by every registration, so a run planned from an older definition is refused."""
+    run_count: int = 0
+    """Scheduled runs enqueued so far (run-now runs not counted)."""
+    ended_at: int | None = None
+    """When the task ended (past `end_at` or `max_runs` reached): no scheduled run comes
+    again unless it is registered again."""
     last_job_state: JobState | None = None
     """State of the last job; filled by `list_tasks` only."""
 
@@ -68,7 +81,8 @@ class TaskScan:
     """What the scheduler finds at one instant."""
 
     due: list[StoredTask]
-    """Unpaused tasks whose next slot has come, and tasks asked to run now."""
+    """Unpaused tasks whose next slot has come, and tasks asked to run now, each with the
+    state of its last job (for the overlap policy)."""
     next_run_at: int | None
     """Earliest next slot after now among unpaused tasks, or None."""
 
@@ -124,10 +138,12 @@ class TaskStore(Protocol):
         ...
 
     async def fire_task(
-        self, task: StoredTask, next_run_at: int, jobs: list[NewJob], now: int
-    ) -> list[int] | None:
+        self, task: StoredTask, next_run_at: int | None, jobs: list[NewJob], now: int,
+        *, ended: bool = False,
+    ) -> list[int] | None:  # fmt: skip
         """Enqueue `jobs` and move the task to `next_run_at`, in one transaction, only if the
         task is unpaused and still has the `next_run_at` and revision `task` was read with.
+        The jobs count towards its `run_count`; `ended` marks it ended (`ended_at`).
 
         Returns the new job ids, or None (nothing written) when the row had changed: another
         engine ran the slot first, or the task was paused or registered again.

@@ -17,10 +17,14 @@ BATCH_COLUMNS = [c for c in ARCHIVE_COLUMNS if c.key != "batch"]
 
 
 def batch_text(status: BatchStatus, now: int) -> str:
-    """Two lines: progress and counts; times and the failed jobs."""
+    """Three lines: the batch record (state, name, callbacks); progress and counts; times
+    and the failed jobs."""
     counts = ", ".join(f"{n:,} {state}" for state, n in sorted(status.counts.items()) if n)
     share = status.done / status.total if status.total else 0.0
-    lines = [f"{progress_bar(share, 20)}  {status.done:,} of {status.total:,} done  ({counts})"]
+    lines = [
+        record_text(status),
+        f"{progress_bar(share, 20)}  {status.done:,} of {status.total:,} done  ({counts})",
+    ]
     times = []
     if status.started_at is not None:
         times.append(f"started {timestamp(status.started_at)}")
@@ -33,6 +37,23 @@ def batch_text(status: BatchStatus, now: int) -> str:
     if times:
         lines.append("  ·  ".join(times))
     return "\n".join(lines)
+
+
+def record_text(status: BatchStatus) -> str:
+    """The batch record in a line: its state (open, closed, finished, cancelled), name,
+    announced total and callbacks, with the jobs they enqueued once it finished."""
+    parts = [status.state.value]
+    if status.name:
+        parts.append(f"'{status.name}'")
+    if status.declared_total is not None:
+        parts.append(f"{status.declared_total:,} announced")
+    if status.on_complete:
+        parts.append(f"on complete: {status.on_complete}")
+    if status.on_success:
+        parts.append(f"on success: {status.on_success}")
+    if status.callback_ids:
+        parts.append("callbacks " + ", ".join(f"#{i}" for i in status.callback_ids))
+    return "  ·  ".join(parts)
 
 
 class BatchScreen(JobListScreen):

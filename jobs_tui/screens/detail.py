@@ -5,11 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from jobs_core import TERMINAL_STATES, Job, JobResult, JobState
 from jobs_tui.messages import JobDetailLoaded
 from jobs_tui.screens.base import DataScreen, SelectedJob
+from jobs_tui.widgets.attempts import AttemptsTable
 from jobs_tui.widgets.detail_panes import (
     JsonPane,
     LogTail,
@@ -30,6 +31,7 @@ class JobDetailScreen(DataScreen):
         *DataScreen.JOB_BINDINGS,
         Binding("t", "tree", "Relations", id="detail.tree"),
         Binding("b", "batch", "Batch", id="detail.batch"),
+        Binding("l", "whole_log", "Whole log", id="detail.whole_log"),
         DataScreen.COPY_BINDING,
     ]
 
@@ -37,6 +39,9 @@ class JobDetailScreen(DataScreen):
         super().__init__()
         self.job_id = job_id
         self.result: JobResult | None = None
+        self.shown_attempt: int | None = None
+        """Place in the history of the attempt whose lines the log pane shows (enter on it);
+        None: the whole log."""
 
     def screen_title(self) -> str:
         return f"Job {self.job_id}"
@@ -46,6 +51,8 @@ class JobDetailScreen(DataScreen):
             with VerticalScroll(id="fields"):
                 yield Static(id="fields-body")
             with VerticalScroll(id="detail-right"):
+                yield Static("Attempts (enter: its log, l: whole log)", classes="pane-title")
+                yield AttemptsTable(id="attempts")
                 yield Static("Request", classes="pane-title")
                 yield JsonPane(id="request")
                 yield Static("Response", classes="pane-title")
@@ -63,10 +70,11 @@ class JobDetailScreen(DataScreen):
         dependents = await self.jobs.dependents(self.job_id)
         batch_id = result.summary.batch_id
         batch = await self.jobs.batch_status(batch_id) if batch_id else None
+        attempts = await self.jobs.attempts(self.job_id)
         why = None
         if result.state is JobState.QUEUED:
             why = (await self.jobs.why_waiting_many([self.job_id])).get(self.job_id)
-        return JobDetailLoaded(result, dependents, batch, why)
+        return JobDetailLoaded(result, dependents, batch, attempts, why)
 
     def on_job_detail_loaded(self, message: JobDetailLoaded) -> None:
         self.result = message.result
@@ -84,8 +92,8 @@ class JobDetailScreen(DataScreen):
             self.query_one("#relations", Static).update(
                 relations_text(message.dependents, message.batch)
             )
-            self.query_one("#log-title", Static).update(log_title(job))
-            self.query_one(LogTail).show(job.logs if job else "")
+            self.query_one(AttemptsTable).show(message.attempts)
+            self._show_log()
         self.loaded = True
         self.refresh_bindings()
 
@@ -113,3 +121,29 @@ class JobDetailScreen(DataScreen):
     @property
     def finished(self) -> bool:
         return self.result is not None and self.result.state in TERMINAL_STATES
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an attempt: the log pane shows the lines it wrote."""
+        if isinstance(event.data_table, AttemptsTable):
+            self.shown_attempt = event.cursor_row
+            self._show_log()
+
+    def action_whole_log(self) -> None:
+        self.shown_attempt = None
+        self._show_log()
+
+    def _show_log(self) -> None:
+        title = self.query_one("#log-title", Static)
+        attempts = self.query_one(AttemptsTable).attempts
+        place = self.shown_attempt
+        if place is not None and place < len(attempts):
+            # As last fetched: a running attempt's lines grow with each refresh.
+            attempt = attempts[place]
+            where = f" on {attempt.engine}" if attempt.engine else ""
+            cut = " (its first lines were dropped by the log cap)" if attempt.logs_truncated else ""
+            title.update(f"Log of attempt {attempt.number or '-'} ({attempt.outcome}){where}{cut}")
+            self.query_one(LogTail).show(attempt.logs)
+            return
+        job = self.result.job if self.result else None
+        title.update(log_title(job))
+        self.query_one(LogTail).show(job.logs if job else "")

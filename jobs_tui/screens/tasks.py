@@ -31,12 +31,14 @@ def task_row(task: ScheduledTaskInfo, now: int, palette: Palette) -> Row:
     last_job = ""
     if task.last_job_id is not None:
         last_job = f"#{task.last_job_id} {task.last_job_state or ''}".strip()
-    state = Text("paused", style=palette["warning"]) if task.paused else Text("active")
+    # A paused or ended task shows so instead of a next run time.
+    stopped = task.next_run_text
+    state = Text(stopped, style=palette["warning"]) if stopped else Text("active")
     if task.run_now_requested:
         state.append(" +now", style=palette["accent"])
     cells: Cells = {
         "name": _cell(task.name), "schedule": _cell(task.description),
-        "command": _cell(task.command), "next": relative(task.next_run_at, now),
+        "command": _cell(task.command), "next": stopped or relative(task.next_run_at, now),
         "last": relative(task.last_run_at, now), "job": last_job, "state": state,
     }  # fmt: skip
     return task.name, cells

@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.highlight import highlight
 from textual.widgets import Log, Static
 
-from jobs_core import BatchStatus, Job, JobResult, JobSummary
+from jobs_core import TERMINAL_STATES, BatchStatus, Job, JobResult, JobSummary
 from jobs_tui.formatting import duration, relative, timestamp
 
 
@@ -133,17 +133,29 @@ def _timing(job: Job, now: int | None) -> list[tuple[str, str]]:
     return [
         ("created", _when(job.created_date, now)), ("run after", _when(run_after, now)),
         ("started", _when(job.started_date, now)), ("finished", _when(job.completed_date, now)),
-        ("took", duration(took)), ("notified", _when(job.notified_date, now)),
+        ("took", duration(took)), ("notified", _notified(job, now)),
         ("last activity", _when(activity, now)),
     ]  # fmt: skip
 
 
+def _notified(job: Job, now: int | None) -> str:
+    """When its reply or callback was delivered, or why its reply was not."""
+    if job.notify_error:
+        return f"failed: {job.notify_error}"
+    return _when(job.notified_date, now)
+
+
 def _execution(job: Job) -> list[tuple[str, str]]:
     progress = "" if job.progress is None else f"{job.progress * 100:.0f}%"
+    if progress and job.progress_estimated:
+        progress += " (estimated)"
+    # The engine running it now; a finished job keeps the engine of its last attempt, which
+    # the attempts timeline shows with the others.
+    engine = job.owner if job.owner and job.state not in TERMINAL_STATES else ""
     return [
         ("attempts", f"{job.attempts} of {job.retry_limit + 1}"),
         ("timeout", f"{job.timeout_secs:g}s"), ("progress", progress),
-        ("status", job.status or ""), ("engine", job.owner or ""),
+        ("status", job.status or ""), ("engine", engine),
         ("logs", LOGS_CUT if job.logs_truncated else ""),
     ]  # fmt: skip
 
@@ -192,7 +204,11 @@ def relations_text(dependents: list[JobSummary], batch: BatchStatus | None) -> s
                                or "none")]  # fmt: skip
     if batch is not None:
         counts = ", ".join(f"{state}: {n}" for state, n in sorted(batch.counts.items()) if n)
-        lines.append(f"Batch {batch.batch_id}: {batch.done}/{batch.total} done ({counts})")
+        name = f" '{batch.name}'" if batch.name else ""
+        lines.append(
+            f"Batch {batch.batch_id}{name} ({batch.state}): {batch.done}/{batch.total} done "
+            f"({counts})"
+        )
         if batch.failed_ids:
             lines.append("  failed: " + ", ".join(str(i) for i in batch.failed_ids))
     return "\n".join(lines)

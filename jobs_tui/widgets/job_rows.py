@@ -111,6 +111,8 @@ def waiting_for(job: Job, now: int, blocked_by: int | None, why: WaitInfo | None
     dependency, an expiry, a paused, full or rate-limited queue, a key at its limit), else
     its time."""
     if blocked_by is not None:
+        if blocked_by < 0:  # a batch parent waits as minus the batch's number
+            return f"blocked by batch {job.depends_on_batch}"
         return f"blocked by #{blocked_by}"
     reasons = why.reasons if why is not None else []
     for reason in reasons:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -65,11 +66,13 @@ async def test_reply_to_delivery_is_retried_without_rerunning_the_job(
     last = scripted.received[-1]
     assert (last.path, last.query) == ("/hook", "ref=42")
     assert last.headers["x-api-key"] == "s3cr3t"
+    assert (last.headers["x-job-id"], last.headers["x-job-state"]) == (str(ref.id), "completed")
     assert json.loads(last.body) == {"checked": "u"}
     assert delivery.summary.command == "jobs.reply_to" and delivery.summary.attempts == 2
     assert delivery.summary.parent_id == ref.id and delivery.state is JobState.COMPLETED
     assert result.state is JobState.COMPLETED and result.completed is not None
     assert result.completed.notified_date is not None
+    assert result.completed.notify_error is None
     assert "[reply_to] result delivered" in result.completed.logs
     # the secret is never shown: the admin API masks it (here a $NAME, shown as written)
     assert result.completed.reply_to == target
@@ -147,3 +150,28 @@ async def test_run_command_shares_the_named_worker_with_durable_jobs(
         gate.set()  # the transient job can only start once the durable one released smtp
         await transient
     assert order == ["durable", "transient"] and not overlap
+
+
+async def test_reply_that_cannot_be_delivered_is_recorded_on_the_job(
+    make_jobs: MakeJobs, clock: ManualClock
+) -> None:
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    jobs = make_jobs(clock=clock, start_engine=False)
+
+    @jobs.command
+    async def check() -> str:
+        return "fine"
+
+    async with jobs:
+        ref = await jobs.enqueue("check", reply_to=f"http://127.0.0.1:{port}/hook", retry_limit=0)
+        for _ in range(5):  # the reply job and its retries (each backoff passed at once)
+            await jobs.run_until_idle()
+            clock.advance(seconds=600)
+        result = await jobs.get_job(ref.id)
+    job = result.job
+    assert result.state is JobState.COMPLETED and job is not None
+    assert job.notified_date is None
+    assert job.notify_error is not None and job.notify_error.startswith("not delivered (failed)")
+    assert f"127.0.0.1:{port}/hook failed: ConnectError" in job.notify_error

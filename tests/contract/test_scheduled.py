@@ -19,6 +19,7 @@ from jobs_core import (
     MissedRunPolicy,
     Schedule,
     TaskNotFoundError,
+    TaskState,
     UnknownCommandError,
     UnserialisableRequestError,
 )
@@ -210,13 +211,20 @@ async def test_registering_again_updates_the_task_and_keeps_its_history(
     await jobs.pause_task("r")
     same = await jobs.recurring("r", EVERY_5_MIN, "record", {"v": 2}, retry_limit=7)
     assert (same.last_run_at, same.last_job_id) == (before.last_run_at, before.last_job_id)
-    assert (same.next_run_at, same.paused, same.request_body) == (at(9, 10), True, '{"v":2}')
+    # Paused, it shows no next run time; the kept slot comes back on resume.
+    assert (same.next_run_at, same.state, same.request_body) == (
+        None, TaskState.PAUSED, '{"v":2}',
+    )  # fmt: skip
+    await jobs.resume_task("r")
+    assert (await jobs.scheduled_task("r")).next_run_at == at(9, 10)
+    await jobs.pause_task("r")
     changed = await jobs.recurring("r", "0 * * * *", "record", {"v": 2})
-    assert (changed.next_run_at, changed.description, changed.paused) == (
-        at(10, 0), "Every hour", True,
+    assert (changed.description, changed.paused, changed.next_run_text) == (
+        "Every hour", True, "paused",
     )  # fmt: skip
     assert changed.last_job_id == before.last_job_id
     await jobs.resume_task("r")
+    assert (await jobs.scheduled_task("r")).next_run_at == at(10, 0)
     await step(jobs, clock, at(10, 0))
     job = (await jobs.get_job((await jobs.scheduled_task("r")).last_job_id or 0)).job
     assert job is not None and (job.request_body, job.retry_limit) == ('{"v":2}', 2)
@@ -303,7 +311,7 @@ async def test_run_now_from_another_process_runs_once_within_a_second(
     await step(engine, clock, clock.now_ms() + 1000)
     assert [(s, r) for _, s, r in runs] == [(at(9, 0, 1), at(9, 0, 1))]
     info = await admin.scheduled_task("manual")
-    assert (info.run_now_requested, info.paused, info.next_run_at) == (False, True, at(0, 0, day=3))
+    assert (info.run_now_requested, info.state, info.next_run_at) == (False, TaskState.PAUSED, None)
     assert info.last_job_state is JobState.COMPLETED
 
 
@@ -368,8 +376,10 @@ def race(engines: list[BackgroundJobs]) -> list[list[list[int] | None]]:
                 await asyncio.wait_for(barrier.wait(), 1)
             return found
 
-        async def fire(*args: Any, fire: Any = store.fire_task, out: Any = outcomes) -> Any:
-            result = await fire(*args)
+        async def fire(
+            *args: Any, fire: Any = store.fire_task, out: Any = outcomes, **kwargs: Any
+        ) -> Any:
+            result = await fire(*args, **kwargs)
             out.append(result)
             return result
 

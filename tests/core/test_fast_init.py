@@ -67,6 +67,7 @@ def test_row_builder_sets_fields_by_column_and_defaults_the_rest() -> None:
     assert build((1, "b")).tags is not build((1, "b")).tags
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.count = 1  # type: ignore[misc]
+    assert row_builder(Plain, ["name"], {"count": 5})(("b",)) == Plain(name="b", count=5)
 
 
 def test_row_builder_refuses_unknown_columns_and_fields_without_a_value() -> None:

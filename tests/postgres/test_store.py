@@ -22,6 +22,7 @@ from jobs_core.store.postgres.schema import LATEST_VERSION
 from jobs_core.store.protocol import NewJob, Transition
 from tests.conftest import FAST, MakeJobs, wait_until
 from tests.pg_server import PgServer
+from tests.store.test_delete_attempts import lost_twice
 
 
 def named_job(worker: str) -> NewJob:
@@ -233,6 +234,15 @@ async def test_cancel_batch_returns_every_job_that_got_in_while_enqueues_race_it
             await store.close()
     assert refused == len(tasks)  # every producer met the cancel
     assert sorted(returned) == sorted([returned[0], *admitted])  # all that got in, once
+
+
+async def test_deleting_a_job_deletes_its_attempt_rows(pg_server: PgServer, store_url: str) -> None:
+    store = PostgresStore(store_url)
+    job_id = await lost_twice(store)
+    outcome = await store.delete_jobs([job_id], now=5_000)
+    await store.close()
+    assert outcome.done == [job_id]
+    assert int(pg_server.psql(f"SELECT count(*) FROM {store.schema}.job_attempt")) == 0
 
 
 async def test_store_connections_run_without_jit(store_url: str) -> None:

@@ -1,4 +1,4 @@
-"""Schemas v2 to v5: a v1 live store is migrated when opened; month files written by v1 still
+"""Schemas v2 to v6: a v1 live store is migrated when opened; month files written by v1 still
 read, and are migrated when the archiver writes to them again."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs_core import BackgroundJobs, JobContext, JobFilter, JobState, ManualClock
-from jobs_core.store.sqlite.schema import LATEST_VERSION, MONTH_VERSION
+from jobs_core.store.sqlite.month_schema import MONTH_VERSION
+from jobs_core.store.sqlite.schema import JOB_COLUMNS_HISTORY, LATEST_VERSION
 from tests.conftest import FAST
 
 
@@ -16,8 +17,10 @@ def app(directory: Path, clock: ManualClock) -> BackgroundJobs:
     jobs = BackgroundJobs(str(directory), settings=FAST, clock=clock, start_engine=False)
 
     @jobs.command
-    async def report(ctx: JobContext) -> str:
+    async def report(req: dict[str, bool] | None, ctx: JobContext) -> str:
         ctx.log.info("done")
+        if req and req.get("fail"):
+            raise ValueError("no")
         return "ok"
 
     return jobs
@@ -29,8 +32,34 @@ FLOW_COLUMNS = (
 )  # fmt: skip
 
 
+BATCH_COLUMNS = (
+    "number", "name", "on_complete", "on_success", "meta", "declared_total", "joined",
+    "completed", "failed", "cancelled", "closed_at", "finished_at", "callback_ids",
+)  # fmt: skip
+
+
+def downgrade_history(path: Path) -> None:
+    """Make `jobs.db` what version 5 wrote (flow control, before the history)."""
+    with sqlite3.connect(path) as conn:
+        for column in JOB_COLUMNS_HISTORY:
+            conn.execute(f"ALTER TABLE background_job DROP COLUMN {column}")
+        for table in ("job_attempt", "job_dependency", "job_maintenance"):
+            conn.execute(f"DROP TABLE {table}")
+        for column in ("overlap", "start_at", "end_at", "max_runs", "run_count", "ended_at"):
+            conn.execute(f"ALTER TABLE scheduled_task DROP COLUMN {column}")
+        conn.execute("DROP INDEX ux_batch_number")
+        for column in BATCH_COLUMNS:
+            conn.execute(f"ALTER TABLE job_batch DROP COLUMN {column}")
+        conn.execute("CREATE INDEX ix_job_owner ON background_job(owner) WHERE owner IS NOT NULL")
+        # Before the history, a job's engine was forgotten once it stopped running.
+        conn.execute("UPDATE background_job SET owner = NULL WHERE state <> 'started'")
+        conn.execute("PRAGMA user_version = 5")
+    conn.close()
+
+
 def downgrade_live(path: Path) -> None:
     """Make `jobs.db` what version 1 of jobs wrote."""
+    downgrade_history(path)
     with sqlite3.connect(path) as conn:
         for index in ("ix_job_ready", "ix_job_running", "ix_job_key_running", "ix_job_key_ready",
                       "ix_job_key_parked", "ix_job_expires", "ux_job_unique"):  # fmt: skip
@@ -56,8 +85,23 @@ def downgrade_live(path: Path) -> None:
     conn.close()
 
 
+def downgrade_month_history(path: Path) -> None:
+    """Make a month database what version 3 wrote (flow control, before the history)."""
+    with sqlite3.connect(path) as conn:
+        for table in ("completed_job", "failed_job"):
+            conn.execute(f"DROP TRIGGER {table}_delete_text")
+            for column in JOB_COLUMNS_HISTORY:
+                conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+            conn.execute(f"UPDATE {table} SET owner = NULL")
+        conn.execute("DROP TABLE job_attempt")
+        conn.execute("DROP TABLE job_text")
+        conn.execute("PRAGMA user_version = 3")
+    conn.close()
+
+
 def downgrade_month(path: Path) -> None:
     """Make a month database what version 1 of jobs wrote."""
+    downgrade_month_history(path)
     with sqlite3.connect(path) as conn:
         for table in ("completed_job", "failed_job"):
             conn.execute(f"DROP INDEX ix_{table}_queue")
@@ -116,5 +160,37 @@ async def test_v1_store_and_month_files_read_and_migrate(tmp_path: Path) -> None
     await jobs.close()
     assert "logs_truncated" in columns(tmp_path / "jobs_2026-10.db", "completed_job")
     assert set(FLOW_COLUMNS) <= set(columns(tmp_path / "jobs_2026-10.db", "completed_job"))
-    assert version(tmp_path / "jobs_2026-10.db") == MONTH_VERSION == 3
-    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 5
+    assert version(tmp_path / "jobs_2026-10.db") == MONTH_VERSION == 4
+    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 6
+
+
+async def test_a_store_of_the_flow_control_schema_gains_the_history(tmp_path: Path) -> None:
+    """Live v5 and month v3 (what the version before the history wrote) migrate to the
+    history's: batch counters are counted from the summaries, archived jobs become
+    searchable, and a job there keeps its history from the migration on."""
+    clock = ManualClock(datetime(2026, 10, 30, 12, 0, tzinfo=UTC))
+    jobs = app(tmp_path, clock)
+    async with jobs:
+        archived = await jobs.enqueue("report", batch_id="b1")
+        failed = await jobs.enqueue("report", request={"fail": True}, retry_limit=0)
+        await jobs.engine.run_until_idle()  # both moved to jobs_2026-10.db
+        waiting = await jobs.enqueue("report", batch_id="b1", queue="slow", priority=3)
+    downgrade_history(tmp_path / "jobs.db")
+    downgrade_month_history(tmp_path / "jobs_2026-10.db")
+
+    jobs = app(tmp_path, clock)
+    async with jobs:
+        status = await jobs.batch_status("b1")
+        assert (status.total, status.counts) == (2, {JobState.COMPLETED: 1, JobState.QUEUED: 1})
+        await jobs.run_until_idle()
+        found = await jobs.search("report")
+        attempts = await jobs.attempts(waiting.id)
+        # Its row, written before the history, holds the attempt that failed it.
+        [before] = await jobs.attempts(failed.id)
+        queued = (await jobs.get_job(waiting.id)).completed
+    assert [j.id for j in found.items] == [waiting.id, failed.id, archived.id]
+    assert (before.number, before.outcome.value, before.error.code) == (1, "failed", "ValueError")
+    assert [(a.number, a.outcome.value) for a in attempts] == [(1, "completed")]
+    assert queued is not None and (queued.queue, queued.priority) == ("slow", 3)
+    assert version(tmp_path / "jobs.db") == LATEST_VERSION
+    assert version(tmp_path / "jobs_2026-10.db") == MONTH_VERSION

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from jobs_core import BackgroundJobs, JobQuery, ThroughputBucket, mask_reply_to
+from jobs_core import (
+    BackgroundJobs,
+    BatchState,
+    BatchStatus,
+    Job,
+    JobQuery,
+    JobState,
+    ScheduledTaskInfo,
+    TaskState,
+    ThroughputBucket,
+    mask_reply_to,
+)
 from jobs_tui.formatting import duration, progress_bar, relative, size
 from jobs_tui.marks import Marks
 from jobs_tui.query_suggest import suggest
-from jobs_tui.themes import other_theme
+from jobs_tui.screens.batch import record_text
+from jobs_tui.screens.tasks import task_row
+from jobs_tui.themes import PLAIN, other_theme
 from jobs_tui.widgets.dashboard_panes import throughput_series
 from jobs_tui.widgets.detail_panes import job_fields
+from jobs_tui.widgets.job_rows import waiting_for
 from jobs_tui.widgets.keyed_table import Column, keeps_order, layout
 
 
@@ -138,3 +152,34 @@ def test_marks_are_ids_or_a_whole_query() -> None:
     assert marks.describe() == "all 1,204 matching marked"
     marks.toggle(5)  # marking a row gives up the query
     assert marks.target() == [5]
+
+
+def test_queue_row_names_a_job_or_a_batch_a_job_waits_for() -> None:
+    job = Job(id=9, command="c", state=JobState.QUEUED, run_after=0, created_date=0,
+              retry_limit=0, timeout_secs=1, depends_on_batch="nightly")  # fmt: skip
+    assert waiting_for(job, 0, 4) == "blocked by #4"
+    assert waiting_for(job, 0, -2) == "blocked by batch nightly"  # a batch: minus its number
+
+
+def test_batch_view_states_the_batch_record() -> None:
+    status = BatchStatus(
+        batch_id="b", counts={JobState.COMPLETED: 3}, total=3, done=3, failed_ids=[],
+        started_at=None, finished_at=None, state=BatchState.FINISHED, name="nightly",
+        declared_total=3, on_complete="report", on_success="celebrate", callback_ids=[4, 5],
+    )  # fmt: skip
+    assert record_text(status) == (
+        "finished  ·  'nightly'  ·  3 announced  ·  on complete: report  ·  "
+        "on success: celebrate  ·  callbacks #4, #5"
+    )
+
+
+@pytest.mark.parametrize("state", [TaskState.PAUSED, TaskState.ENDED])
+def test_a_paused_or_ended_task_shows_so_instead_of_a_next_run(state: TaskState) -> None:
+    task = ScheduledTaskInfo(
+        name="sync", schedule="every 30s", description="Every 30 seconds", command="sync",
+        request_body="null", paused=state is TaskState.PAUSED, missed_policy="run_once",
+        next_run_at=None, last_run_at=None, last_job_id=None, last_job_state=None,
+        run_now_requested=False, state=state, max_runs=3, run_count=3,
+    )  # fmt: skip
+    _, cells = task_row(task, 0, PLAIN)
+    assert cells["next"] == state.value and str(cells["state"]) == state.value

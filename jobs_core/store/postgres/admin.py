@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jobs_core.errors import InvalidStateError, JobNotFoundError, StoreError
+from jobs_core.history import AttemptRow, ending_row, requeue_row
 from jobs_core.records import (
     ACTIVE_STATES,
     REQUEUEABLE_STATES,
@@ -13,8 +14,9 @@ from jobs_core.records import (
     ThroughputBucket,
 )
 from jobs_core.store.protocol import Transition
+from jobs_core.store.rows import batch_fields
 
-from . import finish
+from . import attempts, batches, finish, lookup
 from .archive import archive_table, month_bounds, month_of
 from .connection import Conn
 from .logs import append_logs
@@ -47,14 +49,15 @@ _REQUEUE_LOGS, _REQUEUE_TRUNCATED = append_logs("", "$4", "$5")
 REQUEUE_LIVE = f"""
 UPDATE background_job SET state = 'queued', attempts = 0, error = NULL, owner = NULL,
     run_after = $2, completed_date = NULL, started_date = NULL, waiting_on = $3,
-    cancel_requested = false, progress = NULL, status = NULL,
-    logs = {_REQUEUE_LOGS}, logs_truncated = {_REQUEUE_TRUNCATED}
-WHERE id = $1 AND state IN ('failed', 'cancelled') RETURNING id
+    cancel_requested = false, progress = NULL, status = NULL, last_outcome = NULL,
+    notify_error = NULL, logs = {_REQUEUE_LOGS}, logs_truncated = {_REQUEUE_TRUNCATED}
+WHERE id = $1 AND state IN ('failed', 'cancelled') RETURNING logs
 """
 _REQUEUED = {
     "state": "'queued'", "attempts": "0", "run_after": "$2", "started_date": "NULL",
     "completed_date": "NULL", "progress": "NULL", "status": "NULL", "logs": _REQUEUE_LOGS,
     "logs_truncated": _REQUEUE_TRUNCATED, "error": "NULL", "owner": "NULL",
+    "last_outcome": "NULL", "notify_error": "NULL",
 }  # fmt: skip
 # The archived row moves back to the queue in the same transaction: never in both places.
 REQUEUE_ARCHIVED = f"""
@@ -64,7 +67,7 @@ WITH moved AS (
 )
 INSERT INTO background_job ({JOB_SELECT}, waiting_on)
 SELECT {", ".join(_REQUEUED.get(f, f) for f in JOB_FIELDS)}, $3
-FROM moved RETURNING id
+FROM moved RETURNING logs
 """
 AFTER_REQUEUE = """
 WITH summary AS (
@@ -76,14 +79,17 @@ UPDATE job_count SET n = n - 1 WHERE state = $2 RETURNING pg_notify($3, 'requeue
 """
 CANCELLED_DEPENDENTS = f"""
 SELECT {SUMMARY_SELECT} FROM job_summary
-WHERE depends_on = $1 AND state = 'cancelled' AND error_code = 'DependencyFailed'
+WHERE (depends_on = $1 OR id IN (SELECT child_id FROM job_dependency WHERE parent_id = $1))
+  AND state = 'cancelled' AND error_code = 'DependencyFailed'
 ORDER BY id FOR UPDATE
 """
 REQUEUE_NOTE = "[requeue] requeued by operator\n"
 
-DEPENDENTS = (
-    f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.depends_on = $1 ORDER BY s.id"
-)
+DEPENDENTS = f"""
+SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM}
+WHERE s.depends_on = $1 OR s.id IN (SELECT child_id FROM job_dependency WHERE parent_id = $1)
+ORDER BY s.id
+"""
 
 # Queued jobs are claimable or waiting on a parent; each set has its own partial index.
 COUNTS = """
@@ -159,18 +165,35 @@ async def requeue(conn: Conn, job_id: int, now: int, max_log: int, channel: str)
 async def _requeue_one(
     conn: Conn, found: JobSummary, wait_on: int | None, now: int, max_log: int, channel: str
 ) -> None:
+    """Requeue one job; its history gets the attempt that ended it (which its row held) and
+    the requeue, and its archived attempts come back to the live table with it."""
     note = (REQUEUE_NOTE, max_log)
-    if await conn.fetchval(REQUEUE_LIVE, found.id, now, wait_on, *note) is None:
-        moved = None
-        if found.completed_date is not None:
-            start, end = month_bounds(month_of(found.completed_date))
-            moved = await conn.fetchval(REQUEUE_ARCHIVED, found.id, now, wait_on, *note, start, end)
-        if moved is None:
-            raise StoreError(
-                f"job {found.id} cannot be requeued: its row is in neither the queue nor "
-                f"{archive_table(JobState.FAILED, month_of(found.completed_date or 0))} "
-                "(was the month dropped?)"
-            )
+    current = await lookup.job_result(conn, lookup.BY_ID, found.id)
+    job = current.job if current is not None else None
+    rows: list[AttemptRow] = []
+    logs = await conn.fetchval(REQUEUE_LIVE, found.id, now, wait_on, *note)
+    if logs is None and found.completed_date is not None:
+        start, end = month_bounds(month_of(found.completed_date))
+        rows = await attempts.take_archived(conn, found.id, start, end)
+        logs = await conn.fetchval(REQUEUE_ARCHIVED, found.id, now, wait_on, *note, start, end)
+    if logs is None or job is None:
+        raise StoreError(
+            f"job {found.id} cannot be requeued: its row is in neither the queue nor "
+            f"{archive_table(JobState.FAILED, month_of(found.completed_date or 0))} "
+            "(was the month dropped?)"
+        )
+    seq = (
+        max((r.seq for r in rows), default=0) + 1
+        if rows
+        else await attempts.next_seq(conn, found.id)
+    )
+    ending = ending_row(job, seq, now)
+    if ending is not None:
+        rows.append(ending)
+    rows.append(requeue_row(found.id, rows[-1].seq + 1 if rows else seq, now, logs))
+    await attempts.insert(conn, rows)
+    if found.batch_id is not None:
+        await batches.after_requeue(conn, found.batch_id, found.state)
     await conn.fetch(AFTER_REQUEUE, found.id, found.state.value, channel)
 
 
@@ -221,10 +244,11 @@ async def batch_status(conn: Conn, batch_id: str) -> BatchStatus:
     failed_ids = [row[0] for row in await conn.fetch(BATCH_FAILED, batch_id)]
     total = sum(counts_by_state.values())
     done = sum(n for s, n in counts_by_state.items() if s not in ACTIVE_STATES)
+    fields = batch_fields(await batches.record(conn, batch_id))
+    fields.setdefault("finished_at", finished if total and done == total else None)
     return BatchStatus(
         batch_id=batch_id, counts=counts_by_state, total=total, done=done,
-        failed_ids=failed_ids, started_at=started,
-        finished_at=finished if total and done == total else None,
+        failed_ids=failed_ids, started_at=started, **fields,
     )  # fmt: skip
 
 

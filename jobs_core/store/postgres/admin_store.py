@@ -21,7 +21,7 @@ from jobs_core.records import (
 )
 from jobs_core.store.protocol import BulkOutcome, DurationTally
 
-from . import admin, archive, batches, bulk, commands, lookup, search, tallies
+from . import admin, archive, bulk, commands, lookup, search, tallies
 from .connection import Conn
 from .database import Database
 
@@ -87,9 +87,6 @@ class AdminStoreMixin:
 
     async def delete_jobs(self, job_ids: list[int], now: int) -> BulkOutcome:
         return await self._write(lambda c: bulk.delete(c, job_ids, self.channel))
-
-    async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
-        return await self._write(lambda c: batches.cancel_batch(c, batch_id, reason, now))
 
     async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
         await self._write(lambda c: commands.declare(c, definitions))

@@ -109,7 +109,7 @@ async def move_finished(conn: Conn, limit: int) -> int:
 async def ensure_partitions(conn: Conn, months: list[str]) -> None:
     """Create the partitions of `months` that do not exist yet (one engine at a time; one
     that exists costs a catalog lookup, no lock on the partitioned tables)."""
-    wanted = [(m, t) for m in months for t in PARTITIONED]
+    wanted = [(m, t) for m in months for t in (*PARTITIONED, "archived_attempt")]
     names = [archive_name(t, m) for m, t in wanted]
     if all(await conn.fetchval(EXISTING, names)):
         return

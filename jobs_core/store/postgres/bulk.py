@@ -26,6 +26,11 @@ WITH gone AS (
 ), failed AS (
     DELETE FROM failed_job f USING gone g
     WHERE f.id = g.id AND f.completed_date = g.completed_date
+), attempts AS (
+    DELETE FROM job_attempt WHERE job_id = ANY($1::bigint[])
+), archived_attempts AS (
+    DELETE FROM archived_attempt a USING gone g
+    WHERE a.job_id = g.id AND a.completed_date = g.completed_date
 ), counted AS (
     UPDATE job_count SET n = job_count.n - d.n
     FROM unnest($2::text[], $3::bigint[]) AS d(state, n) WHERE job_count.state = d.state
@@ -68,8 +73,8 @@ async def requeue(
 
 
 async def delete(conn: Conn, job_ids: list[int], channel: str) -> BulkOutcome:
-    """Finished jobs forgotten: their row (live or archived) and their summary; the counts
-    by state drop by them. Ids come from a sequence, so none is given again."""
+    """Finished jobs forgotten: their row (live or archived), their attempts and their
+    summary; the counts by state drop by them. Ids come from a sequence, so none is given again."""
     states = {row[0]: JobState(row[1]) for row in await conn.fetch(STATES, job_ids)}
     deleted = [i for i in job_ids if states.get(i) in TERMINAL_STATES]
     if deleted:

@@ -22,7 +22,7 @@ from jobs_core.settings import Durability
 from jobs_core.store.url import StoreUrl
 
 from .connection import CONNECTION_LOST, RETRYABLE, Conn, connect, connect_kwargs, translate
-from .schema import check_version, migrate
+from .migrate import check_version, migrate
 
 R = TypeVar("R")
 Work = Callable[[Conn], Awaitable[R]]

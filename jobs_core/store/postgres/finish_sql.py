@@ -1,37 +1,51 @@
 """The schema's `finish_jobs` function: a batch of outcomes applied in one round trip.
 
 Its statements each take a fresh snapshot (a VOLATILE function's do, under READ COMMITTED):
-the first applies the transitions; the next ones release or cancel dependents, and count.
-Those must see children enqueued by transactions that held their parent's summary row while
-the first waited on it (`queue.PARENT_STATES`), which one statement's single snapshot would
-not. Called as one statement, it needs no BEGIN and COMMIT of its own: one round trip where
-a transaction of two statements took four.
+the first applies the transitions (and tallies the jobs that ended per command); the next
+ones keep the history rows of retried attempts, release or cancel dependents, count, and do
+flow control's bookkeeping (finishes per queue, parked jobs of a key let back). Those must
+see children enqueued by transactions that held their parent's summary row while the first
+waited on it (`queue.PARENT_STATES`), which one statement's single snapshot would not.
+Called as one statement, it needs no BEGIN and COMMIT of its own: one round trip where a
+transaction of two statements took four.
+
+Batches are counted by the caller (`graph.settle_batches`: a batch that finishes enqueues
+its callbacks, built by `batch_rules`), in the same transaction. So called alone
+(`p_atomic` false), the function does nothing and answers `deferred` when a job of the
+batch is in a batch, and raises DEFERRED (rolling back its statement) when a dependent it
+cancelled is: the caller then runs it again inside a transaction of its own.
 
 A job that ends (completed, failed, cancelled) leaves the live table in the first statement:
 its row is deleted there and written, final, into its month's partition. Dependents the
-second statement cancels stay in the live table until the archive pass moves them (rare).
+function cancels stay in the live table until the archive pass moves them (rare).
 """
 
 from __future__ import annotations
 
-from jobs_core.figures import DURATION_BOUNDS_MS, NO_DURATION
-
+from .dependents_sql import RELEASE_SET, cancel_dependents_sql
 from .logs import append_logs
+from .tally_sql import command_tally
 
 TRANSITION_COLUMNS = (
     "id bigint", "state text", "guard text", "run_after bigint", "completed_date bigint",
     "duration_ms bigint", "response_type text", "response_body text", "error text", "logs text",
-    "progress float8", "status text", "notified boolean", "refund integer",
+    "progress float8", "status text", "notified boolean", "refund integer", "outcome text",
+    "notify_error text",
 )  # fmt: skip
-"""The transition arrays `finish_jobs` takes, after the log cap, now and the channel; an
-array passed as NULL leaves its column at its default for every job (NULL, or '' for logs,
-false for notified, 0 for refund)."""
+"""The transition arrays `finish_jobs` takes, after p_atomic, the log cap, now and the
+channel; an array passed as NULL leaves its column at its default for every job (NULL, or
+'' for logs, false for notified, 0 for refund)."""
 _NAMES = [c.split()[0] for c in TRANSITION_COLUMNS]
 _DEFAULTS = {"logs": "''", "notified": "false", "refund": "0"}
 
+DEFERRED = "JB001"
+"""SQLSTATE `finish_jobs` raises, called alone, when it cancelled a dependent in a batch."""
+
 _LOGS, _TRUNCATED = append_logs("b.", "t.logs", "p_max_log")
+_STOPPED = "t.state IN ('failed', 'cancelled')"
 CHANGED = {
-    "state": "t.state", "owner": "NULL", "attempts": "b.attempts - t.refund",
+    "state": "t.state", "owner": "CASE WHEN t.state = 'queued' THEN NULL ELSE b.owner END",
+    "attempts": "b.attempts - t.refund",
     "run_after": "coalesce(t.run_after, b.run_after)", "completed_date": "t.completed_date",
     "duration_ms": "coalesce(t.duration_ms, b.duration_ms)",
     "response_type": "coalesce(t.response_type, b.response_type)",
@@ -40,49 +54,94 @@ CHANGED = {
     "status": "coalesce(t.status, b.status)",
     "notified_date": "CASE WHEN t.notified THEN p_now ELSE b.notified_date END",
     "last_activity_date": "p_now",
+    "last_outcome": f"CASE WHEN {_STOPPED} THEN coalesce(t.outcome, b.last_outcome) "
+                    "ELSE b.last_outcome END",
+    "notify_error": "coalesce(t.notify_error, b.notify_error)",
 }  # fmt: skip
-"""A job row's columns after its transition `t` (the rest stay as they are in `b`)."""
+"""A job row's columns after its transition `t` (the rest stay as they are in `b`). The
+attempt that ends a job stays in its row (`owner` is kept, `last_outcome` set when it
+failed or was cancelled): `jobs_core.history` reads it from there."""
 
 _ENDING = "state IN ('completed', 'failed', 'cancelled')"
 _APPLIES = """b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
           AND b.state NOT IN ('completed', 'failed', 'cancelled')"""
-_SUMMARY = "id, state, started_date, completed_date, duration_ms, attempts, response_type, error"
-BUCKET = (
-    f"CASE WHEN duration_ms IS NULL THEN {NO_DURATION} "
-    + " ".join(f"WHEN duration_ms < {bound} THEN {i}" for i, bound in enumerate(DURATION_BOUNDS_MS))
-    + f" ELSE {len(DURATION_BOUNDS_MS)} END"
+_SUMMARY = (
+    "id, state, started_date, completed_date, duration_ms, attempts, response_type, error, "
+    "batch_id, queue, concurrency_key"
 )
-"""The duration bucket (`jobs_core.figures`) of a job row's `duration_ms`."""
 
+_RECORD_ATTEMPTS = """
+    -- A retried attempt (the job queued again) keeps a history row, read from the job's row
+    -- after its transition (this attempt's error, progress, status and appended logs).
+    IF p_outcome IS NOT NULL THEN
+        INSERT INTO job_attempt (job_id, seq, number, outcome, engine, started_date,
+            ended_date, duration_ms, error, progress, status, log_end)
+        SELECT b.id,
+            coalesce((SELECT max(a.seq) FROM job_attempt a WHERE a.job_id = b.id), 0) + 1,
+            b.attempts + coalesce(u.refund, 0), u.outcome, u.guard, b.started_date, p_now,
+            u.duration_ms, b.error, b.progress, b.status, log_end(b.logs)
+        FROM unnest(p_id, p_state, p_outcome, p_refund, p_guard, p_duration_ms)
+            AS u(id, state, outcome, refund, guard, duration_ms)
+        JOIN background_job b ON b.id = u.id
+        WHERE u.outcome IS NOT NULL AND u.state = 'queued' AND u.id = ANY(applied_ids);
+    END IF;
+"""
 
-def _tally(source: str) -> str:
-    """A CTE body adding the jobs of `source` (rows with command, state, duration_ms) to the
-    per-minute tallies; rows upserted in key order, the same in every transaction."""
-    return f"""
-        INSERT INTO command_minute AS m (minute, command, state, bucket, n, total_ms)
-        SELECT p_now - p_now % 60000, command, state, {BUCKET}, count(*),
-            coalesce(sum(duration_ms), 0)
-        FROM {source} GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
-        ON CONFLICT (minute, command, state, bucket)
-        DO UPDATE SET n = m.n + excluded.n, total_ms = m.total_ms + excluded.total_ms"""
+_DEPENDENTS = f"""
+    -- Most stores have no job waiting on another: one probe of the partial index of waiting
+    -- jobs (ORDER BY makes it the plan even before the table has statistics) then spares
+    -- the release and the cancellation.
+    released_ids := '{{}}';
+    cancelled_ids := '{{}}';
+    PERFORM waiting_on FROM background_job WHERE waiting_on IS NOT NULL
+    ORDER BY waiting_on LIMIT 1;
+    IF FOUND THEN
+        {cancel_dependents_sql("v_stopped", "p_now")}, tallied AS (
+            {command_tally("cancelled", "p_now")}
+        )
+        SELECT coalesce(array_agg(id ORDER BY id), '{{}}'),
+            coalesce(array_agg(batch_id) FILTER (WHERE batch_id IS NOT NULL), '{{}}'),
+            coalesce(array_agg(queue), '{{}}')
+        INTO cancelled_ids, v_cancelled_batches, v_cancelled_queues
+        FROM cancelled;
+        IF NOT p_atomic AND cardinality(v_cancelled_batches) > 0 THEN
+            RAISE EXCEPTION 'a cancelled dependent is in a batch' USING ERRCODE = '{DEFERRED}';
+        END IF;
+        batch_ids := batch_ids || v_cancelled_batches;
+        batch_states := batch_states
+            || array_fill('cancelled'::text, ARRAY[cardinality(v_cancelled_batches)]);
 
+        -- Dependents of every job that ended move on to their next pending parent, or are
+        -- released (a `finished` policy waits on failed and cancelled parents too).
+        WITH released AS (
+            UPDATE background_job AS b SET {RELEASE_SET}
+            WHERE b.waiting_on IS NOT NULL
+              AND b.waiting_on = ANY(v_completed || v_stopped || cancelled_ids)
+              AND b.state = 'queued'
+            RETURNING b.id, b.waiting_on
+        )
+        SELECT coalesce(array_agg(id) FILTER (WHERE waiting_on IS NULL), '{{}}')
+        INTO released_ids FROM released;
+    END IF;
+"""
 
-_FLOW_SUMMARY = _SUMMARY + ", queue, concurrency_key"
+_COUNT = """
+    v_counts[1] := v_counts[1] + cardinality(cancelled_ids);
+    WITH delta AS (
+        SELECT d.state, d.n
+        FROM unnest(ARRAY['cancelled', 'completed', 'failed'], v_counts) AS d(state, n)
+        WHERE d.n > 0
+    ), counted AS (
+        -- Rows locked in state order, the same in every transaction: no deadlock.
+        INSERT INTO job_count (state, n) SELECT state, n FROM delta ORDER BY state
+        ON CONFLICT (state) DO UPDATE SET n = job_count.n + excluded.n
+    )
+    INSERT INTO job_minute (minute, state, n)
+    SELECT p_now - p_now % 60000, state, n FROM delta ORDER BY state
+    ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n;
+"""
 
-_FLOW_COLLECT = """,
-        coalesce(array_agg(queue) FILTER (WHERE state IN ('completed', 'failed', 'cancelled')),
-                 '{}'),
-        coalesce(array_agg(state) FILTER (WHERE state IN ('completed', 'failed', 'cancelled')),
-                 '{}'),
-        coalesce(array_agg(concurrency_key) FILTER (WHERE concurrency_key IS NOT NULL), '{}')"""
-
-_FLOW_DECLARE = """
-    v_queues text[] := '{}';
-    v_states text[] := '{}';
-    v_keys text[] := '{}';
-    v_cancelled_queues text[] := '{}';"""
-
-_FLOW_AFTER = """
+_FLOW = """
     -- Flow control: finishes per queue and minute (rows locked in one order: no deadlock),
     -- and the first parked jobs of each key whose job left the started state let back (a
     -- claim parks them again if the key is still at its limit).
@@ -106,32 +165,22 @@ _FLOW_AFTER = """
                 LIMIT (SELECT max(n) FROM (SELECT count(*) AS n FROM unnest(v_keys) AS k
                                             GROUP BY k) AS m)) AS p));
     END IF;
+
+    PERFORM pg_notify(p_channel, 'finish');
 """
 
 
-def finish_function(job_fields: list[str], *, flow: bool = False) -> str:
-    """DDL of `finish_jobs` for job tables with columns `job_fields`; with `flow` (schema
-    version 2) it also does the flow-control bookkeeping and replaces the earlier one."""
+def _apply(job_fields: list[str]) -> str:
+    """The function's first statement: the transitions, their rows moved or updated, their
+    summaries; what the next ones need into variables."""
     columns = ", ".join(job_fields)
-    summary = _FLOW_SUMMARY if flow else _SUMMARY
     final_row = ", ".join(f"{CHANGED.get(f, 'b.' + f)} AS {f}" for f in job_fields)
-    params = ", ".join(f"p_{c.split()[0]} {c.split()[1]}[]" for c in TRANSITION_COLUMNS)
     read = ", ".join(
         f"coalesce(u.{n}, {_DEFAULTS[n]}) AS {n}" if n in _DEFAULTS else f"u.{n}" for n in _NAMES
     )
     # Rows are found by primary key (`= ANY(ARRAY(...))`): joined to the transitions, which
     # the planner cannot size, an empty part would scan the whole live table.
     return f"""
-CREATE {"OR REPLACE " if flow else ""}FUNCTION finish_jobs(
-    p_max_log integer, p_now bigint, p_channel text, {params},
-    OUT applied_ids bigint[], OUT released_ids bigint[], OUT cancelled_ids bigint[])
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-    v_completed bigint[];
-    v_stopped bigint[];
-    v_counts bigint[];{_FLOW_DECLARE if flow else ""}
-BEGIN
     WITH t AS (
         SELECT {read}
         FROM unnest({", ".join("p_" + n for n in _NAMES)}) AS u({", ".join(_NAMES)})
@@ -146,16 +195,16 @@ BEGIN
     ), failed AS (
         INSERT INTO failed_job ({columns})
         SELECT {columns} FROM ended WHERE state <> 'completed'
-    ), tallied AS ({_tally("ended")}
+    ), tallied AS ({command_tally("ended", "p_now")}
     ), changed AS (
         UPDATE background_job AS b
         SET {", ".join(f"{f} = {e}" for f, e in CHANGED.items())}, cancel_requested = false
         FROM t
         WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE NOT {_ENDING}))
           AND {_APPLIES}
-        RETURNING {", ".join("b." + f for f in summary.split(", "))}
+        RETURNING {", ".join("b." + f for f in _SUMMARY.split(", "))}
     ), applied AS (
-        SELECT {summary} FROM ended UNION ALL SELECT {summary} FROM changed
+        SELECT {_SUMMARY} FROM ended UNION ALL SELECT {_SUMMARY} FROM changed
     ), summary AS (
         UPDATE job_summary AS s
         SET state = a.state, started_date = a.started_date, completed_date = a.completed_date,
@@ -168,77 +217,51 @@ BEGIN
         coalesce(array_agg(id) FILTER (WHERE state IN ('failed', 'cancelled')), '{{}}'),
         ARRAY[count(*) FILTER (WHERE state = 'cancelled'),
               count(*) FILTER (WHERE state = 'completed'),
-              count(*) FILTER (WHERE state = 'failed')]{_FLOW_COLLECT if flow else ""}
-    INTO applied_ids, v_completed, v_stopped, v_counts{
-        ", v_queues, v_states, v_keys" if flow else ""
-    }
+              count(*) FILTER (WHERE state = 'failed')],
+        coalesce(array_agg(batch_id) FILTER (WHERE batch_id IS NOT NULL AND {_ENDING}), '{{}}'),
+        coalesce(array_agg(state) FILTER (WHERE batch_id IS NOT NULL AND {_ENDING}), '{{}}'),
+        coalesce(array_agg(queue) FILTER (WHERE {_ENDING}), '{{}}'),
+        coalesce(array_agg(state) FILTER (WHERE {_ENDING}), '{{}}'),
+        coalesce(array_agg(concurrency_key) FILTER (WHERE concurrency_key IS NOT NULL), '{{}}')
+    INTO applied_ids, v_completed, v_stopped, v_counts, batch_ids, batch_states, v_queues,
+        v_states, v_keys
     FROM applied;
+"""
 
-    -- Most stores have no job waiting on another: one probe of the partial index of waiting
-    -- jobs (ORDER BY makes it the plan even before the table has statistics) then spares
-    -- the release and the cancellation.
-    released_ids := '{{}}';
-    cancelled_ids := '{{}}';
-    PERFORM waiting_on FROM background_job WHERE waiting_on IS NOT NULL
-    ORDER BY waiting_on LIMIT 1;
-    IF FOUND THEN
-        WITH RECURSIVE released AS (
-            UPDATE background_job SET waiting_on = NULL
-            WHERE waiting_on IS NOT NULL AND waiting_on = ANY(v_completed) RETURNING id
-        ), dependent(id) AS (
-            SELECT id FROM background_job
-            WHERE waiting_on IS NOT NULL AND waiting_on = ANY(v_stopped)
-            UNION
-            SELECT b.id FROM background_job b JOIN dependent d ON b.waiting_on = d.id
-        ), cancelled AS (
-            UPDATE background_job AS b
-            SET state = 'cancelled', waiting_on = NULL, completed_date = p_now,
-                last_activity_date = p_now,
-                error = jsonb_build_object('code', 'DependencyFailed', 'message',
-                    'cancelled because job ' || b.depends_on || ' it depends on did not complete',
-                    'stack', '', 'field_errors', '{{}}'::jsonb)
-            WHERE b.id = ANY(ARRAY(SELECT id FROM dependent)) AND b.state = 'queued'
-            RETURNING b.id, b.depends_on, b.command, b.state, b.duration_ms{
-        ", b.queue" if flow else ""
-    }
-        ), tallied AS ({_tally("cancelled")}
-        ), summary AS (
-            UPDATE job_summary AS s
-            SET state = 'cancelled', completed_date = p_now, error_code = 'DependencyFailed',
-                error_message = 'cancelled because job ' || c.depends_on
-                    || ' it depends on did not complete'
-            FROM cancelled AS c WHERE s.id = c.id
-        )
-        SELECT (SELECT coalesce(array_agg(id), '{{}}') FROM released),
-            (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM cancelled){
-        ", (SELECT coalesce(array_agg(queue), '{}') FROM cancelled)" if flow else ""
-    }
-        INTO released_ids, cancelled_ids{", v_cancelled_queues" if flow else ""};
+
+def finish_function(job_fields: list[str]) -> str:
+    """DDL of `finish_jobs` for job tables with columns `job_fields`."""
+    params = ", ".join(f"p_{c.split()[0]} {c.split()[1]}[]" for c in TRANSITION_COLUMNS)
+    return f"""
+CREATE FUNCTION finish_jobs(p_atomic boolean, p_max_log integer, p_now bigint,
+    p_channel text, {params},
+    OUT applied_ids bigint[], OUT released_ids bigint[], OUT cancelled_ids bigint[],
+    OUT batch_ids text[], OUT batch_states text[], OUT deferred boolean)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_completed bigint[];
+    v_stopped bigint[];
+    v_counts bigint[];
+    v_cancelled_batches text[];
+    v_queues text[] := '{{}}';
+    v_states text[] := '{{}}';
+    v_keys text[] := '{{}}';
+    v_cancelled_queues text[] := '{{}}';
+BEGIN
+    -- Batch counters need the caller's transaction; a job's batch never changes.
+    deferred := NOT p_atomic AND EXISTS (
+        SELECT 1 FROM background_job WHERE id = ANY(p_id) AND batch_id IS NOT NULL);
+    IF deferred THEN
+        RETURN;
     END IF;
-
-    v_counts[1] := v_counts[1] + cardinality(cancelled_ids);
-    WITH delta AS (
-        SELECT d.state, d.n
-        FROM unnest(ARRAY['cancelled', 'completed', 'failed'], v_counts) AS d(state, n)
-        WHERE d.n > 0
-    ), counted AS (
-        -- Rows locked in state order, the same in every transaction: no deadlock.
-        INSERT INTO job_count (state, n) SELECT state, n FROM delta ORDER BY state
-        ON CONFLICT (state) DO UPDATE SET n = job_count.n + excluded.n
-    )
-    INSERT INTO job_minute (minute, state, n)
-    SELECT p_now - p_now % 60000, state, n FROM delta ORDER BY state
-    ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n;
-
-{_FLOW_AFTER if flow else ""}
-    PERFORM pg_notify(p_channel, 'finish');
+{_apply(job_fields)}{_RECORD_ATTEMPTS}{_DEPENDENTS}{_COUNT}{_FLOW}
 END
 $$;
 """
 
 
 FINISH = (
-    "SELECT applied_ids, released_ids, cancelled_ids FROM finish_jobs("
-    + ", ".join(f"${i + 1}" for i in range(3 + len(TRANSITION_COLUMNS)))
-    + ")"
+    "SELECT applied_ids, released_ids, cancelled_ids, batch_ids, batch_states, deferred "
+    "FROM finish_jobs(" + ", ".join(f"${i + 1}" for i in range(4 + len(TRANSITION_COLUMNS))) + ")"
 )

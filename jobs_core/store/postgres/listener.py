@@ -45,6 +45,26 @@ class ChangeListener:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lost = asyncio.Event()
         self.connected = False
+        self._moved: asyncio.Event | None = None
+
+    def _bump(self, *, notified: bool = False) -> None:
+        self.token += 1
+        moved, self._moved = self._moved, None
+        if moved is not None:
+            moved.set()
+        if notified and self.on_change is not None:
+            self.on_change()
+
+    async def changed(self, token: int, timeout: float) -> None:
+        """Return once the token is no longer `token`, or after `timeout` seconds."""
+        if self.token != token:
+            return
+        if self._moved is None:
+            self._moved = asyncio.Event()
+        moved = self._moved
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await moved.wait()
 
     def ensure_started(self) -> None:
         """Start listening from the running loop (no-op outside one or when running)."""
@@ -79,7 +99,7 @@ class ChangeListener:
             conn.add_termination_listener(lambda _: self._lost.set())
             await conn.add_listener(self._channel, self._notified)
             self.connected = True
-            self.token += 1  # whatever happened while we were not listening
+            self._bump()  # whatever happened while we were not listening
             horizon = await conn.fetchval(PROBE)
             while True:
                 with contextlib.suppress(TimeoutError):
@@ -91,7 +111,7 @@ class ChangeListener:
                     now = await conn.fetchval(PROBE)
                 if now != horizon:
                     horizon = now
-                    self.token += 1
+                    self._bump()
         finally:
             self.connected = False
             with contextlib.suppress(*CONNECTION_LOST, RuntimeError):
@@ -102,9 +122,7 @@ class ChangeListener:
         payload: object,
     ) -> None:  # fmt: skip
         if pid not in self._own_pids:
-            self.token += 1
-            if self.on_change is not None:
-                self.on_change()
+            self._bump(notified=True)
 
     def terminate(self) -> None:
         """Stop listening now, without waiting (for callers that cannot await)."""

@@ -7,12 +7,14 @@ the same number of round trips as one job.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
 
-from jobs_core.errors import JobNotFoundError
-from jobs_core.records import JobError, JobState
+from jobs_core.batch_rules import FinishedBatch
+from jobs_core.dependency_rules import Start, parents_of, starts_of
+from jobs_core.records import DependencyPolicy, JobError, JobState
 from jobs_core.store.idempotency import Resolution, needs_lookup
 from jobs_core.store.protocol import ActivityUpdate, EnqueuedIds, NewJob
 
@@ -28,7 +30,8 @@ NEW_JOB_ARRAYS = (
     "created_by text", "user_id text", "reply_to text", "args text", "meta text",
     "completed_date bigint", "error text", "waiting_on bigint", "queue text",
     "priority integer", "expires_at bigint", "concurrency_key text", "concurrency_limit integer",
-    "unique_key text", "retry_policy text",
+    "unique_key text", "retry_policy text", "dependencies text", "depends_on_batch text",
+    "depends_policy text",
 )  # fmt: skip
 _BASE = 7
 """The first columns are set for every job; an optional column no job of the batch sets is
@@ -44,9 +47,10 @@ _UNSET = [
     for name in _NAMES
 ]
 _UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(NEW_JOB_ARRAYS))
+_JSON = ("args", "meta", "error", "dependencies")
 _VALUES = ", ".join(
     f"coalesce(u.{n}, {_DEFAULTS[n]})" if n in _DEFAULTS
-    else f"u.{n}::jsonb" if n in ("args", "meta", "error") else f"u.{n}"
+    else f"u.{n}::jsonb" if n in _JSON else f"u.{n}"
     for n in _NAMES
 )  # fmt: skip
 _N = len(NEW_JOB_ARRAYS)
@@ -76,6 +80,16 @@ SELECT array_agg(id ORDER BY id), pg_notify(${_N + 2}, 'enqueue') FROM new
 """
 
 
+EDGES = """
+INSERT INTO job_dependency (parent_id, child_id)
+SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING
+"""
+
+BATCH_PARENTS = """
+SELECT batch_id, number, state, failed + cancelled FROM job_batch
+WHERE batch_id = ANY($1::text[]) ORDER BY batch_id FOR SHARE
+"""
+
 PARENT_STATES = """
 SELECT id, state FROM job_summary WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE
 """
@@ -100,7 +114,7 @@ def needs_checks(jobs: list[NewJob]) -> bool:
     unique keys, batches), and so needs a transaction."""
     return any(
         j.depends_on is not None or j.ref_id is not None or j.batch_id is not None
-        or j.unique_key is not None
+        or j.unique_key is not None or j.waits
         for j in jobs
     )  # fmt: skip
 
@@ -110,56 +124,114 @@ async def insert_jobs(
 ) -> EnqueuedIds:
     """Insert `jobs` (inside the caller's transaction when `needs_checks`); their ids.
 
-    `follow_ups`: callbacks and replies of jobs already in their batch, which a cancelled
-    batch must not refuse (the job they serve ran; refusing would lose its result). A job
-    whose ref_id or unique key is held (`conflicts.resolve_in`) is not inserted; its place
-    holds the holder's id. Raises RacedError when a concurrent enqueue inserted one of them
-    first (the caller runs the enqueue again).
+    `follow_ups`: callbacks and replies of jobs already in their batch, which a closed or
+    cancelled batch must not refuse (the job they serve ran; refusing would lose its result).
+    A job whose ref_id or unique key is held (`conflicts.resolve_in`) is not inserted; its
+    place holds the holder's id. Raises RacedError when a concurrent enqueue inserted one of
+    them first (the caller runs the enqueue again).
     """
-    parents: dict[int, JobState] = {}
     resolution: Resolution | None = None
-    if needs_checks(jobs):
-        parents = await _parent_states(conn, {j.depends_on for j in jobs if j.depends_on})
-        if needs_lookup(jobs):
-            resolution = await conflicts.resolve_in(conn, jobs)
-        batch_ids = {j.batch_id for j in jobs if j.batch_id is not None}
-        if batch_ids and not follow_ups:
-            await batches.open_batches(conn, batch_ids, now)
+    if needs_lookup(jobs):
+        resolution = await conflicts.resolve_in(conn, jobs)
     new = jobs if resolution is None else [jobs[i] for i in resolution.new_positions(len(jobs))]
-    ids: list[int] = []
-    if new:
-        values = columns([_job_values(job, parents, now) for job in new], len(NEW_JOB_ARRAYS))
-        size = len(new)
-        arrays = [
-            None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(values)
-        ]
-        try:
-            ids = list(await conn.fetchval(INSERT_JOBS, *arrays, now, channel))
-        except asyncpg.UniqueViolationError:
-            raise conflicts.RacedError("a concurrent enqueue took a ref_id or key") from None
+    ids = await _insert_new(conn, new, now, channel, follow_ups) if new else []
     return resolution.assemble(len(jobs), ids) if resolution else EnqueuedIds(ids)
 
 
-def _job_values(job: NewJob, parents: dict[int, JobState], now: int) -> tuple[Any, ...]:
-    """The job's values in NEW_JOB_ARRAYS order, its state decided by its parent's."""
-    state, waiting_on, error, completed = JobState.QUEUED, None, None, None
-    if job.depends_on is not None:
-        parent = parents.get(job.depends_on)
-        if parent is None:
-            raise JobNotFoundError(f"depends_on: there is no job {job.depends_on}")
-        if parent in (JobState.FAILED, JobState.CANCELLED):
-            state, completed = JobState.CANCELLED, now
-            reason = f"cancelled because job {job.depends_on} it depends on did not complete"
-            error = error_to_json(JobError(code="DependencyFailed", message=reason))
-        elif parent is not JobState.COMPLETED:
-            waiting_on = job.depends_on
+async def _insert_new(
+    conn: Conn, jobs: list[NewJob], now: int, channel: str, follow_ups: bool
+) -> list[int]:
+    """Insert `jobs`, none of them held: jobs that join batches are counted on them; a batch
+    that finishes then (all its jobs joined already cancelled) enqueues its callbacks too."""
+    starts = [_QUEUED] * len(jobs)
+    finished: list[FinishedBatch] = []
+    if needs_checks(jobs):
+        starts = await _starts(conn, jobs)
+        joined = _joined(jobs, starts)
+        if joined:
+            finished = await batches.join(conn, joined, now, admit=not follow_ups)
+    values = columns(
+        [_job_values(job, start, now) for job, start in zip(jobs, starts, strict=True)],
+        len(NEW_JOB_ARRAYS),
+    )
+    size = len(jobs)
+    arrays = [
+        None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(values)
+    ]
+    try:
+        ids: list[int] = list(await conn.fetchval(INSERT_JOBS, *arrays, now, channel))
+    except asyncpg.UniqueViolationError:
+        raise conflicts.RacedError("a concurrent enqueue took a ref_id or key") from None
+    if any(j.waits for j in jobs):
+        await _record_edges(conn, jobs, ids)
+    if finished:
+        from .finish import settle_outside  # finish inserts follow-ups with insert_jobs
+
+        await settle_outside(conn, [], now, channel, finished)
+    return ids
+
+
+_QUEUED = Start(state=JobState.QUEUED)
+
+
+def _joined(jobs: list[NewJob], starts: list[Start]) -> dict[str, tuple[int, int]]:
+    joined: dict[str, tuple[int, int]] = {}
+    for job, start in zip(jobs, starts, strict=True):
+        if job.batch_id is not None:
+            n, k = joined.get(job.batch_id, (0, 0))
+            joined[job.batch_id] = (n + 1, k + (start.state is JobState.CANCELLED))
+    return joined
+
+
+async def _starts(conn: Conn, jobs: list[NewJob]) -> list[Start]:
+    """How each job starts, from its parents' states (read with a share lock: a parent
+    finishing meanwhile waits, then sees the child)."""
+    parents = await _parent_states(conn, {p for j in jobs for p in _parents(j)})
+    batch_ids = sorted({j.depends_on_batch for j in jobs if j.depends_on_batch is not None})
+    batches = [tuple(r) for r in await conn.fetch(BATCH_PARENTS, batch_ids)] if batch_ids else []
+    return starts_of(jobs, parents, batches)
+
+
+def _parents(job: NewJob) -> list[int]:
+    return parents_of(job.depends_on, job.dependencies)
+
+
+async def _record_edges(conn: Conn, jobs: list[NewJob], ids: list[int]) -> None:
+    """A `job_dependency` row per parent of each job that waits the rare way (several
+    parents, a batch as minus its number, or the `finished` policy)."""
+    parents: list[int] = []
+    children: list[int] = []
+    for job, job_id in zip(jobs, ids, strict=True):
+        if not job.waits:
+            continue
+        mine = _parents(job)
+        if job.depends_on_batch is not None:
+            number = await conn.fetchval(
+                "SELECT number FROM job_batch WHERE batch_id = $1", job.depends_on_batch
+            )
+            mine.append(-int(number))
+        parents += mine
+        children += [job_id] * len(mine)
+    await conn.execute(EDGES, parents, children)
+
+
+def _job_values(job: NewJob, start: Start, now: int) -> tuple[Any, ...]:
+    """The job's values in NEW_JOB_ARRAYS order, its state decided by its parents'."""
+    cancelled = start.state is JobState.CANCELLED
+    error = None
+    if start.reason is not None:
+        error = error_to_json(JobError(code="DependencyFailed", message=start.reason))
+    policy = job.depends_policy
     return (
         job.command, job.request_type, job.request_body, job.worker, job.run_after,
-        job.retry_limit, job.timeout_secs, state.value, job.parent_id, job.depends_on,
+        job.retry_limit, job.timeout_secs, start.state.value, job.parent_id, job.depends_on,
         job.ref_id, job.tag, job.callback, job.batch_id, job.created_by, job.user_id,
-        job.reply_to, json_or_none(job.args), json_or_none(job.meta), completed, error,
-        waiting_on, job.worker or job.queue, job.priority, job.expires_at, job.concurrency_key,
-        job.concurrency_limit, job.unique_key, job.retry_policy,
+        job.reply_to, json_or_none(job.args), json_or_none(job.meta),
+        now if cancelled else None, error, start.waiting_on, job.worker or job.queue,
+        job.priority, job.expires_at, job.concurrency_key, job.concurrency_limit,
+        job.unique_key, job.retry_policy,
+        json.dumps(job.dependencies) if job.dependencies else None, job.depends_on_batch,
+        None if policy is DependencyPolicy.COMPLETED else policy.value,
     )  # fmt: skip
 
 

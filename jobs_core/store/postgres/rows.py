@@ -9,16 +9,22 @@ from typing import Any
 
 import asyncpg
 
-from jobs_core.fast_init import row_builder
-from jobs_core.records import Job, JobError, JobState, JobSummary
+from jobs_core.records import (
+    AttemptOutcome,
+    DependencyPolicy,
+    Job,
+    JobError,
+    JobState,
+    JobSummary,
+)
 from jobs_core.retry_policy import policy_from_json
+from jobs_core.store.rows import job_builder
 
 from .schema import JOB_FIELDS
 
 JOB_SELECT = ", ".join(JOB_FIELDS)
 """Column list selecting a full job row in `row_to_job` order."""
-_BUILD_JOB = row_builder(Job, JOB_FIELDS)
-"""A `Job` set field by field from the row, no keyword arguments to match (`fast_init`)."""
+_build = job_builder(JOB_FIELDS)
 
 SUMMARY_FIELDS = [f.name for f in fields(JobSummary)]
 """Columns of `job_summary` in `JobSummary` order."""
@@ -34,9 +40,14 @@ LIVE_SUMMARY_SELECT = ", ".join(
 LIVE_SUMMARY_FROM = "job_summary s LEFT JOIN background_job b ON b.id = s.id"
 
 _STATES = {state.value: state for state in JobState}
-_STATE, _ERROR, _ARGS, _META, _POLICY = (
-    JOB_FIELDS.index(n) for n in ("state", "error", "args", "meta", "retry_policy")
-)
+_STATE, _ERROR, _ARGS, _META, _RETRY, _OUTCOME, _DEPENDENCIES, _POLICY = (
+    JOB_FIELDS.index(n)
+    for n in (
+        "state", "error", "args", "meta", "retry_policy", "last_outcome", "dependencies",
+        "depends_policy",
+    )
+)  # fmt: skip
+_COMPLETED = DependencyPolicy.COMPLETED
 
 
 def row_to_job(row: Sequence[Any] | asyncpg.Record) -> Job:
@@ -46,9 +57,12 @@ def row_to_job(row: Sequence[Any] | asyncpg.Record) -> Job:
     values[_ERROR] = error_from_json(values[_ERROR])
     values[_ARGS] = json.loads(values[_ARGS]) if values[_ARGS] else {}
     values[_META] = json.loads(values[_META]) if values[_META] else {}
-    if values[_POLICY] is not None:
-        values[_POLICY] = policy_from_json(values[_POLICY])
-    return _BUILD_JOB(values)
+    if values[_RETRY] is not None:
+        values[_RETRY] = policy_from_json(values[_RETRY])
+    values[_OUTCOME] = AttemptOutcome(values[_OUTCOME]) if values[_OUTCOME] else None
+    values[_DEPENDENCIES] = json.loads(values[_DEPENDENCIES]) if values[_DEPENDENCIES] else []
+    values[_POLICY] = DependencyPolicy(values[_POLICY]) if values[_POLICY] else _COMPLETED
+    return _build(values)
 
 
 def row_to_summary(row: Sequence[Any] | asyncpg.Record) -> JobSummary:

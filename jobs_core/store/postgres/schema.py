@@ -1,11 +1,9 @@
-"""DDL and numbered migrations of a PostgreSQL store, applied under an advisory lock."""
+"""DDL and numbered migrations of a PostgreSQL store (applied by `migrate.py`)."""
 
 from __future__ import annotations
 
-from jobs_core.errors import SchemaTooNewError, StoreError, StoreNotFoundError
-
-from .connection import Conn
 from .finish_sql import finish_function
+from .functions_sql import CAP_LOGS, LOG_END
 
 JOB_COLUMNS = """
     id bigint NOT NULL,
@@ -57,10 +55,48 @@ FLOW_COLUMNS = """
 """Job columns added by migration 2 (flow control), on the live and the archive tables."""
 
 JOB_FIELDS_V1 = [line.split()[0] for line in JOB_COLUMNS.strip().splitlines()]
-"""The job columns of schema version 1 (its `finish_jobs` copies these)."""
+"""The job columns of schema version 1."""
 
-JOB_FIELDS = [*JOB_FIELDS_V1, *(line.split()[0] for line in FLOW_COLUMNS.strip().splitlines())]
+JOB_COLUMNS_V3 = {
+    "last_outcome": "text", "notify_error": "text", "dependencies": "jsonb",
+    "depends_on_batch": "text", "depends_policy": "text",
+}  # fmt: skip
+"""Columns migration 3 adds to job rows (live and archived): how the attempt that failed or
+cancelled the job ended, a reply's delivery error, and fan-in."""
+
+JOB_FIELDS = [
+    *JOB_FIELDS_V1,
+    *(line.split()[0] for line in FLOW_COLUMNS.strip().splitlines()),
+    *JOB_COLUMNS_V3,
+]
 """Column names of a full job row, in table order (shared by the live and archive tables)."""
+
+ATTEMPT_COLUMNS = """
+    job_id bigint NOT NULL,
+    seq integer NOT NULL,
+    number integer NOT NULL,
+    outcome text NOT NULL,
+    engine text,
+    started_date bigint,
+    ended_date bigint NOT NULL,
+    duration_ms bigint,
+    error jsonb,
+    progress double precision,
+    status text,
+    log_end bigint NOT NULL
+"""
+"""An attempt that did not end its job, or a requeue (see `jobs_core.history`)."""
+
+ATTEMPT_FIELDS = [line.split()[0] for line in ATTEMPT_COLUMNS.strip().splitlines()]
+
+SEARCH_TEXT = (
+    "command || ' ' || coalesce(tag, '') || ' ' || coalesce(error ->> 'code', '') || ' ' || "
+    "coalesce(error ->> 'message', '') || ' ' || coalesce(error ->> 'stack', '') || ' ' || "
+    "coalesce(status, '') || ' ' || left(request_body, 100000) || ' ' || "
+    "coalesce(left(response_body, 100000), '') || ' ' || left(logs, 200000)"
+)
+"""What the full-text index of the archive holds of a job (bodies and logs cut at 100,000
+and 200,000 characters: a tsvector is limited to 1 MB)."""
 
 ARCHIVE_INDEXES = {
     "completed_job": ("command", "tag", "batch_id", "created_by", "user_id", "ref_id"),
@@ -215,46 +251,6 @@ def _archive_indexes() -> str:
     return "\n".join(statements)
 
 
-CAP_LOGS = r"""
-CREATE FUNCTION cap_logs(body text, max_chars integer) RETURNS text
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-    head CONSTANT text := '[... ';
-    foot CONSTANT text := ' earlier characters truncated]' || E'\n';
-    earlier numeric := 0;
-    rest text := body;
-    found text[];
-    budget integer;
-    tail text;
-    newline integer;
-BEGIN
-    IF length(body) <= max_chars THEN
-        RETURN body;
-    END IF;
-    found := regexp_match(body, '^\[\.\.\. (\d+) earlier characters truncated\]\n');
-    IF found IS NOT NULL THEN
-        earlier := found[1]::numeric;
-        rest := substr(body, length(head || found[1] || foot) + 1);
-    END IF;
-    budget := max_chars - length(head || (earlier + length(rest)) || foot);
-    IF budget <= 0 THEN
-        RETURN right(body, max_chars);  -- a cap smaller than the marker: only the tail fits
-    END IF;
-    tail := right(rest, budget);
-    IF length(rest) > budget AND substr(rest, length(rest) - budget, 1) <> E'\n' THEN
-        newline := strpos(tail, E'\n');
-        IF newline >= 1 AND newline < length(tail) THEN
-            tail := substr(tail, newline + 1);
-        END IF;
-    END IF;
-    RETURN head || (earlier + length(rest) - length(tail)) || foot || tail;
-END
-$$;
-"""
-"""`log_cap.cap_logs` in PL/pgSQL (the same rule, character for character; a test compares
-them): called only for an append that overflows the cap."""
-
-
 def _add_flow_columns(table: str) -> str:
     lines = FLOW_COLUMNS.strip().splitlines()
     added = ", ".join(f"ADD COLUMN {line.strip().rstrip(',')}" for line in lines)
@@ -310,96 +306,90 @@ CREATE TABLE queue_minute (
 );
 
 ALTER TABLE job_command ADD COLUMN flow text;
-""" + finish_function(JOB_FIELDS, flow=True)
+"""
 """Migration 2, flow control (as the SQLite store's v4): a job's queue (a named worker's jobs
 are in the queue of its name), priority, expiry, concurrency key and limit, unique key and
 retry policy, on live and archived rows; `key_parked` on live rows (a job whose key was at its
 limit when a claim looked, out of the ready index until a job with its key finishes);
 `job_queue` (operators' queue settings), `queue_start` (starts of rate-limited queues within
-their window), `queue_minute` (finished jobs per queue and minute), `job_command.flow`."""
+their window), `queue_minute` (finished jobs per queue and minute), `job_command.flow`.
+(Its `finish_jobs` is now created by migration 3.)"""
 
-MIGRATIONS: list[str] = [
-    V1 + _archive_indexes() + CAP_LOGS + finish_function(JOB_FIELDS_V1),
-    V2,
-]
+
+V3 = "\n".join(
+    [
+        *(
+            f"ALTER TABLE {t} ADD COLUMN {n} {k};"
+            for t in ("background_job", "completed_job", "failed_job")
+            for n, k in JOB_COLUMNS_V3.items()
+        ),
+        *(
+            f"ALTER TABLE {t} ADD COLUMN search tsvector "
+            f"GENERATED ALWAYS AS (to_tsvector('simple', {SEARCH_TEXT})) STORED;"
+            f"CREATE INDEX ix_{t}_search ON {t} USING gin (search);"
+            for t in ("completed_job", "failed_job")
+        ),
+        f"CREATE TABLE job_attempt ({ATTEMPT_COLUMNS}, PRIMARY KEY (job_id, seq));",
+        f"""CREATE TABLE archived_attempt ({ATTEMPT_COLUMNS}, completed_date bigint NOT NULL,
+            PRIMARY KEY (job_id, seq, completed_date)) PARTITION BY RANGE (completed_date);""",
+        """
+CREATE TABLE job_dependency (
+    parent_id bigint NOT NULL,
+    child_id bigint NOT NULL,
+    PRIMARY KEY (parent_id, child_id)
+);
+CREATE INDEX ix_dependency_child ON job_dependency (child_id);
+
+ALTER TABLE job_batch ADD COLUMN number bigint GENERATED ALWAYS AS IDENTITY;
+CREATE UNIQUE INDEX ux_batch_number ON job_batch (number);
+ALTER TABLE job_batch ADD COLUMN name text;
+ALTER TABLE job_batch ADD COLUMN on_complete jsonb;
+ALTER TABLE job_batch ADD COLUMN on_success jsonb;
+ALTER TABLE job_batch ADD COLUMN meta jsonb;
+ALTER TABLE job_batch ADD COLUMN declared_total integer;
+ALTER TABLE job_batch ADD COLUMN joined bigint NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN completed bigint NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN failed bigint NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN cancelled bigint NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN closed_at bigint;
+ALTER TABLE job_batch ADD COLUMN finished_at bigint;
+ALTER TABLE job_batch ADD COLUMN callback_ids jsonb;
+UPDATE job_batch j SET
+    joined = (SELECT count(*) FROM job_summary s WHERE s.batch_id = j.batch_id),
+    completed = (SELECT count(*) FROM job_summary s
+                 WHERE s.batch_id = j.batch_id AND s.state = 'completed'),
+    failed = (SELECT count(*) FROM job_summary s
+              WHERE s.batch_id = j.batch_id AND s.state = 'failed'),
+    cancelled = (SELECT count(*) FROM job_summary s
+                 WHERE s.batch_id = j.batch_id AND s.state = 'cancelled');
+
+ALTER TABLE scheduled_task ADD COLUMN overlap text NOT NULL DEFAULT 'skip';
+ALTER TABLE scheduled_task ADD COLUMN start_at bigint;
+ALTER TABLE scheduled_task ADD COLUMN end_at bigint;
+ALTER TABLE scheduled_task ADD COLUMN max_runs integer;
+ALTER TABLE scheduled_task ADD COLUMN run_count integer NOT NULL DEFAULT 0;
+ALTER TABLE scheduled_task ADD COLUMN ended_at bigint;
+
+CREATE TABLE job_maintenance (
+    name text PRIMARY KEY,
+    next_at bigint NOT NULL
+);
+""",
+        LOG_END,
+        # Created by the last migration that changes it: a store made by an earlier version
+        # has the function of migrations 1 and 2 (another signature) to drop first.
+        "DROP FUNCTION IF EXISTS finish_jobs;",
+        finish_function(JOB_FIELDS),
+    ]
+)
+"""Migration 3: attempt history (`job_attempt`, moved to `archived_attempt`'s month partition with
+its job), fan-in (`job_dependency`, the job's `dependencies`, `depends_on_batch`,
+`depends_policy`), batch records (callbacks, counters, declared total), a reply's delivery
+error, overlap and bounds of scheduled tasks, `job_maintenance` (which engine runs retention
+next), the archive's full-text index (a generated tsvector with a GIN index), and
+`finish_jobs` (finish_sql.py)."""
+
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)
-
-MIGRATION_LOCK = "jobs migration"
-"""Text whose hash keys the advisory lock that serialises migrations of one schema."""
-
-
-async def migrate(conn: Conn, schema: str, display: str, *, create: bool) -> None:
-    """Bring `schema` to the latest version, or refuse a newer one or a foreign schema.
-
-    Two processes starting at once do not race: the work happens under a session advisory
-    lock, and the version is read again once it is held.
-    """
-    version = await _version(conn, schema, display)
-    if version == LATEST_VERSION:
-        return
-    _check(version, schema, display, create)
-    key = f"{MIGRATION_LOCK} {schema}"
-    await conn.execute("SELECT pg_advisory_lock(hashtext($1))", key)
-    try:
-        version = await _version(conn, schema, display)
-        _check(version, schema, display, create)
-        if version is None:
-            async with conn.transaction():
-                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-                await conn.execute(f'CREATE TABLE "{schema}".schema_version (version integer)')
-                await conn.execute(f'INSERT INTO "{schema}".schema_version VALUES (0)')
-            version = 0
-        for number in range(version + 1, LATEST_VERSION + 1):
-            async with conn.transaction():
-                await conn.execute(f'SET LOCAL search_path TO "{schema}"')
-                await conn.execute(MIGRATIONS[number - 1])
-                await conn.execute(f'UPDATE "{schema}".schema_version SET version = $1', number)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
-
-
-async def check_version(conn: Conn, schema: str, display: str) -> None:
-    """Refuse a store a read-only open cannot use: none there, an older or a newer schema."""
-    version = await _version(conn, schema, display)
-    if version is None:
-        raise StoreNotFoundError(
-            f"{display} is not a jobs store (it has no schema '{schema}'); a read-only open "
-            "creates none"
-        )
-    _check(version, schema, display, create=False)
-    if version < LATEST_VERSION:
-        raise StoreError(
-            f"{display} has schema version {version}; this version of jobs needs "
-            f"{LATEST_VERSION} and a read-only open does not migrate: open it once without "
-            "read-only to upgrade"
-        )
-
-
-def _check(version: int | None, schema: str, display: str, create: bool) -> None:
-    if version is not None and version > LATEST_VERSION:
-        raise SchemaTooNewError(
-            f"{display} has schema version {version}, newer than this version of jobs "
-            f"understands ({LATEST_VERSION}); upgrade jobs to open it"
-        )
-    if version is None and not create:
-        raise StoreNotFoundError(f"{display} is not a jobs store (it has no schema '{schema}')")
-
-
-VERSION_PROBE = """
-SELECT to_regclass($2) IS NOT NULL AS versioned,
-       (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')) AS tables
-"""
-
-
-async def _version(conn: Conn, schema: str, display: str) -> int | None:
-    """The store's schema version, or None when the schema has no store yet."""
-    row = await conn.fetchrow(VERSION_PROBE, schema, f'"{schema}".schema_version')
-    assert row is not None  # a SELECT without FROM has one row
-    if row["versioned"]:
-        return int(await conn.fetchval(f'SELECT version FROM "{schema}".schema_version'))
-    if row["tables"]:
-        raise StoreError(f"{display}: schema '{schema}' holds other tables; it is not a jobs store")
-    return None

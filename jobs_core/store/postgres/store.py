@@ -27,12 +27,13 @@ from jobs_core.store.protocol import (
 )
 from jobs_core.store.url import parse_store_url
 
-from . import archive, conflicts, engines, finish, flow_admin, flow_claims, queue, tallies
+from . import archive, attempts, conflicts, engines, finish, flow_admin, flow_claims, queue, tallies
 from .admin_store import AdminStoreMixin
 from .claims import ClaimLedger
 from .connection import Conn, MissingPartitionError
 from .database import RETRIES, Database, Work
 from .flow_claims import ClaimRound
+from .history_store import HistoryStoreMixin
 from .listener import ChangeListener
 from .task_store import TaskStoreMixin
 
@@ -42,7 +43,7 @@ PRUNE_MS = 3_600_000
 archive pass of an engine)."""
 
 
-class PostgresStore(AdminStoreMixin, TaskStoreMixin):
+class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
     """The live queue, summaries and month partitions in one schema of a PostgreSQL database.
 
     `dsn` is a `postgresql://` URL; the schema comes from `schema`, else the URL's `?schema=`,
@@ -134,6 +135,12 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin):
         self._listener.ensure_started()
         return self._listener.token
 
+    async def wait_change(self, token: int, timeout: float) -> None:
+        """Return once `change_token()` moved from `token` (a notification arrived), or after
+        `timeout` seconds: waiters sleep on the listener instead of polling."""
+        self._listener.ensure_started()
+        await self._listener.changed(token, timeout)
+
     def on_change(self, callback: Callable[[], None] | None) -> None:
         self._listener.on_change = callback
         if callback is not None:
@@ -223,11 +230,19 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin):
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
     ) -> FinishResult:
+        if not new_jobs:  # without follow-ups, one statement unless a batch is involved
+            done = await self._finishing(
+                now,
+                lambda c: finish.finish_alone(c, transitions, now, self._max_log, self.channel),
+                engine=True,
+                atomic=False,
+            )
+            if done is not None:
+                return done
         return await self._finishing(
             now,
             lambda c: finish.finish(c, transitions, new_jobs, now, self._max_log, self.channel),
             engine=True,
-            atomic=bool(new_jobs),  # without follow-ups, one statement
         )
 
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
@@ -240,7 +255,11 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin):
         if now - self._last_prune >= PRUNE_MS:
             self._last_prune = now
             await self._db.one(lambda c: tallies.prune(c, now - FIGURES_KEPT_MS), engine=True)
-        return await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
+        moved = await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
+        # Attempt rows follow their jobs into the month's partition (rows exist only for
+        # retried or requeued jobs, so this is a small table's scan).
+        await self._db.one(lambda c: attempts.move_archived(c, limit), engine=True)
+        return moved
 
     async def next_due(self, now: int) -> int | None:
         return await self._db.one(lambda c: flow_claims.next_due(c, now), engine=True)

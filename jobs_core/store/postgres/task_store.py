@@ -82,10 +82,11 @@ class TaskStoreMixin:
         return await self._read(lambda conn: tasks.scan(conn, now))
 
     async def fire_task(
-        self, task: StoredTask, next_run_at: int, jobs: list[NewJob], now: int
-    ) -> list[int] | None:
+        self, task: StoredTask, next_run_at: int | None, jobs: list[NewJob], now: int,
+        *, ended: bool = False,
+    ) -> list[int] | None:  # fmt: skip
         return await self._write(
-            lambda conn: tasks.fire(conn, task, next_run_at, jobs, now, self.channel)
+            lambda conn: tasks.fire(conn, task, next_run_at, jobs, now, self.channel, ended)
         )
 
     async def fire_task_now(self, task: StoredTask, job: NewJob, now: int) -> int | None:

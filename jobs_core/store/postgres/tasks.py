@@ -37,8 +37,9 @@ LOCK_NAME = "SELECT pg_advisory_xact_lock(hashtext('jobs task ' || $1))"
 
 INSERT_TASK = """
 INSERT INTO scheduled_task (name, schedule, command, request_type, request_body, options,
-    missed_policy, max_catch_up, created_at, updated_at, next_run_at)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $9, $10)
+    missed_policy, max_catch_up, created_at, updated_at, next_run_at, overlap, start_at,
+    end_at, max_runs)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $9, $10, $12, $13, $14, $15)
 RETURNING pg_notify($11, 'task')
 """
 
@@ -47,6 +48,7 @@ UPDATE_DEFINITION = """
 UPDATE scheduled_task
 SET schedule = $2, command = $3, request_type = $4, request_body = $5, options = $6::jsonb,
     missed_policy = $7, max_catch_up = $8, updated_at = $9, next_run_at = $10,
+    overlap = $12, start_at = $13, end_at = $14, max_runs = $15, ended_at = NULL,
     revision = revision + 1
 WHERE name = $1
 RETURNING pg_notify($11, 'task')
@@ -67,17 +69,22 @@ RETURNING pg_notify($2, 'task')
 """
 
 SCAN_DUE = f"""
-SELECT {TASK_SELECT}, NULL FROM scheduled_task t
-WHERE t.run_now_requested OR (NOT t.paused AND (t.next_run_at IS NULL OR t.next_run_at <= $1))
+{SELECT_WITH_STATE}
+WHERE t.run_now_requested
+   OR (NOT t.paused AND t.ended_at IS NULL AND (t.next_run_at IS NULL OR t.next_run_at <= $1))
 ORDER BY t.next_run_at, t.name
 """
-SCAN_NEXT = "SELECT min(next_run_at) FROM scheduled_task WHERE NOT paused AND next_run_at > $1"
+SCAN_NEXT = """
+SELECT min(next_run_at) FROM scheduled_task
+WHERE NOT paused AND ended_at IS NULL AND next_run_at > $1
+"""
 
 # The compare-and-set that makes each slot run once: a losing engine's update matches no row
 # (it waits for the winner's row lock, then sees the moved next_run_at).
 CLAIM_SLOTS = """
 UPDATE scheduled_task
-SET next_run_at = $1, last_run_at = CASE WHEN $2 THEN $3 ELSE last_run_at END
+SET next_run_at = $1, last_run_at = CASE WHEN $2 THEN $3 ELSE last_run_at END,
+    run_count = run_count + $7, ended_at = CASE WHEN $8 THEN $3::bigint END
 WHERE name = $4 AND NOT paused AND next_run_at IS NOT DISTINCT FROM $5 AND revision = $6
 RETURNING name
 """
@@ -128,7 +135,7 @@ async def save(
     await conn.fetch(
         INSERT_TASK if new else UPDATE_DEFINITION, task.name, task.schedule, task.command,
         task.request_type, task.request_body, options, task.missed_policy, task.max_catch_up,
-        now, next_run_at, channel,
+        now, next_run_at, channel, task.overlap, task.start_at, task.end_at, task.max_runs,
     )  # fmt: skip
 
 
@@ -139,13 +146,14 @@ async def scan(conn: Conn, now: int) -> TaskScan:
 
 
 async def fire(
-    conn: Conn, task: StoredTask, next_run_at: int, jobs: list[NewJob], now: int,
-    channel: str,
+    conn: Conn, task: StoredTask, next_run_at: int | None, jobs: list[NewJob], now: int,
+    channel: str, ended: bool = False,
 ) -> list[int] | None:  # fmt: skip
     """Move the task to its next slot and enqueue `jobs`, or nothing if the row changed."""
     claimed = await conn.fetchval(
-        CLAIM_SLOTS, next_run_at, bool(jobs), now, task.name, task.next_run_at, task.revision
-    )
+        CLAIM_SLOTS, next_run_at, bool(jobs), now, task.name, task.next_run_at, task.revision,
+        len(jobs), ended,
+    )  # fmt: skip
     if claimed is None:
         return None
     if not jobs:

@@ -6,6 +6,7 @@ import json
 import sqlite3
 
 from jobs_core.errors import InvalidStateError, JobNotFoundError
+from jobs_core.history import AttemptRow, ending_row, requeue_row
 from jobs_core.log_cap import cap_logs
 from jobs_core.records import (
     ACTIVE_STATES,
@@ -18,8 +19,9 @@ from jobs_core.records import (
     ThroughputBucket,
 )
 from jobs_core.store.protocol import Transition
+from jobs_core.store.rows import batch_fields
 
-from . import queue
+from . import attempts, batches, queue
 from .logs import append_logs
 from .rows import (
     JOB_SELECT,
@@ -97,37 +99,71 @@ REQUEUE_LIVE = f"""
 UPDATE background_job SET state = 'queued', attempts = 0, error = NULL, owner = NULL,
     run_after = :now, completed_date = NULL, started_date = NULL, waiting_on = NULL,
     cancel_requested = 0, progress = NULL, status = NULL, key_parked = 0,
+    last_outcome = NULL, notify_error = NULL,
     logs = {_REQUEUE_LOGS}, logs_truncated = {_REQUEUE_TRUNCATED}
-WHERE id = :id AND state IN ('failed', 'cancelled') RETURNING state
+WHERE id = :id AND state IN ('failed', 'cancelled') RETURNING logs
 """
 
 
-def requeue_live(conn: sqlite3.Connection, job_id: int, now: int, max_log: int) -> bool:
-    """Requeue a failed/cancelled job still in the live table; False if it is not there."""
-    cursor = conn.execute(
+def requeue_live(conn: sqlite3.Connection, job_id: int, now: int, max_log: int) -> str | None:
+    """Requeue a failed/cancelled job still in the live table; its logs with the requeue
+    note, or None if it is not there."""
+    row = conn.execute(
         REQUEUE_LIVE, {"now": now, "line": REQUEUED_LOG, "max_log": max_log, "id": job_id}
-    )
-    return cursor.fetchone() is not None
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
-def requeue_archived(conn: sqlite3.Connection, job: Job, now: int, max_log: int) -> None:
-    """Put an archived failed/cancelled job back in the live table as queued."""
+def requeue_archived(conn: sqlite3.Connection, job: Job, now: int, max_log: int) -> str:
+    """Put an archived failed/cancelled job back in the live table as queued; returns its
+    logs with the requeue note."""
     values = dict(zip(JOB_FIELDS, job_to_row(job), strict=True))
     logs = (job.logs or "") + REQUEUED_LOG
     values.update(
         state="queued", attempts=0, error=None, owner=None, run_after=now, completed_date=None,
         started_date=None, progress=None, status=None, logs=cap_logs(logs, max_log),
         logs_truncated=int(job.logs_truncated or len(logs) > max_log),
+        last_outcome=None, notify_error=None,
     )  # fmt: skip
     conn.execute(
         f"INSERT OR REPLACE INTO background_job ({', '.join(JOB_FIELDS)}) "
         f"VALUES ({', '.join('?' for _ in JOB_FIELDS)})",
         [values[name] for name in JOB_FIELDS],
     )
+    return str(values["logs"])
+
+
+def requeue_with_history(
+    conn: sqlite3.Connection, job_id: int, archived: Job | None, archived_rows: list[AttemptRow],
+    now: int, max_log: int,
+) -> bool:  # fmt: skip
+    """Put a failed/cancelled job back in the queue, from the live table or else from its
+    month row `archived` (whose attempt rows, `archived_rows`, come back with it); its
+    history gets the attempt that ended it, then the requeue. False if it is in neither."""
+    live = live_job(conn, job_id)
+    if live is not None and live.state in REQUEUEABLE_STATES:
+        rows, seq = [], attempts.next_seq(conn, job_id)
+        ending = ending_row(live, seq, now)
+        logs = requeue_live(conn, job_id, now, max_log) or live.logs
+    elif archived is not None:
+        rows = list(archived_rows)
+        seq = max((r.seq for r in rows), default=0) + 1
+        ending = ending_row(archived, seq, now)
+        logs = requeue_archived(conn, archived, now, max_log)
+    else:
+        return False
+    if ending is not None:
+        rows.append(ending)
+    rows.append(requeue_row(job_id, rows[-1].seq + 1 if rows else seq, now, logs))
+    attempts.insert(conn, rows)
+    return True
 
 
 def after_requeue(conn: sqlite3.Connection, job_id: int, previous: JobState) -> None:
-    """Summary and counters of a requeued job."""
+    """Summary and counters of a requeued job (its batch's too)."""
+    row = conn.execute("SELECT batch_id FROM job_summary WHERE id = ?", (job_id,)).fetchone()
+    if row is not None and row[0] is not None:
+        batches.after_requeue(conn, row[0], previous)
     conn.execute(
         "UPDATE job_summary SET state = 'queued', attempts = 0, completed_date = NULL, "
         "started_date = NULL, duration_ms = NULL, error_code = NULL, error_message = NULL "
@@ -138,9 +174,11 @@ def after_requeue(conn: sqlite3.Connection, job_id: int, previous: JobState) -> 
 
 
 def dependents(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
-    """Jobs that depend on `job_id`, oldest first."""
+    """Jobs that depend on `job_id` (as their only parent or one of several), oldest first."""
     rows = conn.execute(
-        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = ? ORDER BY id", (job_id,)
+        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = :id OR id IN "
+        "(SELECT child_id FROM job_dependency WHERE parent_id = :id) ORDER BY id",
+        {"id": job_id},
     ).fetchall()
     return [row_to_summary(r) for r in rows]
 
@@ -166,9 +204,10 @@ def blocked_by(conn: sqlite3.Connection, job_ids: list[int]) -> dict[int, int]:
 def dependents_cancelled_by(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
     """Jobs that depend on `job_id` and were cancelled because it did not complete."""
     rows = conn.execute(
-        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = ? "
-        "AND state = 'cancelled' AND error_code = 'DependencyFailed'",
-        (job_id,),
+        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE (depends_on = :id OR id IN "
+        "(SELECT child_id FROM job_dependency WHERE parent_id = :id)) "
+        "AND state = 'cancelled' AND error_code = 'DependencyFailed' ORDER BY id",
+        {"id": job_id},
     ).fetchall()
     return [row_to_summary(r) for r in rows]
 
@@ -256,10 +295,11 @@ def batch_status(conn: sqlite3.Connection, batch_id: str) -> BatchStatus:
     ]
     total = sum(counts_by_state.values())
     done = sum(n for s, n in counts_by_state.items() if s not in ACTIVE_STATES)
+    fields = batch_fields(batches.record(conn, batch_id))
+    fields.setdefault("finished_at", finished if total and done == total else None)
     return BatchStatus(
         batch_id=batch_id, counts=counts_by_state, total=total, done=done,
-        failed_ids=failed_ids, started_at=started,
-        finished_at=finished if total and done == total else None,
+        failed_ids=failed_ids, started_at=started, **fields,
     )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from jobs_core.errors import StoreError
+from jobs_core.history import AttemptRow
 from jobs_core.query import JobQuery
 from jobs_core.records import (
     BatchStatus,
@@ -68,6 +69,9 @@ class AdminStoreMixin(StoreParts):
                 f"job {job_id} is archived in a month file that cannot be read: {error}"
             ) from None
 
+    async def _read_month_attempts(self, month: str, job_id: int) -> list[AttemptRow]:
+        return await asyncio.to_thread(self._archive.reader.read_attempts, month, job_id)
+
     # -- single-job actions -----------------------------------------------------------------
 
     async def request_cancel(self, job_id: int, reason: str, now: int) -> JobState:
@@ -95,19 +99,22 @@ class AdminStoreMixin(StoreParts):
             await self._read(lambda conn: admin.summary(conn, job_id)), job_id
         )
         archived: Job | None = None
+        archived_rows: list[AttemptRow] = []
         month: str | None = None
         if found.completed_date is not None:
             month = month_of(found.completed_date)
             archived = await self._read_archived(month, found.state, job_id)
+            if archived is not None:
+                archived_rows = await self._read_month_attempts(month, job_id)
 
         def requeue(conn: sqlite3.Connection) -> None:
-            if not admin.requeue_live(conn, job_id, now, self._max_log):
-                if archived is None:
-                    raise StoreError(
-                        f"job {job_id} cannot be requeued: its row is in neither the queue nor "
-                        f"the month database jobs_{month}.db (was the file removed?)"
-                    )
-                admin.requeue_archived(conn, archived, now, self._max_log)
+            if not admin.requeue_with_history(
+                conn, job_id, archived, archived_rows, now, self._max_log
+            ):
+                raise StoreError(
+                    f"job {job_id} cannot be requeued: its row is in neither the queue nor "
+                    f"the month database jobs_{month}.db (was the file removed?)"
+                )
             admin.after_requeue(conn, job_id, found.state)
             if wait_on is not None:
                 admin.wait_on(conn, job_id, wait_on)

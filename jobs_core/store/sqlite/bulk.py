@@ -8,9 +8,10 @@ import sqlite3
 from collections import Counter
 
 from jobs_core.errors import InvalidStateError, JobNotFoundError
+from jobs_core.history import AttemptRow
 from jobs_core.records import TERMINAL_STATES, Job, JobState, JobSummary
 
-from . import admin
+from . import admin, batches
 from .rows import SUMMARY_SELECT, row_to_summary
 
 
@@ -42,11 +43,12 @@ def cancel(
 
 def requeue(
     conn: sqlite3.Connection, found: list[JobSummary], archived: dict[int, Job], now: int,
-    wait_on: dict[int, int], max_log: int,
+    wait_on: dict[int, int], max_log: int, archived_rows: dict[int, list[AttemptRow]],
 ) -> list[int]:  # fmt: skip
     """Requeue the failed/cancelled jobs of `found` still in that state (checked here, in the
-    write transaction); `archived` holds the month rows of those no longer live. Returns the
-    ids requeued."""
+    write transaction); `archived` holds the month rows of those no longer live, and
+    `archived_rows` their attempts. Each keeps its history (`admin.requeue_with_history`)
+    and its batch's counts follow. Returns the ids requeued."""
     current = summaries(conn, [s.id for s in found])
     requeued: list[int] = []
     previous: Counter[JobState] = Counter()
@@ -54,13 +56,14 @@ def requeue(
         now_summary = current.get(summary.id)
         if now_summary is None or now_summary.state not in (JobState.FAILED, JobState.CANCELLED):
             continue  # requeued, deleted or changed by someone else meanwhile
-        if not admin.requeue_live(conn, summary.id, now, max_log):
-            row = archived.get(summary.id)
-            if row is None:
-                continue  # its month file was removed: nothing to run again
-            admin.requeue_archived(conn, row, now, max_log)
+        rows = archived_rows.get(summary.id, [])
+        row = archived.get(summary.id)
+        if not admin.requeue_with_history(conn, summary.id, row, rows, now, max_log):
+            continue  # its month file was removed: nothing to run again
         requeued.append(summary.id)
         previous[now_summary.state] += 1
+        if now_summary.batch_id is not None:
+            batches.after_requeue(conn, now_summary.batch_id, now_summary.state)
         if summary.id in wait_on:
             admin.wait_on(conn, summary.id, wait_on[summary.id])
     _summaries_queued(conn, requeued)
@@ -78,14 +81,22 @@ def _summaries_queued(conn: sqlite3.Connection, job_ids: list[int]) -> None:
     )
 
 
+CANCELLED_DEPENDENTS = """
+SELECT id, depends_on FROM job_summary
+WHERE depends_on IN (SELECT value FROM json_each(:ids))
+  AND state = 'cancelled' AND error_code = 'DependencyFailed'
+UNION
+SELECT e.child_id, e.parent_id FROM job_dependency e JOIN job_summary s ON s.id = e.child_id
+WHERE e.parent_id IN (SELECT value FROM json_each(:ids))
+  AND s.state = 'cancelled' AND s.error_code = 'DependencyFailed'
+"""
+"""Dependents cancelled because a parent did not complete: (id, that parent), as the only
+parent or one of several."""
+
+
 def cancelled_dependents(conn: sqlite3.Connection, job_ids: list[int]) -> dict[int, int]:
     """Jobs cancelled because one of `job_ids` did not complete: dependent id → its parent."""
-    rows = conn.execute(
-        "SELECT id, depends_on FROM job_summary WHERE depends_on IN "
-        "(SELECT value FROM json_each(?)) AND state = 'cancelled' "
-        "AND error_code = 'DependencyFailed'",
-        (json.dumps(job_ids),),
-    )
+    rows = conn.execute(CANCELLED_DEPENDENTS, {"ids": json.dumps(job_ids)})
     return {row[0]: row[1] for row in rows}
 
 
@@ -104,6 +115,10 @@ def delete(conn: sqlite3.Connection, job_ids: list[int]) -> tuple[list[int], lis
         (encoded,),
     )
     conn.execute("DELETE FROM job_summary WHERE id IN (SELECT value FROM json_each(?))", (encoded,))
+    # Attempt rows of jobs not archived yet (their month file's go with their month rows).
+    conn.execute(
+        "DELETE FROM job_attempt WHERE job_id IN (SELECT value FROM json_each(?))", (encoded,)
+    )
     for state, n in Counter(found[i].state for i in deleted).items():
         conn.execute("UPDATE job_count SET n = n - ? WHERE state = ?", (n, state.value))
     conn.execute("UPDATE job_id_floor SET max_id = max(max_id, ?)", (max(deleted),))

@@ -7,6 +7,7 @@ import asyncio
 from collections import defaultdict
 from functools import partial
 
+from jobs_core.history import AttemptRow
 from jobs_core.records import Job, JobState, JobSummary
 from jobs_core.store.protocol import BulkOutcome
 
@@ -47,13 +48,19 @@ class BulkStoreMixin(StoreParts):
             if summary.completed_date is not None:
                 by_month[month_of(summary.completed_date)].append(summary)
         archived: dict[int, Job] = {}
+        archived_rows: dict[int, list[AttemptRow]] = {}
+        reader = self._archive.reader
         for month, summaries in by_month.items():
             rows = await asyncio.to_thread(
-                self._archive.reader.read_jobs, month, "failed_job", [s.id for s in summaries]
+                reader.read_jobs, month, "failed_job", [s.id for s in summaries]
             )
             archived.update((job.id, job) for job in rows)
+            for job in rows:  # their history comes back with them (a read per job: rare)
+                archived_rows[job.id] = await asyncio.to_thread(reader.read_attempts, month, job.id)
         requeued = await self._write(
-            lambda conn: bulk.requeue(conn, found, archived, now, wait_on, self._max_log)
+            lambda conn: bulk.requeue(
+                conn, found, archived, now, wait_on, self._max_log, archived_rows
+            )
         )
         done = set(requeued)
         for month, summaries in by_month.items():

@@ -94,8 +94,8 @@ def cancel_requested(conn: sqlite3.Connection, owner: str) -> list[tuple[int, st
     """(job id, reason) of running jobs of `owner` that some process asked to cancel."""
     rows = conn.execute(
         "SELECT id, coalesce(json_extract(error, '$.message'), 'cancelled') "
-        "FROM background_job INDEXED BY ix_job_owner "
-        "WHERE owner = ? AND cancel_requested = 1 AND state = 'started'",
+        "FROM background_job INDEXED BY ix_job_state "
+        "WHERE state <> 'queued' AND state = 'started' AND owner = ? AND cancel_requested = 1",
         (owner,),
     )
     return [(row[0], row[1]) for row in rows]

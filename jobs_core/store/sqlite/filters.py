@@ -25,7 +25,7 @@ COLUMNS: dict[str, str] = {
 INDEXED = frozenset(
     {"command", "tag", "batch_id", "created_by", "user_id", "ref_id", "queue", "state"}
 )
-"""Fields a month table has an index `(field, id)` on (see `schema.MONTH_INDEX_COLUMNS`)."""
+"""Fields a month table has an index `(field, id)` on (see `month_schema.MONTH_INDEX_COLUMNS`)."""
 
 TEXT_COLUMNS = ("command", "status", "error", "request_body", "ref_id", "tag")
 """Columns a text search looks in."""

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from jobs_core.log_cap import cap_logs
+from jobs_core.log_cap import cap_logs, log_end
+
+END_FUNCTION = "jobs_log_end"
+"""SQL function `jobs_log_end(logs)`: `log_cap.log_end`, the characters ever written to logs
+(an attempt's mark in its job's logs)."""
 
 CAP_FUNCTION = "jobs_cap_logs"
 """SQL function `jobs_cap_logs(text, max_chars)`: `log_cap.cap_logs`, registered on the
@@ -29,3 +33,4 @@ def install_functions(conn: sqlite3.Connection) -> None:
     """Register the SQL function the expressions of `append_logs` call (on every connection
     that runs them: the store's write connection)."""
     conn.create_function(CAP_FUNCTION, 2, cap_logs, deterministic=True)
+    conn.create_function(END_FUNCTION, 1, log_end, deterministic=True)

@@ -17,12 +17,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from jobs_core.errors import StoreError
+from jobs_core.history import AttemptRow
 from jobs_core.records import Job, JobState, MonthDatabase
 from jobs_core.settings import Durability
 
+from . import attempts
 from .connection import open_connection, translate
+from .month_schema import MONTH_SEARCH_VERSION, month_select
 from .rows import row_to_job
-from .schema import month_select
 
 R = TypeVar("R")
 MONTH_FILE = re.compile(r"^jobs_(\d{4}-\d{2})\.db$")
@@ -87,6 +89,16 @@ class MonthReader:
         row = self.run(month, read)
         return row_to_job(row) if row else None
 
+    def read_attempts(self, month: str, job_id: int) -> list[AttemptRow]:
+        """The archived attempt rows of `job_id` (none in a month written before history)."""
+
+        def read(conn: sqlite3.Connection) -> list[AttemptRow]:
+            if conn.execute("PRAGMA user_version").fetchone()[0] < MONTH_SEARCH_VERSION:
+                return []
+            return attempts.rows_of(conn, job_id)
+
+        return self.run(month, read) or []
+
     def read_jobs(self, month: str, table: str, job_ids: list[int]) -> list[Job]:
         """The rows of `job_ids` in a month's `completed_job` or `failed_job`."""
 
@@ -143,6 +155,11 @@ class MonthReader:
             except sqlite3.DatabaseError as error:
                 self._drop(month)
                 raise translate(error, path) from None
+
+    def forget(self, month: str) -> None:
+        """Close the month's connection (its file is being removed)."""
+        with self._lock:
+            self._drop(month)
 
     def _open(self, month: str, path: str) -> sqlite3.Connection | None:
         conn = self._conns.get(month)

@@ -9,9 +9,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from jobs_core.errors import JobNotFoundError
+from jobs_core.batch_rules import FinishedBatch
+from jobs_core.dependency_rules import Start
 from jobs_core.flow_records import DEFAULT_QUEUE
-from jobs_core.records import TERMINAL_STATES, JobState
+from jobs_core.records import TERMINAL_STATES, DependencyPolicy, JobState
 from jobs_core.store.idempotency import needs_lookup
 from jobs_core.store.protocol import (
     ActivityUpdate,
@@ -21,7 +22,8 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import batches, claims, conflicts, tallies
+from . import attempts, batches, claims, conflicts, dependencies, tallies
+from .graph import Settled, new_deltas, settle
 from .logs import append_logs
 from .rows import error_to_json
 
@@ -54,7 +56,7 @@ OPTIONAL_COLUMNS = (
     "parent_id", "depends_on", "ref_id", "tag", "callback", "batch_id", "created_by",
     "user_id", "reply_to", "args", "meta", "completed_date", "error", "waiting_on",
     "queue", "priority", "expires_at", "concurrency_key", "concurrency_limit", "unique_key",
-    "retry_policy",
+    "retry_policy", "dependencies", "depends_on_batch", "depends_policy",
 )  # fmt: skip
 """Columns a new job may set; an insert binds only those some job of the batch uses,
 because binding a NULL costs as much as a value (9.8 µs/job for all 35 columns against
@@ -75,8 +77,17 @@ def _insert_sql(optional: tuple[int, ...]) -> str:
 
 
 APPLY_TRANSITIONS = f"""
+WITH t AS MATERIALIZED (
+    SELECT value ->> 0 AS id, value ->> 1 AS state, value ->> 2 AS guard,
+           value ->> 3 AS run_after, value ->> 4 AS completed_date, value ->> 5 AS duration_ms,
+           value ->> 6 AS response_type, value ->> 7 AS response_body, value ->> 8 AS error,
+           value ->> 9 AS logs, value ->> 10 AS progress, value ->> 11 AS status,
+           value ->> 12 AS notified, value ->> 13 AS refund, value ->> 14 AS outcome,
+           value ->> 15 AS notify_error
+    FROM json_each(:batch))
 UPDATE background_job AS b
-SET state = t.state, owner = NULL, cancel_requested = 0, attempts = b.attempts - t.refund,
+SET state = t.state, owner = CASE WHEN t.state = 'queued' THEN NULL ELSE b.owner END,
+    cancel_requested = 0, attempts = b.attempts - t.refund,
     run_after = coalesce(t.run_after, b.run_after),
     completed_date = t.completed_date,
     duration_ms = coalesce(t.duration_ms, b.duration_ms),
@@ -88,17 +99,19 @@ SET state = t.state, owner = NULL, cancel_requested = 0, attempts = b.attempts -
     progress = coalesce(t.progress, b.progress),
     status = coalesce(t.status, b.status),
     notified_date = CASE WHEN t.notified THEN :now ELSE b.notified_date END,
-    last_activity_date = :now
-FROM (SELECT value ->> 0 AS id, value ->> 1 AS state, value ->> 2 AS guard,
-             value ->> 3 AS run_after, value ->> 4 AS completed_date, value ->> 5 AS duration_ms,
-             value ->> 6 AS response_type, value ->> 7 AS response_body, value ->> 8 AS error,
-             value ->> 9 AS logs, value ->> 10 AS progress, value ->> 11 AS status,
-             value ->> 12 AS notified, value ->> 13 AS refund
-      FROM json_each(:batch)) AS t
+    last_activity_date = :now,
+    last_outcome = coalesce(t.outcome, b.last_outcome),
+    notify_error = coalesce(t.notify_error, b.notify_error)
+FROM t
 WHERE b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
   AND b.state NOT IN ('completed', 'failed', 'cancelled')
-RETURNING id, queue, concurrency_key
+RETURNING id, batch_id, queue, concurrency_key
 """
+# MATERIALIZED: each column of a transition is read from its JSON once (a flattened
+# subquery re-reads the JSON at every reference: 15% slower, measured). Each read parses the
+# whole transition, so rare fields are null unless used (a string there costs 20%).
+"""A retried attempt's row in the history is written by `attempts.record`; the attempt that
+ends the job stays in its row (`owner` is kept, `last_outcome` set when it failed)."""
 
 SUMMARY_FROM_JOBS = """
 UPDATE job_summary
@@ -107,32 +120,6 @@ SET state = b.state, started_date = b.started_date, completed_date = b.completed
     error_code = b.error ->> '$.code', error_message = b.error ->> '$.message'
 FROM background_job AS b
 WHERE b.id IN (SELECT value FROM json_each(?)) AND job_summary.id = b.id
-"""
-
-RELEASE_DEPENDENTS = """
-UPDATE background_job SET waiting_on = NULL
-WHERE waiting_on IN (SELECT value FROM json_each(?)) RETURNING id
-"""
-
-CANCEL_DEPENDENTS = """
-WITH RECURSIVE dependent(id) AS (
-    SELECT id FROM background_job WHERE waiting_on IN (SELECT value FROM json_each(:ids))
-    UNION
-    SELECT b.id FROM background_job b JOIN dependent d ON b.waiting_on = d.id)
-UPDATE background_job
-SET state = 'cancelled', waiting_on = NULL, completed_date = :now, last_activity_date = :now,
-    error = json_object('code', 'DependencyFailed', 'message',
-        'cancelled because job ' || depends_on || ' it depends on did not complete',
-        'stack', '', 'field_errors', json('{}'))
-WHERE id IN dependent AND state = 'queued'
-RETURNING id, depends_on, queue
-"""
-
-SUMMARY_DEPENDENT_CANCELLED = """
-UPDATE job_summary
-SET state = 'cancelled', completed_date = ?, error_code = 'DependencyFailed',
-    error_message = 'cancelled because job ' || ? || ' it depends on did not complete'
-WHERE id = ?
 """
 
 RECORD_ACTIVITY = f"""
@@ -149,10 +136,10 @@ def insert_jobs(
 ) -> EnqueuedIds:
     """Insert `jobs` inside the caller's transaction; returns their ids.
 
-    `follow_ups`: callbacks and replies of jobs already in their batch, which a cancelled
-    batch must not refuse (the job they serve ran; refusing would lose its result). A job
-    whose ref_id or unique key is already held (see `conflicts.resolve`) is not inserted:
-    its place holds the id of the job holding it, listed in `existing`.
+    `follow_ups`: callbacks and replies of jobs already in their batch, which a closed or
+    cancelled batch must not refuse (the job they serve ran; refusing would lose its result).
+    A job whose ref_id or unique key is already held (see `conflicts.resolve`) is not
+    inserted: its place holds the id of the job holding it, listed in `existing`.
     """
     if not needs_lookup(jobs):
         return EnqueuedIds(_insert_new(conn, jobs, now, follow_ups))
@@ -167,55 +154,67 @@ def _insert_new(
     conn: sqlite3.Connection, jobs: list[NewJob], now: int, follow_ups: bool
 ) -> list[int]:
     first = conn.execute(NEXT_ID).fetchone()[0] + 1
-    parents = _parent_states(conn, {j.depends_on for j in jobs if j.depends_on is not None})
-    batch_ids = {j.batch_id for j in jobs if j.batch_id is not None}
-    if batch_ids and not follow_ups:
-        batches.open_batches(conn, batch_ids, now)
+    ids = list(range(first, first + len(jobs)))
+    plain = all(j.depends_on is None and not j.waits for j in jobs)
+    starts = [_QUEUED] * len(jobs) if plain else dependencies.starts(conn, jobs)
     base_rows: list[tuple[Any, ...]] = []
     optional_rows: list[tuple[Any, ...] | None] = []
+    joined: dict[str, tuple[int, int]] = {}
     cancelled = 0
-    for offset, job in enumerate(jobs):
-        job_id = first + offset
-        state, waiting_on, error = _initial_state(job, parents)
-        cancelled += state is JobState.CANCELLED
+    for job_id, job, start in zip(ids, jobs, starts, strict=True):
+        gone = start.state is JobState.CANCELLED
+        cancelled += gone
+        if job.batch_id is not None:
+            n, k = joined.get(job.batch_id, (0, 0))
+            joined[job.batch_id] = (n + 1, k + gone)
         base_rows.append(
-            (job_id, job.command, job.request_type, job.request_body, state.value, job.worker,
-             job.run_after, now, job.retry_limit, job.timeout_secs)
+            (job_id, job.command, job.request_type, job.request_body, start.state.value,
+             job.worker, job.run_after, now, job.retry_limit, job.timeout_secs)
         )  # fmt: skip
-        optional_rows.append(_optional_values(job, state, now, error, waiting_on))
+        optional_rows.append(_optional_values(job, start, now))
+    finished = batches.join(conn, joined, now, admit=not follow_ups) if joined else []
     _insert_rows(conn, base_rows, optional_rows)
     # The summaries are copied by SQLite itself: no second round of binding in Python.
     conn.execute(COPY_SUMMARIES, (first, first + len(jobs) - 1))
+    if not plain:
+        dependencies.record_edges(conn, jobs, ids)
     if cancelled:
         _count(conn, {JobState.CANCELLED: cancelled})
-    return list(range(first, first + len(jobs)))
+    if finished:
+        settle_outside(conn, [], now, finished)
+    return ids
 
 
-def _optional_values(
-    job: NewJob, state: JobState, now: int, error: str | None, waiting_on: int | None
-) -> tuple[Any, ...] | None:
+_QUEUED = Start(state=JobState.QUEUED)
+
+
+def _optional_values(job: NewJob, start: Start, now: int) -> tuple[Any, ...] | None:
     """The job's values for OPTIONAL_COLUMNS, or None when it sets none (the common case)."""
     if (
         job.parent_id is None and job.depends_on is None and job.ref_id is None
         and job.tag is None and job.callback is None and job.batch_id is None
         and job.created_by is None and job.user_id is None and job.reply_to is None
-        and not job.args and not job.meta and error is None and not job.worker
+        and not job.args and not job.meta and not job.waits and not job.worker
         and job.queue == DEFAULT_QUEUE
         and not job.priority and job.expires_at is None and job.concurrency_key is None
         and job.unique_key is None and job.retry_policy is None
     ):  # fmt: skip
         return None
+    error = start.reason
     error_json = json.dumps({"code": "DependencyFailed", "message": error}) if error else None
+    policy = job.depends_policy
     return (
         job.parent_id, job.depends_on, job.ref_id, job.tag, job.callback, job.batch_id,
         job.created_by, job.user_id, job.reply_to,
         json.dumps(job.args) if job.args else None,
         json.dumps(job.meta) if job.meta else None,
-        now if state is JobState.CANCELLED else None, error_json, waiting_on,
+        now if start.state is JobState.CANCELLED else None, error_json, start.waiting_on,
         job.worker or (None if job.queue == DEFAULT_QUEUE else job.queue), job.priority or None,
         job.expires_at, job.concurrency_key,
         None if job.concurrency_key is None else job.concurrency_limit,
         job.unique_key, job.retry_policy,
+        json.dumps(job.dependencies) if job.dependencies else None, job.depends_on_batch,
+        None if policy is DependencyPolicy.COMPLETED else policy.value,
     )  # fmt: skip
 
 
@@ -251,33 +250,6 @@ def _or_default(index: int, value: Any) -> Any:
     return value if value is not None else NOT_NULL_DEFAULTS.get(index)
 
 
-def _initial_state(
-    job: NewJob, parents: dict[int, JobState]
-) -> tuple[JobState, int | None, str | None]:
-    """State, waiting_on and cancel reason of a new job given its parent's state."""
-    if job.depends_on is None:
-        return JobState.QUEUED, None, None
-    parent_state = parents.get(job.depends_on)
-    if parent_state is None:
-        raise JobNotFoundError(f"depends_on: there is no job {job.depends_on}")
-    if parent_state is JobState.COMPLETED:
-        return JobState.QUEUED, None, None
-    if parent_state in (JobState.FAILED, JobState.CANCELLED):
-        reason = f"cancelled because job {job.depends_on} it depends on did not complete"
-        return JobState.CANCELLED, None, reason
-    return JobState.QUEUED, job.depends_on, None
-
-
-def _parent_states(conn: sqlite3.Connection, ids: set[int]) -> dict[int, JobState]:
-    if not ids:
-        return {}
-    rows = conn.execute(
-        "SELECT id, state FROM job_summary WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(sorted(ids)),),
-    )
-    return {row[0]: JobState(row[1]) for row in rows}
-
-
 def finish(
     conn: sqlite3.Connection,
     transitions: list[Transition],
@@ -285,33 +257,42 @@ def finish(
     now: int,
     max_log: int,
 ) -> FinishResult:
-    """Apply transitions, release or cancel dependents, insert follow-up jobs."""
+    """Apply transitions, keep retried attempts in the history, release or cancel
+    dependents, count batches (finishing those whose last job ended), insert follow-ups."""
     batch = json.dumps([_transition_values(t, now) for t in transitions])
     rows = conn.execute(
         APPLY_TRANSITIONS, {"batch": batch, "now": now, "max_log": max_log}
     ).fetchall()
-    applied_ids = {row[0] for row in rows}
-    applied = [t for t in transitions if t.job_id in applied_ids]
-    if applied_ids:
-        conn.execute(SUMMARY_FROM_JOBS, (json.dumps(sorted(applied_ids)),))
+    batch_of = {row[0]: row[1] for row in rows}
+    applied = [t for t in transitions if t.job_id in batch_of]
+    if batch_of:
+        conn.execute(SUMMARY_FROM_JOBS, (json.dumps(sorted(batch_of)),))
+        attempts.record(conn, applied, now)
     counts = Counter(t.state for t in applied if t.state in TERMINAL_STATES)
+    deltas = new_deltas()
+    for t in applied:
+        batch_id = batch_of[t.job_id]
+        if batch_id is not None and t.state in TERMINAL_STATES:
+            deltas[batch_id][t.state] += 1
     completed = [t.job_id for t in applied if t.state is JobState.COMPLETED]
-    released = _release(conn, completed)
     stopped = [t.job_id for t in applied if t.state in (JobState.FAILED, JobState.CANCELLED)]
-    dependents = _cancel_dependents(conn, stopped, now)
-    cancelled = [job_id for job_id, _ in dependents]
-    counts[JobState.CANCELLED] += len(cancelled)
+    settled = settle(conn, completed, stopped, deltas, now)
+    counts[JobState.CANCELLED] += len(settled.cancelled)
     _count(conn, counts)
     _count_minute(conn, counts, now)
-    _after_flow(conn, rows, applied, dependents, now)
+    _after_flow(conn, rows, applied, settled, now)
     ended = [t.job_id for t in applied if t.state in TERMINAL_STATES]
-    tallies.record(conn, ended + cancelled, now)
-    new_ids = insert_jobs(conn, new_jobs, now, follow_ups=True) if new_jobs else []
+    tallies.record(conn, ended + settled.cancelled, now)
+    follow = [*new_jobs, *settled.follow_ups]
+    new_ids = insert_jobs(conn, follow, now, follow_ups=True) if follow else []
+    if settled.follow_ups:
+        batches.record_callbacks(conn, follow, new_ids)
     return FinishResult(
         applied=[t.job_id for t in applied],
-        cancelled_dependents=cancelled,
-        released_dependents=released,
+        cancelled_dependents=settled.cancelled,
+        released_dependents=settled.released,
         new_job_ids=new_ids,
+        finished_batches=settled.finished_batches,
     )
 
 
@@ -322,48 +303,58 @@ def _transition_values(t: Transition, now: int) -> list[Any]:
         now if t.state in TERMINAL_STATES else None, t.duration_ms, t.response_type,
         t.response_body, error_to_json(t.error), t.logs, t.progress, t.status,
         int(t.notified), int(t.refund_attempt),
+        t.outcome if t.state in _STOPPED else None, t.notify_error,
     ]  # fmt: skip
 
 
-def _release(conn: sqlite3.Connection, completed: list[int]) -> list[int]:
-    if not completed:
+_STOPPED = frozenset({JobState.FAILED, JobState.CANCELLED})
+"""States whose transition records `last_outcome` (a completed job's last attempt completed)."""
+
+
+def settle_outside(
+    conn: sqlite3.Connection, stopped: list[int], now: int,
+    finished: list[FinishedBatch] | None = None,
+) -> list[int]:  # fmt: skip
+    """Settle what ended outside `finish` (a cancelled batch in `stopped` as minus its
+    number, batches that `finished` as jobs joined or it closed): count the dependents it
+    cancelled (per state, queue and command) and insert the callbacks of batches it
+    finished; returns their ids."""
+    settled = settle(conn, [], stopped, new_deltas(), now, finished)
+    if settled.cancelled:
+        counts = Counter({JobState.CANCELLED: len(settled.cancelled)})
+        _count(conn, counts)
+        _count_minute(conn, counts, now)
+        _count_queues(conn, Counter(), settled, now)
+        tallies.record(conn, settled.cancelled, now)
+    if not settled.follow_ups:
         return []
-    return [row[0] for row in conn.execute(RELEASE_DEPENDENTS, (json.dumps(completed),))]
-
-
-def cancel_dependents(conn: sqlite3.Connection, stopped: list[int], now: int) -> list[int]:
-    """Cancel, transitively, the queued jobs waiting on any of `stopped`; returns their ids.
-
-    Does not update `job_count`; the caller adds the returned count.
-    """
-    return [job_id for job_id, _ in _cancel_dependents(conn, stopped, now)]
-
-
-def _cancel_dependents(
-    conn: sqlite3.Connection, stopped: list[int], now: int
-) -> list[tuple[int, str]]:
-    """`cancel_dependents`, with the queue of each cancelled job."""
-    if not stopped:
-        return []
-    rows = conn.execute(CANCEL_DEPENDENTS, {"ids": json.dumps(stopped), "now": now}).fetchall()
-    conn.executemany(SUMMARY_DEPENDENT_CANCELLED, [(now, parent, job) for job, parent, _ in rows])
-    return [(job, queue) for job, _, queue in rows]
+    ids = insert_jobs(conn, settled.follow_ups, now, follow_ups=True)
+    batches.record_callbacks(conn, settled.follow_ups, ids)
+    return ids
 
 
 def _after_flow(
     conn: sqlite3.Connection,
-    rows: list[tuple[int, str, str | None]],
+    rows: list[tuple[int, str | None, str, str | None]],
     applied: list[Transition],
-    dependents: list[tuple[int, str]],
+    settled: Settled,
     now: int,
 ) -> None:
     """Flow-control bookkeeping of a finish: jobs finished per queue and minute, and the
     parked jobs of keys whose job left the started state let back."""
-    queue_of = {job_id: queue for job_id, queue, _ in rows}
+    queue_of = {row[0]: row[2] for row in rows}
     finished: Counter[tuple[str, str]] = Counter(
         (queue_of[t.job_id], t.state.value) for t in applied if t.state in TERMINAL_STATES
     )
-    finished.update((queue, JobState.CANCELLED.value) for _, queue in dependents)
+    _count_queues(conn, finished, settled, now)
+    claims.unpark(conn, [row[3] for row in rows if row[3] is not None])
+
+
+def _count_queues(
+    conn: sqlite3.Connection, finished: Counter[tuple[str, str]], settled: Settled, now: int
+) -> None:
+    """Jobs finished per queue and minute, the dependents `settled` cancelled included."""
+    finished.update((queue, JobState.CANCELLED.value) for queue in settled.cancelled_queues)
     if finished:
         minute = now - now % 60_000
         conn.executemany(
@@ -371,7 +362,6 @@ def _after_flow(
             "ON CONFLICT DO UPDATE SET n = n + excluded.n",
             [(queue, minute, state, n) for (queue, state), n in finished.items()],
         )
-    claims.unpark(conn, [key for _, _, key in rows if key is not None])
 
 
 def _count(conn: sqlite3.Connection, counts: Counter[JobState] | dict[JobState, int]) -> None:

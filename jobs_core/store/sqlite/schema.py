@@ -1,4 +1,5 @@
-"""DDL and numbered migrations of the live store (`jobs.db`) and the month databases."""
+"""DDL and numbered migrations of the live store (`jobs.db`), and the job columns it shares
+with the month databases (whose DDL is in `month_schema.py`)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,13 @@ JOB_COLUMNS_V1 = """
     owner TEXT
 """
 
+JOB_COLUMNS_HISTORY = {
+    "last_outcome": "TEXT", "notify_error": "TEXT", "dependencies": "TEXT",
+    "depends_on_batch": "TEXT", "depends_policy": "TEXT",
+}  # fmt: skip
+"""Columns of job rows added by the live store's v6 and the month files' v4: how the attempt
+that failed or cancelled the job ended, a reply's delivery error, and fan-in."""
+
 JOB_COLUMNS_ADDED = (
     ("logs_truncated", 2, "0"),
     ("queue", 3, "'default'"),
@@ -52,6 +60,7 @@ JOB_COLUMNS_ADDED = (
     ("concurrency_limit", 3, "1"),
     ("unique_key", 3, "NULL"),
     ("retry_policy", 3, "NULL"),
+    *((name, 4, "NULL") for name in JOB_COLUMNS_HISTORY),
 )
 """Columns migrations added to job rows after v1: (name, the month-file version that added
 it, the value a month file of an older version reads as). Selected by name, so a table's
@@ -60,6 +69,27 @@ column order does not matter."""
 JOB_FIELDS_V1 = [line.split()[0] for line in JOB_COLUMNS_V1.strip().splitlines()]
 JOB_FIELDS = [*JOB_FIELDS_V1, *(name for name, _, _ in JOB_COLUMNS_ADDED)]
 """Column names of a full job row, in table order (shared by live and month tables)."""
+
+ATTEMPT_COLUMNS = """
+    job_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    engine TEXT,
+    started_date INTEGER,
+    ended_date INTEGER NOT NULL,
+    duration_ms INTEGER,
+    error TEXT,
+    progress REAL,
+    status TEXT,
+    log_end INTEGER NOT NULL,
+    PRIMARY KEY (job_id, seq)
+"""
+"""An attempt that did not end its job (or a requeue): `seq` orders a job's entries;
+`log_end` is the number of log characters ever written to the job when it ended, so its
+lines are the job's logs between the previous entry's `log_end` and its own."""
+
+ATTEMPT_FIELDS = [line.split()[0] for line in ATTEMPT_COLUMNS.strip().splitlines()][:-1]
 
 LIVE_V1 = f"""
 CREATE TABLE job_summary (
@@ -177,71 +207,6 @@ CREATE TABLE job_command (
 """v2: `logs_truncated` on job rows; `job_batch` (batches and whether they are cancelled);
 `job_command` (commands as the engines that run them declared them)."""
 
-MONTH_V1 = f"""
-CREATE TABLE IF NOT EXISTS {{schema}}.completed_job ({JOB_COLUMNS_V1});
-CREATE TABLE IF NOT EXISTS {{schema}}.failed_job ({JOB_COLUMNS_V1});
-"""
-
-MONTH_V2 = """
-ALTER TABLE {schema}.completed_job ADD COLUMN logs_truncated INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE {schema}.failed_job ADD COLUMN logs_truncated INTEGER NOT NULL DEFAULT 0;
-"""
-
-MONTH_V3 = """
-ALTER TABLE {schema}.completed_job ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
-ALTER TABLE {schema}.completed_job ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE {schema}.completed_job ADD COLUMN expires_at INTEGER;
-ALTER TABLE {schema}.completed_job ADD COLUMN concurrency_key TEXT;
-ALTER TABLE {schema}.completed_job ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE {schema}.completed_job ADD COLUMN unique_key TEXT;
-ALTER TABLE {schema}.completed_job ADD COLUMN retry_policy TEXT;
-ALTER TABLE {schema}.failed_job ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
-ALTER TABLE {schema}.failed_job ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE {schema}.failed_job ADD COLUMN expires_at INTEGER;
-ALTER TABLE {schema}.failed_job ADD COLUMN concurrency_key TEXT;
-ALTER TABLE {schema}.failed_job ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE {schema}.failed_job ADD COLUMN unique_key TEXT;
-ALTER TABLE {schema}.failed_job ADD COLUMN retry_policy TEXT;
-CREATE INDEX IF NOT EXISTS {schema}.ix_completed_job_queue ON completed_job(queue, id);
-CREATE INDEX IF NOT EXISTS {schema}.ix_failed_job_queue ON failed_job(queue, id);
-"""
-"""v3: the flow-control fields of a job (queue, priority, expiry, concurrency key, unique
-key, retry policy), and an index to list a month's jobs by queue."""
-
-MONTH_MIGRATIONS = [MONTH_V1, MONTH_V2, MONTH_V3]
-"""Migration N (1-based) brings a month database's `user_version` from N-1 to N."""
-
-MONTH_VERSION = len(MONTH_MIGRATIONS)
-
-MONTH_INDEX_COLUMNS = ("command", "tag", "batch_id", "created_by", "user_id", "ref_id", "state")
-"""Columns the admin can filter a month's jobs by; each gets an index (column, id)."""
-
-
-def month_ddl(schema: str, version: int = 0) -> list[str]:
-    """Statements bringing a month database attached as `schema` from `version` to the
-    latest: its tables and indexes, then each later migration in order."""
-    statements: list[str] = []
-    for number in range(version + 1, MONTH_VERSION + 1):
-        script = MONTH_MIGRATIONS[number - 1].format(schema=schema)
-        statements += [s.strip() for s in script.split(";") if s.strip()]
-        if number == 1:
-            statements += [
-                f"CREATE INDEX IF NOT EXISTS {schema}.ix_{table}_{column} ON {table}({column}, id)"
-                for table in ("completed_job", "failed_job")
-                for column in MONTH_INDEX_COLUMNS
-            ]
-    return statements
-
-
-def month_select(version: int) -> str:
-    """The column list selecting a full job row from a month database at `version`; a
-    month written by an older jobs lacks the later columns, read as their defaults."""
-    if version >= MONTH_VERSION:
-        return ", ".join(JOB_FIELDS)
-    added = [name if since <= version else default for name, since, default in JOB_COLUMNS_ADDED]
-    return ", ".join([*JOB_FIELDS_V1, *added])
-
-
 LIVE_V3 = """
 ALTER TABLE engine ADD COLUMN lost_reason TEXT;
 """
@@ -329,7 +294,69 @@ limit); `queue_start`: the starts of rate-limited queues within their window;
 `queue_minute`: finished jobs per queue and minute; `job_command.flow`: a declared
 command's flow options (JSON)."""
 
-LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5]
+LIVE_V6 = "\n".join(
+    [
+        *(
+            f"ALTER TABLE background_job ADD COLUMN {n} {k};"
+            for n, k in JOB_COLUMNS_HISTORY.items()
+        ),
+        f"CREATE TABLE job_attempt ({ATTEMPT_COLUMNS}) WITHOUT ROWID;",
+        """
+DROP INDEX IF EXISTS ix_job_owner;
+
+CREATE TABLE job_dependency (
+    parent_id INTEGER NOT NULL,
+    child_id INTEGER NOT NULL,
+    PRIMARY KEY (parent_id, child_id)
+) WITHOUT ROWID;
+CREATE INDEX ix_dependency_child ON job_dependency(child_id);
+
+ALTER TABLE job_batch ADD COLUMN number INTEGER;
+UPDATE job_batch SET number = rowid;
+CREATE UNIQUE INDEX ux_batch_number ON job_batch(number);
+ALTER TABLE job_batch ADD COLUMN name TEXT;
+ALTER TABLE job_batch ADD COLUMN on_complete TEXT;
+ALTER TABLE job_batch ADD COLUMN on_success TEXT;
+ALTER TABLE job_batch ADD COLUMN meta TEXT;
+ALTER TABLE job_batch ADD COLUMN declared_total INTEGER;
+ALTER TABLE job_batch ADD COLUMN joined INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN completed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_batch ADD COLUMN closed_at INTEGER;
+ALTER TABLE job_batch ADD COLUMN finished_at INTEGER;
+ALTER TABLE job_batch ADD COLUMN callback_ids TEXT;
+UPDATE job_batch SET
+    joined = (SELECT count(*) FROM job_summary s WHERE s.batch_id = job_batch.batch_id),
+    completed = (SELECT count(*) FROM job_summary s
+                 WHERE s.batch_id = job_batch.batch_id AND s.state = 'completed'),
+    failed = (SELECT count(*) FROM job_summary s
+              WHERE s.batch_id = job_batch.batch_id AND s.state = 'failed'),
+    cancelled = (SELECT count(*) FROM job_summary s
+                 WHERE s.batch_id = job_batch.batch_id AND s.state = 'cancelled');
+
+ALTER TABLE scheduled_task ADD COLUMN overlap TEXT NOT NULL DEFAULT 'skip';
+ALTER TABLE scheduled_task ADD COLUMN start_at INTEGER;
+ALTER TABLE scheduled_task ADD COLUMN end_at INTEGER;
+ALTER TABLE scheduled_task ADD COLUMN max_runs INTEGER;
+ALTER TABLE scheduled_task ADD COLUMN run_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE scheduled_task ADD COLUMN ended_at INTEGER;
+
+CREATE TABLE job_maintenance (
+    name TEXT PRIMARY KEY,
+    next_at INTEGER NOT NULL
+);
+""",
+    ]
+)
+"""v6: attempt history (`job_attempt`; the attempt that ended a job stays in its row, whose
+`owner` now stays set once the job ended, and `last_outcome`), a reply's delivery error,
+fan-in (`job_dependency` and the job's `dependencies`, `depends_on_batch`,
+`depends_policy`), batch records (name, callbacks,
+counters, declared total, close and finish times), overlap and bounds of scheduled tasks, and
+`job_maintenance` (which engine runs retention next)."""
+
+LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5, LIVE_V6]
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
 LATEST_VERSION = len(LIVE_MIGRATIONS)

@@ -35,14 +35,16 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import batches, claims, commands, engines, flow_admin, logs, queue, tallies
+from . import claims, commands, engines, flow_admin, logs, queue, tallies
 from .admin_store import AdminStoreMixin
-from .archive import MonthArchive
+from .archive import MonthArchive, has_attempts
 from .bulk_store import BulkStoreMixin
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
 from .files import create_private, exposed_files, make_private_dir
 from .group_insert import insert_group
+from .history_store import HistoryStoreMixin
+from .retention_store import RetentionStoreMixin
 from .schema import check_version, migrate
 from .task_store import TaskStoreMixin
 
@@ -69,7 +71,9 @@ PRUNE_MS = 3_600_000
 """How often an engine's archive pass forgets per-minute tallies older than they are kept."""
 
 
-class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
+class SqliteStore(
+    AdminStoreMixin, BulkStoreMixin, TaskStoreMixin, HistoryStoreMixin, RetentionStoreMixin
+):
     """The live store `jobs.db` plus its month databases, in one directory.
 
     Hot-path writes run on the event loop's thread (a thread hop per statement would cost
@@ -219,13 +223,7 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
         ids = await self._retry_busy(lambda: self._archive.copy_finished(limit))
         if ids:
             encoded = json.dumps(ids)
-            await self._write(
-                lambda conn: conn.execute(
-                    "DELETE FROM background_job WHERE id IN (SELECT value FROM json_each(?)) "
-                    "AND state IN ('completed', 'failed', 'cancelled')",
-                    (encoded,),
-                )
-            )
+            await self._write(lambda conn: _delete_archived(conn, encoded))
         return len(ids)
 
     async def _retry_busy(self, fn: Callable[[], R], *, wait_first: bool = False) -> R:
@@ -317,16 +315,13 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
     async def running_jobs(self) -> list[RunningJob]:
         return await self._read(engines.running_jobs)
 
-    # -- commands and batches ---------------------------------------------------------------
+    # -- commands ---------------------------------------------------------------------------
 
     async def declare_commands(self, definitions: list[CommandDefinition]) -> None:
         await self._write(lambda conn: commands.declare(conn, definitions))
 
     async def declared_commands(self) -> list[CommandDefinition]:
         return await self._read(commands.declared)
-
-    async def cancel_batch(self, batch_id: str, reason: str, now: int) -> list[int]:
-        return await self._write(lambda conn: batches.cancel_batch(conn, batch_id, reason, now))
 
     # -- flow control -----------------------------------------------------------------------
 
@@ -364,6 +359,24 @@ class SqliteStore(AdminStoreMixin, BulkStoreMixin, TaskStoreMixin):
 
 def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _delete_archived(conn: sqlite3.Connection, ids: str) -> None:
+    """Remove jobs (and their attempts) now copied to their month files."""
+    conn.execute(
+        "DELETE FROM background_job WHERE id IN (SELECT value FROM json_each(?)) "
+        "AND state IN ('completed', 'failed', 'cancelled')",
+        (ids,),
+    )
+    if not has_attempts(conn, "main"):
+        return
+    # Not the attempts of a job requeued meanwhile: it stayed, and they are its history.
+    conn.execute(
+        "DELETE FROM job_attempt WHERE job_id IN (SELECT value FROM json_each(?)) "
+        "AND job_id NOT IN (SELECT b.id FROM background_job b "
+        "WHERE b.id IN (SELECT value FROM json_each(?)))",
+        (ids, ids),
+    )
 
 
 def _check_location(directory: str, path: str, create: bool) -> None:

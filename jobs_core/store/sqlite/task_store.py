@@ -70,9 +70,10 @@ class TaskStoreMixin:
         return await self._read(lambda conn: tasks.scan(conn, now))
 
     async def fire_task(
-        self, task: StoredTask, next_run_at: int, jobs: list[NewJob], now: int
-    ) -> list[int] | None:
-        return await self._write(lambda conn: tasks.fire(conn, task, next_run_at, jobs, now))
+        self, task: StoredTask, next_run_at: int | None, jobs: list[NewJob], now: int,
+        *, ended: bool = False,
+    ) -> list[int] | None:  # fmt: skip
+        return await self._write(lambda conn: tasks.fire(conn, task, next_run_at, jobs, now, ended))
 
     async def fire_task_now(self, task: StoredTask, job: NewJob, now: int) -> int | None:
         return await self._write(lambda conn: tasks.fire_now(conn, task, job, now))

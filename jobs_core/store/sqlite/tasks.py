@@ -14,11 +14,11 @@ from .queue import insert_jobs
 
 DEFINITION_FIELDS = [
     "name", "schedule", "command", "request_type", "request_body", "options",
-    "missed_policy", "max_catch_up",
+    "missed_policy", "max_catch_up", "overlap", "start_at", "end_at", "max_runs",
 ]  # fmt: skip
 STATE_FIELDS = [
     "paused", "created_at", "updated_at", "next_run_at", "last_run_at", "last_job_id",
-    "run_now_requested", "revision",
+    "run_now_requested", "revision", "run_count", "ended_at",
 ]  # fmt: skip
 TASK_SELECT = ", ".join(f"t.{f}" for f in DEFINITION_FIELDS + STATE_FIELDS)
 
@@ -29,9 +29,11 @@ LEFT JOIN job_summary s ON s.id = t.last_job_id
 
 INSERT_TASK = """
 INSERT INTO scheduled_task (name, schedule, command, request_type, request_body, options,
-    missed_policy, max_catch_up, created_at, updated_at, next_run_at)
+    missed_policy, max_catch_up, overlap, start_at, end_at, max_runs, created_at, updated_at,
+    next_run_at)
 VALUES (:name, :schedule, :command, :request_type, :request_body, :options,
-    :missed_policy, :max_catch_up, :now, :now, :next_run_at)
+    :missed_policy, :max_catch_up, :overlap, :start_at, :end_at, :max_runs, :now, :now,
+    :next_run_at)
 """
 
 # Paused, last_run_at and last_job_id are the operator's and the scheduler's: never reset here.
@@ -39,27 +41,31 @@ UPDATE_DEFINITION = """
 UPDATE scheduled_task
 SET schedule = :schedule, command = :command, request_type = :request_type,
     request_body = :request_body, options = :options, missed_policy = :missed_policy,
-    max_catch_up = :max_catch_up, updated_at = :now, next_run_at = :next_run_at,
+    max_catch_up = :max_catch_up, overlap = :overlap, start_at = :start_at, end_at = :end_at,
+    max_runs = :max_runs, updated_at = :now, next_run_at = :next_run_at, ended_at = NULL,
     revision = revision + 1
 WHERE name = :name
 """
 
 SCAN_DUE = f"""
-SELECT {TASK_SELECT}, NULL FROM scheduled_task t
+{SELECT_WITH_STATE}
 WHERE t.run_now_requested = 1
-   OR (t.paused = 0 AND (t.next_run_at IS NULL OR t.next_run_at <= :now))
+   OR (t.paused = 0 AND t.ended_at IS NULL AND (t.next_run_at IS NULL OR t.next_run_at <= :now))
 ORDER BY t.next_run_at, t.name
 """
 
 SCAN_NEXT = """
-SELECT min(next_run_at) FROM scheduled_task WHERE paused = 0 AND next_run_at > :now
+SELECT min(next_run_at) FROM scheduled_task
+WHERE paused = 0 AND ended_at IS NULL AND next_run_at > :now
 """
 
 # The compare-and-set that makes each slot run once: a losing engine's update matches no row.
 CLAIM_SLOTS = """
 UPDATE scheduled_task
 SET next_run_at = :next_run_at,
-    last_run_at = CASE WHEN :ran THEN :now ELSE last_run_at END
+    last_run_at = CASE WHEN :ran THEN :now ELSE last_run_at END,
+    run_count = run_count + :runs,
+    ended_at = CASE WHEN :ended THEN :now END
 WHERE name = :name AND paused = 0 AND next_run_at IS :expected AND revision = :revision
 """
 
@@ -105,7 +111,8 @@ def save(
         "request_type": task.request_type, "request_body": task.request_body,
         "options": json.dumps(task.options, separators=(",", ":"), sort_keys=True),
         "missed_policy": task.missed_policy, "max_catch_up": task.max_catch_up,
-        "now": now, "next_run_at": next_run_at,
+        "overlap": task.overlap, "start_at": task.start_at, "end_at": task.end_at,
+        "max_runs": task.max_runs, "now": now, "next_run_at": next_run_at,
     }  # fmt: skip
     conn.execute(INSERT_TASK if new else UPDATE_DEFINITION, params)
 
@@ -140,14 +147,16 @@ def scan(conn: sqlite3.Connection, now: int) -> TaskScan:
 
 
 def fire(
-    conn: sqlite3.Connection, task: StoredTask, next_run_at: int, jobs: list[NewJob], now: int
-) -> list[int] | None:
+    conn: sqlite3.Connection, task: StoredTask, next_run_at: int | None, jobs: list[NewJob],
+    now: int, ended: bool = False,
+) -> list[int] | None:  # fmt: skip
     """Move the task to its next slot and enqueue `jobs`, or nothing if the row changed."""
     claimed = conn.execute(
         CLAIM_SLOTS,
         {
             "next_run_at": next_run_at, "ran": bool(jobs), "now": now, "name": task.name,
-            "expected": task.next_run_at, "revision": task.revision,
+            "expected": task.next_run_at, "revision": task.revision, "runs": len(jobs),
+            "ended": ended,
         },
     ).rowcount  # fmt: skip
     if claimed != 1:

@@ -41,7 +41,7 @@ async def main(directory: str, ledger: str) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with jobs:
         # Every process registers the task at start, as an app would: idempotent.
-        await jobs.recurring("tick", Schedule.interval(INTERVAL_SECS), "record")
+        await jobs.recurring("tick", Schedule.interval(INTERVAL_SECS), "record", overlap="allow")
         print("ready", flush=True)
         await stop.wait()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs_core import BackgroundJobs, EnqueueRequest, JobContext, JobState
+from jobs_core import BackgroundJobs, BatchState, EnqueueRequest, JobContext, JobState
 from tests.conftest import FAST, create_store, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -76,7 +76,7 @@ def producer(store_dir: str) -> BackgroundJobs:
     async def placeholder(ctx: JobContext) -> None:
         raise AssertionError("the test process never runs jobs")
 
-    for name in ("record", "hang_first_attempt", "progress_until_cancelled"):
+    for name in ("record", "hang_first_attempt", "progress_until_cancelled", "batch_done"):
         jobs.command(name)(placeholder)
     return jobs
 
@@ -169,3 +169,29 @@ async def test_cancel_from_another_process_stops_the_running_job(
 
 async def _state(jobs: BackgroundJobs, job_id: int, state: JobState) -> bool:
     return (await jobs.get_job(job_id)).state is state
+
+
+async def test_batch_finished_by_two_engines_runs_on_complete_once(
+    workers: Workers, store_dir: str
+) -> None:
+    jobs = producer(store_dir)
+    procs = [workers.start() for _ in range(2)]
+    batch = await jobs.create_batch("fan-out", on_complete="batch_done", total=600)
+    for _ in range(6):
+        await jobs.enqueue_many(
+            [EnqueueRequest(command="record", batch_id=batch.id) for _ in range(100)]
+        )
+
+    async def finished() -> bool:
+        return (await batch.status()).state is BatchState.FINISHED
+
+    await wait_until(finished, timeout=60, what="the batch finished")
+    (callback,) = (await batch.status()).callback_ids
+    # Waiting on a job run by another process: the callback's result is its count.
+    assert await jobs.wait(callback, timeout=30) == 600
+    workers.stop_all()
+    done = [e for e in workers.events() if e[0] == "batch_done"]
+    ran_on = {e[3] for e in workers.events() if e[0] == "run"}
+    await jobs.close()
+    assert len(done) == 1 and done[0][1] == callback
+    assert ran_on == {p.pid for p in procs}  # both engines finished jobs of the batch

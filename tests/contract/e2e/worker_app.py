@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 
-from jobs_core import BackgroundJobs, JobContext, Settings
+from jobs_core import BackgroundJobs, BatchCompleted, JobContext, Settings
 
 SETTINGS = Settings(
     heartbeat_secs=0.2, lease_secs=1.0, retry_backoff_secs=0.0, poll_idle_secs=0.005,
@@ -35,6 +35,11 @@ def build(directory: str, ledger: str) -> BackgroundJobs:
     @jobs.command
     async def record(ctx: JobContext) -> None:
         note("run", ctx)
+
+    @jobs.command
+    async def batch_done(req: BatchCompleted, ctx: JobContext) -> int:
+        note("batch_done", ctx)
+        return req.completed
 
     @jobs.command
     async def hang_first_attempt(ctx: JobContext) -> str:

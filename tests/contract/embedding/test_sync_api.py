@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import threading
 from collections.abc import Iterator
@@ -197,3 +198,25 @@ def test_sync_in_a_forked_child_starts_its_own_loop_thread(app: BackgroundJobs) 
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert app.sync.counts()[JobState.QUEUED] == 2
+
+
+def test_sync_history_calls_from_a_plain_thread(app: BackgroundJobs) -> None:
+    thread, stop = run_engine_in_thread(app)
+    try:
+        batch_id = app.sync.create_batch("greetings")
+        ref = app.sync.enqueue("greet", Greet("bob"), batch_id=batch_id)
+        failing = app.sync.enqueue("fail", "no luck", retry_limit=1)
+        assert app.sync.wait(ref, timeout=10) == "hello bob"
+        with pytest.raises(JobFailedError):
+            app.sync.wait(failing, timeout=10)
+        app.sync.close_batch(batch_id)
+        attempts = app.sync.attempts(failing.id)
+        status = app.sync.batch_status(batch_id)
+    finally:
+        stop.set()
+        thread.join()
+    assert [a.number for a in attempts] == [1, 2]
+    assert attempts[0].error is not None and attempts[0].error.message == "no luck"
+    assert status.state.value == "finished" and status.name == "greetings"
+    assert app.sync.search("nothing-like-this").items == []
+    assert app.sync.purge(datetime.timedelta(days=1), dry_run=True).total == 0

@@ -1,0 +1,114 @@
+"""CPU time per job of the SQLite store's hot path (claim, finish, archive), this tree against
+another revision, runs alternated.
+
+Usage: uv run python bench/ab_store_cpu.py --base REV [--rounds 5] [--jobs 20000]
+       uv run python bench/ab_store_cpu.py --base-dir DIR ...
+
+Each run enqueues --jobs no-op jobs into a fresh store (not measured), then claims them 100
+at a time, finishes each claim as completed and archives them into their month file,
+measuring the process's CPU time of each phase. No engine, handler or event-loop work is
+counted, and CPU time (the minimum over rounds) hardly moves when the machine is shared,
+where end-to-end throughput (`ab_e2e.py`) swings by 2x: this isolates what a change to the
+store costs a job. Prints a table and a final JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from _common import final_line, print_table
+from ab_e2e import ROOT, extract
+
+ONE_RUN = """
+import asyncio, json, shutil, tempfile, time
+from jobs_core.records import JobState
+from jobs_core.store.protocol import NewJob, Transition
+from jobs_core.store.sqlite.store import SqliteStore
+
+async def main(n):
+    directory = tempfile.mkdtemp(prefix="jobs-ab-store-")
+    store = SqliteStore(directory)
+    now = 1_764_000_000_000
+    owner = "host-1234567:12345:abcdef12"
+    for first in range(0, n, 1000):
+        await store.enqueue([
+            NewJob(command="noop", request_type="dict", request_body='{{"i": %d}}' % i,
+                   worker="", run_after=now, retry_limit=2, timeout_secs=600.0)
+            for i in range(first, first + 1000)], now)
+    cpu = {{"claim": 0.0, "finish": 0.0, "archive": 0.0}}
+    while True:
+        t0 = time.process_time()
+        jobs = await store.claim(owner=owner, commands=["noop"], named=False, limit=100,
+                                 now=now)
+        t1 = time.process_time()
+        cpu["claim"] += t1 - t0
+        if not jobs:
+            break
+        await store.finish([
+            Transition(job_id=j.id, state=JobState.COMPLETED, owner_guard=owner,
+                       duration_ms=1, response_type="NoneType", response_body="null",
+                       progress=1.0)
+            for j in jobs], [], now)
+        cpu["finish"] += time.process_time() - t1
+    t0 = time.process_time()
+    while await store.archive_finished(now, 2000):
+        pass
+    cpu["archive"] += time.process_time() - t0
+    await store.close()
+    shutil.rmtree(directory, ignore_errors=True)
+    print(json.dumps({{k: v / n * 1e6 for k, v in cpu.items()}}))
+
+asyncio.run(main({jobs}))
+"""
+PHASES = ("claim", "finish", "archive")
+
+
+def run_once(tree: str, jobs: int) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": tree}
+    out = subprocess.run(
+        [sys.executable, "-c", ONE_RUN.format(jobs=jobs)],
+        cwd=tree, env=env, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--base", help="revision to compare against")
+    group.add_argument("--base-dir", help="a source tree to compare against, as it is")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=20_000)
+    args = parser.parse_args()
+    runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
+    with tempfile.TemporaryDirectory(prefix="jobs-ab-") as extracted:
+        base_tree = args.base_dir or extracted
+        if args.base:
+            extract(args.base, base_tree)
+        for n in range(args.rounds):
+            order = [("base", base_tree), ("this", ROOT)]
+            for name, tree in order if n % 2 == 0 else reversed(order):
+                runs[name].append(run_once(tree, args.jobs))
+                shown = ", ".join(f"{p} {runs[name][-1][p]:.2f}" for p in PHASES)
+                print(f"round {n + 1} {name}: {shown} µs/job", flush=True)
+    best = {name: {p: min(r[p] for r in rs) for p in PHASES} for name, rs in runs.items()}
+    for name in best:
+        best[name]["total"] = sum(best[name][p] for p in PHASES)
+    rows = [
+        [phase, f"{best['base'][phase]:.2f}", f"{best['this'][phase]:.2f}",
+         f"{best['this'][phase] - best['base'][phase]:+.2f}"]
+        for phase in (*PHASES, "total")
+    ]  # fmt: skip
+    print(f"CPU µs per job, the least of {args.rounds} rounds; base: {args.base or args.base_dir}")
+    print_table(["phase", "base", "this tree", "change"], rows)
+    final_line({"base": args.base or args.base_dir, "best_us": best, "runs": runs})
+
+
+if __name__ == "__main__":
+    main()
