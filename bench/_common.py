@@ -39,10 +39,10 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def rss_mb() -> tuple[float, float]:
-    """(current RSS, peak RSS) of this process in MiB, from /proc/self/status."""
+def rss_mb(pid: int | None = None) -> tuple[float, float]:
+    """(current RSS, peak RSS) in MiB of this process, or of process `pid`, from /proc."""
     found: dict[str, float] = {}
-    with open("/proc/self/status") as status:
+    with open(f"/proc/{pid or 'self'}/status") as status:
         for line in status:
             key, _, value = line.partition(":")
             if key in ("VmRSS", "VmHWM"):

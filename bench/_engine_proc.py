@@ -1,7 +1,9 @@
 """An engine in its own process for the cross-process benchmarks: runs until SIGTERM.
 
 Usage: python bench/_engine_proc.py DIR NORMAL|FULL. Prints "ready <epoch seconds>" just
-before the engine starts. With JOBS_BENCH_PROFILE=PATH it writes cProfile stats to PATH.
+before the engine starts, and at exit "ran <count>": how many `noop` and `stamp` handlers ran
+in this process (the benchmarks check that exactly the jobs they enqueued ran). With
+JOBS_BENCH_PROFILE=PATH it writes cProfile stats to PATH.
 JOBS_BENCH_TELEMETRY=off|api|sdk: no telemetry, the API without an SDK (the default when
 `opentelemetry-api` is installed), or SDK providers without exporters.
 """
@@ -18,6 +20,9 @@ from typing import Any
 
 from jobs_core import BackgroundJobs, Durability, Settings
 
+RAN = [0]
+"""Handlers of the benchmark commands that ran in this process."""
+
 
 def build(directory: str, durability: str) -> BackgroundJobs:
     """The store with the benchmark commands registered."""
@@ -26,10 +31,11 @@ def build(directory: str, durability: str) -> BackgroundJobs:
 
     @jobs.command
     async def noop(req: dict[str, Any]) -> None:
-        return None
+        RAN[0] += 1
 
     @jobs.command
     async def stamp(req: dict[str, Any]) -> dict[str, int]:
+        RAN[0] += 1
         return {"lat_ns": time.time_ns() - req["sent_ns"]}
 
     return jobs
@@ -74,6 +80,7 @@ async def serve(directory: str, durability: str) -> None:
     print(f"ready {time.time():.6f}", flush=True)
     async with jobs:
         await stop.wait()
+    print(f"ran {RAN[0]}", flush=True)
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ def _expressions(first_ms: int, span_ms: int, n: int) -> dict[str, str]:
         "started_date": f"{done} - 20", "completed_date": done, "last_activity_date": done,
         "retry_limit": "2", "attempts": "1", "timeout_secs": "600.0", "duration_ms": "20",
         "progress": "1.0", "status": "'done'", "logs": "'[info] processed\n'",
-        "logs_truncated": "0",
+        "logs_truncated": "0", "queue": "'default'", "priority": "0", "concurrency_limit": "1",
         "response_type": f"CASE WHEN {failed} THEN NULL ELSE 'dict' END",
         "response_body": f"CASE WHEN {failed} THEN NULL ELSE '{OK_BODY}' END",
         "error": f"CASE WHEN {failed} THEN json_object('code', 'ValueError', 'message', "
@@ -125,7 +125,16 @@ async def seed_store(directory: str, archived: int, queued: int) -> str:
     jobs = BackgroundJobs(directory)
     await jobs.close()
     month = seed_archive(directory, archived, int(time.time() * 1000))
-    jobs = BackgroundJobs(directory)
+    await enqueue_queued(directory, queued)
+    async with BackgroundJobs(directory):  # leaves one (stopped) engine row behind
+        await asyncio.sleep(0.05)
+    return month
+
+
+async def enqueue_queued(location: str, queued: int) -> None:
+    """`queued` jobs in the queue, enqueued through the API in batches of 1,000 (a store
+    directory or a PostgreSQL URL)."""
+    jobs = BackgroundJobs(location)
     for name in COMMANDS:
         jobs.command(name)(_noop)
     for first in range(0, queued, 1000):
@@ -137,9 +146,6 @@ async def seed_store(directory: str, archived: int, queued: int) -> str:
             ]
         )  # fmt: skip
     await jobs.close()
-    async with BackgroundJobs(directory):  # leaves one (stopped) engine row behind
-        await asyncio.sleep(0.05)
-    return month
 
 
 async def _noop(req: dict[str, int]) -> None:

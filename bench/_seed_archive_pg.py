@@ -34,7 +34,8 @@ def _expressions(first_ms: int, span_ms: int, n: int) -> dict[str, str]:
         "started_date": f"{done} - 20", "completed_date": done, "last_activity_date": done,
         "retry_limit": "2", "attempts": "1", "timeout_secs": "600.0", "duration_ms": "20",
         "progress": "1.0", "status": "'done'", "logs": "E'[info] processed\\n'",
-        "logs_truncated": "false",
+        "logs_truncated": "false", "queue": "'default'", "priority": "0",
+        "concurrency_limit": "1",
         "response_type": f"CASE WHEN {failed} THEN NULL ELSE 'dict' END",
         "response_body": f"CASE WHEN {failed} THEN NULL ELSE '{OK_BODY}' END",
         "error": f"CASE WHEN {failed} THEN jsonb_build_object('code', 'ValueError', 'message', "

@@ -126,9 +126,16 @@ async def start_engine(directory: str, durability: str) -> tuple[asyncio.subproc
     return proc, float(line[1])
 
 
-async def stop_engine(proc: asyncio.subprocess.Process) -> None:
+async def stop_engine(proc: asyncio.subprocess.Process) -> int:
+    """Stop the engine process; returns how many benchmark handlers ran in it."""
     proc.terminate()
+    assert proc.stdout is not None
+    out = (await asyncio.wait_for(proc.stdout.read(), timeout=60)).decode()
     await asyncio.wait_for(proc.wait(), timeout=60)
+    ran = [line.split()[1] for line in out.splitlines() if line.startswith("ran ")]
+    if not ran:
+        raise RuntimeError(f"the engine process did not say how many jobs it ran: {out!r}")
+    return int(ran[0])
 
 
 async def wait_completed(

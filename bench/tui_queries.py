@@ -169,10 +169,19 @@ def tui_rss_in_child(directory: str) -> dict[str, float]:
 def seed_in_child(directory: str, archived: int, queued: int) -> str:
     """Seed in another process, so its memory does not count in this one's RSS."""
     done = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--seed-child", directory, str(archived),
-         str(queued)],
-        capture_output=True, text=True, timeout=600, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--seed-child",
+            directory,
+            str(archived),
+            str(queued),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=600,
+        check=True,
+    )  # fmt: skip (its errors go to our stderr)
     return done.stdout.strip().splitlines()[-1]
 
 

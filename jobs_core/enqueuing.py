@@ -24,7 +24,7 @@ from .records import CommandDefinition, DependencyPolicy
 from .registry import Command, CommandRegistry
 from .request_shape import check_request
 from .retry_policy import policy_to_json
-from .serialization import to_json, type_name
+from .serialization import request_to_json, type_name
 from .settings import Settings
 from .store.protocol import NewJob, Store
 
@@ -148,7 +148,7 @@ class JobBuilder:
         policy = _COMPLETED if r.depends_policy is None else dependency_policy(r.depends_policy)
         retry_limit = r.retry_limit if r.retry_limit is not None else spec.retry_limit
         timeout = r.timeout if r.timeout is not None else spec.timeout_secs
-        body = to_json(r.request, what=f"the request of command '{r.command}'")
+        body = request_to_json(r.request, r.command)
         worker = r.worker if r.worker is not None else spec.worker
         run_after = now if r.run_after is None else run_after_ms(r.run_after, now)
         return NewJob(
@@ -159,7 +159,8 @@ class JobBuilder:
             parent_id=r.parent_id if r.parent_id is not None else first,
             depends_on=first, ref_id=r.ref_id, tag=r.tag, callback=r.callback,
             batch_id=r.batch_id, created_by=r.created_by, user_id=r.user_id,
-            reply_to=r.reply_to, args=dict(r.args or {}), meta=dict(r.meta),
+            reply_to=r.reply_to, args=dict(r.args) if r.args else {},
+            meta=dict(r.meta) if r.meta else {},
             dependencies=parents if len(parents) > 1 else [],
             depends_on_batch=r.depends_on_batch,
             depends_policy=policy,

@@ -16,6 +16,7 @@ from typing import Any
 
 from .clock import to_ms
 from .errors import InvalidOptionError, JobsWarning
+from .fast_init import fast_init
 from .flow_records import (
     ON_CONFLICT_CHOICES,
     OnConflict,
@@ -28,6 +29,7 @@ from .records import DependencyPolicy
 from .retry_policy import RetryPolicy, check_policy
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnqueueRequest:
     """One job for `enqueue_many`: the same options as `enqueue`."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from .fast_init import fast_init
 from .retry_policy import RetryPolicy
 
 T = TypeVar("T")
@@ -92,6 +93,7 @@ class JobError:
     """Per-field validation errors, when the handler reported them."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     """A full job row: what `background_job`, `completed_job` and `failed_job` hold."""
@@ -253,6 +255,7 @@ class JobResult:
         return self.summary.state
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobRef:
     """What enqueue returns: enough to find the job again."""

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .fast_init import fast_init
 from .records import AttemptOutcome, Job, JobError, JobState
 from .retry_policy import RetryPolicy, delay_ms
 from .settings import Settings
@@ -37,6 +38,7 @@ ATTEMPT_OUTCOMES = {
 """How each way an attempt ends is recorded in the job's attempt history."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Attempt:
     """How one attempt of a job ended."""
@@ -51,6 +53,7 @@ class Attempt:
     status: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decision:
     """Transitions and new jobs an attempt leads to; written in one transaction."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 import types
 import typing
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from .errors import InvalidRequestError, JobsError, UnserialisableRequestError
@@ -39,13 +42,25 @@ _ENCODER = json.JSONEncoder(
 )
 
 
+def _encode(value: object) -> str:
+    """`_ENCODER.encode(value)` through the C encoder directly: `JSONEncoder.encode` builds
+    the same C encoder on each call after a dozen lookups in Python (1.2 µs for a small
+    dict, against 0.77 µs here)."""
+    if c_make_encoder is None:  # an interpreter without the C accelerator
+        return _ENCODER.encode(value)
+    encoder = c_make_encoder(
+        {}, _default, encode_basestring, None, ":", ",", False, False, False
+    )  # markers (a fresh dict per call: circular values are refused), ..., allow_nan=False
+    return "".join(encoder(value, 0))
+
+
 def to_json(
     value: object, *, what: str, error: type[JobsError] = UnserialisableRequestError
 ) -> str:
     """Serialise `value` to JSON, or raise `error` naming `what` and the part that cannot be
     stored."""
     try:
-        return _ENCODER.encode(value)  # the C encoder: the enqueue hot path
+        return _encode(value)  # the C encoder: the enqueue hot path
     except (TypeError, ValueError):
         pass  # walk the value again to name the part that cannot be stored
     try:
@@ -53,6 +68,14 @@ def to_json(
         return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as problem:
         raise error(f"{what} cannot be stored as JSON: {problem}") from None
+
+
+def request_to_json(request: object, command: str) -> str:
+    """`to_json` for the request of `command`; its message is made only if it fails."""
+    try:
+        return _encode(request)
+    except (TypeError, ValueError):
+        return to_json(request, what=f"the request of command '{command}'")
 
 
 def to_plain(value: object, *, path: str) -> Any:
@@ -119,51 +142,104 @@ def _field_errors(error: Exception) -> dict[str, str]:
 
 def from_plain(data: Any, target: Any) -> Any:
     """Convert JSON data into `target`, following dataclass fields and common generic types."""
-    if target is None or target is Any or target is object or data is None:
-        return data
+    if data is None:
+        return None
+    try:
+        convert = _CONVERTERS.get(target)
+    except TypeError:  # an unhashable annotation (e.g. Annotated with a list): no cache
+        return _converter(target)(data)
+    if convert is None:
+        convert = _CONVERTERS[target] = _converter(target)
+    return convert(data)
+
+
+_CONVERTERS: dict[Any, Callable[[Any], Any]] = {}
+"""The converter of each target type, made on its first use: a request type's analysis
+(its generic arguments, a dataclass's fields and type hints) is done once, not per job
+(22 µs a job for a two-field dataclass, measured, against ~4 µs)."""
+
+
+def _identity(data: Any) -> Any:
+    return data
+
+
+def _converter(target: Any) -> Callable[[Any], Any]:
+    """A function converting JSON data (not None) into `target`."""
+    if target is None or target is Any or target is object:
+        return _identity
     origin = typing.get_origin(target)
     if origin in (typing.Union, types.UnionType):
         options = [t for t in typing.get_args(target) if t is not type(None)]
-        return from_plain(data, options[0]) if len(options) == 1 else data
+        return functools.partial(from_plain, target=options[0]) if len(options) == 1 else _identity
     if origin in (list, tuple, set, frozenset):
         (item_type, *_) = typing.get_args(target) or (Any,)
-        return origin(from_plain(item, item_type) for item in data)
+        return functools.partial(_collection, origin, item_type)
     if origin is dict:
         _, value_type = typing.get_args(target) or (str, Any)
-        return {key: from_plain(item, value_type) for key, item in data.items()}
+        return functools.partial(_mapping, value_type)
     if not isinstance(target, type):
-        return data
+        return _identity
     if hasattr(target, "model_validate"):
-        return target.model_validate(data)
+        return target.model_validate  # type: ignore[no-any-return]
     if dataclasses.is_dataclass(target):
-        return _dataclass(data, target)
-    return _scalar(data, target)
+        return _DataclassConverter(target)
+    return _scalar(target)
 
 
-def _dataclass(data: Any, target: type) -> Any:
-    """An instance of the dataclass `target`, refusing missing and unknown fields by name."""
-    if not isinstance(data, dict):
-        got = type(data).__name__
-        raise InvalidRequestError(f"{target.__qualname__}: expected an object, got {got}")
-    hints = typing.get_type_hints(target)
-    fields = [f for f in dataclasses.fields(target) if f.init]
-    known = {f.name for f in fields}
-    problems = {k: "unknown field" for k in data if k not in known}
-    for f in fields:
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if required and f.name not in data:
-            problems[f.name] = "missing (required)"
-    if problems:
-        listed = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
-        raise InvalidRequestError(f"{target.__qualname__}: {listed}", problems)
-    return target(**{k: from_plain(v, hints.get(k)) for k, v in data.items()})
+def _collection(origin: type, item_type: Any, data: Any) -> Any:
+    return origin(from_plain(item, item_type) for item in data)
 
 
-def _scalar(data: Any, target: type) -> Any:
+def _mapping(value_type: Any, data: Any) -> Any:
+    if (value_type is Any or value_type is object) and type(data) is dict:
+        return data  # fresh from the JSON decoder: nothing to convert, no copy needed
+    return {key: from_plain(item, value_type) for key, item in data.items()}
+
+
+class _DataclassConverter:
+    """An instance of the dataclass `target`, refusing missing and unknown fields by name;
+    its fields and type hints looked up on first use (a field may name a class defined
+    after it)."""
+
+    def __init__(self, target: type) -> None:
+        self._target = target
+        self._hints: dict[str, Any] | None = None
+        self._known: frozenset[str] = frozenset()
+        self._required: tuple[str, ...] = ()
+
+    def _analyse(self) -> dict[str, Any]:
+        fields = [f for f in dataclasses.fields(self._target) if f.init]
+        self._known = frozenset(f.name for f in fields)
+        self._required = tuple(
+            f.name
+            for f in fields
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        )
+        self._hints = typing.get_type_hints(self._target)
+        return self._hints
+
+    def __call__(self, data: Any) -> Any:
+        target = self._target
+        if not isinstance(data, dict):
+            got = type(data).__name__
+            raise InvalidRequestError(f"{target.__qualname__}: expected an object, got {got}")
+        hints = self._hints if self._hints is not None else self._analyse()
+        known = self._known
+        if not known.issuperset(data) or any(name not in data for name in self._required):
+            problems = {k: "unknown field" for k in data if k not in known}
+            for name in self._required:
+                if name not in data:
+                    problems[name] = "missing (required)"
+            listed = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
+            raise InvalidRequestError(f"{target.__qualname__}: {listed}", problems)
+        return target(**{k: from_plain(v, hints.get(k)) for k, v in data.items()})
+
+
+def _scalar(target: type) -> Callable[[Any], Any]:
     if issubclass(target, datetime):
-        return datetime.fromisoformat(data)
+        return datetime.fromisoformat
     if issubclass(target, date):
-        return date.fromisoformat(data)
+        return date.fromisoformat
     if issubclass(target, enum.Enum | uuid.UUID | Decimal):
-        return target(data)
-    return data
+        return target
+    return _identity

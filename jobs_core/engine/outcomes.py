@@ -86,8 +86,9 @@ async def _write(engine: Engine) -> None:
         raise
     if engine.telemetry is not None and engine.telemetry.active:
         engine.telemetry.finished(outcomes)
+    applied = set(result.applied)  # a list: `in` would scan it once per transition
     for t in transitions:
-        if t.owner_guard == engine.id and t.job_id in result.applied:
+        if t.owner_guard == engine.id and t.job_id in applied:
             engine.processed += 1
             engine.failed += t.state is JobState.FAILED
             if t.state is JobState.QUEUED and t.run_after is not None:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from jobs_core.fast_init import fast_init
 from jobs_core.flow import WaitFacts
 from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.query import JobQuery
@@ -28,6 +29,7 @@ from jobs_core.records import (
 )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewJob:
     """A job to insert; the store assigns its id."""
@@ -103,6 +105,7 @@ class QueueChange:
     """Remove the rate limit."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transition:
     """What one finished attempt (or an engine rule) does to a job row."""
@@ -252,6 +255,12 @@ class Store(Protocol):
         and a failed or cancelled parent, or batch) is inserted cancelled; one with a parent
         still pending waits (`waiting_on` holds a pending parent, a batch as minus its
         number); the claim never reads anything else.
+
+        Concurrent calls may share one transaction (group commit, `store/group_commit.py`):
+        each still returns only once its jobs are committed, and gets its own ids or its own
+        error (another caller's refusal never fails it). A call cancelled while it waits
+        for its transaction stores nothing if that transaction had not taken it yet, else
+        its jobs once, when that transaction commits; never twice.
 
         Flow control: a taken `ref_id` with `on_conflict="return_existing"` returns the job
         holding it; with `"replace"` it also sets that job's request and `run_after` if it is

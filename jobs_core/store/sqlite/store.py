@@ -8,7 +8,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TypeVar
 
@@ -24,6 +24,7 @@ from jobs_core.records import (
     RunningJob,
 )
 from jobs_core.settings import Settings
+from jobs_core.store.group_commit import GroupCommitter, Outcome, Pending
 from jobs_core.store.protocol import (
     ActivityUpdate,
     EngineRegistration,
@@ -41,6 +42,7 @@ from .bulk_store import BulkStoreMixin
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
 from .files import create_private, exposed_files, make_private_dir
+from .group_insert import insert_group
 from .history_store import HistoryStoreMixin
 from .retention_store import RetentionStoreMixin
 from .schema import check_version, migrate
@@ -50,6 +52,20 @@ R = TypeVar("R")
 BUSY_RETRY_MAX_SECS = 0.005
 """Longest pause between retries of a write that found the database locked; locks are held
 for well under a millisecond, so a long pause only leaves the engine idle."""
+SPIN_SECS = 0.002
+"""How long a write that finds the database locked polls for it on the loop's thread before
+it waits asynchronously (asyncio sleeps no less than 1 ms). Another process's enqueue, claim
+or finish holds the lock for tens of µs to a few ms; a 1 ms sleep on each collision halved
+the rate of a producer beside an engine (measured: 230 of 10,000 enqueues collided and
+waited 47% of the producer's time)."""
+SPIN_SLEEP_SECS = 0.00005
+
+
+class _Locked:
+    """What `_spin` returns when the lock stayed held."""
+
+
+LOCKED = _Locked()
 LIVE_FILE = "jobs.db"
 PRUNE_MS = 3_600_000
 """How often an engine's archive pass forgets per-minute tallies older than they are kept."""
@@ -79,10 +95,10 @@ class SqliteStore(
         """Every connection opened `mode=ro`: nothing is created, migrated or written."""
         _check_location(self.directory, self.path, create and not read_only)
         durability = self.settings.durability
+        busy_timeout_ms = int(self.settings.busy_timeout_secs * 1000)
         self._conn = open_connection(
-            self.path, durability=durability, busy_timeout_ms=LOOP_BUSY_TIMEOUT_MS,
-            readonly=read_only,
-        )  # fmt: skip
+            self.path, durability=durability, busy_timeout_ms=busy_timeout_ms, readonly=read_only
+        )
         logs.install_functions(self._conn)
         try:
             if read_only:
@@ -91,6 +107,7 @@ class SqliteStore(
                 # Checkpoints run in the background (checkpointer.py); this is a safety net.
                 self._conn.execute("PRAGMA wal_autocheckpoint = 50000")
                 migrate(self._conn, self.path)
+            self._conn.execute(f"PRAGMA busy_timeout = {LOOP_BUSY_TIMEOUT_MS}")
         except sqlite3.DatabaseError as error:
             self._conn.close()
             raise translate(error, self.path) from None
@@ -98,14 +115,14 @@ class SqliteStore(
             self._conn.close()
             raise
         self._reader = open_connection(
-            self.path, durability=durability,
-            busy_timeout_ms=int(self.settings.busy_timeout_secs * 1000), readonly=read_only,
-        )  # fmt: skip
+            self.path, durability=durability, busy_timeout_ms=busy_timeout_ms, readonly=read_only
+        )
         self._read_lock = threading.Lock()
         self._archive = MonthArchive(self.directory, self.path, durability, read_only=read_only)
         self._checkpointer = None if read_only else Checkpointer(self.path, durability)
         self._max_log = self.settings.max_log_chars
         self._last_prune = 0
+        self._committer = GroupCommitter(self._insert_group, self._insert_group_now)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -145,10 +162,7 @@ class SqliteStore(
         """Nothing to do: the files were opened and checked by the constructor."""
 
     def change_token(self) -> int:
-        try:
-            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.DatabaseError as error:
-            raise translate(error, self.path) from None
+        return self._read_now(_data_version)
 
     def on_change(self, callback: Callable[[], None] | None) -> None:
         """Nothing tells SQLite of another process's commit: engines poll `data_version`."""
@@ -167,7 +181,20 @@ class SqliteStore(
     # -- engine hot path --------------------------------------------------------------------
 
     async def enqueue(self, jobs: list[NewJob], now: int) -> EnqueuedIds:
-        return await self._write(lambda conn: queue.insert_jobs(conn, jobs, now))
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
+        return await self._committer.submit(jobs, now)
+
+    def _insert_group_now(self, group: Sequence[Pending]) -> list[Outcome] | None:
+        """The group's transaction if the lock is free or freed within SPIN_SECS, else None."""
+        result = self._spin(partial(self._in_transaction, partial(insert_group, group=group)))
+        return None if isinstance(result, _Locked) else result
+
+    async def _insert_group(self, group: Sequence[Pending]) -> list[Outcome]:
+        # Called after `_insert_group_now` found the lock held: wait before trying again.
+        return await self._retry_busy(
+            partial(self._in_transaction, partial(insert_group, group=group)), wait_first=True
+        )
 
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
@@ -199,13 +226,23 @@ class SqliteStore(
             await self._write(lambda conn: _delete_archived(conn, encoded))
         return len(ids)
 
-    async def _retry_busy(self, fn: Callable[[], R]) -> R:
-        """Call `fn`, retrying asynchronously while another process holds the lock."""
+    async def _retry_busy(self, fn: Callable[[], R], *, wait_first: bool = False) -> R:
+        """Call `fn`, polling briefly while another process holds the lock, then retrying
+        asynchronously (`wait_first`: the caller just polled, so pause before the first call).
+        """
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
         deadline = time.monotonic() + self.settings.busy_timeout_secs
+        if not wait_first:
+            result = self._spin(fn)
+            if not isinstance(result, _Locked):
+                return result
         delay = 0.0005
         while True:
+            # One try per pause: polling again here would block the loop for as long as
+            # another process keeps the lock.
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BUSY_RETRY_MAX_SECS)
             try:
                 return fn()
             except sqlite3.DatabaseError as error:
@@ -216,11 +253,34 @@ class SqliteStore(
                         f"{self.path} stayed locked by another process for more than "
                         f"{self.settings.busy_timeout_secs:g}s"
                     ) from None
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BUSY_RETRY_MAX_SECS)
+
+    def _spin(self, fn: Callable[[], R]) -> R | _Locked:
+        """Call `fn`, polling for up to SPIN_SECS while the database is locked; LOCKED if it
+        stayed locked."""
+        until = 0.0
+        while True:
+            try:
+                return fn()
+            except sqlite3.DatabaseError as error:
+                if not is_busy(error):
+                    raise translate(error, self.path) from None
+            now = time.monotonic()
+            if not until:
+                until = now + SPIN_SECS
+            elif now > until:
+                return LOCKED
+            time.sleep(SPIN_SLEEP_SECS)
+
+    def _read_now(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        """`fn` on the loop's connection outside a write (a reader is locked out only while
+        another connection recovers the WAL index, briefly)."""
+        result = self._spin(partial(fn, self._conn))
+        if isinstance(result, _Locked):
+            raise StoreBusyError(f"{self.path} stayed locked by another process")
+        return result
 
     async def next_due(self, now: int) -> int | None:
-        return claims.next_due(self._conn, now)
+        return self._read_now(lambda conn: claims.next_due(conn, now))
 
     # -- engines ----------------------------------------------------------------------------
 
@@ -247,7 +307,7 @@ class SqliteStore(
         return await self._write(recover)
 
     async def cancel_requested(self, owner: str) -> list[tuple[int, str]]:
-        return engines.cancel_requested(self._conn, owner)
+        return self._read_now(lambda conn: engines.cancel_requested(conn, owner))
 
     async def engines(self, now: int) -> list[EngineInfo]:
         return await self._read(lambda conn: engines.engines(conn, now))
@@ -295,6 +355,10 @@ class SqliteStore(
 
     def exposed_files(self) -> list[ExposedFile]:
         return exposed_files(self.directory)
+
+
+def _data_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 def _delete_archived(conn: sqlite3.Connection, ids: str) -> None:

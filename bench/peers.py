@@ -1,0 +1,385 @@
+"""Same work on jobs and on huey 3.5.4, in one run, alternating, with ratios per workload.
+
+Run: `uv run --with huey==3.5.4 python bench/peers.py [--quick] [--runs N]` (huey is pulled
+for the benchmark only; it is never a dependency of jobs).
+
+Systems: jobs (NORMAL unless stated), huey's SqliteHuey with its defaults (`fsync=None`:
+SQLite's synchronous=FULL, an fsync at every commit, power-loss durable like jobs FULL), and
+SqliteHuey with `fsync=False` (synchronous=OFF: no fsync at all, less durable than jobs
+NORMAL, which survives a crash of the process and keeps the file sound on power loss). The
+consumer is huey's own `Consumer` with its defaults (one worker thread; it polls from 0.1 s,
+backing off to 10 s while idle), in its own process, as jobs' engine is.
+
+Workloads (every run checks that exactly N jobs ran, counted by the handlers):
+  (a) one producer awaiting one enqueue per job, N no-op jobs, consumer in another process;
+  (b) 100 concurrent producers in one process (coroutines for jobs, threads for huey);
+  (c) batched enqueue, jobs only (`enqueue_many` of 500): huey has no batch API (its
+      `task.map()` enqueues one task per call);
+  (d) enqueue -> start latency at 50 jobs/s across processes (p50, p99);
+  (e) (a) at FULL durability: jobs FULL against huey's default, which is FULL.
+Each run of a workload measures every system once, in an order that rotates between runs so
+machine drift hits all of them; figures are medians of the runs, ratios medians of the
+per-run ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from _common import data_dir, final_line, median, percentile, print_table
+from _engine_proc import build
+from throughput import (
+    _batch,
+    paced_stamps,
+    read_latencies,
+    start_engine,
+    stop_engine,
+    wait_completed,
+)
+
+from jobs_core import BackgroundJobs, JobState
+
+try:
+    from _huey_app import make_huey, require_huey_version
+except ImportError:
+    sys.exit("bench/peers.py needs huey: uv run --with huey==3.5.4 python bench/peers.py")
+
+HUEY_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_huey_proc.py")
+STALL_SECS = 60.0
+SETTLE_SECS = 0.5
+"""Pause between starting the engine or consumer and the first enqueue (both idle then)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """Sizes of one benchmark run (`--quick` shrinks them)."""
+
+    parent: str | None
+    runs: int
+    n: int
+    producers: int
+    batch: int
+    latency_n: int
+    latency_rate: float
+
+
+def config(args: argparse.Namespace) -> Config:
+    if args.quick:
+        return Config(parent=args.dir, runs=1, n=2000, producers=100, batch=500,
+                      latency_n=100, latency_rate=50.0)  # fmt: skip
+    return Config(parent=args.dir, runs=args.runs, n=10_000, producers=100, batch=500,
+                  latency_n=500, latency_rate=50.0)  # fmt: skip
+
+
+# -- jobs -----------------------------------------------------------------------------------
+
+Produce = Callable[[BackgroundJobs], Awaitable[Any]]
+
+
+async def jobs_run(
+    cfg: Config, n: int, durability: str, produce: Produce,
+    collect: Callable[[BackgroundJobs, Any], Awaitable[Any]] | None = None,
+) -> tuple[float, Any]:  # fmt: skip
+    """(seconds from the first enqueue to the n-th completion, what `collect` made of what
+    `produce` returned), with the engine in another process; checks exactly `n` jobs ran
+    and completed."""
+    with data_dir(cfg.parent, "peers-jobs-") as directory:
+        jobs = build(directory, durability)
+        proc, _ = await start_engine(directory, durability)
+        await asyncio.sleep(SETTLE_SECS)
+        try:
+            start = time.perf_counter()
+            produced = await produce(jobs)
+            await wait_completed(jobs, n, proc)
+            elapsed = time.perf_counter() - start
+            completed = (await jobs.counts())[JobState.COMPLETED]
+            if collect is not None:
+                produced = await collect(jobs, produced)
+        finally:
+            ran = await stop_engine(proc)
+            await jobs.close()
+    _check_ran("jobs", n, ran, completed)
+    return elapsed, produced
+
+
+def jobs_rate(cfg: Config, durability: str, produce: Produce) -> float:
+    elapsed, _ = asyncio.run(jobs_run(cfg, cfg.n, durability, produce))
+    return cfg.n / elapsed
+
+
+def one_producer(cfg: Config) -> Produce:
+    async def produce(jobs: BackgroundJobs) -> None:
+        for i in range(cfg.n):
+            await jobs.enqueue("noop", {"i": i})
+
+    return produce
+
+
+def concurrent_producers(cfg: Config) -> Produce:
+    async def producer(jobs: BackgroundJobs, first: int) -> None:
+        for i in range(first, cfg.n, cfg.producers):
+            await jobs.enqueue("noop", {"i": i})
+
+    async def produce(jobs: BackgroundJobs) -> None:
+        await asyncio.gather(*(producer(jobs, p) for p in range(cfg.producers)))
+
+    return produce
+
+
+def batched(cfg: Config) -> Produce:
+    async def produce(jobs: BackgroundJobs) -> None:
+        for first in range(0, cfg.n, cfg.batch):
+            await jobs.enqueue_many(_batch(first, min(cfg.batch, cfg.n - first)))
+
+    return produce
+
+
+def jobs_latency(cfg: Config) -> list[float]:
+    async def produce(jobs: BackgroundJobs) -> list[int]:
+        return await paced_stamps(cfg, jobs)  # type: ignore[arg-type]  # same fields
+
+    _, latencies = asyncio.run(
+        jobs_run(cfg, cfg.latency_n, "NORMAL", produce, collect=read_latencies)
+    )
+    return latencies  # type: ignore[no-any-return]
+
+
+# -- huey -----------------------------------------------------------------------------------
+
+
+class HueyConsumer:
+    """huey's consumer in its own process (`_huey_proc.py`), its output read by a thread."""
+
+    def __init__(self, path: str, fsync: str, expected: int) -> None:
+        env = {**os.environ, "HUEY_BENCH_EXPECTED": str(expected)}
+        self.proc = subprocess.Popen(
+            [sys.executable, HUEY_SCRIPT, path, fsync], stdout=subprocess.PIPE, text=True,
+            env=env,
+        )  # fmt: skip
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.expect("ready")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+        self.lines.put("eof")
+
+    def expect(self, word: str) -> str:
+        """The rest of the next line starting with `word`."""
+        while True:
+            try:
+                line = self.lines.get(timeout=STALL_SECS)
+            except queue.Empty:
+                raise TimeoutError(f"huey consumer: no '{word}' in {STALL_SECS:g}s") from None
+            if line == "eof":
+                raise RuntimeError(f"huey consumer exited ({self.proc.wait()}) before '{word}'")
+            if line.startswith(word):
+                return line[len(word) :].strip()
+
+    def stop(self) -> tuple[int, list[int]]:
+        """Stop it gracefully; (tasks it ran, stamp latencies in ns)."""
+        self.proc.send_signal(signal.SIGINT)
+        ran = int(self.expect("ran"))
+        latencies = json.loads(self.expect("lat"))
+        self.proc.wait(timeout=60)
+        return ran, latencies
+
+
+def huey_run(cfg: Config, fsync: str, n: int, produce: Callable[[Any], None]) -> float:
+    """Seconds from the first enqueue to the n-th task done (reported by the consumer)."""
+    with data_dir(cfg.parent, "peers-huey-") as directory:
+        path = os.path.join(directory, "huey.db")
+        huey, noop, _ = make_huey(path, fsync)
+        consumer = HueyConsumer(path, fsync, n)
+        try:
+            time.sleep(SETTLE_SECS)
+            start = time.time()
+            produce(noop)
+            done = float(consumer.expect("done"))
+        finally:
+            ran, _ = consumer.stop()
+        pending = huey.pending_count()
+        huey.storage.close()
+    _check_ran(f"huey ({fsync})", n, ran, n - pending)
+    return done - start
+
+
+def huey_one_producer(cfg: Config) -> Callable[[Any], None]:
+    def produce(noop: Any) -> None:
+        for i in range(cfg.n):
+            noop(i)
+
+    return produce
+
+
+def huey_concurrent_producers(cfg: Config) -> Callable[[Any], None]:
+    def produce(noop: Any) -> None:
+        def producer(first: int) -> None:
+            for i in range(first, cfg.n, cfg.producers):
+                noop(i)
+
+        threads = [threading.Thread(target=producer, args=(p,)) for p in range(cfg.producers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    return produce
+
+
+def huey_rate(cfg: Config, fsync: str, produce: Callable[[Any], None]) -> float:
+    return cfg.n / huey_run(cfg, fsync, cfg.n, produce)
+
+
+def huey_latency(cfg: Config, fsync: str) -> list[float]:
+    with data_dir(cfg.parent, "peers-huey-lat-") as directory:
+        path = os.path.join(directory, "huey.db")
+        huey, _, stamp = make_huey(path, fsync)
+        consumer = HueyConsumer(path, fsync, cfg.latency_n)
+        try:
+            time.sleep(SETTLE_SECS)
+            start = time.perf_counter()
+            for i in range(cfg.latency_n):
+                delay = start + i / cfg.latency_rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                stamp(time.time_ns())
+            consumer.expect("done")
+        finally:
+            ran, latencies = consumer.stop()
+        huey.storage.close()
+    _check_ran(f"huey ({fsync})", cfg.latency_n, ran, len(latencies))
+    return [lat / 1e6 for lat in latencies]
+
+
+def _check_ran(system: str, n: int, ran: int, done: int) -> None:
+    if ran != n or done != n:
+        raise RuntimeError(f"{system}: {n} jobs enqueued, {ran} ran, {done} done")
+
+
+# -- driver ---------------------------------------------------------------------------------
+
+Measure = Callable[[], Any]
+
+
+def rotate(runs: int, systems: dict[str, Measure]) -> dict[str, list[Any]]:
+    """Each system once per run, the order rotating between runs; results per system."""
+    names = list(systems)
+    results: dict[str, list[Any]] = {name: [] for name in names}
+    for run in range(runs):
+        order = names[run % len(names) :] + names[: run % len(names)]
+        for name in order:
+            results[name].append(systems[name]())
+            print(f"  run {run + 1}/{runs} {name}: {_show(results[name][-1])}", file=sys.stderr)
+    return results
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return f"p50 {percentile(value, 50):.2f} ms, p99 {percentile(value, 99):.2f} ms"
+    return f"{value:,.0f}/s"
+
+
+def ratios(results: dict[str, list[float]], a: str, b: str) -> float:
+    """Median over runs of a's figure divided by b's in the same run."""
+    return median([x / y for x, y in zip(results[a], results[b], strict=True)])
+
+
+def measure(cfg: Config) -> dict[str, Any]:
+    r: dict[str, Any] = {}
+    print("(a) and (e): one producer, one awaited enqueue per job", file=sys.stderr)
+    a = rotate(cfg.runs, {
+        "jobs": lambda: jobs_rate(cfg, "NORMAL", one_producer(cfg)),
+        "jobs_full": lambda: jobs_rate(cfg, "FULL", one_producer(cfg)),
+        "huey": lambda: huey_rate(cfg, "default", huey_one_producer(cfg)),
+        "huey_nofsync": lambda: huey_rate(cfg, "off", huey_one_producer(cfg)),
+    })  # fmt: skip
+    r.update({f"a_{k}_per_s": median(v) for k, v in a.items() if k != "jobs_full"})
+    r["a_ratio_huey"] = ratios(a, "jobs", "huey")
+    r["a_ratio_huey_nofsync"] = ratios(a, "jobs", "huey_nofsync")
+    r["e_jobs_full_per_s"] = median(a["jobs_full"])
+    r["e_huey_per_s"] = median(a["huey"])
+    r["e_ratio_huey"] = ratios(a, "jobs_full", "huey")
+    print(f"(b) {cfg.producers} concurrent producers", file=sys.stderr)
+    b = rotate(cfg.runs, {
+        "jobs": lambda: jobs_rate(cfg, "NORMAL", concurrent_producers(cfg)),
+        "huey": lambda: huey_rate(cfg, "default", huey_concurrent_producers(cfg)),
+        "huey_nofsync": lambda: huey_rate(cfg, "off", huey_concurrent_producers(cfg)),
+    })  # fmt: skip
+    r.update({f"b_{k}_per_s": median(v) for k, v in b.items()})
+    r["b_ratio_huey"] = ratios(b, "jobs", "huey")
+    r["b_ratio_huey_nofsync"] = ratios(b, "jobs", "huey_nofsync")
+    print(f"(c) enqueue_many of {cfg.batch}", file=sys.stderr)
+    c = rotate(cfg.runs, {"jobs": lambda: jobs_rate(cfg, "NORMAL", batched(cfg))})
+    r["c_jobs_per_s"] = median(c["jobs"])
+    print(f"(d) latency at {cfg.latency_rate:g} jobs/s", file=sys.stderr)
+    d = rotate(cfg.runs, {
+        "jobs": lambda: jobs_latency(cfg),
+        "huey": lambda: huey_latency(cfg, "default"),
+        "huey_nofsync": lambda: huey_latency(cfg, "off"),
+    })  # fmt: skip
+    for name, runs in d.items():
+        for q in (50, 99):
+            r[f"d_{name}_p{q}_ms"] = median([percentile(v, q) for v in runs])
+    return r
+
+
+def rows(r: dict[str, Any], cfg: Config) -> list[tuple[Any, ...]]:
+    n = f"{cfg.n:,}"
+    return [
+        (f"(a) 1 producer, {n} jobs, jobs/s", r["a_jobs_per_s"], r["a_huey_per_s"],
+         r["a_huey_nofsync_per_s"], _x(r["a_ratio_huey"]), _x(r["a_ratio_huey_nofsync"]),
+         ">= 10x, >= 2.5x"),
+        (f"(b) {cfg.producers} producers, jobs/s", r["b_jobs_per_s"], r["b_huey_per_s"],
+         r["b_huey_nofsync_per_s"], _x(r["b_ratio_huey"]), _x(r["b_ratio_huey_nofsync"]),
+         ">= 20,000/s"),
+        (f"(c) enqueue_many({cfg.batch}), jobs/s", r["c_jobs_per_s"], "no batch API",
+         "no batch API", "-", "-", ">= 25,000/s"),
+        ("(d) latency p50 ms, 50/s", r["d_jobs_p50_ms"], r["d_huey_p50_ms"],
+         r["d_huey_nofsync_p50_ms"], "-", "-", "<= 1 ms"),
+        ("(d) latency p99 ms, 50/s", r["d_jobs_p99_ms"], r["d_huey_p99_ms"],
+         r["d_huey_nofsync_p99_ms"], "-", "-", "<= 5 ms"),
+        ("(e) FULL: (a), jobs FULL, jobs/s", r["e_jobs_full_per_s"], r["e_huey_per_s"], "-",
+         _x(r["e_ratio_huey"]), "-", ">= 2x"),
+    ]  # fmt: skip
+
+
+def _x(ratio: float) -> str:
+    return f"{ratio:.1f}x"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run (smoke)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per workload (medians)")
+    parser.add_argument("--dir", default=None, help="parent of the temporary data directories")
+    cfg = config(parser.parse_args())
+    require_huey_version()
+    result = measure(cfg)
+    print(f"jobs vs huey 3.5.4: median of {cfg.runs} run(s), {os.cpu_count()} CPUs; "
+          "huey = SqliteHuey defaults (synchronous=FULL), huey nofsync = fsync=False "
+          "(synchronous=OFF); jobs NORMAL except (e)")  # fmt: skip
+    print_table(
+        ["workload", "jobs", "huey", "huey nofsync", "vs huey", "vs nofsync", "target"],
+        rows(result, cfg),
+    )
+    final_line({"bench": "peers", "quick": bool(cfg.runs == 1 and cfg.n < 10_000),
+                "runs": cfg.runs, "n": cfg.n, **result})  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Another process holding the write lock: writes wait for it without blocking the event
+loop, give up with StoreBusyError after `busy_timeout_secs`, and reads are not held up."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from jobs_core import StoreBusyError
+from tests.conftest import FAST, MakeJobs
+
+
+async def item(req: dict[str, int]) -> None:
+    return None
+
+
+@contextmanager
+def locked(store_dir: str) -> Iterator[sqlite3.Connection]:
+    """The store's write lock, held by another connection (as by another process)."""
+    conn = sqlite3.connect(f"{store_dir}/jobs.db", isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+        conn.close()
+
+
+async def test_busy_write_waits_for_the_lock_without_blocking_the_loop(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    await jobs.enqueue("item", {"n": 0})
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    beat = asyncio.ensure_future(ticker())
+    with locked(store_dir) as lock:
+        enqueue = asyncio.ensure_future(jobs.enqueue("item", {"n": 1}))
+        await asyncio.sleep(0.2)
+        assert not enqueue.done()
+        assert ticks >= 10  # the loop ran on while the enqueue waited
+        lock.execute("COMMIT")
+    ref = await asyncio.wait_for(enqueue, 10)
+    beat.cancel()
+    assert (await jobs.get_job(ref.id)).job is not None
+
+
+async def test_busy_write_gives_up_after_the_busy_timeout(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    jobs = make_jobs(start_engine=False, settings=replace(FAST, busy_timeout_secs=0.2))
+    jobs.command(item)
+    await jobs.enqueue("item", {"n": 0})
+    with locked(store_dir), pytest.raises(StoreBusyError, match=r"jobs\.db stayed locked"):
+        await jobs.enqueue("item", {"n": 1})
+    await jobs.enqueue("item", {"n": 2})
+    assert await jobs.count_jobs() == 2
+
+
+async def test_busy_reads_on_the_write_connection_are_not_held_up(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    later = await jobs.enqueue("item", {"n": 0}, run_after=timedelta(hours=1))
+    due = (await jobs.get_job(later.id)).job.run_after  # type: ignore[union-attr]
+    token = jobs.store.change_token()
+    with locked(store_dir) as lock:
+        lock.execute("INSERT INTO job_count (state, n) VALUES ('x', 0)")
+        now = jobs.clock.now_ms()
+        assert await jobs.store.next_due(now) == due
+        assert await jobs.store.cancel_requested("nobody") == []
+        assert jobs.store.change_token() == token  # not committed yet
+    assert jobs.store.change_token() != token
