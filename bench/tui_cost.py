@@ -120,9 +120,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, one run (smoke)")
     parser.add_argument("--runs", type=int, default=3, help="runs per metric (median reported)")
     parser.add_argument("--dir", default=None, help="parent of the temporary data directories")
+    parser.add_argument(
+        "--jobs", type=int, default=200_000,
+        help="jobs per end-to-end run: ~10 s, so the app's refreshes reach their steady rate",
+    )  # fmt: skip
     args = parser.parse_args()
     cfg = Config(parent=args.dir, runs=1 if args.quick else args.runs,
-                 jobs=5_000 if args.quick else 20_000,
+                 jobs=5_000 if args.quick else args.jobs,
                  idle_secs=5.0 if args.quick else 20.0)  # fmt: skip
     result = asyncio.run(measure(cfg))
     print_table(

@@ -28,7 +28,7 @@ from jobs_tui.widgets.chrome import AlertBar, TopBar
 if TYPE_CHECKING:
     from jobs_tui.app import JobsApp
 
-BUSY_SECONDS = 1.0
+BUSY_SECONDS = 2.0
 """Least time between two refreshes while the store changes at every poll."""
 
 CANCELLABLE_STATES = ACTIVE_STATES - {JobState.EXECUTED}
@@ -155,7 +155,7 @@ class DataScreen(Screen[None]):
                 current = self._token(token)
                 streak = streak + 1 if current != seen else 0
                 seen = current
-                # A store that changes at every poll is shown once a second, not at every
+                # A store that changes at every poll is shown every two seconds, not at every
                 # poll: an operator cannot read faster, and the engines keep their CPU.
                 interval = max(self.MIN_INTERVAL, BUSY_SECONDS if streak > 1 else 0.0)
                 since = time.monotonic() - last
