@@ -113,8 +113,7 @@ class WaitMixin:
 
     if TYPE_CHECKING:
 
-        async def get_job(self, job_id: int) -> JobResult:  # provided by AdminMixin
-            raise NotImplementedError
+        async def get_job(self, job_id: int) -> JobResult: ...  # provided by AdminMixin
 
     @overload
     async def wait(self, job: JobHandle[R], *, timeout: float | None = None) -> R: ...

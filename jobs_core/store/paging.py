@@ -32,6 +32,16 @@ def merge(pages: Sequence[Page[T]], limit: int) -> Page[T]:
     return Page(items=merged, next_cursor=floor)
 
 
+def keyset_page(items: list[T], more: bool, window_end: int | None) -> Page[T]:
+    """The page of `items` (read newest first): the next one starts below the last item when
+    `more` rows were found, else where a bounded scan stopped (`window_end`), else none."""
+    if more:
+        return Page(items=items, next_cursor=item_id(items[-1]))
+    if window_end is not None and window_end > 1:
+        return Page(items=items, next_cursor=window_end)
+    return Page(items=items, next_cursor=None)
+
+
 def item_id(item: Any) -> int:
     """The id of a listed job, or the id itself (pages of ids)."""
     return item.id if isinstance(item, Job) else int(item)

@@ -6,7 +6,7 @@ Each backend selects these columns in the order given here; only the SQL differs
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from jobs_core.records import (
     Job,
     JobError,
     JobState,
+    ThroughputBucket,
 )
 from jobs_core.request_shape import shape_from_json, shape_to_json
 from jobs_core.store.protocol import Transition
@@ -64,6 +65,18 @@ COMMAND_COLUMNS = (
 )
 """A command declaration as `command_values` writes it and `command_definition` reads it
 (the request shape and the flow options as JSON text)."""
+
+
+def throughput_buckets(rows: Iterable[tuple[int, str, int]]) -> list[ThroughputBucket]:
+    """Per-minute buckets from (minute, state, count) rows in minute order."""
+    buckets: dict[int, dict[str, int]] = {}
+    for minute, state, n in rows:
+        buckets.setdefault(minute, {})[state] = n
+    return [
+        ThroughputBucket(minute_start=minute, completed=b.get("completed", 0),
+                         failed=b.get("failed", 0), cancelled=b.get("cancelled", 0))
+        for minute, b in buckets.items()
+    ]  # fmt: skip
 
 
 def engine_info(r: Row, now: int) -> EngineInfo:

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from jobs_core import BackgroundJobs, ManualClock
+from jobs_core import BackgroundJobs
 from jobs_core.store.sqlite import filters
-from tests.conftest import MakeJobs
-from tests.contract.admin.conftest import OCTOBER, build_history
+from tests.contract.admin import conftest as admin_fixtures
 from tests.contract.admin.test_query_api import everything
 
-
-@pytest.fixture
-async def history(make_jobs: MakeJobs) -> BackgroundJobs:
-    clock = ManualClock(OCTOBER)
-    jobs = make_jobs(clock=clock, start_engine=False)
-    await build_history(jobs, clock)
-    return jobs
+history = admin_fixtures.history  # the contract suite's store with a known history
 
 
 async def test_unindexed_queries_scan_months_in_bounded_windows(

@@ -13,7 +13,7 @@ from typing import Any
 
 from jobs_core.query import JobQuery
 from jobs_core.records import Job, JobState, Page
-from jobs_core.store.paging import item_id, merge
+from jobs_core.store.paging import keyset_page, merge
 
 from .archive import month_bounds
 from .connection import Conn
@@ -97,11 +97,7 @@ async def page_of(
         *where.params,
     )
     items = [r[0] if ids_only else row_to_job(r) for r in rows[:limit]]
-    if len(rows) > limit:
-        return Page(items=items, next_cursor=item_id(items[-1]))
-    if where.window_end is not None and where.window_end > 1:
-        return Page(items=items, next_cursor=where.window_end)
-    return Page(items=items, next_cursor=None)
+    return keyset_page(items, len(rows) > limit, where.window_end)
 
 
 async def find(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from jobs_core.records import JobState, ThroughputBucket
 from jobs_core.store.protocol import DurationTally
+from jobs_core.store.rows import throughput_buckets
 
 from .connection import Conn
 
@@ -31,14 +32,8 @@ async def read(conn: Conn, since: int, now: int) -> list[DurationTally]:
 
 
 async def throughput(conn: Conn, command: str, since: int, now: int) -> list[ThroughputBucket]:
-    buckets: dict[int, dict[str, int]] = {}
-    for minute, state, n in await conn.fetch(THROUGHPUT, since - since % 60_000, now, command):
-        buckets.setdefault(minute, {})[state] = n
-    return [
-        ThroughputBucket(minute_start=minute, completed=b.get("completed", 0),
-                         failed=b.get("failed", 0), cancelled=b.get("cancelled", 0))
-        for minute, b in buckets.items()
-    ]  # fmt: skip
+    rows = await conn.fetch(THROUGHPUT, since - since % 60_000, now, command)
+    return throughput_buckets((r[0], r[1], r[2]) for r in rows)
 
 
 async def prune(conn: Conn, before: int) -> None:

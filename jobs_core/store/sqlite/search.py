@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from jobs_core.query import JobQuery
 from jobs_core.records import Job, JobState, Page
-from jobs_core.store.paging import item_id
+from jobs_core.store.paging import keyset_page
 
 from .filters import job_where, needs_window
 from .month_reader import month_bounds
@@ -66,11 +66,7 @@ def page_of(
         [*where.params, limit + 1],
     ).fetchall()
     items = [r[0] if ids_only else row_to_job(r) for r in rows[:limit]]
-    if len(rows) > limit:
-        return Page(items=items, next_cursor=item_id(items[-1]))
-    if where.window_end is not None and where.window_end > 1:
-        return Page(items=items, next_cursor=where.window_end)
-    return Page(items=items, next_cursor=None)
+    return keyset_page(items, len(rows) > limit, where.window_end)
 
 
 def count_of(source: Source, query: JobQuery) -> int:

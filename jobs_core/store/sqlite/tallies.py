@@ -9,6 +9,7 @@ import sqlite3
 from jobs_core.figures import DURATION_BOUNDS_MS, NO_DURATION
 from jobs_core.records import JobState, ThroughputBucket
 from jobs_core.store.protocol import DurationTally
+from jobs_core.store.rows import throughput_buckets
 
 _BUCKET = (
     f"CASE WHEN duration_ms IS NULL THEN {NO_DURATION} "
@@ -56,14 +57,7 @@ def read(conn: sqlite3.Connection, since: int, now: int) -> list[DurationTally]:
 def throughput(
     conn: sqlite3.Connection, command: str, since: int, now: int
 ) -> list[ThroughputBucket]:
-    buckets: dict[int, dict[str, int]] = {}
-    for minute, state, n in conn.execute(THROUGHPUT, (since - since % 60_000, now, command)):
-        buckets.setdefault(minute, {})[state] = n
-    return [
-        ThroughputBucket(minute_start=minute, completed=b.get("completed", 0),
-                         failed=b.get("failed", 0), cancelled=b.get("cancelled", 0))
-        for minute, b in buckets.items()
-    ]  # fmt: skip
+    return throughput_buckets(conn.execute(THROUGHPUT, (since - since % 60_000, now, command)))
 
 
 def prune(conn: sqlite3.Connection, before: int) -> None:

@@ -76,7 +76,9 @@ def producer(store_dir: str) -> BackgroundJobs:
     async def placeholder(ctx: JobContext) -> None:
         raise AssertionError("the test process never runs jobs")
 
-    for name in ("record", "hang_first_attempt", "progress_until_cancelled", "batch_done"):
+    names = ("record", "record_slowly", "hang_first_attempt", "progress_until_cancelled",
+             "batch_done")  # fmt: skip
+    for name in names:
         jobs.command(name)(placeholder)
     return jobs
 
@@ -179,7 +181,7 @@ async def test_batch_finished_by_two_engines_runs_on_complete_once(
     batch = await jobs.create_batch("fan-out", on_complete="batch_done", total=600)
     for _ in range(6):
         await jobs.enqueue_many(
-            [EnqueueRequest(command="record", batch_id=batch.id) for _ in range(100)]
+            [EnqueueRequest(command="record_slowly", batch_id=batch.id) for _ in range(100)]
         )
 
     async def finished() -> bool:

@@ -37,6 +37,12 @@ def build(directory: str, ledger: str) -> BackgroundJobs:
         note("run", ctx)
 
     @jobs.command
+    async def record_slowly(ctx: JobContext) -> None:
+        # Long enough that one engine cannot drain a batch of hundreds before the other polls.
+        note("run", ctx)
+        await asyncio.sleep(0.02)
+
+    @jobs.command
     async def batch_done(req: BatchCompleted, ctx: JobContext) -> int:
         note("batch_done", ctx)
         return req.completed
