@@ -23,7 +23,7 @@ from jobs_core.records import (
     Job,
     RunningJob,
 )
-from jobs_core.settings import Settings
+from jobs_core.settings import Durability, Settings
 from jobs_core.store.group_commit import GroupCommitter, Outcome, Pending
 from jobs_core.store.protocol import (
     ActivityUpdate,
@@ -122,15 +122,21 @@ class SqliteStore(
         self._checkpointer = None if read_only else Checkpointer(self.path, durability)
         self._max_log = self.settings.max_log_chars
         self._last_prune = 0
+        self._full = durability is Durability.FULL
         self._committer = GroupCommitter(self._insert_group, self._insert_group_now)
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], R]) -> R:
-        """Run `fn` in one write transaction on the loop's connection, retrying while busy."""
+    async def _write(self, fn: Callable[[sqlite3.Connection], R], *, sync: bool = True) -> R:
+        """Run `fn` in one write transaction on the loop's connection, retrying while busy.
+
+        `sync=False`: a write whose loss on power loss only makes work run again (a claim, a
+        heartbeat) commits without waiting for an fsync at `Durability.FULL` (see
+        `_in_transaction_unsynced`)."""
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
-        return await self._retry_busy(partial(self._in_transaction, fn))
+        run = self._in_transaction if sync or not self._full else self._in_transaction_unsynced
+        return await self._retry_busy(partial(run, fn))
 
     def _in_transaction(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         # `transaction()` spelled out: this runs once per enqueue, claim and finish.
@@ -144,6 +150,18 @@ class SqliteStore(
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def _in_transaction_unsynced(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        # In WAL mode `synchronous` is per connection and the WAL is append-only: this
+        # commit's frames reach the disk with the next commit that fsyncs (any process's),
+        # and a power loss before that loses them together with everything after them, none
+        # of which was promised durable. A lost claim puts its jobs back in the queue.
+        conn = self._conn
+        conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            return self._in_transaction(fn)
+        finally:
+            conn.execute("PRAGMA synchronous = FULL")
 
     async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         """Run `fn` on the read connection in a worker thread."""
@@ -203,7 +221,8 @@ class SqliteStore(
         return await self._write(
             lambda conn: claims.claim(
                 conn, owner=owner, commands=names, named=named, limit=limit, now=now
-            )
+            ),
+            sync=False,
         )
 
     async def finish(
@@ -291,7 +310,7 @@ class SqliteStore(
         self, engine_id: str, now: int, lease_ms: int, running: int, processed: int, failed: int
     ) -> None:
         params = (now, now + lease_ms, running, processed, failed, engine_id)
-        await self._write(lambda conn: engines.heartbeat(conn, params))
+        await self._write(lambda conn: engines.heartbeat(conn, params), sync=False)
 
     async def stop_engine(self, engine_id: str, now: int) -> None:
         await self._write(lambda conn: engines.stop(conn, engine_id, now))
