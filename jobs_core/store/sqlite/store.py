@@ -47,6 +47,7 @@ from .history_store import HistoryStoreMixin
 from .retention_store import RetentionStoreMixin
 from .schema import check_version, migrate
 from .task_store import TaskStoreMixin
+from .wake import WakeSignal, WakeWatch
 
 R = TypeVar("R")
 BUSY_RETRY_MAX_SECS = 0.005
@@ -123,6 +124,8 @@ class SqliteStore(
         self._max_log = self.settings.max_log_chars
         self._last_prune = 0
         self._full = durability is Durability.FULL
+        self._wake_signal = WakeSignal(self.directory)
+        self._wake_watch: WakeWatch | None = None
         self._committer = GroupCommitter(self._insert_group, self._insert_group_now)
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -183,12 +186,20 @@ class SqliteStore(
         return self._read_now(_data_version)
 
     def on_change(self, callback: Callable[[], None] | None) -> None:
-        """Nothing tells SQLite of another process's commit: engines poll `data_version`."""
+        """Nothing tells SQLite of another process's commit, so engines poll `data_version`;
+        enqueues signal through `jobs.wake` (`wake.py`), calling `callback` at once."""
+        if self._wake_watch is not None:
+            self._wake_watch.close()
+            self._wake_watch = None
+        if callback is not None and not self.read_only:
+            self._wake_watch = WakeWatch.start(self.directory, callback)
 
     def reopen(self) -> SqliteStore:
         return SqliteStore(self.directory, self.settings, create=False, read_only=self.read_only)
 
     async def close(self) -> None:
+        self.on_change(None)
+        self._wake_signal.close()
         if self._checkpointer is not None:
             self._checkpointer.close()
         self._conn.close()
@@ -206,13 +217,18 @@ class SqliteStore(
     def _insert_group_now(self, group: Sequence[Pending]) -> list[Outcome] | None:
         """The group's transaction if the lock is free or freed within SPIN_SECS, else None."""
         result = self._spin(partial(self._in_transaction, partial(insert_group, group=group)))
-        return None if isinstance(result, _Locked) else result
+        if isinstance(result, _Locked):
+            return None
+        self._wake_signal.send()
+        return result
 
     async def _insert_group(self, group: Sequence[Pending]) -> list[Outcome]:
         # Called after `_insert_group_now` found the lock held: wait before trying again.
-        return await self._retry_busy(
+        result = await self._retry_busy(
             partial(self._in_transaction, partial(insert_group, group=group)), wait_first=True
         )
+        self._wake_signal.send()
+        return result
 
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
