@@ -45,6 +45,10 @@ Ticker = Callable[[int], Awaitable[int | None]]
 """A periodic service (the scheduler): called with now, returns when it next wants a call."""
 
 
+WAKE_HOLD_SECS = 0.001
+"""Least time between the engine's last claim and a wake-up by another process's change
+(`_changed`)."""
+
 WATCHDOG_SECS = 0.05
 """How often running jobs are checked against their timeouts (their accuracy)."""
 
@@ -97,6 +101,9 @@ class Engine:
         self._next_tick: int | None = None
         self._change_token = -1
         self._last_work = time.monotonic()
+        self._last_claim = 0.0
+        """When the dispatch loop last claimed on the default worker (`time.monotonic()`)."""
+        self._wake_held = False
         self._last_activity_flush = 0.0
         self._last_archive = 0.0
         self._last_watchdog = 0.0
@@ -185,6 +192,18 @@ class Engine:
 
     def _changed(self) -> None:
         """Another process changed the store (a backend that is told so calls this)."""
+        # Within WAKE_HOLD_SECS of the last claim the wake-up waits for the rest of it: a claim
+        # at every commit of a busy producer would claim batches of one (measured: +10 µs
+        # of engine CPU a job with one producer awaiting each enqueue).
+        wait = self._last_claim + WAKE_HOLD_SECS - time.monotonic()
+        if wait <= 0:
+            self._wake.set()
+        elif not self._wake_held:
+            self._wake_held = True
+            asyncio.get_running_loop().call_later(wait, self._held_wake)
+
+    def _held_wake(self) -> None:
+        self._wake_held = False
         self._wake.set()
 
     def wake(self, *, named: bool = True) -> None:
@@ -334,6 +353,7 @@ class Engine:
         capacity = self.settings.concurrency - self._default_running()
         if self._claim_default and capacity > 0:
             looked = True
+            self._last_claim = time.monotonic()
             jobs = await self.store.claim(
                 owner=self.id, commands=commands, named=False,
                 limit=min(capacity, self.settings.claim_batch), now=now,

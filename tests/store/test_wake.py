@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -89,3 +90,13 @@ async def test_the_watch_fires_on_another_process_s_enqueue(
         await asyncio.wait_for(fired.wait(), timeout=10.0)
     finally:
         watch.close()
+
+
+async def test_a_wake_up_right_after_a_claim_is_held_not_lost(make_jobs: MakeJobs) -> None:
+    jobs = make_jobs(settings=SLEEPY, start_engine=False)
+    await jobs.start()  # the engine is made, its dispatch loop not started: none clears the wake
+    engine = jobs.engine
+    engine._last_claim = time.monotonic()
+    engine._changed()
+    assert not engine._wake.is_set()  # held: a busy producer's commits share a claim
+    await wait_until(engine._wake.is_set, timeout=5.0, what="the held wake-up")

@@ -18,11 +18,17 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import time
 from collections.abc import Callable
 
 from .files import PRIVATE_FILE
 
 WAKE_FILE = "jobs.wake"
+SIGNAL_GAP_SECS = 0.001
+"""Least time between two signals of one producer. Jobs enqueued sooner after a signal wait
+for the engine's next poll (it polls every `poll_active_secs`, 1 ms by default, once woken),
+as without the signal: one per commit of a busy producer cost it ~5% of an enqueue
+(a write, and the engine's wake-ups) for nothing."""
 _IN_MODIFY = 0x00000002
 _FLAGS = os.O_NONBLOCK | os.O_CLOEXEC
 """`IN_NONBLOCK` and `IN_CLOEXEC` are `O_NONBLOCK` and `O_CLOEXEC` on Linux."""
@@ -37,12 +43,15 @@ class WakeSignal:
 
     def __init__(self, directory: str) -> None:
         self._directory = directory
+        self._last = 0.0
         self._fd: int | None = None
         self._broken = False
 
     def send(self) -> None:
-        if self._broken:
+        now = time.monotonic()
+        if self._broken or now - self._last < SIGNAL_GAP_SECS:
             return
+        self._last = now
         try:
             if self._fd is None:
                 self._fd = _open_wake_file(self._directory)
