@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TypeVar
 
-from jobs_core.errors import ReadOnlyStoreError, StoreBusyError, StoreError, StoreNotFoundError
+from jobs_core.errors import ReadOnlyStoreError, StoreBusyError, StoreError
 from jobs_core.figures import FIGURES_KEPT_MS
 from jobs_core.flow import WaitFacts
 from jobs_core.flow_records import QueueInfo, QueueSettings
@@ -41,7 +41,7 @@ from .archive import MonthArchive, has_attempts
 from .bulk_store import BulkStoreMixin
 from .checkpointer import Checkpointer
 from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
-from .files import create_private, exposed_files, make_private_dir
+from .files import LIVE_FILE, check_location, exposed_files
 from .group_insert import insert_group
 from .history_store import HistoryStoreMixin
 from .retention_store import RetentionStoreMixin
@@ -67,7 +67,6 @@ class _Locked:
 
 
 LOCKED = _Locked()
-LIVE_FILE = "jobs.db"
 PRUNE_MS = 3_600_000
 """How often an engine's archive pass forgets per-minute tallies older than they are kept."""
 
@@ -94,7 +93,7 @@ class SqliteStore(
         self.location = self.directory
         self.read_only = read_only
         """Every connection opened `mode=ro`: nothing is created, migrated or written."""
-        _check_location(self.directory, self.path, create and not read_only)
+        check_location(self.directory, self.path, create and not read_only)
         durability = self.settings.durability
         busy_timeout_ms = int(self.settings.busy_timeout_secs * 1000)
         self._conn = open_connection(
@@ -412,29 +411,3 @@ def _delete_archived(conn: sqlite3.Connection, ids: str) -> None:
         "WHERE b.id IN (SELECT value FROM json_each(?)))",
         (ids, ids),
     )
-
-
-def _check_location(directory: str, path: str, create: bool) -> None:
-    """Refuse a missing store unless `create`; else make its directory and `jobs.db`
-    private to their owner if they are new."""
-    _check_directory(directory, path, create)
-    if create:
-        try:
-            create_private(path)
-        except OSError as error:
-            raise StoreError(f"cannot create {path}: {error}") from None
-
-
-def _check_directory(directory: str, path: str, create: bool) -> None:
-    if os.path.isdir(directory):
-        if not create and not os.path.exists(path):
-            raise StoreNotFoundError(f"{directory} is not a jobs store (it has no {LIVE_FILE})")
-        return
-    if os.path.exists(directory):
-        raise StoreNotFoundError(f"{directory} is not a directory")
-    if not create:
-        raise StoreNotFoundError(f"{directory} does not exist")
-    try:
-        make_private_dir(directory)
-    except OSError as error:
-        raise StoreError(f"cannot create the store directory {directory}: {error}") from None
