@@ -40,7 +40,14 @@ from .admin_store import AdminStoreMixin
 from .archive import MonthArchive, has_attempts
 from .bulk_store import BulkStoreMixin
 from .checkpointer import Checkpointer
-from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
+from .connection import (
+    LIVE_PAGE_SIZE,
+    LOOP_BUSY_TIMEOUT_MS,
+    is_busy,
+    open_connection,
+    transaction,
+    translate,
+)
 from .files import LIVE_FILE, check_location, exposed_files
 from .group_insert import insert_group
 from .history_store import HistoryStoreMixin
@@ -97,8 +104,9 @@ class SqliteStore(
         durability = self.settings.durability
         busy_timeout_ms = int(self.settings.busy_timeout_secs * 1000)
         self._conn = open_connection(
-            self.path, durability=durability, busy_timeout_ms=busy_timeout_ms, readonly=read_only
-        )
+            self.path, durability=durability, busy_timeout_ms=busy_timeout_ms,
+            readonly=read_only, page_size=LIVE_PAGE_SIZE,
+        )  # fmt: skip
         logs.install_functions(self._conn)
         try:
             if read_only:
