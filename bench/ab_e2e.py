@@ -1,14 +1,16 @@
 """End-to-end throughput of this tree against another revision, runs alternated.
 
 Usage: uv run python bench/ab_e2e.py --base REV [--rounds 3] [--jobs 10000] [--store pg]
+           [--durability NORMAL|FULL] [--workload batched|one]
        uv run python bench/ab_e2e.py --base-dir DIR ...   (a tree already on disk)
 
 REV (a commit, branch or tag) is extracted with `git archive` into a temporary directory (or
 DIR is used as it is) and imported in place of this tree's packages; both sides use this
 tree's interpreter and dependencies. Each round runs the end-to-end measurement of
 `throughput.py` (producer and engine in two processes) once for the base and once for this
-tree, alternating which goes first, so that a shared machine's drift falls on both. Prints
-a table and a final JSON line.
+tree, alternating which goes first, so that a shared machine's drift falls on both
+(`--workload one`: `peers.py`'s (a) instead, one producer awaiting one enqueue per job;
+with `--durability FULL`, its (e)). Prints a table and a final JSON line.
 """
 
 from __future__ import annotations
@@ -31,11 +33,37 @@ import throughput
 args = throughput.argparse.Namespace(store={store!r}, dir=None, quick=False, runs=1)
 cfg = dataclasses.replace(throughput.config(args), e2e_n={jobs})
 try:
-    rate, _ = asyncio.run(throughput.end_to_end(cfg, "NORMAL"))
+    rate, _ = asyncio.run(throughput.end_to_end(cfg, {durability!r}))
 finally:
     cfg.stores.close()
 print(json.dumps({{"rate": rate}}))
 """
+
+ONE_PRODUCER = """
+import asyncio, json, time
+from _common import data_dir
+from _engine_proc import build
+from throughput import start_engine, stop_engine, wait_completed
+
+async def main(n):
+    with data_dir(None, "jobs-ab-one-") as directory:
+        jobs = build(directory, {durability!r})
+        proc, _ = await start_engine(directory, {durability!r})
+        await asyncio.sleep(0.5)
+        try:
+            start = time.perf_counter()
+            for i in range(n):
+                await jobs.enqueue("noop", {{"i": i}})
+            await wait_completed(jobs, n, proc)
+            elapsed = time.perf_counter() - start
+        finally:
+            await stop_engine(proc)
+            await jobs.close()
+    return n / elapsed
+
+print(json.dumps({{"rate": asyncio.run(main({jobs}))}}))
+"""
+"""`--workload one`: `peers.py`'s (a), one producer awaiting one enqueue per job."""
 
 
 def extract(rev: str, into: str) -> None:
@@ -45,11 +73,13 @@ def extract(rev: str, into: str) -> None:
     subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
 
 
-def run_once(tree: str, store: str, jobs: int) -> float:
+def run_once(tree: str, args: argparse.Namespace) -> float:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([tree, os.path.join(tree, "bench")])}
+    template = ONE_PRODUCER if args.workload == "one" else ONE_RUN
+    store = None if args.store == "sqlite" else args.store
+    code = template.format(store=store, jobs=args.jobs, durability=args.durability)
     out = subprocess.run(
-        [sys.executable, "-c", ONE_RUN.format(store=None if store == "sqlite" else store,
-                                              jobs=jobs)],
+        [sys.executable, "-c", code],
         cwd=os.path.join(tree, "bench"), env=env, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     return float(json.loads(out.strip().splitlines()[-1])["rate"])
@@ -63,6 +93,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--store", default="sqlite", help="sqlite, pg or a postgresql:// URL")
+    parser.add_argument("--durability", default="NORMAL", choices=["NORMAL", "FULL"])
+    parser.add_argument(
+        "--workload", default="batched", choices=["batched", "one"],
+        help="batched: throughput.py's end to end; one: one producer awaiting each enqueue",
+    )  # fmt: skip
     args = parser.parse_args()
     results: dict[str, list[float]] = {"base": [], "this": []}
     with tempfile.TemporaryDirectory(prefix="jobs-ab-") as extracted:
@@ -72,7 +107,7 @@ def main() -> None:
         for n in range(args.rounds):
             order = [("base", base_tree), ("this", ROOT)]
             for name, tree in order if n % 2 == 0 else reversed(order):
-                results[name].append(run_once(tree, args.store, args.jobs))
+                results[name].append(run_once(tree, args))
                 print(f"round {n + 1} {name}: {results[name][-1]:,.0f} jobs/s", flush=True)
     base, this = median(results["base"]), median(results["this"])
     change = (this - base) / base * 100

@@ -13,7 +13,10 @@ class Durability(StrEnum):
     NORMAL = "NORMAL"
     """Survives a process crash; the last commits may be lost on power loss. Default."""
     FULL = "FULL"
-    """Survives power loss too; every commit waits for fsync."""
+    """Survives power loss too: an enqueue returns, and an outcome counts as written, once
+    its commit was fsynced. An engine's claims and heartbeats do not wait for an fsync (on
+    SQLite the next commit that does covers them; losing one only puts its jobs back in
+    the queue to run again, as when an engine dies)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,13 +3,49 @@ for the next write when one fails (a full disk), so none is lost."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from jobs_core.context import Activity, JobContext
 from jobs_core.records import Job
 from jobs_core.rules import Attempt
 from jobs_core.store.protocol import ActivityUpdate
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+async def flush(engine: Engine, *, force: bool = False) -> None:
+    """Write the running jobs' activity, at most every `progress_flush_secs` unless `force`
+    (after the outcome or activity write under way, if any)."""
+    if not engine._activity_pending and not engine._writing.locked():
+        return
+    if (
+        not force
+        and time.monotonic() - engine._last_activity_flush < engine.settings.progress_flush_secs
+    ):
+        return
+    async with engine._writing:
+        await _write(engine)
+
+
+async def _write(engine: Engine) -> None:
+    if not engine._activity_pending:
+        return
+    engine._activity_pending = False
+    engine._last_activity_flush = time.monotonic()
+    contexts = {i: r.ctx for i, r in engine.running.items()}
+    taken = take_all(contexts)
+    if not taken:
+        return
+    try:
+        await engine.store.record_activity(updates(taken), engine.clock.now_ms())
+    except BaseException:
+        engine._activity_pending = True
+        give_back(taken, {i: r.ctx for i, r in engine.running.items()}, engine._outcomes)
+        raise
 
 
 def take_all(contexts: Mapping[int, JobContext]) -> dict[int, Activity]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from jobs_core.errors import StillBusyError
 
+from . import activity, maintenance
+
 if TYPE_CHECKING:
     from .engine import Engine
 
@@ -18,7 +20,7 @@ async def run_until_idle(engine: Engine, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await engine._flush_outcomes()
-        await engine._flush_activity(force=True)
+        await activity.flush(engine, force=True)
         now = engine.clock.now_ms()
         await engine.sweep_expired(now)
         claimed = await engine._claim_again(now)
@@ -26,7 +28,7 @@ async def run_until_idle(engine: Engine, timeout: float) -> None:
         writing = engine._writing.locked()
         if not claimed and not engine.running and not engine._outcomes and not writing:
             if engine._next_tick is None or engine._next_tick <= now:
-                await engine._run_tickers(now)
+                await maintenance.run_tickers(engine, now)
                 if await engine._claim_again(now):
                     continue
             await engine.store.archive_finished(now, engine.settings.archive_batch)

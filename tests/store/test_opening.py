@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from jobs_core import BackgroundJobs, SchemaTooNewError, StoreError, StoreNotFoundError
+from jobs_core.store.sqlite.connection import LIVE_PAGE_SIZE
 from jobs_core.store.sqlite.schema import LATEST_VERSION
 
 
@@ -19,6 +20,28 @@ async def test_new_store_uses_wal_and_latest_schema(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"background_job", "job_summary", "engine", "scheduled_task"} <= tables
+
+
+async def test_a_new_store_has_2_kb_pages_and_an_older_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    jobs = BackgroundJobs(str(tmp_path / "new"))
+    await jobs.close()
+    new = sqlite3.connect(tmp_path / "new" / "jobs.db")
+    assert new.execute("PRAGMA page_size").fetchone()[0] == LIVE_PAGE_SIZE == 2048
+    # A store created before (SQLite's default 4 KB pages) opens and works as it is.
+    (tmp_path / "old").mkdir()
+    old = sqlite3.connect(tmp_path / "old" / "jobs.db")
+    old.execute("PRAGMA page_size = 4096")
+    old.execute("PRAGMA journal_mode = WAL")
+    old.close()
+    jobs = BackgroundJobs(str(tmp_path / "old"))
+    jobs.command(name="item")(lambda req: None)
+    ref = await jobs.enqueue("item", {"n": 1})
+    assert (await jobs.get_job(ref.id)).job is not None
+    await jobs.close()
+    old = sqlite3.connect(tmp_path / "old" / "jobs.db")
+    assert old.execute("PRAGMA page_size").fetchone()[0] == 4096
 
 
 async def test_reopening_keeps_the_data(tmp_path: Path) -> None:

@@ -17,14 +17,26 @@ sleeps 1 ms at its first wait (measured: a lock held 200 µs elsewhere cost the 
 (`SqliteStore._spin`)."""
 
 
+LIVE_PAGE_SIZE = 2048
+"""Page size of a new live store. Every commit writes each page it changed to the WAL in
+full; an enqueue changes three (the job row's, the ready index's and the summary's): with
+2 KB pages a single enqueue costs 12% less CPU than with SQLite's 4 KB (measured: 59.5-62
+against 68-71 µs), and claims and finishes the same; 1 KB pages made claims and finishes
+dearer. A store keeps the page size it was created with."""
+
+
 def open_connection(
-    path: str, *, durability: Durability, busy_timeout_ms: int, readonly: bool = False
-) -> sqlite3.Connection:
-    """A connection in autocommit mode (we issue BEGIN ourselves) with WAL and our pragmas."""
+    path: str, *, durability: Durability, busy_timeout_ms: int, readonly: bool = False,
+    page_size: int | None = None,
+) -> sqlite3.Connection:  # fmt: skip
+    """A connection in autocommit mode (we issue BEGIN ourselves) with WAL and our pragmas;
+    `page_size` applies if the database is new (before WAL mode, which fixes it)."""
     uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
     try:
         conn = _connect(uri, path, readonly)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if page_size is not None and not readonly:
+            conn.execute(f"PRAGMA page_size = {int(page_size)}")
         if not readonly:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":

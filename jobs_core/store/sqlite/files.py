@@ -13,12 +13,15 @@ import os
 import re
 import stat
 
+from jobs_core.errors import StoreError, StoreNotFoundError
 from jobs_core.records import ExposedFile
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 SHARED_BITS = 0o077
 """Permission bits for the group and for others: any of them exposes the data."""
+LIVE_FILE = "jobs.db"
+"""The live store's database, in the store directory."""
 DATABASE_FILE = re.compile(r"^jobs(_\d{4}-\d{2})?\.db(-wal|-shm|-journal)?$")
 """The live store, month files and their companions."""
 
@@ -66,3 +69,29 @@ def exposed_files(directory: str) -> list[ExposedFile]:
             wanted = PRIVATE_DIR if is_dir else PRIVATE_FILE
             found.append(ExposedFile(path=path, mode=mode, wanted_mode=wanted))
     return found
+
+
+def check_location(directory: str, path: str, create: bool) -> None:
+    """Refuse a missing store unless `create`; else make its directory and `jobs.db`
+    private to their owner if they are new."""
+    _check_directory(directory, path, create)
+    if create:
+        try:
+            create_private(path)
+        except OSError as error:
+            raise StoreError(f"cannot create {path}: {error}") from None
+
+
+def _check_directory(directory: str, path: str, create: bool) -> None:
+    if os.path.isdir(directory):
+        if not create and not os.path.exists(path):
+            raise StoreNotFoundError(f"{directory} is not a jobs store (it has no {LIVE_FILE})")
+        return
+    if os.path.exists(directory):
+        raise StoreNotFoundError(f"{directory} is not a directory")
+    if not create:
+        raise StoreNotFoundError(f"{directory} does not exist")
+    try:
+        make_private_dir(directory)
+    except OSError as error:
+        raise StoreError(f"cannot create the store directory {directory}: {error}") from None

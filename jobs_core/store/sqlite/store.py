@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TypeVar
 
-from jobs_core.errors import ReadOnlyStoreError, StoreBusyError, StoreError, StoreNotFoundError
+from jobs_core.errors import ReadOnlyStoreError, StoreBusyError, StoreError
 from jobs_core.figures import FIGURES_KEPT_MS
 from jobs_core.flow import WaitFacts
 from jobs_core.flow_records import QueueInfo, QueueSettings
@@ -23,7 +23,7 @@ from jobs_core.records import (
     Job,
     RunningJob,
 )
-from jobs_core.settings import Settings
+from jobs_core.settings import Durability, Settings
 from jobs_core.store.group_commit import GroupCommitter, Outcome, Pending
 from jobs_core.store.protocol import (
     ActivityUpdate,
@@ -40,13 +40,21 @@ from .admin_store import AdminStoreMixin
 from .archive import MonthArchive, has_attempts
 from .bulk_store import BulkStoreMixin
 from .checkpointer import Checkpointer
-from .connection import LOOP_BUSY_TIMEOUT_MS, is_busy, open_connection, transaction, translate
-from .files import create_private, exposed_files, make_private_dir
+from .connection import (
+    LIVE_PAGE_SIZE,
+    LOOP_BUSY_TIMEOUT_MS,
+    is_busy,
+    open_connection,
+    transaction,
+    translate,
+)
+from .files import LIVE_FILE, check_location, exposed_files
 from .group_insert import insert_group
 from .history_store import HistoryStoreMixin
 from .retention_store import RetentionStoreMixin
 from .schema import check_version, migrate
 from .task_store import TaskStoreMixin
+from .wake import WakeSignal, WakeWatch
 
 R = TypeVar("R")
 BUSY_RETRY_MAX_SECS = 0.005
@@ -66,7 +74,6 @@ class _Locked:
 
 
 LOCKED = _Locked()
-LIVE_FILE = "jobs.db"
 PRUNE_MS = 3_600_000
 """How often an engine's archive pass forgets per-minute tallies older than they are kept."""
 
@@ -93,12 +100,13 @@ class SqliteStore(
         self.location = self.directory
         self.read_only = read_only
         """Every connection opened `mode=ro`: nothing is created, migrated or written."""
-        _check_location(self.directory, self.path, create and not read_only)
+        check_location(self.directory, self.path, create and not read_only)
         durability = self.settings.durability
         busy_timeout_ms = int(self.settings.busy_timeout_secs * 1000)
         self._conn = open_connection(
-            self.path, durability=durability, busy_timeout_ms=busy_timeout_ms, readonly=read_only
-        )
+            self.path, durability=durability, busy_timeout_ms=busy_timeout_ms,
+            readonly=read_only, page_size=LIVE_PAGE_SIZE,
+        )  # fmt: skip
         logs.install_functions(self._conn)
         try:
             if read_only:
@@ -122,15 +130,23 @@ class SqliteStore(
         self._checkpointer = None if read_only else Checkpointer(self.path, durability)
         self._max_log = self.settings.max_log_chars
         self._last_prune = 0
+        self._full = durability is Durability.FULL
+        self._wake_signal = WakeSignal(self.directory)
+        self._wake_watch: WakeWatch | None = None
         self._committer = GroupCommitter(self._insert_group, self._insert_group_now)
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], R]) -> R:
-        """Run `fn` in one write transaction on the loop's connection, retrying while busy."""
+    async def _write(self, fn: Callable[[sqlite3.Connection], R], *, sync: bool = True) -> R:
+        """Run `fn` in one write transaction on the loop's connection, retrying while busy.
+
+        `sync=False`: a write whose loss on power loss only makes work run again (a claim, a
+        heartbeat) commits without waiting for an fsync at `Durability.FULL` (see
+        `_in_transaction_unsynced`)."""
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
-        return await self._retry_busy(partial(self._in_transaction, fn))
+        run = self._in_transaction if sync or not self._full else self._in_transaction_unsynced
+        return await self._retry_busy(partial(run, fn))
 
     def _in_transaction(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         # `transaction()` spelled out: this runs once per enqueue, claim and finish.
@@ -144,6 +160,18 @@ class SqliteStore(
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def _in_transaction_unsynced(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        # In WAL mode `synchronous` is per connection and the WAL is append-only: this
+        # commit's frames reach the disk with the next commit that fsyncs (any process's),
+        # and a power loss before that loses them together with everything after them, none
+        # of which was promised durable. A lost claim puts its jobs back in the queue.
+        conn = self._conn
+        conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            return self._in_transaction(fn)
+        finally:
+            conn.execute("PRAGMA synchronous = FULL")
 
     async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         """Run `fn` on the read connection in a worker thread."""
@@ -165,12 +193,20 @@ class SqliteStore(
         return self._read_now(_data_version)
 
     def on_change(self, callback: Callable[[], None] | None) -> None:
-        """Nothing tells SQLite of another process's commit: engines poll `data_version`."""
+        """Nothing tells SQLite of another process's commit, so engines poll `data_version`;
+        enqueues signal through `jobs.wake` (`wake.py`), calling `callback` at once."""
+        if self._wake_watch is not None:
+            self._wake_watch.close()
+            self._wake_watch = None
+        if callback is not None and not self.read_only:
+            self._wake_watch = WakeWatch.start(self.directory, callback)
 
     def reopen(self) -> SqliteStore:
         return SqliteStore(self.directory, self.settings, create=False, read_only=self.read_only)
 
     async def close(self) -> None:
+        self.on_change(None)
+        self._wake_signal.close()
         if self._checkpointer is not None:
             self._checkpointer.close()
         self._conn.close()
@@ -188,13 +224,18 @@ class SqliteStore(
     def _insert_group_now(self, group: Sequence[Pending]) -> list[Outcome] | None:
         """The group's transaction if the lock is free or freed within SPIN_SECS, else None."""
         result = self._spin(partial(self._in_transaction, partial(insert_group, group=group)))
-        return None if isinstance(result, _Locked) else result
+        if isinstance(result, _Locked):
+            return None
+        self._wake_signal.send()
+        return result
 
     async def _insert_group(self, group: Sequence[Pending]) -> list[Outcome]:
         # Called after `_insert_group_now` found the lock held: wait before trying again.
-        return await self._retry_busy(
+        result = await self._retry_busy(
             partial(self._in_transaction, partial(insert_group, group=group)), wait_first=True
         )
+        self._wake_signal.send()
+        return result
 
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
@@ -203,7 +244,8 @@ class SqliteStore(
         return await self._write(
             lambda conn: claims.claim(
                 conn, owner=owner, commands=names, named=named, limit=limit, now=now
-            )
+            ),
+            sync=False,
         )
 
     async def finish(
@@ -291,7 +333,7 @@ class SqliteStore(
         self, engine_id: str, now: int, lease_ms: int, running: int, processed: int, failed: int
     ) -> None:
         params = (now, now + lease_ms, running, processed, failed, engine_id)
-        await self._write(lambda conn: engines.heartbeat(conn, params))
+        await self._write(lambda conn: engines.heartbeat(conn, params), sync=False)
 
     async def stop_engine(self, engine_id: str, now: int) -> None:
         await self._write(lambda conn: engines.stop(conn, engine_id, now))
@@ -377,29 +419,3 @@ def _delete_archived(conn: sqlite3.Connection, ids: str) -> None:
         "WHERE b.id IN (SELECT value FROM json_each(?)))",
         (ids, ids),
     )
-
-
-def _check_location(directory: str, path: str, create: bool) -> None:
-    """Refuse a missing store unless `create`; else make its directory and `jobs.db`
-    private to their owner if they are new."""
-    _check_directory(directory, path, create)
-    if create:
-        try:
-            create_private(path)
-        except OSError as error:
-            raise StoreError(f"cannot create {path}: {error}") from None
-
-
-def _check_directory(directory: str, path: str, create: bool) -> None:
-    if os.path.isdir(directory):
-        if not create and not os.path.exists(path):
-            raise StoreNotFoundError(f"{directory} is not a jobs store (it has no {LIVE_FILE})")
-        return
-    if os.path.exists(directory):
-        raise StoreNotFoundError(f"{directory} is not a directory")
-    if not create:
-        raise StoreNotFoundError(f"{directory} does not exist")
-    try:
-        make_private_dir(directory)
-    except OSError as error:
-        raise StoreError(f"cannot create the store directory {directory}: {error}") from None

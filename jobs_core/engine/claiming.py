@@ -1,0 +1,61 @@
+"""The engine's claims: jobs of the default worker up to its free capacity, and the next
+job of each idle named worker; the claimed jobs are started at once."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from jobs_core.records import Job
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+async def claim(engine: Engine, now: int) -> int:
+    """Claim and start what is due and fits; how many jobs started."""
+    if engine.stopping:
+        return 0
+    claimed = 0
+    looked = False
+    commands = engine.registry.names()
+    capacity = engine.settings.concurrency - _default_running(engine)
+    if engine._claim_default and capacity > 0:
+        looked = True
+        engine._last_claim = time.monotonic()
+        limit = min(capacity, engine.settings.claim_batch)
+        jobs = await engine.store.claim(
+            owner=engine.id, commands=commands, named=False, limit=limit, now=now
+        )
+        engine._claim_default = len(jobs) == limit
+        claimed += _start_all(engine, jobs)
+    # While the outcome of a named worker's job is being written, its next job waits for
+    # it (the write wakes us), then starts at a time read after it: a worker's jobs
+    # never seem to overlap.
+    if engine._claim_named and not engine._writing_named:
+        looked = True
+        engine._claim_named = False
+        jobs = await engine.store.claim(
+            owner=engine.id, commands=commands, named=True, limit=1000,
+            now=engine.clock.now_ms(),
+        )  # fmt: skip
+        claimed += _start_all(engine, jobs)
+    # Only after a claim found nothing: when no claim ran, nothing changed since the last
+    # look (a server round trip per idle poll is not free on PostgreSQL).
+    if looked and not claimed and engine._next_due is None:
+        engine._next_due = await engine.store.next_due(now)
+    return claimed
+
+
+def _default_running(engine: Engine) -> int:
+    return sum(1 for r in engine.running.values() if not r.job.worker)
+
+
+def _start_all(engine: Engine, jobs: list[Job]) -> int:
+    if engine.telemetry is not None and jobs:
+        engine.telemetry.claimed(jobs, engine.clock.now_ms())
+    for job in jobs:
+        engine._start(job)
+    if jobs:
+        engine._last_work = time.monotonic()
+    return len(jobs)
