@@ -34,11 +34,11 @@ TICK_SECS = 1 / os.sysconf("SC_CLK_TCK")
 
 
 def server_cpu(postmaster: int | None) -> float:
-    """CPU seconds of the server: the postmaster and every process it started (those that
-    ended meanwhile are missed: a server's backends live as long as their connections)."""
+    """CPU seconds of the server: the postmaster and every process it started, running or
+    ended (the postmaster reaps its backends: theirs is in its children's times)."""
     if postmaster is None:
         return 0.0
-    total = 0.0
+    ticks = 0
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -47,10 +47,12 @@ def server_cpu(postmaster: int | None) -> float:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        # After the command: state, ppid, ... utime and stime are the 12th and 13th.
-        if int(name) == postmaster or int(fields[1]) == postmaster:
-            total += (int(fields[11]) + int(fields[12])) * TICK_SECS
-    return total
+        # After the command: state, ppid, ...; utime, stime, cutime, cstime are 12th-15th.
+        if int(name) == postmaster:
+            ticks += sum(int(f) for f in fields[11:15])
+        elif int(fields[1]) == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks * TICK_SECS
 
 
 class Meter:
