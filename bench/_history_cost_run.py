@@ -1,12 +1,16 @@
 """One run of bench/history_cost.py: the store's hot path (claim, finish, archive) on N jobs,
 with the CPU time of each phase.
 
-Usage: python bench/_history_cost_run.py LOCATION N RETRY_EVERY [POSTMASTER_PID]
+Usage: python bench/_history_cost_run.py [engine] LOCATION N RETRY_EVERY [POSTMASTER_PID]
 (with PYTHONPATH naming the source tree to measure). LOCATION is a SQLite directory or a
 postgresql:// URL; RETRY_EVERY > 0 makes every job whose id is a multiple of it fail its first
 attempt (a retry, queued again at once), 0 none. With POSTMASTER_PID (PostgreSQL) each phase
 also counts the CPU time of the server's processes (read from /proc), since most of a
 PostgreSQL store's work is the server's.
+
+`engine`: a real engine drains the jobs in this process instead (every job's whole path:
+claim, task, handler, outcome, archive), retries due at once; CPU µs a job of the process
+("engine") and of the server ("engine server").
 
 Enqueueing is not measured. Then claims of 100 at a time, each finished (completed, or a
 retry), until nothing is left, then the archive pass until it moves nothing. Prints one JSON
@@ -21,7 +25,9 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
+from jobs_core import BackgroundJobs, EnqueueRequest
 from jobs_core.records import AttemptOutcome, JobError, JobState
 from jobs_core.settings import Settings
 from jobs_core.store.opening import open_store
@@ -116,6 +122,44 @@ async def main(location: str, n: int, retry_every: int, postmaster: int | None) 
     print(json.dumps({k: v / n * 1e6 for k, v in meter.spent.items()}))
 
 
+async def engine_main(location: str, n: int, retry_every: int, postmaster: int | None) -> None:
+    """A real engine in this process drains the N jobs (retries at once); CPU µs a job of
+    the whole process (the engine, its store, the loop) and of the server."""
+    jobs = BackgroundJobs(location, settings=Settings(retry_backoff_secs=0.0, retry_jitter=0.0))
+    failed: set[int] = set()
+
+    @jobs.command
+    async def noop(req: dict[str, Any]) -> None:
+        i = req["i"]
+        if retry_every and i % retry_every == 0 and i not in failed:
+            failed.add(i)
+            raise ValueError("failed once")
+
+    for first in range(0, n, 1000):
+        await jobs.enqueue_many(
+            [
+                EnqueueRequest(command="noop", request={"i": i})
+                for i in range(first, min(n, first + 1000))
+            ]
+        )
+    expected = n + (len(range(0, n, retry_every)) if retry_every else 0)
+    await jobs.open()
+    server0, cpu0 = server_cpu(postmaster), time.process_time()
+    async with jobs:
+        engine = jobs.engine
+        while engine.processed < expected:
+            await asyncio.sleep(0.002)
+        while await jobs.store.archive_finished(jobs.clock.now_ms(), 10_000):
+            pass
+        cpu, server = time.process_time() - cpu0, server_cpu(postmaster) - server0
+        if (await jobs.counts())[JobState.COMPLETED] != n:
+            raise SystemExit(f"expected {n} jobs completed")
+    print(json.dumps({"engine": cpu / n * 1e6, "engine server": server / n * 1e6}))
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
-    asyncio.run(main(args[0], int(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else None))
+    mode = engine_main if args[0] == "engine" else main
+    args = args[1:] if args[0] == "engine" else args
+    postmaster = int(args[3]) if len(args) > 3 else None
+    asyncio.run(mode(args[0], int(args[1]), int(args[2]), postmaster))

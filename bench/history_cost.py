@@ -3,23 +3,25 @@ archive's search index, batch counters, fan-in): this tree against copies of it 
 removed, runs alternated, on SQLite and PostgreSQL, with and without retries.
 
 Usage: uv run python bench/history_cost.py [--parts history,search,batch,fanin]
-           [--stores sqlite,pg] [--rounds 5] [--jobs 20000] [--retry-every 10]
-           [--e2e-rounds 5] [--e2e-parts history] [--e2e-stores STORES] [--quick]
+           [--stores sqlite,pg] [--workloads store happy,...] [--rounds 5] [--jobs 20000]
+           [--retry-every 10] [--e2e-rounds 5] [--e2e-parts history] [--e2e-stores STORES]
+           [--quick]
 
 Each part's copy is this tree (jobs_core, bench and the test server launcher, as they are on
 disk) with `bench/history_cost/PART.patch` applied: exactly that part's writes, reads and
 statements on the hot path taken out (bench/README.md says what each removes). A patch that
 no longer applies stops the run, naming it.
 
-Store CPU (`_history_cost_run.py`): N jobs enqueued (not measured), claimed 100 at a time,
-finished, archived; CPU µs per job of the store's calls, with the PostgreSQL server's
-processes' CPU added. Two workloads: "happy" (every job completes at once) and "retry" (one
-job in --retry-every fails its first attempt, is queued again and then completes). Each
-round runs every tree once per workload, in a rotating order; the cost is the difference
-of the medians of rounds ("cost (least)": of the least run of each, steadier when the machine
-is shared). Then end to end (`ab_e2e.py`'s measurement: producer and engine in two processes,
-happy path) for --e2e-parts, --e2e-rounds alternating rounds, median. Prints tables and a
-final JSON line.
+CPU (`_history_cost_run.py`, a fresh process and store a run): N jobs enqueued (not
+measured), then "store": claimed 100 at a time, finished, archived, CPU µs per job of the
+store's calls; "engine": a real engine drains them in one process, its CPU µs per job. The
+PostgreSQL server's processes' CPU is added (read from /proc). "happy": every job completes
+at once; "retry": one job in --retry-every fails its first attempt, is queued again (due at
+once) and then completes. Each round runs every tree once per workload, in a rotating
+order; the cost is the difference of the medians of rounds ("cost (least)": of the least
+run of each, steadier when the machine is shared). Then end to end (`throughput.py`'s
+producer and engine processes, happy path) for --e2e-parts, --e2e-rounds alternating
+rounds: jobs/s and CPU a job, medians. Prints tables and a final JSON line.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ RUN = "_history_cost_run.py"
 PARTS = ("history", "search", "batch", "fanin")
 COPIED = ("jobs_core", "bench", "tests/__init__.py", "tests/pg_server.py")
 THIS = "this tree"
+WORKLOADS = ("store happy", "store retry", "engine happy", "engine retry")
 
 
 def make_tree(part: str, into: str) -> str:
@@ -92,15 +95,18 @@ def postmaster_of(stores: Stores) -> int | None:
     return int((Path(stores.server.data) / "postmaster.pid").read_text().split()[0])
 
 
-def store_run(tree: str, stores: Stores, jobs: int, retry_every: int) -> dict[str, float]:
-    """One run of `tree`: CPU µs per job of each phase, and their total."""
+def store_run(
+    tree: str, stores: Stores, jobs: int, retry_every: int, engine: bool
+) -> dict[str, float]:
+    """One run of `tree`: CPU µs per job of each phase (or of the engine), and their total."""
     env = {**os.environ, "PYTHONPATH": tree}
     pid = postmaster_of(stores)
     with stores.fresh("jobs-history-cost-") as location:
         if stores.base is None:
             location = os.path.join(location, "store")
         out = subprocess.run(
-            [sys.executable, os.path.join(HERE, RUN), location, str(jobs), str(retry_every),
+            [sys.executable, os.path.join(HERE, RUN), *(["engine"] if engine else []),
+             location, str(jobs), str(retry_every),
              *([str(pid)] if pid else [])],
             env=env, check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
@@ -126,13 +132,15 @@ def rotated(names: list[str], n: int) -> list[str]:
 
 
 def store_rounds(
-    trees: dict[str, str], stores: Stores, args: argparse.Namespace, retry_every: int
+    trees: dict[str, str], stores: Stores, args: argparse.Namespace, workload: str
 ) -> dict[str, list[dict[str, float]]]:
+    every = args.retry_every if "retry" in workload else 0
+    engine = workload.startswith("engine")
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     for n in range(args.rounds):
         for name in rotated(list(trees), n):
-            runs[name].append(store_run(trees[name], stores, args.jobs, retry_every))
-            print(f"  {stores.backend} retry={retry_every} round {n + 1} {name}: "
+            runs[name].append(store_run(trees[name], stores, args.jobs, every, engine))
+            print(f"  {stores.backend} {workload} round {n + 1} {name}: "
                   f"{runs[name][-1]['total']:.1f} µs/job", flush=True)  # fmt: skip
     return runs
 
@@ -172,8 +180,8 @@ def store_cpu(trees: dict[str, str], args: argparse.Namespace) -> dict[str, obje
     found: dict[str, object] = {}
     for backend in args.stores:
         with store_kind(backend) as stores:
-            for workload, every in (("happy", 0), ("retry", args.retry_every)):
-                runs = store_rounds(trees, stores, args, every)
+            for workload in args.workloads:
+                runs = store_rounds(trees, stores, args, workload)
                 more, figures = cost_rows(backend, workload, runs)
                 rows += more
                 found[f"{backend} {workload}"] = {
@@ -182,9 +190,9 @@ def store_cpu(trees: dict[str, str], args: argparse.Namespace) -> dict[str, obje
                                   for name, rs in runs.items()},
                     "totals": {name: [r["total"] for r in rs] for name, rs in runs.items()},
                 }  # fmt: skip
-    print(f"\nStore CPU µs per job (claim + finish + archive, client and server), median of "
-          f"{args.rounds} rounds of {args.jobs:,} jobs; cost = this tree - the copy without "
-          "the part")  # fmt: skip
+    print(f"\nCPU µs per job, median of {args.rounds} rounds of {args.jobs:,} jobs (store: "
+          "its claim, finish and archive; engine: the whole process draining them; the "
+          "server's added); cost = this tree - the copy without the part")  # fmt: skip
     print_table(["store", "workload", "part", "this tree", "without", "cost", "cost %",
                  "cost (least)", "runs without", "runs this"], rows)  # fmt: skip
     return found
@@ -237,6 +245,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--retry-every", type=int, default=10)
+    parser.add_argument("--workloads", type=listed, default=list(WORKLOADS))
     parser.add_argument("--e2e-rounds", type=int, default=5, help="0: no end-to-end runs")
     parser.add_argument("--e2e-jobs", type=int, default=20_000)
     parser.add_argument("--e2e-parts", type=listed, default=["history"])
@@ -248,6 +257,8 @@ def parse() -> argparse.Namespace:
         args.e2e_rounds = min(args.e2e_rounds, 2)
     if args.e2e_stores is None:
         args.e2e_stores = args.stores
+    if set(args.workloads) - set(WORKLOADS):
+        parser.error(f"--workloads: expected some of {', '.join(WORKLOADS)}")
     unknown = set(args.parts + args.e2e_parts) - set(PARTS)
     if unknown:
         parser.error(f"unknown part(s) {', '.join(sorted(unknown))}: expected {', '.join(PARTS)}")
