@@ -2,6 +2,7 @@
 handler call, outcome and archive, this tree against another revision, runs alternated.
 
 Usage: uv run python bench/per_job.py [--base REV] [--rounds 5] [--jobs 20000] [--quick]
+       uv run python bench/per_job.py --base-dir DIR ...   (a tree already on disk)
 
 Each run (`_per_job_run.py`, a fresh process and store) enqueues --jobs no-op jobs (not
 measured), then lets a real engine drain them, with each step wrapped in a wall-clock timer
@@ -61,7 +62,9 @@ def run_once(tree: str, jobs: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", help="a revision to compare against (its jobs_core)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--base", help="a revision to compare against (its jobs_core)")
+    group.add_argument("--base-dir", help="a source tree to compare against, as it is")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--quick", action="store_true", help="1 round of 5,000 jobs")
@@ -72,7 +75,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="jobs-per-job-tree-") as base_tree:
         if args.base:
             extract(args.base, base_tree)
-            trees = {"base": base_tree, "this": REPO}
+        if args.base or args.base_dir:
+            trees = {"base": args.base_dir or base_tree, "this": REPO}
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for n in range(args.rounds):
             order = list(trees.items())
@@ -87,16 +91,18 @@ def main() -> None:
         f"median of {args.rounds} rounds of {args.jobs:,} jobs"
     )
     headers = ["step", *medians]
-    if args.base:
+    if "base" in trees:
         headers.append("change")
     rows = []
     for step in STEPS:
         row: list[str] = [step, *(f"{m[step]:.1f}" for m in medians.values())]
-        if args.base:
+        if "base" in trees:
             row.append(f"{medians['this'][step] - medians['base'][step]:+.1f}")
         rows.append(row)
     print_table(headers, rows)
-    final_line({"base": args.base, "jobs": args.jobs, "medians_us": medians, "runs": runs})
+    final_line(
+        {"base": args.base or args.base_dir, "jobs": args.jobs, "medians_us": medians, "runs": runs}
+    )
 
 
 if __name__ == "__main__":

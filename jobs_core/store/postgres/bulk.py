@@ -17,7 +17,8 @@ STATES = "SELECT id, state FROM job_summary WHERE id = ANY($1::bigint[]) ORDER B
 
 DELETE = """
 WITH gone AS (
-    DELETE FROM job_summary WHERE id = ANY($1::bigint[]) RETURNING id, completed_date
+    DELETE FROM job_summary WHERE id = ANY($1::bigint[])
+    RETURNING id, completed_date, batch_id, state
 ), live AS (
     DELETE FROM background_job WHERE id = ANY($1::bigint[])
 ), completed AS (
@@ -31,6 +32,19 @@ WITH gone AS (
 ), archived_attempts AS (
     DELETE FROM archived_attempt a USING gone g
     WHERE a.job_id = g.id AND a.completed_date = g.completed_date
+), edges AS (
+    DELETE FROM job_dependency
+    WHERE child_id = ANY($1::bigint[]) OR parent_id = ANY($1::bigint[])
+), batched AS (
+    -- Deleted jobs no longer count in their batch (its callbacks' counts match its jobs).
+    UPDATE job_batch AS j
+    SET joined = greatest(0, j.joined - d.n), completed = greatest(0, j.completed - d.c),
+        failed = greatest(0, j.failed - d.f), cancelled = greatest(0, j.cancelled - d.k)
+    FROM (SELECT batch_id, count(*) AS n, count(*) FILTER (WHERE state = 'completed') AS c,
+                 count(*) FILTER (WHERE state = 'failed') AS f,
+                 count(*) FILTER (WHERE state = 'cancelled') AS k
+          FROM gone WHERE batch_id IS NOT NULL GROUP BY batch_id ORDER BY batch_id) AS d
+    WHERE j.batch_id = d.batch_id
 ), counted AS (
     UPDATE job_count SET n = job_count.n - d.n
     FROM unnest($2::text[], $3::bigint[]) AS d(state, n) WHERE job_count.state = d.state
@@ -73,8 +87,9 @@ async def requeue(
 
 
 async def delete(conn: Conn, job_ids: list[int], channel: str) -> BulkOutcome:
-    """Finished jobs forgotten: their row (live or archived), their attempts and their
-    summary; the counts by state drop by them. Ids come from a sequence, so none is given again."""
+    """Finished jobs forgotten: their row (live or archived), their attempts, summary and
+    dependency edges; the counts by state and their batches' counts drop by them. Ids come
+    from a sequence, so none is given again."""
     states = {row[0]: JobState(row[1]) for row in await conn.fetch(STATES, job_ids)}
     deleted = [i for i in job_ids if states.get(i) in TERMINAL_STATES]
     if deleted:

@@ -20,11 +20,13 @@ INSERT INTO job_attempt (job_id, seq, number, outcome, engine, started_date, end
     duration_ms, error, progress, status, log_end)
 SELECT b.id, coalesce((SELECT max(a.seq) FROM job_attempt a WHERE a.job_id = b.id), 0) + 1,
     b.attempts + (t.value ->> 2), t.value ->> 1, t.value ->> 3, b.started_date, :now,
-    t.value ->> 4, b.error, b.progress, b.status, jobs_log_end(b.logs)
+    t.value ->> 4, b.error, b.progress, b.status,
+    CASE WHEN substr(b.logs, 1, 5) = '[... ' THEN jobs_log_end(b.logs) ELSE length(b.logs) END
 FROM json_each(:rows) AS t JOIN background_job b ON b.id = t.value ->> 0
 """
 """Read after the transitions applied: the job's row holds this attempt's error, progress,
-status and logs (appended)."""
+status and logs (appended). Logs the cap never cut end at their length; only those that
+start with its marker go through the Python function (a call costs ~0.5 µs a row)."""
 
 INSERT = f"INSERT OR REPLACE INTO job_attempt ({ATTEMPT_SELECT}) VALUES " + (
     "(" + ", ".join("?" for _ in ATTEMPT_FIELDS) + ")"

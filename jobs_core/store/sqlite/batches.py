@@ -207,6 +207,24 @@ def after_requeue(conn: sqlite3.Connection, batch_id: str, previous: JobState) -
     )
 
 
+def after_delete(conn: sqlite3.Connection, removed: Counter[tuple[str, JobState]]) -> None:
+    """Deleted jobs (by batch and their final state) no longer count in their batch: it
+    joined fewer, and fewer ended (its callbacks' counts then match its jobs)."""
+    per_batch: dict[str, Counter[JobState]] = {}
+    for (batch_id, state), n in removed.items():
+        per_batch.setdefault(batch_id, Counter())[state] += n
+    conn.executemany(
+        "UPDATE job_batch SET joined = max(0, joined - :n), "
+        "completed = max(0, completed - :completed), failed = max(0, failed - :failed), "
+        "cancelled = max(0, cancelled - :cancelled) WHERE batch_id = :batch_id",
+        [
+            {"batch_id": batch_id, "n": c.total(), "completed": c[JobState.COMPLETED],
+             "failed": c[JobState.FAILED], "cancelled": c[JobState.CANCELLED]}
+            for batch_id, c in per_batch.items()
+        ],
+    )  # fmt: skip
+
+
 def record_callbacks(conn: sqlite3.Connection, jobs: list[NewJob], ids: list[int]) -> None:
     """Note on each finished batch the ids of the callback jobs it enqueued."""
     by_batch: dict[str, list[int]] = {}

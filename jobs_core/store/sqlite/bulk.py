@@ -11,7 +11,7 @@ from jobs_core.errors import InvalidStateError, JobNotFoundError
 from jobs_core.history import AttemptRow
 from jobs_core.records import TERMINAL_STATES, Job, JobState, JobSummary
 
-from . import admin, batches
+from . import admin, batches, dependencies
 from .rows import SUMMARY_SELECT, row_to_summary
 
 
@@ -101,8 +101,9 @@ def cancelled_dependents(conn: sqlite3.Connection, job_ids: list[int]) -> dict[i
 
 
 def delete(conn: sqlite3.Connection, job_ids: list[int]) -> tuple[list[int], list[int]]:
-    """(deleted, skipped): finished jobs lose their live row (if not archived yet) and their
-    summary, the all-time counters drop by them, and the id floor keeps ids unique."""
+    """(deleted, skipped): finished jobs lose their live row (if not archived yet), their
+    summary and dependency edges, the all-time counters and their batches' counts drop by
+    them, and the id floor keeps ids unique."""
     found = summaries(conn, job_ids)
     deleted = [i for i in job_ids if i in found and found[i].state in TERMINAL_STATES]
     skipped = [i for i in job_ids if i not in set(deleted)]
@@ -119,6 +120,12 @@ def delete(conn: sqlite3.Connection, job_ids: list[int]) -> tuple[list[int], lis
     conn.execute(
         "DELETE FROM job_attempt WHERE job_id IN (SELECT value FROM json_each(?))", (encoded,)
     )
+    dependencies.forget(conn, encoded)
+    in_batches = Counter(
+        (s.batch_id, s.state) for s in (found[i] for i in deleted) if s.batch_id is not None
+    )
+    if in_batches:
+        batches.after_delete(conn, in_batches)
     for state, n in Counter(found[i].state for i in deleted).items():
         conn.execute("UPDATE job_count SET n = n - ? WHERE state = ?", (n, state.value))
     conn.execute("UPDATE job_id_floor SET max_id = max(max_id, ?)", (max(deleted),))

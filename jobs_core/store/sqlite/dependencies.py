@@ -142,3 +142,13 @@ def release(conn: sqlite3.Connection, ended: list[int]) -> list[int]:
         return []
     rows = conn.execute(RELEASE, (json.dumps(ended),)).fetchall()
     return [row[0] for row in rows if row[1] is None]
+
+
+def forget(conn: sqlite3.Connection, job_ids: str) -> None:
+    """Remove the dependency edges of removed jobs (`job_ids`, a JSON list), as parent or
+    as child."""
+    conn.execute(
+        "DELETE FROM job_dependency WHERE child_id IN (SELECT value FROM json_each(:ids)) "
+        "OR parent_id IN (SELECT value FROM json_each(:ids))",
+        {"ids": job_ids},
+    )

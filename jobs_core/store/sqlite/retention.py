@@ -8,6 +8,8 @@ from collections import Counter
 
 from jobs_core.records import JobState
 
+from . import dependencies
+
 DELETE_SUMMARIES = """
 DELETE FROM job_summary WHERE id IN (
     SELECT s.id FROM job_summary s INDEXED BY ix_summary_completed
@@ -39,11 +41,7 @@ def delete_summaries(
     if not rows:
         return Counter()
     ids = json.dumps([row[0] for row in rows])
-    conn.execute(
-        "DELETE FROM job_dependency WHERE child_id IN (SELECT value FROM json_each(:ids)) "
-        "OR parent_id IN (SELECT value FROM json_each(:ids))",
-        {"ids": ids},
-    )
+    dependencies.forget(conn, ids)
     removed = Counter(JobState(row[1]) for row in rows)
     for state, n in removed.items():
         conn.execute("UPDATE job_count SET n = max(0, n - ?) WHERE state = ?", (n, state.value))
