@@ -1,5 +1,5 @@
 """CI runs exactly the test command the README gives (after installing the browser the web
-test drives), then the style and type checks."""
+test drives and strace), then the style and type checks."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_COMMAND = "(command -v uv >/dev/null || pip install uv) && uv run pytest -n auto"
-BROWSER = (
-    "command -v chromium >/dev/null || "
-    "(apt-get update -q && apt-get install -y -q chromium chromium-driver)"
+SYSTEM_TOOLS = (
+    "(command -v chromium >/dev/null && command -v strace >/dev/null) || "
+    "(apt-get update -q && apt-get install -y -q chromium chromium-driver strace)"
 )
-"""Debian's chromium and its driver, for the test of `jobs web` in a headless browser."""
+"""Debian's chromium and its driver, for the test of `jobs web` in a headless browser, and
+strace, for the test that counts FULL durability's fsyncs."""
 
 
 def test_ci_runs_the_readme_test_command_then_the_checks() -> None:
@@ -24,7 +25,7 @@ def test_ci_runs_the_readme_test_command_then_the_checks() -> None:
     assert steps == [
         "set -euo pipefail",
         'cd "$(dirname "$0")/.."',
-        BROWSER,
+        SYSTEM_TOOLS,
         TEST_COMMAND,
         "uv run ruff check .",
         "uv run ruff format --check .",
