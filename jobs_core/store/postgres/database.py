@@ -1,11 +1,17 @@
 """The PostgreSQL store's connections: two small pools bound to one event loop, and the
 one place that runs work in a transaction and turns driver errors into ours.
 
-User-facing writes (enqueue, cancel, requeue) commit with the server's durability. With
-`Durability.NORMAL` the engine's own bookkeeping (claims, outcomes, logs, heartbeats,
-archiving) uses a second pool whose commits do not wait for the WAL flush: a server crash
-may forget its last fraction of a second, which only means those jobs run again, exactly
-as when an engine dies. `Durability.FULL` makes every commit wait.
+User-facing writes (enqueue, cancel, requeue) commit with the server's durability. The
+engine's own bookkeeping (claims, outcomes, logs, heartbeats, archiving) has a pool of its
+own: with `Durability.NORMAL` its commits do not wait for the WAL flush (a server crash may
+forget its last fraction of a second, which only means those jobs run again, exactly as when
+an engine dies); `Durability.FULL` makes every commit wait.
+
+The engine's connections plan without sequential scans of the live table. Its statements
+find rows by key (`id = ANY(...)`) or by partial index, and a prepared statement keeps the
+plan made when it was first run, often when the table was nearly empty: a sequential scan
+then, it stayed one once the backlog grew (measured: claim and finish of 100 jobs at a
+time with 50,000 queued, 640 µs of the server's CPU a job instead of 42).
 """
 
 from __future__ import annotations
@@ -68,7 +74,6 @@ class Database:
         self._migrated = False
 
     async def pool(self, engine: bool = False) -> asyncpg.Pool:
-        engine = engine and self._fast_engine
         pool = self._pools.get(engine)
         if pool is not None and self._loop is asyncio.get_running_loop():
             return pool
@@ -87,6 +92,8 @@ class Database:
                 await self._migrate()
             kwargs = connect_kwargs(self.url)
             if engine:
+                kwargs["server_settings"]["enable_seqscan"] = "off"
+            if engine and self._fast_engine:
                 kwargs["server_settings"]["synchronous_commit"] = "off"
             if self._read_only:
                 # The server itself refuses every change (ReadOnlyStoreError).
@@ -132,7 +139,7 @@ class Database:
     def connection(self, engine: bool = False) -> Lease:
         """A connection to use in `async with`: the pool's kept one when it is free, else
         one lent by the pool."""
-        return Lease(self, engine and self._fast_engine)
+        return Lease(self, engine)
 
     def take_kept(self, engine: bool) -> Lent | None:
         """The kept connection of the pool of `engine`, marked lent, if it is free."""
