@@ -48,22 +48,22 @@ _UNSET = [
 ]
 _UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(NEW_JOB_ARRAYS))
 _JSON = ("args", "meta", "error", "dependencies")
-_VALUES = ", ".join(
-    f"coalesce(u.{n}, {_DEFAULTS[n]})" if n in _DEFAULTS
-    else f"u.{n}::jsonb" if n in _JSON else f"u.{n}"
-    for n in _NAMES
-)  # fmt: skip
-_N = len(NEW_JOB_ARRAYS)
 
-INSERT_JOBS = f"""
-WITH new AS (
-    INSERT INTO background_job (id, created_date, {", ".join(_NAMES)})
-    SELECT nextval('job_id_seq'), ${_N + 1}, {_VALUES}
-    FROM unnest({_UNNEST}) WITH ORDINALITY AS u({", ".join(_NAMES)}, n)
-    ORDER BY u.n
-    RETURNING id, command, state, worker, parent_id, depends_on, ref_id, tag, batch_id,
-        created_by, user_id, callback, request_type, created_date, completed_date, error
-), summary AS (
+
+def _values(arg: str) -> str:
+    """The inserted row's values, column `n` read as `arg.format(n=..., i=..., t=...)`."""
+    return ", ".join(
+        f"coalesce({arg.format(n=n, i=i + 1, t=t)}, {_DEFAULTS[n]})" if n in _DEFAULTS
+        else f"{arg.format(n=n, i=i + 1, t=t)}::jsonb" if n in _JSON
+        else arg.format(n=n, i=i + 1, t=t)
+        for i, (n, t) in enumerate(c.split() for c in NEW_JOB_ARRAYS)
+    )  # fmt: skip
+
+
+_N = len(NEW_JOB_ARRAYS)
+_RETURNING = """RETURNING id, command, state, worker, parent_id, depends_on, ref_id, tag, batch_id,
+        created_by, user_id, callback, request_type, created_date, completed_date, error"""
+_SUMMARY = """summary AS (
     INSERT INTO job_summary (id, command, state, worker, parent_id, depends_on, ref_id, tag,
         batch_id, created_by, user_id, callback, request_type, created_date, completed_date,
         error_code, error_message)
@@ -71,13 +71,33 @@ WITH new AS (
         user_id, callback, request_type, created_date, completed_date, error ->> 'code',
         error ->> 'message'
     FROM new
-), counted AS (
+)"""
+
+INSERT_JOBS = f"""
+WITH new AS (
+    INSERT INTO background_job (id, created_date, {", ".join(_NAMES)})
+    SELECT nextval('job_id_seq'), ${_N + 1}, {_values("u.{n}")}
+    FROM unnest({_UNNEST}) WITH ORDINALITY AS u({", ".join(_NAMES)}, n)
+    ORDER BY u.n
+    {_RETURNING}
+), {_SUMMARY}, counted AS (
     UPDATE job_count SET n = job_count.n + c.n
     FROM (SELECT count(*) AS n FROM new WHERE state = 'cancelled') AS c
     WHERE job_count.state = 'cancelled' AND c.n > 0
 )
 SELECT array_agg(id ORDER BY id), pg_notify(${_N + 2}, 'enqueue') FROM new
 """
+
+INSERT_ONE = f"""
+WITH new AS (
+    INSERT INTO background_job (id, created_date, {", ".join(_NAMES)})
+    VALUES (nextval('job_id_seq'), ${_N + 1}, {_values("${i}::{t}")})
+    {_RETURNING}
+), {_SUMMARY}
+SELECT id, pg_notify(${_N + 2}, 'enqueue') FROM new
+"""
+"""`INSERT_JOBS` for the common enqueue: one job that starts queued (nothing to check),
+its values as scalars (cheaper to encode and plan than arrays of one)."""
 
 
 EDGES = """
@@ -150,16 +170,13 @@ async def _insert_new(
         joined = _joined(jobs, starts)
         if joined:
             finished = await batches.join(conn, joined, now, admit=not follow_ups)
-    values = columns(
-        [_job_values(job, start, now) for job, start in zip(jobs, starts, strict=True)],
-        len(NEW_JOB_ARRAYS),
-    )
-    size = len(jobs)
-    arrays = [
-        None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(values)
-    ]
     try:
-        ids: list[int] = list(await conn.fetchval(INSERT_JOBS, *arrays, now, channel))
+        if len(jobs) == 1 and starts[0] is _QUEUED:
+            ids = [
+                await conn.fetchval(INSERT_ONE, *_job_values(jobs[0], _QUEUED, now), now, channel)
+            ]
+        else:
+            ids = list(await conn.fetchval(INSERT_JOBS, *_arrays(jobs, starts, now), now, channel))
     except asyncpg.UniqueViolationError:
         raise conflicts.RacedError("a concurrent enqueue took a ref_id or key") from None
     if any(j.waits for j in jobs):
@@ -172,6 +189,17 @@ async def _insert_new(
 
 
 _QUEUED = Start(state=JobState.QUEUED)
+
+
+def _arrays(jobs: list[NewJob], starts: list[Start], now: int) -> list[tuple[Any, ...] | None]:
+    """`INSERT_JOBS`'s arrays: a column per job value, NULL for an optional column that no
+    job sets."""
+    values = columns(
+        [_job_values(job, start, now) for job, start in zip(jobs, starts, strict=True)],
+        len(NEW_JOB_ARRAYS),
+    )
+    size = len(jobs)
+    return [None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(values)]
 
 
 def _joined(jobs: list[NewJob], starts: list[Start]) -> dict[str, tuple[int, int]]:

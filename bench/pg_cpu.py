@@ -1,0 +1,165 @@
+"""Where the CPU goes per job on PostgreSQL, end to end: the producer, the engine's process and
+the server's processes (every backend and background process, read from /proc, so the
+server must run on this machine), in µs of CPU per job.
+
+Usage: uv run python bench/pg_cpu.py [--base REV] [--store pg|URL] [--rounds 3] [--quick]
+
+Two modes, as in `pg_peers.py`: one awaited `enqueue` per job (2,000 jobs), and
+`enqueue_many` in batches of 500 (20,000 jobs), the engine in a child process. CPU time is
+what a shared machine cannot stretch (a wall-clock rate halves when other work runs; the CPU
+a job costs does not), so this is the figure to compare revisions with; the jobs/s column is
+the wall-clock rate of the same run. Medians of `--rounds` runs; with `--base REV` the
+revision (extracted with `git archive`, its `jobs_core` imported in place of this tree's,
+the benchmark's own code this tree's) runs too, the two alternating in every round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import asyncpg
+from _common import final_line, median, print_table
+from _engine_proc import build
+from _stores import Stores
+from throughput import start_engine, stop_engine, wait_completed
+
+from jobs_core import EnqueueRequest
+from jobs_core.store.url import parse_store_url
+
+TICKS = os.sysconf("SC_CLK_TCK")
+MODES = {"single": (2_000, 1), "batched": (20_000, 500)}
+
+
+def cpu_secs(pid: int) -> float:
+    """User and system CPU of process `pid` so far (0 once it has gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+async def server_pids(url: str) -> list[int]:
+    conn = await asyncpg.connect(parse_store_url(url).dsn)
+    try:
+        return [r[0] for r in await conn.fetch("SELECT pid FROM pg_stat_activity")]
+    finally:
+        await conn.close()
+
+
+async def produce(jobs: Any, n: int, batch: int) -> int:
+    last = 0
+    for first in range(0, n, batch):
+        if batch == 1:
+            last = (await jobs.enqueue("noop", {"i": first})).id
+        else:
+            size = min(batch, n - first)
+            requests = [EnqueueRequest(command="noop", request={"i": i}) for i in range(size)]
+            last = (await jobs.enqueue_many(requests))[-1].id
+    return last
+
+
+async def one_run(url: str, n: int, batch: int) -> dict[str, float]:
+    jobs = build(url, "NORMAL")
+    await jobs.open()
+    proc, _ = await start_engine(url, "NORMAL")
+    try:
+        warm = await jobs.enqueue("noop", {"i": -1})
+        await wait_completed(jobs, 1, proc, warm.id)
+        pids = await server_pids(url)  # the engine's connections are open by now
+        server0 = {pid: cpu_secs(pid) for pid in pids}
+        engine0, producer0 = cpu_secs(proc.pid), time.process_time()
+        start = time.perf_counter()
+        last = await produce(jobs, n, batch)
+        await wait_completed(jobs, n + 1, proc, last)
+        wall = time.perf_counter() - start
+        producer = time.process_time() - producer0
+        engine = cpu_secs(proc.pid) - engine0
+        server = sum(cpu_secs(pid) - before for pid, before in server0.items())
+    finally:
+        await stop_engine(proc)
+        await jobs.close()
+    per_job = 1e6 / n
+    return {
+        "jobs_per_s": n / wall, "producer_us": producer * per_job, "engine_us": engine * per_job,
+        "server_us": server * per_job, "total_us": (producer + engine + server) * per_job,
+    }  # fmt: skip
+
+
+def run_in(tree: str | None, url: str, n: int, batch: int) -> dict[str, float]:
+    """One run in a child process importing `jobs_core` from `tree` (None: this tree)."""
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([tree, env.get("PYTHONPATH", "")])
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--one", url, str(n), str(batch)],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def measure(stores: Stores, trees: dict[str, str | None], rounds: int, quick: bool) -> Any:
+    """Medians per tree and mode; the trees take turns going first."""
+    result: dict[str, dict[str, dict[str, float]]] = {name: {} for name in trees}
+    for mode, (n, batch) in MODES.items():
+        n = n // 4 if quick else n
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        for r in range(rounds):
+            order = list(trees.items())
+            for name, tree in order if r % 2 == 0 else reversed(order):
+                # FULL: the URL leaves enqueues durable (as in pg_peers.py); the engine
+                # itself runs NORMAL (its bookkeeping does not wait for the WAL flush).
+                with stores.fresh(f"cpu-{mode}-", "FULL") as url:
+                    runs[name].append(run_in(tree, url, n, batch))
+        for name, done in runs.items():
+            result[name][mode] = {key: median([d[key] for d in done]) for key in done[0]}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--store", default="pg", metavar="pg|URL")
+    parser.add_argument("--base", help="a revision to compare with, runs alternating")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="a quarter of the jobs, 1 round")
+    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        url, n, batch = args.one
+        print(json.dumps(asyncio.run(one_run(url, int(n), int(batch)))))
+        return
+    stores = Stores(args.store, None)
+    try:
+        with tempfile.TemporaryDirectory(prefix="jobs-pg-cpu-") as base_tree:
+            trees: dict[str, str | None] = {"this tree": None}
+            if args.base:
+                archive = subprocess.run(["git", "archive", args.base], check=True,
+                                         capture_output=True).stdout  # fmt: skip
+                subprocess.run(["tar", "-x", "-C", base_tree], input=archive, check=True)
+                trees = {args.base: base_tree, **trees}
+            rounds = 1 if args.quick else args.rounds
+            result = measure(stores, trees, rounds, args.quick)
+        where = stores.describe()
+    finally:
+        stores.close()
+    print(f"CPU per job end to end, no-op jobs, median of {rounds} run(s), {where}")
+    print_table(
+        ["tree", "mode", "jobs/s", "producer µs", "engine µs", "server µs", "total µs"],
+        [(name, mode, r["jobs_per_s"], f"{r['producer_us']:.1f}", f"{r['engine_us']:.1f}",
+          f"{r['server_us']:.1f}", f"{r['total_us']:.1f}")
+         for name, modes in result.items() for mode, r in modes.items()],
+    )  # fmt: skip
+    final_line({"bench": "pg_cpu", "quick": args.quick, "base": args.base, **result})
+
+
+if __name__ == "__main__":
+    main()
