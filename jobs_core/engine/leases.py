@@ -22,20 +22,27 @@ async def heartbeat_loop(engine: Engine) -> None:
     while not engine.stopping:
         await asyncio.sleep(engine.settings.heartbeat_secs)
         try:
-            await engine.store.heartbeat(
-                engine.id, engine.clock.now_ms(), engine.lease_ms, len(engine.running),
-                engine.processed, engine.failed,
-            )  # fmt: skip
-            await recover(engine)
+            await beat(engine)
         except JobsError as error:
             trouble.failed(error)  # logged once per interval; the next beat tries again
         else:
             trouble.succeeded()
 
 
-async def recover(engine: Engine) -> None:
-    """Requeue (or fail) the jobs of dead engines: lapsed leases, or dead PIDs on this host."""
+async def beat(engine: Engine) -> None:
+    """Renew the engine's lease, then recover at the same instant: a clock that jumps (or a
+    process paused) between the two must not make the engine take its own running jobs for
+    lost and run them a second time."""
     now = engine.clock.now_ms()
+    await engine.store.heartbeat(
+        engine.id, now, engine.lease_ms, len(engine.running), engine.processed, engine.failed
+    )
+    await recover(engine, now)
+
+
+async def recover(engine: Engine, now: int | None = None) -> None:
+    """Requeue (or fail) the jobs of dead engines: lapsed leases, or dead PIDs on this host."""
+    now = engine.clock.now_ms() if now is None else now
     dead = [
         e.id
         for e in await engine.store.engines(now)

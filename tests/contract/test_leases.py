@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from jobs_core import EngineState, JobState, Settings
+import asyncio
+from typing import Any
+
+from jobs_core import EngineState, JobContext, JobState, ManualClock, Settings
+from jobs_core.engine.leases import beat
 from jobs_core.store.opening import open_store
 from jobs_core.store.protocol import EngineRegistration, NewJob, Store
+from tests.conftest import MakeJobs, wait_until
 
 
 def make_store(location: str) -> Store:
@@ -84,3 +89,37 @@ async def test_recovering_a_dead_engine_records_it_dead_for_every_reader(store_d
         "busy": (EngineState.ALIVE, "", True),
     }
     await store.close()
+
+
+async def test_a_clock_jump_between_heartbeat_and_recovery_keeps_the_engines_own_jobs(
+    make_jobs: MakeJobs, clock: ManualClock
+) -> None:
+    """The clock jumps past the lease (an NTP step, a suspended VM) right after the engine's
+    heartbeat is written: its recovery pass must not take its own running job for lost."""
+    jobs = make_jobs(clock=clock)
+    release = asyncio.Event()
+    starts: list[int] = []
+
+    @jobs.command
+    async def hold(ctx: JobContext) -> None:
+        starts.append(ctx.job.attempts)
+        await release.wait()
+
+    async with jobs:
+        ref = await jobs.enqueue("hold")
+        await wait_until(lambda: starts == [1], timeout=10, what="the job to start")
+        store = jobs.engine.store
+        write_heartbeat = store.heartbeat
+
+        async def heartbeat_then_jump(*args: Any, **kwargs: Any) -> None:
+            await write_heartbeat(*args, **kwargs)
+            clock.advance(seconds=60)
+
+        store.heartbeat = heartbeat_then_jump  # type: ignore[method-assign]
+        await beat(jobs.engine)
+        store.heartbeat = write_heartbeat  # type: ignore[method-assign]
+        job = await jobs.get_job(ref.id)
+        assert job is not None and job.state is JobState.STARTED
+        release.set()
+        await jobs.wait(ref.id, timeout=10)
+    assert starts == [1]
