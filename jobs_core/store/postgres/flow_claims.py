@@ -2,9 +2,9 @@
 
 One statement picks and starts a batch, as on SQLite: the queues with ready jobs (a loose
 index scan), each queue's allowance (paused: 0; else its free concurrency and rate, at most
-the batch), its first jobs by priority then due time (`LATERAL ... LIMIT allowance FOR UPDATE
-SKIP LOCKED`), keyed jobs beyond their key's free slots parked, then the rest, the queues
-taking turns.
+the batch), its first jobs by priority then due time (for each command the engine runs, one
+range of the ready index, `LATERAL ... LIMIT allowance FOR UPDATE SKIP LOCKED`, merged),
+keyed jobs beyond their key's free slots parked, then the rest, the queues taking turns.
 
 Limits need exact counts across engines, and a statement's snapshot is taken before it could
 take a lock. So while any queue has a limit or any ready job has a concurrency key ("flow
@@ -95,11 +95,14 @@ WITH RECURSIVE {FLOW}, queues(name) AS (
     SELECT p.*, row_number() OVER (
         PARTITION BY a.name ORDER BY p.priority DESC, p.run_after, p.id) AS nth
     FROM allowance a CROSS JOIN LATERAL (
-        SELECT id, priority, run_after, concurrency_key, concurrency_limit FROM background_job
-        WHERE worker = '' AND queue = a.name AND {READY} AND run_after <= $2
-          AND (expires_at IS NULL OR expires_at > $2) AND command = ANY($3::text[])
-        ORDER BY priority DESC, run_after, id LIMIT LEAST(a.n, $6)
-        FOR UPDATE SKIP LOCKED) AS p
+        SELECT x.* FROM unnest($3::text[]) AS cmd(name) CROSS JOIN LATERAL (
+            SELECT id, priority, run_after, concurrency_key, concurrency_limit
+            FROM background_job
+            WHERE worker = '' AND queue = a.name AND command = cmd.name AND {READY}
+              AND run_after <= $2 AND (expires_at IS NULL OR expires_at > $2)
+            ORDER BY priority DESC, run_after, id LIMIT LEAST(a.n, $6)
+            FOR UPDATE SKIP LOCKED) AS x
+        ORDER BY x.priority DESC, x.run_after, x.id LIMIT LEAST(a.n, $6)) AS p
     WHERE a.n > 0
 ), held AS MATERIALIZED (
     SELECT k.id FROM (
@@ -141,11 +144,14 @@ WITH RECURSIVE {FLOW}, named(worker) AS (
 ), locked AS (
     SELECT worker FROM free WHERE pg_try_advisory_xact_lock($6::integer, hashtext(worker))
 ), first AS (
-    SELECT (SELECT q.id FROM background_job q
-            WHERE q.worker = locked.worker AND q.queue = locked.worker AND q.state = 'queued'
-              AND q.waiting_on IS NULL AND NOT q.key_parked AND q.run_after <= $2
-              AND (q.expires_at IS NULL OR q.expires_at > $2) AND q.command = ANY($3::text[])
-            ORDER BY q.priority DESC, q.run_after, q.id LIMIT 1 FOR UPDATE) AS id
+    SELECT (SELECT x.id FROM unnest($3::text[]) AS cmd(name) CROSS JOIN LATERAL (
+                SELECT q.id, q.priority, q.run_after FROM background_job q
+                WHERE q.worker = locked.worker AND q.queue = locked.worker
+                  AND q.command = cmd.name AND q.state = 'queued' AND q.waiting_on IS NULL
+                  AND NOT q.key_parked AND q.run_after <= $2
+                  AND (q.expires_at IS NULL OR q.expires_at > $2)
+                ORDER BY q.priority DESC, q.run_after, q.id LIMIT 1 FOR UPDATE) AS x
+            ORDER BY x.priority DESC, x.run_after, x.id LIMIT 1) AS id
     FROM locked
 ), chosen AS (
     SELECT j.id FROM first f JOIN background_job j ON j.id = f.id
@@ -254,30 +260,32 @@ async def unpark(conn: Conn, keys: list[str]) -> None:
 
 
 NEXT_DUE = f"""
-WITH RECURSIVE pairs AS (
-    (SELECT worker, queue FROM background_job WHERE {READY} ORDER BY worker, queue LIMIT 1)
+WITH RECURSIVE groups AS (
+    (SELECT worker, queue, command FROM background_job WHERE {READY}
+     ORDER BY worker, queue, command LIMIT 1)
     UNION ALL
-    SELECT n.worker, n.queue FROM pairs p CROSS JOIN LATERAL (
-        SELECT worker, queue FROM background_job
-        WHERE {READY} AND (worker, queue) > (p.worker, p.queue)
-        ORDER BY worker, queue LIMIT 1) AS n
+    SELECT n.worker, n.queue, n.command FROM groups g CROSS JOIN LATERAL (
+        SELECT worker, queue, command FROM background_job
+        WHERE {READY} AND (worker, queue, command) > (g.worker, g.queue, g.command)
+        ORDER BY worker, queue, command LIMIT 1) AS n
 ), levels AS (
-    SELECT p.worker, p.queue, m.priority FROM pairs p CROSS JOIN LATERAL (
+    SELECT g.worker, g.queue, g.command, m.priority FROM groups g CROSS JOIN LATERAL (
         SELECT max(priority) AS priority FROM background_job
-        WHERE {READY} AND worker = p.worker AND queue = p.queue) AS m
+        WHERE {READY} AND worker = g.worker AND queue = g.queue AND command = g.command) AS m
     UNION ALL
-    SELECT l.worker, l.queue, m.priority FROM levels l CROSS JOIN LATERAL (
+    SELECT l.worker, l.queue, l.command, m.priority FROM levels l CROSS JOIN LATERAL (
         SELECT max(priority) AS priority FROM background_job
-        WHERE {READY} AND worker = l.worker AND queue = l.queue AND priority < l.priority) AS m
+        WHERE {READY} AND worker = l.worker AND queue = l.queue AND command = l.command
+          AND priority < l.priority) AS m
     WHERE l.priority IS NOT NULL
 )
 SELECT min((SELECT min(run_after) FROM background_job
-            WHERE {READY} AND worker = l.worker AND queue = l.queue
+            WHERE {READY} AND worker = l.worker AND queue = l.queue AND command = l.command
               AND priority = l.priority AND run_after > $1))
 FROM levels l WHERE l.priority IS NOT NULL
 """
-"""Earliest future `run_after` of a ready job: one index probe per worker, queue and
-priority level (the ready index orders by priority before due time)."""
+"""Earliest future `run_after` of a ready job: one index probe per worker, queue, command
+and priority level (the ready index orders by priority before due time)."""
 
 RATE_WINDOW_ENDS = f"""
 SELECT min((SELECT min(s.started_at) FROM queue_start s

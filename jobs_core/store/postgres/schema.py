@@ -389,7 +389,16 @@ error, overlap and bounds of scheduled tasks, `job_maintenance` (which engine ru
 next), the archive's full-text index (a generated tsvector with a GIN index), and
 `finish_jobs` (finish_sql.py)."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3]
+V4 = """
+DROP INDEX ix_job_ready;
+CREATE INDEX ix_job_ready ON background_job (worker, queue, command, priority DESC, run_after, id)
+    WHERE state = 'queued' AND waiting_on IS NULL AND NOT key_parked;
+"""
+"""Migration 4 (as the SQLite store's v7): the ready index by command after queue, so a claim
+reads only the jobs of the commands its engine runs (one range each) and never steps over a
+backlog of another command's jobs."""
+
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)
