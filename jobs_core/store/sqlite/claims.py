@@ -24,54 +24,41 @@ from .rows import JOB_SELECT, row_to_job
 READY = "state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
 """The predicate of `ix_job_ready`: queued, not waiting on a parent, not parked."""
 
-QUEUES = f"""
-queues(name) AS (
-    SELECT (SELECT queue FROM background_job INDEXED BY ix_job_ready
-            WHERE worker = '' AND {READY} ORDER BY queue LIMIT 1)
+PAIRS = f"""
+pairs(q, c) AS (
+    SELECT queue, command FROM background_job
+    WHERE id = (SELECT id FROM background_job INDEXED BY ix_job_ready
+                WHERE worker = '' AND {READY} ORDER BY queue, command LIMIT 1)
     UNION ALL
-    SELECT (SELECT queue FROM background_job INDEXED BY ix_job_ready
-            WHERE worker = '' AND {READY} AND queue > queues.name ORDER BY queue LIMIT 1)
-    FROM queues WHERE queues.name IS NOT NULL
+    SELECT b.queue, b.command FROM pairs p JOIN background_job b ON b.id = coalesce(
+        (SELECT id FROM background_job INDEXED BY ix_job_ready
+         WHERE worker = '' AND {READY} AND queue = p.q AND command > p.c
+         ORDER BY queue, command LIMIT 1),
+        (SELECT id FROM background_job INDEXED BY ix_job_ready
+         WHERE worker = '' AND {READY} AND queue > p.q ORDER BY queue, command LIMIT 1))
+), served(q, c) AS MATERIALIZED (
+    SELECT q, c FROM pairs WHERE c IN (SELECT value FROM json_each(:commands))
 )"""
-"""The queues with ready default-worker jobs: one index probe per queue."""
+"""The (queue, command) pairs with ready default-worker jobs that the claiming engine runs:
+a loose scan of the ready index, one probe per pair (seeks on equal prefixes: a row-value
+`>` would seek on the first column only)."""
 
 PRECHECK = f"""
-WITH RECURSIVE {QUEUES}
+WITH RECURSIVE {PAIRS}
 SELECT (SELECT count(*) FROM job_queue
         WHERE paused OR concurrency IS NOT NULL OR rate_limit IS NOT NULL),
     EXISTS (SELECT 1 FROM job_queue WHERE rate_limit IS NOT NULL),
     EXISTS (SELECT 1 FROM background_job INDEXED BY ix_job_key_ready
             WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
               AND key_parked = 0),
-    (SELECT count(*) FROM queues WHERE name IS NOT NULL), (SELECT min(name) FROM queues)
+    (SELECT count(*) FROM served), (SELECT count(DISTINCT q) FROM served),
+    (SELECT q FROM served LIMIT 1), (SELECT c FROM served LIMIT 1)
 """
 """What a default claim must decide: queues with limits, whether one is a rate (starts are
-then logged), ready keyed jobs, how many queues have ready jobs and the first of them."""
+then logged), ready keyed jobs, how many (queue, command) pairs and queues have ready jobs
+this engine runs, and the first pair."""
 
-
-def _first_ready(queue: str, limit: str) -> str:
-    """The ids of a queue's first `limit` ready default-worker jobs of the claiming engine's
-    commands (by priority, then due time): the first `limit` of each command (one range of
-    the ready index each, so jobs of commands this engine does not run are never visited),
-    merged."""
-    return f"""
-    SELECT j.id FROM json_each(:commands) AS c JOIN background_job AS j ON j.id IN (
-        SELECT id FROM background_job INDEXED BY ix_job_ready
-        WHERE worker = '' AND queue = {queue} AND command = c.value AND {READY}
-          AND run_after <= :now AND (expires_at IS NULL OR expires_at > :now)
-        ORDER BY priority DESC, run_after, id LIMIT {limit})
-    ORDER BY j.priority DESC, j.run_after, j.id LIMIT {limit}"""
-
-
-CLAIM_ONE_QUEUE = f"""
-UPDATE background_job
-SET state = 'started', owner = :owner, attempts = attempts + 1, started_date = :now,
-    last_activity_date = :now, cancel_requested = 0
-WHERE id IN ({_first_ready(":queue", ":limit")})
-RETURNING {JOB_SELECT}, 0
-"""
-
-CLAIM_ONE_QUEUE_ONE_COMMAND = f"""
+CLAIM_ONE = f"""
 UPDATE background_job
 SET state = 'started', owner = :owner, attempts = attempts + 1, started_date = :now,
     last_activity_date = :now, cancel_requested = 0
@@ -82,13 +69,12 @@ WHERE id IN (
     ORDER BY priority DESC, run_after, id LIMIT :limit)
 RETURNING {JOB_SELECT}, 0
 """
-"""`CLAIM_ONE_QUEUE` for an engine that runs one command: one index range, nothing to
-merge (the merge reads each candidate's row once more: 1.1 µs a job, measured)."""
-"""The claim without flow control: one queue has ready jobs, no queue has a limit and no
-ready job has a key (the common case, as fast as before flow control)."""
+"""The claim without flow control: of the commands this engine runs, one has ready jobs, in
+one queue; no queue has a limit and no ready job has a key (the common case, as fast as
+before flow control: one range of the ready index)."""
 
 CLAIM_DEFAULT = f"""
-WITH RECURSIVE {QUEUES}, allowance(name, n) AS (
+WITH RECURSIVE {PAIRS}, allowance(name, n) AS (
     SELECT q.name, CASE WHEN c.name IS NULL THEN :limit WHEN c.paused THEN 0 ELSE min(:limit,
         CASE WHEN c.concurrency IS NULL THEN :limit ELSE c.concurrency
             - (SELECT count(*) FROM background_job r INDEXED BY ix_job_running
@@ -96,16 +82,19 @@ WITH RECURSIVE {QUEUES}, allowance(name, n) AS (
         CASE WHEN c.rate_limit IS NULL THEN :limit ELSE c.rate_limit
             - (SELECT coalesce(sum(s.n), 0) FROM queue_start s
                WHERE s.queue = q.name AND s.started_at > :now - c.rate_per_ms) END) END
-    FROM queues q LEFT JOIN job_queue c ON c.name = q.name
-    WHERE q.name IS NOT NULL
+    FROM (SELECT DISTINCT q AS name FROM served) AS q LEFT JOIN job_queue c ON c.name = q.name
 ), candidate AS MATERIALIZED (
     SELECT b.id, b.priority, b.run_after, b.concurrency_key, b.concurrency_limit, a.n,
         row_number() OVER (PARTITION BY b.queue ORDER BY b.priority DESC, b.run_after, b.id)
             AS nth
-    FROM allowance a JOIN background_job b ON b.id IN ({_first_ready("a.name", ":per_queue")})
+    FROM served p JOIN allowance a ON a.name = p.q JOIN background_job b ON b.id IN (
+        SELECT id FROM background_job INDEXED BY ix_job_ready
+        WHERE worker = '' AND queue = p.q AND command = p.c AND {READY}
+          AND run_after <= :now AND (expires_at IS NULL OR expires_at > :now)
+        ORDER BY priority DESC, run_after, id LIMIT :per_queue)
     WHERE a.n > 0
 ), allowed AS MATERIALIZED (
-    SELECT * FROM candidate WHERE nth <= n
+    SELECT * FROM candidate WHERE nth <= min(n, :per_queue)
 ), held AS MATERIALIZED (
     SELECT k.id FROM (
         SELECT id, concurrency_key, concurrency_limit, row_number() OVER (
@@ -131,8 +120,11 @@ FROM decision AS d
 WHERE b.id = d.id
 RETURNING {JOB_SELECT}, key_parked
 """
-"""Default-worker claim. A queue's allowance counts its own candidates only (`nth <= n`),
-and a key's free slots count the candidates of every queue (`row_number` over the key).
+"""Default-worker claim. Each (queue, command) pair gives its first jobs (one range of the
+ready index each: jobs of commands this engine does not run are never read); a queue's are
+ranked together (`nth`, by priority then due time), and its allowance counts its own
+candidates only (`nth <= n`), and a key's free slots count the candidates of every queue
+(`row_number` over the key).
 Queues take turns in a batch (the first job of each queue, oldest first, then the second of
 each, ...): priorities order the jobs of one queue, and no queue starves another."""
 
@@ -203,16 +195,13 @@ def claim(
     if named:
         jobs, rated = _started(conn.execute(CLAIM_NAMED, params).fetchall()), True
     else:
-        limited, rated, keyed, queues, first = conn.execute(PRECHECK).fetchone()
-        if not queues:
+        row = conn.execute(PRECHECK, {"commands": params["commands"]}).fetchone()
+        limited, rated, keyed, pairs, queues, queue, command = row
+        if not pairs:
             return []
-        if not limited and not keyed and queues == 1:
-            if len(commands) == 1:
-                one = {**params, "queue": first, "command": commands[0]}
-                rows = conn.execute(CLAIM_ONE_QUEUE_ONE_COMMAND, one).fetchall()
-            else:
-                rows = conn.execute(CLAIM_ONE_QUEUE, {**params, "queue": first}).fetchall()
-            jobs = _started(rows)
+        if not limited and not keyed and pairs == 1:
+            one = {**params, "queue": queue, "command": command}
+            jobs = _started(conn.execute(CLAIM_ONE, one).fetchall())
         else:
             jobs = _flow_rounds(conn, params, limit, queues)
     if jobs:
