@@ -1,14 +1,16 @@
 """End-to-end throughput of this tree against another revision, runs alternated.
 
 Usage: uv run python bench/ab_e2e.py --base REV [--rounds 3] [--jobs 10000] [--store pg]
+       [--mixed]
        uv run python bench/ab_e2e.py --base-dir DIR ...   (a tree already on disk)
 
 REV (a commit, branch or tag) is extracted with `git archive` into a temporary directory (or
 DIR is used as it is) and imported in place of this tree's packages; both sides use this
 tree's interpreter and dependencies. Each round runs the end-to-end measurement of
 `throughput.py` (producer and engine in two processes) once for the base and once for this
-tree, alternating which goes first, so that a shared machine's drift falls on both. Prints
-a table and a final JSON line.
+tree, alternating which goes first, so that a shared machine's drift falls on both.
+`--mixed`: the mixed flow-control workload of `throughput.py --mixed-only`. Prints a table
+and a final JSON line.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import throughput
 args = throughput.argparse.Namespace(store={store!r}, dir=None, quick=False, runs=1)
 cfg = dataclasses.replace(throughput.config(args), e2e_n={jobs})
 try:
-    rate, _ = asyncio.run(throughput.end_to_end(cfg, "NORMAL"))
+    rate, _ = asyncio.run(throughput.end_to_end(cfg, "NORMAL", {mixed}))
 finally:
     cfg.stores.close()
 print(json.dumps({{"rate": rate}}))
@@ -45,11 +47,11 @@ def extract(rev: str, into: str) -> None:
     subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
 
 
-def run_once(tree: str, store: str, jobs: int) -> float:
+def run_once(tree: str, store: str, jobs: int, mixed: bool = False) -> float:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([tree, os.path.join(tree, "bench")])}
     out = subprocess.run(
         [sys.executable, "-c", ONE_RUN.format(store=None if store == "sqlite" else store,
-                                              jobs=jobs)],
+                                              jobs=jobs, mixed=mixed)],
         cwd=os.path.join(tree, "bench"), env=env, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     return float(json.loads(out.strip().splitlines()[-1])["rate"])
@@ -63,6 +65,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--store", default="sqlite", help="sqlite, pg or a postgresql:// URL")
+    parser.add_argument("--mixed", action="store_true", help="the mixed flow-control workload")
     args = parser.parse_args()
     results: dict[str, list[float]] = {"base": [], "this": []}
     with tempfile.TemporaryDirectory(prefix="jobs-ab-") as extracted:
@@ -72,7 +75,7 @@ def main() -> None:
         for n in range(args.rounds):
             order = [("base", base_tree), ("this", ROOT)]
             for name, tree in order if n % 2 == 0 else reversed(order):
-                results[name].append(run_once(tree, args.store, args.jobs))
+                results[name].append(run_once(tree, args.store, args.jobs, args.mixed))
                 print(f"round {n + 1} {name}: {results[name][-1]:,.0f} jobs/s", flush=True)
     base, this = median(results["base"]), median(results["this"])
     change = (this - base) / base * 100
@@ -88,8 +91,8 @@ def main() -> None:
             ["change", f"{change:+.1f}%", ""],
         ],
     )
-    final_line({"base": args.base or args.base_dir, "base_rate": base, "this_rate": this,
-                "change_pct": change, "runs": results})  # fmt: skip
+    final_line({"base": args.base or args.base_dir, "mixed": args.mixed, "base_rate": base,
+                "this_rate": this, "change_pct": change, "runs": results})  # fmt: skip
 
 
 if __name__ == "__main__":

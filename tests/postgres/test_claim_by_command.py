@@ -1,19 +1,23 @@
 """A claim reads only the ready jobs of the commands its engine runs: a backlog of another
 command's jobs costs it nothing (before migration 4 the ready index had no command column
 and every claim stepped over all of them). Measured as the rows the claim statement's plan
-reads from `background_job` (EXPLAIN ANALYZE), not time. Also migration 3 -> 4."""
+reads from `background_job` (EXPLAIN ANALYZE), not time. Also migration 3 -> 4, and the
+claims under the store's claim lock in one statement (`claim_locked`) that it creates."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 from typing import Any
 
 import asyncpg
+import pytest
 
-from jobs_core.store.postgres import PostgresStore
+from jobs_core.store.postgres import PostgresStore, flow_claims
 from jobs_core.store.postgres.flow_claims import CLAIM_DEFAULT, CLAIM_NAMED
 from jobs_core.store.postgres.schema import LATEST_VERSION, MIGRATIONS
-from jobs_core.store.protocol import NewJob
+from jobs_core.store.protocol import NewJob, QueueChange
 from tests.pg_server import PgServer
 
 NOW = 1_764_000_000_000
@@ -103,3 +107,47 @@ async def test_a_version_3_store_gets_the_ready_index_by_command_and_its_jobs_st
     )
     assert "(worker, queue, command, priority DESC, run_after, id)" in definition
     assert int(pg_server.psql(f"SELECT version FROM {schema}.schema_version")) == LATEST_VERSION
+
+
+async def test_flow_claims_take_the_lock_in_one_statement_and_hold_a_limit_across_stores(
+    store_url: str, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a limit in use, default claims run `claim_locked` (lock and claim in one round
+    trip); claims of two stores at once still never start more than the limit."""
+    ways: list[bool] = []
+    real = flow_claims.claim
+
+    async def spy(conn: Any, **kwargs: Any) -> flow_claims.ClaimRound:
+        ways.append(bool(kwargs.get("lock")))
+        return await real(conn, **kwargs)
+
+    monkeypatch.setattr(flow_claims, "claim", spy)
+    stores = [PostgresStore(store_url) for _ in range(2)]
+    try:
+        await stores[0].set_queue("q", QueueChange(concurrency=3), NOW)
+        jobs = [dataclasses.replace(j, queue="q") for j in new_jobs("mine", "", 40)]
+        await stores[0].enqueue(jobs, NOW)
+
+        async def engine(store: PostgresStore, owner: str) -> int:
+            got = 0
+            for _ in range(10):
+                claimed = await store.claim(
+                    owner=owner, commands=["mine"], named=False, limit=10, now=NOW
+                )
+                got += len(claimed)
+            return got
+
+        started = await asyncio.gather(*(engine(s, f"e{n}") for n, s in enumerate(stores)))
+    finally:
+        for store in stores:
+            await store.close()
+    assert sum(started) == 3
+    assert True in ways
+    schema = store_url.rsplit("schema=", 1)[1]
+    source = pg_server.psql(
+        f"SELECT prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        f"WHERE n.nspname = '{schema}' AND p.proname = 'claim_locked'"
+    )
+    # The function runs the claim this version of jobs runs (a change to it needs a
+    # migration that creates the function again).
+    assert " ".join(flow_claims.CLAIM_DEFAULT.split()) in " ".join(source.split())

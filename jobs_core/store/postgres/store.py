@@ -193,18 +193,27 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
     async def _claim_once(
         self, owner: str, commands: list[str], named: bool, limit: int, now: int
     ) -> list[Job] | None:
-        """One claim: lone statements while no flow control is in use, else a transaction
-        under the store's claim lock (see `flow_claims`); None when a rival's named claim
-        committed after our snapshot (look again)."""
+        """One claim: lone statements while no flow control is in use, else statements
+        under the store's claim lock (see `flow_claims`): `claim_locked`, each its own
+        transaction, for the default worker; a transaction for named workers. None when a
+        rival's named claim committed after our snapshot (look again)."""
 
-        def statement(conn: Conn, locked: bool, batch: int, cap: int) -> Awaitable[ClaimRound]:
+        def statement(
+            conn: Conn, locked: bool, batch: int, cap: int, lock: bool = False
+        ) -> Awaitable[ClaimRound]:
             return flow_claims.claim(
                 conn, owner=owner, commands=commands, named=named, limit=batch, per_queue=cap,
-                now=now, locked=locked, lock_class=self._lock_class,
+                now=now, locked=locked, lock_class=self._lock_class, lock=lock,
             )  # fmt: skip
 
         async def alone(batch: int, cap: int) -> ClaimRound:
             return await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
+
+        async def locking(batch: int, cap: int) -> ClaimRound:
+            """A default claim under the lock in one round trip, its own transaction."""
+            return await self._db.one(
+                lambda c: statement(c, True, batch, cap, lock=True), engine=True
+            )
 
         jobs: list[Job] = []
 
@@ -221,7 +230,11 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
                 self._queues_seen = last.queues
                 if not last.needed or len(jobs) >= limit:
                     return jobs
-            more, last = await self._db.write(under_lock, engine=True)
+            if named:
+                more, last = await self._db.write(under_lock, engine=True)
+            else:
+                rounds = flow_claims.claim_rounds(locking, limit - len(jobs), self._queues_seen)
+                more, last = await rounds
         except flow_claims.ClaimRaced:
             return jobs or None
         self._flow_mode, self._queues_seen = last.needed, last.queues
