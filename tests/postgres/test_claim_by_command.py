@@ -150,4 +150,5 @@ async def test_flow_claims_take_the_lock_in_one_statement_and_hold_a_limit_acros
     )
     # The function runs the claim this version of jobs runs (a change to it needs a
     # migration that creates the function again).
-    assert " ".join(flow_claims.CLAIM_DEFAULT.split()) in " ".join(source.split())
+    statement = flow_claims.CLAIM_DEFAULT.replace("$4", "v_batch").replace("$6", "v_cap")
+    assert " ".join(statement.split()) in " ".join(source.split())

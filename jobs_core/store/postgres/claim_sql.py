@@ -115,19 +115,53 @@ WITH RECURSIVE {FLOW}, queues(name) AS (
 ), {claimed(job_fields, "(SELECT count(*) FROM allowance)")}"""
 
 
-def claim_locked_function(column_types: dict[str, str], job_fields: list[str]) -> str:
+def claim_locked_function(
+    column_types: dict[str, str], job_fields: list[str], max_rounds: int
+) -> str:
     """DDL of `claim_locked(owner, now, commands, batch, locked, per_queue, lock_class)`:
-    the store's claim lock, then `claim_default` (a migration that changes that statement
-    creates this function again)."""
+    the store's claim lock, then `claim_default` in rounds while the batch has room (the
+    rule of `flow.next_cap`, at most `max_rounds`), all in the caller's one statement. A
+    migration that changes `claim_default` creates this function again."""
     out = ", ".join(f"{f} {column_types[f]}" for f in job_fields)
+    targets = ", ".join([*job_fields, "flag_needed", "flag_parked", "flag_queues"])
+    # The batch and the per-queue share change between rounds: variables, not parameters.
+    statement = claim_default(job_fields).replace("$4", "v_batch").replace("$6", "v_cap")
     return f"""
 CREATE FUNCTION claim_locked(text, bigint, text[], integer, boolean, integer, integer)
 RETURNS TABLE ({out}, flag_needed boolean, flag_parked bigint, flag_queues bigint)
 LANGUAGE plpgsql VOLATILE AS $fn$
 #variable_conflict use_column
+DECLARE
+    v_batch integer := $4;
+    v_cap integer := $6;
+    v_claimed integer := 0;
+    v_parked bigint;
+    v_most bigint;
+    v_queues text[];
 BEGIN
     PERFORM pg_advisory_xact_lock($7, {CLAIM_LOCK_KEY});
-    RETURN QUERY {claim_default(job_fields)};
+    FOR v_round IN 1..{max_rounds} LOOP
+        v_queues := '{{}}';
+        FOR {targets} IN {statement} LOOP
+            RETURN NEXT;
+            v_parked := flag_parked;
+            IF id IS NOT NULL THEN
+                v_queues := v_queues || queue;
+            END IF;
+        END LOOP;
+        v_claimed := v_claimed + cardinality(v_queues);
+        v_batch := $4 - v_claimed;
+        EXIT WHEN v_batch <= 0;
+        SELECT max(n) INTO v_most FROM (SELECT count(*) AS n FROM unnest(v_queues) AS q
+                                        GROUP BY q) AS per_queue;
+        IF coalesce(v_most, 0) >= v_cap AND v_cap < $4 THEN
+            v_cap := v_batch;
+        ELSIF v_parked > 0 THEN
+            v_cap := LEAST(v_cap, v_batch);
+        ELSE
+            EXIT;
+        END IF;
+    END LOOP;
 END
 $fn$;
 """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from jobs_core.flow import MAX_ROUNDS
+
 from .claim_sql import claim_locked_function
 from .finish_sql import finish_function
 from .functions_sql import CAP_LOGS, LOG_END
@@ -405,7 +407,7 @@ V4 = f"""
 DROP INDEX ix_job_ready;
 CREATE INDEX ix_job_ready ON background_job (worker, queue, command, priority DESC, run_after, id)
     WHERE state = 'queued' AND waiting_on IS NULL AND NOT key_parked;
-{claim_locked_function(_column_types(), JOB_FIELDS)}"""
+{claim_locked_function(_column_types(), JOB_FIELDS, MAX_ROUNDS)}"""
 """Migration 4 (as the SQLite store's v7): the ready index by command after queue, so a claim
 reads only the jobs of the commands its engine runs (one range each) and never steps over a
 backlog of another command's jobs; `claim_locked`, the claim under the store's claim lock in

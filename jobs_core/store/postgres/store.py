@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from jobs_core.errors import StoreUnavailableError
 from jobs_core.figures import FIGURES_KEPT_MS
-from jobs_core.flow import WaitFacts
+from jobs_core.flow import WaitFacts, per_queue_cap
 from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.records import (
     EngineInfo,
@@ -232,9 +232,10 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
                     return jobs
             if named:
                 more, last = await self._db.write(under_lock, engine=True)
-            else:
-                rounds = flow_claims.claim_rounds(locking, limit - len(jobs), self._queues_seen)
-                more, last = await rounds
+            else:  # claim_locked runs the rounds itself
+                cap = per_queue_cap(limit - len(jobs), self._queues_seen)
+                last = await locking(limit - len(jobs), cap)
+                more = last.jobs
         except flow_claims.ClaimRaced:
             return jobs or None
         self._flow_mode, self._queues_seen = last.needed, last.queues
