@@ -193,27 +193,19 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
     async def _claim_once(
         self, owner: str, commands: list[str], named: bool, limit: int, now: int
     ) -> list[Job] | None:
-        """One claim: lone statements while no flow control is in use, else statements
-        under the store's claim lock (see `flow_claims`): `claim_locked`, each its own
-        transaction, for the default worker; a transaction for named workers. None when a
-        rival's named claim committed after our snapshot (look again)."""
+        """One claim: lone statements while no flow control is in use, else under the
+        store's claim lock (see `flow_claims`): `claim_locked` for the default worker, a
+        transaction for named workers. None when a rival's named claim committed after our
+        snapshot (look again)."""
 
-        def statement(
-            conn: Conn, locked: bool, batch: int, cap: int, lock: bool = False
-        ) -> Awaitable[ClaimRound]:
+        def statement(conn: Conn, locked: bool, batch: int, cap: int) -> Awaitable[ClaimRound]:
             return flow_claims.claim(
                 conn, owner=owner, commands=commands, named=named, limit=batch, per_queue=cap,
-                now=now, locked=locked, lock_class=self._lock_class, lock=lock,
+                now=now, locked=locked, lock_class=self._lock_class,
             )  # fmt: skip
 
         async def alone(batch: int, cap: int) -> ClaimRound:
             return await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
-
-        async def locking(batch: int, cap: int) -> ClaimRound:
-            """A default claim under the lock in one round trip, its own transaction."""
-            return await self._db.one(
-                lambda c: statement(c, True, batch, cap, lock=True), engine=True
-            )
 
         jobs: list[Job] = []
 
@@ -232,14 +224,27 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
                     return jobs
             if named:
                 more, last = await self._db.write(under_lock, engine=True)
-            else:  # claim_locked runs the rounds itself
-                cap = per_queue_cap(limit - len(jobs), self._queues_seen)
-                last = await locking(limit - len(jobs), cap)
+            else:
+                last = await self._claim_locked(owner, commands, limit - len(jobs), now)
                 more = last.jobs
         except flow_claims.ClaimRaced:
             return jobs or None
         self._flow_mode, self._queues_seen = last.needed, last.queues
         return jobs + more
+
+    async def _claim_locked(
+        self, owner: str, commands: list[str], limit: int, now: int
+    ) -> ClaimRound:
+        """A default claim under the store's claim lock in one round trip: `claim_locked`,
+        its own transaction, runs the claim's rounds itself."""
+        cap = per_queue_cap(limit, self._queues_seen)
+        return await self._db.one(
+            lambda c: flow_claims.claim(
+                c, owner=owner, commands=commands, named=False, limit=limit, per_queue=cap,
+                now=now, locked=True, lock_class=self._lock_class, lock=True,
+            ),
+            engine=True,
+        )  # fmt: skip
 
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
