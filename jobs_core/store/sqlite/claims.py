@@ -36,12 +36,15 @@ pairs(q, c) AS (
          ORDER BY queue, command LIMIT 1),
         (SELECT id FROM background_job INDEXED BY ix_job_ready
          WHERE worker = '' AND {READY} AND queue > p.q ORDER BY queue, command LIMIT 1))
-), served(q, c) AS MATERIALIZED (
+)"""
+"""The (queue, command) pairs with ready default-worker jobs: a loose scan of the ready
+index, one probe per pair (seeks on equal prefixes: a row-value `>` would seek on the first
+column only)."""
+
+SERVED = f"""{PAIRS}, served(q, c) AS MATERIALIZED (
     SELECT q, c FROM pairs WHERE c IN (SELECT value FROM json_each(:commands))
 )"""
-"""The (queue, command) pairs with ready default-worker jobs that the claiming engine runs:
-a loose scan of the ready index, one probe per pair (seeks on equal prefixes: a row-value
-`>` would seek on the first column only)."""
+"""The pairs whose command the claiming engine runs."""
 
 PRECHECK = f"""
 WITH RECURSIVE {PAIRS}
@@ -51,12 +54,13 @@ SELECT (SELECT count(*) FROM job_queue
     EXISTS (SELECT 1 FROM background_job INDEXED BY ix_job_key_ready
             WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
               AND key_parked = 0),
-    (SELECT count(*) FROM served), (SELECT count(DISTINCT q) FROM served),
-    (SELECT q FROM served LIMIT 1), (SELECT c FROM served LIMIT 1)
+    q, c
+FROM pairs
 """
-"""What a default claim must decide: queues with limits, whether one is a rate (starts are
-then logged), ready keyed jobs, how many (queue, command) pairs and queues have ready jobs
-this engine runs, and the first pair."""
+"""What a default claim must decide, one row per (queue, command) pair with ready jobs:
+queues with limits, whether one is a rate (starts are then logged), ready keyed jobs, and
+the pair (the caller keeps those of its commands: in Python, 9.5 µs a check against 18.4
+with `json_each` in SQL)."""
 
 CLAIM_ONE = f"""
 UPDATE background_job
@@ -74,7 +78,7 @@ one queue; no queue has a limit and no ready job has a key (the common case, as 
 before flow control: one range of the ready index)."""
 
 CLAIM_DEFAULT = f"""
-WITH RECURSIVE {PAIRS}, allowance(name, n) AS (
+WITH RECURSIVE {SERVED}, allowance(name, n) AS (
     SELECT q.name, CASE WHEN c.name IS NULL THEN :limit WHEN c.paused THEN 0 ELSE min(:limit,
         CASE WHEN c.concurrency IS NULL THEN :limit ELSE c.concurrency
             - (SELECT count(*) FROM background_job r INDEXED BY ix_job_running
@@ -195,15 +199,16 @@ def claim(
     if named:
         jobs, rated = _started(conn.execute(CLAIM_NAMED, params).fetchall()), True
     else:
-        row = conn.execute(PRECHECK, {"commands": params["commands"]}).fetchone()
-        limited, rated, keyed, pairs, queues, queue, command = row
-        if not pairs:
+        runs = set(commands)
+        found = [row for row in conn.execute(PRECHECK).fetchall() if row[4] in runs]
+        if not found:
             return []
-        if not limited and not keyed and pairs == 1:
+        limited, rated, keyed, queue, command = found[0]
+        if not limited and not keyed and len(found) == 1:
             one = {**params, "queue": queue, "command": command}
             jobs = _started(conn.execute(CLAIM_ONE, one).fetchall())
         else:
-            jobs = _flow_rounds(conn, params, limit, queues)
+            jobs = _flow_rounds(conn, params, limit, len({row[3] for row in found}))
     if jobs:
         jobs.sort(key=lambda j: (-j.priority, j.run_after, j.id))
         conn.execute(SUMMARY_STARTED, {"now": now, "ids": json.dumps([j.id for j in jobs])})
