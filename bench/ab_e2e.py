@@ -1,7 +1,7 @@
 """End-to-end throughput of this tree against another revision, runs alternated.
 
 Usage: uv run python bench/ab_e2e.py --base REV [--rounds 3] [--jobs 10000] [--store pg]
-           [--durability NORMAL|FULL] [--workload batched|one]
+           [--durability NORMAL|FULL] [--workload batched|one] [--mixed]
        uv run python bench/ab_e2e.py --base-dir DIR ...   (a tree already on disk)
 
 REV (a commit, branch or tag) is extracted with `git archive` into a temporary directory (or
@@ -10,7 +10,8 @@ tree's interpreter and dependencies. Each round runs the end-to-end measurement 
 `throughput.py` (producer and engine in two processes) once for the base and once for this
 tree, alternating which goes first, so that a shared machine's drift falls on both
 (`--workload one`: `peers.py`'s (a) instead, one producer awaiting one enqueue per job;
-with `--durability FULL`, its (e)). Prints a table and a final JSON line.
+with `--durability FULL`, its (e); `--mixed`: the mixed flow-control workload of
+`throughput.py --mixed-only`). Prints a table and a final JSON line.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import throughput
 args = throughput.argparse.Namespace(store={store!r}, dir=None, quick=False, runs=1)
 cfg = dataclasses.replace(throughput.config(args), e2e_n={jobs})
 try:
-    rate, _ = asyncio.run(throughput.end_to_end(cfg, {durability!r}))
+    rate, _ = asyncio.run(throughput.end_to_end(cfg, {durability!r}, {mixed}))
 finally:
     cfg.stores.close()
 print(json.dumps({{"rate": rate}}))
@@ -77,7 +78,9 @@ def run_once(tree: str, args: argparse.Namespace) -> float:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([tree, os.path.join(tree, "bench")])}
     template = ONE_PRODUCER if args.workload == "one" else ONE_RUN
     store = None if args.store == "sqlite" else args.store
-    code = template.format(store=store, jobs=args.jobs, durability=args.durability)
+    code = template.format(
+        store=store, jobs=args.jobs, durability=args.durability, mixed=args.mixed
+    )
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=os.path.join(tree, "bench"), env=env, check=True, capture_output=True, text=True,
@@ -98,6 +101,7 @@ def main() -> None:
         "--workload", default="batched", choices=["batched", "one"],
         help="batched: throughput.py's end to end; one: one producer awaiting each enqueue",
     )  # fmt: skip
+    parser.add_argument("--mixed", action="store_true", help="the mixed flow-control workload")
     args = parser.parse_args()
     results: dict[str, list[float]] = {"base": [], "this": []}
     with tempfile.TemporaryDirectory(prefix="jobs-ab-") as extracted:
@@ -123,8 +127,8 @@ def main() -> None:
             ["change", f"{change:+.1f}%", ""],
         ],
     )
-    final_line({"base": args.base or args.base_dir, "base_rate": base, "this_rate": this,
-                "change_pct": change, "runs": results})  # fmt: skip
+    final_line({"base": args.base or args.base_dir, "mixed": args.mixed, "base_rate": base,
+                "this_rate": this, "change_pct": change, "runs": results})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """CPU time per job of the SQLite store's hot path (claim, finish, archive), this tree against
 another revision, runs alternated.
 
-Usage: uv run python bench/ab_store_cpu.py --base REV [--rounds 5] [--jobs 20000]
+Usage: uv run python bench/ab_store_cpu.py --base REV [--rounds 5] [--jobs 20000] [--mixed]
+       [--backlog N]
        uv run python bench/ab_store_cpu.py --base-dir DIR ...
 
 Each run enqueues --jobs no-op jobs into a fresh store (not measured), then claims them 100
@@ -9,7 +10,11 @@ at a time, finishes each claim as completed and archives them into their month f
 measuring the process's CPU time of each phase. No engine, handler or event-loop work is
 counted, and CPU time (the minimum over rounds) hardly moves when the machine is shared,
 where end-to-end throughput (`ab_e2e.py`) swings by 2x: this isolates what a change to the
-store costs a job. Prints a table and a final JSON line.
+store costs a job. `--mixed`: `throughput.py`'s mixed workload instead of the default queue
+(5 queues, two with a concurrency limit of 50, priorities 0-3, a concurrency key from 2,000
+users on one job in five). `--backlog N`: N jobs of commands the claims do not run queued
+first (`growth.py`'s "queued, other command" store, without the end-to-end noise). Prints a
+table and a final JSON line.
 """
 
 from __future__ import annotations
@@ -27,28 +32,46 @@ from ab_e2e import ROOT, extract
 ONE_RUN = """
 import asyncio, json, shutil, tempfile, time
 from jobs_core.records import JobState
-from jobs_core.store.protocol import NewJob, Transition
+from jobs_core.store.protocol import NewJob, QueueChange, Transition
 from jobs_core.store.sqlite.store import SqliteStore
+
+QUEUES = ("mail", "billing", "reports", "media", "webhooks")
+
+def flow(i):
+    if not {mixed}:
+        return {{}}
+    return dict(queue=QUEUES[i % 5], priority=(i * 7) % 4,
+                concurrency_key=f"user:{{i % 2000}}" if i % 10 < 2 else None)
 
 async def main(n):
     directory = tempfile.mkdtemp(prefix="jobs-ab-store-")
     store = SqliteStore(directory)
     now = 1_764_000_000_000
     owner = "host-1234567:12345:abcdef12"
+    if {mixed}:
+        for name in ("mail", "billing"):
+            await store.set_queue(name, QueueChange(concurrency=50), now)
+    for first in range(0, {backlog}, 1000):
+        await store.enqueue([
+            NewJob(command=f"cmd_{{i % 10}}", request_type="dict", request_body="{{}}",
+                   worker="", run_after=now, retry_limit=2, timeout_secs=600.0)
+            for i in range(first, min({backlog}, first + 1000))], now)
     for first in range(0, n, 1000):
         await store.enqueue([
             NewJob(command="noop", request_type="dict", request_body='{{"i": %d}}' % i,
-                   worker="", run_after=now, retry_limit=2, timeout_secs=600.0)
+                   worker="", run_after=now, retry_limit=2, timeout_secs=600.0, **flow(i))
             for i in range(first, first + 1000)], now)
     cpu = {{"claim": 0.0, "finish": 0.0, "archive": 0.0}}
-    while True:
+    done = 0
+    while done < n:
         t0 = time.process_time()
         jobs = await store.claim(owner=owner, commands=["noop"], named=False, limit=100,
                                  now=now)
         t1 = time.process_time()
         cpu["claim"] += t1 - t0
         if not jobs:
-            break
+            raise SystemExit(f"a claim found nothing with {{n - done}} jobs left")
+        done += len(jobs)
         await store.finish([
             Transition(job_id=j.id, state=JobState.COMPLETED, owner_guard=owner,
                        duration_ms=1, response_type="NoneType", response_body="null",
@@ -68,10 +91,10 @@ asyncio.run(main({jobs}))
 PHASES = ("claim", "finish", "archive")
 
 
-def run_once(tree: str, jobs: int) -> dict[str, float]:
+def run_once(tree: str, jobs: int, mixed: bool = False, backlog: int = 0) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": tree}
     out = subprocess.run(
-        [sys.executable, "-c", ONE_RUN.format(jobs=jobs)],
+        [sys.executable, "-c", ONE_RUN.format(jobs=jobs, mixed=mixed, backlog=backlog)],
         cwd=tree, env=env, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
@@ -85,6 +108,11 @@ def main() -> None:
     group.add_argument("--base-dir", help="a source tree to compare against, as it is")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=20_000)
+    parser.add_argument("--mixed", action="store_true", help="the mixed flow-control workload")
+    parser.add_argument(
+        "--backlog", type=int, default=0, metavar="N",
+        help="first queue N jobs of commands the claims do not run (older: ahead in order)",
+    )  # fmt: skip
     args = parser.parse_args()
     runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
     with tempfile.TemporaryDirectory(prefix="jobs-ab-") as extracted:
@@ -94,7 +122,7 @@ def main() -> None:
         for n in range(args.rounds):
             order = [("base", base_tree), ("this", ROOT)]
             for name, tree in order if n % 2 == 0 else reversed(order):
-                runs[name].append(run_once(tree, args.jobs))
+                runs[name].append(run_once(tree, args.jobs, args.mixed, args.backlog))
                 shown = ", ".join(f"{p} {runs[name][-1][p]:.2f}" for p in PHASES)
                 print(f"round {n + 1} {name}: {shown} µs/job", flush=True)
     best = {name: {p: min(r[p] for r in rs) for p in PHASES} for name, rs in runs.items()}
@@ -105,9 +133,23 @@ def main() -> None:
          f"{best['this'][phase] - best['base'][phase]:+.2f}"]
         for phase in (*PHASES, "total")
     ]  # fmt: skip
-    print(f"CPU µs per job, the least of {args.rounds} rounds; base: {args.base or args.base_dir}")
+    workload = ("mixed" if args.mixed else "default queue") + (
+        f", {args.backlog:,} queued of other commands" if args.backlog else ""
+    )
+    print(
+        f"CPU µs per job ({workload}), the least of {args.rounds} rounds; "
+        f"base: {args.base or args.base_dir}"
+    )
     print_table(["phase", "base", "this tree", "change"], rows)
-    final_line({"base": args.base or args.base_dir, "best_us": best, "runs": runs})
+    final_line(
+        {
+            "base": args.base or args.base_dir,
+            "mixed": args.mixed,
+            "backlog": args.backlog,
+            "best_us": best,
+            "runs": runs,
+        }
+    )
 
 
 if __name__ == "__main__":

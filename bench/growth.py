@@ -1,8 +1,8 @@
 """Cost as the store grows: end-to-end rate with jobs already archived or queued, and the
 engine's memory with a large queue and over a million jobs processed.
 
-Run: `uv run python bench/growth.py [--quick] [--runs N]`. The engine runs in its own
-process (`_engine_proc.py`, NORMAL durability), the producer enqueues in batches of 500 as
+Run: `uv run python bench/growth.py [--quick] [--runs N] [--stores-only]`. The engine runs in
+its own process (`_engine_proc.py`, NORMAL durability), the producer enqueues in batches of 500 as
 `throughput.py` does. Archived jobs are seeded with SQL (`_seed_archive.py`): completed and
 failed jobs in this month's file, their summaries in the live store.
 
@@ -219,7 +219,7 @@ async def long_run(cfg: Config) -> list[dict[str, float]]:
 # -- driver ---------------------------------------------------------------------------------
 
 
-async def measure(cfg: Config) -> dict[str, Any]:
+async def measure(cfg: Config, stores_only: bool = False) -> dict[str, Any]:
     print("end to end, by store", file=sys.stderr)
     rates = await stores(cfg)
     r: dict[str, Any] = {"e2e_per_s": {name: median(v) for name, v in rates.items()}}
@@ -227,6 +227,8 @@ async def measure(cfg: Config) -> dict[str, Any]:
         name: median([x / e for x, e in zip(v, rates["empty"], strict=True)])
         for name, v in rates.items()
     }
+    if stores_only:
+        return r
     print(f"backlog of {cfg.queued:,}", file=sys.stderr)
     r.update(await drain_backlog(cfg))
     print(f"{cfg.processed:,} processed", file=sys.stderr)
@@ -240,6 +242,8 @@ def rows(r: dict[str, Any], cfg: Config) -> list[tuple[Any, ...]]:
          ">= 0.90" if name.startswith("1,000,000") else "-")
         for name, rate in r["e2e_per_s"].items()
     ]  # fmt: skip
+    if "long_run" not in r:
+        return out
     first, last = r["long_run"][0], r["long_run"][-1]
     out += [
         (f"backlog {cfg.queued:,}: drain jobs/s", r["backlog_drain_per_s"], "-", "-"),
@@ -262,8 +266,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, one run (smoke)")
     parser.add_argument("--runs", type=int, default=3, help="runs per store (medians)")
     parser.add_argument("--dir", default=None, help="parent of the temporary data directories")
-    cfg = config(parser.parse_args())
-    result = asyncio.run(measure(cfg))
+    parser.add_argument(
+        "--stores-only", action="store_true",
+        help="only the end-to-end rates by store (no backlog drain, no long run)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    cfg = config(args)
+    result = asyncio.run(measure(cfg, args.stores_only))
     print(f"jobs growth benchmark: median of {cfg.runs} run(s), {cfg.n:,} jobs per e2e run, "
           f"{os.cpu_count()} CPUs")  # fmt: skip
     print_table(["metric", "value", "ratio / change", "target"], rows(result, cfg))

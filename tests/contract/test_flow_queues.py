@@ -153,6 +153,39 @@ async def test_priority_orders_due_jobs_of_a_queue_and_equals_run_oldest_first(
     assert order[-1] == "f9-later"
 
 
+async def test_priority_orders_jobs_across_the_commands_an_engine_runs(
+    make_jobs: MakeJobs,
+) -> None:
+    """A claim reads each command's jobs apart (the ready index is by command) and merges
+    them: priority then due order hold across commands, for a named worker too, and jobs of
+    a command the engine does not run stay queued."""
+    producer = make_jobs(start_engine=False)
+    jobs = make_jobs(start_engine=False, settings=Settings(concurrency=1))
+    order: list[str] = []
+
+    async def record(req: str) -> None:
+        order.append(req)
+
+    for name in ("alpha", "beta"):
+        for app in (producer, jobs):
+            app.command(name)(record)
+            app.command(f"{name}_solo", worker="solo")(record)
+    producer.command("other")(record)
+    async with producer, jobs:
+        first = await producer.enqueue("other", "x")
+        for command, req, priority in (
+            ("alpha", "a0", 0), ("beta", "b2", 2), ("alpha", "a1", 1), ("beta", "b0", 0),
+            ("alpha", "a2", 2), ("alpha_solo", "s0", 0), ("beta_solo", "s1", 1),
+        ):  # fmt: skip
+            await producer.enqueue(command, req, priority=priority)
+        await jobs.run_until_idle()
+        other = await jobs.get_job(first.id)
+    default = [r for r in order if not r.startswith("s")]
+    assert default == ["b2", "a2", "a1", "a0", "b0"]
+    assert [r for r in order if r.startswith("s")] == ["s1", "s0"]
+    assert other.summary.state is JobState.QUEUED
+
+
 async def test_strict_priority_starves_low_jobs_of_a_queue_but_not_of_their_own_queue(
     make_jobs: MakeJobs,
 ) -> None:

@@ -2,9 +2,9 @@
 
 One statement picks and starts a batch, as on SQLite: the queues with ready jobs (a loose
 index scan), each queue's allowance (paused: 0; else its free concurrency and rate, at most
-the batch), its first jobs by priority then due time (`LATERAL ... LIMIT allowance FOR UPDATE
-SKIP LOCKED`), keyed jobs beyond their key's free slots parked, then the rest, the queues
-taking turns.
+the batch), its first jobs by priority then due time (for each command the engine runs, one
+range of the ready index, `LATERAL ... LIMIT allowance FOR UPDATE SKIP LOCKED`, merged),
+keyed jobs beyond their key's free slots parked, then the rest, the queues taking turns.
 
 Limits need exact counts across engines, and a statement's snapshot is taken before it could
 take a lock. So while any queue has a limit or any ready job has a concurrency key ("flow
@@ -26,100 +26,15 @@ from jobs_core.errors import JobsError
 from jobs_core.flow import MAX_ROUNDS, next_cap, per_queue_cap
 from jobs_core.records import Job
 
+from .claim_sql import CLAIM_LOCK_KEY, FLOW, READY, WINDOW_STARTS, claim_default, claimed
 from .connection import Conn
-from .rows import JOB_SELECT, row_to_job
+from .rows import row_to_job
+from .schema import JOB_FIELDS
 
-CLAIM_LOCK_KEY = 0
-"""Second key of the store's advisory lock class that serialises claims in flow mode."""
+CLAIM_DEFAULT = claim_default(JOB_FIELDS)
 
-READY = "state = 'queued' AND waiting_on IS NULL AND NOT key_parked"
-"""The predicate of `ix_job_ready`."""
-
-FLOW = """
-flow AS MATERIALIZED (
-    SELECT EXISTS (SELECT 1 FROM job_queue
-                   WHERE paused OR concurrency IS NOT NULL OR rate_limit IS NOT NULL)
-        OR EXISTS (SELECT 1 FROM background_job
-                   WHERE state = 'queued' AND concurrency_key IS NOT NULL
-                     AND waiting_on IS NULL AND NOT key_parked) AS needed
-), go AS MATERIALIZED (
-    SELECT $5::boolean OR NOT needed AS ok FROM flow
-)"""
-"""Whether flow control is in use; a claim without the lock (`$5` false) then claims nothing."""
-
-WINDOW_STARTS = """(SELECT coalesce(sum(s.n), 0) FROM queue_start s
-                    WHERE s.queue = {queue} AND s.started_at > $2 - c.rate_per_ms)"""
-
-# A claim writes only the live row: the summary of a running job takes its state, start and
-# attempts from there (rows.LIVE_SUMMARY_SELECT) until the job's next change writes both.
-# `= ANY(ARRAY(...))`: an index probe per claimed id; a join lets the planner, which cannot
-# know the batch is small, hash the whole table (measured: 7 ms instead of 1 for 100 jobs).
-_CLAIMED = f"""
-claimed AS (
-    UPDATE background_job AS b
-    SET state = 'started', owner = $1, attempts = b.attempts + 1, started_date = $2,
-        last_activity_date = $2, cancel_requested = false
-    WHERE b.id = ANY(ARRAY(SELECT id FROM chosen))
-    RETURNING {", ".join("b." + f for f in JOB_SELECT.split(", "))}
-), starts AS (
-    INSERT INTO queue_start (queue, started_at, n)
-    SELECT c.queue, $2, count(*) FROM claimed c JOIN job_queue q ON q.name = c.queue
-    WHERE q.rate_limit IS NOT NULL GROUP BY c.queue
-)
-SELECT {", ".join("c." + f for f in JOB_SELECT.split(", "))},
-    (SELECT needed FROM flow), (SELECT count(*) FROM parked), {{queues}}
-FROM (SELECT 1) AS one LEFT JOIN claimed c ON true
-ORDER BY c.priority DESC, c.run_after, c.id
-"""
-"""Start the chosen jobs, count rate-limited starts; one row at least (the flags: flow mode
-needed, jobs parked, queues with ready jobs)."""
-
-CLAIM_DEFAULT = f"""
-WITH RECURSIVE {FLOW}, queues(name) AS (
-    (SELECT queue FROM background_job WHERE worker = '' AND {READY} ORDER BY queue LIMIT 1)
-    UNION ALL
-    SELECT (SELECT b.queue FROM background_job b
-            WHERE b.worker = '' AND b.state = 'queued' AND b.waiting_on IS NULL
-              AND NOT b.key_parked AND b.queue > queues.name ORDER BY b.queue LIMIT 1)
-    FROM queues WHERE queues.name IS NOT NULL
-), allowance AS (
-    SELECT q.name, CASE WHEN c.name IS NULL THEN $4 WHEN c.paused THEN 0 ELSE LEAST($4,
-        CASE WHEN c.concurrency IS NULL THEN $4 ELSE c.concurrency
-            - (SELECT count(*) FROM background_job r
-               WHERE r.queue = q.name AND r.state = 'started') END,
-        CASE WHEN c.rate_limit IS NULL THEN $4
-             ELSE c.rate_limit - {WINDOW_STARTS.format(queue="q.name")} END) END AS n
-    FROM queues q LEFT JOIN job_queue c ON c.name = q.name
-    WHERE q.name IS NOT NULL AND (SELECT ok FROM go)
-), candidate AS MATERIALIZED (
-    SELECT p.*, row_number() OVER (
-        PARTITION BY a.name ORDER BY p.priority DESC, p.run_after, p.id) AS nth
-    FROM allowance a CROSS JOIN LATERAL (
-        SELECT id, priority, run_after, concurrency_key, concurrency_limit FROM background_job
-        WHERE worker = '' AND queue = a.name AND {READY} AND run_after <= $2
-          AND (expires_at IS NULL OR expires_at > $2) AND command = ANY($3::text[])
-        ORDER BY priority DESC, run_after, id LIMIT LEAST(a.n, $6)
-        FOR UPDATE SKIP LOCKED) AS p
-    WHERE a.n > 0
-), held AS MATERIALIZED (
-    SELECT k.id FROM (
-        SELECT id, concurrency_key, concurrency_limit, row_number() OVER (
-            PARTITION BY concurrency_key ORDER BY priority DESC, run_after, id) AS nth
-        FROM candidate WHERE concurrency_key IS NOT NULL) AS k
-    WHERE k.nth + (SELECT count(*) FROM background_job r
-                   WHERE r.concurrency_key = k.concurrency_key AND r.state = 'started')
-          > k.concurrency_limit
-), chosen AS (
-    SELECT id FROM candidate WHERE id <> ALL(ARRAY(SELECT id FROM held))
-    ORDER BY nth, run_after, id LIMIT $4
-), parked AS (
-    UPDATE background_job SET key_parked = true
-    WHERE id = ANY(ARRAY(SELECT id FROM held)) RETURNING id
-), {_CLAIMED.format(queues="(SELECT count(*) FROM allowance)")}"""
-"""Default-worker claim; `$1` owner, `$2` now, `$3` commands, `$4` batch, `$5` locked, `$6`
-how many jobs one queue may give (its share of the batch, see `flow.per_queue_cap`).
-Queues take turns in a batch (the first job of each, oldest first, then the second, ...):
-priorities order the jobs of one queue, and no queue starves another."""
+CLAIM_LOCKED = "SELECT * FROM claim_locked($1, $2, $3, $4, true, $5, $6)"
+"""`CLAIM_DEFAULT` under the store's claim lock, in one statement (claim_sql.py)."""
 
 CLAIM_NAMED = f"""
 WITH RECURSIVE {FLOW}, named(worker) AS (
@@ -141,11 +56,14 @@ WITH RECURSIVE {FLOW}, named(worker) AS (
 ), locked AS (
     SELECT worker FROM free WHERE pg_try_advisory_xact_lock($6::integer, hashtext(worker))
 ), first AS (
-    SELECT (SELECT q.id FROM background_job q
-            WHERE q.worker = locked.worker AND q.queue = locked.worker AND q.state = 'queued'
-              AND q.waiting_on IS NULL AND NOT q.key_parked AND q.run_after <= $2
-              AND (q.expires_at IS NULL OR q.expires_at > $2) AND q.command = ANY($3::text[])
-            ORDER BY q.priority DESC, q.run_after, q.id LIMIT 1 FOR UPDATE) AS id
+    SELECT (SELECT x.id FROM unnest($3::text[]) AS cmd(name) CROSS JOIN LATERAL (
+                SELECT q.id, q.priority, q.run_after FROM background_job q
+                WHERE q.worker = locked.worker AND q.queue = locked.worker
+                  AND q.command = cmd.name AND q.state = 'queued' AND q.waiting_on IS NULL
+                  AND NOT q.key_parked AND q.run_after <= $2
+                  AND (q.expires_at IS NULL OR q.expires_at > $2)
+                ORDER BY q.priority DESC, q.run_after, q.id LIMIT 1 FOR UPDATE) AS x
+            ORDER BY x.priority DESC, x.run_after, x.id LIMIT 1) AS id
     FROM locked
 ), chosen AS (
     SELECT j.id FROM first f JOIN background_job j ON j.id = f.id
@@ -154,7 +72,7 @@ WITH RECURSIVE {FLOW}, named(worker) AS (
         WHERE r.concurrency_key = j.concurrency_key AND r.state = 'started')
 ), parked AS (
     SELECT id FROM chosen WHERE false
-), {_CLAIMED.format(queues="1")}"""
+), {claimed(JOB_FIELDS, "1")}"""
 """Named workers: the first due job of each idle worker whose queue is neither paused nor
 out of rate; a first job held by its key holds the worker (one at a time, in order). Two
 engines without flow mode may look at one worker at once: the advisory lock lets one through
@@ -205,13 +123,18 @@ class ClaimRound:
 
 async def claim(
     conn: Conn, *, owner: str, commands: list[str], named: bool, limit: int, per_queue: int,
-    now: int, locked: bool, lock_class: int,
+    now: int, locked: bool, lock_class: int, lock: bool = False,
 ) -> ClaimRound:  # fmt: skip
-    """One claim statement. Raises ClaimRaced when ux_job_one_started_per_worker refused a
-    named claim."""
+    """One claim statement; `lock`: a default claim that takes the store's claim lock itself
+    (`claim_locked`). Raises ClaimRaced when ux_job_one_started_per_worker refused a named
+    claim."""
     try:
         if named:
             rows = await conn.fetch(CLAIM_NAMED, owner, now, commands, limit, locked, lock_class)
+        elif lock:
+            rows = await conn.fetch(
+                CLAIM_LOCKED, owner, now, commands, limit, per_queue, lock_class
+            )
         else:
             rows = await conn.fetch(CLAIM_DEFAULT, owner, now, commands, limit, locked, per_queue)
     except asyncpg.UniqueViolationError:
@@ -254,30 +177,32 @@ async def unpark(conn: Conn, keys: list[str]) -> None:
 
 
 NEXT_DUE = f"""
-WITH RECURSIVE pairs AS (
-    (SELECT worker, queue FROM background_job WHERE {READY} ORDER BY worker, queue LIMIT 1)
+WITH RECURSIVE groups AS (
+    (SELECT worker, queue, command FROM background_job WHERE {READY}
+     ORDER BY worker, queue, command LIMIT 1)
     UNION ALL
-    SELECT n.worker, n.queue FROM pairs p CROSS JOIN LATERAL (
-        SELECT worker, queue FROM background_job
-        WHERE {READY} AND (worker, queue) > (p.worker, p.queue)
-        ORDER BY worker, queue LIMIT 1) AS n
+    SELECT n.worker, n.queue, n.command FROM groups g CROSS JOIN LATERAL (
+        SELECT worker, queue, command FROM background_job
+        WHERE {READY} AND (worker, queue, command) > (g.worker, g.queue, g.command)
+        ORDER BY worker, queue, command LIMIT 1) AS n
 ), levels AS (
-    SELECT p.worker, p.queue, m.priority FROM pairs p CROSS JOIN LATERAL (
+    SELECT g.worker, g.queue, g.command, m.priority FROM groups g CROSS JOIN LATERAL (
         SELECT max(priority) AS priority FROM background_job
-        WHERE {READY} AND worker = p.worker AND queue = p.queue) AS m
+        WHERE {READY} AND worker = g.worker AND queue = g.queue AND command = g.command) AS m
     UNION ALL
-    SELECT l.worker, l.queue, m.priority FROM levels l CROSS JOIN LATERAL (
+    SELECT l.worker, l.queue, l.command, m.priority FROM levels l CROSS JOIN LATERAL (
         SELECT max(priority) AS priority FROM background_job
-        WHERE {READY} AND worker = l.worker AND queue = l.queue AND priority < l.priority) AS m
+        WHERE {READY} AND worker = l.worker AND queue = l.queue AND command = l.command
+          AND priority < l.priority) AS m
     WHERE l.priority IS NOT NULL
 )
 SELECT min((SELECT min(run_after) FROM background_job
-            WHERE {READY} AND worker = l.worker AND queue = l.queue
+            WHERE {READY} AND worker = l.worker AND queue = l.queue AND command = l.command
               AND priority = l.priority AND run_after > $1))
 FROM levels l WHERE l.priority IS NOT NULL
 """
-"""Earliest future `run_after` of a ready job: one index probe per worker, queue and
-priority level (the ready index orders by priority before due time)."""
+"""Earliest future `run_after` of a ready job: one index probe per worker, queue, command
+and priority level (the ready index orders by priority before due time)."""
 
 RATE_WINDOW_ENDS = f"""
 SELECT min((SELECT min(s.started_at) FROM queue_start s

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from jobs_core.flow import MAX_ROUNDS
+
+from .claim_sql import claim_locked_function
 from .finish_sql import finish_function
 from .functions_sql import CAP_LOGS, LOG_END
 
@@ -389,7 +392,31 @@ error, overlap and bounds of scheduled tasks, `job_maintenance` (which engine ru
 next), the archive's full-text index (a generated tsvector with a GIN index), and
 `finish_jobs` (finish_sql.py)."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3]
+
+def _column_types() -> dict[str, str]:
+    """Each job column's type, as the DDL above declares it."""
+    lines = [*JOB_COLUMNS.strip().splitlines(), *FLOW_COLUMNS.strip().splitlines()]
+    types: dict[str, str] = {}
+    for line in lines:
+        name, rest = line.strip().rstrip(",").split(None, 1)
+        types[name] = rest.split(" NOT NULL")[0].split(" DEFAULT")[0]
+    return {**types, **JOB_COLUMNS_V3}
+
+
+V4 = f"""
+DROP INDEX ix_job_ready;
+CREATE INDEX ix_job_ready ON background_job (worker, queue, command, priority DESC, run_after, id)
+    WHERE state = 'queued' AND waiting_on IS NULL AND NOT key_parked;
+{claim_locked_function(_column_types(), JOB_FIELDS, MAX_ROUNDS)}
+DROP FUNCTION IF EXISTS finish_jobs;
+{finish_function(JOB_FIELDS)}"""
+"""Migration 4 (as the SQLite store's v7): the ready index by command after queue, so a claim
+reads only the jobs of the commands its engine runs (one range each) and never steps over a
+backlog of another command's jobs; `claim_locked`, the claim under the store's claim lock in
+one statement (claim_sql.py); `finish_jobs` again (a retried attempt's log end read without
+regular expressions unless the log cap's marker is there)."""
+
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)

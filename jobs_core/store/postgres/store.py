@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from jobs_core.errors import StoreUnavailableError
 from jobs_core.figures import FIGURES_KEPT_MS
-from jobs_core.flow import WaitFacts
+from jobs_core.flow import WaitFacts, per_queue_cap
 from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.records import (
     EngineInfo,
@@ -193,9 +193,10 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
     async def _claim_once(
         self, owner: str, commands: list[str], named: bool, limit: int, now: int
     ) -> list[Job] | None:
-        """One claim: lone statements while no flow control is in use, else a transaction
-        under the store's claim lock (see `flow_claims`); None when a rival's named claim
-        committed after our snapshot (look again)."""
+        """One claim: lone statements while no flow control is in use, else under the
+        store's claim lock (see `flow_claims`): `claim_locked` for the default worker, a
+        transaction for named workers. None when a rival's named claim committed after our
+        snapshot (look again)."""
 
         def statement(conn: Conn, locked: bool, batch: int, cap: int) -> Awaitable[ClaimRound]:
             return flow_claims.claim(
@@ -221,11 +222,29 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
                 self._queues_seen = last.queues
                 if not last.needed or len(jobs) >= limit:
                     return jobs
-            more, last = await self._db.write(under_lock, engine=True)
+            if named:
+                more, last = await self._db.write(under_lock, engine=True)
+            else:
+                last = await self._claim_locked(owner, commands, limit - len(jobs), now)
+                more = last.jobs
         except flow_claims.ClaimRaced:
             return jobs or None
         self._flow_mode, self._queues_seen = last.needed, last.queues
         return jobs + more
+
+    async def _claim_locked(
+        self, owner: str, commands: list[str], limit: int, now: int
+    ) -> ClaimRound:
+        """A default claim under the store's claim lock in one round trip: `claim_locked`,
+        its own transaction, runs the claim's rounds itself."""
+        cap = per_queue_cap(limit, self._queues_seen)
+        return await self._db.one(
+            lambda c: flow_claims.claim(
+                c, owner=owner, commands=commands, named=False, limit=limit, per_queue=cap,
+                now=now, locked=True, lock_class=self._lock_class, lock=True,
+            ),
+            engine=True,
+        )  # fmt: skip
 
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int

@@ -24,47 +24,61 @@ from .rows import JOB_SELECT, row_to_job
 READY = "state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
 """The predicate of `ix_job_ready`: queued, not waiting on a parent, not parked."""
 
-QUEUES = f"""
-queues(name) AS (
-    SELECT (SELECT queue FROM background_job INDEXED BY ix_job_ready
-            WHERE worker = '' AND {READY} ORDER BY queue LIMIT 1)
+PAIRS = f"""
+pairs(q, c) AS (
+    SELECT queue, command FROM background_job
+    WHERE id = (SELECT id FROM background_job INDEXED BY ix_job_ready
+                WHERE worker = '' AND {READY} ORDER BY queue, command LIMIT 1)
     UNION ALL
-    SELECT (SELECT queue FROM background_job INDEXED BY ix_job_ready
-            WHERE worker = '' AND {READY} AND queue > queues.name ORDER BY queue LIMIT 1)
-    FROM queues WHERE queues.name IS NOT NULL
+    SELECT b.queue, b.command FROM pairs p JOIN background_job b ON b.id = coalesce(
+        (SELECT id FROM background_job INDEXED BY ix_job_ready
+         WHERE worker = '' AND {READY} AND queue = p.q AND command > p.c
+         ORDER BY queue, command LIMIT 1),
+        (SELECT id FROM background_job INDEXED BY ix_job_ready
+         WHERE worker = '' AND {READY} AND queue > p.q ORDER BY queue, command LIMIT 1))
 )"""
-"""The queues with ready default-worker jobs: one index probe per queue."""
+"""The (queue, command) pairs with ready default-worker jobs: a loose scan of the ready
+index, one probe per pair (seeks on equal prefixes: a row-value `>` would seek on the first
+column only)."""
+
+SERVED = f"""{PAIRS}, served(q, c) AS MATERIALIZED (
+    SELECT q, c FROM pairs WHERE c IN (SELECT value FROM json_each(:commands))
+)"""
+"""The pairs whose command the claiming engine runs."""
 
 PRECHECK = f"""
-WITH RECURSIVE {QUEUES}
+WITH RECURSIVE {PAIRS}
 SELECT (SELECT count(*) FROM job_queue
         WHERE paused OR concurrency IS NOT NULL OR rate_limit IS NOT NULL),
     EXISTS (SELECT 1 FROM job_queue WHERE rate_limit IS NOT NULL),
     EXISTS (SELECT 1 FROM background_job INDEXED BY ix_job_key_ready
             WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
               AND key_parked = 0),
-    (SELECT count(*) FROM queues WHERE name IS NOT NULL), (SELECT min(name) FROM queues)
+    q, c
+FROM pairs
 """
-"""What a default claim must decide: queues with limits, whether one is a rate (starts are
-then logged), ready keyed jobs, how many queues have ready jobs and the first of them."""
+"""What a default claim must decide, one row per (queue, command) pair with ready jobs:
+queues with limits, whether one is a rate (starts are then logged), ready keyed jobs, and
+the pair (the caller keeps those of its commands: in Python, 9.5 µs a check against 18.4
+with `json_each` in SQL)."""
 
-CLAIM_ONE_QUEUE = f"""
+CLAIM_ONE = f"""
 UPDATE background_job
 SET state = 'started', owner = :owner, attempts = attempts + 1, started_date = :now,
     last_activity_date = :now, cancel_requested = 0
 WHERE id IN (
     SELECT id FROM background_job INDEXED BY ix_job_ready
-    WHERE worker = '' AND queue = :queue AND {READY} AND run_after <= :now
-      AND (expires_at IS NULL OR expires_at > :now)
-      AND command IN (SELECT value FROM json_each(:commands))
+    WHERE worker = '' AND queue = :queue AND command = :command AND {READY}
+      AND run_after <= :now AND (expires_at IS NULL OR expires_at > :now)
     ORDER BY priority DESC, run_after, id LIMIT :limit)
 RETURNING {JOB_SELECT}, 0
 """
-"""The claim without flow control: one queue has ready jobs, no queue has a limit and no
-ready job has a key (the common case, as fast as before flow control)."""
+"""The claim without flow control: of the commands this engine runs, one has ready jobs, in
+one queue; no queue has a limit and no ready job has a key (the common case, as fast as
+before flow control: one range of the ready index)."""
 
 CLAIM_DEFAULT = f"""
-WITH RECURSIVE {QUEUES}, allowance(name, n) AS (
+WITH RECURSIVE {SERVED}, allowance(name, n) AS (
     SELECT q.name, CASE WHEN c.name IS NULL THEN :limit WHEN c.paused THEN 0 ELSE min(:limit,
         CASE WHEN c.concurrency IS NULL THEN :limit ELSE c.concurrency
             - (SELECT count(*) FROM background_job r INDEXED BY ix_job_running
@@ -72,21 +86,19 @@ WITH RECURSIVE {QUEUES}, allowance(name, n) AS (
         CASE WHEN c.rate_limit IS NULL THEN :limit ELSE c.rate_limit
             - (SELECT coalesce(sum(s.n), 0) FROM queue_start s
                WHERE s.queue = q.name AND s.started_at > :now - c.rate_per_ms) END) END
-    FROM queues q LEFT JOIN job_queue c ON c.name = q.name
-    WHERE q.name IS NOT NULL
+    FROM (SELECT DISTINCT q AS name FROM served) AS q LEFT JOIN job_queue c ON c.name = q.name
 ), candidate AS MATERIALIZED (
     SELECT b.id, b.priority, b.run_after, b.concurrency_key, b.concurrency_limit, a.n,
         row_number() OVER (PARTITION BY b.queue ORDER BY b.priority DESC, b.run_after, b.id)
             AS nth
-    FROM allowance a JOIN background_job b ON b.id IN (
+    FROM served p JOIN allowance a ON a.name = p.q JOIN background_job b ON b.id IN (
         SELECT id FROM background_job INDEXED BY ix_job_ready
-        WHERE worker = '' AND queue = a.name AND {READY} AND run_after <= :now
-          AND (expires_at IS NULL OR expires_at > :now)
-          AND command IN (SELECT value FROM json_each(:commands))
+        WHERE worker = '' AND queue = p.q AND command = p.c AND {READY}
+          AND run_after <= :now AND (expires_at IS NULL OR expires_at > :now)
         ORDER BY priority DESC, run_after, id LIMIT :per_queue)
     WHERE a.n > 0
 ), allowed AS MATERIALIZED (
-    SELECT * FROM candidate WHERE nth <= n
+    SELECT * FROM candidate WHERE nth <= min(n, :per_queue)
 ), held AS MATERIALIZED (
     SELECT k.id FROM (
         SELECT id, concurrency_key, concurrency_limit, row_number() OVER (
@@ -112,26 +124,40 @@ FROM decision AS d
 WHERE b.id = d.id
 RETURNING {JOB_SELECT}, key_parked
 """
-"""Default-worker claim. A queue's allowance counts its own candidates only (`nth <= n`),
-and a key's free slots count the candidates of every queue (`row_number` over the key).
+"""Default-worker claim. Each (queue, command) pair gives its first jobs (one range of the
+ready index each: jobs of commands this engine does not run are never read); a queue's are
+ranked together (`nth`, by priority then due time), and its allowance counts its own
+candidates only (`nth <= n`), and a key's free slots count the candidates of every queue
+(`row_number` over the key).
 Queues take turns in a batch (the first job of each queue, oldest first, then the second of
 each, ...): priorities order the jobs of one queue, and no queue starves another."""
 
 CLAIM_NAMED = f"""
+WITH RECURSIVE named(worker) AS (
+    SELECT (SELECT worker FROM background_job INDEXED BY ix_job_ready
+            WHERE worker > '' AND {READY} ORDER BY worker LIMIT 1)
+    UNION ALL
+    SELECT (SELECT worker FROM background_job INDEXED BY ix_job_ready
+            WHERE worker > named.worker AND {READY} ORDER BY worker LIMIT 1)
+    FROM named WHERE named.worker IS NOT NULL
+)
 UPDATE background_job
 SET state = 'started', owner = :owner, attempts = attempts + 1, started_date = :now,
     last_activity_date = :now, cancel_requested = 0
 WHERE id IN (
     SELECT f.id FROM (
-        SELECT (SELECT q.id FROM background_job q INDEXED BY ix_job_ready
-                WHERE q.worker = w.worker AND q.queue = w.worker AND q.state = 'queued'
-                  AND q.waiting_on IS NULL AND q.key_parked = 0 AND q.run_after <= :now
-                  AND (q.expires_at IS NULL OR q.expires_at > :now)
-                  AND q.command IN (SELECT value FROM json_each(:commands))
-                ORDER BY q.priority DESC, q.run_after, q.id LIMIT 1) AS id
-        FROM (SELECT DISTINCT worker FROM background_job INDEXED BY ix_job_ready
-              WHERE worker > '' AND {READY} AND run_after <= :now LIMIT :limit) AS w
-        WHERE NOT EXISTS (SELECT 1 FROM background_job r INDEXED BY ix_job_running
+        SELECT (SELECT j.id FROM json_each(:commands) AS c JOIN background_job AS j
+                ON j.id = (SELECT q.id FROM background_job q INDEXED BY ix_job_ready
+                           WHERE q.worker = w.worker AND q.queue = w.worker
+                             AND q.command = c.value AND q.state = 'queued'
+                             AND q.waiting_on IS NULL AND q.key_parked = 0
+                             AND q.run_after <= :now
+                             AND (q.expires_at IS NULL OR q.expires_at > :now)
+                           ORDER BY q.priority DESC, q.run_after, q.id LIMIT 1)
+                ORDER BY j.priority DESC, j.run_after, j.id LIMIT 1) AS id
+        FROM named AS w
+        WHERE w.worker IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM background_job r INDEXED BY ix_job_running
                           WHERE r.queue = w.worker AND r.state = 'started')
           AND NOT EXISTS (
             SELECT 1 FROM job_queue c WHERE c.name = w.worker AND (c.paused OR (
@@ -142,11 +168,14 @@ WHERE id IN (
     JOIN background_job j ON j.id = f.id
     WHERE j.concurrency_key IS NULL OR j.concurrency_limit > (
         SELECT count(*) FROM background_job r INDEXED BY ix_job_key_running
-        WHERE r.concurrency_key = j.concurrency_key AND r.state = 'started'))
+        WHERE r.concurrency_key = j.concurrency_key AND r.state = 'started')
+    LIMIT :limit)
 RETURNING {JOB_SELECT}, 0
 """
 """Named workers: the first due job of each idle worker whose queue is not paused nor out
-of rate; a first job held by its key holds the worker (one at a time, in order)."""
+of rate; a first job held by its key holds the worker (one at a time, in order). The
+workers with ready jobs are found by a loose index scan (one probe each: a DISTINCT would
+read every ready entry of every worker)."""
 
 SUMMARY_STARTED = """
 UPDATE job_summary SET state = 'started', started_date = :now, attempts = attempts + 1
@@ -162,21 +191,24 @@ WHERE c.rate_limit IS NOT NULL
 
 
 def claim(
-    conn: sqlite3.Connection, *, owner: str, commands: str, named: bool, limit: int, now: int
-) -> list[Job]:
-    """Claim inside the caller's transaction; `commands` is a JSON array of names."""
-    params = {"owner": owner, "now": now, "commands": commands, "limit": limit}
+    conn: sqlite3.Connection, *, owner: str, commands: list[str], named: bool, limit: int,
+    now: int,
+) -> list[Job]:  # fmt: skip
+    """Claim inside the caller's transaction for an engine running `commands`."""
+    params = {"owner": owner, "now": now, "commands": json.dumps(commands), "limit": limit}
     if named:
         jobs, rated = _started(conn.execute(CLAIM_NAMED, params).fetchall()), True
     else:
-        limited, rated, keyed, queues, first = conn.execute(PRECHECK).fetchone()
-        if not queues:
+        runs = set(commands)
+        found = [row for row in conn.execute(PRECHECK).fetchall() if row[4] in runs]
+        if not found:
             return []
-        if not limited and not keyed and queues == 1:
-            rows = conn.execute(CLAIM_ONE_QUEUE, {**params, "queue": first}).fetchall()
-            jobs = _started(rows)
+        limited, rated, keyed, queue, command = found[0]
+        if not limited and not keyed and len(found) == 1:
+            one = {**params, "queue": queue, "command": command}
+            jobs = _started(conn.execute(CLAIM_ONE, one).fetchall())
         else:
-            jobs = _flow_rounds(conn, params, limit, queues)
+            jobs = _flow_rounds(conn, params, limit, len({row[3] for row in found}))
     if jobs:
         jobs.sort(key=lambda j: (-j.priority, j.run_after, j.id))
         conn.execute(SUMMARY_STARTED, {"now": now, "ids": json.dumps([j.id for j in jobs])})
@@ -232,34 +264,39 @@ def unpark(conn: sqlite3.Connection, keys: list[str]) -> None:
 
 
 NEXT_DUE = f"""
-WITH RECURSIVE pairs(w, q) AS (
-    SELECT (SELECT worker FROM background_job INDEXED BY ix_job_ready WHERE {READY}
-            ORDER BY worker, queue LIMIT 1),
-           (SELECT queue FROM background_job INDEXED BY ix_job_ready WHERE {READY}
-            ORDER BY worker, queue LIMIT 1)
+WITH RECURSIVE groups(w, q, c) AS (
+    SELECT worker, queue, command FROM background_job
+    WHERE id = (SELECT id FROM background_job INDEXED BY ix_job_ready WHERE {READY}
+                ORDER BY worker, queue, command LIMIT 1)
     UNION ALL
-    SELECT (SELECT worker FROM background_job INDEXED BY ix_job_ready
-            WHERE {READY} AND (worker, queue) > (p.w, p.q) ORDER BY worker, queue LIMIT 1),
-           (SELECT queue FROM background_job INDEXED BY ix_job_ready
-            WHERE {READY} AND (worker, queue) > (p.w, p.q) ORDER BY worker, queue LIMIT 1)
-    FROM pairs p WHERE p.w IS NOT NULL
-), levels(w, q, p) AS (
-    SELECT w, q, (SELECT max(priority) FROM background_job INDEXED BY ix_job_ready
-                  WHERE {READY} AND worker = pairs.w AND queue = pairs.q)
-    FROM pairs WHERE w IS NOT NULL
+    SELECT b.worker, b.queue, b.command FROM groups g JOIN background_job b ON b.id = coalesce(
+        (SELECT id FROM background_job INDEXED BY ix_job_ready
+         WHERE {READY} AND worker = g.w AND queue = g.q AND command > g.c
+         ORDER BY worker, queue, command LIMIT 1),
+        (SELECT id FROM background_job INDEXED BY ix_job_ready
+         WHERE {READY} AND worker = g.w AND queue > g.q ORDER BY worker, queue, command LIMIT 1),
+        (SELECT id FROM background_job INDEXED BY ix_job_ready
+         WHERE {READY} AND worker > g.w ORDER BY worker, queue, command LIMIT 1))
+), levels(w, q, c, p) AS (
+    SELECT w, q, c, (SELECT max(priority) FROM background_job INDEXED BY ix_job_ready
+                     WHERE {READY} AND worker = groups.w AND queue = groups.q
+                       AND command = groups.c)
+    FROM groups
     UNION ALL
-    SELECT w, q, (SELECT max(priority) FROM background_job INDEXED BY ix_job_ready
-                  WHERE {READY} AND worker = levels.w AND queue = levels.q
-                    AND priority < levels.p)
+    SELECT w, q, c, (SELECT max(priority) FROM background_job INDEXED BY ix_job_ready
+                     WHERE {READY} AND worker = levels.w AND queue = levels.q
+                       AND command = levels.c AND priority < levels.p)
     FROM levels WHERE p IS NOT NULL
 )
 SELECT min((SELECT min(run_after) FROM background_job INDEXED BY ix_job_ready
-            WHERE {READY} AND worker = levels.w AND queue = levels.q
+            WHERE {READY} AND worker = levels.w AND queue = levels.q AND command = levels.c
               AND priority = levels.p AND run_after > :now))
 FROM levels WHERE p IS NOT NULL
 """
-"""Earliest future `run_after` of a ready job: one index probe per worker, queue and
-priority level (the ready index orders by priority before due time)."""
+"""Earliest future `run_after` of a ready job: one index probe per worker, queue, command
+and priority level (the ready index orders by priority before due time). The next group is
+found by seeks on equal prefixes: a row-value `>` seeks on the first column only and would
+walk every entry of the same worker."""
 
 RATE_WINDOW_ENDS = f"""
 SELECT min((SELECT min(s.started_at) FROM queue_start s

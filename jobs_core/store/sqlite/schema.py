@@ -356,7 +356,15 @@ fan-in (`job_dependency` and the job's `dependencies`, `depends_on_batch`,
 counters, declared total, close and finish times), overlap and bounds of scheduled tasks, and
 `job_maintenance` (which engine runs retention next)."""
 
-LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5, LIVE_V6]
+LIVE_V7 = """
+DROP INDEX ix_job_ready;
+CREATE INDEX ix_job_ready ON background_job(worker, queue, command, priority DESC, run_after, id)
+    WHERE state = 'queued' AND waiting_on IS NULL AND key_parked = 0;
+"""
+"""v7: the ready index by command after queue, so a claim reads only the jobs of the commands
+its engine runs (one range each) and never steps over a backlog of another command's jobs."""
+
+LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5, LIVE_V6, LIVE_V7]
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
 LATEST_VERSION = len(LIVE_MIGRATIONS)

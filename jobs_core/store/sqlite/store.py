@@ -240,10 +240,9 @@ class SqliteStore(
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
     ) -> list[Job]:
-        names = json.dumps(commands)
         return await self._write(
             lambda conn: claims.claim(
-                conn, owner=owner, commands=names, named=named, limit=limit, now=now
+                conn, owner=owner, commands=commands, named=named, limit=limit, now=now
             ),
             sync=False,
         )
