@@ -93,6 +93,10 @@ class Database:
             kwargs = connect_kwargs(self.url)
             if engine:
                 kwargs["server_settings"]["enable_seqscan"] = "off"
+                # The engine's statements run thousands of times a second: planned once. Left
+                # to choose, the server planned the claim afresh at every call (its generic
+                # plan looked dearer than a custom one): 1.2 ms a claim instead of 0.35.
+                kwargs["server_settings"]["plan_cache_mode"] = "force_generic_plan"
             if engine and self._fast_engine:
                 kwargs["server_settings"]["synchronous_commit"] = "off"
             if self._read_only:
