@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,22 @@ def data_dir(parent: str | None, prefix: str) -> Iterator[str]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def extract_revision(rev: str, into: str, *paths: str) -> None:
+    """The files of revision `rev` (all of them, or only `paths`) into the directory `into`,
+    for the benchmarks that compare this tree with another."""
+    archive = subprocess.run(
+        ["git", "-C", REPO, "archive", rev, *paths], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
+
+
+def rotated(names: list[str], n: int) -> list[str]:
+    """The order of round `n` when runs of several trees take turns going first (with two,
+    they alternate), so that a shared machine's drift falls on all of them."""
+    k = n % len(names)
+    return names[k:] + names[:k]
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-from _common import final_line, median, print_table
+from _common import extract_revision, final_line, median, print_table, rotated
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -67,13 +67,6 @@ print(json.dumps({{"rate": asyncio.run(main({jobs}))}}))
 """`--workload one`: `peers.py`'s (a), one producer awaiting one enqueue per job."""
 
 
-def extract(rev: str, into: str) -> None:
-    archive = subprocess.run(
-        ["git", "-C", ROOT, "archive", rev], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
-
-
 def run_once(tree: str, args: argparse.Namespace) -> float:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([tree, os.path.join(tree, "bench")])}
     template = ONE_PRODUCER if args.workload == "one" else ONE_RUN
@@ -107,11 +100,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="jobs-ab-") as extracted:
         base_tree = args.base_dir or extracted
         if args.base:
-            extract(args.base, base_tree)
+            extract_revision(args.base, base_tree)
+        trees = {"base": base_tree, "this": ROOT}
         for n in range(args.rounds):
-            order = [("base", base_tree), ("this", ROOT)]
-            for name, tree in order if n % 2 == 0 else reversed(order):
-                results[name].append(run_once(tree, args))
+            for name in rotated(list(trees), n):
+                results[name].append(run_once(trees[name], args))
                 print(f"round {n + 1} {name}: {results[name][-1]:,.0f} jobs/s", flush=True)
     base, this = median(results["base"]), median(results["this"])
     change = (this - base) / base * 100

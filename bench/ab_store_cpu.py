@@ -26,8 +26,8 @@ import subprocess
 import sys
 import tempfile
 
-from _common import final_line, print_table
-from ab_e2e import ROOT, extract
+from _common import extract_revision, final_line, print_table, rotated
+from ab_e2e import ROOT
 
 ONE_RUN = """
 import asyncio, json, shutil, tempfile, time
@@ -118,11 +118,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="jobs-ab-") as extracted:
         base_tree = args.base_dir or extracted
         if args.base:
-            extract(args.base, base_tree)
+            extract_revision(args.base, base_tree)
+        trees = {"base": base_tree, "this": ROOT}
         for n in range(args.rounds):
-            order = [("base", base_tree), ("this", ROOT)]
-            for name, tree in order if n % 2 == 0 else reversed(order):
-                runs[name].append(run_once(tree, args.jobs, args.mixed, args.backlog))
+            for name in rotated(list(trees), n):
+                runs[name].append(run_once(trees[name], args.jobs, args.mixed, args.backlog))
                 shown = ", ".join(f"{p} {runs[name][-1][p]:.2f}" for p in PHASES)
                 print(f"round {n + 1} {name}: {shown} µs/job", flush=True)
     best = {name: {p: min(r[p] for r in rs) for p in PHASES} for name, rs in runs.items()}

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from _common import REPO, final_line, median, print_table
+from _common import REPO, final_line, median, print_table, rotated
 from _stores import Stores
 
 E2E_RUN = """
@@ -124,11 +124,6 @@ def e2e_run(tree: str, stores: Stores, jobs: int) -> dict[str, float]:
     ).stdout  # fmt: skip
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
-
-
-def rotated(names: list[str], n: int) -> list[str]:
-    k = n % len(names)
-    return names[k:] + names[:k]
 
 
 def store_rounds(

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-from _common import REPO, final_line, median, print_table
+from _common import REPO, extract_revision, final_line, median, print_table, rotated
 
 RUN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_per_job_run.py")
 STEPS = (
@@ -34,14 +34,6 @@ STEPS = (
     "outcome write", "outcome other", "archive", "loop and rest", "cpu", "wall", "cpu, plain",
     "wall, plain",
 )  # fmt: skip
-
-
-def extract(rev: str, into: str) -> None:
-    """The source tree of `rev` (its jobs_core only) into the directory `into`."""
-    archive = subprocess.run(
-        ["git", "-C", REPO, "archive", rev, "jobs_core"], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
 
 
 def run_once(tree: str, jobs: int) -> dict[str, float]:
@@ -74,14 +66,13 @@ def main() -> None:
     trees = {"this": REPO}
     with tempfile.TemporaryDirectory(prefix="jobs-per-job-tree-") as base_tree:
         if args.base:
-            extract(args.base, base_tree)
+            extract_revision(args.base, base_tree, "jobs_core")
         if args.base or args.base_dir:
             trees = {"base": args.base_dir or base_tree, "this": REPO}
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for n in range(args.rounds):
-            order = list(trees.items())
-            for name, tree in order if n % 2 == 0 else reversed(order):
-                runs[name].append(run_once(tree, args.jobs))
+            for name in rotated(list(trees), n):
+                runs[name].append(run_once(trees[name], args.jobs))
                 last = runs[name][-1]
                 cpu, wall = last["cpu"], last["wall"]
                 print(f"round {n + 1} {name}: cpu {cpu:.1f}, wall {wall:.1f} µs/job", flush=True)

@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 import asyncpg
-from _common import final_line, median, print_table
+from _common import extract_revision, final_line, median, print_table, rotated
 from _engine_proc import build
 from _stores import Stores
 from throughput import start_engine, stop_engine, wait_completed
@@ -114,8 +114,8 @@ def measure(stores: Stores, trees: dict[str, str | None], rounds: int, quick: bo
         n = n // 4 if quick else n
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for r in range(rounds):
-            order = list(trees.items())
-            for name, tree in order if r % 2 == 0 else reversed(order):
+            for name in rotated(list(trees), r):
+                tree = trees[name]
                 # FULL: the URL leaves enqueues durable (as in pg_peers.py); the engine
                 # itself runs NORMAL (its bookkeeping does not wait for the WAL flush).
                 with stores.fresh(f"cpu-{mode}-", "FULL") as url:
@@ -142,9 +142,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="jobs-pg-cpu-") as base_tree:
             trees: dict[str, str | None] = {"this tree": None}
             if args.base:
-                archive = subprocess.run(["git", "archive", args.base], check=True,
-                                         capture_output=True).stdout  # fmt: skip
-                subprocess.run(["tar", "-x", "-C", base_tree], input=archive, check=True)
+                extract_revision(args.base, base_tree)
                 trees = {args.base: base_tree, **trees}
             rounds = 1 if args.quick else args.rounds
             result = measure(stores, trees, rounds, args.quick)
