@@ -26,7 +26,7 @@ from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
 from .settings import Settings
 from .store.opening import open_store
-from .store.protocol import Store
+from .store.protocol import NewJob, Store
 from .transient import TransientJob
 from .waiting import WaitMixin
 
@@ -234,6 +234,11 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         Options: see `EnqueueOptions`. A command's typed handle (`@jobs.command`) has the
         same `enqueue` with the request type checked.
         """
+        if not options:  # most calls: no option to resolve, no `EnqueueRequest` to make
+            now = self.clock.now_ms()
+            job = await self._builder.build_plain(command, request, now)
+            if job is not None:
+                return (await self._store_jobs([job], now))[0]
         request_ = EnqueueRequest(command=command, request=request, **options)
         return (await self.enqueue_many([request_]))[0]
 
@@ -249,6 +254,10 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         """
         now = self.clock.now_ms()
         new_jobs = await self._builder.build(requests, now, allow_undeclared=allow_undeclared)
+        return await self._store_jobs(new_jobs, now)
+
+    async def _store_jobs(self, new_jobs: list[NewJob], now: int) -> list[JobRef]:
+        """Store jobs built at `now` in one transaction, and wake this process's engine."""
         telemetry = self.telemetry
         if telemetry is not None and telemetry.live():
             ids = await telemetry.enqueue(self.store, new_jobs, now)
