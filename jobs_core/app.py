@@ -26,7 +26,7 @@ from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
 from .settings import Settings
 from .store.opening import open_store
-from .store.protocol import NewJob, Store
+from .store.protocol import EnqueuedIds, NewJob, Store
 from .transient import TransientJob
 from .waiting import WaitMixin
 
@@ -236,9 +236,10 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         """
         if not options:  # most calls: no option to resolve, no `EnqueueRequest` to make
             now = self.clock.now_ms()
-            job = await self._builder.build_plain(command, request, now)
-            if job is not None:
-                return (await self._store_jobs([job], now))[0]
+            job = self._builder.known_plain_job(command, request, now)
+            if job is not None:  # else the general path reports or looks the command up
+                ids = await self._store_jobs([job], now)
+                return JobRef(id=ids[0])  # nothing looked up: a new job
         request_ = EnqueueRequest(command=command, request=request, **options)
         return (await self.enqueue_many([request_]))[0]
 
@@ -254,9 +255,15 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         """
         now = self.clock.now_ms()
         new_jobs = await self._builder.build(requests, now, allow_undeclared=allow_undeclared)
-        return await self._store_jobs(new_jobs, now)
+        ids = await self._store_jobs(new_jobs, now)
+        if not ids.reused:
+            return [JobRef(id=i, ref_id=j.ref_id) for i, j in zip(ids, new_jobs, strict=True)]
+        return [
+            JobRef(id=i, ref_id=j.ref_id, existing=n in ids.reused)
+            for n, (i, j) in enumerate(zip(ids, new_jobs, strict=True))
+        ]
 
-    async def _store_jobs(self, new_jobs: list[NewJob], now: int) -> list[JobRef]:
+    async def _store_jobs(self, new_jobs: list[NewJob], now: int) -> EnqueuedIds:
         """Store jobs built at `now` in one transaction, and wake this process's engine."""
         telemetry = self.telemetry
         if telemetry is not None and telemetry.live():
@@ -269,10 +276,7 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
             for job in new_jobs:
                 if job.run_after > now:
                     self._engine.note_due(job.run_after)
-        return [
-            JobRef(id=i, ref_id=j.ref_id, existing=n in ids.reused)
-            for n, (i, j) in enumerate(zip(ids, new_jobs, strict=True))
-        ]
+        return ids
 
     async def declared_command(self, name: str) -> CommandDefinition | None:
         """The command `name` as the engines that run it declared it in the store, or None if

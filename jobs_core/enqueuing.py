@@ -93,13 +93,13 @@ class JobBuilder:
             await self.refresh()
         return [self.new_job(r, now, allow_undeclared=allow_undeclared) for r in requests]
 
-    async def build_plain(self, command: str, request: Any, now: int) -> NewJob | None:
-        """`plain_job`, reading the store's declarations only on a cache miss."""
+    def known_plain_job(self, command: str, request: Any, now: int) -> NewJob | None:
+        """`plain_job` for a command known here or in the cached declarations; None on a
+        miss (then `build` looks it up in the store, or names it unknown)."""
         try:
             return self.plain_job(command, request, now, refreshed=False)
         except _Miss:
-            await self.refresh()
-        return self.plain_job(command, request, now)
+            return None
 
     async def refresh(self) -> list[CommandDefinition]:
         """Read the commands the engines declared in the store again; returns them."""
