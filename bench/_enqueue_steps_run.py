@@ -28,7 +28,7 @@ from jobs_core.store.sqlite.group_insert import insert_group
 from jobs_core.store.sqlite.store import SqliteStore
 
 BATCH = 1000
-PASSES = 3
+PASSES = 5
 NOW_COLUMNS = "id, command, request_type, request_body, state, worker, run_after, created_date"
 FLOOR_INSERT = (
     f"INSERT INTO background_job ({NOW_COLUMNS}, retry_limit, timeout_secs) "
@@ -40,32 +40,18 @@ FLOOR_SUMMARY = (
 )
 
 
-def _clock_cost() -> float:
-    """ns `thread_time_ns` adds to an interval it measures (it is a system call)."""
-    clock = time.thread_time_ns
-    least = float("inf")
-    for _ in range(5):
-        total = 0
-        for _ in range(20_000):
-            start = clock()
-            total += clock() - start
-        least = min(least, total / 20_000)
-    return least
-
-
 class Timed:
-    """A connection whose `execute` and `executemany` add their CPU time (this thread's,
-    less the clock's own cost) to `spent`, by the statement's first words."""
+    """A connection whose `execute` and `executemany` add their time to `spent`, by the
+    statement's first words (only their shares are used: the clock's cost falls on all)."""
 
-    def __init__(self, conn: sqlite3.Connection, clock_cost: float) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.clock_cost = clock_cost
-        self.spent: defaultdict[str, float] = defaultdict(float)
+        self.spent: defaultdict[str, int] = defaultdict(int)
 
     def _timed(self, method: Any, sql: str, *args: Any) -> Any:
         start = time.thread_time_ns()
         result = method(sql, *args)
-        self.spent[_label(sql)] += time.thread_time_ns() - start - self.clock_cost
+        self.spent[_label(sql)] += time.thread_time_ns() - start
         return result
 
     def execute(self, sql: str, *args: Any) -> Any:
@@ -73,6 +59,22 @@ class Timed:
 
     def executemany(self, sql: str, *args: Any) -> Any:
         return self._timed(self.conn.executemany, sql, *args)
+
+
+class NoSql:
+    """A connection that runs nothing: what the insert costs in Python alone (for plain
+    jobs, whose insert reads back only a next id or a rowid)."""
+
+    lastrowid = 1
+
+    def execute(self, sql: str, *args: Any) -> NoSql:
+        return self
+
+    def executemany(self, sql: str, rows: Any) -> NoSql:
+        return self
+
+    def fetchone(self) -> tuple[int]:
+        return (1,)
 
 
 def _label(sql: str) -> str:
@@ -84,22 +86,23 @@ def _label(sql: str) -> str:
     return " ".join(words[:2])
 
 
-def cpu_least(fn: Callable[[int], None], n: int) -> float:
-    best = float("inf")
-    for _ in range(PASSES):
-        start = time.process_time()
-        fn(n)
-        best = min(best, time.process_time() - start)
-    return best / n * 1e6
+Layer = Callable[[int], Awaitable[None] | None]
+"""A layer called `k` times: a function, or a coroutine function."""
 
 
-async def acpu_least(fn: Callable[[int], Awaitable[None]], n: int) -> float:
-    best = float("inf")
+async def least_cpu(layers: dict[str, Layer], n: int, per: int = 1) -> dict[str, float]:
+    """CPU µs of this thread per call of each layer (per job: `per` jobs a call), the least
+    of PASSES passes; the layers take turns in each pass, so drift and the WAL's growth fall
+    on all of them. This thread only: the WAL checkpointer's thread is not counted."""
+    best = dict.fromkeys(layers, float("inf"))
     for _ in range(PASSES):
-        start = time.process_time()
-        await fn(n)
-        best = min(best, time.process_time() - start)
-    return best / n * 1e6
+        for name, layer in layers.items():
+            start = time.thread_time()
+            pending = layer(n)
+            if pending is not None:
+                await pending
+            best[name] = min(best[name], time.thread_time() - start)
+    return {name: secs / (n * per) * 1e6 for name, secs in best.items()}
 
 
 async def single(jobs: BackgroundJobs, n: int) -> dict[str, float]:
@@ -107,7 +110,6 @@ async def single(jobs: BackgroundJobs, n: int) -> dict[str, float]:
     store: Any = jobs.store
     now = jobs.clock.now_ms()
     job = (await jobs._builder.build([EnqueueRequest(command="noop", request={"i": 1})], now))[0]
-    r: dict[str, float] = {}
 
     async def public(k: int) -> None:
         for i in range(k):
@@ -125,30 +127,43 @@ async def single(jobs: BackgroundJobs, n: int) -> dict[str, float]:
         for _ in range(k):
             store._in_transaction(partial(insert_group, group=[Pending([job], now)]))
 
-    r["public enqueue"] = await acpu_least(public, n)
-    r["store.enqueue"] = await acpu_least(store_enqueue, n)
-    r["_insert_group_now"] = cpu_least(group_now, n)
-    r["_in_transaction"] = cpu_least(transaction, n)
-    r.update(statements(store._conn, lambda conn: queue.insert_jobs(conn, [job], now), n))
+    r = await least_cpu(
+        {"public enqueue": public, "store.enqueue": store_enqueue,
+         "_insert_group_now": group_now, "_in_transaction": transaction}, n,
+    )  # fmt: skip
+    r.update(await statements(store._conn, lambda c: queue.insert_jobs(c, [job], now), n))
     return r
 
 
-def statements(
+async def statements(
     conn: sqlite3.Connection, insert: Callable[[Any], Any], n: int, per: int = 1
 ) -> dict[str, float]:
-    """CPU µs of each statement of `insert` inside BEGIN IMMEDIATE … COMMIT, per job."""
-    best: dict[str, float] = {}
-    clock_cost = _clock_cost()
-    for _ in range(PASSES):
-        timed = Timed(conn, clock_cost)
-        for _ in range(n):
-            timed.execute("BEGIN IMMEDIATE")
-            insert(timed)
-            timed.execute("COMMIT")
-        for label, ns in timed.spent.items():
-            key = f"stmt {label}"
-            best[key] = min(best.get(key, float("inf")), ns / (n * per) / 1000)
-    return best
+    """CPU µs per job of `insert` in Python alone ("insert's Python", on a connection that
+    runs nothing), and of each of its statements inside BEGIN IMMEDIATE … COMMIT: the CPU
+    time of the real transactions less that Python, split in the shares each statement's
+    time took through a timing proxy (the proxy's own cost is left out that way)."""
+
+    def real(k: int) -> None:
+        for _ in range(k):
+            conn.execute("BEGIN IMMEDIATE")
+            insert(conn)
+            conn.execute("COMMIT")
+
+    def python(k: int) -> None:
+        fake = NoSql()
+        for _ in range(k):
+            insert(fake)
+
+    cost = await least_cpu({"real": real, "python": python}, n, per)
+    timed = Timed(conn)
+    for _ in range(n):
+        timed.execute("BEGIN IMMEDIATE")
+        insert(timed)
+        timed.execute("COMMIT")
+    total = sum(timed.spent.values())
+    sql = cost["real"] - cost["python"]
+    shares = {f"stmt {label}": sql * ns / total for label, ns in timed.spent.items()}
+    return {"insert's Python": cost["python"], **shares}
 
 
 def _floor(conn: sqlite3.Connection, size: int, summary: bool, ids: Iterator[int], k: int) -> None:
@@ -180,7 +195,6 @@ async def many(jobs: BackgroundJobs, n: int) -> dict[str, float]:
     requests = [EnqueueRequest(command="noop", request={"i": i}) for i in range(BATCH)]
     new_jobs = await jobs._builder.build(requests, now)
     batches = max(1, n // BATCH)
-    r: dict[str, float] = {}
 
     async def public(k: int) -> None:
         for b in range(k):
@@ -200,29 +214,29 @@ async def many(jobs: BackgroundJobs, n: int) -> dict[str, float]:
         for _ in range(k):
             await store.enqueue(new_jobs, now)
 
-    for name, fn in (
-        ("public enqueue_many", public), ("EnqueueRequests", make), ("builder.build", build),
-        ("store.enqueue", store_enqueue),
-    ):  # fmt: skip
-        r[name] = await acpu_least(fn, batches) / BATCH
+    r = await least_cpu(
+        {"public enqueue_many": public, "EnqueueRequests": make, "builder.build": build,
+         "store.enqueue": store_enqueue}, batches, BATCH,
+    )  # fmt: skip
     conn = store._conn
-    r.update(statements(conn, lambda c: queue.insert_jobs(c, new_jobs, now), batches, BATCH))
+    r.update(await statements(conn, lambda c: queue.insert_jobs(c, new_jobs, now), batches, BATCH))
     return r
 
 
-def floors(conn: sqlite3.Connection, n: int) -> dict[str, float]:
+async def floors(conn: sqlite3.Connection, n: int) -> dict[str, float]:
     """CPU µs per job of our rows stored with no library code (in a store of their own: the
     rows without a summary would take ids the library hands out)."""
     batches = max(1, 10 * n // BATCH)
     ids = itertools.count(1)
-    return {
-        "one row, no summary": cpu_least(partial(_floor, conn, 1, False, ids), n),
-        "one row and its summary": cpu_least(partial(_floor, conn, 1, True, ids), n),
-        "executemany, no summary": cpu_least(partial(_floor, conn, BATCH, False, ids), batches)
-        / BATCH,
-        "executemany + summaries": cpu_least(partial(_floor, conn, BATCH, True, ids), batches)
-        / BATCH,
-    }
+    one = await least_cpu(
+        {"one row, no summary": partial(_floor, conn, 1, False, ids),
+         "one row and its summary": partial(_floor, conn, 1, True, ids)}, n,
+    )  # fmt: skip
+    many = await least_cpu(
+        {"executemany, no summary": partial(_floor, conn, BATCH, False, ids),
+         "executemany + summaries": partial(_floor, conn, BATCH, True, ids)}, batches, BATCH,
+    )  # fmt: skip
+    return {**one, **many}
 
 
 async def main(n: int) -> None:
@@ -238,7 +252,7 @@ async def main(n: int) -> None:
     result = {"single": await single(jobs, n), "many": await many(jobs, 10 * n)}
     await jobs.close()
     floor_store = SqliteStore(directory + "-floor")
-    result["floor"] = floors(floor_store._conn, n)
+    result["floor"] = await floors(floor_store._conn, n)
     await floor_store.close()
     for path in (directory, directory + "-floor"):
         shutil.rmtree(path, ignore_errors=True)

@@ -36,7 +36,8 @@ SINGLE_STEPS = (
     ("request to job and facade", "public enqueue", "store.enqueue"),
     ("group commit (submit, leader, settle)", "store.enqueue", "_insert_group_now"),
     ("lock spin, wake signal", "_insert_group_now", "_in_transaction"),
-    ("insert's Python (insert_group, insert_jobs)", "_in_transaction", "statements"),
+    ("transaction plumbing, insert_group", "_in_transaction", "insert"),
+    ("insert_jobs' Python", "insert's Python", None),
 )
 """Steps of one enqueue: (name, outer layer, inner layer): the step is their difference."""
 
@@ -44,7 +45,8 @@ MANY_STEPS = (
     ("EnqueueRequest made (caller's code)", "EnqueueRequests", None),
     ("options checked, request to JSON, NewJob", "builder.build", None),
     ("facade (JobRefs, engine wake)", "public enqueue_many", "parts"),
-    ("store's Python (rows, group commit)", "store.enqueue", "statements"),
+    ("store's plumbing (group commit, transaction)", "store.enqueue", "insert"),
+    ("insert_jobs' Python (rows)", "insert's Python", None),
 )
 
 
@@ -56,7 +58,8 @@ def run_once(tree: str, n: int) -> dict[str, dict[str, float]]:
     result: dict[str, dict[str, float]] = json.loads(out.strip().splitlines()[-1])
     for part in ("single", "many"):
         layers = result[part]
-        layers["statements"] = sum(v for k, v in layers.items() if k.startswith("stmt "))
+        statements = sum(v for k, v in layers.items() if k.startswith("stmt "))
+        layers["insert"] = layers["insert's Python"] + statements
     many = result["many"]
     many["parts"] = many["EnqueueRequests"] + many["builder.build"] + many["store.enqueue"]
     return result
