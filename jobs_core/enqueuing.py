@@ -48,6 +48,15 @@ _NO_OPTIONS = _options_of(EnqueueRequest(command="-"))
 are) compares equal in one step and is built by `JobBuilder.plain_job`."""
 
 
+def _sets_no_option(r: EnqueueRequest) -> bool:
+    """Whether every option of `r` is at its default (unset options are compared by
+    identity; a set one whose `==` gives no truth value, an array, is an option set)."""
+    try:
+        return bool(_options_of(r) == _NO_OPTIONS)
+    except Exception:
+        return False
+
+
 class BuilderOwner(Protocol):
     """What a `JobBuilder` reads from its facade, each time (tests and the sync API swap
     the facade's store and registry after construction)."""
@@ -150,7 +159,7 @@ class JobBuilder:
         allow_undeclared: bool = False,
     ) -> NewJob:  # fmt: skip
         """The row for one request; `spec` overrides the command lookup (transient jobs)."""
-        if spec is None and _options_of(r) == _NO_OPTIONS:
+        if spec is None and _sets_no_option(r):
             job = self.plain_job(r.command, r.request, now, allow_undeclared, refreshed=refreshed)
             if job is not None:
                 return job

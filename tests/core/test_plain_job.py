@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from jobs_core import EnqueueRequest, InvalidRequestError, Settings
+from jobs_core import EnqueueRequest, InvalidOptionError, InvalidRequestError, Settings
 from jobs_core.enqueuing import JobBuilder, Spec
 from jobs_core.records import CommandDefinition
 from jobs_core.registry import CommandRegistry, FlowOptions
@@ -83,3 +83,20 @@ def test_plain_job_checks_the_request_against_the_command() -> None:
         jobs.plain_job("smtp_mail", {"from": "x"}, NOW)
     with pytest.raises(InvalidRequestError, match="elsewhere"):
         jobs.plain_job("elsewhere", {"to": 3}, NOW)
+
+
+class NoTruth:
+    """An option value whose `==` gives something without a truth value (as an array's)."""
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("the truth value is ambiguous")
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_new_job_takes_the_general_path_for_any_option_set() -> None:
+    jobs = builder()
+    tagged = jobs.new_job(EnqueueRequest(command="anything", request={}, tag="t"), NOW)
+    assert tagged.tag == "t"
+    with pytest.raises(InvalidOptionError, match="tag"):  # checked, not compared away
+        jobs.new_job(EnqueueRequest(command="anything", tag=NoTruth()), NOW)  # type: ignore[arg-type]
