@@ -174,7 +174,7 @@ def insert_jobs(
     A job whose ref_id or unique key is already held (see `conflicts.resolve`) is not
     inserted: its place holds the id of the job holding it, listed in `existing`.
     """
-    if len(jobs) == 1 and _optional_values(jobs[0], _QUEUED, now) is None:
+    if len(jobs) == 1 and _is_plain(jobs[0]):
         return EnqueuedIds([_insert_one(conn, jobs[0], now)])
     if not needs_lookup(jobs):
         return EnqueuedIds(_insert_new(conn, jobs, now, follow_ups))
@@ -232,9 +232,10 @@ def _insert_one(conn: sqlite3.Connection, job: NewJob, now: int) -> int:
     return job_id
 
 
-def _optional_values(job: NewJob, start: Start, now: int) -> tuple[Any, ...] | None:
-    """The job's values for OPTIONAL_COLUMNS, or None when it sets none (the common case)."""
-    if (
+def _is_plain(job: NewJob) -> bool:
+    """Whether `job` sets none of OPTIONAL_COLUMNS (the common case): nothing to look up,
+    no dependency, no batch, queued at once."""
+    return (
         job.parent_id is None and job.depends_on is None and job.ref_id is None
         and job.tag is None and job.callback is None and job.batch_id is None
         and job.created_by is None and job.user_id is None and job.reply_to is None
@@ -242,7 +243,12 @@ def _optional_values(job: NewJob, start: Start, now: int) -> tuple[Any, ...] | N
         and job.queue == DEFAULT_QUEUE
         and not job.priority and job.expires_at is None and job.concurrency_key is None
         and job.unique_key is None and job.retry_policy is None
-    ):  # fmt: skip
+    )  # fmt: skip
+
+
+def _optional_values(job: NewJob, start: Start, now: int) -> tuple[Any, ...] | None:
+    """The job's values for OPTIONAL_COLUMNS, or None when it sets none (the common case)."""
+    if _is_plain(job):
         return None
     error = start.reason
     error_json = json.dumps({"code": "DependencyFailed", "message": error}) if error else None
