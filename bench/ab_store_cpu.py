@@ -1,8 +1,8 @@
-"""CPU time per job of the SQLite store's hot path (claim, finish, archive), this tree against
-another revision, runs alternated.
+"""CPU time per job of the SQLite store's hot path (claim, finish, archive; or `--enqueue`),
+this tree against another revision, runs alternated.
 
 Usage: uv run python bench/ab_store_cpu.py --base REV [--rounds 5] [--jobs 20000] [--mixed]
-       [--backlog N]
+       [--backlog N] [--enqueue]
        uv run python bench/ab_store_cpu.py --base-dir DIR ...
 
 Each run enqueues --jobs no-op jobs into a fresh store (not measured), then claims them 100
@@ -13,8 +13,12 @@ where end-to-end throughput (`ab_e2e.py`) swings by 2x: this isolates what a cha
 store costs a job. `--mixed`: `throughput.py`'s mixed workload instead of the default queue
 (5 queues, two with a concurrency limit of 50, priorities 0-3, a concurrency key from 2,000
 users on one job in five). `--backlog N`: N jobs of commands the claims do not run queued
-first (`growth.py`'s "queued, other command" store, without the end-to-end noise). Prints a
-table and a final JSON line.
+first (`growth.py`'s "queued, other command" store, without the end-to-end noise).
+`--enqueue`: the enqueue path instead, in a fresh store at NORMAL with no engine: CPU per
+awaited `jobs.enqueue("noop", {"i": i})` through the public API, per job of `enqueue_many`
+(batches of 1,000 `EnqueueRequest`s, made in the timed loop as `throughput.py` makes them),
+and the same two at the store's level (`SqliteStore.enqueue` of ready-made `NewJob`s).
+Prints a table and a final JSON line.
 """
 
 from __future__ import annotations
@@ -90,12 +94,66 @@ asyncio.run(main({jobs}))
 """
 PHASES = ("claim", "finish", "archive")
 
+ENQUEUE_RUN = """
+import asyncio, json, shutil, tempfile, time
+from jobs_core import BackgroundJobs, EnqueueRequest
+from jobs_core.store.protocol import NewJob
 
-def run_once(tree: str, jobs: int, mixed: bool = False, backlog: int = 0) -> dict[str, float]:
+def cpu_us(start, n):
+    return (time.process_time() - start) / n * 1e6
+
+async def main(n):
+    directory = tempfile.mkdtemp(prefix="jobs-ab-enqueue-")
+    jobs = BackgroundJobs(directory)
+    jobs.telemetry = None
+
+    @jobs.command
+    async def noop(req: dict) -> None:
+        pass
+
+    await jobs.enqueue("noop", {{"i": -1}})  # open files, warm the statement cache
+    cpu = {{}}
+    t0 = time.process_time()
+    for i in range(n):
+        await jobs.enqueue("noop", {{"i": i}})
+    cpu["single"] = cpu_us(t0, n)
+    t0 = time.process_time()
+    for first in range(0, 10 * n, 1000):
+        await jobs.enqueue_many([EnqueueRequest(command="noop", request={{"i": i}})
+                                 for i in range(first, first + 1000)])
+    cpu["many"] = cpu_us(t0, 10 * n)
+    store, now = jobs.store, jobs.clock.now_ms()
+    new = [NewJob(command="noop", request_type="dict", request_body='{{"i": %d}}' % i,
+                  worker="", run_after=now, retry_limit=2, timeout_secs=600.0)
+           for i in range(1000)]
+    t0 = time.process_time()
+    for i in range(n):
+        await store.enqueue(new[i % 1000:i % 1000 + 1], now)
+    cpu["store single"] = cpu_us(t0, n)
+    t0 = time.process_time()
+    for _ in range(0, 10 * n, 1000):
+        await store.enqueue(new, now)
+    cpu["store many"] = cpu_us(t0, 10 * n)
+    await jobs.close()
+    shutil.rmtree(directory, ignore_errors=True)
+    print(json.dumps(cpu))
+
+asyncio.run(main({jobs}))
+"""
+ENQUEUE_PHASES = ("single", "many", "store single", "store many")
+
+
+def run_once(
+    tree: str, jobs: int, mixed: bool = False, backlog: int = 0, enqueue: bool = False
+) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": tree}
+    if enqueue:
+        script = ENQUEUE_RUN.format(jobs=jobs)
+    else:
+        script = ONE_RUN.format(jobs=jobs, mixed=mixed, backlog=backlog)
     out = subprocess.run(
-        [sys.executable, "-c", ONE_RUN.format(jobs=jobs, mixed=mixed, backlog=backlog)],
-        cwd=tree, env=env, check=True, capture_output=True, text=True,
+        [sys.executable, "-c", script], cwd=tree, env=env, check=True, capture_output=True,
+        text=True,
     ).stdout  # fmt: skip
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
@@ -113,7 +171,12 @@ def main() -> None:
         "--backlog", type=int, default=0, metavar="N",
         help="first queue N jobs of commands the claims do not run (older: ahead in order)",
     )  # fmt: skip
+    parser.add_argument(
+        "--enqueue", action="store_true",
+        help="the enqueue path (single and enqueue_many, public API and store) instead",
+    )  # fmt: skip
     args = parser.parse_args()
+    phases = ENQUEUE_PHASES if args.enqueue else PHASES
     runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
     with tempfile.TemporaryDirectory(prefix="jobs-ab-") as extracted:
         base_tree = args.base_dir or extracted
@@ -122,18 +185,21 @@ def main() -> None:
         trees = {"base": base_tree, "this": ROOT}
         for n in range(args.rounds):
             for name in rotated(list(trees), n):
-                runs[name].append(run_once(trees[name], args.jobs, args.mixed, args.backlog))
-                shown = ", ".join(f"{p} {runs[name][-1][p]:.2f}" for p in PHASES)
+                runs[name].append(
+                    run_once(trees[name], args.jobs, args.mixed, args.backlog, args.enqueue)
+                )
+                shown = ", ".join(f"{p} {runs[name][-1][p]:.2f}" for p in phases)
                 print(f"round {n + 1} {name}: {shown} µs/job", flush=True)
-    best = {name: {p: min(r[p] for r in rs) for p in PHASES} for name, rs in runs.items()}
-    for name in best:
-        best[name]["total"] = sum(best[name][p] for p in PHASES)
+    best = {name: {p: min(r[p] for r in rs) for p in phases} for name, rs in runs.items()}
+    if not args.enqueue:
+        for name in best:
+            best[name]["total"] = sum(best[name][p] for p in phases)
     rows = [
         [phase, f"{best['base'][phase]:.2f}", f"{best['this'][phase]:.2f}",
          f"{best['this'][phase] - best['base'][phase]:+.2f}"]
-        for phase in (*PHASES, "total")
+        for phase in (phases if args.enqueue else (*phases, "total"))
     ]  # fmt: skip
-    workload = ("mixed" if args.mixed else "default queue") + (
+    workload = ("enqueue" if args.enqueue else "mixed" if args.mixed else "default queue") + (
         f", {args.backlog:,} queued of other commands" if args.backlog else ""
     )
     print(
@@ -146,6 +212,7 @@ def main() -> None:
             "base": args.base or args.base_dir,
             "mixed": args.mixed,
             "backlog": args.backlog,
+            "enqueue": args.enqueue,
             "best_us": best,
             "runs": runs,
         }

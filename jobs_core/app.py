@@ -26,7 +26,7 @@ from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
 from .settings import Settings
 from .store.opening import open_store
-from .store.protocol import Store
+from .store.protocol import EnqueuedIds, NewJob, Store
 from .transient import TransientJob
 from .waiting import WaitMixin
 
@@ -234,6 +234,12 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         Options: see `EnqueueOptions`. A command's typed handle (`@jobs.command`) has the
         same `enqueue` with the request type checked.
         """
+        if not options:  # most calls: no option to resolve, no `EnqueueRequest` to make
+            now = self.clock.now_ms()
+            job = self._builder.known_plain_job(command, request, now)
+            if job is not None:  # else the general path reports or looks the command up
+                ids = await self._store_jobs([job], now)
+                return JobRef(id=ids[0])  # nothing looked up: a new job
         request_ = EnqueueRequest(command=command, request=request, **options)
         return (await self.enqueue_many([request_]))[0]
 
@@ -249,6 +255,16 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         """
         now = self.clock.now_ms()
         new_jobs = await self._builder.build(requests, now, allow_undeclared=allow_undeclared)
+        ids = await self._store_jobs(new_jobs, now)
+        if not ids.reused:
+            return [JobRef(id=i, ref_id=j.ref_id) for i, j in zip(ids, new_jobs, strict=True)]
+        return [
+            JobRef(id=i, ref_id=j.ref_id, existing=n in ids.reused)
+            for n, (i, j) in enumerate(zip(ids, new_jobs, strict=True))
+        ]
+
+    async def _store_jobs(self, new_jobs: list[NewJob], now: int) -> EnqueuedIds:
+        """Store jobs built at `now` in one transaction, and wake this process's engine."""
         telemetry = self.telemetry
         if telemetry is not None and telemetry.live():
             ids = await telemetry.enqueue(self.store, new_jobs, now)
@@ -260,10 +276,7 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
             for job in new_jobs:
                 if job.run_after > now:
                     self._engine.note_due(job.run_after)
-        return [
-            JobRef(id=i, ref_id=j.ref_id, existing=n in ids.reused)
-            for n, (i, j) in enumerate(zip(ids, new_jobs, strict=True))
-        ]
+        return ids
 
     async def declared_command(self, name: str) -> CommandDefinition | None:
         """The command `name` as the engines that run it declared it in the store, or None if

@@ -7,6 +7,8 @@ in other processes, from its declaration in the store (cached; read again on a m
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
+from operator import attrgetter
 from typing import Any, Protocol
 
 from .errors import InvalidOptionError, UnknownCommandError
@@ -37,6 +39,22 @@ UNDECLARED = CommandDefinition(name="")
 _CHECKED_REQUESTS = (dict, list, str, int, float, bool, type(None))
 """Request types checked against a command's shape: plain JSON values, as the CLI or a web
 tier passes them (an instance of the request type is right by construction)."""
+
+
+_OPTIONS = tuple(f.name for f in fields(EnqueueRequest) if f.name not in ("command", "request"))
+_options_of = attrgetter(*_OPTIONS)
+_NO_OPTIONS = _options_of(EnqueueRequest(command="-"))
+"""Every option of an `EnqueueRequest` at its default: a request with no option set (most
+are) compares equal in one step and is built by `JobBuilder.plain_job`."""
+
+
+def _sets_no_option(r: EnqueueRequest) -> bool:
+    """Whether every option of `r` is at its default (unset options are compared by
+    identity; a set one whose `==` gives no truth value, an array, is an option set)."""
+    try:
+        return bool(_options_of(r) == _NO_OPTIONS)
+    except Exception:
+        return False
 
 
 class BuilderOwner(Protocol):
@@ -83,6 +101,14 @@ class JobBuilder:
         except _Miss:
             await self.refresh()
         return [self.new_job(r, now, allow_undeclared=allow_undeclared) for r in requests]
+
+    def known_plain_job(self, command: str, request: Any, now: int) -> NewJob | None:
+        """`plain_job` for a command known here or in the cached declarations; None on a
+        miss (then `build` looks it up in the store, or names it unknown)."""
+        try:
+            return self.plain_job(command, request, now, refreshed=False)
+        except _Miss:
+            return None
 
     async def refresh(self) -> list[CommandDefinition]:
         """Read the commands the engines declared in the store again; returns them."""
@@ -133,6 +159,10 @@ class JobBuilder:
         allow_undeclared: bool = False,
     ) -> NewJob:  # fmt: skip
         """The row for one request; `spec` overrides the command lookup (transient jobs)."""
+        if spec is None and _sets_no_option(r):
+            job = self.plain_job(r.command, r.request, now, allow_undeclared, refreshed=refreshed)
+            if job is not None:
+                return job
         check_options(r)
         if spec is None:
             spec = self._spec(r.command, allow_undeclared, refreshed=refreshed)
@@ -165,6 +195,29 @@ class JobBuilder:
             depends_on_batch=r.depends_on_batch,
             depends_policy=policy,
             **(flow_fields(r, spec, body, worker, run_after) if _has_flow(r, spec) else {}),
+        )  # fmt: skip
+
+    def plain_job(
+        self, command: str, request: Any, now: int, allow_undeclared: bool = False, *,
+        refreshed: bool = True,
+    ) -> NewJob | None:  # fmt: skip
+        """The row for a request that sets no option (what `new_job` makes of it, without
+        resolving options that are all unset), or None where `new_job` must build it: a
+        command with flow options, or a `command` that is not a name (its check names it)."""
+        if not isinstance(command, str) or not command:
+            return None
+        spec = self._spec(command, allow_undeclared, refreshed=refreshed)
+        if spec.has_flow:
+            return None
+        if spec.shape is not None and type(request) in _CHECKED_REQUESTS:
+            check_request(spec.shape, request, command)
+        settings = self.settings
+        retry_limit, timeout = spec.retry_limit, spec.timeout_secs
+        return NewJob(
+            command=command, request_type=type_name(request),
+            request_body=request_to_json(request, command), worker=spec.worker, run_after=now,
+            retry_limit=retry_limit if retry_limit is not None else settings.default_retry_limit,
+            timeout_secs=timeout if timeout is not None else settings.default_timeout_secs,
         )  # fmt: skip
 
 

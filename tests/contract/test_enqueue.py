@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pydantic
@@ -159,3 +159,25 @@ async def test_enqueue_many_is_all_or_nothing(make_jobs: MakeJobs) -> None:
     refs = await jobs.enqueue_many(batch)
     assert [r.id for r in refs] == list(range(2, 12))
     assert (await jobs.counts())[JobState.QUEUED] == 11
+
+
+async def test_enqueue_of_one_plain_job_stores_what_a_batch_stores(
+    make_jobs: MakeJobs, clock: ManualClock
+) -> None:
+    """A lone job with no option has its own short path (on SQLite its own two-statement
+    insert); its row and summary are those the batch insert stores."""
+    jobs = make_jobs(clock=clock)
+    jobs.command(noop)
+    jobs.command("mail", worker="smtp", retry_limit=5, timeout=12)(noop)
+    for command in ("noop", "mail"):
+        one = await jobs.enqueue(command, {"a": 1})
+        batch = await jobs.enqueue_many([EnqueueRequest(command=command, request={"a": 1})] * 2)
+        found = [await jobs.get_job(ref.id) for ref in (one, *batch)]
+        jobs_ = [replace(f.job, id=0) for f in found if f.job is not None]
+        summaries = [replace(f.summary, id=0) for f in found]
+        assert len(jobs_) == 3 and jobs_[0] == jobs_[1] == jobs_[2]
+        assert summaries[0] == summaries[1] == summaries[2]
+        assert (jobs_[0].command, jobs_[0].state, summaries[0].state) == (
+            command, JobState.QUEUED, JobState.QUEUED,
+        )  # fmt: skip
+        assert [one.id, *(r.id for r in batch)] == list(range(one.id, one.id + 3))

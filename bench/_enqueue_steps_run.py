@@ -1,0 +1,263 @@
+"""One run of `enqueue_steps.py` in the tree on PYTHONPATH: prints a JSON object of µs.
+
+Usage: python bench/_enqueue_steps_run.py N. Uses only what every revision since group
+commit has (the facade's `_builder`, the SQLite store's `_insert_group_now`,
+`_in_transaction`, `group_insert.insert_group`, `queue.insert_jobs`), so it measures older
+trees as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
+from typing import Any
+
+from jobs_core import BackgroundJobs, EnqueueRequest
+from jobs_core.store.group_commit import Pending
+from jobs_core.store.sqlite import queue
+from jobs_core.store.sqlite.group_insert import insert_group
+from jobs_core.store.sqlite.store import SqliteStore
+
+BATCH = 1000
+PASSES = 5
+NOW_COLUMNS = "id, command, request_type, request_body, state, worker, run_after, created_date"
+FLOOR_INSERT = (
+    f"INSERT INTO background_job ({NOW_COLUMNS}, retry_limit, timeout_secs) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+FLOOR_SUMMARY = (
+    "INSERT INTO job_summary (id, command, state, request_type, created_date) "
+    "VALUES (?, 'noop', 'queued', 'dict', ?)"
+)
+
+
+class Timed:
+    """A connection whose `execute` and `executemany` add their time to `spent`, by the
+    statement's first words (only their shares are used: the clock's cost falls on all)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.spent: defaultdict[str, int] = defaultdict(int)
+
+    def _timed(self, method: Any, sql: str, *args: Any) -> Any:
+        start = time.thread_time_ns()
+        result = method(sql, *args)
+        self.spent[_label(sql)] += time.thread_time_ns() - start
+        return result
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        return self._timed(self.conn.execute, sql, *args)
+
+    def executemany(self, sql: str, *args: Any) -> Any:
+        return self._timed(self.conn.executemany, sql, *args)
+
+
+class NoSql:
+    """A connection that runs nothing: what the insert costs in Python alone (for plain
+    jobs, whose insert reads back only a next id or a rowid)."""
+
+    lastrowid = 1
+
+    def execute(self, sql: str, *args: Any) -> NoSql:
+        return self
+
+    def executemany(self, sql: str, rows: Any) -> NoSql:
+        return self
+
+    def fetchone(self) -> tuple[int]:
+        return (1,)
+
+
+def _label(sql: str) -> str:
+    words = sql.split()
+    if words[0] == "INSERT":
+        return f"INSERT INTO {words[2]}" + (" … SELECT" if " SELECT " in sql else "")
+    if words[0] == "SELECT":
+        return "SELECT next id"
+    return " ".join(words[:2])
+
+
+Layer = Callable[[int], Awaitable[None] | None]
+"""A layer called `k` times: a function, or a coroutine function."""
+
+
+async def least_cpu(layers: dict[str, Layer], n: int, per: int = 1) -> dict[str, float]:
+    """CPU µs of this thread per call of each layer (per job: `per` jobs a call), the least
+    of PASSES passes; the layers take turns in each pass, so drift and the WAL's growth fall
+    on all of them. This thread only: the WAL checkpointer's thread is not counted."""
+    best = dict.fromkeys(layers, float("inf"))
+    for _ in range(PASSES):
+        for name, layer in layers.items():
+            start = time.thread_time()
+            pending = layer(n)
+            if pending is not None:
+                await pending
+            best[name] = min(best[name], time.thread_time() - start)
+    return {name: secs / (n * per) * 1e6 for name, secs in best.items()}
+
+
+async def single(jobs: BackgroundJobs, n: int) -> dict[str, float]:
+    """CPU µs of one awaited enqueue, layer by layer (each layer called on its own)."""
+    store: Any = jobs.store
+    now = jobs.clock.now_ms()
+    job = (await jobs._builder.build([EnqueueRequest(command="noop", request={"i": 1})], now))[0]
+
+    async def public(k: int) -> None:
+        for i in range(k):
+            await jobs.enqueue("noop", {"i": i})
+
+    async def store_enqueue(k: int) -> None:
+        for _ in range(k):
+            await store.enqueue([job], now)
+
+    def group_now(k: int) -> None:
+        for _ in range(k):
+            store._insert_group_now([Pending([job], now)])
+
+    def transaction(k: int) -> None:
+        for _ in range(k):
+            store._in_transaction(partial(insert_group, group=[Pending([job], now)]))
+
+    r = await least_cpu(
+        {"public enqueue": public, "store.enqueue": store_enqueue,
+         "_insert_group_now": group_now, "_in_transaction": transaction}, n,
+    )  # fmt: skip
+    r.update(await statements(store._conn, lambda c: queue.insert_jobs(c, [job], now), n))
+    return r
+
+
+async def statements(
+    conn: sqlite3.Connection, insert: Callable[[Any], Any], n: int, per: int = 1
+) -> dict[str, float]:
+    """CPU µs per job of `insert` in Python alone ("insert's Python", on a connection that
+    runs nothing), and of each of its statements inside BEGIN IMMEDIATE … COMMIT: the CPU
+    time of the real transactions less that Python, split in the shares each statement's
+    time took through a timing proxy (the proxy's own cost is left out that way)."""
+
+    def real(k: int) -> None:
+        for _ in range(k):
+            conn.execute("BEGIN IMMEDIATE")
+            insert(conn)
+            conn.execute("COMMIT")
+
+    def python(k: int) -> None:
+        fake = NoSql()
+        for _ in range(k):
+            insert(fake)
+
+    cost = await least_cpu({"real": real, "python": python}, n, per)
+    timed = Timed(conn)
+    for _ in range(n):
+        timed.execute("BEGIN IMMEDIATE")
+        insert(timed)
+        timed.execute("COMMIT")
+    total = sum(timed.spent.values())
+    sql = cost["real"] - cost["python"]
+    shares = {f"stmt {label}": sql * ns / total for label, ns in timed.spent.items()}
+    return {"insert's Python": cost["python"], **shares}
+
+
+def _floor(conn: sqlite3.Connection, size: int, summary: bool, ids: Iterator[int], k: int) -> None:
+    """BEGIN IMMEDIATE, `size` rows of our shape (one bound, or executemany), their
+    summaries (bound for one, copied for many) if `summary`, COMMIT: no library code, ids
+    from `ids` (a store of their own)."""
+    now = 1_764_000_000_000
+    for _ in range(k):
+        conn.execute("BEGIN IMMEDIATE")
+        rows = [
+            (next(ids), "noop", "dict", f'{{"i":{i}}}', "queued", "", now, now, 2, 600.0)
+            for i in range(size)
+        ]
+        if size == 1:
+            conn.execute(FLOOR_INSERT, rows[0])
+            if summary:
+                conn.execute(FLOOR_SUMMARY, (rows[0][0], now))
+        else:
+            conn.executemany(FLOOR_INSERT, rows)
+            if summary:
+                conn.execute(queue.COPY_SUMMARIES, (rows[0][0], rows[-1][0]))
+        conn.execute("COMMIT")
+
+
+async def many(jobs: BackgroundJobs, n: int) -> dict[str, float]:
+    """CPU µs per job of `enqueue_many` in batches of BATCH, layer by layer."""
+    store: Any = jobs.store
+    now = jobs.clock.now_ms()
+    requests = [EnqueueRequest(command="noop", request={"i": i}) for i in range(BATCH)]
+    new_jobs = await jobs._builder.build(requests, now)
+    batches = max(1, n // BATCH)
+
+    async def public(k: int) -> None:
+        for b in range(k):
+            await jobs.enqueue_many(
+                [EnqueueRequest(command="noop", request={"i": i + b}) for i in range(BATCH)]
+            )
+
+    async def make(k: int) -> None:
+        for b in range(k):
+            [EnqueueRequest(command="noop", request={"i": i + b}) for i in range(BATCH)]
+
+    async def build(k: int) -> None:
+        for _ in range(k):
+            await jobs._builder.build(requests, now)
+
+    async def store_enqueue(k: int) -> None:
+        for _ in range(k):
+            await store.enqueue(new_jobs, now)
+
+    r = await least_cpu(
+        {"public enqueue_many": public, "EnqueueRequests": make, "builder.build": build,
+         "store.enqueue": store_enqueue}, batches, BATCH,
+    )  # fmt: skip
+    conn = store._conn
+    r.update(await statements(conn, lambda c: queue.insert_jobs(c, new_jobs, now), batches, BATCH))
+    return r
+
+
+async def floors(conn: sqlite3.Connection, n: int) -> dict[str, float]:
+    """CPU µs per job of our rows stored with no library code (in a store of their own: the
+    rows without a summary would take ids the library hands out)."""
+    batches = max(1, 10 * n // BATCH)
+    ids = itertools.count(1)
+    one = await least_cpu(
+        {"one row, no summary": partial(_floor, conn, 1, False, ids),
+         "one row and its summary": partial(_floor, conn, 1, True, ids)}, n,
+    )  # fmt: skip
+    many = await least_cpu(
+        {"executemany, no summary": partial(_floor, conn, BATCH, False, ids),
+         "executemany + summaries": partial(_floor, conn, BATCH, True, ids)}, batches, BATCH,
+    )  # fmt: skip
+    return {**one, **many}
+
+
+async def main(n: int) -> None:
+    directory = tempfile.mkdtemp(prefix="jobs-enqueue-steps-")
+    jobs = BackgroundJobs(directory)
+    jobs.telemetry = None
+
+    @jobs.command
+    async def noop(req: dict[str, Any]) -> None:
+        return None
+
+    await jobs.enqueue("noop", {"i": -1})  # open files, warm the statement cache
+    result = {"single": await single(jobs, n), "many": await many(jobs, 10 * n)}
+    await jobs.close()
+    floor_store = SqliteStore(directory + "-floor")
+    result["floor"] = await floors(floor_store._conn, n)
+    await floor_store.close()
+    for path in (directory, directory + "-floor"):
+        shutil.rmtree(path, ignore_errors=True)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1])))

@@ -1,0 +1,102 @@
+"""`JobBuilder.plain_job`: the short path of an enqueue that sets no option builds exactly the
+job the general path (`new_job` resolving every option) builds, and leaves to it what it
+does not handle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from jobs_core import EnqueueRequest, InvalidOptionError, InvalidRequestError, Settings
+from jobs_core.enqueuing import JobBuilder, Spec
+from jobs_core.records import CommandDefinition
+from jobs_core.registry import CommandRegistry, FlowOptions
+from jobs_core.request_shape import describe
+
+NOW = 1_764_000_000_000
+
+
+@dataclass
+class Mail:
+    to: str
+
+
+@dataclass
+class Owner:
+    registry: CommandRegistry
+    settings: Settings
+    store: Any = None
+
+
+async def mail(req: Mail) -> None:
+    return None
+
+
+async def anything(req: Any) -> None:
+    return None
+
+
+def builder() -> JobBuilder:
+    registry = CommandRegistry()
+    registry.add(anything)
+    registry.add(mail, name="smtp_mail", worker="smtp", retry_limit=5, timeout=12)
+    registry.add(anything, name="queued", flow=FlowOptions(queue="slow"))
+    jobs = JobBuilder(Owner(registry, Settings(default_retry_limit=7)))
+    declared = CommandDefinition(name="elsewhere", retry_limit=1, shape=describe(Mail))
+    jobs._declared = {"elsewhere": declared}  # as read from the store
+    jobs._declared_in = None
+    return jobs
+
+
+@pytest.mark.parametrize(
+    ("command", "request_"),
+    [
+        ("anything", {"i": 1}),
+        ("anything", None),
+        ("anything", [1, "two"]),
+        ("smtp_mail", Mail(to="a@b.c")),
+        ("smtp_mail", {"to": "a@b.c"}),
+        ("elsewhere", {"to": "a@b.c"}),
+    ],
+)
+def test_plain_job_builds_what_new_job_builds(command: str, request_: Any) -> None:
+    jobs = builder()
+    spec: Spec = jobs.registry.find(command) or jobs._declared[command]
+    general = jobs.new_job(EnqueueRequest(command=command, request=request_), NOW, spec=spec)
+    assert jobs.plain_job(command, request_, NOW) == general
+    assert jobs.new_job(EnqueueRequest(command=command, request=request_), NOW) == general
+
+
+def test_plain_job_leaves_flow_options_and_bad_names_to_new_job() -> None:
+    jobs = builder()
+    assert jobs.plain_job("queued", {"i": 1}, NOW) is None
+    assert jobs.new_job(EnqueueRequest(command="queued", request={}), NOW).queue == "slow"
+    assert jobs.plain_job(42, {}, NOW) is None  # type: ignore[arg-type]
+    assert jobs.plain_job("", {}, NOW) is None
+
+
+def test_plain_job_checks_the_request_against_the_command() -> None:
+    jobs = builder()
+    with pytest.raises(InvalidRequestError, match="smtp_mail"):
+        jobs.plain_job("smtp_mail", {"from": "x"}, NOW)
+    with pytest.raises(InvalidRequestError, match="elsewhere"):
+        jobs.plain_job("elsewhere", {"to": 3}, NOW)
+
+
+class NoTruth:
+    """An option value whose `==` gives something without a truth value (as an array's)."""
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("the truth value is ambiguous")
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_new_job_takes_the_general_path_for_any_option_set() -> None:
+    jobs = builder()
+    tagged = jobs.new_job(EnqueueRequest(command="anything", request={}, tag="t"), NOW)
+    assert tagged.tag == "t"
+    with pytest.raises(InvalidOptionError, match="tag"):  # checked, not compared away
+        jobs.new_job(EnqueueRequest(command="anything", tag=NoTruth()), NOW)  # type: ignore[arg-type]
