@@ -99,3 +99,52 @@ async def test_filters_on_them_find_their_jobs_through_the_index(
         assert f"INDEX ix_completed_job_{column}" in plan
     finally:
         conn.close()
+
+
+async def test_a_month_file_with_full_indexes_keeps_them_and_keeps_working(
+    tmp_path: Path,
+) -> None:
+    """Month files made before keep their full indexes (no migration rebuilds them): jobs
+    archived into one later land in them, and filters find those jobs too."""
+    path = await archived_month(tmp_path)
+    conn = sqlite3.connect(path)
+    for table in ("completed_job", "failed_job"):
+        conn.execute(f"DROP INDEX ix_{table}_tag")
+        conn.execute(f"CREATE INDEX ix_{table}_tag ON {table}(tag, id)")
+    conn.commit()
+    conn.close()
+    store = SqliteStore(str(tmp_path))
+    try:
+        await store.enqueue(
+            [
+                NewJob(command="c", request_type="dict", request_body="{}", worker="",
+                       run_after=NOW, retry_limit=0, timeout_secs=60.0, tag=tag)
+                for tag in ("t7", None)
+            ],
+            NOW,
+        )  # fmt: skip
+        jobs = await store.claim(owner="o", commands=["c"], named=False, limit=10, now=NOW)
+        await store.finish(
+            [Transition(job_id=j.id, state=JobState.COMPLETED, owner_guard="o") for j in jobs],
+            [],
+            NOW,
+        )
+        assert await store.archive_finished(NOW, 100) == 2
+        page = await store.list_archive(
+            month_of(NOW), JobState.COMPLETED, JobQuery.parse("tag:t7"), None, 50
+        )
+    finally:
+        await store.close()
+    assert [j.id for j in page.items] == [41, 8]
+    conn = sqlite3.connect(path)
+    try:
+        partial = {
+            name: flag for _, name, _, _, flag in conn.execute("PRAGMA index_list(completed_job)")
+        }
+        entries = conn.execute(
+            "SELECT count(*) FROM completed_job INDEXED BY ix_completed_job_tag"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    assert partial["ix_completed_job_tag"] == 0
+    assert entries == 42
