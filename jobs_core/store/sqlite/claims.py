@@ -157,10 +157,18 @@ index (a claim parks them again if the key is still at its limit). `:n` is one l
 all keys (SQLite takes no per-row LIMIT): the most jobs of one key that finished."""
 
 
+ANY_PARKED = """
+SELECT 1 FROM background_job INDEXED BY ix_job_key_parked
+WHERE key_parked = 1 AND state = 'queued' LIMIT 1
+"""
+"""Whether any job is parked: mostly none, and one probe of the index then costs 2 µs
+against 16 for `UNPARK`'s probe of each key (a finish of 100 jobs, 20 with a key)."""
+
+
 def unpark(conn: sqlite3.Connection, keys: list[str]) -> None:
     """Let parked jobs of `keys` (one entry per finished job with that key) be claimed
     again: as many of each key's first parked jobs as jobs of it finished."""
-    if keys:
+    if keys and conn.execute(ANY_PARKED).fetchone() is not None:
         n = max(Counter(keys).values())
         conn.execute(UNPARK, {"keys": json.dumps(keys), "n": n})
 
