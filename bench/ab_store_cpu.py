@@ -2,7 +2,7 @@
 another revision, runs alternated.
 
 Usage: uv run python bench/ab_store_cpu.py --base REV [--rounds 5] [--jobs 20000] [--mixed]
-       [--backlog N]
+       [--backlog N] [--archive-every N]
        uv run python bench/ab_store_cpu.py --base-dir DIR ...
 
 Each run enqueues --jobs no-op jobs into a fresh store (not measured), then claims them 100
@@ -13,8 +13,10 @@ where end-to-end throughput (`ab_e2e.py`) swings by 2x: this isolates what a cha
 store costs a job. `--mixed`: `throughput.py`'s mixed workload instead of the default queue
 (5 queues, two with a concurrency limit of 50, priorities 0-3, a concurrency key from 2,000
 users on one job in five). `--backlog N`: N jobs of commands the claims do not run queued
-first (`growth.py`'s "queued, other command" store, without the end-to-end noise). Prints a
-table and a final JSON line.
+first (`growth.py`'s "queued, other command" store, without the end-to-end noise).
+`--archive-every N`: archive (up to 2,000 jobs) after every N claims, as an engine does while
+it drains, instead of all at the end: finished jobs then reach their month out of id order
+when priorities reorder the claims. Prints a table and a final JSON line.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ async def main(n):
                    worker="", run_after=now, retry_limit=2, timeout_secs=600.0, **flow(i))
             for i in range(first, first + 1000)], now)
     cpu = {{"claim": 0.0, "finish": 0.0, "archive": 0.0}}
-    done = 0
+    done = claims = 0
     while done < n:
         t0 = time.process_time()
         jobs = await store.claim(owner=owner, commands=["noop"], named=False, limit=100,
@@ -78,6 +80,11 @@ async def main(n):
                        progress=1.0)
             for j in jobs], [], now)
         cpu["finish"] += time.process_time() - t1
+        claims += 1
+        if {archive_every} and claims % {archive_every} == 0:
+            t0 = time.process_time()
+            await store.archive_finished(now, 2000)
+            cpu["archive"] += time.process_time() - t0
     t0 = time.process_time()
     while await store.archive_finished(now, 2000):
         pass
@@ -91,10 +98,13 @@ asyncio.run(main({jobs}))
 PHASES = ("claim", "finish", "archive")
 
 
-def run_once(tree: str, jobs: int, mixed: bool = False, backlog: int = 0) -> dict[str, float]:
+def run_once(
+    tree: str, jobs: int, mixed: bool = False, backlog: int = 0, archive_every: int = 0
+) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": tree}
+    code = ONE_RUN.format(jobs=jobs, mixed=mixed, backlog=backlog, archive_every=archive_every)
     out = subprocess.run(
-        [sys.executable, "-c", ONE_RUN.format(jobs=jobs, mixed=mixed, backlog=backlog)],
+        [sys.executable, "-c", code],
         cwd=tree, env=env, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
@@ -113,6 +123,10 @@ def main() -> None:
         "--backlog", type=int, default=0, metavar="N",
         help="first queue N jobs of commands the claims do not run (older: ahead in order)",
     )  # fmt: skip
+    parser.add_argument(
+        "--archive-every", type=int, default=0, metavar="N",
+        help="archive after every N claims (an engine's pace) instead of all at the end",
+    )  # fmt: skip
     args = parser.parse_args()
     runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
     with tempfile.TemporaryDirectory(prefix="jobs-ab-") as extracted:
@@ -122,7 +136,9 @@ def main() -> None:
         trees = {"base": base_tree, "this": ROOT}
         for n in range(args.rounds):
             for name in rotated(list(trees), n):
-                runs[name].append(run_once(trees[name], args.jobs, args.mixed, args.backlog))
+                runs[name].append(
+                    run_once(trees[name], args.jobs, args.mixed, args.backlog, args.archive_every)
+                )
                 shown = ", ".join(f"{p} {runs[name][-1][p]:.2f}" for p in PHASES)
                 print(f"round {n + 1} {name}: {shown} µs/job", flush=True)
     best = {name: {p: min(r[p] for r in rs) for p in PHASES} for name, rs in runs.items()}
@@ -133,8 +149,10 @@ def main() -> None:
          f"{best['this'][phase] - best['base'][phase]:+.2f}"]
         for phase in (*PHASES, "total")
     ]  # fmt: skip
-    workload = ("mixed" if args.mixed else "default queue") + (
-        f", {args.backlog:,} queued of other commands" if args.backlog else ""
+    workload = (
+        ("mixed" if args.mixed else "default queue")
+        + (f", {args.backlog:,} queued of other commands" if args.backlog else "")
+        + (f", archived every {args.archive_every} claims" if args.archive_every else "")
     )
     print(
         f"CPU µs per job ({workload}), the least of {args.rounds} rounds; "
@@ -146,6 +164,7 @@ def main() -> None:
             "base": args.base or args.base_dir,
             "mixed": args.mixed,
             "backlog": args.backlog,
+            "archive_every": args.archive_every,
             "best_us": best,
             "runs": runs,
         }
