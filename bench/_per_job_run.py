@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import throughput
+
 from jobs_core import BackgroundJobs, EnqueueRequest
 from jobs_core.context import JobContext
 from jobs_core.engine import engine as engine_module
@@ -95,7 +97,9 @@ def steps(n: int) -> dict[str, float]:
     }
 
 
-async def drain(n: int, directory: str, *, wrapped: bool = True) -> dict[str, float]:
+async def drain(
+    n: int, directory: str, *, wrapped: bool = True, mixed: bool = False
+) -> dict[str, float]:
     jobs = BackgroundJobs(directory)
     ran = [0]
 
@@ -103,9 +107,15 @@ async def drain(n: int, directory: str, *, wrapped: bool = True) -> dict[str, fl
     async def noop(req: dict[str, Any]) -> None:
         ran[0] += 1
 
+    if mixed:
+        await throughput._mixed_setup(jobs)
     for first in range(0, n, 1000):
         await jobs.enqueue_many(
-            [EnqueueRequest(command="noop", request={"i": i}) for i in range(first, first + 1000)]
+            throughput._mixed_batch(first, 1000)
+            if mixed
+            else [
+                EnqueueRequest(command="noop", request={"i": i}) for i in range(first, first + 1000)
+            ]
         )
     await jobs.open()
     if wrapped:
@@ -132,11 +142,17 @@ async def drain(n: int, directory: str, *, wrapped: bool = True) -> dict[str, fl
     return result
 
 
+def _batch(first: int, size: int, mixed: bool) -> list[EnqueueRequest]:
+    if mixed:
+        return throughput._mixed_batch(first, size)
+    return [EnqueueRequest(command="noop", request={"i": i}) for i in range(first, first + size)]
+
+
 def main() -> None:
-    n, wrapped = int(sys.argv[1]), sys.argv[2:] != ["plain"]
+    n, wrapped, mixed = int(sys.argv[1]), sys.argv[2:3] != ["plain"], "mixed" in sys.argv[3:]
     directory = tempfile.mkdtemp(prefix="jobs-per-job-")
     try:
-        print(json.dumps(asyncio.run(drain(n, directory, wrapped=wrapped))))
+        print(json.dumps(asyncio.run(drain(n, directory, wrapped=wrapped, mixed=mixed))))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

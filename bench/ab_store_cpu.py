@@ -2,7 +2,7 @@
 this tree against another revision, runs alternated.
 
 Usage: uv run python bench/ab_store_cpu.py --base REV [--rounds 5] [--jobs 20000] [--mixed]
-       [--backlog N] [--enqueue]
+       [--backlog N] [--archive-every N] [--enqueue]
        uv run python bench/ab_store_cpu.py --base-dir DIR ...
 
 Each run enqueues --jobs no-op jobs into a fresh store (not measured), then claims them 100
@@ -14,6 +14,9 @@ store costs a job. `--mixed`: `throughput.py`'s mixed workload instead of the de
 (5 queues, two with a concurrency limit of 50, priorities 0-3, a concurrency key from 2,000
 users on one job in five). `--backlog N`: N jobs of commands the claims do not run queued
 first (`growth.py`'s "queued, other command" store, without the end-to-end noise).
+`--archive-every N`: archive (up to 2,000 jobs) after every N claims, as an engine does while
+it drains, instead of all at the end: finished jobs then reach their month out of id order
+when priorities reorder the claims.
 `--enqueue`: the enqueue path instead, in a fresh store at NORMAL with no engine: CPU per
 awaited `jobs.enqueue("noop", {"i": i})` through the public API, per job of `enqueue_many`
 (batches of 1,000 `EnqueueRequest`s, made in the timed loop as `throughput.py` makes them),
@@ -66,7 +69,7 @@ async def main(n):
                    worker="", run_after=now, retry_limit=2, timeout_secs=600.0, **flow(i))
             for i in range(first, first + 1000)], now)
     cpu = {{"claim": 0.0, "finish": 0.0, "archive": 0.0}}
-    done = 0
+    done = claims = 0
     while done < n:
         t0 = time.process_time()
         jobs = await store.claim(owner=owner, commands=["noop"], named=False, limit=100,
@@ -82,6 +85,11 @@ async def main(n):
                        progress=1.0)
             for j in jobs], [], now)
         cpu["finish"] += time.process_time() - t1
+        claims += 1
+        if {archive_every} and claims % {archive_every} == 0:
+            t0 = time.process_time()
+            await store.archive_finished(now, 2000)
+            cpu["archive"] += time.process_time() - t0
     t0 = time.process_time()
     while await store.archive_finished(now, 2000):
         pass
@@ -144,13 +152,16 @@ ENQUEUE_PHASES = ("single", "many", "store single", "store many")
 
 
 def run_once(
-    tree: str, jobs: int, mixed: bool = False, backlog: int = 0, enqueue: bool = False
-) -> dict[str, float]:
+    tree: str, jobs: int, mixed: bool = False, backlog: int = 0, archive_every: int = 0,
+    enqueue: bool = False,
+) -> dict[str, float]:  # fmt: skip
     env = {**os.environ, "PYTHONPATH": tree}
     if enqueue:
         script = ENQUEUE_RUN.format(jobs=jobs)
     else:
-        script = ONE_RUN.format(jobs=jobs, mixed=mixed, backlog=backlog)
+        script = ONE_RUN.format(
+            jobs=jobs, mixed=mixed, backlog=backlog, archive_every=archive_every
+        )
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=tree, env=env, check=True, capture_output=True,
         text=True,
@@ -172,6 +183,10 @@ def main() -> None:
         help="first queue N jobs of commands the claims do not run (older: ahead in order)",
     )  # fmt: skip
     parser.add_argument(
+        "--archive-every", type=int, default=0, metavar="N",
+        help="archive after every N claims (an engine's pace) instead of all at the end",
+    )  # fmt: skip
+    parser.add_argument(
         "--enqueue", action="store_true",
         help="the enqueue path (single and enqueue_many, public API and store) instead",
     )  # fmt: skip
@@ -186,7 +201,14 @@ def main() -> None:
         for n in range(args.rounds):
             for name in rotated(list(trees), n):
                 runs[name].append(
-                    run_once(trees[name], args.jobs, args.mixed, args.backlog, args.enqueue)
+                    run_once(
+                        trees[name],
+                        args.jobs,
+                        args.mixed,
+                        args.backlog,
+                        args.archive_every,
+                        args.enqueue,
+                    )
                 )
                 shown = ", ".join(f"{p} {runs[name][-1][p]:.2f}" for p in phases)
                 print(f"round {n + 1} {name}: {shown} µs/job", flush=True)
@@ -199,8 +221,10 @@ def main() -> None:
          f"{best['this'][phase] - best['base'][phase]:+.2f}"]
         for phase in (phases if args.enqueue else (*phases, "total"))
     ]  # fmt: skip
-    workload = ("enqueue" if args.enqueue else "mixed" if args.mixed else "default queue") + (
-        f", {args.backlog:,} queued of other commands" if args.backlog else ""
+    workload = (
+        ("enqueue" if args.enqueue else "mixed" if args.mixed else "default queue")
+        + (f", {args.backlog:,} queued of other commands" if args.backlog else "")
+        + (f", archived every {args.archive_every} claims" if args.archive_every else "")
     )
     print(
         f"CPU µs per job ({workload}), the least of {args.rounds} rounds; "
@@ -213,6 +237,7 @@ def main() -> None:
             "mixed": args.mixed,
             "backlog": args.backlog,
             "enqueue": args.enqueue,
+            "archive_every": args.archive_every,
             "best_us": best,
             "runs": runs,
         }

@@ -2,6 +2,7 @@
 handler call, outcome and archive, this tree against another revision, runs alternated.
 
 Usage: uv run python bench/per_job.py [--base REV] [--rounds 5] [--jobs 20000] [--quick]
+       [--mixed]
        uv run python bench/per_job.py --base-dir DIR ...   (a tree already on disk)
 
 Each run (`_per_job_run.py`, a fresh process and store) enqueues --jobs no-op jobs (not
@@ -13,6 +14,8 @@ steps add up to the CPU time per job ("cpu"; it includes the WAL checkpointer th
 "wall" is the drain's wall time per job; "cpu, plain" and "wall, plain" are those of a run
 with no step wrapped (the timers cost ~0.3 µs a step). Every run checks that exactly N
 handlers ran.
+`--mixed`: `throughput.py`'s mixed flow-control workload (5 queues, two with a concurrency
+limit, priorities, keys) instead of the default queue.
 Compare the two trees of one run (medians of alternating rounds). Prints a table and a final
 JSON line.
 """
@@ -36,14 +39,14 @@ STEPS = (
 )  # fmt: skip
 
 
-def run_once(tree: str, jobs: int) -> dict[str, float]:
+def run_once(tree: str, jobs: int, mixed: bool = False) -> dict[str, float]:
     """One instrumented run and one plain run (no step wrapped) of `tree`."""
     env = {**os.environ, "PYTHONPATH": tree}
     result: dict[str, float] = {}
     for mode in ("steps", "plain"):
         out = subprocess.run(
-            [sys.executable, RUN, str(jobs), mode], env=env, check=True, capture_output=True,
-            text=True,
+            [sys.executable, RUN, str(jobs), mode, *(["mixed"] if mixed else [])],
+            env=env, check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
         got = json.loads(out.strip().splitlines()[-1])
         if mode == "plain":
@@ -60,6 +63,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--quick", action="store_true", help="1 round of 5,000 jobs")
+    parser.add_argument("--mixed", action="store_true", help="the mixed flow-control workload")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.jobs = 1, 5000
@@ -72,7 +76,7 @@ def main() -> None:
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for n in range(args.rounds):
             for name in rotated(list(trees), n):
-                runs[name].append(run_once(trees[name], args.jobs))
+                runs[name].append(run_once(trees[name], args.jobs, args.mixed))
                 last = runs[name][-1]
                 cpu, wall = last["cpu"], last["wall"]
                 print(f"round {n + 1} {name}: cpu {cpu:.1f}, wall {wall:.1f} µs/job", flush=True)
@@ -80,6 +84,7 @@ def main() -> None:
     print(
         f"µs per job (CPU; steps scaled by CPU/wall), "
         f"median of {args.rounds} rounds of {args.jobs:,} jobs"
+        + (", mixed workload" if args.mixed else "")
     )
     headers = ["step", *medians]
     if "base" in trees:
@@ -92,7 +97,13 @@ def main() -> None:
         rows.append(row)
     print_table(headers, rows)
     final_line(
-        {"base": args.base or args.base_dir, "jobs": args.jobs, "medians_us": medians, "runs": runs}
+        {
+            "base": args.base or args.base_dir,
+            "jobs": args.jobs,
+            "mixed": args.mixed,
+            "medians_us": medians,
+            "runs": runs,
+        }
     )
 
 

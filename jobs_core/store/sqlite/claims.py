@@ -2,11 +2,10 @@
 
 `BEGIN IMMEDIATE` serialises claims across every process, so the counts one claim reads
 (jobs running per queue and per key, starts within a rate window) are exact, and limits
-hold store-wide. One statement picks and starts a batch: the queues with ready jobs (a
-loose index scan), each queue's allowance (paused: 0; else its free concurrency and rate,
-at most the batch), its first jobs by priority then due time, keyed jobs beyond their
-key's free slots set aside (`key_parked`: they leave the ready index until a job with their
-key finishes, so no claim steps over them again), then the rest, queues taking turns.
+hold store-wide. A first statement finds the (queue, command) pairs with ready jobs (a
+loose index scan) and what holds their queues; when nothing can (no queue has a limit, no
+ready job a key, one pair) one statement starts the batch, else the flow-controlled rounds
+of `flow_claim` decide which jobs start, one statement a round.
 """
 
 from __future__ import annotations
@@ -16,35 +15,10 @@ import sqlite3
 from collections import Counter
 from typing import Any
 
-from jobs_core.flow import MAX_ROUNDS, next_cap, per_queue_cap
 from jobs_core.records import Job
 
+from .flow_claim import PAIRS, READY, ROOM, claim_rounds
 from .rows import JOB_SELECT, row_to_job
-
-READY = "state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
-"""The predicate of `ix_job_ready`: queued, not waiting on a parent, not parked."""
-
-PAIRS = f"""
-pairs(q, c) AS (
-    SELECT queue, command FROM background_job
-    WHERE id = (SELECT id FROM background_job INDEXED BY ix_job_ready
-                WHERE worker = '' AND {READY} ORDER BY queue, command LIMIT 1)
-    UNION ALL
-    SELECT b.queue, b.command FROM pairs p JOIN background_job b ON b.id = coalesce(
-        (SELECT id FROM background_job INDEXED BY ix_job_ready
-         WHERE worker = '' AND {READY} AND queue = p.q AND command > p.c
-         ORDER BY queue, command LIMIT 1),
-        (SELECT id FROM background_job INDEXED BY ix_job_ready
-         WHERE worker = '' AND {READY} AND queue > p.q ORDER BY queue, command LIMIT 1))
-)"""
-"""The (queue, command) pairs with ready default-worker jobs: a loose scan of the ready
-index, one probe per pair (seeks on equal prefixes: a row-value `>` would seek on the first
-column only)."""
-
-SERVED = f"""{PAIRS}, served(q, c) AS MATERIALIZED (
-    SELECT q, c FROM pairs WHERE c IN (SELECT value FROM json_each(:commands))
-)"""
-"""The pairs whose command the claiming engine runs."""
 
 PRECHECK = f"""
 WITH RECURSIVE {PAIRS}
@@ -54,13 +28,13 @@ SELECT (SELECT count(*) FROM job_queue
     EXISTS (SELECT 1 FROM background_job INDEXED BY ix_job_key_ready
             WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
               AND key_parked = 0),
-    q, c
+    q, c, {ROOM}
 FROM pairs
 """
 """What a default claim must decide, one row per (queue, command) pair with ready jobs:
-queues with limits, whether one is a rate (starts are then logged), ready keyed jobs, and
-the pair (the caller keeps those of its commands: in Python, 9.5 µs a check against 18.4
-with `json_each` in SQL)."""
+queues with limits, whether one is a rate (starts are then logged), ready keyed jobs, the
+pair (the caller keeps those of its commands: in Python, 9.5 µs a check against 18.4
+with `json_each` in SQL), and its queue's room (`flow_claim.ROOM`)."""
 
 CLAIM_ONE = f"""
 UPDATE background_job
@@ -76,61 +50,6 @@ RETURNING {JOB_SELECT}, 0
 """The claim without flow control: of the commands this engine runs, one has ready jobs, in
 one queue; no queue has a limit and no ready job has a key (the common case, as fast as
 before flow control: one range of the ready index)."""
-
-CLAIM_DEFAULT = f"""
-WITH RECURSIVE {SERVED}, allowance(name, n) AS (
-    SELECT q.name, CASE WHEN c.name IS NULL THEN :limit WHEN c.paused THEN 0 ELSE min(:limit,
-        CASE WHEN c.concurrency IS NULL THEN :limit ELSE c.concurrency
-            - (SELECT count(*) FROM background_job r INDEXED BY ix_job_running
-               WHERE r.queue = q.name AND r.state = 'started') END,
-        CASE WHEN c.rate_limit IS NULL THEN :limit ELSE c.rate_limit
-            - (SELECT coalesce(sum(s.n), 0) FROM queue_start s
-               WHERE s.queue = q.name AND s.started_at > :now - c.rate_per_ms) END) END
-    FROM (SELECT DISTINCT q AS name FROM served) AS q LEFT JOIN job_queue c ON c.name = q.name
-), candidate AS MATERIALIZED (
-    SELECT b.id, b.priority, b.run_after, b.concurrency_key, b.concurrency_limit, a.n,
-        row_number() OVER (PARTITION BY b.queue ORDER BY b.priority DESC, b.run_after, b.id)
-            AS nth
-    FROM served p JOIN allowance a ON a.name = p.q JOIN background_job b ON b.id IN (
-        SELECT id FROM background_job INDEXED BY ix_job_ready
-        WHERE worker = '' AND queue = p.q AND command = p.c AND {READY}
-          AND run_after <= :now AND (expires_at IS NULL OR expires_at > :now)
-        ORDER BY priority DESC, run_after, id LIMIT :per_queue)
-    WHERE a.n > 0
-), allowed AS MATERIALIZED (
-    SELECT * FROM candidate WHERE nth <= min(n, :per_queue)
-), held AS MATERIALIZED (
-    SELECT k.id FROM (
-        SELECT id, concurrency_key, concurrency_limit, row_number() OVER (
-            PARTITION BY concurrency_key ORDER BY priority DESC, run_after, id) AS nth
-        FROM allowed WHERE concurrency_key IS NOT NULL) AS k
-    WHERE k.nth + (SELECT count(*) FROM background_job r INDEXED BY ix_job_key_running
-                   WHERE r.concurrency_key = k.concurrency_key AND r.state = 'started')
-          > k.concurrency_limit
-), decision(id, park) AS (
-    SELECT id, 0 FROM (SELECT id FROM allowed WHERE id NOT IN held
-                       ORDER BY nth, run_after, id LIMIT :limit)
-    UNION ALL SELECT id, 1 FROM held
-)
-UPDATE background_job AS b
-SET state = CASE WHEN d.park THEN b.state ELSE 'started' END,
-    owner = CASE WHEN d.park THEN b.owner ELSE :owner END,
-    attempts = b.attempts + 1 - d.park,
-    started_date = CASE WHEN d.park THEN b.started_date ELSE :now END,
-    last_activity_date = CASE WHEN d.park THEN b.last_activity_date ELSE :now END,
-    cancel_requested = CASE WHEN d.park THEN b.cancel_requested ELSE 0 END,
-    key_parked = d.park
-FROM decision AS d
-WHERE b.id = d.id
-RETURNING {JOB_SELECT}, key_parked
-"""
-"""Default-worker claim. Each (queue, command) pair gives its first jobs (one range of the
-ready index each: jobs of commands this engine does not run are never read); a queue's are
-ranked together (`nth`, by priority then due time), and its allowance counts its own
-candidates only (`nth <= n`), and a key's free slots count the candidates of every queue
-(`row_number` over the key).
-Queues take turns in a batch (the first job of each queue, oldest first, then the second of
-each, ...): priorities order the jobs of one queue, and no queue starves another."""
 
 CLAIM_NAMED = f"""
 WITH RECURSIVE named(worker) AS (
@@ -200,15 +119,17 @@ def claim(
         jobs, rated = _started(conn.execute(CLAIM_NAMED, params).fetchall()), True
     else:
         runs = set(commands)
-        found = [row for row in conn.execute(PRECHECK).fetchall() if row[4] in runs]
+        found = [row for row in conn.execute(PRECHECK, params).fetchall() if row[4] in runs]
         if not found:
             return []
-        limited, rated, keyed, queue, command = found[0]
+        limited, rated, keyed, queue, command, _ = found[0]
         if not limited and not keyed and len(found) == 1:
             one = {**params, "queue": queue, "command": command}
             jobs = _started(conn.execute(CLAIM_ONE, one).fetchall())
         else:
-            jobs = _flow_rounds(conn, params, limit, len({row[3] for row in found}))
+            pairs = [(row[3], row[4]) for row in found]
+            room = {row[3]: row[5] for row in found}
+            jobs = claim_rounds(conn, params, pairs, room, limit)
     if jobs:
         jobs.sort(key=lambda j: (-j.priority, j.run_after, j.id))
         conn.execute(SUMMARY_STARTED, {"now": now, "ids": json.dumps([j.id for j in jobs])})
@@ -220,25 +141,6 @@ def claim(
 
 def _started(rows: list[tuple[Any, ...]]) -> list[Job]:
     return [row_to_job(row[:-1]) for row in rows if not row[-1]]
-
-
-def _flow_rounds(
-    conn: sqlite3.Connection, params: dict[str, Any], limit: int, queues: int
-) -> list[Job]:
-    """The flow-control claim, in rounds while the batch has room (see `flow.next_cap`)."""
-    jobs: list[Job] = []
-    cap = per_queue_cap(limit, queues)
-    for _ in range(MAX_ROUNDS):
-        rows = conn.execute(
-            CLAIM_DEFAULT, {**params, "limit": limit - len(jobs), "per_queue": cap}
-        ).fetchall()
-        started = _started(rows)
-        jobs += started
-        most = max(Counter(j.queue for j in started).values(), default=0)
-        cap = next_cap(cap, limit, len(jobs), most, len(rows) - len(started))
-        if not cap:
-            break
-    return jobs
 
 
 UNPARK = """
@@ -255,10 +157,18 @@ index (a claim parks them again if the key is still at its limit). `:n` is one l
 all keys (SQLite takes no per-row LIMIT): the most jobs of one key that finished."""
 
 
+ANY_PARKED = """
+SELECT 1 FROM background_job INDEXED BY ix_job_key_parked
+WHERE key_parked = 1 AND state = 'queued' LIMIT 1
+"""
+"""Whether any job is parked: mostly none, and one probe of the index then costs 2 µs
+against 16 for `UNPARK`'s probe of each key (a finish of 100 jobs, 20 with a key)."""
+
+
 def unpark(conn: sqlite3.Connection, keys: list[str]) -> None:
     """Let parked jobs of `keys` (one entry per finished job with that key) be claimed
     again: as many of each key's first parked jobs as jobs of it finished."""
-    if keys:
+    if keys and conn.execute(ANY_PARKED).fetchone() is not None:
         n = max(Counter(keys).values())
         conn.execute(UNPARK, {"keys": json.dumps(keys), "n": n})
 

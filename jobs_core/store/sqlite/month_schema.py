@@ -18,6 +18,16 @@ MONTH_TABLES = ("completed_job", "failed_job")
 MONTH_INDEX_COLUMNS = ("command", "tag", "batch_id", "created_by", "user_id", "ref_id", "state")
 """Columns the admin can filter a month's jobs by; each gets an index (column, id)."""
 
+NULLABLE_INDEX_COLUMNS = frozenset(("tag", "batch_id", "created_by", "user_id", "ref_id"))
+"""Indexed columns most jobs leave NULL: a new month file indexes only the jobs that set
+them (a partial index). A filter on one (`= ?`, `IN`, a prefix range, `IS NOT NULL`)
+implies the index's condition, so every query it served still uses it. Five index entries
+fewer per archived job: the archive's copy 7.8 -> 7.0 µs a job with the default queue, and
+12.3 -> 10.2 with the mixed workload, whose finished jobs reach the month out of id order
+(by priority), each entry then inserted mid-index. Month files made before keep their full
+indexes (they serve the same queries; rebuilding a big month's indexes on attach would
+block archiving for seconds)."""
+
 DAY_TOKEN, HOUR_TOKEN = "jobsday", "jobshour"
 """Prefixes of the finish time's tokens in a job's indexed text: its UTC day and hour, as
 numbers since the epoch (integer division, where strftime cost 0.7 µs a job, measured)."""
@@ -40,6 +50,7 @@ def _month_v1(schema: str) -> list[str]:
         *(f"CREATE TABLE IF NOT EXISTS {schema}.{t} ({JOB_COLUMNS_V1})" for t in MONTH_TABLES),
         *(
             f"CREATE INDEX IF NOT EXISTS {schema}.ix_{table}_{column} ON {table}({column}, id)"
+            + (f" WHERE {column} IS NOT NULL" if column in NULLABLE_INDEX_COLUMNS else "")
             for table in MONTH_TABLES
             for column in MONTH_INDEX_COLUMNS
         ),
