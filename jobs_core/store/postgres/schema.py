@@ -416,7 +416,16 @@ backlog of another command's jobs; `claim_locked`, the claim under the store's c
 one statement (claim_sql.py); `finish_jobs` again (a retried attempt's log end read without
 regular expressions unless the log cap's marker is there)."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4]
+V5 = f"""
+CREATE INDEX ix_job_batch ON background_job (id) WHERE batch_id IS NOT NULL;
+DROP FUNCTION IF EXISTS finish_jobs;
+{finish_function(JOB_FIELDS)}"""
+"""Migration 5: `ix_job_batch`, the live jobs in a batch, which `finish_jobs` probes (instead
+of every finished job's row) to learn whether a batch needs the caller's transaction; and
+`finish_jobs` again (its arrays may be `rows.packed`: one element for a value every job of
+the call shares)."""
+
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)
