@@ -1,7 +1,8 @@
 """Enqueues and outcomes pass a column whose values are all the same as one element
 (`arrays.packed`); each job still gets its own values, whether a column is shared, unset or
-differs in one job only. And `finish_jobs` learns whether a job is in a batch from
-`ix_job_batch` (migration 5), which a store of version 4 gains when opened."""
+differs in one job only. And migration 5: `finish_jobs` learns whether a job is in a batch
+from `ix_job_batch`, and `ix_job_state` (by state, queue and id) replaces `ix_job_running`;
+a store of version 4 gains both when opened."""
 
 from __future__ import annotations
 
@@ -112,9 +113,14 @@ async def test_a_version_4_store_gets_the_batch_index_and_its_batches_still_coun
     assert status.counts == {JobState.COMPLETED: 2}
     assert done.state is JobState.COMPLETED
     assert int(pg_server.psql(f"SELECT version FROM {schema}.schema_version")) == LATEST_VERSION
-    index = pg_server.psql(
-        f"SELECT indexdef FROM pg_indexes WHERE schemaname = '{schema}' "
-        "AND indexname = 'ix_job_batch'"
+    indexes = dict(
+        line.split("|", 1)
+        for line in pg_server.psql(
+            f"SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = '{schema}' "
+            "AND tablename = 'background_job'"
+        ).splitlines()
     )
-    assert "(id) WHERE (batch_id IS NOT NULL)" in index
+    assert "(id) WHERE (batch_id IS NOT NULL)" in indexes["ix_job_batch"]
+    assert "(state, queue, id)" in indexes["ix_job_state"]
+    assert "ix_job_running" not in indexes
     assert finish_jobs_mark(pg_server, schema) == "none"
