@@ -16,9 +16,10 @@ import pytest
 
 from jobs_core.store.postgres import PostgresStore, flow_claims
 from jobs_core.store.postgres.flow_claims import CLAIM_DEFAULT, CLAIM_NAMED
-from jobs_core.store.postgres.schema import LATEST_VERSION, MIGRATIONS
+from jobs_core.store.postgres.schema import LATEST_VERSION
 from jobs_core.store.protocol import NewJob, QueueChange
 from tests.pg_server import PgServer
+from tests.postgres.old_stores import finish_jobs_mark, make_store_at
 
 NOW = 1_764_000_000_000
 BACKLOG = 5000
@@ -85,17 +86,7 @@ async def test_a_version_3_store_gets_the_ready_index_by_command_and_its_jobs_st
     store_url: str, pg_server: PgServer
 ) -> None:
     schema = store_url.rsplit("schema=", 1)[1]
-    conn = await asyncpg.connect(pg_server.url())
-    try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"; SET search_path TO "{schema}"')
-        await conn.execute("CREATE TABLE schema_version (version integer)")
-        await conn.execute("INSERT INTO schema_version VALUES (3)")
-        for step in MIGRATIONS[:3]:
-            await conn.execute(step)
-        # Marks migration 3's finish_jobs: migration 4 must make it again (its text changed).
-        await conn.execute("COMMENT ON FUNCTION finish_jobs IS 'made by migration 3'")
-    finally:
-        await conn.close()
+    await make_store_at(pg_server, schema, 3)
     store = PostgresStore(store_url)
     try:
         await store.enqueue(new_jobs("mine", "", 3), NOW)
@@ -109,12 +100,7 @@ async def test_a_version_3_store_gets_the_ready_index_by_command_and_its_jobs_st
     )
     assert "(worker, queue, command, priority DESC, run_after, id)" in definition
     assert int(pg_server.psql(f"SELECT version FROM {schema}.schema_version")) == LATEST_VERSION
-    comment = pg_server.psql(
-        f"SELECT coalesce(obj_description(p.oid, 'pg_proc'), 'none') FROM pg_proc p "
-        f"JOIN pg_namespace n ON n.oid = p.pronamespace "
-        f"WHERE n.nspname = '{schema}' AND p.proname = 'finish_jobs'"
-    )
-    assert comment.strip() == "none"
+    assert finish_jobs_mark(pg_server, schema) == "none"
 
 
 async def test_flow_claims_take_the_lock_in_one_statement_and_hold_a_limit_across_stores(

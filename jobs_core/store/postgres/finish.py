@@ -15,6 +15,7 @@ from jobs_core.records import TERMINAL_STATES, JobState
 from jobs_core.store.protocol import FinishResult, NewJob, Transition
 
 from . import batches
+from .arrays import packed
 from .connection import Conn
 from .dependents_sql import RELEASE_SET
 from .finish_sql import DEFERRED, FINISH, TRANSITION_COLUMNS
@@ -25,9 +26,7 @@ from .rows import columns, error_to_json
 _UNSET: list[Any] = [
     {"logs": "", "notified": False, "refund": 0}.get(c.split()[0]) for c in TRANSITION_COLUMNS
 ]
-"""Each transition column's value when a transition leaves it alone: a column no transition
-of the batch sets is passed as NULL rather than as an array of defaults (an array still
-costs its encoding per element)."""
+"""Each transition column's value when a transition leaves it alone (see `rows.packed`)."""
 
 
 async def finish_alone(
@@ -90,9 +89,11 @@ async def finish(
 
 
 def _arrays(transitions: list[Transition], now: int) -> list[tuple[Any, ...] | None]:
-    values = columns([_transition_values(t, now) for t in transitions], len(TRANSITION_COLUMNS))
-    size = len(transitions)
-    return [None if i > 1 and c.count(_UNSET[i]) == size else c for i, c in enumerate(values)]
+    """`finish_jobs`'s arrays: the ids, then each column `packed`."""
+    ids, *values = columns(
+        [_transition_values(t, now) for t in transitions], len(TRANSITION_COLUMNS)
+    )
+    return [ids, *(packed(c, unset) for c, unset in zip(values, _UNSET[1:], strict=True))]
 
 
 _RELEASED = f"""

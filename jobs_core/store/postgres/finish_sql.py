@@ -22,6 +22,7 @@ function cancels stay in the live table until the archive pass moves them (rare)
 
 from __future__ import annotations
 
+from .arrays import broadcast
 from .dependents_sql import RELEASE_SET, cancel_dependents_sql
 from .logs import append_logs
 from .tally_sql import command_tally
@@ -33,10 +34,22 @@ TRANSITION_COLUMNS = (
     "notify_error text",
 )  # fmt: skip
 """The transition arrays `finish_jobs` takes, after p_atomic, the log cap, now and the
-channel; an array passed as NULL leaves its column at its default for every job (NULL, or
-'' for logs, false for notified, 0 for refund)."""
+channel. Every array but `p_id` may be `rows.packed`: NULL leaves its column at its default
+for every job (NULL, or '' for logs, false for notified, 0 for refund), one element gives
+every job that value."""
 _NAMES = [c.split()[0] for c in TRANSITION_COLUMNS]
 _DEFAULTS = {"logs": "''", "notified": "false", "refund": "0"}
+
+
+def _read(name: str) -> str:
+    value = "u.id" if name == "id" else broadcast(f"p_{name}", f"u.{name}")
+    return f"coalesce({value}, {_DEFAULTS[name]})" if name in _DEFAULTS else value
+
+
+TRANSITIONS = f"""
+SELECT {", ".join(f"{_read(n)} AS {n}" for n in _NAMES)}
+FROM unnest({", ".join("p_" + n for n in _NAMES)}) AS u({", ".join(_NAMES)})"""
+"""The transitions as rows, read from the function's arrays."""
 
 DEFERRED = "JB001"
 """SQLSTATE `finish_jobs` raises, called alone, when it cancelled a dependent in a batch."""
@@ -70,7 +83,7 @@ _SUMMARY = (
     "batch_id, queue, concurrency_key"
 )
 
-_RECORD_ATTEMPTS = """
+_RECORD_ATTEMPTS = f"""
     -- A retried attempt (the job queued again) keeps a history row, read from the job's row
     -- after its transition (this attempt's error, progress, status and appended logs).
     -- Logs the cap never cut end at their length: log_end's regular expressions cost ~5 µs
@@ -80,11 +93,10 @@ _RECORD_ATTEMPTS = """
             ended_date, duration_ms, error, progress, status, log_end)
         SELECT b.id,
             coalesce((SELECT max(a.seq) FROM job_attempt a WHERE a.job_id = b.id), 0) + 1,
-            b.attempts + coalesce(u.refund, 0), u.outcome, u.guard, b.started_date, p_now,
+            b.attempts + u.refund, u.outcome, u.guard, b.started_date, p_now,
             u.duration_ms, b.error, b.progress, b.status,
             CASE WHEN left(b.logs, 5) = '[... ' THEN log_end(b.logs) ELSE length(b.logs) END
-        FROM unnest(p_id, p_state, p_outcome, p_refund, p_guard, p_duration_ms)
-            AS u(id, state, outcome, refund, guard, duration_ms)
+        FROM ({TRANSITIONS}) AS u
         JOIN background_job b ON b.id = u.id
         WHERE u.outcome IS NOT NULL AND u.state = 'queued' AND u.id = ANY(applied_ids);
     END IF;
@@ -178,15 +190,10 @@ def _apply(job_fields: list[str]) -> str:
     summaries; what the next ones need into variables."""
     columns = ", ".join(job_fields)
     final_row = ", ".join(f"{CHANGED.get(f, 'b.' + f)} AS {f}" for f in job_fields)
-    read = ", ".join(
-        f"coalesce(u.{n}, {_DEFAULTS[n]}) AS {n}" if n in _DEFAULTS else f"u.{n}" for n in _NAMES
-    )
     # Rows are found by primary key (`= ANY(ARRAY(...))`): joined to the transitions, which
     # the planner cannot size, an empty part would scan the whole live table.
     return f"""
-    WITH t AS (
-        SELECT {read}
-        FROM unnest({", ".join("p_" + n for n in _NAMES)}) AS u({", ".join(_NAMES)})
+    WITH t AS ({TRANSITIONS}
     ), ended AS (
         DELETE FROM background_job AS b USING t
         WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE {_ENDING}))
@@ -252,9 +259,11 @@ DECLARE
     v_keys text[] := '{{}}';
     v_cancelled_queues text[] := '{{}}';
 BEGIN
-    -- Batch counters need the caller's transaction; a job's batch never changes.
+    -- Batch counters need the caller's transaction; a job's batch never changes. Probed in
+    -- ix_job_batch, the live jobs that are in a batch: no heap read, and most stores have
+    -- none (an index of the whole table read the row of every job, ~1.5 µs a job).
     deferred := NOT p_atomic AND EXISTS (
-        SELECT 1 FROM background_job WHERE id = ANY(p_id) AND batch_id IS NOT NULL);
+        SELECT 1 FROM background_job WHERE batch_id IS NOT NULL AND id = ANY(p_id));
     IF deferred THEN
         RETURN;
     END IF;

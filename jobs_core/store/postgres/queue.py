@@ -8,6 +8,7 @@ the same number of round trips as one job.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -19,6 +20,7 @@ from jobs_core.store.idempotency import Resolution, needs_lookup
 from jobs_core.store.protocol import ActivityUpdate, EnqueuedIds, NewJob
 
 from . import batches, conflicts
+from .arrays import broadcast, packed
 from .connection import Conn
 from .logs import append_logs
 from .rows import columns, error_to_json, json_or_none
@@ -33,10 +35,9 @@ NEW_JOB_ARRAYS = (
     "unique_key text", "retry_policy text", "dependencies text", "depends_on_batch text",
     "depends_policy text",
 )  # fmt: skip
-_BASE = 7
-"""The first columns are set for every job; an optional column no job of the batch sets is
-passed as NULL rather than as an array of nulls (which still costs its encoding per
-element): unnest pads it with nulls."""
+_FULL = 2
+"""The column always passed whole (`request_body`): the others may be `rows.packed`, and
+unnest makes as many rows as its longest array."""
 _NAMES = [c.split()[0] for c in NEW_JOB_ARRAYS]
 _DEFAULTS = {"state": "'queued'", "queue": "'default'", "priority": "0", "concurrency_limit": "1"}
 """Columns whose NULL (unset for the whole batch) is a default, and that default."""
@@ -50,14 +51,19 @@ _UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(NEW_JOB_
 _JSON = ("args", "meta", "error", "dependencies")
 
 
-def _values(arg: str) -> str:
-    """The inserted row's values, column `n` read as `arg.format(n=..., i=..., t=...)`."""
+def _values(read: Callable[[int, str, str], str]) -> str:
+    """The inserted row's values, column `n` of type `t`, parameter `$i`, read as
+    `read(i, n, t)`."""
     return ", ".join(
-        f"coalesce({arg.format(n=n, i=i + 1, t=t)}, {_DEFAULTS[n]})" if n in _DEFAULTS
-        else f"{arg.format(n=n, i=i + 1, t=t)}::jsonb" if n in _JSON
-        else arg.format(n=n, i=i + 1, t=t)
+        f"coalesce({read(i + 1, n, t)}, {_DEFAULTS[n]})" if n in _DEFAULTS
+        else f"{read(i + 1, n, t)}::jsonb" if n in _JSON
+        else read(i + 1, n, t)
         for i, (n, t) in enumerate(c.split() for c in NEW_JOB_ARRAYS)
     )  # fmt: skip
+
+
+def _element(i: int, name: str, kind: str) -> str:
+    return f"u.{name}" if i == _FULL + 1 else broadcast(f"${i}::{kind}[]", f"u.{name}")
 
 
 _N = len(NEW_JOB_ARRAYS)
@@ -76,7 +82,7 @@ _SUMMARY = """summary AS (
 INSERT_JOBS = f"""
 WITH new AS (
     INSERT INTO background_job (id, created_date, {", ".join(_NAMES)})
-    SELECT nextval('job_id_seq'), ${_N + 1}, {_values("u.{n}")}
+    SELECT nextval('job_id_seq'), ${_N + 1}, {_values(_element)}
     FROM unnest({_UNNEST}) WITH ORDINALITY AS u({", ".join(_NAMES)}, n)
     ORDER BY u.n
     {_RETURNING}
@@ -91,7 +97,7 @@ SELECT array_agg(id ORDER BY id), pg_notify(${_N + 2}, 'enqueue') FROM new
 INSERT_ONE = f"""
 WITH new AS (
     INSERT INTO background_job (id, created_date, {", ".join(_NAMES)})
-    VALUES (nextval('job_id_seq'), ${_N + 1}, {_values("${i}::{t}")})
+    VALUES (nextval('job_id_seq'), ${_N + 1}, {_values(lambda i, n, t: f"${i}::{t}")})
     {_RETURNING}
 ), {_SUMMARY}
 SELECT id, pg_notify(${_N + 2}, 'enqueue') FROM new
@@ -192,14 +198,12 @@ _QUEUED = Start(state=JobState.QUEUED)
 
 
 def _arrays(jobs: list[NewJob], starts: list[Start], now: int) -> list[tuple[Any, ...] | None]:
-    """`INSERT_JOBS`'s arrays: a column per job value, NULL for an optional column that no
-    job sets."""
+    """`INSERT_JOBS`'s arrays: a column per job value, each `packed` but `request_body`."""
     values = columns(
         [_job_values(job, start, now) for job, start in zip(jobs, starts, strict=True)],
         len(NEW_JOB_ARRAYS),
     )
-    size = len(jobs)
-    return [None if i >= _BASE and c.count(_UNSET[i]) == size else c for i, c in enumerate(values)]
+    return [c if i == _FULL else packed(c, _UNSET[i]) for i, c in enumerate(values)]
 
 
 def _joined(jobs: list[NewJob], starts: list[Start]) -> dict[str, tuple[int, int]]:

@@ -416,7 +416,21 @@ backlog of another command's jobs; `claim_locked`, the claim under the store's c
 one statement (claim_sql.py); `finish_jobs` again (a retried attempt's log end read without
 regular expressions unless the log cap's marker is there)."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4]
+V5 = f"""
+CREATE INDEX ix_job_batch ON background_job (id) WHERE batch_id IS NOT NULL;
+DROP INDEX ix_job_running;
+DROP INDEX ix_job_state;
+CREATE INDEX ix_job_state ON background_job (state, queue, id) WHERE state <> 'queued';
+DROP FUNCTION IF EXISTS finish_jobs;
+{finish_function(JOB_FIELDS)}"""
+"""Migration 5: `ix_job_batch`, the live jobs in a batch, which `finish_jobs` probes (instead
+of every finished job's row) to learn whether a batch needs the caller's transaction;
+`ix_job_state` by state, queue and id, which also counts a queue's running jobs, in place
+of `ix_job_running` (a claim writes an index entry fewer a job); and `finish_jobs` again
+(its arrays may be `arrays.packed`: one element for a value every job of the call
+shares)."""
+
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)
