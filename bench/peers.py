@@ -73,14 +73,16 @@ class Config:
     batch: int
     latency_n: int
     latency_rate: float
+    only: str
+    """The workloads to run, by letter ("ae": (a) and (e) only)."""
 
 
 def config(args: argparse.Namespace) -> Config:
     if args.quick:
         return Config(parent=args.dir, runs=1, n=2000, producers=100, batch=500,
-                      latency_n=100, latency_rate=50.0)  # fmt: skip
+                      latency_n=100, latency_rate=50.0, only=args.only)  # fmt: skip
     return Config(parent=args.dir, runs=args.runs, n=10_000, producers=100, batch=500,
-                  latency_n=500, latency_rate=50.0)  # fmt: skip
+                  latency_n=500, latency_rate=50.0, only=args.only)  # fmt: skip
 
 
 # -- jobs -----------------------------------------------------------------------------------
@@ -301,61 +303,87 @@ def ratios(results: dict[str, list[float]], a: str, b: str) -> float:
 
 def measure(cfg: Config) -> dict[str, Any]:
     r: dict[str, Any] = {}
+    if "a" in cfg.only or "e" in cfg.only:
+        r.update(measure_one_producer(cfg))
+    if "b" in cfg.only:
+        print(f"(b) {cfg.producers} concurrent producers", file=sys.stderr)
+        b = rotate(cfg.runs, {
+            "jobs": lambda: jobs_rate(cfg, "NORMAL", concurrent_producers(cfg)),
+            "huey": lambda: huey_rate(cfg, "default", huey_concurrent_producers(cfg)),
+            "huey_nofsync": lambda: huey_rate(cfg, "off", huey_concurrent_producers(cfg)),
+        })  # fmt: skip
+        r.update({f"b_{k}_per_s": median(v) for k, v in b.items()})
+        r["b_ratio_huey"] = ratios(b, "jobs", "huey")
+        r["b_ratio_huey_nofsync"] = ratios(b, "jobs", "huey_nofsync")
+    if "c" in cfg.only:
+        print(f"(c) enqueue_many of {cfg.batch}", file=sys.stderr)
+        c = rotate(cfg.runs, {"jobs": lambda: jobs_rate(cfg, "NORMAL", batched(cfg))})
+        r["c_jobs_per_s"] = median(c["jobs"])
+    if "d" in cfg.only:
+        print(f"(d) latency at {cfg.latency_rate:g} jobs/s", file=sys.stderr)
+        d = rotate(cfg.runs, {
+            "jobs": lambda: jobs_latency(cfg),
+            "huey": lambda: huey_latency(cfg, "default"),
+            "huey_nofsync": lambda: huey_latency(cfg, "off"),
+        })  # fmt: skip
+        for name, runs in d.items():
+            for q in (50, 99):
+                r[f"d_{name}_p{q}_ms"] = median([percentile(v, q) for v in runs])
+    return r
+
+
+def measure_one_producer(cfg: Config) -> dict[str, Any]:
+    """(a) and (e): jobs NORMAL and FULL beside huey's two settings (only those asked for)."""
     print("(a) and (e): one producer, one awaited enqueue per job", file=sys.stderr)
-    a = rotate(cfg.runs, {
+    systems: dict[str, Measure] = {
         "jobs": lambda: jobs_rate(cfg, "NORMAL", one_producer(cfg)),
         "jobs_full": lambda: jobs_rate(cfg, "FULL", one_producer(cfg)),
         "huey": lambda: huey_rate(cfg, "default", huey_one_producer(cfg)),
         "huey_nofsync": lambda: huey_rate(cfg, "off", huey_one_producer(cfg)),
-    })  # fmt: skip
-    r.update({f"a_{k}_per_s": median(v) for k, v in a.items() if k != "jobs_full"})
-    r["a_ratio_huey"] = ratios(a, "jobs", "huey")
-    r["a_ratio_huey_nofsync"] = ratios(a, "jobs", "huey_nofsync")
-    r["e_jobs_full_per_s"] = median(a["jobs_full"])
-    r["e_huey_per_s"] = median(a["huey"])
-    r["e_ratio_huey"] = ratios(a, "jobs_full", "huey")
-    print(f"(b) {cfg.producers} concurrent producers", file=sys.stderr)
-    b = rotate(cfg.runs, {
-        "jobs": lambda: jobs_rate(cfg, "NORMAL", concurrent_producers(cfg)),
-        "huey": lambda: huey_rate(cfg, "default", huey_concurrent_producers(cfg)),
-        "huey_nofsync": lambda: huey_rate(cfg, "off", huey_concurrent_producers(cfg)),
-    })  # fmt: skip
-    r.update({f"b_{k}_per_s": median(v) for k, v in b.items()})
-    r["b_ratio_huey"] = ratios(b, "jobs", "huey")
-    r["b_ratio_huey_nofsync"] = ratios(b, "jobs", "huey_nofsync")
-    print(f"(c) enqueue_many of {cfg.batch}", file=sys.stderr)
-    c = rotate(cfg.runs, {"jobs": lambda: jobs_rate(cfg, "NORMAL", batched(cfg))})
-    r["c_jobs_per_s"] = median(c["jobs"])
-    print(f"(d) latency at {cfg.latency_rate:g} jobs/s", file=sys.stderr)
-    d = rotate(cfg.runs, {
-        "jobs": lambda: jobs_latency(cfg),
-        "huey": lambda: huey_latency(cfg, "default"),
-        "huey_nofsync": lambda: huey_latency(cfg, "off"),
-    })  # fmt: skip
-    for name, runs in d.items():
-        for q in (50, 99):
-            r[f"d_{name}_p{q}_ms"] = median([percentile(v, q) for v in runs])
+    }
+    if "a" not in cfg.only:
+        del systems["jobs"], systems["huey_nofsync"]
+    if "e" not in cfg.only:
+        del systems["jobs_full"]
+    a = rotate(cfg.runs, systems)
+    r: dict[str, Any] = {f"a_{k}_per_s": median(v) for k, v in a.items() if k != "jobs_full"}
+    if "a" in cfg.only:
+        r["a_ratio_huey"] = ratios(a, "jobs", "huey")
+        r["a_ratio_huey_nofsync"] = ratios(a, "jobs", "huey_nofsync")
+    if "e" in cfg.only:
+        r["e_jobs_full_per_s"] = median(a["jobs_full"])
+        r["e_huey_per_s"] = median(a["huey"])
+        r["e_ratio_huey"] = ratios(a, "jobs_full", "huey")
     return r
 
 
 def rows(r: dict[str, Any], cfg: Config) -> list[tuple[Any, ...]]:
     n = f"{cfg.n:,}"
-    return [
-        (f"(a) 1 producer, {n} jobs, jobs/s", r["a_jobs_per_s"], r["a_huey_per_s"],
-         r["a_huey_nofsync_per_s"], _x(r["a_ratio_huey"]), _x(r["a_ratio_huey_nofsync"]),
-         ">= 10x, >= 2.5x"),
-        (f"(b) {cfg.producers} producers, jobs/s", r["b_jobs_per_s"], r["b_huey_per_s"],
-         r["b_huey_nofsync_per_s"], _x(r["b_ratio_huey"]), _x(r["b_ratio_huey_nofsync"]),
-         ">= 20,000/s"),
-        (f"(c) enqueue_many({cfg.batch}), jobs/s", r["c_jobs_per_s"], "no batch API",
-         "no batch API", "-", "-", ">= 25,000/s"),
-        ("(d) latency p50 ms, 50/s", r["d_jobs_p50_ms"], r["d_huey_p50_ms"],
-         r["d_huey_nofsync_p50_ms"], "-", "-", "<= 1 ms"),
-        ("(d) latency p99 ms, 50/s", r["d_jobs_p99_ms"], r["d_huey_p99_ms"],
-         r["d_huey_nofsync_p99_ms"], "-", "-", "<= 5 ms"),
-        ("(e) FULL: (a), jobs FULL, jobs/s", r["e_jobs_full_per_s"], r["e_huey_per_s"], "-",
-         _x(r["e_ratio_huey"]), "-", ">= 2x"),
+    table = [
+        ("a", f"(a) 1 producer, {n} jobs, jobs/s", "a_jobs_per_s", "a_huey_per_s",
+         "a_huey_nofsync_per_s", "a_ratio_huey", "a_ratio_huey_nofsync", ">= 10x, >= 2.5x"),
+        ("b", f"(b) {cfg.producers} producers, jobs/s", "b_jobs_per_s", "b_huey_per_s",
+         "b_huey_nofsync_per_s", "b_ratio_huey", "b_ratio_huey_nofsync", ">= 20,000/s"),
+        ("c", f"(c) enqueue_many({cfg.batch}), jobs/s", "c_jobs_per_s", None, None, None, None,
+         ">= 25,000/s"),
+        ("d", "(d) latency p50 ms, 50/s", "d_jobs_p50_ms", "d_huey_p50_ms",
+         "d_huey_nofsync_p50_ms", None, None, "<= 1 ms"),
+        ("d", "(d) latency p99 ms, 50/s", "d_jobs_p99_ms", "d_huey_p99_ms",
+         "d_huey_nofsync_p99_ms", None, None, "<= 5 ms"),
+        ("e", "(e) FULL: (a), jobs FULL, jobs/s", "e_jobs_full_per_s", "e_huey_per_s", None,
+         "e_ratio_huey", None, ">= 2x"),
     ]  # fmt: skip
+    out: list[tuple[Any, ...]] = []
+    for letter, label, jobs, huey, nofsync, vs_huey, vs_nofsync, target in table:
+        if letter not in cfg.only:
+            continue
+        if letter == "c":  # huey has no batch API
+            out.append((label, r[jobs], "no batch API", "no batch API", "-", "-", target))
+            continue
+        out.append((label, r[jobs], r[huey], r[nofsync] if nofsync else "-",
+                    _x(r[vs_huey]) if vs_huey else "-",
+                    _x(r[vs_nofsync]) if vs_nofsync else "-", target))  # fmt: skip
+    return out
 
 
 def _x(ratio: float) -> str:
@@ -367,6 +395,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, one run (smoke)")
     parser.add_argument("--runs", type=int, default=3, help="runs per workload (medians)")
     parser.add_argument("--dir", default=None, help="parent of the temporary data directories")
+    parser.add_argument(
+        "--only", default="abcde", help="workloads to run, by letter (default abcde; 'ae')"
+    )
     cfg = config(parser.parse_args())
     require_huey_version()
     result = measure(cfg)
