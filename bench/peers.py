@@ -16,7 +16,8 @@ Workloads (every run checks that exactly N jobs ran, counted by the handlers):
   (c) batched enqueue, jobs only (`enqueue_many` of 500): huey has no batch API (its
       `task.map()` enqueues one task per call);
   (d) enqueue -> start latency at 50 jobs/s across processes (p50, p99);
-  (e) (a) at FULL durability: jobs FULL against huey's default, which is FULL.
+  (e) (a) at FULL durability: jobs FULL against huey's default, which is FULL;
+  (p) the ceiling of (a) and (e): the same producer with no engine, NORMAL and FULL.
 Each run of a workload measures every system once, in an order that rotates between runs so
 machine drift hits all of them; figures are medians of the runs, ratios medians of the
 per-run ratios.
@@ -119,6 +120,25 @@ async def jobs_run(
 def jobs_rate(cfg: Config, durability: str, produce: Produce) -> float:
     elapsed, _ = asyncio.run(jobs_run(cfg, cfg.n, durability, produce))
     return cfg.n / elapsed
+
+
+def producer_alone(cfg: Config, durability: str) -> float:
+    """Awaited enqueues a second with no engine anywhere: what bounds (a) and (e)."""
+
+    async def run() -> float:
+        with data_dir(cfg.parent, "peers-alone-") as directory:
+            jobs = build(directory, durability)
+            try:
+                start = time.perf_counter()
+                await one_producer(cfg)(jobs)
+                elapsed = time.perf_counter() - start
+                queued = (await jobs.counts())[JobState.QUEUED]
+            finally:
+                await jobs.close()
+        _check_ran("jobs (enqueued)", cfg.n, queued, queued)
+        return cfg.n / elapsed
+
+    return asyncio.run(run())
 
 
 def one_producer(cfg: Config) -> Produce:
@@ -319,6 +339,14 @@ def measure(cfg: Config) -> dict[str, Any]:
         print(f"(c) enqueue_many of {cfg.batch}", file=sys.stderr)
         c = rotate(cfg.runs, {"jobs": lambda: jobs_rate(cfg, "NORMAL", batched(cfg))})
         r["c_jobs_per_s"] = median(c["jobs"])
+    if "p" in cfg.only:
+        print("(p) one producer, no engine", file=sys.stderr)
+        p = rotate(cfg.runs, {
+            "jobs": lambda: producer_alone(cfg, "NORMAL"),
+            "jobs_full": lambda: producer_alone(cfg, "FULL"),
+        })  # fmt: skip
+        r["p_jobs_per_s"] = median(p["jobs"])
+        r["p_jobs_full_per_s"] = median(p["jobs_full"])
     if "d" in cfg.only:
         print(f"(d) latency at {cfg.latency_rate:g} jobs/s", file=sys.stderr)
         d = rotate(cfg.runs, {
@@ -372,6 +400,10 @@ def rows(r: dict[str, Any], cfg: Config) -> list[tuple[Any, ...]]:
          "d_huey_nofsync_p99_ms", None, None, "<= 5 ms"),
         ("e", "(e) FULL: (a), jobs FULL, jobs/s", "e_jobs_full_per_s", "e_huey_per_s", None,
          "e_ratio_huey", None, ">= 2x"),
+        ("p", "(p) (a) with no engine, enqueues/s", "p_jobs_per_s", None, None, None, None,
+         "ceiling of (a)"),
+        ("p", "(p) (e) with no engine, enqueues/s", "p_jobs_full_per_s", None, None, None,
+         None, "ceiling of (e)"),
     ]  # fmt: skip
     out: list[tuple[Any, ...]] = []
     for letter, label, jobs, huey, nofsync, vs_huey, vs_nofsync, target in table:
@@ -380,7 +412,7 @@ def rows(r: dict[str, Any], cfg: Config) -> list[tuple[Any, ...]]:
         if letter == "c":  # huey has no batch API
             out.append((label, r[jobs], "no batch API", "no batch API", "-", "-", target))
             continue
-        out.append((label, r[jobs], r[huey], r[nofsync] if nofsync else "-",
+        out.append((label, r[jobs], r[huey] if huey else "-", r[nofsync] if nofsync else "-",
                     _x(r[vs_huey]) if vs_huey else "-",
                     _x(r[vs_nofsync]) if vs_nofsync else "-", target))  # fmt: skip
     return out
@@ -396,7 +428,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per workload (medians)")
     parser.add_argument("--dir", default=None, help="parent of the temporary data directories")
     parser.add_argument(
-        "--only", default="abcde", help="workloads to run, by letter (default abcde; 'ae')"
+        "--only", default="abcdep", help="workloads to run, by letter (default abcdep; 'ae')"
     )
     cfg = config(parser.parse_args())
     require_huey_version()
