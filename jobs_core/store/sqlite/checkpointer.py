@@ -7,11 +7,13 @@ fsyncs even at `synchronous=NORMAL`: measured here it tripled the cost of a comm
 A passive checkpoint alone never lets the WAL start over while a writer keeps committing:
 SQLite rewinds the WAL only for a write that begins when every frame is already copied to
 the database, and a producer commits new frames while the copy runs. The WAL then grew
-without end (100 MB after 20,000 awaited enqueues) and every commit appended to the file,
+without end (103 MB after 20,000 awaited enqueues) and every commit appended to the file,
 whose fsync (`Durability.FULL`) then also journals the file's new size: ~250 µs against
 ~150 for an overwrite of 16 KB on this VM. So once a passive checkpoint has copied most of
-it, a RESTART checkpoint copies the rest and rewinds the WAL, holding writers off for at
-most `RESTART_WAIT_MS` (then it gives up, as a passive one, until the next round).
+it, a RESTART checkpoint copies the rest and rewinds the WAL. It waits at most
+`RESTART_WAIT_MS` for the write lock and for readers still in the WAL (then it ends as a
+passive one would, until the next round), and holds writers off while it copies the frames
+written since the passive one and syncs.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ log = logging.getLogger("jobs.store")
 CHECK_SECS = 0.25
 WAL_LIMIT_BYTES = 4 * 1024 * 1024
 RESTART_WAIT_MS = 2
-"""How long the RESTART checkpoint waits for the writer lock and then for readers still in
-the WAL (writers wait meanwhile: another process's enqueue or claim, which holds it for
-well under a millisecond)."""
+"""How long the RESTART checkpoint waits for the write lock (an enqueue, claim or finish
+holds it well under a millisecond), then, holding it, for readers still in the WAL
+(writers wait meanwhile)."""
 
 
 class Checkpointer:
