@@ -20,7 +20,8 @@ Workloads (every run checks that exactly N jobs ran, counted by the handlers):
   (p) the ceiling of (a) and (e): the same producer with no engine, NORMAL and FULL.
 Each run of a workload measures every system once, in an order that rotates between runs so
 machine drift hits all of them; figures are medians of the runs, ratios medians of the
-per-run ratios.
+per-run ratios. For (a) and (e) the table also gives the CPU time a job of jobs' two
+processes while the jobs ran (the producer's process, the engine's from /proc).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from _common import data_dir, final_line, median, percentile, print_table
+from _common import cpu_secs, data_dir, final_line, median, percentile, print_table
 from _engine_proc import build
 from throughput import (
     _batch,
@@ -89,6 +90,8 @@ def config(args: argparse.Namespace) -> Config:
 # -- jobs -----------------------------------------------------------------------------------
 
 Produce = Callable[[BackgroundJobs], Awaitable[Any]]
+CPU: dict[str, list[tuple[float, float]]] = {"NORMAL": [], "FULL": []}
+"""CPU µs a job of the producer's and the engine's process, per run, by durability."""
 
 
 async def jobs_run(
@@ -103,10 +106,14 @@ async def jobs_run(
         proc, _ = await start_engine(directory, durability)
         await asyncio.sleep(SETTLE_SECS)
         try:
+            cpu = time.process_time(), cpu_secs(proc.pid)
             start = time.perf_counter()
             produced = await produce(jobs)
             await wait_completed(jobs, n, proc)
             elapsed = time.perf_counter() - start
+            CPU[durability].append(
+                ((time.process_time() - cpu[0]) / n * 1e6, (cpu_secs(proc.pid) - cpu[1]) / n * 1e6)
+            )
             completed = (await jobs.counts())[JobState.COMPLETED]
             if collect is not None:
                 produced = await collect(jobs, produced)
@@ -378,6 +385,11 @@ def measure_one_producer(cfg: Config) -> dict[str, Any]:
     if "a" in cfg.only:
         r["a_ratio_huey"] = ratios(a, "jobs", "huey")
         r["a_ratio_huey_nofsync"] = ratios(a, "jobs", "huey_nofsync")
+    for letter, durability in (("a", "NORMAL"), ("e", "FULL")):
+        runs = CPU[durability][-cfg.runs :]
+        if letter in cfg.only and runs:
+            r[f"{letter}_cpu_producer_us"] = median([p for p, _ in runs])
+            r[f"{letter}_cpu_engine_us"] = median([e for _, e in runs])
     if "e" in cfg.only:
         r["e_jobs_full_per_s"] = median(a["jobs_full"])
         r["e_huey_per_s"] = median(a["huey"])
@@ -398,8 +410,14 @@ def rows(r: dict[str, Any], cfg: Config) -> list[tuple[Any, ...]]:
          "d_huey_nofsync_p50_ms", None, None, "<= 1 ms"),
         ("d", "(d) latency p99 ms, 50/s", "d_jobs_p99_ms", "d_huey_p99_ms",
          "d_huey_nofsync_p99_ms", None, None, "<= 5 ms"),
+        ("a", "(a) CPU µs a job: jobs' producer", "a_cpu_producer_us", None, None, None, None,
+         ""),
+        ("a", "(a) CPU µs a job: jobs' engine", "a_cpu_engine_us", None, None, None, None, ""),
         ("e", "(e) FULL: (a), jobs FULL, jobs/s", "e_jobs_full_per_s", "e_huey_per_s", None,
          "e_ratio_huey", None, ">= 2x"),
+        ("e", "(e) CPU µs a job: jobs' producer", "e_cpu_producer_us", None, None, None, None,
+         ""),
+        ("e", "(e) CPU µs a job: jobs' engine", "e_cpu_engine_us", None, None, None, None, ""),
         ("p", "(p) (a) with no engine, enqueues/s", "p_jobs_per_s", None, None, None, None,
          "ceiling of (a)"),
         ("p", "(p) (e) with no engine, enqueues/s", "p_jobs_full_per_s", None, None, None,
