@@ -16,10 +16,12 @@ Workloads (every run checks that exactly N jobs ran, counted by the handlers):
   (c) batched enqueue, jobs only (`enqueue_many` of 500): huey has no batch API (its
       `task.map()` enqueues one task per call);
   (d) enqueue -> start latency at 50 jobs/s across processes (p50, p99);
-  (e) (a) at FULL durability: jobs FULL against huey's default, which is FULL.
+  (e) (a) at FULL durability: jobs FULL against huey's default, which is FULL;
+  (p) the ceiling of (a) and (e): the same producer with no engine, NORMAL and FULL.
 Each run of a workload measures every system once, in an order that rotates between runs so
 machine drift hits all of them; figures are medians of the runs, ratios medians of the
-per-run ratios.
+per-run ratios. For (a) and (e) the table also gives the CPU time a job of jobs' two
+processes while the jobs ran (the producer's process, the engine's from /proc).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from _common import data_dir, final_line, median, percentile, print_table
+from _common import cpu_secs, data_dir, final_line, median, percentile, print_table
 from _engine_proc import build
 from throughput import (
     _batch,
@@ -73,19 +75,23 @@ class Config:
     batch: int
     latency_n: int
     latency_rate: float
+    only: str
+    """The workloads to run, by letter ("ae": (a) and (e) only)."""
 
 
 def config(args: argparse.Namespace) -> Config:
     if args.quick:
         return Config(parent=args.dir, runs=1, n=2000, producers=100, batch=500,
-                      latency_n=100, latency_rate=50.0)  # fmt: skip
+                      latency_n=100, latency_rate=50.0, only=args.only)  # fmt: skip
     return Config(parent=args.dir, runs=args.runs, n=10_000, producers=100, batch=500,
-                  latency_n=500, latency_rate=50.0)  # fmt: skip
+                  latency_n=500, latency_rate=50.0, only=args.only)  # fmt: skip
 
 
 # -- jobs -----------------------------------------------------------------------------------
 
 Produce = Callable[[BackgroundJobs], Awaitable[Any]]
+CPU: dict[str, list[tuple[float, float]]] = {"NORMAL": [], "FULL": []}
+"""CPU µs a job of the producer's and the engine's process, per run, by durability."""
 
 
 async def jobs_run(
@@ -100,10 +106,14 @@ async def jobs_run(
         proc, _ = await start_engine(directory, durability)
         await asyncio.sleep(SETTLE_SECS)
         try:
+            cpu = time.process_time(), cpu_secs(proc.pid)
             start = time.perf_counter()
             produced = await produce(jobs)
             await wait_completed(jobs, n, proc)
             elapsed = time.perf_counter() - start
+            CPU[durability].append(
+                ((time.process_time() - cpu[0]) / n * 1e6, (cpu_secs(proc.pid) - cpu[1]) / n * 1e6)
+            )
             completed = (await jobs.counts())[JobState.COMPLETED]
             if collect is not None:
                 produced = await collect(jobs, produced)
@@ -117,6 +127,25 @@ async def jobs_run(
 def jobs_rate(cfg: Config, durability: str, produce: Produce) -> float:
     elapsed, _ = asyncio.run(jobs_run(cfg, cfg.n, durability, produce))
     return cfg.n / elapsed
+
+
+def producer_alone(cfg: Config, durability: str) -> float:
+    """Awaited enqueues a second with no engine anywhere: what bounds (a) and (e)."""
+
+    async def run() -> float:
+        with data_dir(cfg.parent, "peers-alone-") as directory:
+            jobs = build(directory, durability)
+            try:
+                start = time.perf_counter()
+                await one_producer(cfg)(jobs)
+                elapsed = time.perf_counter() - start
+                queued = (await jobs.counts())[JobState.QUEUED]
+            finally:
+                await jobs.close()
+        _check_ran("jobs (enqueued)", cfg.n, queued, queued)
+        return cfg.n / elapsed
+
+    return asyncio.run(run())
 
 
 def one_producer(cfg: Config) -> Produce:
@@ -301,61 +330,110 @@ def ratios(results: dict[str, list[float]], a: str, b: str) -> float:
 
 def measure(cfg: Config) -> dict[str, Any]:
     r: dict[str, Any] = {}
+    if "a" in cfg.only or "e" in cfg.only:
+        r.update(measure_one_producer(cfg))
+    if "b" in cfg.only:
+        print(f"(b) {cfg.producers} concurrent producers", file=sys.stderr)
+        b = rotate(cfg.runs, {
+            "jobs": lambda: jobs_rate(cfg, "NORMAL", concurrent_producers(cfg)),
+            "huey": lambda: huey_rate(cfg, "default", huey_concurrent_producers(cfg)),
+            "huey_nofsync": lambda: huey_rate(cfg, "off", huey_concurrent_producers(cfg)),
+        })  # fmt: skip
+        r.update({f"b_{k}_per_s": median(v) for k, v in b.items()})
+        r["b_ratio_huey"] = ratios(b, "jobs", "huey")
+        r["b_ratio_huey_nofsync"] = ratios(b, "jobs", "huey_nofsync")
+    if "c" in cfg.only:
+        print(f"(c) enqueue_many of {cfg.batch}", file=sys.stderr)
+        c = rotate(cfg.runs, {"jobs": lambda: jobs_rate(cfg, "NORMAL", batched(cfg))})
+        r["c_jobs_per_s"] = median(c["jobs"])
+    if "p" in cfg.only:
+        print("(p) one producer, no engine", file=sys.stderr)
+        p = rotate(cfg.runs, {
+            "jobs": lambda: producer_alone(cfg, "NORMAL"),
+            "jobs_full": lambda: producer_alone(cfg, "FULL"),
+        })  # fmt: skip
+        r["p_jobs_per_s"] = median(p["jobs"])
+        r["p_jobs_full_per_s"] = median(p["jobs_full"])
+    if "d" in cfg.only:
+        print(f"(d) latency at {cfg.latency_rate:g} jobs/s", file=sys.stderr)
+        d = rotate(cfg.runs, {
+            "jobs": lambda: jobs_latency(cfg),
+            "huey": lambda: huey_latency(cfg, "default"),
+            "huey_nofsync": lambda: huey_latency(cfg, "off"),
+        })  # fmt: skip
+        for name, runs in d.items():
+            for q in (50, 99):
+                r[f"d_{name}_p{q}_ms"] = median([percentile(v, q) for v in runs])
+    return r
+
+
+def measure_one_producer(cfg: Config) -> dict[str, Any]:
+    """(a) and (e): jobs NORMAL and FULL beside huey's two settings (only those asked for)."""
     print("(a) and (e): one producer, one awaited enqueue per job", file=sys.stderr)
-    a = rotate(cfg.runs, {
+    systems: dict[str, Measure] = {
         "jobs": lambda: jobs_rate(cfg, "NORMAL", one_producer(cfg)),
         "jobs_full": lambda: jobs_rate(cfg, "FULL", one_producer(cfg)),
         "huey": lambda: huey_rate(cfg, "default", huey_one_producer(cfg)),
         "huey_nofsync": lambda: huey_rate(cfg, "off", huey_one_producer(cfg)),
-    })  # fmt: skip
-    r.update({f"a_{k}_per_s": median(v) for k, v in a.items() if k != "jobs_full"})
-    r["a_ratio_huey"] = ratios(a, "jobs", "huey")
-    r["a_ratio_huey_nofsync"] = ratios(a, "jobs", "huey_nofsync")
-    r["e_jobs_full_per_s"] = median(a["jobs_full"])
-    r["e_huey_per_s"] = median(a["huey"])
-    r["e_ratio_huey"] = ratios(a, "jobs_full", "huey")
-    print(f"(b) {cfg.producers} concurrent producers", file=sys.stderr)
-    b = rotate(cfg.runs, {
-        "jobs": lambda: jobs_rate(cfg, "NORMAL", concurrent_producers(cfg)),
-        "huey": lambda: huey_rate(cfg, "default", huey_concurrent_producers(cfg)),
-        "huey_nofsync": lambda: huey_rate(cfg, "off", huey_concurrent_producers(cfg)),
-    })  # fmt: skip
-    r.update({f"b_{k}_per_s": median(v) for k, v in b.items()})
-    r["b_ratio_huey"] = ratios(b, "jobs", "huey")
-    r["b_ratio_huey_nofsync"] = ratios(b, "jobs", "huey_nofsync")
-    print(f"(c) enqueue_many of {cfg.batch}", file=sys.stderr)
-    c = rotate(cfg.runs, {"jobs": lambda: jobs_rate(cfg, "NORMAL", batched(cfg))})
-    r["c_jobs_per_s"] = median(c["jobs"])
-    print(f"(d) latency at {cfg.latency_rate:g} jobs/s", file=sys.stderr)
-    d = rotate(cfg.runs, {
-        "jobs": lambda: jobs_latency(cfg),
-        "huey": lambda: huey_latency(cfg, "default"),
-        "huey_nofsync": lambda: huey_latency(cfg, "off"),
-    })  # fmt: skip
-    for name, runs in d.items():
-        for q in (50, 99):
-            r[f"d_{name}_p{q}_ms"] = median([percentile(v, q) for v in runs])
+    }
+    if "a" not in cfg.only:
+        del systems["jobs"], systems["huey_nofsync"]
+    if "e" not in cfg.only:
+        del systems["jobs_full"]
+    a = rotate(cfg.runs, systems)
+    r: dict[str, Any] = {f"a_{k}_per_s": median(v) for k, v in a.items() if k != "jobs_full"}
+    if "a" in cfg.only:
+        r["a_ratio_huey"] = ratios(a, "jobs", "huey")
+        r["a_ratio_huey_nofsync"] = ratios(a, "jobs", "huey_nofsync")
+    for letter, durability in (("a", "NORMAL"), ("e", "FULL")):
+        runs = CPU[durability][-cfg.runs :]
+        if letter in cfg.only and runs:
+            r[f"{letter}_cpu_producer_us"] = median([p for p, _ in runs])
+            r[f"{letter}_cpu_engine_us"] = median([e for _, e in runs])
+    if "e" in cfg.only:
+        r["e_jobs_full_per_s"] = median(a["jobs_full"])
+        r["e_huey_per_s"] = median(a["huey"])
+        r["e_ratio_huey"] = ratios(a, "jobs_full", "huey")
     return r
 
 
 def rows(r: dict[str, Any], cfg: Config) -> list[tuple[Any, ...]]:
     n = f"{cfg.n:,}"
-    return [
-        (f"(a) 1 producer, {n} jobs, jobs/s", r["a_jobs_per_s"], r["a_huey_per_s"],
-         r["a_huey_nofsync_per_s"], _x(r["a_ratio_huey"]), _x(r["a_ratio_huey_nofsync"]),
-         ">= 10x, >= 2.5x"),
-        (f"(b) {cfg.producers} producers, jobs/s", r["b_jobs_per_s"], r["b_huey_per_s"],
-         r["b_huey_nofsync_per_s"], _x(r["b_ratio_huey"]), _x(r["b_ratio_huey_nofsync"]),
-         ">= 20,000/s"),
-        (f"(c) enqueue_many({cfg.batch}), jobs/s", r["c_jobs_per_s"], "no batch API",
-         "no batch API", "-", "-", ">= 25,000/s"),
-        ("(d) latency p50 ms, 50/s", r["d_jobs_p50_ms"], r["d_huey_p50_ms"],
-         r["d_huey_nofsync_p50_ms"], "-", "-", "<= 1 ms"),
-        ("(d) latency p99 ms, 50/s", r["d_jobs_p99_ms"], r["d_huey_p99_ms"],
-         r["d_huey_nofsync_p99_ms"], "-", "-", "<= 5 ms"),
-        ("(e) FULL: (a), jobs FULL, jobs/s", r["e_jobs_full_per_s"], r["e_huey_per_s"], "-",
-         _x(r["e_ratio_huey"]), "-", ">= 2x"),
+    table = [
+        ("a", f"(a) 1 producer, {n} jobs, jobs/s", "a_jobs_per_s", "a_huey_per_s",
+         "a_huey_nofsync_per_s", "a_ratio_huey", "a_ratio_huey_nofsync", ">= 10x, >= 2.5x"),
+        ("b", f"(b) {cfg.producers} producers, jobs/s", "b_jobs_per_s", "b_huey_per_s",
+         "b_huey_nofsync_per_s", "b_ratio_huey", "b_ratio_huey_nofsync", ">= 20,000/s"),
+        ("c", f"(c) enqueue_many({cfg.batch}), jobs/s", "c_jobs_per_s", None, None, None, None,
+         ">= 25,000/s"),
+        ("d", "(d) latency p50 ms, 50/s", "d_jobs_p50_ms", "d_huey_p50_ms",
+         "d_huey_nofsync_p50_ms", None, None, "<= 1 ms"),
+        ("d", "(d) latency p99 ms, 50/s", "d_jobs_p99_ms", "d_huey_p99_ms",
+         "d_huey_nofsync_p99_ms", None, None, "<= 5 ms"),
+        ("a", "(a) CPU µs a job: jobs' producer", "a_cpu_producer_us", None, None, None, None,
+         ""),
+        ("a", "(a) CPU µs a job: jobs' engine", "a_cpu_engine_us", None, None, None, None, ""),
+        ("e", "(e) FULL: (a), jobs FULL, jobs/s", "e_jobs_full_per_s", "e_huey_per_s", None,
+         "e_ratio_huey", None, ">= 2x"),
+        ("e", "(e) CPU µs a job: jobs' producer", "e_cpu_producer_us", None, None, None, None,
+         ""),
+        ("e", "(e) CPU µs a job: jobs' engine", "e_cpu_engine_us", None, None, None, None, ""),
+        ("p", "(p) (a) with no engine, enqueues/s", "p_jobs_per_s", None, None, None, None,
+         "ceiling of (a)"),
+        ("p", "(p) (e) with no engine, enqueues/s", "p_jobs_full_per_s", None, None, None,
+         None, "ceiling of (e)"),
     ]  # fmt: skip
+    out: list[tuple[Any, ...]] = []
+    for letter, label, jobs, huey, nofsync, vs_huey, vs_nofsync, target in table:
+        if letter not in cfg.only:
+            continue
+        if letter == "c":  # huey has no batch API
+            out.append((label, r[jobs], "no batch API", "no batch API", "-", "-", target))
+            continue
+        out.append((label, r[jobs], r[huey] if huey else "-", r[nofsync] if nofsync else "-",
+                    _x(r[vs_huey]) if vs_huey else "-",
+                    _x(r[vs_nofsync]) if vs_nofsync else "-", target))  # fmt: skip
+    return out
 
 
 def _x(ratio: float) -> str:
@@ -367,6 +445,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, one run (smoke)")
     parser.add_argument("--runs", type=int, default=3, help="runs per workload (medians)")
     parser.add_argument("--dir", default=None, help="parent of the temporary data directories")
+    parser.add_argument(
+        "--only", default="abcdep", help="workloads to run, by letter (default abcdep; 'ae')"
+    )
     cfg = config(parser.parse_args())
     require_huey_version()
     result = measure(cfg)

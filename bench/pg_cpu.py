@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 import asyncpg
-from _common import extract_revision, final_line, median, print_table, rotated
+from _common import cpu_secs, extract_revision, final_line, median, print_table, rotated
 from _engine_proc import build
 from _stores import Stores
 from throughput import start_engine, stop_engine, wait_completed
@@ -34,18 +34,7 @@ from throughput import start_engine, stop_engine, wait_completed
 from jobs_core import EnqueueRequest
 from jobs_core.store.url import parse_store_url
 
-TICKS = os.sysconf("SC_CLK_TCK")
 MODES = {"single": (2_000, 1), "batched": (20_000, 500)}
-
-
-def cpu_secs(pid: int) -> float:
-    """User and system CPU of process `pid` so far (0 once it has gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 async def server_pids(url: str) -> list[int]:

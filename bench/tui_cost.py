@@ -11,12 +11,11 @@ import sys
 import time
 from dataclasses import dataclass
 
-from _common import data_dir, final_line, median, print_table
+from _common import cpu_secs, data_dir, final_line, median, print_table
 from _engine_proc import build
 from throughput import _batch, start_engine, stop_engine, wait_completed
 
 APP_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_tui_proc.py")
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,13 +24,6 @@ class Config:
     runs: int
     jobs: int
     idle_secs: float
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far, from /proc."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 async def start_app(directory: str, view: str) -> asyncio.subprocess.Process:
@@ -58,14 +50,14 @@ async def end_to_end(cfg: Config, view: str | None) -> tuple[float, float]:
         app = await start_app(directory, view) if view else None
         engine, _ = await start_engine(directory, "NORMAL")
         await asyncio.sleep(0.5)
-        app_cpu = cpu_seconds(app.pid) if app else 0.0
+        app_cpu = cpu_secs(app.pid) if app else 0.0
         try:
             start = time.perf_counter()
             for first in range(0, cfg.jobs, 500):
                 await jobs.enqueue_many(_batch(first, 500))
             await wait_completed(jobs, cfg.jobs + 1, engine)
             elapsed = time.perf_counter() - start
-            used = cpu_seconds(app.pid) - app_cpu if app else 0.0
+            used = cpu_secs(app.pid) - app_cpu if app else 0.0
         finally:
             await stop_engine(engine)
             if app:
@@ -85,9 +77,9 @@ async def idle_cpu(cfg: Config, view: str) -> float:
         app = await start_app(directory, view)
         try:
             await asyncio.sleep(2.0)  # past the first refreshes
-            before, start = cpu_seconds(app.pid), time.perf_counter()
+            before, start = cpu_secs(app.pid), time.perf_counter()
             await asyncio.sleep(cfg.idle_secs)
-            used = cpu_seconds(app.pid) - before
+            used = cpu_secs(app.pid) - before
             elapsed = time.perf_counter() - start
         finally:
             await stop_process(app)

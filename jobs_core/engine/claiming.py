@@ -3,6 +3,7 @@ job of each idle named worker; the claimed jobs are started at once."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,12 @@ async def claim(engine: Engine, now: int) -> int:
         )
         engine._claim_default = len(jobs) == limit
         claimed += _start_all(engine, jobs)
+        if claimed:
+            # The jobs just started begin now, before the named workers' claim and the
+            # loop's upkeep (~0.1 ms of enqueue-to-start latency at a trickle).
+            await asyncio.sleep(0)
+            if engine.stopping:  # `stop` began meanwhile: claim nothing more
+                return claimed
     # While the outcome of a named worker's job is being written, its next job waits for
     # it (the write wakes us), then starts at a time read after it: a worker's jobs
     # never seem to overlap.

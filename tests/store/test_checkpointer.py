@@ -1,0 +1,41 @@
+"""At `Durability.FULL` the WAL of `jobs.db` stays bounded while a producer keeps committing
+(`store/sqlite/checkpointer.py`): checkpoints rewind it, so commits overwrite the file
+instead of growing it (an append's fsync also journals the file's new size)."""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import replace
+
+import pytest
+
+from jobs_core import Durability
+from jobs_core.store.sqlite import checkpointer
+from tests.conftest import FAST, MakeJobs
+
+LIMIT = 256 * 1024
+
+
+def rewinds(wal: str) -> int:
+    """How many times the WAL started over: its header's checkpoint sequence number."""
+    with open(wal, "rb") as file:
+        return int(struct.unpack(">I", file.read(16)[12:16])[0])
+
+
+async def test_wal_is_rewound_while_a_producer_keeps_committing(
+    make_jobs: MakeJobs, store_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpointer, "WAL_LIMIT_BYTES", LIMIT)
+    monkeypatch.setattr(checkpointer, "CHECK_SECS", 0.01)
+    jobs = make_jobs(start_engine=False, settings=replace(FAST, durability=Durability.FULL))
+    jobs.command(name="item")(lambda req: None)
+    wal = os.path.join(store_dir, "jobs.db-wal")
+    largest = 0
+    # A producer that never pauses: ~10 MB through the WAL, ~40 times its limit. With
+    # passive checkpoints alone the WAL started over 0 or 1 times and grew to ~the 10 MB.
+    for n in range(1500):
+        await jobs.enqueue("item", {"n": n, "pad": "x" * 3000})
+        largest = max(largest, os.path.getsize(wal))
+    assert rewinds(wal) >= 4, largest
+    await jobs.close()
