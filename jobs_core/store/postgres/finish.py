@@ -26,7 +26,7 @@ from .rows import columns, error_to_json
 _UNSET: list[Any] = [
     {"logs": "", "notified": False, "refund": 0}.get(c.split()[0]) for c in TRANSITION_COLUMNS
 ]
-"""Each transition column's value when a transition leaves it alone (see `rows.packed`)."""
+"""Each transition column's value when a transition leaves it alone (see `arrays.packed`)."""
 
 
 async def finish_alone(

@@ -34,7 +34,7 @@ TRANSITION_COLUMNS = (
     "notify_error text",
 )  # fmt: skip
 """The transition arrays `finish_jobs` takes, after p_atomic, the log cap, now and the
-channel. Every array but `p_id` may be `rows.packed`: NULL leaves its column at its default
+channel. Every array but `p_id` may be `arrays.packed`: NULL leaves its column at its default
 for every job (NULL, or '' for logs, false for notified, 0 for refund), one element gives
 every job that value."""
 _NAMES = [c.split()[0] for c in TRANSITION_COLUMNS]

@@ -36,7 +36,7 @@ NEW_JOB_ARRAYS = (
     "depends_policy text",
 )  # fmt: skip
 _FULL = 2
-"""The column always passed whole (`request_body`): the others may be `rows.packed`, and
+"""The column always passed whole (`request_body`): the others may be `arrays.packed`, and
 unnest makes as many rows as its longest array."""
 _NAMES = [c.split()[0] for c in NEW_JOB_ARRAYS]
 _DEFAULTS = {"state": "'queued'", "queue": "'default'", "priority": "0", "concurrency_limit": "1"}
