@@ -20,28 +20,33 @@ from jobs_core.store.sqlite.store import SqliteStore
 NOW = 1_764_000_000_000
 
 
+def job(tag: str | None = None, ref_id: str | None = None) -> NewJob:
+    return NewJob(command="c", request_type="dict", request_body="{}", worker="",
+                  run_after=NOW, retry_limit=0, timeout_secs=60.0, tag=tag,
+                  ref_id=ref_id)  # fmt: skip
+
+
+async def complete_and_archive(store: SqliteStore, jobs: list[NewJob]) -> None:
+    """`jobs` enqueued, claimed, completed and archived into NOW's month file."""
+    await store.enqueue(jobs, NOW)
+    claimed = await store.claim(owner="o", commands=["c"], named=False, limit=100, now=NOW)
+    await store.finish(
+        [Transition(job_id=j.id, state=JobState.COMPLETED, owner_guard="o") for j in claimed],
+        [],
+        NOW,
+    )
+    assert await store.archive_finished(NOW, 100) == len(jobs)
+
+
 async def archived_month(directory: Path) -> Path:
     """A store whose month file holds 40 completed jobs, one in four tagged and with a ref
     id (`t3`, `r3`, ...)."""
     store = SqliteStore(str(directory))
     try:
-        await store.enqueue(
-            [
-                NewJob(command="c", request_type="dict", request_body="{}", worker="",
-                       run_after=NOW, retry_limit=0, timeout_secs=60.0,
-                       tag=f"t{i}" if i % 4 == 3 else None,
-                       ref_id=f"r{i}" if i % 4 == 3 else None)
-                for i in range(40)
-            ],
-            NOW,
-        )  # fmt: skip
-        jobs = await store.claim(owner="o", commands=["c"], named=False, limit=100, now=NOW)
-        await store.finish(
-            [Transition(job_id=j.id, state=JobState.COMPLETED, owner_guard="o") for j in jobs],
-            [],
-            NOW,
+        await complete_and_archive(
+            store,
+            [job(f"t{i}", f"r{i}") if i % 4 == 3 else job() for i in range(40)],
         )
-        assert await store.archive_finished(NOW, 100) == 40
     finally:
         await store.close()
     return Path(month_path(str(directory), month_of(NOW)))
@@ -115,21 +120,7 @@ async def test_a_month_file_with_full_indexes_keeps_them_and_keeps_working(
     conn.close()
     store = SqliteStore(str(tmp_path))
     try:
-        await store.enqueue(
-            [
-                NewJob(command="c", request_type="dict", request_body="{}", worker="",
-                       run_after=NOW, retry_limit=0, timeout_secs=60.0, tag=tag)
-                for tag in ("t7", None)
-            ],
-            NOW,
-        )  # fmt: skip
-        jobs = await store.claim(owner="o", commands=["c"], named=False, limit=10, now=NOW)
-        await store.finish(
-            [Transition(job_id=j.id, state=JobState.COMPLETED, owner_guard="o") for j in jobs],
-            [],
-            NOW,
-        )
-        assert await store.archive_finished(NOW, 100) == 2
+        await complete_and_archive(store, [job("t7"), job()])
         page = await store.list_archive(
             month_of(NOW), JobState.COMPLETED, JobQuery.parse("tag:t7"), None, 50
         )
