@@ -18,6 +18,7 @@ materialised steps, an UPDATE … FROM with a CASE per column) cost 12.9 µs a j
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections import Counter
@@ -28,6 +29,7 @@ from jobs_core.flow import MAX_ROUNDS, next_cap, per_queue_cap
 from jobs_core.records import Job
 
 from .rows import JOB_SELECT, row_to_job
+from .schema import JOB_FIELDS
 
 READY = "state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
 """The predicate of `ix_job_ready`: queued, not waiting on a parent, not parked."""
@@ -148,29 +150,136 @@ def claim_rounds(
     limit: int,
 ) -> list[Job]:
     """The flow-control claim, in rounds while the batch has room (see `flow.next_cap`):
-    `room` is each queue's as the claim began, lowered by what each round starts."""
+    `room` is each queue's as the claim began, lowered by what each round starts. Rounds
+    are direct (`direct_round`) while they can be, else read and decided (`_decided_round`)."""
     jobs: list[Job] = []
     room = dict(room)
-    encoded = json.dumps(pairs)
-    cap = per_queue_cap(limit, len({q for q, _ in pairs}))
+    queues = len({q for q, _ in pairs})
+    cap = per_queue_cap(limit, queues)
+    direct = queues == len(pairs)  # a queue of several commands ranks them together
     for _ in range(MAX_ROUNDS):
-        rows = conn.execute(
-            CANDIDATES, {"pairs": encoded, "now": params["now"], "per_queue": cap}
-        ).fetchall()
-        choice = choose(rows, room, cap, limit - len(jobs))
-        if choice.park:
-            conn.execute(PARK, {"ids": json.dumps(choice.park)})
-        started = []
-        if choice.start:
-            start = {**params, "ids": json.dumps(choice.start)}
-            started = [row_to_job(row) for row in conn.execute(START, start).fetchall()]
-        jobs += started
-        per_queue = Counter(j.queue for j in started)
+        left = limit - len(jobs)
+        started = direct_round(conn, params, pairs, room, cap, left) if direct else None
+        parked = 0
+        if started is None or started.short:
+            direct = False
+        if started is None:
+            started = _decided_round(conn, params, pairs, room, cap, left)
+            parked = started.parked
+        jobs += started.jobs
+        per_queue = Counter(j.queue for j in started.jobs)
         for queue, n in per_queue.items():
             if (free := room.get(queue)) is not None:
                 room[queue] = free - n
         most = max(per_queue.values(), default=0)
-        cap = next_cap(cap, limit, len(jobs), most, len(choice.park))
+        cap = next_cap(cap, limit, len(jobs), most, parked or started.short)
         if not cap:
             break
     return jobs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Round:
+    """The jobs a round started; how many it parked; whether a queue gave fewer than it
+    was offered for a reason other than running out (a direct round cannot tell)."""
+
+    jobs: list[Job]
+    parked: int = 0
+    short: bool = False
+
+
+def _decided_round(
+    conn: sqlite3.Connection, params: dict[str, Any], pairs: list[tuple[str, str]],
+    room: dict[str, int | None], cap: int, left: int,
+) -> Round:  # fmt: skip
+    """Read each pair's first jobs (`CANDIDATES`), `choose`, park and start."""
+    rows = conn.execute(
+        CANDIDATES, {"pairs": json.dumps(pairs), "now": params["now"], "per_queue": cap}
+    ).fetchall()
+    choice = choose(rows, room, cap, left)
+    if choice.park:
+        conn.execute(PARK, {"ids": json.dumps(choice.park)})
+    if not choice.start:
+        return Round(jobs=[], parked=len(choice.park))
+    start = {**params, "ids": json.dumps(choice.start)}
+    started = [row_to_job(row) for row in conn.execute(START, start).fetchall()]
+    return Round(jobs=started, parked=len(choice.park))
+
+
+def direct_round(
+    conn: sqlite3.Connection, params: dict[str, Any], pairs: list[tuple[str, str]],
+    room: dict[str, int | None], cap: int, left: int,
+) -> Round | None:  # fmt: skip
+    """Start each pair's first `min(cap, room)` jobs (`turns`) in one statement, without
+    reading them first: where no key holds a job back, what a decided round starts. A
+    keyed job whose key is at its limit (running jobs, store-wide, before the statement) is
+    not started, and the decided rounds that follow park it (`short`). Two jobs of one key
+    started together might exceed its limit: the round is then rolled back (None)."""
+    offers = turns(
+        [max(0, min(cap, left) if (free := room.get(q)) is None else min(cap, left, free))
+         for q, _ in pairs],
+        left, params["now"],
+    )  # fmt: skip
+    values: dict[str, Any] = {**params}
+    for i, ((queue, command), n) in enumerate(zip(pairs, offers, strict=True)):
+        values |= {f"q{i}": queue, f"c{i}": command, f"n{i}": n}
+    conn.execute("SAVEPOINT direct_round")
+    rows = conn.execute(_direct_sql(len(pairs)), values).fetchall()
+    keys = [row[_KEY] for row in rows if row[_KEY] is not None]
+    if len(set(keys)) < len(keys):
+        conn.execute("ROLLBACK TO direct_round")
+        conn.execute("RELEASE direct_round")
+        return None
+    conn.execute("RELEASE direct_round")
+    jobs = [row_to_job(row) for row in rows]
+    got = Counter((j.queue, j.command) for j in jobs)
+    short = any(got[pair] < n for pair, n in zip(pairs, offers, strict=True) if n > 0)
+    return Round(jobs=jobs, short=short)
+
+
+_KEY = JOB_FIELDS.index("concurrency_key")
+
+
+def turns(offers: list[int], left: int, seed: int) -> list[int]:
+    """How many of its `offers` each queue gives when they take turns (one job of each
+    queue with jobs left, then a second of each, ...) until `left` are taken. A last turn
+    that cannot take one of each goes to queues in a rotation set by `seed` (the claim's
+    time: over many claims, each queue as often): `choose` gives it to the oldest jobs,
+    which only a read would tell."""
+    if sum(offers) <= left:
+        return offers
+    given = [0] * len(offers)
+    taken = 0
+    for turn in range(1, max(offers) + 1):
+        eligible = [i for i, n in enumerate(offers) if n >= turn]
+        if taken + len(eligible) > left:
+            first = seed % len(eligible)
+            for i in (eligible[first:] + eligible[:first])[: left - taken]:
+                given[i] += 1
+            break
+        for i in eligible:
+            given[i] += 1
+        taken += len(eligible)
+    return given
+
+
+@functools.cache
+def _direct_sql(n: int) -> str:
+    """`direct_round`'s statement for `n` pairs: one range of the ready index each."""
+    ranges = " UNION ALL ".join(
+        f"""SELECT id FROM (SELECT id FROM background_job INDEXED BY ix_job_ready
+            WHERE worker = '' AND queue = :q{i} AND command = :c{i} AND {READY}
+              AND run_after <= :now AND (expires_at IS NULL OR expires_at > :now)
+            ORDER BY priority DESC, run_after, id LIMIT :n{i})"""
+        for i in range(n)
+    )
+    return f"""
+UPDATE background_job
+SET state = 'started', owner = :owner, attempts = attempts + 1, started_date = :now,
+    last_activity_date = :now, cancel_requested = 0
+WHERE id IN ({ranges})
+  AND (concurrency_key IS NULL OR concurrency_limit > (
+    SELECT count(*) FROM background_job r INDEXED BY ix_job_key_running
+    WHERE r.concurrency_key = background_job.concurrency_key AND r.state = 'started'))
+RETURNING {JOB_SELECT}
+"""
