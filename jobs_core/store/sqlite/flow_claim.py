@@ -1,5 +1,5 @@
-"""The flow-controlled claim on SQLite: which ready jobs a batch starts, decided in Python
-from facts read in the claim's transaction, then started by one UPDATE per round.
+"""The flow-controlled claim on SQLite: which ready jobs a batch starts, by one UPDATE per
+round, directly or decided in Python from facts read in the claim's transaction.
 
 `BEGIN IMMEDIATE` serialises claims across every process, so what a claim reads (jobs
 running per queue and per key, starts within a rate window) stays exact until it commits,
@@ -14,6 +14,14 @@ finishes, so no claim steps over them again), and starts the rest, queues taking
 Deciding in Python instead of in the claim statement (windows over queues and keys,
 materialised steps, an UPDATE … FROM with a CASE per column) cost 12.9 µs a job against
 8.7 + 1.5 read + ~0.5 decided (`bench/ab_store_cpu.py --mixed`).
+
+Most rounds need no decision: where no key holds a job back, a round starts each pair's
+first jobs within its queue's offer, which one statement does without reading them first
+(`direct_round`: a range of the ready index per pair, the key checked against its running
+jobs in the statement). A round that came short of an offer (a key held a job back, or the
+pair ran out) hands over to decided rounds, which park what a key holds back; two jobs of
+one key started together roll the round back to a savepoint (SQLite checks the WHERE of
+every row before it changes any). Claims of the mixed workload: 20.9 → 17.2 µs a job.
 """
 
 from __future__ import annotations
@@ -156,7 +164,8 @@ def claim_rounds(
     room = dict(room)
     queues = len({q for q, _ in pairs})
     cap = per_queue_cap(limit, queues)
-    direct = queues == len(pairs)  # a queue of several commands ranks them together
+    # A queue of several commands ranks them together: decided rounds.
+    direct = queues == len(pairs) <= MAX_DIRECT_PAIRS
     for _ in range(MAX_ROUNDS):
         left = limit - len(jobs)
         started = direct_round(conn, params, pairs, room, cap, left) if direct else None
@@ -238,6 +247,10 @@ def direct_round(
 
 
 _KEY = JOB_FIELDS.index("concurrency_key")
+
+MAX_DIRECT_PAIRS = 32
+"""The most pairs a direct round ranges over (a statement per count is compiled and kept;
+SQLite allows 500 terms in a compound SELECT)."""
 
 
 def turns(offers: list[int], left: int, seed: int) -> list[int]:
