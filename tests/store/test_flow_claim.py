@@ -182,14 +182,14 @@ async def test_a_direct_round_keeps_to_a_queues_room(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("offers", "left", "seed", "expected"),
+    ("offers", "left", "expected"),
     [
-        pytest.param([20, 20, 20], 100, 0, [20, 20, 20], id="all fit: as offered"),
-        pytest.param([8, 8, 8, 8, 8], 37, 0, [8, 8, 7, 7, 7], id="a last turn of two"),
-        pytest.param([8, 8, 8, 8, 8], 37, 3, [7, 7, 7, 8, 8], id="rotated by the seed"),
-        pytest.param([1, 8, 8], 10, 0, [1, 5, 4], id="a queue with less drops out"),
-        pytest.param([0, 8], 5, 0, [0, 5], id="a full queue gives none"),
+        pytest.param([20, 20, 20], 100, [20, 20, 20], id="all fit: as offered"),
+        pytest.param([8, 8, 8, 8, 8], 37, [7, 7, 7, 7, 7], id="whole turns only"),
+        pytest.param([1, 8, 8], 10, [1, 4, 4], id="a queue with less drops out"),
+        pytest.param([0, 8], 5, [0, 5], id="a full queue gives none"),
+        pytest.param([1, 1], 1, [0, 0], id="not one whole turn"),
     ],
 )
-def test_turns(offers: list[int], left: int, seed: int, expected: list[int]) -> None:
-    assert turns(offers, left, seed) == expected
+def test_turns(offers: list[int], left: int, expected: list[int]) -> None:
+    assert turns(offers, left) == expected

@@ -189,8 +189,9 @@ def claim_rounds(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Round:
-    """The jobs a round started; how many it parked; whether a queue gave fewer than it
-    was offered for a reason other than running out (a direct round cannot tell)."""
+    """The jobs a round started; how many it parked; whether it left the rest of the
+    batch to a decided round: a queue gave fewer than it was offered (a key may hold a job
+    back: a direct round cannot tell), or the last turn did not fit the batch."""
 
     jobs: list[Job]
     parked: int = 0
@@ -219,16 +220,17 @@ def direct_round(
     conn: sqlite3.Connection, params: dict[str, Any], pairs: list[tuple[str, str]],
     room: dict[str, int | None], cap: int, left: int,
 ) -> Round | None:  # fmt: skip
-    """Start each pair's first `min(cap, room)` jobs (`turns`) in one statement, without
-    reading them first: where no key holds a job back, what a decided round starts. A
-    keyed job whose key is at its limit (running jobs, store-wide, before the statement) is
-    not started, and the decided rounds that follow park it (`short`). Two jobs of one key
-    started together might exceed its limit: the round is then rolled back (None)."""
-    offers = turns(
-        [max(0, min(cap, left) if (free := room.get(q)) is None else min(cap, left, free))
-         for q, _ in pairs],
-        left, params["now"],
-    )  # fmt: skip
+    """Start each pair's first `min(cap, room)` jobs, in the whole turns that fit the
+    batch (`turns`), in one statement, without reading them first: where no key holds a job
+    back, what a decided round starts. A keyed job whose key is at its limit (running jobs,
+    store-wide, before the statement) is not started, and the decided rounds that follow
+    park it (`short`). Two jobs of one key started together might exceed its limit: the
+    round is then rolled back (None). None too when not one whole turn fits."""
+    offered = [max(0, min(cap, left) if (free := room.get(q)) is None else min(cap, left, free))
+               for q, _ in pairs]  # fmt: skip
+    offers = turns(offered, left)
+    if not any(offers):
+        return None
     values: dict[str, Any] = {**params}
     for i, ((queue, command), n) in enumerate(zip(pairs, offers, strict=True)):
         values |= {f"q{i}": queue, f"c{i}": command, f"n{i}": n}
@@ -243,7 +245,7 @@ def direct_round(
     jobs = [row_to_job(row) for row in rows]
     got = Counter((j.queue, j.command) for j in jobs)
     short = any(got[pair] < n for pair, n in zip(pairs, offers, strict=True) if n > 0)
-    return Round(jobs=jobs, short=short)
+    return Round(jobs=jobs, short=short or offers != offered)
 
 
 _KEY = JOB_FIELDS.index("concurrency_key")
@@ -253,12 +255,10 @@ MAX_DIRECT_PAIRS = 32
 SQLite allows 500 terms in a compound SELECT)."""
 
 
-def turns(offers: list[int], left: int, seed: int) -> list[int]:
-    """How many of its `offers` each queue gives when they take turns (one job of each
-    queue with jobs left, then a second of each, ...) until `left` are taken. A last turn
-    that cannot take one of each goes to queues in a rotation set by `seed` (the claim's
-    time: over many claims, each queue as often): `choose` gives it to the oldest jobs,
-    which only a read would tell."""
+def turns(offers: list[int], left: int) -> list[int]:
+    """How many of its `offers` each queue gives in the whole turns that fit in `left` (one
+    job of each queue with jobs left, then a second of each, ...). A last turn that cannot
+    take one of each goes to the oldest jobs (`choose`), which only a read tells."""
     if sum(offers) <= left:
         return offers
     given = [0] * len(offers)
@@ -266,9 +266,6 @@ def turns(offers: list[int], left: int, seed: int) -> list[int]:
     for turn in range(1, max(offers) + 1):
         eligible = [i for i, n in enumerate(offers) if n >= turn]
         if taken + len(eligible) > left:
-            first = seed % len(eligible)
-            for i in (eligible[first:] + eligible[:first])[: left - taken]:
-                given[i] += 1
             break
         for i in eligible:
             given[i] += 1
