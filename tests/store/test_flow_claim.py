@@ -154,7 +154,7 @@ async def test_a_direct_round_skips_a_held_key_and_the_next_round_parks_it(
         held, *others = await store.enqueue(
             [keyed("a", "k", 9), keyed("a"), keyed("a"), keyed("b")], NOW
         )
-        jobs = await store.claim(owner="o", commands=["c"], named=False, limit=10, now=NOW)
+        jobs = await store.claim(owner="o", commands=["c"], named=False, limit=100, now=NOW)
         found = await store.get_job(held)
     finally:
         await store.close()
