@@ -169,19 +169,17 @@ def claim_rounds(
     for _ in range(MAX_ROUNDS):
         left = limit - len(jobs)
         started = direct_round(conn, params, pairs, room, cap, left) if direct else None
-        parked = 0
         if started is None or started.short:
             direct = False
         if started is None:
             started = _decided_round(conn, params, pairs, room, cap, left)
-            parked = started.parked
         jobs += started.jobs
         per_queue = Counter(j.queue for j in started.jobs)
         for queue, n in per_queue.items():
             if (free := room.get(queue)) is not None:
                 room[queue] = free - n
         most = max(per_queue.values(), default=0)
-        cap = next_cap(cap, limit, len(jobs), most, parked or started.short)
+        cap = next_cap(cap, limit, len(jobs), most, started.parked or started.short)
         if not cap:
             break
     return jobs
