@@ -19,13 +19,19 @@ if TYPE_CHECKING:
 
 async def flush(engine: Engine, *, force: bool = False) -> None:
     """Write the running jobs' activity, at most every `progress_flush_secs` unless `force`
-    (after the outcome or activity write under way, if any)."""
-    if not engine._activity_pending and not engine._writing.locked():
-        return
-    if (
-        not force
-        and time.monotonic() - engine._last_activity_flush < engine.settings.progress_flush_secs
-    ):
+    (`force`: after the outcome or activity write under way, if any).
+
+    Unforced (the dispatch loop's upkeep), it never waits for a write under way: it writes
+    at a later pass. Waiting held the loop's next claim until each background write of
+    outcomes ended, so claims and writes took turns instead of overlapping (measured on
+    PostgreSQL: the engine ran neither a claim nor a write while the write it waited on was
+    its only call in flight, about a third of a batched run)."""
+    if not force:
+        if not engine._activity_pending or engine._writing.locked():
+            return
+        if time.monotonic() - engine._last_activity_flush < engine.settings.progress_flush_secs:
+            return
+    elif not engine._activity_pending and not engine._writing.locked():
         return
     async with engine._writing:
         await _write(engine)
