@@ -108,6 +108,8 @@ class Engine:
         self._runs_named = any(c.worker for c in registry.commands())
         """Whether some command of this engine runs on a named worker."""
         self._activity_pending = False
+        self._activity_task: asyncio.Task[None] | None = None
+        """An activity write queued behind a write under way (`activity.flush`)."""
         self._flush_task: asyncio.Task[None] | None = None
         self._flush_error: Exception | None = None
         self._writing_named = False
