@@ -114,6 +114,8 @@ class Engine:
         self._flush_error: Exception | None = None
         self._writing_named = False
         """Whether the background write under way holds outcomes of named workers' jobs."""
+        self._writing_runs = False
+        """Whether it holds outcomes of scheduled tasks' runs (`outcomes.holds_task_runs`)."""
         self._writing = asyncio.Lock()
         """Held while outcomes or activity are written (outcomes in the background of the
         dispatch loop, `outcomes.py`; `run_until_idle` and `stop` flush beside it): one write
