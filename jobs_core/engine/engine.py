@@ -115,6 +115,9 @@ class Engine:
         self._writing_named = False
         """Whether the background write under way holds outcomes of named workers' jobs."""
         self._writing_runs = False
+        self._claim_after_write = False
+        """A default claim came back short while an outcome write was under way: claim
+        again once it is committed (`claiming.claim`)."""
         """Whether it holds outcomes of scheduled tasks' runs (`outcomes.holds_task_runs`)."""
         self._writing = asyncio.Lock()
         """Held while outcomes or activity are written (outcomes in the background of the

@@ -45,6 +45,9 @@ async def _flush_in_background(engine: Engine) -> None:
         engine._flush_error = error
     finally:
         engine._writing_named = engine._writing_runs = False
+    if engine._claim_after_write:
+        engine._claim_after_write = False
+        engine._claim_default = True
     # The named workers of the written jobs are free again (or their outcomes are back in
     # the queue of outcomes, to be written first).
     engine._claim_named = engine._claim_named or named
