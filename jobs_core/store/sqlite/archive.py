@@ -35,14 +35,18 @@ MONTH_RETRY_MAX_SECS = 60.0
 """Longest pause between tries of a month file that cannot be written."""
 
 SELECT_FINISHED = """
-SELECT id, state, completed_date FROM background_job INDEXED BY ix_job_state
-WHERE state <> 'queued' AND state IN ('completed', 'failed', 'cancelled')
-  AND NOT EXISTS (SELECT 1 FROM json_each(:held) h
-                  WHERE completed_date >= h.value ->> 0 AND completed_date < h.value ->> 1)
-ORDER BY state, id LIMIT :limit
+SELECT json_group_array(json_array(id, state, completed_date)) FROM (
+  SELECT id, state, completed_date FROM background_job INDEXED BY ix_job_state
+  WHERE state <> 'queued' AND state IN ('completed', 'failed', 'cancelled')
+    AND NOT EXISTS (SELECT 1 FROM json_each(:held) h
+                    WHERE completed_date >= h.value ->> 0 AND completed_date < h.value ->> 1)
+  ORDER BY state, id LIMIT :limit
+)
 """
 """Finished jobs to archive, but not those of months held back after a failure (`:held`
-is a JSON list of [start, end) times), so those never crowd out the other months."""
+is a JSON list of [start, end) times), so those never crowd out the other months. One row
+(a JSON array of [id, state, completed_date]): the copy runs in the store's thread, which
+must win the GIL back after each step (`off_loop.py`), so one step, not one per job."""
 
 
 class MonthArchive:
@@ -89,7 +93,8 @@ class MonthArchive:
         process raises (the caller retries); any other failure holds back that month only.
         """
         held = json.dumps([month_bounds(m) for m, b in self._trouble.items() if not b.due()])
-        rows = self._writer.execute(SELECT_FINISHED, {"held": held, "limit": limit}).fetchall()
+        found = self._writer.execute(SELECT_FINISHED, {"held": held, "limit": limit}).fetchone()
+        rows = json.loads(found[0])
         by_month: dict[str, list[tuple[int, JobState]]] = defaultdict(list)
         for job_id, state, completed_date in rows:
             by_month[month_of(completed_date)].append((job_id, _STATES[state]))
