@@ -50,7 +50,9 @@ async def archive(engine: Engine, now: int) -> None:
     """One archive pass, in the background of the dispatch loop: a store whose archive
     copies in a thread of its own (SQLite) then copies while the loop claims and finishes."""
     try:
-        await engine.store.archive_finished(now, engine.settings.archive_batch)
+        archived = await engine.store.archive_finished(now, engine.settings.archive_batch)
+        if archived >= engine.settings.archive_batch:  # more wait: the next pass at once
+            engine._last_archive = 0.0
     except JobsError as error:  # finished jobs wait in the live store meanwhile
         engine._archive_trouble.failed(error)
     except Exception as error:
