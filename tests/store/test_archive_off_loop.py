@@ -2,7 +2,9 @@
 the engine's dispatch loop: jobs start and run while it copies; another process's lock on
 the month file is waited for in the thread (and given up on after `busy_timeout_secs`);
 `stop` and `run_until_idle` wait for the copy under way; a cancelled caller keeps the
-archive's connection until the thread is done with it."""
+archive's connection until the thread is done with it; a full pass is followed by the next
+at once. (PostgreSQL has no archive pass to speak of: a finished job leaves the live table
+in the statement that finishes it.)"""
 
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ from dataclasses import replace
 
 import pytest
 
-from jobs_core import BackgroundJobs, StoreBusyError
+from jobs_core import BackgroundJobs, EnqueueRequest, StoreBusyError
 from jobs_core.store.sqlite.archive import MonthArchive
 from jobs_core.store.sqlite.off_loop import OffLoop
 from tests.conftest import FAST, LoopTicks, MakeJobs, wait_until
 
 ARCHIVING = replace(FAST, archive_secs=0.02)
+RARELY = replace(FAST, archive_secs=3600.0, archive_batch=10)
+"""A pass as the engine starts and as it stops, then none for an hour unless the one
+before it was full."""
 
 
 class HeldCopy:
@@ -172,3 +177,27 @@ async def test_a_cancelled_call_returns_only_once_the_thread_is_done() -> None:
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(call, 10)
     off_loop.close()
+
+
+async def test_a_full_archive_pass_is_followed_by_the_next_at_once(make_jobs: MakeJobs) -> None:
+    first = make_jobs(settings=RARELY)
+    second = make_jobs(settings=RARELY)
+    for jobs in (first, second):
+
+        @jobs.command
+        async def note(req: dict[str, int]) -> None:
+            return None
+
+    async with first:
+        await first.enqueue_many(
+            [EnqueueRequest(command="note", request={"n": n}) for n in range(50)]
+        )
+        await wait_until(lambda: first.engine.processed == 50, what="50 jobs run")
+    assert await archived(second) == 10  # the pass at stop: one batch; 40 wait in the live store
+    async with second:
+        # Its first pass is full (10 of 40): the next ones follow, not an hour later.
+        await wait_until(lambda: _all_archived(second), what="the other 40 archived")
+
+
+async def _all_archived(jobs: BackgroundJobs) -> bool:
+    return await archived(jobs) == 50
