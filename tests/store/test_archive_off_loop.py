@@ -18,7 +18,7 @@ from dataclasses import replace
 import pytest
 
 from jobs_core import BackgroundJobs, EnqueueRequest, StoreBusyError
-from jobs_core.store.sqlite.archive import MonthArchive
+from jobs_core.store.sqlite.archive import Copied, MonthArchive
 from jobs_core.store.sqlite.off_loop import OffLoop
 from tests.conftest import FAST, LoopTicks, MakeJobs, wait_until
 
@@ -38,7 +38,7 @@ class HeldCopy:
         self.released_in_time: list[bool] = []
         real = MonthArchive.copy_finished
 
-        def copy(archive: MonthArchive, limit: int) -> list[int]:
+        def copy(archive: MonthArchive, limit: int) -> Copied:
             self.threads.append(threading.get_ident())
             self.started.set()
             self.released_in_time.append(self.release.wait(10))

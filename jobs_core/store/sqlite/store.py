@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sqlite3
 import threading
@@ -275,11 +274,10 @@ class SqliteStore(
         # The copy reads the live store and writes the month files, never locking `jobs.db`
         # for writing: in the thread, it runs beside the loop's claims and finishes.
         async with self._archive_lock:
-            ids = await self._off_loop.call(partial(self._archive.copy_finished, limit))
-        if ids:
-            encoded = json.dumps(ids)
-            await self._write(lambda conn: _delete_archived(conn, encoded))
-        return len(ids)
+            copied = await self._off_loop.call(partial(self._archive.copy_finished, limit))
+        if copied.ids:
+            await self._write(lambda conn: _delete_archived(conn, copied.ids))
+        return copied.count
 
     async def _in_archive(self, fn: Callable[[], R]) -> R:
         """`fn` (on the archive's connection) on the loop, retrying while busy, once no
@@ -419,19 +417,22 @@ def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
-def _delete_archived(conn: sqlite3.Connection, ids: str) -> None:
-    """Remove jobs (and their attempts) now copied to their month files."""
-    conn.execute(
-        "DELETE FROM background_job WHERE id IN (SELECT value FROM json_each(?)) "
-        "AND state IN ('completed', 'failed', 'cancelled')",
-        (ids,),
-    )
-    if not has_attempts(conn, "main"):
-        return
-    # Not the attempts of a job requeued meanwhile: it stayed, and they are its history.
-    conn.execute(
-        "DELETE FROM job_attempt WHERE job_id IN (SELECT value FROM json_each(?)) "
-        "AND job_id NOT IN (SELECT b.id FROM background_job b "
-        "WHERE b.id IN (SELECT value FROM json_each(?)))",
-        (ids, ids),
-    )
+def _delete_archived(conn: sqlite3.Connection, copied: list[str]) -> None:
+    """Remove jobs (and their attempts) now copied to their month files (`copied`: JSON
+    arrays of their ids, one a month)."""
+    attempts = has_attempts(conn, "main")
+    for ids in copied:
+        conn.execute(
+            "DELETE FROM background_job WHERE id IN (SELECT value FROM json_each(?)) "
+            "AND state IN ('completed', 'failed', 'cancelled')",
+            (ids,),
+        )
+        if not attempts:
+            continue
+        # Not the attempts of a job requeued meanwhile: it stayed, and they are its history.
+        conn.execute(
+            "DELETE FROM job_attempt WHERE job_id IN (SELECT value FROM json_each(?)) "
+            "AND job_id NOT IN (SELECT b.id FROM background_job b "
+            "WHERE b.id IN (SELECT value FROM json_each(?)))",
+            (ids, ids),
+        )
