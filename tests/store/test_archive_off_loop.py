@@ -142,7 +142,7 @@ async def test_a_month_file_locked_elsewhere_is_waited_for_in_the_thread(
     async with LoopTicks() as ticks:
         with month_locked(path):
             archiving = asyncio.ensure_future(jobs.store.archive_finished(jobs.clock.now_ms(), 10))
-            await asyncio.sleep(0.15)
+            await asyncio.sleep(0.2)
             assert not archiving.done()
             assert ticks.count >= 10  # the loop ran on while the thread waited
         assert await asyncio.wait_for(archiving, 10) == 1

@@ -5,7 +5,7 @@ CPython's `sqlite3` lets go of the GIL inside each statement's step, but a threa
 the GIL back after each step from a busy loop thread, which can take up to
 `sys.getswitchinterval()` (5 ms). So only work of a few long steps belongs here: the copy
 of up to `archive_batch` jobs is five statements of milliseconds each. The engine's claims
-and outcomes stay on the loop (measured: bench/README.md, "The archive off the loop").
+and outcomes stay on the loop (measured: bench/README.md, "SQL beside the loop's Python").
 
 The thread is started on first use; `close` waits for its last call, then stops it.
 """
