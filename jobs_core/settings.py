@@ -56,7 +56,8 @@ class Settings:
     progress_flush_secs: float = 0.1
     """Longest delay before progress, status and log updates are written."""
     archive_secs: float = 0.25
-    """Longest delay before finished jobs move to their month database."""
+    """Longest delay before finished jobs move to their month database (a pass that moved
+    `archive_batch` jobs is followed by the next at once)."""
     archive_batch: int = 2000
     """Most finished jobs moved per archive transaction."""
     drain_timeout_secs: float = 30.0

@@ -44,6 +44,28 @@ async def wait_until(
         await asyncio.sleep(0.01)
 
 
+class LoopTicks:
+    """Counts 5 ms ticks of the event loop while in use (`async with`): a loop blocked by
+    a call that should have waited asynchronously ticks too few times."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0.005)
+            self.count += 1
+
+    async def __aenter__(self) -> LoopTicks:
+        self._task = asyncio.ensure_future(self._tick())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
 @pytest.fixture
 def store_dir(tmp_path: Path) -> str:
     return str(tmp_path / "jobs_data")

@@ -31,6 +31,7 @@ async def run_until_idle(engine: Engine, timeout: float) -> None:
                 await maintenance.run_tickers(engine, now)
                 if await engine._claim_again(now):
                     continue
+            await maintenance.wait_for_archive(engine)
             await engine.store.archive_finished(now, engine.settings.archive_batch)
             return
         if engine.running:

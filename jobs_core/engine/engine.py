@@ -103,6 +103,8 @@ class Engine:
         self._wake_held = False
         self._last_activity_flush = 0.0
         self._last_archive = 0.0
+        self._archiving: asyncio.Task[None] | None = None
+        """The archive pass under way in the background (`maintenance.archive`)."""
         self._last_watchdog = 0.0
         self._last_sweep = 0.0
         self._runs_named = any(c.worker for c in registry.commands())
@@ -180,6 +182,7 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await outcomes.wait_for_flush(self)
+        await maintenance.wait_for_archive(self)
         try:
             await self._flush_outcomes()
             await activity.flush(self, force=True)

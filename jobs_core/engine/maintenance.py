@@ -3,6 +3,7 @@ activity, expiry, the tickers (the scheduler) and archiving, each at its own int
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -41,16 +42,37 @@ async def maintain(engine: Engine, now: int) -> None:
             await outcomes.flush(engine)
         await run_tickers(engine, now)
     if (
-        time.monotonic() - engine._last_archive >= engine.settings.archive_secs
+        engine._archiving is None
+        and time.monotonic() - engine._last_archive >= engine.settings.archive_secs
         and engine._archive_trouble.due()
     ):
         engine._last_archive = time.monotonic()
-        try:
-            await engine.store.archive_finished(now, engine.settings.archive_batch)
-        except JobsError as error:  # finished jobs wait in the live store meanwhile
-            engine._archive_trouble.failed(error)
-        else:
-            engine._archive_trouble.succeeded()
+        engine._archiving = asyncio.create_task(archive(engine, now))
+
+
+async def archive(engine: Engine, now: int) -> None:
+    """One archive pass, in the background of the dispatch loop: a store whose archive
+    copies in a thread of its own (SQLite) then copies while the loop claims and finishes."""
+    try:
+        archived = await engine.store.archive_finished(now, engine.settings.archive_batch)
+        if archived >= engine.settings.archive_batch:  # more wait: the next pass at once
+            engine._last_archive = 0.0
+    except JobsError as error:  # finished jobs wait in the live store meanwhile
+        engine._archive_trouble.failed(error)
+    except Exception as error:
+        log.exception("engine %s: archiving failed", engine.id)
+        engine._archive_trouble.failed(error)
+    else:
+        engine._archive_trouble.succeeded()
+    finally:
+        engine._archiving = None
+
+
+async def wait_for_archive(engine: Engine) -> None:
+    """Let the archive pass under way end (`stop`, `run_until_idle`)."""
+    task = engine._archiving
+    if task is not None:
+        await asyncio.wait([task])
 
 
 async def run_tickers(engine: Engine, now: int) -> None:

@@ -231,7 +231,9 @@ class Store(Protocol):
     """Whether writes wait on I/O that can overlap (a server's round trips, several
     connections): the engine then writes outcomes in the background while it claims the
     next jobs. False for SQLite, whose writes run on the loop's thread: there is nothing to
-    overlap, and the background task only cost time (measured)."""
+    overlap, and the background task only cost time (measured; with the outcomes written in
+    a thread of the store's own it lost too: bench/README.md, "SQL beside the loop's
+    Python")."""
 
     async def open(self) -> None:
         """Connect, and create or check the store now (every other call does it on demand).

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from jobs_core import StoreBusyError
-from tests.conftest import FAST, MakeJobs
+from tests.conftest import FAST, LoopTicks, MakeJobs
 
 
 async def item(req: dict[str, int]) -> None:
@@ -39,23 +39,14 @@ async def test_busy_write_waits_for_the_lock_without_blocking_the_loop(
     jobs = make_jobs(start_engine=False)
     jobs.command(item)
     await jobs.enqueue("item", {"n": 0})
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    beat = asyncio.ensure_future(ticker())
-    with locked(store_dir) as lock:
-        enqueue = asyncio.ensure_future(jobs.enqueue("item", {"n": 1}))
-        await asyncio.sleep(0.2)
-        assert not enqueue.done()
-        assert ticks >= 10  # the loop ran on while the enqueue waited
-        lock.execute("COMMIT")
-    ref = await asyncio.wait_for(enqueue, 10)
-    beat.cancel()
+    async with LoopTicks() as ticks:
+        with locked(store_dir) as lock:
+            enqueue = asyncio.ensure_future(jobs.enqueue("item", {"n": 1}))
+            await asyncio.sleep(0.2)
+            assert not enqueue.done()
+            assert ticks.count >= 10  # the loop ran on while the enqueue waited
+            lock.execute("COMMIT")
+        ref = await asyncio.wait_for(enqueue, 10)
     assert (await jobs.get_job(ref.id)).job is not None
 
 

@@ -121,7 +121,7 @@ class AdminStoreMixin(StoreParts):
 
         await self._write(requeue)
         if archived is not None and month is not None:
-            await self._retry_busy(lambda: self._archive.delete_failed(month, job_id))
+            await self._in_archive(lambda: self._archive.delete_failed(month, job_id))
 
     # -- listings ---------------------------------------------------------------------------
 

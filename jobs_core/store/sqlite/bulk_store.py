@@ -66,7 +66,7 @@ class BulkStoreMixin(StoreParts):
         for month, summaries in by_month.items():
             ids = [s.id for s in summaries if s.id in done]
             if ids:
-                await self._retry_busy(
+                await self._in_archive(
                     partial(self._archive.delete_rows, month, ids, ("failed_job",))
                 )
         return requeued
@@ -90,4 +90,4 @@ class BulkStoreMixin(StoreParts):
     async def _delete_month_rows(self, by_month: dict[str, list[int]]) -> None:
         for month, ids in by_month.items():
             if ids:
-                await self._retry_busy(partial(self._archive.delete_rows, month, ids))
+                await self._in_archive(partial(self._archive.delete_rows, month, ids))

@@ -88,6 +88,11 @@ def is_busy(error: sqlite3.Error) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
+def stayed_locked(path: str, secs: float) -> StoreBusyError:
+    """The error of a write that waited `secs` (`busy_timeout_secs`) for the lock."""
+    return StoreBusyError(f"{path} stayed locked by another process for more than {secs:g}s")
+
+
 def translate(error: sqlite3.Error, path: str) -> StoreError:
     """Our error for an SQLite error, naming the database and what went wrong."""
     text = str(error)

@@ -24,5 +24,6 @@ class StoreParts:
         async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:
             """Run `fn` on the read connection in a worker thread."""
 
-        async def _retry_busy(self, fn: Callable[[], R]) -> R:
-            """Call `fn`, retrying while another process holds the lock."""
+        async def _in_archive(self, fn: Callable[[], R]) -> R:
+            """Call `fn` (on the archive's connection) once no archive copy runs in the
+            store's thread, retrying while another process holds the lock."""

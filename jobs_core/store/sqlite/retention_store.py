@@ -33,7 +33,7 @@ class RetentionStoreMixin:
 
         async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R: ...
 
-        async def _retry_busy(self, fn: Callable[[], R]) -> R: ...
+        async def _in_archive(self, fn: Callable[[], R]) -> R: ...
 
         async def months(self) -> list[MonthDatabase]: ...
 
@@ -51,7 +51,7 @@ class RetentionStoreMixin:
         if dry_run:
             return report
         for month in whole:
-            await self._retry_busy(partial(self._archive.drop_month, month))
+            await self._in_archive(partial(self._archive.drop_month, month))
         while await self._purge_rows(limits, step, keep[0]):
             pass
         while await self._write(partial(retention.delete_summaries, limits=limits, step=step)):
@@ -62,7 +62,7 @@ class RetentionStoreMixin:
         limits = {s: t for s, t in older_than.items() if s in TERMINAL_STATES}
         keep = await self._newest()
         for month in await self._whole_months(limits, keep):
-            await self._retry_busy(partial(self._archive.drop_month, month))
+            await self._in_archive(partial(self._archive.drop_month, month))
         gone = sum((await self._purge_rows(limits, step, keep[0])).values())
         summaries = await self._write(partial(retention.delete_summaries, limits=limits, step=step))
         return gone + sum(summaries.values())
@@ -100,7 +100,7 @@ class RetentionStoreMixin:
         for m in await self.months():
             if month_bounds(m.month)[0] < latest:
                 delete = partial(self._archive.delete_older, m.month, limits, step, keep)
-                removed += await self._retry_busy(delete)
+                removed += await self._in_archive(delete)
         return removed
 
     def _count_older(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sqlite3
 import threading
@@ -45,12 +44,14 @@ from .connection import (
     LOOP_BUSY_TIMEOUT_MS,
     is_busy,
     open_connection,
+    stayed_locked,
     transaction,
     translate,
 )
 from .files import LIVE_FILE, check_location, exposed_files
 from .group_insert import insert_group
 from .history_store import HistoryStoreMixin
+from .off_loop import OffLoop
 from .retention_store import RetentionStoreMixin
 from .schema import check_version, migrate
 from .task_store import TaskStoreMixin
@@ -85,6 +86,8 @@ class SqliteStore(
 
     Hot-path writes run on the event loop's thread (a thread hop per statement would cost
     more than the statement); a lock held by another process is waited for asynchronously.
+    The archive's copy into the month files runs in a thread of its own (`off_loop.py`): it
+    never locks `jobs.db` for writing, so it runs beside the loop's claims and finishes.
     Admin reads run in a worker thread on their own connection so they never block the loop.
     """
 
@@ -134,6 +137,10 @@ class SqliteStore(
         self._wake_signal = WakeSignal(self.directory)
         self._wake_watch: WakeWatch | None = None
         self._committer = GroupCommitter(self._insert_group, self._insert_group_now)
+        self._off_loop = OffLoop(self.path, self.settings.busy_timeout_secs)
+        self._archive_lock = asyncio.Lock()
+        """Held while the archive's connection is in use (`_in_archive`), on the loop or in
+        `_off_loop`: one thread at a time."""
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -209,6 +216,7 @@ class SqliteStore(
         self._wake_signal.close()
         if self._checkpointer is not None:
             self._checkpointer.close()
+        self._off_loop.close()
         self._conn.close()
         with self._read_lock:
             self._reader.close()
@@ -261,11 +269,21 @@ class SqliteStore(
         if now - self._last_prune >= PRUNE_MS:
             self._last_prune = now
             await self._write(lambda conn: tallies.prune(conn, now - FIGURES_KEPT_MS))
-        ids = await self._retry_busy(lambda: self._archive.copy_finished(limit))
-        if ids:
-            encoded = json.dumps(ids)
-            await self._write(lambda conn: _delete_archived(conn, encoded))
-        return len(ids)
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
+        # The copy reads the live store and writes the month files, never locking `jobs.db`
+        # for writing: in the thread, it runs beside the loop's claims and finishes.
+        async with self._archive_lock:
+            copied = await self._off_loop.call(partial(self._archive.copy_finished, limit))
+        if copied.ids:
+            await self._write(lambda conn: _delete_archived(conn, copied.ids))
+        return copied.count
+
+    async def _in_archive(self, fn: Callable[[], R]) -> R:
+        """`fn` (on the archive's connection) on the loop, retrying while busy, once no
+        archive copy runs in the thread."""
+        async with self._archive_lock:
+            return await self._retry_busy(fn)
 
     async def _retry_busy(self, fn: Callable[[], R], *, wait_first: bool = False) -> R:
         """Call `fn`, polling briefly while another process holds the lock, then retrying
@@ -290,10 +308,7 @@ class SqliteStore(
                 if not is_busy(error):
                     raise translate(error, self.path) from None
                 if time.monotonic() > deadline:
-                    raise StoreBusyError(
-                        f"{self.path} stayed locked by another process for more than "
-                        f"{self.settings.busy_timeout_secs:g}s"
-                    ) from None
+                    raise stayed_locked(self.path, self.settings.busy_timeout_secs) from None
 
     def _spin(self, fn: Callable[[], R]) -> R | _Locked:
         """Call `fn`, polling for up to SPIN_SECS while the database is locked; LOCKED if it
@@ -402,19 +417,22 @@ def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
-def _delete_archived(conn: sqlite3.Connection, ids: str) -> None:
-    """Remove jobs (and their attempts) now copied to their month files."""
-    conn.execute(
-        "DELETE FROM background_job WHERE id IN (SELECT value FROM json_each(?)) "
-        "AND state IN ('completed', 'failed', 'cancelled')",
-        (ids,),
-    )
-    if not has_attempts(conn, "main"):
-        return
-    # Not the attempts of a job requeued meanwhile: it stayed, and they are its history.
-    conn.execute(
-        "DELETE FROM job_attempt WHERE job_id IN (SELECT value FROM json_each(?)) "
-        "AND job_id NOT IN (SELECT b.id FROM background_job b "
-        "WHERE b.id IN (SELECT value FROM json_each(?)))",
-        (ids, ids),
-    )
+def _delete_archived(conn: sqlite3.Connection, copied: list[str]) -> None:
+    """Remove jobs (and their attempts) now copied to their month files (`copied`: JSON
+    arrays of their ids, one a month)."""
+    attempts = has_attempts(conn, "main")
+    for ids in copied:
+        conn.execute(
+            "DELETE FROM background_job WHERE id IN (SELECT value FROM json_each(?)) "
+            "AND state IN ('completed', 'failed', 'cancelled')",
+            (ids,),
+        )
+        if not attempts:
+            continue
+        # Not the attempts of a job requeued meanwhile: it stayed, and they are its history.
+        conn.execute(
+            "DELETE FROM job_attempt WHERE job_id IN (SELECT value FROM json_each(?)) "
+            "AND job_id NOT IN (SELECT b.id FROM background_job b "
+            "WHERE b.id IN (SELECT value FROM json_each(?)))",
+            (ids, ids),
+        )
