@@ -48,10 +48,13 @@ NEXT_ID = (
 deleted."""
 
 ARCHIVE = f"""
-INSERT INTO job_summary ({SUMMARY_SELECT})
+INSERT OR REPLACE INTO job_summary ({SUMMARY_SELECT})
 SELECT {LIVE_SUMMARY_SELECT} FROM background_job
 WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('completed', 'failed', 'cancelled')
 """
+"""The summaries of archived jobs. A row already there with the job's id or ref_id can only
+be a stale summary of this same job (ref_ids are unique across jobs), written by a process
+of jobs.db v7 still running beside this version during an upgrade: it is replaced."""
 
 DELETE_ARCHIVED = """
 DELETE FROM background_job WHERE id IN (SELECT value FROM json_each(?))
