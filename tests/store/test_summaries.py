@@ -87,3 +87,28 @@ async def test_a_requeued_archived_job_leaves_the_summaries_and_comes_back_when_
     assert requeued is not None and requeued.summary.state is JobState.QUEUED
     assert requeued.queued is not None
     assert done is not None and done.summary.state is JobState.COMPLETED
+
+
+async def test_the_archive_replaces_a_summary_a_v7_process_wrote_for_a_live_job(
+    tmp_path: Path,
+) -> None:
+    """During an upgrade a process of the previous version may still enqueue beside this
+    one, writing a summary row at enqueue: the archive replaces it with the final one."""
+    store = SqliteStore(str(tmp_path))
+    try:
+        await store.enqueue([job(ref_id="old-writer")], NOW)
+        conn = sqlite3.connect(tmp_path / "jobs.db")
+        conn.execute(
+            "INSERT INTO job_summary (id, command, state, ref_id, created_date) "
+            "VALUES (1, 'c', 'queued', 'old-writer', ?)",
+            (NOW,),
+        )
+        conn.commit()
+        conn.close()
+        await finish_all(store, JobState.COMPLETED)
+        assert await store.archive_finished(NOW + 10, 100) == 1
+        archived = await store.get_job_by_ref("old-writer")
+    finally:
+        await store.close()
+    assert where_they_are(tmp_path) == ([], [1])
+    assert archived is not None and archived.summary.state is JobState.COMPLETED
