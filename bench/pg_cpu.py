@@ -3,6 +3,7 @@ the server's processes (every backend and background process, read from /proc, s
 server must run on this machine), in µs of CPU per job.
 
 Usage: uv run python bench/pg_cpu.py [--base REV] [--store pg|URL] [--rounds 3] [--quick]
+[--mode single|batched]
 
 Two modes, as in `pg_peers.py`: one awaited `enqueue` per job (2,000 jobs), and
 `enqueue_many` in batches of 500 (20,000 jobs), the engine in a child process. CPU time is
@@ -99,10 +100,13 @@ def run_in(
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def measure(stores: Stores, trees: dict[str, str | None], rounds: int, quick: bool) -> Any:
+def measure(
+    stores: Stores, trees: dict[str, str | None], rounds: int, quick: bool, modes: list[str]
+) -> Any:
     """Medians per tree and mode; the trees take turns going first."""
     result: dict[str, dict[str, dict[str, float]]] = {name: {} for name in trees}
-    for mode, (n, batch) in MODES.items():
+    for mode in modes:
+        n, batch = MODES[mode]
         n = n // 4 if quick else n
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for r in range(rounds):
@@ -114,6 +118,7 @@ def measure(stores: Stores, trees: dict[str, str | None], rounds: int, quick: bo
                     runs[name].append(run_in(tree, url, n, batch))
         for name, done in runs.items():
             result[name][mode] = {key: median([d[key] for d in done]) for key in done[0]}
+            result[name][mode]["runs_jobs_per_s"] = [round(d["jobs_per_s"]) for d in done]
     return result
 
 
@@ -123,6 +128,7 @@ def main() -> None:
     parser.add_argument("--base", help="a revision to compare with, runs alternating")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a quarter of the jobs, 1 round")
+    parser.add_argument("--mode", choices=list(MODES), help="only this mode (default: both)")
     parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -137,7 +143,8 @@ def main() -> None:
                 extract_revision(args.base, base_tree)
                 trees = {args.base: base_tree, **trees}
             rounds = 1 if args.quick else args.rounds
-            result = measure(stores, trees, rounds, args.quick)
+            modes = [args.mode] if args.mode else list(MODES)
+            result = measure(stores, trees, rounds, args.quick, modes)
         where = stores.describe()
     finally:
         stores.close()

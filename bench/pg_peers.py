@@ -37,13 +37,14 @@ PGQ_BATCH_SIZE = 100
 # -- PgQueuer --------------------------------------------------------------------------------
 
 
-async def pgq_consume(dsn: str, n: int) -> None:
-    """Child process: a PgQueuer worker that prints the time its n-th job finished."""
+async def pgq_consume(dsn: str, n: int, sync: str) -> None:
+    """Child process: a PgQueuer worker that prints the time its n-th job finished. Its
+    commits wait for the WAL flush or not as `sync` says (`synchronous_commit`)."""
     import asyncpg
     from pgqueuer import QueueManager
     from pgqueuer.queries import Queries
 
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(dsn, server_settings={"synchronous_commit": sync})
     qm = QueueManager(Queries.from_asyncpg_connection(conn))
     done = 0
 
@@ -91,10 +92,10 @@ async def pgq_install(dsn: str) -> None:
         await conn.close()
 
 
-async def pgq_run(dsn: str, n: int, batch: int) -> float:
+async def pgq_run(dsn: str, n: int, batch: int, sync: str) -> float:
     await pgq_install(dsn)
     child = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), "--pgq-consumer", dsn, str(n)],
+        [sys.executable, os.path.abspath(__file__), "--pgq-consumer", dsn, str(n), sync],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert child.stdout is not None
@@ -112,7 +113,7 @@ async def pgq_run(dsn: str, n: int, batch: int) -> float:
 # -- jobs ------------------------------------------------------------------------------------
 
 
-async def jobs_run(url: str, n: int, batch: int) -> float:
+async def jobs_run(url: str, n: int, batch: int, sync: str) -> float:
     sys.path.insert(0, HERE)
     from _engine_proc import build
     from throughput import start_engine, stop_engine, wait_completed
@@ -160,7 +161,7 @@ async def fresh_database(base: str, name: str) -> str:
     return head.rsplit("/", 1)[0] + f"/{name}" + (f"?{tail}" if tail else "")
 
 
-async def measure(base: str, n: int, single_n: int, rounds: int) -> dict[str, Any]:
+async def measure(base: str, n: int, single_n: int, rounds: int, pgq_sync: str) -> dict[str, Any]:
     """Medians of `rounds` runs of each library, alternating (PgQueuer first in even rounds,
     jobs first in odd ones), so that a busy moment of a shared machine falls on both."""
     result: dict[str, Any] = {}
@@ -171,7 +172,7 @@ async def measure(base: str, n: int, single_n: int, rounds: int) -> dict[str, An
             for name in order:
                 url = await fresh_database(base, f"peers_{name}_{mode}")
                 run = pgq_run if name == "pgqueuer" else jobs_run
-                runs[name].append(await run(url, count, batch))
+                runs[name].append(await run(url, count, batch, pgq_sync))
         for name, values in runs.items():
             result[f"{name}_{mode}_jobs_per_s"] = statistics.median(values)
             result[f"{name}_{mode}_runs"] = [round(v) for v in values]
@@ -185,17 +186,22 @@ def main() -> None:
     parser.add_argument("--store", default="pg", metavar="pg|URL")
     parser.add_argument("--quick", action="store_true", help="2,000 jobs (500 one by one), 1 round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs (median shown)")
-    parser.add_argument("--pgq-consumer", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--pgq-sync", choices=("on", "off"), default="off",
+        help="synchronous_commit of PgQueuer's consumer (default off, as jobs' engine runs)",
+    )  # fmt: skip
+    parser.add_argument("--pgq-consumer", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.pgq_consumer:
-        asyncio.run(pgq_consume(args.pgq_consumer[0], int(args.pgq_consumer[1])))
+        dsn, count, sync = args.pgq_consumer
+        asyncio.run(pgq_consume(dsn, int(count), sync))
         return
     n, single_n = (2_000, 500) if args.quick else (10_000, 2_000)
     stores = Stores(args.store, None)
     try:
         assert stores.base is not None
         rounds = 1 if args.quick else args.rounds
-        result = asyncio.run(measure(stores.base, n, single_n, rounds))
+        result = asyncio.run(measure(stores.base, n, single_n, rounds, args.pgq_sync))
         where = stores.describe()
     finally:
         stores.close()
@@ -210,7 +216,7 @@ def main() -> None:
              result["pgqueuer_single_jobs_per_s"], f"{result['ratio_single']:.2f}x"),
         ],
     )  # fmt: skip
-    final_line({"bench": "pg_peers", "quick": args.quick, **result})
+    final_line({"bench": "pg_peers", "quick": args.quick, "pgq_sync": args.pgq_sync, **result})
 
 
 if __name__ == "__main__":

@@ -34,6 +34,10 @@ FLOW_DEFAULTS = {"queue": DEFAULT_QUEUE, "priority": 0, "concurrency_limit": 1}
 """Flow options a task does not store when they hold their default."""
 
 
+TASK_META = "scheduled_task"
+"""The meta key naming the scheduled task a job is a run of."""
+
+
 class Scheduler:
     """Moves data between the store and `due_runs`; every run is enqueued with a
     compare-and-set, so several engines ticking the same slot enqueue it once."""
@@ -118,7 +122,7 @@ def task_job(
     """The ordinary job one run of `task` enqueues, linked to it by its meta."""
     d = task.definition
     options = d.options
-    meta = {"scheduled_task": d.name, "scheduled_for": str(slot)}
+    meta = {TASK_META: d.name, "scheduled_for": str(slot)}
     if run_now:
         meta["run_now"] = "true"
     retry_limit = options.get("retry_limit")

@@ -3,6 +3,8 @@ for the next write when one fails (a full disk), so none is lost."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -16,19 +18,48 @@ from jobs_core.store.protocol import ActivityUpdate
 if TYPE_CHECKING:
     from .engine import Engine
 
+log = logging.getLogger("jobs.engine")
+
 
 async def flush(engine: Engine, *, force: bool = False) -> None:
     """Write the running jobs' activity, at most every `progress_flush_secs` unless `force`
-    (after the outcome or activity write under way, if any)."""
-    if not engine._activity_pending and not engine._writing.locked():
-        return
-    if (
-        not force
-        and time.monotonic() - engine._last_activity_flush < engine.settings.progress_flush_secs
-    ):
+    (`force`: after the outcome or activity write under way, if any).
+
+    Unforced (the dispatch loop's upkeep), it never waits for a write under way: the write
+    is queued behind it in a task of its own. Waiting held the loop's next claim until each
+    background write of outcomes ended, so that on PostgreSQL claims and writes took turns
+    instead of overlapping (every write then held one claim's outcomes; `bench/pg_waits.py`
+    measures what overlaps)."""
+    if not force:
+        if not engine._activity_pending:
+            return
+        if time.monotonic() - engine._last_activity_flush < engine.settings.progress_flush_secs:
+            return
+        if engine._writing.locked():
+            _write_behind(engine)
+            return
+    elif not engine._activity_pending and not engine._writing.locked():
         return
     async with engine._writing:
         await _write(engine)
+
+
+def _write_behind(engine: Engine) -> None:
+    """Queue one activity write behind the write under way (the lock is first come, first
+    served: `stop` and `run_until_idle`, which flush after it, wait for it too)."""
+    task = engine._activity_task
+    if task is None or task.done():
+        engine._activity_task = asyncio.create_task(_written_behind(engine))
+
+
+async def _written_behind(engine: Engine) -> None:
+    try:
+        async with engine._writing:
+            await _write(engine)
+    except Exception as error:
+        # The activity is kept for the next write (`_write`); a store that keeps failing
+        # is logged by the dispatch loop, whose outcome writes fail alike.
+        log.debug("engine %s: writing progress and logs: %s", engine.id, error)
 
 
 async def _write(engine: Engine) -> None:

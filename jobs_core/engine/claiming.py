@@ -25,10 +25,19 @@ async def claim(engine: Engine, now: int) -> int:
         looked = True
         engine._last_claim = time.monotonic()
         limit = min(capacity, engine.settings.claim_batch)
+        writing = engine._flush_task
+        writing = writing if writing is not None and not writing.done() else None
         jobs = await engine.store.claim(
             owner=engine.id, commands=commands, named=False, limit=limit, now=now
         )
         engine._claim_default = len(jobs) == limit
+        if not engine._claim_default and writing is not None:
+            # Came back short beside an outcome write, which may let more in (a key or a
+            # queue below its limit again): look again once the write is committed.
+            if writing.done():
+                engine._claim_default = True
+            else:
+                engine._claim_after_write = True
         claimed += _start_all(engine, jobs)
         if claimed:
             # The jobs just started begin now, before the named workers' claim and the

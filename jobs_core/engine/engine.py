@@ -108,10 +108,17 @@ class Engine:
         self._runs_named = any(c.worker for c in registry.commands())
         """Whether some command of this engine runs on a named worker."""
         self._activity_pending = False
+        self._activity_task: asyncio.Task[None] | None = None
+        """An activity write queued behind a write under way (`activity.flush`)."""
         self._flush_task: asyncio.Task[None] | None = None
         self._flush_error: Exception | None = None
         self._writing_named = False
         """Whether the background write under way holds outcomes of named workers' jobs."""
+        self._writing_runs = False
+        self._claim_after_write = False
+        """A default claim came back short while an outcome write was under way: claim
+        again once it is committed (`claiming.claim`)."""
+        """Whether it holds outcomes of scheduled tasks' runs (`outcomes.holds_task_runs`)."""
         self._writing = asyncio.Lock()
         """Held while outcomes or activity are written (outcomes in the background of the
         dispatch loop, `outcomes.py`; `run_until_idle` and `stop` flush beside it): one write

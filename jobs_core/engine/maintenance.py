@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from jobs_core.errors import JobsError
 
-from . import activity
+from . import activity, outcomes
 from .runner import CANCEL_TIMEOUT
 
 if TYPE_CHECKING:
@@ -35,6 +35,10 @@ async def maintain(engine: Engine, now: int) -> None:
         engine._last_sweep = time.monotonic()
         await engine.sweep_expired(now)
     if engine._next_tick is None or engine._next_tick <= now:
+        # The scheduler reads how a task's last run ended (its overlap rule): a run's
+        # outcome not yet written, or being written in the background, goes first.
+        if outcomes.holds_task_runs(engine):
+            await outcomes.flush(engine)
         await run_tickers(engine, now)
     if (
         time.monotonic() - engine._last_archive >= engine.settings.archive_secs

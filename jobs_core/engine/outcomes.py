@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from jobs_core.records import JobState
 from jobs_core.rules import decide
+from jobs_core.scheduler import TASK_META
 from jobs_core.store.protocol import NewJob, Transition
 
 if TYPE_CHECKING:
@@ -37,16 +38,26 @@ def start_flush(engine: Engine) -> None:
 async def _flush_in_background(engine: Engine) -> None:
     named = any(job.worker for job, _ in engine._outcomes)
     engine._writing_named = named
+    engine._writing_runs = any(TASK_META in job.meta for job, _ in engine._outcomes)
     try:
         await flush(engine)
     except Exception as error:  # the dispatch loop raises it and backs off
         engine._flush_error = error
     finally:
-        engine._writing_named = False
+        engine._writing_named = engine._writing_runs = False
+    if engine._claim_after_write:
+        engine._claim_after_write = False
+        engine._claim_default = True
     # The named workers of the written jobs are free again (or their outcomes are back in
     # the queue of outcomes, to be written first).
     engine._claim_named = engine._claim_named or named
     engine._wake.set()
+
+
+def holds_task_runs(engine: Engine) -> bool:
+    """Whether an outcome not yet written (pending, or in the write under way) is that of
+    a scheduled task's run: the scheduler reads how a task's last run ended."""
+    return engine._writing_runs or any(TASK_META in job.meta for job, _ in engine._outcomes)
 
 
 async def wait_for_flush(engine: Engine) -> None:

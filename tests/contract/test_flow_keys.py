@@ -173,3 +173,20 @@ def test_bad_command_key_options_are_refused_at_registration(make_jobs: MakeJobs
         jobs.command("bad", concurrency_key=3)(lambda: None)  # type: ignore[call-overload]
     with pytest.raises(InvalidOptionError, match="command 'bad2': concurrency_key template"):
         jobs.command("bad2", concurrency_key="user:{id")(lambda: None)
+
+
+async def test_jobs_of_one_key_run_back_to_back_not_one_per_poll(make_jobs: MakeJobs) -> None:
+    """The next job of a key is claimed once the outcome that frees the key is written (on
+    PostgreSQL that write runs beside the claims: a claim that came back short beside it
+    looks again after it; else each job waited for the listener's 1 s probe)."""
+    jobs = make_jobs()
+    ran: list[int] = []
+
+    @jobs.command(concurrency_key="one")
+    async def step(n: int) -> None:
+        ran.append(n)
+
+    async with jobs:
+        await jobs.enqueue_many([EnqueueRequest(command="step", request=n) for n in range(12)])
+        await wait_until(lambda: len(ran) == 12, timeout=4.0, what="12 jobs of one key")
+    assert sorted(ran) == list(range(12))

@@ -4,12 +4,14 @@ so a rate limit holds inside one claim too."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from jobs_core.store.protocol import NewJob, QueueChange
-from jobs_core.store.sqlite.flow_claim import Candidate, Choice, choose
+from jobs_core.store.sqlite.flow_claim import Candidate, Choice, choose, turns
 from jobs_core.store.sqlite.store import SqliteStore
 
 NOW = 1_764_000_000_000
@@ -111,3 +113,83 @@ async def test_a_rate_limit_holds_across_the_rounds_of_one_claim(tmp_path: Path)
     assert sorted(j.queue for j in jobs).count("a") == 60
     assert [j.queue for j in jobs].count("b") == 5
     assert again == []
+
+
+def keyed(queue: str, key: str | None = None, priority: int = 0) -> NewJob:
+    return NewJob(command="c", request_type="dict", request_body="{}", worker="",
+                  run_after=NOW, retry_limit=0, timeout_secs=60.0, queue=queue,
+                  priority=priority, concurrency_key=key)  # fmt: skip
+
+
+async def test_a_direct_round_of_two_jobs_of_one_key_starts_one(tmp_path: Path) -> None:
+    """Two queues (a claim of rounds), a job of key k first in each: started in one
+    statement both would run; the round is rolled back and decided: one starts, the other
+    is parked and stays queued until k's job ends."""
+    store = SqliteStore(str(tmp_path))
+    try:
+        await store.set_queue("a", QueueChange(concurrency=10), NOW)
+        ids = await store.enqueue(
+            [keyed("a", "k", 5), keyed("b", "k", 5), keyed("a"), keyed("b")], NOW
+        )
+        jobs = await store.claim(owner="o", commands=["c"], named=False, limit=10, now=NOW)
+        again = await store.claim(owner="o", commands=["c"], named=False, limit=10, now=NOW)
+    finally:
+        await store.close()
+    started = sorted(j.id for j in jobs)
+    assert len([i for i in started if i in ids[:2]]) == 1
+    assert set(ids[2:]) <= set(started)
+    assert again == []
+
+
+async def test_a_direct_round_skips_a_held_key_and_the_next_round_parks_it(
+    tmp_path: Path,
+) -> None:
+    """Key k runs; its next job is first in queue a: the direct round starts what follows
+    it and the round after parks it, so the claim is not held up and the job waits."""
+    store = SqliteStore(str(tmp_path))
+    try:
+        await store.set_queue("a", QueueChange(concurrency=10), NOW)
+        await store.enqueue([keyed("a", "k", 9)], NOW)
+        running = await store.claim(owner="o", commands=["c"], named=False, limit=1, now=NOW)
+        held, *others = await store.enqueue(
+            [keyed("a", "k", 9), keyed("a"), keyed("a"), keyed("b")], NOW
+        )
+        jobs = await store.claim(owner="o", commands=["c"], named=False, limit=100, now=NOW)
+        found = await store.get_job(held)
+    finally:
+        await store.close()
+    assert len(running) == 1
+    assert sorted(j.id for j in jobs) == sorted(others)
+    assert found is not None and found.queued is not None
+    assert found.queued.state.value == "queued"
+    with closing(sqlite3.connect(tmp_path / "jobs.db")) as conn:
+        parked = conn.execute("SELECT key_parked FROM background_job WHERE id = ?", (held,))
+        assert parked.fetchone() == (1,)
+
+
+async def test_a_direct_round_keeps_to_a_queues_room(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path))
+    try:
+        await store.set_queue("a", QueueChange(concurrency=3), NOW)
+        await store.enqueue([keyed("a") for _ in range(10)] + [keyed("b")], NOW)
+        jobs = await store.claim(owner="o", commands=["c"], named=False, limit=100, now=NOW)
+        again = await store.claim(owner="o", commands=["c"], named=False, limit=100, now=NOW)
+    finally:
+        await store.close()
+    assert [j.queue for j in jobs].count("a") == 3
+    assert [j.queue for j in jobs].count("b") == 1
+    assert again == []
+
+
+@pytest.mark.parametrize(
+    ("offers", "left", "expected"),
+    [
+        pytest.param([20, 20, 20], 100, [20, 20, 20], id="all fit: as offered"),
+        pytest.param([8, 8, 8, 8, 8], 37, [7, 7, 7, 7, 7], id="whole turns only"),
+        pytest.param([1, 8, 8], 10, [1, 4, 4], id="a queue with less drops out"),
+        pytest.param([0, 8], 5, [0, 5], id="a full queue gives none"),
+        pytest.param([1, 1], 1, [0, 0], id="not one whole turn"),
+    ],
+)
+def test_turns(offers: list[int], left: int, expected: list[int]) -> None:
+    assert turns(offers, left) == expected

@@ -22,7 +22,7 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import attempts, batches, claims, conflicts, dependencies, tallies
+from . import attempts, batches, claims, conflicts, dependencies, numbering, tallies
 from .graph import Settled, new_deltas, settle
 from .logs import append_logs
 from .rows import error_to_json
@@ -159,6 +159,17 @@ def insert_jobs(
 def _insert_new(
     conn: sqlite3.Connection, jobs: list[NewJob], now: int, follow_ups: bool
 ) -> list[int]:
+    order = numbering.by_priority(jobs)
+    if order is None:
+        return _insert_numbered(conn, jobs, now, follow_ups)
+    ids = _insert_numbered(conn, [jobs[i] for i in order], now, follow_ups)
+    return numbering.restore(order, ids)
+
+
+def _insert_numbered(
+    conn: sqlite3.Connection, jobs: list[NewJob], now: int, follow_ups: bool
+) -> list[int]:
+    """Insert `jobs` numbered in list order."""
     first = conn.execute(NEXT_ID).fetchone()[0] + 1
     ids = list(range(first, first + len(jobs)))
     plain = all(j.depends_on is None and not j.waits for j in jobs)
@@ -241,31 +252,33 @@ def _insert_rows(
     base_rows: list[tuple[Any, ...]],
     optional_rows: list[tuple[Any, ...] | None],
 ) -> None:
-    """One INSERT binding the base columns plus the optional ones the batch uses."""
-    used: set[int] = set()
-    for values in optional_rows:
-        if values is not None:
-            used.update(i for i, v in enumerate(values) if v is not None)
-    optional = tuple(sorted(used))
-    sql = _insert_sql(optional)
-    if optional:
+    """One INSERT binding the base columns plus the optional ones the batch uses.
+
+    Column by column (`list.count` and comprehensions over one column): value by value it
+    cost ~4 µs a job of a batch setting queue, priority and key, inside the write lock."""
+    rows = base_rows
+    optional: tuple[int, ...] = ()
+    if any(values is not None for values in optional_rows):
         empty = (None,) * len(OPTIONAL_COLUMNS)
-        rows = [
-            base + tuple(_or_default(i, (values or empty)[i]) for i in optional)
-            for base, values in zip(base_rows, optional_rows, strict=True)
-        ]
-    else:
-        rows = base_rows
+        columns = list(zip(*(values or empty for values in optional_rows), strict=True))
+        optional = tuple(i for i, column in enumerate(columns) if column.count(None) < len(rows))
+        if optional:
+            used = zip(*(_with_default(i, columns[i]) for i in optional), strict=True)
+            rows = [base + values for base, values in zip(base_rows, used, strict=True)]
+    sql = _insert_sql(optional)
     if len(rows) == 1:
         conn.execute(sql, rows[0])
     else:
         conn.executemany(sql, rows)
 
 
-def _or_default(index: int, value: Any) -> Any:
+def _with_default(index: int, column: tuple[Any, ...]) -> tuple[Any, ...] | list[Any]:
     """A bound NULL for a NOT NULL column is its default (columns with one are bound only
     when some job of the batch sets them, and then for every job)."""
-    return value if value is not None else NOT_NULL_DEFAULTS.get(index)
+    default = NOT_NULL_DEFAULTS.get(index)
+    if default is None or None not in column:
+        return column
+    return [default if value is None else value for value in column]
 
 
 def finish(

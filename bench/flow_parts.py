@@ -1,0 +1,150 @@
+"""What each part of the mixed flow-control workload costs the SQLite store, job by job.
+
+Usage: uv run python bench/flow_parts.py [--rounds 5] [--jobs 20000] [--only plain,mixed]
+
+`throughput.py`'s end-to-end run at the store's level: batches of 500 enqueued as the
+previous ones are drained (the engine keeps up, as it does end to end), claims of 100, each
+finished as completed, archived every 10 claims; CPU time (this thread's) per job of each
+phase. SQLite takes one writer at a time, so end to end the producer's enqueue and the
+engine's claim, finish and archive take turns: their sum is what bounds the rate. The
+workload is built up one part at a time, runs alternated, least of the rounds:
+
+- plain: the default queue (the denominator of `throughput.py`'s mixed / default);
+- queues: 5 queues, taking turns (the flow claim's rounds instead of one statement);
+- +limits: two of them with a concurrency limit of 50;
+- +keys: a concurrency key from 2,000 users on one job in five;
+- mixed: + priorities 0-3 (`throughput.py`'s mixed workload);
+- priorities: the default queue with priorities 0-3 only (one statement claims).
+
+Prints a table and a final JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from typing import Any
+
+from _common import final_line, print_table
+
+from jobs_core.records import JobState
+from jobs_core.store.protocol import NewJob, QueueChange, Transition
+from jobs_core.store.sqlite.store import SqliteStore
+
+QUEUES = ("mail", "billing", "reports", "media", "webhooks")
+NOW = 1_764_000_000_000
+BATCH = 500
+CLAIM = 100
+PHASES = ("enqueue", "claim", "finish", "archive")
+VARIANTS: dict[str, frozenset[str]] = {
+    "plain": frozenset(),
+    "queues": frozenset({"queues"}),
+    "+limits": frozenset({"queues", "limits"}),
+    "+keys": frozenset({"queues", "limits", "keys"}),
+    "mixed": frozenset({"queues", "limits", "keys", "priorities"}),
+    "priorities": frozenset({"priorities"}),
+}
+
+
+def options(i: int, parts: frozenset[str]) -> dict[str, Any]:
+    """Job `i`'s flow options, as `throughput._mixed_batch` sets them."""
+    found: dict[str, Any] = {}
+    if "queues" in parts:
+        found["queue"] = QUEUES[i % 5]
+    if "priorities" in parts:
+        found["priority"] = (i * 7) % 4
+    if "keys" in parts and i % 10 < 2:
+        found["concurrency_key"] = f"user:{i % 2000}"
+    return found
+
+
+def batches(n: int, parts: frozenset[str]) -> list[list[NewJob]]:
+    return [
+        [
+            NewJob(command="noop", request_type="dict", request_body=f'{{"i": {i}}}',
+                   worker="", run_after=NOW, retry_limit=2, timeout_secs=600.0,
+                   **options(i, parts))
+            for i in range(first, first + BATCH)
+        ]
+        for first in range(0, n, BATCH)
+    ]  # fmt: skip
+
+
+async def run(parts: frozenset[str], n: int) -> dict[str, float]:
+    """One run in a fresh store; CPU µs per job of each phase."""
+    store = SqliteStore(tempfile.mkdtemp(prefix="jobs-flow-parts-"))
+    if "limits" in parts:
+        for name in QUEUES[:2]:
+            await store.set_queue(name, QueueChange(concurrency=50), NOW)
+    todo = batches(n, parts)
+    cpu = dict.fromkeys(PHASES, 0)
+    clock = time.thread_time_ns
+    done = claims = sent = 0
+    while done < n:
+        if sent < len(todo) and done >= sent * BATCH - CLAIM:
+            t0 = clock()
+            await store.enqueue(todo[sent], NOW)
+            cpu["enqueue"] += clock() - t0
+            sent += 1
+        t0 = clock()
+        jobs = await store.claim(owner="o", commands=["noop"], named=False, limit=CLAIM, now=NOW)
+        cpu["claim"] += clock() - t0
+        done += len(jobs)
+        ended = [
+            Transition(job_id=j.id, state=JobState.COMPLETED, owner_guard="o", duration_ms=1,
+                       response_type="NoneType", response_body="null", progress=1.0)
+            for j in jobs
+        ]  # fmt: skip
+        t0 = clock()
+        if ended:
+            await store.finish(ended, [], NOW)
+        cpu["finish"] += clock() - t0
+        claims += 1
+        if claims % 10 == 0:
+            t0 = clock()
+            await store.archive_finished(NOW, 2000)
+            cpu["archive"] += clock() - t0
+    t0 = clock()
+    while await store.archive_finished(NOW, 2000):
+        pass
+    cpu["archive"] += clock() - t0
+    await store.close()
+    return {phase: ns / n / 1e3 for phase, ns in cpu.items()}
+
+
+async def measure(names: list[str], rounds: int, n: int) -> dict[str, dict[str, float]]:
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            runs[name].append(await run(VARIANTS[name], n))
+            print(f"round {r + 1} {name}: {sum(runs[name][-1].values()):.1f} µs/job", flush=True)
+    return {name: min(found, key=lambda x: sum(x.values())) for name, found in runs.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=20_000)
+    parser.add_argument("--only", default=",".join(VARIANTS), help="variants, comma-separated")
+    args = parser.parse_args()
+    names = [name for name in args.only.split(",") if name]
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+    best = asyncio.run(measure(names, args.rounds, args.jobs))
+    print(f"CPU µs per job of the store (least of {args.rounds} rounds of {args.jobs:,} jobs)")
+    base = sum(best["plain"].values()) if "plain" in best else None
+    rows = []
+    for name, phases in best.items():
+        total = sum(phases.values())
+        ratio = f"{base / total:.2f}" if base else "-"
+        rows.append([name, *(f"{phases[p]:.2f}" for p in PHASES), f"{total:.2f}", ratio])
+    print_table(["variant", *PHASES, "total", "plain / this"], rows)
+    final_line({"bench": "flow_parts", "jobs": args.jobs, "rounds": args.rounds,
+                "us_per_job": best})  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
