@@ -38,6 +38,17 @@ FLOOR_SUMMARY = (
     "INSERT INTO job_summary (id, command, state, request_type, created_date) "
     "VALUES (?, 'noop', 'queued', 'dict', ?)"
 )
+FLOOR_COPY_SUMMARIES = """
+INSERT INTO job_summary (id, command, state, worker, parent_id, depends_on, ref_id, tag,
+    batch_id, created_by, user_id, callback, request_type, created_date, completed_date,
+    error_code, error_message)
+SELECT id, command, state, worker, parent_id, depends_on, ref_id, tag, batch_id, created_by,
+    user_id, callback, request_type, created_date, completed_date,
+    json_extract(error, '$.code'), json_extract(error, '$.message')
+FROM background_job WHERE id BETWEEN ? AND ?
+"""
+"""The summaries of a batch as jobs.db v7 copied them at enqueue (v8 writes a job's summary
+when it is archived): the floors compare rows with and without them."""
 
 
 class Timed:
@@ -184,7 +195,7 @@ def _floor(conn: sqlite3.Connection, size: int, summary: bool, ids: Iterator[int
         else:
             conn.executemany(FLOOR_INSERT, rows)
             if summary:
-                conn.execute(queue.COPY_SUMMARIES, (rows[0][0], rows[-1][0]))
+                conn.execute(FLOOR_COPY_SUMMARIES, (rows[0][0], rows[-1][0]))
         conn.execute("COMMIT")
 
 

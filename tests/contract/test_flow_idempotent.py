@@ -17,6 +17,8 @@ from jobs_core import (
 )
 from tests.conftest import MakeJobs, wait_until
 
+DAY = timedelta(days=1)
+
 
 async def test_ref_id_conflict_raises_by_default_and_return_existing_returns_the_job(
     make_jobs: MakeJobs,
@@ -32,6 +34,32 @@ async def test_ref_id_conflict_raises_by_default_and_return_existing_returns_the
     job = (await jobs.get_job(first.id)).job
     assert job is not None and job.request_body == '{"n":1}'  # untouched
     assert (await jobs.counts())[JobState.QUEUED] == 1
+
+
+async def test_a_ref_id_stays_taken_once_its_job_finished_and_was_archived(
+    make_jobs: MakeJobs,
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command("send")(lambda req: None)
+    first = await jobs.enqueue("send", {"n": 1}, ref_id="order-8")
+    async with jobs:
+        await jobs.run_until_idle()  # run and archived
+        found = await jobs.get_job_by_ref("order-8")
+        with pytest.raises(DuplicateRefIdError) as raised:
+            await jobs.enqueue("send", {"n": 2}, ref_id="order-8")
+        with pytest.raises(DuplicateRefIdError, match="which is no longer queued"):
+            await jobs.enqueue("send", {"n": 2}, ref_id="order-8", on_conflict="replace")
+        [again, fresh] = await jobs.enqueue_many(
+            [EnqueueRequest(command="send", request={"n": 2}, ref_id="order-8",
+                            on_conflict="return_existing"),
+             EnqueueRequest(command="send", request={"n": 3}, ref_id="order-9", run_after=DAY)]
+        )  # fmt: skip
+        queued = (await jobs.counts())[JobState.QUEUED]
+    assert found.summary.state is JobState.COMPLETED and found.completed is not None
+    assert raised.value.existing_id == first.id
+    assert (again.id, again.existing, fresh.existing) == (first.id, True, False)
+    assert fresh.id == first.id + 1
+    assert queued == 1
 
 
 async def test_replace_changes_a_queued_jobs_request_and_run_after_only(

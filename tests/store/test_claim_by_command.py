@@ -14,6 +14,7 @@ from jobs_core.store.protocol import NewJob
 from jobs_core.store.sqlite import claims
 from jobs_core.store.sqlite.schema import LATEST_VERSION
 from jobs_core.store.sqlite.store import SqliteStore
+from tests.store.old_stores import downgrade_summaries
 
 NOW = 1_764_000_000_000
 BACKLOG = 20_000
@@ -100,6 +101,7 @@ async def test_a_v6_store_gets_the_ready_index_by_command_and_its_jobs_still_run
     tmp_path: Path,
 ) -> None:
     await seed(tmp_path, {("mine", ""): 3})
+    downgrade_summaries(tmp_path / "jobs.db")
     with sqlite3.connect(tmp_path / "jobs.db") as conn:  # the index as v6 made it
         conn.execute("DROP INDEX ix_job_ready")
         conn.execute(
@@ -118,4 +120,4 @@ async def test_a_v6_store_gets_the_ready_index_by_command_and_its_jobs_still_run
         "worker", "queue", "command", "priority", "run_after", "id"
     ]  # fmt: skip
     with sqlite3.connect(tmp_path / "jobs.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 7
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 8

@@ -11,6 +11,7 @@ from jobs_core import BackgroundJobs, JobContext, JobFilter, JobState, ManualClo
 from jobs_core.store.sqlite.month_schema import MONTH_VERSION
 from jobs_core.store.sqlite.schema import JOB_COLUMNS_HISTORY, LATEST_VERSION
 from tests.conftest import FAST
+from tests.store.old_stores import downgrade_summaries
 
 
 def app(directory: Path, clock: ManualClock) -> BackgroundJobs:
@@ -40,6 +41,7 @@ BATCH_COLUMNS = (
 
 def downgrade_history(path: Path) -> None:
     """Make `jobs.db` what version 5 wrote (flow control, before the history)."""
+    downgrade_summaries(path)
     with sqlite3.connect(path) as conn:
         for column in JOB_COLUMNS_HISTORY:
             conn.execute(f"ALTER TABLE background_job DROP COLUMN {column}")
@@ -161,7 +163,7 @@ async def test_v1_store_and_month_files_read_and_migrate(tmp_path: Path) -> None
     assert "logs_truncated" in columns(tmp_path / "jobs_2026-10.db", "completed_job")
     assert set(FLOW_COLUMNS) <= set(columns(tmp_path / "jobs_2026-10.db", "completed_job"))
     assert version(tmp_path / "jobs_2026-10.db") == MONTH_VERSION == 4
-    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 7
+    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 8
 
 
 async def test_a_store_of_the_flow_control_schema_gains_the_history(tmp_path: Path) -> None:
@@ -194,3 +196,42 @@ async def test_a_store_of_the_flow_control_schema_gains_the_history(tmp_path: Pa
     assert queued is not None and (queued.queue, queued.priority) == ("slow", 3)
     assert version(tmp_path / "jobs.db") == LATEST_VERSION
     assert version(tmp_path / "jobs_2026-10.db") == MONTH_VERSION
+
+
+def summary_ids(path: Path) -> list[int]:
+    with sqlite3.connect(path) as conn:
+        found = [row[0] for row in conn.execute("SELECT id FROM job_summary ORDER BY id")]
+    conn.close()
+    return found
+
+
+async def test_a_v7_store_keeps_the_summaries_of_archived_jobs_only(tmp_path: Path) -> None:
+    """v7 wrote a summary row for every job at enqueue; v8 writes it when the job is
+    archived. The migration drops the summaries of jobs still live, and every lookup finds
+    live and archived jobs alike."""
+    clock = ManualClock(datetime(2026, 10, 30, 12, 0, tzinfo=UTC))
+    jobs = app(tmp_path, clock)
+    async with jobs:
+        archived = await jobs.enqueue("report", ref_id="old", batch_id="b1")
+        await jobs.engine.run_until_idle()  # moved to jobs_2026-10.db
+        live = await jobs.enqueue("report", ref_id="new", batch_id="b1", parent_id=archived.id)
+    downgrade_summaries(tmp_path / "jobs.db")
+    assert summary_ids(tmp_path / "jobs.db") == [archived.id, live.id]
+
+    jobs = app(tmp_path, clock)  # opening migrates
+    assert summary_ids(tmp_path / "jobs.db") == [archived.id]
+    assert version(tmp_path / "jobs.db") == LATEST_VERSION
+    found = await jobs.get_job_by_ref("new")
+    assert found.summary.id == live.id and found.summary.state is JobState.QUEUED
+    again = await jobs.enqueue("report", ref_id="new", on_conflict="return_existing")
+    old = await jobs.enqueue("report", ref_id="old", on_conflict="return_existing")
+    assert (again.id, old.id) == (live.id, archived.id)
+    assert [c.id for c in await jobs.children(archived.id)] == [live.id]
+    status = await jobs.batch_status("b1")
+    assert status.counts == {JobState.COMPLETED: 1, JobState.QUEUED: 1}
+    async with jobs:
+        await jobs.run_until_idle()
+        status = await jobs.batch_status("b1")
+        assert (await jobs.enqueue("report")).id == live.id + 1
+    assert status.counts == {JobState.COMPLETED: 2}
+    assert summary_ids(tmp_path / "jobs.db") == [archived.id, live.id]

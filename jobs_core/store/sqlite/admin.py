@@ -21,29 +21,11 @@ from jobs_core.records import (
 from jobs_core.store.protocol import Transition
 from jobs_core.store.rows import batch_fields
 
-from . import attempts, batches, queue
+from . import attempts, batches, queue, summaries
 from .logs import append_logs
-from .rows import (
-    JOB_SELECT,
-    SUMMARY_SELECT,
-    error_to_json,
-    job_to_row,
-    row_to_job,
-    row_to_summary,
-)
+from .rows import JOB_SELECT, error_to_json, job_to_row, row_to_job, row_to_summary
 from .schema import JOB_FIELDS
-
-
-def summary(conn: sqlite3.Connection, job_id: int) -> JobSummary | None:
-    row = conn.execute(f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE id = ?", (job_id,))
-    found = row.fetchone()
-    return row_to_summary(found) if found else None
-
-
-def summary_by_ref(conn: sqlite3.Connection, ref_id: str) -> JobSummary | None:
-    row = conn.execute(f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE ref_id = ?", (ref_id,))
-    found = row.fetchone()
-    return row_to_summary(found) if found else None
+from .summaries import every_job
 
 
 def live_job(conn: sqlite3.Connection, job_id: int) -> Job | None:
@@ -62,7 +44,7 @@ def request_cancel(
         (job_id,),
     ).fetchone()
     if row is None:
-        found = summary(conn, job_id)
+        found = summaries.summary(conn, job_id)
         if found is None:
             raise JobNotFoundError(f"there is no job {job_id}")
         raise InvalidStateError(
@@ -150,6 +132,7 @@ def requeue_with_history(
         seq = max((r.seq for r in rows), default=0) + 1
         ending = ending_row(archived, seq, now)
         logs = requeue_archived(conn, archived, now, max_log)
+        summaries.unarchive(conn, [job_id])
     else:
         return False
     if ending is not None:
@@ -160,34 +143,39 @@ def requeue_with_history(
 
 
 def after_requeue(conn: sqlite3.Connection, job_id: int, previous: JobState) -> None:
-    """Summary and counters of a requeued job (its batch's too)."""
-    row = conn.execute("SELECT batch_id FROM job_summary WHERE id = ?", (job_id,)).fetchone()
+    """Counters of a requeued job (now in the live table) and of its batch."""
+    row = conn.execute("SELECT batch_id FROM background_job WHERE id = ?", (job_id,)).fetchone()
     if row is not None and row[0] is not None:
         batches.after_requeue(conn, row[0], previous)
-    conn.execute(
-        "UPDATE job_summary SET state = 'queued', attempts = 0, completed_date = NULL, "
-        "started_date = NULL, duration_ms = NULL, error_code = NULL, error_message = NULL "
-        "WHERE id = ?",
-        (job_id,),
-    )
     conn.execute("UPDATE job_count SET n = n - 1 WHERE state = ?", (previous.value,))
+
+
+DEPENDS_ON_ID = (
+    "(depends_on = :id OR id IN (SELECT child_id FROM job_dependency WHERE parent_id = :id))"
+)
+"""Jobs that depend on job `:id`, as their only parent or one of several."""
+
+DEPENDENTS = f"SELECT * FROM {every_job(DEPENDS_ON_ID)} ORDER BY id"
+CANCELLED_DEPENDENTS = (
+    f"SELECT * FROM {every_job(DEPENDS_ON_ID)} "
+    "WHERE state = 'cancelled' AND error_code = 'DependencyFailed' ORDER BY id"
+)
+CHILDREN = f"SELECT * FROM {every_job('parent_id = ?1')} ORDER BY id"
+BATCH_STATES = (
+    "SELECT state, count(*), min(started_date), max(completed_date) "
+    f"FROM {every_job('batch_id = ?1')} GROUP BY state"
+)
 
 
 def dependents(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
     """Jobs that depend on `job_id` (as their only parent or one of several), oldest first."""
-    rows = conn.execute(
-        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE depends_on = :id OR id IN "
-        "(SELECT child_id FROM job_dependency WHERE parent_id = :id) ORDER BY id",
-        {"id": job_id},
-    ).fetchall()
+    rows = conn.execute(DEPENDENTS, {"id": job_id}).fetchall()
     return [row_to_summary(r) for r in rows]
 
 
 def children(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
     """Jobs whose parent is `job_id`, oldest first."""
-    rows = conn.execute(
-        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE parent_id = ? ORDER BY id", (job_id,)
-    ).fetchall()
+    rows = conn.execute(CHILDREN, (job_id,)).fetchall()
     return [row_to_summary(r) for r in rows]
 
 
@@ -203,12 +191,7 @@ def blocked_by(conn: sqlite3.Connection, job_ids: list[int]) -> dict[int, int]:
 
 def dependents_cancelled_by(conn: sqlite3.Connection, job_id: int) -> list[JobSummary]:
     """Jobs that depend on `job_id` and were cancelled because it did not complete."""
-    rows = conn.execute(
-        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE (depends_on = :id OR id IN "
-        "(SELECT child_id FROM job_dependency WHERE parent_id = :id)) "
-        "AND state = 'cancelled' AND error_code = 'DependencyFailed' ORDER BY id",
-        {"id": job_id},
-    ).fetchall()
+    rows = conn.execute(CANCELLED_DEPENDENTS, {"id": job_id}).fetchall()
     return [row_to_summary(r) for r in rows]
 
 
@@ -276,23 +259,13 @@ def batch_status(conn: sqlite3.Connection, batch_id: str) -> BatchStatus:
     counts_by_state: dict[JobState, int] = {}
     started: int | None = None
     finished: int | None = None
-    for state, n, first_start, last_end in conn.execute(
-        "SELECT state, count(*), min(started_date), max(completed_date) FROM job_summary "
-        "WHERE batch_id = ? GROUP BY state",
-        (batch_id,),
-    ):
+    for state, n, first_start, last_end in conn.execute(BATCH_STATES, (batch_id,)):
         counts_by_state[JobState(state)] = n
         if first_start is not None:
             started = first_start if started is None else min(started, first_start)
         if last_end is not None:
             finished = last_end if finished is None else max(finished, last_end)
-    failed_ids = [
-        row[0]
-        for row in conn.execute(
-            "SELECT id FROM job_summary WHERE batch_id = ? AND state = 'failed' ORDER BY id",
-            (batch_id,),
-        )
-    ]
+    failed_ids = batches.failed_ids_of(conn, batch_id, None)
     total = sum(counts_by_state.values())
     done = sum(n for s, n in counts_by_state.items() if s not in ACTIVE_STATES)
     fields = batch_fields(batches.record(conn, batch_id))

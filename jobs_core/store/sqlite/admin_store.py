@@ -25,7 +25,7 @@ from jobs_core.records import (
 from jobs_core.store.paging import merge
 from jobs_core.store.protocol import DurationTally
 
-from . import admin, search, tallies
+from . import admin, search, summaries, tallies
 from .month_reader import month_of, select_of, table_for
 from .parts import StoreParts
 
@@ -39,11 +39,11 @@ class AdminStoreMixin(StoreParts):
     # -- lookups ----------------------------------------------------------------------------
 
     async def get_job(self, job_id: int) -> JobResult | None:
-        found = await self._read(lambda conn: admin.summary(conn, job_id))
+        found = await self._read(lambda conn: summaries.summary(conn, job_id))
         return await self._result(found)
 
     async def get_job_by_ref(self, ref_id: str) -> JobResult | None:
-        found = await self._read(lambda conn: admin.summary_by_ref(conn, ref_id))
+        found = await self._read(lambda conn: summaries.summary_by_ref(conn, ref_id))
         return await self._result(found)
 
     async def _result(self, found: JobSummary | None) -> JobResult | None:
@@ -96,7 +96,7 @@ class AdminStoreMixin(StoreParts):
 
     async def _requeue_one(self, job_id: int, wait_on: int | None, now: int) -> None:
         found = admin.check_requeueable(
-            await self._read(lambda conn: admin.summary(conn, job_id)), job_id
+            await self._read(lambda conn: summaries.summary(conn, job_id)), job_id
         )
         archived: Job | None = None
         archived_rows: list[AttemptRow] = []

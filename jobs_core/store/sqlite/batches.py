@@ -24,6 +24,8 @@ from jobs_core.records import BatchState, JobState
 from jobs_core.store.protocol import NewBatch, NewJob
 from jobs_core.store.rows import BATCH_RECORD_COLUMNS
 
+from .summaries import every_job
+
 NEXT_NUMBER = "(SELECT coalesce(max(number), 0) + 1 FROM job_batch)"
 
 INSERT_OPEN = f"""
@@ -58,9 +60,10 @@ WHERE batch_id = ? AND state = 'closed'
 RETURNING number, name, meta, on_complete, on_success
 """
 
-FAILED_IDS = """
-SELECT id FROM job_summary WHERE batch_id = ? AND state = 'failed' ORDER BY id LIMIT ?
+FAILED_IDS = f"""
+SELECT id FROM {every_job("batch_id = ?1 AND state = 'failed'")} ORDER BY id LIMIT ?2
 """
+"""The batch's failed jobs, live or archived (`LIMIT -1`: all)."""
 
 CLOSE = """
 UPDATE job_batch SET state = 'closed', closed_at = ? WHERE batch_id = ? AND state = 'open'
@@ -159,7 +162,7 @@ def _finish_ready(
         if row is None:
             continue
         number, name, meta, on_complete, on_success = row
-        failed_ids = [r[0] for r in conn.execute(FAILED_IDS, (counts.batch_id, FAILED_IDS_LIMIT))]
+        failed_ids = failed_ids_of(conn, counts.batch_id, FAILED_IDS_LIMIT)
         batch = FinishedBatch(
             counts=counts, number=number, name=name, meta=json.loads(meta) if meta else {},
             on_complete=callback_from_json(on_complete),
@@ -167,6 +170,12 @@ def _finish_ready(
         )  # fmt: skip
         finished.append(batch)
     return finished
+
+
+def failed_ids_of(conn: sqlite3.Connection, batch_id: str, limit: int | None) -> list[int]:
+    """The ids of the batch's failed jobs, oldest first, at most `limit` (None: all)."""
+    rows = conn.execute(FAILED_IDS, (batch_id, -1 if limit is None else limit))
+    return [row[0] for row in rows]
 
 
 def cancel_batch(
@@ -182,8 +191,9 @@ def cancel_batch(
         "WHERE state NOT IN ('cancelled', 'finished') RETURNING number",
         {"id": batch_id, "now": now, "reason": reason},
     ).fetchone()
+    # Unfinished jobs are all live.
     rows = conn.execute(
-        "SELECT id FROM job_summary WHERE batch_id = ? AND state IN "
+        "SELECT id FROM background_job WHERE batch_id = ? AND state IN "
         "('queued', 'started', 'executed') ORDER BY id",
         (batch_id,),
     )

@@ -11,16 +11,8 @@ from jobs_core.errors import InvalidStateError, JobNotFoundError
 from jobs_core.history import AttemptRow
 from jobs_core.records import TERMINAL_STATES, Job, JobState, JobSummary
 
-from . import admin, batches, dependencies
-from .rows import SUMMARY_SELECT, row_to_summary
-
-
-def summaries(conn: sqlite3.Connection, job_ids: list[int]) -> dict[int, JobSummary]:
-    rows = conn.execute(
-        f"SELECT {SUMMARY_SELECT} FROM job_summary WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(job_ids),),
-    ).fetchall()
-    return {row[0]: row_to_summary(row) for row in rows}
+from . import admin, batches, dependencies, summaries
+from .summaries import every_job
 
 
 def cancel(
@@ -49,7 +41,7 @@ def requeue(
     write transaction); `archived` holds the month rows of those no longer live, and
     `archived_rows` their attempts. Each keeps its history (`admin.requeue_with_history`)
     and its batch's counts follow. Returns the ids requeued."""
-    current = summaries(conn, [s.id for s in found])
+    current = summaries.summaries(conn, [s.id for s in found])
     requeued: list[int] = []
     previous: Counter[JobState] = Counter()
     for summary in found:
@@ -66,29 +58,21 @@ def requeue(
             batches.after_requeue(conn, now_summary.batch_id, now_summary.state)
         if summary.id in wait_on:
             admin.wait_on(conn, summary.id, wait_on[summary.id])
-    _summaries_queued(conn, requeued)
     for state, n in previous.items():
         conn.execute("UPDATE job_count SET n = n - ? WHERE state = ?", (n, state.value))
     return requeued
 
 
-def _summaries_queued(conn: sqlite3.Connection, job_ids: list[int]) -> None:
-    conn.execute(
-        "UPDATE job_summary SET state = 'queued', attempts = 0, completed_date = NULL, "
-        "started_date = NULL, duration_ms = NULL, error_code = NULL, error_message = NULL "
-        "WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(job_ids),),
-    )
-
-
-CANCELLED_DEPENDENTS = """
-SELECT id, depends_on FROM job_summary
-WHERE depends_on IN (SELECT value FROM json_each(:ids))
-  AND state = 'cancelled' AND error_code = 'DependencyFailed'
+CANCELLED_DEPENDENTS = f"""
+SELECT id, depends_on FROM {every_job("depends_on IN (SELECT value FROM json_each(:ids))")}
+WHERE state = 'cancelled' AND error_code = 'DependencyFailed'
 UNION
-SELECT e.child_id, e.parent_id FROM job_dependency e JOIN job_summary s ON s.id = e.child_id
-WHERE e.parent_id IN (SELECT value FROM json_each(:ids))
-  AND s.state = 'cancelled' AND s.error_code = 'DependencyFailed'
+SELECT e.child_id, e.parent_id FROM job_dependency e
+WHERE e.parent_id IN (SELECT value FROM json_each(:ids)) AND (
+    EXISTS (SELECT 1 FROM background_job b WHERE b.id = e.child_id AND b.state = 'cancelled'
+            AND b.error ->> '$.code' = 'DependencyFailed')
+    OR EXISTS (SELECT 1 FROM job_summary s WHERE s.id = e.child_id AND s.state = 'cancelled'
+               AND s.error_code = 'DependencyFailed'))
 """
 """Dependents cancelled because a parent did not complete: (id, that parent), as the only
 parent or one of several."""
@@ -104,7 +88,7 @@ def delete(conn: sqlite3.Connection, job_ids: list[int]) -> tuple[list[int], lis
     """(deleted, skipped): finished jobs lose their live row (if not archived yet), their
     summary and dependency edges, the all-time counters and their batches' counts drop by
     them, and the id floor keeps ids unique."""
-    found = summaries(conn, job_ids)
+    found = summaries.summaries(conn, job_ids)
     deleted = [i for i in job_ids if i in found and found[i].state in TERMINAL_STATES]
     skipped = [i for i in job_ids if i not in set(deleted)]
     if not deleted:

@@ -11,7 +11,7 @@ from jobs_core.history import AttemptRow
 from jobs_core.records import Job, JobState, JobSummary
 from jobs_core.store.protocol import BulkOutcome
 
-from . import bulk
+from . import bulk, summaries
 from .month_reader import month_of
 from .parts import StoreParts
 
@@ -26,7 +26,7 @@ class BulkStoreMixin(StoreParts):
         return BulkOutcome(done=done, asked=asked, skipped=skipped)
 
     async def requeue_jobs(self, job_ids: list[int], now: int) -> BulkOutcome:
-        found = await self._read(lambda conn: bulk.summaries(conn, job_ids))
+        found = await self._read(lambda conn: summaries.summaries(conn, job_ids))
         level = [s for s in found.values() if s.state in (JobState.FAILED, JobState.CANCELLED)]
         done: list[int] = []
         wait_on: dict[int, int] = {}
@@ -35,7 +35,7 @@ class BulkStoreMixin(StoreParts):
             done += requeued
             # Dependents their failure cancelled come back too, waiting for them again.
             wait_on = await self._read(partial(bulk.cancelled_dependents, job_ids=requeued))
-            found_next = await self._read(partial(bulk.summaries, job_ids=list(wait_on)))
+            found_next = await self._read(partial(summaries.summaries, job_ids=list(wait_on)))
             level = list(found_next.values())
         changed = set(done)
         return BulkOutcome(done=done, skipped=[i for i in job_ids if i not in changed])
@@ -50,9 +50,9 @@ class BulkStoreMixin(StoreParts):
         archived: dict[int, Job] = {}
         archived_rows: dict[int, list[AttemptRow]] = {}
         reader = self._archive.reader
-        for month, summaries in by_month.items():
+        for month, in_month in by_month.items():
             rows = await asyncio.to_thread(
-                reader.read_jobs, month, "failed_job", [s.id for s in summaries]
+                reader.read_jobs, month, "failed_job", [s.id for s in in_month]
             )
             archived.update((job.id, job) for job in rows)
             for job in rows:  # their history comes back with them (a read per job: rare)
@@ -63,8 +63,8 @@ class BulkStoreMixin(StoreParts):
             )
         )
         done = set(requeued)
-        for month, summaries in by_month.items():
-            ids = [s.id for s in summaries if s.id in done]
+        for month, in_month in by_month.items():
+            ids = [s.id for s in in_month if s.id in done]
             if ids:
                 await self._in_archive(
                     partial(self._archive.delete_rows, month, ids, ("failed_job",))
@@ -72,7 +72,7 @@ class BulkStoreMixin(StoreParts):
         return requeued
 
     async def delete_jobs(self, job_ids: list[int], now: int) -> BulkOutcome:
-        found = await self._read(lambda conn: bulk.summaries(conn, job_ids))
+        found = await self._read(lambda conn: summaries.summaries(conn, job_ids))
         by_month: dict[str, list[int]] = defaultdict(list)
         for summary in found.values():
             if summary.completed_date is not None:

@@ -96,11 +96,6 @@ of rate; a first job held by its key holds the worker (one at a time, in order).
 workers with ready jobs are found by a loose index scan (one probe each: a DISTINCT would
 read every ready entry of every worker)."""
 
-SUMMARY_STARTED = """
-UPDATE job_summary SET state = 'started', started_date = :now, attempts = attempts + 1
-WHERE id IN (SELECT value FROM json_each(:ids))
-"""
-
 RECORD_STARTS = """
 INSERT INTO queue_start (queue, started_at, n)
 SELECT c.name, :now, j.value FROM json_each(:counts) AS j JOIN job_queue c ON c.name = j.key
@@ -132,7 +127,6 @@ def claim(
             jobs = claim_rounds(conn, params, pairs, room, limit)
     if jobs:
         jobs.sort(key=lambda j: (-j.priority, j.run_after, j.id))
-        conn.execute(SUMMARY_STARTED, {"now": now, "ids": json.dumps([j.id for j in jobs])})
         if rated:
             counts = Counter(j.queue for j in jobs)
             conn.execute(RECORD_STARTS, {"now": now, "counts": json.dumps(counts)})

@@ -11,8 +11,12 @@ from jobs_core.store.idempotency import Resolution, not_queued, refuse_repeated_
 from jobs_core.store.protocol import NewJob
 
 TAKEN_REF_IDS = """
-SELECT ref_id, id FROM job_summary WHERE ref_id IN (SELECT value FROM json_each(?))
+SELECT ref_id, id FROM background_job
+WHERE ref_id IN (SELECT value FROM json_each(?1))
+UNION ALL
+SELECT ref_id, id FROM job_summary WHERE ref_id IN (SELECT value FROM json_each(?1))
 """
+"""ref_ids held by live jobs and by archived ones (a job is in one table or the other)."""
 
 ACTIVE_UNIQUE = """
 SELECT unique_key, id FROM background_job INDEXED BY ux_job_unique

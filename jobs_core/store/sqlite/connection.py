@@ -19,10 +19,11 @@ sleeps 1 ms at its first wait (measured: a lock held 200 µs elsewhere cost the 
 
 LIVE_PAGE_SIZE = 2048
 """Page size of a new live store. Every commit writes each page it changed to the WAL in
-full; an enqueue changes three (the job row's, the ready index's and the summary's): with
-2 KB pages a single enqueue costs 12% less CPU than with SQLite's 4 KB (measured: 59.5-62
-against 68-71 µs), and claims and finishes the same; 1 KB pages made claims and finishes
-dearer. A store keeps the page size it was created with."""
+full; an enqueue changes two (the job row's and the ready index's; three, with the
+summary's, before `jobs.db` v8): with 2 KB pages a single enqueue cost 12% less CPU than
+with SQLite's 4 KB (measured with three: 59.5-62 against 68-71 µs), and claims and
+finishes the same; 1 KB pages made claims and finishes dearer. A store keeps the page size
+it was created with."""
 
 
 def open_connection(

@@ -41,22 +41,16 @@ SET state = 'cancelled', waiting_on = NULL, completed_date = :now, last_activity
         END, 'stack', '', 'field_errors', json('{}'))
 FROM cause AS c
 WHERE b.id = c.id AND b.state = 'queued'
-RETURNING id, error ->> '$.message', batch_id, queue
+RETURNING id, batch_id, queue
 """
 """Cancel, transitively, the queued jobs of policy `completed` that depend on any of `:ids`
 (jobs, or batches as minus their number)."""
 
-SUMMARY_DEPENDENT_CANCELLED = """
-UPDATE job_summary
-SET state = 'cancelled', completed_date = ?, error_code = 'DependencyFailed', error_message = ?
-WHERE id = ?
-"""
-
 PENDING_PARENT = """
 SELECT min(e.parent_id) FROM job_dependency e
 WHERE e.child_id = background_job.id AND (
-    (e.parent_id > 0 AND EXISTS (SELECT 1 FROM job_summary s WHERE s.id = e.parent_id
-                                 AND s.state IN ('queued', 'started', 'executed')))
+    (e.parent_id > 0 AND EXISTS (SELECT 1 FROM background_job p WHERE p.id = e.parent_id
+                                 AND p.state IN ('queued', 'started', 'executed')))
     OR (e.parent_id < 0 AND EXISTS (SELECT 1 FROM job_batch j WHERE j.number = -e.parent_id
                                     AND j.state IN ('open', 'closed'))))
 """
@@ -72,7 +66,12 @@ RETURNING id, waiting_on
 """Move the jobs waiting on any of the ended parents to another pending parent, or release
 them (`waiting_on` NULL) when none is left."""
 
-PARENT_STATES = "SELECT id, state FROM job_summary WHERE id IN (SELECT value FROM json_each(?))"
+PARENT_STATES = """
+SELECT id, state FROM background_job WHERE id IN (SELECT value FROM json_each(?1))
+UNION ALL
+SELECT id, state FROM job_summary WHERE id IN (SELECT value FROM json_each(?1))
+"""
+"""Parents' states, live or archived (a job is in one table or the other)."""
 
 BATCH_PARENTS = """
 SELECT batch_id, number, state, failed + cancelled FROM job_batch
@@ -131,8 +130,7 @@ def cancel_dependents(
     if not stopped:
         return []
     rows = conn.execute(CANCEL_DEPENDENTS, {"ids": json.dumps(stopped), "now": now}).fetchall()
-    conn.executemany(SUMMARY_DEPENDENT_CANCELLED, [(now, row[1], row[0]) for row in rows])
-    return [(row[0], row[2], row[3]) for row in rows]
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 def release(conn: sqlite3.Connection, ended: list[int]) -> list[int]:

@@ -19,7 +19,7 @@ from jobs_core.records import (
 )
 from jobs_core.store.protocol import NewBatch
 
-from . import admin, attempts, batches, month_search, queue
+from . import admin, attempts, batches, month_search, queue, summaries
 from .archive import MonthArchive
 from .month_reader import month_bounds, month_of
 
@@ -49,7 +49,7 @@ class HistoryStoreMixin:
         async def months(self) -> list[MonthDatabase]: ...
 
     async def attempts(self, job_id: int) -> list[JobAttempt]:
-        found = await self._read(lambda conn: admin.summary(conn, job_id))
+        found = await self._read(lambda conn: summaries.summary(conn, job_id))
         if found is None:
             raise JobNotFoundError(f"there is no job {job_id}")
 

@@ -26,39 +26,19 @@ from . import attempts, batches, claims, conflicts, dependencies, numbering, tal
 from .graph import Settled, new_deltas, settle
 from .logs import append_logs
 from .rows import error_to_json
+from .summaries import NEXT_ID
 
 _TRANSITION_LOGS, _TRANSITION_TRUNCATED = append_logs("b.", "t.logs", "?2")
 _ACTIVITY_LOGS, _ACTIVITY_TRUNCATED = append_logs("", ":logs", ":max_log")
-
-# Ids come from the summary table; `job_id_floor` remembers the largest deleted id, so an id
-# is never reused even after the newest jobs were deleted.
-NEXT_ID = (
-    "SELECT max(coalesce((SELECT max(id) FROM job_summary), 0), (SELECT max_id FROM job_id_floor))"
-)
-
-COPY_SUMMARIES = """
-INSERT INTO job_summary (id, command, state, worker, parent_id, depends_on, ref_id, tag,
-    batch_id, created_by, user_id, callback, request_type, created_date, completed_date,
-    error_code, error_message)
-SELECT id, command, state, worker, parent_id, depends_on, ref_id, tag, batch_id, created_by,
-    user_id, callback, request_type, created_date, completed_date,
-    json_extract(error, '$.code'), json_extract(error, '$.message')
-FROM background_job WHERE id BETWEEN ? AND ?
-"""
 
 INSERT_ONE = f"""
 INSERT INTO background_job (id, command, request_type, request_body, state, worker, run_after,
     created_date, retry_limit, timeout_secs)
 VALUES (({NEXT_ID}) + 1, ?, ?, ?, 'queued', '', ?, ?, ?, ?)
 """
-
-SUMMARY_OF_ONE = """
-INSERT INTO job_summary (id, command, state, request_type, created_date)
-VALUES (last_insert_rowid(), ?, 'queued', ?, ?)
-"""
-"""A lone job that sets none of OPTIONAL_COLUMNS (a plain `enqueue`) in two statements: its
-id found in the INSERT, its summary bound rather than copied back (measured: 24.2 µs a
-transaction against 27.4 for the next id, the insert and the copy apart)."""
+"""A lone job that sets none of OPTIONAL_COLUMNS (a plain `enqueue`) in one statement, its id
+found in the INSERT (`cursor.lastrowid` gives it back); it has no summary row until it is
+archived (`summaries.py`)."""
 
 BASE_COLUMNS = (
     "id", "command", "request_type", "request_body", "state", "worker", "run_after",
@@ -146,15 +126,6 @@ def _padded(n: int) -> int:
     return n if n <= 16 else -(-n // 16) * 16
 
 
-SUMMARY_FROM_JOBS = """
-UPDATE job_summary
-SET state = b.state, started_date = b.started_date, completed_date = b.completed_date,
-    duration_ms = b.duration_ms, attempts = b.attempts, response_type = b.response_type,
-    error_code = b.error ->> '$.code', error_message = b.error ->> '$.message'
-FROM background_job AS b
-WHERE b.id IN (SELECT value FROM json_each(?)) AND job_summary.id = b.id
-"""
-
 RECORD_ACTIVITY = f"""
 UPDATE background_job
 SET logs = {_ACTIVITY_LOGS}, logs_truncated = {_ACTIVITY_TRUNCATED},
@@ -220,8 +191,6 @@ def _insert_numbered(
         optional_rows.append(_optional_values(job, start, now))
     finished = batches.join(conn, joined, now, admit=not follow_ups) if joined else []
     _insert_rows(conn, base_rows, optional_rows)
-    # The summaries are copied by SQLite itself: no second round of binding in Python.
-    conn.execute(COPY_SUMMARIES, (first, first + len(jobs) - 1))
     if not plain:
         dependencies.record_edges(conn, jobs, ids)
     if cancelled:
@@ -239,7 +208,6 @@ def _insert_one(conn: sqlite3.Connection, job: NewJob, now: int) -> int:
     values = (job.command, job.request_type, job.request_body, job.run_after, now,
               job.retry_limit, job.timeout_secs)  # fmt: skip
     job_id: int = conn.execute(INSERT_ONE, values).lastrowid  # type: ignore[assignment]
-    conn.execute(SUMMARY_OF_ONE, (job.command, job.request_type, now))
     return job_id
 
 
@@ -326,7 +294,6 @@ def finish(
     batch_of = {row[0]: row[1] for row in rows}
     applied = [t for t in transitions if t.job_id in batch_of]
     if batch_of:
-        conn.execute(SUMMARY_FROM_JOBS, (json.dumps(sorted(batch_of)),))
         attempts.record(conn, applied, now)
     counts = Counter(t.state for t in applied if t.state in TERMINAL_STATES)
     deltas = new_deltas()

@@ -14,14 +14,14 @@ DELETE_SUMMARIES = """
 DELETE FROM job_summary WHERE id IN (
     SELECT s.id FROM job_summary s INDEXED BY ix_summary_completed
     WHERE s.completed_date < :before AND ({test})
-      AND s.id < (SELECT max(id) FROM job_summary)
-      AND NOT EXISTS (SELECT 1 FROM background_job b WHERE b.id = s.id)
+      AND s.id < max(coalesce((SELECT max(id) FROM background_job), 0),
+                     (SELECT max(id) FROM job_summary))
     LIMIT :step)
 RETURNING id, state
 """
-"""The newest summary stays (its job is never purged): ids are allocated from the largest
-one, so its id must never be used again. A job still in the queue (its month could not be
-written yet) keeps its summary."""
+"""The newest job stays (it is never purged): ids are allocated from the largest one, so
+its id must never be used again. Only archived jobs have a summary row: a job still in the
+queue (its month could not be written yet) is not touched."""
 
 
 def delete_summaries(

@@ -1,6 +1,6 @@
 """Retention operations of `SqliteStore` (mixed into it): purge on demand and the engines'
 background steps. The store's newest job is never removed: ids are allocated from the
-largest summary id, so it keeps a removed job's id from being used again."""
+largest job id, so it keeps a removed job's id from being used again."""
 
 from __future__ import annotations
 
@@ -20,7 +20,13 @@ from .month_reader import month_bounds, month_of
 
 R = TypeVar("R")
 
-NEWEST = "SELECT id, completed_date FROM job_summary ORDER BY id DESC LIMIT 1"
+NEWEST = """
+SELECT id, completed_date FROM background_job WHERE id = (SELECT max(id) FROM background_job)
+UNION ALL
+SELECT id, completed_date FROM job_summary WHERE id = (SELECT max(id) FROM job_summary)
+ORDER BY id DESC LIMIT 1
+"""
+"""The newest job, live or archived (one probe of each table)."""
 
 
 class RetentionStoreMixin:

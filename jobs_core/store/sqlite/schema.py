@@ -364,7 +364,20 @@ CREATE INDEX ix_job_ready ON background_job(worker, queue, command, priority DES
 """v7: the ready index by command after queue, so a claim reads only the jobs of the commands
 its engine runs (one range each) and never steps over a backlog of another command's jobs."""
 
-LIVE_MIGRATIONS: list[str] = [LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5, LIVE_V6, LIVE_V7]
+LIVE_V8 = """
+DELETE FROM job_summary WHERE id IN (SELECT id FROM background_job);
+CREATE UNIQUE INDEX ux_job_ref_id ON background_job(ref_id) WHERE ref_id IS NOT NULL;
+CREATE INDEX ix_job_parent ON background_job(parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX ix_job_depends ON background_job(depends_on) WHERE depends_on IS NOT NULL;
+CREATE INDEX ix_job_batch ON background_job(batch_id, id) WHERE batch_id IS NOT NULL;
+"""
+"""v8: `job_summary` holds archived jobs only (a live job's summary is read from its row,
+`summaries.py`; the archive writes it when it removes the row), so an enqueue writes one row;
+the live table gets the summary's lookups by ref_id, parent, dependency and batch."""
+
+LIVE_MIGRATIONS: list[str] = [
+    LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5, LIVE_V6, LIVE_V7, LIVE_V8,
+]  # fmt: skip
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
 LATEST_VERSION = len(LIVE_MIGRATIONS)

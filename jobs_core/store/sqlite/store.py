@@ -34,7 +34,7 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import claims, commands, engines, flow_admin, logs, queue, tallies
+from . import claims, commands, engines, flow_admin, logs, queue, summaries, tallies
 from .admin_store import AdminStoreMixin
 from .archive import MonthArchive, has_attempts
 from .bulk_store import BulkStoreMixin
@@ -418,15 +418,11 @@ def _data_version(conn: sqlite3.Connection) -> int:
 
 
 def _delete_archived(conn: sqlite3.Connection, copied: list[str]) -> None:
-    """Remove jobs (and their attempts) now copied to their month files (`copied`: JSON
-    arrays of their ids, one a month)."""
+    """Remove jobs (and their attempts) now copied to their month files, keeping their
+    summaries (`copied`: JSON arrays of their ids, one a month)."""
     attempts = has_attempts(conn, "main")
     for ids in copied:
-        conn.execute(
-            "DELETE FROM background_job WHERE id IN (SELECT value FROM json_each(?)) "
-            "AND state IN ('completed', 'failed', 'cancelled')",
-            (ids,),
-        )
+        summaries.archive(conn, ids)
         if not attempts:
             continue
         # Not the attempts of a job requeued meanwhile: it stayed, and they are its history.

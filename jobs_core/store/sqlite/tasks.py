@@ -23,9 +23,11 @@ STATE_FIELDS = [
 TASK_SELECT = ", ".join(f"t.{f}" for f in DEFINITION_FIELDS + STATE_FIELDS)
 
 SELECT_WITH_STATE = f"""
-SELECT {TASK_SELECT}, s.state FROM scheduled_task t
-LEFT JOIN job_summary s ON s.id = t.last_job_id
+SELECT {TASK_SELECT}, coalesce(
+    (SELECT b.state FROM background_job b WHERE b.id = t.last_job_id),
+    (SELECT s.state FROM job_summary s WHERE s.id = t.last_job_id)) FROM scheduled_task t
 """
+"""Tasks with their last job's state (live, or else archived)."""
 
 INSERT_TASK = """
 INSERT INTO scheduled_task (name, schedule, command, request_type, request_body, options,
