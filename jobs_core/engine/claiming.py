@@ -17,6 +17,16 @@ async def claim(engine: Engine, now: int) -> int:
     """Claim and start what is due and fits; how many jobs started."""
     if engine.stopping:
         return 0
+    # `run_until_idle` claims beside the dispatch loop: while one claim awaits the store
+    # (PostgreSQL), its jobs are taken and not yet running, and the other finds nothing.
+    engine.claims_under_way += 1
+    try:
+        return await _claim(engine, now)
+    finally:
+        engine.claims_under_way -= 1
+
+
+async def _claim(engine: Engine, now: int) -> int:
     claimed = 0
     looked = False
     commands = engine.registry.names()

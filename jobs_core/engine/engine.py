@@ -117,10 +117,12 @@ class Engine:
         self._writing_named = False
         """Whether the background write under way holds outcomes of named workers' jobs."""
         self._writing_runs = False
+        """Whether it holds outcomes of scheduled tasks' runs (`outcomes.holds_task_runs`)."""
         self._claim_after_write = False
         """A default claim came back short while an outcome write was under way: claim
         again once it is committed (`claiming.claim`)."""
-        """Whether it holds outcomes of scheduled tasks' runs (`outcomes.holds_task_runs`)."""
+        self.claims_under_way = 0
+        """Claims awaiting the store (the dispatch loop's and `run_until_idle`'s)."""
         self._writing = asyncio.Lock()
         """Held while outcomes or activity are written (outcomes in the background of the
         dispatch loop, `outcomes.py`; `run_until_idle` and `stop` flush beside it): one write

@@ -54,3 +54,43 @@ async def test_run_until_idle_deadline_holds_for_a_sync_handler(make_jobs: MakeJ
             await jobs.run_until_idle(0.3)
         assert time.monotonic() - started < 5
         release.set()
+
+
+async def test_run_until_idle_waits_for_the_dispatch_loops_claim_under_way(
+    make_jobs: MakeJobs,
+) -> None:
+    """A claim of the dispatch loop that has taken a job but not yet returned it (awaiting
+    the store: PostgreSQL) must not let `run_until_idle` find the store idle."""
+    jobs = make_jobs()
+    ran: list[int] = []
+
+    @jobs.command
+    async def note(ctx: JobContext) -> None:
+        ran.append(ctx.job.id)
+
+    store = jobs.store
+    real_claim = store.claim
+    taken, looked_again, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def claim_held_after_taking(**kwargs: object) -> object:
+        found = await real_claim(**kwargs)  # type: ignore[arg-type]
+        if found and not taken.is_set():
+            taken.set()
+            await release.wait()
+        elif taken.is_set():
+            looked_again.set()  # a claim beside the held one (run_until_idle's)
+        return found
+
+    async with jobs:
+        store.claim = claim_held_after_taking  # type: ignore[method-assign]
+        ref = await jobs.enqueue("note")
+        await asyncio.wait_for(taken.wait(), 10)
+        idle = asyncio.create_task(jobs.run_until_idle(10))
+        await asyncio.wait_for(looked_again.wait(), 10)
+        # Its own claim found nothing; it must keep waiting while the held claim has the job.
+        done, _ = await asyncio.wait([idle], timeout=0.3)
+        assert not done, "run_until_idle returned while a claim under way held a job"
+        release.set()
+        await idle
+        assert ran == [ref.id]
+        assert (await jobs.get_job(ref.id)).state == "completed"
