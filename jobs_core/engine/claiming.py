@@ -17,13 +17,11 @@ async def claim(engine: Engine, now: int) -> int:
     """Claim and start what is due and fits; how many jobs started."""
     if engine.stopping:
         return 0
-    # `run_until_idle` claims beside the dispatch loop: while one claim awaits the store
-    # (PostgreSQL), its jobs are taken and not yet running, and the other finds nothing.
-    engine.claims_under_way += 1
-    try:
+    # One claim at a time (`run_until_idle` claims beside the dispatch loop): while a claim
+    # awaits the store (PostgreSQL), its jobs are taken and not yet running, so another
+    # would find nothing (and take the store for idle) or size itself to the same room.
+    async with engine._claiming:
         return await _claim(engine, now)
-    finally:
-        engine.claims_under_way -= 1
 
 
 async def _claim(engine: Engine, now: int) -> int:

@@ -10,9 +10,6 @@ from jobs_core.errors import StillBusyError
 
 from . import activity, maintenance
 
-CLAIM_POLL_SECS = 0.001
-"""How often `run_until_idle` looks again while another claim is under way."""
-
 if TYPE_CHECKING:
     from .engine import Engine
 
@@ -29,10 +26,6 @@ async def run_until_idle(engine: Engine, timeout: float) -> None:
         claimed = await engine._claim_again(now)
         # A write under way in the dispatch loop (on a store that awaits I/O) is not done.
         writing = engine._writing.locked()
-        if engine.claims_under_way and not engine.running:
-            # The dispatch loop's claim has jobs not yet started: idle only after it.
-            await asyncio.sleep(CLAIM_POLL_SECS)
-            continue
         if not claimed and not engine.running and not engine._outcomes and not writing:
             if engine._next_tick is None or engine._next_tick <= now:
                 await maintenance.run_tickers(engine, now)

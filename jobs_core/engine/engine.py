@@ -121,8 +121,9 @@ class Engine:
         self._claim_after_write = False
         """A default claim came back short while an outcome write was under way: claim
         again once it is committed (`claiming.claim`)."""
-        self.claims_under_way = 0
-        """Claims awaiting the store (the dispatch loop's and `run_until_idle`'s)."""
+        self._claiming = asyncio.Lock()
+        """Held by the claim under way (`claiming.claim`): the dispatch loop's and
+        `run_until_idle`'s never overlap."""
         self._writing = asyncio.Lock()
         """Held while outcomes or activity are written (outcomes in the background of the
         dispatch loop, `outcomes.py`; `run_until_idle` and `stop` flush beside it): one write
