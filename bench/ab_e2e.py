@@ -10,8 +10,11 @@ tree's interpreter and dependencies. Each round runs the end-to-end measurement 
 `throughput.py` (producer and engine in two processes) once for the base and once for this
 tree, alternating which goes first, so that a shared machine's drift falls on both
 (`--workload one`: `peers.py`'s (a) instead, one producer awaiting one enqueue per job;
-with `--durability FULL`, its (e); `--mixed`: the mixed flow-control workload of
-`throughput.py --mixed-only`). Prints a table and a final JSON line.
+with `--durability FULL`, its (e); `--workload many`: its (b), 100 concurrent producers
+(coroutines) in one process awaiting one enqueue each; `--mixed`: the mixed flow-control
+workload of `throughput.py --mixed-only`). For `one` and `many` the table also gives the
+CPU µs a job of the producer's and the engine's process while the jobs ran (medians).
+Prints a table and a final JSON line.
 """
 
 from __future__ import annotations
@@ -40,45 +43,57 @@ finally:
 print(json.dumps({{"rate": rate}}))
 """
 
-ONE_PRODUCER = """
+PRODUCERS = """
 import asyncio, json, time
-from _common import data_dir
+from _common import cpu_secs, data_dir
 from _engine_proc import build
 from throughput import start_engine, stop_engine, wait_completed
 
-async def main(n):
+async def producer(jobs, first, step, n):
+    for i in range(first, n, step):
+        await jobs.enqueue("noop", {{"i": i}})
+
+async def main(n, producers):
     with data_dir(None, "jobs-ab-one-") as directory:
         jobs = build(directory, {durability!r})
         proc, _ = await start_engine(directory, {durability!r})
         await asyncio.sleep(0.5)
         try:
+            cpu = time.process_time(), cpu_secs(proc.pid)
             start = time.perf_counter()
-            for i in range(n):
-                await jobs.enqueue("noop", {{"i": i}})
+            await asyncio.gather(*(producer(jobs, p, producers, n) for p in range(producers)))
             await wait_completed(jobs, n, proc)
             elapsed = time.perf_counter() - start
+            cpu_producer = (time.process_time() - cpu[0]) / n * 1e6
+            cpu_engine = (cpu_secs(proc.pid) - cpu[1]) / n * 1e6
         finally:
             await stop_engine(proc)
             await jobs.close()
-    return n / elapsed
+    return {{"rate": n / elapsed, "cpu_producer": cpu_producer, "cpu_engine": cpu_engine}}
 
-print(json.dumps({{"rate": asyncio.run(main({jobs}))}}))
+print(json.dumps(asyncio.run(main({jobs}, {producers}))))
 """
-"""`--workload one`: `peers.py`'s (a), one producer awaiting one enqueue per job."""
+"""`--workload one`: `peers.py`'s (a), one producer awaiting one enqueue per job;
+`--workload many`: its (b), 100 concurrent producers."""
 
 
-def run_once(tree: str, args: argparse.Namespace) -> float:
+PRODUCER_COUNT = {"one": 1, "many": 100}
+
+
+def run_once(tree: str, args: argparse.Namespace) -> dict[str, float]:
+    """One run: its rate, and for `one` and `many` the CPU µs a job of each process."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([tree, os.path.join(tree, "bench")])}
-    template = ONE_PRODUCER if args.workload == "one" else ONE_RUN
+    template = PRODUCERS if args.workload in PRODUCER_COUNT else ONE_RUN
     store = None if args.store == "sqlite" else args.store
     code = template.format(
-        store=store, jobs=args.jobs, durability=args.durability, mixed=args.mixed
-    )
+        store=store, jobs=args.jobs, durability=args.durability, mixed=args.mixed,
+        producers=PRODUCER_COUNT.get(args.workload, 1),
+    )  # fmt: skip
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=os.path.join(tree, "bench"), env=env, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
-    return float(json.loads(out.strip().splitlines()[-1])["rate"])
+    return {k: float(v) for k, v in json.loads(out.strip().splitlines()[-1]).items()}
 
 
 def main() -> None:
@@ -91,12 +106,13 @@ def main() -> None:
     parser.add_argument("--store", default="sqlite", help="sqlite, pg or a postgresql:// URL")
     parser.add_argument("--durability", default="NORMAL", choices=["NORMAL", "FULL"])
     parser.add_argument(
-        "--workload", default="batched", choices=["batched", "one"],
-        help="batched: throughput.py's end to end; one: one producer awaiting each enqueue",
+        "--workload", default="batched", choices=["batched", "one", "many"],
+        help="batched: throughput.py's end to end; one: one producer awaiting each enqueue; "
+        "many: 100 concurrent producers awaiting one enqueue each",
     )  # fmt: skip
     parser.add_argument("--mixed", action="store_true", help="the mixed flow-control workload")
     args = parser.parse_args()
-    results: dict[str, list[float]] = {"base": [], "this": []}
+    runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
     with tempfile.TemporaryDirectory(prefix="jobs-ab-") as extracted:
         base_tree = args.base_dir or extracted
         if args.base:
@@ -104,24 +120,39 @@ def main() -> None:
         trees = {"base": base_tree, "this": ROOT}
         for n in range(args.rounds):
             for name in rotated(list(trees), n):
-                results[name].append(run_once(trees[name], args))
-                print(f"round {n + 1} {name}: {results[name][-1]:,.0f} jobs/s", flush=True)
+                runs[name].append(run_once(trees[name], args))
+                print(f"round {n + 1} {name}: {_describe(runs[name][-1])}", flush=True)
+    report(args, runs)
+
+
+def _describe(run: dict[str, float]) -> str:
+    cpu = f"; CPU µs a job: producer {run['cpu_producer']:.1f}, engine {run['cpu_engine']:.1f}"
+    return f"{run['rate']:,.0f} jobs/s" + (cpu if "cpu_engine" in run else "")
+
+
+def report(args: argparse.Namespace, runs: dict[str, list[dict[str, float]]]) -> None:
+    results = {name: [r["rate"] for r in done] for name, done in runs.items()}
     base, this = median(results["base"]), median(results["this"])
     change = (this - base) / base * 100
-    print_table(
-        ["tree", "median jobs/s", "runs"],
-        [
-            [
-                args.base or args.base_dir,
-                f"{base:,.0f}",
-                ", ".join(f"{r:,.0f}" for r in results["base"]),
-            ],
-            ["this tree", f"{this:,.0f}", ", ".join(f"{r:,.0f}" for r in results["this"])],
-            ["change", f"{change:+.1f}%", ""],
-        ],
-    )
-    final_line({"base": args.base or args.base_dir, "mixed": args.mixed, "base_rate": base,
-                "this_rate": this, "change_pct": change, "runs": results})  # fmt: skip
+    rows = [
+        [args.base or args.base_dir, f"{base:,.0f}",
+         ", ".join(f"{r:,.0f}" for r in results["base"])],
+        ["this tree", f"{this:,.0f}", ", ".join(f"{r:,.0f}" for r in results["this"])],
+        ["change", f"{change:+.1f}%", ""],
+    ]  # fmt: skip
+    cpu: dict[str, float] = {}
+    for key in ("cpu_producer", "cpu_engine"):
+        for name, done in runs.items():
+            values = [r[key] for r in done if key in r]
+            if values:
+                cpu[f"{name}_{key}_us"] = median(values)
+                label = f"{name}: CPU µs a job, {key.split('_')[1]}"
+                rows.append([label, f"{median(values):.1f}",
+                             ", ".join(f"{v:.1f}" for v in values)])  # fmt: skip
+    print_table(["tree", "median jobs/s", "runs"], rows)
+    final_line({"base": args.base or args.base_dir, "workload": args.workload,
+                "mixed": args.mixed, "base_rate": base, "this_rate": this,
+                "change_pct": change, "runs": results, **cpu})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -248,6 +248,8 @@ class SqliteStore(
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
     ) -> list[Job]:
+        if named and not self.read_only and not self._read_now(claims.named_ready):
+            return []
         return await self._write(
             lambda conn: claims.claim(
                 conn, owner=owner, commands=commands, named=named, limit=limit, now=now
