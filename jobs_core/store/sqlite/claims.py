@@ -96,12 +96,14 @@ of rate; a first job held by its key holds the worker (one at a time, in order).
 workers with ready jobs are found by a loose index scan (one probe each: a DISTINCT would
 read every ready entry of every worker)."""
 
+ANY_READY = f"""
+SELECT 1 FROM background_job INDEXED BY ix_job_ready WHERE worker = '' AND {READY} LIMIT 1
+"""
 ANY_NAMED_READY = f"""
 SELECT 1 FROM background_job INDEXED BY ix_job_ready WHERE worker > '' AND {READY} LIMIT 1
 """
-"""Whether any job of a named worker is ready: mostly none, and one probe of the index,
-read outside a write transaction, costs far less than `CLAIM_NAMED` in one (see
-`named_ready`)."""
+"""Whether any job of the default worker (of a named worker) is ready: one probe of the
+index, read outside a write transaction (see `may_claim`)."""
 
 
 RECORD_STARTS = """
@@ -141,13 +143,14 @@ def claim(
     return jobs
 
 
-def named_ready(conn: sqlite3.Connection) -> bool:
-    """Whether a named worker's claim may find something. An engine looks for named
-    workers' jobs after every change another process commits; with none ready, a claim in a
-    write transaction cost ~75 write locks per 10,000 jobs of one producer beside the engine
-    (each also a wait for the producer's next enqueue). A job enqueued after this read
-    changes `data_version`, and the engine then looks again."""
-    return conn.execute(ANY_NAMED_READY).fetchone() is not None
+def may_claim(conn: sqlite3.Connection, *, named: bool) -> bool:
+    """Whether a claim may find something: a job of the default worker (`named`: of a
+    named worker) in the ready index. An engine that keeps up with a producer in another
+    process claims after each of its commits and each finished batch, and most of those
+    claims find nothing: an empty write transaction each (BEGIN IMMEDIATE, the claim's
+    first statement, COMMIT), and a write lock the producer waits for. A job enqueued after
+    this read changes `data_version`, and the engine then looks again."""
+    return conn.execute(ANY_NAMED_READY if named else ANY_READY).fetchone() is not None
 
 
 def _started(rows: list[tuple[Any, ...]]) -> list[Job]:

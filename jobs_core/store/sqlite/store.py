@@ -248,7 +248,7 @@ class SqliteStore(
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
     ) -> list[Job]:
-        if named and not self.read_only and not self._read_now(claims.named_ready):
+        if not self.read_only and not self._read_now(partial(claims.may_claim, named=named)):
             return []
         return await self._write(
             lambda conn: claims.claim(
