@@ -222,12 +222,6 @@ class Engine:
 
     def _held_wake(self) -> None:
         self._wake_held = False
-        self._streaming = False
-        """Jobs stream in: the default claim lingers (`claiming.lingering`)."""
-        self._last_took = 0.0
-        """When the last default claim that took jobs began (`time.monotonic()`)."""
-        self._linger_secs = 0.0
-        """How long the dispatch loop's wait lasts at most: a lingering claim's rest."""
         self._wake.set()
 
     def linger_until(self, secs: float) -> None:

@@ -77,3 +77,24 @@ async def test_busy_reads_on_the_write_connection_are_not_held_up(
         assert await jobs.store.cancel_requested("nobody") == []
         assert jobs.store.change_token() == token  # not committed yet
     assert jobs.store.change_token() != token
+
+
+async def test_a_claim_with_nothing_ready_takes_no_write_lock(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    # An engine beside a producer claims after each of its commits, mostly finding
+    # nothing: such a claim reads, and never waits for the lock the producer needs.
+    jobs = make_jobs(start_engine=False, settings=replace(FAST, busy_timeout_secs=0.2))
+    jobs.command(item)
+    claim = {"owner": "e", "commands": ["item"], "limit": 10, "now": jobs.clock.now_ms()}
+    with locked(store_dir):
+        assert await jobs.store.claim(named=False, **claim) == []  # an empty store
+    ready = await jobs.enqueue("item", {"n": 1})
+    claim["now"] = jobs.clock.now_ms()
+    with locked(store_dir):
+        assert await jobs.store.claim(named=True, **claim) == []  # no named worker's job
+        with pytest.raises(StoreBusyError):  # something to claim: that needs the lock
+            await jobs.store.claim(named=False, **claim)
+    assert [j.id for j in await jobs.store.claim(named=False, **claim)] == [ready.id]
+    with locked(store_dir):
+        assert await jobs.store.claim(named=False, **claim) == []  # nothing ready now
