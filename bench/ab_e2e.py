@@ -1,7 +1,7 @@
 """End-to-end throughput of this tree against another revision, runs alternated.
 
 Usage: uv run python bench/ab_e2e.py --base REV [--rounds 3] [--jobs 10000] [--store pg]
-           [--durability NORMAL|FULL] [--workload batched|one] [--mixed]
+           [--durability NORMAL|FULL] [--workload batched|one|many] [--pace N] [--mixed]
        uv run python bench/ab_e2e.py --base-dir DIR ...   (a tree already on disk)
 
 REV (a commit, branch or tag) is extracted with `git archive` into a temporary directory (or
@@ -13,7 +13,9 @@ tree, alternating which goes first, so that a shared machine's drift falls on bo
 with `--durability FULL`, its (e); `--workload many`: its (b), 100 concurrent producers
 (coroutines) in one process awaiting one enqueue each; `--mixed`: the mixed flow-control
 workload of `throughput.py --mixed-only`). For `one` and `many` the table also gives the
-CPU µs a job of the producer's and the engine's process while the jobs ran (medians).
+CPU µs a job of the producer's and the engine's process while the jobs ran (medians);
+`--pace N` paces `one` to N jobs/s, the regime where the engine keeps up and claims a few
+jobs at a time.
 Prints a table and a final JSON line.
 """
 
@@ -50,8 +52,11 @@ from _engine_proc import build
 from throughput import start_engine, stop_engine, wait_completed
 
 async def producer(jobs, first, step, n):
+    pace, began = {pace}, time.perf_counter()
     for i in range(first, n, step):
         await jobs.enqueue("noop", {{"i": i}})
+        if pace and i % max(1, pace // 1000) == 0:  # bursts a millisecond apart
+            await asyncio.sleep(max(0.0, began + (i + 1) / pace - time.perf_counter()))
 
 async def main(n, producers):
     with data_dir(None, "jobs-ab-one-") as directory:
@@ -87,7 +92,7 @@ def run_once(tree: str, args: argparse.Namespace) -> dict[str, float]:
     store = None if args.store == "sqlite" else args.store
     code = template.format(
         store=store, jobs=args.jobs, durability=args.durability, mixed=args.mixed,
-        producers=PRODUCER_COUNT.get(args.workload, 1),
+        producers=PRODUCER_COUNT.get(args.workload, 1), pace=args.pace,
     )  # fmt: skip
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -111,6 +116,11 @@ def main() -> None:
         "many: 100 concurrent producers awaiting one enqueue each",
     )  # fmt: skip
     parser.add_argument("--mixed", action="store_true", help="the mixed flow-control workload")
+    parser.add_argument(
+        "--pace", type=int, default=0,
+        help="with --workload one: enqueue at most this many jobs/s (an engine that keeps up "
+        "claims a few at a time: its CPU a job is the figure to read)",
+    )  # fmt: skip
     args = parser.parse_args()
     runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
     with tempfile.TemporaryDirectory(prefix="jobs-ab-") as extracted:
