@@ -210,10 +210,10 @@ class Engine:
         """Another process changed the store (a backend that is told so calls this)."""
         # Within WAKE_HOLD_SECS of the last claim the wake-up waits for the rest of it: a claim
         # at every commit of a busy producer would claim batches of one (measured: +10 µs
-        # of engine CPU a job with one producer awaiting each enqueue).
-        wait = max(
-            self._last_claim + WAKE_HOLD_SECS - time.monotonic(), claiming.lingering(self)
-        )
+        # of engine CPU a job with one producer awaiting each enqueue); while jobs stream in,
+        # for the rest of the claims' linger.
+        held = self._last_claim + WAKE_HOLD_SECS - time.monotonic()
+        wait = max(held, claiming.lingering(self))
         if wait <= 0:
             self._wake.set()
         elif not self._wake_held:
