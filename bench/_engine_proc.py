@@ -3,7 +3,8 @@
 Usage: python bench/_engine_proc.py DIR NORMAL|FULL. Prints "ready <epoch seconds>" just
 before the engine starts, and at exit "ran <count>": how many `noop` and `stamp` handlers ran
 in this process (the benchmarks check that exactly the jobs they enqueued ran). With
-JOBS_BENCH_PROFILE=PATH it writes cProfile stats to PATH.
+JOBS_BENCH_PROFILE=PATH it writes cProfile stats to PATH; with JOBS_BENCH_COUNTS=PATH, the
+counters of `_pair_instr.py` as JSON (`pair_counts.py`).
 JOBS_BENCH_TELEMETRY=off|api|sdk: no telemetry, the API without an SDK (the default when
 `opentelemetry-api` is installed), or SDK providers without exporters.
 """
@@ -85,9 +86,16 @@ async def serve(directory: str, durability: str) -> None:
 
 def main() -> None:
     directory, durability = sys.argv[1], sys.argv[2]
+    counts_path = os.environ.get("JOBS_BENCH_COUNTS")
+    if counts_path:
+        import _pair_instr
+
+        _pair_instr.install()
     profile_path = os.environ.get("JOBS_BENCH_PROFILE")
     if not profile_path:
         asyncio.run(serve(directory, durability))
+        if counts_path:
+            _pair_instr.dump(counts_path)
         return
     profiler = cProfile.Profile()
     profiler.enable()
