@@ -13,51 +13,23 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 
-LINGER_SECS = 0.005
-"""While jobs stream in (see `lingering`), how long after a claim that took some the next
-default claim waits, so that it takes more at once."""
-STREAM_BATCH = 2
-"""A claim that took this many jobs or more, fewer than it could: jobs are streaming in
-(at a trickle, one at a time, claims take one)."""
-
-
-async def claim(engine: Engine, now: int, *, linger: bool = False) -> int:
-    """Claim and start what is due and fits; how many jobs started. `linger`: the dispatch
-    loop's claim, which may wait for a stream of jobs to fill a batch (`lingering`)."""
+async def claim(engine: Engine, now: int) -> int:
+    """Claim and start what is due and fits; how many jobs started."""
     if engine.stopping:
         return 0
     # One claim at a time (`run_until_idle` claims beside the dispatch loop): while a claim
     # awaits the store (PostgreSQL), its jobs are taken and not yet running, so another
     # would find nothing (and take the store for idle) or size itself to the same room.
     async with engine._claiming:
-        return await _claim(engine, now, linger)
+        return await _claim(engine, now)
 
 
-def lingering(engine: Engine) -> float:
-    """Seconds the next default claim waits, or 0.
-
-    A claim and an outcome write cost the engine ~150 µs each whatever their size (a write
-    transaction, a statement or two), ~13 µs a job beside: an engine that keeps up with
-    producers claims after each of their commits, a few jobs at a time, and pays the fixed
-    costs for every few jobs (measured with one producer in another process: claims of 8
-    to 16 jobs, 85-96 µs of engine CPU a job, against ~55 in claims of 100). So while jobs
-    stream in (the last claim that took jobs took several, fewer than it could), the next
-    claim waits until LINGER_SECS after it. An engine that was idle,
-    or whose last claim was full (a backlog), claims at once: no latency at a trickle."""
-    if not engine._streaming:
-        return 0.0
-    return max(0.0, engine._last_took + LINGER_SECS - time.monotonic())
-
-
-async def _claim(engine: Engine, now: int, linger: bool) -> int:
+async def _claim(engine: Engine, now: int) -> int:
     claimed = 0
     looked = False
     commands = engine.registry.names()
     capacity = engine.settings.concurrency - _default_running(engine)
-    wait = lingering(engine) if linger else 0.0
-    if engine._claim_default and capacity > 0 and wait:
-        engine.linger_until(wait)
-    elif engine._claim_default and capacity > 0:
+    if engine._claim_default and capacity > 0:
         looked = True
         engine._last_claim = time.monotonic()
         limit = min(capacity, engine.settings.claim_batch)
@@ -67,7 +39,6 @@ async def _claim(engine: Engine, now: int, linger: bool) -> int:
             owner=engine.id, commands=commands, named=False, limit=limit, now=now
         )
         engine._claim_default = len(jobs) == limit
-        _note_stream(engine, len(jobs), limit)
         if not engine._claim_default and writing is not None:
             # Came back short beside an outcome write, which may let more in (a key or a
             # queue below its limit again): look again once the write is committed.
@@ -98,12 +69,6 @@ async def _claim(engine: Engine, now: int, linger: bool) -> int:
     if looked and not claimed and engine._next_due is None:
         engine._next_due = await engine.store.next_due(now)
     return claimed
-
-
-def _note_stream(engine: Engine, took: int, limit: int) -> None:
-    if took:
-        engine._streaming = STREAM_BATCH <= took < limit
-        engine._last_took = engine._last_claim
 
 
 def _default_running(engine: Engine) -> int:

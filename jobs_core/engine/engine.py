@@ -101,12 +101,6 @@ class Engine:
         self._last_claim = 0.0
         """When the dispatch loop last claimed on the default worker (`time.monotonic()`)."""
         self._wake_held = False
-        self._streaming = False
-        """Jobs stream in: the default claim lingers (`claiming.lingering`)."""
-        self._last_took = 0.0
-        """When the last default claim that took jobs began (`time.monotonic()`)."""
-        self._linger_secs = 0.0
-        """How long the dispatch loop's wait lasts at most: a lingering claim's rest."""
         self._last_activity_flush = 0.0
         self._last_archive = 0.0
         self._archiving: asyncio.Task[None] | None = None
@@ -210,10 +204,8 @@ class Engine:
         """Another process changed the store (a backend that is told so calls this)."""
         # Within WAKE_HOLD_SECS of the last claim the wake-up waits for the rest of it: a claim
         # at every commit of a busy producer would claim batches of one (measured: +10 µs
-        # of engine CPU a job with one producer awaiting each enqueue); while jobs stream in,
-        # for the rest of the claims' linger.
-        held = self._last_claim + WAKE_HOLD_SECS - time.monotonic()
-        wait = max(held, claiming.lingering(self))
+        # of engine CPU a job with one producer awaiting each enqueue).
+        wait = self._last_claim + WAKE_HOLD_SECS - time.monotonic()
         if wait <= 0:
             self._wake.set()
         elif not self._wake_held:
@@ -223,10 +215,6 @@ class Engine:
     def _held_wake(self) -> None:
         self._wake_held = False
         self._wake.set()
-
-    def linger_until(self, secs: float) -> None:
-        """The default claim waits `secs` (`claiming.lingering`): the loop waits no longer."""
-        self._linger_secs = secs
 
     def wake(self, *, named: bool = True) -> None:
         """Look for work now (an in-process enqueue, a finished job, a control request)."""
@@ -280,7 +268,7 @@ class Engine:
         if self._next_due is not None and self._next_due <= now:
             self._next_due = None
             self._claim_default = self._claim_named = True
-        claimed = await claiming.claim(self, now, linger=True)
+        claimed = await claiming.claim(self, now)
         await maintenance.maintain(self, now)
         if claimed or self._outcomes:
             await asyncio.sleep(0)
@@ -318,8 +306,6 @@ class Engine:
                 timeout = min(timeout, max(0.0, (when - now) / 1000))
         if self._activity_pending:
             timeout = min(timeout, self.settings.progress_flush_secs)
-        if self._linger_secs:
-            timeout, self._linger_secs = min(timeout, self._linger_secs), 0.0
         if self.running:
             timeout = min(timeout, maintenance.WATCHDOG_SECS)
         self._wake.clear()
