@@ -130,6 +130,12 @@ WITH RECURSIVE {FLOW}, queues(name) AS (
 ), {claimed(job_fields, "(SELECT count(*) FROM allowance)", stats)}"""
 
 
+def locked_round(job_fields: list[str]) -> str:
+    """One round of `claim_locked`: `claim_default` leaving `ROUND_STATS`; the batch and
+    the per-queue share change between rounds (variables, not parameters)."""
+    return claim_default(job_fields, True).replace("$4", "v_batch").replace("$6", "v_cap")
+
+
 def claim_locked_function(
     column_types: dict[str, str], job_fields: list[str], max_rounds: int
 ) -> str:
@@ -144,8 +150,7 @@ def claim_locked_function(
     (how many were claimed, the most from one queue, the jobs parked), the statement leaves
     in a transaction-local setting instead (`ROUND_STATS`)."""
     out = ", ".join(f"{f} {column_types[f]}" for f in job_fields)
-    # The batch and the per-queue share change between rounds: variables, not parameters.
-    statement = claim_default(job_fields, True).replace("$4", "v_batch").replace("$6", "v_cap")
+    statement = locked_round(job_fields)
     return f"""
 CREATE FUNCTION claim_locked(text, bigint, text[], integer, boolean, integer, integer)
 RETURNS TABLE ({out}, flag_needed boolean, flag_parked bigint, flag_queues bigint)
