@@ -241,9 +241,7 @@ def _optional_values(job: NewJob, start: Start, now: int) -> tuple[Any, ...] | N
         now if start.state is JobState.CANCELLED else None, error_json, start.waiting_on,
         job.worker or (None if job.queue == DEFAULT_QUEUE else job.queue), job.priority or None,
         job.expires_at, job.concurrency_key,
-        # 1, the column's default, left unbound: a batch of keyed jobs binds one column fewer
-        None if job.concurrency_key is None or job.concurrency_limit == 1
-        else job.concurrency_limit,
+        None if job.concurrency_key is None else job.concurrency_limit,
         job.unique_key, job.retry_policy,
         json.dumps(job.dependencies) if job.dependencies else None, job.depends_on_batch,
         None if policy is DependencyPolicy.COMPLETED else policy.value,
