@@ -144,11 +144,11 @@ def claim_locked_function(
     rule of `flow.next_cap`, at most `max_rounds`), all in the caller's one statement. A
     migration that changes `claim_default` creates this function again.
 
-    Each round is a RETURN QUERY: a FOR loop over the statement's rows, assigning each to
-    the function's variables and returning it with RETURN NEXT, cost 2-3 µs a job, as much
-    as the rest of flow control's claim (bench/README.md). What the loop read from the rows
-    (how many were claimed, the most from one queue, the jobs parked), the statement leaves
-    in a transaction-local setting instead (`ROUND_STATS`)."""
+    Each round is a RETURN QUERY. A FOR loop over the round's rows (each assigned to the
+    function's variables, then RETURN NEXT) cost 2-3 µs a job, as much as the rest of flow
+    control's claim (bench/README.md); what it read from the rows (jobs claimed, the most
+    from one queue, jobs parked) the round leaves in a transaction-local setting instead
+    (`ROUND_STATS`)."""
     out = ", ".join(f"{f} {column_types[f]}" for f in job_fields)
     statement = locked_round(job_fields)
     return f"""
