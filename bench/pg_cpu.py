@@ -86,15 +86,16 @@ async def one_run(url: str, n: int, batch: int) -> dict[str, float]:
 
 
 def run_in(
-    tree: str | None, url: str, n: int, batch: int, script: str = __file__
-) -> dict[str, float]:
-    """One run (`script --one URL N BATCH`, this benchmark or another) in a child process
-    importing `jobs_core` from `tree` (None: this tree)."""
+    tree: str | None, url: str, n: int, batch: int, script: str = __file__,
+    extra: tuple[str, ...] = (),
+) -> dict[str, float]:  # fmt: skip
+    """One run (`script --one URL N BATCH *extra`, this benchmark or another) in a child
+    process importing `jobs_core` from `tree` (None: this tree)."""
     env = dict(os.environ)
     if tree is not None:
         env["PYTHONPATH"] = os.pathsep.join([tree, env.get("PYTHONPATH", "")])
     out = subprocess.run(
-        [sys.executable, os.path.abspath(script), "--one", url, str(n), str(batch)],
+        [sys.executable, os.path.abspath(script), "--one", url, str(n), str(batch), *extra],
         env=env, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     return dict(json.loads(out.strip().splitlines()[-1]))

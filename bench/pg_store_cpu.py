@@ -2,7 +2,7 @@
 the server's apart, this tree against another revision, runs alternated.
 
 Usage: uv run python bench/pg_store_cpu.py [--base REV] [--store pg|URL] [--rounds 5]
-       [--jobs 20000] [--batch 100]
+       [--jobs 20000] [--batch 100] [--mixed | --both]
 
 Each run enqueues --jobs no-op jobs into a fresh schema in batches of 500 (as
 `enqueue_many` does), then claims them --batch at a time as the engine does and finishes
@@ -11,7 +11,10 @@ change to the store's SQL or its parameters costs a job, without `pg_cpu.py`'s e
 noise. The server's CPU is read from /proc/PID/schedstat (nanoseconds, not clock ticks) of
 every process of the server (its backends and background processes), so the server must
 run on this machine; the client's is this process's CPU time. The least of --rounds runs
-per figure. Prints a table and a final JSON line.
+per figure. `--mixed`: `throughput.py`'s mixed workload (5 queues, two with a concurrency
+limit of 50, priorities 0-3, a concurrency key from 2,000 users on one job in five) instead
+of the default queue; `--both`: the default queue and the mixed workload of each tree, runs
+alternated, with mixed / plain per phase. Prints a table and a final JSON line.
 """
 
 from __future__ import annotations
@@ -71,14 +74,20 @@ class Meter:
         return result
 
 
-async def one_run(url: str, n: int, batch: int) -> dict[str, float]:
+MIXED_QUEUES = ("mail", "billing", "reports", "media", "webhooks")
+
+
+async def one_run(url: str, n: int, batch: int, mixed: bool) -> dict[str, float]:
     from jobs_core.records import JobState
     from jobs_core.store.postgres.store import PostgresStore
-    from jobs_core.store.protocol import NewJob, Transition
+    from jobs_core.store.protocol import NewJob, QueueChange, Transition
     from jobs_core.store.url import parse_store_url
 
     store = PostgresStore(url)
     await store.open()
+    if mixed:
+        for name in MIXED_QUEUES[:2]:
+            await store.set_queue(name, QueueChange(concurrency=50), NOW)
     # The month's partitions and both pools (the engine's too) before the clock starts.
     await store.enqueue([_job(NewJob, -1)], NOW)
     warm = await store.claim(owner=OWNER, commands=["noop"], named=False, limit=1, now=NOW)
@@ -89,7 +98,7 @@ async def one_run(url: str, n: int, batch: int) -> dict[str, float]:
     finally:
         await conn.close()
     for first in range(0, n, 500):
-        jobs = [_job(NewJob, i) for i in range(first, min(n, first + 500))]
+        jobs = [_job(NewJob, i, mixed) for i in range(first, min(n, first + 500))]
         await meter.run("enqueue", store.enqueue(jobs, NOW))
     done = 0
     while done < n:
@@ -104,10 +113,16 @@ async def one_run(url: str, n: int, batch: int) -> dict[str, float]:
     return {key: ns / n / 1e3 for key, ns in meter.ns.items()}
 
 
-def _job(new_job: Any, i: int) -> Any:
+def _job(new_job: Any, i: int, mixed: bool = False) -> Any:
+    flow: dict[str, Any] = {}
+    if mixed:  # as throughput._mixed_batch
+        flow = dict(
+            queue=MIXED_QUEUES[i % 5], priority=(i * 7) % 4,
+            concurrency_key=f"user:{i % 2000}" if i % 10 < 2 else None,
+        )  # fmt: skip
     return new_job(
         command="noop", request_type="dict", request_body=f'{{"i": {i}}}', worker="",
-        run_after=NOW, retry_limit=2, timeout_secs=600.0,
+        run_after=NOW, retry_limit=2, timeout_secs=600.0, **flow,
     )  # fmt: skip
 
 
@@ -125,12 +140,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=100, help="jobs per claim and finish")
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--mixed", action="store_true", help="the mixed flow-control workload")
+    kind.add_argument("--both", action="store_true", help="default queue and mixed, alternated")
     parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         url, n, batch = args.one
-        print(json.dumps(asyncio.run(one_run(url, int(n), int(batch)))))
+        print(json.dumps(asyncio.run(one_run(url, int(n), int(batch), args.mixed))))
         return
+    kinds = (
+        {"plain": (), "mixed": ("--mixed",)}
+        if args.both
+        else {"mixed" if args.mixed else "plain": ("--mixed",) if args.mixed else ()}
+    )
     stores = Stores(args.store, None)
     runs: dict[str, list[dict[str, float]]] = {}
     try:
@@ -139,16 +162,28 @@ def main() -> None:
             if args.base:
                 extract_revision(args.base, base_tree)
                 trees = {args.base: base_tree, **trees}
-            runs = {name: [] for name in trees}
+            variants = {
+                f"{tree} {kind}": (path, extra)
+                for tree, path in trees.items()
+                for kind, extra in kinds.items()
+            }
+            runs = {name: [] for name in variants}
             for r in range(args.rounds):
-                for name in rotated(list(trees), r):
+                for name in rotated(list(variants), r):
+                    path, extra = variants[name]
                     with stores.fresh("pg-store-cpu-", "FULL") as url:
-                        runs[name].append(run_in(trees[name], url, args.jobs, args.batch, __file__))
+                        runs[name].append(run_in(path, url, args.jobs, args.batch, __file__, extra))
                     total = sum(runs[name][-1].values())
                     print(f"round {r + 1} {name}: {total:.1f} µs/job", flush=True)
         where = stores.describe()
     finally:
         stores.close()
+    report(args, runs, where)
+
+
+def report(args: argparse.Namespace, runs: dict[str, list[dict[str, float]]], where: str) -> None:
+    """The least of the runs per variant and phase; with `--both`, plain / mixed of each tree
+    (client and server CPU summed)."""
     best = {name: {k: min(d[k] for d in done) for k in done[0]} for name, done in runs.items()}
     for figures in best.values():
         for side in SIDES:
@@ -162,8 +197,18 @@ def main() -> None:
         f"CPU µs per job, {args.jobs:,} no-op jobs, claims and finishes of {args.batch}, "
         f"the least of {args.rounds} runs, {where}"
     )
-    print_table(["tree", "phase", "client µs", "server µs"], rows)
-    final_line({"bench": "pg_store_cpu", "base": args.base, "batch": args.batch, **best})
+    print_table(["variant", "phase", "client µs", "server µs"], rows)
+    ratios = {}
+    for name in best:
+        if name.endswith(" mixed") and (plain := best.get(name[: -len("mixed")] + "plain")):
+            both = sum(plain[f"total_{s}"] for s in SIDES)
+            ratios[name[: -len(" mixed")]] = both / sum(best[name][f"total_{s}"] for s in SIDES)
+    for tree, ratio in ratios.items():
+        print(f"{tree}: plain / mixed CPU a job {ratio:.3f}")
+    final_line(
+        {"bench": "pg_store_cpu", "base": args.base, "batch": args.batch, **best,
+         "plain_over_mixed": ratios}
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

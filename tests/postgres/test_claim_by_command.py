@@ -15,8 +15,9 @@ import asyncpg
 import pytest
 
 from jobs_core.store.postgres import PostgresStore, flow_claims
+from jobs_core.store.postgres.claim_sql import locked_round
 from jobs_core.store.postgres.flow_claims import CLAIM_DEFAULT, CLAIM_NAMED
-from jobs_core.store.postgres.schema import LATEST_VERSION
+from jobs_core.store.postgres.schema import JOB_FIELDS, LATEST_VERSION
 from jobs_core.store.protocol import NewJob, QueueChange
 from tests.pg_server import PgServer
 from tests.postgres.old_stores import finish_jobs_mark, make_store_at
@@ -144,5 +145,5 @@ async def test_flow_claims_take_the_lock_in_one_statement_and_hold_a_limit_acros
     )
     # The function runs the claim this version of jobs runs (a change to it needs a
     # migration that creates the function again).
-    statement = flow_claims.CLAIM_DEFAULT.replace("$4", "v_batch").replace("$6", "v_cap")
+    statement = locked_round(JOB_FIELDS)
     assert " ".join(statement.split()) in " ".join(source.split())

@@ -34,15 +34,30 @@ WINDOW_STARTS = """(SELECT coalesce(sum(s.n), 0) FROM queue_start s
                     WHERE s.queue = {queue} AND s.started_at > $2 - c.rate_per_ms)"""
 
 
+ROUND_SETTING = "jobs.claim_round"
+"""The transaction-local setting where a round of `claim_locked` leaves what it did."""
+
+ROUND_STATS = f"""
+, round AS (
+    SELECT set_config('{ROUND_SETTING}', concat_ws(' ', coalesce(sum(n), 0), coalesce(max(n), 0),
+                      (SELECT count(*) FROM parked)), true)
+    FROM (SELECT count(*) AS n FROM claimed GROUP BY queue) AS per_queue
+)"""
+"""One row, made once: the jobs a round claimed, the most one queue gave, the jobs it parked
+(read by `claim_locked` after the round's RETURN QUERY)."""
+
+
 # A claim writes only the live row: the summary of a running job takes its state, start and
 # attempts from there (rows.LIVE_SUMMARY_SELECT) until the job's next change writes both.
 # `= ANY(ARRAY(...))`: an index probe per claimed id; a join lets the planner, which cannot
 # know the batch is small, hash the whole table (measured: 7 ms instead of 1 for 100 jobs).
-def claimed(job_fields: list[str], queues: str) -> str:
+def claimed(job_fields: list[str], queues: str, stats: bool = False) -> str:
     """Start the chosen jobs, count rate-limited starts; one row at least (the flags: flow
-    mode needed, jobs parked, and `queues`, the queues with ready jobs)."""
+    mode needed, jobs parked, and `queues`, the queues with ready jobs). `stats`: also
+    leave `ROUND_STATS` (the claimed jobs join its row, so that it runs once)."""
     b_fields = ", ".join("b." + f for f in job_fields)
     c_fields = ", ".join("c." + f for f in job_fields)
+    one = "round" if stats else "(SELECT 1)"
     return f"""
 claimed AS (
     UPDATE background_job AS b
@@ -54,15 +69,15 @@ claimed AS (
     INSERT INTO queue_start (queue, started_at, n)
     SELECT c.queue, $2, count(*) FROM claimed c JOIN job_queue q ON q.name = c.queue
     WHERE q.rate_limit IS NOT NULL GROUP BY c.queue
-)
+){ROUND_STATS if stats else ""}
 SELECT {c_fields},
     (SELECT needed FROM flow), (SELECT count(*) FROM parked), {queues}
-FROM (SELECT 1) AS one LEFT JOIN claimed c ON true
+FROM {one} AS one LEFT JOIN claimed c ON true
 ORDER BY c.priority DESC, c.run_after, c.id
 """
 
 
-def claim_default(job_fields: list[str]) -> str:
+def claim_default(job_fields: list[str], stats: bool = False) -> str:
     """The default-worker claim, returning `job_fields` and the flags; `$1` owner, `$2` now,
     `$3` commands, `$4` batch, `$5` locked, `$6` how many jobs one queue may give (its share
     of the batch, see `flow.per_queue_cap`). Queues take turns in a batch (the first job of
@@ -112,7 +127,13 @@ WITH RECURSIVE {FLOW}, queues(name) AS (
 ), parked AS (
     UPDATE background_job SET key_parked = true
     WHERE id = ANY(ARRAY(SELECT id FROM held)) RETURNING id
-), {claimed(job_fields, "(SELECT count(*) FROM allowance)")}"""
+), {claimed(job_fields, "(SELECT count(*) FROM allowance)", stats)}"""
+
+
+def locked_round(job_fields: list[str]) -> str:
+    """One round of `claim_locked`: `claim_default` leaving `ROUND_STATS`; the batch and
+    the per-queue share change between rounds (variables, not parameters)."""
+    return claim_default(job_fields, True).replace("$4", "v_batch").replace("$6", "v_cap")
 
 
 def claim_locked_function(
@@ -121,11 +142,15 @@ def claim_locked_function(
     """DDL of `claim_locked(owner, now, commands, batch, locked, per_queue, lock_class)`:
     the store's claim lock, then `claim_default` in rounds while the batch has room (the
     rule of `flow.next_cap`, at most `max_rounds`), all in the caller's one statement. A
-    migration that changes `claim_default` creates this function again."""
+    migration that changes `claim_default` creates this function again.
+
+    Each round is a RETURN QUERY. A FOR loop over the round's rows (each assigned to the
+    function's variables, then RETURN NEXT) cost 2-3 µs a job, as much as the rest of flow
+    control's claim (bench/README.md); what it read from the rows (jobs claimed, the most
+    from one queue, jobs parked) the round leaves in a transaction-local setting instead
+    (`ROUND_STATS`)."""
     out = ", ".join(f"{f} {column_types[f]}" for f in job_fields)
-    targets = ", ".join([*job_fields, "flag_needed", "flag_parked", "flag_queues"])
-    # The batch and the per-queue share change between rounds: variables, not parameters.
-    statement = claim_default(job_fields).replace("$4", "v_batch").replace("$6", "v_cap")
+    statement = locked_round(job_fields)
     return f"""
 CREATE FUNCTION claim_locked(text, bigint, text[], integer, boolean, integer, integer)
 RETURNS TABLE ({out}, flag_needed boolean, flag_parked bigint, flag_queues bigint)
@@ -135,28 +160,19 @@ DECLARE
     v_batch integer := $4;
     v_cap integer := $6;
     v_claimed integer := 0;
-    v_parked bigint;
-    v_most bigint;
-    v_queues text[];
+    v_round bigint[];
 BEGIN
     PERFORM pg_advisory_xact_lock($7, {CLAIM_LOCK_KEY});
-    FOR v_round IN 1..{max_rounds} LOOP
-        v_queues := '{{}}';
-        FOR {targets} IN {statement} LOOP
-            RETURN NEXT;
-            v_parked := flag_parked;
-            IF id IS NOT NULL THEN
-                v_queues := v_queues || queue;
-            END IF;
-        END LOOP;
-        v_claimed := v_claimed + cardinality(v_queues);
+    FOR v_n IN 1..{max_rounds} LOOP
+        RETURN QUERY {statement};
+        -- claimed, most from one queue, parked
+        v_round := string_to_array(current_setting('{ROUND_SETTING}'), ' ')::bigint[];
+        v_claimed := v_claimed + v_round[1];
         v_batch := $4 - v_claimed;
         EXIT WHEN v_batch <= 0;
-        SELECT max(n) INTO v_most FROM (SELECT count(*) AS n FROM unnest(v_queues) AS q
-                                        GROUP BY q) AS per_queue;
-        IF coalesce(v_most, 0) >= v_cap AND v_cap < $4 THEN
+        IF v_round[2] >= v_cap AND v_cap < $4 THEN
             v_cap := v_batch;
-        ELSIF v_parked > 0 THEN
+        ELSIF v_round[3] > 0 THEN
             v_cap := LEAST(v_cap, v_batch);
         ELSE
             EXIT;

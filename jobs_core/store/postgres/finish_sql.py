@@ -169,7 +169,9 @@ _FLOW = """
         GROUP BY d.queue, d.state ORDER BY d.queue, d.state
         ON CONFLICT (queue, minute, state) DO UPDATE SET n = queue_minute.n + excluded.n;
     END IF;
-    IF cardinality(v_keys) > 0 THEN
+    -- Mostly nothing is parked: one probe of ix_job_key_parked instead of one per key.
+    IF cardinality(v_keys) > 0
+       AND EXISTS (SELECT 1 FROM background_job WHERE key_parked AND state = 'queued') THEN
         UPDATE background_job SET key_parked = false
         WHERE id = ANY(ARRAY(
             SELECT p.id FROM (SELECT DISTINCT k FROM unnest(v_keys) AS k) AS f

@@ -16,6 +16,7 @@ import asyncpg
 from jobs_core.batch_rules import FinishedBatch
 from jobs_core.dependency_rules import Start, parents_of, starts_of
 from jobs_core.records import DependencyPolicy, JobError, JobState
+from jobs_core.store import numbering
 from jobs_core.store.idempotency import Resolution, needs_lookup
 from jobs_core.store.protocol import ActivityUpdate, EnqueuedIds, NewJob
 
@@ -160,8 +161,21 @@ async def insert_jobs(
     if needs_lookup(jobs):
         resolution = await conflicts.resolve_in(conn, jobs)
     new = jobs if resolution is None else [jobs[i] for i in resolution.new_positions(len(jobs))]
-    ids = await _insert_new(conn, new, now, channel, follow_ups) if new else []
+    ids = await _insert_by_priority(conn, new, now, channel, follow_ups) if new else []
     return resolution.assemble(len(jobs), ids) if resolution else EnqueuedIds(ids)
+
+
+async def _insert_by_priority(
+    conn: Conn, jobs: list[NewJob], now: int, channel: str, follow_ups: bool
+) -> list[int]:
+    """`_insert_new` with the jobs of a batch of mixed priorities numbered highest first
+    (`numbering.py`): rows are placed in insert order, so the jobs one claim takes share
+    pages, which the claim and the finish write again; the ids in the caller's order."""
+    order = numbering.by_priority(jobs)
+    if order is None:
+        return await _insert_new(conn, jobs, now, channel, follow_ups)
+    ids = await _insert_new(conn, [jobs[i] for i in order], now, channel, follow_ups)
+    return numbering.restore(order, ids)
 
 
 async def _insert_new(

@@ -430,7 +430,16 @@ of `ix_job_running` (a claim writes an index entry fewer a job); and `finish_job
 (its arrays may be `arrays.packed`: one element for a value every job of the call
 shares)."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5]
+V6 = f"""
+DROP FUNCTION claim_locked;
+{claim_locked_function(_column_types(), JOB_FIELDS, MAX_ROUNDS)}
+DROP FUNCTION IF EXISTS finish_jobs;
+{finish_function(JOB_FIELDS)}"""
+"""Migration 6: `claim_locked` again, its rounds returned by RETURN QUERY instead of a loop
+over the rows (what a round did read from a setting the round leaves, claim_sql.py), and
+`finish_jobs` again (keys' parked jobs probed only when some job is parked)."""
+
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -13,6 +13,7 @@ from jobs_core.batch_rules import FinishedBatch
 from jobs_core.dependency_rules import Start
 from jobs_core.flow_records import DEFAULT_QUEUE
 from jobs_core.records import TERMINAL_STATES, DependencyPolicy, JobState
+from jobs_core.store import numbering
 from jobs_core.store.idempotency import needs_lookup
 from jobs_core.store.protocol import (
     ActivityUpdate,
@@ -22,7 +23,7 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import attempts, batches, claims, conflicts, dependencies, numbering, tallies
+from . import attempts, batches, claims, conflicts, dependencies, tallies
 from .graph import Settled, new_deltas, settle
 from .logs import append_logs
 from .rows import error_to_json
