@@ -16,6 +16,7 @@ from pathlib import Path
 from jobs_core import BackgroundJobs, EnqueueRequest, JobContext, JobState
 from tests.conftest import FAST, create_store, wait_until
 from tests.contract.e2e.worker_app import SETTINGS
+from tests.ledger import read_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,9 +34,7 @@ def start_host(url: str, ledger: Path, host: str) -> subprocess.Popen[str]:
 
 
 def ledger_events(ledger: Path) -> list[tuple[str, str, int, int]]:
-    if not ledger.exists():
-        return []
-    rows = [line.split() for line in ledger.read_text().splitlines()]
+    rows = [line.split() for line in read_lines(ledger)]
     return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobs_core import BackgroundJobs, EngineState
-from tests.chaos.harness import EnginePool, producer
+from tests.chaos.harness import START_SECS, EnginePool, producer
 from tests.cli.conftest import run_cli
 from tests.conftest import create_store, wait_until
 
@@ -33,7 +33,7 @@ async def start_and_kill_first(engines: EnginePool, n: int) -> subprocess.Popen[
     """Start `n` engines, wait until they run, SIGKILL the first; returns it."""
     for _ in range(n):
         engines.start()
-    await wait_until(lambda: all(e.ready() for e in engines.engines), timeout=30, what="engines")
+    await wait_until(engines.all_ready, timeout=START_SECS, what="engines")
     victim = engines.engines[0].process
     victim.kill()
     victim.wait()

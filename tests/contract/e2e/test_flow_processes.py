@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from jobs_core import EnqueueRequest, JobState, RateLimit
-from tests.chaos.harness import EnginePool
+from tests.chaos.harness import START_SECS, EnginePool
 from tests.cli.conftest import run_cli
 from tests.conftest import create_store, wait_until
+from tests.ledger import read_lines
 
 from .flow_app import build
 
@@ -47,14 +48,11 @@ class Flow:
     async def start_engines(self, n: int = 2) -> None:
         for _ in range(n):
             self.pool.start()
-        await wait_until(lambda: all(e.ready() for e in self.pool.engines), timeout=30,
-                         what="engines")  # fmt: skip
+        await wait_until(self.pool.all_ready, timeout=START_SECS, what="engines")
 
     def events(self, kind: str | None = None) -> list[Event]:
-        if not self.pool.ledger.exists():
-            return []
         found = []
-        for line in self.pool.ledger.read_text().splitlines():
+        for line in read_lines(self.pool.ledger):
             k, job_id, queue, key, wall, started, pid = line.split()
             event = Event(k, int(job_id), queue, key, int(wall), int(started), int(pid))
             if kind is None or event.kind == kind:

@@ -14,6 +14,7 @@ import pytest
 from jobs_core import BackgroundJobs
 from tests.conftest import FAST, create_store, wait_until
 from tests.contract.e2e.scheduled_app import INTERVAL_SECS
+from tests.ledger import read_lines
 
 ROOT = Path(__file__).resolve().parents[3]
 Run = tuple[int, int, bool, int]
@@ -21,9 +22,7 @@ Run = tuple[int, int, bool, int]
 
 
 def runs(ledger: Path) -> list[Run]:
-    if not ledger.exists():
-        return []
-    rows = [line.split() for line in ledger.read_text().splitlines()]
+    rows = [line.split() for line in read_lines(ledger)]
     return [(int(r[0]), int(r[1]), r[2] == "true", int(r[3])) for r in rows]
 
 
