@@ -62,7 +62,7 @@ async def test_two_engine_processes_run_each_slot_once_and_run_now_from_outside(
     store_dir: str, engines: tuple[Path, list[subprocess.Popen[str]]]
 ) -> None:
     ledger, _ = engines
-    await wait_until(lambda: len(runs(ledger)) >= 8, timeout=10, what="eight scheduled runs")
+    await wait_until(lambda: len(runs(ledger)) >= 8, timeout=60, what="eight scheduled runs")
     admin = BackgroundJobs(store_dir, settings=FAST, start_engine=False)
     try:
         asked = time.monotonic()
