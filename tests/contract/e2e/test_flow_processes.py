@@ -99,9 +99,11 @@ async def test_queue_concurrency_of_three_holds_across_two_engines(flow: Flow) -
 
 
 async def test_pause_from_a_third_process_stops_new_starts_within_a_second(flow: Flow) -> None:
-    await flow.jobs.set_queue("pausable", concurrency=4)  # about 3 s of work in all
+    # About 30 s of work: more than the `jobs queue pause` process takes to start on a loaded
+    # machine (with 3 s of work, all 600 jobs had run before the pause came).
+    await flow.jobs.set_queue("pausable", concurrency=4)
     await flow.start_engines()
-    await flow.jobs.enqueue_many([EnqueueRequest(command="tick", request=20) for _ in range(600)])
+    await flow.jobs.enqueue_many([EnqueueRequest(command="tick", request=20) for _ in range(6000)])
     await wait_until(lambda: len(flow.events("start")) >= 10, timeout=30, what="ten starts")
     paused = run_cli("queue", "pause", flow.store, "pausable")
     assert paused.returncode == 0, paused.stderr
