@@ -163,7 +163,7 @@ async def figures(
     failed = await archived_rows(pool.directory, "failed_job")
     executions = pool.executions()
     expected = set(ids) | {r.id for r in task_runs}
-    twice, skipped = slot_problems(task_runs, round(TASK_INTERVAL_SECS * 1000))
+    slots = slot_problems(task_runs, round(TASK_INTERVAL_SECS * 1000))
     lock_errors = len(pool.lock_errors()) + sum("lock" in e.lower() for e in seen.errors)
     return {
         "minutes": round(elapsed / 60, 2),
@@ -178,8 +178,9 @@ async def figures(
         "duplicates": sum(1 for n in completed.values() if n > 1),
         "failed": len(failed),
         "never_executed": len(expected - set(executions)),
-        "slots_twice": twice,
-        "slots_skipped": skipped,
+        "slots_twice": slots.twice,
+        "slots_skipped": slots.skipped,
+        "slots_dropped_by_catch_up_limit": slots.dropped,
         "lock_errors": lock_errors,
         "reader_polls": seen.polls,
         "reader_errors": len(seen.errors),

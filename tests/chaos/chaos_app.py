@@ -12,6 +12,7 @@ import dataclasses
 import os
 
 from jobs_core import BackgroundJobs, JobContext, Settings
+from tests.ledger import append_line
 
 LEDGER_ENV = "CHAOS_LEDGER"
 RETRY_LIMIT = 50
@@ -27,12 +28,7 @@ SETTINGS = Settings(
 
 def record(ctx: JobContext) -> None:
     """Append this execution to the ledger (one write: atomic with O_APPEND)."""
-    line = f"{ctx.job.id} {ctx.job.attempts} {os.getpid()}\n".encode()
-    fd = os.open(os.environ[LEDGER_ENV], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+    append_line(os.environ[LEDGER_ENV], f"{ctx.job.id} {ctx.job.attempts} {os.getpid()}")
 
 
 def build(directory: str, settings: Settings = SETTINGS) -> BackgroundJobs:

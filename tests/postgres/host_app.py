@@ -14,6 +14,7 @@ import sys
 
 from jobs_core import JobContext, Schedule
 from tests.contract.e2e.worker_app import build
+from tests.ledger import append_line
 
 SLOT_SECS = 0.25
 
@@ -23,12 +24,7 @@ async def main(url: str, ledger: str) -> None:
 
     @jobs.command
     async def slot(ctx: JobContext) -> None:
-        line = f"slot {ctx.job.meta['scheduled_for']} {ctx.job.id} {os.getpid()}\n".encode()
-        fd = os.open(ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+        append_line(ledger, f"slot {ctx.job.meta['scheduled_for']} {ctx.job.id} {os.getpid()}")
 
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

@@ -14,6 +14,7 @@ import time
 
 from jobs_core import BackgroundJobs, JobContext, Settings
 from tests.chaos.chaos_app import LEDGER_ENV
+from tests.ledger import append_line
 
 SETTINGS = Settings(
     heartbeat_secs=0.2, lease_secs=2.0, retry_backoff_secs=0.0, poll_idle_secs=0.005,
@@ -25,13 +26,9 @@ def note(event: str, ctx: JobContext) -> None:
     job = ctx.job
     line = (
         f"{event} {job.id} {job.queue} {job.concurrency_key or '-'} {time.time_ns() // 1_000_000}"
-        f" {job.started_date} {os.getpid()}\n"
+        f" {job.started_date} {os.getpid()}"
     )
-    fd = os.open(os.environ[LEDGER_ENV], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
+    append_line(os.environ[LEDGER_ENV], line)
 
 
 async def hold_for(ms: int, ctx: JobContext) -> None:

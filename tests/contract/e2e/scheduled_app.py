@@ -13,6 +13,7 @@ import sys
 
 from jobs_core import BackgroundJobs, JobContext, Schedule
 from tests.contract.e2e.worker_app import SETTINGS
+from tests.ledger import append_line
 
 INTERVAL_SECS = 0.2
 """The task's interval: short, so a two-second test sees about ten slots."""
@@ -25,12 +26,7 @@ def build(directory: str, ledger: str) -> BackgroundJobs:
     async def record(ctx: JobContext) -> None:
         meta = ctx.job.meta
         run_now = meta.get("run_now", "false")
-        line = f"{ctx.job.id} {meta['scheduled_for']} {run_now} {os.getpid()}\n".encode()
-        fd = os.open(ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+        append_line(ledger, f"{ctx.job.id} {meta['scheduled_for']} {run_now} {os.getpid()}")
 
     return jobs
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobs_core import BackgroundJobs, EngineState
-from tests.chaos.harness import EnginePool, producer
+from tests.chaos.harness import START_SECS, EnginePool, producer
 from tests.cli.conftest import run_cli
 from tests.conftest import create_store, wait_until
 
@@ -33,7 +33,7 @@ async def start_and_kill_first(engines: EnginePool, n: int) -> subprocess.Popen[
     """Start `n` engines, wait until they run, SIGKILL the first; returns it."""
     for _ in range(n):
         engines.start()
-    await wait_until(lambda: all(e.ready() for e in engines.engines), timeout=30, what="engines")
+    await wait_until(engines.all_ready, timeout=START_SECS, what="engines")
     victim = engines.engines[0].process
     victim.kill()
     victim.wait()
@@ -67,7 +67,8 @@ async def test_live_engine_records_its_killed_neighbour_dead_for_every_reader(
         rows = await jobs.store.engines(jobs.clock.now_ms())
         return any(e.pid == victim.pid and e.state is EngineState.DEAD for e in rows)
 
-    await wait_until(recorded_dead, timeout=10, what="the survivor recording the victim dead")
+    # Well inside the 60 s lease, so only the survivor's check of the process can say dead.
+    await wait_until(recorded_dead, timeout=30, what="the survivor recording the victim dead")
     rows = {e.pid: e for e in await jobs.store.engines(jobs.clock.now_ms())}
     assert rows[victim.pid].reason == f"its process {victim.pid} on {rows[victim.pid].host} is gone"
     assert rows[engines.engines[1].process.pid].state is EngineState.ALIVE

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from jobs_core import EnqueueRequest, JobState, RateLimit
-from tests.chaos.harness import EnginePool
+from tests.chaos.harness import START_SECS, EnginePool
 from tests.cli.conftest import run_cli
 from tests.conftest import create_store, wait_until
+from tests.ledger import read_lines
 
 from .flow_app import build
 
@@ -47,14 +48,11 @@ class Flow:
     async def start_engines(self, n: int = 2) -> None:
         for _ in range(n):
             self.pool.start()
-        await wait_until(lambda: all(e.ready() for e in self.pool.engines), timeout=30,
-                         what="engines")  # fmt: skip
+        await wait_until(self.pool.all_ready, timeout=START_SECS, what="engines")
 
     def events(self, kind: str | None = None) -> list[Event]:
-        if not self.pool.ledger.exists():
-            return []
         found = []
-        for line in self.pool.ledger.read_text().splitlines():
+        for line in read_lines(self.pool.ledger):
             k, job_id, queue, key, wall, started, pid = line.split()
             event = Event(k, int(job_id), queue, key, int(wall), int(started), int(pid))
             if kind is None or event.kind == kind:
@@ -101,9 +99,11 @@ async def test_queue_concurrency_of_three_holds_across_two_engines(flow: Flow) -
 
 
 async def test_pause_from_a_third_process_stops_new_starts_within_a_second(flow: Flow) -> None:
-    await flow.jobs.set_queue("pausable", concurrency=4)  # about 3 s of work in all
+    # About 30 s of work: more than the `jobs queue pause` process takes to start on a loaded
+    # machine (with 3 s of work, all 600 jobs had run before the pause came).
+    await flow.jobs.set_queue("pausable", concurrency=4)
     await flow.start_engines()
-    await flow.jobs.enqueue_many([EnqueueRequest(command="tick", request=20) for _ in range(600)])
+    await flow.jobs.enqueue_many([EnqueueRequest(command="tick", request=20) for _ in range(6000)])
     await wait_until(lambda: len(flow.events("start")) >= 10, timeout=30, what="ten starts")
     paused = run_cli("queue", "pause", flow.store, "pausable")
     assert paused.returncode == 0, paused.stderr

@@ -13,6 +13,7 @@ import pytest
 
 from jobs_core import BackgroundJobs, BatchState, EnqueueRequest, JobContext, JobState
 from tests.conftest import FAST, create_store, wait_until
+from tests.ledger import read_lines
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -38,9 +39,7 @@ class Workers:
         return proc
 
     def events(self) -> list[tuple[str, int, int, int]]:
-        if not self.ledger.exists():
-            return []
-        rows = [line.split() for line in self.ledger.read_text().splitlines()]
+        rows = [line.split() for line in read_lines(self.ledger)]
         return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
     def stop_all(self) -> None:

@@ -14,6 +14,7 @@ import pytest
 from jobs_core import BackgroundJobs
 from tests.conftest import FAST, create_store, wait_until
 from tests.contract.e2e.scheduled_app import INTERVAL_SECS
+from tests.ledger import read_lines
 
 ROOT = Path(__file__).resolve().parents[3]
 Run = tuple[int, int, bool, int]
@@ -21,9 +22,7 @@ Run = tuple[int, int, bool, int]
 
 
 def runs(ledger: Path) -> list[Run]:
-    if not ledger.exists():
-        return []
-    rows = [line.split() for line in ledger.read_text().splitlines()]
+    rows = [line.split() for line in read_lines(ledger)]
     return [(int(r[0]), int(r[1]), r[2] == "true", int(r[3])) for r in rows]
 
 
@@ -63,7 +62,7 @@ async def test_two_engine_processes_run_each_slot_once_and_run_now_from_outside(
     store_dir: str, engines: tuple[Path, list[subprocess.Popen[str]]]
 ) -> None:
     ledger, _ = engines
-    await wait_until(lambda: len(runs(ledger)) >= 8, timeout=10, what="eight scheduled runs")
+    await wait_until(lambda: len(runs(ledger)) >= 8, timeout=60, what="eight scheduled runs")
     admin = BackgroundJobs(store_dir, settings=FAST, start_engine=False)
     try:
         asked = time.monotonic()

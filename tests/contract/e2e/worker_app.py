@@ -14,6 +14,7 @@ import signal
 import sys
 
 from jobs_core import BackgroundJobs, BatchCompleted, JobContext, Settings
+from tests.ledger import append_line
 
 SETTINGS = Settings(
     heartbeat_secs=0.2, lease_secs=1.0, retry_backoff_secs=0.0, poll_idle_secs=0.005,
@@ -25,12 +26,7 @@ def build(directory: str, ledger: str) -> BackgroundJobs:
     jobs = BackgroundJobs(directory, settings=SETTINGS)
 
     def note(event: str, ctx: JobContext) -> None:
-        line = f"{event} {ctx.job.id} {ctx.job.attempts} {os.getpid()}\n".encode()
-        fd = os.open(ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+        append_line(ledger, f"{event} {ctx.job.id} {ctx.job.attempts} {os.getpid()}")
 
     @jobs.command
     async def record(ctx: JobContext) -> None:
