@@ -30,7 +30,7 @@ INTERVAL_SECS = 0.1
 SCHEDULER_KILLS = 8
 PATIENCE_SECS = 120
 """Deadline of the waits, none of them a speed claim: on a loaded 2-core machine an engine
-takes seconds to start, and a kill waits until two engines run (`kill_and_replace`)."""
+takes seconds to start, and a kill always spares one running engine (`kill_and_replace`)."""
 
 
 @pytest.fixture
