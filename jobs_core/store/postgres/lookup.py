@@ -10,22 +10,24 @@ from __future__ import annotations
 from jobs_core.records import JobResult, JobState
 
 from .connection import Conn
-from .rows import LIVE_SUMMARY_FROM, LIVE_SUMMARY_SELECT, SUMMARY_FIELDS, row_to_job, row_to_summary
+from .rows import row_to_job, row_to_summary
 from .schema import JOB_FIELDS
+from .summaries import SUMMARY_FIELDS, SUMMARY_SELECT, every_job
 
 _ROWS = ", ".join(f"{alias}.{f}" for alias in ("b", "c", "f") for f in JOB_FIELDS)
-# An archived row is found by its primary key (id, completed_date): the summary's
-# completed_date is written with it, so only that month's partition is probed.
+# A live job's summary comes from its row; an archived row is found by its primary key
+# (id, completed_date): the summary's completed_date is written with it, so only that
+# month's partition is probed.
 LOOKUP = f"""
-SELECT {LIVE_SUMMARY_SELECT}, {_ROWS}
-FROM {LIVE_SUMMARY_FROM}
+SELECT {", ".join("s." + f for f in SUMMARY_SELECT.split(", "))}, {_ROWS}
+FROM {every_job("{key} = $1")} AS s
+LEFT JOIN background_job b ON b.id = s.id
 LEFT JOIN completed_job c
     ON b.id IS NULL AND s.state = 'completed' AND c.id = s.id
    AND c.completed_date = s.completed_date
 LEFT JOIN failed_job f
     ON b.id IS NULL AND s.state IN ('failed', 'cancelled') AND f.id = s.id
    AND f.completed_date = s.completed_date
-WHERE s.{{key}} = $1
 """
 BY_ID = LOOKUP.format(key="id")
 BY_REF = LOOKUP.format(key="ref_id")
@@ -50,3 +52,23 @@ async def job_result(conn: Conn, sql: str, key: int | str) -> JobResult | None:
                 return JobResult(summary=summary, failed=job)
             return JobResult(summary=summary, queued=job)
     return JobResult(summary=summary)  # its month was dropped: the summary stays
+
+
+LIVE_STATES = "SELECT id, state FROM background_job WHERE id = ANY($1::bigint[]) ORDER BY id {lock}"
+ARCHIVED_STATES = "SELECT id, state FROM job_summary WHERE id = ANY($1::bigint[]) ORDER BY id {lock}"
+
+
+async def locked_states(conn: Conn, ids: list[int], lock: str) -> dict[int, JobState]:
+    """The states of those of `ids` that exist, their rows locked (`lock`: FOR SHARE or FOR
+    UPDATE), live ones first. Two statements: a job archived while the first waited for its
+    lock is gone from the live table when the wait ends, and only a later snapshot sees its
+    summary (likewise a job requeued back into the live table, looked for once more)."""
+    found: dict[int, JobState] = {}
+    missing = ids
+    for sql in (LIVE_STATES, ARCHIVED_STATES, LIVE_STATES):
+        rows = await conn.fetch(sql.format(lock=lock), missing)
+        found.update((row[0], JobState(row[1])) for row in rows)
+        missing = [i for i in missing if i not in found]
+        if not missing:
+            break
+    return found
