@@ -105,7 +105,7 @@ THROUGHPUT = "SELECT minute, state, n FROM job_minute WHERE minute >= $1 ORDER B
 
 BATCH_COUNTS = f"""
 SELECT state, count(*), min(started_date), max(completed_date)
-FROM {every_job('batch_id = $1')} AS s GROUP BY 1
+FROM {every_job("batch_id = $1")} AS s GROUP BY 1
 """
 _BATCH_FAILED = "batch_id = $1 AND state = 'failed'"
 BATCH_FAILED = f"SELECT id FROM {every_job(_BATCH_FAILED)} AS s ORDER BY id"

@@ -17,7 +17,8 @@ cancelled is: the caller then runs it again inside a transaction of its own.
 
 A job that ends (completed, failed, cancelled) leaves the live table in the first statement:
 its row is deleted there and written, final, into its month's partition, and its summary
-into `job_summary` (summaries.py). Dependents the function cancels stay in the live table until the archive pass moves them (rare).
+into `job_summary` (summaries.py). Dependents the function cancels stay in the live table
+until the archive pass moves them (rare).
 """
 
 from __future__ import annotations

@@ -54,8 +54,9 @@ async def job_result(conn: Conn, sql: str, key: int | str) -> JobResult | None:
     return JobResult(summary=summary)  # its month was dropped: the summary stays
 
 
-LIVE_STATES = "SELECT id, state FROM background_job WHERE id = ANY($1::bigint[]) ORDER BY id {lock}"
-ARCHIVED_STATES = "SELECT id, state FROM job_summary WHERE id = ANY($1::bigint[]) ORDER BY id {lock}"
+_STATES = "SELECT id, state FROM {table} WHERE id = ANY($1::bigint[]) ORDER BY id {lock}"
+LIVE_STATES = _STATES.replace("{table}", "background_job")
+ARCHIVED_STATES = _STATES.replace("{table}", "job_summary")
 
 
 async def locked_states(conn: Conn, ids: list[int], lock: str) -> dict[int, JobState]:
