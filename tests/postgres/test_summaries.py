@@ -1,7 +1,8 @@
 """Summaries written at archive on PostgreSQL (schema version 6): a store of version 5 (a
 summary per job, written at enqueue) migrates by deleting the summaries of its live jobs;
-a summary a version-5 process still writes at enqueue beside this version is replaced when
-the job is archived; ref_ids stay unique across live and archived jobs."""
+a summary a version-5 process still writes at enqueue beside this version is dropped when
+the job's archive finds it (`StaleSummaryError`) and written again; ref_ids stay unique
+across live and archived jobs."""
 
 from __future__ import annotations
 
