@@ -102,3 +102,31 @@ async def test_a_ref_id_archived_between_the_lookup_and_the_insert_stays_taken(
         await theirs.close()
     assert raised.value.existing_id == holder[0]
     assert archived is not None and archived.summary.state is JobState.COMPLETED
+
+
+async def test_the_archive_pass_replaces_a_stale_summary_too(
+    pg_server: PgServer, store_url: str, make_jobs: MakeJobs
+) -> None:
+    """A job cancelled at enqueue (its parent failed) stays live until the archive pass moves
+    it; a summary a version-5 process wrote for it is dropped and written again there."""
+    schema = store_url.rsplit("schema=", 1)[1]
+    jobs = make_jobs(start_engine=False)
+
+    @jobs.command
+    async def work() -> None:
+        raise RuntimeError("down")
+
+    async with jobs:
+        parent = await jobs.enqueue("work", retry_limit=0)
+        await jobs.run_until_idle()
+        child = await jobs.enqueue("work", depends_on=parent.id)
+        live = summaries(pg_server, schema)
+        pg_server.psql(STALE.format(s=schema, id=child.id))
+        await jobs.run_until_idle()
+        found = await jobs.get_job(child.id)
+    assert live == [(str(parent.id), "failed")]  # the child is live: no summary
+    assert found.state is JobState.CANCELLED and found.failed is not None
+    assert summaries(pg_server, schema) == [
+        (str(parent.id), "failed"),
+        (str(child.id), "cancelled"),
+    ]
