@@ -22,15 +22,13 @@ from .connection import Conn
 from .logs import append_logs
 from .rows import (
     JOB_SELECT,
-    LIVE_SUMMARY_FROM,
-    LIVE_SUMMARY_SELECT,
-    SUMMARY_SELECT,
     error_to_json,
     row_to_summary,
 )
 from .schema import JOB_FIELDS
+from .summaries import LIVE_SUMMARY_SELECT, SUMMARY_SELECT, every_job
 
-SUMMARY = f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.id = $1"
+SUMMARY = f"SELECT * FROM {every_job('id = $1')} AS s"
 
 CANCEL_STATE = """
 SELECT state FROM background_job
@@ -69,27 +67,27 @@ INSERT INTO background_job ({JOB_SELECT}, waiting_on)
 SELECT {", ".join(_REQUEUED.get(f, f) for f in JOB_FIELDS)}, $3
 FROM moved RETURNING logs
 """
+# A job back in the live table has no summary row (its row is its summary).
 AFTER_REQUEUE = """
-WITH summary AS (
-    UPDATE job_summary SET state = 'queued', attempts = 0, completed_date = NULL,
-        started_date = NULL, duration_ms = NULL, error_code = NULL, error_message = NULL
-    WHERE id = $1
-)
+WITH summary AS (DELETE FROM job_summary WHERE id = $1)
 UPDATE job_count SET n = n - 1 WHERE state = $2 RETURNING pg_notify($3, 'requeue')
 """
+_DEPENDENT = "(depends_on = $1 OR id IN (SELECT child_id FROM job_dependency WHERE parent_id = $1))"
 CANCELLED_DEPENDENTS = f"""
-SELECT {SUMMARY_SELECT} FROM job_summary
-WHERE (depends_on = $1 OR id IN (SELECT child_id FROM job_dependency WHERE parent_id = $1))
-  AND state = 'cancelled' AND error_code = 'DependencyFailed'
-ORDER BY id FOR UPDATE
+WITH live AS (
+    SELECT {LIVE_SUMMARY_SELECT} FROM background_job
+    WHERE {_DEPENDENT} AND state = 'cancelled' AND error ->> 'code' = 'DependencyFailed'
+    FOR UPDATE
+), archived AS (
+    SELECT {SUMMARY_SELECT} FROM job_summary
+    WHERE {_DEPENDENT} AND state = 'cancelled' AND error_code = 'DependencyFailed'
+    FOR UPDATE
+)
+SELECT * FROM live UNION ALL SELECT * FROM archived ORDER BY id
 """
 REQUEUE_NOTE = "[requeue] requeued by operator\n"
 
-DEPENDENTS = f"""
-SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM}
-WHERE s.depends_on = $1 OR s.id IN (SELECT child_id FROM job_dependency WHERE parent_id = $1)
-ORDER BY s.id
-"""
+DEPENDENTS = f"SELECT * FROM {every_job(_DEPENDENT)} AS s ORDER BY id"
 
 # Queued jobs are claimable or waiting on a parent; each set has its own partial index.
 COUNTS = """
@@ -105,13 +103,12 @@ SELECT state, n FROM job_count
 
 THROUGHPUT = "SELECT minute, state, n FROM job_minute WHERE minute >= $1 ORDER BY minute"
 
-BATCH_COUNTS = """
-SELECT coalesce(b.state, s.state), count(*), min(coalesce(b.started_date, s.started_date)),
-    max(s.completed_date)
-FROM job_summary s LEFT JOIN background_job b ON b.id = s.id
-WHERE s.batch_id = $1 GROUP BY 1
+BATCH_COUNTS = f"""
+SELECT state, count(*), min(started_date), max(completed_date)
+FROM {every_job("batch_id = $1")} AS s GROUP BY 1
 """
-BATCH_FAILED = "SELECT id FROM job_summary WHERE batch_id = $1 AND state = 'failed' ORDER BY id"
+_BATCH_FAILED = "batch_id = $1 AND state = 'failed'"
+BATCH_FAILED = f"SELECT id FROM {every_job(_BATCH_FAILED)} AS s ORDER BY id"
 
 
 async def summary(conn: Conn, job_id: int) -> JobSummary | None:
@@ -252,9 +249,7 @@ async def batch_status(conn: Conn, batch_id: str) -> BatchStatus:
     )  # fmt: skip
 
 
-CHILDREN = (
-    f"SELECT {LIVE_SUMMARY_SELECT} FROM {LIVE_SUMMARY_FROM} WHERE s.parent_id = $1 ORDER BY s.id"
-)
+CHILDREN = f"SELECT * FROM {every_job('parent_id = $1')} AS s ORDER BY id"
 BLOCKED_BY = """
 SELECT id, waiting_on FROM background_job
 WHERE id = ANY($1::bigint[]) AND waiting_on IS NOT NULL AND state = 'queued'

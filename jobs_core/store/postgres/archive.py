@@ -18,6 +18,7 @@ from jobs_core.records import JobState, MonthDatabase
 
 from .connection import Conn
 from .rows import JOB_SELECT
+from .summaries import archive_summaries
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 PARTITIONED = ("completed_job", "failed_job")
@@ -36,6 +37,7 @@ WITH moved AS (
 ), failed AS (
     INSERT INTO failed_job ({JOB_SELECT})
     SELECT {JOB_SELECT} FROM moved WHERE state <> 'completed'
+), summaries AS ({archive_summaries("moved")}
 )
 SELECT count(*) FROM moved
 """

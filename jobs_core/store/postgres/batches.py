@@ -29,6 +29,7 @@ from jobs_core.store.protocol import NewBatch, NewJob
 from jobs_core.store.rows import BATCH_RECORD_COLUMNS
 
 from .connection import Conn
+from .summaries import every_job
 
 OPEN = """
 INSERT INTO job_batch (batch_id, state, created_at)
@@ -64,9 +65,8 @@ UPDATE job_batch SET state = 'finished', finished_at = $1
 WHERE batch_id = $2 AND state = 'closed'
 RETURNING number, name, meta::text, on_complete::text, on_success::text
 """
-FAILED_IDS = """
-SELECT id FROM job_summary WHERE batch_id = $1 AND state = 'failed' ORDER BY id LIMIT $2
-"""
+_FAILED = "batch_id = $1 AND state = 'failed'"
+FAILED_IDS = f"SELECT id FROM {every_job(_FAILED)} AS s ORDER BY id LIMIT $2"
 CREATE = """
 INSERT INTO job_batch (batch_id, state, created_at, name, on_complete, on_success, meta,
     declared_total)
@@ -82,8 +82,8 @@ WHERE job_batch.state NOT IN ('cancelled', 'finished')
 RETURNING number
 """
 ACTIVE = """
-SELECT id FROM job_summary WHERE batch_id = $1 AND state IN ('queued', 'started', 'executed')
-ORDER BY id
+SELECT id FROM background_job
+WHERE batch_id = $1 AND state IN ('queued', 'started', 'executed') ORDER BY id
 """
 _JSON_TEXT = {"on_complete", "on_success", "meta", "callback_ids"}
 RECORD = "SELECT {} FROM job_batch WHERE batch_id = $1".format(

@@ -10,17 +10,18 @@ from jobs_core.errors import InvalidStateError, JobNotFoundError
 from jobs_core.records import REQUEUEABLE_STATES, TERMINAL_STATES, JobState
 from jobs_core.store.protocol import BulkOutcome
 
-from . import admin
+from . import admin, lookup
 from .connection import Conn
 
-STATES = "SELECT id, state FROM job_summary WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
-
 DELETE = """
-WITH gone AS (
+WITH live AS (
+    DELETE FROM background_job WHERE id = ANY($1::bigint[])
+    RETURNING id, completed_date, batch_id, state
+), archived AS (
     DELETE FROM job_summary WHERE id = ANY($1::bigint[])
     RETURNING id, completed_date, batch_id, state
-), live AS (
-    DELETE FROM background_job WHERE id = ANY($1::bigint[])
+), gone AS (
+    SELECT * FROM live UNION ALL SELECT * FROM archived
 ), completed AS (
     DELETE FROM completed_job c USING gone g
     WHERE c.id = g.id AND c.completed_date = g.completed_date
@@ -76,7 +77,7 @@ async def requeue(
 ) -> BulkOutcome:
     """The failed and cancelled jobs requeued with the dependents their failure cancelled;
     the others skipped (inside the caller's transaction, rows locked as they are read)."""
-    states = {row[0]: JobState(row[1]) for row in await conn.fetch(STATES, job_ids)}
+    states = await lookup.locked_states(conn, job_ids, "FOR UPDATE")
     done: list[int] = []
     for job_id in job_ids:
         if job_id in done or states.get(job_id) not in REQUEUEABLE_STATES:
@@ -90,7 +91,7 @@ async def delete(conn: Conn, job_ids: list[int], channel: str) -> BulkOutcome:
     """Finished jobs forgotten: their row (live or archived), their attempts, summary and
     dependency edges; the counts by state and their batches' counts drop by them. Ids come
     from a sequence, so none is given again."""
-    states = {row[0]: JobState(row[1]) for row in await conn.fetch(STATES, job_ids)}
+    states = await lookup.locked_states(conn, job_ids, "FOR UPDATE")
     deleted = [i for i in job_ids if states.get(i) in TERMINAL_STATES]
     if deleted:
         counts = Counter(states[i].value for i in deleted)

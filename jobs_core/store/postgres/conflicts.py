@@ -11,7 +11,18 @@ from jobs_core.store.protocol import NewJob
 
 from .connection import Conn
 
-TAKEN_REF_IDS = "SELECT ref_id, id FROM job_summary WHERE ref_id = ANY($1::text[])"
+TAKEN_REF_IDS = """
+SELECT ref_id, id FROM background_job WHERE ref_id = ANY($1::text[])
+UNION ALL SELECT ref_id, id FROM job_summary WHERE ref_id = ANY($1::text[])
+"""
+"""The jobs holding ref_ids, live (unique index on `background_job`) or archived (unique
+index on `job_summary`)."""
+
+ARCHIVED_REF_IDS = "SELECT EXISTS (SELECT 1 FROM job_summary WHERE ref_id = ANY($1::text[]))"
+"""Run after the insert, in its transaction: a job holding one of the ref_ids that was
+enqueued, finished and archived between the lookup and the insert is in neither the lookup's
+snapshot nor the live table's unique index when the insert checks it; a later snapshot sees
+its summary. (A holder still live at the insert makes the insert fail on the index.)"""
 
 ACTIVE_UNIQUE = """
 SELECT unique_key, id FROM background_job
@@ -31,6 +42,14 @@ winner, so one is nearly always enough)."""
 
 class RacedError(JobsError):
     """A concurrent enqueue inserted the same ref_id or unique key first; run it again."""
+
+
+async def check_archived(conn: Conn, jobs: list[NewJob]) -> None:
+    """RacedError if a job archived since the lookup holds the ref_id of one of `jobs` (just
+    inserted, live: none of theirs is in `job_summary`)."""
+    ref_ids = [j.ref_id for j in jobs if j.ref_id is not None]
+    if ref_ids and await conn.fetchval(ARCHIVED_REF_IDS, ref_ids):
+        raise RacedError("a concurrent enqueue took a ref_id")
 
 
 async def resolve_in(conn: Conn, jobs: list[NewJob]) -> Resolution:

@@ -42,11 +42,6 @@ WITH RECURSIVE dependent(id, cause) AS (
     WHERE b.id = c.id AND b.state = 'queued'
     RETURNING b.id, b.error ->> 'message' AS message, b.batch_id, b.command, b.state,
         b.duration_ms, b.queue
-), summary AS (
-    UPDATE job_summary AS s
-    SET state = 'cancelled', completed_date = {now}, error_code = 'DependencyFailed',
-        error_message = c.message
-    FROM cancelled AS c WHERE s.id = c.id
 )
 """
 
@@ -54,8 +49,8 @@ WITH RECURSIVE dependent(id, cause) AS (
 PENDING_PARENT = """
 SELECT min(e.parent_id) FROM job_dependency e
 WHERE e.child_id = b.id AND (
-    (e.parent_id > 0 AND EXISTS (SELECT 1 FROM job_summary s WHERE s.id = e.parent_id
-                                 AND s.state IN ('queued', 'started', 'executed')))
+    (e.parent_id > 0 AND EXISTS (SELECT 1 FROM background_job p WHERE p.id = e.parent_id
+                                 AND p.state IN ('queued', 'started', 'executed')))
     OR (e.parent_id < 0 AND EXISTS (SELECT 1 FROM job_batch j WHERE j.number = -e.parent_id
                                     AND j.state IN ('open', 'closed'))))
 """

@@ -4,8 +4,8 @@ Its statements each take a fresh snapshot (a VOLATILE function's do, under READ 
 the first applies the transitions (and tallies the jobs that ended per command); the next
 ones keep the history rows of retried attempts, release or cancel dependents, count, and do
 flow control's bookkeeping (finishes per queue, parked jobs of a key let back). Those must
-see children enqueued by transactions that held their parent's summary row while the first
-waited on it (`queue.PARENT_STATES`), which one statement's single snapshot would not.
+see children enqueued by transactions that held their parent's row while the first waited
+on it (`lookup.locked_states`), which one statement's single snapshot would not.
 Called as one statement, it needs no BEGIN and COMMIT of its own: one round trip where a
 transaction of two statements took four.
 
@@ -16,8 +16,9 @@ batch is in a batch, and raises DEFERRED (rolling back its statement) when a dep
 cancelled is: the caller then runs it again inside a transaction of its own.
 
 A job that ends (completed, failed, cancelled) leaves the live table in the first statement:
-its row is deleted there and written, final, into its month's partition. Dependents the
-function cancels stay in the live table until the archive pass moves them (rare).
+its row is deleted there and written, final, into its month's partition, and its summary
+into `job_summary` (summaries.py). Dependents the function cancels stay in the live table
+until the archive pass moves them (rare).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 from .arrays import broadcast
 from .dependents_sql import RELEASE_SET, cancel_dependents_sql
 from .logs import append_logs
+from .summaries import archive_summaries
 from .tally_sql import command_tally
 
 TRANSITION_COLUMNS = (
@@ -217,12 +219,7 @@ def _apply(job_fields: list[str]) -> str:
         RETURNING {", ".join("b." + f for f in _SUMMARY.split(", "))}
     ), applied AS (
         SELECT {_SUMMARY} FROM ended UNION ALL SELECT {_SUMMARY} FROM changed
-    ), summary AS (
-        UPDATE job_summary AS s
-        SET state = a.state, started_date = a.started_date, completed_date = a.completed_date,
-            duration_ms = a.duration_ms, attempts = a.attempts, response_type = a.response_type,
-            error_code = a.error ->> 'code', error_message = a.error ->> 'message'
-        FROM applied AS a WHERE s.id = a.id
+    ), summary AS ({archive_summaries("ended")}
     )
     SELECT coalesce(array_agg(id), '{{}}'),
         coalesce(array_agg(id) FILTER (WHERE state = 'completed'), '{{}}'),

@@ -20,7 +20,7 @@ from jobs_core.store import numbering
 from jobs_core.store.idempotency import Resolution, needs_lookup
 from jobs_core.store.protocol import ActivityUpdate, EnqueuedIds, NewJob
 
-from . import batches, conflicts
+from . import batches, conflicts, lookup
 from .arrays import broadcast, packed
 from .connection import Conn
 from .logs import append_logs
@@ -68,18 +68,7 @@ def _element(i: int, name: str, kind: str) -> str:
 
 
 _N = len(NEW_JOB_ARRAYS)
-_RETURNING = """RETURNING id, command, state, worker, parent_id, depends_on, ref_id, tag, batch_id,
-        created_by, user_id, callback, request_type, created_date, completed_date, error"""
-_SUMMARY = """summary AS (
-    INSERT INTO job_summary (id, command, state, worker, parent_id, depends_on, ref_id, tag,
-        batch_id, created_by, user_id, callback, request_type, created_date, completed_date,
-        error_code, error_message)
-    SELECT id, command, state, worker, parent_id, depends_on, ref_id, tag, batch_id, created_by,
-        user_id, callback, request_type, created_date, completed_date, error ->> 'code',
-        error ->> 'message'
-    FROM new
-)"""
-
+_RETURNING = "RETURNING id, state"
 INSERT_JOBS = f"""
 WITH new AS (
     INSERT INTO background_job (id, created_date, {", ".join(_NAMES)})
@@ -87,7 +76,7 @@ WITH new AS (
     FROM unnest({_UNNEST}) WITH ORDINALITY AS u({", ".join(_NAMES)}, n)
     ORDER BY u.n
     {_RETURNING}
-), {_SUMMARY}, counted AS (
+), counted AS (
     UPDATE job_count SET n = job_count.n + c.n
     FROM (SELECT count(*) AS n FROM new WHERE state = 'cancelled') AS c
     WHERE job_count.state = 'cancelled' AND c.n > 0
@@ -100,7 +89,7 @@ WITH new AS (
     INSERT INTO background_job (id, created_date, {", ".join(_NAMES)})
     VALUES (nextval('job_id_seq'), ${_N + 1}, {_values(lambda i, n, t: f"${i}::{t}")})
     {_RETURNING}
-), {_SUMMARY}
+)
 SELECT id, pg_notify(${_N + 2}, 'enqueue') FROM new
 """
 """`INSERT_JOBS` for the common enqueue: one job that starts queued (nothing to check),
@@ -117,11 +106,9 @@ SELECT batch_id, number, state, failed + cancelled FROM job_batch
 WHERE batch_id = ANY($1::text[]) ORDER BY batch_id FOR SHARE
 """
 
-PARENT_STATES = """
-SELECT id, state FROM job_summary WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE
-"""
-# FOR SHARE: a parent finishing at the same time waits for this insert to commit, so its
-# release (or cancel) of dependents, a later statement with a fresh snapshot, sees the child.
+# Parents' states are read with a share lock (`lookup.locked_states`): a parent finishing at
+# the same time waits for this insert to commit, so its release (or cancel) of dependents, a
+# later statement with a fresh snapshot, sees the child.
 
 _ACTIVITY_LOGS, _ACTIVITY_TRUNCATED = append_logs("b.", "u.logs", "$5")
 
@@ -199,6 +186,7 @@ async def _insert_new(
             ids = list(await conn.fetchval(INSERT_JOBS, *_arrays(jobs, starts, now), now, channel))
     except asyncpg.UniqueViolationError:
         raise conflicts.RacedError("a concurrent enqueue took a ref_id or key") from None
+    await conflicts.check_archived(conn, jobs)
     if any(j.waits for j in jobs):
         await _record_edges(conn, jobs, ids)
     if finished:
@@ -282,10 +270,7 @@ def _job_values(job: NewJob, start: Start, now: int) -> tuple[Any, ...]:
 
 
 async def _parent_states(conn: Conn, ids: set[int]) -> dict[int, JobState]:
-    if not ids:
-        return {}
-    rows = await conn.fetch(PARENT_STATES, sorted(ids))
-    return {row[0]: JobState(row[1]) for row in rows}
+    return await lookup.locked_states(conn, sorted(ids), "FOR SHARE") if ids else {}
 
 
 async def record_activity(

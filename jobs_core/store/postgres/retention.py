@@ -15,7 +15,12 @@ from .connection import Conn
 from .rows import JOB_SELECT
 
 ARCHIVE_TABLES = ("completed_job", "failed_job", "archived_attempt")
-NEWEST = "SELECT id, completed_date FROM job_summary ORDER BY id DESC LIMIT 1"
+NEWEST = """
+(SELECT id, completed_date FROM background_job ORDER BY id DESC LIMIT 1)
+UNION ALL (SELECT id, completed_date FROM job_summary ORDER BY id DESC LIMIT 1)
+ORDER BY id DESC LIMIT 1
+"""
+"""The newest job, live or archived (summaries.py)."""
 
 DELETE_ROWS = """
 DELETE FROM {table} WHERE (id, completed_date) IN (
@@ -36,7 +41,6 @@ WITH gone AS (
           AND s.completed_date < (CASE s.state WHEN 'completed' THEN $3::bigint
                                   WHEN 'failed' THEN $4::bigint ELSE $5::bigint END)
           AND s.id < (SELECT max(id) FROM job_summary)
-          AND NOT EXISTS (SELECT 1 FROM background_job b WHERE b.id = s.id)
         LIMIT $6))
     RETURNING id, state
 ), edges AS (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import fields
 from typing import Any
 
 import asyncpg
@@ -21,23 +20,11 @@ from jobs_core.retry_policy import policy_from_json
 from jobs_core.store.rows import job_builder
 
 from .schema import JOB_FIELDS
+from .summaries import SUMMARY_FIELDS
 
 JOB_SELECT = ", ".join(JOB_FIELDS)
 """Column list selecting a full job row in `row_to_job` order."""
 _build = job_builder(JOB_FIELDS)
-
-SUMMARY_FIELDS = [f.name for f in fields(JobSummary)]
-"""Columns of `job_summary` in `JobSummary` order."""
-SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
-
-CLAIM_FIELDS = ("state", "started_date", "attempts")
-"""Summary fields a claim changes: claims write only the live row, so a live job's summary
-takes them from there (`LIVE_SUMMARY_SELECT`); every later change writes both."""
-LIVE_SUMMARY_SELECT = ", ".join(
-    f"coalesce(b.{f}, s.{f})" if f in CLAIM_FIELDS else f"s.{f}" for f in SUMMARY_FIELDS
-)
-"""`SUMMARY_SELECT` over `LIVE_SUMMARY_FROM`: a summary as of now, running jobs included."""
-LIVE_SUMMARY_FROM = "job_summary s LEFT JOIN background_job b ON b.id = s.id"
 
 _STATES = {state.value: state for state in JobState}
 _STATE, _ERROR, _ARGS, _META, _RETRY, _OUTCOME, _DEPENDENCIES, _POLICY = (

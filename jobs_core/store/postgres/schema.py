@@ -439,7 +439,23 @@ DROP FUNCTION IF EXISTS finish_jobs;
 over the rows (what a round did read from a setting the round leaves, claim_sql.py), and
 `finish_jobs` again (keys' parked jobs probed only when some job is parked)."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6]
+V7 = f"""
+DELETE FROM job_summary s USING background_job b WHERE s.id = b.id;
+CREATE UNIQUE INDEX ux_job_ref_id ON background_job (ref_id) WHERE ref_id IS NOT NULL;
+CREATE INDEX ix_job_depends ON background_job (depends_on) WHERE depends_on IS NOT NULL;
+CREATE INDEX ix_job_batch_id ON background_job (batch_id, id) WHERE batch_id IS NOT NULL;
+ALTER TABLE job_summary SET (fillfactor = 100);
+DROP FUNCTION IF EXISTS finish_jobs;
+{finish_function(JOB_FIELDS)}"""
+"""Migration 7 (as the SQLite store's v8): summaries written at archive. A job is in exactly
+one of `background_job` (live, its row its summary) and `job_summary` (archived): the
+summaries of live jobs are deleted, `background_job` gets the lookups the summary had (a
+unique ref_id, so a ref_id stays unique across live and archived jobs with the summary's
+own unique index and `conflicts.check_archived`; `depends_on`; `(batch_id, id)`; it had
+`parent_id`), summaries are no longer updated in place (full pages), and `finish_jobs`
+inserts the summaries of the jobs it archives instead of updating them."""
+
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)
