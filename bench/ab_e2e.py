@@ -136,8 +136,11 @@ def main() -> None:
 
 
 def _describe(run: dict[str, float]) -> str:
-    cpu = f"; CPU µs a job: producer {run['cpu_producer']:.1f}, engine {run['cpu_engine']:.1f}"
-    return f"{run['rate']:,.0f} jobs/s" + (cpu if "cpu_engine" in run else "")
+    rate = f"{run['rate']:,.0f} jobs/s"
+    if "cpu_engine" not in run:  # the batched workload measures no CPU per process
+        return rate
+    producer, engine = run["cpu_producer"], run["cpu_engine"]
+    return f"{rate}; CPU µs a job: producer {producer:.1f}, engine {engine:.1f}"
 
 
 def report(args: argparse.Namespace, runs: dict[str, list[dict[str, float]]]) -> None:
