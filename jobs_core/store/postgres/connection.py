@@ -49,7 +49,7 @@ class MissingPartitionError(StoreError):
 
 class StaleSummaryError(StoreError):
     """A job leaving the live table already has a summary, written at enqueue by a process
-    of an older version (5) running beside this one: the store drops the summaries of live
+    of schema version 6 or older running beside this one: the store drops the summaries of live
     jobs and writes again (`summaries.DROP_STALE`)."""
 
 
