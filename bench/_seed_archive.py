@@ -13,9 +13,9 @@ import time
 
 from jobs_core import BackgroundJobs, EnqueueRequest
 from jobs_core.figures import bucket_of
+from jobs_core.store.rows import SUMMARY_FIELDS
 from jobs_core.store.sqlite.month_reader import month_of, month_path
 from jobs_core.store.sqlite.month_schema import MONTH_VERSION, month_ddl
-from jobs_core.store.sqlite.rows import SUMMARY_FIELDS
 from jobs_core.store.sqlite.schema import JOB_FIELDS
 
 COMMANDS = [f"cmd_{i}" for i in range(10)]

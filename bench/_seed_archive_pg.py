@@ -14,8 +14,8 @@ from _seed_archive import FAILED_EVERY, OK_BODY, enqueue_queued
 
 from jobs_core import BackgroundJobs
 from jobs_core.store.postgres.archive import ensure_partitions, month_bounds, month_of
-from jobs_core.store.postgres.rows import SUMMARY_FIELDS
 from jobs_core.store.postgres.schema import JOB_FIELDS
+from jobs_core.store.rows import SUMMARY_FIELDS
 from jobs_core.store.url import parse_store_url
 
 

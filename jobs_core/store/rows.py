@@ -23,10 +23,27 @@ from jobs_core.records import (
     Job,
     JobError,
     JobState,
+    JobSummary,
     ThroughputBucket,
 )
 from jobs_core.request_shape import shape_from_json, shape_to_json
 from jobs_core.store.protocol import Transition
+
+SUMMARY_FIELDS = [f.name for f in fields(JobSummary)]
+"""Columns of `job_summary` on both backends, in `JobSummary` order."""
+SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
+
+
+def live_summary_select(error_key: Callable[[str], str]) -> str:
+    """A job's summary selected from its full row in `background_job`, in `SUMMARY_FIELDS`
+    order: the summary's `error_code` and `error_message` are keys of the row's `error`
+    JSON, read with the backend's `error_key("code")` expression."""
+    return ", ".join(
+        f"{error_key(name.removeprefix('error_'))} AS {name}"
+        if name in ("error_code", "error_message")
+        else name
+        for name in SUMMARY_FIELDS
+    )
 
 
 class Row(Protocol):

@@ -23,10 +23,17 @@ async def make_store_at(pg_server: PgServer, schema: str, version: int) -> None:
         await conn.close()
 
 
+def function_mark(pg_server: PgServer, schema: str, name: str, *, body: bool = False) -> str:
+    """The comment on the schema's function `name` ('none' once it was made again), and
+    with `body` its source after a space."""
+    source = " || ' ' || p.prosrc" if body else ""
+    return pg_server.psql(
+        f"SELECT coalesce(obj_description(p.oid, 'pg_proc'), 'none'){source} FROM pg_proc p "
+        f"JOIN pg_namespace n ON n.oid = p.pronamespace "
+        f"WHERE n.nspname = '{schema}' AND p.proname = '{name}'"
+    ).strip()
+
+
 def finish_jobs_mark(pg_server: PgServer, schema: str) -> str:
     """The comment on the schema's `finish_jobs` ('none' once it was made again)."""
-    return pg_server.psql(
-        f"SELECT coalesce(obj_description(p.oid, 'pg_proc'), 'none') FROM pg_proc p "
-        f"JOIN pg_namespace n ON n.oid = p.pronamespace "
-        f"WHERE n.nspname = '{schema}' AND p.proname = 'finish_jobs'"
-    ).strip()
+    return function_mark(pg_server, schema, "finish_jobs")

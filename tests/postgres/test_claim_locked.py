@@ -11,7 +11,7 @@ from jobs_core.store.postgres import PostgresStore
 from jobs_core.store.postgres.schema import LATEST_VERSION
 from jobs_core.store.protocol import NewJob, QueueChange
 from tests.pg_server import PgServer
-from tests.postgres.old_stores import make_store_at
+from tests.postgres.old_stores import function_mark, make_store_at
 
 NOW = 1_764_000_000_000
 
@@ -20,15 +20,6 @@ def new(i: int, queue: str, priority: int = 0, key: str | None = None) -> NewJob
     return NewJob(command="c", request_type="dict", request_body=json.dumps({"i": i}),
                   worker="", run_after=NOW, retry_limit=0, timeout_secs=60.0, queue=queue,
                   priority=priority, concurrency_key=key)  # fmt: skip
-
-
-def claim_locked_source(pg_server: PgServer, schema: str) -> str:
-    """The function's comment ('none' once made again) and its body."""
-    return pg_server.psql(
-        f"SELECT coalesce(obj_description(p.oid, 'pg_proc'), 'none') || ' ' || p.prosrc "
-        f"FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-        f"WHERE n.nspname = '{schema}' AND p.proname = 'claim_locked'"
-    ).strip()
 
 
 async def test_a_version_5_store_gets_claim_locked_again_and_its_rounds_fill_the_batch(
@@ -54,6 +45,6 @@ async def test_a_version_5_store_gets_claim_locked_again_and_its_rounds_fill_the
     assert [json.loads(j.request_body)["i"] for j in jobs][:2] == [0, 10]
     assert len(again) == 1  # the rest of the jobs without a key; the key's two wait
     assert int(pg_server.psql(f"SELECT version FROM {schema}.schema_version")) == LATEST_VERSION
-    source = claim_locked_source(pg_server, schema)
+    source = function_mark(pg_server, schema, "claim_locked", body=True)
     assert source.startswith("none ")  # made again by migration 6
     assert "RETURN QUERY" in source and "RETURN NEXT" not in source

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from jobs_core.store.sqlite.rows import SUMMARY_SELECT
+from jobs_core.store.rows import SUMMARY_SELECT
 
 V7_SUMMARIES = f"""
 INSERT INTO job_summary ({SUMMARY_SELECT})

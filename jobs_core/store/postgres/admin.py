@@ -14,7 +14,7 @@ from jobs_core.records import (
     ThroughputBucket,
 )
 from jobs_core.store.protocol import Transition
-from jobs_core.store.rows import batch_fields
+from jobs_core.store.rows import SUMMARY_SELECT, batch_fields
 
 from . import attempts, batches, finish, lookup
 from .archive import archive_table, month_bounds, month_of
@@ -26,7 +26,7 @@ from .rows import (
     row_to_summary,
 )
 from .schema import JOB_FIELDS
-from .summaries import LIVE_SUMMARY_SELECT, SUMMARY_SELECT, every_job
+from .summaries import LIVE_SUMMARY_SELECT, every_job
 
 SUMMARY = f"SELECT * FROM {every_job('id = $1')} AS s"
 

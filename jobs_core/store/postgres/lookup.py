@@ -8,11 +8,12 @@ statements cost four.
 from __future__ import annotations
 
 from jobs_core.records import JobResult, JobState
+from jobs_core.store.rows import SUMMARY_FIELDS, SUMMARY_SELECT
 
 from .connection import Conn
 from .rows import row_to_job, row_to_summary
 from .schema import JOB_FIELDS
-from .summaries import LIVE_SUMMARY_SELECT, SUMMARY_FIELDS, SUMMARY_SELECT
+from .summaries import LIVE_SUMMARY_SELECT
 
 _NULLS = ", ".join(["NULL"] * len(JOB_FIELDS))
 _LIVE_ROW = ", ".join(f"b.{f}" for f in JOB_FIELDS)

@@ -17,10 +17,9 @@ from jobs_core.records import (
     JobSummary,
 )
 from jobs_core.retry_policy import policy_from_json
-from jobs_core.store.rows import job_builder
+from jobs_core.store.rows import SUMMARY_FIELDS, job_builder
 
 from .schema import JOB_FIELDS
-from .summaries import SUMMARY_FIELDS
 
 JOB_SELECT = ", ".join(JOB_FIELDS)
 """Column list selecting a full job row in `row_to_job` order."""

@@ -10,21 +10,9 @@ state read `every_job(condition)`, the two tables as one.
 
 from __future__ import annotations
 
-from dataclasses import fields
+from jobs_core.store.rows import SUMMARY_SELECT, live_summary_select
 
-from jobs_core.records import JobSummary
-
-SUMMARY_FIELDS = [f.name for f in fields(JobSummary)]
-"""Columns of `job_summary` in `JobSummary` order."""
-SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
-
-LIVE_SUMMARY_SELECT = ", ".join(
-    {
-        "error_code": "error ->> 'code' AS error_code",
-        "error_message": "error ->> 'message' AS error_message",
-    }.get(name, name)
-    for name in SUMMARY_FIELDS
-)
+LIVE_SUMMARY_SELECT = live_summary_select(lambda key: f"error ->> '{key}'")
 """A job's summary from its full row (live, or moving out), in `SUMMARY_FIELDS` order."""
 
 

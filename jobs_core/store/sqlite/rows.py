@@ -14,19 +14,12 @@ from jobs_core.records import (
     JobSummary,
 )
 from jobs_core.retry_policy import policy_from_json, policy_to_json
-from jobs_core.store.rows import job_builder
+from jobs_core.store.rows import SUMMARY_FIELDS, job_builder
 
 from .schema import JOB_FIELDS
 
 JOB_SELECT = ", ".join(JOB_FIELDS)
 """Column list selecting a full job row in `row_to_job` order."""
-
-SUMMARY_FIELDS = [
-    "id", "command", "state", "worker", "parent_id", "depends_on", "ref_id", "tag", "batch_id",
-    "created_by", "user_id", "callback", "request_type", "response_type", "created_date",
-    "started_date", "completed_date", "duration_ms", "attempts", "error_code", "error_message",
-]  # fmt: skip
-SUMMARY_SELECT = ", ".join(SUMMARY_FIELDS)
 
 
 _STATES = {state.value: state for state in JobState}

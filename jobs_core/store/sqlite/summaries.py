@@ -14,16 +14,11 @@ import json
 import sqlite3
 
 from jobs_core.records import JobSummary
+from jobs_core.store.rows import SUMMARY_SELECT, live_summary_select
 
-from .rows import SUMMARY_FIELDS, SUMMARY_SELECT, row_to_summary
+from .rows import row_to_summary
 
-LIVE_SUMMARY_SELECT = ", ".join(
-    {
-        "error_code": "error ->> '$.code' AS error_code",
-        "error_message": "error ->> '$.message' AS error_message",
-    }.get(name, name)
-    for name in SUMMARY_FIELDS
-)
+LIVE_SUMMARY_SELECT = live_summary_select(lambda key: f"error ->> '$.{key}'")
 """A live job's summary, from its row (in `SUMMARY_FIELDS` order)."""
 
 
