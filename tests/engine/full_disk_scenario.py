@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from jobs_core import BackgroundJobs, EnqueueRequest, JobContext, JobState, Settings, StoreError
@@ -29,9 +30,13 @@ SETTINGS = Settings(
 )  # fmt: skip
 """Archiving waits (an hour) until the disk is full, so that it has jobs to write then."""
 OUTAGE_SECS = 3.5
+DUE_SECS = 3.0
+"""The `due_during` jobs become due this long after the disk fills: after the archive pass
+has failed (a claim failing first would end the loop's turns before archiving), and inside
+the outage."""
 GROUPS = {"quick": 20, "log_during": 10, "finish_during": 10, "due_during": 20}
 """Jobs done before the outage; running through it and logging in it; finishing in it
-(0.8 s in); becoming due in it (0.4 s in)."""
+(once claims have failed); becoming due in it (DUE_SECS in)."""
 HELD = GROUPS["log_during"] + GROUPS["finish_during"]
 SPIED = ("enqueue", "claim", "finish", "record_activity", "heartbeat", "archive_finished")
 
@@ -60,9 +65,19 @@ async def until(predicate: Callable[[], Awaitable[bool]], what: str) -> None:
         await asyncio.sleep(0.01)
 
 
-def app(
-    directory: str, executions: Counter[int], outage: asyncio.Event, after: asyncio.Event
-) -> BackgroundJobs:
+@dataclasses.dataclass
+class Moments:
+    """When the held jobs take their next steps."""
+
+    outage: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    """The disk is full and the archive pass has failed: log a second step."""
+    finish: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    """Activity writes and claims have failed: the finish_during jobs end."""
+    after: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    """There is space again: the log_during jobs log a third step and end."""
+
+
+def app(directory: str, executions: Counter[int], moments: Moments) -> BackgroundJobs:
     jobs = BackgroundJobs(directory, settings=SETTINGS)
 
     @jobs.command(retry_limit=0)  # a retry would hide a lost outcome: none may be needed
@@ -70,13 +85,13 @@ def app(
         executions[ctx.job.id] += 1
         ctx.log.info("first step")
         if req["group"] in ("log_during", "finish_during"):
-            await outage.wait()
+            await moments.outage.wait()
             ctx.log.info("second step")
             ctx.progress(0.9)
         if req["group"] == "finish_during":
-            await asyncio.sleep(0.8)  # after the first activity writes and claims failed
+            await moments.finish.wait()
         elif req["group"] == "log_during":
-            await after.wait()
+            await moments.after.wait()
             ctx.log.info("third step")
         return ctx.job.id
 
@@ -87,22 +102,29 @@ async def main(directory: str) -> dict[str, Any]:
     records = Records()
     logging.getLogger("jobs").addHandler(records)
     executions: Counter[int] = Counter()
-    outage, after = asyncio.Event(), asyncio.Event()
-    jobs = app(directory, executions, outage, after)
-    failures = spy(jobs, SPIED)
+    moments = Moments()
+    jobs = app(directory, executions, moments)
+    calls, failures = spy(jobs, SPIED)
 
     async def counted(state: JobState, n: int) -> bool:
         return (await jobs.counts())[state] == n
 
     async with jobs:
+        # The engine's first archive pass, at its start, must be over before jobs finish:
+        # a slow one would archive the quick jobs while there is space.
+        await until(partial(_seen, calls, "archive_finished"), "the first archive pass")
         ids: dict[str, list[int]] = {}
         for group in GROUPS:
+            due = time.monotonic() + DUE_SECS  # the due_during jobs' earliest due time
             ids[group] = await enqueue(jobs, group)
             if group == "quick":
                 await until(lambda: counted(JobState.COMPLETED, GROUPS["quick"]), "quick jobs")
             elif group == "finish_during":
                 await until(lambda: counted(JobState.STARTED, HELD), "held jobs running")
-                await asyncio.sleep(0.1)  # their first step is written while there is space
+                # Their first step is written while there is space: activity not yet
+                # written would fail before the archive pass is reached.
+                held = ids["log_during"] + ids["finish_during"]
+                await until(partial(_logged, jobs, held, "first step"), "held jobs' first step")
 
         cpu = time.process_time()
         disk_full(True)
@@ -110,18 +132,28 @@ async def main(directory: str) -> dict[str, Any]:
         # would end its loop's turns before archiving.
         jobs.engine.settings = dataclasses.replace(SETTINGS, archive_secs=0.05)
         await until(lambda: _month_failing(jobs), "the month file failing")
+        if time.monotonic() >= due:
+            raise AssertionError("the archive pass failed only after the due_during jobs were due")
         month_errors = [m.error for m in await jobs.months()]
         try:
             await jobs.enqueue("work", {"group": "quick"})
             refused = ""
         except StoreError as error:
             refused = str(error)
-        outage.set()
-        await asyncio.sleep(OUTAGE_SECS)
+        moments.outage.set()
+        outage_ends = time.monotonic() + OUTAGE_SECS
+        # In this order, as each failure ends the loop's turn before the next write: the
+        # engine flushes outcomes first, then claims, then writes activity. Claims fail only
+        # once the due_during jobs are due (a claim with nothing ready writes nothing).
+        await until(partial(_seen, failures, "record_activity"), "an activity write failing")
+        await until(partial(_seen, failures, "claim"), "a claim of the due_during jobs failing")
+        moments.finish.set()
+        await until(partial(_seen, failures, "finish"), "an outcome write failing")
+        await asyncio.sleep(max(0.0, outage_ends - time.monotonic()))
         during = (await jobs.counts())[JobState.COMPLETED]
         cpu_during = time.process_time() - cpu
         disk_full(False)
-        after.set()
+        moments.after.set()
 
         total = sum(GROUPS.values())
         await until(lambda: counted(JobState.COMPLETED, total), "every job completed")
@@ -142,13 +174,15 @@ async def main(directory: str) -> dict[str, Any]:
 
 
 async def enqueue(jobs: BackgroundJobs, group: str) -> list[int]:
-    delay = timedelta(seconds=0.4) if group == "due_during" else None
+    delay = timedelta(seconds=DUE_SECS) if group == "due_during" else None
     request = EnqueueRequest(command="work", request={"group": group}, run_after=delay)
     return [ref.id for ref in await jobs.enqueue_many([request] * GROUPS[group])]
 
 
-def spy(jobs: BackgroundJobs, names: tuple[str, ...]) -> Counter[str]:
-    """Count the StoreErrors each of the store's methods `names` raises."""
+def spy(jobs: BackgroundJobs, names: tuple[str, ...]) -> tuple[Counter[str], Counter[str]]:
+    """Count the calls of each of the store's methods `names` that returned, and the
+    StoreErrors each raised."""
+    calls: Counter[str] = Counter()
     failures: Counter[str] = Counter()
 
     def wrap(name: str) -> Callable[..., Awaitable[Any]]:
@@ -156,16 +190,30 @@ def spy(jobs: BackgroundJobs, names: tuple[str, ...]) -> Counter[str]:
 
         async def counted(*args: Any, **kwargs: Any) -> Any:
             try:
-                return await real(*args, **kwargs)
+                result = await real(*args, **kwargs)
             except StoreError:
                 failures[name] += 1
                 raise
+            calls[name] += 1
+            return result
 
         return counted
 
     for name in names:
         setattr(jobs.store, name, wrap(name))
-    return failures
+    return calls, failures
+
+
+async def _logged(jobs: BackgroundJobs, ids: list[int], text: str) -> bool:
+    for job_id in ids:
+        result = await jobs.get_job(job_id)
+        if result.job is None or text not in (result.job.logs or ""):
+            return False
+    return True
+
+
+async def _seen(counter: Counter[str], name: str) -> bool:
+    return counter[name] > 0
 
 
 async def _month_failing(jobs: BackgroundJobs) -> bool:
