@@ -33,13 +33,16 @@ flow AS MATERIALIZED (
 MINE = """
 mine AS MATERIALIZED (
     SELECT queue, concurrency_key FROM background_job
-    WHERE id = ANY($7::bigint[]) AND owner = $1 AND state = 'started'
+    WHERE id = ANY($7::bigint[]) AND (owner = $1 AND state = 'started') IS TRUE
 )"""
 """The claiming engine's jobs whose handlers have ended, their outcomes not yet committed
 (`$7`, given by the engine): still `started` in the table, they no longer run, so a queue's
 or a key's running count leaves them out. Only this engine's (`owner`) and only while
 `started`: an outcome committed meanwhile, or a job another engine has claimed again since,
-is counted as the table says. Read only when a limit needs a count."""
+is counted as the table says. Read only when a limit needs a count. `IS TRUE` keeps the
+state out of the index condition: the generic plan otherwise probes `ix_job_state` once per
+id over all the started jobs (7.4 ms for 300 ids on 20,000 jobs, against 0.2 by the
+primary key)."""
 
 WINDOW_STARTS = """(SELECT coalesce(sum(s.n), 0) FROM queue_start s
                     WHERE s.queue = {queue} AND s.started_at > $2 - c.rate_per_ms)"""
