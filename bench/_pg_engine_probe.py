@@ -16,6 +16,7 @@ import resource
 import signal
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 from _engine_proc import RAN, build
@@ -23,8 +24,8 @@ from _engine_proc import RAN, build
 TIMED = ("claim", "finish", "next_due", "archive_finished", "heartbeat", "cancel_requested",
          "record_activity", "expire_due")  # fmt: skip
 
-Call = tuple[str, float, float, int, int]
-"""(name, start, end, jobs given, jobs returned)."""
+Call = tuple[str, float, float, int, int, dict[str, int]]
+"""(name, start, end, jobs given, jobs returned, jobs returned by queue)."""
 
 
 def _count(value: Any) -> int:
@@ -43,7 +44,8 @@ def timed(store: Any, name: str, log: list[Call]) -> None:
         label = "claim named" if name == "claim" and kwargs.get("named") else name
         start = time.perf_counter()
         result = await inner(*args, **kwargs)
-        log.append((label, start, time.perf_counter(), given, _count(result)))
+        queues = Counter(j.queue for j in result) if name == "claim" else {}
+        log.append((label, start, time.perf_counter(), given, _count(result), dict(queues)))
         return result
 
     setattr(store, name, call)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from jobs_core.records import Job
 
+from . import outcomes
+
 if TYPE_CHECKING:
     from .engine import Engine
 
@@ -36,8 +38,9 @@ async def _claim(engine: Engine, now: int) -> int:
         writing = engine._flush_task
         writing = writing if writing is not None and not writing.done() else None
         jobs = await engine.store.claim(
-            owner=engine.id, commands=commands, named=False, limit=limit, now=now
-        )
+            owner=engine.id, commands=commands, named=False, limit=limit, now=now,
+            finished=outcomes.unwritten(engine),
+        )  # fmt: skip
         engine._claim_default = len(jobs) == limit
         if not engine._claim_default and writing is not None:
             # Came back short beside an outcome write, which may let more in (a key or a

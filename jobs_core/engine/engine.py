@@ -89,6 +89,8 @@ class Engine:
         self._rng = random.Random()
         self.executor = ThreadPoolExecutor(settings.sync_threads, thread_name_prefix="jobs")
         self._outcomes: list[tuple[Job, Attempt]] = []
+        self._in_write: list[tuple[Job, Attempt]] = []
+        """The outcomes of the write under way (`outcomes._write`)."""
         self._wake = asyncio.Event()
         self._claim_default = True
         self._claim_named = True

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from jobs_core.records import JobState
-from jobs_core.rules import decide
+from jobs_core.records import Job, JobState
+from jobs_core.rules import Attempt, decide
 from jobs_core.scheduler import TASK_META
 from jobs_core.store.protocol import NewJob, Transition
 
@@ -79,6 +79,24 @@ async def _write(engine: Engine) -> None:
     if not engine._outcomes:
         return
     outcomes, engine._outcomes = engine._outcomes, []
+    engine._in_write = outcomes
+    try:
+        await _write_out(engine, outcomes)
+    finally:
+        engine._in_write = []
+
+
+def unwritten(engine: Engine) -> list[int]:
+    """Jobs whose handlers ended, their outcomes pending or being written (and the job not
+    running here again): still `started` in the store until the write commits, they no
+    longer run (`Store.claim`'s `finished`)."""
+    if not engine._outcomes and not engine._in_write:
+        return []
+    running = engine.running
+    return [job.id for job, _ in (*engine._in_write, *engine._outcomes) if job.id not in running]
+
+
+async def _write_out(engine: Engine, outcomes: list[tuple[Job, Attempt]]) -> None:
     now = engine.clock.now_ms()
     transitions: list[Transition] = []
     new_jobs: list[NewJob] = []

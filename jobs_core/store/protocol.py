@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -274,8 +274,9 @@ class Store(Protocol):
         ...
 
     async def claim(
-        self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
-    ) -> list[Job]:
+        self, *, owner: str, commands: list[str], named: bool, limit: int, now: int,
+        finished: Sequence[int] = (),
+    ) -> list[Job]:  # fmt: skip
         """Atomically mark up to `limit` eligible queued jobs started and owned by `owner`.
 
         Eligible: queued, due (`run_after <= now`), not expired (`expires_at > now`), not
@@ -287,6 +288,12 @@ class Store(Protocol):
         `named=False` claims default-worker jobs; `named=True` claims the first due job of
         each named worker that has no started job (one at a time, in order: a first job held
         by its key holds the worker).
+
+        `finished`: ids of `owner`'s jobs whose handlers have ended and whose outcomes are
+        not yet written (an engine that writes outcomes beside its claims): they no longer
+        run, so a store may leave them out of its queues' and keys' running counts (one
+        still `started` by `owner`; a job written meanwhile, or claimed again by another
+        engine, counts as stored). A store that writes outcomes before claims may ignore it.
         """
         ...
 

@@ -46,13 +46,13 @@ def rows_read(plan: dict[str, Any]) -> int:
 
 async def explain_claim(conn: asyncpg.Connection, named: bool) -> tuple[int, int]:
     """(rows read, jobs claimed) of one claim statement, rolled back."""
-    sql, last = (CLAIM_NAMED, 12345) if named else (CLAIM_DEFAULT, 100)
+    sql, last = (CLAIM_NAMED, (12345,)) if named else (CLAIM_DEFAULT, (100, []))
     transaction = conn.transaction()
     await transaction.start()
     try:
         explained = await conn.fetchval(
             "EXPLAIN (ANALYZE, FORMAT JSON) " + sql,
-            "o", NOW, ["mine", "also_mine"], 100, True, last,
+            "o", NOW, ["mine", "also_mine"], 100, True, *last,
         )  # fmt: skip
         claimed = await conn.fetchval("SELECT count(*) FROM background_job WHERE state = 'started'")
     finally:

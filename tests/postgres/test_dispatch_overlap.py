@@ -1,12 +1,37 @@
 """The engine on PostgreSQL writes outcomes in the background of its dispatch loop
-(`Store.concurrent_writes`): a write under way never holds the next claim back."""
+(`Store.concurrent_writes`): a write under way never holds the next claim back, nor a
+limited queue's room (the claim leaves the ended jobs out of its count,
+test_claim_finished.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+from jobs_core import BackgroundJobs, EnqueueRequest, JobContext
 from tests.conftest import MakeJobs, wait_until
+
+
+def hold_writes(jobs: BackgroundJobs) -> tuple[asyncio.Event, asyncio.Event]:
+    """(set once an outcome write began, set it to let writes through): the first write
+    stays under way until released."""
+    writing, release = asyncio.Event(), asyncio.Event()
+    finish = jobs.store.finish
+
+    async def held_finish(*args: Any, **kwargs: Any) -> Any:
+        writing.set()
+        await release.wait()
+        return await finish(*args, **kwargs)
+
+    jobs.store.finish = held_finish  # type: ignore[method-assign]
+    return writing, release
+
+
+async def written(jobs: BackgroundJobs, n: int) -> None:
+    await wait_until(
+        lambda: jobs._engine is not None and jobs._engine.processed == n,
+        what=f"{n} outcomes written",
+    )
 
 
 async def test_jobs_start_while_the_outcomes_before_them_are_still_being_written(
@@ -19,15 +44,7 @@ async def test_jobs_start_while_the_outcomes_before_them_are_still_being_written
     async def c(req: dict[str, str]) -> None:
         ran.append(req["name"])
 
-    writing, release = asyncio.Event(), asyncio.Event()
-    finish = jobs.store.finish
-
-    async def held_finish(*args: Any, **kwargs: Any) -> Any:
-        writing.set()
-        await release.wait()  # the first outcome's write stays under way
-        return await finish(*args, **kwargs)
-
-    jobs.store.finish = held_finish  # type: ignore[method-assign]
+    writing, release = hold_writes(jobs)
     await jobs.start()
     try:
         await jobs.enqueue("c", {"name": "first"})
@@ -39,7 +56,36 @@ async def test_jobs_start_while_the_outcomes_before_them_are_still_being_written
         assert not release.is_set()
     finally:
         release.set()
-    await wait_until(
-        lambda: jobs._engine is not None and jobs._engine.processed == 2,
-        what="both outcomes written",
-    )
+    await written(jobs, 2)
+
+
+async def test_a_limited_queues_next_job_starts_while_the_outcome_before_it_is_written(
+    make_jobs: MakeJobs,
+) -> None:
+    """Concurrency 1: the second job starts once the first one's handler ended, its outcome
+    still being written; the two handlers never overlap."""
+    jobs = make_jobs()
+    running: list[int] = []
+    most = [0]
+    ran: list[int] = []
+
+    @jobs.command(queue="one")
+    async def c(ctx: JobContext) -> None:
+        running.append(ctx.job.id)
+        most[0] = max(most[0], len(running))
+        await asyncio.sleep(0.01)
+        running.remove(ctx.job.id)
+        ran.append(ctx.job.id)
+
+    await jobs.set_queue("one", concurrency=1)
+    writing, release = hold_writes(jobs)
+    await jobs.start()
+    try:
+        refs = await jobs.enqueue_many([EnqueueRequest(command="c") for _ in range(2)])
+        await wait_until(writing.is_set, what="the first job's outcome being written")
+        await wait_until(lambda: len(ran) == 2, timeout=5.0, what="the second job to run")
+        assert not release.is_set()
+    finally:
+        release.set()
+    await written(jobs, 2)
+    assert ran == [r.id for r in refs] and most[0] == 1

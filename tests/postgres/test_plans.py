@@ -93,7 +93,7 @@ async def test_the_engines_claim_is_planned_once_not_at_every_call(store_url: st
             for _ in range(25):
                 found = await flow_claims.claim(
                     conn, owner="e1", commands=["c", "d"], named=False, limit=1, per_queue=1,
-                    now=1, locked=False, lock_class=0,
+                    now=1, locked=False, lock_class=0, finished=[],
                 )  # fmt: skip
                 assert len(found.jobs) == 1
             return await conn.fetchrow(

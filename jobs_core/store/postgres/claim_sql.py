@@ -30,6 +30,20 @@ flow AS MATERIALIZED (
 )"""
 """Whether flow control is in use; a claim without the lock (`$5` false) then claims nothing."""
 
+MINE = """
+mine AS MATERIALIZED (
+    SELECT queue, concurrency_key FROM background_job
+    WHERE id = ANY($7::bigint[]) AND (owner = $1 AND state = 'started') IS TRUE
+)"""
+"""The claiming engine's jobs whose handlers have ended, their outcomes not yet committed
+(`$7`, given by the engine): still `started` in the table, they no longer run, so a queue's
+or a key's running count leaves them out. Only this engine's (`owner`) and only while
+`started`: an outcome committed meanwhile, or a job another engine has claimed again since,
+is counted as the table says. Read only when a limit needs a count. `IS TRUE` keeps the
+state out of the index condition: the generic plan otherwise probes `ix_job_state` once per
+id over all the started jobs (7.4 ms for 300 ids on 20,000 jobs, against 0.2 by the
+primary key)."""
+
 WINDOW_STARTS = """(SELECT coalesce(sum(s.n), 0) FROM queue_start s
                     WHERE s.queue = {queue} AND s.started_at > $2 - c.rate_per_ms)"""
 
@@ -84,7 +98,7 @@ def claim_default(job_fields: list[str], stats: bool = False) -> str:
     each, oldest first, then the second, ...): priorities order the jobs of one queue, and no
     queue starves another."""
     return f"""
-WITH RECURSIVE {FLOW}, queues(name) AS (
+WITH RECURSIVE {FLOW}, {MINE}, queues(name) AS (
     (SELECT queue FROM background_job WHERE worker = '' AND {READY} ORDER BY queue LIMIT 1)
     UNION ALL
     SELECT (SELECT b.queue FROM background_job b
@@ -95,7 +109,8 @@ WITH RECURSIVE {FLOW}, queues(name) AS (
     SELECT q.name, CASE WHEN c.name IS NULL THEN $4 WHEN c.paused THEN 0 ELSE LEAST($4,
         CASE WHEN c.concurrency IS NULL THEN $4 ELSE c.concurrency
             - (SELECT count(*) FROM background_job r
-               WHERE r.queue = q.name AND r.state = 'started') END,
+               WHERE r.queue = q.name AND r.state = 'started')
+            + (SELECT count(*) FROM mine WHERE mine.queue = q.name) END,
         CASE WHEN c.rate_limit IS NULL THEN $4
              ELSE c.rate_limit - {WINDOW_STARTS.format(queue="q.name")} END) END AS n
     FROM queues q LEFT JOIN job_queue c ON c.name = q.name
@@ -120,6 +135,7 @@ WITH RECURSIVE {FLOW}, queues(name) AS (
         FROM candidate WHERE concurrency_key IS NOT NULL) AS k
     WHERE k.nth + (SELECT count(*) FROM background_job r
                    WHERE r.concurrency_key = k.concurrency_key AND r.state = 'started')
+          - (SELECT count(*) FROM mine WHERE mine.concurrency_key = k.concurrency_key)
           > k.concurrency_limit
 ), chosen AS (
     SELECT id FROM candidate WHERE id <> ALL(ARRAY(SELECT id FROM held))
@@ -133,13 +149,15 @@ WITH RECURSIVE {FLOW}, queues(name) AS (
 def locked_round(job_fields: list[str]) -> str:
     """One round of `claim_locked`: `claim_default` leaving `ROUND_STATS`; the batch and
     the per-queue share change between rounds (variables, not parameters)."""
-    return claim_default(job_fields, True).replace("$4", "v_batch").replace("$6", "v_cap")
+    statement = claim_default(job_fields, True).replace("$7", "$8")
+    return statement.replace("$4", "v_batch").replace("$6", "v_cap")
 
 
 def claim_locked_function(
     column_types: dict[str, str], job_fields: list[str], max_rounds: int
 ) -> str:
-    """DDL of `claim_locked(owner, now, commands, batch, locked, per_queue, lock_class)`:
+    """DDL of `claim_locked(owner, now, commands, batch, locked, per_queue, lock_class,
+    finished)`:
     the store's claim lock, then `claim_default` in rounds while the batch has room (the
     rule of `flow.next_cap`, at most `max_rounds`), all in the caller's one statement. A
     migration that changes `claim_default` creates this function again.
@@ -152,7 +170,8 @@ def claim_locked_function(
     out = ", ".join(f"{f} {column_types[f]}" for f in job_fields)
     statement = locked_round(job_fields)
     return f"""
-CREATE FUNCTION claim_locked(text, bigint, text[], integer, boolean, integer, integer)
+CREATE FUNCTION claim_locked(
+    text, bigint, text[], integer, boolean, integer, integer, bigint[])
 RETURNS TABLE ({out}, flag_needed boolean, flag_parked bigint, flag_queues bigint)
 LANGUAGE plpgsql VOLATILE AS $fn$
 #variable_conflict use_column

@@ -33,7 +33,7 @@ from .schema import JOB_FIELDS
 
 CLAIM_DEFAULT = claim_default(JOB_FIELDS)
 
-CLAIM_LOCKED = "SELECT * FROM claim_locked($1, $2, $3, $4, true, $5, $6)"
+CLAIM_LOCKED = "SELECT * FROM claim_locked($1, $2, $3, $4, true, $5, $6, $7)"
 """`CLAIM_DEFAULT` under the store's claim lock, in one statement (claim_sql.py)."""
 
 CLAIM_NAMED = f"""
@@ -123,20 +123,23 @@ class ClaimRound:
 
 async def claim(
     conn: Conn, *, owner: str, commands: list[str], named: bool, limit: int, per_queue: int,
-    now: int, locked: bool, lock_class: int, lock: bool = False,
+    now: int, locked: bool, lock_class: int, lock: bool = False, finished: list[int],
 ) -> ClaimRound:  # fmt: skip
     """One claim statement; `lock`: a default claim that takes the store's claim lock itself
-    (`claim_locked`). Raises ClaimRaced when ux_job_one_started_per_worker refused a named
-    claim."""
+    (`claim_locked`); `finished`: the owner's jobs that ended, outcomes not yet committed
+    (not running, see `claim_sql.MINE`). Raises ClaimRaced when ux_job_one_started_per_worker
+    refused a named claim."""
     try:
         if named:
             rows = await conn.fetch(CLAIM_NAMED, owner, now, commands, limit, locked, lock_class)
         elif lock:
             rows = await conn.fetch(
-                CLAIM_LOCKED, owner, now, commands, limit, per_queue, lock_class
+                CLAIM_LOCKED, owner, now, commands, limit, per_queue, lock_class, finished
             )
         else:
-            rows = await conn.fetch(CLAIM_DEFAULT, owner, now, commands, limit, locked, per_queue)
+            rows = await conn.fetch(
+                CLAIM_DEFAULT, owner, now, commands, limit, locked, per_queue, finished
+            )
     except asyncpg.UniqueViolationError:
         raise ClaimRaced("a rival claimed this named worker's job first") from None
     jobs = [row_to_job(row[:-3]) for row in rows if row[0] is not None]

@@ -455,7 +455,14 @@ own unique index and `conflicts.check_archived`; `depends_on`; `(batch_id, id)`;
 `parent_id`), summaries are no longer updated in place (full pages), and `finish_jobs`
 inserts the summaries of the jobs it archives instead of updating them."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7]
+V8 = f"""
+DROP FUNCTION claim_locked;
+{claim_locked_function(_column_types(), JOB_FIELDS, MAX_ROUNDS)}"""
+"""Migration 8: `claim_locked` again, with an eighth argument: the claiming engine's jobs
+whose handlers ended and whose outcomes are not yet committed, left out of its queues' and
+keys' running counts (`claim_sql.MINE`)."""
+
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)

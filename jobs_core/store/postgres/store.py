@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from jobs_core.errors import StoreError, StoreUnavailableError
@@ -194,13 +194,15 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         )
 
     async def claim(
-        self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
-    ) -> list[Job]:
+        self, *, owner: str, commands: list[str], named: bool, limit: int, now: int,
+        finished: Sequence[int] = (),
+    ) -> list[Job]:  # fmt: skip
         if self._claims.lost:
             await self._db.write(self._claims.release_lost, engine=True)
+        ended = list(finished)
         for _ in range(RETRIES):
             try:
-                jobs = await self._claim_once(owner, commands, named, limit, now)
+                jobs = await self._claim_once(owner, commands, named, limit, now, ended)
             except StoreUnavailableError:
                 # The claim may have committed with its answer lost: release its jobs later.
                 self._claims.note_lost(owner, now, named)
@@ -211,8 +213,9 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         return []
 
     async def _claim_once(
-        self, owner: str, commands: list[str], named: bool, limit: int, now: int
-    ) -> list[Job] | None:
+        self, owner: str, commands: list[str], named: bool, limit: int, now: int,
+        finished: list[int],
+    ) -> list[Job] | None:  # fmt: skip
         """One claim: lone statements while no flow control is in use, else under the
         store's claim lock (see `flow_claims`): `claim_locked` for the default worker, a
         transaction for named workers. None when a rival's named claim committed after our
@@ -221,7 +224,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         def statement(conn: Conn, locked: bool, batch: int, cap: int) -> Awaitable[ClaimRound]:
             return flow_claims.claim(
                 conn, owner=owner, commands=commands, named=named, limit=batch, per_queue=cap,
-                now=now, locked=locked, lock_class=self._lock_class,
+                now=now, locked=locked, lock_class=self._lock_class, finished=finished,
             )  # fmt: skip
 
         async def alone(batch: int, cap: int) -> ClaimRound:
@@ -245,7 +248,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             if named:
                 more, last = await self._db.write(under_lock, engine=True)
             else:
-                last = await self._claim_locked(owner, commands, limit - len(jobs), now)
+                last = await self._claim_locked(owner, commands, limit - len(jobs), now, finished)
                 more = last.jobs
         except flow_claims.ClaimRaced:
             return jobs or None
@@ -253,7 +256,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         return jobs + more
 
     async def _claim_locked(
-        self, owner: str, commands: list[str], limit: int, now: int
+        self, owner: str, commands: list[str], limit: int, now: int, finished: list[int]
     ) -> ClaimRound:
         """A default claim under the store's claim lock in one round trip: `claim_locked`,
         its own transaction, runs the claim's rounds itself."""
@@ -262,6 +265,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             lambda c: flow_claims.claim(
                 c, owner=owner, commands=commands, named=False, limit=limit, per_queue=cap,
                 now=now, locked=True, lock_class=self._lock_class, lock=True,
+                finished=finished,
             ),
             engine=True,
         )  # fmt: skip

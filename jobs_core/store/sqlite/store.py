@@ -246,8 +246,10 @@ class SqliteStore(
         return result
 
     async def claim(
-        self, *, owner: str, commands: list[str], named: bool, limit: int, now: int
-    ) -> list[Job]:
+        self, *, owner: str, commands: list[str], named: bool, limit: int, now: int,
+        finished: Sequence[int] = (),
+    ) -> list[Job]:  # fmt: skip
+        # `finished` is not needed: an engine on SQLite writes its outcomes before it claims.
         if not self.read_only and not self._read_now(partial(claims.may_claim, named=named)):
             return []
         return await self._write(

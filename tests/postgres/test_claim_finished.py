@@ -1,0 +1,110 @@
+"""A claim leaves the claiming engine's ended jobs, whose outcomes are not yet committed, out
+of its queues' and keys' running counts (`Store.claim`'s `finished`, `claim_sql.MINE`): the
+engine writes outcomes beside its claims, and a limited queue's room would otherwise come
+back only once the write commits (bench/README.md, issue 10's sixth pass)."""
+
+from __future__ import annotations
+
+import json
+
+from jobs_core import JobState
+from jobs_core.records import AttemptOutcome
+from jobs_core.store.postgres import PostgresStore
+from jobs_core.store.postgres.schema import LATEST_VERSION
+from jobs_core.store.protocol import NewJob, QueueChange, Transition
+from tests.pg_server import PgServer
+from tests.postgres.old_stores import function_mark, make_store_at
+
+NOW = 1_764_000_000_000
+
+
+def new(i: int, queue: str = "default", key: str | None = None) -> NewJob:
+    return NewJob(command="c", request_type="dict", request_body=json.dumps({"i": i}),
+                  worker="", run_after=NOW, retry_limit=0, timeout_secs=60.0, queue=queue,
+                  concurrency_key=key)  # fmt: skip
+
+
+def done(job_id: int, owner: str) -> Transition:
+    return Transition(job_id=job_id, state=JobState.COMPLETED, owner_guard=owner,
+                      response_body="null", outcome=AttemptOutcome.COMPLETED)  # fmt: skip
+
+
+async def test_a_limited_queue_leaves_out_only_the_claimers_ended_jobs_still_started(
+    store_url: str,
+) -> None:
+    store = PostgresStore(store_url)
+    try:
+        await store.set_queue("q", QueueChange(concurrency=2), NOW)
+        await store.enqueue([new(i, "q") for i in range(6)], NOW)
+
+        async def claim(owner: str, finished: list[int]) -> list[int]:
+            jobs = await store.claim(
+                owner=owner, commands=["c"], named=False, limit=10, now=NOW, finished=finished
+            )
+            return [j.id for j in jobs]
+
+        first, second = await claim("a", [])
+        assert await claim("a", []) == []  # at its limit
+        assert await claim("b", [first]) == []  # `a`'s job: `b` counts it
+        third = await claim("a", [first])  # `a`'s handler of `first` ended
+        assert len(third) == 1
+        await store.finish([done(first, "a")], [], NOW)
+        # Written meanwhile: no longer started, so not left out twice.
+        assert await claim("a", [first]) == []
+        assert len(await claim("a", [first, second, third[0]])) == 2
+    finally:
+        await store.close()
+
+
+async def test_a_key_at_its_limit_lets_the_next_job_start_once_its_running_job_ended(
+    store_url: str,
+) -> None:
+    store = PostgresStore(store_url)
+    try:
+
+        async def claim(finished: list[int]) -> list[int]:
+            jobs = await store.claim(
+                owner="a", commands=["c"], named=False, limit=10, now=NOW, finished=finished
+            )
+            return [j.id for j in jobs]
+
+        for key, told in (("k", True), ("m", False)):
+            [first] = await store.enqueue([new(1, key=key)], NOW)
+            assert await claim([]) == [first]
+            [second] = await store.enqueue([new(2, key=key)], NOW)
+            started = await claim([first] if told else [])
+            assert started == ([second] if told else [])  # else parked until `first` ends
+    finally:
+        await store.close()
+
+
+async def test_a_version_7_store_gets_claim_locked_that_takes_the_ended_jobs(
+    pg_server: PgServer, store_url: str
+) -> None:
+    schema = store_url.rsplit("schema=", 1)[1]
+    await make_store_at(pg_server, schema, 7)
+    # Version 7's function took seven arguments (no `finished`).
+    pg_server.psql(
+        f"SET search_path TO {schema}; DROP FUNCTION claim_locked; "
+        "CREATE FUNCTION claim_locked(text, bigint, text[], integer, boolean, integer, integer) "
+        "RETURNS integer LANGUAGE sql AS 'SELECT 1'; "
+        "COMMENT ON FUNCTION claim_locked IS 'made by migration 7'"
+    )
+    store = PostgresStore(store_url)
+    try:
+        await store.set_queue("q", QueueChange(concurrency=1), NOW)  # claims take the lock
+        [first, _] = await store.enqueue([new(1, "q"), new(2, "q")], NOW)
+        jobs = await store.claim(owner="a", commands=["c"], named=False, limit=5, now=NOW)
+        again = await store.claim(
+            owner="a", commands=["c"], named=False, limit=5, now=NOW, finished=[first]
+        )
+    finally:
+        await store.close()
+    assert [j.id for j in jobs] == [first] and len(again) == 1
+    assert int(pg_server.psql(f"SELECT version FROM {schema}.schema_version")) == LATEST_VERSION
+    assert function_mark(pg_server, schema, "claim_locked") == "none"  # made again
+    arguments = pg_server.psql(
+        f"SELECT pronargs FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        f"WHERE n.nspname = '{schema}' AND p.proname = 'claim_locked'"
+    )
+    assert int(arguments) == 8
