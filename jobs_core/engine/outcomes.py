@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from jobs_core.records import JobState
+from jobs_core.records import Job, JobState
 from jobs_core.rules import decide
 from jobs_core.scheduler import TASK_META
 from jobs_core.store.protocol import NewJob, Transition
@@ -67,19 +67,22 @@ async def wait_for_flush(engine: Engine) -> None:
         await asyncio.wait([task])
 
 
-async def flush(engine: Engine) -> None:
-    """Write the pending outcomes now (after the write under way, if any)."""
+async def flush(engine: Engine, *, claim: int = 0, now: int | None = None) -> list[Job]:
+    """Write the pending outcomes now (after the write under way, if any); with `claim`,
+    claim up to that many jobs of the default worker in the same store call
+    (`Store.finish_and_claim`) and return them, not started. `now`: the time of the write
+    and the claim (else the clock's, read once the write may begin)."""
     if not engine._outcomes and not engine._writing.locked():
-        return
+        return []
     async with engine._writing:
-        await _write(engine)
+        return await _write(engine, claim, now)
 
 
-async def _write(engine: Engine) -> None:
+async def _write(engine: Engine, claim: int = 0, now: int | None = None) -> list[Job]:
     if not engine._outcomes:
-        return
+        return []
     outcomes, engine._outcomes = engine._outcomes, []
-    now = engine.clock.now_ms()
+    now = engine.clock.now_ms() if now is None else now
     transitions: list[Transition] = []
     new_jobs: list[NewJob] = []
     for job, attempt in outcomes:
@@ -90,8 +93,15 @@ async def _write(engine: Engine) -> None:
         )  # fmt: skip
         transitions.extend(decision.transitions)
         new_jobs.extend(decision.new_jobs)
+    claimed: list[Job] = []
     try:
-        result = await engine.store.finish(transitions, new_jobs, now)
+        if claim:
+            result, claimed = await engine.store.finish_and_claim(
+                transitions, new_jobs, now,
+                owner=engine.id, commands=engine.registry.names(), limit=claim,
+            )  # fmt: skip
+        else:
+            result = await engine.store.finish(transitions, new_jobs, now)
     except BaseException:
         engine._outcomes = outcomes + engine._outcomes
         raise
@@ -108,3 +118,4 @@ async def _write(engine: Engine) -> None:
         engine._claim_default = engine._claim_named = True
     if engine.on_finished is not None:
         engine.on_finished.fire()
+    return claimed
