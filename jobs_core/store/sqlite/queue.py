@@ -133,9 +133,10 @@ WHERE b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
 RETURNING id, batch_id, queue, concurrency_key
 """
 """`_APPLY_BODY` for transitions that only complete their job (`_completes_only`): the
-columns it would leave as they are are not set, so no index on them is rewritten (the
-owner's) and no expression of theirs runs (the logs'): 5.3 against 8.9 µs a row (100
-rows a statement, measured)."""
+columns it would set to what they were are left out, so 5 values are bound a row instead of
+16 and no expression of theirs runs (the capped logs' append, the coalesces): 5.3 against
+8.9 µs a row, 100 rows a statement, the Python that makes the parameters included
+(measured; bench/README.md, "The engine's per-job path, sixth pass")."""
 
 COMPLETE_FIELDS = ("id", "guard", "duration_ms", "response_type", "response_body")
 
