@@ -30,18 +30,26 @@ async def flush_and_claim(engine: Engine) -> int:
     """Write the pending outcomes, and claim and start the default worker's next jobs in
     the same store call when a claim is wanted (`Store.finish_and_claim`: on SQLite one
     write transaction a dispatch turn instead of two); how many jobs started."""
-    if not engine._outcomes or not _default_limit(engine):
-        await outcomes.flush(engine)
+    if engine._outcomes and _default_limit(engine):
+        # One claim at a time, as `claim` (`run_until_idle` claims beside the loop).
+        async with engine._claiming:
+            limit = _default_limit(engine)  # the room may have gone meanwhile
+            if limit:
+                return await _flush_and_claim(engine, limit)
+    await outcomes.flush(engine)
+    return 0
+
+
+async def _flush_and_claim(engine: Engine, limit: int) -> int:
+    engine._last_claim = time.monotonic()
+    now = engine.clock.now_ms()
+    jobs = await outcomes.flush(engine, claim=limit, now=now)
+    if jobs is None:  # another write took the outcomes meanwhile: the claim is still due
         return 0
-    async with engine._claiming:
-        limit = _default_limit(engine)
-        engine._last_claim = time.monotonic()
-        now = engine.clock.now_ms()
-        jobs = await outcomes.flush(engine, claim=limit, now=now)
-        engine._claim_default = len(jobs) == limit
-        if not jobs and engine._next_due is None:  # as after any claim that found nothing
-            engine._next_due = await engine.store.next_due(now)
-        return _start_all(engine, jobs)
+    engine._claim_default = len(jobs) == limit
+    if not jobs and engine._next_due is None:  # as after any claim that found nothing
+        engine._next_due = await engine.store.next_due(now)
+    return _start_all(engine, jobs)
 
 
 def _default_limit(engine: Engine) -> int:

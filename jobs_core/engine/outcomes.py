@@ -67,20 +67,21 @@ async def wait_for_flush(engine: Engine) -> None:
         await asyncio.wait([task])
 
 
-async def flush(engine: Engine, *, claim: int = 0, now: int | None = None) -> list[Job]:
+async def flush(engine: Engine, *, claim: int = 0, now: int | None = None) -> list[Job] | None:
     """Write the pending outcomes now (after the write under way, if any); with `claim`,
     claim up to that many jobs of the default worker in the same store call
-    (`Store.finish_and_claim`) and return them, not started. `now`: the time of the write
+    (`Store.finish_and_claim`) and return them, not started; None if there was nothing to
+    write (another write took the outcomes), and so no claim. `now`: the time of the write
     and the claim (else the clock's, read once the write may begin)."""
     if not engine._outcomes and not engine._writing.locked():
-        return []
+        return None
     async with engine._writing:
         return await _write(engine, claim, now)
 
 
-async def _write(engine: Engine, claim: int = 0, now: int | None = None) -> list[Job]:
+async def _write(engine: Engine, claim: int = 0, now: int | None = None) -> list[Job] | None:
     if not engine._outcomes:
-        return []
+        return None
     outcomes, engine._outcomes = engine._outcomes, []
     now = engine.clock.now_ms() if now is None else now
     transitions: list[Transition] = []
