@@ -37,7 +37,8 @@ from _common import REPO, extract_revision, final_line, median, print_table, rot
 RUN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_per_job_run.py")
 STEPS = (
     "claim", "start", "context", "prepare", "handler call", "attempt record", "outcome rules",
-    "outcome write", "outcome other", "archive", "loop and rest", "cpu", "wall", "cpu, plain",
+    "outcome write", "claim and outcome write", "outcome other", "claim + outcome write",
+    "archive", "loop and rest", "cpu", "wall", "cpu, plain",
     "wall, plain", "ran: wall, plain", "ran: loop cpu, plain",
 )  # fmt: skip
 

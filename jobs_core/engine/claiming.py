@@ -26,15 +26,48 @@ async def claim(engine: Engine, now: int) -> int:
         return await _claim(engine, now)
 
 
+async def flush_and_claim(engine: Engine) -> int:
+    """Write the pending outcomes, and claim and start the default worker's next jobs in
+    the same store call when a claim is wanted (`Store.finish_and_claim`: on SQLite one
+    write transaction a dispatch turn instead of two); how many jobs started."""
+    if engine._outcomes and _default_limit(engine):
+        # One claim at a time, as `claim` (`run_until_idle` claims beside the loop).
+        async with engine._claiming:
+            limit = _default_limit(engine)  # the room may have gone meanwhile
+            if limit:
+                return await _flush_and_claim(engine, limit)
+    await outcomes.flush(engine)
+    return 0
+
+
+async def _flush_and_claim(engine: Engine, limit: int) -> int:
+    engine._last_claim = time.monotonic()
+    now = engine.clock.now_ms()
+    jobs = await outcomes.flush(engine, claim=limit, now=now)
+    if jobs is None:  # another write took the outcomes meanwhile: the claim is still due
+        return 0
+    engine._claim_default = len(jobs) == limit
+    if not jobs and engine._next_due is None:  # as after any claim that found nothing
+        engine._next_due = await engine.store.next_due(now)
+    return _start_all(engine, jobs)
+
+
+def _default_limit(engine: Engine) -> int:
+    """How many jobs of the default worker a claim now may take (0: no claim wanted)."""
+    if engine.stopping or not engine._claim_default:
+        return 0
+    capacity = engine.settings.concurrency - _default_running(engine)
+    return max(0, min(capacity, engine.settings.claim_batch))
+
+
 async def _claim(engine: Engine, now: int) -> int:
     claimed = 0
     looked = False
     commands = engine.registry.names()
-    capacity = engine.settings.concurrency - _default_running(engine)
-    if engine._claim_default and capacity > 0:
+    limit = _default_limit(engine)
+    if limit:
         looked = True
         engine._last_claim = time.monotonic()
-        limit = min(capacity, engine.settings.claim_batch)
         writing = engine._flush_task
         writing = writing if writing is not None and not writing.done() else None
         jobs = await engine.store.claim(

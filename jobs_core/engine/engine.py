@@ -263,14 +263,15 @@ class Engine:
     async def _dispatch_once(self) -> None:
         if self.store.concurrent_writes:
             outcomes.start_flush(self)
+            claimed = 0
         else:
-            await self._flush_outcomes()
+            claimed = await claiming.flush_and_claim(self)
         now = self.clock.now_ms()
         self._check_changes()
         if self._next_due is not None and self._next_due <= now:
             self._next_due = None
             self._claim_default = self._claim_named = True
-        claimed = await claiming.claim(self, now)
+        claimed += await claiming.claim(self, now)
         await maintenance.maintain(self, now)
         if claimed or self._outcomes:
             await asyncio.sleep(0)

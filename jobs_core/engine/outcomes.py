@@ -67,21 +67,25 @@ async def wait_for_flush(engine: Engine) -> None:
         await asyncio.wait([task])
 
 
-async def flush(engine: Engine) -> None:
-    """Write the pending outcomes now (after the write under way, if any)."""
+async def flush(engine: Engine, *, claim: int = 0, now: int | None = None) -> list[Job] | None:
+    """Write the pending outcomes now (after the write under way, if any); with `claim`,
+    claim up to that many jobs of the default worker in the same store call
+    (`Store.finish_and_claim`) and return them, not started; None if there was nothing to
+    write (another write took the outcomes), and so no claim. `now`: the time of the write
+    and the claim (else the clock's, read once the write may begin)."""
     if not engine._outcomes and not engine._writing.locked():
-        return
+        return None
     async with engine._writing:
-        await _write(engine)
+        return await _write(engine, claim, now)
 
 
-async def _write(engine: Engine) -> None:
+async def _write(engine: Engine, claim: int = 0, now: int | None = None) -> list[Job] | None:
     if not engine._outcomes:
-        return
+        return None
     outcomes, engine._outcomes = engine._outcomes, []
     engine._in_write = outcomes
     try:
-        await _write_out(engine, outcomes)
+        return await _write_out(engine, outcomes, claim, now)
     finally:
         engine._in_write = []
 
@@ -96,8 +100,10 @@ def unwritten(engine: Engine) -> list[int]:
     return [job.id for job, _ in (*engine._in_write, *engine._outcomes) if job.id not in running]
 
 
-async def _write_out(engine: Engine, outcomes: list[tuple[Job, Attempt]]) -> None:
-    now = engine.clock.now_ms()
+async def _write_out(
+    engine: Engine, outcomes: list[tuple[Job, Attempt]], claim: int, now: int | None
+) -> list[Job]:
+    now = engine.clock.now_ms() if now is None else now
     transitions: list[Transition] = []
     new_jobs: list[NewJob] = []
     for job, attempt in outcomes:
@@ -108,8 +114,15 @@ async def _write_out(engine: Engine, outcomes: list[tuple[Job, Attempt]]) -> Non
         )  # fmt: skip
         transitions.extend(decision.transitions)
         new_jobs.extend(decision.new_jobs)
+    claimed: list[Job] = []
     try:
-        result = await engine.store.finish(transitions, new_jobs, now)
+        if claim:
+            result, claimed = await engine.store.finish_and_claim(
+                transitions, new_jobs, now,
+                owner=engine.id, commands=engine.registry.names(), limit=claim,
+            )  # fmt: skip
+        else:
+            result = await engine.store.finish(transitions, new_jobs, now)
     except BaseException:
         engine._outcomes = outcomes + engine._outcomes
         raise
@@ -126,3 +139,4 @@ async def _write_out(engine: Engine, outcomes: list[tuple[Job, Attempt]]) -> Non
         engine._claim_default = engine._claim_named = True
     if engine.on_finished is not None:
         engine.on_finished.fire()
+    return claimed

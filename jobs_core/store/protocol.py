@@ -317,6 +317,22 @@ class Store(Protocol):
         """
         ...
 
+    async def finish_and_claim(
+        self, transitions: list[Transition], new_jobs: list[NewJob], now: int, *,
+        owner: str, commands: list[str], limit: int,
+    ) -> tuple[FinishResult, list[Job]]:  # fmt: skip
+        """`finish`, then `claim(named=False)` of up to `limit` jobs at `now`, as those two
+        say; the claim sees what the finish released.
+
+        SQLite: one transaction (one write lock and one commit per dispatch turn of an
+        engine instead of two): if either fails, neither is applied. PostgreSQL: the two
+        calls, one after the other (the engine does not use this there: its writes overlap
+        its claims, `concurrent_writes`); a claim that fails raises after the finish
+        committed, and a finish applied again changes nothing (its transitions are guarded
+        by their owner).
+        """
+        ...
+
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
         """Append logs and set progress/status of running jobs, in one transaction.
 

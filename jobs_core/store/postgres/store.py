@@ -288,6 +288,15 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             engine=True,
         )
 
+    async def finish_and_claim(
+        self, transitions: list[Transition], new_jobs: list[NewJob], now: int, *,
+        owner: str, commands: list[str], limit: int,
+    ) -> tuple[FinishResult, list[Job]]:  # fmt: skip
+        # Two calls (see `Store.finish_and_claim`): each is its own round trip or two here.
+        result = await self.finish(transitions, new_jobs, now)
+        jobs = await self.claim(owner=owner, commands=commands, named=False, limit=limit, now=now)
+        return result, jobs
+
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
         await self._db.one(
             lambda c: queue.record_activity(c, updates, now, self._max_log, self.channel),

@@ -121,6 +121,46 @@ def apply_transitions_sql(rows: int) -> str:
     return f"WITH t({', '.join(TRANSITION_FIELDS)}) AS (VALUES {values}){_APPLY_BODY}"
 
 
+_COMPLETE_BODY = """
+UPDATE background_job AS b
+SET state = 'completed', cancel_requested = 0, completed_date = ?1,
+    duration_ms = coalesce(t.duration_ms, b.duration_ms),
+    response_type = coalesce(t.response_type, b.response_type),
+    response_body = t.response_body, error = NULL, progress = 1.0, last_activity_date = ?1
+FROM t
+WHERE b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
+  AND b.state NOT IN ('completed', 'failed', 'cancelled')
+RETURNING id, batch_id, queue, concurrency_key
+"""
+"""`_APPLY_BODY` for transitions that only complete their job (`_completes_only`): the
+columns it would set to what they were are left out, so 5 values are bound a row instead of
+16 and no expression of theirs runs (the capped logs' append, the coalesces): 5.3 against
+8.9 µs a row, 100 rows a statement, the Python that makes the parameters included
+(measured; bench/README.md, "The engine's per-job path, sixth pass")."""
+
+COMPLETE_FIELDS = ("id", "guard", "duration_ms", "response_type", "response_body")
+
+
+@functools.lru_cache(maxsize=64)
+def complete_sql(rows: int) -> str:
+    """The statement completing `rows` jobs: ?1 is now, then each one's COMPLETE_FIELDS."""
+    width = len(COMPLETE_FIELDS)
+    values = ", ".join(
+        "(" + ", ".join(f"?{2 + r * width + c}" for c in range(width)) + ")" for r in range(rows)
+    )
+    return f"WITH t({', '.join(COMPLETE_FIELDS)}) AS (VALUES {values}){_COMPLETE_BODY}"
+
+
+def _completes_only(t: Transition) -> bool:
+    """Whether `t` sets nothing but what `_COMPLETE_BODY` sets: a handler that returned,
+    with no logs, status or error to record and nothing to notify."""
+    return (
+        t.state is JobState.COMPLETED and t.progress == 1.0 and t.response_body is not None
+        and not t.logs and t.error is None and t.status is None and t.run_after is None
+        and not t.notified and not t.refund_attempt and t.notify_error is None
+    )  # fmt: skip
+
+
 def _padded(n: int) -> int:
     """Statement sizes: exact up to 16 transitions, then multiples of 16 (the rows past `n`
     are NULLs that match no job), so a few dozen statements stay compiled."""
@@ -332,6 +372,9 @@ def _apply(
     width = len(TRANSITION_FIELDS)
     for first in range(0, len(transitions), APPLY_CHUNK):
         chunk = transitions[first : first + APPLY_CHUNK]
+        if all(map(_completes_only, chunk)):  # most batches: every job returned
+            rows += _complete(conn, chunk, now)
+            continue
         size = _padded(len(chunk))
         params: list[Any] = [now, max_log]
         for t in chunk:
@@ -339,6 +382,15 @@ def _apply(
         params += [None] * ((size - len(chunk)) * width)
         rows += conn.execute(apply_transitions_sql(size), params).fetchall()
     return rows
+
+
+def _complete(conn: sqlite3.Connection, chunk: list[Transition], now: int) -> list[Any]:
+    size = _padded(len(chunk))
+    params: list[Any] = [now]
+    for t in chunk:
+        params += (t.job_id, t.owner_guard, t.duration_ms, t.response_type, t.response_body)
+    params += [None] * ((size - len(chunk)) * len(COMPLETE_FIELDS))
+    return conn.execute(complete_sql(size), params).fetchall()
 
 
 def _transition_values(t: Transition, now: int) -> tuple[Any, ...]:

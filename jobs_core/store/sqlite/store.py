@@ -266,6 +266,21 @@ class SqliteStore(
             lambda conn: queue.finish(conn, transitions, new_jobs, now, self._max_log)
         )
 
+    async def finish_and_claim(
+        self, transitions: list[Transition], new_jobs: list[NewJob], now: int, *,
+        owner: str, commands: list[str], limit: int,
+    ) -> tuple[FinishResult, list[Job]]:  # fmt: skip
+        def both(conn: sqlite3.Connection) -> tuple[FinishResult, list[Job]]:
+            result = queue.finish(conn, transitions, new_jobs, now, self._max_log)
+            # The probe first, as `claim` (the claim's first statement costs more).
+            if not claims.may_claim(conn, named=False):
+                return result, []
+            return result, claims.claim(
+                conn, owner=owner, commands=commands, named=False, limit=limit, now=now
+            )
+
+        return await self._write(both)
+
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
         await self._write(lambda conn: queue.record_activity(conn, updates, now, self._max_log))
 
