@@ -1,11 +1,15 @@
 """What a producer and an engine in two processes do, counted in each (SQLite).
 
-Usage: uv run python bench/pair_counts.py [--workload one|many|drain] [--pace N] [--jobs N]
+Usage: uv run python bench/pair_counts.py [--workload one|many|drain|batched] [--mixed]
+       [--pace N] [--jobs N]
 
 `one`: one producer awaiting one enqueue per job (`peers.py`'s (a)), `--pace N` at most N
 jobs/s (the regime of an engine that keeps up: claims of a few jobs); `many`: 100 concurrent
-producers (its (b)); `drain`: the jobs enqueued in one `enqueue_many` while the engine runs.
-Both processes count (`_pair_instr.py`): claims and how many took jobs, their median size
+producers (its (b)); `drain`: the jobs enqueued in one `enqueue_many` while the engine runs;
+`batched`: `throughput.py`'s end to end (`enqueue_many` of 500 at a time). `--mixed`: the
+jobs of `throughput.py`'s mixed workload (5 queues, two limited, priorities, keys).
+Both processes count (`_pair_instr.py`): claims, how many took jobs and how many came back
+full (as many as the engine asked for), their median size
 and CPU, outcome writes, write transactions and the wall time they held the lock, failed
 `BEGIN IMMEDIATE`s and spins given up, page-cache hits and misses, the WAL's largest size,
 checkpoints; and the CPU µs a job of each process. Prints a table and a final JSON line.

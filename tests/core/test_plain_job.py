@@ -145,8 +145,12 @@ def test_routed_job_leaves_flow_commands_workers_and_bad_values_to_new_job() -> 
     with pytest.raises(InvalidOptionError, match="queue 'mail': command 'smtp_mail'"):
         jobs.new_job(EnqueueRequest(command="smtp_mail", request=Mail(to="x"), queue="mail"), NOW)
     bad: list[dict[str, Any]] = [
-        {"queue": " mail"}, {"priority": True}, {"priority": 10**7}, {"concurrency_key": ""},
-        {"concurrency_key": 5}, {"concurrency_key": " ", "queue": ""},  # the key named first
+        {"queue": " mail"},
+        {"priority": True},
+        {"priority": 10**7},
+        {"concurrency_key": ""},
+        {"concurrency_key": 5},
+        {"concurrency_key": " ", "queue": ""},  # the key named first
     ]
     for options in bad:
         request = EnqueueRequest(command="anything", request={}, **options)
