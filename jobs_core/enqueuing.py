@@ -279,7 +279,7 @@ class JobBuilder:
         return self._job(
             spec, command, r.request, now, queue=r.queue or DEFAULT_QUEUE,
             priority=r.priority or 0, concurrency_key=key,
-            concurrency_limit=spec.concurrency_limit or 1 if key is not None else 1,
+            concurrency_limit=(spec.concurrency_limit or 1) if key is not None else 1,
         )  # fmt: skip
 
 
