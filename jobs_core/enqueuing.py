@@ -42,31 +42,18 @@ tier passes them (an instance of the request type is right by construction)."""
 
 
 _OPTIONS = tuple(f.name for f in fields(EnqueueRequest) if f.name not in ("command", "request"))
-_options_of = attrgetter(*_OPTIONS)
-_NO_OPTIONS = _options_of(EnqueueRequest(command="-"))
-"""Every option of an `EnqueueRequest` at its default: a request with no option set (most
-are) compares equal in one step and is built by `JobBuilder.plain_job`."""
-
-
-def _sets_no_option(r: EnqueueRequest) -> bool:
-    """Whether every option of `r` is at its default (unset options are compared by
-    identity; a set one whose `==` gives no truth value, an array, is an option set)."""
-    try:
-        return bool(_options_of(r) == _NO_OPTIONS)
-    except Exception:
-        return False
-
-
 _ROUTING = ("queue", "priority", "concurrency_key")
 """The flow options most requests that set any set (`throughput.py`'s mixed workload):
-built by `JobBuilder.routed_job` when they are the only ones set."""
+built by `JobBuilder.routed_job` when they are the only ones set (`plain_job` when none
+is: most requests set no option)."""
 _others_of = attrgetter(*(name for name in _OPTIONS if name not in _ROUTING))
 _NO_OTHERS = _others_of(EnqueueRequest(command="-"))
 
 
 def _sets_routing_only(r: EnqueueRequest) -> bool:
     """Whether every option of `r` but queue, priority and concurrency key is at its
-    default (compared as `_sets_no_option` compares)."""
+    default (unset options are compared by identity; a set one whose `==` gives no truth
+    value, an array, is an option set)."""
     try:
         return bool(_others_of(r) == _NO_OTHERS)
     except Exception:
@@ -191,12 +178,13 @@ class JobBuilder:
         allow_undeclared: bool = False,
     ) -> NewJob:  # fmt: skip
         """The row for one request; `spec` overrides the command lookup (transient jobs)."""
-        if spec is None and _sets_no_option(r):
-            job = self.plain_job(r.command, r.request, now, allow_undeclared, refreshed=refreshed)
-            if job is not None:
-                return job
-        elif spec is None and _sets_routing_only(r):
-            job = self.routed_job(r, now, allow_undeclared, refreshed=refreshed)
+        if spec is None and _sets_routing_only(r):
+            if r.queue is None and r.priority is None and r.concurrency_key is None:
+                job = self.plain_job(
+                    r.command, r.request, now, allow_undeclared, refreshed=refreshed
+                )
+            else:
+                job = self.routed_job(r, now, allow_undeclared, refreshed=refreshed)
             if job is not None:
                 return job
         check_options(r)
