@@ -67,6 +67,8 @@ def _wrap_claims() -> None:
         COUNTS[key] += round((time.process_time() - began) * 1e6)
         if jobs:
             SIZES[len(jobs)] += 1
+            COUNTS["claims_full"] += len(jobs) == kwargs["limit"]
+            COUNTS["claimed_limit_sum"] += kwargs["limit"]
         return jobs
 
     async def counted_finish(self: st.SqliteStore, *args: Any) -> Any:

@@ -20,7 +20,8 @@ when priorities reorder the claims.
 `--enqueue`: the enqueue path instead, in a fresh store at NORMAL with no engine: CPU per
 awaited `jobs.enqueue("noop", {"i": i})` through the public API, per job of `enqueue_many`
 (batches of 1,000 `EnqueueRequest`s, made in the timed loop as `throughput.py` makes them),
-and the same two at the store's level (`SqliteStore.enqueue` of ready-made `NewJob`s).
+and the same two at the store's level (`SqliteStore.enqueue` of ready-made `NewJob`s); with
+`--mixed`, the jobs set the mixed workload's queue, priority and key.
 Prints a table and a final JSON line.
 """
 
@@ -107,6 +108,14 @@ import asyncio, json, shutil, tempfile, time
 from jobs_core import BackgroundJobs, EnqueueRequest
 from jobs_core.store.protocol import NewJob
 
+QUEUES = ("mail", "billing", "reports", "media", "webhooks")
+
+def flow(i):
+    if not {mixed}:
+        return {{}}
+    return dict(queue=QUEUES[i % 5], priority=(i * 7) % 4,
+                concurrency_key=f"user:{{i % 2000}}" if i % 10 < 2 else None)
+
 def cpu_us(start, n):
     return (time.process_time() - start) / n * 1e6
 
@@ -123,16 +132,16 @@ async def main(n):
     cpu = {{}}
     t0 = time.process_time()
     for i in range(n):
-        await jobs.enqueue("noop", {{"i": i}})
+        await jobs.enqueue("noop", {{"i": i}}, **flow(i))
     cpu["single"] = cpu_us(t0, n)
     t0 = time.process_time()
     for first in range(0, 10 * n, 1000):
-        await jobs.enqueue_many([EnqueueRequest(command="noop", request={{"i": i}})
+        await jobs.enqueue_many([EnqueueRequest(command="noop", request={{"i": i}}, **flow(i))
                                  for i in range(first, first + 1000)])
     cpu["many"] = cpu_us(t0, 10 * n)
     store, now = jobs.store, jobs.clock.now_ms()
     new = [NewJob(command="noop", request_type="dict", request_body='{{"i": %d}}' % i,
-                  worker="", run_after=now, retry_limit=2, timeout_secs=600.0)
+                  worker="", run_after=now, retry_limit=2, timeout_secs=600.0, **flow(i))
            for i in range(1000)]
     t0 = time.process_time()
     for i in range(n):
@@ -157,7 +166,7 @@ def run_once(
 ) -> dict[str, float]:  # fmt: skip
     env = {**os.environ, "PYTHONPATH": tree}
     if enqueue:
-        script = ENQUEUE_RUN.format(jobs=jobs)
+        script = ENQUEUE_RUN.format(jobs=jobs, mixed=mixed)
     else:
         script = ONE_RUN.format(
             jobs=jobs, mixed=mixed, backlog=backlog, archive_every=archive_every
@@ -222,7 +231,8 @@ def main() -> None:
         for phase in (phases if args.enqueue else (*phases, "total"))
     ]  # fmt: skip
     workload = (
-        ("enqueue" if args.enqueue else "mixed" if args.mixed else "default queue")
+        ("enqueue, " if args.enqueue else "")
+        + ("mixed" if args.mixed else "default queue")
         + (f", {args.backlog:,} queued of other commands" if args.backlog else "")
         + (f", archived every {args.archive_every} claims" if args.archive_every else "")
     )

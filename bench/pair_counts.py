@@ -1,11 +1,15 @@
 """What a producer and an engine in two processes do, counted in each (SQLite).
 
-Usage: uv run python bench/pair_counts.py [--workload one|many|drain] [--pace N] [--jobs N]
+Usage: uv run python bench/pair_counts.py [--workload one|many|drain|batched] [--mixed]
+       [--pace N] [--jobs N]
 
 `one`: one producer awaiting one enqueue per job (`peers.py`'s (a)), `--pace N` at most N
 jobs/s (the regime of an engine that keeps up: claims of a few jobs); `many`: 100 concurrent
-producers (its (b)); `drain`: the jobs enqueued in one `enqueue_many` while the engine runs.
-Both processes count (`_pair_instr.py`): claims and how many took jobs, their median size
+producers (its (b)); `drain`: the jobs enqueued in one `enqueue_many` while the engine runs;
+`batched`: `throughput.py`'s end to end (`enqueue_many` of 500 at a time). `--mixed`: the
+jobs of `throughput.py`'s mixed workload (5 queues, two limited, priorities, keys).
+Both processes count (`_pair_instr.py`): claims, how many took jobs and how many came back
+full (as many as the engine asked for), their median size
 and CPU, outcome writes, write transactions and the wall time they held the lock, failed
 `BEGIN IMMEDIATE`s and spins given up, page-cache hits and misses, the WAL's largest size,
 checkpoints; and the CPU µs a job of each process. Prints a table and a final JSON line.
@@ -23,14 +27,19 @@ from typing import Any
 import _pair_instr
 from _common import cpu_secs, data_dir, final_line, print_table
 from _engine_proc import build
-from throughput import _batch, start_engine, stop_engine, wait_completed
+from throughput import _batch, _mixed_batch, _mixed_setup, start_engine, stop_engine, wait_completed
 
 from jobs_core import BackgroundJobs
 
 
 async def produce(jobs: BackgroundJobs, args: argparse.Namespace) -> None:
+    batch = _mixed_batch if args.mixed else _batch
     if args.workload == "drain":
-        await jobs.enqueue_many(_batch(0, args.jobs))
+        await jobs.enqueue_many(batch(0, args.jobs))
+        return
+    if args.workload == "batched":  # throughput.py's end to end: batches of 500
+        for first in range(0, args.jobs, 500):
+            await jobs.enqueue_many(batch(first, min(500, args.jobs - first)))
         return
     step = 100 if args.workload == "many" else 1
     began = time.perf_counter()
@@ -49,6 +58,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         counts_path = os.path.join(directory, "engine-counts.json")
         os.environ["JOBS_BENCH_COUNTS"] = counts_path
         jobs = build(directory, "NORMAL")
+        if args.mixed:
+            await _mixed_setup(jobs)
         proc, _ = await start_engine(directory, "NORMAL")
         await asyncio.sleep(0.5)
         try:
@@ -71,7 +82,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workload", default="one", choices=["one", "many", "drain"])
+    parser.add_argument("--workload", default="one", choices=["one", "many", "drain", "batched"])
+    parser.add_argument("--mixed", action="store_true", help="throughput.py's mixed workload")
     parser.add_argument("--pace", type=int, default=0, help="with one: at most N jobs/s")
     parser.add_argument("--jobs", type=int, default=10_000)
     args = parser.parse_args()

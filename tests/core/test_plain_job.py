@@ -1,6 +1,6 @@
 """`JobBuilder.plain_job`: the short path of an enqueue that sets no option builds exactly the
 job the general path (`new_job` resolving every option) builds, and leaves to it what it
-does not handle."""
+does not handle; `routed_job` the same for a request that sets only queue, priority or key."""
 
 from __future__ import annotations
 
@@ -100,3 +100,66 @@ def test_new_job_takes_the_general_path_for_any_option_set() -> None:
     assert tagged.tag == "t"
     with pytest.raises(InvalidOptionError, match="tag"):  # checked, not compared away
         jobs.new_job(EnqueueRequest(command="anything", tag=NoTruth()), NOW)  # type: ignore[arg-type]
+
+
+def routing_builder() -> JobBuilder:
+    jobs = builder()
+    jobs.registry.add(anything, name="limited", flow=FlowOptions(concurrency_limit=3))
+    return jobs
+
+
+@pytest.mark.parametrize(
+    ("command", "routing"),
+    [
+        ("anything", {"queue": "mail"}),
+        ("anything", {"priority": 3}),
+        ("anything", {"priority": -2, "queue": "default"}),
+        ("anything", {"concurrency_key": "user:1"}),
+        ("anything", {"queue": "mail", "priority": 1, "concurrency_key": "user:1"}),
+        ("limited", {"concurrency_key": "user:1"}),
+        ("limited", {"queue": "billing"}),
+        ("elsewhere", {"queue": "mail", "concurrency_key": "k"}),
+    ],
+)
+def test_routed_job_builds_what_new_job_builds(command: str, routing: dict[str, Any]) -> None:
+    """A request setting only queue, priority or key takes the short path (`routed_job`)
+    to the job the general path builds: queue, priority, key and the command's limit."""
+    jobs = routing_builder()
+    spec: Spec = jobs.registry.find(command) or jobs._declared[command]
+    request = EnqueueRequest(command=command, request={"to": "a@b.c"}, **routing)
+    general = jobs.new_job(request, NOW, spec=spec)
+    assert jobs.routed_job(request, NOW) == general
+    assert jobs.new_job(request, NOW) == general
+    if "concurrency_key" in routing:
+        assert general.concurrency_limit == (3 if command == "limited" else 1)
+
+
+def test_routed_job_leaves_flow_commands_workers_and_bad_values_to_new_job() -> None:
+    jobs = routing_builder()
+    routed = EnqueueRequest(command="queued", request={}, priority=2)
+    assert jobs.routed_job(routed, NOW) is None
+    assert jobs.new_job(routed, NOW).queue == "slow"  # the command's queue
+    to_worker = EnqueueRequest(command="smtp_mail", request=Mail(to="x"), priority=1)
+    assert jobs.routed_job(to_worker, NOW) is None
+    assert jobs.new_job(to_worker, NOW).queue == "smtp"
+    with pytest.raises(InvalidOptionError, match="queue 'mail': command 'smtp_mail'"):
+        jobs.new_job(EnqueueRequest(command="smtp_mail", request=Mail(to="x"), queue="mail"), NOW)
+    bad: list[dict[str, Any]] = [
+        {"queue": " mail"},
+        {"priority": True},
+        {"priority": 10**7},
+        {"concurrency_key": ""},
+        {"concurrency_key": 5},
+        {"concurrency_key": " ", "queue": ""},  # the key named first
+    ]
+    for options in bad:
+        request = EnqueueRequest(command="anything", request={}, **options)
+        assert jobs.routed_job(request, NOW) is None
+        with pytest.raises(InvalidOptionError, match=next(iter(options))):
+            jobs.new_job(request, NOW)
+
+
+def test_routed_job_checks_the_request_against_the_command() -> None:
+    jobs = routing_builder()
+    with pytest.raises(InvalidRequestError, match="elsewhere"):
+        jobs.routed_job(EnqueueRequest(command="elsewhere", request={"to": 3}, queue="q"), NOW)

@@ -255,14 +255,15 @@ def _insert_one(conn: sqlite3.Connection, job: NewJob, now: int) -> int:
 def _is_plain(job: NewJob) -> bool:
     """Whether `job` sets none of OPTIONAL_COLUMNS (the common case): nothing to look up,
     no dependency, no batch, queued at once."""
+    # The flow fields first: a job that sets any (a batch of the mixed workload) is told
+    # apart at the first test, inside the write lock.
     return (
-        job.parent_id is None and job.depends_on is None and job.ref_id is None
+        job.queue == DEFAULT_QUEUE and not job.priority and job.concurrency_key is None
+        and job.parent_id is None and job.depends_on is None and job.ref_id is None
         and job.tag is None and job.callback is None and job.batch_id is None
         and job.created_by is None and job.user_id is None and job.reply_to is None
         and not job.args and not job.meta and not job.waits and not job.worker
-        and job.queue == DEFAULT_QUEUE
-        and not job.priority and job.expires_at is None and job.concurrency_key is None
-        and job.unique_key is None and job.retry_policy is None
+        and job.expires_at is None and job.unique_key is None and job.retry_policy is None
     )  # fmt: skip
 
 
