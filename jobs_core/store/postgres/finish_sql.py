@@ -26,6 +26,7 @@ from __future__ import annotations
 from .arrays import broadcast
 from .dependents_sql import RELEASE_SET, cancel_dependents_sql
 from .logs import append_logs
+from .search_sql import SEARCH_VECTOR
 from .summaries import archive_summaries
 from .tally_sql import command_tally
 
@@ -80,10 +81,6 @@ failed or was cancelled): `jobs_core.history` reads it from there."""
 _ENDING = "state IN ('completed', 'failed', 'cancelled')"
 _APPLIES = """b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
           AND b.state NOT IN ('completed', 'failed', 'cancelled')"""
-_SUMMARY = (
-    "id, state, started_date, completed_date, duration_ms, attempts, response_type, error, "
-    "batch_id, queue, concurrency_key"
-)
 
 _RECORD_ATTEMPTS = f"""
     -- A retried attempt (the job queued again) keeps a history row, read from the job's row
@@ -189,52 +186,84 @@ _FLOW = """
 """
 
 
-def _apply(job_fields: list[str]) -> str:
-    """The function's first statement: the transitions, their rows moved or updated, their
-    summaries; what the next ones need into variables."""
+def _ending(job_fields: list[str], failed: bool) -> str:
+    """The transitions that end jobs: their rows moved to the archive with their summaries,
+    tallied; what the next statements need into variables. `failed`: some transition fails
+    or cancels its job (else the insert into `failed_job`, which would get no row, is left
+    out: each part of a statement costs its start at every call, rows or none)."""
     columns = ", ".join(job_fields)
     final_row = ", ".join(f"{CHANGED.get(f, 'b.' + f)} AS {f}" for f in job_fields)
+    into_failed = f"""
+        ), failed AS (
+            INSERT INTO failed_job ({columns}, search)
+            SELECT {columns}, {SEARCH_VECTOR} FROM ended WHERE state <> 'completed'"""
+    if not failed:
+        into_failed = ""
     # Rows are found by primary key (`= ANY(ARRAY(...))`): joined to the transitions, which
     # the planner cannot size, an empty part would scan the whole live table.
     return f"""
-    WITH t AS ({TRANSITIONS}
-    ), ended AS (
-        DELETE FROM background_job AS b USING t
-        WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE {_ENDING}))
-          AND {_APPLIES}
-        RETURNING {final_row}
-    ), completed AS (
-        INSERT INTO completed_job ({columns})
-        SELECT {columns} FROM ended WHERE state = 'completed'
-    ), failed AS (
-        INSERT INTO failed_job ({columns})
-        SELECT {columns} FROM ended WHERE state <> 'completed'
-    ), tallied AS ({command_tally("ended", "p_now")}
-    ), changed AS (
-        UPDATE background_job AS b
-        SET {", ".join(f"{f} = {e}" for f, e in CHANGED.items())}, cancel_requested = false
-        FROM t
-        WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE NOT {_ENDING}))
-          AND {_APPLIES}
-        RETURNING {", ".join("b." + f for f in _SUMMARY.split(", "))}
-    ), applied AS (
-        SELECT {_SUMMARY} FROM ended UNION ALL SELECT {_SUMMARY} FROM changed
-    ), summary AS ({archive_summaries("ended")}
-    )
-    SELECT coalesce(array_agg(id), '{{}}'),
-        coalesce(array_agg(id) FILTER (WHERE state = 'completed'), '{{}}'),
-        coalesce(array_agg(id) FILTER (WHERE state IN ('failed', 'cancelled')), '{{}}'),
-        ARRAY[count(*) FILTER (WHERE state = 'cancelled'),
-              count(*) FILTER (WHERE state = 'completed'),
-              count(*) FILTER (WHERE state = 'failed')],
-        coalesce(array_agg(batch_id) FILTER (WHERE batch_id IS NOT NULL AND {_ENDING}), '{{}}'),
-        coalesce(array_agg(state) FILTER (WHERE batch_id IS NOT NULL AND {_ENDING}), '{{}}'),
-        coalesce(array_agg(queue) FILTER (WHERE {_ENDING}), '{{}}'),
-        coalesce(array_agg(state) FILTER (WHERE {_ENDING}), '{{}}'),
-        coalesce(array_agg(concurrency_key) FILTER (WHERE concurrency_key IS NOT NULL), '{{}}')
-    INTO applied_ids, v_completed, v_stopped, v_counts, batch_ids, batch_states, v_queues,
-        v_states, v_keys
-    FROM applied;
+        WITH t AS ({TRANSITIONS}
+        ), ended AS (
+            DELETE FROM background_job AS b USING t
+            WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE {_ENDING}))
+              AND {_APPLIES}
+            RETURNING {final_row}
+        ), completed AS (
+            INSERT INTO completed_job ({columns}, search)
+            SELECT {columns}, {SEARCH_VECTOR} FROM ended WHERE state = 'completed'{into_failed}
+        ), tallied AS ({command_tally("ended", "p_now")}
+        ), summary AS ({archive_summaries("ended")}
+        )
+        SELECT coalesce(array_agg(id), '{{}}'),
+            coalesce(array_agg(id) FILTER (WHERE state = 'completed'), '{{}}'),
+            coalesce(array_agg(id) FILTER (WHERE state IN ('failed', 'cancelled')), '{{}}'),
+            ARRAY[count(*) FILTER (WHERE state = 'cancelled'),
+                  count(*) FILTER (WHERE state = 'completed'),
+                  count(*) FILTER (WHERE state = 'failed')],
+            coalesce(array_agg(batch_id) FILTER (WHERE batch_id IS NOT NULL), '{{}}'),
+            coalesce(array_agg(state) FILTER (WHERE batch_id IS NOT NULL), '{{}}'),
+            coalesce(array_agg(queue), '{{}}'), coalesce(array_agg(state), '{{}}'),
+            coalesce(array_agg(concurrency_key) FILTER (WHERE concurrency_key IS NOT NULL),
+                     '{{}}')
+        INTO applied_ids, v_completed, v_stopped, v_counts, batch_ids, batch_states, v_queues,
+            v_states, v_keys
+        FROM ended;"""
+
+
+_CHANGED = f"""
+        WITH t AS ({TRANSITIONS}
+        ), changed AS (
+            UPDATE background_job AS b
+            SET {", ".join(f"{f} = {e}" for f, e in CHANGED.items())}, cancel_requested = false
+            FROM t
+            WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE NOT {_ENDING}))
+              AND {_APPLIES}
+            RETURNING b.id, b.concurrency_key
+        )
+        SELECT applied_ids || coalesce(array_agg(id), '{{}}'),
+            v_keys || coalesce(array_agg(concurrency_key)
+                               FILTER (WHERE concurrency_key IS NOT NULL), '{{}}')
+        INTO applied_ids, v_keys
+        FROM changed;"""
+"""The transitions that leave their job live (retried, or a progress write): the rows
+updated in place."""
+
+_ENDS = "ARRAY['completed', 'failed', 'cancelled']"
+
+
+def _apply(job_fields: list[str]) -> str:
+    """The transitions, their rows moved or updated, their summaries; what the next
+    statements need into variables. Mostly every transition of a call completes its job
+    (`p_state` then holds one element, `arrays.packed`): the statements for the other kinds
+    run only when some transition is of their kind."""
+    return f"""
+    IF p_state && {_ENDS} THEN
+        IF p_state && ARRAY['failed', 'cancelled'] THEN{_ending(job_fields, True)}
+        ELSE{_ending(job_fields, False)}
+        END IF;
+    END IF;
+    IF NOT p_state <@ {_ENDS} THEN{_CHANGED}
+    END IF;
 """
 
 
@@ -249,9 +278,9 @@ CREATE FUNCTION finish_jobs(p_atomic boolean, p_max_log integer, p_now bigint,
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-    v_completed bigint[];
-    v_stopped bigint[];
-    v_counts bigint[];
+    v_completed bigint[] := '{{}}';
+    v_stopped bigint[] := '{{}}';
+    v_counts bigint[] := ARRAY[0, 0, 0];
     v_cancelled_batches text[];
     v_queues text[] := '{{}}';
     v_states text[] := '{{}}';
@@ -266,7 +295,9 @@ BEGIN
     IF deferred THEN
         RETURN;
     END IF;
-{_apply(job_fields)}{_RECORD_ATTEMPTS}{_DEPENDENTS}{_COUNT}{_FLOW}
+    applied_ids := '{{}}';
+    batch_ids := '{{}}';
+    batch_states := '{{}}';{_apply(job_fields)}{_RECORD_ATTEMPTS}{_DEPENDENTS}{_COUNT}{_FLOW}
 END
 $$;
 """
