@@ -1,9 +1,11 @@
 """The schema's `finish_jobs` function: a batch of outcomes applied in one round trip.
 
 Its statements each take a fresh snapshot (a VOLATILE function's do, under READ COMMITTED):
-the first applies the transitions (and tallies the jobs that ended per command); the next
-ones keep the history rows of retried attempts, release or cancel dependents, count, and do
-flow control's bookkeeping (finishes per queue, parked jobs of a key let back). Those must
+the first ones apply the transitions (one for those that end jobs, which also tallies them per
+command, one for those that leave them live: each runs only when the call has transitions of
+its kind, since a statement costs its start at every call, rows or none); the next ones keep
+the history rows of retried attempts, release or cancel dependents, count (with flow
+control's finishes per queue) and let parked jobs of a key back. Those must
 see children enqueued by transactions that held their parent's row while the first waited
 on it (`lookup.locked_states`), which one statement's single snapshot would not.
 Called as one statement, it needs no BEGIN and COMMIT of its own: one round trip where a
@@ -140,34 +142,36 @@ _DEPENDENTS = f"""
 """
 
 _COUNT = """
+    -- The counters, flow control's finishes per queue and minute, and the wake-up, in one
+    -- statement (a statement of a function costs its start and end at every call, rows or
+    -- none). Rows locked in key order, the same in every transaction: no deadlock.
     v_counts[1] := v_counts[1] + cardinality(cancelled_ids);
     WITH delta AS (
         SELECT d.state, d.n
         FROM unnest(ARRAY['cancelled', 'completed', 'failed'], v_counts) AS d(state, n)
         WHERE d.n > 0
     ), counted AS (
-        -- Rows locked in state order, the same in every transaction: no deadlock.
         INSERT INTO job_count (state, n) SELECT state, n FROM delta ORDER BY state
         ON CONFLICT (state) DO UPDATE SET n = job_count.n + excluded.n
-    )
-    INSERT INTO job_minute (minute, state, n)
-    SELECT p_now - p_now % 60000, state, n FROM delta ORDER BY state
-    ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n;
-"""
-
-_FLOW = """
-    -- Flow control: finishes per queue and minute (rows locked in one order: no deadlock),
-    -- and the first parked jobs of each key whose job left the started state let back (a
-    -- claim parks them again if the key is still at its limit).
-    IF cardinality(v_queues) > 0 OR cardinality(v_cancelled_queues) > 0 THEN
+    ), minutes AS (
+        INSERT INTO job_minute (minute, state, n)
+        SELECT p_now - p_now % 60000, state, n FROM delta ORDER BY state
+        ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n
+    ), per_queue AS (
         INSERT INTO queue_minute (queue, minute, state, n)
         SELECT d.queue, p_now - p_now % 60000, d.state, count(*) FROM (
             SELECT * FROM unnest(v_queues, v_states) AS f(queue, state)
             UNION ALL
             SELECT c.queue, 'cancelled' FROM unnest(v_cancelled_queues) AS c(queue)) AS d
         GROUP BY d.queue, d.state ORDER BY d.queue, d.state
-        ON CONFLICT (queue, minute, state) DO UPDATE SET n = queue_minute.n + excluded.n;
-    END IF;
+        ON CONFLICT (queue, minute, state) DO UPDATE SET n = queue_minute.n + excluded.n
+    )
+    SELECT true INTO v_notified FROM pg_notify(p_channel, 'finish');
+"""
+
+_FLOW = """
+    -- Flow control: the first parked jobs of each key whose job left the started state let
+    -- back (a claim parks them again if the key is still at its limit).
     -- Mostly nothing is parked: one probe of ix_job_key_parked instead of one per key.
     IF cardinality(v_keys) > 0
        AND EXISTS (SELECT 1 FROM background_job WHERE key_parked AND state = 'queued') THEN
@@ -181,8 +185,6 @@ _FLOW = """
                 LIMIT (SELECT max(n) FROM (SELECT count(*) AS n FROM unnest(v_keys) AS k
                                             GROUP BY k) AS m)) AS p));
     END IF;
-
-    PERFORM pg_notify(p_channel, 'finish');
 """
 
 
@@ -286,6 +288,7 @@ DECLARE
     v_states text[] := '{{}}';
     v_keys text[] := '{{}}';
     v_cancelled_queues text[] := '{{}}';
+    v_notified boolean;
 BEGIN
     -- Batch counters need the caller's transaction; a job's batch never changes. Probed in
     -- ix_job_batch, the live jobs that are in a batch: no heap read, and most stores have
