@@ -454,8 +454,10 @@ DROP FUNCTION IF EXISTS finish_jobs;
 {finish_function(JOB_FIELDS)}"""
 """Migration 8: the archive's `search` an ordinary column, which the statements that insert
 archived rows compute (search_sql.py: a generated column's expression was read again from
-the catalogue at every INSERT); `finish_jobs` again (its statements for retried and failed
-jobs run only when a call has such a transition, and it writes `search`)."""
+the catalogue at every INSERT); `finish_jobs` again (it writes `search`; its statements for
+retried and failed jobs run only when a call has such a transition; a call of one transition
+reads it as scalars, without the arrays' `unnest`; one statement counts, tallies finishes
+per queue and notifies)."""
 
 MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
