@@ -11,7 +11,9 @@ A background write lingers: while fewer than `LINGER_BELOW` outcomes are pending
 writes a few outcomes a call rather than one (a `finish_jobs` call costs the server ~0.5 ms
 whatever it holds). Meanwhile the loop waits on its wake-up (a timer ends the linger), never
 spins. The cost: a job's end is committed up to `LINGER_SECS` later, and so are what waits
-on it (a `wait()`er's answer, a key's or a limited queue's freed room, dependents).
+on it (a `wait()`er's answer, a key's or a limited queue's freed room, dependents; a claim
+that came back short meanwhile looks again after the write, `claiming.py`). A named
+worker's outcome never lingers: the worker's next job waits for its write.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ def _lingers(engine: Engine) -> bool:
     due)."""
     if len(engine._outcomes) >= LINGER_BELOW or engine.stopping:
         return False
+    if any(job.worker for job, _ in engine._outcomes):
+        return False  # a named worker's next job waits for this write (`claiming.py`)
     now = time.monotonic()
     if engine._linger_until is None:
         engine._linger_until = now + LINGER_SECS
