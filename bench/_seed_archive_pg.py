@@ -15,6 +15,7 @@ from _seed_archive import FAILED_EVERY, OK_BODY, enqueue_queued
 from jobs_core import BackgroundJobs
 from jobs_core.store.postgres.archive import ensure_partitions, month_bounds, month_of
 from jobs_core.store.postgres.schema import JOB_FIELDS
+from jobs_core.store.postgres.search_sql import SEARCH_VECTOR
 from jobs_core.store.rows import SUMMARY_FIELDS
 from jobs_core.store.url import parse_store_url
 
@@ -49,8 +50,10 @@ async def _fill(conn: asyncpg.Connection, n: int, first_ms: int, span_ms: int) -
     select = ", ".join(exprs.get(name, "NULL") for name in JOB_FIELDS)
     for table, test in (("completed_job", "<> 0"), ("failed_job", "= 0")):
         await conn.execute(
-            f"INSERT INTO {table} ({', '.join(JOB_FIELDS)}) SELECT {select} "
-            f"FROM generate_series(1, {n}) AS x WHERE x % {FAILED_EVERY} {test}"
+            f"INSERT INTO {table} ({', '.join(JOB_FIELDS)}, search) "
+            f"SELECT r.*, {SEARCH_VECTOR} FROM (SELECT {select} "
+            f"FROM generate_series(1, {n}) AS x WHERE x % {FAILED_EVERY} {test}) "
+            f"AS r({', '.join(JOB_FIELDS)})"
         )
         live = {"error_code": "error ->> 'code'", "error_message": "error ->> 'message'"}
         summary = ", ".join(live.get(name, name) for name in SUMMARY_FIELDS)

@@ -68,20 +68,20 @@ async def _claim(engine: Engine, now: int) -> int:
     if limit:
         looked = True
         engine._last_claim = time.monotonic()
-        writing = engine._flush_task
-        writing = writing if writing is not None and not writing.done() else None
+        beside_outcomes = _outcomes_unwritten(engine)
         jobs = await engine.store.claim(
             owner=engine.id, commands=commands, named=False, limit=limit, now=now,
             finished=outcomes.unwritten(engine),
         )  # fmt: skip
         engine._claim_default = len(jobs) == limit
-        if not engine._claim_default and writing is not None:
-            # Came back short beside an outcome write, which may let more in (a key or a
-            # queue below its limit again): look again once the write is committed.
-            if writing.done():
-                engine._claim_default = True
-            else:
+        if not engine._claim_default and beside_outcomes:
+            # Came back short beside outcomes not yet committed (a write under way, or
+            # outcomes lingering before theirs), which may let more in (a key or a queue
+            # below its limit again): look again once they are.
+            if _outcomes_unwritten(engine):
                 engine._claim_after_write = True
+            else:
+                engine._claim_default = True
         claimed += _start_all(engine, jobs)
         if claimed:
             # The jobs just started begin now, before the named workers' claim and the
@@ -105,6 +105,14 @@ async def _claim(engine: Engine, now: int) -> int:
     if looked and not claimed and engine._next_due is None:
         engine._next_due = await engine.store.next_due(now)
     return claimed
+
+
+def _outcomes_unwritten(engine: Engine) -> bool:
+    """Whether outcomes are being written in the background, or wait for their write (they
+    linger, `outcomes.py`): the end of that write wakes the loop."""
+    task = engine._flush_task
+    writing = task is not None and not task.done()
+    return writing or (engine.store.concurrent_writes and bool(engine._outcomes))
 
 
 def _default_running(engine: Engine) -> int:

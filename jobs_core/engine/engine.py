@@ -116,6 +116,8 @@ class Engine:
         """An activity write queued behind a write under way (`activity.flush`)."""
         self._flush_task: asyncio.Task[None] | None = None
         self._flush_error: Exception | None = None
+        self._linger_until: float | None = None
+        """When pending outcomes stop waiting for more (`outcomes.start_flush`)."""
         self._writing_named = False
         """Whether the background write under way holds outcomes of named workers' jobs."""
         self._writing_runs = False
@@ -273,7 +275,7 @@ class Engine:
             self._claim_default = self._claim_named = True
         claimed += await claiming.claim(self, now)
         await maintenance.maintain(self, now)
-        if claimed or self._outcomes:
+        if claimed or not outcomes.waits(self):
             await asyncio.sleep(0)
             return
         await self._wait(now)

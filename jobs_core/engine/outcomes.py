@@ -5,11 +5,21 @@ round trips overlap instead of adding up.
 
 One write at a time, under the engine's `_writing` lock, so a batch never overtakes the one
 before it and `run_until_idle` and `stop` can wait for the write under way.
+
+A background write lingers: while fewer than `LINGER_BELOW` outcomes are pending, it starts
+`LINGER_SECS` after the dispatch loop first saw them, so that an engine fed one job at a time
+writes a few outcomes a call rather than one (a `finish_jobs` call costs the server ~0.5 ms
+whatever it holds). Meanwhile the loop waits on its wake-up (a timer ends the linger), never
+spins. The cost: a job's end is committed up to `LINGER_SECS` later, and so are what waits
+on it (a `wait()`er's answer, a key's or a limited queue's freed room, dependents; a claim
+that came back short meanwhile looks again after the write, `claiming.py`). A named
+worker's outcome never lingers: the worker's next job waits for its write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING
 
 from jobs_core.records import Job, JobState
@@ -21,9 +31,16 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 
+LINGER_SECS = 0.002
+"""How long pending outcomes wait for more before a background write starts."""
+LINGER_BELOW = 16
+"""Pending outcomes that start a background write at once."""
+
+
 def start_flush(engine: Engine) -> None:
-    """Start writing the pending outcomes unless a write is under way; raise the error of
-    the last background write, if it failed (its outcomes were kept for the next one)."""
+    """Start writing the pending outcomes unless a write is under way or they linger; raise
+    the error of the last background write, if it failed (its outcomes were kept for the
+    next one)."""
     task = engine._flush_task
     if task is not None and task.done():
         engine._flush_task = None
@@ -31,8 +48,37 @@ def start_flush(engine: Engine) -> None:
         engine._flush_error = None
         if error is not None:
             raise error
-    if engine._outcomes and engine._flush_task is None:
+    if not engine._outcomes:
+        engine._linger_until = None  # written meanwhile by `flush`
+        return
+    if engine._flush_task is None and not _lingers(engine):
+        engine._linger_until = None
         engine._flush_task = asyncio.create_task(_flush_in_background(engine))
+
+
+def _lingers(engine: Engine) -> bool:
+    """Whether the pending outcomes wait for more (a timer wakes the loop when they are
+    due)."""
+    if len(engine._outcomes) >= LINGER_BELOW or engine.stopping:
+        return False
+    if any(job.worker for job, _ in engine._outcomes):
+        return False  # a named worker's next job waits for this write (`claiming.py`)
+    now = time.monotonic()
+    if engine._linger_until is None:
+        engine._linger_until = now + LINGER_SECS
+        asyncio.get_running_loop().call_later(LINGER_SECS, engine._wake.set)
+        return True
+    return now < engine._linger_until
+
+
+def waits(engine: Engine) -> bool:
+    """Whether the dispatch loop may wait on its wake-up with outcomes pending: a write is
+    under way (its end wakes the loop) or they linger (a timer does)."""
+    if not engine.store.concurrent_writes:
+        return not engine._outcomes
+    writing = engine._flush_task is not None and not engine._flush_task.done()
+    lingering = engine._linger_until is not None and time.monotonic() < engine._linger_until
+    return not engine._outcomes or writing or lingering
 
 
 async def _flush_in_background(engine: Engine) -> None:

@@ -18,6 +18,7 @@ from jobs_core.records import JobState, MonthDatabase
 
 from .connection import Conn
 from .rows import JOB_SELECT
+from .search_sql import SEARCH_VECTOR
 from .summaries import archive_summaries
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -32,11 +33,11 @@ WITH moved AS (
         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING {JOB_SELECT}
 ), completed AS (
-    INSERT INTO completed_job ({JOB_SELECT})
-    SELECT {JOB_SELECT} FROM moved WHERE state = 'completed'
+    INSERT INTO completed_job ({JOB_SELECT}, search)
+    SELECT {JOB_SELECT}, {SEARCH_VECTOR} FROM moved WHERE state = 'completed'
 ), failed AS (
-    INSERT INTO failed_job ({JOB_SELECT})
-    SELECT {JOB_SELECT} FROM moved WHERE state <> 'completed'
+    INSERT INTO failed_job ({JOB_SELECT}, search)
+    SELECT {JOB_SELECT}, {SEARCH_VECTOR} FROM moved WHERE state <> 'completed'
 ), summaries AS ({archive_summaries("moved")}
 )
 SELECT count(*) FROM moved

@@ -1,9 +1,11 @@
 """The schema's `finish_jobs` function: a batch of outcomes applied in one round trip.
 
 Its statements each take a fresh snapshot (a VOLATILE function's do, under READ COMMITTED):
-the first applies the transitions (and tallies the jobs that ended per command); the next
-ones keep the history rows of retried attempts, release or cancel dependents, count, and do
-flow control's bookkeeping (finishes per queue, parked jobs of a key let back). Those must
+the first ones apply the transitions (one for those that end jobs, which also tallies them per
+command, one for those that leave them live: each runs only when the call has transitions of
+its kind, since a statement costs its start at every call, rows or none); the next ones keep
+the history rows of retried attempts, release or cancel dependents, count (with flow
+control's finishes per queue) and let parked jobs of a key back. Those must
 see children enqueued by transactions that held their parent's row while the first waited
 on it (`lookup.locked_states`), which one statement's single snapshot would not.
 Called as one statement, it needs no BEGIN and COMMIT of its own: one round trip where a
@@ -26,6 +28,7 @@ from __future__ import annotations
 from .arrays import broadcast
 from .dependents_sql import RELEASE_SET, cancel_dependents_sql
 from .logs import append_logs
+from .search_sql import SEARCH_VECTOR
 from .summaries import archive_summaries
 from .tally_sql import command_tally
 
@@ -52,6 +55,17 @@ TRANSITIONS = f"""
 SELECT {", ".join(f"{_read(n)} AS {n}" for n in _NAMES)}
 FROM unnest({", ".join("p_" + n for n in _NAMES)}) AS u({", ".join(_NAMES)})"""
 """The transitions as rows, read from the function's arrays."""
+
+
+def _one(name: str) -> str:
+    value = f"p_{name}[1]"
+    return f"coalesce({value}, {_DEFAULTS[name]})" if name in _DEFAULTS else value
+
+
+ONE_TRANSITION = f"""
+SELECT {", ".join(f"{_one(n)} AS {n}" for n in _NAMES)}"""
+"""The same for a call of one transition (every array holds one element or is NULL): a row
+of scalars, where the arrays' `unnest` cost ~20 µs a call to set up (perf)."""
 
 DEFERRED = "JB001"
 """SQLSTATE `finish_jobs` raises, called alone, when it cancelled a dependent in a batch."""
@@ -80,10 +94,6 @@ failed or was cancelled): `jobs_core.history` reads it from there."""
 _ENDING = "state IN ('completed', 'failed', 'cancelled')"
 _APPLIES = """b.id = t.id AND (t.guard IS NULL OR b.owner = t.guard)
           AND b.state NOT IN ('completed', 'failed', 'cancelled')"""
-_SUMMARY = (
-    "id, state, started_date, completed_date, duration_ms, attempts, response_type, error, "
-    "batch_id, queue, concurrency_key"
-)
 
 _RECORD_ATTEMPTS = f"""
     -- A retried attempt (the job queued again) keeps a history row, read from the job's row
@@ -143,34 +153,36 @@ _DEPENDENTS = f"""
 """
 
 _COUNT = """
+    -- The counters, flow control's finishes per queue and minute, and the wake-up, in one
+    -- statement (a statement of a function costs its start and end at every call, rows or
+    -- none). Rows locked in key order, the same in every transaction: no deadlock.
     v_counts[1] := v_counts[1] + cardinality(cancelled_ids);
     WITH delta AS (
         SELECT d.state, d.n
         FROM unnest(ARRAY['cancelled', 'completed', 'failed'], v_counts) AS d(state, n)
         WHERE d.n > 0
     ), counted AS (
-        -- Rows locked in state order, the same in every transaction: no deadlock.
         INSERT INTO job_count (state, n) SELECT state, n FROM delta ORDER BY state
         ON CONFLICT (state) DO UPDATE SET n = job_count.n + excluded.n
-    )
-    INSERT INTO job_minute (minute, state, n)
-    SELECT p_now - p_now % 60000, state, n FROM delta ORDER BY state
-    ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n;
-"""
-
-_FLOW = """
-    -- Flow control: finishes per queue and minute (rows locked in one order: no deadlock),
-    -- and the first parked jobs of each key whose job left the started state let back (a
-    -- claim parks them again if the key is still at its limit).
-    IF cardinality(v_queues) > 0 OR cardinality(v_cancelled_queues) > 0 THEN
+    ), minutes AS (
+        INSERT INTO job_minute (minute, state, n)
+        SELECT p_now - p_now % 60000, state, n FROM delta ORDER BY state
+        ON CONFLICT (minute, state) DO UPDATE SET n = job_minute.n + excluded.n
+    ), per_queue AS (
         INSERT INTO queue_minute (queue, minute, state, n)
         SELECT d.queue, p_now - p_now % 60000, d.state, count(*) FROM (
             SELECT * FROM unnest(v_queues, v_states) AS f(queue, state)
             UNION ALL
             SELECT c.queue, 'cancelled' FROM unnest(v_cancelled_queues) AS c(queue)) AS d
         GROUP BY d.queue, d.state ORDER BY d.queue, d.state
-        ON CONFLICT (queue, minute, state) DO UPDATE SET n = queue_minute.n + excluded.n;
-    END IF;
+        ON CONFLICT (queue, minute, state) DO UPDATE SET n = queue_minute.n + excluded.n
+    )
+    SELECT true INTO v_notified FROM pg_notify(p_channel, 'finish');
+"""
+
+_FLOW = """
+    -- Flow control: the first parked jobs of each key whose job left the started state let
+    -- back (a claim parks them again if the key is still at its limit).
     -- Mostly nothing is parked: one probe of ix_job_key_parked instead of one per key.
     IF cardinality(v_keys) > 0
        AND EXISTS (SELECT 1 FROM background_job WHERE key_parked AND state = 'queued') THEN
@@ -184,57 +196,98 @@ _FLOW = """
                 LIMIT (SELECT max(n) FROM (SELECT count(*) AS n FROM unnest(v_keys) AS k
                                             GROUP BY k) AS m)) AS p));
     END IF;
-
-    PERFORM pg_notify(p_channel, 'finish');
 """
 
 
-def _apply(job_fields: list[str]) -> str:
-    """The function's first statement: the transitions, their rows moved or updated, their
-    summaries; what the next ones need into variables."""
+def _ending(job_fields: list[str], failed: bool, transitions: str) -> str:
+    """The transitions that end jobs: their rows moved to the archive with their summaries,
+    tallied; what the next statements need into variables. `failed`: some transition fails
+    or cancels its job (else the insert into `failed_job`, which would get no row, is left
+    out: each part of a statement costs its start at every call, rows or none)."""
     columns = ", ".join(job_fields)
     final_row = ", ".join(f"{CHANGED.get(f, 'b.' + f)} AS {f}" for f in job_fields)
+    into_failed = f"""
+        ), failed AS (
+            INSERT INTO failed_job ({columns}, search)
+            SELECT {columns}, {SEARCH_VECTOR} FROM ended WHERE state <> 'completed'"""
+    if not failed:
+        into_failed = ""
     # Rows are found by primary key (`= ANY(ARRAY(...))`): joined to the transitions, which
     # the planner cannot size, an empty part would scan the whole live table.
     return f"""
-    WITH t AS ({TRANSITIONS}
-    ), ended AS (
-        DELETE FROM background_job AS b USING t
-        WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE {_ENDING}))
-          AND {_APPLIES}
-        RETURNING {final_row}
-    ), completed AS (
-        INSERT INTO completed_job ({columns})
-        SELECT {columns} FROM ended WHERE state = 'completed'
-    ), failed AS (
-        INSERT INTO failed_job ({columns})
-        SELECT {columns} FROM ended WHERE state <> 'completed'
-    ), tallied AS ({command_tally("ended", "p_now")}
-    ), changed AS (
-        UPDATE background_job AS b
-        SET {", ".join(f"{f} = {e}" for f, e in CHANGED.items())}, cancel_requested = false
-        FROM t
-        WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE NOT {_ENDING}))
-          AND {_APPLIES}
-        RETURNING {", ".join("b." + f for f in _SUMMARY.split(", "))}
-    ), applied AS (
-        SELECT {_SUMMARY} FROM ended UNION ALL SELECT {_SUMMARY} FROM changed
-    ), summary AS ({archive_summaries("ended")}
-    )
-    SELECT coalesce(array_agg(id), '{{}}'),
-        coalesce(array_agg(id) FILTER (WHERE state = 'completed'), '{{}}'),
-        coalesce(array_agg(id) FILTER (WHERE state IN ('failed', 'cancelled')), '{{}}'),
-        ARRAY[count(*) FILTER (WHERE state = 'cancelled'),
-              count(*) FILTER (WHERE state = 'completed'),
-              count(*) FILTER (WHERE state = 'failed')],
-        coalesce(array_agg(batch_id) FILTER (WHERE batch_id IS NOT NULL AND {_ENDING}), '{{}}'),
-        coalesce(array_agg(state) FILTER (WHERE batch_id IS NOT NULL AND {_ENDING}), '{{}}'),
-        coalesce(array_agg(queue) FILTER (WHERE {_ENDING}), '{{}}'),
-        coalesce(array_agg(state) FILTER (WHERE {_ENDING}), '{{}}'),
-        coalesce(array_agg(concurrency_key) FILTER (WHERE concurrency_key IS NOT NULL), '{{}}')
-    INTO applied_ids, v_completed, v_stopped, v_counts, batch_ids, batch_states, v_queues,
-        v_states, v_keys
-    FROM applied;
+        WITH t AS ({transitions}
+        ), ended AS (
+            DELETE FROM background_job AS b USING t
+            WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE {_ENDING}))
+              AND {_APPLIES}
+            RETURNING {final_row}
+        ), completed AS (
+            INSERT INTO completed_job ({columns}, search)
+            SELECT {columns}, {SEARCH_VECTOR} FROM ended WHERE state = 'completed'{into_failed}
+        ), tallied AS ({command_tally("ended", "p_now")}
+        ), summary AS ({archive_summaries("ended")}
+        )
+        SELECT coalesce(array_agg(id), '{{}}'),
+            coalesce(array_agg(id) FILTER (WHERE state = 'completed'), '{{}}'),
+            coalesce(array_agg(id) FILTER (WHERE state IN ('failed', 'cancelled')), '{{}}'),
+            ARRAY[count(*) FILTER (WHERE state = 'cancelled'),
+                  count(*) FILTER (WHERE state = 'completed'),
+                  count(*) FILTER (WHERE state = 'failed')],
+            coalesce(array_agg(batch_id) FILTER (WHERE batch_id IS NOT NULL), '{{}}'),
+            coalesce(array_agg(state) FILTER (WHERE batch_id IS NOT NULL), '{{}}'),
+            coalesce(array_agg(queue), '{{}}'), coalesce(array_agg(state), '{{}}'),
+            coalesce(array_agg(concurrency_key) FILTER (WHERE concurrency_key IS NOT NULL),
+                     '{{}}')
+        INTO applied_ids, v_completed, v_stopped, v_counts, batch_ids, batch_states, v_queues,
+            v_states, v_keys
+        FROM ended;"""
+
+
+def _changed(transitions: str) -> str:
+    """The transitions that leave their job live (retried, or a progress write): the rows
+    updated in place."""
+    return f"""
+        WITH t AS ({transitions}
+        ), changed AS (
+            UPDATE background_job AS b
+            SET {", ".join(f"{f} = {e}" for f, e in CHANGED.items())}, cancel_requested = false
+            FROM t
+            WHERE b.id = ANY(ARRAY(SELECT id FROM t WHERE NOT {_ENDING}))
+              AND {_APPLIES}
+            RETURNING b.id, b.concurrency_key
+        )
+        SELECT applied_ids || coalesce(array_agg(id), '{{}}'),
+            v_keys || coalesce(array_agg(concurrency_key)
+                               FILTER (WHERE concurrency_key IS NOT NULL), '{{}}')
+        INTO applied_ids, v_keys
+        FROM changed;"""
+
+
+_ENDS = "ARRAY['completed', 'failed', 'cancelled']"
+
+
+def _apply(job_fields: list[str], transitions: str) -> str:
+    """The transitions, their rows moved or updated, their summaries; what the next
+    statements need into variables. Mostly every transition of a call completes its job
+    (`p_state` then holds one element, `arrays.packed`): the statements for the other kinds
+    run only when some transition is of their kind."""
+    return f"""
+    IF p_state && {_ENDS} THEN
+        IF p_state && ARRAY['failed', 'cancelled'] THEN{_ending(job_fields, True, transitions)}
+        ELSE{_ending(job_fields, False, transitions)}
+        END IF;
+    END IF;
+    IF NOT p_state <@ {_ENDS} THEN{_changed(transitions)}
+    END IF;"""
+
+
+def _apply_any(job_fields: list[str]) -> str:
+    """`_apply` with a statement of scalars for a call of one transition (an engine fed one
+    job at a time writes one outcome a call)."""
+    return f"""
+    IF cardinality(p_id) = 1 THEN{_apply(job_fields, ONE_TRANSITION)}
+    ELSE{_apply(job_fields, TRANSITIONS)}
+    END IF;
 """
 
 
@@ -249,14 +302,15 @@ CREATE FUNCTION finish_jobs(p_atomic boolean, p_max_log integer, p_now bigint,
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-    v_completed bigint[];
-    v_stopped bigint[];
-    v_counts bigint[];
+    v_completed bigint[] := '{{}}';
+    v_stopped bigint[] := '{{}}';
+    v_counts bigint[] := ARRAY[0, 0, 0];
     v_cancelled_batches text[];
     v_queues text[] := '{{}}';
     v_states text[] := '{{}}';
     v_keys text[] := '{{}}';
     v_cancelled_queues text[] := '{{}}';
+    v_notified boolean;
 BEGIN
     -- Batch counters need the caller's transaction; a job's batch never changes. Probed in
     -- ix_job_batch, the live jobs that are in a batch: no heap read, and most stores have
@@ -266,7 +320,9 @@ BEGIN
     IF deferred THEN
         RETURN;
     END IF;
-{_apply(job_fields)}{_RECORD_ATTEMPTS}{_DEPENDENTS}{_COUNT}{_FLOW}
+    applied_ids := '{{}}';
+    batch_ids := '{{}}';
+    batch_states := '{{}}';{_apply_any(job_fields)}{_RECORD_ATTEMPTS}{_DEPENDENTS}{_COUNT}{_FLOW}
 END
 $$;
 """

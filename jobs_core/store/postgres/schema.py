@@ -7,6 +7,7 @@ from jobs_core.flow import MAX_ROUNDS
 from .claim_sql import claim_locked_function
 from .finish_sql import finish_function
 from .functions_sql import CAP_LOGS, LOG_END
+from .search_sql import SEARCH_TEXT
 
 JOB_COLUMNS = """
     id bigint NOT NULL,
@@ -91,15 +92,6 @@ ATTEMPT_COLUMNS = """
 """An attempt that did not end its job, or a requeue (see `jobs_core.history`)."""
 
 ATTEMPT_FIELDS = [line.split()[0] for line in ATTEMPT_COLUMNS.strip().splitlines()]
-
-SEARCH_TEXT = (
-    "command || ' ' || coalesce(tag, '') || ' ' || coalesce(error ->> 'code', '') || ' ' || "
-    "coalesce(error ->> 'message', '') || ' ' || coalesce(error ->> 'stack', '') || ' ' || "
-    "coalesce(status, '') || ' ' || left(request_body, 100000) || ' ' || "
-    "coalesce(left(response_body, 100000), '') || ' ' || left(logs, 200000)"
-)
-"""What the full-text index of the archive holds of a job (bodies and logs cut at 100,000
-and 200,000 characters: a tsvector is limited to 1 MB)."""
 
 ARCHIVE_INDEXES = {
     "completed_job": ("command", "tag", "batch_id", "created_by", "user_id", "ref_id"),
@@ -462,7 +454,19 @@ DROP FUNCTION claim_locked;
 whose handlers ended and whose outcomes are not yet committed, left out of its queues' and
 keys' running counts (`claim_sql.MINE`)."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8]
+V9 = f"""
+ALTER TABLE completed_job ALTER COLUMN search DROP EXPRESSION;
+ALTER TABLE failed_job ALTER COLUMN search DROP EXPRESSION;
+DROP FUNCTION IF EXISTS finish_jobs;
+{finish_function(JOB_FIELDS)}"""
+"""Migration 9: the archive's `search` an ordinary column, which the statements that insert
+archived rows compute (search_sql.py: a generated column's expression was read again from
+the catalogue at every INSERT); `finish_jobs` again (it writes `search`; its statements for
+retried and failed jobs run only when a call has such a transition; a call of one transition
+reads it as scalars, without the arrays' `unnest`; one statement counts, tallies finishes
+per queue and notifies)."""
+
+MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8, V9]
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)
