@@ -23,10 +23,11 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def run_cli(
-    *args: str, timeout: float = 30.0, env: dict[str, str] | None = None
+    *args: str, timeout: float = 90.0, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`python -m jobs_cli ARGS` from the repository root, with its output captured; `env`
-    adds to (or overrides) this process's environment."""
+    adds to (or overrides) this process's environment. `timeout` only guards against a hung
+    command (no speed claim): a loaded machine once took over 30 s to start one."""
     return subprocess.run(
         [sys.executable, "-m", "jobs_cli", *args],
         cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
