@@ -37,12 +37,7 @@ import tempfile
 from _common import extract_revision, final_line, print_table, rotated
 from ab_e2e import ROOT
 
-ONE_RUN = """
-import asyncio, json, shutil, tempfile, time
-from jobs_core.records import JobState
-from jobs_core.store.protocol import NewJob, QueueChange, Transition
-from jobs_core.store.sqlite.store import SqliteStore
-
+FLOW = """
 QUEUES = ("mail", "billing", "reports", "media", "webhooks")
 
 def flow(i):
@@ -50,7 +45,18 @@ def flow(i):
         return {{}}
     return dict(queue=QUEUES[i % 5], priority=(i * 7) % 4,
                 concurrency_key=f"user:{{i % 2000}}" if i % 10 < 2 else None)
+"""
+"""The mixed workload's options of job `i` (`--mixed`), in both scripts below."""
 
+ONE_RUN = (
+    """
+import asyncio, json, shutil, tempfile, time
+from jobs_core.records import JobState
+from jobs_core.store.protocol import NewJob, QueueChange, Transition
+from jobs_core.store.sqlite.store import SqliteStore
+"""
+    + FLOW
+    + """
 async def main(n):
     directory = tempfile.mkdtemp(prefix="jobs-ab-store-")
     store = SqliteStore(directory)
@@ -101,21 +107,17 @@ async def main(n):
 
 asyncio.run(main({jobs}))
 """
+)
 PHASES = ("claim", "finish", "archive")
 
-ENQUEUE_RUN = """
+ENQUEUE_RUN = (
+    """
 import asyncio, json, shutil, tempfile, time
 from jobs_core import BackgroundJobs, EnqueueRequest
 from jobs_core.store.protocol import NewJob
-
-QUEUES = ("mail", "billing", "reports", "media", "webhooks")
-
-def flow(i):
-    if not {mixed}:
-        return {{}}
-    return dict(queue=QUEUES[i % 5], priority=(i * 7) % 4,
-                concurrency_key=f"user:{{i % 2000}}" if i % 10 < 2 else None)
-
+"""
+    + FLOW
+    + """
 def cpu_us(start, n):
     return (time.process_time() - start) / n * 1e6
 
@@ -157,6 +159,7 @@ async def main(n):
 
 asyncio.run(main({jobs}))
 """
+)
 ENQUEUE_PHASES = ("single", "many", "store single", "store many")
 
 

@@ -16,6 +16,7 @@ from .flow import key_from_template, unique_key_for
 from .flow_records import DEFAULT_QUEUE, check_priority, check_queue_name
 from .options import (
     EnqueueRequest,
+    bad_text,
     check_options,
     dependency_policy,
     expires_at_ms,
@@ -63,8 +64,7 @@ def _sets_routing_only(r: EnqueueRequest) -> bool:
 def _valid_routing(r: EnqueueRequest) -> bool:
     """Whether `r`'s queue, priority and key pass `check_options` (a bad one goes the
     general way, whose checks name it in their order)."""
-    key = r.concurrency_key
-    if key is not None and (not isinstance(key, str) or not key or key.isspace()):
+    if r.concurrency_key is not None and bad_text(r.concurrency_key):
         return False
     try:
         if r.queue is not None:

@@ -71,13 +71,18 @@ TEXT_OPTIONS = (
 """Options that take a non-empty string (an empty one would mean nothing, or the default)."""
 
 
+def bad_text(value: object) -> bool:
+    """Whether a text option set to `value` is refused: not a string, empty or blank."""
+    return not isinstance(value, str) or not value or value.isspace()
+
+
 def check_options(r: EnqueueRequest) -> None:
     """Refuse any option of the wrong type or value, naming it."""
     if not isinstance(r.command, str) or not r.command:
         raise InvalidOptionError(f"command must be a command name, got {r.command!r}")
     for name in TEXT_OPTIONS:
         value = getattr(r, name)
-        if value is not None and (not isinstance(value, str) or not value or value.isspace()):
+        if value is not None and bad_text(value):
             raise _text_error(name, value)
     if r.retry_limit is not None:
         check_retry_limit(r.retry_limit, "retry_limit")

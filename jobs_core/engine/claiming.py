@@ -68,7 +68,7 @@ async def _claim(engine: Engine, now: int) -> int:
     if limit:
         looked = True
         engine._last_claim = time.monotonic()
-        beside_outcomes = _outcomes_unwritten(engine)
+        beside_outcomes = outcomes.uncommitted(engine)
         jobs = await engine.store.claim(
             owner=engine.id, commands=commands, named=False, limit=limit, now=now,
             finished=outcomes.unwritten(engine),
@@ -78,7 +78,7 @@ async def _claim(engine: Engine, now: int) -> int:
             # Came back short beside outcomes not yet committed (a write under way, or
             # outcomes lingering before theirs), which may let more in (a key or a queue
             # below its limit again): look again once they are.
-            if _outcomes_unwritten(engine):
+            if outcomes.uncommitted(engine):
                 engine._claim_after_write = True
             else:
                 engine._claim_default = True
@@ -105,14 +105,6 @@ async def _claim(engine: Engine, now: int) -> int:
     if looked and not claimed and engine._next_due is None:
         engine._next_due = await engine.store.next_due(now)
     return claimed
-
-
-def _outcomes_unwritten(engine: Engine) -> bool:
-    """Whether outcomes are being written in the background, or wait for their write (they
-    linger, `outcomes.py`): the end of that write wakes the loop."""
-    task = engine._flush_task
-    writing = task is not None and not task.done()
-    return writing or (engine.store.concurrent_writes and bool(engine._outcomes))
 
 
 def _default_running(engine: Engine) -> int:

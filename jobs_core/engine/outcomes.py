@@ -76,9 +76,20 @@ def waits(engine: Engine) -> bool:
     under way (its end wakes the loop) or they linger (a timer does)."""
     if not engine.store.concurrent_writes:
         return not engine._outcomes
-    writing = engine._flush_task is not None and not engine._flush_task.done()
     lingering = engine._linger_until is not None and time.monotonic() < engine._linger_until
-    return not engine._outcomes or writing or lingering
+    return not engine._outcomes or writing(engine) or lingering
+
+
+def writing(engine: Engine) -> bool:
+    """Whether a background write is under way."""
+    task = engine._flush_task
+    return task is not None and not task.done()
+
+
+def uncommitted(engine: Engine) -> bool:
+    """Whether outcomes are being written in the background, or wait for their write (they
+    linger): the end of that write wakes the loop."""
+    return writing(engine) or (engine.store.concurrent_writes and bool(engine._outcomes))
 
 
 async def _flush_in_background(engine: Engine) -> None:

@@ -24,6 +24,14 @@ def new(i: int, queue: str = "default", key: str | None = None) -> NewJob:
                   concurrency_key=key)  # fmt: skip
 
 
+async def claimed(store: PostgresStore, owner: str, finished: list[int]) -> list[int]:
+    """The ids a default claim of up to 10 jobs by `owner` takes, telling it `finished`."""
+    jobs = await store.claim(
+        owner=owner, commands=["c"], named=False, limit=10, now=NOW, finished=finished
+    )
+    return [j.id for j in jobs]
+
+
 def done(job_id: int, owner: str) -> Transition:
     return Transition(job_id=job_id, state=JobState.COMPLETED, owner_guard=owner,
                       response_body="null", outcome=AttemptOutcome.COMPLETED)  # fmt: skip
@@ -37,21 +45,15 @@ async def test_a_limited_queue_leaves_out_only_the_claimers_ended_jobs_still_sta
         await store.set_queue("q", QueueChange(concurrency=2), NOW)
         await store.enqueue([new(i, "q") for i in range(6)], NOW)
 
-        async def claim(owner: str, finished: list[int]) -> list[int]:
-            jobs = await store.claim(
-                owner=owner, commands=["c"], named=False, limit=10, now=NOW, finished=finished
-            )
-            return [j.id for j in jobs]
-
-        first, second = await claim("a", [])
-        assert await claim("a", []) == []  # at its limit
-        assert await claim("b", [first]) == []  # `a`'s job: `b` counts it
-        third = await claim("a", [first])  # `a`'s handler of `first` ended
+        first, second = await claimed(store, "a", [])
+        assert await claimed(store, "a", []) == []  # at its limit
+        assert await claimed(store, "b", [first]) == []  # `a`'s job: `b` counts it
+        third = await claimed(store, "a", [first])  # `a`'s handler of `first` ended
         assert len(third) == 1
         await store.finish([done(first, "a")], [], NOW)
         # Written meanwhile: no longer started, so not left out twice.
-        assert await claim("a", [first]) == []
-        assert len(await claim("a", [first, second, third[0]])) == 2
+        assert await claimed(store, "a", [first]) == []
+        assert len(await claimed(store, "a", [first, second, third[0]])) == 2
     finally:
         await store.close()
 
@@ -61,18 +63,11 @@ async def test_a_key_at_its_limit_lets_the_next_job_start_once_its_running_job_e
 ) -> None:
     store = PostgresStore(store_url)
     try:
-
-        async def claim(finished: list[int]) -> list[int]:
-            jobs = await store.claim(
-                owner="a", commands=["c"], named=False, limit=10, now=NOW, finished=finished
-            )
-            return [j.id for j in jobs]
-
         for key, told in (("k", True), ("m", False)):
             [first] = await store.enqueue([new(1, key=key)], NOW)
-            assert await claim([]) == [first]
+            assert await claimed(store, "a", []) == [first]
             [second] = await store.enqueue([new(2, key=key)], NOW)
-            started = await claim([first] if told else [])
+            started = await claimed(store, "a", [first] if told else [])
             assert started == ([second] if told else [])  # else parked until `first` ends
     finally:
         await store.close()

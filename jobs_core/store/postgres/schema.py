@@ -7,7 +7,7 @@ from jobs_core.flow import MAX_ROUNDS
 from .claim_sql import claim_locked_function
 from .finish_sql import finish_function
 from .functions_sql import CAP_LOGS, LOG_END
-from .search_sql import SEARCH_TEXT
+from .search_sql import SEARCH_VECTOR
 
 JOB_COLUMNS = """
     id bigint NOT NULL,
@@ -320,7 +320,7 @@ V3 = "\n".join(
         ),
         *(
             f"ALTER TABLE {t} ADD COLUMN search tsvector "
-            f"GENERATED ALWAYS AS (to_tsvector('simple', {SEARCH_TEXT})) STORED;"
+            f"GENERATED ALWAYS AS ({SEARCH_VECTOR}) STORED;"
             f"CREATE INDEX ix_{t}_search ON {t} USING gin (search);"
             for t in ("completed_job", "failed_job")
         ),
