@@ -98,15 +98,41 @@ def _wrap_claims() -> None:
         st.SqliteStore.finish_and_claim = counted_both  # type: ignore[method-assign]
 
 
+HELD: list[tuple[float, float]] = []
+"""Each write transaction's lock held, from and to (`time.perf_counter`: one clock for
+every process of the machine)."""
+WAITS: list[tuple[float, float]] = []
+"""Each write that found the lock held: when it first tried, when it got the lock."""
+_WAIT: list[float] = []
+"""When the write under way first tried to take the lock (empty: none under way)."""
+
+
 def _wrap_transactions() -> None:
     in_transaction, spin = st.SqliteStore._in_transaction, st.SqliteStore._spin
+    retry_busy = st.SqliteStore._retry_busy
+
+    async def waited(self: st.SqliteStore, fn: Callable[[], Any], **kwargs: Any) -> Any:
+        outer = not _WAIT
+        if outer:
+            _WAIT.append(time.perf_counter())
+        try:
+            return await retry_busy(self, fn, **kwargs)
+        finally:
+            if outer:
+                _WAIT.clear()
 
     def timed(self: st.SqliteStore, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         began = time.perf_counter()
+        cpu = [0.0]
 
         def inner(conn: sqlite3.Connection) -> Any:
             nonlocal began
             began = time.perf_counter()  # BEGIN IMMEDIATE returned: the lock is held
+            cpu[0] = time.thread_time()
+            if _WAIT:
+                COUNTS["lock_wait_us"] += round((began - _WAIT[0]) * 1e6)
+                WAITS.append((_WAIT[0], began))
+                _WAIT[0] = began
             return fn(conn)
 
         try:
@@ -115,16 +141,27 @@ def _wrap_transactions() -> None:
             COUNTS["busy_begins"] += 1
             raise
         COUNTS["write_transactions"] += 1
-        COUNTS["lock_held_us"] += round((time.perf_counter() - began) * 1e6)
+        ended = time.perf_counter()
+        COUNTS["lock_held_us"] += round((ended - began) * 1e6)
+        COUNTS["lock_held_cpu_us"] += round((time.thread_time() - cpu[0]) * 1e6)
+        HELD.append((began, ended))
         return result
 
     def counted_spin(self: st.SqliteStore, fn: Callable[[], Any]) -> Any:
-        result = spin(self, fn)
+        outer = not _WAIT
+        if outer:
+            _WAIT.append(time.perf_counter())
+        try:
+            result = spin(self, fn)
+        finally:
+            if outer:
+                _WAIT.clear()
         COUNTS["spins_given_up"] += isinstance(result, st._Locked)
         return result
 
     st.SqliteStore._in_transaction = timed  # type: ignore[method-assign]
     st.SqliteStore._spin = counted_spin  # type: ignore[method-assign]
+    st.SqliteStore._retry_busy = waited  # type: ignore[method-assign]
 
 
 def _wrap_checkpoints() -> None:
@@ -154,4 +191,4 @@ def report() -> dict[str, Any]:
 
 def dump(path: str) -> None:
     with open(path, "w") as out:
-        json.dump(report(), out)
+        json.dump({**report(), "held": HELD, "waits": WAITS}, out)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import json
 import os
 import time
@@ -77,7 +78,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             engine = json.load(counts)
     producer = _pair_instr.report()
     producer["cpu_us_a_job"], engine["cpu_us_a_job"] = producer_cpu, engine_cpu
+    held = engine.pop("held")
+    engine |= _late(engine.pop("waits"), _pair_instr.HELD)
+    producer |= _late(_pair_instr.WAITS, held)
     return {"rate": args.jobs / elapsed, "producer": producer, "engine": engine}
+
+
+def _late(waits: list[list[float]], other: list[list[float]]) -> dict[str, int]:
+    """How long a process's writes that found the lock held waited after the other process
+    let it go (the last release of the other's before the wait ended): the time lost to
+    pausing between tries (`SqliteStore._retry_busy`)."""
+    releases = sorted(end for _, end in other)
+    late, n = 0.0, 0
+    for began, got in waits:
+        i = bisect.bisect_right(releases, got) - 1
+        if i >= 0 and releases[i] >= began:
+            late += got - releases[i]
+            n += 1
+    return {"waits_after_release": n, "late_after_release_us": round(late * 1e6)}
 
 
 def main() -> None:

@@ -58,12 +58,17 @@ def _insert_run(conn: sqlite3.Connection, run: list[Pending]) -> list[Outcome]:
     if len(run) == 1:
         return [insert_jobs(conn, run[0].jobs, run[0].now)]
     ids = insert_jobs(conn, [job for entry in run for job in entry.jobs], run[0].now)
+    return split_ids(ids, [len(entry.jobs) for entry in run])
+
+
+def split_ids(ids: list[int], sizes: list[int]) -> list[Outcome]:
+    """One outcome per caller of a run inserted together, `sizes` its callers' job counts
+    in order (nothing looked up: none of the ids reused)."""
     outcomes: list[Outcome] = []
     start = 0
-    for entry in run:
-        end = start + len(entry.jobs)
-        outcomes.append(EnqueuedIds(ids[start:end]))  # nothing looked up: none reused
-        start = end
+    for size in sizes:
+        outcomes.append(EnqueuedIds(ids[start : start + size]))
+        start += size
     return outcomes
 
 

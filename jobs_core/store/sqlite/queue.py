@@ -186,7 +186,7 @@ def insert_jobs(
     A job whose ref_id or unique key is already held (see `conflicts.resolve`) is not
     inserted: its place holds the id of the job holding it, listed in `existing`.
     """
-    if len(jobs) == 1 and _is_plain(jobs[0]):
+    if len(jobs) == 1 and is_plain(jobs[0]):
         return EnqueuedIds([_insert_one(conn, jobs[0], now)])
     if not needs_lookup(jobs):
         return EnqueuedIds(_insert_new(conn, jobs, now, follow_ups))
@@ -252,7 +252,7 @@ def _insert_one(conn: sqlite3.Connection, job: NewJob, now: int) -> int:
     return job_id
 
 
-def _is_plain(job: NewJob) -> bool:
+def is_plain(job: NewJob) -> bool:
     """Whether `job` sets none of OPTIONAL_COLUMNS (the common case): nothing to look up,
     no dependency, no batch, queued at once."""
     # The flow fields first: a job that sets any (a batch of the mixed workload) is told
@@ -269,7 +269,7 @@ def _is_plain(job: NewJob) -> bool:
 
 def _optional_values(job: NewJob, start: Start, now: int) -> tuple[Any, ...] | None:
     """The job's values for OPTIONAL_COLUMNS, or None when it sets none (the common case)."""
-    if _is_plain(job):
+    if is_plain(job):
         return None
     error = start.reason
     error_json = json.dumps({"code": "DependencyFailed", "message": error}) if error else None
@@ -294,7 +294,19 @@ def _insert_rows(
     base_rows: list[tuple[Any, ...]],
     optional_rows: list[tuple[Any, ...] | None],
 ) -> None:
-    """One INSERT binding the base columns plus the optional ones the batch uses.
+    """One INSERT binding the base columns plus the optional ones the batch uses."""
+    sql, rows = _bound_rows(base_rows, optional_rows)
+    if len(rows) == 1:
+        conn.execute(sql, rows[0])
+    else:
+        conn.executemany(sql, rows)
+
+
+def _bound_rows(
+    base_rows: list[tuple[Any, ...]], optional_rows: list[tuple[Any, ...] | None]
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """The INSERT binding the base columns plus the optional ones the batch uses, and its
+    rows.
 
     Column by column (`list.count` and comprehensions over one column): value by value it
     cost ~4 µs a job of a batch setting queue, priority and key, inside the write lock."""
@@ -307,11 +319,19 @@ def _insert_rows(
         if optional:
             used = zip(*(_with_default(i, columns[i]) for i in optional), strict=True)
             rows = [base + values for base, values in zip(base_rows, used, strict=True)]
-    sql = _insert_sql(optional)
-    if len(rows) == 1:
-        conn.execute(sql, rows[0])
-    else:
-        conn.executemany(sql, rows)
+    return _insert_sql(optional), rows
+
+
+def queued_rows(jobs: list[NewJob], now: int) -> tuple[str, list[list[Any]]]:
+    """The INSERT of `jobs` and its rows, numbered 0 (the caller sets each row's id, first):
+    jobs that start queued (no parent, no batch), as `_insert_numbered` inserts them."""
+    base_rows = [
+        (0, job.command, job.request_type, job.request_body, JobState.QUEUED.value,
+         job.worker, job.run_after, now, job.retry_limit, job.timeout_secs)
+        for job in jobs
+    ]  # fmt: skip
+    sql, rows = _bound_rows(base_rows, [_optional_values(job, _QUEUED, now) for job in jobs])
+    return sql, [list(row) for row in rows]
 
 
 def _with_default(index: int, column: tuple[Any, ...]) -> tuple[Any, ...] | list[Any]:

@@ -52,6 +52,7 @@ from .files import LIVE_FILE, check_location, exposed_files
 from .group_insert import insert_group
 from .history_store import HistoryStoreMixin
 from .off_loop import OffLoop
+from .prebuilt import insert_prebuilt, prebuild
 from .retention_store import RetentionStoreMixin
 from .schema import check_version, migrate
 from .task_store import TaskStoreMixin
@@ -231,7 +232,7 @@ class SqliteStore(
 
     def _insert_group_now(self, group: Sequence[Pending]) -> list[Outcome] | None:
         """The group's transaction if the lock is free or freed within SPIN_SECS, else None."""
-        result = self._spin(partial(self._in_transaction, partial(insert_group, group=group)))
+        result = self._spin(partial(self._in_transaction, _group_insert(group)))
         if isinstance(result, _Locked):
             return None
         self._wake_signal.send()
@@ -240,7 +241,7 @@ class SqliteStore(
     async def _insert_group(self, group: Sequence[Pending]) -> list[Outcome]:
         # Called after `_insert_group_now` found the lock held: wait before trying again.
         result = await self._retry_busy(
-            partial(self._in_transaction, partial(insert_group, group=group)), wait_first=True
+            partial(self._in_transaction, _group_insert(group)), wait_first=True
         )
         self._wake_signal.send()
         return result
@@ -451,3 +452,12 @@ def _delete_archived(conn: sqlite3.Connection, copied: list[str]) -> None:
             "WHERE b.id IN (SELECT value FROM json_each(?)))",
             (ids, ids),
         )
+
+
+def _group_insert(group: Sequence[Pending]) -> Callable[[sqlite3.Connection], list[Outcome]]:
+    """The transaction that inserts `group`, its rows built now, before it takes the write
+    lock, when they can be (`prebuilt`)."""
+    built = prebuild(group)
+    if built is None:
+        return partial(insert_group, group=group)
+    return partial(insert_prebuilt, built=built)

@@ -1,0 +1,127 @@
+"""An enqueue's rows built before the write lock (`sqlite/prebuilt.py`): which groups get
+them, and that the rows they insert are those the in-transaction path inserts, column by
+column, ids and their order by priority included."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobs_core.store.group_commit import Pending
+from jobs_core.store.protocol import EnqueuedIds, NewJob
+from jobs_core.store.sqlite import prebuilt
+from jobs_core.store.sqlite.group_insert import insert_group
+from jobs_core.store.sqlite.prebuilt import insert_prebuilt, prebuild
+from jobs_core.store.sqlite.queue import queued_rows
+from jobs_core.store.sqlite.store import SqliteStore
+
+NOW = 1_764_000_000_000
+
+
+def new(**options: Any) -> NewJob:
+    return NewJob(command="c", request_type="dict", request_body="{}", worker="",
+                  run_after=NOW, retry_limit=0, timeout_secs=60.0, **options)  # fmt: skip
+
+
+MIXED = [
+    new(queue=["mail", "billing", "default"][i % 3], priority=(i * 7) % 4,
+        concurrency_key=f"user:{i % 4}" if i % 5 < 2 else None, tag="t" if i == 3 else None)
+    for i in range(40)
+]  # fmt: skip
+"""A batch as the mixed workload makes them (queues, priorities, keys), one job tagged."""
+
+
+@pytest.mark.parametrize(
+    ("group", "built"),
+    [
+        pytest.param([[new()]], False, id="a lone plain job: one statement finds its id"),
+        pytest.param([[new(), new()]], True, id="plain jobs"),
+        pytest.param([MIXED], True, id="queues, priorities, keys"),
+        pytest.param([[new()], [new()]], True, id="callers sharing a created date"),
+        pytest.param([[new(ref_id="r")]], False, id="a ref_id is looked up"),
+        pytest.param([[new(unique_key="u")]], False, id="a unique key is looked up"),
+        pytest.param([[new(batch_id="b")]], False, id="a batch may refuse"),
+        pytest.param([[new(depends_on=1)]], False, id="a parent is read"),
+        pytest.param([[new(dependencies=[1, 2])]], False, id="several parents are read"),
+        pytest.param([[new()], [new(ref_id="r")]], False, id="one caller looks up"),
+    ],
+)
+def test_which_groups_are_built_before_the_lock(group: list[list[NewJob]], built: bool) -> None:
+    assert (prebuild([Pending(jobs, NOW) for jobs in group]) is not None) is built
+
+
+def test_callers_with_different_created_dates_are_built_in_the_transaction() -> None:
+    assert prebuild([Pending([new()], NOW), Pending([new()], NOW + 1)]) is None
+
+
+def rows(path: Path) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(path / "jobs.db")) as conn:
+        return conn.execute("SELECT * FROM background_job ORDER BY id").fetchall()
+
+
+async def inserted(path: Path, groups: Sequence[Sequence[list[NewJob]]], prebuilt: bool) -> Any:
+    """The outcomes of inserting each group in its own transaction, one way or the other."""
+    store = SqliteStore(str(path))
+    outcomes = []
+    try:
+        for jobs in groups:
+            group = [Pending(list(j), NOW) for j in jobs]
+            built = prebuild(group)
+            assert built is not None
+            outcomes.append(
+                store._in_transaction(
+                    lambda conn, g=group, b=built: (
+                        insert_prebuilt(conn, b) if prebuilt else insert_group(conn, g)
+                    )
+                )
+            )
+    finally:
+        await store.close()
+    return outcomes
+
+
+async def test_prebuilt_rows_are_the_rows_built_in_the_transaction(tmp_path: Path) -> None:
+    """Two stores take the same groups (a mixed batch, then two callers of plain jobs),
+    one building rows before the lock, the other inside it: equal tables, equal ids."""
+    groups = [[MIXED], [[new(), new()], [new(priority=2)]]]
+    ahead = await inserted(tmp_path / "ahead", groups, prebuilt=True)
+    inside = await inserted(tmp_path / "inside", groups, prebuilt=False)
+    assert ahead == inside
+    assert rows(tmp_path / "ahead") == rows(tmp_path / "inside")
+    mixed_ids = ahead[0][0]
+    assert isinstance(mixed_ids, EnqueuedIds)
+    by_id = sorted(range(len(MIXED)), key=lambda i: mixed_ids[i])
+    priorities = [MIXED[i].priority for i in by_id]
+    assert priorities == sorted(priorities, reverse=True)  # numbered by priority
+    # Each caller its own ids, the run numbered by priority across callers.
+    assert [list(o) for o in ahead[1]] == [[42, 43], [41]]
+
+
+async def test_an_enqueue_through_the_store_builds_its_rows_before_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mixed batch through `SqliteStore.enqueue`: its rows are built before `BEGIN
+    IMMEDIATE`; the transaction reads the next id and inserts them."""
+    store = SqliteStore(str(tmp_path))
+    seen: list[str] = []
+
+    def built(jobs: list[NewJob], now: int) -> Any:
+        seen.append("rows built")
+        return queued_rows(jobs, now)
+
+    monkeypatch.setattr(prebuilt, "queued_rows", built)
+    try:
+        store._conn.set_trace_callback(seen.append)
+        ids = await store.enqueue(MIXED, NOW)
+    finally:
+        store._conn.set_trace_callback(None)
+        await store.close()
+    begin, commit = seen.index("BEGIN IMMEDIATE"), seen.index("COMMIT")
+    assert seen[:begin] == ["rows built"]
+    assert {sql.split()[0] for sql in seen[begin + 1 : commit]} == {"SELECT", "INSERT"}
+    assert sorted(ids) == list(range(1, len(MIXED) + 1))
