@@ -40,6 +40,7 @@ MIXED = [
     ("group", "built"),
     [
         pytest.param([[new()]], False, id="a lone plain job: one statement finds its id"),
+        pytest.param([[new(queue="mail")]], False, id="a lone job: built in the transaction"),
         pytest.param([[new(), new()]], True, id="plain jobs"),
         pytest.param([MIXED], True, id="queues, priorities, keys"),
         pytest.param([[new()], [new()]], True, id="callers sharing a created date"),
