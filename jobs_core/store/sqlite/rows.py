@@ -71,8 +71,8 @@ CLAIMED_SELECT = f"{', '.join(CLAIMED_FIELDS)}, coalesce({', '.join(_RARE)}) IS 
 column differs from its `Job` default (NULL, or `logs_truncated` 0): a job with a parent,
 a key, a callback, an error of an earlier attempt, ... (`claimed_row_to_job` then reads its
 full row). Each column a RETURNING hands to Python costs ~60 ns a row, NULL or not: 18
-columns instead of 47 (measured: an UPDATE … RETURNING of 100 plain jobs, 8.6 → 6.2 µs a
-job)."""
+columns instead of 48 (measured: the claim's UPDATE … RETURNING of 100 plain jobs, 8.6 →
+~6.5 µs a job; bench/README.md, "The engine's per-job path, seventh pass")."""
 
 _build_claimed = row_builder(Job, CLAIMED_FIELDS, {**NOT_STORED, "state": JobState.STARTED})
 
