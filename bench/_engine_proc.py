@@ -5,8 +5,11 @@ before the engine starts, and at exit "ran <count>": how many `noop` and `stamp`
 in this process (the benchmarks check that exactly the jobs they enqueued ran). With
 JOBS_BENCH_PROFILE=PATH it writes cProfile stats to PATH; with JOBS_BENCH_COUNTS=PATH, the
 counters of `_pair_instr.py` as JSON (`pair_counts.py`).
-JOBS_BENCH_TELEMETRY=off|api|sdk: no telemetry, the API without an SDK (the default when
-`opentelemetry-api` is installed), or SDK providers without exporters.
+JOBS_BENCH_DONE_AT=N: print "done <epoch seconds>" when the N-th `noop` handler has run (as
+`pg_peers.py`'s PgQueuer consumer does). JOBS_BENCH_CONCURRENCY, JOBS_BENCH_CLAIM_BATCH: the
+engine's settings of those names. JOBS_BENCH_TELEMETRY=off|api|sdk: no telemetry, the API
+without an SDK (the default when `opentelemetry-api` is installed), or SDK providers without
+exporters.
 """
 
 from __future__ import annotations
@@ -27,12 +30,22 @@ RAN = [0]
 
 def build(directory: str, durability: str) -> BackgroundJobs:
     """The store with the benchmark commands registered."""
-    jobs = BackgroundJobs(directory, settings=Settings(durability=Durability(durability)))
+    tuning = {
+        name: int(os.environ[f"JOBS_BENCH_{name.upper()}"])
+        for name in ("concurrency", "claim_batch")
+        if os.environ.get(f"JOBS_BENCH_{name.upper()}")
+    }
+    settings = Settings(durability=Durability(durability), **tuning)
+    jobs = BackgroundJobs(directory, settings=settings)
     telemetry_mode(jobs, os.environ.get("JOBS_BENCH_TELEMETRY", "api"))
+
+    done_at = int(os.environ.get("JOBS_BENCH_DONE_AT", "0"))
 
     @jobs.command
     async def noop(req: dict[str, Any]) -> None:
         RAN[0] += 1
+        if RAN[0] == done_at:
+            print(f"done {time.time():.6f}", flush=True)
 
     @jobs.command
     async def stamp(req: dict[str, Any]) -> dict[str, int]:

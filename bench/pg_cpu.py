@@ -1,6 +1,8 @@
 """Where the CPU goes per job on PostgreSQL, end to end: the producer, the engine's process and
-the server's processes (every backend and background process, read from /proc, so the
-server must run on this machine), in µs of CPU per job.
+the server's processes (every backend and background process, those that start or end
+during the run included: `_pg_procs.py`; read from /proc, so the server must run on this
+machine, and with `--store URL` nothing else should use that server meanwhile), in µs of CPU
+per job.
 
 Usage: uv run python bench/pg_cpu.py [--base REV] [--store pg|URL] [--rounds 3] [--quick]
 [--mode single|batched]
@@ -29,6 +31,7 @@ from typing import Any
 import asyncpg
 from _common import cpu_secs, extract_revision, final_line, median, print_table, rotated
 from _engine_proc import build
+from _pg_procs import postmaster_pid, server_cpu
 from _stores import Stores
 from throughput import start_engine, stop_engine, wait_completed
 
@@ -38,10 +41,10 @@ from jobs_core.store.url import parse_store_url
 MODES = {"single": (2_000, 1), "batched": (20_000, 500)}
 
 
-async def server_pids(url: str) -> list[int]:
+async def postmaster(url: str) -> int:
     conn = await asyncpg.connect(parse_store_url(url).dsn)
     try:
-        return [r[0] for r in await conn.fetch("SELECT pid FROM pg_stat_activity")]
+        return await postmaster_pid(conn)
     finally:
         await conn.close()
 
@@ -65,8 +68,10 @@ async def one_run(url: str, n: int, batch: int) -> dict[str, float]:
     try:
         warm = await jobs.enqueue("noop", {"i": -1})
         await wait_completed(jobs, 1, proc, warm.id)
-        pids = await server_pids(url)  # the engine's connections are open by now
-        server0 = {pid: cpu_secs(pid) for pid in pids}
+        # Every process of the server, those started or ended during the run included (the
+        # engine's pools open connections as they need them): `_pg_procs.py`.
+        server_pid = await postmaster(url)
+        server0 = server_cpu(server_pid)
         engine0, producer0 = cpu_secs(proc.pid), time.process_time()
         start = time.perf_counter()
         last = await produce(jobs, n, batch)
@@ -74,7 +79,7 @@ async def one_run(url: str, n: int, batch: int) -> dict[str, float]:
         wall = time.perf_counter() - start
         producer = time.process_time() - producer0
         engine = cpu_secs(proc.pid) - engine0
-        server = sum(cpu_secs(pid) - before for pid, before in server0.items())
+        server = server_cpu(server_pid) - server0
     finally:
         await stop_engine(proc)
         await jobs.close()

@@ -183,6 +183,10 @@ class JobContext:
 
     def take_activity(self) -> Activity | None:
         """The unwritten activity, resetting it; None when there is none."""
+        if not self.activity.dirty:
+            # Most jobs report nothing: no lock taken at their end. A report made after
+            # this read stays for the next take, as it would after a take under the lock.
+            return None
         with self._lock:
             if not self.activity.dirty:
                 return None

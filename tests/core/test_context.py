@@ -34,3 +34,12 @@ def test_context_log_is_made_once_and_appends_to_the_job_logs() -> None:
     taken = ctx.take_activity()
     assert taken is not None
     assert taken.logs[0].endswith(" INFO sent 3\n")
+
+
+def test_take_activity_is_none_until_something_is_reported_then_takes_it_once() -> None:
+    ctx = _context()
+    assert ctx.take_activity() is None
+    ctx.progress(0.5, "half")
+    taken = ctx.take_activity()
+    assert taken is not None and (taken.progress, taken.status) == (0.5, "half")
+    assert ctx.take_activity() is None

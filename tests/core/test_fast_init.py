@@ -3,8 +3,10 @@ factory values, errors, frozen instances."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
+import pickle
 
 import pytest
 
@@ -87,3 +89,53 @@ def test_row_builder_makes_the_job_its_constructor_makes() -> None:
     values.update(id=7, meta={}, args={})
     expected = Job(**values)
     assert row_builder(Job, list(values))(list(values.values())) == expected
+
+
+@fast_init
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Wide:
+    """Enough fields to be made through its twin class (`TWIN_FROM`)."""
+
+    name: str
+    count: int = 0
+    size: int = 1
+    label: str | None = None
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+
+class Narrower(Wide):
+    __slots__ = ()
+
+
+def test_fast_init_through_the_twin_makes_frozen_instances_of_the_class_itself() -> None:
+    assert Wide.__init__.__globals__["_twin"] is not None  # the path under test
+    made = Wide(name="a", size=3, tags=["x"])
+    assert type(made) is Wide and isinstance(made, Wide)
+    assert (made.name, made.count, made.size, made.label, made.tags) == ("a", 0, 3, None, ["x"])
+    assert made == Wide(name="a", size=3, tags=["x"]) and made != Wide(name="a")
+    assert repr(made) == "Wide(name='a', count=0, size=3, label=None, tags=['x'])"
+    assert Wide(name="b").tags is not Wide(name="b").tags
+    assert dataclasses.replace(made, count=2) == Wide(name="a", count=2, size=3, tags=["x"])
+    assert copy.copy(made) == made and pickle.loads(pickle.dumps(made)) == made
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.count = 1  # type: ignore[misc]
+    with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'name'"):
+        Wide()  # type: ignore[call-arg]
+
+
+def test_fast_init_through_the_twin_keeps_a_subclass_instance_of_its_class() -> None:
+    made = Narrower(name="a", count=2)
+    assert type(made) is Narrower
+    assert (made.name, made.count, made.tags) == ("a", 2, [])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.count = 1  # type: ignore[misc]
+
+
+def test_row_builder_through_the_twin_makes_frozen_instances_of_the_class() -> None:
+    build = row_builder(Wide, ["size", "name"], {"label": "c"})
+    made = build((4, "a"))
+    assert type(made) is Wide
+    assert made == Wide(name="a", size=4, label="c")
+    assert build((1, "b")).tags is not build((1, "b")).tags
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.size = 1  # type: ignore[misc]

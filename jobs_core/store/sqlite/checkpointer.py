@@ -30,6 +30,7 @@ import threading
 from jobs_core.settings import Durability
 
 from .connection import open_connection
+from .fork_guard import ForkGuard
 
 log = logging.getLogger("jobs.store")
 
@@ -51,21 +52,30 @@ class Checkpointer:
         self._durability = durability
         self._stop = threading.Event()
         self._rewind = durability is Durability.FULL
+        self._guard = ForkGuard()
         self._page_size = 4096
-        self._thread = threading.Thread(target=self._run, name="jobs-checkpoint", daemon=True)
+        self._thread: threading.Thread | None = None
+        # Opened here, not in the thread: a fork right after the store opened must not
+        # land inside the open (fork_guard.py).
+        try:
+            conn = open_connection(path, durability=durability, busy_timeout_ms=0)
+            self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+        except Exception as error:  # a checkpoint failure must never take the process down
+            log.warning("checkpointer for %s not started: %s", path, error)
+            return
+        self._thread = threading.Thread(
+            target=self._run, args=(conn,), name="jobs-checkpoint", daemon=True
+        )
         self._thread.start()
 
-    def _run(self) -> None:
-        conn: sqlite3.Connection | None = None
+    def _run(self, conn: sqlite3.Connection) -> None:
         try:
-            conn = open_connection(self._path, durability=self._durability, busy_timeout_ms=0)
-            self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
             while not self._stop.wait(CHECK_SECS):
                 self._maybe_checkpoint(conn)
         except Exception as error:  # a checkpoint failure must never take the process down
             log.warning("checkpointer for %s stopped: %s", self._path, error)
         finally:
-            if conn is not None:
+            with self._guard:
                 conn.close()
 
     def _maybe_checkpoint(self, conn: sqlite3.Connection) -> None:
@@ -75,7 +85,7 @@ class Checkpointer:
         except OSError:
             return
         # Busy means another process is checkpointing; the next round will do.
-        with contextlib.suppress(sqlite3.OperationalError):
+        with self._guard, contextlib.suppress(sqlite3.OperationalError):
             _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             if not self._rewind or frames * self._page_size < WAL_LIMIT_BYTES:
                 return  # (or rewound since the file grew: writes overwrite it already)
@@ -87,4 +97,5 @@ class Checkpointer:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -21,6 +21,7 @@ from functools import partial
 from typing import TypeVar
 
 from .connection import is_busy, stayed_locked, translate
+from .fork_guard import ForkGuard
 
 R = TypeVar("R")
 
@@ -38,6 +39,7 @@ class OffLoop:
         self._path = path
         self._busy_timeout_secs = busy_timeout_secs
         self._executor: ThreadPoolExecutor | None = None
+        self._guard = ForkGuard()
 
     async def call(self, fn: Callable[[], R]) -> R:
         """`fn()` in the thread, its SQLite error raised as the store's (`translate`).
@@ -60,7 +62,8 @@ class OffLoop:
         pause = POLL_SECS
         while True:
             try:
-                return fn()
+                with self._guard:
+                    return fn()
             except sqlite3.DatabaseError as error:
                 if not is_busy(error):
                     raise translate(error, self._path) from None

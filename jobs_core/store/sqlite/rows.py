@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from jobs_core.fast_init import row_builder
 from jobs_core.records import (
     AttemptOutcome,
     DependencyPolicy,
@@ -14,7 +15,7 @@ from jobs_core.records import (
     JobSummary,
 )
 from jobs_core.retry_policy import policy_from_json, policy_to_json
-from jobs_core.store.rows import SUMMARY_FIELDS, job_builder
+from jobs_core.store.rows import NOT_STORED, SUMMARY_FIELDS, job_builder
 
 from .schema import JOB_FIELDS
 
@@ -50,6 +51,36 @@ def row_to_job(row: tuple[Any, ...]) -> Job:
 
 
 _COMPLETED = DependencyPolicy.COMPLETED
+
+CLAIMED_FIELDS = (
+    "id", "command", "request_type", "request_body", "worker", "run_after", "created_date",
+    "started_date", "last_activity_date", "retry_limit", "attempts", "timeout_secs", "logs",
+    "owner", "queue", "priority", "concurrency_limit",
+)  # fmt: skip
+"""The columns a plain job just claimed has set (`CLAIMED_SELECT`), of types a `Job` takes
+as they are; its state is `started`."""
+
+_RARE = tuple(
+    "nullif(logs_truncated, 0)" if name == "logs_truncated" else name
+    for name in JOB_FIELDS
+    if name not in CLAIMED_FIELDS and name != "state"
+)
+
+CLAIMED_SELECT = f"{', '.join(CLAIMED_FIELDS)}, coalesce({', '.join(_RARE)}) IS NOT NULL"
+"""A claimed job's row as a claim returns it: `CLAIMED_FIELDS`, then whether any other
+column differs from its `Job` default (NULL, or `logs_truncated` 0): a job with a parent,
+a key, a callback, an error of an earlier attempt, ... (`claimed_row_to_job` then reads its
+full row). Each column a RETURNING hands to Python costs ~60 ns a row, NULL or not: 18
+columns instead of 48 (measured: the claim's UPDATE … RETURNING of 100 plain jobs, 8.6 →
+~6.5 µs a job; bench/README.md, "The engine's per-job path, seventh pass")."""
+
+_build_claimed = row_builder(Job, CLAIMED_FIELDS, {**NOT_STORED, "state": JobState.STARTED})
+
+
+def claimed_row_to_job(row: tuple[Any, ...]) -> Job | None:
+    """The `Job` of a row selected with `CLAIMED_SELECT`; None if the job sets a column the
+    row lacks (read its full row with `JOB_SELECT`)."""
+    return None if row[-1] else _build_claimed(row)
 
 
 def job_to_row(job: Job) -> tuple[Any, ...]:
