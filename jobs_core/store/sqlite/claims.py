@@ -18,7 +18,7 @@ from typing import Any
 from jobs_core.records import Job
 
 from .flow_claim import PAIRS, READY, ROOM, claim_rounds
-from .rows import CLAIMED_SELECT, JOB_SELECT, claimed_row_to_job, row_to_job
+from .rows import CLAIMED_SELECT, JOB_SELECT, claimed_jobs, row_to_job
 
 PRECHECK = f"""
 WITH RECURSIVE {PAIRS}
@@ -50,10 +50,7 @@ RETURNING {CLAIMED_SELECT}
 """The claim without flow control: of the commands this engine runs, one has ready jobs, in
 one queue; no queue has a limit and no ready job has a key (the common case, as fast as
 before flow control: one range of the ready index). It returns a plain job's columns only
-(`rows.CLAIMED_SELECT`; `_claimed` reads the full rows of the others)."""
-
-FULL_ROWS = f"SELECT {JOB_SELECT} FROM background_job WHERE id IN (SELECT value FROM json_each(?))"
-"""The full rows of jobs just claimed that set more than a plain job's columns."""
+(`rows.CLAIMED_SELECT`; `rows.claimed_jobs` reads the full rows of the others)."""
 
 CLAIM_NAMED = f"""
 WITH RECURSIVE named(worker) AS (
@@ -134,7 +131,7 @@ def claim(
         limited, rated, keyed, queue, command, _ = found[0]
         if not limited and not keyed and len(found) == 1:
             one = {**params, "queue": queue, "command": command}
-            jobs = _claimed(conn, conn.execute(CLAIM_ONE, one).fetchall())
+            jobs = claimed_jobs(conn, conn.execute(CLAIM_ONE, one).fetchall())
         else:
             pairs = [(row[3], row[4]) for row in found]
             room = {row[3]: row[5] for row in found}
@@ -159,22 +156,6 @@ def may_claim(conn: sqlite3.Connection, *, named: bool) -> bool:
 
 def _started(rows: list[tuple[Any, ...]]) -> list[Job]:
     return [row_to_job(row[:-1]) for row in rows if not row[-1]]
-
-
-def _claimed(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[Job]:
-    """The jobs of `CLAIM_ONE`'s rows: plain ones from the row, the others from their full
-    row, read in the claim's transaction (in no particular order: the caller sorts)."""
-    jobs: list[Job] = []
-    fuller: list[int] = []
-    for row in rows:
-        job = claimed_row_to_job(row)
-        if job is None:
-            fuller.append(row[0])
-        else:
-            jobs.append(job)
-    if fuller:
-        jobs += map(row_to_job, conn.execute(FULL_ROWS, (json.dumps(fuller),)).fetchall())
-    return jobs
 
 
 UNPARK = """

@@ -36,8 +36,7 @@ from typing import Any
 from jobs_core.flow import MAX_ROUNDS, next_cap, per_queue_cap
 from jobs_core.records import Job
 
-from .rows import JOB_SELECT, row_to_job
-from .schema import JOB_FIELDS
+from .rows import CLAIMED_KEY, CLAIMED_SELECT, claimed_jobs
 
 READY = "state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
 """The predicate of `ix_job_ready`: queued, not waiting on a parent, not parked."""
@@ -90,7 +89,7 @@ UPDATE background_job
 SET state = 'started', owner = :owner, attempts = attempts + 1, started_date = :now,
     last_activity_date = :now, cancel_requested = 0
 WHERE id IN (SELECT value FROM json_each(:ids))
-RETURNING {JOB_SELECT}
+RETURNING {CLAIMED_SELECT}
 """
 """Start the jobs a round chose: the batch's one claim statement."""
 
@@ -210,7 +209,7 @@ def _decided_round(
     if not choice.start:
         return Round(jobs=[], parked=len(choice.park))
     start = {**params, "ids": json.dumps(choice.start)}
-    started = [row_to_job(row) for row in conn.execute(START, start).fetchall()]
+    started = claimed_jobs(conn, conn.execute(START, start).fetchall())
     return Round(jobs=started, parked=len(choice.park))
 
 
@@ -234,19 +233,17 @@ def direct_round(
         values |= {f"q{i}": queue, f"c{i}": command, f"n{i}": n}
     conn.execute("SAVEPOINT direct_round")
     rows = conn.execute(_direct_sql(len(pairs)), values).fetchall()
-    keys = [row[_KEY] for row in rows if row[_KEY] is not None]
+    keys = [row[CLAIMED_KEY] for row in rows if row[CLAIMED_KEY] is not None]
     if len(set(keys)) < len(keys):
         conn.execute("ROLLBACK TO direct_round")
         conn.execute("RELEASE direct_round")
         return None
     conn.execute("RELEASE direct_round")
-    jobs = [row_to_job(row) for row in rows]
+    jobs = claimed_jobs(conn, rows)
     got = Counter((j.queue, j.command) for j in jobs)
     short = any(got[pair] < n for pair, n in zip(pairs, offers, strict=True) if n > 0)
     return Round(jobs=jobs, short=short or offers != offered)
 
-
-_KEY = JOB_FIELDS.index("concurrency_key")
 
 MAX_DIRECT_PAIRS = 32
 """The most pairs a direct round ranges over (a statement per count is compiled and kept;
@@ -289,5 +286,5 @@ WHERE id IN ({ranges})
   AND (concurrency_key IS NULL OR concurrency_limit > (
     SELECT count(*) FROM background_job r INDEXED BY ix_job_key_running
     WHERE r.concurrency_key = background_job.concurrency_key AND r.state = 'started'))
-RETURNING {JOB_SELECT}
+RETURNING {CLAIMED_SELECT}
 """

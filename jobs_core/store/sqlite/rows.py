@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from jobs_core.fast_init import row_builder
@@ -55,7 +56,7 @@ _COMPLETED = DependencyPolicy.COMPLETED
 CLAIMED_FIELDS = (
     "id", "command", "request_type", "request_body", "worker", "run_after", "created_date",
     "started_date", "last_activity_date", "retry_limit", "attempts", "timeout_secs", "logs",
-    "owner", "queue", "priority", "concurrency_limit",
+    "owner", "queue", "priority", "concurrency_limit", "concurrency_key",
 )  # fmt: skip
 """The columns a plain job just claimed has set (`CLAIMED_SELECT`), of types a `Job` takes
 as they are; its state is `started`."""
@@ -77,10 +78,33 @@ columns instead of 48 (measured: the claim's UPDATE … RETURNING of 100 plain j
 _build_claimed = row_builder(Job, CLAIMED_FIELDS, {**NOT_STORED, "state": JobState.STARTED})
 
 
+CLAIMED_KEY = CLAIMED_FIELDS.index("concurrency_key")
+
+FULL_ROWS = f"SELECT {JOB_SELECT} FROM background_job WHERE id IN (SELECT value FROM json_each(?))"
+"""The full rows of jobs just claimed that set more than a plain job's columns."""
+
+
 def claimed_row_to_job(row: tuple[Any, ...]) -> Job | None:
     """The `Job` of a row selected with `CLAIMED_SELECT`; None if the job sets a column the
     row lacks (read its full row with `JOB_SELECT`)."""
     return None if row[-1] else _build_claimed(row)
+
+
+def claimed_jobs(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[Job]:
+    """The jobs of a claim's `CLAIMED_SELECT` rows: plain ones from the row, the others from
+    their full row, read in the claim's transaction (in no particular order: the caller
+    sorts)."""
+    jobs: list[Job] = []
+    fuller: list[int] = []
+    for row in rows:
+        job = claimed_row_to_job(row)
+        if job is None:
+            fuller.append(row[0])
+        else:
+            jobs.append(job)
+    if fuller:
+        jobs += map(row_to_job, conn.execute(FULL_ROWS, (json.dumps(fuller),)).fetchall())
+    return jobs
 
 
 def job_to_row(job: Job) -> tuple[Any, ...]:
