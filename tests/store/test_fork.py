@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import sqlite3
 import struct
 import threading
@@ -17,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from jobs_core import BackgroundJobs, Durability, JobState
+from jobs_core import BackgroundJobs, Durability
 from jobs_core.store.sqlite import checkpointer, connection
 from jobs_core.store.sqlite.fork_guard import ForkGuard
 from tests.conftest import FAST
+from tests.forking import enqueue_in_a_forked_child, wait_for_child
 
-CHILD_DEADLINE_SECS = 30
 FORKS = 40
 """Before the fix 3 children in 100 hung: the checkpointer thread was opening its
 connection when the fork came. 40 forks caught it 7 times in 10."""
@@ -33,26 +32,6 @@ class Greet:
     name: str
 
 
-def wait_for_child(pid: int) -> int:
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
-
-
-def enqueue_in_a_child(jobs: BackgroundJobs) -> int:
-    """Fork; the child enqueues and counts through `jobs.sync`. Its exit code: 0 when it
-    saw both jobs, -SIGALRM when it hung."""
-    pid = os.fork()
-    if pid == 0:
-        signal.alarm(CHILD_DEADLINE_SECS)
-        code = 1
-        try:
-            jobs.sync.enqueue("greet", Greet("child"))
-            code = 0 if jobs.sync.counts()[JobState.QUEUED] == 2 else 2
-        finally:
-            os._exit(code)
-    return wait_for_child(pid)
-
-
 def test_children_forked_right_after_the_parent_opened_a_store_can_use_it(
     tmp_path: Path,
 ) -> None:
@@ -61,7 +40,7 @@ def test_children_forked_right_after_the_parent_opened_a_store_can_use_it(
         jobs = BackgroundJobs(str(tmp_path / f"store{number}"), settings=FAST)
         jobs.command(name="greet")(lambda req: None)
         jobs.sync.enqueue("greet", Greet("parent"))  # opens the store: its threads start
-        codes.append(enqueue_in_a_child(jobs))
+        codes.append(enqueue_in_a_forked_child(jobs, "greet", Greet("child")))
         jobs.sync.close()
     assert codes == [0] * FORKS
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from jobs_core import (
     WaitTimeoutError,
 )
 from tests.conftest import FAST
+from tests.forking import enqueue_in_a_forked_child
 
 MINUTE = timedelta(minutes=1)
 
@@ -187,16 +187,8 @@ def test_sync_close_then_use_again_restarts(app: BackgroundJobs) -> None:
 
 def test_sync_in_a_forked_child_starts_its_own_loop_thread(app: BackgroundJobs) -> None:
     app.sync.enqueue("greet", Greet("parent"))  # the parent's loop thread is running
-    pid = os.fork()
-    if pid == 0:  # the child, as a gunicorn worker forked after the app was loaded
-        code = 1
-        try:
-            app.sync.enqueue("greet", Greet("child"))
-            code = 0 if app.sync.counts()[JobState.QUEUED] == 2 else 2
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    # The child, as a gunicorn worker forked after the app was loaded.
+    assert enqueue_in_a_forked_child(app, "greet", Greet("child")) == 0
     assert app.sync.counts()[JobState.QUEUED] == 2
 
 
