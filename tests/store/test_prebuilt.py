@@ -43,7 +43,7 @@ MIXED = [
         pytest.param([[new(queue="mail")]], False, id="a lone job: built in the transaction"),
         pytest.param([[new(), new()]], True, id="plain jobs"),
         pytest.param([MIXED], True, id="queues, priorities, keys"),
-        pytest.param([[new()], [new()]], True, id="callers sharing a created date"),
+        pytest.param([[new()], [new()]], True, id="several callers"),
         pytest.param([[new(ref_id="r")]], False, id="a ref_id is looked up"),
         pytest.param([[new(unique_key="u")]], False, id="a unique key is looked up"),
         pytest.param([[new(batch_id="b")]], False, id="a batch may refuse"),
@@ -56,8 +56,25 @@ def test_which_groups_are_built_before_the_lock(group: list[list[NewJob]], built
     assert (prebuild([Pending(jobs, NOW) for jobs in group]) is not None) is built
 
 
-def test_callers_with_different_created_dates_are_built_in_the_transaction() -> None:
-    assert prebuild([Pending([new()], NOW), Pending([new()], NOW + 1)]) is None
+async def test_callers_with_different_created_dates_keep_their_own(tmp_path: Path) -> None:
+    """Callers of one group that straddle a millisecond are built before the lock too,
+    each job created at its own caller's time, also when priorities reorder the ids."""
+    group = [Pending([new(), new(priority=1)], NOW), Pending([new(priority=2)], NOW + 1)]
+    built = prebuild(group)
+    assert built is not None
+    store = SqliteStore(str(tmp_path))
+    try:
+        outcomes = store._in_transaction(lambda conn: insert_prebuilt(conn, built))
+    finally:
+        await store.close()
+    assert [list(o) for o in outcomes] == [[3, 2], [1]]  # type: ignore[call-overload]
+    created = {row[0]: row[-1] for row in _created(tmp_path)}
+    assert created == {1: NOW + 1, 2: NOW, 3: NOW}
+
+
+def _created(path: Path) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(path / "jobs.db")) as conn:
+        return conn.execute("SELECT id, created_date FROM background_job ORDER BY id").fetchall()
 
 
 def rows(path: Path) -> list[tuple[Any, ...]]:
@@ -111,9 +128,9 @@ async def test_an_enqueue_through_the_store_builds_its_rows_before_the_lock(
     store = SqliteStore(str(tmp_path))
     seen: list[str] = []
 
-    def built(jobs: list[NewJob], now: int) -> Any:
+    def built(jobs: list[NewJob], created: list[int]) -> Any:
         seen.append("rows built")
-        return queued_rows(jobs, now)
+        return queued_rows(jobs, created)
 
     monkeypatch.setattr(prebuilt, "queued_rows", built)
     try:
