@@ -35,6 +35,14 @@ MIXED = [
 ]  # fmt: skip
 """A batch as the mixed workload makes them (queues, priorities, keys), one job tagged."""
 
+ROUTED = [
+    new(queue=["mail", "default"][i % 2], priority=i % 3,
+        concurrency_key=f"user:{i % 4}" if i % 3 == 0 else None,
+        concurrency_limit=3 if i % 4 == 0 else 1)
+    for i in range(30)
+]  # fmt: skip
+"""The same with no other option: its rows bind queue, priority, key and limit only."""
+
 
 @pytest.mark.parametrize(
     ("group", "built"),
@@ -104,9 +112,10 @@ async def inserted(path: Path, groups: Sequence[Sequence[list[NewJob]]], prebuil
 
 
 async def test_prebuilt_rows_are_the_rows_built_in_the_transaction(tmp_path: Path) -> None:
-    """Two stores take the same groups (a mixed batch, then two callers of plain jobs),
-    one building rows before the lock, the other inside it: equal tables, equal ids."""
-    groups = [[MIXED], [[new(), new()], [new(priority=2)]]]
+    """Two stores take the same groups (a mixed batch, two callers of plain jobs, a batch
+    setting only queues, priorities and keys beside a plain job), one building rows before
+    the lock, the other inside it: equal tables, equal ids."""
+    groups = [[MIXED], [[new(), new()], [new(priority=2)]], [ROUTED, [new()]]]
     ahead = await inserted(tmp_path / "ahead", groups, prebuilt=True)
     inside = await inserted(tmp_path / "inside", groups, prebuilt=False)
     assert ahead == inside

@@ -327,8 +327,36 @@ def queued_rows(
          job.run_after, now, job.retry_limit, job.timeout_secs)
         for job, now in zip(jobs, created, strict=True)
     ]  # fmt: skip
+    if any(map(_routed, jobs)) and all(map(_routed_only, jobs)):  # 0.7 µs a job less
+        return _ROUTED_COLUMNS, [
+            (*base, job.queue, job.priority, key, 1 if key is None else job.concurrency_limit)
+            for base, job, key in zip(
+                base_rows, jobs, [job.concurrency_key for job in jobs], strict=True
+            )
+        ]
     # `now` only dates a job that starts cancelled, which none of these does.
     return _bound_rows(base_rows, [_optional_values(job, _QUEUED, 0) for job in jobs])
+
+
+_ROUTED_COLUMNS = (*BASE_COLUMNS, "queue", "priority", "concurrency_key", "concurrency_limit")
+"""The columns of jobs that set no optional column but queue, priority or key: all four
+bound (a column a job leaves at its default gets that default's value, as unbound)."""
+
+
+def _routed(job: NewJob) -> bool:
+    return job.queue != DEFAULT_QUEUE or bool(job.priority) or job.concurrency_key is not None
+
+
+def _routed_only(job: NewJob) -> bool:
+    """Whether `job` sets none of OPTIONAL_COLUMNS but queue, priority, concurrency key and
+    limit (`_is_plain` but those), and no worker (whose queue is the worker's)."""
+    return (
+        not job.worker and job.parent_id is None and job.depends_on is None
+        and job.ref_id is None and job.tag is None and job.callback is None
+        and job.batch_id is None and job.created_by is None and job.user_id is None
+        and job.reply_to is None and not job.args and not job.meta and not job.waits
+        and job.expires_at is None and job.unique_key is None and job.retry_policy is None
+    )  # fmt: skip
 
 
 def _with_default(index: int, column: tuple[Any, ...]) -> tuple[Any, ...] | list[Any]:
