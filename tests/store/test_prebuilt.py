@@ -75,7 +75,7 @@ async def test_callers_with_different_created_dates_keep_their_own(tmp_path: Pat
         outcomes = store._in_transaction(lambda conn: insert_prebuilt(conn, built))
     finally:
         await store.close()
-    assert [list(o) for o in outcomes] == [[3, 2], [1]]  # type: ignore[call-overload]
+    assert outcomes == [[3, 2], [1]]
     created = {row[0]: row[-1] for row in _created(tmp_path)}
     assert created == {1: NOW + 1, 2: NOW, 3: NOW}
 
@@ -152,3 +152,30 @@ async def test_an_enqueue_through_the_store_builds_its_rows_before_the_lock(
     assert seen[:begin] == ["rows built"]
     assert {sql.split()[0] for sql in seen[begin + 1 : commit]} == {"SELECT", "INSERT"}
     assert sorted(ids) == list(range(1, len(MIXED) + 1))
+
+
+async def test_prebuilt_rows_are_numbered_again_when_a_transaction_is_retried(
+    tmp_path: Path,
+) -> None:
+    """A write retried after its transaction rolled back (the lock lost, a busy retry)
+    numbers the same prebuilt rows again from the next id then: nothing of the first try
+    is left in them or in the table."""
+    store = SqliteStore(str(tmp_path))
+    built = prebuild([Pending(list(MIXED), NOW)])
+    assert built is not None
+
+    def fails(conn: sqlite3.Connection) -> None:
+        insert_prebuilt(conn, built)
+        raise RuntimeError("rolled back")
+
+    try:
+        await store.enqueue([new(), new()], NOW)  # ids 1 and 2 taken first
+        with pytest.raises(RuntimeError):
+            store._in_transaction(fails)
+        await store.enqueue([new()], NOW)  # id 3: the rolled-back ids are given again
+        (ids,) = store._in_transaction(lambda conn: insert_prebuilt(conn, built))
+    finally:
+        await store.close()
+    assert isinstance(ids, EnqueuedIds)
+    assert sorted(ids) == list(range(4, 4 + len(MIXED)))
+    assert [row[0] for row in rows(tmp_path)] == list(range(1, 4 + len(MIXED)))
