@@ -82,7 +82,7 @@ def decide(
     A retry waits as `job.retry_policy` says, else `policy` (its command's), else the
     settings' exponential backoff."""
     if attempt.outcome is Outcome.SUCCESS:
-        return _succeeded(job, attempt, owner)
+        return succeeded(job, attempt, owner)
     if attempt.outcome is Outcome.INTERRUPTED:
         return Decision(
             transitions=[_own(job, attempt, owner, JobState.QUEUED, run_after=now, refund=True)]
@@ -135,8 +135,14 @@ def _own(
     )
 
 
-def _succeeded(job: Job, attempt: Attempt, owner: str) -> Decision:
+def succeeded(job: Job, attempt: Attempt, owner: str) -> Decision:
+    """What a successful `attempt` does: `decide` for `Outcome.SUCCESS` (which needs no
+    settings, time or policy)."""
     body = attempt.response_body or "null"
+    if not job.meta and not job.callback and not job.reply_to:
+        # Most jobs: no follow-up, and no job it served (its meta would say which).
+        done = _own(job, attempt, owner, JobState.COMPLETED, body=body)
+        return Decision(transitions=[done])
     follow_up = _follow_up(job, body, attempt.response_type or "")
     if follow_up is not None:
         executed = _own(job, attempt, owner, JobState.EXECUTED, body=body)

@@ -339,12 +339,8 @@ class Engine:
             await lock.acquire()
         try:
             attempt_run = run_attempt(
-                command,
-                ctx,
-                executor=self.executor,
-                prepare=self.prepare,
-                cancel_reason=lambda: entry.cancel_reason,
-            )  # fmt: skip
+                command, ctx, executor=self.executor, prepare=self.prepare, running=entry
+            )
             telemetry = self.telemetry
             if telemetry is not None and telemetry.tracing:
                 attempt = await telemetry.attempt(job, attempt_run)

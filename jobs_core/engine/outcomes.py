@@ -23,7 +23,7 @@ import time
 from typing import TYPE_CHECKING
 
 from jobs_core.records import Job, JobState
-from jobs_core.rules import Attempt, decide
+from jobs_core.rules import Attempt, Outcome, decide, succeeded
 from jobs_core.scheduler import TASK_META
 from jobs_core.store.protocol import NewJob, Transition
 
@@ -163,14 +163,19 @@ async def _write_out(
     now = engine.clock.now_ms() if now is None else now
     transitions: list[Transition] = []
     new_jobs: list[NewJob] = []
+    owner = engine.id
     for job, attempt in outcomes:
-        command = engine.registry.find(job.command)
-        decision = decide(
-            job, attempt, owner=engine.id, now=now, settings=engine.settings, rng=engine._rng,
-            policy=command.retry if command is not None else None,
-        )  # fmt: skip
-        transitions.extend(decision.transitions)
-        new_jobs.extend(decision.new_jobs)
+        if attempt.outcome is Outcome.SUCCESS:  # most: no policy to look up
+            decision = succeeded(job, attempt, owner)
+        else:
+            command = engine.registry.find(job.command)
+            decision = decide(
+                job, attempt, owner=owner, now=now, settings=engine.settings, rng=engine._rng,
+                policy=command.retry if command is not None else None,
+            )  # fmt: skip
+        transitions += decision.transitions
+        if decision.new_jobs:
+            new_jobs += decision.new_jobs
     claimed: list[Job] = []
     try:
         if claim:
