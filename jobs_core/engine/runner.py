@@ -34,15 +34,16 @@ async def run_attempt(
     ctx: JobContext,
     *,
     executor: Executor,
-    prepare: Callable[[JobContext], Awaitable[None]] | None,
+    prepare: Callable[[JobContext], Awaitable[None] | None] | None,
     running: Cancellable,
 ) -> Attempt:
     """Run the handler once and describe how it ended; never raises for handler errors."""
     started = time.perf_counter()
     outcome, result, error = Outcome.SUCCESS, None, None
     try:
-        if prepare is not None:
-            await prepare(ctx)
+        preparing = prepare(ctx) if prepare is not None else None
+        if preparing is not None:
+            await preparing
         # The handler awaited here, not in `call_handler`'s coroutine: a frame less a job.
         token = current_context.set(ctx)
         try:
