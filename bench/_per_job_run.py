@@ -46,6 +46,7 @@ WRAPPED = [
     ("outcome", outcomes, "_write"),
     ("decide", outcomes, "decide"),
     ("decide", outcomes, "succeeded"),
+    ("decide", outcomes, "completion"),
     ("finish", SqliteStore, "finish"),
     ("finish and claim", SqliteStore, "finish_and_claim"),
     ("archive", SqliteStore, "archive_finished"),

@@ -102,9 +102,7 @@ class JobContext:
         self.parent = parent
         """The job this one depends on (`depends_on`, the first when several), request and
         result included."""
-        self.parents: list[JobResult] = []
-        """Every job this one depends on, with its state and row (`depends_on` given a list,
-        or the `finished` policy, under which parents may have failed or been cancelled)."""
+        self._parents: list[JobResult] | None = None
         self.parent_batch: BatchStatus | None = None
         """The batch this job waited for (`depends_on_batch`): its counts and failed ids."""
         self.user = user
@@ -120,6 +118,20 @@ class JobContext:
         self._activity: Activity | None = None
         """Made at the first report: most jobs report nothing (an `Activity` and its list of
         logs are two objects more for the garbage collector a running job)."""
+
+    @property
+    def parents(self) -> list[JobResult]:
+        """Every job this one depends on, with its state and row (`depends_on` given a list,
+        or the `finished` policy, under which parents may have failed or been cancelled)."""
+        # Made on first use: most jobs have none (a list less a running job).
+        parents = self._parents
+        if parents is None:
+            parents = self._parents = []
+        return parents
+
+    @parents.setter
+    def parents(self, value: list[JobResult]) -> None:
+        self._parents = value
 
     @property
     def activity(self) -> Activity:

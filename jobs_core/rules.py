@@ -135,14 +135,22 @@ def _own(
     )
 
 
+def completion(job: Job, attempt: Attempt, owner: str) -> Transition | None:
+    """The one transition of a successful `attempt` of a job with no callback or reply to
+    run and no job it served (its meta would say which): most jobs; None for the others
+    (`succeeded` decides those)."""
+    if job.meta or job.callback or job.reply_to:
+        return None
+    return _own(job, attempt, owner, JobState.COMPLETED, body=attempt.response_body or "null")
+
+
 def succeeded(job: Job, attempt: Attempt, owner: str) -> Decision:
     """What a successful `attempt` does: `decide` for `Outcome.SUCCESS` (which needs no
     settings, time or policy)."""
-    body = attempt.response_body or "null"
-    if not job.meta and not job.callback and not job.reply_to:
-        # Most jobs: no follow-up, and no job it served (its meta would say which).
-        done = _own(job, attempt, owner, JobState.COMPLETED, body=body)
+    done = completion(job, attempt, owner)
+    if done is not None:
         return Decision(transitions=[done])
+    body = attempt.response_body or "null"
     follow_up = _follow_up(job, body, attempt.response_type or "")
     if follow_up is not None:
         executed = _own(job, attempt, owner, JobState.EXECUTED, body=body)

@@ -23,7 +23,7 @@ import time
 from typing import TYPE_CHECKING
 
 from jobs_core.records import Job, JobState
-from jobs_core.rules import Attempt, Outcome, decide, succeeded
+from jobs_core.rules import Attempt, Outcome, completion, decide, succeeded
 from jobs_core.scheduler import TASK_META
 from jobs_core.store.protocol import NewJob, Transition
 
@@ -161,21 +161,7 @@ async def _write_out(
     engine: Engine, outcomes: list[tuple[Job, Attempt]], claim: int, now: int | None
 ) -> list[Job]:
     now = engine.clock.now_ms() if now is None else now
-    transitions: list[Transition] = []
-    new_jobs: list[NewJob] = []
-    owner = engine.id
-    for job, attempt in outcomes:
-        if attempt.outcome is Outcome.SUCCESS:  # most: no policy to look up
-            decision = succeeded(job, attempt, owner)
-        else:
-            command = engine.registry.find(job.command)
-            decision = decide(
-                job, attempt, owner=owner, now=now, settings=engine.settings, rng=engine._rng,
-                policy=command.retry if command is not None else None,
-            )  # fmt: skip
-        transitions += decision.transitions
-        if decision.new_jobs:
-            new_jobs += decision.new_jobs
+    transitions, new_jobs = _decided(engine, outcomes, now)
     claimed: list[Job] = []
     try:
         if claim:
@@ -202,3 +188,29 @@ async def _write_out(
     if engine.on_finished is not None:
         engine.on_finished.fire()
     return claimed
+
+
+def _decided(
+    engine: Engine, outcomes: list[tuple[Job, Attempt]], now: int
+) -> tuple[list[Transition], list[NewJob]]:
+    """The transitions and new jobs the outcomes make (`rules.decide`)."""
+    transitions: list[Transition] = []
+    new_jobs: list[NewJob] = []
+    owner = engine.id
+    for job, attempt in outcomes:
+        if attempt.outcome is Outcome.SUCCESS:  # most: no policy to look up
+            done = completion(job, attempt, owner)
+            if done is not None:  # most again: one transition, no `Decision` made
+                transitions.append(done)
+                continue
+            decision = succeeded(job, attempt, owner)
+        else:
+            command = engine.registry.find(job.command)
+            decision = decide(
+                job, attempt, owner=owner, now=now, settings=engine.settings, rng=engine._rng,
+                policy=command.retry if command is not None else None,
+            )  # fmt: skip
+        transitions += decision.transitions
+        if decision.new_jobs:
+            new_jobs += decision.new_jobs
+    return transitions, new_jobs
