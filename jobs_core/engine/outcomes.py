@@ -176,18 +176,31 @@ async def _write_out(
         raise
     if engine.telemetry is not None and engine.telemetry.active:
         engine.telemetry.finished(outcomes)
-    applied = set(result.applied)  # a list: `in` would scan it once per transition
-    for t in transitions:
-        if t.owner_guard == engine.id and t.job_id in applied:
-            engine.processed += 1
-            engine.failed += t.state is JobState.FAILED
-            if t.state is JobState.QUEUED and t.run_after is not None:
-                engine.note_due(t.run_after)
+    _count(engine, transitions, result.applied)
     if result.released_dependents or result.new_job_ids:
         engine._claim_default = engine._claim_named = True
     if engine.on_finished is not None:
         engine.on_finished.fire()
     return claimed
+
+
+def _count(engine: Engine, transitions: list[Transition], applied_ids: list[int]) -> None:
+    """Count the engine's attempts whose outcome was written (`applied_ids`), and note when
+    its retries are due."""
+    applied = set(applied_ids)  # a list: `in` would scan it once per transition
+    owner = engine.id
+    processed = failed = 0
+    for t in transitions:
+        if t.owner_guard == owner and t.job_id in applied:
+            processed += 1
+            state = t.state
+            if state is JobState.COMPLETED:  # most: nothing more to look at
+                continue
+            failed += state is JobState.FAILED
+            if state is JobState.QUEUED and t.run_after is not None:
+                engine.note_due(t.run_after)
+    engine.processed += processed
+    engine.failed += failed
 
 
 def _decided(
