@@ -157,7 +157,9 @@ def claim_plain(job_fields: list[str]) -> str:
     flow probe stays in the statement: when it finds a rule or a keyed ready job, the
     statement claims nothing and says so, and the store claims again under the lock, as
     with `claim_default` unlocked. `$1` owner, `$2` now, `$3` commands, `$4` batch, `$5`
-    how many jobs one queue may give."""
+    how many jobs one queue may give. One flag more than `claim_default`'s, last: whether a
+    named worker has a ready job (a named claim could claim one; see `PostgresStore.claim`).
+    """
     b_fields = ", ".join("b." + f for f in job_fields)
     c_fields = ", ".join("c." + f for f in job_fields)
     return f"""
@@ -188,7 +190,8 @@ WITH RECURSIVE {FLOW_NEEDED}, queues(name) AS (
     WHERE b.id = ANY(ARRAY(SELECT id FROM candidate ORDER BY nth, run_after, id LIMIT $4))
     RETURNING {b_fields}
 )
-SELECT {c_fields}, (SELECT needed FROM flow), 0::bigint, (SELECT count(*) FROM open)
+SELECT {c_fields}, (SELECT needed FROM flow), 0::bigint, (SELECT count(*) FROM open),
+    EXISTS (SELECT 1 FROM background_job WHERE worker > '' AND {READY}) AS named_ready
 FROM (SELECT 1) AS one LEFT JOIN claimed c ON true
 ORDER BY c.priority DESC, c.run_after, c.id
 """

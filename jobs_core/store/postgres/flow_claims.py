@@ -129,6 +129,9 @@ class ClaimRound:
     parked: int
     queues: int
     """Queues with ready jobs (sizes the next claim's per-queue share)."""
+    named_ready: bool = True
+    """A named worker's job was ready (queued, not waiting, not parked; due or not) in the
+    statement's snapshot: False only from the plain claim, which looks."""
 
 
 async def claim(
@@ -148,15 +151,23 @@ async def claim(
             )
         elif not locked:
             rows = await conn.fetch(CLAIM_PLAIN, owner, now, commands, limit, per_queue)
+            return _round(rows, 4, bool(rows[0][-1]))
         else:
             rows = await conn.fetch(
                 CLAIM_DEFAULT, owner, now, commands, limit, locked, per_queue, finished
             )
     except asyncpg.UniqueViolationError:
         raise ClaimRaced("a rival claimed this named worker's job first") from None
-    jobs = [row_to_job(row[:-3]) for row in rows if row[0] is not None]
-    flags = rows[0]
-    return ClaimRound(jobs, bool(flags[-3]), int(flags[-2]), int(flags[-1]))
+    return _round(rows, 3)
+
+
+def _round(rows: list[asyncpg.Record], flags: int, named_ready: bool = True) -> ClaimRound:
+    """A claim statement's rows: each claimed job's row and the flags (`flags` columns, the
+    first three needed, parked, queues); one row of flags alone when it claimed nothing."""
+    jobs = [row_to_job(row[:-flags]) for row in rows if row[0] is not None]
+    first = rows[0]
+    needed, parked, queues = first[-flags], first[1 - flags], first[2 - flags]
+    return ClaimRound(jobs, bool(needed), int(parked), int(queues), named_ready)
 
 
 Statement = Callable[[int, int], Awaitable[ClaimRound]]

@@ -13,6 +13,7 @@ from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.records import (
     EngineInfo,
     Job,
+    JobState,
     RunningJob,
 )
 from jobs_core.settings import Settings
@@ -49,6 +50,8 @@ from .listener import ChangeListener
 from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
+Seen = tuple[int, int, int]
+"""The change token, `Database.activity` and `_named_gen`, read together."""
 PRUNE_MS = 3_600_000
 """How often the per-command tallies older than `FIGURES_KEPT_MS` are pruned (by the
 archive pass of an engine)."""
@@ -95,10 +98,16 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
         self._claims = ClaimLedger()
         self._flow_mode = False
-        self._queues_seen = 1
-        """Queues with ready jobs at the last claim: each gets its share of the next one."""
         """Whether the last claim found flow control in use (the next one then takes the
         claim lock at once)."""
+        self._queues_seen = 1
+        """Queues with ready jobs at the last claim: each gets its share of the next one."""
+        self._named_idle: Seen | None = None
+        """What `_unchanged_since` said after a plain claim found no named worker's job
+        ready: while it says the same, a named claim would find none either."""
+        self._named_gen = 0
+        """Bumped when an outcome write (not counted in `Database.activity`) may have made a
+        named worker's job ready (a retry, a released dependent, a follow-up), or failed."""
         self._months: set[str] = set()
         """Months whose partitions this store has made sure exist."""
         self._last_prune = 0
@@ -119,32 +128,38 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         return await self._db.read(fn)
 
     async def _finishing(
-        self, now: int, fn: Work[R], *, engine: bool = False, atomic: bool = True
-    ) -> R:
+        self, now: int, fn: Work[R], *, engine: bool = False, atomic: bool = True,
+        counted: bool = True,
+    ) -> R:  # fmt: skip
         """Run `fn`, a transaction that moves jobs it finishes into the partitions of the
         month of `now`: created first if this store has not seen that month yet, and again
-        if one went missing (an operator detached or dropped it)."""
+        if one went missing (an operator detached or dropped it). `counted`: see
+        `Database.activity`."""
         month = archive.month_of(now)
         for attempt in range(2):
             if month not in self._months:
-                await self._db.one(lambda c: archive.ensure_partitions(c, [month]), engine=engine)
+                await self._db.one(
+                    lambda c: archive.ensure_partitions(c, [month]), engine=engine, counted=counted
+                )
                 self._months.add(month)
             try:
-                return await self._db.write(fn, engine=engine, atomic=atomic)
+                return await self._db.write(fn, engine=engine, atomic=atomic, counted=counted)
             except MissingPartitionError:
                 self._months.discard(month)
                 if attempt:
                     raise
             except StaleSummaryError:
-                await self._drop_stale_summaries(attempt, engine)
+                await self._drop_stale_summaries(attempt, engine, counted)
         raise AssertionError("unreachable")
 
-    async def _drop_stale_summaries(self, attempt: int, engine: bool) -> None:
+    async def _drop_stale_summaries(self, attempt: int, engine: bool, counted: bool = True) -> None:
         """Drop summaries an older version wrote for live jobs (once: a second failure is
         something else)."""
         if attempt:
             raise StoreError(f"{self.location}: summaries of live jobs keep reappearing")
-        await self._db.one(lambda c: c.execute(summaries.DROP_STALE), engine=engine)
+        await self._db.one(
+            lambda c: c.execute(summaries.DROP_STALE), engine=engine, counted=counted
+        )
 
     async def open(self) -> None:
         await self._db.pool()
@@ -199,6 +214,9 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
     ) -> list[Job]:  # fmt: skip
         if self._claims.lost:
             await self._db.write(self._claims.release_lost, engine=True)
+        idle = self._named_idle
+        if named and idle is not None and idle == self._unchanged_since():
+            return []  # nothing changed since a claim saw no named worker's job ready
         ended = list(finished)
         for _ in range(RETRIES):
             try:
@@ -228,7 +246,10 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             )  # fmt: skip
 
         async def alone(batch: int, cap: int) -> ClaimRound:
-            return await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
+            seen = self._unchanged_since()
+            found = await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
+            self._note_named(seen, found)
+            return found
 
         jobs: list[Job] = []
 
@@ -255,6 +276,27 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         self._flow_mode, self._queues_seen = last.needed, last.queues
         return jobs + more
 
+    def _unchanged_since(self) -> Seen | None:
+        """The change token, `Database.activity` and `_named_gen`, if the listener is
+        connected and no counted call of this store is under way (None: cannot tell)."""
+        if not self._listener.connected or self._db.lent:
+            return None
+        return self._listener.token, self._db.activity, self._named_gen
+
+    def _note_named(self, seen: Seen | None, found: ClaimRound) -> None:
+        """Remember that no named worker's job was ready (`_named_idle`) if nothing could
+        have made one ready unseen: no other connection's change announced since before the
+        statement (a notification sent after its snapshot moves the token), and no call of
+        this store running beside it (its commit might follow the snapshot). A change of
+        another connection that sends no notification moves the token by the listener's
+        probe within a second, as for every other wake-up."""
+        self._named_idle = None
+        if seen is None or found.named_ready:
+            return
+        token, activity, gen = seen
+        if self._db.activity == activity + 2:  # only the statement's own lending and return
+            self._named_idle = (token, activity + 2, gen)
+
     async def _claim_locked(
         self, owner: str, commands: list[str], limit: int, now: int, finished: list[int]
     ) -> ClaimRound:
@@ -273,20 +315,36 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
     ) -> FinishResult:
+        # Not counted in `Database.activity` (the engine writes outcomes beside its claims):
+        # `_named_gen` moves instead, when the write may have made a named job ready.
+        try:
+            result = await self._finish(transitions, new_jobs, now)
+        except BaseException:
+            self._named_gen += 1
+            raise
+        if (
+            result.released_dependents or result.new_job_ids
+            or any(t.state is JobState.QUEUED for t in transitions)
+        ):  # fmt: skip
+            self._named_gen += 1
+        return result
+
+    async def _finish(
+        self, transitions: list[Transition], new_jobs: list[NewJob], now: int
+    ) -> FinishResult:
         if not new_jobs:  # without follow-ups, one statement unless a batch is involved
             done = await self._finishing(
                 now,
                 lambda c: finish.finish_alone(c, transitions, now, self._max_log, self.channel),
-                engine=True,
-                atomic=False,
-            )
+                engine=True, atomic=False, counted=False,
+            )  # fmt: skip
             if done is not None:
                 return done
         return await self._finishing(
             now,
             lambda c: finish.finish(c, transitions, new_jobs, now, self._max_log, self.channel),
-            engine=True,
-        )
+            engine=True, counted=False,
+        )  # fmt: skip
 
     async def finish_and_claim(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int, *,
