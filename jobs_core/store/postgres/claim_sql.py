@@ -191,7 +191,8 @@ WITH RECURSIVE {FLOW_NEEDED}, queues(name) AS (
     RETURNING {b_fields}
 )
 SELECT {c_fields}, (SELECT needed FROM flow), 0::bigint, (SELECT count(*) FROM open),
-    EXISTS (SELECT 1 FROM background_job WHERE worker > '' AND {READY}) AS named_ready
+    (SELECT worker FROM background_job WHERE worker > '' AND {READY}
+     ORDER BY worker LIMIT 1) IS NOT NULL AS named_ready
 FROM (SELECT 1) AS one LEFT JOIN claimed c ON true
 ORDER BY c.priority DESC, c.run_after, c.id
 """
