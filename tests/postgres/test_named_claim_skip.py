@@ -2,8 +2,9 @@
 since a plain claim saw none (`PostgresStore._named_idle`): an engine asks for named jobs
 after every change another process announces, and one job at a time that was a round trip
 a job (bench/README.md, issue 9's eighth pass). Anything that may make one ready makes the
-next named claim look again: another process's enqueue (its notification), this store's
-own calls, an outcome that retries a job."""
+next named claim look again: another process's enqueue of a named worker's job (its
+notification; one of default-worker jobs alone says so, and does not), this store's own
+calls, an outcome that retries a job."""
 
 from __future__ import annotations
 
@@ -67,6 +68,14 @@ async def test_no_statement_while_nothing_changed_then_another_process_enqueues(
         await store.enqueue([new(0)], NOW)
         assert len(await claim(store, named=False)) == 1
         assert await claim(store, named=True) == []
+        assert await claim(store, named=True) == []
+        assert named_statements == []
+
+        # Another process's enqueue of a default-worker job: claimed, the named claim skipped.
+        token = store.change_token()
+        await cli("enqueue", store_url, "c", "{}")
+        await wait_until(lambda: store.change_token() != token, what="the notification")
+        assert len(await claim(store, named=False, now=int(time.time() * 1000) + 1000)) == 1
         assert await claim(store, named=True) == []
         assert named_statements == []
 

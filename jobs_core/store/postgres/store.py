@@ -51,7 +51,7 @@ from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
 Seen = tuple[int, int, int]
-"""The change token, `Database.activity` and `_named_gen`, read together."""
+"""The listener's `named_token`, `Database.activity` and `_named_gen`, read together."""
 PRUNE_MS = 3_600_000
 """How often the per-command tallies older than `FIGURES_KEPT_MS` are pruned (by the
 archive pass of an engine)."""
@@ -277,19 +277,21 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         return jobs + more
 
     def _unchanged_since(self) -> Seen | None:
-        """The change token, `Database.activity` and `_named_gen`, if the listener is
-        connected and no counted call of this store is under way (None: cannot tell)."""
+        """The listener's `named_token`, `Database.activity` and `_named_gen`, if the
+        listener is connected and no counted call of this store is under way (None: cannot
+        tell)."""
         if not self._listener.connected or self._db.lent:
             return None
-        return self._listener.token, self._db.activity, self._named_gen
+        return self._listener.named_token, self._db.activity, self._named_gen
 
     def _note_named(self, seen: Seen | None, found: ClaimRound) -> None:
         """Remember that no named worker's job was ready (`_named_idle`) if nothing could
         have made one ready unseen: no other connection's change announced since before the
-        statement (a notification sent after its snapshot moves the token), and no call of
-        this store running beside it (its commit might follow the snapshot). A change of
-        another connection that sends no notification moves the token by the listener's
-        probe within a second, as for every other wake-up."""
+        statement but those that never make one ready (`listener.NOT_NAMED`: an enqueue of
+        default-worker jobs alone; a notification sent after the snapshot moves the token),
+        and no counted call of this store beside it (its commit might follow the snapshot).
+        A change of another connection that sends no notification moves the token by the
+        listener's probe within a second, as for every other wake-up."""
         self._named_idle = None
         if seen is None or found.named_ready:
             return
