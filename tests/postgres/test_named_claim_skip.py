@@ -1,5 +1,5 @@
 """A named claim sends no statement while nothing can have made a named worker's job ready
-since a plain claim saw none (`PostgresStore._named_idle`): an engine asks for named jobs
+since a plain claim saw none (`named_idle.py`): an engine asks for named jobs
 after every change another process announces, and one job at a time that was a round trip
 a job (bench/README.md, issue 9's eighth pass). Anything that may make one ready makes the
 next named claim look again: another process's enqueue of a named worker's job (its

@@ -13,7 +13,6 @@ from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.records import (
     EngineInfo,
     Job,
-    JobState,
     RunningJob,
 )
 from jobs_core.settings import Settings
@@ -47,11 +46,10 @@ from .database import RETRIES, Database, Work
 from .flow_claims import ClaimRound
 from .history_store import HistoryStoreMixin
 from .listener import ChangeListener
+from .named_idle import NamedIdle
 from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
-Seen = tuple[int, int, int]
-"""The listener's `named_token`, `Database.activity` and `_named_gen`, read together."""
 PRUNE_MS = 3_600_000
 """How often the per-command tallies older than `FIGURES_KEPT_MS` are pruned (by the
 archive pass of an engine)."""
@@ -102,12 +100,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         claim lock at once)."""
         self._queues_seen = 1
         """Queues with ready jobs at the last claim: each gets its share of the next one."""
-        self._named_idle: Seen | None = None
-        """What `_unchanged_since` said after a plain claim found no named worker's job
-        ready: while it says the same, a named claim would find none either."""
-        self._named_gen = 0
-        """Bumped when an outcome write (not counted in `Database.activity`) may have made a
-        named worker's job ready (a retry, a released dependent, a follow-up), or failed."""
+        self._named = NamedIdle(self._listener, self._db)
         self._months: set[str] = set()
         """Months whose partitions this store has made sure exist."""
         self._last_prune = 0
@@ -214,8 +207,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
     ) -> list[Job]:  # fmt: skip
         if self._claims.lost:
             await self._db.write(self._claims.release_lost, engine=True)
-        idle = self._named_idle
-        if named and idle is not None and idle == self._unchanged_since():
+        if named and self._named.nothing_ready():
             return []  # nothing changed since a claim saw no named worker's job ready
         ended = list(finished)
         for _ in range(RETRIES):
@@ -246,9 +238,9 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             )  # fmt: skip
 
         async def alone(batch: int, cap: int) -> ClaimRound:
-            seen = self._unchanged_since()
+            seen = self._named.seen()
             found = await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
-            self._note_named(seen, found)
+            self._named.note(seen, found)
             return found
 
         jobs: list[Job] = []
@@ -276,29 +268,6 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         self._flow_mode, self._queues_seen = last.needed, last.queues
         return jobs + more
 
-    def _unchanged_since(self) -> Seen | None:
-        """The listener's `named_token`, `Database.activity` and `_named_gen`, if the
-        listener is connected and no counted call of this store is under way (None: cannot
-        tell)."""
-        if not self._listener.connected or self._db.lent:
-            return None
-        return self._listener.named_token, self._db.activity, self._named_gen
-
-    def _note_named(self, seen: Seen | None, found: ClaimRound) -> None:
-        """Remember that no named worker's job was ready (`_named_idle`) if nothing could
-        have made one ready unseen: no other connection's change announced since before the
-        statement but those that never make one ready (`listener.NOT_NAMED`: an enqueue of
-        default-worker jobs alone; a notification sent after the snapshot moves the token),
-        and no counted call of this store beside it (its commit might follow the snapshot).
-        A change of another connection that sends no notification moves the token by the
-        listener's probe within a second, as for every other wake-up."""
-        self._named_idle = None
-        if seen is None or found.named_ready:
-            return
-        token, activity, gen = seen
-        if self._db.activity == activity + 2:  # only the statement's own lending and return
-            self._named_idle = (token, activity + 2, gen)
-
     async def _claim_locked(
         self, owner: str, commands: list[str], limit: int, now: int, finished: list[int]
     ) -> ClaimRound:
@@ -318,17 +287,13 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
     ) -> FinishResult:
         # Not counted in `Database.activity` (the engine writes outcomes beside its claims):
-        # `_named_gen` moves instead, when the write may have made a named job ready.
+        # told to `NamedIdle` instead.
         try:
             result = await self._finish(transitions, new_jobs, now)
         except BaseException:
-            self._named_gen += 1
+            self._named.wrote(transitions, None)
             raise
-        if (
-            result.released_dependents or result.new_job_ids
-            or any(t.state is JobState.QUEUED for t in transitions)
-        ):  # fmt: skip
-            self._named_gen += 1
+        self._named.wrote(transitions, result)
         return result
 
     async def _finish(
