@@ -16,7 +16,7 @@ import pytest
 
 from jobs_core.store.postgres import PostgresStore, flow_claims
 from jobs_core.store.postgres.claim_sql import locked_round
-from jobs_core.store.postgres.flow_claims import CLAIM_DEFAULT, CLAIM_NAMED
+from jobs_core.store.postgres.flow_claims import CLAIM_DEFAULT, CLAIM_NAMED, CLAIM_PLAIN
 from jobs_core.store.postgres.schema import JOB_FIELDS, LATEST_VERSION
 from jobs_core.store.protocol import NewJob, QueueChange
 from tests.pg_server import PgServer
@@ -44,16 +44,23 @@ def rows_read(plan: dict[str, Any]) -> int:
     return n + sum(rows_read(p) for p in plan.get("Plans", []))
 
 
-async def explain_claim(conn: asyncpg.Connection, named: bool) -> tuple[int, int]:
-    """(rows read, jobs claimed) of one claim statement, rolled back."""
-    sql, last = (CLAIM_NAMED, (12345,)) if named else (CLAIM_DEFAULT, (100, []))
+CLAIMS: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "named": (CLAIM_NAMED, (True, 12345)),
+    "locked": (CLAIM_DEFAULT, (True, 100, [])),
+    "plain": (CLAIM_PLAIN, (100,)),
+}
+"""Each claim statement and its parameters after the batch."""
+
+
+async def explain_claim(conn: asyncpg.Connection, kind: str) -> tuple[int, int]:
+    """(rows read, jobs claimed) of one claim statement (`CLAIMS`), rolled back."""
+    sql, last = CLAIMS[kind]
     transaction = conn.transaction()
     await transaction.start()
     try:
         explained = await conn.fetchval(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + sql,
-            "o", NOW, ["mine", "also_mine"], 100, True, *last,
-        )  # fmt: skip
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + sql, "o", NOW, ["mine", "also_mine"], 100, *last
+        )
         claimed = await conn.fetchval("SELECT count(*) FROM background_job WHERE state = 'started'")
     finally:
         await transaction.rollback()
@@ -75,10 +82,10 @@ async def test_a_claim_never_reads_a_backlog_of_commands_its_engine_does_not_run
     conn = await asyncpg.connect(pg_server.url())
     try:
         await conn.execute(f'SET search_path TO "{schema}"; ANALYZE background_job')
-        for named in (False, True):
-            reads, claimed = await explain_claim(conn, named)
-            assert claimed == (1 if named else 100)
-            assert reads < 1000, (named, reads)
+        for kind in CLAIMS:
+            reads, claimed = await explain_claim(conn, kind)
+            assert claimed == (1 if kind == "named" else 100)
+            assert reads < 1000, (kind, reads)
     finally:
         await conn.close()
 

@@ -72,6 +72,12 @@ class Database:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None
         self._migrated = False
+        self.activity = 0
+        """Bumped when a connection is lent and when it comes back (`Lease`), but for calls
+        made with `counted=False`: unchanged between two readings, no other call of this
+        store began or ended in between."""
+        self.lent = 0
+        """Connections lent now (to counted calls)."""
 
     async def pool(self, engine: bool = False) -> asyncpg.Pool:
         pool = self._pools.get(engine)
@@ -140,10 +146,10 @@ class Database:
             with contextlib.suppress(Exception):
                 pool.terminate()
 
-    def connection(self, engine: bool = False) -> Lease:
+    def connection(self, engine: bool = False, *, counted: bool = True) -> Lease:
         """A connection to use in `async with`: the pool's kept one when it is free, else
-        one lent by the pool."""
-        return Lease(self, engine)
+        one lent by the pool; `counted`: its lending moves `activity`."""
+        return Lease(self, engine, counted)
 
     def take_kept(self, engine: bool) -> Lent | None:
         """The kept connection of the pool of `engine`, marked lent, if it is free."""
@@ -172,7 +178,9 @@ class Database:
             return True
         return False
 
-    async def write(self, fn: Work[R], *, engine: bool = False, atomic: bool = True) -> R:
+    async def write(
+        self, fn: Work[R], *, engine: bool = False, atomic: bool = True, counted: bool = True
+    ) -> R:
         """Run `fn` in one transaction, again if it lost a deadlock or serialisation race.
 
         `atomic=False`: `fn` is a single statement, its own transaction (no BEGIN and COMMIT
@@ -180,7 +188,7 @@ class Database:
         """
         for attempt in range(RETRIES):
             try:
-                async with self.connection(engine) as conn:
+                async with self.connection(engine, counted=counted) as conn:
                     if not atomic:
                         return await fn(conn)
                     async with conn.transaction():
@@ -197,10 +205,10 @@ class Database:
                 raise translate(error, self.location) from None
         raise AssertionError("unreachable")
 
-    async def one(self, fn: Work[R], *, engine: bool = False) -> R:
+    async def one(self, fn: Work[R], *, engine: bool = False, counted: bool = True) -> R:
         """Run `fn`, a single statement (its own transaction), on a pooled connection."""
         try:
-            async with self.connection(engine) as conn:
+            async with self.connection(engine, counted=counted) as conn:
                 return await fn(conn)
         except JobsError:
             raise
@@ -254,19 +262,34 @@ class Lease:
     other than by a server-reported error is closed rather than lent again (it may be
     half-way through a broken exchange)."""
 
-    __slots__ = ("_conn", "_db", "_engine", "_pool")
+    __slots__ = ("_conn", "_counted", "_db", "_engine", "_pool")
 
-    def __init__(self, db: Database, engine: bool) -> None:
+    def __init__(self, db: Database, engine: bool, counted: bool = True) -> None:
         self._db = db
         self._engine = engine
+        self._counted = counted
 
     async def __aenter__(self) -> Lent:
+        self._count(1)
+        try:
+            return await self._lend()
+        except BaseException:
+            self._count(-1)
+            raise
+
+    def _count(self, lent: int) -> None:
+        if self._counted:
+            self._db.activity += 1
+            self._db.lent += lent
+
+    async def _lend(self) -> Lent:
         self._pool = pool = await self._db.pool(self._engine)
         conn = self._db.take_kept(self._engine)
         self._conn = conn if conn is not None else await pool.acquire()
         return self._conn
 
     async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self._count(-1)
         broken = kind is not None and not issubclass(kind, asyncpg.PostgresError)
         if broken and _usable(self._conn):
             self._conn.terminate()

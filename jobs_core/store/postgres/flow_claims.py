@@ -26,12 +26,22 @@ from jobs_core.errors import JobsError
 from jobs_core.flow import MAX_ROUNDS, next_cap, per_queue_cap
 from jobs_core.records import Job
 
-from .claim_sql import CLAIM_LOCK_KEY, FLOW, READY, WINDOW_STARTS, claim_default, claimed
+from .claim_sql import (
+    CLAIM_LOCK_KEY,
+    FLOW,
+    READY,
+    WINDOW_STARTS,
+    claim_default,
+    claim_plain,
+    claimed,
+)  # fmt: skip
 from .connection import Conn
 from .rows import row_to_job
 from .schema import JOB_FIELDS
 
 CLAIM_DEFAULT = claim_default(JOB_FIELDS)
+CLAIM_PLAIN = claim_plain(JOB_FIELDS)
+"""The default claim without the lock: claims nothing while flow control is in use."""
 
 CLAIM_LOCKED = "SELECT * FROM claim_locked($1, $2, $3, $4, true, $5, $6, $7)"
 """`CLAIM_DEFAULT` under the store's claim lock, in one statement (claim_sql.py)."""
@@ -119,6 +129,9 @@ class ClaimRound:
     parked: int
     queues: int
     """Queues with ready jobs (sizes the next claim's per-queue share)."""
+    named_ready: bool = True
+    """A named worker's job was ready (queued, not waiting, not parked; due or not) in the
+    statement's snapshot: False only from the plain claim, which looks."""
 
 
 async def claim(
@@ -136,15 +149,25 @@ async def claim(
             rows = await conn.fetch(
                 CLAIM_LOCKED, owner, now, commands, limit, per_queue, lock_class, finished
             )
+        elif not locked:
+            rows = await conn.fetch(CLAIM_PLAIN, owner, now, commands, limit, per_queue)
+            return _round(rows, 4, bool(rows[0][-1]))
         else:
             rows = await conn.fetch(
                 CLAIM_DEFAULT, owner, now, commands, limit, locked, per_queue, finished
             )
     except asyncpg.UniqueViolationError:
         raise ClaimRaced("a rival claimed this named worker's job first") from None
-    jobs = [row_to_job(row[:-3]) for row in rows if row[0] is not None]
-    flags = rows[0]
-    return ClaimRound(jobs, bool(flags[-3]), int(flags[-2]), int(flags[-1]))
+    return _round(rows, 3)
+
+
+def _round(rows: list[asyncpg.Record], flags: int, named_ready: bool = True) -> ClaimRound:
+    """A claim statement's rows: each claimed job's row and the flags (`flags` columns, the
+    first three needed, parked, queues); one row of flags alone when it claimed nothing."""
+    jobs = [row_to_job(row[:-flags]) for row in rows if row[0] is not None]
+    first = rows[0]
+    needed, parked, queues = first[-flags], first[1 - flags], first[2 - flags]
+    return ClaimRound(jobs, bool(needed), int(parked), int(queues), named_ready)
 
 
 Statement = Callable[[int, int], Awaitable[ClaimRound]]
@@ -220,9 +243,16 @@ WHERE c.rate_limit IS NOT NULL AND NOT c.paused
 """When the first full rate window that holds back ready jobs lets one more start."""
 
 
+NEXT_DUE_OR_WINDOW_END = f"SELECT ({NEXT_DUE}), ({RATE_WINDOW_ENDS})"
+"""Both in one statement: an engine asks after each claim that found nothing (a round trip
+and a statement's start and end fewer, ~40 µs of the server's CPU and as much of the
+engine's)."""
+
+
 async def next_due(conn: Conn, now: int) -> int | None:
     """The earliest time after `now` when a job may become claimable by time alone: a
     `run_after`, or the end of a full rate window holding back a queue's ready jobs."""
-    times = [await conn.fetchval(NEXT_DUE, now), await conn.fetchval(RATE_WINDOW_ENDS, now)]
+    times = await conn.fetchrow(NEXT_DUE_OR_WINDOW_END, now)
+    assert times is not None  # a SELECT without FROM has one row
     found = [int(t) for t in times if t is not None]
     return max(now + 1, min(found)) if found else None

@@ -28,6 +28,9 @@ PROBE_SECS = 1.0
 RECONNECT_MIN_SECS = 0.05
 RECONNECT_MAX_SECS = 2.0
 PROBE = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text"
+NOT_NAMED = frozenset({"enqueue:default", "activity"})
+"""Payloads of changes that never make a named worker's job ready (`queue.enqueued`, logs
+and progress): they leave `named_token` alone."""
 
 
 class ChangeListener:
@@ -39,6 +42,8 @@ class ChangeListener:
         self._own_pids = own_pids
         """Backends of this store's own pool: their notifications are not changes by others."""
         self.token = 0
+        self.named_token = 0
+        """`token`, less the notifications whose payload is in `NOT_NAMED`."""
         self.on_change: Callable[[], None] | None = None
         """Called at each change by another connection (the engine's wake-up)."""
         self._task: asyncio.Task[None] | None = None
@@ -47,8 +52,9 @@ class ChangeListener:
         self.connected = False
         self._moved: asyncio.Event | None = None
 
-    def _bump(self, *, notified: bool = False) -> None:
+    def _bump(self, *, notified: bool = False, named: bool = True) -> None:
         self.token += 1
+        self.named_token += named
         moved, self._moved = self._moved, None
         if moved is not None:
             moved.set()
@@ -122,7 +128,7 @@ class ChangeListener:
         payload: object,
     ) -> None:  # fmt: skip
         if pid not in self._own_pids:
-            self._bump(notified=True)
+            self._bump(notified=True, named=payload not in NOT_NAMED)
 
     def terminate(self) -> None:
         """Stop listening now, without waiting (for callers that cannot await)."""

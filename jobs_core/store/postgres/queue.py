@@ -81,7 +81,7 @@ WITH new AS (
     FROM (SELECT count(*) AS n FROM new WHERE state = 'cancelled') AS c
     WHERE job_count.state = 'cancelled' AND c.n > 0
 )
-SELECT array_agg(id ORDER BY id), pg_notify(${_N + 2}, 'enqueue') FROM new
+SELECT array_agg(id ORDER BY id), pg_notify(${_N + 2}, ${_N + 3}) FROM new
 """
 
 INSERT_ONE = f"""
@@ -90,10 +90,20 @@ WITH new AS (
     VALUES (nextval('job_id_seq'), ${_N + 1}, {_values(lambda i, n, t: f"${i}::{t}")})
     {_RETURNING}
 )
-SELECT id, pg_notify(${_N + 2}, 'enqueue') FROM new
+SELECT id, pg_notify(${_N + 2}, ${_N + 3}) FROM new
 """
 """`INSERT_JOBS` for the common enqueue: one job that starts queued (nothing to check),
 its values as scalars (cheaper to encode and plan than arrays of one)."""
+
+ENQUEUED = "enqueue"
+ENQUEUED_DEFAULT = "enqueue:default"
+"""The payload of an enqueue's notification when none of its jobs is a named worker's: an
+engine then knows that no named worker's job became ready (`listener.NOT_NAMED`)."""
+
+
+def enqueued(jobs: list[NewJob]) -> str:
+    """The payload of the notification of an insert of `jobs`."""
+    return ENQUEUED if any(j.worker for j in jobs) else ENQUEUED_DEFAULT
 
 
 EDGES = """
@@ -180,10 +190,16 @@ async def _insert_new(
     try:
         if len(jobs) == 1 and starts[0] is _QUEUED:
             ids = [
-                await conn.fetchval(INSERT_ONE, *_job_values(jobs[0], _QUEUED, now), now, channel)
+                await conn.fetchval(
+                    INSERT_ONE, *_job_values(jobs[0], _QUEUED, now), now, channel, enqueued(jobs)
+                )
             ]
         else:
-            ids = list(await conn.fetchval(INSERT_JOBS, *_arrays(jobs, starts, now), now, channel))
+            ids = list(
+                await conn.fetchval(
+                    INSERT_JOBS, *_arrays(jobs, starts, now), now, channel, enqueued(jobs)
+                )
+            )
     except asyncpg.UniqueViolationError:
         raise conflicts.RacedError("a concurrent enqueue took a ref_id or key") from None
     await conflicts.check_archived(conn, jobs)

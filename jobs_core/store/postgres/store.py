@@ -46,6 +46,7 @@ from .database import RETRIES, Database, Work
 from .flow_claims import ClaimRound
 from .history_store import HistoryStoreMixin
 from .listener import ChangeListener
+from .named_idle import NamedIdle
 from .task_store import TaskStoreMixin
 
 R = TypeVar("R")
@@ -95,10 +96,11 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         self._lock_class = zlib.crc32(self.schema.encode()) - 2**31
         self._claims = ClaimLedger()
         self._flow_mode = False
-        self._queues_seen = 1
-        """Queues with ready jobs at the last claim: each gets its share of the next one."""
         """Whether the last claim found flow control in use (the next one then takes the
         claim lock at once)."""
+        self._queues_seen = 1
+        """Queues with ready jobs at the last claim: each gets its share of the next one."""
+        self._named = NamedIdle(self._listener, self._db)
         self._months: set[str] = set()
         """Months whose partitions this store has made sure exist."""
         self._last_prune = 0
@@ -119,32 +121,38 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         return await self._db.read(fn)
 
     async def _finishing(
-        self, now: int, fn: Work[R], *, engine: bool = False, atomic: bool = True
-    ) -> R:
+        self, now: int, fn: Work[R], *, engine: bool = False, atomic: bool = True,
+        counted: bool = True,
+    ) -> R:  # fmt: skip
         """Run `fn`, a transaction that moves jobs it finishes into the partitions of the
         month of `now`: created first if this store has not seen that month yet, and again
-        if one went missing (an operator detached or dropped it)."""
+        if one went missing (an operator detached or dropped it). `counted`: see
+        `Database.activity`."""
         month = archive.month_of(now)
         for attempt in range(2):
             if month not in self._months:
-                await self._db.one(lambda c: archive.ensure_partitions(c, [month]), engine=engine)
+                await self._db.one(
+                    lambda c: archive.ensure_partitions(c, [month]), engine=engine, counted=counted
+                )
                 self._months.add(month)
             try:
-                return await self._db.write(fn, engine=engine, atomic=atomic)
+                return await self._db.write(fn, engine=engine, atomic=atomic, counted=counted)
             except MissingPartitionError:
                 self._months.discard(month)
                 if attempt:
                     raise
             except StaleSummaryError:
-                await self._drop_stale_summaries(attempt, engine)
+                await self._drop_stale_summaries(attempt, engine, counted)
         raise AssertionError("unreachable")
 
-    async def _drop_stale_summaries(self, attempt: int, engine: bool) -> None:
+    async def _drop_stale_summaries(self, attempt: int, engine: bool, counted: bool = True) -> None:
         """Drop summaries an older version wrote for live jobs (once: a second failure is
         something else)."""
         if attempt:
             raise StoreError(f"{self.location}: summaries of live jobs keep reappearing")
-        await self._db.one(lambda c: c.execute(summaries.DROP_STALE), engine=engine)
+        await self._db.one(
+            lambda c: c.execute(summaries.DROP_STALE), engine=engine, counted=counted
+        )
 
     async def open(self) -> None:
         await self._db.pool()
@@ -199,6 +207,8 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
     ) -> list[Job]:  # fmt: skip
         if self._claims.lost:
             await self._db.write(self._claims.release_lost, engine=True)
+        if named and self._named.nothing_ready():
+            return []  # nothing changed since a claim saw no named worker's job ready
         ended = list(finished)
         for _ in range(RETRIES):
             try:
@@ -228,7 +238,10 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             )  # fmt: skip
 
         async def alone(batch: int, cap: int) -> ClaimRound:
-            return await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
+            seen = self._named.seen()
+            found = await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
+            self._named.note(seen, found)
+            return found
 
         jobs: list[Job] = []
 
@@ -273,20 +286,32 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
     ) -> FinishResult:
+        # Not counted in `Database.activity` (the engine writes outcomes beside its claims):
+        # told to `NamedIdle` instead.
+        try:
+            result = await self._finish(transitions, new_jobs, now)
+        except BaseException:
+            self._named.wrote(transitions, None)
+            raise
+        self._named.wrote(transitions, result)
+        return result
+
+    async def _finish(
+        self, transitions: list[Transition], new_jobs: list[NewJob], now: int
+    ) -> FinishResult:
         if not new_jobs:  # without follow-ups, one statement unless a batch is involved
             done = await self._finishing(
                 now,
                 lambda c: finish.finish_alone(c, transitions, now, self._max_log, self.channel),
-                engine=True,
-                atomic=False,
-            )
+                engine=True, atomic=False, counted=False,
+            )  # fmt: skip
             if done is not None:
                 return done
         return await self._finishing(
             now,
             lambda c: finish.finish(c, transitions, new_jobs, now, self._max_log, self.channel),
-            engine=True,
-        )
+            engine=True, counted=False,
+        )  # fmt: skip
 
     async def finish_and_claim(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int, *,
