@@ -16,7 +16,6 @@ from jobs_core import BackgroundJobs
 from jobs_core.store.postgres.archive import ensure_partitions, month_bounds, month_of
 from jobs_core.store.postgres.schema import JOB_FIELDS
 from jobs_core.store.postgres.search_sql import SEARCH_VECTOR
-from jobs_core.store.rows import SUMMARY_FIELDS
 from jobs_core.store.url import parse_store_url
 
 
@@ -55,17 +54,14 @@ async def _fill(conn: asyncpg.Connection, n: int, first_ms: int, span_ms: int) -
             f"FROM generate_series(1, {n}) AS x WHERE x % {FAILED_EVERY} {test}) "
             f"AS r({', '.join(JOB_FIELDS)})"
         )
-        live = {"error_code": "error ->> 'code'", "error_message": "error ->> 'message'"}
-        summary = ", ".join(live.get(name, name) for name in SUMMARY_FIELDS)
-        await conn.execute(
-            f"INSERT INTO job_summary ({', '.join(SUMMARY_FIELDS)}) SELECT {summary} FROM {table}"
-        )
+    archived = "(SELECT state, completed_date FROM completed_job UNION ALL " \
+        "SELECT state, completed_date FROM failed_job)"  # fmt: skip
     await conn.execute(
         "INSERT INTO job_minute (minute, state, n) SELECT completed_date - completed_date % "
-        "60000, state, count(*) FROM job_summary GROUP BY 1, 2"
+        f"60000, state, count(*) FROM {archived} AS a GROUP BY 1, 2"
     )
     await conn.execute(
-        "UPDATE job_count SET n = (SELECT count(*) FROM job_summary s "
+        f"UPDATE job_count SET n = (SELECT count(*) FROM {archived} AS s "
         "WHERE s.state = job_count.state)"
     )
     await conn.execute(f"SELECT setval('job_id_seq', {n})")

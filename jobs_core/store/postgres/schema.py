@@ -466,7 +466,45 @@ retried and failed jobs run only when a call has such a transition; a call of on
 reads it as scalars, without the arrays' `unnest`; one statement counts, tallies finishes
 per queue and notifies)."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8, V9]
+SUMMARY_LOOKUPS = {"parent_id": "parent", "depends_on": "depends"}
+"""Columns `job_summary` had an index on that the month partitions get (by id, ref_id and
+batch_id they have one already)."""
+
+V10 = "\n".join(
+    [
+        """
+WITH orphans AS (
+    SELECT s.id, s.state FROM job_summary s
+    WHERE NOT EXISTS (SELECT 1 FROM completed_job c WHERE c.id = s.id)
+      AND NOT EXISTS (SELECT 1 FROM failed_job f WHERE f.id = s.id)
+      AND NOT EXISTS (SELECT 1 FROM background_job b WHERE b.id = s.id)
+), edges AS (
+    DELETE FROM job_dependency d
+    WHERE EXISTS (SELECT 1 FROM orphans o WHERE o.id IN (d.child_id, d.parent_id))
+)
+UPDATE job_count c SET n = greatest(0, c.n - o.n)
+FROM (SELECT state, count(*) AS n FROM orphans GROUP BY state) AS o WHERE c.state = o.state;
+DROP TABLE job_summary;""",
+        *(
+            f"CREATE INDEX ix_{t}_{name} ON {t} ({column}) WHERE {column} IS NOT NULL;"
+            for t in ("completed_job", "failed_job")
+            for column, name in SUMMARY_LOOKUPS.items()
+        ),
+        "DROP FUNCTION IF EXISTS finish_jobs;",
+        finish_function(JOB_FIELDS),
+    ]
+)
+"""Migration 10: no summary kept apart for archived jobs. An archived job's summary is read
+from its row in its month's partition, which has every column (summaries.py), so
+`job_summary` goes, and the partitions get the lookups it had that they lacked (`parent_id`,
+`depends_on`). A summary whose archived row was gone (its month dropped by hand) goes with
+it: its job leaves the counts by state, and the dependency edges naming it go (as a purge
+does). `finish_jobs` again, without the summary's insert. An archived ref_id stays taken
+(`conflicts.TAKEN_REF_IDS`), with no unique index across months."""
+
+MIGRATIONS: list[str] = [
+    V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8, V9, V10,
+]  # fmt: skip
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)
