@@ -14,7 +14,7 @@ from _seed_archive import FAILED_EVERY, OK_BODY, enqueue_queued
 
 from jobs_core import BackgroundJobs
 from jobs_core.store.postgres.archive import ensure_partitions, month_bounds, month_of
-from jobs_core.store.postgres.schema import JOB_FIELDS
+from jobs_core.store.postgres.schema import JOB_FIELDS, column_types
 from jobs_core.store.postgres.search_sql import SEARCH_VECTOR
 from jobs_core.store.url import parse_store_url
 
@@ -46,7 +46,8 @@ def _expressions(first_ms: int, span_ms: int, n: int) -> dict[str, str]:
 
 async def _fill(conn: asyncpg.Connection, n: int, first_ms: int, span_ms: int) -> None:
     exprs = _expressions(first_ms, span_ms, n)
-    select = ", ".join(exprs.get(name, "NULL") for name in JOB_FIELDS)
+    types = column_types()
+    select = ", ".join(exprs.get(name, f"NULL::{types[name]}") for name in JOB_FIELDS)
     for table, test in (("completed_job", "<> 0"), ("failed_job", "= 0")):
         await conn.execute(
             f"INSERT INTO {table} ({', '.join(JOB_FIELDS)}, search) "

@@ -70,7 +70,12 @@ FROM moved RETURNING logs
 AFTER_REQUEUE = """
 UPDATE job_count SET n = n - 1 WHERE state = $1 RETURNING pg_notify($2, 'requeue')
 """
-_DEPENDENT = "(depends_on = $1 OR id IN (SELECT child_id FROM job_dependency WHERE parent_id = $1))"
+# `= ANY(ARRAY(...))`, not `IN (SELECT ...)`: an array the index of ids can probe beside
+# `ix_*_depends` (a bitmap OR in every month's partition), where a semi-join ORed with
+# `depends_on = $1` scanned each partition (62 ms at 100,000 archived jobs).
+_DEPENDENT = (
+    "(depends_on = $1 OR id = ANY(ARRAY(SELECT child_id FROM job_dependency WHERE parent_id = $1)))"
+)
 CANCELLED_DEPENDENTS = f"""
 WITH live AS (
     SELECT {LIVE_SUMMARY_SELECT} FROM background_job

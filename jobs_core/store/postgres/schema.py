@@ -385,7 +385,7 @@ next), the archive's full-text index (a generated tsvector with a GIN index), an
 `finish_jobs` (finish_sql.py)."""
 
 
-def _column_types() -> dict[str, str]:
+def column_types() -> dict[str, str]:
     """Each job column's type, as the DDL above declares it."""
     lines = [*JOB_COLUMNS.strip().splitlines(), *FLOW_COLUMNS.strip().splitlines()]
     types: dict[str, str] = {}
@@ -399,7 +399,7 @@ V4 = f"""
 DROP INDEX ix_job_ready;
 CREATE INDEX ix_job_ready ON background_job (worker, queue, command, priority DESC, run_after, id)
     WHERE state = 'queued' AND waiting_on IS NULL AND NOT key_parked;
-{claim_locked_function(_column_types(), JOB_FIELDS, MAX_ROUNDS)}
+{claim_locked_function(column_types(), JOB_FIELDS, MAX_ROUNDS)}
 DROP FUNCTION IF EXISTS finish_jobs;
 {finish_function(JOB_FIELDS)}"""
 """Migration 4 (as the SQLite store's v7): the ready index by command after queue, so a claim
@@ -424,7 +424,7 @@ shares)."""
 
 V6 = f"""
 DROP FUNCTION claim_locked;
-{claim_locked_function(_column_types(), JOB_FIELDS, MAX_ROUNDS)}
+{claim_locked_function(column_types(), JOB_FIELDS, MAX_ROUNDS)}
 DROP FUNCTION IF EXISTS finish_jobs;
 {finish_function(JOB_FIELDS)}"""
 """Migration 6: `claim_locked` again, its rounds returned by RETURN QUERY instead of a loop
@@ -449,7 +449,7 @@ inserts the summaries of the jobs it archives instead of updating them."""
 
 V8 = f"""
 DROP FUNCTION claim_locked;
-{claim_locked_function(_column_types(), JOB_FIELDS, MAX_ROUNDS)}"""
+{claim_locked_function(column_types(), JOB_FIELDS, MAX_ROUNDS)}"""
 """Migration 8: `claim_locked` again, with an eighth argument: the claiming engine's jobs
 whose handlers ended and whose outcomes are not yet committed, left out of its queues' and
 keys' running counts (`claim_sql.MINE`)."""
