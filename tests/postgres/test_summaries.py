@@ -8,16 +8,18 @@ archived jobs without a unique index over the archive."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from jobs_core import DuplicateRefIdError, JobNotFoundError, JobState
+from jobs_core import DuplicateRefIdError, JobNotFoundError, JobState, ManualClock
 from jobs_core.store.idempotency import Resolution
 from jobs_core.store.postgres import PostgresStore, conflicts
 from jobs_core.store.postgres.schema import LATEST_VERSION
 from jobs_core.store.protocol import NewJob, Transition
 from tests.conftest import MakeJobs
+from tests.contract.admin.test_delete_relations import count_rows
 from tests.pg_server import PgServer
 from tests.postgres.old_stores import make_store_at
 
@@ -171,3 +173,33 @@ async def test_a_ref_id_archived_between_the_lookup_and_the_insert_stays_taken(
         await theirs.close()
     assert raised.value.existing_id == holder[0]
     assert archived is not None and archived.summary.state is JobState.COMPLETED
+
+
+def ms(when: datetime) -> int:
+    return round(when.timestamp() * 1000)
+
+
+async def test_purge_takes_the_counts_and_edges_of_the_jobs_it_removes(
+    store_url: str, make_jobs: MakeJobs
+) -> None:
+    """Deleting a summary took its job out of the counts and its dependency edges with it;
+    with no summaries, dropping a whole month (August) and deleting rows (October, but the
+    newest job) do."""
+    clock = ManualClock(datetime(2026, 8, 10, tzinfo=UTC))
+    jobs = make_jobs(clock=clock, start_engine=False)
+    jobs.command("work")(lambda: None)
+    async with jobs:
+        for month in (8, 10):
+            clock.set(ms(datetime(2026, month, 10, tzinfo=UTC)))
+            parents = [(await jobs.enqueue("work")).id for _ in range(2)]
+            newest = await jobs.enqueue("work", depends_on=parents)
+            await jobs.run_until_idle()
+        edges = await count_rows(store_url, "job_dependency")
+        clock.set(ms(datetime(2026, 11, 20, tzinfo=UTC)))
+        report = await jobs.purge(timedelta(days=30))
+        counts = await jobs.counts()
+        kept = await jobs.get_job(newest.id)
+        left = await count_rows(store_url, "job_dependency")
+    assert (report.months_dropped, report.total) == (["2026-08"], 5)
+    assert edges == 4 and left == 0
+    assert counts[JobState.COMPLETED] == 1 and kept.state is JobState.COMPLETED  # the newest
