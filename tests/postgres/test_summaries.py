@@ -3,7 +3,8 @@ its month's partition, with no second copy. A store of version 9 (a `job_summary
 archived job) migrates by dropping that table: its archived jobs keep their summaries (read
 from their rows), ref_ids, children and dependents; a summary whose row was gone (its month
 dropped by hand) leaves with its counts and edges. ref_ids stay unique across live and
-archived jobs without a unique index over the archive."""
+archived jobs: `job_ref` holds an archived job's ref_id (its primary key), since the month
+partitions cannot hold a unique index across months."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
 from jobs_core import DuplicateRefIdError, JobNotFoundError, JobState, ManualClock
@@ -18,6 +20,7 @@ from jobs_core.store.idempotency import Resolution
 from jobs_core.store.postgres import PostgresStore, conflicts
 from jobs_core.store.postgres.schema import LATEST_VERSION
 from jobs_core.store.protocol import NewJob, Transition
+from jobs_core.store.url import parse_store_url
 from tests.conftest import MakeJobs
 from tests.contract.admin.test_delete_relations import count_rows
 from tests.pg_server import PgServer
@@ -103,7 +106,7 @@ async def test_an_archived_job_is_written_once(
     pg_server: PgServer, store_url: str, make_jobs: MakeJobs
 ) -> None:
     """The finish moves the job's row to its month's partition and writes nothing else of
-    it; its summary, and its children's, are read from there."""
+    it but its ref_id (`job_ref`); its summary, and its dependents', are read from there."""
     schema = store_url.rsplit("schema=", 1)[1]
     jobs = make_jobs(start_engine=False)
 
@@ -182,16 +185,16 @@ def ms(when: datetime) -> int:
 async def test_purge_takes_the_counts_and_edges_of_the_jobs_it_removes(
     store_url: str, make_jobs: MakeJobs
 ) -> None:
-    """Deleting a summary took its job out of the counts and its dependency edges with it;
-    with no summaries, dropping a whole month (August) and deleting rows (October, but the
-    newest job) do."""
+    """Deleting a summary took its job out of the counts and its ref_id and dependency edges
+    with it; with no summaries, dropping a whole month (August) and deleting rows (October,
+    but the newest job) do."""
     clock = ManualClock(datetime(2026, 8, 10, tzinfo=UTC))
     jobs = make_jobs(clock=clock, start_engine=False)
     jobs.command("work")(lambda: None)
     async with jobs:
         for month in (8, 10):
             clock.set(ms(datetime(2026, month, 10, tzinfo=UTC)))
-            parents = [(await jobs.enqueue("work")).id for _ in range(2)]
+            parents = [(await jobs.enqueue("work", ref_id=f"{month}-{i}")).id for i in range(2)]
             newest = await jobs.enqueue("work", depends_on=parents)
             await jobs.run_until_idle()
         edges = await count_rows(store_url, "job_dependency")
@@ -200,6 +203,50 @@ async def test_purge_takes_the_counts_and_edges_of_the_jobs_it_removes(
         counts = await jobs.counts()
         kept = await jobs.get_job(newest.id)
         left = await count_rows(store_url, "job_dependency")
+        taken = await refs(store_url)
     assert (report.months_dropped, report.total) == (["2026-08"], 5)
-    assert edges == 4 and left == 0
+    assert edges == 4 and left == 0 and taken == []
     assert counts[JobState.COMPLETED] == 1 and kept.state is JobState.COMPLETED  # the newest
+
+
+async def refs(store_url: str) -> list[str]:
+    """`job_ref`'s rows, 'ref_id:id', in ref_id order."""
+    url = parse_store_url(store_url)
+    conn = await asyncpg.connect(url.dsn)
+    try:
+        rows = await conn.fetch(f"SELECT ref_id, id FROM {url.schema}.job_ref ORDER BY ref_id")
+    finally:
+        await conn.close()
+    return [f"{r[0]}:{r[1]}" for r in rows]
+
+
+async def test_an_archived_ref_id_is_in_job_ref_until_its_job_leaves_the_archive(
+    store_url: str, make_jobs: MakeJobs
+) -> None:
+    """A job with a ref_id archived puts it in `job_ref` (one probe finds it); requeued, the
+    job holds it in the live table again; deleted, it frees it."""
+    jobs = make_jobs(start_engine=False)
+    jobs.command("ok")(lambda: None)
+
+    @jobs.command
+    async def boom() -> None:
+        raise RuntimeError("down")
+
+    async with jobs:
+        done = await jobs.enqueue("ok", ref_id="a")
+        failed = await jobs.enqueue("boom", ref_id="b", retry_limit=0)
+        await jobs.enqueue("ok")
+        await jobs.run_until_idle()
+        archived = await refs(store_url)
+        await jobs.requeue(failed.id)
+        requeued = await refs(store_url)
+        live = await jobs.get_job_by_ref("b")
+        with pytest.raises(DuplicateRefIdError) as raised:
+            await jobs.enqueue("ok", ref_id="b")
+        await jobs.delete(done.id)
+        again = await jobs.enqueue("ok", ref_id="a")
+        left = await refs(store_url)
+    assert archived == [f"a:{done.id}", f"b:{failed.id}"]
+    assert requeued == [f"a:{done.id}"] and live.state is JobState.QUEUED
+    assert raised.value.existing_id == failed.id
+    assert again.id not in (done.id, failed.id) and left == []

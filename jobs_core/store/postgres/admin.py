@@ -67,7 +67,9 @@ INSERT INTO background_job ({JOB_SELECT}, waiting_on)
 SELECT {", ".join(_REQUEUED.get(f, f) for f in JOB_FIELDS)}, $3
 FROM moved RETURNING logs
 """
+# A job back in the live table holds its ref_id there (its unique index), not in `job_ref`.
 AFTER_REQUEUE = """
+WITH ref AS (DELETE FROM job_ref WHERE ref_id = $3)
 UPDATE job_count SET n = n - 1 WHERE state = $1 RETURNING pg_notify($2, 'requeue')
 """
 # `= ANY(ARRAY(...))`, not `IN (SELECT ...)`: an array the index of ids can probe beside
@@ -194,7 +196,7 @@ async def _requeue_one(
     await attempts.insert(conn, rows)
     if found.batch_id is not None:
         await batches.after_requeue(conn, found.batch_id, found.state)
-    await conn.fetch(AFTER_REQUEUE, found.state.value, channel)
+    await conn.fetch(AFTER_REQUEUE, found.state.value, channel, found.ref_id)
 
 
 def check_requeueable(found: JobSummary | None, job_id: int) -> JobSummary:

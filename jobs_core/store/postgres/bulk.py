@@ -16,13 +16,16 @@ from .connection import Conn
 DELETE = """
 WITH live AS (
     DELETE FROM background_job WHERE id = ANY($1::bigint[])
-    RETURNING id, completed_date, batch_id, state
+    RETURNING id, completed_date, batch_id, state, ref_id
 ), completed AS (
     DELETE FROM completed_job WHERE id = ANY($1::bigint[])
-    RETURNING id, completed_date, batch_id, state
+    RETURNING id, completed_date, batch_id, state, ref_id
 ), failed AS (
     DELETE FROM failed_job WHERE id = ANY($1::bigint[])
-    RETURNING id, completed_date, batch_id, state
+    RETURNING id, completed_date, batch_id, state, ref_id
+), refs AS (
+    DELETE FROM job_ref WHERE ref_id IN (
+        SELECT ref_id FROM completed UNION ALL SELECT ref_id FROM failed)
 ), gone AS (
     SELECT * FROM live UNION ALL SELECT * FROM completed UNION ALL SELECT * FROM failed
 ), attempts AS (

@@ -13,24 +13,17 @@ from .connection import Conn
 
 TAKEN_REF_IDS = """
 SELECT ref_id, id FROM background_job WHERE ref_id = ANY($1::text[])
-UNION ALL SELECT ref_id, id FROM completed_job WHERE ref_id = ANY($1::text[])
-UNION ALL SELECT ref_id, id FROM failed_job WHERE ref_id = ANY($1::text[])
+UNION ALL SELECT ref_id, id FROM job_ref WHERE ref_id = ANY($1::text[])
 """
-"""The jobs holding ref_ids, live (a unique index on `background_job`) or archived (each
-month's `ix_*_ref_id`). No index makes an archived ref_id unique (a partitioned table's
-unique index must hold its partition key): a job is archived only from the live table,
-whose unique index let it in, and an enqueue looks at the archive before and after its
-insert (`check_archived`), so no second job gets a ref_id a job holds anywhere."""
+"""The jobs holding ref_ids, live (a unique index on `background_job`) or archived (the
+primary key of `job_ref`, summaries.ARCHIVED_REFS)."""
 
-ARCHIVED_REF_IDS = """
-SELECT EXISTS (SELECT 1 FROM completed_job WHERE ref_id = ANY($1::text[]))
-    OR EXISTS (SELECT 1 FROM failed_job WHERE ref_id = ANY($1::text[]))
-"""
+ARCHIVED_REF_IDS = "SELECT EXISTS (SELECT 1 FROM job_ref WHERE ref_id = ANY($1::text[]))"
 """Run after the insert, in its transaction: a job holding one of the ref_ids that was
 enqueued, finished and archived between the lookup and the insert is in neither the lookup's
 snapshot nor the live table's unique index when the insert checks it; a later snapshot sees
-its archived row. (A holder still live at the insert makes the insert fail on the index; one
-being archived makes it wait for the archive's commit, after which this sees the row.)"""
+its ref_id in `job_ref`. (A holder still live at the insert makes the insert fail on the
+index; one being archived makes it wait for the archive's commit, after which this sees it.)"""
 
 ACTIVE_UNIQUE = """
 SELECT unique_key, id FROM background_job

@@ -29,6 +29,7 @@ from .arrays import broadcast
 from .dependents_sql import RELEASE_SET, cancel_dependents_sql
 from .logs import append_logs
 from .search_sql import SEARCH_VECTOR
+from .summaries import archive_refs
 from .tally_sql import command_tally
 
 TRANSITION_COLUMNS = (
@@ -224,6 +225,7 @@ def _ending(job_fields: list[str], failed: bool, transitions: str) -> str:
             INSERT INTO completed_job ({columns}, search)
             SELECT {columns}, {SEARCH_VECTOR} FROM ended WHERE state = 'completed'{into_failed}
         ), tallied AS ({command_tally("ended", "p_now")}
+        ), refs AS ({archive_refs("ended")}
         )
         SELECT coalesce(array_agg(id), '{{}}'),
             coalesce(array_agg(id) FILTER (WHERE state = 'completed'), '{{}}'),

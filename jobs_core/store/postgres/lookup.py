@@ -20,11 +20,16 @@ from .summaries import JOB_TABLES, LIVE_SUMMARY_SELECT
 # the summaries had a table of their own: 12 ms a lookup once the month held 20,000 jobs,
 # against 0.2).
 LOOKUP = " UNION ALL ".join(
-    f"SELECT {LIVE_SUMMARY_SELECT}, {JOB_SELECT} FROM {table} WHERE {{key}} = $1"
+    f"SELECT {LIVE_SUMMARY_SELECT}, {JOB_SELECT} FROM {table} WHERE {{where}}"
     for table in JOB_TABLES
 )
-BY_ID = LOOKUP.format(key="id")
-BY_REF = LOOKUP.format(key="ref_id")
+BY_ID = LOOKUP.format(where="id = $1")
+# An archived job by the id its ref_id has in `job_ref` (one index), not by each month's
+# `ix_*_ref_id` (a probe a partition).
+BY_REF = LOOKUP.format(
+    where="id = (SELECT id FROM background_job WHERE ref_id = $1 "
+    "UNION ALL SELECT id FROM job_ref WHERE ref_id = $1 LIMIT 1)"
+)
 
 _S = len(SUMMARY_FIELDS)
 

@@ -29,7 +29,9 @@ WITH gone AS (
     DELETE FROM {table} WHERE (id, completed_date) IN (
         SELECT id, completed_date FROM {table}
         WHERE state = $1 AND completed_date < $2 AND id IS DISTINCT FROM $3 LIMIT $4)
-    RETURNING id, state
+    RETURNING id, state, ref_id
+), refs AS (
+    DELETE FROM job_ref WHERE ref_id IN (SELECT ref_id FROM gone WHERE ref_id IS NOT NULL)
 ), attempts AS (
     DELETE FROM archived_attempt WHERE job_id IN (SELECT id FROM gone)
 ), edges AS (
@@ -45,7 +47,11 @@ SELECT count(*) FROM gone
 by state kept in step."""
 
 FORGET_MONTH = """
-WITH edges AS (
+WITH refs AS (
+    DELETE FROM job_ref r
+    WHERE EXISTS (SELECT 1 FROM {completed} p WHERE p.ref_id = r.ref_id AND p.id = r.id)
+       OR EXISTS (SELECT 1 FROM {failed} p WHERE p.ref_id = r.ref_id AND p.id = r.id)
+), edges AS (
     DELETE FROM job_dependency d
     WHERE EXISTS (SELECT 1 FROM {completed} p WHERE p.id IN (d.child_id, d.parent_id))
        OR EXISTS (SELECT 1 FROM {failed} p WHERE p.id IN (d.child_id, d.parent_id))
@@ -56,8 +62,8 @@ FROM (SELECT state, count(*) AS n
       GROUP BY state) AS g
 WHERE c.state = g.state
 """
-"""Before a month's partitions are dropped: the counts by state lose its jobs and the
-dependency edges that name them go (what deleting their summaries did until schema version
+"""Before a month's partitions are dropped: the counts by state lose its jobs, their ref_ids
+and the dependency edges that name them go (what deleting their summaries did until schema version
 10)."""
 
 COUNT_ROWS = """

@@ -484,6 +484,11 @@ WITH orphans AS (
 )
 UPDATE job_count c SET n = greatest(0, c.n - o.n)
 FROM (SELECT state, count(*) AS n FROM orphans GROUP BY state) AS o WHERE c.state = o.state;
+CREATE TABLE job_ref (ref_id text PRIMARY KEY, id bigint NOT NULL);
+INSERT INTO job_ref (ref_id, id)
+SELECT s.ref_id, s.id FROM job_summary s
+WHERE s.ref_id IS NOT NULL AND (EXISTS (SELECT 1 FROM completed_job c WHERE c.id = s.id)
+                                OR EXISTS (SELECT 1 FROM failed_job f WHERE f.id = s.id));
 DROP TABLE job_summary;""",
         *(
             f"CREATE INDEX ix_{t}_{name} ON {t} ({column}) WHERE {column} IS NOT NULL;"
@@ -497,10 +502,11 @@ DROP TABLE job_summary;""",
 """Migration 10: no summary kept apart for archived jobs. An archived job's summary is read
 from its row in its month's partition, which has every column (summaries.py), so
 `job_summary` goes, and the partitions get the lookups it had that they lacked (`parent_id`,
-`depends_on`). A summary whose archived row was gone (its month dropped by hand) goes with
-it: its job leaves the counts by state, and the dependency edges naming it go (as a purge
-does). `finish_jobs` again, without the summary's insert. An archived ref_id stays taken
-(`conflicts.TAKEN_REF_IDS`), with no unique index across months."""
+`depends_on`); an archived job's ref_id goes into `job_ref` (its primary key: one probe to
+find it, and no second archived holder, as `job_summary`'s unique index did). A summary
+whose archived row was gone (its month dropped by hand) goes with it: its job leaves the
+counts by state, and the dependency edges naming it go (as a purge does). `finish_jobs`
+again, writing `job_ref` instead of the summary."""
 
 MIGRATIONS: list[str] = [
     V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8, V9, V10,
