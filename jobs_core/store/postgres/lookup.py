@@ -14,8 +14,8 @@ from .connection import Conn
 from .rows import JOB_SELECT, row_to_job, row_to_summary
 from .summaries import JOB_TABLES, LIVE_SUMMARY_SELECT
 
-# One arm a table, each probing its own index (an archived row through every month's
-# partition: the primary key (id, completed_date) or `ix_*_ref_id`). Joined to a UNION of
+# One arm a table, each probing its own index (an archived row through the primary key
+# (id, completed_date) of every month's partition). Joined to a UNION of
 # the tables instead, the cached plan may hash a whole month's partition (as it did when
 # the summaries had a table of their own: 12 ms a lookup once the month held 20,000 jobs,
 # against 0.2).
