@@ -14,9 +14,8 @@ from _seed_archive import FAILED_EVERY, OK_BODY, enqueue_queued
 
 from jobs_core import BackgroundJobs
 from jobs_core.store.postgres.archive import ensure_partitions, month_bounds, month_of
-from jobs_core.store.postgres.schema import JOB_FIELDS
+from jobs_core.store.postgres.schema import JOB_FIELDS, column_types
 from jobs_core.store.postgres.search_sql import SEARCH_VECTOR
-from jobs_core.store.rows import SUMMARY_FIELDS
 from jobs_core.store.url import parse_store_url
 
 
@@ -47,7 +46,8 @@ def _expressions(first_ms: int, span_ms: int, n: int) -> dict[str, str]:
 
 async def _fill(conn: asyncpg.Connection, n: int, first_ms: int, span_ms: int) -> None:
     exprs = _expressions(first_ms, span_ms, n)
-    select = ", ".join(exprs.get(name, "NULL") for name in JOB_FIELDS)
+    types = column_types()
+    select = ", ".join(exprs.get(name, f"NULL::{types[name]}") for name in JOB_FIELDS)
     for table, test in (("completed_job", "<> 0"), ("failed_job", "= 0")):
         await conn.execute(
             f"INSERT INTO {table} ({', '.join(JOB_FIELDS)}, search) "
@@ -55,17 +55,14 @@ async def _fill(conn: asyncpg.Connection, n: int, first_ms: int, span_ms: int) -
             f"FROM generate_series(1, {n}) AS x WHERE x % {FAILED_EVERY} {test}) "
             f"AS r({', '.join(JOB_FIELDS)})"
         )
-        live = {"error_code": "error ->> 'code'", "error_message": "error ->> 'message'"}
-        summary = ", ".join(live.get(name, name) for name in SUMMARY_FIELDS)
-        await conn.execute(
-            f"INSERT INTO job_summary ({', '.join(SUMMARY_FIELDS)}) SELECT {summary} FROM {table}"
-        )
+    archived = "(SELECT state, completed_date FROM completed_job UNION ALL " \
+        "SELECT state, completed_date FROM failed_job)"  # fmt: skip
     await conn.execute(
         "INSERT INTO job_minute (minute, state, n) SELECT completed_date - completed_date % "
-        "60000, state, count(*) FROM job_summary GROUP BY 1, 2"
+        f"60000, state, count(*) FROM {archived} AS a GROUP BY 1, 2"
     )
     await conn.execute(
-        "UPDATE job_count SET n = (SELECT count(*) FROM job_summary s "
+        f"UPDATE job_count SET n = (SELECT count(*) FROM {archived} AS s "
         "WHERE s.state = job_count.state)"
     )
     await conn.execute(f"SELECT setval('job_id_seq', {n})")

@@ -55,7 +55,7 @@ WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
 """
 STATEMENTS = (("finish_jobs", "finish"), ("claim", "claim"), ("with recursive", "claim"),
               ("insert into background_job", "enqueue"), ("commit", "commit"),
-              ("begin", "begin"), ("job_summary", "read"))  # fmt: skip
+              ("begin", "begin"), ("select id, command, state, worker", "read"))  # fmt: skip
 
 
 def schedstat(pid: int) -> tuple[int, int]:

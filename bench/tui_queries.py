@@ -60,6 +60,10 @@ def queries(jobs: BackgroundJobs, month: str, archived: int, queued: int) -> dic
         "get_job archived completed": lambda r: jobs.get_job(1 + (mid + r * 7919) % archived),
         "get_job archived failed": lambda r: jobs.get_job(50 * (1 + (999 + r * 331) % fails)),
         "get_job queued": lambda r: jobs.get_job(archived + 1 + (r * 97) % queued),
+        "get_job_by_ref archived": lambda r: jobs.get_job_by_ref(
+            f"ref-{1 + (mid + r * 7919) % archived}"),
+        "dependents archived": lambda r: jobs.dependents(1 + (mid + r * 7919) % archived),
+        "children archived": lambda r: jobs.children(1 + (mid + r * 7919) % archived),
         "batch_status": lambda r: jobs.batch_status(f"batch-{r + 1}"),
         "attempts archived": lambda r: jobs.attempts(1 + (mid + r * 7919) % archived),
         "search (common word)": lambda _: jobs.search("processed", limit=page),

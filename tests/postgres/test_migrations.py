@@ -18,8 +18,12 @@ CREATE FUNCTION finish_jobs(p_max_log integer, p_now bigint, p_channel text, p_i
 """A stand-in with the old signature: migration 3 must drop it to create its own."""
 
 SEED = """
-INSERT INTO job_summary (id, command, state, batch_id, created_date)
-VALUES (1, 'report', 'queued', 'b1', 1000), (2, 'report', 'completed', 'b1', 1000);
+INSERT INTO job_summary (id, command, state, batch_id, created_date, completed_date)
+VALUES (1, 'report', 'queued', 'b1', 1000, NULL), (2, 'report', 'completed', 'b1', 1000, 2000);
+CREATE TABLE completed_job_1970_01 PARTITION OF completed_job FOR VALUES FROM (0) TO (2678400000);
+INSERT INTO completed_job (id, command, state, batch_id, run_after, created_date, completed_date,
+    retry_limit, timeout_secs)
+VALUES (2, 'report', 'completed', 'b1', 1000, 1000, 2000, 2, 60);
 INSERT INTO background_job (id, command, state, batch_id, run_after, created_date,
     retry_limit, timeout_secs, queue, priority)
 VALUES (1, 'report', 'queued', 'b1', 1000, 1000, 2, 60, 'slow', 3);

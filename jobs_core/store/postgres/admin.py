@@ -14,7 +14,7 @@ from jobs_core.records import (
     ThroughputBucket,
 )
 from jobs_core.store.protocol import Transition
-from jobs_core.store.rows import SUMMARY_SELECT, batch_fields
+from jobs_core.store.rows import batch_fields
 
 from . import attempts, batches, finish, lookup
 from .archive import archive_table, month_bounds, month_of
@@ -67,20 +67,25 @@ INSERT INTO background_job ({JOB_SELECT}, waiting_on)
 SELECT {", ".join(_REQUEUED.get(f, f) for f in JOB_FIELDS)}, $3
 FROM moved RETURNING logs
 """
-# A job back in the live table has no summary row (its row is its summary).
+# A job back in the live table holds its ref_id there (its unique index), not in `job_ref`.
 AFTER_REQUEUE = """
-WITH summary AS (DELETE FROM job_summary WHERE id = $1)
-UPDATE job_count SET n = n - 1 WHERE state = $2 RETURNING pg_notify($3, 'requeue')
+WITH ref AS (DELETE FROM job_ref WHERE ref_id = $3)
+UPDATE job_count SET n = n - 1 WHERE state = $1 RETURNING pg_notify($2, 'requeue')
 """
-_DEPENDENT = "(depends_on = $1 OR id IN (SELECT child_id FROM job_dependency WHERE parent_id = $1))"
+# `= ANY(ARRAY(...))`, not `IN (SELECT ...)`: an array the index of ids can probe beside
+# `ix_*_depends` (a bitmap OR in every month's partition), where a semi-join ORed with
+# `depends_on = $1` scanned each partition (62 ms at 100,000 archived jobs).
+_DEPENDENT = (
+    "(depends_on = $1 OR id = ANY(ARRAY(SELECT child_id FROM job_dependency WHERE parent_id = $1)))"
+)
 CANCELLED_DEPENDENTS = f"""
 WITH live AS (
     SELECT {LIVE_SUMMARY_SELECT} FROM background_job
     WHERE {_DEPENDENT} AND state = 'cancelled' AND error ->> 'code' = 'DependencyFailed'
     FOR UPDATE
 ), archived AS (
-    SELECT {SUMMARY_SELECT} FROM job_summary
-    WHERE {_DEPENDENT} AND state = 'cancelled' AND error_code = 'DependencyFailed'
+    SELECT {LIVE_SUMMARY_SELECT} FROM failed_job
+    WHERE {_DEPENDENT} AND state = 'cancelled' AND error ->> 'code' = 'DependencyFailed'
     FOR UPDATE
 )
 SELECT * FROM live UNION ALL SELECT * FROM archived ORDER BY id
@@ -191,7 +196,7 @@ async def _requeue_one(
     await attempts.insert(conn, rows)
     if found.batch_id is not None:
         await batches.after_requeue(conn, found.batch_id, found.state)
-    await conn.fetch(AFTER_REQUEUE, found.id, found.state.value, channel)
+    await conn.fetch(AFTER_REQUEUE, found.state.value, channel, found.ref_id)
 
 
 def check_requeueable(found: JobSummary | None, job_id: int) -> JobSummary:

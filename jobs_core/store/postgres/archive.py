@@ -19,7 +19,7 @@ from jobs_core.records import JobState, MonthDatabase
 from .connection import Conn
 from .rows import JOB_SELECT
 from .search_sql import SEARCH_VECTOR
-from .summaries import archive_summaries
+from .summaries import archive_refs
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 PARTITIONED = ("completed_job", "failed_job")
@@ -38,7 +38,7 @@ WITH moved AS (
 ), failed AS (
     INSERT INTO failed_job ({JOB_SELECT}, search)
     SELECT {JOB_SELECT}, {SEARCH_VECTOR} FROM moved WHERE state <> 'completed'
-), summaries AS ({archive_summaries("moved")}
+), refs AS ({archive_refs("moved")}
 )
 SELECT count(*) FROM moved
 """

@@ -44,7 +44,10 @@ WITH gone AS (
 )
 INSERT INTO archived_attempt ({", ".join(ATTEMPT_FIELDS)}, completed_date)
 SELECT {", ".join("g." + f for f in ATTEMPT_FIELDS)}, s.completed_date
-FROM gone g JOIN job_summary s ON s.id = g.job_id WHERE s.completed_date IS NOT NULL
+FROM gone g CROSS JOIN LATERAL (
+    SELECT completed_date FROM completed_job WHERE id = g.job_id
+    UNION ALL SELECT completed_date FROM failed_job WHERE id = g.job_id
+    LIMIT 1) AS s
 RETURNING job_id
 """
 """Move the attempt rows of jobs that left the live table into the partition of the month

@@ -16,18 +16,18 @@ from .connection import Conn
 DELETE = """
 WITH live AS (
     DELETE FROM background_job WHERE id = ANY($1::bigint[])
-    RETURNING id, completed_date, batch_id, state
-), archived AS (
-    DELETE FROM job_summary WHERE id = ANY($1::bigint[])
-    RETURNING id, completed_date, batch_id, state
-), gone AS (
-    SELECT * FROM live UNION ALL SELECT * FROM archived
+    RETURNING id, completed_date, batch_id, state, ref_id
 ), completed AS (
-    DELETE FROM completed_job c USING gone g
-    WHERE c.id = g.id AND c.completed_date = g.completed_date
+    DELETE FROM completed_job WHERE id = ANY($1::bigint[])
+    RETURNING id, completed_date, batch_id, state, ref_id
 ), failed AS (
-    DELETE FROM failed_job f USING gone g
-    WHERE f.id = g.id AND f.completed_date = g.completed_date
+    DELETE FROM failed_job WHERE id = ANY($1::bigint[])
+    RETURNING id, completed_date, batch_id, state, ref_id
+), refs AS (
+    DELETE FROM job_ref WHERE ref_id IN (
+        SELECT ref_id FROM completed UNION ALL SELECT ref_id FROM failed)
+), gone AS (
+    SELECT * FROM live UNION ALL SELECT * FROM completed UNION ALL SELECT * FROM failed
 ), attempts AS (
     DELETE FROM job_attempt WHERE job_id = ANY($1::bigint[])
 ), archived_attempts AS (
@@ -88,7 +88,7 @@ async def requeue(
 
 
 async def delete(conn: Conn, job_ids: list[int], channel: str) -> BulkOutcome:
-    """Finished jobs forgotten: their row (live or archived), their attempts, summary and
+    """Finished jobs forgotten: their row (live or archived), their attempts and
     dependency edges; the counts by state and their batches' counts drop by them. Ids come
     from a sequence, so none is given again."""
     states = await lookup.locked_states(conn, job_ids, "FOR UPDATE")

@@ -13,16 +13,17 @@ from .connection import Conn
 
 TAKEN_REF_IDS = """
 SELECT ref_id, id FROM background_job WHERE ref_id = ANY($1::text[])
-UNION ALL SELECT ref_id, id FROM job_summary WHERE ref_id = ANY($1::text[])
+UNION ALL SELECT ref_id, id FROM job_ref WHERE ref_id = ANY($1::text[])
 """
-"""The jobs holding ref_ids, live (unique index on `background_job`) or archived (unique
-index on `job_summary`)."""
+"""The jobs holding ref_ids, live (a unique index on `background_job`) or archived (the
+primary key of `job_ref`, summaries.ARCHIVED_REFS)."""
 
-ARCHIVED_REF_IDS = "SELECT EXISTS (SELECT 1 FROM job_summary WHERE ref_id = ANY($1::text[]))"
+ARCHIVED_REF_IDS = "SELECT EXISTS (SELECT 1 FROM job_ref WHERE ref_id = ANY($1::text[]))"
 """Run after the insert, in its transaction: a job holding one of the ref_ids that was
 enqueued, finished and archived between the lookup and the insert is in neither the lookup's
 snapshot nor the live table's unique index when the insert checks it; a later snapshot sees
-its summary. (A holder still live at the insert makes the insert fail on the index.)"""
+its ref_id in `job_ref`. (A holder still live at the insert makes the insert fail on the
+index; one being archived makes it wait for the archive's commit, after which this sees it.)"""
 
 ACTIVE_UNIQUE = """
 SELECT unique_key, id FROM background_job
@@ -46,7 +47,7 @@ class RacedError(JobsError):
 
 async def check_archived(conn: Conn, jobs: list[NewJob]) -> None:
     """RacedError if a job archived since the lookup holds the ref_id of one of `jobs` (just
-    inserted, live: none of theirs is in `job_summary`)."""
+    inserted, live: none of theirs is archived)."""
     ref_ids = [j.ref_id for j in jobs if j.ref_id is not None]
     if ref_ids and await conn.fetchval(ARCHIVED_REF_IDS, ref_ids):
         raise RacedError("a concurrent enqueue took a ref_id")

@@ -47,12 +47,6 @@ class MissingPartitionError(StoreError):
     detached or dropped by an operator): the store creates it and writes again."""
 
 
-class StaleSummaryError(StoreError):
-    """A job leaving the live table already has a summary, written at enqueue by a process
-    of schema version 6 or older running beside this one: the store drops the summaries of live
-    jobs and writes again (`summaries.DROP_STALE`)."""
-
-
 def connect_kwargs(url: StoreUrl) -> dict[str, Any]:
     """Keyword arguments for `asyncpg.connect` and `create_pool` on the store's schema."""
     return {
@@ -95,10 +89,6 @@ def translate(error: BaseException, display: str) -> StoreError:
         return ReadOnlyStoreError(f"{display} is open read-only: nothing can be changed")
     if isinstance(error, asyncpg.CheckViolationError) and "no partition" in text:
         return MissingPartitionError(f"{display}: {text}")
-    if isinstance(error, asyncpg.UniqueViolationError) and (
-        error.constraint_name == "job_summary_pkey"
-    ):
-        return StaleSummaryError(f"{display}: {text}")
     if isinstance(error, asyncpg.InsufficientPrivilegeError):
         return StoreError(f"{display}: permission denied: {text}")
     if isinstance(error, CONNECTION_LOST):

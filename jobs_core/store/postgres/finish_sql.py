@@ -18,8 +18,8 @@ batch is in a batch, and raises DEFERRED (rolling back its statement) when a dep
 cancelled is: the caller then runs it again inside a transaction of its own.
 
 A job that ends (completed, failed, cancelled) leaves the live table in the first statement:
-its row is deleted there and written, final, into its month's partition, and its summary
-into `job_summary` (summaries.py). Dependents the function cancels stay in the live table
+its row is deleted there and written, final, into its month's partition, where its summary
+is read from (summaries.py). Dependents the function cancels stay in the live table
 until the archive pass moves them (rare).
 """
 
@@ -29,7 +29,7 @@ from .arrays import broadcast
 from .dependents_sql import RELEASE_SET, cancel_dependents_sql
 from .logs import append_logs
 from .search_sql import SEARCH_VECTOR
-from .summaries import archive_summaries
+from .summaries import archive_refs
 from .tally_sql import command_tally
 
 TRANSITION_COLUMNS = (
@@ -200,10 +200,10 @@ _FLOW = """
 
 
 def _ending(job_fields: list[str], failed: bool, transitions: str) -> str:
-    """The transitions that end jobs: their rows moved to the archive with their summaries,
-    tallied; what the next statements need into variables. `failed`: some transition fails
-    or cancels its job (else the insert into `failed_job`, which would get no row, is left
-    out: each part of a statement costs its start at every call, rows or none)."""
+    """The transitions that end jobs: their rows moved to the archive, tallied; what the
+    next statements need into variables. `failed`: some transition fails or cancels its job
+    (else the insert into `failed_job`, which would get no row, is left out: each part of a
+    statement costs its start at every call, rows or none)."""
     columns = ", ".join(job_fields)
     final_row = ", ".join(f"{CHANGED.get(f, 'b.' + f)} AS {f}" for f in job_fields)
     into_failed = f"""
@@ -225,7 +225,7 @@ def _ending(job_fields: list[str], failed: bool, transitions: str) -> str:
             INSERT INTO completed_job ({columns}, search)
             SELECT {columns}, {SEARCH_VECTOR} FROM ended WHERE state = 'completed'{into_failed}
         ), tallied AS ({command_tally("ended", "p_now")}
-        ), summary AS ({archive_summaries("ended")}
+        ), refs AS ({archive_refs("ended")}
         )
         SELECT coalesce(array_agg(id), '{{}}'),
             coalesce(array_agg(id) FILTER (WHERE state = 'completed'), '{{}}'),
@@ -267,7 +267,7 @@ _ENDS = "ARRAY['completed', 'failed', 'cancelled']"
 
 
 def _apply(job_fields: list[str], transitions: str) -> str:
-    """The transitions, their rows moved or updated, their summaries; what the next
+    """The transitions, their rows moved or updated; what the next
     statements need into variables. Mostly every transition of a call completes its job
     (`p_state` then holds one element, `arrays.packed`): the statements for the other kinds
     run only when some transition is of their kind."""

@@ -108,9 +108,6 @@ class HistoryStoreMixin:
         delete_rows = partial(retention.delete_rows, limits=limits, keep=keep, step=step)
         while await self._write(delete_rows):
             pass
-        delete_summaries = partial(retention.delete_summaries, limits=limits, step=step)
-        while await self._write(delete_summaries):
-            pass
 
     async def purge_step(self, older_than: dict[JobState, int], now: int, step: int) -> int:
         limits = {s: t for s, t in older_than.items() if s in TERMINAL_STATES}
@@ -120,8 +117,7 @@ class HistoryStoreMixin:
         rows = await self._write(
             partial(retention.delete_rows, limits=limits, keep=keep, step=step)
         )
-        summaries = await self._write(partial(retention.delete_summaries, limits=limits, step=step))
-        return sum(rows.values()) + summaries
+        return sum(rows.values())
 
     async def _keep_and_whole(self, limits: dict[JobState, int]) -> tuple[int | None, list[str]]:
         keep, keep_date = await self._read(retention.newest)

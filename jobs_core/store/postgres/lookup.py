@@ -8,38 +8,30 @@ statements cost four.
 from __future__ import annotations
 
 from jobs_core.records import JobResult, JobState
-from jobs_core.store.rows import SUMMARY_FIELDS, SUMMARY_SELECT
+from jobs_core.store.rows import SUMMARY_FIELDS
 
 from .connection import Conn
-from .rows import row_to_job, row_to_summary
-from .schema import JOB_FIELDS
-from .summaries import LIVE_SUMMARY_SELECT
+from .rows import JOB_SELECT, row_to_job, row_to_summary
+from .summaries import JOB_TABLES, LIVE_SUMMARY_SELECT
 
-_NULLS = ", ".join(["NULL"] * len(JOB_FIELDS))
-_LIVE_ROW = ", ".join(f"b.{f}" for f in JOB_FIELDS)
-_ARCHIVED_ROWS = ", ".join(f"{alias}.{f}" for alias in ("c", "f") for f in JOB_FIELDS)
-# Two arms, the partitions joined to the summaries' table itself: joined to a UNION of the
-# live and archived summaries, the cached plan hashed a whole month's partition (12 ms a
-# lookup once the month held 20,000 jobs, against 0.2). An archived row is found by its
-# primary key (id, completed_date): the summary's completed_date is written with it, so
-# only that month's partition is probed.
-LOOKUP = f"""
-SELECT {LIVE_SUMMARY_SELECT}, {_LIVE_ROW}, {_NULLS}, {_NULLS}
-FROM background_job b WHERE b.{{key}} = $1
-UNION ALL
-SELECT {", ".join("s." + f for f in SUMMARY_SELECT.split(", "))}, {_NULLS}, {_ARCHIVED_ROWS}
-FROM job_summary s
-LEFT JOIN completed_job c
-    ON s.state = 'completed' AND c.id = s.id AND c.completed_date = s.completed_date
-LEFT JOIN failed_job f
-    ON s.state IN ('failed', 'cancelled') AND f.id = s.id AND f.completed_date = s.completed_date
-WHERE s.{{key}} = $1
-"""
-BY_ID = LOOKUP.format(key="id")
-BY_REF = LOOKUP.format(key="ref_id")
+# One arm a table, each probing its own index (an archived row through the primary key
+# (id, completed_date) of every month's partition). Joined to a UNION of
+# the tables instead, the cached plan may hash a whole month's partition (as it did when
+# the summaries had a table of their own: 12 ms a lookup once the month held 20,000 jobs,
+# against 0.2).
+LOOKUP = " UNION ALL ".join(
+    f"SELECT {LIVE_SUMMARY_SELECT}, {JOB_SELECT} FROM {table} WHERE {{where}}"
+    for table in JOB_TABLES
+)
+BY_ID = LOOKUP.format(where="id = $1")
+# An archived job by the id its ref_id has in `job_ref` (one index), not by each month's
+# `ix_*_ref_id` (a probe a partition).
+BY_REF = LOOKUP.format(
+    where="id = (SELECT id FROM background_job WHERE ref_id = $1 "
+    "UNION ALL SELECT id FROM job_ref WHERE ref_id = $1 LIMIT 1)"
+)
 
 _S = len(SUMMARY_FIELDS)
-_J = len(JOB_FIELDS)
 
 
 async def job_result(conn: Conn, sql: str, key: int | str) -> JobResult | None:
@@ -49,27 +41,29 @@ async def job_result(conn: Conn, sql: str, key: int | str) -> JobResult | None:
         return None
     values = list(row)
     summary = row_to_summary(values[:_S])
-    for start in range(_S, _S + 3 * _J, _J):
-        if values[start] is not None:  # the row's id: this is where the job is
-            job = row_to_job(values[start : start + _J])
-            if job.state is JobState.COMPLETED:
-                return JobResult(summary=summary, completed=job)
-            if job.state in (JobState.FAILED, JobState.CANCELLED):
-                return JobResult(summary=summary, failed=job)
-            return JobResult(summary=summary, queued=job)
-    return JobResult(summary=summary)  # its month was dropped: the summary stays
+    job = row_to_job(values[_S:])
+    if job.state is JobState.COMPLETED:
+        return JobResult(summary=summary, completed=job)
+    if job.state in (JobState.FAILED, JobState.CANCELLED):
+        return JobResult(summary=summary, failed=job)
+    return JobResult(summary=summary, queued=job)
 
 
-_STATES = "SELECT id, state FROM {table} WHERE id = ANY($1::bigint[]) ORDER BY id {lock}"
-LIVE_STATES = _STATES.replace("{table}", "background_job")
-ARCHIVED_STATES = _STATES.replace("{table}", "job_summary")
+LIVE_STATES = """
+SELECT id, state FROM background_job WHERE id = ANY($1::bigint[]) ORDER BY id {lock}
+"""
+ARCHIVED_STATES = """
+WITH c AS (SELECT id, state FROM completed_job WHERE id = ANY($1::bigint[]) {lock}),
+f AS (SELECT id, state FROM failed_job WHERE id = ANY($1::bigint[]) {lock})
+SELECT * FROM c UNION ALL SELECT * FROM f
+"""
 
 
 async def locked_states(conn: Conn, ids: list[int], lock: str) -> dict[int, JobState]:
     """The states of those of `ids` that exist, their rows locked (`lock`: FOR SHARE or FOR
     UPDATE), live ones first. Two statements: a job archived while the first waited for its
     lock is gone from the live table when the wait ends, and only a later snapshot sees its
-    summary (likewise a job requeued back into the live table, looked for once more)."""
+    archived row (likewise a job requeued back into the live table, looked for once more)."""
     found: dict[int, JobState] = {}
     missing = ids
     for sql in (LIVE_STATES, ARCHIVED_STATES, LIVE_STATES):

@@ -1,5 +1,5 @@
 """Retention and search on PostgreSQL: whole months dropped with their partitions, older
-jobs deleted in small steps with their attempts and summaries, counters kept in step, and
+jobs deleted in small steps with their attempts and dependency edges, counters kept in step, and
 full-text search over the archive's generated tsvector."""
 
 from __future__ import annotations
@@ -10,39 +10,30 @@ from typing import Any
 
 from jobs_core.records import JobState
 
-from .archive import PARTITION_LOCK, archive_name, month_bounds
+from .archive import EXISTING, PARTITION_LOCK, archive_name, month_bounds
 from .connection import Conn
 from .rows import JOB_SELECT
 
 ARCHIVE_TABLES = ("completed_job", "failed_job", "archived_attempt")
 NEWEST = """
 (SELECT id, completed_date FROM background_job ORDER BY id DESC LIMIT 1)
-UNION ALL (SELECT id, completed_date FROM job_summary ORDER BY id DESC LIMIT 1)
+UNION ALL (SELECT id, completed_date FROM completed_job ORDER BY id DESC LIMIT 1)
+UNION ALL (SELECT id, completed_date FROM failed_job ORDER BY id DESC LIMIT 1)
 ORDER BY id DESC LIMIT 1
 """
-"""The newest job, live or archived (summaries.py)."""
+"""The newest job, live or archived (never purged: ids come from a sequence here, but the
+rule is the same on every backend)."""
 
 DELETE_ROWS = """
-DELETE FROM {table} WHERE (id, completed_date) IN (
-    SELECT id, completed_date FROM {table}
-    WHERE state = $1 AND completed_date < $2 AND id IS DISTINCT FROM $3 LIMIT $4)
-RETURNING id, state
-"""
-DELETE_ATTEMPTS = "DELETE FROM archived_attempt WHERE job_id = ANY($1::bigint[])"
-COUNT_ROWS = """
-SELECT state, count(*) FROM {table}
-WHERE completed_date < $1 AND id IS DISTINCT FROM $2 GROUP BY state
-"""
-DELETE_SUMMARIES = """
 WITH gone AS (
-    DELETE FROM job_summary WHERE id = ANY(ARRAY(
-        SELECT s.id FROM job_summary s
-        WHERE s.completed_date < $1 AND s.state = ANY($2::text[])
-          AND s.completed_date < (CASE s.state WHEN 'completed' THEN $3::bigint
-                                  WHEN 'failed' THEN $4::bigint ELSE $5::bigint END)
-          AND s.id < (SELECT max(id) FROM job_summary)
-        LIMIT $6))
-    RETURNING id, state
+    DELETE FROM {table} WHERE (id, completed_date) IN (
+        SELECT id, completed_date FROM {table}
+        WHERE state = $1 AND completed_date < $2 AND id IS DISTINCT FROM $3 LIMIT $4)
+    RETURNING id, state, ref_id
+), refs AS (
+    DELETE FROM job_ref WHERE ref_id IN (SELECT ref_id FROM gone WHERE ref_id IS NOT NULL)
+), attempts AS (
+    DELETE FROM archived_attempt WHERE job_id IN (SELECT id FROM gone)
 ), edges AS (
     DELETE FROM job_dependency
     WHERE child_id IN (SELECT id FROM gone) OR parent_id IN (SELECT id FROM gone)
@@ -52,8 +43,33 @@ WITH gone AS (
 )
 SELECT count(*) FROM gone
 """
-"""The newest summary stays (its job is never purged): ids come from a sequence here, but
-the rule is the same on every backend."""
+"""One step of archived jobs deleted with their attempts and dependency edges, the counts
+by state kept in step."""
+
+FORGET_MONTH = """
+WITH refs AS (
+    DELETE FROM job_ref r
+    WHERE EXISTS (SELECT 1 FROM {completed} p WHERE p.ref_id = r.ref_id AND p.id = r.id)
+       OR EXISTS (SELECT 1 FROM {failed} p WHERE p.ref_id = r.ref_id AND p.id = r.id)
+), edges AS (
+    DELETE FROM job_dependency d
+    WHERE EXISTS (SELECT 1 FROM {completed} p WHERE p.id IN (d.child_id, d.parent_id))
+       OR EXISTS (SELECT 1 FROM {failed} p WHERE p.id IN (d.child_id, d.parent_id))
+)
+UPDATE job_count c SET n = greatest(0, c.n - g.n)
+FROM (SELECT state, count(*) AS n
+      FROM (SELECT state FROM {completed} UNION ALL SELECT state FROM {failed}) AS a
+      GROUP BY state) AS g
+WHERE c.state = g.state
+"""
+"""Before a month's partitions are dropped: the counts by state lose its jobs, their ref_ids
+and the dependency edges that name them go (what deleting their summaries did until schema version
+10)."""
+
+COUNT_ROWS = """
+SELECT state, count(*) FROM {table}
+WHERE completed_date < $1 AND id IS DISTINCT FROM $2 GROUP BY state
+"""
 
 CLAIM = """
 INSERT INTO job_maintenance (name, next_at) VALUES ($1, $2)
@@ -102,9 +118,15 @@ async def newest(conn: Conn) -> tuple[int | None, int | None]:
 
 
 async def drop_month(conn: Conn, *, month: str) -> None:
-    """Drop the month's partitions (one transaction, under the partitions' lock)."""
+    """Drop the month's partitions (one transaction, under the partitions' lock), its jobs
+    uncounted and their dependency edges deleted first."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", PARTITION_LOCK)
+        tables = {t: archive_name(t, month) for t in ("completed_job", "failed_job")}
+        if all(await conn.fetchval(EXISTING, list(tables.values()))):
+            await conn.execute(
+                FORGET_MONTH.format(completed=tables["completed_job"], failed=tables["failed_job"])
+            )
         for table in ARCHIVE_TABLES:
             await conn.execute(f"DROP TABLE IF EXISTS {archive_name(table, month)}")
 
@@ -113,29 +135,16 @@ async def delete_rows(
     conn: Conn, *, limits: dict[JobState, int], keep: int | None, step: int
 ) -> Counter[JobState]:
     """One step: up to `step` archived jobs per state older than its limit, but not `keep`,
-    with their attempts."""
+    with their attempts and edges, uncounted."""
     removed: Counter[JobState] = Counter()
     async with conn.transaction():
         for state, limit in limits.items():
             table = "completed_job" if state is JobState.COMPLETED else "failed_job"
-            rows = await conn.fetch(DELETE_ROWS.format(table=table), state.value, limit, keep, step)
-            if rows:
-                removed[state] += len(rows)
-                await conn.execute(DELETE_ATTEMPTS, [r[0] for r in rows])
+            sql = DELETE_ROWS.format(table=table)
+            gone = await conn.fetchval(sql, state.value, limit, keep, step)
+            if gone:
+                removed[state] += int(gone)
     return removed
-
-
-async def delete_summaries(conn: Conn, *, limits: dict[JobState, int], step: int) -> int:
-    """One step of summaries of removed jobs, their edges and counters; how many went."""
-    if not limits:
-        return 0
-    never = -(2**62)
-    by_state = [limits.get(s, never) for s in (JobState.COMPLETED, JobState.FAILED,
-                                               JobState.CANCELLED)]  # fmt: skip
-    gone = await conn.fetchval(
-        DELETE_SUMMARIES, max(limits.values()), [s.value for s in limits], *by_state, step
-    )
-    return int(gone)
 
 
 async def count_rows(

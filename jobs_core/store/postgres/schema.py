@@ -385,7 +385,7 @@ next), the archive's full-text index (a generated tsvector with a GIN index), an
 `finish_jobs` (finish_sql.py)."""
 
 
-def _column_types() -> dict[str, str]:
+def column_types() -> dict[str, str]:
     """Each job column's type, as the DDL above declares it."""
     lines = [*JOB_COLUMNS.strip().splitlines(), *FLOW_COLUMNS.strip().splitlines()]
     types: dict[str, str] = {}
@@ -399,7 +399,7 @@ V4 = f"""
 DROP INDEX ix_job_ready;
 CREATE INDEX ix_job_ready ON background_job (worker, queue, command, priority DESC, run_after, id)
     WHERE state = 'queued' AND waiting_on IS NULL AND NOT key_parked;
-{claim_locked_function(_column_types(), JOB_FIELDS, MAX_ROUNDS)}
+{claim_locked_function(column_types(), JOB_FIELDS, MAX_ROUNDS)}
 DROP FUNCTION IF EXISTS finish_jobs;
 {finish_function(JOB_FIELDS)}"""
 """Migration 4 (as the SQLite store's v7): the ready index by command after queue, so a claim
@@ -424,7 +424,7 @@ shares)."""
 
 V6 = f"""
 DROP FUNCTION claim_locked;
-{claim_locked_function(_column_types(), JOB_FIELDS, MAX_ROUNDS)}
+{claim_locked_function(column_types(), JOB_FIELDS, MAX_ROUNDS)}
 DROP FUNCTION IF EXISTS finish_jobs;
 {finish_function(JOB_FIELDS)}"""
 """Migration 6: `claim_locked` again, its rounds returned by RETURN QUERY instead of a loop
@@ -449,7 +449,7 @@ inserts the summaries of the jobs it archives instead of updating them."""
 
 V8 = f"""
 DROP FUNCTION claim_locked;
-{claim_locked_function(_column_types(), JOB_FIELDS, MAX_ROUNDS)}"""
+{claim_locked_function(column_types(), JOB_FIELDS, MAX_ROUNDS)}"""
 """Migration 8: `claim_locked` again, with an eighth argument: the claiming engine's jobs
 whose handlers ended and whose outcomes are not yet committed, left out of its queues' and
 keys' running counts (`claim_sql.MINE`)."""
@@ -466,7 +466,51 @@ retried and failed jobs run only when a call has such a transition; a call of on
 reads it as scalars, without the arrays' `unnest`; one statement counts, tallies finishes
 per queue and notifies)."""
 
-MIGRATIONS: list[str] = [V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8, V9]
+SUMMARY_LOOKUPS = {"parent_id": "parent", "depends_on": "depends"}
+"""Columns `job_summary` had an index on that the month partitions get (by id, ref_id and
+batch_id they have one already)."""
+
+V10 = "\n".join(
+    [
+        """
+WITH orphans AS (
+    SELECT s.id, s.state FROM job_summary s
+    WHERE NOT EXISTS (SELECT 1 FROM completed_job c WHERE c.id = s.id)
+      AND NOT EXISTS (SELECT 1 FROM failed_job f WHERE f.id = s.id)
+      AND NOT EXISTS (SELECT 1 FROM background_job b WHERE b.id = s.id)
+), edges AS (
+    DELETE FROM job_dependency d
+    WHERE EXISTS (SELECT 1 FROM orphans o WHERE o.id IN (d.child_id, d.parent_id))
+)
+UPDATE job_count c SET n = greatest(0, c.n - o.n)
+FROM (SELECT state, count(*) AS n FROM orphans GROUP BY state) AS o WHERE c.state = o.state;
+CREATE TABLE job_ref (ref_id text PRIMARY KEY, id bigint NOT NULL);
+INSERT INTO job_ref (ref_id, id)
+SELECT s.ref_id, s.id FROM job_summary s
+WHERE s.ref_id IS NOT NULL AND (EXISTS (SELECT 1 FROM completed_job c WHERE c.id = s.id)
+                                OR EXISTS (SELECT 1 FROM failed_job f WHERE f.id = s.id));
+DROP TABLE job_summary;""",
+        *(
+            f"CREATE INDEX ix_{t}_{name} ON {t} ({column}) WHERE {column} IS NOT NULL;"
+            for t in ("completed_job", "failed_job")
+            for column, name in SUMMARY_LOOKUPS.items()
+        ),
+        "DROP FUNCTION IF EXISTS finish_jobs;",
+        finish_function(JOB_FIELDS),
+    ]
+)
+"""Migration 10: no summary kept apart for archived jobs. An archived job's summary is read
+from its row in its month's partition, which has every column (summaries.py), so
+`job_summary` goes, and the partitions get the lookups it had that they lacked (`parent_id`,
+`depends_on`); an archived job's ref_id goes into `job_ref` (its primary key: one probe to
+find it, and no second archived holder, as `job_summary`'s unique index did). A summary
+whose archived row was gone (its month dropped by hand) goes with it: its job leaves the
+counts by state, and the dependency edges naming it go (as a purge does). `finish_jobs`
+again, writing `job_ref` instead of the summary."""
+
+MIGRATIONS: list[str] = [
+    V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8, V9, V10,
+]  # fmt: skip
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
 LATEST_VERSION = len(MIGRATIONS)

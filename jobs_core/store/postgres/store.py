@@ -6,7 +6,7 @@ import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from jobs_core.errors import StoreError, StoreUnavailableError
+from jobs_core.errors import StoreUnavailableError
 from jobs_core.figures import FIGURES_KEPT_MS
 from jobs_core.flow import WaitFacts, per_queue_cap
 from jobs_core.flow_records import QueueInfo, QueueSettings
@@ -36,12 +36,11 @@ from . import (
     flow_admin,
     flow_claims,
     queue,
-    summaries,
     tallies,
 )
 from .admin_store import AdminStoreMixin
 from .claims import ClaimLedger
-from .connection import Conn, MissingPartitionError, StaleSummaryError
+from .connection import Conn, MissingPartitionError
 from .database import RETRIES, Database, Work
 from .flow_claims import ClaimRound
 from .history_store import HistoryStoreMixin
@@ -141,18 +140,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
                 self._months.discard(month)
                 if attempt:
                     raise
-            except StaleSummaryError:
-                await self._drop_stale_summaries(attempt, engine, counted)
         raise AssertionError("unreachable")
-
-    async def _drop_stale_summaries(self, attempt: int, engine: bool, counted: bool = True) -> None:
-        """Drop summaries an older version wrote for live jobs (once: a second failure is
-        something else)."""
-        if attempt:
-            raise StoreError(f"{self.location}: summaries of live jobs keep reappearing")
-        await self._db.one(
-            lambda c: c.execute(summaries.DROP_STALE), engine=engine, counted=counted
-        )
 
     async def open(self) -> None:
         await self._db.pool()
@@ -332,11 +320,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         if now - self._last_prune >= PRUNE_MS:
             self._last_prune = now
             await self._db.one(lambda c: tallies.prune(c, now - FIGURES_KEPT_MS), engine=True)
-        try:
-            moved = await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
-        except StaleSummaryError:
-            await self._drop_stale_summaries(0, engine=True)
-            moved = await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
+        moved = await self._db.one(lambda c: archive.move_finished(c, limit), engine=True)
         # Attempt rows follow their jobs into the month's partition (rows exist only for
         # retried or requeued jobs, so this is a small table's scan).
         await self._db.one(lambda c: attempts.move_archived(c, limit), engine=True)

@@ -26,9 +26,12 @@ TASK_SELECT = ", ".join(
 )
 
 SELECT_WITH_STATE = f"""
-SELECT {TASK_SELECT}, coalesce(b.state, s.state) FROM scheduled_task t
-LEFT JOIN job_summary s ON s.id = t.last_job_id
-LEFT JOIN background_job b ON b.id = t.last_job_id
+SELECT {TASK_SELECT}, (
+    SELECT state FROM background_job WHERE id = t.last_job_id
+    UNION ALL SELECT state FROM completed_job WHERE id = t.last_job_id
+    UNION ALL SELECT state FROM failed_job WHERE id = t.last_job_id
+    LIMIT 1)
+FROM scheduled_task t
 """
 
 # Registration reads the row and writes it in one transaction; the lock keeps two processes
