@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,10 +23,10 @@ NOW = 1_764_000_000_000
 DAY_MS = 86_400_000
 
 
-def job(priority: int = 0, run_after: int = NOW) -> NewJob:
+def job(priority: int = 0, run_after: int = NOW, **options: object) -> NewJob:
     return NewJob(command="c", request_type="dict", request_body="{}", worker="",
                   run_after=run_after, retry_limit=0, timeout_secs=60.0,
-                  priority=priority)  # fmt: skip
+                  priority=priority, **options)  # type: ignore[arg-type]  # fmt: skip
 
 
 @pytest.fixture
@@ -81,6 +80,19 @@ async def test_a_job_finished_before_an_older_one_waits_for_a_later_pass(
     ]  # fmt: skip
 
 
+async def test_a_running_job_holds_back_the_jobs_finished_after_it(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    await store.enqueue([job(), job(), job()], NOW)
+    [running] = await store.claim(owner="o", commands=["c"], named=False, limit=1, now=NOW)
+    assert await run(store, 10) == [2, 3]
+    assert await store.archive_finished(NOW, 100, in_order=True) == 0
+    await store.finish([Transition(job_id=running.id, state=JobState.COMPLETED,
+                                   owner_guard="o")], [], NOW)  # fmt: skip
+    assert await store.archive_finished(NOW, 100, in_order=True) == 3
+    assert where_they_are(tmp_path) == ([], [1, 2, 3], [1, 2, 3])
+
+
 async def test_a_pass_without_in_order_takes_every_finished_job(
     store: SqliteStore, tmp_path: Path
 ) -> None:
@@ -91,13 +103,13 @@ async def test_a_pass_without_in_order_takes_every_finished_job(
     assert where_they_are(tmp_path) == ([1, 2], [3], [3])
 
 
-async def test_jobs_wait_for_an_older_active_job_at_most_the_order_wait(
+async def test_jobs_wait_for_an_older_running_job_at_most_the_order_wait(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    """A job due tomorrow (or running for hours) holds the finished jobs above it back for
-    `ORDER_WAIT_MS` from the first pass that kept them, then they go out of order."""
-    await store.enqueue([job(run_after=NOW + DAY_MS)], NOW)  # 1: not due
-    await store.enqueue([job(), job()], NOW)  # 2, 3
+    """A job running for hours holds the finished jobs above it back for `ORDER_WAIT_MS`
+    from the first pass that kept them, then they go out of order."""
+    await store.enqueue([job(), job(), job()], NOW)
+    [running] = await store.claim(owner="o", commands=["c"], named=False, limit=1, now=NOW)
     assert await run(store, 10) == [2, 3]
     assert await store.archive_finished(NOW, 100, in_order=True) == 0
     assert await store.archive_finished(NOW + ORDER_WAIT_MS - 1, 100, in_order=True) == 0
@@ -109,13 +121,14 @@ async def test_jobs_wait_for_an_older_active_job_at_most_the_order_wait(
     later = NOW + 2 * ORDER_WAIT_MS
     assert await store.archive_finished(later, 100, in_order=True) == 0
     assert await store.archive_finished(later + ORDER_WAIT_MS, 100, in_order=True) == 1
+    assert running.id == 1
 
 
 async def test_after_the_wait_passes_take_every_finished_job_until_one_is_not_full(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    await store.enqueue([job(run_after=NOW + DAY_MS)], NOW)  # 1: not due
-    await store.enqueue([job() for _ in range(5)], NOW)  # 2-6
+    await store.enqueue([job() for _ in range(6)], NOW)
+    await store.claim(owner="o", commands=["c"], named=False, limit=1, now=NOW)  # 1 runs on
     assert await run(store, 10) == [2, 3, 4, 5, 6]
     assert await store.archive_finished(NOW, 2, in_order=True) == 0
     later = NOW + ORDER_WAIT_MS
@@ -123,25 +136,27 @@ async def test_after_the_wait_passes_take_every_finished_job_until_one_is_not_fu
     assert where_they_are(tmp_path) == ([1], [2, 3, 4, 5, 6], [2, 3, 4, 5, 6])
 
 
-async def test_the_first_rows_all_finished_go_even_below_a_later_active_job(
+async def test_jobs_not_due_or_waiting_on_a_parent_hold_nothing_back(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    """The bound looks at the `limit` oldest live rows only: when all are finished, they go
-    (the pass is full), and the next pass looks at the next ones."""
-    await store.enqueue([job(priority=5) for _ in range(4)], NOW)  # 1-4
-    await store.enqueue([job()], NOW)  # 5
-    await store.enqueue([job(priority=5)], NOW)  # 6
-    assert await run(store, 5) == [1, 2, 3, 4, 6]
-    assert [await store.archive_finished(NOW, 2, in_order=True) for _ in range(3)] == [2, 2, 0]
-    assert where_they_are(tmp_path) == ([5, 6], [1, 2, 3, 4], [1, 2, 3, 4])
+    """The bound is the first job the indexes show active: running, or the first due job
+    of each queue, command and priority ready to start. A job due tomorrow, or one waiting on
+    a parent, may wait long: finished jobs above it go at once."""
+    await store.enqueue([job(run_after=NOW + DAY_MS)], NOW)  # 1
+    [parent] = await store.enqueue([job(run_after=NOW + DAY_MS)], NOW)  # 2
+    await store.enqueue([job(parent_id=parent, depends_on=parent)], NOW)  # 3: waits on 2
+    await store.enqueue([job(), job()], NOW)  # 4, 5
+    assert await run(store, 10) == [4, 5]
+    assert await store.archive_finished(NOW, 100, in_order=True) == 2
+    assert where_they_are(tmp_path) == ([1, 2, 3], [4, 5], [4, 5])
 
 
 async def test_an_engine_archives_in_order_while_it_runs_and_everything_when_it_stops(
     make_jobs: MakeJobs, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The engine's passes while it runs keep a job that finished above an older active one
-    (here due tomorrow) back until `ORDER_WAIT_MS` have passed on its clock; its last pass,
-    as it stops, takes every finished job."""
+    (here in a paused queue) back until `ORDER_WAIT_MS` have passed on its clock; its last
+    pass, as it stops, takes every finished job."""
     calls: list[tuple[bool, int]] = []
     real = SqliteStore.archive_finished
 
@@ -158,16 +173,17 @@ async def test_an_engine_archives_in_order_while_it_runs_and_everything_when_it_
         return None
 
     async with jobs:
-        tomorrow = await jobs.enqueue("note", {"n": 1}, run_after=timedelta(days=1))
+        await jobs.pause_queue("held")
+        held = await jobs.enqueue("note", {"n": 1}, queue="held")
         now = await jobs.enqueue("note", {"n": 2})
         await wait_until(lambda: done(jobs, now.id), what="the due job to complete")
         seen = len(calls)
         await wait_until(lambda: len(calls) >= seen + 3, what="three archive passes after it")
         kept = live_ids(jobs)
         clock.advance(ORDER_WAIT_MS / 1000)
-        await wait_until(lambda: live_ids(jobs) == [tomorrow.id], what="the job archived")
+        await wait_until(lambda: live_ids(jobs) == [held.id], what="the job archived")
         while_running = list(calls)
-    assert kept == [tomorrow.id, now.id]
+    assert kept == [held.id, now.id]
     assert all(in_order for in_order, _ in while_running)
     assert [moved for _, moved in while_running if moved] == [1]
     assert calls[-1] == (False, 0)  # the pass as it stops: every finished job (none left)

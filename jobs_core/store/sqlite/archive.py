@@ -113,7 +113,7 @@ class MonthArchive:
         process raises (the caller retries); any other failure holds back that month only.
         """
         held = json.dumps([month_bounds(m) for m, b in self._trouble.items() if not b.due()])
-        bound = self._order.bound(self._writer, limit, now) if in_order else NO_BOUND
+        bound = self._order.bound(self._writer, now) if in_order else NO_BOUND
         months = self._writer.execute(
             SELECT_FINISHED, {"held": held, "limit": limit, "bound": bound}
         ).fetchall()
