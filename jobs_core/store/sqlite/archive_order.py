@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from .flow_claim import READY, READY_LEVELS
+
 ORDER_WAIT_MS = 1000
 """Longest an engine's archive passes keep finished jobs back for an older job still active
 (then a pass takes them all, out of order)."""
@@ -31,34 +33,8 @@ NO_BOUND = 1 << 62
 FINISHED = "state <> 'queued' AND state IN ('completed', 'failed', 'cancelled')"
 """Finished, in the terms `ix_job_state` (partial: `state <> 'queued'`) is chosen by."""
 
-READY = "state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
-"""The predicate of `ix_job_ready`."""
-
 FIRST_ACTIVE = f"""
-WITH RECURSIVE groups(w, q, c) AS (
-    SELECT worker, queue, command FROM background_job
-    WHERE id = (SELECT id FROM background_job INDEXED BY ix_job_ready WHERE {READY}
-                ORDER BY worker, queue, command LIMIT 1)
-    UNION ALL
-    SELECT b.worker, b.queue, b.command FROM groups g JOIN background_job b ON b.id = coalesce(
-        (SELECT id FROM background_job INDEXED BY ix_job_ready
-         WHERE {READY} AND worker = g.w AND queue = g.q AND command > g.c
-         ORDER BY worker, queue, command LIMIT 1),
-        (SELECT id FROM background_job INDEXED BY ix_job_ready
-         WHERE {READY} AND worker = g.w AND queue > g.q ORDER BY worker, queue, command LIMIT 1),
-        (SELECT id FROM background_job INDEXED BY ix_job_ready
-         WHERE {READY} AND worker > g.w ORDER BY worker, queue, command LIMIT 1))
-), levels(w, q, c, p) AS (
-    SELECT w, q, c, (SELECT max(priority) FROM background_job INDEXED BY ix_job_ready
-                     WHERE {READY} AND worker = groups.w AND queue = groups.q
-                       AND command = groups.c)
-    FROM groups
-    UNION ALL
-    SELECT w, q, c, (SELECT max(priority) FROM background_job INDEXED BY ix_job_ready
-                     WHERE {READY} AND worker = levels.w AND queue = levels.q
-                       AND command = levels.c AND priority < levels.p)
-    FROM levels WHERE p IS NOT NULL
-)
+WITH RECURSIVE {READY_LEVELS}
 SELECT min(
     coalesce((SELECT min(id) FROM background_job INDEXED BY ix_job_state
               WHERE state <> 'queued' AND state = 'started'), :none),
@@ -73,12 +49,12 @@ SELECT min(
 """
 """The first job still active, as index probes tell it without reading rows: the first
 started or executed job, and the first due job of each worker, queue, command and priority
-in the ready index (one probe each; the groups found by seeks on equal prefixes, as
-`claims.NEXT_DUE` does). Reading the live rows' states in id order instead cost the default
-queue 0.3 µs a job: every row read once more, from pages the loop's commits had taken out
-of the archive connection's cache. An estimate, which is all the order needs: a job due later
-than a younger one of its group (a retry) is not seen, nor is a job not ready (waiting on
-a parent, parked by its key) or not due, and none of those holds the archive back."""
+in the ready index (one probe each: `flow_claim.READY_LEVELS`, as `claims.NEXT_DUE`).
+Reading the live rows' states in id order instead cost the default queue 0.37 µs a job:
+every row read once more, from pages the loop's commits had taken out of the archive
+connection's cache. An estimate, which is all the order needs: a job due later than a
+younger one of its group (a retry) is not seen, nor is a job not ready (waiting on a
+parent, parked by its key) or not due, and none of those holds the archive back."""
 
 WAITING = f"""
 SELECT 1 FROM background_job INDEXED BY ix_job_state WHERE {FINISHED} AND id >= :bound LIMIT 1
