@@ -177,10 +177,21 @@ async def statements(
     return {"insert's Python": cost["python"], **shares}
 
 
-def _floor(conn: sqlite3.Connection, size: int, summary: bool, ids: Iterator[int], k: int) -> None:
-    """BEGIN IMMEDIATE, `size` rows of our shape (one bound, or executemany), their
-    summaries (bound for one, copied for many) if `summary`, COMMIT: no library code, ids
-    from `ids` (a store of their own)."""
+FLOOR_MULTI_ROWS = 100
+FLOOR_MULTI = FLOOR_INSERT.replace(
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * FLOOR_MULTI_ROWS),
+)
+"""The floor's rows bound 100 a statement (multi-row VALUES) instead of by `executemany`."""
+
+
+def _floor(
+    conn: sqlite3.Connection, size: int, summary: bool, ids: Iterator[int], k: int,
+    multi: bool = False,
+) -> None:  # fmt: skip
+    """BEGIN IMMEDIATE, `size` rows of our shape (one bound, or executemany, or `multi`:
+    statements of FLOOR_MULTI_ROWS rows), their summaries (bound for one, copied for many)
+    if `summary`, COMMIT: no library code, ids from `ids` (a store of their own)."""
     now = 1_764_000_000_000
     for _ in range(k):
         conn.execute("BEGIN IMMEDIATE")
@@ -192,6 +203,10 @@ def _floor(conn: sqlite3.Connection, size: int, summary: bool, ids: Iterator[int
             conn.execute(FLOOR_INSERT, rows[0])
             if summary:
                 conn.execute(FLOOR_SUMMARY, (rows[0][0], now))
+        elif multi:
+            for start in range(0, size, FLOOR_MULTI_ROWS):
+                chunk = rows[start : start + FLOOR_MULTI_ROWS]
+                conn.execute(FLOOR_MULTI, list(itertools.chain.from_iterable(chunk)))
         else:
             conn.executemany(FLOOR_INSERT, rows)
             if summary:
@@ -245,7 +260,9 @@ async def floors(conn: sqlite3.Connection, n: int) -> dict[str, float]:
     )  # fmt: skip
     many = await least_cpu(
         {"executemany, no summary": partial(_floor, conn, BATCH, False, ids),
-         "executemany + summaries": partial(_floor, conn, BATCH, True, ids)}, batches, BATCH,
+         "executemany + summaries": partial(_floor, conn, BATCH, True, ids),
+         "multi-row VALUES of 100, no summary": partial(_floor, conn, BATCH, False, ids,
+                                                        multi=True)}, batches, BATCH,
     )  # fmt: skip
     return {**one, **many}
 

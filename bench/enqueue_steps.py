@@ -15,8 +15,9 @@ A step is the difference of two layers: "request to job and facade" is the publi
 less `store.enqueue`; "group commit" is `store.enqueue` less `_insert_group_now`; "spin
 and wake" is `_insert_group_now` less the transaction; "insert's Python" is the
 transaction less its statements. The floors: BEGIN IMMEDIATE, one row of our shape bound
-(or 1,000 by `executemany`), its summary (bound; copied for 1,000), COMMIT, in a store of
-their own. Medians of the rounds; prints a table and a final JSON line.
+(or 1,000 by `executemany`, or by multi-row INSERTs of 100 rows), its summary (bound;
+copied for 1,000), COMMIT, in a store of their own. Medians of the rounds; prints a table
+and a final JSON line.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Unpack
 
@@ -187,7 +187,16 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         """
         await self.engine.run_until_idle(timeout)
 
-    async def _prepare(self, ctx: JobContext) -> None:
+    def _prepare(self, ctx: JobContext) -> Awaitable[None] | None:
+        """The engine's hook before a handler runs: what to await to give `ctx` its parents,
+        batch and user; None for a job that has none (most: no coroutine made and awaited
+        a job)."""
+        job = ctx.job
+        if job.depends_on is None and job.depends_on_batch is None and job.user_id is None:
+            return None
+        return self._prepared(ctx)
+
+    async def _prepared(self, ctx: JobContext) -> None:
         job = ctx.job
         if job.depends_on is not None:
             parent = await self.store.get_job(job.depends_on)

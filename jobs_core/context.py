@@ -102,9 +102,7 @@ class JobContext:
         self.parent = parent
         """The job this one depends on (`depends_on`, the first when several), request and
         result included."""
-        self.parents: list[JobResult] = []
-        """Every job this one depends on, with its state and row (`depends_on` given a list,
-        or the `finished` policy, under which parents may have failed or been cancelled)."""
+        self._parents: list[JobResult] | None = None
         self.parent_batch: BatchStatus | None = None
         """The batch this job waited for (`depends_on_batch`): its counts and failed ids."""
         self.user = user
@@ -117,7 +115,39 @@ class JobContext:
         self.now_ms = now_ms
         self._on_activity = on_activity
         self._lock = threading.Lock()
-        self.activity = Activity()
+        self._activity: Activity | None = None
+        """Made at the first report: most jobs report nothing (an `Activity` and its list of
+        logs are two objects more for the garbage collector a running job)."""
+
+    @property
+    def parents(self) -> list[JobResult]:
+        """Every job this one depends on, with its state and row (`depends_on` given a list,
+        or the `finished` policy, under which parents may have failed or been cancelled)."""
+        # Made on first use: most jobs have none (a list less a running job).
+        parents = self._parents
+        if parents is None:
+            parents = self._parents = []
+        return parents
+
+    @parents.setter
+    def parents(self, value: list[JobResult]) -> None:
+        self._parents = value
+
+    @property
+    def activity(self) -> Activity:
+        """Progress, status and log text not yet written to the store."""
+        activity = self._activity
+        if activity is None:
+            with self._lock:
+                activity = self._unwritten()
+        return activity
+
+    def _unwritten(self) -> Activity:
+        """The activity not yet written, made if none is (call it holding `_lock`)."""
+        activity = self._activity
+        if activity is None:
+            activity = self._activity = Activity()
+        return activity
 
     @property
     def log(self) -> JobLogger:
@@ -162,41 +192,46 @@ class JobContext:
     def progress(self, value: float, status: str | None = None) -> None:
         """Report progress between 0 and 1, and optionally a status text."""
         with self._lock:
-            self.activity.progress = min(1.0, max(0.0, float(value)))
+            activity = self._unwritten()
+            activity.progress = min(1.0, max(0.0, float(value)))
             if status is not None:
-                self.activity.status = status
-            self.activity.dirty = True
+                activity.status = status
+            activity.dirty = True
         self._on_activity()
 
     def status(self, text: str) -> None:
         """Report a status text (shown next to the progress bar)."""
         with self._lock:
-            self.activity.status = text
-            self.activity.dirty = True
+            activity = self._unwritten()
+            activity.status = text
+            activity.dirty = True
         self._on_activity()
 
     def _append_log(self, line: str) -> None:
         with self._lock:
-            self.activity.logs.append(line)
-            self.activity.dirty = True
+            activity = self._unwritten()
+            activity.logs.append(line)
+            activity.dirty = True
         self._on_activity()
 
     def take_activity(self) -> Activity | None:
         """The unwritten activity, resetting it; None when there is none."""
-        if not self.activity.dirty:
+        activity = self._activity
+        if activity is None or not activity.dirty:
             # Most jobs report nothing: no lock taken at their end. A report made after
             # this read stays for the next take, as it would after a take under the lock.
             return None
         with self._lock:
-            if not self.activity.dirty:
+            taken = self._activity
+            if taken is None or not taken.dirty:
                 return None
-            taken = self.activity
-            self.activity = Activity(progress=taken.progress, status=taken.status)
+            self._activity = Activity(progress=taken.progress, status=taken.status)
             return taken
 
     def give_back(self, taken: Activity) -> None:
         """Return activity that could not be written, ahead of what came since, so the next
         write carries both (progress and status since then are newer and stay)."""
         with self._lock:
-            self.activity.logs[:0] = taken.logs
-            self.activity.dirty = True
+            activity = self._unwritten()
+            activity.logs[:0] = taken.logs
+            activity.dirty = True

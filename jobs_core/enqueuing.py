@@ -23,7 +23,7 @@ from .options import (
     parents_of,
     run_after_ms,
 )
-from .records import CommandDefinition, DependencyPolicy
+from .records import CommandDefinition, DependencyPolicy, RequestShape
 from .registry import Command, CommandRegistry
 from .request_shape import check_request
 from .retry_policy import policy_to_json
@@ -116,10 +116,38 @@ class JobBuilder:
     ) -> list[NewJob]:  # fmt: skip
         """The jobs for `requests`; reads the store's declarations only on a cache miss."""
         try:
-            return [self.new_job(r, now, refreshed=False) for r in requests]
+            return self._jobs(requests, now, False, refreshed=False)
         except _Miss:
             await self.refresh()
-        return [self.new_job(r, now, allow_undeclared=allow_undeclared) for r in requests]
+        return self._jobs(requests, now, allow_undeclared, refreshed=True)
+
+    def _jobs(
+        self, requests: Sequence[EnqueueRequest], now: int, allow_undeclared: bool, *,
+        refreshed: bool,
+    ) -> list[NewJob]:  # fmt: skip
+        """`new_job` of each request. The requests that set no option but a queue, priority
+        or key (most of a batch) are built with their command's defaults looked up once a
+        batch (`_Defaults`): ~1 µs a job less than `plain_job` and `routed_job` each time."""
+        if len(requests) < 2:
+            return [self.new_job(r, now, refreshed=refreshed, allow_undeclared=allow_undeclared)
+                    for r in requests]  # fmt: skip
+        known: dict[str, _Defaults | None] = {}
+        jobs: list[NewJob] = []
+        for r in requests:
+            job = None
+            command = r.command
+            if type(command) is str and command and _sets_routing_only(r):
+                try:
+                    found = known[command]
+                except KeyError:
+                    spec = self._spec(command, allow_undeclared, refreshed=refreshed)
+                    found = known[command] = _defaults(spec, command, self.settings)
+                if found is not None:
+                    job = found.job(r, now)
+            if job is None:
+                job = self.new_job(r, now, refreshed=refreshed, allow_undeclared=allow_undeclared)
+            jobs.append(job)
+        return jobs
 
     def known_plain_job(self, command: str, request: Any, now: int) -> NewJob | None:
         """`plain_job` for a command known here or in the cached declarations; None on a
@@ -237,16 +265,12 @@ class JobBuilder:
 
     def _job(self, spec: Spec, command: str, request: Any, now: int, **routing: Any) -> NewJob:
         """A job of `command` (without flow options of its own) with `routing`'s fields."""
-        if spec.shape is not None and type(request) in _CHECKED_REQUESTS:
-            check_request(spec.shape, request, command)
         settings = self.settings
         retry_limit, timeout = spec.retry_limit, spec.timeout_secs
-        return NewJob(
-            command=command, request_type=type_name(request),
-            request_body=request_to_json(request, command), worker=spec.worker, run_after=now,
-            retry_limit=retry_limit if retry_limit is not None else settings.default_retry_limit,
-            timeout_secs=timeout if timeout is not None else settings.default_timeout_secs,
-            **routing,
+        return _new_job(
+            command, request, now, spec.shape, spec.worker,
+            retry_limit if retry_limit is not None else settings.default_retry_limit,
+            timeout if timeout is not None else settings.default_timeout_secs, routing,
         )  # fmt: skip
 
     def routed_job(
@@ -272,6 +296,64 @@ class JobBuilder:
 
 
 _COMPLETED = DependencyPolicy.COMPLETED
+
+
+def _new_job(
+    command: str, request: Any, now: int, shape: RequestShape | None, worker: str,
+    retry_limit: int, timeout: float, routing: dict[str, Any],
+) -> NewJob:  # fmt: skip
+    """A job of `command` with its command's defaults (resolved) and `routing`'s fields."""
+    if shape is not None and type(request) in _CHECKED_REQUESTS:
+        check_request(shape, request, command)
+    return NewJob(
+        command=command, request_type=type_name(request),
+        request_body=request_to_json(request, command), worker=worker, run_after=now,
+        retry_limit=retry_limit, timeout_secs=timeout, **routing,
+    )  # fmt: skip
+
+
+class _Defaults:
+    """What a job of a command without flow options of its own takes from the command,
+    resolved once a batch: `job` builds what `plain_job` or `routed_job` would."""
+
+    __slots__ = ("command", "key_limit", "retry_limit", "shape", "timeout", "worker")
+
+    def __init__(self, spec: Spec, command: str, settings: Settings) -> None:
+        self.command = command
+        self.shape = spec.shape
+        self.worker = spec.worker
+        self.retry_limit = (
+            spec.retry_limit if spec.retry_limit is not None else settings.default_retry_limit
+        )
+        self.timeout = (
+            spec.timeout_secs if spec.timeout_secs is not None else settings.default_timeout_secs
+        )
+        self.key_limit = spec.concurrency_limit or 1
+
+    def job(self, r: EnqueueRequest, now: int) -> NewJob | None:
+        """The job for `r` (which sets no option but queue, priority or key), or None where
+        `new_job` must build it: a routed job of a command with a worker, a bad routing
+        value (whose check names it)."""
+        routing: dict[str, Any] = {}
+        if r.queue is not None or r.priority is not None or r.concurrency_key is not None:
+            if self.worker or not _valid_routing(r):
+                return None
+            key = r.concurrency_key
+            routing = {
+                "queue": r.queue or DEFAULT_QUEUE, "priority": r.priority or 0,
+                "concurrency_key": key,
+                "concurrency_limit": self.key_limit if key is not None else 1,
+            }  # fmt: skip
+        return _new_job(
+            self.command, r.request, now, self.shape, self.worker, self.retry_limit,
+            self.timeout, routing,
+        )  # fmt: skip
+
+
+def _defaults(spec: Spec, command: str, settings: Settings) -> _Defaults | None:
+    """`spec`'s `_Defaults`, or None for a command with flow options of its own (`new_job`
+    resolves them)."""
+    return None if spec.has_flow else _Defaults(spec, command, settings)
 
 
 def _has_flow(r: EnqueueRequest, spec: Spec) -> bool:

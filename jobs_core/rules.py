@@ -82,7 +82,7 @@ def decide(
     A retry waits as `job.retry_policy` says, else `policy` (its command's), else the
     settings' exponential backoff."""
     if attempt.outcome is Outcome.SUCCESS:
-        return _succeeded(job, attempt, owner)
+        return succeeded(job, attempt, owner)
     if attempt.outcome is Outcome.INTERRUPTED:
         return Decision(
             transitions=[_own(job, attempt, owner, JobState.QUEUED, run_after=now, refund=True)]
@@ -135,7 +135,21 @@ def _own(
     )
 
 
-def _succeeded(job: Job, attempt: Attempt, owner: str) -> Decision:
+def completion(job: Job, attempt: Attempt, owner: str) -> Transition | None:
+    """The one transition of a successful `attempt` of a job with no callback or reply to
+    run and no job it served (its meta would say which): most jobs; None for the others
+    (`succeeded` decides those)."""
+    if job.meta or job.callback or job.reply_to:
+        return None
+    return _own(job, attempt, owner, JobState.COMPLETED, body=attempt.response_body or "null")
+
+
+def succeeded(job: Job, attempt: Attempt, owner: str) -> Decision:
+    """What a successful `attempt` does: `decide` for `Outcome.SUCCESS` (which needs no
+    settings, time or policy)."""
+    done = completion(job, attempt, owner)
+    if done is not None:
+        return Decision(transitions=[done])
     body = attempt.response_body or "null"
     follow_up = _follow_up(job, body, attempt.response_type or "")
     if follow_up is not None:

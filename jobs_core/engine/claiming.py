@@ -114,8 +114,7 @@ def _default_running(engine: Engine) -> int:
 def _start_all(engine: Engine, jobs: list[Job]) -> int:
     if engine.telemetry is not None and jobs:
         engine.telemetry.claimed(jobs, engine.clock.now_ms())
-    for job in jobs:
-        engine._start(job)
     if jobs:
+        engine._start(jobs)
         engine._last_work = time.monotonic()
     return len(jobs)

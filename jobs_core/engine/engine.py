@@ -8,10 +8,10 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jobs_core.backoff import Backoff
 from jobs_core.clock import Clock
@@ -71,7 +71,7 @@ class Engine:
         clock: Clock,
         *,
         facade: BackgroundJobs | None = None,
-        prepare: Callable[[JobContext], Awaitable[None]] | None = None,
+        prepare: Callable[[JobContext], Awaitable[None] | None] | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -87,6 +87,10 @@ class Engine:
         self.processed = 0
         self.failed = 0
         self._rng = random.Random()
+        self._now_ms = clock.now_ms
+        self._activity = self._on_activity
+        """Bound once: each job's context holds them while it runs (two objects fewer a
+        job for the garbage collector)."""
         self.executor = ThreadPoolExecutor(settings.sync_threads, thread_name_prefix="jobs")
         self._outcomes: list[tuple[Job, Attempt]] = []
         self._in_write: list[tuple[Job, Attempt]] = []
@@ -321,16 +325,28 @@ class Engine:
         except TimeoutError:
             pass
 
-    def _start(self, job: Job) -> None:
-        ctx = JobContext(
-            job, jobs=self.facade, now_ms=self.clock.now_ms, on_activity=self._on_activity
-        )
-        command = self.registry.get(job.command)
-        task = _new_task(self._run(job, ctx, command), f"job-{job.id}")
-        if not command.is_async:
-            ctx.running_since = None  # set by the thread that takes the job
-        timeout = job.timeout_secs or self.settings.default_timeout_secs
-        self.running[job.id] = Running(job=job, task=task, ctx=ctx, timeout=timeout)
+    def _start(self, jobs: list[Job]) -> None:
+        """Start a task for each of `jobs` (just claimed), in order."""
+        # One call for the claim, the engine's attributes read once: ~0.1 µs a job each.
+        facade, now_ms, on_activity = self.facade, self._now_ms, self._activity
+        commands, default_timeout = self.registry.get, self.settings.default_timeout_secs
+        running = self.running
+        loop = asyncio.get_running_loop()
+        # A job's task made by the `Task` class itself unless the loop has a task factory:
+        # `asyncio.create_task(coro, name=...)` is `loop.create_task` then `set_name`, Python
+        # wrappers that cost ~1 µs of the ~2.7 a job's task took (measured).
+        factory = loop.get_task_factory() is not None
+        for job in jobs:
+            ctx = JobContext(job, jobs=facade, now_ms=now_ms, on_activity=on_activity)
+            command = commands(job.command)
+            run, name = self._run(job, ctx, command), f"job-{job.id}"
+            if factory:
+                task = loop.create_task(run, name=name)
+            else:
+                task = asyncio.Task(run, loop=loop, name=name)
+            if not command.is_async:
+                ctx.running_since = None  # set by the thread that takes the job
+            running[job.id] = Running(job, task, ctx, job.timeout_secs or default_timeout)
 
     async def _run(self, job: Job, ctx: JobContext, command: Command) -> None:
         entry = self.running[job.id]
@@ -339,12 +355,8 @@ class Engine:
             await lock.acquire()
         try:
             attempt_run = run_attempt(
-                command,
-                ctx,
-                executor=self.executor,
-                prepare=self.prepare,
-                cancel_reason=lambda: entry.cancel_reason,
-            )  # fmt: skip
+                command, ctx, executor=self.executor, prepare=self.prepare, running=entry
+            )
             telemetry = self.telemetry
             if telemetry is not None and telemetry.tracing:
                 attempt = await telemetry.attempt(job, attempt_run)
@@ -412,13 +424,3 @@ class Engine:
     async def _claim_again(self, now: int) -> bool:
         self._claim_default = self._claim_named = True
         return bool(await claiming.claim(self, now))
-
-
-def _new_task(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-    """`asyncio.create_task(coro, name=name)`: a job's task, made by the `Task` class
-    itself unless the loop has a task factory (its Python wrappers cost ~1 µs of the ~2.7
-    a job's task took, measured: `create_task` then `set_name`)."""
-    loop = asyncio.get_running_loop()
-    if loop.get_task_factory() is not None:
-        return loop.create_task(coro, name=name)
-    return asyncio.Task(coro, loop=loop, name=name)

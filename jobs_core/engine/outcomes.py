@@ -23,7 +23,7 @@ import time
 from typing import TYPE_CHECKING
 
 from jobs_core.records import Job, JobState
-from jobs_core.rules import Attempt, decide
+from jobs_core.rules import Attempt, Outcome, completion, decide, succeeded
 from jobs_core.scheduler import TASK_META
 from jobs_core.store.protocol import NewJob, Transition
 
@@ -161,16 +161,7 @@ async def _write_out(
     engine: Engine, outcomes: list[tuple[Job, Attempt]], claim: int, now: int | None
 ) -> list[Job]:
     now = engine.clock.now_ms() if now is None else now
-    transitions: list[Transition] = []
-    new_jobs: list[NewJob] = []
-    for job, attempt in outcomes:
-        command = engine.registry.find(job.command)
-        decision = decide(
-            job, attempt, owner=engine.id, now=now, settings=engine.settings, rng=engine._rng,
-            policy=command.retry if command is not None else None,
-        )  # fmt: skip
-        transitions.extend(decision.transitions)
-        new_jobs.extend(decision.new_jobs)
+    transitions, new_jobs = _decided(engine, outcomes, now)
     claimed: list[Job] = []
     try:
         if claim:
@@ -185,15 +176,54 @@ async def _write_out(
         raise
     if engine.telemetry is not None and engine.telemetry.active:
         engine.telemetry.finished(outcomes)
-    applied = set(result.applied)  # a list: `in` would scan it once per transition
-    for t in transitions:
-        if t.owner_guard == engine.id and t.job_id in applied:
-            engine.processed += 1
-            engine.failed += t.state is JobState.FAILED
-            if t.state is JobState.QUEUED and t.run_after is not None:
-                engine.note_due(t.run_after)
+    _count(engine, transitions, result.applied)
     if result.released_dependents or result.new_job_ids:
         engine._claim_default = engine._claim_named = True
     if engine.on_finished is not None:
         engine.on_finished.fire()
     return claimed
+
+
+def _count(engine: Engine, transitions: list[Transition], applied_ids: list[int]) -> None:
+    """Count the engine's attempts whose outcome was written (`applied_ids`), and note when
+    its retries are due."""
+    applied = set(applied_ids)  # a list: `in` would scan it once per transition
+    owner = engine.id
+    processed = failed = 0
+    for t in transitions:
+        if t.owner_guard == owner and t.job_id in applied:
+            processed += 1
+            state = t.state
+            if state is JobState.COMPLETED:  # most: nothing more to look at
+                continue
+            failed += state is JobState.FAILED
+            if state is JobState.QUEUED and t.run_after is not None:
+                engine.note_due(t.run_after)
+    engine.processed += processed
+    engine.failed += failed
+
+
+def _decided(
+    engine: Engine, outcomes: list[tuple[Job, Attempt]], now: int
+) -> tuple[list[Transition], list[NewJob]]:
+    """The transitions and new jobs the outcomes make (`rules.decide`)."""
+    transitions: list[Transition] = []
+    new_jobs: list[NewJob] = []
+    owner = engine.id
+    for job, attempt in outcomes:
+        if attempt.outcome is Outcome.SUCCESS:  # most: no policy to look up
+            done = completion(job, attempt, owner)
+            if done is not None:  # most again: one transition, no `Decision` made
+                transitions.append(done)
+                continue
+            decision = succeeded(job, attempt, owner)
+        else:
+            command = engine.registry.find(job.command)
+            decision = decide(
+                job, attempt, owner=owner, now=now, settings=engine.settings, rng=engine._rng,
+                policy=command.retry if command is not None else None,
+            )  # fmt: skip
+        transitions += decision.transitions
+        if decision.new_jobs:
+            new_jobs += decision.new_jobs
+    return transitions, new_jobs

@@ -8,7 +8,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, Protocol
 
 from jobs_core.context import JobContext, current_context
 from jobs_core.errors import JobCancelledError, PermanentError, UnserialisableResultError
@@ -23,23 +23,35 @@ CANCEL_TIMEOUT = "timeout"
 """Cancel reasons the engine gives; any other reason is an operator's cancel."""
 
 
+class Cancellable(Protocol):
+    """What a running attempt is cancelled for (the engine's entry of the running job)."""
+
+    cancel_reason: str | None
+
+
 async def run_attempt(
     command: Command,
     ctx: JobContext,
     *,
     executor: Executor,
-    prepare: Callable[[JobContext], Awaitable[None]] | None,
-    cancel_reason: Callable[[], str | None],
+    prepare: Callable[[JobContext], Awaitable[None] | None] | None,
+    running: Cancellable,
 ) -> Attempt:
     """Run the handler once and describe how it ended; never raises for handler errors."""
     started = time.perf_counter()
     outcome, result, error = Outcome.SUCCESS, None, None
     try:
-        if prepare is not None:
-            await prepare(ctx)
-        result = await call_handler(command, ctx, executor)
+        preparing = prepare(ctx) if prepare is not None else None
+        if preparing is not None:
+            await preparing
+        # The handler awaited here, not in `call_handler`'s coroutine: a frame less a job.
+        token = current_context.set(ctx)
+        try:
+            result = await handler_call(command, ctx, executor)
+        finally:
+            current_context.reset(token)
     except asyncio.CancelledError:
-        reason = cancel_reason() or "cancelled"
+        reason = running.cancel_reason or "cancelled"
         if reason == CANCEL_TIMEOUT:
             outcome = Outcome.TIMEOUT
             error = JobError(
@@ -52,7 +64,7 @@ async def run_attempt(
             outcome, error = Outcome.CANCELLED, JobError(code="Cancelled", message=reason)
     except JobCancelledError as cancelled:
         outcome = Outcome.CANCELLED
-        error = JobError(code="Cancelled", message=cancel_reason() or str(cancelled))
+        error = JobError(code="Cancelled", message=running.cancel_reason or str(cancelled))
     except PermanentError as permanent:
         outcome, error = Outcome.FATAL, error_of(permanent)
     except Exception as exc:
@@ -67,6 +79,19 @@ async def call_handler(command: Command, ctx: JobContext, executor: Executor) ->
 
     A request that does not fit the handler's type raises InvalidRequestError (permanent).
     """
+    token = current_context.set(ctx)
+    try:
+        return await handler_call(command, ctx, executor)
+    finally:
+        current_context.reset(token)
+
+
+def handler_call(command: Command, ctx: JobContext, executor: Executor) -> Awaitable[Any]:
+    """What to await for the handler's raw result, with `current_context` set to `ctx` by
+    the caller: the handler's coroutine, or a plain function's run in a thread.
+
+    A request that does not fit the handler's type raises InvalidRequestError (permanent).
+    """
     request = None
     if command.takes_request:
         what = f"the request of job {ctx.job.id} (command '{command.name}')"
@@ -74,13 +99,8 @@ async def call_handler(command: Command, ctx: JobContext, executor: Executor) ->
     args = _args(command, request, ctx)
     if command.is_async:
         # Timeouts and cancels arrive as task cancellation from the engine's watchdog.
-        # (Awaited here, not in a coroutine of its own: a frame less a job.)
-        token = current_context.set(ctx)
-        try:
-            return await command.handler(*args)
-        finally:
-            current_context.reset(token)
-    return await _run_sync(command, args, ctx, executor)
+        return command.handler(*args)  # type: ignore[no-any-return]
+    return _run_sync(command, args, ctx, executor)
 
 
 def _attempt(
@@ -105,9 +125,13 @@ def _attempt(
                 exc = UnserialisableResultError(f"{what} cannot be stored as JSON: {exc!r}")
             outcome, error = Outcome.FATAL, error_of(exc)
     activity = ctx.take_activity()
+    duration_ms = round((time.perf_counter() - started) * 1000)
+    plain = outcome is Outcome.SUCCESS and response_body is None and activity is None
+    if plain and duration_ms < len(_PLAIN_SUCCESS):
+        return _PLAIN_SUCCESS[duration_ms]
     return Attempt(
         outcome=outcome,
-        duration_ms=round((time.perf_counter() - started) * 1000),
+        duration_ms=duration_ms,
         response_type=response_type,
         response_body=response_body,
         error=error,
@@ -115,6 +139,12 @@ def _attempt(
         progress=activity.progress if activity else None,
         status=activity.status if activity else None,
     )
+
+
+_PLAIN_SUCCESS = tuple(Attempt(outcome=Outcome.SUCCESS, duration_ms=ms) for ms in range(1000))
+"""The attempt of a handler that returned None within `ms` milliseconds and reported no
+activity, most attempts: records are frozen, so one of each is shared (an `Attempt` made is
+~1 µs a job, measured)."""
 
 
 def _args(command: Command, request: Any, ctx: JobContext) -> tuple[Any, ...]:

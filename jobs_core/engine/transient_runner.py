@@ -77,8 +77,9 @@ async def _run_with_timeout(engine: Engine, ctx: JobContext, future: asyncio.Fut
 
 
 async def _call(engine: Engine, ctx: JobContext) -> Any:
-    if engine.prepare is not None:
-        await engine.prepare(ctx)
+    preparing = engine.prepare(ctx) if engine.prepare is not None else None
+    if preparing is not None:
+        await preparing
     return await call_handler(engine.registry.get(ctx.job.command), ctx, engine.executor)
 
 

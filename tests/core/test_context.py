@@ -43,3 +43,40 @@ def test_take_activity_is_none_until_something_is_reported_then_takes_it_once() 
     taken = ctx.take_activity()
     assert taken is not None and (taken.progress, taken.status) == (0.5, "half")
     assert ctx.take_activity() is None
+
+
+def test_activity_is_made_at_the_first_report_and_keeps_progress_across_takes() -> None:
+    ctx = _context()
+    assert ctx._activity is None  # nothing reported: nothing made
+    ctx.status("starting")
+    taken = ctx.take_activity()
+    assert taken is not None and taken.status == "starting"
+    ctx.log.info("more")
+    again = ctx.take_activity()
+    assert again is not None and again.status == "starting" and len(again.logs) == 1
+
+
+def test_activity_given_back_before_any_new_report_is_taken_again() -> None:
+    ctx = _context()
+    ctx.progress(0.25)
+    taken = ctx.take_activity()
+    assert taken is not None
+    ctx._activity = None  # as if nothing was reported since the take
+    ctx.give_back(taken)
+    back = ctx.take_activity()
+    assert back is not None and back.logs == taken.logs
+
+
+def test_activity_read_before_any_report_is_empty() -> None:
+    ctx = _context()
+    assert (ctx.activity.progress, ctx.activity.status, ctx.activity.logs) == (None, None, [])
+    assert ctx.take_activity() is None
+
+
+def test_parents_are_an_empty_list_until_set_and_keep_what_is_appended() -> None:
+    ctx = _context()
+    assert ctx.parents == []
+    ctx.parents.append("a result")  # type: ignore[arg-type]
+    assert ctx.parents == ["a result"]
+    ctx.parents = []
+    assert ctx.parents == []

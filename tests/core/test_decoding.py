@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import re
 import uuid
 from datetime import date, datetime
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 import pytest
 
 from jobs_core.errors import InvalidRequestError
-from jobs_core.serialization import from_json
+from jobs_core.serialization import from_json, loads
 
 
 class Colour(enum.Enum):
@@ -92,3 +93,21 @@ def test_from_json_names_the_fields_that_do_not_fit(body: str, message: str) -> 
 def test_from_json_refuses_a_list_for_a_dict() -> None:
     with pytest.raises(InvalidRequestError, match="does not fit"):
         from_json("[1]", dict[str, Any])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"i": 1}', "[1, 2]", '"s"', "3", "null", ' {"i": 1} ', '{"i": 1}\n', "1.5e3", "NaN"],
+)
+def test_loads_reads_what_json_loads_reads(text: str) -> None:
+    got, expected = loads(text), json.loads(text)
+    assert repr(got) == repr(expected)
+
+
+@pytest.mark.parametrize("text", ["", "{", '{"i": 1} x', '{"i": }', "\ufeff{}", "[1,]", " "])
+def test_loads_refuses_what_json_loads_refuses_with_its_error(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError) as got:
+        loads(text)
+    assert (got.value.msg, got.value.pos) == (expected.value.msg, expected.value.pos)

@@ -163,3 +163,42 @@ def test_routed_job_checks_the_request_against_the_command() -> None:
     jobs = routing_builder()
     with pytest.raises(InvalidRequestError, match="elsewhere"):
         jobs.routed_job(EnqueueRequest(command="elsewhere", request={"to": 3}, queue="q"), NOW)
+
+
+BATCH = [
+    EnqueueRequest(command="anything", request={"i": 1}),
+    EnqueueRequest(command="smtp_mail", request=Mail(to="a@b.c")),
+    EnqueueRequest(command="anything", request=None, queue="mail", priority=2),
+    EnqueueRequest(command="limited", request={}, concurrency_key="user:1"),
+    EnqueueRequest(command="limited", request={}, queue="billing"),
+    EnqueueRequest(command="queued", request={}, priority=1),  # the command's own queue
+    EnqueueRequest(command="smtp_mail", request=Mail(to="x"), priority=1),  # a worker's
+    EnqueueRequest(command="elsewhere", request={"to": "a@b.c"}, concurrency_key="k"),
+    EnqueueRequest(command="anything", request={"i": 2}, tag="t", priority=1),
+    EnqueueRequest(command="anything", request=[1, "two"]),
+]
+"""A batch whose requests take every way through `JobBuilder._jobs`: the command's
+defaults once a batch (plain and routed), and `new_job` for the others."""
+
+
+async def test_a_batch_builds_what_new_job_builds_request_by_request() -> None:
+    jobs = routing_builder()
+    built = await jobs.build(BATCH, NOW)
+    assert built == [jobs.new_job(r, NOW) for r in BATCH]
+    assert [j.queue for j in built[5:7]] == ["slow", "smtp"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "match"),
+    [
+        (EnqueueRequest(command="anything", queue=" mail"), InvalidOptionError, "queue"),
+        (EnqueueRequest(command="anything", concurrency_key=""), InvalidOptionError, "key"),
+        (EnqueueRequest(command="elsewhere", request={"to": 3}), InvalidRequestError, "elsewhere"),
+        (EnqueueRequest(command="limited", request={}, priority=True), InvalidOptionError, "prio"),
+    ],
+)
+async def test_a_batch_refuses_a_bad_request_as_new_job_does(
+    bad: EnqueueRequest, error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        await routing_builder().build([*BATCH, bad], NOW)

@@ -1,4 +1,5 @@
-"""A plain claim on SQLite returns a plain job's columns only (`rows.CLAIMED_SELECT`) and
+"""A plain claim on SQLite returns a plain job's columns only, less those the claimer knows
+(`rows.ONE_SELECT`; the flow-controlled claims `rows.CLAIMED_SELECT`), and
 reads the full row of any job that sets more: whatever a job holds, the claimed `Job` is the
 one its full row makes."""
 

@@ -35,6 +35,14 @@ MIXED = [
 ]  # fmt: skip
 """A batch as the mixed workload makes them (queues, priorities, keys), one job tagged."""
 
+ROUTED = [
+    new(queue=["mail", "default"][i % 2], priority=i % 3,
+        concurrency_key=f"user:{i % 4}" if i % 3 == 0 else None,
+        concurrency_limit=3 if i % 4 == 0 else 1)
+    for i in range(30)
+]  # fmt: skip
+"""The same with no other option: its rows bind queue, priority, key and limit only."""
+
 
 @pytest.mark.parametrize(
     ("group", "built"),
@@ -43,7 +51,7 @@ MIXED = [
         pytest.param([[new(queue="mail")]], False, id="a lone job: built in the transaction"),
         pytest.param([[new(), new()]], True, id="plain jobs"),
         pytest.param([MIXED], True, id="queues, priorities, keys"),
-        pytest.param([[new()], [new()]], True, id="callers sharing a created date"),
+        pytest.param([[new()], [new()]], True, id="several callers"),
         pytest.param([[new(ref_id="r")]], False, id="a ref_id is looked up"),
         pytest.param([[new(unique_key="u")]], False, id="a unique key is looked up"),
         pytest.param([[new(batch_id="b")]], False, id="a batch may refuse"),
@@ -56,8 +64,25 @@ def test_which_groups_are_built_before_the_lock(group: list[list[NewJob]], built
     assert (prebuild([Pending(jobs, NOW) for jobs in group]) is not None) is built
 
 
-def test_callers_with_different_created_dates_are_built_in_the_transaction() -> None:
-    assert prebuild([Pending([new()], NOW), Pending([new()], NOW + 1)]) is None
+async def test_callers_with_different_created_dates_keep_their_own(tmp_path: Path) -> None:
+    """Callers of one group that straddle a millisecond are built before the lock too,
+    each job created at its own caller's time, also when priorities reorder the ids."""
+    group = [Pending([new(), new(priority=1)], NOW), Pending([new(priority=2)], NOW + 1)]
+    built = prebuild(group)
+    assert built is not None
+    store = SqliteStore(str(tmp_path))
+    try:
+        outcomes = store._in_transaction(lambda conn: insert_prebuilt(conn, built))
+    finally:
+        await store.close()
+    assert outcomes == [[3, 2], [1]]
+    created = {row[0]: row[-1] for row in _created(tmp_path)}
+    assert created == {1: NOW + 1, 2: NOW, 3: NOW}
+
+
+def _created(path: Path) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(path / "jobs.db")) as conn:
+        return conn.execute("SELECT id, created_date FROM background_job ORDER BY id").fetchall()
 
 
 def rows(path: Path) -> list[tuple[Any, ...]]:
@@ -87,9 +112,10 @@ async def inserted(path: Path, groups: Sequence[Sequence[list[NewJob]]], prebuil
 
 
 async def test_prebuilt_rows_are_the_rows_built_in_the_transaction(tmp_path: Path) -> None:
-    """Two stores take the same groups (a mixed batch, then two callers of plain jobs),
-    one building rows before the lock, the other inside it: equal tables, equal ids."""
-    groups = [[MIXED], [[new(), new()], [new(priority=2)]]]
+    """Two stores take the same groups (a mixed batch, two callers of plain jobs, a batch
+    setting only queues, priorities and keys beside a plain job), one building rows before
+    the lock, the other inside it: equal tables, equal ids."""
+    groups = [[MIXED], [[new(), new()], [new(priority=2)]], [ROUTED, [new()]]]
     ahead = await inserted(tmp_path / "ahead", groups, prebuilt=True)
     inside = await inserted(tmp_path / "inside", groups, prebuilt=False)
     assert ahead == inside
@@ -111,9 +137,9 @@ async def test_an_enqueue_through_the_store_builds_its_rows_before_the_lock(
     store = SqliteStore(str(tmp_path))
     seen: list[str] = []
 
-    def built(jobs: list[NewJob], now: int) -> Any:
+    def built(jobs: list[NewJob], created: list[int]) -> Any:
         seen.append("rows built")
-        return queued_rows(jobs, now)
+        return queued_rows(jobs, created)
 
     monkeypatch.setattr(prebuilt, "queued_rows", built)
     try:
@@ -126,3 +152,30 @@ async def test_an_enqueue_through_the_store_builds_its_rows_before_the_lock(
     assert seen[:begin] == ["rows built"]
     assert {sql.split()[0] for sql in seen[begin + 1 : commit]} == {"SELECT", "INSERT"}
     assert sorted(ids) == list(range(1, len(MIXED) + 1))
+
+
+async def test_prebuilt_rows_are_numbered_again_when_a_transaction_is_retried(
+    tmp_path: Path,
+) -> None:
+    """A write retried after its transaction rolled back (the lock lost, a busy retry)
+    numbers the same prebuilt rows again from the next id then: nothing of the first try
+    is left in them or in the table."""
+    store = SqliteStore(str(tmp_path))
+    built = prebuild([Pending(list(MIXED), NOW)])
+    assert built is not None
+
+    def fails(conn: sqlite3.Connection) -> None:
+        insert_prebuilt(conn, built)
+        raise RuntimeError("rolled back")
+
+    try:
+        await store.enqueue([new(), new()], NOW)  # ids 1 and 2 taken first
+        with pytest.raises(RuntimeError):
+            store._in_transaction(fails)
+        await store.enqueue([new()], NOW)  # id 3: the rolled-back ids are given again
+        (ids,) = store._in_transaction(lambda conn: insert_prebuilt(conn, built))
+    finally:
+        await store.close()
+    assert isinstance(ids, EnqueuedIds)
+    assert sorted(ids) == list(range(4, 4 + len(MIXED)))
+    assert [row[0] for row in rows(tmp_path)] == list(range(1, 4 + len(MIXED)))

@@ -18,7 +18,7 @@ from typing import Any
 from jobs_core.records import Job
 
 from .flow_claim import PAIRS, READY, READY_LEVELS, ROOM, claim_rounds
-from .rows import CLAIMED_SELECT, JOB_SELECT, claimed_jobs, row_to_job
+from .rows import JOB_SELECT, ONE_SELECT, one_claimed_jobs, row_to_job
 
 PRECHECK = f"""
 WITH RECURSIVE {PAIRS}
@@ -45,12 +45,13 @@ WHERE id IN (
     WHERE worker = '' AND queue = :queue AND command = :command AND {READY}
       AND run_after <= :now AND (expires_at IS NULL OR expires_at > :now)
     ORDER BY priority DESC, run_after, id LIMIT :limit)
-RETURNING {CLAIMED_SELECT}
+RETURNING {ONE_SELECT}
 """
 """The claim without flow control: of the commands this engine runs, one has ready jobs, in
 one queue; no queue has a limit and no ready job has a key (the common case, as fast as
-before flow control: one range of the ready index). It returns a plain job's columns only
-(`rows.CLAIMED_SELECT`; `rows.claimed_jobs` reads the full rows of the others)."""
+before flow control: one range of the ready index). It returns a plain job's columns only,
+less those the claimer knows (`rows.ONE_SELECT`; `rows.one_claimed_jobs` reads the full
+rows of the others)."""
 
 CLAIM_NAMED = f"""
 WITH RECURSIVE named(worker) AS (
@@ -131,7 +132,8 @@ def claim(
         limited, rated, keyed, queue, command, _ = found[0]
         if not limited and not keyed and len(found) == 1:
             one = {**params, "queue": queue, "command": command}
-            jobs = claimed_jobs(conn, conn.execute(CLAIM_ONE, one).fetchall())
+            known = (command, "", queue, owner, now, now)  # `rows.CLAIM_KNOWN`
+            jobs = one_claimed_jobs(conn, conn.execute(CLAIM_ONE, one).fetchall(), known)
         else:
             pairs = [(row[3], row[4]) for row in found]
             room = {row[3]: row[5] for row in found}

@@ -23,7 +23,7 @@ from jobs_core.store.protocol import (
     Transition,
 )
 
-from . import attempts, batches, claims, conflicts, dependencies, tallies
+from . import attempts, batches, claims, conflicts, dependencies, multirow, tallies
 from .graph import Settled, new_deltas, settle
 from .logs import append_logs
 from .rows import error_to_json
@@ -65,10 +65,8 @@ NOT_NULL_DEFAULTS = {
 
 
 @functools.lru_cache(maxsize=256)
-def _insert_sql(optional: tuple[int, ...]) -> str:
-    columns = BASE_COLUMNS + tuple(OPTIONAL_COLUMNS[i] for i in optional)
-    marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO background_job ({', '.join(columns)}) VALUES ({marks})"
+def _columns(optional: tuple[int, ...]) -> tuple[str, ...]:
+    return BASE_COLUMNS + tuple(OPTIONAL_COLUMNS[i] for i in optional)
 
 
 TRANSITION_FIELDS = (
@@ -294,18 +292,14 @@ def _insert_rows(
     base_rows: list[tuple[Any, ...]],
     optional_rows: list[tuple[Any, ...] | None],
 ) -> None:
-    """One INSERT binding the base columns plus the optional ones the batch uses."""
-    sql, rows = _bound_rows(base_rows, optional_rows)
-    if len(rows) == 1:
-        conn.execute(sql, rows[0])
-    else:
-        conn.executemany(sql, rows)
+    """INSERTs binding the base columns plus the optional ones the batch uses."""
+    multirow.insert(conn, *_bound_rows(base_rows, optional_rows))
 
 
 def _bound_rows(
     base_rows: list[tuple[Any, ...]], optional_rows: list[tuple[Any, ...] | None]
-) -> tuple[str, list[tuple[Any, ...]]]:
-    """The INSERT binding the base columns plus the optional ones the batch uses, and its
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """The columns bound (the base ones plus the optional ones the batch uses) and the
     rows.
 
     Column by column (`list.count` and comprehensions over one column): value by value it
@@ -319,19 +313,50 @@ def _bound_rows(
         if optional:
             used = zip(*(_with_default(i, columns[i]) for i in optional), strict=True)
             rows = [base + values for base, values in zip(base_rows, used, strict=True)]
-    return _insert_sql(optional), rows
+    return _columns(optional), rows
 
 
-def queued_rows(jobs: list[NewJob], now: int) -> tuple[str, list[list[Any]]]:
-    """The INSERT of `jobs` and its rows, numbered 0 (the caller sets each row's id, first):
-    jobs that start queued (no parent, no batch), as `_insert_numbered` inserts them."""
+def queued_rows(
+    jobs: list[NewJob], created: list[int]
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """The columns `jobs` bind and their rows, numbered 0 (the caller sets each row's id,
+    first), `created[i]` job i's created date: jobs that start queued (no parent, no
+    batch), as `_insert_numbered` inserts them."""
     base_rows = [
-        (0, job.command, job.request_type, job.request_body, JobState.QUEUED.value,
-         job.worker, job.run_after, now, job.retry_limit, job.timeout_secs)
-        for job in jobs
+        (0, job.command, job.request_type, job.request_body, "queued", job.worker,
+         job.run_after, now, job.retry_limit, job.timeout_secs)
+        for job, now in zip(jobs, created, strict=True)
     ]  # fmt: skip
-    sql, rows = _bound_rows(base_rows, [_optional_values(job, _QUEUED, now) for job in jobs])
-    return sql, [list(row) for row in rows]
+    if any(map(_routed, jobs)) and all(map(_routed_only, jobs)):  # 0.7 µs a job less
+        return _ROUTED_COLUMNS, [
+            (*base, job.queue, job.priority, key, 1 if key is None else job.concurrency_limit)
+            for base, job, key in zip(
+                base_rows, jobs, [job.concurrency_key for job in jobs], strict=True
+            )
+        ]
+    # `now` only dates a job that starts cancelled, which none of these does.
+    return _bound_rows(base_rows, [_optional_values(job, _QUEUED, 0) for job in jobs])
+
+
+_ROUTED_COLUMNS = (*BASE_COLUMNS, "queue", "priority", "concurrency_key", "concurrency_limit")
+"""The columns of jobs that set no optional column but queue, priority or key: all four
+bound (a column a job leaves at its default gets that default's value, as unbound)."""
+
+
+def _routed(job: NewJob) -> bool:
+    return job.queue != DEFAULT_QUEUE or bool(job.priority) or job.concurrency_key is not None
+
+
+def _routed_only(job: NewJob) -> bool:
+    """Whether `job` sets none of OPTIONAL_COLUMNS but queue, priority, concurrency key and
+    limit (`_is_plain` but those), and no worker (whose queue is the worker's)."""
+    return (
+        not job.worker and job.parent_id is None and job.depends_on is None
+        and job.ref_id is None and job.tag is None and job.callback is None
+        and job.batch_id is None and job.created_by is None and job.user_id is None
+        and job.reply_to is None and not job.args and not job.meta and not job.waits
+        and job.expires_at is None and job.unique_key is None and job.retry_policy is None
+    )  # fmt: skip
 
 
 def _with_default(index: int, column: tuple[Any, ...]) -> tuple[Any, ...] | list[Any]:

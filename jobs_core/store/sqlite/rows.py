@@ -80,6 +80,20 @@ _build_claimed = row_builder(Job, CLAIMED_FIELDS, {**NOT_STORED, "state": JobSta
 
 CLAIMED_KEY = CLAIMED_FIELDS.index("concurrency_key")
 
+CLAIM_KNOWN = ("command", "worker", "queue", "owner", "started_date", "last_activity_date")
+"""What the claimer knows of each job a plain claim (`claims.CLAIM_ONE`) takes: its one
+command and queue, the default worker, and the owner and time it sets."""
+
+ONE_FIELDS = tuple(name for name in CLAIMED_FIELDS if name not in CLAIM_KNOWN)
+
+ONE_SELECT = f"{', '.join(ONE_FIELDS)}, coalesce({', '.join(_RARE)}) IS NOT NULL"
+"""`CLAIMED_SELECT` less the columns the claimer knows (`CLAIM_KNOWN`): 6 columns fewer a
+row handed to Python, their values shared by the claim's jobs (`one_claimed_jobs`)."""
+
+_build_one = row_builder(
+    Job, (*ONE_FIELDS, *CLAIM_KNOWN), {**NOT_STORED, "state": JobState.STARTED}
+)
+
 FULL_ROWS = f"SELECT {JOB_SELECT} FROM background_job WHERE id IN (SELECT value FROM json_each(?))"
 """The full rows of jobs just claimed that set more than a plain job's columns."""
 
@@ -102,6 +116,23 @@ def claimed_jobs(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[
             fuller.append(row[0])
         else:
             jobs.append(job)
+    if fuller:
+        jobs += map(row_to_job, conn.execute(FULL_ROWS, (json.dumps(fuller),)).fetchall())
+    return jobs
+
+
+def one_claimed_jobs(
+    conn: sqlite3.Connection, rows: list[tuple[Any, ...]], known: tuple[Any, ...]
+) -> list[Job]:
+    """`claimed_jobs` of a plain claim's `ONE_SELECT` rows, `known` the values of
+    `CLAIM_KNOWN`."""
+    jobs: list[Job] = []
+    fuller: list[int] = []
+    for row in rows:
+        if row[-1]:
+            fuller.append(row[0])
+        else:
+            jobs.append(_build_one(row[:-1] + known))
     if fuller:
         jobs += map(row_to_job, conn.execute(FULL_ROWS, (json.dumps(fuller),)).fetchall())
     return jobs
