@@ -1,11 +1,14 @@
 """What each part of the mixed flow-control workload costs the SQLite store, job by job.
 
 Usage: uv run python bench/flow_parts.py [--rounds 5] [--jobs 20000] [--only plain,mixed]
+       [--ahead N]
 
 `throughput.py`'s end-to-end run at the store's level: batches of 500 enqueued as the
 previous ones are drained (the engine keeps up, as it does end to end), claims of 100, each
-finished as completed, archived every 10 claims; CPU time (this thread's) per job of each
-phase. SQLite takes one writer at a time, so end to end the producer's enqueue and the
+finished as completed, archived every 10 claims as an engine's passes are (`in_order`, where
+the revision has it), then to the end; the process's CPU time per job of each phase (the
+store's threads included: the archive copies in one of its own, `off_loop.py`). SQLite
+takes one writer at a time, so end to end the producer's enqueue and the
 engine's claim, finish and archive take turns: their sum is what bounds the rate. The
 workload is built up one part at a time, runs alternated, least of the rounds:
 
@@ -16,6 +19,11 @@ workload is built up one part at a time, runs alternated, least of the rounds:
 - mixed: + priorities 0-3 (`throughput.py`'s mixed workload);
 - priorities: the default queue with priorities 0-3 only (one statement claims).
 
+`--ahead N`: the next batch is enqueued once no more than N jobs are queued (default 100:
+one claim's worth). End to end the producer runs ahead of the engine, ~5,000 jobs queued
+at its last batch (10,000 jobs), so the claims take a later batch's priorities before an
+earlier one's: `--ahead 3000` is closer to that.
+
 Prints a table and a final JSON line.
 """
 
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import tempfile
 import time
 from typing import Any
@@ -72,7 +81,7 @@ def batches(n: int, parts: frozenset[str]) -> list[list[NewJob]]:
     ]  # fmt: skip
 
 
-async def run(parts: frozenset[str], n: int) -> dict[str, float]:
+async def run(parts: frozenset[str], n: int, ahead: int = CLAIM) -> dict[str, float]:
     """One run in a fresh store; CPU µs per job of each phase."""
     store = SqliteStore(tempfile.mkdtemp(prefix="jobs-flow-parts-"))
     if "limits" in parts:
@@ -80,10 +89,16 @@ async def run(parts: frozenset[str], n: int) -> dict[str, float]:
             await store.set_queue(name, QueueChange(concurrency=50), NOW)
     todo = batches(n, parts)
     cpu = dict.fromkeys(PHASES, 0)
-    clock = time.thread_time_ns
+    clock = time.process_time_ns
+    # An engine's passes while it runs (in id order, where the revision has it).
+    pace = (
+        {"in_order": True}
+        if "in_order" in inspect.signature(store.archive_finished).parameters
+        else {}
+    )
     done = claims = sent = 0
     while done < n:
-        if sent < len(todo) and done >= sent * BATCH - CLAIM:
+        if sent < len(todo) and sent * BATCH - done <= ahead:
             t0 = clock()
             await store.enqueue(todo[sent], NOW)
             cpu["enqueue"] += clock() - t0
@@ -104,7 +119,7 @@ async def run(parts: frozenset[str], n: int) -> dict[str, float]:
         claims += 1
         if claims % 10 == 0:
             t0 = clock()
-            await store.archive_finished(NOW, 2000)
+            await store.archive_finished(NOW, 2000, **pace)
             cpu["archive"] += clock() - t0
     t0 = clock()
     while await store.archive_finished(NOW, 2000):
@@ -114,11 +129,11 @@ async def run(parts: frozenset[str], n: int) -> dict[str, float]:
     return {phase: ns / n / 1e3 for phase, ns in cpu.items()}
 
 
-async def measure(names: list[str], rounds: int, n: int) -> dict[str, dict[str, float]]:
+async def measure(names: list[str], rounds: int, n: int, ahead: int) -> dict[str, dict[str, float]]:
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            runs[name].append(await run(VARIANTS[name], n))
+            runs[name].append(await run(VARIANTS[name], n, ahead))
             print(f"round {r + 1} {name}: {sum(runs[name][-1].values()):.1f} µs/job", flush=True)
     return {name: min(found, key=lambda x: sum(x.values())) for name, found in runs.items()}
 
@@ -128,13 +143,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--only", default=",".join(VARIANTS), help="variants, comma-separated")
+    parser.add_argument(
+        "--ahead", type=int, default=CLAIM, metavar="N",
+        help="enqueue the next batch once no more than N jobs are queued",
+    )  # fmt: skip
     args = parser.parse_args()
     names = [name for name in args.only.split(",") if name]
     unknown = [name for name in names if name not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
-    best = asyncio.run(measure(names, args.rounds, args.jobs))
-    print(f"CPU µs per job of the store (least of {args.rounds} rounds of {args.jobs:,} jobs)")
+    best = asyncio.run(measure(names, args.rounds, args.jobs, args.ahead))
+    print(
+        f"CPU µs per job of the store (least of {args.rounds} rounds of {args.jobs:,} jobs, "
+        f"a batch enqueued at {args.ahead:,} queued)"
+    )
     base = sum(best["plain"].values()) if "plain" in best else None
     rows = []
     for name, phases in best.items():
@@ -143,7 +165,7 @@ def main() -> None:
         rows.append([name, *(f"{phases[p]:.2f}" for p in PHASES), f"{total:.2f}", ratio])
     print_table(["variant", *PHASES, "total", "plain / this"], rows)
     final_line({"bench": "flow_parts", "jobs": args.jobs, "rounds": args.rounds,
-                "us_per_job": best})  # fmt: skip
+                "ahead": args.ahead, "us_per_job": best})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -57,7 +57,9 @@ class Settings:
     """Longest delay before progress, status and log updates are written."""
     archive_secs: float = 0.25
     """Longest delay before finished jobs move to their month database (a pass that moved
-    `archive_batch` jobs is followed by the next at once)."""
+    `archive_batch` jobs is followed by the next at once). On SQLite a job that finished
+    before an older one still due or running may wait up to a second more, so that
+    passes archive in id order (`store/sqlite/archive_order.py`)."""
     archive_batch: int = 2000
     """Most finished jobs moved per archive transaction."""
     drain_timeout_secs: float = 30.0

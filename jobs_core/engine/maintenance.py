@@ -54,7 +54,9 @@ async def archive(engine: Engine, now: int) -> None:
     """One archive pass, in the background of the dispatch loop: a store whose archive
     copies in a thread of its own (SQLite) then copies while the loop claims and finishes."""
     try:
-        archived = await engine.store.archive_finished(now, engine.settings.archive_batch)
+        archived = await engine.store.archive_finished(
+            now, engine.settings.archive_batch, in_order=True
+        )
         if archived >= engine.settings.archive_batch:  # more wait: the next pass at once
             engine._last_archive = 0.0
     except JobsError as error:  # finished jobs wait in the live store meanwhile

@@ -342,8 +342,13 @@ class Store(Protocol):
         """
         ...
 
-    async def archive_finished(self, now: int, limit: int) -> int:
+    async def archive_finished(self, now: int, limit: int, *, in_order: bool = False) -> int:
         """Move up to `limit` finished jobs to the month database of their completion date.
+
+        `in_order` (an engine's passes while it runs): a store whose archive costs more for
+        jobs finished out of id order may keep a finished job back while an older one is
+        still active, for at most about a second (SQLite: `archive_order.py`; PostgreSQL
+        takes them all). Without it every finished job may go.
 
         A month that cannot be written (corrupt, full) keeps its jobs in the live store, is
         retried later with a growing pause and reports the error in `months()`; the other

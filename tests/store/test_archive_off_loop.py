@@ -38,11 +38,11 @@ class HeldCopy:
         self.released_in_time: list[bool] = []
         real = MonthArchive.copy_finished
 
-        def copy(archive: MonthArchive, limit: int) -> Copied:
+        def copy(archive: MonthArchive, limit: int, now: int, *, in_order: bool = False) -> Copied:
             self.threads.append(threading.get_ident())
             self.started.set()
             self.released_in_time.append(self.release.wait(10))
-            return real(archive, limit)
+            return real(archive, limit, now, in_order=in_order)
 
         monkeypatch.setattr(MonthArchive, "copy_finished", copy)
 

@@ -316,7 +316,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             engine=True,
         )
 
-    async def archive_finished(self, now: int, limit: int) -> int:
+    async def archive_finished(self, now: int, limit: int, *, in_order: bool = False) -> int:
         if now - self._last_prune >= PRUNE_MS:
             self._last_prune = now
             await self._db.one(lambda c: tallies.prune(c, now - FIGURES_KEPT_MS), engine=True)

@@ -21,6 +21,7 @@ from jobs_core.errors import ReadOnlyStoreError
 from jobs_core.records import JobState, MonthDatabase
 from jobs_core.settings import Durability
 
+from .archive_order import NO_BOUND, ArchiveOrder
 from .attempts import ATTEMPT_SELECT
 from .connection import is_busy, open_connection, transaction, translate
 from .files import create_private
@@ -40,14 +41,15 @@ SELECT strftime('%Y-%m', completed_date / 1000, 'unixepoch'),
        json_group_array(id), count(*)
 FROM (
   SELECT id, state, completed_date FROM background_job INDEXED BY ix_job_state
-  WHERE state <> 'queued' AND state IN ('completed', 'failed', 'cancelled')
+  WHERE state <> 'queued' AND state IN ('completed', 'failed', 'cancelled') AND id < :bound
     AND NOT EXISTS (SELECT 1 FROM json_each(:held) h
                     WHERE completed_date >= h.value ->> 0 AND completed_date < h.value ->> 1)
   ORDER BY state, id LIMIT :limit
 )
 GROUP BY 1
 """
-"""Finished jobs to archive, but not those of months held back after a failure (`:held`
+"""Finished jobs to archive, below `:bound` (`archive_order.py`), but not those of months
+held back after a failure (`:held`
 is a JSON list of [start, end) times), so those never crowd out the other months: a row a
 month (its UTC month, as `month_of` names it), with the JSON arrays of the ids of its
 completed jobs, of its failed and cancelled ones, and of all, and their count. The copy
@@ -83,6 +85,7 @@ class MonthArchive:
         self._attached: set[str] = set()
         self._ready: set[str] = set()
         self._trouble: dict[str, Backoff] = {}
+        self._order = ArchiveOrder()
         self.reader = MonthReader(directory, durability)
 
     @property
@@ -100,16 +103,20 @@ class MonthArchive:
             self._writer_conn.execute("PRAGMA recursive_triggers = ON")
         return self._writer_conn
 
-    def copy_finished(self, limit: int) -> Copied:
+    def copy_finished(self, limit: int, now: int, *, in_order: bool = False) -> Copied:
         """Copy up to `limit` finished live rows into their month databases; returns what
-        was copied (the caller deletes those live rows).
+        was copied (the caller deletes those live rows). `in_order`: only those below the
+        first job still active, for up to `ORDER_WAIT_MS` (`archive_order.py`).
 
         Idempotent: a crash after this and before the caller deletes the live rows only
         means the next pass copies them again (INSERT OR REPLACE). A lock held by another
         process raises (the caller retries); any other failure holds back that month only.
         """
         held = json.dumps([month_bounds(m) for m, b in self._trouble.items() if not b.due()])
-        months = self._writer.execute(SELECT_FINISHED, {"held": held, "limit": limit}).fetchall()
+        bound = self._order.bound(self._writer, now) if in_order else NO_BOUND
+        months = self._writer.execute(
+            SELECT_FINISHED, {"held": held, "limit": limit, "bound": bound}
+        ).fetchall()
         ids: list[str] = []
         count = 0
         for month, done, stopped, every, n in months:
@@ -124,6 +131,8 @@ class MonthArchive:
                 self._trouble.pop(month).succeeded()
             ids.append(every)
             count += n
+        if in_order:
+            self._order.copied(bound, sum(n for *_, n in months), limit)
         return Copied(ids=ids, count=count)
 
     def _copy(self, month: str, done: str, stopped: str, every: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from jobs_core.records import Job
 
-from .flow_claim import PAIRS, READY, ROOM, claim_rounds
+from .flow_claim import PAIRS, READY, READY_LEVELS, ROOM, claim_rounds
 from .rows import JOB_SELECT, ONE_SELECT, one_claimed_jobs, row_to_job
 
 PRECHECK = f"""
@@ -191,30 +191,7 @@ def unpark(conn: sqlite3.Connection, keys: list[str]) -> None:
 
 
 NEXT_DUE = f"""
-WITH RECURSIVE groups(w, q, c) AS (
-    SELECT worker, queue, command FROM background_job
-    WHERE id = (SELECT id FROM background_job INDEXED BY ix_job_ready WHERE {READY}
-                ORDER BY worker, queue, command LIMIT 1)
-    UNION ALL
-    SELECT b.worker, b.queue, b.command FROM groups g JOIN background_job b ON b.id = coalesce(
-        (SELECT id FROM background_job INDEXED BY ix_job_ready
-         WHERE {READY} AND worker = g.w AND queue = g.q AND command > g.c
-         ORDER BY worker, queue, command LIMIT 1),
-        (SELECT id FROM background_job INDEXED BY ix_job_ready
-         WHERE {READY} AND worker = g.w AND queue > g.q ORDER BY worker, queue, command LIMIT 1),
-        (SELECT id FROM background_job INDEXED BY ix_job_ready
-         WHERE {READY} AND worker > g.w ORDER BY worker, queue, command LIMIT 1))
-), levels(w, q, c, p) AS (
-    SELECT w, q, c, (SELECT max(priority) FROM background_job INDEXED BY ix_job_ready
-                     WHERE {READY} AND worker = groups.w AND queue = groups.q
-                       AND command = groups.c)
-    FROM groups
-    UNION ALL
-    SELECT w, q, c, (SELECT max(priority) FROM background_job INDEXED BY ix_job_ready
-                     WHERE {READY} AND worker = levels.w AND queue = levels.q
-                       AND command = levels.c AND priority < levels.p)
-    FROM levels WHERE p IS NOT NULL
-)
+WITH RECURSIVE {READY_LEVELS}
 SELECT min((SELECT min(run_after) FROM background_job INDEXED BY ix_job_ready
             WHERE {READY} AND worker = levels.w AND queue = levels.q AND command = levels.c
               AND priority = levels.p AND run_after > :now))

@@ -58,6 +58,36 @@ pairs(q, c) AS (
 index, one probe per pair (seeks on equal prefixes: a row-value `>` would seek on the first
 column only)."""
 
+READY_LEVELS = f"""
+groups(w, q, c) AS (
+    SELECT worker, queue, command FROM background_job
+    WHERE id = (SELECT id FROM background_job INDEXED BY ix_job_ready WHERE {READY}
+                ORDER BY worker, queue, command LIMIT 1)
+    UNION ALL
+    SELECT b.worker, b.queue, b.command FROM groups g JOIN background_job b ON b.id = coalesce(
+        (SELECT id FROM background_job INDEXED BY ix_job_ready
+         WHERE {READY} AND worker = g.w AND queue = g.q AND command > g.c
+         ORDER BY worker, queue, command LIMIT 1),
+        (SELECT id FROM background_job INDEXED BY ix_job_ready
+         WHERE {READY} AND worker = g.w AND queue > g.q ORDER BY worker, queue, command LIMIT 1),
+        (SELECT id FROM background_job INDEXED BY ix_job_ready
+         WHERE {READY} AND worker > g.w ORDER BY worker, queue, command LIMIT 1))
+), levels(w, q, c, p) AS (
+    SELECT w, q, c, (SELECT max(priority) FROM background_job INDEXED BY ix_job_ready
+                     WHERE {READY} AND worker = groups.w AND queue = groups.q
+                       AND command = groups.c)
+    FROM groups
+    UNION ALL
+    SELECT w, q, c, (SELECT max(priority) FROM background_job INDEXED BY ix_job_ready
+                     WHERE {READY} AND worker = levels.w AND queue = levels.q
+                       AND command = levels.c AND priority < levels.p)
+    FROM levels WHERE p IS NOT NULL
+)"""
+"""The worker, queue, command and priority levels of the ready index (`levels(w, q, c, p)`,
+rows with `p` NULL ending each group): one probe per level, the groups found by seeks on
+equal prefixes (a row-value `>` seeks on the first column only and would walk every entry
+of the same worker). For `WITH RECURSIVE`."""
+
 ROOM = """
 (SELECT CASE WHEN c.paused THEN 0 ELSE min(
     CASE WHEN c.concurrency IS NULL THEN :limit ELSE c.concurrency

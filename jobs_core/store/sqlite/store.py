@@ -285,7 +285,7 @@ class SqliteStore(
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
         await self._write(lambda conn: queue.record_activity(conn, updates, now, self._max_log))
 
-    async def archive_finished(self, now: int, limit: int) -> int:
+    async def archive_finished(self, now: int, limit: int, *, in_order: bool = False) -> int:
         if now - self._last_prune >= PRUNE_MS:
             self._last_prune = now
             await self._write(lambda conn: tallies.prune(conn, now - FIGURES_KEPT_MS))
@@ -294,7 +294,8 @@ class SqliteStore(
         # The copy reads the live store and writes the month files, never locking `jobs.db`
         # for writing: in the thread, it runs beside the loop's claims and finishes.
         async with self._archive_lock:
-            copied = await self._off_loop.call(partial(self._archive.copy_finished, limit))
+            copy = partial(self._archive.copy_finished, limit, now, in_order=in_order)
+            copied = await self._off_loop.call(copy)
         if copied.ids:
             await self._write(lambda conn: _delete_archived(conn, copied.ids))
         return copied.count
