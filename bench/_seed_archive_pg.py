@@ -55,6 +55,12 @@ async def _fill(conn: asyncpg.Connection, n: int, first_ms: int, span_ms: int) -
             f"FROM generate_series(1, {n}) AS x WHERE x % {FAILED_EVERY} {test}) "
             f"AS r({', '.join(JOB_FIELDS)})"
         )
+    # An archived job's ref_id is in job_ref, as `finish_jobs` writes it (schema v10).
+    await conn.execute(
+        "INSERT INTO job_ref (ref_id, id) SELECT ref_id, id FROM completed_job "
+        "WHERE ref_id IS NOT NULL UNION ALL SELECT ref_id, id FROM failed_job "
+        "WHERE ref_id IS NOT NULL"
+    )
     archived = "(SELECT state, completed_date FROM completed_job UNION ALL " \
         "SELECT state, completed_date FROM failed_job)"  # fmt: skip
     await conn.execute(
