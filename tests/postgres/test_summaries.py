@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from jobs_core import DuplicateRefIdError, JobNotFoundError, JobState, ManualClock
+from jobs_core import BackgroundJobs, DuplicateRefIdError, JobNotFoundError, JobState, ManualClock
 from jobs_core.store.idempotency import Resolution
 from jobs_core.store.postgres import PostgresStore, conflicts
 from jobs_core.store.postgres.schema import LATEST_VERSION
@@ -102,20 +102,25 @@ async def test_a_version_9_store_reads_archived_summaries_from_their_rows(
     assert edges.split() == ["1|2"]
 
 
-async def test_an_archived_job_is_written_once(
-    pg_server: PgServer, store_url: str, make_jobs: MakeJobs
-) -> None:
-    """The finish moves the job's row to its month's partition and writes nothing else of
-    it but its ref_id (`job_ref`); its summary, and its dependents', are read from there."""
-    schema = store_url.rsplit("schema=", 1)[1]
+def ok_and_boom(make_jobs: MakeJobs) -> BackgroundJobs:
+    """Jobs with no engine of their own and two commands: `ok` completes, `boom` fails."""
     jobs = make_jobs(start_engine=False)
-
     jobs.command("ok")(lambda: None)
 
     @jobs.command
     async def boom() -> None:
         raise RuntimeError("down")
 
+    return jobs
+
+
+async def test_an_archived_job_is_written_once(
+    pg_server: PgServer, store_url: str, make_jobs: MakeJobs
+) -> None:
+    """The finish moves the job's row to its month's partition and writes nothing else of
+    it but its ref_id (`job_ref`); its summary, and its dependents', are read from there."""
+    schema = store_url.rsplit("schema=", 1)[1]
+    jobs = ok_and_boom(make_jobs)
     async with jobs:
         parent = await jobs.enqueue("ok", ref_id="p", tag="t")
         child = await jobs.enqueue("boom", depends_on=parent.id, retry_limit=0)
@@ -225,12 +230,7 @@ async def test_an_archived_ref_id_is_in_job_ref_until_its_job_leaves_the_archive
 ) -> None:
     """A job with a ref_id archived puts it in `job_ref` (one probe finds it); requeued, the
     job holds it in the live table again; deleted, it frees it."""
-    jobs = make_jobs(start_engine=False)
-    jobs.command("ok")(lambda: None)
-
-    @jobs.command
-    async def boom() -> None:
-        raise RuntimeError("down")
+    jobs = ok_and_boom(make_jobs)
 
     async with jobs:
         done = await jobs.enqueue("ok", ref_id="a")

@@ -94,6 +94,18 @@ ORDER BY c.priority DESC, c.run_after, c.id
 """
 
 
+QUEUES = f"""queues(name) AS (
+    (SELECT queue FROM background_job WHERE worker = '' AND {READY} ORDER BY queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT b.queue FROM background_job b
+            WHERE b.worker = '' AND b.state = 'queued' AND b.waiting_on IS NULL
+              AND NOT b.key_parked AND b.queue > queues.name ORDER BY b.queue LIMIT 1)
+    FROM queues WHERE queues.name IS NOT NULL
+)"""
+"""The default worker's queues that have a ready job, one index probe each (a recursive
+skip scan of the ready index): the default claims' turns between queues."""
+
+
 def claim_default(job_fields: list[str], stats: bool = False) -> str:
     """The default-worker claim, returning `job_fields` and the flags; `$1` owner, `$2` now,
     `$3` commands, `$4` batch, `$5` locked, `$6` how many jobs one queue may give (its share
@@ -101,14 +113,7 @@ def claim_default(job_fields: list[str], stats: bool = False) -> str:
     each, oldest first, then the second, ...): priorities order the jobs of one queue, and no
     queue starves another."""
     return f"""
-WITH RECURSIVE {FLOW}, {MINE}, queues(name) AS (
-    (SELECT queue FROM background_job WHERE worker = '' AND {READY} ORDER BY queue LIMIT 1)
-    UNION ALL
-    SELECT (SELECT b.queue FROM background_job b
-            WHERE b.worker = '' AND b.state = 'queued' AND b.waiting_on IS NULL
-              AND NOT b.key_parked AND b.queue > queues.name ORDER BY b.queue LIMIT 1)
-    FROM queues WHERE queues.name IS NOT NULL
-), allowance AS (
+WITH RECURSIVE {FLOW}, {MINE}, {QUEUES}, allowance AS (
     SELECT q.name, CASE WHEN c.name IS NULL THEN $4 WHEN c.paused THEN 0 ELSE LEAST($4,
         CASE WHEN c.concurrency IS NULL THEN $4 ELSE c.concurrency
             - (SELECT count(*) FROM background_job r
@@ -163,14 +168,7 @@ def claim_plain(job_fields: list[str]) -> str:
     b_fields = ", ".join("b." + f for f in job_fields)
     c_fields = ", ".join("c." + f for f in job_fields)
     return f"""
-WITH RECURSIVE {FLOW_NEEDED}, queues(name) AS (
-    (SELECT queue FROM background_job WHERE worker = '' AND {READY} ORDER BY queue LIMIT 1)
-    UNION ALL
-    SELECT (SELECT b.queue FROM background_job b
-            WHERE b.worker = '' AND b.state = 'queued' AND b.waiting_on IS NULL
-              AND NOT b.key_parked AND b.queue > queues.name ORDER BY b.queue LIMIT 1)
-    FROM queues WHERE queues.name IS NOT NULL
-), open AS (
+WITH RECURSIVE {FLOW_NEEDED}, {QUEUES}, open AS (
     SELECT name FROM queues WHERE name IS NOT NULL AND NOT (SELECT needed FROM flow)
 ), candidate AS MATERIALIZED (
     SELECT p.id, p.run_after, row_number() OVER (
