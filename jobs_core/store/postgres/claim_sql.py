@@ -106,6 +106,19 @@ QUEUES = f"""queues(name) AS (
 skip scan of the ready index): the default claims' turns between queues."""
 
 
+SHARE = """share AS (
+    SELECT name, LEAST(n, $6 + CASE WHEN n > $6 THEN (
+        (sum(GREATEST($6 - n, 0)) OVER ())::bigint + count(*) FILTER (WHERE n > $6) OVER () - 1)
+        / count(*) FILTER (WHERE n > $6) OVER () ELSE 0 END) AS cap
+    FROM allowance
+)"""
+"""How many jobs each queue may give a round: its share (`$6`), and the share a queue's
+allowance leaves unused (at or near its concurrency limit, paused, out of rate) split among
+the queues with room for more. With shares alone, a limited queue at its limit left the
+first round short and the claim ran a second round (a whole statement again: 1.2 ms of the
+server's CPU for a claim of 100, bench/README.md, issue 10's ninth pass)."""
+
+
 def claim_default(job_fields: list[str], stats: bool = False) -> str:
     """The default-worker claim, returning `job_fields` and the flags; `$1` owner, `$2` now,
     `$3` commands, `$4` batch, `$5` locked, `$6` how many jobs one queue may give (its share
@@ -123,19 +136,19 @@ WITH RECURSIVE {FLOW}, {MINE}, {QUEUES}, allowance AS (
              ELSE c.rate_limit - {WINDOW_STARTS.format(queue="q.name")} END) END AS n
     FROM queues q LEFT JOIN job_queue c ON c.name = q.name
     WHERE q.name IS NOT NULL AND (SELECT ok FROM go)
-), candidate AS MATERIALIZED (
+), {SHARE}, candidate AS MATERIALIZED (
     SELECT p.*, row_number() OVER (
         PARTITION BY a.name ORDER BY p.priority DESC, p.run_after, p.id) AS nth
-    FROM allowance a CROSS JOIN LATERAL (
+    FROM share a CROSS JOIN LATERAL (
         SELECT x.* FROM unnest($3::text[]) AS cmd(name) CROSS JOIN LATERAL (
             SELECT id, priority, run_after, concurrency_key, concurrency_limit
             FROM background_job
             WHERE worker = '' AND queue = a.name AND command = cmd.name AND {READY}
               AND run_after <= $2 AND (expires_at IS NULL OR expires_at > $2)
-            ORDER BY priority DESC, run_after, id LIMIT LEAST(a.n, $6)
+            ORDER BY priority DESC, run_after, id LIMIT a.cap
             FOR UPDATE SKIP LOCKED) AS x
-        ORDER BY x.priority DESC, x.run_after, x.id LIMIT LEAST(a.n, $6)) AS p
-    WHERE a.n > 0
+        ORDER BY x.priority DESC, x.run_after, x.id LIMIT a.cap) AS p
+    WHERE a.cap > 0
 ), held AS MATERIALIZED (
     SELECT k.id FROM (
         SELECT id, concurrency_key, concurrency_limit, row_number() OVER (
