@@ -26,10 +26,17 @@ def new(i: int, queue: str) -> NewJob:
                   queue=queue)  # fmt: skip
 
 
-async def one_round(store_url: str, batch: int, per_queue: int) -> Counter[str]:
-    """The jobs by queue that one claim statement under the lock (a single round) takes."""
+async def connect(store_url: str) -> asyncpg.Connection:
     url = parse_store_url(store_url)
-    conn = await asyncpg.connect(url.dsn, server_settings={"search_path": url.schema})
+    return await asyncpg.connect(url.dsn, server_settings={"search_path": url.schema})
+
+
+async def one_round(
+    store_url: str, batch: int, per_queue: int, *, unlocked: list[int] | None = None
+) -> Counter[str]:
+    """The jobs by queue that one claim statement under the lock (a single round) takes;
+    `unlocked` gets how many ready jobs another connection could lock before it commits."""
+    conn = await connect(store_url)
     try:
         async with conn.transaction():
             await flow_claims.lock_claims(conn, 1)
@@ -37,9 +44,19 @@ async def one_round(store_url: str, batch: int, per_queue: int) -> Counter[str]:
                 conn, owner="o", commands=["c"], named=False, limit=batch,
                 per_queue=per_queue, now=NOW, locked=True, lock_class=1, finished=[],
             )  # fmt: skip
+            if unlocked is not None:
+                other = await connect(store_url)
+                try:
+                    unlocked.append(await other.fetchval(FREE))
+                finally:
+                    await other.close()
     finally:
         await conn.close()
     return Counter(j.queue for j in found.jobs)
+
+
+FREE = """SELECT count(*) FROM (SELECT id FROM background_job WHERE state = 'queued'
+                             FOR UPDATE SKIP LOCKED) AS free"""
 
 
 async def test_a_queue_at_its_limit_leaves_its_share_to_the_others_in_one_round(
@@ -63,6 +80,23 @@ async def test_shares_within_every_allowance_are_unchanged(store_url: str) -> No
         await store.set_queue("a", QueueChange(concurrency=5), NOW)
         await store.enqueue([new(i, q) for q in "abc" for i in range(10)], NOW)
         assert await one_round(store_url, 9, 3) == {"a": 3, "b": 3, "c": 3}
+    finally:
+        await store.close()
+
+
+async def test_without_a_share_given_a_round_shares_the_batch_among_the_queues_it_finds(
+    store_url: str,
+) -> None:
+    """The store passes no share: one from the last claim's count of queues was stale when a
+    producer had filled more queues since, and each queue then gave (and locked) a batch."""
+    store = PostgresStore(store_url)
+    try:
+        await store.set_queue("a", QueueChange(concurrency=50), NOW)
+        await store.enqueue([new(i, q) for q in "abcde" for i in range(20)], NOW)
+        unlocked: list[int] = []
+        took = await one_round(store_url, 50, 0, unlocked=unlocked)
+        assert took == {q: 10 for q in "abcde"}
+        assert unlocked == [50]  # only the jobs it took were locked
     finally:
         await store.close()
 
