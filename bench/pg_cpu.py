@@ -35,7 +35,9 @@ from _common import cpu_secs, extract_revision, final_line, median, print_table,
 from _engine_proc import build
 from _pg_procs import postmaster_pid, server_cpu
 from _stores import Stores
-from throughput import _mixed_batch, _mixed_setup, start_engine, stop_engine, wait_completed
+from throughput import (
+    _mixed_batch, _mixed_setup, start_engine, stop_engine, tail_ids, wait_completed,
+)  # fmt: skip
 
 from jobs_core import EnqueueRequest
 from jobs_core.store.url import parse_store_url
@@ -53,8 +55,9 @@ async def postmaster(url: str) -> int:
         await conn.close()
 
 
-async def produce(jobs: Any, n: int, batch: int, mixed: bool = False) -> int:
-    last = 0
+async def produce(jobs: Any, n: int, batch: int, mixed: bool = False) -> int | list[int]:
+    """Enqueue the run's jobs; what `wait_completed` waits for."""
+    last: int | list[int] = 0
     for first in range(0, n, batch):
         if batch == 1:
             last = (await jobs.enqueue("noop", {"i": first})).id
@@ -64,7 +67,7 @@ async def produce(jobs: Any, n: int, batch: int, mixed: bool = False) -> int:
                 _mixed_batch(first, size) if mixed
                 else [EnqueueRequest(command="noop", request={"i": i}) for i in range(size)]
             )  # fmt: skip
-            last = (await jobs.enqueue_many(requests))[-1].id
+            last = tail_ids(requests, await jobs.enqueue_many(requests))
     return last
 
 
