@@ -36,8 +36,13 @@ from _engine_proc import build
 from _pg_procs import postmaster_pid, server_cpu
 from _stores import Stores
 from throughput import (
-    _mixed_batch, _mixed_setup, start_engine, stop_engine, tail_ids, wait_completed,
-)  # fmt: skip
+    _mixed_batch,
+    _mixed_setup,
+    start_engine,
+    stop_engine,
+    tail_ids,
+    wait_completed,
+)
 
 from jobs_core import EnqueueRequest
 from jobs_core.store.url import parse_store_url

@@ -27,8 +27,13 @@ from _engine_proc import build
 from _stores import Stores
 from pg_waits import start_probe
 from throughput import (
-    _batch, _mixed_batch, _mixed_setup, stop_engine, tail_ids, wait_completed,
-)  # fmt: skip
+    _batch,
+    _mixed_batch,
+    _mixed_setup,
+    stop_engine,
+    tail_ids,
+    wait_completed,
+)
 
 BATCH = 500
 LIMITED = {"mail", "billing"}

@@ -132,9 +132,9 @@ issue 10's ninth pass)."""
 def claim_default(job_fields: list[str], stats: bool = False) -> str:
     """The default-worker claim, returning `job_fields` and the flags; `$1` owner, `$2` now,
     `$3` commands, `$4` batch, `$5` locked, `$6` how many jobs one queue may give (0: its
-    share of the batch among the queues found, see `SHARE`). Queues take turns in a batch (the first job of
-    each, oldest first, then the second, ...): priorities order the jobs of one queue, and no
-    queue starves another."""
+    share of the batch among the queues found, see `SHARE`). Queues take turns in a batch
+    (the first job of each, oldest first, then the second, ...): priorities order the jobs of
+    one queue, and no queue starves another."""
     return f"""
 WITH RECURSIVE {FLOW}, {MINE}, {QUEUES}, allowance AS (
     SELECT q.name, CASE WHEN c.name IS NULL THEN $4 WHEN c.paused THEN 0 ELSE LEAST($4,
