@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Unpack
 
 from .admin_api import AdminMixin
 from .bulk_api import BulkMixin
 from .clock import Clock, SystemClock
+from .columns import build_columns
 from .context import JobContext
 from .engine.engine import Engine
 from .enqueue_options import EnqueueOptions
@@ -18,6 +19,7 @@ from .enqueuing import JobBuilder
 from .errors import JobsError, PermanentError, ReadOnlyStoreError
 from .handles import CommandDecorator
 from .history_api import HistoryMixin
+from .job_refs import JobRefs
 from .options import EnqueueRequest
 from .queue_api import QueueMixin
 from .records import CommandDefinition, Job, JobRef, JobState
@@ -272,6 +274,33 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
             for n, (i, j) in enumerate(zip(ids, new_jobs, strict=True))
         ]
 
+    async def enqueue_each(
+        self, command: str, requests: Iterable[Any], **options: Unpack[EnqueueOptions]
+    ) -> JobRefs:
+        """Store one job of `command` per request, every job with the same `options`, in one
+        transaction: all or none, durable when it returns.
+
+        The jobs, ids, refusals and `existing` flags are those of `enqueue_many` with an
+        `EnqueueRequest(command=command, request=r, **options)` per request; the options
+        are checked once, no record is made per job, and the result (`JobRefs`, a sequence
+        of `JobRef`) keeps only the ids: about twice `enqueue_many`'s rate on SQLite. A
+        command's typed handle does the same with `handle.enqueue_many(requests, ...)`.
+        """
+        batch = requests if isinstance(requests, Sequence) else list(requests)
+        now = self.clock.now_ms()
+        columns = await build_columns(self._builder, command, batch, options, now)
+        if columns is None:  # the record path builds these (or names what is wrong)
+            made = [EnqueueRequest(command=command, request=r, **options) for r in batch]
+            return JobRefs.of(await self.enqueue_many(made))
+        telemetry = self.telemetry
+        if telemetry is not None and telemetry.live():
+            ids = await telemetry.enqueue_columns(self.store, columns, now)
+        else:
+            ids = await self.store.enqueue_columns(columns, now)
+        job = columns.job
+        self._woken(bool(job.worker), [job.run_after], now)
+        return JobRefs(ids, ref_id=job.ref_id, existing=ids.reused)
+
     async def _store_jobs(self, new_jobs: list[NewJob], now: int) -> EnqueuedIds:
         """Store jobs built at `now` in one transaction, and wake this process's engine."""
         telemetry = self.telemetry
@@ -280,12 +309,18 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         else:
             ids = await self.store.enqueue(new_jobs, now)
         if self._engine is not None:
-            named = any(j.worker for j in new_jobs)
-            self._engine.wake(named=named)
-            for job in new_jobs:
-                if job.run_after > now:
-                    self._engine.note_due(job.run_after)
+            self._woken(any(j.worker for j in new_jobs), [j.run_after for j in new_jobs], now)
         return ids
+
+    def _woken(self, named: bool, run_after: Iterable[int], now: int) -> None:
+        """Wake this process's engine for jobs stored at `now`, due at `run_after`."""
+        engine = self._engine
+        if engine is None:
+            return
+        engine.wake(named=named)
+        for due in run_after:
+            if due > now:
+                engine.note_due(due)
 
     async def declared_command(self, name: str) -> CommandDefinition | None:
         """The command `name` as the engines that run it declared it in the store, or None if

@@ -37,7 +37,7 @@ Spec = Command | CommandDefinition
 UNDECLARED = CommandDefinition(name="")
 """Defaults for a command no engine declared (only with `allow_undeclared`)."""
 
-_CHECKED_REQUESTS = (dict, list, str, int, float, bool, type(None))
+CHECKED_REQUESTS = (dict, list, str, int, float, bool, type(None))
 """Request types checked against a command's shape: plain JSON values, as the CLI or a web
 tier passes them (an instance of the request type is right by construction)."""
 
@@ -222,7 +222,7 @@ class JobBuilder:
             raise _worker_conflict(r, spec.worker)
         if r.callback is not None:
             self._spec(r.callback, allow_undeclared, refreshed=refreshed)
-        if spec.shape is not None and type(r.request) in _CHECKED_REQUESTS:
+        if spec.shape is not None and type(r.request) in CHECKED_REQUESTS:
             check_request(spec.shape, r.request, r.command)
         settings = self.settings
         parents = [] if r.depends_on is None else parents_of(r.depends_on)
@@ -303,7 +303,7 @@ def _new_job(
     retry_limit: int, timeout: float, routing: dict[str, Any],
 ) -> NewJob:  # fmt: skip
     """A job of `command` with its command's defaults (resolved) and `routing`'s fields."""
-    if shape is not None and type(request) in _CHECKED_REQUESTS:
+    if shape is not None and type(request) in CHECKED_REQUESTS:
         check_request(shape, request, command)
     return NewJob(
         command=command, request_type=type_name(request),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 from jobs_core.fast_init import fast_init
@@ -78,6 +78,29 @@ class NewJob:
             self.dependencies or self.depends_on_batch is not None
             or self.depends_policy is not DependencyPolicy.COMPLETED
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobColumns:
+    """Jobs alike but for their requests (`Store.enqueue_columns`): one `NewJob` gives every
+    field but the request's, and each job's request type and body come in a column, so a
+    batch of one command with one set of options makes no record per job."""
+
+    job: NewJob
+    """Every job's fields; its `request_type` and `request_body` are not used."""
+    request_types: Sequence[str]
+    request_bodies: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.request_bodies)
+
+    def new_jobs(self) -> list[NewJob]:
+        """The jobs as `NewJob`s, in order (for a store, or a batch, with no way of its own)."""
+        job = self.job
+        return [
+            replace(job, request_type=t, request_body=b, args=dict(job.args), meta=dict(job.meta))
+            for t, b in zip(self.request_types, self.request_bodies, strict=True)
+        ]
 
 
 class EnqueuedIds(list[int]):
@@ -271,6 +294,12 @@ class Store(Protocol):
         jobs that were already there are in the result's `existing`. Holds under concurrent
         enqueues from many processes: two enqueues never both insert one key.
         """
+        ...
+
+    async def enqueue_columns(self, jobs: JobColumns, now: int) -> EnqueuedIds:
+        """`enqueue` of `jobs.new_jobs()`, with the same result, errors and durability; a
+        store may insert them without making a record per job (SQLite builds their rows
+        from the columns, before it takes the write lock)."""
         ...
 
     async def claim(

@@ -29,6 +29,7 @@ from jobs_core.store.protocol import (
     EngineRegistration,
     EnqueuedIds,
     FinishResult,
+    JobColumns,
     NewJob,
     QueueChange,
     Transition,
@@ -52,7 +53,7 @@ from .files import LIVE_FILE, check_location, exposed_files
 from .group_insert import insert_group
 from .history_store import HistoryStoreMixin
 from .off_loop import OffLoop
-from .prebuilt import insert_prebuilt, prebuild
+from .prebuilt import insert_prebuilt, prebuild, prebuild_columns
 from .retention_store import RetentionStoreMixin
 from .schema import check_version, migrate
 from .task_store import TaskStoreMixin
@@ -229,6 +230,17 @@ class SqliteStore(
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
         return await self._committer.submit(jobs, now)
+
+    async def enqueue_columns(self, jobs: JobColumns, now: int) -> EnqueuedIds:
+        # Its own transaction, not the group commit's: its rows are built already.
+        built = prebuild_columns(jobs, now)
+        if built is None:
+            return await self.enqueue(jobs.new_jobs(), now)
+        insert = partial(self._in_transaction, partial(insert_prebuilt, built=built))
+        (ids,) = await self._retry_busy(insert)
+        self._wake_signal.send()
+        assert isinstance(ids, EnqueuedIds)
+        return ids
 
     def _insert_group_now(self, group: Sequence[Pending]) -> list[Outcome] | None:
         """The group's transaction if the lock is free or freed within SPIN_SECS, else None."""
