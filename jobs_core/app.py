@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 from .admin_api import AdminMixin
 from .bulk_api import BulkMixin
 from .clock import Clock, SystemClock
-from .columns import build_columns
+from .columns import build_columns, plain_columns
 from .context import JobContext
 from .engine.engine import Engine
 from .enqueue_options import EnqueueOptions
@@ -28,7 +28,7 @@ from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
 from .settings import Settings
 from .store.opening import open_store
-from .store.protocol import EnqueuedIds, NewJob, Store
+from .store.protocol import EnqueuedIds, JobColumns, NewJob, Store
 from .transient import TransientJob
 from .waiting import WaitMixin
 
@@ -265,6 +265,9 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         non-strict mode) instead of raising UnknownCommandError.
         """
         now = self.clock.now_ms()
+        columns = plain_columns(self._builder, requests, now)
+        if columns is not None:  # one command, no option: no `NewJob` or row tuple a job
+            return [JobRef(id=i) for i in await self._store_columns(columns, now)]
         new_jobs = await self._builder.build(requests, now, allow_undeclared=allow_undeclared)
         ids = await self._store_jobs(new_jobs, now)
         if not ids.reused:
@@ -292,6 +295,11 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         if columns is None:  # the record path builds these (or names what is wrong)
             made = [EnqueueRequest(command=command, request=r, **options) for r in batch]
             return JobRefs.of(await self.enqueue_many(made))
+        ids = await self._store_columns(columns, now)
+        return JobRefs(ids, ref_id=columns.job.ref_id, existing=ids.reused)
+
+    async def _store_columns(self, columns: JobColumns, now: int) -> EnqueuedIds:
+        """`_store_jobs` of jobs given as columns."""
         telemetry = self.telemetry
         if telemetry is not None and telemetry.live():
             ids = await telemetry.enqueue_columns(self.store, columns, now)
@@ -299,7 +307,7 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
             ids = await self.store.enqueue_columns(columns, now)
         job = columns.job
         self._woken(bool(job.worker), [job.run_after], now)
-        return JobRefs(ids, ref_id=job.ref_id, existing=ids.reused)
+        return ids
 
     async def _store_jobs(self, new_jobs: list[NewJob], now: int) -> EnqueuedIds:
         """Store jobs built at `now` in one transaction, and wake this process's engine."""

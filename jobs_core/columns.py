@@ -11,14 +11,15 @@ check (plain JSON values, when the command declares a shape), its JSON and its t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
-from .enqueuing import CHECKED_REQUESTS, JobBuilder, Spec
+from .enqueuing import CHECKED_REQUESTS, OPTIONS, JobBuilder, Spec
 from .options import EnqueueRequest
 from .registry import Command
 from .request_shape import check_request
 from .serialization import request_to_json, requests_to_json, type_name
-from .store.protocol import JobColumns
+from .store.protocol import JobColumns, NewJob
 
 
 async def build_columns(
@@ -36,14 +37,49 @@ async def build_columns(
         return None
     first = EnqueueRequest(command=command, request=requests[0], **options)
     (job,) = await builder.build([first], now)
+    return _columns(spec, command, job, requests)
+
+
+def _columns(spec: Spec, command: str, job: NewJob, requests: Sequence[Any]) -> JobColumns:
+    """Jobs like `job` (the first request's) for `requests`, their shapes checked."""
     bodies = _bodies(spec, command, requests)
-    first_type = job.request_type
     cls = type(requests[0])
     if all(type(r) is cls for r in requests):
-        types: Sequence[str] = (first_type,) * len(requests)
+        types: Sequence[str] = (job.request_type,) * len(requests)
     else:
         types = [type_name(r) for r in requests]
     return JobColumns(job=job, request_types=types, request_bodies=bodies)
+
+
+_options_of = attrgetter(*OPTIONS)
+_NONE_SET = _options_of(EnqueueRequest(command="-"))
+
+
+def plain_columns(
+    builder: JobBuilder, requests: Sequence[EnqueueRequest], now: int
+) -> JobColumns | None:
+    """`enqueue_many`'s jobs as columns when they are jobs of one command known here (or
+    in the cached declarations), without flow options of its own, and no request sets an
+    option (a batch as a loop makes it); None otherwise: the record path builds them.
+    What it stores is what the record path would (`plain_job` of each request)."""
+    if len(requests) < 2:
+        return None
+    command = requests[0].command
+    if type(command) is not str:
+        return None
+    try:
+        for r in requests:
+            if r.command != command or _options_of(r) != _NONE_SET:
+                return None
+    except Exception:  # an option whose `==` gives no truth value: it is set
+        return None
+    spec = builder.known_spec(command)
+    if spec is None or spec.has_flow:
+        return None
+    job = builder.known_plain_job(command, requests[0].request, now)
+    if job is None:
+        return None
+    return _columns(spec, command, job, [r.request for r in requests])
 
 
 def _bodies(spec: Spec, command: str, requests: Sequence[Any]) -> list[str]:

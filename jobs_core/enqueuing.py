@@ -42,12 +42,12 @@ CHECKED_REQUESTS = (dict, list, str, int, float, bool, type(None))
 tier passes them (an instance of the request type is right by construction)."""
 
 
-_OPTIONS = tuple(f.name for f in fields(EnqueueRequest) if f.name not in ("command", "request"))
+OPTIONS = tuple(f.name for f in fields(EnqueueRequest) if f.name not in ("command", "request"))
 _ROUTING = ("queue", "priority", "concurrency_key")
 """The flow options most requests that set any set (`throughput.py`'s mixed workload):
 built by `JobBuilder.routed_job` when they are the only ones set (`plain_job` when none
 is: most requests set no option)."""
-_others_of = attrgetter(*(name for name in _OPTIONS if name not in _ROUTING))
+_others_of = attrgetter(*(name for name in OPTIONS if name not in _ROUTING))
 _NO_OTHERS = _others_of(EnqueueRequest(command="-"))
 
 
@@ -154,6 +154,14 @@ class JobBuilder:
         miss (then `build` looks it up in the store, or names it unknown)."""
         try:
             return self.plain_job(command, request, now, refreshed=False)
+        except _Miss:
+            return None
+
+    def known_spec(self, name: str) -> Spec | None:
+        """What enqueue knows of command `name` here or in the cached declarations; None on
+        a miss (then `build` looks it up in the store, or names it unknown)."""
+        try:
+            return self._spec(name)
         except _Miss:
             return None
 

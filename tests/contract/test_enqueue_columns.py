@@ -55,11 +55,30 @@ def register(jobs: BackgroundJobs) -> None:
 
 
 @pytest.fixture
-def other_dir(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """A second fresh store: the record path in one, `enqueue_each` in the other."""
-    if backend == "sqlite":
-        return str(tmp_path / "other")
-    return pg_url(request.getfixturevalue("pg_server"))
+def fresh_location(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[[], str]:
+    """Fresh stores beside the test's: one for each path compared."""
+    made = iter(range(100))
+
+    def location() -> str:
+        if backend == "sqlite":
+            return str(tmp_path / f"other{next(made)}")
+        return pg_url(request.getfixturevalue("pg_server"))
+
+    return location
+
+
+async def by_records(jobs: BackgroundJobs, made: list[EnqueueRequest]) -> list[JobRef]:
+    """What `enqueue_many` stores through a `NewJob` a request (its only path before
+    `plain_columns`), and the refs it returns that way."""
+    now = jobs.clock.now_ms()
+    new_jobs = await jobs._builder.build(made, now)
+    ids = await jobs._store_jobs(new_jobs, now)
+    return [
+        JobRef(id=i, ref_id=j.ref_id, existing=n in ids.reused)
+        for n, (i, j) in enumerate(zip(ids, new_jobs, strict=True))
+    ]
 
 
 Setup = Callable[[BackgroundJobs], Awaitable[object]]
@@ -124,20 +143,23 @@ async def stored(jobs: BackgroundJobs, refs: list[JobRef]) -> list[Any]:
     [case[1:] for case in CASES], ids=[case[0] for case in CASES],
 )  # fmt: skip
 async def test_enqueue_each_stores_what_enqueue_many_stores(
-    make_jobs: MakeJobs, other_dir: str, clock: ManualClock, command: str,
+    make_jobs: MakeJobs, fresh_location: Callable[[], str], clock: ManualClock, command: str,
     requests: list[Any], options: dict[str, Any], setup: Setup,
 ) -> None:  # fmt: skip
-    records, columns = make_jobs(clock=clock), make_jobs(other_dir, clock=clock)
-    for jobs in (records, columns):
+    records, many, each = (make_jobs(fresh_location(), clock=clock) for _ in range(3))
+    for jobs in (records, many, each):
         register(jobs)
         await setup(jobs)
     made = [EnqueueRequest(command=command, request=r, **options) for r in requests]
-    expected = await records.enqueue_many(made)
-    refs = await columns.enqueue_each(command, requests, **options)
+    expected = await by_records(records, made)
+    assert await many.enqueue_many(made) == expected
+    refs = await each.enqueue_each(command, requests, **options)
     assert list(refs) == expected and refs == expected and len(refs) == len(requests)
     assert refs.ids == tuple(r.id for r in expected)
-    assert await stored(columns, list(refs)) == await stored(records, expected)
-    assert await columns.counts() == await records.counts()  # no job more, none fewer
+    rows = await stored(records, expected)
+    assert await stored(many, expected) == rows and await stored(each, list(refs)) == rows
+    counts = await records.counts()  # no job more, none fewer
+    assert await many.counts() == counts and await each.counts() == counts
 
 
 async def test_a_handle_enqueue_many_returns_typed_handles(make_jobs: MakeJobs) -> None:
@@ -157,17 +179,19 @@ async def refused_alike(
 ) -> None:  # fmt: skip
     made = [EnqueueRequest(command=command, request=r, **options) for r in requests]
     with pytest.raises(error, match=match) as expected:
-        await records.enqueue_many(made)
-    with pytest.raises(error, match=match) as got:
+        await by_records(records, made)
+    with pytest.raises(error, match=match) as many:
+        await columns.enqueue_many(made)
+    with pytest.raises(error, match=match) as each:
         await columns.enqueue_each(command, requests, **options)
-    assert str(got.value) == str(expected.value)
+    assert str(each.value) == str(many.value) == str(expected.value)
     assert await columns.counts() == await records.counts()
 
 
 async def test_enqueue_each_refuses_what_enqueue_many_refuses_and_stores_nothing(
-    make_jobs: MakeJobs, other_dir: str
+    make_jobs: MakeJobs, fresh_location: Callable[[], str]
 ) -> None:
-    records, columns = make_jobs(), make_jobs(other_dir)
+    records, columns = make_jobs(), make_jobs(fresh_location())
     for jobs in (records, columns):
         register(jobs)
         await ref_taken(jobs)
