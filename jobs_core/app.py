@@ -19,7 +19,7 @@ from .enqueuing import JobBuilder
 from .errors import JobsError, PermanentError, ReadOnlyStoreError
 from .handles import CommandDecorator
 from .history_api import HistoryMixin
-from .job_refs import JobRefs
+from .job_refs import JobRefs, new_refs
 from .options import EnqueueRequest
 from .queue_api import QueueMixin
 from .records import CommandDefinition, Job, JobRef, JobState
@@ -267,10 +267,12 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         now = self.clock.now_ms()
         columns = plain_columns(self._builder, requests, now)
         if columns is not None:  # one command, no option: no `NewJob` or row tuple a job
-            return [JobRef(id=i) for i in await self._store_columns(columns, now)]
+            return new_refs(await self._store_columns(columns, now))
         new_jobs = await self._builder.build(requests, now, allow_undeclared=allow_undeclared)
         ids = await self._store_jobs(new_jobs, now)
         if not ids.reused:
+            if not any(j.ref_id for j in new_jobs):
+                return new_refs(ids)
             return [JobRef(id=i, ref_id=j.ref_id) for i, j in zip(ids, new_jobs, strict=True)]
         return [
             JobRef(id=i, ref_id=j.ref_id, existing=n in ids.reused)

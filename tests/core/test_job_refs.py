@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from jobs_core import JobRef, JobRefs
+from jobs_core.job_refs import new_refs
 
 
 def test_job_refs_read_like_the_list_of_refs_they_stand_for() -> None:
@@ -31,3 +34,11 @@ def test_job_refs_of_refs_keep_their_ids_and_existing_flags() -> None:
     refs = JobRefs.of(listed)
     assert refs == listed and refs.existing == frozenset({0})
     assert JobRefs.of([]) == [] and len(JobRefs([])) == 0
+
+
+def test_new_refs_are_frozen_job_refs_equal_to_those_made_one_by_one() -> None:
+    refs = new_refs(range(3, 6))
+    assert refs == [JobRef(id=i) for i in range(3, 6)]
+    assert all(type(r) is JobRef for r in refs) and hash(refs[0]) == hash(JobRef(id=3))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        refs[0].id = 9  # type: ignore[misc]
