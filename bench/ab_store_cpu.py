@@ -22,8 +22,10 @@ archived at the end, and counted.
 `--enqueue`: the enqueue path instead, in a fresh store at NORMAL with no engine: CPU per
 awaited `jobs.enqueue("noop", {"i": i})` through the public API, per job of `enqueue_many`
 (batches of 1,000 `EnqueueRequest`s, made in the timed loop as `throughput.py` makes them),
-and the same two at the store's level (`SqliteStore.enqueue` of ready-made `NewJob`s); with
-`--mixed`, the jobs set the mixed workload's queue, priority and key.
+per job of `enqueue_each` (`each`: 1,000 request dicts a call, made in the loop; trees that
+have it, not with `--mixed`), and the two first at the store's level (`SqliteStore.enqueue`
+of ready-made `NewJob`s); with `--mixed`, the jobs set the mixed workload's queue, priority
+and key.
 Prints a table and a final JSON line.
 """
 
@@ -146,6 +148,11 @@ async def main(n):
         await jobs.enqueue_many([EnqueueRequest(command="noop", request={{"i": i}}, **flow(i))
                                  for i in range(first, first + 1000)])
     cpu["many"] = cpu_us(t0, 10 * n)
+    if hasattr(jobs, "enqueue_each") and not {mixed}:  # one set of options a call
+        t0 = time.process_time()
+        for first in range(0, 10 * n, 1000):
+            await jobs.enqueue_each("noop", [{{"i": i}} for i in range(first, first + 1000)])
+        cpu["each"] = cpu_us(t0, 10 * n)
     store, now = jobs.store, jobs.clock.now_ms()
     new = [NewJob(command="noop", request_type="dict", request_body='{{"i": %d}}' % i,
                   worker="", run_after=now, retry_limit=2, timeout_secs=600.0, **flow(i))
@@ -165,7 +172,8 @@ async def main(n):
 asyncio.run(main({jobs}))
 """
 )
-ENQUEUE_PHASES = ("single", "many", "store single", "store many")
+ENQUEUE_PHASES = ("single", "many", "each", "store single", "store many")
+"""`each`: `enqueue_each` of 1,000 requests a call, default queue, on a tree that has it."""
 
 
 def run_once(
@@ -227,9 +235,11 @@ def main() -> None:
                         args.enqueue,
                     )
                 )
-                shown = ", ".join(f"{p} {runs[name][-1][p]:.2f}" for p in phases)
+                shown = ", ".join(f"{p} {runs[name][-1][p]:.2f}" for p in phases
+                                  if p in runs[name][-1])  # fmt: skip
                 print(f"round {n + 1} {name}: {shown} µs/job", flush=True)
-    best = {name: {p: min(r[p] for r in rs) for p in phases} for name, rs in runs.items()}
+    nan = float("nan")  # a phase a tree has not: shown as nan
+    best = {name: {p: min(r.get(p, nan) for r in rs) for p in phases} for name, rs in runs.items()}
     if not args.enqueue:
         for name in best:
             best[name]["total"] = sum(best[name][p] for p in phases)
