@@ -238,14 +238,16 @@ def main() -> None:
                 shown = ", ".join(f"{p} {runs[name][-1][p]:.2f}" for p in phases
                                   if p in runs[name][-1])  # fmt: skip
                 print(f"round {n + 1} {name}: {shown} µs/job", flush=True)
-    nan = float("nan")  # a phase a tree has not: shown as nan
-    best = {name: {p: min(r.get(p, nan) for r in rs) for p in phases} for name, rs in runs.items()}
+    best = {  # a phase a tree has not (`each` before it existed) is left out
+        name: {p: min(r[p] for r in rs) for p in phases if p in rs[0]} for name, rs in runs.items()
+    }
     if not args.enqueue:
         for name in best:
             best[name]["total"] = sum(best[name][p] for p in phases)
     rows = [
-        [phase, f"{best['base'][phase]:.2f}", f"{best['this'][phase]:.2f}",
-         f"{best['this'][phase] - best['base'][phase]:+.2f}"]
+        [phase, *(f"{best[t][phase]:.2f}" if phase in best[t] else "-" for t in ("base", "this")),
+         f"{best['this'][phase] - best['base'][phase]:+.2f}"
+         if phase in best["this"] and phase in best["base"] else "-"]
         for phase in (phases if args.enqueue else (*phases, "total"))
     ]  # fmt: skip
     workload = (
