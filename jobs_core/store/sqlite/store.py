@@ -232,15 +232,9 @@ class SqliteStore(
         return await self._committer.submit(jobs, now)
 
     async def enqueue_columns(self, jobs: JobColumns, now: int) -> EnqueuedIds:
-        # Its own transaction, not the group commit's: its rows are built already.
-        built = prebuild_columns(jobs, now)
-        if built is None:
-            return await self.enqueue(jobs.new_jobs(), now)
-        insert = partial(self._in_transaction, partial(insert_prebuilt, built=built))
-        (ids,) = await self._retry_busy(insert)
-        self._wake_signal.send()
-        assert isinstance(ids, EnqueuedIds)
-        return ids
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
+        return await self._committer.submit([], now, columns=jobs)
 
     def _insert_group_now(self, group: Sequence[Pending]) -> list[Outcome] | None:
         """The group's transaction if the lock is free or freed within SPIN_SECS, else None."""
@@ -469,7 +463,13 @@ def _delete_archived(conn: sqlite3.Connection, copied: list[str]) -> None:
 
 def _group_insert(group: Sequence[Pending]) -> Callable[[sqlite3.Connection], list[Outcome]]:
     """The transaction that inserts `group`, its rows built now, before it takes the write
-    lock, when they can be (`prebuilt`)."""
+    lock, when they can be (`prebuilt`): from its columns for a lone caller that gave
+    columns, else from records (columns made `NewJob`s when callers share the group)."""
+    if len(group) == 1 and group[0].columns is not None:
+        built = prebuild_columns(group[0].columns, group[0].now)
+        if built is not None:
+            return partial(insert_prebuilt, built=built)
+    group = [entry.as_records() for entry in group]
     built = prebuild(group)
     if built is None:
         return partial(insert_group, group=group)
