@@ -465,11 +465,13 @@ def _group_insert(group: Sequence[Pending]) -> Callable[[sqlite3.Connection], li
     """The transaction that inserts `group`, its rows built now, before it takes the write
     lock, when they can be (`prebuilt`): from its columns for a lone caller that gave
     columns, else from records (columns made `NewJob`s when callers share the group)."""
-    if len(group) == 1 and group[0].columns is not None:
+    if len(group) > 1:
+        group = [entry.as_records() for entry in group]
+    elif group[0].columns is not None:  # a lone caller's record (the common case) as it is
         built = prebuild_columns(group[0].columns, group[0].now)
         if built is not None:
             return partial(insert_prebuilt, built=built)
-    group = [entry.as_records() for entry in group]
+        group = [group[0].as_records()]
     built = prebuild(group)
     if built is None:
         return partial(insert_group, group=group)
