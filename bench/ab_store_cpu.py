@@ -148,11 +148,6 @@ async def main(n):
         await jobs.enqueue_many([EnqueueRequest(command="noop", request={{"i": i}}, **flow(i))
                                  for i in range(first, first + 1000)])
     cpu["many"] = cpu_us(t0, 10 * n)
-    if hasattr(jobs, "enqueue_each") and not {mixed}:  # one set of options a call
-        t0 = time.process_time()
-        for first in range(0, 10 * n, 1000):
-            await jobs.enqueue_each("noop", [{{"i": i}} for i in range(first, first + 1000)])
-        cpu["each"] = cpu_us(t0, 10 * n)
     store, now = jobs.store, jobs.clock.now_ms()
     new = [NewJob(command="noop", request_type="dict", request_body='{{"i": %d}}' % i,
                   worker="", run_after=now, retry_limit=2, timeout_secs=600.0, **flow(i))
@@ -165,6 +160,12 @@ async def main(n):
     for _ in range(0, 10 * n, 1000):
         await store.enqueue(new, now)
     cpu["store many"] = cpu_us(t0, 10 * n)
+    # Last, so that the phases before see the store a tree without it sees.
+    if hasattr(jobs, "enqueue_each") and not {mixed}:  # one set of options a call
+        t0 = time.process_time()
+        for first in range(0, 10 * n, 1000):
+            await jobs.enqueue_each("noop", [{{"i": i}} for i in range(first, first + 1000)])
+        cpu["each"] = cpu_us(t0, 10 * n)
     await jobs.close()
     shutil.rmtree(directory, ignore_errors=True)
     print(json.dumps(cpu))
