@@ -288,8 +288,9 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         The jobs, ids, refusals and `existing` flags are those of `enqueue_many` with an
         `EnqueueRequest(command=command, request=r, **options)` per request; the options
         are checked once, no record is made per job, and the result (`JobRefs`, a sequence
-        of `JobRef`) keeps only the ids: about twice `enqueue_many`'s rate on SQLite. A
-        command's typed handle does the same with `handle.enqueue_many(requests, ...)`.
+        of `JobRef`) keeps only the ids: ~2.7 µs of CPU a job on SQLite against ~5 for
+        `enqueue_many` of `EnqueueRequest`s made by the caller. A command's typed handle
+        does the same with `handle.enqueue_many(requests, ...)`.
         """
         batch = requests if isinstance(requests, Sequence) else list(requests)
         now = self.clock.now_ms()
