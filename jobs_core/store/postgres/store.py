@@ -21,6 +21,7 @@ from jobs_core.store.protocol import (
     EngineRegistration,
     EnqueuedIds,
     FinishResult,
+    JobColumns,
     NewJob,
     QueueChange,
     Transition,
@@ -188,6 +189,9 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             f"{self.location}: gave up after {conflicts.RACE_RETRIES} enqueues that lost a race "
             "for a ref_id or unique key"
         )
+
+    async def enqueue_columns(self, jobs: JobColumns, now: int) -> EnqueuedIds:
+        return await self.enqueue(jobs.new_jobs(), now)
 
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int,
