@@ -70,22 +70,32 @@ def prebuild_columns(jobs: JobColumns, now: int) -> Prebuilt | None:
     """The rows of `jobs` (`Store.enqueue_columns`) if nothing can refuse, hold or look
     them up (as `prebuild`), else None. One row is built, the template's; each statement's
     parameters are that row repeated, the requests' types and bodies set by slice (a job
-    costs two list slots, not a tuple and a `NewJob`)."""
+    costs two list slots, not a tuple and a `NewJob`), the template's other values bound once
+    a statement (`multirow`'s shared values)."""
     job = jobs.job
     if may_be_refused([job]) or job.waits or not len(jobs):
         return None
     columns, (row,) = queued_rows([job], [now])
     width = len(columns)
     types, bodies = jobs.request_types, jobs.request_bodies
-    same_type = all(t == job.request_type for t in types)
+    own = [0, _BODY] if all(t == job.request_type for t in types) else [0, _TYPE, _BODY]
+    own.sort()
+    shared = tuple(i not in own for i in range(width))
+    values = [v for v, one in zip(row, shared, strict=True) if one]
+    stride = len(own)
     statements: multirow.Statements = []
     start = 0
     for k in multirow.sizes(len(bodies), multirow.top_rows(width)):
-        params = list(row) * k
-        if not same_type:
-            params[_TYPE::width] = types[start : start + k]
-        params[_BODY::width] = bodies[start : start + k]
-        statements.append((multirow.insert_sql(columns, k), params))
+        if k == 1:  # one row: nothing to share (as multirow.statements)
+            params = list(row)
+            params[_TYPE], params[_BODY] = types[start], bodies[start]
+            statements.append((multirow.insert_sql(columns, 1), params, 0))
+        else:
+            params = values + [None] * (k * stride)
+            for slot, column in enumerate(own[1:], 1):
+                source = types if column == _TYPE else bodies
+                params[len(values) + slot :: stride] = source[start : start + k]
+            statements.append((multirow.insert_sql(columns, k, shared), params, len(values)))
         start += k
     return Prebuilt(
         statements=statements, width=width, count=len(bodies), order=None, sizes=[len(bodies)]
