@@ -26,6 +26,7 @@ from jobs_core.settings import Durability, Settings
 from jobs_core.store.group_commit import GroupCommitter, Outcome, Pending
 from jobs_core.store.protocol import (
     ActivityUpdate,
+    ClaimedJobs,
     EngineRegistration,
     EnqueuedIds,
     FinishResult,
@@ -252,7 +253,7 @@ class SqliteStore(
     ) -> list[Job]:  # fmt: skip
         # `finished` is not needed: an engine on SQLite writes its outcomes before it claims.
         if not self.read_only and not self._read_now(partial(claims.may_claim, named=named)):
-            return []
+            return ClaimedJobs(exhausted=True)
         return await self._write(
             lambda conn: claims.claim(
                 conn, owner=owner, commands=commands, named=named, limit=limit, now=now
@@ -275,7 +276,7 @@ class SqliteStore(
             result = queue.finish(conn, transitions, new_jobs, now, self._max_log)
             # The probe first, as `claim` (the claim's first statement costs more).
             if not claims.may_claim(conn, named=False):
-                return result, []
+                return result, ClaimedJobs(exhausted=True)
             return result, claims.claim(
                 conn, owner=owner, commands=commands, named=False, limit=limit, now=now
             )
