@@ -43,6 +43,7 @@ from .checkpointer import Checkpointer
 from .connection import (
     LIVE_PAGE_SIZE,
     LOOP_BUSY_TIMEOUT_MS,
+    fine_sleeps,
     is_busy,
     open_connection,
     stayed_locked,
@@ -335,19 +336,22 @@ class SqliteStore(
     def _spin(self, fn: Callable[[], R]) -> R | _Locked:
         """Call `fn`, polling for up to SPIN_SECS while the database is locked; LOCKED if it
         stayed locked."""
-        until = 0.0
-        while True:
-            try:
-                return fn()
-            except sqlite3.DatabaseError as error:
-                if not is_busy(error):
-                    raise translate(error, self.path) from None
-            now = time.monotonic()
-            if not until:
-                until = now + SPIN_SECS
-            elif now > until:
-                return LOCKED
-            time.sleep(SPIN_SLEEP_SECS)
+        try:
+            return fn()
+        except sqlite3.DatabaseError as error:
+            if not is_busy(error):
+                raise translate(error, self.path) from None
+        until = time.monotonic() + SPIN_SECS
+        with fine_sleeps():  # the lock is taken soon after its release, not ~100 µs after
+            while True:
+                time.sleep(SPIN_SLEEP_SECS)
+                try:
+                    return fn()
+                except sqlite3.DatabaseError as error:
+                    if not is_busy(error):
+                        raise translate(error, self.path) from None
+                if time.monotonic() > until:
+                    return LOCKED
 
     def _read_now(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         """`fn` on the loop's connection outside a write (a reader is locked out only while
