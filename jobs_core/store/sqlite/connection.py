@@ -108,16 +108,16 @@ _PRCTL = _prctl()
 def fine_sleeps() -> Iterator[None]:
     """Sleeps of this thread end close to when they are due (Linux; elsewhere as they
     are): its timer slack is `FINE_SLACK_NS` inside, then what it was."""
-    prctl = _PRCTL
-    before = prctl(_PR_GET_TIMERSLACK, 0, 0, 0, 0) if prctl is not None else -1
+    prctl, zero = _PRCTL, ctypes.c_ulong(0)  # its arguments are `unsigned long`s
+    before = prctl(_PR_GET_TIMERSLACK, zero, zero, zero, zero) if prctl is not None else -1
     if before <= 0 or prctl is None:
         yield
         return
-    prctl(_PR_SET_TIMERSLACK, FINE_SLACK_NS, 0, 0, 0)
+    prctl(_PR_SET_TIMERSLACK, ctypes.c_ulong(FINE_SLACK_NS), zero, zero, zero)
     try:
         yield
     finally:
-        prctl(_PR_SET_TIMERSLACK, before, 0, 0, 0)
+        prctl(_PR_SET_TIMERSLACK, ctypes.c_ulong(before), zero, zero, zero)
 
 
 def is_busy(error: sqlite3.Error) -> bool:
