@@ -198,6 +198,18 @@ _WAIT: list[float] = []
 """When the write under way first tried to take the lock (empty: none under way)."""
 
 
+LONG_HOLD_SECS = 0.002
+"""A write holding the lock longer than this outlasts a waiter's spin (`SPIN_SECS`): counted
+by what it did (`long_holds_<kind>`)."""
+
+
+def _kind(fn: Callable[..., Any]) -> str:
+    """What a write transaction does, from its function's name (`SqliteStore.<method>`)."""
+    inner = getattr(fn, "func", fn)
+    name = getattr(inner, "__qualname__", "")
+    return name.split(".")[1] if name.startswith("SqliteStore.") else inner.__name__.strip("_<>")
+
+
 def _wrap_transactions() -> None:
     in_transaction, spin = st.SqliteStore._in_transaction, st.SqliteStore._spin
     retry_busy = st.SqliteStore._retry_busy
@@ -240,6 +252,10 @@ def _wrap_transactions() -> None:
         COUNTS[f"{kind}: transactions"] += 1
         COUNTS[f"{kind}: lock_held_cpu_us"] += held_cpu
         COUNTS[f"{kind}: pages_written"] += _status(self._conn, CACHE_WRITE, reset=True)
+        if ended - began > LONG_HOLD_SECS:
+            long_kind = _kind(fn)
+            COUNTS[f"long_holds_{long_kind}"] += 1
+            COUNTS[f"long_holds_{long_kind}_us"] += round((ended - began) * 1e6)
         HELD.append((began, ended))
         return result
 

@@ -1,5 +1,19 @@
 """The engine's claims: jobs of the default worker up to its free capacity, and the next
-job of each idle named worker; the claimed jobs are started at once."""
+job of each idle named worker; the claimed jobs are started at once.
+
+A claim lingers while jobs stream in: after a default claim that took `LINGER_FROM` jobs or
+more but fewer than it asked for, and that the store says took every job it found ready
+(`ClaimedJobs.exhausted`: nothing held back by a queue's or a key's limit), the dispatch
+loop's next default claim, and the outcome write that goes with it on a store whose writes
+do not overlap (SQLite, `Store.finish_and_claim`), wait until `CLAIM_LINGER_SECS` after it.
+An engine that keeps up with a producer in another process otherwise claims the few jobs
+each turn of its loop finds, and pays a write transaction's fixed cost (and takes the one
+write lock the producer then waits for) every few jobs. A trickle (claims of one job), a
+backlog (full claims), a flow-controlled claim and `run_until_idle` never linger; a named
+worker's or a keyed job's end, and `stop`, end a linger at once. The cost: a job that
+arrives during a linger starts up to `CLAIM_LINGER_SECS` later, and the jobs that finished
+meanwhile are committed as much later (what waits on them with them).
+"""
 
 from __future__ import annotations
 
@@ -8,22 +22,60 @@ import time
 from typing import TYPE_CHECKING
 
 from jobs_core.records import Job
+from jobs_core.store.protocol import ClaimedJobs
 
 from . import outcomes
 
 if TYPE_CHECKING:
     from .engine import Engine
 
+CLAIM_LINGER_SECS = 0.004
+"""How long after a short, exhausted default claim the next one waits (module docstring)."""
+LINGER_FROM = 2
+"""Least jobs a short claim took for the next to linger: a trickle's claims of one do not."""
 
-async def claim(engine: Engine, now: int) -> int:
-    """Claim and start what is due and fits; how many jobs started."""
+
+async def claim(engine: Engine, now: int, *, held: bool = False) -> int:
+    """Claim and start what is due and fits; how many jobs started. `held`: the default
+    claim lingers (`lingers`), only the named workers' claim is made."""
     if engine.stopping:
         return 0
     # One claim at a time (`run_until_idle` claims beside the dispatch loop): while a claim
     # awaits the store (PostgreSQL), its jobs are taken and not yet running, so another
     # would find nothing (and take the store for idle) or size itself to the same room.
     async with engine._claiming:
-        return await _claim(engine, now)
+        return await _claim(engine, now, held)
+
+
+def lingers(engine: Engine) -> bool:
+    """Whether the dispatch loop's next default claim (and on SQLite the outcome write that
+    goes with it) waits for more jobs now; a timer wakes the loop when it is due."""
+    until = engine._claim_held_until
+    if not until:
+        return False
+    left = until - time.monotonic()
+    if left <= 0 or engine.stopping:
+        engine._claim_held_until = 0.0
+        return False
+    if not engine._linger_timer:
+        engine._linger_timer = True
+        asyncio.get_running_loop().call_later(left, _linger_over, engine)
+    return True
+
+
+def _linger_over(engine: Engine) -> None:
+    engine._linger_timer = False
+    engine._wake.set()
+
+
+def _note_short(engine: Engine, jobs: list[Job], limit: int) -> None:
+    """After a default claim: whether the next one lingers (module docstring)."""
+    engine._claim_default = len(jobs) == limit
+    lingers = LINGER_FROM <= len(jobs) < limit
+    if lingers and isinstance(jobs, ClaimedJobs) and jobs.exhausted:
+        engine._claim_held_until = engine._last_claim + CLAIM_LINGER_SECS
+    else:
+        engine._claim_held_until = 0.0
 
 
 async def flush_and_claim(engine: Engine) -> int:
@@ -46,7 +98,7 @@ async def _flush_and_claim(engine: Engine, limit: int) -> int:
     jobs = await outcomes.flush(engine, claim=limit, now=now)
     if jobs is None:  # another write took the outcomes meanwhile: the claim is still due
         return 0
-    engine._claim_default = len(jobs) == limit
+    _note_short(engine, jobs, limit)
     if not jobs and engine._next_due is None:  # as after any claim that found nothing
         engine._next_due = await engine.store.next_due(now)
     return _start_all(engine, jobs)
@@ -60,11 +112,11 @@ def _default_limit(engine: Engine) -> int:
     return max(0, min(capacity, engine.settings.claim_batch))
 
 
-async def _claim(engine: Engine, now: int) -> int:
+async def _claim(engine: Engine, now: int, held: bool) -> int:
     claimed = 0
     looked = False
     commands = engine.registry.names()
-    limit = _default_limit(engine)
+    limit = 0 if held else _default_limit(engine)
     if limit:
         looked = True
         engine._last_claim = time.monotonic()
@@ -73,7 +125,7 @@ async def _claim(engine: Engine, now: int) -> int:
             owner=engine.id, commands=commands, named=False, limit=limit, now=now,
             finished=outcomes.unwritten(engine),
         )  # fmt: skip
-        engine._claim_default = len(jobs) == limit
+        _note_short(engine, jobs, limit)
         if not engine._claim_default and beside_outcomes:
             # Came back short beside outcomes not yet committed (a write under way, or
             # outcomes lingering before theirs), which may let more in (a key or a queue

@@ -107,6 +107,10 @@ class Engine:
         self._last_claim = 0.0
         """When the dispatch loop last claimed on the default worker (`time.monotonic()`)."""
         self._wake_held = False
+        self._claim_held_until = 0.0
+        """Until when the dispatch loop's default claim lingers (`claiming.lingers`; 0: no)."""
+        self._linger_timer = False
+        """A timer will wake the loop when the linger ends."""
         self._last_activity_flush = 0.0
         self._last_archive = 0.0
         self._archiving: asyncio.Task[None] | None = None
@@ -213,7 +217,7 @@ class Engine:
         # Within WAKE_HOLD_SECS of the last claim the wake-up waits for the rest of it: a claim
         # at every commit of a busy producer would claim batches of one (measured: +10 µs
         # of engine CPU a job with one producer awaiting each enqueue).
-        wait = self._last_claim + WAKE_HOLD_SECS - time.monotonic()
+        wait = max(self._last_claim + WAKE_HOLD_SECS, self._claim_held_until) - time.monotonic()
         if wait <= 0:
             self._wake.set()
         elif not self._wake_held:
@@ -267,8 +271,11 @@ class Engine:
             self._claim_default = self._claim_named = self._control_check = True
 
     async def _dispatch_once(self) -> None:
+        held = claiming.lingers(self)
         if self.store.concurrent_writes:
             outcomes.start_flush(self)
+            claimed = 0
+        elif held:  # the outcomes wait for the claim they are written with
             claimed = 0
         else:
             claimed = await claiming.flush_and_claim(self)
@@ -277,9 +284,9 @@ class Engine:
         if self._next_due is not None and self._next_due <= now:
             self._next_due = None
             self._claim_default = self._claim_named = True
-        claimed += await claiming.claim(self, now)
+        claimed += await claiming.claim(self, now, held=held)
         await maintenance.maintain(self, now)
-        if claimed or not outcomes.waits(self):
+        if claimed or not (held or outcomes.waits(self)):
             await asyncio.sleep(0)
             return
         await self._wait(now)
@@ -370,6 +377,9 @@ class Engine:
         self._claim_default = True
         # A named worker's first job may wait on this job's concurrency key (only an engine
         # that runs named workers looks again for that: a claim statement per finish).
+        if job.worker or job.concurrency_key is not None:
+            # Its next job (a worker's, a key's) waits for this outcome: write it now.
+            self._claim_held_until = 0.0
         keyed = job.concurrency_key is not None and self._runs_named
         self._claim_named = self._claim_named or bool(job.worker) or keyed
         self._wake.set()

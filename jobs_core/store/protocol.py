@@ -138,6 +138,19 @@ class EnqueuedIds(list[int]):
         self.reused: set[int] = reused or set()
 
 
+class ClaimedJobs(list[Job]):
+    """The jobs a default-worker claim took (`Store.claim`, `Store.finish_and_claim`), and
+    whether they were every job the claim found ready (`exhausted`): nothing was held back
+    by a queue's pause, concurrency or rate limit, or a key's limit, so a claim that came
+    back short left no ready job behind. False when the store cannot tell (a plain list
+    means the same): the engine then never lets its next claim wait for more jobs
+    (`engine/claiming.py`'s linger), which would idle the room a limit lets free."""
+
+    def __init__(self, jobs: Iterable[Job] = (), *, exhausted: bool = False) -> None:
+        super().__init__(jobs)
+        self.exhausted = exhausted
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QueueChange:
     """What `Store.set_queue` changes; a field left None keeps its value."""
@@ -347,6 +360,10 @@ class Store(Protocol):
         run, so a store may leave them out of its queues' and keys' running counts (one
         still `started` by `owner`; a job written meanwhile, or claimed again by another
         engine, counts as stored). A store that writes outcomes before claims may ignore it.
+
+        A store that can tell returns `ClaimedJobs`, saying whether a default claim took
+        every ready job it found (`exhausted`, for the engine's linger); a plain list or
+        `exhausted=False` means it cannot (PostgreSQL).
         """
         ...
 

@@ -13,7 +13,11 @@ from datetime import timedelta
 import pytest
 
 from jobs_core import StoreBusyError
+from jobs_core.store.sqlite import connection
+from jobs_core.store.sqlite.store import SqliteStore
 from tests.conftest import FAST, LoopTicks, MakeJobs
+
+PR_GET_TIMERSLACK = 30
 
 
 async def item(req: dict[str, int]) -> None:
@@ -98,3 +102,34 @@ async def test_a_claim_with_nothing_ready_takes_no_write_lock(
     assert [j.id for j in await jobs.store.claim(named=False, **claim)] == [ready.id]
     with locked(store_dir):
         assert await jobs.store.claim(named=False, **claim) == []  # nothing ready now
+
+
+@pytest.mark.skipif(connection._PRCTL is None, reason="timer slack is Linux's (prctl)")
+async def test_a_write_polls_for_the_lock_with_fine_sleeps_then_restores_them(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    await jobs.enqueue("item", {"n": 0})  # the store is open and migrated
+    store = jobs.store
+    assert isinstance(store, SqliteStore)
+    prctl = connection._PRCTL
+    assert prctl is not None
+    before = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0)
+    slack_at_tries: list[int] = []
+    with locked(store_dir) as holder:
+
+        def write() -> str:
+            slack_at_tries.append(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0))
+            if len(slack_at_tries) == 2:  # released once the first try found it held
+                holder.execute("COMMIT")
+            store._conn.execute("BEGIN IMMEDIATE")
+            store._conn.execute("COMMIT")
+            return "written"
+
+        result = store._spin(write)
+    # The first try is made with the thread's own slack; the poll after it (the spin's
+    # first, however long its sleep took) with the fine one, which is then restored.
+    assert result == "written"
+    assert slack_at_tries == [before, connection.FINE_SLACK_NS]
+    assert prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == before

@@ -16,6 +16,7 @@ from collections import Counter
 from typing import Any
 
 from jobs_core.records import Job
+from jobs_core.store.protocol import ClaimedJobs
 
 from .flow_claim import PAIRS, READY, READY_LEVELS, ROOM, claim_rounds
 from .rows import JOB_SELECT, ONE_SELECT, one_claimed_jobs, row_to_job
@@ -119,21 +120,25 @@ WHERE c.rate_limit IS NOT NULL
 def claim(
     conn: sqlite3.Connection, *, owner: str, commands: list[str], named: bool, limit: int,
     now: int,
-) -> list[Job]:  # fmt: skip
-    """Claim inside the caller's transaction for an engine running `commands`."""
+) -> ClaimedJobs:  # fmt: skip
+    """Claim inside the caller's transaction for an engine running `commands` (`exhausted`:
+    see `ClaimedJobs`; a flow-controlled claim does not say)."""
     params = {"owner": owner, "now": now, "commands": json.dumps(commands), "limit": limit}
+    exhausted = False
     if named:
         jobs, rated = _started(conn.execute(CLAIM_NAMED, params).fetchall()), True
     else:
         runs = set(commands)
         found = [row for row in conn.execute(PRECHECK, params).fetchall() if row[4] in runs]
         if not found:
-            return []
+            return ClaimedJobs(exhausted=True)
         limited, rated, keyed, queue, command, _ = found[0]
         if not limited and not keyed and len(found) == 1:
             one = {**params, "queue": queue, "command": command}
             known = (command, "", queue, owner, now, now)  # `rows.CLAIM_KNOWN`
             jobs = one_claimed_jobs(conn, conn.execute(CLAIM_ONE, one).fetchall(), known)
+            # One pair, no limit, no key: fewer than `limit` means no other job was ready.
+            exhausted = True
         else:
             pairs = [(row[3], row[4]) for row in found]
             room = {row[3]: row[5] for row in found}
@@ -143,7 +148,7 @@ def claim(
         if rated:
             counts = Counter(j.queue for j in jobs)
             conn.execute(RECORD_STARTS, {"now": now, "counts": json.dumps(counts)})
-    return jobs
+    return ClaimedJobs(jobs, exhausted=exhausted)
 
 
 def may_claim(conn: sqlite3.Connection, *, named: bool) -> bool:

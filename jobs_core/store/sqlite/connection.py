@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sqlite3
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from jobs_core.errors import StoreBusyError, StoreError
@@ -78,6 +80,44 @@ def transaction(conn: sqlite3.Connection, *, write: bool = True) -> Iterator[sql
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+_PR_SET_TIMERSLACK, _PR_GET_TIMERSLACK = 29, 30
+FINE_SLACK_NS = 1000
+"""The thread's timer slack while it polls for a lock another process holds (`fine_sleeps`).
+Linux lets a sleeping thread wake up to its slack late, 50 µs by default: a 50 µs sleep
+between polls took ~120-190 µs, and each lock the waiter found held was taken that much
+after its release; with 1 µs of slack the same sleep takes ~65 µs."""
+
+
+def _prctl() -> Callable[..., int] | None:
+    """The C library's `prctl`, on Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+_PRCTL = _prctl()
+
+
+@contextmanager
+def fine_sleeps() -> Iterator[None]:
+    """Sleeps of this thread end close to when they are due (Linux; elsewhere as they
+    are): its timer slack is `FINE_SLACK_NS` inside, then what it was."""
+    prctl, zero = _PRCTL, ctypes.c_ulong(0)  # its arguments are `unsigned long`s
+    before = prctl(_PR_GET_TIMERSLACK, zero, zero, zero, zero) if prctl is not None else -1
+    if before <= 0 or prctl is None:
+        yield
+        return
+    prctl(_PR_SET_TIMERSLACK, ctypes.c_ulong(FINE_SLACK_NS), zero, zero, zero)
+    try:
+        yield
+    finally:
+        prctl(_PR_SET_TIMERSLACK, ctypes.c_ulong(before), zero, zero, zero)
 
 
 def is_busy(error: sqlite3.Error) -> bool:

@@ -26,6 +26,7 @@ from jobs_core.settings import Durability, Settings
 from jobs_core.store.group_commit import GroupCommitter, Outcome, Pending
 from jobs_core.store.protocol import (
     ActivityUpdate,
+    ClaimedJobs,
     EngineRegistration,
     EnqueuedIds,
     FinishResult,
@@ -43,6 +44,7 @@ from .checkpointer import Checkpointer
 from .connection import (
     LIVE_PAGE_SIZE,
     LOOP_BUSY_TIMEOUT_MS,
+    fine_sleeps,
     is_busy,
     open_connection,
     stayed_locked,
@@ -258,7 +260,7 @@ class SqliteStore(
     ) -> list[Job]:  # fmt: skip
         # `finished` is not needed: an engine on SQLite writes its outcomes before it claims.
         if not self.read_only and not self._read_now(partial(claims.may_claim, named=named)):
-            return []
+            return ClaimedJobs(exhausted=True)
         return await self._write(
             lambda conn: claims.claim(
                 conn, owner=owner, commands=commands, named=named, limit=limit, now=now
@@ -281,7 +283,7 @@ class SqliteStore(
             result = queue.finish(conn, transitions, new_jobs, now, self._max_log)
             # The probe first, as `claim` (the claim's first statement costs more).
             if not claims.may_claim(conn, named=False):
-                return result, []
+                return result, ClaimedJobs(exhausted=True)
             return result, claims.claim(
                 conn, owner=owner, commands=commands, named=False, limit=limit, now=now
             )
@@ -340,19 +342,22 @@ class SqliteStore(
     def _spin(self, fn: Callable[[], R]) -> R | _Locked:
         """Call `fn`, polling for up to SPIN_SECS while the database is locked; LOCKED if it
         stayed locked."""
-        until = 0.0
-        while True:
-            try:
-                return fn()
-            except sqlite3.DatabaseError as error:
-                if not is_busy(error):
-                    raise translate(error, self.path) from None
-            now = time.monotonic()
-            if not until:
-                until = now + SPIN_SECS
-            elif now > until:
-                return LOCKED
-            time.sleep(SPIN_SLEEP_SECS)
+        try:
+            return fn()
+        except sqlite3.DatabaseError as error:
+            if not is_busy(error):
+                raise translate(error, self.path) from None
+        until = time.monotonic() + SPIN_SECS
+        with fine_sleeps():  # the lock is taken soon after its release, not ~100 µs after
+            while True:
+                time.sleep(SPIN_SLEEP_SECS)
+                try:
+                    return fn()
+                except sqlite3.DatabaseError as error:
+                    if not is_busy(error):
+                        raise translate(error, self.path) from None
+                if time.monotonic() > until:
+                    return LOCKED
 
     def _read_now(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         """`fn` on the loop's connection outside a write (a reader is locked out only while
