@@ -34,6 +34,7 @@ from .claim_sql import (
     claim_default,
     claim_plain,
     claimed,
+    next_due_sql,
 )  # fmt: skip
 from .connection import Conn
 from .rows import row_to_job
@@ -132,6 +133,9 @@ class ClaimRound:
     named_ready: bool = True
     """A named worker's job was ready (queued, not waiting, not parked; due or not) in the
     statement's snapshot: False only from the plain claim, which looks."""
+    due: int | None = None
+    """Set only by a plain claim that came back short (it claimed every due job of its
+    commands): the earliest later `run_after` of a ready job, `claim_sql.NEVER_DUE` if none."""
 
 
 async def claim(
@@ -151,7 +155,7 @@ async def claim(
             )
         elif not locked:
             rows = await conn.fetch(CLAIM_PLAIN, owner, now, commands, limit, per_queue)
-            return _round(rows, 4, bool(rows[0][-1]))
+            return _round(rows, 5, bool(rows[0][-2]), rows[0][-1])
         else:
             rows = await conn.fetch(
                 CLAIM_DEFAULT, owner, now, commands, limit, locked, per_queue, finished
@@ -161,13 +165,15 @@ async def claim(
     return _round(rows, 3)
 
 
-def _round(rows: list[asyncpg.Record], flags: int, named_ready: bool = True) -> ClaimRound:
+def _round(
+    rows: list[asyncpg.Record], flags: int, named_ready: bool = True, due: int | None = None
+) -> ClaimRound:
     """A claim statement's rows: each claimed job's row and the flags (`flags` columns, the
     first three needed, parked, queues); one row of flags alone when it claimed nothing."""
     jobs = [row_to_job(row[:-flags]) for row in rows if row[0] is not None]
     first = rows[0]
     needed, parked, queues = first[-flags], first[1 - flags], first[2 - flags]
-    return ClaimRound(jobs, bool(needed), int(parked), int(queues), named_ready)
+    return ClaimRound(jobs, bool(needed), int(parked), int(queues), named_ready, due)
 
 
 Statement = Callable[[int, int], Awaitable[ClaimRound]]
@@ -202,33 +208,8 @@ async def unpark(conn: Conn, keys: list[str]) -> None:
         await conn.execute(UNPARK, keys, n)
 
 
-NEXT_DUE = f"""
-WITH RECURSIVE groups AS (
-    (SELECT worker, queue, command FROM background_job WHERE {READY}
-     ORDER BY worker, queue, command LIMIT 1)
-    UNION ALL
-    SELECT n.worker, n.queue, n.command FROM groups g CROSS JOIN LATERAL (
-        SELECT worker, queue, command FROM background_job
-        WHERE {READY} AND (worker, queue, command) > (g.worker, g.queue, g.command)
-        ORDER BY worker, queue, command LIMIT 1) AS n
-), levels AS (
-    SELECT g.worker, g.queue, g.command, m.priority FROM groups g CROSS JOIN LATERAL (
-        SELECT max(priority) AS priority FROM background_job
-        WHERE {READY} AND worker = g.worker AND queue = g.queue AND command = g.command) AS m
-    UNION ALL
-    SELECT l.worker, l.queue, l.command, m.priority FROM levels l CROSS JOIN LATERAL (
-        SELECT max(priority) AS priority FROM background_job
-        WHERE {READY} AND worker = l.worker AND queue = l.queue AND command = l.command
-          AND priority < l.priority) AS m
-    WHERE l.priority IS NOT NULL
-)
-SELECT min((SELECT min(run_after) FROM background_job
-            WHERE {READY} AND worker = l.worker AND queue = l.queue AND command = l.command
-              AND priority = l.priority AND run_after > $1))
-FROM levels l WHERE l.priority IS NOT NULL
-"""
-"""Earliest future `run_after` of a ready job: one index probe per worker, queue, command
-and priority level (the ready index orders by priority before due time)."""
+NEXT_DUE = next_due_sql("$1")
+"""Earliest future `run_after` of a ready job (`claim_sql.next_due_sql`)."""
 
 RATE_WINDOW_ENDS = f"""
 SELECT min((SELECT min(s.started_at) FROM queue_start s
