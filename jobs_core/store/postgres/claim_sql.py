@@ -189,7 +189,7 @@ WITH RECURSIVE {FLOW}, {MINE}, {QUEUES}, allowance AS (
 ), {claimed(job_fields, "(SELECT count(*) FROM allowance)", stats)}"""
 
 
-def claim_plain(job_fields: list[str]) -> str:
+def claim_plain(job_fields: list[str], due: bool = True) -> str:
     """`claim_default` without the lock while no flow rule is in use: the same order and
     turns, the same flags (parked always 0), but none of what only a rule needs (the
     allowances, the running counts, the keys' holds and parking, the rate's starts), whose
@@ -201,8 +201,13 @@ def claim_plain(job_fields: list[str]) -> str:
     named worker has a ready job (a named claim could claim one; see `named_idle.py`), and
     `due`, set only when the claim came back short (fewer jobs than one queue's share, no
     rule in use: it claimed every due job of its commands): the earliest `run_after` after
-    `$2` of any ready job, `NEVER_DUE` if none (see `default_idle.py`).
+    `$2` of any ready job, `NEVER_DUE` if none (see `default_idle.py`). `due` False: that
+    column always NULL (a claim expected full sets up none of its plan nodes).
     """
+    due_sql = "NULL::bigint"
+    if due:
+        due_sql = f"""CASE WHEN (SELECT count(*) FROM claimed) < $5
+        AND NOT (SELECT needed FROM flow) THEN coalesce(({next_due_sql("$2")}), {NEVER_DUE}) END"""
     b_fields = ", ".join("b." + f for f in job_fields)
     c_fields = ", ".join("c." + f for f in job_fields)
     return f"""
@@ -229,8 +234,7 @@ WITH RECURSIVE {FLOW_NEEDED}, {QUEUES}, open AS (
 SELECT {c_fields}, (SELECT needed FROM flow), 0::bigint, (SELECT count(*) FROM open),
     (SELECT worker FROM background_job WHERE worker > '' AND {READY}
      ORDER BY worker LIMIT 1) IS NOT NULL AS named_ready,
-    CASE WHEN (SELECT count(*) FROM claimed) < $5 AND NOT (SELECT needed FROM flow)
-         THEN coalesce(({next_due_sql("$2")}), {NEVER_DUE}) END AS due
+    {due_sql} AS due
 FROM (SELECT 1) AS one LEFT JOIN claimed c ON true
 ORDER BY c.priority DESC, c.run_after, c.id
 """

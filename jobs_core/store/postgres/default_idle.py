@@ -48,6 +48,10 @@ class DefaultIdle:
         self._db = db
         self._named = named
         self._idle: Idle | None = None
+        self._full = False
+        """The last plain default claim took all one queue's share: the next one likely
+        will too, and leaves out the `due` probe (its plan nodes cost a full claim ~0.5-1 µs
+        a job of server CPU in claims of 100, bench/README.md)."""
 
     def seen(self) -> Seen | None:
         """Read before a statement; None when it cannot tell (the listener is away, or a
@@ -75,14 +79,22 @@ class DefaultIdle:
             return False, None
         return True, None if idle.due == NEVER_DUE else idle.due
 
+    def wants_due(self) -> bool:
+        """Whether the next plain claim should say when the next ready job falls due."""
+        return self._listener.connected and not self._full
+
     def forget(self) -> None:
         """Before a default claim's statements."""
         self._idle = None
 
-    def note(self, seen: Seen | None, commands: list[str], now: int, found: ClaimRound) -> None:
+    def note(
+        self, seen: Seen | None, commands: list[str], now: int, found: ClaimRound, cap: int
+    ) -> None:
         """After a plain default claim statement: `seen` read before it, `found` its round
-        (its `due` is set only when it came back short with no rule in use)."""
+        (its `due` is set only when it came back short with no rule in use), `cap` its
+        per-queue share."""
         self._idle = None
+        self._full = len(found.jobs) >= cap
         if seen is None or found.due is None:
             return
         token, activity, writes = seen

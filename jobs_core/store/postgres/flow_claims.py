@@ -42,6 +42,7 @@ from .schema import JOB_FIELDS
 
 CLAIM_DEFAULT = claim_default(JOB_FIELDS)
 CLAIM_PLAIN = claim_plain(JOB_FIELDS)
+CLAIM_PLAIN_NO_DUE = claim_plain(JOB_FIELDS, due=False)
 """The default claim without the lock: claims nothing while flow control is in use."""
 
 CLAIM_LOCKED = "SELECT * FROM claim_locked($1, $2, $3, $4, true, $5, $6, $7)"
@@ -141,11 +142,13 @@ class ClaimRound:
 async def claim(
     conn: Conn, *, owner: str, commands: list[str], named: bool, limit: int, per_queue: int,
     now: int, locked: bool, lock_class: int, lock: bool = False, finished: list[int],
+    due: bool = True,
 ) -> ClaimRound:  # fmt: skip
     """One claim statement; `lock`: a default claim that takes the store's claim lock itself
     (`claim_locked`); `finished`: the owner's jobs that ended, outcomes not yet committed
-    (not running, see `claim_sql.MINE`). Raises ClaimRaced when ux_job_one_started_per_worker
-    refused a named claim."""
+    (not running, see `claim_sql.MINE`); `due`: a plain claim that comes back short says
+    when the next ready job falls due (`ClaimRound.due`). Raises ClaimRaced when
+    ux_job_one_started_per_worker refused a named claim."""
     try:
         if named:
             rows = await conn.fetch(CLAIM_NAMED, owner, now, commands, limit, locked, lock_class)
@@ -154,7 +157,8 @@ async def claim(
                 CLAIM_LOCKED, owner, now, commands, limit, per_queue, lock_class, finished
             )
         elif not locked:
-            rows = await conn.fetch(CLAIM_PLAIN, owner, now, commands, limit, per_queue)
+            plain = CLAIM_PLAIN if due else CLAIM_PLAIN_NO_DUE
+            rows = await conn.fetch(plain, owner, now, commands, limit, per_queue)
             return _round(rows, 5, bool(rows[0][-2]), rows[0][-1])
         else:
             rows = await conn.fetch(

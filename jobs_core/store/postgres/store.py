@@ -225,10 +225,12 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         transaction for named workers. None when a rival's named claim committed after our
         snapshot (look again)."""
 
+        due = not named and self._default.wants_due()
+
         def statement(conn: Conn, locked: bool, batch: int, cap: int) -> Awaitable[ClaimRound]:
             return flow_claims.claim(
                 conn, owner=owner, commands=commands, named=named, limit=batch, per_queue=cap,
-                now=now, locked=locked, lock_class=self._lock_class, finished=finished,
+                now=now, locked=locked, lock_class=self._lock_class, finished=finished, due=due,
             )  # fmt: skip
 
         async def alone(batch: int, cap: int) -> ClaimRound:
@@ -236,7 +238,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             found = await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
             self._named.note(seen, found)
             if not named:
-                self._default.note(seen_default, commands, now, found)
+                self._default.note(seen_default, commands, now, found, cap)
             return found
 
         jobs: list[Job] = []
