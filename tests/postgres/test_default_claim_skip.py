@@ -236,9 +236,9 @@ async def test_without_the_listener_every_default_claim_is_sent(
 async def test_a_claim_that_came_back_full_leaves_the_next_one_to_look(
     store_url: str, sent: list[str]
 ) -> None:
-    """A full claim may have left due jobs behind: only a short one says none is left.
-    While claims find jobs, none asks when the next one falls due (a backlog's claims would
-    pay for that probe): the skip begins after a claim that found nothing."""
+    """A full claim may have left due jobs behind: only a short one says none is left. The
+    claim after a full one leaves the `due` probe out (it is likely full too), so the skip
+    begins one claim later."""
     store = PostgresStore(store_url)
     try:
         await listening(store)
@@ -246,9 +246,8 @@ async def test_a_claim_that_came_back_full_leaves_the_next_one_to_look(
         jobs = await store.claim(owner="e1", commands=["c"], named=False, limit=2, now=NOW)
         assert [j.id for j in jobs] == ids[:2]
         assert await claim(store) == ids[2:]
-        assert await claim(store) == []  # found nothing: the next claim asks
         assert await claim(store) == []
         assert await claim(store) == []
-        assert sent == ["claim", "claim", "claim", "claim"]
+        assert sent == ["claim", "claim", "claim"]
     finally:
         await store.close()

@@ -48,12 +48,10 @@ class DefaultIdle:
         self._db = db
         self._named = named
         self._idle: Idle | None = None
-        self.caught_up = True
-        """The last default claim found nothing (or sent no statement): the engine keeps
-        up with the jobs that come, and its next claim asks when the next one falls due.
-        While claims keep finding jobs (a backlog, batches coming faster than it runs them),
-        a claim leaves that probe out: it cost ~5 µs a job of server CPU there, on a ready
-        index full of the entries of jobs just claimed (bench/README.md)."""
+        self._full = False
+        """The last plain default claim took all one queue's share: the next one likely
+        will too, and leaves out the `due` probe (its plan nodes cost a full claim ~0.5-1 µs
+        a job of server CPU in claims of 100, bench/README.md)."""
 
     def seen(self) -> Seen | None:
         """Read before a statement; None when it cannot tell (the listener is away, or a
@@ -83,16 +81,20 @@ class DefaultIdle:
 
     def wants_due(self) -> bool:
         """Whether the next plain claim should say when the next ready job falls due."""
-        return self.caught_up and self._listener.connected
+        return self._listener.connected and not self._full
 
     def forget(self) -> None:
         """Before a default claim's statements."""
         self._idle = None
 
-    def note(self, seen: Seen | None, commands: list[str], now: int, found: ClaimRound) -> None:
+    def note(
+        self, seen: Seen | None, commands: list[str], now: int, found: ClaimRound, cap: int
+    ) -> None:
         """After a plain default claim statement: `seen` read before it, `found` its round
-        (its `due` is set only when asked, and it came back short with no rule in use)."""
+        (its `due` is set only when it came back short with no rule in use), `cap` its
+        per-queue share."""
         self._idle = None
+        self._full = len(found.jobs) >= cap
         if seen is None or found.due is None:
             return
         token, activity, writes = seen

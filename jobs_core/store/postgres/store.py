@@ -201,7 +201,6 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             return []  # nothing changed since a claim saw no named worker's job ready
         if not named:
             if self._default.nothing_ready(commands, now):
-                self._default.caught_up = True
                 return []  # nothing changed or fell due since a claim came back short
             self._default.forget()
         ended = list(finished)
@@ -214,8 +213,6 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
                 raise
             if jobs is not None:
                 self._claims.note_claimed(owner, now, named, [j.id for j in jobs])
-                if not named:
-                    self._default.caught_up = not jobs
                 return jobs
         return []
 
@@ -241,7 +238,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             found = await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
             self._named.note(seen, found)
             if not named:
-                self._default.note(seen_default, commands, now, found)
+                self._default.note(seen_default, commands, now, found, cap)
             return found
 
         jobs: list[Job] = []
