@@ -245,8 +245,74 @@ async def many(jobs: BackgroundJobs, n: int) -> dict[str, float]:
          "store.enqueue": store_enqueue}, batches, BATCH,
     )  # fmt: skip
     conn = store._conn
-    r.update(await statements(conn, lambda c: queue.insert_jobs(c, new_jobs, now), batches, BATCH))
+    try:  # a tree with columns: the path `enqueue_many` takes for these requests
+        from jobs_core.columns import plain_columns
+        from jobs_core.store.sqlite.prebuilt import insert_prebuilt, prebuild_columns
+    except ImportError:
+        r.update(
+            await statements(conn, lambda c: queue.insert_jobs(c, new_jobs, now), batches, BATCH)
+        )
+        return r
+    columns = plain_columns(jobs._builder, requests, now)
+    assert columns is not None
+    built = prebuild_columns(columns, now)
+    assert built is not None
+
+    async def store_columns(k: int) -> None:
+        for _ in range(k):
+            await store.enqueue_columns(columns, now)
+
+    r.update(await least_cpu(
+        {"plain_columns": lambda k: _repeat(k, plain_columns, jobs._builder, requests, now),
+         "prebuild_columns": lambda k: _repeat(k, prebuild_columns, columns, now),
+         "store.enqueue_columns": store_columns}, batches, BATCH,
+    ))  # fmt: skip
+    r.update(await statements(conn, lambda c: insert_prebuilt(c, built), batches, BATCH))
     return r
+
+
+def _repeat(k: int, fn: Callable[..., Any], *args: Any) -> None:
+    for _ in range(k):
+        fn(*args)
+
+
+async def each(jobs: BackgroundJobs, handle: Any, n: int) -> dict[str, float]:
+    """CPU µs per job of `enqueue_each` of BATCH requests (one command, no option), layer
+    by layer; {} on a tree without it."""
+    try:
+        from jobs_core.columns import build_columns
+    except ImportError:
+        return {}
+    store: Any = jobs.store
+    now = jobs.clock.now_ms()
+    plain = [{"i": i} for i in range(BATCH)]
+    columns = await build_columns(jobs._builder, "noop", plain, {}, now)
+    batches = max(1, n // BATCH)
+
+    async def public(k: int) -> None:
+        for b in range(k):
+            await jobs.enqueue_each("noop", [{"i": i + b} for i in range(BATCH)])
+
+    async def by_handle(k: int) -> None:
+        for b in range(k):
+            await handle.enqueue_many([{"i": i + b} for i in range(BATCH)])
+
+    def make(k: int) -> None:
+        for b in range(k):
+            [{"i": i + b} for i in range(BATCH)]
+
+    async def build(k: int) -> None:
+        for _ in range(k):
+            await build_columns(jobs._builder, "noop", plain, {}, now)
+
+    async def store_columns(k: int) -> None:
+        for _ in range(k):
+            await store.enqueue_columns(columns, now)
+
+    return await least_cpu(
+        {"public enqueue_each": public, "handle enqueue_many": by_handle, "requests": make,
+         "build_columns": build, "store.enqueue_columns": store_columns}, batches, BATCH,
+    )  # fmt: skip
 
 
 async def floors(conn: sqlite3.Connection, n: int) -> dict[str, float]:
@@ -277,7 +343,8 @@ async def main(n: int) -> None:
         return None
 
     await jobs.enqueue("noop", {"i": -1})  # open files, warm the statement cache
-    result = {"single": await single(jobs, n), "many": await many(jobs, 10 * n)}
+    result = {"single": await single(jobs, n), "many": await many(jobs, 10 * n),
+              "each": await each(jobs, noop, 10 * n)}  # fmt: skip
     await jobs.close()
     floor_store = SqliteStore(directory + "-floor")
     result["floor"] = await floors(floor_store._conn, n)

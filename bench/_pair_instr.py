@@ -2,13 +2,19 @@
 (how many, how many took jobs, their sizes, their CPU), outcome writes, write transactions
 and the wall time they hold the lock, failed `BEGIN IMMEDIATE`s and spins given up, SQLite's
 page-cache hits and misses of the loop's connection (`sqlite3_db_status`, read at close),
-the WAL's largest size and the checkpointer's passes. For measurement only: the wrappers
-cost a few µs a call.
+the WAL's largest size and the checkpointer's passes; per kind of write transaction (the
+store method that began it: enqueue, claim, finish_and_claim, archive, ...) the CPU while it
+held the lock and the pages it wrote (`CACHE_WRITE`, exact whatever the load); with
+JOBS_BENCH_SQL=1, the thread CPU of each statement of the loop's connection (a proxy
+around it, in the engine's process). For measurement only: the wrappers cost a few µs a
+call.
 """
 
 from __future__ import annotations
 
+import contextvars
 import ctypes
+import inspect
 import json
 import os
 import sqlite3
@@ -25,19 +31,101 @@ SIZES: Counter[int] = Counter()
 CACHE: dict[str, int] = {}
 _DB_STATUS = {"cache_hits": 7, "cache_misses": 8}
 """SQLITE_DBSTATUS_CACHE_HIT and _MISS."""
+CACHE_WRITE = 9
+"""SQLITE_DBSTATUS_CACHE_WRITE: pages the connection wrote (to the WAL, at commit)."""
+
+
+def _status(conn: sqlite3.Connection, op: int, reset: bool = False) -> int:
+    """One of the connection's `sqlite3_db_status` counters, through its `sqlite3 *` (the
+    first field after the object header of CPython's connection object; the module links
+    libsqlite3)."""
+    lib = ctypes.CDLL("libsqlite3.so.0")
+    db = ctypes.c_void_p.from_address(id(getattr(conn, "conn", conn)) + 16).value
+    cur, high = ctypes.c_int(), ctypes.c_int()
+    lib.sqlite3_db_status(
+        ctypes.c_void_p(db), op, ctypes.byref(cur), ctypes.byref(high), int(reset)
+    )
+    return cur.value
 
 
 def _cache(conn: sqlite3.Connection) -> dict[str, int]:
-    """The connection's page-cache counters, through its `sqlite3 *` (the first field after
-    the object header of CPython's connection object; the module links libsqlite3)."""
-    lib = ctypes.CDLL("libsqlite3.so.0")
-    db = ctypes.c_void_p.from_address(id(conn) + 16).value
-    out = {}
-    for name, op in _DB_STATUS.items():
-        cur, high = ctypes.c_int(), ctypes.c_int()
-        lib.sqlite3_db_status(ctypes.c_void_p(db), op, ctypes.byref(cur), ctypes.byref(high), 0)
-        out[name] = cur.value
-    return out
+    return {name: _status(conn, op) for name, op in _DB_STATUS.items()}
+
+
+KIND: contextvars.ContextVar[str] = contextvars.ContextVar("kind", default="other")
+"""The store method whose write transaction runs (one per asyncio task)."""
+KINDS = {
+    "_insert_group_now": "enqueue", "_insert_group": "enqueue", "claim": "claim",
+    "finish": "finish", "finish_and_claim": "finish_and_claim",
+    "archive_finished": "archive", "heartbeat": "heartbeat",
+}  # fmt: skip
+
+
+def _wrap_kinds() -> None:
+    """Name each write transaction by the store method that began it (`KIND`)."""
+    for method, kind in KINDS.items():
+        original = getattr(st.SqliteStore, method)
+
+        def named(*args: Any, _f: Any = original, _k: str = kind, **kwargs: Any) -> Any:
+            token = KIND.set(_k)
+            try:
+                return _f(*args, **kwargs)
+            finally:
+                KIND.reset(token)
+
+        async def named_async(*args: Any, _f: Any = original, _k: str = kind, **kw: Any) -> Any:
+            token = KIND.set(_k)
+            try:
+                return await _f(*args, **kw)
+            finally:
+                KIND.reset(token)
+
+        wrapper = named_async if inspect.iscoroutinefunction(original) else named
+        setattr(st.SqliteStore, method, wrapper)
+
+
+class _Timed:
+    """A connection's stand-in that counts the thread CPU of each statement (by its first
+    words) and hands back its rows."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, *args: Any) -> _Rows:
+        began = time.thread_time()
+        cursor = self.conn.execute(sql, *args)
+        rows = cursor.fetchall()
+        COUNTS["sql_cpu_us " + " ".join(sql.split())[:60]] += round(
+            (time.thread_time() - began) * 1e6
+        )
+        return _Rows(rows, cursor.lastrowid)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+class _Rows:
+    def __init__(self, rows: list[Any], lastrowid: int | None) -> None:
+        self.rows, self.lastrowid = rows, lastrowid
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def __iter__(self) -> Any:
+        return iter(self.rows)
+
+
+def _time_statements() -> None:
+    init = st.SqliteStore.__init__
+
+    def timed_init(self: st.SqliteStore, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self._conn = _Timed(self._conn)  # type: ignore[assignment]
+
+    st.SqliteStore.__init__ = timed_init  # type: ignore[method-assign]
 
 
 def install() -> None:
@@ -45,6 +133,9 @@ def install() -> None:
     _wrap_claims()
     _wrap_transactions()
     _wrap_checkpoints()
+    _wrap_kinds()
+    if os.environ.get("JOBS_BENCH_SQL") and os.environ.get("JOBS_BENCH_COUNTS"):
+        _time_statements()
     close = st.SqliteStore.close
 
     async def counted_close(self: st.SqliteStore) -> None:
@@ -143,7 +234,12 @@ def _wrap_transactions() -> None:
         COUNTS["write_transactions"] += 1
         ended = time.perf_counter()
         COUNTS["lock_held_us"] += round((ended - began) * 1e6)
-        COUNTS["lock_held_cpu_us"] += round((time.thread_time() - cpu[0]) * 1e6)
+        held_cpu = round((time.thread_time() - cpu[0]) * 1e6)
+        COUNTS["lock_held_cpu_us"] += held_cpu
+        kind = KIND.get()
+        COUNTS[f"{kind}: transactions"] += 1
+        COUNTS[f"{kind}: lock_held_cpu_us"] += held_cpu
+        COUNTS[f"{kind}: pages_written"] += _status(self._conn, CACHE_WRITE, reset=True)
         HELD.append((began, ended))
         return result
 

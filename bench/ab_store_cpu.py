@@ -22,8 +22,10 @@ archived at the end, and counted.
 `--enqueue`: the enqueue path instead, in a fresh store at NORMAL with no engine: CPU per
 awaited `jobs.enqueue("noop", {"i": i})` through the public API, per job of `enqueue_many`
 (batches of 1,000 `EnqueueRequest`s, made in the timed loop as `throughput.py` makes them),
-and the same two at the store's level (`SqliteStore.enqueue` of ready-made `NewJob`s); with
-`--mixed`, the jobs set the mixed workload's queue, priority and key.
+per job of `enqueue_each` (`each`: 1,000 request dicts a call, made in the loop; trees that
+have it, not with `--mixed`), and the two first at the store's level (`SqliteStore.enqueue`
+of ready-made `NewJob`s); with `--mixed`, the jobs set the mixed workload's queue, priority
+and key.
 Prints a table and a final JSON line.
 """
 
@@ -158,6 +160,12 @@ async def main(n):
     for _ in range(0, 10 * n, 1000):
         await store.enqueue(new, now)
     cpu["store many"] = cpu_us(t0, 10 * n)
+    # Last, so that the phases before see the store a tree without it sees.
+    if hasattr(jobs, "enqueue_each") and not {mixed}:  # one set of options a call
+        t0 = time.process_time()
+        for first in range(0, 10 * n, 1000):
+            await jobs.enqueue_each("noop", [{{"i": i}} for i in range(first, first + 1000)])
+        cpu["each"] = cpu_us(t0, 10 * n)
     await jobs.close()
     shutil.rmtree(directory, ignore_errors=True)
     print(json.dumps(cpu))
@@ -165,7 +173,8 @@ async def main(n):
 asyncio.run(main({jobs}))
 """
 )
-ENQUEUE_PHASES = ("single", "many", "store single", "store many")
+ENQUEUE_PHASES = ("single", "many", "each", "store single", "store many")
+"""`each`: `enqueue_each` of 1,000 requests a call, default queue, on a tree that has it."""
 
 
 def run_once(
@@ -227,15 +236,19 @@ def main() -> None:
                         args.enqueue,
                     )
                 )
-                shown = ", ".join(f"{p} {runs[name][-1][p]:.2f}" for p in phases)
+                shown = ", ".join(f"{p} {runs[name][-1][p]:.2f}" for p in phases
+                                  if p in runs[name][-1])  # fmt: skip
                 print(f"round {n + 1} {name}: {shown} µs/job", flush=True)
-    best = {name: {p: min(r[p] for r in rs) for p in phases} for name, rs in runs.items()}
+    best = {  # a phase a tree has not (`each` before it existed) is left out
+        name: {p: min(r[p] for r in rs) for p in phases if p in rs[0]} for name, rs in runs.items()
+    }
     if not args.enqueue:
         for name in best:
             best[name]["total"] = sum(best[name][p] for p in phases)
     rows = [
-        [phase, f"{best['base'][phase]:.2f}", f"{best['this'][phase]:.2f}",
-         f"{best['this'][phase] - best['base'][phase]:+.2f}"]
+        [phase, *(f"{best[t][phase]:.2f}" if phase in best[t] else "-" for t in ("base", "this")),
+         f"{best['this'][phase] - best['base'][phase]:+.2f}"
+         if phase in best["this"] and phase in best["base"] else "-"]
         for phase in (phases if args.enqueue else (*phases, "total"))
     ]  # fmt: skip
     workload = (

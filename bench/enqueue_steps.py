@@ -51,6 +51,27 @@ MANY_STEPS = (
 )
 
 
+MANY_COLUMN_STEPS = (
+    ("EnqueueRequest made (caller's code)", "EnqueueRequests", None),
+    ("plain_columns: options, JSON, one NewJob", "plain_columns", None),
+    ("facade (JobRefs, engine wake)", "public enqueue_many", "column parts"),
+    ("rows built before the lock (prebuild_columns)", "prebuild_columns", None),
+    ("store's plumbing (transaction, wake signal)", "store.enqueue_columns", "prebuilt insert"),
+    ("insert_prebuilt's Python (ids)", "insert's Python", None),
+)
+"""`enqueue_many`'s steps on a tree where a batch of one command with no option goes as
+columns (`plain_columns`, `Store.enqueue_columns`)."""
+
+EACH_STEPS = (
+    ("request dicts made (caller's code)", "requests", None),
+    ("build_columns: options once, JSON, types", "build_columns", None),
+    ("facade (JobRefs, engine wake)", "public enqueue_each", "each parts"),
+    ("store.enqueue_columns (rows, transaction)", "store.enqueue_columns", None),
+    ("a handle's enqueue_many, total, CPU", "handle enqueue_many", None),
+)
+"""`jobs.enqueue_each("noop", requests)` (columns) on a tree that has it."""
+
+
 def run_once(tree: str, n: int) -> dict[str, dict[str, float]]:
     env = {**os.environ, "PYTHONPATH": tree}
     out = subprocess.run(
@@ -63,6 +84,16 @@ def run_once(tree: str, n: int) -> dict[str, dict[str, float]]:
         layers["insert"] = layers["insert's Python"] + statements
     many = result["many"]
     many["parts"] = many["EnqueueRequests"] + many["builder.build"] + many["store.enqueue"]
+    if "plain_columns" in many:
+        many["column parts"] = (
+            many["EnqueueRequests"] + many["plain_columns"] + many["store.enqueue_columns"]
+        )
+        many["prebuilt insert"] = many["prebuild_columns"] + many["insert"]
+    each = result.get("each") or {}
+    if each:
+        each["each parts"] = (
+            each["requests"] + each["build_columns"] + each["store.enqueue_columns"]
+        )
     return result
 
 
@@ -73,8 +104,14 @@ def steps(runs: list[dict[str, dict[str, float]]]) -> dict[str, float]:
         return median([r[part][key] for r in runs]) if key else 0.0
 
     out: dict[str, float] = {}
-    for part, named, total in (("single", SINGLE_STEPS, "public enqueue"),
-                               ("many", MANY_STEPS, "public enqueue_many")):  # fmt: skip
+    columns = "plain_columns" in runs[0]["many"]
+    parts = [
+        ("single", SINGLE_STEPS, "public enqueue"),
+        ("many", MANY_COLUMN_STEPS if columns else MANY_STEPS, "public enqueue_many"),
+    ]
+    if runs[0].get("each"):
+        parts.append(("each", EACH_STEPS, "public enqueue_each"))
+    for part, named, total in parts:  # fmt: skip
         for name, outer, inner in named:
             out[f"{part}: {name}"] = med(part, outer) - med(part, inner)
         for key in sorted(k for k in runs[0][part] if k.startswith("stmt ")):
@@ -106,13 +143,15 @@ def main() -> None:
         for r in range(rounds):
             for name in rotated(list(trees), r):
                 runs[name].append(run_once(trees[name], n))
-                print(f"round {r + 1} {name}: enqueue "
-                      f"{runs[name][-1]['single']['public enqueue']:.1f} µs, enqueue_many "
-                      f"{runs[name][-1]['many']['public enqueue_many']:.2f} µs a job",
+                last = runs[name][-1]
+                each = last.get("each", {}).get("public enqueue_each")
+                print(f"round {r + 1} {name}: enqueue {last['single']['public enqueue']:.1f} µs, "
+                      f"enqueue_many {last['many']['public enqueue_many']:.2f} µs a job"
+                      + (f", enqueue_each {each:.2f} µs a job" if each else ""),
                       flush=True)  # fmt: skip
     table = {name: steps(tree_runs) for name, tree_runs in runs.items()}
     names = ["base", "this"] if "base" in table else ["this"]
-    order = {p: i for i, p in enumerate(("single", "many", "floor"))}
+    order = {p: i for i, p in enumerate(("single", "many", "each", "floor"))}
     seen = dict.fromkeys(k for name in names for k in table[name])
     keys = sorted(seen, key=lambda k: order[k.split(":")[0]])  # steps in their order
     lines = [[k, *(f"{table[n][k]:.2f}" if k in table[n] else "-" for n in names)] for k in keys]

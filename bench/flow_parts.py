@@ -1,7 +1,7 @@
 """What each part of the mixed flow-control workload costs the SQLite store, job by job.
 
 Usage: uv run python bench/flow_parts.py [--rounds 5] [--jobs 20000] [--only plain,mixed]
-       [--ahead N]
+       [--ahead N] [--variant SQL]
 
 `throughput.py`'s end-to-end run at the store's level: batches of 500 enqueued as the
 previous ones are drained (the engine keeps up, as it does end to end), claims of 100, each
@@ -24,7 +24,13 @@ one claim's worth). End to end the producer runs ahead of the engine, ~5,000 job
 at its last batch (10,000 jobs), so the claims take a later batch's priorities before an
 earlier one's: `--ahead 3000` is closer to that.
 
-Prints a table and a final JSON line.
+Beside the CPU, the pages each phase writes a 100 jobs (SQLite's `CACHE_WRITE` count of the
+store's connection: exact whatever the load; the archive's copy writes its month file on
+another). `--variant SQL`: statements run in each fresh store first, `;`-separated (to price
+an index: `DROP INDEX ix_job_key_ready; CREATE INDEX ix_job_key_ready ON …`; a claim that
+names a dropped index fails).
+
+Prints two tables and a final JSON line.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import time
 from typing import Any
 
 from _common import final_line, print_table
+from _pair_instr import CACHE_WRITE, _status
 
 from jobs_core.records import JobState
 from jobs_core.store.protocol import NewJob, QueueChange, Transition
@@ -81,9 +88,20 @@ def batches(n: int, parts: frozenset[str]) -> list[list[NewJob]]:
     ]  # fmt: skip
 
 
-async def run(parts: frozenset[str], n: int, ahead: int = CLAIM) -> dict[str, float]:
-    """One run in a fresh store; CPU µs per job of each phase."""
+Result = tuple[dict[str, float], dict[str, float]]
+"""CPU µs a job and pages written a 100 jobs, by phase."""
+
+
+async def run(parts: frozenset[str], n: int, ahead: int = CLAIM, variant: str = "") -> Result:
+    """One run in a fresh store."""
     store = SqliteStore(tempfile.mkdtemp(prefix="jobs-flow-parts-"))
+    for statement in filter(None, (s.strip() for s in variant.split(";"))):
+        store._conn.execute(statement)
+    pages = dict.fromkeys(PHASES, 0)
+
+    def written() -> int:
+        return _status(store._conn, CACHE_WRITE, reset=True)
+
     if "limits" in parts:
         for name in QUEUES[:2]:
             await store.set_queue(name, QueueChange(concurrency=50), NOW)
@@ -99,13 +117,15 @@ async def run(parts: frozenset[str], n: int, ahead: int = CLAIM) -> dict[str, fl
     done = claims = sent = 0
     while done < n:
         if sent < len(todo) and sent * BATCH - done <= ahead:
-            t0 = clock()
+            t0, _ = clock(), written()
             await store.enqueue(todo[sent], NOW)
             cpu["enqueue"] += clock() - t0
+            pages["enqueue"] += written()
             sent += 1
         t0 = clock()
         jobs = await store.claim(owner="o", commands=["noop"], named=False, limit=CLAIM, now=NOW)
         cpu["claim"] += clock() - t0
+        pages["claim"] += written()
         done += len(jobs)
         ended = [
             Transition(job_id=j.id, state=JobState.COMPLETED, owner_guard="o", duration_ms=1,
@@ -116,26 +136,34 @@ async def run(parts: frozenset[str], n: int, ahead: int = CLAIM) -> dict[str, fl
         if ended:
             await store.finish(ended, [], NOW)
         cpu["finish"] += clock() - t0
+        pages["finish"] += written()
         claims += 1
         if claims % 10 == 0:
             t0 = clock()
             await store.archive_finished(NOW, 2000, **pace)
             cpu["archive"] += clock() - t0
+            pages["archive"] += written()
     t0 = clock()
     while await store.archive_finished(NOW, 2000):
         pass
     cpu["archive"] += clock() - t0
+    pages["archive"] += written()
     await store.close()
-    return {phase: ns / n / 1e3 for phase, ns in cpu.items()}
+    return (
+        {phase: ns / n / 1e3 for phase, ns in cpu.items()},
+        {phase: k / n * 100 for phase, k in pages.items()},
+    )
 
 
-async def measure(names: list[str], rounds: int, n: int, ahead: int) -> dict[str, dict[str, float]]:
-    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+async def measure(
+    names: list[str], rounds: int, n: int, ahead: int, variant: str
+) -> dict[str, Result]:
+    runs: dict[str, list[Result]] = {name: [] for name in names}
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            runs[name].append(await run(VARIANTS[name], n, ahead))
-            print(f"round {r + 1} {name}: {sum(runs[name][-1].values()):.1f} µs/job", flush=True)
-    return {name: min(found, key=lambda x: sum(x.values())) for name, found in runs.items()}
+            runs[name].append(await run(VARIANTS[name], n, ahead, variant))
+            print(f"round {r + 1} {name}: {sum(runs[name][-1][0].values()):.1f} µs/job", flush=True)
+    return {name: min(found, key=lambda x: sum(x[0].values())) for name, found in runs.items()}
 
 
 def main() -> None:
@@ -147,12 +175,15 @@ def main() -> None:
         "--ahead", type=int, default=CLAIM, metavar="N",
         help="enqueue the next batch once no more than N jobs are queued",
     )  # fmt: skip
+    parser.add_argument("--variant", default="", help="SQL run in each fresh store first")
     args = parser.parse_args()
     names = [name for name in args.only.split(",") if name]
     unknown = [name for name in names if name not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
-    best = asyncio.run(measure(names, args.rounds, args.jobs, args.ahead))
+    found = asyncio.run(measure(names, args.rounds, args.jobs, args.ahead, args.variant))
+    best = {name: cpu for name, (cpu, _) in found.items()}
+    pages = {name: written for name, (_, written) in found.items()}
     print(
         f"CPU µs per job of the store (least of {args.rounds} rounds of {args.jobs:,} jobs, "
         f"a batch enqueued at {args.ahead:,} queued)"
@@ -164,8 +195,15 @@ def main() -> None:
         ratio = f"{base / total:.2f}" if base else "-"
         rows.append([name, *(f"{phases[p]:.2f}" for p in PHASES), f"{total:.2f}", ratio])
     print_table(["variant", *PHASES, "total", "plain / this"], rows)
+    print("Pages written a 100 jobs (the same runs)")
+    print_table(
+        ["variant", *PHASES, "total"],
+        [[name, *(f"{ph[p]:.1f}" for p in PHASES), f"{sum(ph.values()):.1f}"]
+         for name, ph in pages.items()],
+    )  # fmt: skip
     final_line({"bench": "flow_parts", "jobs": args.jobs, "rounds": args.rounds,
-                "ahead": args.ahead, "us_per_job": best})  # fmt: skip
+                "ahead": args.ahead, "variant": args.variant, "us_per_job": best,
+                "pages_per_100_jobs": pages})  # fmt: skip
 
 
 if __name__ == "__main__":

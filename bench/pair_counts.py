@@ -1,7 +1,7 @@
 """What a producer and an engine in two processes do, counted in each (SQLite).
 
 Usage: uv run python bench/pair_counts.py [--workload one|many|drain|batched] [--mixed]
-       [--pace N] [--jobs N]
+       [--pace N] [--jobs N] [--sql]
 
 `one`: one producer awaiting one enqueue per job (`peers.py`'s (a)), `--pace N` at most N
 jobs/s (the regime of an engine that keeps up: claims of a few jobs); `many`: 100 concurrent
@@ -12,7 +12,10 @@ Both processes count (`_pair_instr.py`): claims, how many took jobs and how many
 full (as many as the engine asked for), their median size
 and CPU, outcome writes, write transactions and the wall time they held the lock, failed
 `BEGIN IMMEDIATE`s and spins given up, page-cache hits and misses, the WAL's largest size,
-checkpoints; and the CPU µs a job of each process. Prints a table and a final JSON line.
+checkpoints; per kind of write transaction (enqueue, claim, finish_and_claim, archive, ...)
+how many, the CPU while holding the lock and the pages written; and the CPU µs a job of each
+process. `--sql`: also the thread CPU of each statement the engine's loop connection runs.
+Prints a table and a final JSON line.
 """
 
 from __future__ import annotations
@@ -104,7 +107,10 @@ def main() -> None:
     parser.add_argument("--mixed", action="store_true", help="throughput.py's mixed workload")
     parser.add_argument("--pace", type=int, default=0, help="with one: at most N jobs/s")
     parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--sql", action="store_true", help="the engine's CPU per statement")
     args = parser.parse_args()
+    if args.sql:
+        os.environ["JOBS_BENCH_SQL"] = "1"
     _pair_instr.install()
     result = asyncio.run(run(args))
     keys = sorted(set(result["producer"]) | set(result["engine"]))

@@ -5,10 +5,12 @@ machine, and with `--store URL` nothing else should use that server meanwhile), 
 per job.
 
 Usage: uv run python bench/pg_cpu.py [--base REV] [--store pg|URL] [--rounds 3] [--quick]
-[--mode single|batched]
+[--mode single|batched|mixed]
 
 Two modes, as in `pg_peers.py`: one awaited `enqueue` per job (2,000 jobs), and
-`enqueue_many` in batches of 500 (20,000 jobs), the engine in a child process. CPU time is
+`enqueue_many` in batches of 500 (20,000 jobs), the engine in a child process (`--mode
+mixed`: the batched mode with `throughput.py`'s mixed workload, 5 queues, two limited,
+priorities, keys). CPU time is
 what a shared machine cannot stretch (a wall-clock rate halves when other work runs; the CPU
 a job costs does not), so this is the figure to compare revisions with; the jobs/s column is
 the wall-clock rate of the same run. Medians of `--rounds` runs; with `--base REV` the
@@ -33,12 +35,21 @@ from _common import cpu_secs, extract_revision, final_line, median, print_table,
 from _engine_proc import build
 from _pg_procs import postmaster_pid, server_cpu
 from _stores import Stores
-from throughput import start_engine, stop_engine, wait_completed
+from throughput import (
+    _mixed_batch,
+    _mixed_setup,
+    start_engine,
+    stop_engine,
+    tail_ids,
+    wait_completed,
+)
 
 from jobs_core import EnqueueRequest
 from jobs_core.store.url import parse_store_url
 
-MODES = {"single": (2_000, 1), "batched": (20_000, 500)}
+MODES = {"single": (2_000, 1), "batched": (20_000, 500), "mixed": (20_000, 500)}
+DEFAULT_MODES = ["single", "batched"]
+"""`mixed` (only when asked): `batched` with `throughput.py`'s mixed flow-control workload."""
 
 
 async def postmaster(url: str) -> int:
@@ -49,20 +60,26 @@ async def postmaster(url: str) -> int:
         await conn.close()
 
 
-async def produce(jobs: Any, n: int, batch: int) -> int:
-    last = 0
+async def produce(jobs: Any, n: int, batch: int, mixed: bool = False) -> int | list[int]:
+    """Enqueue the run's jobs; what `wait_completed` waits for."""
+    last: int | list[int] = 0
     for first in range(0, n, batch):
         if batch == 1:
             last = (await jobs.enqueue("noop", {"i": first})).id
         else:
             size = min(batch, n - first)
-            requests = [EnqueueRequest(command="noop", request={"i": i}) for i in range(size)]
-            last = (await jobs.enqueue_many(requests))[-1].id
+            requests = (
+                _mixed_batch(first, size) if mixed
+                else [EnqueueRequest(command="noop", request={"i": i}) for i in range(size)]
+            )  # fmt: skip
+            last = tail_ids(requests, await jobs.enqueue_many(requests))
     return last
 
 
-async def one_run(url: str, n: int, batch: int) -> dict[str, float]:
+async def one_run(url: str, n: int, batch: int, mixed: bool = False) -> dict[str, float]:
     jobs = build(url, "NORMAL")
+    if mixed:
+        await _mixed_setup(jobs)
     await jobs.open()
     proc, _ = await start_engine(url, "NORMAL")
     try:
@@ -74,7 +91,7 @@ async def one_run(url: str, n: int, batch: int) -> dict[str, float]:
         server0 = server_cpu(server_pid)
         engine0, producer0 = cpu_secs(proc.pid), time.process_time()
         start = time.perf_counter()
-        last = await produce(jobs, n, batch)
+        last = await produce(jobs, n, batch, mixed)
         await wait_completed(jobs, n + 1, proc, last)
         wall = time.perf_counter() - start
         producer = time.process_time() - producer0
@@ -121,7 +138,8 @@ def measure(
                 # FULL: the URL leaves enqueues durable (as in pg_peers.py); the engine
                 # itself runs NORMAL (its bookkeeping does not wait for the WAL flush).
                 with stores.fresh(f"cpu-{mode}-", "FULL") as url:
-                    runs[name].append(run_in(tree, url, n, batch))
+                    extra = ("--mixed",) if mode == "mixed" else ()
+                    runs[name].append(run_in(tree, url, n, batch, extra=extra))
         for name, done in runs.items():
             result[name][mode] = {key: median([d[key] for d in done]) for key in done[0]}
             result[name][mode]["runs_jobs_per_s"] = [round(d["jobs_per_s"]) for d in done]
@@ -134,12 +152,15 @@ def main() -> None:
     parser.add_argument("--base", help="a revision to compare with, runs alternating")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a quarter of the jobs, 1 round")
-    parser.add_argument("--mode", choices=list(MODES), help="only this mode (default: both)")
+    parser.add_argument(
+        "--mode", choices=list(MODES), help="only this mode (default: single and batched)"
+    )
     parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--mixed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         url, n, batch = args.one
-        print(json.dumps(asyncio.run(one_run(url, int(n), int(batch)))))
+        print(json.dumps(asyncio.run(one_run(url, int(n), int(batch), args.mixed))))
         return
     stores = Stores(args.store, None)
     try:
@@ -149,7 +170,7 @@ def main() -> None:
                 extract_revision(args.base, base_tree)
                 trees = {args.base: base_tree, **trees}
             rounds = 1 if args.quick else args.rounds
-            modes = [args.mode] if args.mode else list(MODES)
+            modes = [args.mode] if args.mode else DEFAULT_MODES
             result = measure(stores, trees, rounds, args.quick, modes)
         where = stores.describe()
     finally:

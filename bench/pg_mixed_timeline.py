@@ -26,7 +26,14 @@ from _common import final_line, print_table
 from _engine_proc import build
 from _stores import Stores
 from pg_waits import start_probe
-from throughput import _batch, _mixed_batch, _mixed_setup, stop_engine, wait_completed
+from throughput import (
+    _batch,
+    _mixed_batch,
+    _mixed_setup,
+    stop_engine,
+    tail_ids,
+    wait_completed,
+)
 
 BATCH = 500
 LIMITED = {"mail", "billing"}
@@ -43,9 +50,10 @@ async def one_run(url: str, n: int, mixed: bool) -> dict[str, Any]:
     make = _mixed_batch if mixed else _batch
     try:
         t0 = time.perf_counter()
-        last = 0
+        last: list[int] = []
         for first in range(0, n, BATCH):
-            last = (await jobs.enqueue_many(make(first, BATCH)))[-1].id
+            requests = make(first, BATCH)
+            last = tail_ids(requests, await jobs.enqueue_many(requests))
         produced = time.perf_counter()
         await wait_completed(jobs, n, proc, last)
         t1 = time.perf_counter()

@@ -48,6 +48,7 @@ from .flow_records import (
     WaitReason,
 )
 from .handles import AsyncCommandHandle, CommandHandle, JobHandle, SyncCommandHandle
+from .job_refs import JobHandles, JobRefs
 from .query import JobQuery
 from .queue_api import UNSET
 from .records import (
@@ -137,10 +138,12 @@ __all__ = [
     "JobFailedError",
     "JobFilter",
     "JobHandle",
+    "JobHandles",
     "JobLogger",
     "JobNotFoundError",
     "JobQuery",
     "JobRef",
+    "JobRefs",
     "JobResult",
     "JobState",
     "JobSummary",

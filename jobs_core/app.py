@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Unpack
 
 from .admin_api import AdminMixin
 from .bulk_api import BulkMixin
 from .clock import Clock, SystemClock
+from .columns import build_columns, plain_columns
 from .context import JobContext
 from .engine.engine import Engine
 from .enqueue_options import EnqueueOptions
@@ -18,6 +19,7 @@ from .enqueuing import JobBuilder
 from .errors import JobsError, PermanentError, ReadOnlyStoreError
 from .handles import CommandDecorator
 from .history_api import HistoryMixin
+from .job_refs import JobRefs, new_refs
 from .options import EnqueueRequest
 from .queue_api import QueueMixin
 from .records import CommandDefinition, Job, JobRef, JobState
@@ -26,7 +28,7 @@ from .rules import REPLY_COMMAND
 from .scheduling import SchedulingMixin
 from .settings import Settings
 from .store.opening import open_store
-from .store.protocol import EnqueuedIds, NewJob, Store
+from .store.protocol import EnqueuedIds, JobColumns, NewJob, Store
 from .transient import TransientJob
 from .waiting import WaitMixin
 
@@ -263,14 +265,52 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         non-strict mode) instead of raising UnknownCommandError.
         """
         now = self.clock.now_ms()
+        columns = plain_columns(self._builder, requests, now)
+        if columns is not None:  # one command, no option: no `NewJob` or row tuple a job
+            return new_refs(await self._store_columns(columns, now))
         new_jobs = await self._builder.build(requests, now, allow_undeclared=allow_undeclared)
         ids = await self._store_jobs(new_jobs, now)
         if not ids.reused:
+            if not any(j.ref_id for j in new_jobs):
+                return new_refs(ids)
             return [JobRef(id=i, ref_id=j.ref_id) for i, j in zip(ids, new_jobs, strict=True)]
         return [
             JobRef(id=i, ref_id=j.ref_id, existing=n in ids.reused)
             for n, (i, j) in enumerate(zip(ids, new_jobs, strict=True))
         ]
+
+    async def enqueue_each(
+        self, command: str, requests: Iterable[Any], **options: Unpack[EnqueueOptions]
+    ) -> JobRefs:
+        """Store one job of `command` per request, every job with the same `options`, in one
+        transaction: all or none, durable when it returns.
+
+        The jobs, ids, refusals and `existing` flags are those of `enqueue_many` with an
+        `EnqueueRequest(command=command, request=r, **options)` per request; the options
+        are checked once, no record is made per job, and the result (`JobRefs`, a sequence
+        of `JobRef`) keeps only the ids: ~2.7 µs of CPU a job on SQLite against ~5 for
+        `enqueue_many` of `EnqueueRequest`s made by the caller. A command's typed handle
+        does the same with `handle.enqueue_many(requests, ...)`.
+        """
+        batch = requests if isinstance(requests, Sequence) else list(requests)
+        now = self.clock.now_ms()
+        columns = await build_columns(self._builder, command, batch, options, now)
+        if columns is None:  # the record path builds these (or names what is wrong)
+            made = [EnqueueRequest(command=command, request=r, **options) for r in batch]
+            return JobRefs.of(await self.enqueue_many(made))
+        ids = await self._store_columns(columns, now)
+        return JobRefs(ids, ref_id=columns.job.ref_id, existing=ids.reused)
+
+    async def _store_columns(self, columns: JobColumns, now: int) -> EnqueuedIds:
+        """`_store_jobs` of jobs given as columns."""
+        telemetry = self.telemetry
+        if telemetry is not None and telemetry.live():
+            ids = await telemetry.enqueue_columns(self.store, columns, now)
+        else:
+            ids = await self.store.enqueue_columns(columns, now)
+        job = columns.job
+        self._woken(bool(job.worker), [job.run_after], now)
+        return ids
 
     async def _store_jobs(self, new_jobs: list[NewJob], now: int) -> EnqueuedIds:
         """Store jobs built at `now` in one transaction, and wake this process's engine."""
@@ -280,12 +320,18 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         else:
             ids = await self.store.enqueue(new_jobs, now)
         if self._engine is not None:
-            named = any(j.worker for j in new_jobs)
-            self._engine.wake(named=named)
-            for job in new_jobs:
-                if job.run_after > now:
-                    self._engine.note_due(job.run_after)
+            self._woken(any(j.worker for j in new_jobs), [j.run_after for j in new_jobs], now)
         return ids
+
+    def _woken(self, named: bool, run_after: Iterable[int], now: int) -> None:
+        """Wake this process's engine for jobs stored at `now`, due at `run_after`."""
+        engine = self._engine
+        if engine is None:
+            return
+        engine.wake(named=named)
+        for due in run_after:
+            if due > now:
+                engine.note_due(due)
 
     async def declared_command(self, name: str) -> CommandDefinition | None:
         """The command `name` as the engines that run it declared it in the store, or None if

@@ -37,17 +37,17 @@ Spec = Command | CommandDefinition
 UNDECLARED = CommandDefinition(name="")
 """Defaults for a command no engine declared (only with `allow_undeclared`)."""
 
-_CHECKED_REQUESTS = (dict, list, str, int, float, bool, type(None))
+CHECKED_REQUESTS = (dict, list, str, int, float, bool, type(None))
 """Request types checked against a command's shape: plain JSON values, as the CLI or a web
 tier passes them (an instance of the request type is right by construction)."""
 
 
-_OPTIONS = tuple(f.name for f in fields(EnqueueRequest) if f.name not in ("command", "request"))
+OPTIONS = tuple(f.name for f in fields(EnqueueRequest) if f.name not in ("command", "request"))
 _ROUTING = ("queue", "priority", "concurrency_key")
 """The flow options most requests that set any set (`throughput.py`'s mixed workload):
 built by `JobBuilder.routed_job` when they are the only ones set (`plain_job` when none
 is: most requests set no option)."""
-_others_of = attrgetter(*(name for name in _OPTIONS if name not in _ROUTING))
+_others_of = attrgetter(*(name for name in OPTIONS if name not in _ROUTING))
 _NO_OTHERS = _others_of(EnqueueRequest(command="-"))
 
 
@@ -157,6 +157,14 @@ class JobBuilder:
         except _Miss:
             return None
 
+    def known_spec(self, name: str) -> Spec | None:
+        """What enqueue knows of command `name` here or in the cached declarations; None on
+        a miss (then `build` looks it up in the store, or names it unknown)."""
+        try:
+            return self._spec(name)
+        except _Miss:
+            return None
+
     async def refresh(self) -> list[CommandDefinition]:
         """Read the commands the engines declared in the store again; returns them."""
         store = self.store
@@ -222,7 +230,7 @@ class JobBuilder:
             raise _worker_conflict(r, spec.worker)
         if r.callback is not None:
             self._spec(r.callback, allow_undeclared, refreshed=refreshed)
-        if spec.shape is not None and type(r.request) in _CHECKED_REQUESTS:
+        if spec.shape is not None and type(r.request) in CHECKED_REQUESTS:
             check_request(spec.shape, r.request, r.command)
         settings = self.settings
         parents = [] if r.depends_on is None else parents_of(r.depends_on)
@@ -303,7 +311,7 @@ def _new_job(
     retry_limit: int, timeout: float, routing: dict[str, Any],
 ) -> NewJob:  # fmt: skip
     """A job of `command` with its command's defaults (resolved) and `routing`'s fields."""
-    if shape is not None and type(request) in _CHECKED_REQUESTS:
+    if shape is not None and type(request) in CHECKED_REQUESTS:
         check_request(shape, request, command)
     return NewJob(
         command=command, request_type=type_name(request),

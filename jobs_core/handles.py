@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, Unpack, over
 
 from .context import JobContext
 from .enqueue_options import EnqueueOptions, RunOptions
+from .job_refs import JobHandles
 from .options import check_command_options
 from .records import JobRef, JobResult, JobState
 from .registry import Command, FlowOptions, KeyFunction
@@ -98,10 +99,11 @@ class CommandHandle(Generic[Req, Resp]):
 
     async def enqueue_many(
         self, requests: Iterable[Req], **options: Unpack[EnqueueOptions]
-    ) -> list[JobHandle[Resp]]:
-        """Store one job per request, with the same options, in one transaction."""
-        batch = [self.enqueue_request(r, **options) for r in requests]
-        return [self.job_handle(ref) for ref in await self.jobs.enqueue_many(batch)]
+    ) -> JobHandles[Resp]:
+        """Store one job per request, with the same options, in one transaction (all or
+        none): `jobs.enqueue_each`, no record made per job. The result is a sequence of
+        `JobHandle`s, each made when read."""
+        return JobHandles(await self.jobs.enqueue_each(self.name, requests, **options), self)
 
     def enqueue_request(self, request: Req, **options: Unpack[EnqueueOptions]) -> EnqueueRequest:
         """A typed item for `jobs.enqueue_many`, to mix commands in one transaction."""

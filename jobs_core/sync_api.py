@@ -13,7 +13,7 @@ import asyncio
 import atexit
 import os
 import threading
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
@@ -21,6 +21,7 @@ from .enqueue_options import EnqueueOptions
 from .errors import JobsError
 from .flow_records import QueueInfo, QueueSettings, RateLimit, WaitInfo
 from .handles import CommandHandle, JobHandle
+from .job_refs import JobRefs
 from .queue_api import UNSET, Unset
 from .records import (
     BatchStatus,
@@ -161,6 +162,13 @@ class SyncJobs:
     def enqueue_many(self, requests: Sequence[EnqueueRequest]) -> list[JobRef]:
         """Store many jobs in one transaction: all or none."""
         return self._call(lambda f: f.enqueue_many(requests))
+
+    def enqueue_each(
+        self, command: str, requests: Iterable[Any], **options: Unpack[EnqueueOptions]
+    ) -> JobRefs:
+        """One job of `command` per request, the same options for all, in one transaction
+        (see `BackgroundJobs.enqueue_each`)."""
+        return self._call(lambda f: f.enqueue_each(command, requests, **options))
 
     @overload
     def wait(self, job: JobHandle[Resp], *, timeout: float | None = None) -> Resp: ...

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -25,7 +25,7 @@ from .rules import Attempt, Outcome
 
 if TYPE_CHECKING:
     from .records import Job
-    from .store.protocol import EnqueuedIds, NewJob, Store
+    from .store.protocol import EnqueuedIds, JobColumns, NewJob, Store
 
 SCOPE = "jobs_core"
 TRACEPARENT = "traceparent"
@@ -116,21 +116,37 @@ class Telemetry:
         """Store `jobs`, in an `enqueue` span carried into them when a trace is active.
 
         The facade calls it only when `live()`."""
-        for command, n in Counter(j.command for j in jobs).items():
+        counts = Counter(j.command for j in jobs)
+        return await self._enqueue(
+            counts, [j.meta for j in jobs], len(jobs), lambda: store.enqueue(jobs, now)
+        )
+
+    async def enqueue_columns(self, store: Store, jobs: JobColumns, now: int) -> EnqueuedIds:
+        """`enqueue` for `Store.enqueue_columns` (every job carries its one `meta`)."""
+        counts = {jobs.job.command: len(jobs)}
+        return await self._enqueue(
+            counts, [jobs.job.meta], len(jobs), lambda: store.enqueue_columns(jobs, now)
+        )
+
+    async def _enqueue(
+        self, counts: Mapping[str, int], metas: list[dict[str, str]], count: int,
+        insert: Callable[[], Awaitable[EnqueuedIds]],
+    ) -> EnqueuedIds:  # fmt: skip
+        for command, n in counts.items():
             self.enqueued.add(n, {"command": command})
         if not (self.tracing and trace.get_current_span().get_span_context().is_valid):
-            return await store.enqueue(jobs, now)
-        commands = sorted({j.command for j in jobs})
+            return await insert()
+        commands = sorted(counts)
         name = f"enqueue {commands[0]}" if len(commands) == 1 else "enqueue"
         with self._tracer.start_as_current_span(name, kind=SpanKind.PRODUCER) as span:
             span.set_attribute("jobs.commands", commands)
-            span.set_attribute("jobs.count", len(jobs))
+            span.set_attribute("jobs.count", count)
             carrier: dict[str, str] = {}
             _PROPAGATOR.inject(carrier)
-            for job in jobs:
+            for meta in metas:
                 # NewJob is frozen but its meta is the job's own dict, made for it at enqueue.
-                job.meta.update(carrier)
-            ids = await store.enqueue(jobs, now)
+                meta.update(carrier)
+            ids = await insert()
             if len(ids) == 1:
                 span.set_attribute("jobs.job_id", ids[0])
             return ids

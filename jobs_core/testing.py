@@ -14,20 +14,23 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack, overload
 
 from .clock import Clock, ManualClock
+from .enqueue_options import EnqueueOptions
 from .errors import JobsError
 from .handles import CommandHandle
+from .job_refs import JobRefs
+from .options import EnqueueRequest
 from .records import Job, JobFilter, JobRef, JobState
 from .serialization import from_json
 from .store.opening import open_store
 from .waiting import outcome_of
 
 if TYPE_CHECKING:
-    from .app import BackgroundJobs, EnqueueRequest
+    from .app import BackgroundJobs
     from .store.protocol import Store
 
 Req = TypeVar("Req")
@@ -91,11 +94,19 @@ def eager(jobs: BackgroundJobs, *, raise_errors: bool = True) -> Iterator[None]:
                     outcome_of(found)
         return refs
 
+    async def enqueue_each(
+        command: str, requests: Iterable[Any], **options: Unpack[EnqueueOptions]
+    ) -> JobRefs:
+        made = [EnqueueRequest(command=command, request=r, **options) for r in requests]
+        return JobRefs.of(await enqueue_many(made))
+
     vars(jobs)["enqueue_many"] = enqueue_many
+    vars(jobs)["enqueue_each"] = enqueue_each  # a handle's enqueue_many too
     try:
         yield
     finally:
         del vars(jobs)["enqueue_many"]
+        del vars(jobs)["enqueue_each"]
 
 
 @overload

@@ -22,7 +22,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from .protocol import EnqueuedIds, NewJob
+from .protocol import EnqueuedIds, JobColumns, NewJob
 
 Outcome = EnqueuedIds | BaseException
 """One caller's result: the ids of its jobs in order (and which of them were already
@@ -34,12 +34,22 @@ class Pending:
     """One caller's jobs, waiting for the transaction that stores them."""
 
     jobs: list[NewJob]
+    """Its jobs as records; empty when they come as `columns`."""
     now: int
     """The caller's time: its jobs' created date."""
     taken: bool = False
     """Whether a transaction took it (it can no longer be withdrawn)."""
     outcome: Outcome | None = None
     waiter: asyncio.Future[None] | None = field(default=None, repr=False)
+    columns: JobColumns | None = None
+    """Its jobs as columns (`Store.enqueue_columns`), or None."""
+
+    def as_records(self) -> Pending:
+        """This caller's jobs as records: itself, or a copy with its columns made `NewJob`s
+        (for a group write that takes records; its outcome is still this entry's)."""
+        if self.columns is None:
+            return self
+        return Pending(self.columns.new_jobs(), self.now)
 
 
 WriteNow = Callable[[Sequence[Pending]], list[Outcome] | None]
@@ -61,9 +71,12 @@ class GroupCommitter:
         """A caller is gathering or writing a group, or a flush task is running."""
         self._flush_task: asyncio.Task[None] | None = None
 
-    async def submit(self, jobs: list[NewJob], now: int) -> EnqueuedIds:
-        """Store `jobs` (one caller's, all or none); returns their ids once committed."""
-        entry = Pending(jobs, now)
+    async def submit(
+        self, jobs: list[NewJob], now: int, columns: JobColumns | None = None
+    ) -> EnqueuedIds:
+        """Store `jobs`, or the jobs of `columns` (one caller's, all or none); returns their
+        ids once committed."""
+        entry = Pending(jobs, now, columns=columns)
         if self._leading:
             self._pending.append(entry)
             return await self._wait(entry)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from copy import copy
+from dataclasses import MISSING, Field, dataclass, field, fields
+from typing import Any, Protocol, runtime_checkable
 
 from jobs_core.fast_init import fast_init
 from jobs_core.flow import WaitFacts
@@ -78,6 +79,52 @@ class NewJob:
             self.dependencies or self.depends_on_batch is not None
             or self.depends_policy is not DependencyPolicy.COMPLETED
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobColumns:
+    """Jobs alike but for their requests (`Store.enqueue_columns`): one `NewJob` gives every
+    field but the request's, and each job's request type and body come in a column, so a
+    batch of one command with one set of options makes no record per job."""
+
+    job: NewJob
+    """Every job's fields; its `request_type` and `request_body` are not used."""
+    request_types: Sequence[str]
+    request_bodies: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.request_bodies)
+
+    def new_jobs(self) -> list[NewJob]:
+        """The jobs as `NewJob`s, in order (for a store, or a batch, with no way of its own).
+
+        Only the fields `job` sets are passed (`dataclasses.replace` passes all 27: 4 times the
+        time); each job gets its own `args`, `meta` and `dependencies`."""
+        job = self.job
+        given = {
+            name: value for name, default in _NEW_JOB_DEFAULTS
+            if (value := getattr(job, name)) is not default and value != default
+        }  # fmt: skip
+        copied = [name for name in ("args", "meta", "dependencies") if getattr(job, name)]
+        jobs: list[NewJob] = []
+        for t, b in zip(self.request_types, self.request_bodies, strict=True):
+            for name in copied:
+                given[name] = copy(getattr(job, name))
+            jobs.append(NewJob(request_type=t, request_body=b, **given))
+        return jobs
+
+
+def _default(f: Field[Any]) -> Any:
+    if f.default is not MISSING:
+        return f.default
+    return MISSING if f.default_factory is MISSING else f.default_factory()
+
+
+_NEW_JOB_DEFAULTS = [
+    (f.name, _default(f)) for f in fields(NewJob) if f.name not in ("request_type", "request_body")
+]
+"""`NewJob`'s fields but the request's, each with its default (a required field's is MISSING,
+which no value equals)."""
 
 
 class EnqueuedIds(list[int]):
@@ -271,6 +318,12 @@ class Store(Protocol):
         jobs that were already there are in the result's `existing`. Holds under concurrent
         enqueues from many processes: two enqueues never both insert one key.
         """
+        ...
+
+    async def enqueue_columns(self, jobs: JobColumns, now: int) -> EnqueuedIds:
+        """`enqueue` of `jobs.new_jobs()`, with the same result, errors and durability; a
+        store may insert them without making a record per job (SQLite builds their rows
+        from the columns, before it takes the write lock)."""
         ...
 
     async def claim(

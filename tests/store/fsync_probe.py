@@ -1,6 +1,6 @@
 """Run under strace by test_full_durability.py: one store operation, 20 times, at FULL.
 
-Usage: python fsync_probe.py STORE_DIR (seed|open|enqueue|claim|finish|heartbeat)
+Usage: python fsync_probe.py STORE_DIR (seed|open|enqueue|columns|claim|finish|heartbeat)
 `seed` enqueues 40 jobs, claims 20 and registers the engine `probe`: the state the other
 modes need, written by a run of its own (each run opens the store afresh)."""
 
@@ -11,7 +11,7 @@ import sys
 
 from jobs_core.records import JobState
 from jobs_core.settings import Durability, Settings
-from jobs_core.store.protocol import EngineRegistration, NewJob, Transition
+from jobs_core.store.protocol import EngineRegistration, JobColumns, NewJob, Transition
 from jobs_core.store.sqlite.store import SqliteStore
 
 N = 20
@@ -38,6 +38,9 @@ async def main(directory: str, mode: str) -> None:
     for i in range(N):
         if mode == "enqueue":
             await store.enqueue([new_job()], NOW)
+        elif mode == "columns":
+            await store.enqueue_columns(JobColumns(job=new_job(), request_types=("dict",) * 3,
+                                                   request_bodies=["{}"] * 3), NOW)  # fmt: skip
         elif mode == "claim":
             await store.claim(owner=OWNER, commands=["noop"], named=False, limit=1, now=NOW)
         elif mode == "heartbeat":

@@ -1,7 +1,7 @@
-"""`Durability.FULL` on SQLite: enqueues and outcomes wait for an fsync each; claims and
-heartbeats do not (their loss on power loss only makes work run again, and the next commit
-that fsyncs covers them: the WAL is append-only). Counted with strace, in a process per
-operation."""
+"""`Durability.FULL` on SQLite: enqueues (their columnar form too) and outcomes wait for an
+fsync each; claims and heartbeats do not (their loss on power loss only makes work run
+again, and the next commit that fsyncs covers them: the WAL is append-only). Counted with
+strace, in a process per operation."""
 
 from __future__ import annotations
 
@@ -49,8 +49,9 @@ def test_full_claims_and_heartbeats_skip_the_fsync_enqueues_and_finishes_wait(
     )  # fmt: skip
     baseline = _fsyncs(store_dir, "open", tmp_path)
     counts = {m: _fsyncs(store_dir, m, tmp_path) - baseline for m in
-              ("claim", "heartbeat", "finish", "enqueue")}  # fmt: skip
+              ("claim", "heartbeat", "finish", "enqueue", "columns")}  # fmt: skip
     assert counts["enqueue"] >= N, counts
+    assert counts["columns"] >= N, counts  # `enqueue_each`'s own transaction
     assert counts["finish"] >= N, counts
     # Closing a store that was written checkpoints it (a few fsyncs, whatever was written).
     assert counts["claim"] < N // 2, counts

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+import pytest
 
 from jobs_core import (
     BackgroundJobs,
@@ -17,6 +19,7 @@ from jobs_core import (
     DuplicateRefIdError,
     EnqueueRequest,
     JobNotFoundError,
+    JobRef,
 )
 from tests.conftest import MakeJobs, wait_until
 
@@ -48,18 +51,25 @@ async def bodies(jobs: BackgroundJobs, ids: list[int]) -> list[str]:
     return [f.job.request_body for f in found if f is not None and f.job is not None]
 
 
+@pytest.mark.parametrize("way", ["enqueue_many", "enqueue_each", "both"])
 async def test_group_commit_100_concurrent_producers_get_distinct_durable_ids(
-    make_jobs: MakeJobs, store_dir: str
+    make_jobs: MakeJobs, store_dir: str, way: str
 ) -> None:
+    """Callers giving columns (`enqueue_each`; `enqueue_many` of one command and no
+    option), or columns and records in turn (a tag makes records), share transactions."""
     jobs = facade(make_jobs)
     reader = facade(make_jobs, directory=store_dir)  # another connection, as another process
 
     async def producer(p: int) -> list[int]:
         ids: list[int] = []
         for k in range(3):
-            refs = await jobs.enqueue_many(
-                [EnqueueRequest(command="item", request={"p": p, "k": k, "n": n}) for n in range(2)]
-            )
+            requests = [{"p": p, "k": k, "n": n} for n in range(2)]
+            if way == "enqueue_each" or (way == "both" and (p + k) % 2):
+                refs: Sequence[JobRef] = await jobs.enqueue_each("item", requests)
+            else:
+                tag = "t" if way == "both" else None
+                made = [EnqueueRequest(command="item", request=r, tag=tag) for r in requests]
+                refs = await jobs.enqueue_many(made)
             ids += [ref.id for ref in refs]
             # Durable on return: another connection reads it at once.
             assert await bodies(reader, [refs[-1].id]) == [f'{{"p":{p},"k":{k},"n":1}}']

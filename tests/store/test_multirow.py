@@ -94,4 +94,16 @@ async def test_multirow_inserts_store_the_rows_one_insert_a_row_stores(
 def test_number_sets_each_rows_id_across_statements() -> None:
     built = multirow.statements(("id", "x"), [(0, "a"), (0, "b"), (0, "c")])
     multirow.number(built, 2, 41)
-    assert [params for _, params in built] == [[41, "a", 42, "b"], [43, "c"]]
+    assert [params for _, params, _ in built] == [[41, "a", 42, "b"], [43, "c"]]
+
+
+def test_values_every_row_shares_are_bound_once() -> None:
+    built = multirow.statements(("id", "x", "y"), [(0, "a", "s"), (0, "b", "s"), (0, "c", "s")])
+    assert [(sql.split("VALUES ")[1], shared) for sql, _, shared in built] == [
+        ("(?2, ?3, ?1), (?4, ?5, ?1)", 1),  # the ids (all 0 before numbering) never shared
+        ("(?, ?, ?)", 0),
+    ]
+    multirow.number(built, 3, 41)
+    assert [params for _, params, _ in built] == [["s", 41, "a", 42, "b"], [43, "c", "s"]]
+    (alike,) = multirow.statements(("id", "x"), [(0, "a"), (0, "a")])
+    assert (alike[0].split("VALUES ")[1], alike[1:]) == ("(?2, ?1), (?3, ?1)", (["a", 0, 0], 1))

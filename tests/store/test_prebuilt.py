@@ -43,6 +43,13 @@ ROUTED = [
 ]  # fmt: skip
 """The same with no other option: its rows bind queue, priority, key and limit only."""
 
+ROUTED_ONE_LIMIT = [
+    new(queue=["mail", "default"][i % 2], priority=i % 3,
+        concurrency_key=f"user:{i % 4}" if i % 3 == 0 else None)
+    for i in range(30)
+]  # fmt: skip
+"""The same with every key at the default limit: its rows bind no limit."""
+
 
 @pytest.mark.parametrize(
     ("group", "built"),
@@ -62,6 +69,19 @@ ROUTED = [
 )
 def test_which_groups_are_built_before_the_lock(group: list[list[NewJob]], built: bool) -> None:
     assert (prebuild([Pending(jobs, NOW) for jobs in group]) is not None) is built
+
+
+@pytest.mark.parametrize(
+    ("batch", "limit"), [(ROUTED, True), (ROUTED_ONE_LIMIT, False)], ids=["limits", "no limit"]
+)
+def test_a_routed_batch_binds_a_limit_only_when_one_is_not_the_default(
+    batch: list[NewJob], limit: bool
+) -> None:
+    columns, rows = queued_rows(batch, [NOW] * len(batch))
+    routed = ("queue", "priority", "concurrency_key")
+    assert all(name in columns for name in routed)
+    assert ("concurrency_limit" in columns) is limit
+    assert {len(row) for row in rows} == {len(columns)}
 
 
 async def test_callers_with_different_created_dates_keep_their_own(tmp_path: Path) -> None:
@@ -113,9 +133,12 @@ async def inserted(path: Path, groups: Sequence[Sequence[list[NewJob]]], prebuil
 
 async def test_prebuilt_rows_are_the_rows_built_in_the_transaction(tmp_path: Path) -> None:
     """Two stores take the same groups (a mixed batch, two callers of plain jobs, a batch
-    setting only queues, priorities and keys beside a plain job), one building rows before
-    the lock, the other inside it: equal tables, equal ids."""
-    groups = [[MIXED], [[new(), new()], [new(priority=2)]], [ROUTED, [new()]]]
+    setting only queues, priorities and keys beside a plain job, and one whose keys all
+    have the default limit), one building rows before the lock, the other inside it: equal
+    tables, equal ids."""
+    groups = [
+        [MIXED], [[new(), new()], [new(priority=2)]], [ROUTED, [new()]], [ROUTED_ONE_LIMIT],
+    ]  # fmt: skip
     ahead = await inserted(tmp_path / "ahead", groups, prebuilt=True)
     inside = await inserted(tmp_path / "inside", groups, prebuilt=False)
     assert ahead == inside

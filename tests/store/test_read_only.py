@@ -11,9 +11,13 @@ from typing import Any
 
 import pytest
 
-from jobs_core import BackgroundJobs, ManualClock, ReadOnlyStoreError, StoreError
+from jobs_core import BackgroundJobs, EnqueueRequest, ManualClock, ReadOnlyStoreError, StoreError
 from jobs_core.store.sqlite import connection
 from tests.contract.admin.conftest import OCTOBER, build_history
+
+
+async def noop(req: int) -> None:
+    return None
 
 
 def digest(path: Path) -> str:
@@ -52,6 +56,11 @@ async def test_read_only_reads_everything_and_writes_nothing(seeded: Path) -> No
             await jobs.delete(3)
         with pytest.raises(ReadOnlyStoreError):
             await jobs.pause_task("none")
+        jobs.command("noop")(noop)
+        with pytest.raises(ReadOnlyStoreError):  # the columnar path
+            await jobs.enqueue_each("noop", [1, 2])
+        with pytest.raises(ReadOnlyStoreError):  # one command, no option: columns too
+            await jobs.enqueue_many([EnqueueRequest(command="noop", request=i) for i in (1, 2)])
     finally:
         await jobs.close()
     assert {name: digest(seeded / name) for name in store_files(seeded)} == before

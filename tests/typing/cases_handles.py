@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, assert_type
 
-from jobs_core import BackgroundJobs, JobContext, JobHandle, JobRef
+from jobs_core import BackgroundJobs, JobContext, JobHandle, JobHandles, JobRef, JobRefs
 
 jobs = BackgroundJobs("typing_cases_never_opened", start_engine=False)
 
@@ -65,7 +65,9 @@ async def cases() -> None:
     await tick.enqueue(SendEmail("a"))  # E: call-overload
 
     # Many, transient runs, and typed items for jobs.enqueue_many.
-    assert_type(await send_email.enqueue_many([SendEmail("a")], tag="t"), list[JobHandle[str]])
+    assert_type(await send_email.enqueue_many([SendEmail("a")], tag="t"), JobHandles[str])
+    assert_type((await send_email.enqueue_many([SendEmail("a")]))[0], JobHandle[str])
+    assert_type(await jobs.enqueue_each("send_email", [SendEmail("a")]), JobRefs)
     await send_email.enqueue_many([1, 2])  # E: list-item
     assert_type(await send_email.run(SendEmail("a"), timeout=1.0), str)
     await send_email.run(SendEmail("a"), tag="x")  # E: call-arg

@@ -12,6 +12,8 @@ the lock released at its commit) replaces BEGIN, the lock, the claim and COMMIT.
 
 from __future__ import annotations
 
+from jobs_core.flow import MIN_PER_QUEUE
+
 CLAIM_LOCK_KEY = 0
 """Second key of the store's advisory lock class that serialises claims in flow mode."""
 
@@ -57,11 +59,13 @@ ROUND_SETTING = "jobs.claim_round"
 ROUND_STATS = f"""
 , round AS (
     SELECT set_config('{ROUND_SETTING}', concat_ws(' ', coalesce(sum(n), 0), coalesce(max(n), 0),
-                      (SELECT count(*) FROM parked)), true)
+                      (SELECT count(*) FROM parked),
+                      (SELECT coalesce(max(base), 0) FROM share)), true)
     FROM (SELECT count(*) AS n FROM claimed GROUP BY queue) AS per_queue
 )"""
-"""One row, made once: the jobs a round claimed, the most one queue gave, the jobs it parked
-(read by `claim_locked` after the round's RETURN QUERY)."""
+"""One row, made once: the jobs a round claimed, the most one queue gave, the jobs it parked,
+the share each queue had (`SHARE`'s base; read by `claim_locked` after the round's RETURN
+QUERY)."""
 
 
 # A claim writes only the live row: the summary of a running job takes its state, start and
@@ -141,12 +145,31 @@ NEVER_DUE = 2**63 - 1
 """The plain claim's `due` when no ready job has a future `run_after`."""
 
 
+SHARE = f"""share AS (
+    SELECT name, base, LEAST(n, base + CASE WHEN n > base THEN (spare + open - 1) / open
+                                            ELSE 0 END) AS cap
+    FROM (SELECT name, n, base, sum(GREATEST(base - n, 0)) OVER ()::bigint AS spare,
+                 count(*) FILTER (WHERE n > base) OVER () AS open
+          FROM (SELECT name, n, CASE WHEN $6 > 0 THEN $6 ELSE GREATEST({MIN_PER_QUEUE},
+                           ($4 + count(*) OVER () - 1) / count(*) OVER ()) END AS base
+                FROM allowance) AS fair) AS spared
+)"""
+"""How many jobs each queue may give a round: its share of the batch among the queues with
+ready jobs now (`base`, as `flow.per_queue_cap`; `$6` instead when above 0), and the share a
+queue's allowance leaves unused (at or near its concurrency limit, paused, out of rate) split among
+the queues with room for more. With a share from the last claim's count of queues, a claim
+after the producer filled four more queues read and locked 100 jobs of each; with shares
+alone, a limited queue at its limit left the first round short and the claim ran a second
+round (a whole statement again: ~1 ms of the server's CPU for a claim of 100; bench/README.md,
+issue 10's ninth pass)."""
+
+
 def claim_default(job_fields: list[str], stats: bool = False) -> str:
     """The default-worker claim, returning `job_fields` and the flags; `$1` owner, `$2` now,
-    `$3` commands, `$4` batch, `$5` locked, `$6` how many jobs one queue may give (its share
-    of the batch, see `flow.per_queue_cap`). Queues take turns in a batch (the first job of
-    each, oldest first, then the second, ...): priorities order the jobs of one queue, and no
-    queue starves another."""
+    `$3` commands, `$4` batch, `$5` locked, `$6` how many jobs one queue may give (0: its
+    share of the batch among the queues found, see `SHARE`). Queues take turns in a batch
+    (the first job of each, oldest first, then the second, ...): priorities order the jobs of
+    one queue, and no queue starves another."""
     return f"""
 WITH RECURSIVE {FLOW}, {MINE}, {QUEUES}, allowance AS (
     SELECT q.name, CASE WHEN c.name IS NULL THEN $4 WHEN c.paused THEN 0 ELSE LEAST($4,
@@ -158,19 +181,19 @@ WITH RECURSIVE {FLOW}, {MINE}, {QUEUES}, allowance AS (
              ELSE c.rate_limit - {WINDOW_STARTS.format(queue="q.name")} END) END AS n
     FROM queues q LEFT JOIN job_queue c ON c.name = q.name
     WHERE q.name IS NOT NULL AND (SELECT ok FROM go)
-), candidate AS MATERIALIZED (
+), {SHARE}, candidate AS MATERIALIZED (
     SELECT p.*, row_number() OVER (
         PARTITION BY a.name ORDER BY p.priority DESC, p.run_after, p.id) AS nth
-    FROM allowance a CROSS JOIN LATERAL (
+    FROM share a CROSS JOIN LATERAL (
         SELECT x.* FROM unnest($3::text[]) AS cmd(name) CROSS JOIN LATERAL (
             SELECT id, priority, run_after, concurrency_key, concurrency_limit
             FROM background_job
             WHERE worker = '' AND queue = a.name AND command = cmd.name AND {READY}
               AND run_after <= $2 AND (expires_at IS NULL OR expires_at > $2)
-            ORDER BY priority DESC, run_after, id LIMIT LEAST(a.n, $6)
+            ORDER BY priority DESC, run_after, id LIMIT a.cap
             FOR UPDATE SKIP LOCKED) AS x
-        ORDER BY x.priority DESC, x.run_after, x.id LIMIT LEAST(a.n, $6)) AS p
-    WHERE a.n > 0
+        ORDER BY x.priority DESC, x.run_after, x.id LIMIT a.cap) AS p
+    WHERE a.cap > 0
 ), held AS MATERIALIZED (
     SELECT k.id FROM (
         SELECT id, concurrency_key, concurrency_limit, row_number() OVER (
@@ -278,11 +301,12 @@ BEGIN
     PERFORM pg_advisory_xact_lock($7, {CLAIM_LOCK_KEY});
     FOR v_n IN 1..{max_rounds} LOOP
         RETURN QUERY {statement};
-        -- claimed, most from one queue, parked
+        -- claimed, most from one queue, parked, each queue's share (0: no queue had a job)
         v_round := string_to_array(current_setting('{ROUND_SETTING}'), ' ')::bigint[];
         v_claimed := v_claimed + v_round[1];
+        v_cap := v_round[4];
         v_batch := $4 - v_claimed;
-        EXIT WHEN v_batch <= 0;
+        EXIT WHEN v_batch <= 0 OR v_cap = 0;
         IF v_round[2] >= v_cap AND v_cap < $4 THEN
             v_cap := v_batch;
         ELSIF v_round[3] > 0 THEN

@@ -508,8 +508,15 @@ whose archived row was gone (its month dropped by hand) goes with it: its job le
 counts by state, and the dependency edges naming it go (as a purge does). `finish_jobs`
 again, writing `job_ref` instead of the summary."""
 
+V11 = f"""
+DROP FUNCTION claim_locked;
+{claim_locked_function(column_types(), JOB_FIELDS, MAX_ROUNDS)}"""
+"""Migration 11: `claim_locked` again, each queue's part of a round sized by what the other
+queues' allowances leave (`claim_sql.SHARE`), so that a queue at its limit no longer costs
+the claim a second round."""
+
 MIGRATIONS: list[str] = [
-    V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8, V9, V10,
+    V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11,
 ]  # fmt: skip
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 

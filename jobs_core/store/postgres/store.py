@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from jobs_core.errors import StoreUnavailableError
 from jobs_core.figures import FIGURES_KEPT_MS
-from jobs_core.flow import WaitFacts, per_queue_cap
+from jobs_core.flow import WaitFacts
 from jobs_core.flow_records import QueueInfo, QueueSettings
 from jobs_core.records import (
     EngineInfo,
@@ -21,6 +21,7 @@ from jobs_core.store.protocol import (
     EngineRegistration,
     EnqueuedIds,
     FinishResult,
+    JobColumns,
     NewJob,
     QueueChange,
     Transition,
@@ -191,6 +192,9 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             "for a ref_id or unique key"
         )
 
+    async def enqueue_columns(self, jobs: JobColumns, now: int) -> EnqueuedIds:
+        return await self.enqueue(jobs.new_jobs(), now)
+
     async def claim(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int,
         finished: Sequence[int] = (),
@@ -271,7 +275,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
     ) -> ClaimRound:
         """A default claim under the store's claim lock in one round trip: `claim_locked`,
         its own transaction, runs the claim's rounds itself."""
-        cap = per_queue_cap(limit, self._queues_seen)
+        cap = 0  # the statement shares the batch among the queues it finds (claim_sql.SHARE)
         return await self._db.one(
             lambda c: flow_claims.claim(
                 c, owner=owner, commands=commands, named=False, limit=limit, per_queue=cap,

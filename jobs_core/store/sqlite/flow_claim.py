@@ -36,7 +36,7 @@ from typing import Any
 from jobs_core.flow import MAX_ROUNDS, next_cap, per_queue_cap
 from jobs_core.records import Job
 
-from .rows import CLAIMED_KEY, CLAIMED_SELECT, claimed_jobs
+from .rows import FLOW_KEY, FLOW_SELECT, flow_claimed_jobs
 
 READY = "state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
 """The predicate of `ix_job_ready`: queued, not waiting on a parent, not parked."""
@@ -119,7 +119,7 @@ UPDATE background_job
 SET state = 'started', owner = :owner, attempts = attempts + 1, started_date = :now,
     last_activity_date = :now, cancel_requested = 0
 WHERE id IN (SELECT value FROM json_each(:ids))
-RETURNING {CLAIMED_SELECT}
+RETURNING {FLOW_SELECT}
 """
 """Start the jobs a round chose: the batch's one claim statement."""
 
@@ -239,7 +239,7 @@ def _decided_round(
     if not choice.start:
         return Round(jobs=[], parked=len(choice.park))
     start = {**params, "ids": json.dumps(choice.start)}
-    started = claimed_jobs(conn, conn.execute(START, start).fetchall())
+    started = flow_claimed_jobs(conn, conn.execute(START, start).fetchall(), _known(params))
     return Round(jobs=started, parked=len(choice.park))
 
 
@@ -263,16 +263,21 @@ def direct_round(
         values |= {f"q{i}": queue, f"c{i}": command, f"n{i}": n}
     conn.execute("SAVEPOINT direct_round")
     rows = conn.execute(_direct_sql(len(pairs)), values).fetchall()
-    keys = [row[CLAIMED_KEY] for row in rows if row[CLAIMED_KEY] is not None]
+    keys = [row[FLOW_KEY] for row in rows if row[FLOW_KEY] is not None]
     if len(set(keys)) < len(keys):
         conn.execute("ROLLBACK TO direct_round")
         conn.execute("RELEASE direct_round")
         return None
     conn.execute("RELEASE direct_round")
-    jobs = claimed_jobs(conn, rows)
+    jobs = flow_claimed_jobs(conn, rows, _known(params))
     got = Counter((j.queue, j.command) for j in jobs)
     short = any(got[pair] < n for pair, n in zip(pairs, offers, strict=True) if n > 0)
     return Round(jobs=jobs, short=short or offers != offered)
+
+
+def _known(params: dict[str, Any]) -> tuple[str, str, int, int]:
+    """The values of `rows.FLOW_KNOWN` for a claim's `params`."""
+    return ("", params["owner"], params["now"], params["now"])
 
 
 MAX_DIRECT_PAIRS = 32
@@ -316,5 +321,5 @@ WHERE id IN ({ranges})
   AND (concurrency_key IS NULL OR concurrency_limit > (
     SELECT count(*) FROM background_job r INDEXED BY ix_job_key_running
     WHERE r.concurrency_key = background_job.concurrency_key AND r.state = 'started'))
-RETURNING {CLAIMED_SELECT}
+RETURNING {FLOW_SELECT}
 """

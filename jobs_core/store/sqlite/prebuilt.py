@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 from jobs_core.store import numbering
 from jobs_core.store.group_commit import Outcome, Pending
+from jobs_core.store.protocol import JobColumns
 
 from . import multirow
 from .group_insert import may_be_refused, split_ids
-from .queue import queued_rows
+from .queue import BASE_COLUMNS, queued_rows
 from .summaries import NEXT_ID
 
 
@@ -63,6 +64,46 @@ def prebuild(group: Sequence[Pending]) -> Prebuilt | None:
         statements=multirow.statements(columns, rows), width=len(columns), count=len(rows),
         order=order, sizes=[len(e.jobs) for e in group],
     )  # fmt: skip
+
+
+def prebuild_columns(jobs: JobColumns, now: int) -> Prebuilt | None:
+    """The rows of `jobs` (`Store.enqueue_columns`) if nothing can refuse, hold or look
+    them up (as `prebuild`), else None. One row is built, the template's; each statement's
+    parameters are that row repeated, the requests' types and bodies set by slice (a job
+    costs two list slots, not a tuple and a `NewJob`), the template's other values bound once
+    a statement (`multirow`'s shared values)."""
+    job = jobs.job
+    if may_be_refused([job]) or job.waits or not len(jobs):
+        return None
+    columns, (row,) = queued_rows([job], [now])
+    width = len(columns)
+    types, bodies = jobs.request_types, jobs.request_bodies
+    own = [0, _BODY] if all(t == job.request_type for t in types) else [0, _TYPE, _BODY]
+    own.sort()
+    shared = tuple(i not in own for i in range(width))
+    values = [v for v, one in zip(row, shared, strict=True) if one]
+    stride = len(own)
+    statements: multirow.Statements = []
+    start = 0
+    for k in multirow.sizes(len(bodies), multirow.top_rows(width)):
+        if k == 1:  # one row: nothing to share (as multirow.statements)
+            params = list(row)
+            params[_TYPE], params[_BODY] = types[start], bodies[start]
+            statements.append((multirow.insert_sql(columns, 1), params, 0))
+        else:
+            params = values + [None] * (k * stride)
+            for slot, column in enumerate(own[1:], 1):
+                source = types if column == _TYPE else bodies
+                params[len(values) + slot :: stride] = source[start : start + k]
+            statements.append((multirow.insert_sql(columns, k, shared), params, len(values)))
+        start += k
+    return Prebuilt(
+        statements=statements, width=width, count=len(bodies), order=None, sizes=[len(bodies)]
+    )
+
+
+_TYPE = BASE_COLUMNS.index("request_type")
+_BODY = BASE_COLUMNS.index("request_body")
 
 
 def insert_prebuilt(conn: sqlite3.Connection, built: Prebuilt) -> list[Outcome]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from jobs_core.fast_init import row_builder
@@ -58,27 +59,15 @@ CLAIMED_FIELDS = (
     "started_date", "last_activity_date", "retry_limit", "attempts", "timeout_secs", "logs",
     "owner", "queue", "priority", "concurrency_limit", "concurrency_key",
 )  # fmt: skip
-"""The columns a plain job just claimed has set (`CLAIMED_SELECT`), of types a `Job` takes
-as they are; its state is `started`."""
+"""The columns a plain job just claimed has set, of types a `Job` takes as they are; its
+state is `started`. A claim returns them less those it knows (`ONE_SELECT`, `FLOW_SELECT`),
+then whether any other column is set."""
 
 _RARE = tuple(
     "nullif(logs_truncated, 0)" if name == "logs_truncated" else name
     for name in JOB_FIELDS
     if name not in CLAIMED_FIELDS and name != "state"
 )
-
-CLAIMED_SELECT = f"{', '.join(CLAIMED_FIELDS)}, coalesce({', '.join(_RARE)}) IS NOT NULL"
-"""A claimed job's row as a claim returns it: `CLAIMED_FIELDS`, then whether any other
-column differs from its `Job` default (NULL, or `logs_truncated` 0): a job with a parent,
-a key, a callback, an error of an earlier attempt, ... (`claimed_row_to_job` then reads its
-full row). Each column a RETURNING hands to Python costs ~60 ns a row, NULL or not: 18
-columns instead of 48 (measured: the claim's UPDATE … RETURNING of 100 plain jobs, 8.6 →
-~6.5 µs a job; bench/README.md, "The engine's per-job path, seventh pass")."""
-
-_build_claimed = row_builder(Job, CLAIMED_FIELDS, {**NOT_STORED, "state": JobState.STARTED})
-
-
-CLAIMED_KEY = CLAIMED_FIELDS.index("concurrency_key")
 
 CLAIM_KNOWN = ("command", "worker", "queue", "owner", "started_date", "last_activity_date")
 """What the claimer knows of each job a plain claim (`claims.CLAIM_ONE`) takes: its one
@@ -87,8 +76,9 @@ command and queue, the default worker, and the owner and time it sets."""
 ONE_FIELDS = tuple(name for name in CLAIMED_FIELDS if name not in CLAIM_KNOWN)
 
 ONE_SELECT = f"{', '.join(ONE_FIELDS)}, coalesce({', '.join(_RARE)}) IS NOT NULL"
-"""`CLAIMED_SELECT` less the columns the claimer knows (`CLAIM_KNOWN`): 6 columns fewer a
-row handed to Python, their values shared by the claim's jobs (`one_claimed_jobs`)."""
+"""`CLAIMED_FIELDS` less the columns the claimer knows (`CLAIM_KNOWN`), then whether any
+other is set (as `FLOW_SELECT`): 6 columns fewer a row handed to Python, their values
+shared by the claim's jobs (`one_claimed_jobs`)."""
 
 _build_one = row_builder(
     Job, (*ONE_FIELDS, *CLAIM_KNOWN), {**NOT_STORED, "state": JobState.STARTED}
@@ -98,41 +88,57 @@ FULL_ROWS = f"SELECT {JOB_SELECT} FROM background_job WHERE id IN (SELECT value 
 """The full rows of jobs just claimed that set more than a plain job's columns."""
 
 
-def claimed_row_to_job(row: tuple[Any, ...]) -> Job | None:
-    """The `Job` of a row selected with `CLAIMED_SELECT`; None if the job sets a column the
-    row lacks (read its full row with `JOB_SELECT`)."""
-    return None if row[-1] else _build_claimed(row)
-
-
-def claimed_jobs(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[Job]:
-    """The jobs of a claim's `CLAIMED_SELECT` rows: plain ones from the row, the others from
-    their full row, read in the claim's transaction (in no particular order: the caller
-    sorts)."""
-    jobs: list[Job] = []
-    fuller: list[int] = []
-    for row in rows:
-        job = claimed_row_to_job(row)
-        if job is None:
-            fuller.append(row[0])
-        else:
-            jobs.append(job)
-    if fuller:
-        jobs += map(row_to_job, conn.execute(FULL_ROWS, (json.dumps(fuller),)).fetchall())
-    return jobs
-
-
 def one_claimed_jobs(
     conn: sqlite3.Connection, rows: list[tuple[Any, ...]], known: tuple[Any, ...]
 ) -> list[Job]:
-    """`claimed_jobs` of a plain claim's `ONE_SELECT` rows, `known` the values of
-    `CLAIM_KNOWN`."""
+    """The jobs of a plain claim's `ONE_SELECT` rows, `known` the values of `CLAIM_KNOWN`."""
+    return _known_claimed_jobs(conn, rows, known, _build_one)
+
+
+FLOW_KNOWN = ("worker", "owner", "started_date", "last_activity_date")
+"""What a flow-controlled claim (`flow_claim`) knows of each job it starts: the default
+worker (its rounds read the default worker's jobs only), the owner and the time it sets."""
+
+FLOW_FIELDS = tuple(name for name in CLAIMED_FIELDS if name not in FLOW_KNOWN)
+
+FLOW_SELECT = f"{', '.join(FLOW_FIELDS)}, coalesce({', '.join(_RARE)}) IS NOT NULL"
+"""A job a flow-controlled round started, as its statement returns it: `CLAIMED_FIELDS` less
+`FLOW_KNOWN`, then whether any other column differs from its `Job` default (NULL, or
+`logs_truncated` 0): a job with a parent, a callback, an error of an earlier attempt, ...
+(`flow_claimed_jobs` then reads its full row). Each column a RETURNING hands to Python
+costs ~60 ns a row, NULL or not: 14 columns instead of 48 (the claim's UPDATE … RETURNING
+of 100 plain jobs, 8.6 → ~6.5 µs a job with 18; bench/README.md, "The engine's per-job
+path, seventh pass"; the 4 known ones left out in the ninth pass of issue 10)."""
+
+FLOW_KEY = FLOW_FIELDS.index("concurrency_key")
+
+_build_flow = row_builder(
+    Job, (*FLOW_FIELDS, *FLOW_KNOWN), {**NOT_STORED, "state": JobState.STARTED}
+)
+
+
+def flow_claimed_jobs(
+    conn: sqlite3.Connection, rows: list[tuple[Any, ...]], known: tuple[Any, ...]
+) -> list[Job]:
+    """The jobs of a flow-controlled round's `FLOW_SELECT` rows, `known` the values of
+    `FLOW_KNOWN`."""
+    return _known_claimed_jobs(conn, rows, known, _build_flow)
+
+
+def _known_claimed_jobs(
+    conn: sqlite3.Connection, rows: list[tuple[Any, ...]], known: tuple[Any, ...],
+    build: Callable[[Sequence[Any]], Job],
+) -> list[Job]:  # fmt: skip
+    """The jobs of a claim's rows (their columns, then whether any other is set): plain
+    ones made by `build` from the row and `known`, the others from their full row, read in
+    the claim's transaction (in no particular order: the caller sorts)."""
     jobs: list[Job] = []
     fuller: list[int] = []
     for row in rows:
         if row[-1]:
             fuller.append(row[0])
         else:
-            jobs.append(_build_one(row[:-1] + known))
+            jobs.append(build(row[:-1] + known))
     if fuller:
         jobs += map(row_to_job, conn.execute(FULL_ROWS, (json.dumps(fuller),)).fetchall())
     return jobs

@@ -29,6 +29,7 @@ from jobs_core.store.protocol import (
     EngineRegistration,
     EnqueuedIds,
     FinishResult,
+    JobColumns,
     NewJob,
     QueueChange,
     Transition,
@@ -52,7 +53,7 @@ from .files import LIVE_FILE, check_location, exposed_files
 from .group_insert import insert_group
 from .history_store import HistoryStoreMixin
 from .off_loop import OffLoop
-from .prebuilt import insert_prebuilt, prebuild
+from .prebuilt import insert_prebuilt, prebuild, prebuild_columns
 from .retention_store import RetentionStoreMixin
 from .schema import check_version, migrate
 from .task_store import TaskStoreMixin
@@ -229,6 +230,11 @@ class SqliteStore(
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
         return await self._committer.submit(jobs, now)
+
+    async def enqueue_columns(self, jobs: JobColumns, now: int) -> EnqueuedIds:
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
+        return await self._committer.submit([], now, columns=jobs)
 
     def _insert_group_now(self, group: Sequence[Pending]) -> list[Outcome] | None:
         """The group's transaction if the lock is free or freed within SPIN_SECS, else None."""
@@ -457,7 +463,15 @@ def _delete_archived(conn: sqlite3.Connection, copied: list[str]) -> None:
 
 def _group_insert(group: Sequence[Pending]) -> Callable[[sqlite3.Connection], list[Outcome]]:
     """The transaction that inserts `group`, its rows built now, before it takes the write
-    lock, when they can be (`prebuilt`)."""
+    lock, when they can be (`prebuilt`): from its columns for a lone caller that gave
+    columns, else from records (columns made `NewJob`s when callers share the group)."""
+    if len(group) > 1:
+        group = [entry.as_records() for entry in group]
+    elif group[0].columns is not None:  # a lone caller's record (the common case) as it is
+        built = prebuild_columns(group[0].columns, group[0].now)
+        if built is not None:
+            return partial(insert_prebuilt, built=built)
+        group = [group[0].as_records()]
     built = prebuild(group)
     if built is None:
         return partial(insert_group, group=group)

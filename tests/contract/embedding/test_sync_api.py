@@ -134,6 +134,8 @@ def test_sync_admin_calls_without_an_engine(app: BackgroundJobs) -> None:
     assert app.sync.requeue(refs[0].id) == [refs[0].id]
     assert app.sync.batch_status("b").total == 3
     assert sorted(app.sync.cancel_batch("b")) == sorted(r.id for r in refs)
+    each = app.sync.enqueue_each("greet", [Greet("x"), Greet("y")], batch_id="b2")
+    assert app.sync.batch_status("b2").total == 2 and each[1].id == each[0].id + 1
     app.sync.recurring("nightly", "@daily", "greet", Greet("n"))
     assert [t.name for t in app.sync.scheduled_tasks()] == ["nightly"]
     app.sync.remove_task("nightly")

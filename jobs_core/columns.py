@@ -1,0 +1,108 @@
+"""`enqueue_each`'s jobs as columns: one command, one set of options, many requests.
+
+The record path (`enqueue_many`) makes an `EnqueueRequest`, a `NewJob`, a row and a
+`JobRef` a job, and checks every request's options again: ~7.5 µs a job of Python before
+any SQL (bench/README.md, "The enqueue path, eighth pass"). Here the options are checked
+and the job built once, by the record path's own `JobBuilder.build` of the first request
+(so every refusal is the one `enqueue_many` gives); each request then costs its shape
+check (plain JSON values, when the command declares a shape), its JSON and its type name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from operator import attrgetter
+from typing import Any
+
+from .enqueuing import CHECKED_REQUESTS, OPTIONS, JobBuilder, Spec
+from .options import EnqueueRequest
+from .registry import Command
+from .request_shape import check_request
+from .serialization import request_to_json, requests_to_json, type_name
+from .store.protocol import JobColumns, NewJob
+
+
+async def build_columns(
+    builder: JobBuilder, command: str, requests: Sequence[Any], options: Mapping[str, Any],
+    now: int,
+) -> JobColumns | None:  # fmt: skip
+    """The jobs of `command` for `requests`, all with `options`; None where the record path
+    must build them: no request, a `command` that is not a name (its check names it), or
+    a job whose fields other than its request come from its request (a concurrency key
+    computed from it, the unique key of a command unique while active)."""
+    if not requests or not isinstance(command, str) or not command:
+        return None
+    spec = await builder.spec(command)  # UnknownCommandError, as enqueue_many's
+    if _per_request(spec, options):
+        return None
+    first = EnqueueRequest(command=command, request=requests[0], **options)
+    (job,) = await builder.build([first], now)
+    return _columns(spec, command, job, requests)
+
+
+def _columns(spec: Spec, command: str, job: NewJob, requests: Sequence[Any]) -> JobColumns:
+    """Jobs like `job` (the first request's) for `requests`, their shapes checked."""
+    bodies = _bodies(spec, command, requests)
+    cls = type(requests[0])
+    if all(type(r) is cls for r in requests):
+        types: Sequence[str] = (job.request_type,) * len(requests)
+    else:
+        types = [type_name(r) for r in requests]
+    return JobColumns(job=job, request_types=types, request_bodies=bodies)
+
+
+_options_of = attrgetter(*OPTIONS)
+_NONE_SET = _options_of(EnqueueRequest(command="-"))
+
+
+def plain_columns(
+    builder: JobBuilder, requests: Sequence[EnqueueRequest], now: int
+) -> JobColumns | None:
+    """`enqueue_many`'s jobs as columns when they are jobs of one command known here (or
+    in the cached declarations), without flow options of its own, and no request sets an
+    option (a batch as a loop makes it); None otherwise: the record path builds them.
+    What it stores is what the record path would (`plain_job` of each request)."""
+    if len(requests) < 2:
+        return None
+    command = requests[0].command
+    if type(command) is not str:
+        return None
+    try:
+        for r in requests:
+            if r.command != command or _options_of(r) != _NONE_SET:
+                return None
+    except Exception:  # an option whose `==` gives no truth value: it is set
+        return None
+    spec = builder.known_spec(command)
+    if spec is None or spec.has_flow:
+        return None
+    job = builder.known_plain_job(command, requests[0].request, now)
+    if job is None:
+        return None
+    return _columns(spec, command, job, [r.request for r in requests])
+
+
+def _bodies(spec: Spec, command: str, requests: Sequence[Any]) -> list[str]:
+    """Each request's JSON, each checked against the command's shape first where it is a
+    plain JSON value (as `JobBuilder.new_job`, request by request)."""
+    shape = spec.shape
+    if shape is None:
+        return requests_to_json(requests, command)
+    bodies: list[str] = []
+    for r in requests:
+        if type(r) in CHECKED_REQUESTS:
+            check_request(shape, r, command)
+        bodies.append(request_to_json(r, command))
+    return bodies
+
+
+def _per_request(spec: Spec, options: Mapping[str, Any]) -> bool:
+    """Whether a job's fields other than its request's depend on the request: a command
+    key (a template over the request, or a function of it) the options do not replace, a
+    unique key made from the request's JSON."""
+    if options.get("concurrency_key") is None:
+        if spec.concurrency_key is not None:
+            return True
+        if not isinstance(spec, Command) and spec.concurrency_key_computed:
+            return True
+    return options.get("unique_key") is None and spec.unique_while_active
