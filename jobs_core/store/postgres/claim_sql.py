@@ -110,6 +110,41 @@ QUEUES = f"""queues(name) AS (
 skip scan of the ready index): the default claims' turns between queues."""
 
 
+def next_due_sql(now: str) -> str:
+    """Earliest `run_after` after `now` (a parameter) of a ready job: one index probe per
+    worker, queue, command and priority level (the ready index orders by priority before
+    due time). A statement of its own (`flow_claims.next_due`), and the plain claim's."""
+    return f"""
+WITH RECURSIVE groups AS (
+    (SELECT worker, queue, command FROM background_job WHERE {READY}
+     ORDER BY worker, queue, command LIMIT 1)
+    UNION ALL
+    SELECT n.worker, n.queue, n.command FROM groups g CROSS JOIN LATERAL (
+        SELECT worker, queue, command FROM background_job
+        WHERE {READY} AND (worker, queue, command) > (g.worker, g.queue, g.command)
+        ORDER BY worker, queue, command LIMIT 1) AS n
+), levels AS (
+    SELECT g.worker, g.queue, g.command, m.priority FROM groups g CROSS JOIN LATERAL (
+        SELECT max(priority) AS priority FROM background_job
+        WHERE {READY} AND worker = g.worker AND queue = g.queue AND command = g.command) AS m
+    UNION ALL
+    SELECT l.worker, l.queue, l.command, m.priority FROM levels l CROSS JOIN LATERAL (
+        SELECT max(priority) AS priority FROM background_job
+        WHERE {READY} AND worker = l.worker AND queue = l.queue AND command = l.command
+          AND priority < l.priority) AS m
+    WHERE l.priority IS NOT NULL
+)
+SELECT min((SELECT min(run_after) FROM background_job
+            WHERE {READY} AND worker = l.worker AND queue = l.queue AND command = l.command
+              AND priority = l.priority AND run_after > {now}))
+FROM levels l WHERE l.priority IS NOT NULL
+"""
+
+
+NEVER_DUE = 2**63 - 1
+"""The plain claim's `due` when no ready job has a future `run_after`."""
+
+
 SHARE = f"""share AS (
     SELECT name, base, LEAST(n, base + CASE WHEN n > base THEN (spare + open - 1) / open
                                             ELSE 0 END) AS cap
@@ -177,7 +212,7 @@ WITH RECURSIVE {FLOW}, {MINE}, {QUEUES}, allowance AS (
 ), {claimed(job_fields, "(SELECT count(*) FROM allowance)", stats)}"""
 
 
-def claim_plain(job_fields: list[str]) -> str:
+def claim_plain(job_fields: list[str], due: bool = True) -> str:
     """`claim_default` without the lock while no flow rule is in use: the same order and
     turns, the same flags (parked always 0), but none of what only a rule needs (the
     allowances, the running counts, the keys' holds and parking, the rate's starts), whose
@@ -185,9 +220,17 @@ def claim_plain(job_fields: list[str]) -> str:
     flow probe stays in the statement: when it finds a rule or a keyed ready job, the
     statement claims nothing and says so, and the store claims again under the lock, as
     with `claim_default` unlocked. `$1` owner, `$2` now, `$3` commands, `$4` batch, `$5`
-    how many jobs one queue may give. One flag more than `claim_default`'s, last: whether a
-    named worker has a ready job (a named claim could claim one; see `PostgresStore.claim`).
+    how many jobs one queue may give. Two flags more than `claim_default`'s: whether a
+    named worker has a ready job (a named claim could claim one; see `named_idle.py`), and
+    `due`, set only when the claim came back short (fewer jobs than one queue's share, no
+    rule in use: it claimed every due job of its commands): the earliest `run_after` after
+    `$2` of any ready job, `NEVER_DUE` if none (see `default_idle.py`). `due` False: that
+    column always NULL (a claim expected full sets up none of its plan nodes).
     """
+    due_sql = "NULL::bigint"
+    if due:
+        due_sql = f"""CASE WHEN (SELECT count(*) FROM claimed) < $5
+        AND NOT (SELECT needed FROM flow) THEN coalesce(({next_due_sql("$2")}), {NEVER_DUE}) END"""
     b_fields = ", ".join("b." + f for f in job_fields)
     c_fields = ", ".join("c." + f for f in job_fields)
     return f"""
@@ -213,7 +256,8 @@ WITH RECURSIVE {FLOW_NEEDED}, {QUEUES}, open AS (
 )
 SELECT {c_fields}, (SELECT needed FROM flow), 0::bigint, (SELECT count(*) FROM open),
     (SELECT worker FROM background_job WHERE worker > '' AND {READY}
-     ORDER BY worker LIMIT 1) IS NOT NULL AS named_ready
+     ORDER BY worker LIMIT 1) IS NOT NULL AS named_ready,
+    {due_sql} AS due
 FROM (SELECT 1) AS one LEFT JOIN claimed c ON true
 ORDER BY c.priority DESC, c.run_after, c.id
 """

@@ -34,6 +34,7 @@ from .claim_sql import (
     claim_default,
     claim_plain,
     claimed,
+    next_due_sql,
 )  # fmt: skip
 from .connection import Conn
 from .rows import row_to_job
@@ -41,6 +42,7 @@ from .schema import JOB_FIELDS
 
 CLAIM_DEFAULT = claim_default(JOB_FIELDS)
 CLAIM_PLAIN = claim_plain(JOB_FIELDS)
+CLAIM_PLAIN_NO_DUE = claim_plain(JOB_FIELDS, due=False)
 """The default claim without the lock: claims nothing while flow control is in use."""
 
 CLAIM_LOCKED = "SELECT * FROM claim_locked($1, $2, $3, $4, true, $5, $6, $7)"
@@ -132,16 +134,21 @@ class ClaimRound:
     named_ready: bool = True
     """A named worker's job was ready (queued, not waiting, not parked; due or not) in the
     statement's snapshot: False only from the plain claim, which looks."""
+    due: int | None = None
+    """Set only by a plain claim that came back short (it claimed every due job of its
+    commands): the earliest later `run_after` of a ready job, `claim_sql.NEVER_DUE` if none."""
 
 
 async def claim(
     conn: Conn, *, owner: str, commands: list[str], named: bool, limit: int, per_queue: int,
     now: int, locked: bool, lock_class: int, lock: bool = False, finished: list[int],
+    due: bool = True,
 ) -> ClaimRound:  # fmt: skip
     """One claim statement; `lock`: a default claim that takes the store's claim lock itself
     (`claim_locked`); `finished`: the owner's jobs that ended, outcomes not yet committed
-    (not running, see `claim_sql.MINE`). Raises ClaimRaced when ux_job_one_started_per_worker
-    refused a named claim."""
+    (not running, see `claim_sql.MINE`); `due`: a plain claim that comes back short says
+    when the next ready job falls due (`ClaimRound.due`). Raises ClaimRaced when
+    ux_job_one_started_per_worker refused a named claim."""
     try:
         if named:
             rows = await conn.fetch(CLAIM_NAMED, owner, now, commands, limit, locked, lock_class)
@@ -150,8 +157,9 @@ async def claim(
                 CLAIM_LOCKED, owner, now, commands, limit, per_queue, lock_class, finished
             )
         elif not locked:
-            rows = await conn.fetch(CLAIM_PLAIN, owner, now, commands, limit, per_queue)
-            return _round(rows, 4, bool(rows[0][-1]))
+            plain = CLAIM_PLAIN if due else CLAIM_PLAIN_NO_DUE
+            rows = await conn.fetch(plain, owner, now, commands, limit, per_queue)
+            return _round(rows, 5, bool(rows[0][-2]), rows[0][-1])
         else:
             rows = await conn.fetch(
                 CLAIM_DEFAULT, owner, now, commands, limit, locked, per_queue, finished
@@ -161,13 +169,15 @@ async def claim(
     return _round(rows, 3)
 
 
-def _round(rows: list[asyncpg.Record], flags: int, named_ready: bool = True) -> ClaimRound:
+def _round(
+    rows: list[asyncpg.Record], flags: int, named_ready: bool = True, due: int | None = None
+) -> ClaimRound:
     """A claim statement's rows: each claimed job's row and the flags (`flags` columns, the
     first three needed, parked, queues); one row of flags alone when it claimed nothing."""
     jobs = [row_to_job(row[:-flags]) for row in rows if row[0] is not None]
     first = rows[0]
     needed, parked, queues = first[-flags], first[1 - flags], first[2 - flags]
-    return ClaimRound(jobs, bool(needed), int(parked), int(queues), named_ready)
+    return ClaimRound(jobs, bool(needed), int(parked), int(queues), named_ready, due)
 
 
 Statement = Callable[[int, int], Awaitable[ClaimRound]]
@@ -202,33 +212,8 @@ async def unpark(conn: Conn, keys: list[str]) -> None:
         await conn.execute(UNPARK, keys, n)
 
 
-NEXT_DUE = f"""
-WITH RECURSIVE groups AS (
-    (SELECT worker, queue, command FROM background_job WHERE {READY}
-     ORDER BY worker, queue, command LIMIT 1)
-    UNION ALL
-    SELECT n.worker, n.queue, n.command FROM groups g CROSS JOIN LATERAL (
-        SELECT worker, queue, command FROM background_job
-        WHERE {READY} AND (worker, queue, command) > (g.worker, g.queue, g.command)
-        ORDER BY worker, queue, command LIMIT 1) AS n
-), levels AS (
-    SELECT g.worker, g.queue, g.command, m.priority FROM groups g CROSS JOIN LATERAL (
-        SELECT max(priority) AS priority FROM background_job
-        WHERE {READY} AND worker = g.worker AND queue = g.queue AND command = g.command) AS m
-    UNION ALL
-    SELECT l.worker, l.queue, l.command, m.priority FROM levels l CROSS JOIN LATERAL (
-        SELECT max(priority) AS priority FROM background_job
-        WHERE {READY} AND worker = l.worker AND queue = l.queue AND command = l.command
-          AND priority < l.priority) AS m
-    WHERE l.priority IS NOT NULL
-)
-SELECT min((SELECT min(run_after) FROM background_job
-            WHERE {READY} AND worker = l.worker AND queue = l.queue AND command = l.command
-              AND priority = l.priority AND run_after > $1))
-FROM levels l WHERE l.priority IS NOT NULL
-"""
-"""Earliest future `run_after` of a ready job: one index probe per worker, queue, command
-and priority level (the ready index orders by priority before due time)."""
+NEXT_DUE = next_due_sql("$1")
+"""Earliest future `run_after` of a ready job (`claim_sql.next_due_sql`)."""
 
 RATE_WINDOW_ENDS = f"""
 SELECT min((SELECT min(s.started_at) FROM queue_start s

@@ -43,6 +43,7 @@ from .admin_store import AdminStoreMixin
 from .claims import ClaimLedger
 from .connection import Conn, MissingPartitionError
 from .database import RETRIES, Database, Work
+from .default_idle import DefaultIdle
 from .flow_claims import ClaimRound
 from .history_store import HistoryStoreMixin
 from .listener import ChangeListener
@@ -101,6 +102,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         self._queues_seen = 1
         """Queues with ready jobs at the last claim: each gets its share of the next one."""
         self._named = NamedIdle(self._listener, self._db)
+        self._default = DefaultIdle(self._listener, self._db, self._named)
         self._months: set[str] = set()
         """Months whose partitions this store has made sure exist."""
         self._last_prune = 0
@@ -201,6 +203,10 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
             await self._db.write(self._claims.release_lost, engine=True)
         if named and self._named.nothing_ready():
             return []  # nothing changed since a claim saw no named worker's job ready
+        if not named:
+            if self._default.nothing_ready(commands, now):
+                return []  # nothing changed or fell due since a claim came back short
+            self._default.forget()
         ended = list(finished)
         for _ in range(RETRIES):
             try:
@@ -223,16 +229,20 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         transaction for named workers. None when a rival's named claim committed after our
         snapshot (look again)."""
 
+        due = not named and self._default.wants_due()
+
         def statement(conn: Conn, locked: bool, batch: int, cap: int) -> Awaitable[ClaimRound]:
             return flow_claims.claim(
                 conn, owner=owner, commands=commands, named=named, limit=batch, per_queue=cap,
-                now=now, locked=locked, lock_class=self._lock_class, finished=finished,
+                now=now, locked=locked, lock_class=self._lock_class, finished=finished, due=due,
             )  # fmt: skip
 
         async def alone(batch: int, cap: int) -> ClaimRound:
-            seen = self._named.seen()
+            seen, seen_default = self._named.seen(), self._default.seen()
             found = await self._db.one(lambda c: statement(c, False, batch, cap), engine=True)
             self._named.note(seen, found)
+            if not named:
+                self._default.note(seen_default, commands, now, found, cap)
             return found
 
         jobs: list[Job] = []
@@ -331,6 +341,9 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         return moved
 
     async def next_due(self, now: int) -> int | None:
+        known, due = self._default.next_due(now)
+        if known:
+            return due  # the last short claim said, and nothing changed since
         return await self._db.one(lambda c: flow_claims.next_due(c, now), engine=True)
 
     # -- engines ----------------------------------------------------------------------------
