@@ -41,6 +41,8 @@ def _status(conn: sqlite3.Connection, op: int, reset: bool = False) -> int:
     libsqlite3)."""
     lib = ctypes.CDLL("libsqlite3.so.0")
     db = ctypes.c_void_p.from_address(id(getattr(conn, "conn", conn)) + 16).value
+    if not db:  # a closed connection's handle is NULL: SQLite would crash on it (dmesg)
+        return 0
     cur, high = ctypes.c_int(), ctypes.c_int()
     lib.sqlite3_db_status(
         ctypes.c_void_p(db), op, ctypes.byref(cur), ctypes.byref(high), int(reset)
