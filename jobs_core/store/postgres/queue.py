@@ -18,7 +18,7 @@ from jobs_core.dependency_rules import Start, parents_of, starts_of
 from jobs_core.records import DependencyPolicy, JobError, JobState
 from jobs_core.store import numbering
 from jobs_core.store.idempotency import Resolution, needs_lookup
-from jobs_core.store.protocol import ActivityUpdate, EnqueuedIds, NewJob
+from jobs_core.store.protocol import ActivityUpdate, EnqueuedIds, JobColumns, NewJob
 
 from . import batches, conflicts, lookup
 from .arrays import broadcast, packed
@@ -213,6 +213,24 @@ async def _insert_new(
 
 
 _QUEUED = Start(state=JobState.QUEUED)
+_TYPE = _NAMES.index("request_type")
+
+
+def plain_columns(jobs: JobColumns) -> bool:
+    """Whether `insert_columns` stores `jobs` as `insert_jobs` would their `NewJob`s: two
+    jobs or more, none that reads or writes other rows first (`needs_checks`)."""
+    return len(jobs) > 1 and not needs_checks([jobs.job])
+
+
+async def insert_columns(conn: Conn, jobs: JobColumns, now: int, channel: str) -> EnqueuedIds:
+    """Insert jobs given as columns (`plain_columns`) with `INSERT_JOBS`: the template's values
+    packed once, the requests' types and bodies as the arrays (no `NewJob` or row a job)."""
+    values = _job_values(jobs.job, _QUEUED, now)
+    arrays = [packed((v,), _UNSET[i]) for i, v in enumerate(values)]
+    arrays[_TYPE] = packed(tuple(jobs.request_types), _UNSET[_TYPE])
+    arrays[_FULL] = tuple(jobs.request_bodies)
+    ids = await conn.fetchval(INSERT_JOBS, *arrays, now, channel, enqueued([jobs.job]))
+    return EnqueuedIds(list(ids))
 
 
 def _arrays(jobs: list[NewJob], starts: list[Start], now: int) -> list[tuple[Any, ...] | None]:

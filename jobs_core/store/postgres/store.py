@@ -193,6 +193,8 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         )
 
     async def enqueue_columns(self, jobs: JobColumns, now: int) -> EnqueuedIds:
+        if queue.plain_columns(jobs):
+            return await self._db.one(lambda c: queue.insert_columns(c, jobs, now, self.channel))
         return await self.enqueue(jobs.new_jobs(), now)
 
     async def claim(

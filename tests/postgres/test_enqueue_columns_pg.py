@@ -1,0 +1,67 @@
+"""PostgreSQL stores jobs given as columns (`Store.enqueue_columns`) with one INSERT of the
+template's values packed once and the requests as arrays (`queue.insert_columns`), making no
+`NewJob` a job; jobs that read or write other rows first (a ref_id, a batch, a parent) go
+the record way. What the rows hold is compared across the ways in
+tests/contract/test_enqueue_columns.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jobs_core import BackgroundJobs
+from jobs_core.records import JobState
+from jobs_core.store.protocol import JobColumns
+
+
+def refuse_records(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """`JobColumns.new_jobs` counted, so a test can tell which way a batch went."""
+    calls: list[int] = []
+    original = JobColumns.new_jobs
+
+    def counted(self: JobColumns) -> Any:
+        calls.append(len(self))
+        return original(self)
+
+    monkeypatch.setattr(JobColumns, "new_jobs", counted)
+    return calls
+
+
+async def test_plain_columns_make_no_record_a_job(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = refuse_records(monkeypatch)
+    jobs = BackgroundJobs(store_url)
+
+    @jobs.command
+    async def noop(req: dict[str, int]) -> None: ...
+
+    try:
+        refs = await jobs.enqueue_each("noop", [{"i": i} for i in range(300)], queue="bulk")
+        assert calls == []
+        assert len(refs) == 300 and len(set(refs.ids)) == 300
+        found = await jobs.get_job(refs.ids[-1])
+        last = found.job if found is not None else None
+        assert last is not None and last.request_body == '{"i":299}'
+        assert last.queue == "bulk" and last.state is JobState.QUEUED
+        assert (await jobs.counts())[JobState.QUEUED] == 300
+    finally:
+        await jobs.close()
+
+
+async def test_jobs_with_a_ref_id_go_the_record_way(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = refuse_records(monkeypatch)
+    jobs = BackgroundJobs(store_url)
+
+    @jobs.command
+    async def noop(req: dict[str, int]) -> None: ...
+
+    try:
+        refs = await jobs.enqueue_each("noop", [{"i": 1}], ref_id="only-one")
+        assert calls == [1]
+        assert refs[0].ref_id == "only-one"
+    finally:
+        await jobs.close()
