@@ -9,6 +9,7 @@ ids and the positions of jobs found already there, and makes a `JobRef` (or a ty
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
@@ -69,8 +70,9 @@ class _Enqueued(Sequence[R]):
         """The positions of jobs that were already there (each one's `JobRef.existing`)."""
         return self._existing
 
+    @abstractmethod
     def _item(self, job_id: int, existing: bool) -> R:
-        raise NotImplementedError
+        """The item for the job `job_id` (`existing`: it was already there)."""
 
     def __len__(self) -> int:
         return len(self._ids)

@@ -13,9 +13,10 @@ import pytest
 from jobs_core import BackgroundJobs
 from jobs_core.records import JobState
 from jobs_core.store.protocol import JobColumns
+from tests.conftest import MakeJobs
 
 
-def refuse_records(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def count_records(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """`JobColumns.new_jobs` counted, so a test can tell which way a batch went."""
     calls: list[int] = []
     original = JobColumns.new_jobs
@@ -28,40 +29,35 @@ def refuse_records(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-async def test_plain_columns_make_no_record_a_job(
-    store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls = refuse_records(monkeypatch)
-    jobs = BackgroundJobs(store_url)
+@pytest.fixture
+def jobs(make_jobs: MakeJobs) -> BackgroundJobs:
+    """A facade on the test's store with a `noop` command."""
+    jobs = make_jobs()
 
     @jobs.command
     async def noop(req: dict[str, int]) -> None: ...
 
-    try:
-        refs = await jobs.enqueue_each("noop", [{"i": i} for i in range(300)], queue="bulk")
-        assert calls == []
-        assert len(refs) == 300 and len(set(refs.ids)) == 300
-        found = await jobs.get_job(refs.ids[-1])
-        last = found.job if found is not None else None
-        assert last is not None and last.request_body == '{"i":299}'
-        assert last.queue == "bulk" and last.state is JobState.QUEUED
-        assert (await jobs.counts())[JobState.QUEUED] == 300
-    finally:
-        await jobs.close()
+    return jobs
+
+
+async def test_plain_columns_make_no_record_a_job(
+    jobs: BackgroundJobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = count_records(monkeypatch)
+    refs = await jobs.enqueue_each("noop", [{"i": i} for i in range(300)], queue="bulk")
+    assert calls == []
+    assert len(refs) == 300 and len(set(refs.ids)) == 300
+    found = await jobs.get_job(refs.ids[-1])
+    last = found.job if found is not None else None
+    assert last is not None and last.request_body == '{"i":299}'
+    assert last.queue == "bulk" and last.state is JobState.QUEUED
+    assert (await jobs.counts())[JobState.QUEUED] == 300
 
 
 async def test_jobs_with_a_ref_id_go_the_record_way(
-    store_url: str, monkeypatch: pytest.MonkeyPatch
+    jobs: BackgroundJobs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls = refuse_records(monkeypatch)
-    jobs = BackgroundJobs(store_url)
-
-    @jobs.command
-    async def noop(req: dict[str, int]) -> None: ...
-
-    try:
-        refs = await jobs.enqueue_each("noop", [{"i": 1}], ref_id="only-one")
-        assert calls == [1]
-        assert refs[0].ref_id == "only-one"
-    finally:
-        await jobs.close()
+    calls = count_records(monkeypatch)
+    refs = await jobs.enqueue_each("noop", [{"i": 1}], ref_id="only-one")
+    assert calls == [1]
+    assert refs[0].ref_id == "only-one"
