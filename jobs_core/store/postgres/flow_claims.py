@@ -45,6 +45,23 @@ CLAIM_PLAIN = claim_plain(JOB_FIELDS)
 CLAIM_PLAIN_NO_DUE = claim_plain(JOB_FIELDS, due=False)
 """The default claim without the lock: claims nothing while flow control is in use."""
 
+_B_FIELDS = ", ".join("b." + f for f in JOB_FIELDS)
+CLAIM_IDS = f"""
+UPDATE background_job AS b
+SET state = 'started', owner = $1, attempts = b.attempts + 1, started_date = $2,
+    last_activity_date = $2, cancel_requested = false
+WHERE b.id = ANY(ARRAY(
+    SELECT id FROM background_job
+    WHERE id = ANY($3::bigint[]) AND worker = '' AND command = ANY($4::text[]) AND {READY}
+      AND concurrency_key IS NULL AND run_after <= $2 AND (expires_at IS NULL OR expires_at > $2)
+    FOR UPDATE SKIP LOCKED))
+RETURNING {_B_FIELDS}
+"""
+"""Start the jobs `$3` that the plain claim would start, found by id: used only while no
+flow rule is in use and nothing else can be ready (`default_idle.py`), so the plain claim's
+walk of the queues, its flags and its due probe (their plan nodes set up at every call) are
+left out. A job another engine took, or that changed meanwhile, is not started."""
+
 CLAIM_LOCKED = "SELECT * FROM claim_locked($1, $2, $3, $4, true, $5, $6, $7)"
 """`CLAIM_DEFAULT` under the store's claim lock, in one statement (claim_sql.py)."""
 
@@ -178,6 +195,17 @@ def _round(
     first = rows[0]
     needed, parked, queues = first[-flags], first[1 - flags], first[2 - flags]
     return ClaimRound(jobs, bool(needed), int(parked), int(queues), named_ready, due)
+
+
+async def claim_ids(
+    conn: Conn, *, owner: str, commands: list[str], ids: list[int], now: int
+) -> list[Job]:
+    """`CLAIM_IDS`: the jobs in the plain claim's order (priority, due time, id)."""
+    rows = await conn.fetch(CLAIM_IDS, owner, now, ids, commands)
+    jobs = [row_to_job(row) for row in rows]
+    if len(jobs) > 1:
+        jobs.sort(key=lambda j: (-j.priority, j.run_after, j.id))
+    return jobs
 
 
 Statement = Callable[[int, int], Awaitable[ClaimRound]]

@@ -208,6 +208,9 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         if not named:
             if self._default.nothing_ready(commands, now):
                 return []  # nothing changed or fell due since a claim came back short
+            ids = self._default.announced(commands, now, limit)
+            if ids:  # all that can be ready: jobs announced since
+                return await self._claim_ids(owner, commands, ids, now)
             self._default.forget()
         ended = list(finished)
         for _ in range(RETRIES):
@@ -221,6 +224,27 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
                 self._claims.note_claimed(owner, now, named, [j.id for j in jobs])
                 return jobs
         return []
+
+    async def _claim_ids(
+        self, owner: str, commands: list[str], ids: list[int], now: int
+    ) -> list[Job]:
+        """A default claim of the announced `ids` alone (`default_idle.py`)."""
+        seen_named, seen_default = self._named.seen(), self._default.seen()
+        try:
+            jobs = await self._db.one(
+                lambda c: flow_claims.claim_ids(
+                    c, owner=owner, commands=commands, ids=ids, now=now
+                ),
+                engine=True,
+            )  # fmt: skip
+        except StoreUnavailableError:
+            self._default.forget()
+            self._claims.note_lost(owner, now, False)
+            raise
+        self._named.kept(seen_named)
+        self._default.claimed(seen_default, ids, len(jobs))
+        self._claims.note_claimed(owner, now, False, [j.id for j in jobs])
+        return jobs
 
     async def _claim_once(
         self, owner: str, commands: list[str], named: bool, limit: int, now: int,
