@@ -42,7 +42,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         statements.append("named" if kwargs["named"] else "plain")
         return await claim(conn, **kwargs)
 
-    async def spy_ids(conn: Any, **kwargs: Any) -> list[Job]:
+    async def spy_ids(conn: Any, **kwargs: Any) -> tuple[list[Job], int]:
         statements.append("ids")
         return await claim_ids(conn, **kwargs)
 
@@ -107,9 +107,12 @@ async def test_announced_jobs_come_in_the_plain_claims_order(
         await engine.close()
 
 
-async def test_a_job_taken_by_another_engine_ends_the_skip(store_url: str, sent: list[str]) -> None:
-    """A claim sends no notification: the claim by id finds the job gone and starts
-    nothing, and the next claim looks at the table."""
+async def test_a_job_another_engine_took_leaves_the_skip_a_locked_one_ends_it(
+    store_url: str, sent: list[str]
+) -> None:
+    """A claim sends no notification: the claim by id finds the job started and starts
+    nothing; nothing else is ready, so the next claim sends nothing. A job it skipped
+    (locked) is still queued: the next claim looks at the table."""
     engine, producer = PostgresStore(store_url), PostgresStore(store_url)
     try:
         await listening(engine)
@@ -121,7 +124,37 @@ async def test_a_job_taken_by_another_engine_ends_the_skip(store_url: str, sent:
         sent.clear()  # the rival's claim
         assert await claim(engine) == []
         assert await claim(engine) == []
-        assert sent == ["ids", "plain"]
+        assert sent == ["ids"]
+
+        [left] = await producer.enqueue([new(1)], NOW)
+        await announced(engine, 1)
+        locked = await producer._db.pool()
+        async with locked.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1 FROM background_job WHERE id = $1 FOR UPDATE", left)
+            assert await claim(engine) == []  # locked: skipped, still queued
+        assert await claim(engine) == [left]  # so the table is looked at
+        assert sent == ["ids", "ids", "plain"]
+    finally:
+        await producer.close()
+        await engine.close()
+
+
+async def test_jobs_of_commands_this_engine_does_not_run_need_no_claim(
+    store_url: str, sent: list[str]
+) -> None:
+    engine, producer = PostgresStore(store_url), PostgresStore(store_url)
+    try:
+        await listening(engine)
+        await idle(engine, sent)
+        [other] = await producer.enqueue([new(0, command="d")], NOW)
+        await announced(engine, 1)
+        assert engine._listener.announced == [(other, "d")]
+        assert await claim(engine) == []
+        assert sent == []
+        [mine] = await producer.enqueue([new(1)], NOW)
+        await announced(engine, 1)
+        assert await claim(engine) == [mine]
+        assert sent == ["ids"]
     finally:
         await producer.close()
         await engine.close()

@@ -16,14 +16,15 @@ that has not gone back. A change that sends no notification moves the token by t
 listener's probe within a second, as for every other wake-up.
 
 One change leaves the skip: an enqueue of one job that is ready and due at once and makes
-no rule needed names its id in its notification (`listener.ANNOUNCED`), and moves neither
-the listener's `other_token` (the token read here) nor its `named_token`. While nothing else
-changed, such ids are all that can be ready beside what the last short claim left, so the
-next default claim starts them by id (`flow_claims.CLAIM_IDS`, a fraction of the plain
-claim's set-up) and the skip goes on. An id that claim does not start (another engine took
-it, it changed, the engine's clock is behind the producer's) ends the skip: the next claim
-looks at the table. A plain claim's snapshot holds every job announced before it was sent:
-their ids are dropped then.
+no rule needed names its id and command in its notification (`listener.ANNOUNCED`), and
+moves neither the listener's `other_token` (the token read here) nor its `named_token`.
+While nothing else changed, such jobs are all that can be ready beside what the last short
+claim left, so the next default claim starts those of its commands by id
+(`flow_claims.CLAIM_IDS`, a fraction of the plain claim's set-up) and the skip goes on. A
+job that claim leaves queued (it changed, the engine's clock is behind the producer's, it
+was locked) ends the skip: the next claim looks at the table; one another engine took, or
+that ended, does not. A plain claim's snapshot holds every job announced before it was
+sent: they are dropped then.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ class DefaultIdle:
         self._named = named
         self._idle: Idle | None = None
         self._covered = 0
-        """Announced ids before the last `seen`: a statement sent after it sees their jobs."""
+        """Announced jobs before the last `seen`: a statement sent after it sees them."""
+        self._taken = 0
+        """Announced jobs `by_id` looked at."""
         self._full = False
         """The last plain default claim took all one queue's share: the next one likely
         will too, and leaves out the `due` probe (its plan nodes cost a full claim ~0.5-1 µs
@@ -82,24 +85,29 @@ class DefaultIdle:
             return None
         return idle
 
-    def nothing_ready(self, commands: list[str], now: int) -> bool:
-        """Whether a default claim of `commands` at `now` would find nothing."""
+    def by_id(self, commands: list[str], now: int, limit: int) -> list[int] | None:
+        """What a default claim of `commands` at `now` with room for `limit` jobs needs:
+        None, a look at the table; [] nothing (no statement); else the ids it may start
+        alone (`CLAIM_IDS`: jobs of `commands` announced since, all that can be ready)."""
         idle = self._still(now)
-        return idle is not None and idle.commands == commands and not self._listener.announced
+        if idle is None or idle.commands != commands:
+            return None
+        entries = self._listener.announced
+        ids = [job_id for job_id, command in entries if command in commands]
+        if len(ids) > limit:
+            return None
+        if not ids:
+            entries.clear()  # other commands' jobs: no claim of ours starts them
+        self._taken = len(entries)
+        return ids
 
-    def announced(self, commands: list[str], now: int, limit: int) -> list[int]:
-        """The announced ids a default claim of `commands` at `now` may start by id, at most
-        `limit` (none: look at the table, or nothing to start)."""
-        idle, ids = self._still(now), self._listener.announced
-        if idle is None or idle.commands != commands or len(ids) > limit:
-            return []
-        return list(ids)
-
-    def claimed(self, seen: Seen | None, ids: list[int], started: int) -> None:
-        """After `CLAIM_IDS` started `started` of `ids` (`seen` read before it)."""
-        del self._listener.announced[: len(ids)]
+    def claimed(self, seen: Seen | None, left: int) -> None:
+        """After `CLAIM_IDS` of the ids `by_id` gave (`seen` read before it) left `left` of
+        them queued and not started: the skip goes on unless `left` or something else moved
+        (a job another engine started, or one that ended, is no longer ready)."""
+        del self._listener.announced[: self._taken]
         idle = self._idle
-        if idle is None or seen != idle.seen or started < len(ids):
+        if idle is None or seen != idle.seen or left:
             self._idle = None
             return
         token, activity, writes = seen

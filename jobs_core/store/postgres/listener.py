@@ -33,8 +33,8 @@ NOT_NAMED = frozenset({"enqueue:default", "activity"})
 and progress): they leave `named_token` alone."""
 ANNOUNCED = "enqueue:id:"
 """The payload of an enqueue of one default-worker job that is ready and due at once, no
-key, no expiry (`queue.INSERT_ONE`), followed by its id: such an enqueue makes no other job
-ready, so it leaves `other_token` (and `named_token`) alone and adds the id to `announced`
+key (`queue.INSERT_ONE`), followed by `<id>:<command>`: such an enqueue makes no other job
+ready, so it leaves `other_token` (and `named_token`) alone and adds the job to `announced`
 (`default_idle.py` claims it by id)."""
 MAX_ANNOUNCED = 64
 """Ids kept in `announced`; one more clears them and counts as any other change (an engine
@@ -55,9 +55,9 @@ class ChangeListener:
         id."""
         self.other_token = 0
         """`token`, less the notifications that announce an id (`ANNOUNCED`)."""
-        self.announced: list[int] = []
-        """Ids of jobs announced ready since `other_token` last moved, in arrival order
-        (`default_idle.py` takes them out)."""
+        self.announced: list[tuple[int, str]] = []
+        """(id, command) of jobs announced ready, in arrival order (`default_idle.py` takes
+        them out)."""
         self.on_change: Callable[[], None] | None = None
         """Called at each change by another connection (the engine's wake-up)."""
         self._task: asyncio.Task[None] | None = None
@@ -146,7 +146,8 @@ class ChangeListener:
             return
         if isinstance(payload, str) and payload.startswith(ANNOUNCED):
             if len(self.announced) < MAX_ANNOUNCED:
-                self.announced.append(int(payload[len(ANNOUNCED) :]))
+                job_id, _, command = payload[len(ANNOUNCED) :].partition(":")
+                self.announced.append((int(job_id), command))
                 self._bump(notified=True, named=False, other=False)
                 return
             self.announced.clear()  # too many to claim by id: a change like any other

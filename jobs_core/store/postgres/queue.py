@@ -91,8 +91,8 @@ WITH new AS (
     VALUES (nextval('job_id_seq'), ${_N + 1}, {_values(lambda i, n, t: f"${i}::{t}")})
     {_RETURNING}
 )
-SELECT id, pg_notify(
-    ${_N + 2}, ${_N + 3} || CASE WHEN ${_N + 3} = '{ANNOUNCED}' THEN id::text ELSE '' END)
+SELECT id, pg_notify(${_N + 2}, CASE WHEN ${_N + 3} = '{ANNOUNCED}'
+    THEN concat(${_N + 3}, id, ':', $1::text) ELSE ${_N + 3} END)
 FROM new
 """
 """`INSERT_JOBS` for the common enqueue: one job that starts queued (nothing to check),
