@@ -45,6 +45,35 @@ CLAIM_PLAIN = claim_plain(JOB_FIELDS)
 CLAIM_PLAIN_NO_DUE = claim_plain(JOB_FIELDS, due=False)
 """The default claim without the lock: claims nothing while flow control is in use."""
 
+_B_FIELDS = ", ".join("b." + f for f in JOB_FIELDS)
+_C_FIELDS = ", ".join("c." + f for f in JOB_FIELDS)
+CLAIM_IDS = f"""
+WITH claimed AS (
+    UPDATE background_job AS b
+    SET state = 'started', owner = $1, attempts = b.attempts + 1, started_date = $2,
+        last_activity_date = $2, cancel_requested = false
+    WHERE b.id = ANY(ARRAY(
+        SELECT id FROM background_job
+        WHERE id = ANY($3::bigint[]) AND worker = '' AND command = ANY($4::text[])
+          AND {READY} AND concurrency_key IS NULL AND run_after <= $2
+          AND (expires_at IS NULL OR expires_at > $2)
+        FOR UPDATE SKIP LOCKED))
+    RETURNING {_B_FIELDS}
+)
+SELECT {_C_FIELDS},
+    (SELECT count(*) FROM background_job WHERE id = ANY($3::bigint[]) AND state = 'queued')
+    - (SELECT count(*) FROM claimed)
+FROM (SELECT 1) AS one LEFT JOIN claimed c ON true
+ORDER BY c.priority DESC, c.run_after, c.id
+"""
+"""Start the jobs `$3` that the plain claim would start, found by id: used only while no
+flow rule is in use and nothing else can be ready (`default_idle.py`), so the plain claim's
+walk of the queues, its flags and its due probe (their plan nodes set up at every call) are
+left out. A job another engine took, or that changed meanwhile, is not started. One row at
+least; its last column: how many of `$3` were queued in the statement's snapshot and not
+started (the claimed rows are still queued there: the UPDATE's effects are not visible to
+the rest of the statement)."""
+
 CLAIM_LOCKED = "SELECT * FROM claim_locked($1, $2, $3, $4, true, $5, $6, $7)"
 """`CLAIM_DEFAULT` under the store's claim lock, in one statement (claim_sql.py)."""
 
@@ -178,6 +207,15 @@ def _round(
     first = rows[0]
     needed, parked, queues = first[-flags], first[1 - flags], first[2 - flags]
     return ClaimRound(jobs, bool(needed), int(parked), int(queues), named_ready, due)
+
+
+async def claim_ids(
+    conn: Conn, *, owner: str, commands: list[str], ids: list[int], now: int
+) -> tuple[list[Job], int]:
+    """`CLAIM_IDS`: the jobs started, in the plain claim's order, and how many of `ids` are
+    still queued but were not started (0: the rest were taken or ended)."""
+    rows = await conn.fetch(CLAIM_IDS, owner, now, ids, commands)
+    return [row_to_job(row[:-1]) for row in rows if row[0] is not None], int(rows[0][-1])
 
 
 Statement = Callable[[int, int], Awaitable[ClaimRound]]

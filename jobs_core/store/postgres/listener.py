@@ -31,6 +31,14 @@ PROBE = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text"
 NOT_NAMED = frozenset({"enqueue:default", "activity"})
 """Payloads of changes that never make a named worker's job ready (`queue.enqueued`, logs
 and progress): they leave `named_token` alone."""
+ANNOUNCED = "enqueue:id:"
+"""The payload of an enqueue of one default-worker job that is ready and due at once, no
+key (`queue.INSERT_ONE`), followed by `<id>:<command>`: such an enqueue makes no other job
+ready, so it leaves `other_token` (and `named_token`) alone and adds the job to `announced`
+(`default_idle.py` claims it by id)."""
+MAX_ANNOUNCED = 64
+"""Ids kept in `announced`; one more clears them and counts as any other change (an engine
+that does not claim, or a burst: the next claim looks at the whole table)."""
 
 
 class ChangeListener:
@@ -43,7 +51,13 @@ class ChangeListener:
         """Backends of this store's own pool: their notifications are not changes by others."""
         self.token = 0
         self.named_token = 0
-        """`token`, less the notifications whose payload is in `NOT_NAMED`."""
+        """`token`, less the notifications whose payload is in `NOT_NAMED` or announces an
+        id."""
+        self.other_token = 0
+        """`token`, less the notifications that announce an id (`ANNOUNCED`)."""
+        self.announced: list[tuple[int, str]] = []
+        """(id, command) of jobs announced ready, in arrival order (`default_idle.py` takes
+        them out)."""
         self.on_change: Callable[[], None] | None = None
         """Called at each change by another connection (the engine's wake-up)."""
         self._task: asyncio.Task[None] | None = None
@@ -52,9 +66,10 @@ class ChangeListener:
         self.connected = False
         self._moved: asyncio.Event | None = None
 
-    def _bump(self, *, notified: bool = False, named: bool = True) -> None:
+    def _bump(self, *, notified: bool = False, named: bool = True, other: bool = True) -> None:
         self.token += 1
         self.named_token += named
+        self.other_token += other
         moved, self._moved = self._moved, None
         if moved is not None:
             moved.set()
@@ -127,8 +142,16 @@ class ChangeListener:
         self, conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy, pid: int, channel: str,
         payload: object,
     ) -> None:  # fmt: skip
-        if pid not in self._own_pids:
-            self._bump(notified=True, named=payload not in NOT_NAMED)
+        if pid in self._own_pids:
+            return
+        if isinstance(payload, str) and payload.startswith(ANNOUNCED):
+            if len(self.announced) < MAX_ANNOUNCED:
+                job_id, _, command = payload[len(ANNOUNCED) :].partition(":")
+                self.announced.append((int(job_id), command))
+                self._bump(notified=True, named=False, other=False)
+                return
+            self.announced.clear()  # too many to claim by id: a change like any other
+        self._bump(notified=True, named=payload not in NOT_NAMED)
 
     def terminate(self) -> None:
         """Stop listening now, without waiting (for callers that cannot await)."""

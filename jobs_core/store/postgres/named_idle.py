@@ -59,6 +59,18 @@ class NamedIdle:
         if self._db.activity == activity + 2:  # only the statement's own lending and return
             self._idle = (token, activity + 2, writes)
 
+    def kept(self, seen: Seen | None) -> None:
+        """After a default claim by id (`flow_claims.CLAIM_IDS`, `seen` read before it),
+        which makes no named worker's job ready: the skip goes on if nothing else moved."""
+        idle = self._idle
+        if idle is None or seen != idle:
+            return
+        token, activity, writes = seen
+        if self._db.activity == activity + 2:
+            self._idle = (token, activity + 2, writes)
+        else:
+            self._idle = None
+
     def wrote(self, transitions: list[Transition], result: FinishResult | None) -> None:
         """After an outcome write (`result` None: it failed)."""
         if (

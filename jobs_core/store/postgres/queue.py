@@ -23,6 +23,7 @@ from jobs_core.store.protocol import ActivityUpdate, EnqueuedIds, JobColumns, Ne
 from . import batches, conflicts, lookup
 from .arrays import broadcast, packed
 from .connection import Conn
+from .listener import ANNOUNCED
 from .logs import append_logs
 from .rows import columns, error_to_json, json_or_none
 
@@ -90,10 +91,13 @@ WITH new AS (
     VALUES (nextval('job_id_seq'), ${_N + 1}, {_values(lambda i, n, t: f"${i}::{t}")})
     {_RETURNING}
 )
-SELECT id, pg_notify(${_N + 2}, ${_N + 3}) FROM new
+SELECT id, pg_notify(${_N + 2}, CASE WHEN ${_N + 3} = '{ANNOUNCED}'
+    THEN concat(${_N + 3}, id, ':', $1::text) ELSE ${_N + 3} END)
+FROM new
 """
 """`INSERT_JOBS` for the common enqueue: one job that starts queued (nothing to check),
-its values as scalars (cheaper to encode and plan than arrays of one)."""
+its values as scalars (cheaper to encode and plan than arrays of one). Its notification
+names the job when it is ready and due at once (`announced`)."""
 
 ENQUEUED = "enqueue"
 ENQUEUED_DEFAULT = "enqueue:default"
@@ -104,6 +108,17 @@ engine then knows that no named worker's job became ready (`listener.NOT_NAMED`)
 def enqueued(jobs: list[NewJob]) -> str:
     """The payload of the notification of an insert of `jobs`."""
     return ENQUEUED if any(j.worker for j in jobs) else ENQUEUED_DEFAULT
+
+
+def announced(job: NewJob, now: int) -> bool:
+    """Whether `INSERT_ONE`'s notification names `job` (`listener.ANNOUNCED`): a default
+    worker's job that a plain claim could start at once and that makes no flow rule needed
+    (no key), nothing else to check (`needs_checks`), so that an engine that saw nothing
+    ready before it may claim it alone by id (`default_idle.py`)."""
+    return (
+        not job.worker and job.concurrency_key is None and job.run_after <= now
+        and (job.expires_at is None or job.expires_at > now) and not needs_checks([job])
+    )  # fmt: skip
 
 
 EDGES = """
@@ -189,9 +204,11 @@ async def _insert_new(
             finished = await batches.join(conn, joined, now, admit=not follow_ups)
     try:
         if len(jobs) == 1 and starts[0] is _QUEUED:
+            job = jobs[0]
+            payload = ANNOUNCED if announced(job, now) else enqueued(jobs)
             ids = [
                 await conn.fetchval(
-                    INSERT_ONE, *_job_values(jobs[0], _QUEUED, now), now, channel, enqueued(jobs)
+                    INSERT_ONE, *_job_values(job, _QUEUED, now), now, channel, payload
                 )
             ]
         else:

@@ -206,8 +206,9 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
         if named and self._named.nothing_ready():
             return []  # nothing changed since a claim saw no named worker's job ready
         if not named:
-            if self._default.nothing_ready(commands, now):
-                return []  # nothing changed or fell due since a claim came back short
+            ids = self._default.by_id(commands, now, limit)
+            if ids is not None:  # nothing changed or fell due since a claim came back short
+                return await self._claim_ids(owner, commands, ids, now) if ids else []
             self._default.forget()
         ended = list(finished)
         for _ in range(RETRIES):
@@ -221,6 +222,28 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
                 self._claims.note_claimed(owner, now, named, [j.id for j in jobs])
                 return jobs
         return []
+
+    async def _claim_ids(
+        self, owner: str, commands: list[str], ids: list[int], now: int
+    ) -> list[Job]:
+        """A default claim of the announced `ids` alone (`default_idle.py`): jobs announced
+        since a claim came back short, all that can be ready."""
+        seen_named, seen_default = self._named.seen(), self._default.seen()
+        try:
+            jobs, left = await self._db.one(
+                lambda c: flow_claims.claim_ids(
+                    c, owner=owner, commands=commands, ids=ids, now=now
+                ),
+                engine=True,
+            )  # fmt: skip
+        except StoreUnavailableError:
+            self._default.forget()
+            self._claims.note_lost(owner, now, False)
+            raise
+        self._named.kept(seen_named)
+        self._default.claimed(seen_default, left)
+        self._claims.note_claimed(owner, now, False, [j.id for j in jobs])
+        return jobs
 
     async def _claim_once(
         self, owner: str, commands: list[str], named: bool, limit: int, now: int,
