@@ -109,8 +109,9 @@ async def test_a_version_7_store_gets_claim_locked_that_takes_the_ended_jobs(
 
 async def test_naming_ended_jobs_reads_no_more_of_the_table(store_url: str) -> None:
     """The ended jobs are left out of the running counts the claim reads anyway (a hash of
-    their ids, `claim_sql.NOT_MINE`): looked up one by one by primary key, 200 of them cost a
-    claim ~1,000 buffers more (bench/README.md, issue 10's tenth pass)."""
+    their ids, `claim_sql.NOT_MINE`): looked up one by one by primary key, the 200 here cost
+    the claim ~200 buffers more (~1,000 on a 20,000-job backlog; bench/README.md, issue 10's
+    tenth pass)."""
     store = PostgresStore(store_url)
     try:
         await store.set_queue("q", QueueChange(concurrency=1000), NOW)
@@ -123,7 +124,8 @@ async def test_naming_ended_jobs_reads_no_more_of_the_table(store_url: str) -> N
         assert len(ended) == 200
 
         async def read(conn: asyncpg.Connection, finished: list[int]) -> tuple[int, int]:
-            """(jobs claimed, buffers read) of a claim naming `finished`, rolled back."""
+            """(jobs claimed, buffers read) of a claim naming `finished`, rolled back; its
+            ids tested against a hash (one lookup each in a list of 200 is as slow)."""
             transaction = conn.transaction()
             await transaction.start()
             try:
@@ -133,6 +135,7 @@ async def test_naming_ended_jobs_reads_no_more_of_the_table(store_url: str) -> N
                 )  # fmt: skip
             finally:
                 await transaction.rollback()
+            assert not finished or "hashed SubPlan" in text
             plan = json.loads(text)[0]["Plan"]
             return plan["Actual Rows"], plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
 
