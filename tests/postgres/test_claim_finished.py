@@ -1,5 +1,5 @@
 """A claim leaves the claiming engine's ended jobs, whose outcomes are not yet committed, out
-of its queues' and keys' running counts (`Store.claim`'s `finished`, `claim_sql.MINE`): the
+of its queues' and keys' running counts (`Store.claim`'s `finished`, `claim_sql.NOT_MINE`): the
 engine writes outcomes beside its claims, and a limited queue's room would otherwise come
 back only once the write commits (bench/README.md, issue 10's sixth pass)."""
 
@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 
+import asyncpg
+
 from jobs_core import JobState
 from jobs_core.records import AttemptOutcome
-from jobs_core.store.postgres import PostgresStore
+from jobs_core.store.postgres import PostgresStore, flow_claims
 from jobs_core.store.postgres.schema import LATEST_VERSION
 from jobs_core.store.protocol import NewJob, QueueChange, Transition
 from tests.pg_server import PgServer
@@ -103,3 +105,76 @@ async def test_a_version_7_store_gets_claim_locked_that_takes_the_ended_jobs(
         f"WHERE n.nspname = '{schema}' AND p.proname = 'claim_locked'"
     )
     assert int(arguments) == 8
+
+
+async def test_naming_ended_jobs_reads_no_more_of_the_table(store_url: str) -> None:
+    """The ended jobs are left out of the running counts the claim reads anyway (a hash of
+    their ids, `claim_sql.NOT_MINE`): looked up one by one by primary key, the 200 here cost
+    the claim ~200 buffers more (~1,000 on a 20,000-job backlog; bench/README.md, issue 10's
+    tenth pass)."""
+    store = PostgresStore(store_url)
+    try:
+        await store.set_queue("q", QueueChange(concurrency=1000), NOW)
+        await store.enqueue([new(i, "q") for i in range(300)], NOW)
+        ended = [
+            job.id
+            for _ in range(2)
+            for job in await store.claim(owner="a", commands=["c"], named=False, limit=100, now=NOW)
+        ]
+        assert len(ended) == 200
+
+        async def read(conn: asyncpg.Connection, finished: list[int]) -> tuple[int, int]:
+            """(jobs claimed, buffers read) of a claim naming `finished`, rolled back; its
+            ids tested against a hash (one lookup each in a list of 200 is as slow)."""
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                text = await conn.fetchval(
+                    "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + flow_claims.CLAIM_DEFAULT,
+                    "a", NOW, ["c"], 10, True, 0, finished,
+                )  # fmt: skip
+            finally:
+                await transaction.rollback()
+            assert not finished or "hashed SubPlan" in text
+            plan = json.loads(text)[0]["Plan"]
+            return plan["Actual Rows"], plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
+
+        async def both(conn: asyncpg.Connection) -> list[tuple[int, int]]:
+            await read(conn, [])  # plans made, catalogues cached
+            return [await read(conn, []), await read(conn, ended)]
+
+        (none, alone), (named, with_ended) = await store._db.one(both, engine=True)
+    finally:
+        await store.close()
+    assert none == named == 10
+    assert with_ended - alone < 100, (alone, with_ended)
+
+
+async def test_a_version_11_store_with_started_jobs_gets_claim_locked_without_the_lookups(
+    pg_server: PgServer, store_url: str
+) -> None:
+    schema = store_url.rsplit("schema=", 1)[1]
+    await make_store_at(pg_server, schema, 11)
+    pg_server.psql(f"COMMENT ON FUNCTION {schema}.claim_locked IS 'made by migration 11'")
+    pg_server.psql(
+        f"SET search_path TO {schema}; "
+        "INSERT INTO job_queue (name, concurrency, updated_at) VALUES ('q', 2, 0); "
+        "INSERT INTO background_job (id, created_date, command, request_type, request_body, "
+        "worker, run_after, retry_limit, timeout_secs, state, queue, owner) "
+        "SELECT nextval('job_id_seq'), 0, 'c', 'dict', '{}', '', 0, 0, 60, s, 'q', "
+        "CASE WHEN s = 'started' THEN 'a' END "
+        "FROM unnest(ARRAY['started', 'started', 'queued']) AS s"
+    )
+    started = [int(i) for i in pg_server.psql(
+        f"SELECT id FROM {schema}.background_job WHERE state = 'started' ORDER BY id"
+    ).split()]  # fmt: skip
+    store = PostgresStore(store_url)  # opening it migrates the store
+    try:
+        assert await claimed(store, "a", []) == []  # the queue at its limit
+        assert await claimed(store, "b", started) == []  # `a`'s jobs: `b` counts them
+        assert len(await claimed(store, "a", started[:1])) == 1
+    finally:
+        await store.close()
+    assert int(pg_server.psql(f"SELECT version FROM {schema}.schema_version")) == LATEST_VERSION
+    source = function_mark(pg_server, schema, "claim_locked", body=True)
+    assert source.startswith("none ") and "mine AS" not in source  # made again by migration 12

@@ -35,19 +35,17 @@ FLOW = f"""{FLOW_NEEDED}, go AS MATERIALIZED (
 )"""
 """Whether flow control is in use; a claim without the lock (`$5` false) then claims nothing."""
 
-MINE = """
-mine AS MATERIALIZED (
-    SELECT queue, concurrency_key FROM background_job
-    WHERE id = ANY($7::bigint[]) AND (owner = $1 AND state = 'started') IS TRUE
-)"""
-"""The claiming engine's jobs whose handlers have ended, their outcomes not yet committed
-(`$7`, given by the engine): still `started` in the table, they no longer run, so a queue's
-or a key's running count leaves them out. Only this engine's (`owner`) and only while
-`started`: an outcome committed meanwhile, or a job another engine has claimed again since,
-is counted as the table says. Read only when a limit needs a count. `IS TRUE` keeps the
-state out of the index condition: the generic plan otherwise probes `ix_job_state` once per
-id over all the started jobs (7.4 ms for 300 ids on 20,000 jobs, against 0.2 by the
-primary key)."""
+NOT_MINE = "(r.owner = $1 AND r.id IN (SELECT unnest($7::bigint[]))) IS NOT TRUE"
+"""A started row `r` that still runs: not one of the claiming engine's jobs whose handlers have
+ended, their outcomes not yet committed (`$7`, given by the engine), so a queue's or a key's
+running count leaves those out. Only this engine's (`owner`), and only rows the count reads as
+`started`: an outcome committed meanwhile, or a job another engine has claimed again since, is
+counted as the table says. Tested on the started rows a limited queue's or a key's count
+reads anyway, against a hash of `$7` built once per statement (a hashed SubPlan), and only when
+a limit needs a count. It was a CTE of the ended jobs looked up by primary key and counted per
+queue and key: one index descent and heap visit per id, ~2.3 µs of the server per ended job
+named (a claim of 100 naming 200: +460 µs, against +30-90 now; bench/README.md, issue 10's
+tenth pass)."""
 
 WINDOW_STARTS = """(SELECT coalesce(sum(s.n), 0) FROM queue_start s
                     WHERE s.queue = {queue} AND s.started_at > $2 - c.rate_per_ms)"""
@@ -171,12 +169,11 @@ def claim_default(job_fields: list[str], stats: bool = False) -> str:
     (the first job of each, oldest first, then the second, ...): priorities order the jobs of
     one queue, and no queue starves another."""
     return f"""
-WITH RECURSIVE {FLOW}, {MINE}, {QUEUES}, allowance AS (
+WITH RECURSIVE {FLOW}, {QUEUES}, allowance AS (
     SELECT q.name, CASE WHEN c.name IS NULL THEN $4 WHEN c.paused THEN 0 ELSE LEAST($4,
         CASE WHEN c.concurrency IS NULL THEN $4 ELSE c.concurrency
             - (SELECT count(*) FROM background_job r
-               WHERE r.queue = q.name AND r.state = 'started')
-            + (SELECT count(*) FROM mine WHERE mine.queue = q.name) END,
+               WHERE r.queue = q.name AND r.state = 'started' AND {NOT_MINE}) END,
         CASE WHEN c.rate_limit IS NULL THEN $4
              ELSE c.rate_limit - {WINDOW_STARTS.format(queue="q.name")} END) END AS n
     FROM queues q LEFT JOIN job_queue c ON c.name = q.name
@@ -200,8 +197,8 @@ WITH RECURSIVE {FLOW}, {MINE}, {QUEUES}, allowance AS (
             PARTITION BY concurrency_key ORDER BY priority DESC, run_after, id) AS nth
         FROM candidate WHERE concurrency_key IS NOT NULL) AS k
     WHERE k.nth + (SELECT count(*) FROM background_job r
-                   WHERE r.concurrency_key = k.concurrency_key AND r.state = 'started')
-          - (SELECT count(*) FROM mine WHERE mine.concurrency_key = k.concurrency_key)
+                   WHERE r.concurrency_key = k.concurrency_key AND r.state = 'started'
+                     AND {NOT_MINE})
           > k.concurrency_limit
 ), chosen AS (
     SELECT id FROM candidate WHERE id <> ALL(ARRAY(SELECT id FROM held))

@@ -175,7 +175,7 @@ async def claim(
 ) -> ClaimRound:  # fmt: skip
     """One claim statement; `lock`: a default claim that takes the store's claim lock itself
     (`claim_locked`); `finished`: the owner's jobs that ended, outcomes not yet committed
-    (not running, see `claim_sql.MINE`); `due`: a plain claim that comes back short says
+    (not running, see `claim_sql.NOT_MINE`); `due`: a plain claim that comes back short says
     when the next ready job falls due (`ClaimRound.due`). Raises ClaimRaced when
     ux_job_one_started_per_worker refused a named claim."""
     try:

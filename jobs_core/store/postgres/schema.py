@@ -452,7 +452,7 @@ DROP FUNCTION claim_locked;
 {claim_locked_function(column_types(), JOB_FIELDS, MAX_ROUNDS)}"""
 """Migration 8: `claim_locked` again, with an eighth argument: the claiming engine's jobs
 whose handlers ended and whose outcomes are not yet committed, left out of its queues' and
-keys' running counts (`claim_sql.MINE`)."""
+keys' running counts (then a CTE, now `claim_sql.NOT_MINE`)."""
 
 V9 = f"""
 ALTER TABLE completed_job ALTER COLUMN search DROP EXPRESSION;
@@ -515,8 +515,16 @@ DROP FUNCTION claim_locked;
 queues' allowances leave (`claim_sql.SHARE`), so that a queue at its limit no longer costs
 the claim a second round."""
 
+V12 = f"""
+DROP FUNCTION claim_locked;
+{claim_locked_function(column_types(), JOB_FIELDS, MAX_ROUNDS)}"""
+"""Migration 12 (the flow claim's ended jobs hashed): `claim_locked` again, the claiming
+engine's ended jobs left out of the running counts by a hash of their ids tested on the
+started rows those counts read (`claim_sql.NOT_MINE`), instead of each looked up by primary
+key."""
+
 MIGRATIONS: list[str] = [
-    V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11,
+    V1 + _archive_indexes() + CAP_LOGS, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12,
 ]  # fmt: skip
 """Migration N (1-based) brings the version in `schema_version` from N-1 to N."""
 
