@@ -12,6 +12,8 @@ the lock released at its commit) replaces BEGIN, the lock, the claim and COMMIT.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from jobs_core.flow import MIN_PER_QUEUE
 
 CLAIM_LOCK_KEY = 0
@@ -209,7 +211,7 @@ WITH RECURSIVE {FLOW}, {QUEUES}, allowance AS (
 ), {claimed(job_fields, "(SELECT count(*) FROM allowance)", stats)}"""
 
 
-def claim_plain(job_fields: list[str], due: bool = True) -> str:
+def claim_plain(fields: Sequence[str], rare: Sequence[str], due: bool = True) -> str:
     """`claim_default` without the lock while no flow rule is in use: the same order and
     turns, the same flags (parked always 0), but none of what only a rule needs (the
     allowances, the running counts, the keys' holds and parking, the rate's starts), whose
@@ -223,13 +225,25 @@ def claim_plain(job_fields: list[str], due: bool = True) -> str:
     rule in use: it claimed every due job of its commands): the earliest `run_after` after
     `$2` of any ready job, `NEVER_DUE` if none (see `default_idle.py`). `due` False: that
     column always NULL (a claim expected full sets up none of its plan nodes).
+
+    Each job comes back as `fields`, then the columns `rare` as one anonymous record, NULL
+    when every one of them is NULL (or false: `logs_truncated`), as for most jobs: what
+    the claimer knows (owner, time, worker, state) and what a job mostly leaves unset are
+    not sent (`rows.plain_claimed_job`). The whole row (47 columns) cost the server its send
+    functions and the wider rows in the CTE's store and the sort, and the client decoding
+    them (bench/README.md, issue 9's tenth pass).
     """
     due_sql = "NULL::bigint"
     if due:
         due_sql = f"""CASE WHEN (SELECT count(*) FROM claimed) < $5
         AND NOT (SELECT needed FROM flow) THEN coalesce(({next_due_sql("$2")}), {NEVER_DUE}) END"""
-    b_fields = ", ".join("b." + f for f in job_fields)
-    c_fields = ", ".join("c." + f for f in job_fields)
+    b_fields = ", ".join("b." + f for f in fields)
+    c_fields = ", ".join("c." + f for f in fields)
+    set_any = ", ".join(
+        "nullif(b.logs_truncated, false)" if f == "logs_truncated" else "b." + f for f in rare
+    )
+    as_record = ", ".join("b." + f for f in rare)
+    b_rare = f"CASE WHEN num_nonnulls({set_any}) > 0 THEN ROW({as_record}) END"
     return f"""
 WITH RECURSIVE {FLOW_NEEDED}, {QUEUES}, open AS (
     SELECT name FROM queues WHERE name IS NOT NULL AND NOT (SELECT needed FROM flow)
@@ -249,9 +263,9 @@ WITH RECURSIVE {FLOW_NEEDED}, {QUEUES}, open AS (
     SET state = 'started', owner = $1, attempts = b.attempts + 1, started_date = $2,
         last_activity_date = $2, cancel_requested = false
     WHERE b.id = ANY(ARRAY(SELECT id FROM candidate ORDER BY nth, run_after, id LIMIT $4))
-    RETURNING {b_fields}
+    RETURNING {b_fields}, {b_rare} AS rare
 )
-SELECT {c_fields}, (SELECT needed FROM flow), 0::bigint, (SELECT count(*) FROM open),
+SELECT {c_fields}, c.rare, (SELECT needed FROM flow), 0::bigint, (SELECT count(*) FROM open),
     (SELECT worker FROM background_job WHERE worker > '' AND {READY}
      ORDER BY worker LIMIT 1) IS NOT NULL AS named_ready,
     {due_sql} AS due

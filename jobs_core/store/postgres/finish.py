@@ -177,16 +177,23 @@ async def settle_outside(
 
 
 def _transition_values(t: Transition, now: int) -> tuple[Any, ...]:
+    state, error = t.state, t.error
+    ended: int | None
+    # Most transitions complete their job: their state's text, end and outcome without the
+    # enum's `value` descriptor and set lookups (a third of this function's time, measured).
+    if state is _COMPLETED:
+        value, ended, outcome = "completed", now, None
+    else:
+        value, ended = state.value, now if state in TERMINAL_STATES else None
+        outcome = t.outcome.value if t.outcome is not None and state in _RECORDED else None
     return (
-        t.job_id, t.state.value, t.owner_guard, t.run_after,
-        now if t.state in TERMINAL_STATES else None, t.duration_ms, t.response_type,
-        t.response_body, error_to_json(t.error), t.logs, t.progress, t.status, t.notified,
-        int(t.refund_attempt),
-        t.outcome.value if t.outcome is not None and t.state in _RECORDED else None,
-        t.notify_error,
+        t.job_id, value, t.owner_guard, t.run_after, ended, t.duration_ms, t.response_type,
+        t.response_body, None if error is None else error_to_json(error), t.logs, t.progress,
+        t.status, t.notified, int(t.refund_attempt), outcome, t.notify_error,
     )  # fmt: skip
 
 
+_COMPLETED = JobState.COMPLETED
 _RECORDED = frozenset({JobState.FAILED, JobState.CANCELLED, JobState.QUEUED})
 """States whose transition passes its attempt's outcome: a failed or cancelled job's
 `last_outcome`, a retried attempt's history row (a completed job's last attempt completed)."""

@@ -37,12 +37,12 @@ from .claim_sql import (
     next_due_sql,
 )  # fmt: skip
 from .connection import Conn
-from .rows import row_to_job
+from .rows import PLAIN_FIELDS, RARE, plain_claimed_job, row_to_job
 from .schema import JOB_FIELDS
 
 CLAIM_DEFAULT = claim_default(JOB_FIELDS)
-CLAIM_PLAIN = claim_plain(JOB_FIELDS)
-CLAIM_PLAIN_NO_DUE = claim_plain(JOB_FIELDS, due=False)
+CLAIM_PLAIN = claim_plain(PLAIN_FIELDS, RARE)
+CLAIM_PLAIN_NO_DUE = claim_plain(PLAIN_FIELDS, RARE, due=False)
 """The default claim without the lock: claims nothing while flow control is in use."""
 
 _B_FIELDS = ", ".join("b." + f for f in JOB_FIELDS)
@@ -188,7 +188,9 @@ async def claim(
         elif not locked:
             plain = CLAIM_PLAIN if due else CLAIM_PLAIN_NO_DUE
             rows = await conn.fetch(plain, owner, now, commands, limit, per_queue)
-            return _round(rows, 5, bool(rows[0][-2]), rows[0][-1])
+            known = ("", owner, now, now)  # rows.PLAIN_KNOWN
+            jobs = [plain_claimed_job(row, known) for row in rows if row[0] is not None]
+            return _round(rows, 5, bool(rows[0][-2]), rows[0][-1], jobs)
         else:
             rows = await conn.fetch(
                 CLAIM_DEFAULT, owner, now, commands, limit, locked, per_queue, finished
@@ -199,11 +201,14 @@ async def claim(
 
 
 def _round(
-    rows: list[asyncpg.Record], flags: int, named_ready: bool = True, due: int | None = None
-) -> ClaimRound:
+    rows: list[asyncpg.Record], flags: int, named_ready: bool = True, due: int | None = None,
+    jobs: list[Job] | None = None,
+) -> ClaimRound:  # fmt: skip
     """A claim statement's rows: each claimed job's row and the flags (`flags` columns, the
-    first three needed, parked, queues); one row of flags alone when it claimed nothing."""
-    jobs = [row_to_job(row[:-flags]) for row in rows if row[0] is not None]
+    first three needed, parked, queues); one row of flags alone when it claimed nothing.
+    `jobs`: the claimed jobs, already made from the rows."""
+    if jobs is None:
+        jobs = [row_to_job(row[:-flags]) for row in rows if row[0] is not None]
     first = rows[0]
     needed, parked, queues = first[-flags], first[1 - flags], first[2 - flags]
     return ClaimRound(jobs, bool(needed), int(parked), int(queues), named_ready, due)
