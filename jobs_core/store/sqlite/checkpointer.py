@@ -12,7 +12,7 @@ An append costs more than an overwrite at every durability: at FULL its fsync al
 journals the file's new size (~250 µs against ~150 for an overwrite of 16 KB on this VM);
 at NORMAL the kernel gives each new page of the file a fresh page-cache page (one awaited
 enqueue's transaction, two frames: 20.3 µs of CPU appending against 18.4 overwriting), and
-beside an engine in another process the producer held the lock ~3-5 µs less a job (bench
+beside an engine in another process the producer held the lock ~2-5 µs of CPU less a job (bench
 README, issue 13's tenth pass). So once a passive checkpoint has copied most of it, a
 RESTART checkpoint copies the rest and rewinds the WAL. It waits at most `RESTART_WAIT_MS`
 for the write lock and for readers still in the WAL (then it ends as a passive one would,
