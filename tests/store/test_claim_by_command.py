@@ -60,7 +60,9 @@ def steps(directory: Path, work: Callable[[sqlite3.Connection], Any]) -> tuple[i
 def claim(named: bool, several: bool) -> Callable[[sqlite3.Connection], Any]:
     def run(conn: sqlite3.Connection) -> Any:
         commands = ["mine", "also_mine"] if several else ["mine"]
-        found = claims.claim(conn, owner="o", commands=commands, named=named, limit=100, now=NOW)
+        found = claims.made(
+            claims.claim(conn, owner="o", commands=commands, named=named, limit=100, now=NOW)
+        )
         return sorted((j.command, j.worker) for j in found)
 
     return run

@@ -7,16 +7,18 @@ fsyncs even at `synchronous=NORMAL`: measured here it tripled the cost of a comm
 A passive checkpoint alone never lets the WAL start over while a writer keeps committing:
 SQLite rewinds the WAL only for a write that begins when every frame is already copied to
 the database, and a producer commits new frames while the copy runs. The WAL then grew
-without end (103 MB after 20,000 awaited enqueues) and every commit appended to the file,
-whose fsync (`Durability.FULL`) then also journals the file's new size: ~250 µs against
-~150 for an overwrite of 16 KB on this VM. So at FULL, once a passive checkpoint has copied
-most of it, a RESTART checkpoint copies the rest and rewinds the WAL. It waits at most
-`RESTART_WAIT_MS` for the write lock and for readers still in the WAL (then it ends as a
-passive one would, until the next round), and holds writers off while it copies the frames
-written since the passive one and syncs the database (an fsync: ~0.2 ms on a quiet disk,
-tens of ms on a saturated one). At NORMAL no commit waits for an fsync, so appending costs
-nothing more and the stall would buy only disk space: the WAL rewinds at the producer's
-first pause, as before.
+without end (103 MB after 20,000 awaited enqueues) and every commit appended to the file.
+An append costs more than an overwrite at every durability: at FULL its fsync also
+journals the file's new size (~250 µs against ~150 for an overwrite of 16 KB on this VM);
+at NORMAL the kernel gives each new page of the file a fresh page-cache page (one awaited
+enqueue's transaction, two frames: 20.3 µs of CPU appending against 18.4 overwriting), and
+beside an engine in another process the producer held the lock ~2-5 µs of CPU less a job (bench
+README, issue 13's tenth pass). So once a passive checkpoint has copied most of it, a
+RESTART checkpoint copies the rest and rewinds the WAL. It waits at most `RESTART_WAIT_MS`
+for the write lock and for readers still in the WAL (then it ends as a passive one would,
+until the next round), and holds writers off while it copies the frames written since the
+passive one and syncs the database (an fsync: ~0.2 ms on a quiet disk, tens of ms on a
+saturated one), at most once a `CHECK_SECS` and only while the WAL is over its limit.
 """
 
 from __future__ import annotations
@@ -43,15 +45,13 @@ holds it well under a millisecond), then, holding it, for readers still in the W
 
 
 class Checkpointer:
-    """Checkpoints the WAL when it holds more than `WAL_LIMIT_BYTES`, and at FULL rewinds
-    it."""
+    """Checkpoints the WAL when it holds more than `WAL_LIMIT_BYTES`, and rewinds it."""
 
     def __init__(self, path: str, durability: Durability) -> None:
         self._path = path
         self._wal = path + "-wal"
         self._durability = durability
         self._stop = threading.Event()
-        self._rewind = durability is Durability.FULL
         self._guard = ForkGuard()
         self._page_size = 4096
         self._thread: threading.Thread | None = None
@@ -87,7 +87,7 @@ class Checkpointer:
         # Busy means another process is checkpointing; the next round will do.
         with self._guard, contextlib.suppress(sqlite3.OperationalError):
             _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if not self._rewind or frames * self._page_size < WAL_LIMIT_BYTES:
+            if frames * self._page_size < WAL_LIMIT_BYTES:
                 return  # (or rewound since the file grew: writes overwrite it already)
             conn.execute(f"PRAGMA busy_timeout = {RESTART_WAIT_MS}")
             try:

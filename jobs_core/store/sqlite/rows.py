@@ -95,6 +95,11 @@ def one_claimed_jobs(
     return _known_claimed_jobs(conn, rows, known, _build_one)
 
 
+def plain_claimed_jobs(rows: list[tuple[Any, ...]], known: tuple[Any, ...]) -> list[Job]:
+    """`one_claimed_jobs` of rows none of which sets another column (nothing to read)."""
+    return [_build_one(row[:-1] + known) for row in rows]
+
+
 FLOW_KNOWN = ("worker", "owner", "started_date", "last_activity_date")
 """What a flow-controlled claim (`flow_claim`) knows of each job it starts: the default
 worker (its rounds read the default worker's jobs only), the owner and the time it sets."""

@@ -41,6 +41,7 @@ from .admin_store import AdminStoreMixin
 from .archive import MonthArchive, has_attempts
 from .bulk_store import BulkStoreMixin
 from .checkpointer import Checkpointer
+from .claims import PlainClaim
 from .connection import (
     LIVE_PAGE_SIZE,
     LOOP_BUSY_TIMEOUT_MS,
@@ -261,12 +262,13 @@ class SqliteStore(
         # `finished` is not needed: an engine on SQLite writes its outcomes before it claims.
         if not self.read_only and not self._read_now(partial(claims.may_claim, named=named)):
             return ClaimedJobs(exhausted=True)
-        return await self._write(
+        claimed = await self._write(
             lambda conn: claims.claim(
                 conn, owner=owner, commands=commands, named=named, limit=limit, now=now
             ),
             sync=False,
         )
+        return claims.made(claimed)  # after the commit: see `claims.PlainClaim`
 
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
@@ -279,7 +281,7 @@ class SqliteStore(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int, *,
         owner: str, commands: list[str], limit: int,
     ) -> tuple[FinishResult, list[Job]]:  # fmt: skip
-        def both(conn: sqlite3.Connection) -> tuple[FinishResult, list[Job]]:
+        def both(conn: sqlite3.Connection) -> tuple[FinishResult, ClaimedJobs | PlainClaim]:
             result = queue.finish(conn, transitions, new_jobs, now, self._max_log)
             # The probe first, as `claim` (the claim's first statement costs more).
             if not claims.may_claim(conn, named=False):
@@ -288,7 +290,8 @@ class SqliteStore(
                 conn, owner=owner, commands=commands, named=False, limit=limit, now=now
             )
 
-        return await self._write(both)
+        result, claimed = await self._write(both)
+        return result, claims.made(claimed)  # after the commit: see `claims.PlainClaim`
 
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
         await self._write(lambda conn: queue.record_activity(conn, updates, now, self._max_log))
