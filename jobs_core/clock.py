@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 from typing import Protocol
 
 from .errors import InvalidOptionError
+
+NEVER = -math.inf
+"""A `time.monotonic()` stamp for "never happened": any interval since it is due. Not 0.0,
+which is the boot: on a machine up for less than an interval, a pass due "at once" at
+start would wait for the rest of that interval."""
 
 
 class Clock(Protocol):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from jobs_core.backoff import Backoff
-from jobs_core.clock import Clock
+from jobs_core.clock import NEVER, Clock
 from jobs_core.context import JobContext
 from jobs_core.errors import JobsError
 from jobs_core.liveness import this_host
@@ -104,19 +104,19 @@ class Engine:
         self._next_tick: int | None = None
         self._change_token = -1
         self._last_work = time.monotonic()
-        self._last_claim = 0.0
+        self._last_claim = NEVER
         """When the dispatch loop last claimed on the default worker (`time.monotonic()`)."""
         self._wake_held = False
         self._claim_held_until = 0.0
         """Until when the dispatch loop's default claim lingers (`claiming.lingers`; 0: no)."""
         self._linger_timer = False
         """A timer will wake the loop when the linger ends."""
-        self._last_activity_flush = 0.0
-        self._last_archive = 0.0
+        self._last_activity_flush = NEVER
+        self._last_archive = NEVER
         self._archiving: asyncio.Task[None] | None = None
         """The archive pass under way in the background (`maintenance.archive`)."""
-        self._last_watchdog = 0.0
-        self._last_sweep = 0.0
+        self._last_watchdog = NEVER
+        self._last_sweep = NEVER
         self._runs_named = any(c.worker for c in registry.commands())
         """Whether some command of this engine runs on a named worker."""
         self._activity_pending = False

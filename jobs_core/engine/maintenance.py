@@ -8,6 +8,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from jobs_core.clock import NEVER
 from jobs_core.errors import JobsError
 
 from . import activity, outcomes
@@ -58,7 +59,7 @@ async def archive(engine: Engine, now: int) -> None:
             now, engine.settings.archive_batch, in_order=True
         )
         if archived >= engine.settings.archive_batch:  # more wait: the next pass at once
-            engine._last_archive = 0.0
+            engine._last_archive = NEVER
     except JobsError as error:  # finished jobs wait in the live store meanwhile
         engine._archive_trouble.failed(error)
     except Exception as error:

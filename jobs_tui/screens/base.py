@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable
@@ -147,7 +148,7 @@ class DataScreen(Screen[None]):
         token: int | None = None  # the token of the data shown
         seen: int | None = None  # the token at the previous poll
         streak = 0  # polls in a row that saw a change
-        last = 0.0
+        last = -math.inf  # never shown: the first poll shows
         while True:
             forced = self._wake.is_set()
             self._wake.clear()

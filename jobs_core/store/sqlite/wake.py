@@ -21,6 +21,8 @@ import os
 import time
 from collections.abc import Callable
 
+from jobs_core.clock import NEVER
+
 from .files import PRIVATE_FILE
 
 WAKE_FILE = "jobs.wake"
@@ -43,7 +45,7 @@ class WakeSignal:
 
     def __init__(self, directory: str) -> None:
         self._directory = directory
-        self._last = 0.0
+        self._last = NEVER
         self._fd: int | None = None
         self._broken = False
 
