@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 from .admin_api import AdminMixin
 from .bulk_api import BulkMixin
 from .clock import Clock, SystemClock
-from .columns import build_columns, plain_columns
+from .columns import build_columns, plain_columns, routed_columns
 from .context import JobContext
 from .engine.engine import Engine
 from .enqueue_options import EnqueueOptions
@@ -266,7 +266,9 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         """
         now = self.clock.now_ms()
         columns = plain_columns(self._builder, requests, now)
-        if columns is not None:  # one command, no option: no `NewJob` or row tuple a job
+        if columns is None:  # a queue, priority or key set, and no other option?
+            columns = routed_columns(self._builder, requests, now)
+        if columns is not None:  # one command, those options: no `NewJob` or row tuple a job
             return new_refs(await self._store_columns(columns, now))
         new_jobs = await self._builder.build(requests, now, allow_undeclared=allow_undeclared)
         ids = await self._store_jobs(new_jobs, now)

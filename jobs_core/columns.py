@@ -14,12 +14,14 @@ from collections.abc import Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
-from .enqueuing import CHECKED_REQUESTS, OPTIONS, JobBuilder, Spec
-from .options import EnqueueRequest
+from .enqueuing import CHECKED_REQUESTS, NO_OTHERS, OPTIONS, JobBuilder, Spec, others_of
+from .errors import InvalidOptionError
+from .flow_records import DEFAULT_QUEUE, check_priority, check_queue_name
+from .options import EnqueueRequest, bad_text
 from .registry import Command
 from .request_shape import check_request
 from .serialization import request_to_json, requests_to_json, type_name
-from .store.protocol import JobColumns, NewJob
+from .store.protocol import JobColumns, NewJob, Routing
 
 
 async def build_columns(
@@ -80,6 +82,75 @@ def plain_columns(
     if job is None:
         return None
     return _columns(spec, command, job, [r.request for r in requests])
+
+
+def routed_columns(
+    builder: JobBuilder, requests: Sequence[EnqueueRequest], now: int
+) -> JobColumns | None:
+    """`plain_columns` of requests that set a queue, a priority or a concurrency key and no
+    other option: each job's three in `routing` (`throughput.py`'s mixed workload: ~7 µs a
+    job of records and checks on the record path, where its default-queue batch took
+    `plain_columns`). None where the record path must build them: what `plain_columns`
+    refuses, a command with a worker, a value of another type than str (int for a
+    priority) or one that its check refuses (the record path names it)."""
+    if len(requests) < 2:
+        return None
+    command = requests[0].command
+    if type(command) is not str:
+        return None
+    try:
+        for r in requests:
+            if r.command != command or others_of(r) != NO_OTHERS:
+                return None
+    except Exception:  # an option whose `==` gives no truth value: it is set
+        return None
+    spec = builder.known_spec(command)
+    if spec is None or spec.has_flow or spec.worker:
+        return None
+    routing = _routing(requests, spec.concurrency_limit or 1)
+    if routing is None:
+        return None
+    job = builder.known_plain_job(command, requests[0].request, now)
+    if job is None:
+        return None
+    columns = _columns(spec, command, job, [r.request for r in requests])
+    return JobColumns(
+        job=job, request_types=columns.request_types, request_bodies=columns.request_bodies,
+        routing=routing,
+    )  # fmt: skip
+
+
+def _routing(requests: Sequence[EnqueueRequest], key_limit: int) -> Routing | None:
+    """The requests' queues, priorities and keys (`NewJob`'s defaults where unset), or None
+    if one is not of its plain type (str, int) or its check refuses it. Each distinct
+    value is checked once: with plain types alone, values equal are equally valid."""
+    queues = [r.queue for r in requests]
+    priorities = [r.priority for r in requests]
+    keys = [r.concurrency_key for r in requests]
+    if not (
+        set(map(type, queues)) <= _TEXT and set(map(type, keys)) <= _TEXT
+        and set(map(type, priorities)) <= _INT
+    ):  # fmt: skip
+        return None
+    try:
+        for queue in set(queues):
+            if queue is not None:
+                check_queue_name(queue)
+        for priority in set(priorities):
+            if priority is not None:
+                check_priority(priority)
+    except InvalidOptionError:
+        return None
+    if any(bad_text(key) for key in set(keys) if key is not None):
+        return None
+    return Routing(
+        queues=[DEFAULT_QUEUE if q is None else q for q in queues],
+        priorities=[0 if p is None else p for p in priorities], keys=keys, key_limit=key_limit,
+    )  # fmt: skip
+
+
+_TEXT = frozenset({str, type(None)})
+_INT = frozenset({int, type(None)})
 
 
 def _bodies(spec: Spec, command: str, requests: Sequence[Any]) -> list[str]:

@@ -47,8 +47,9 @@ _ROUTING = ("queue", "priority", "concurrency_key")
 """The flow options most requests that set any set (`throughput.py`'s mixed workload):
 built by `JobBuilder.routed_job` when they are the only ones set (`plain_job` when none
 is: most requests set no option)."""
-_others_of = attrgetter(*(name for name in OPTIONS if name not in _ROUTING))
-_NO_OTHERS = _others_of(EnqueueRequest(command="-"))
+others_of = attrgetter(*(name for name in OPTIONS if name not in _ROUTING))
+"""A request's options but queue, priority and key (compared with `NO_OTHERS`)."""
+NO_OTHERS = others_of(EnqueueRequest(command="-"))
 
 
 def _sets_routing_only(r: EnqueueRequest) -> bool:
@@ -56,7 +57,7 @@ def _sets_routing_only(r: EnqueueRequest) -> bool:
     default (unset options are compared by identity; a set one whose `==` gives no truth
     value, an array, is an option set)."""
     try:
-        return bool(_others_of(r) == _NO_OTHERS)
+        return bool(others_of(r) == NO_OTHERS)
     except Exception:
         return False
 

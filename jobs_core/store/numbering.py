@@ -12,6 +12,7 @@ and a later batch's ids are still all larger.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
 
 from jobs_core.store.protocol import NewJob
@@ -20,10 +21,15 @@ from jobs_core.store.protocol import NewJob
 def by_priority(jobs: list[NewJob]) -> list[int] | None:
     """The positions of `jobs` by priority, highest first (stable), or None when that is
     the order they come in (one priority, the common case: no sort)."""
-    ranks = [-j.priority for j in jobs]
-    if all(a <= b for a, b in pairwise(ranks)):
+    return order([j.priority for j in jobs])
+
+
+def order(priorities: Sequence[int]) -> list[int] | None:
+    """`by_priority` of jobs with these priorities."""
+    if all(a >= b for a, b in pairwise(priorities)):
         return None
-    return sorted(range(len(jobs)), key=ranks.__getitem__)
+    ranks = [-p for p in priorities]
+    return sorted(range(len(ranks)), key=ranks.__getitem__)
 
 
 def restore(order: list[int], ids: list[int]) -> list[int]:

@@ -82,15 +82,40 @@ class NewJob:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Routing:
+    """Each job's queue, priority and concurrency key, as columns (`JobColumns.routing`):
+    a batch whose requests set these and no other option (`throughput.py`'s mixed
+    workload) makes no record per job either."""
+
+    queues: Sequence[str]
+    priorities: Sequence[int]
+    keys: Sequence[str | None]
+    key_limit: int = 1
+    """The concurrency limit of a job with a key (one without has 1, as `NewJob`'s default)."""
+
+    def fields(self) -> list[dict[str, Any]]:
+        """Each job's `NewJob` fields these set."""
+        limit = self.key_limit
+        return [
+            {"queue": q, "priority": p, "concurrency_key": k,
+             "concurrency_limit": 1 if k is None else limit}
+            for q, p, k in zip(self.queues, self.priorities, self.keys, strict=True)
+        ]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class JobColumns:
     """Jobs alike but for their requests (`Store.enqueue_columns`): one `NewJob` gives every
     field but the request's, and each job's request type and body come in a column, so a
     batch of one command with one set of options makes no record per job."""
 
     job: NewJob
-    """Every job's fields; its `request_type` and `request_body` are not used."""
+    """Every job's fields; its `request_type` and `request_body` are not used, nor, with
+    `routing`, its queue, priority, concurrency key and limit."""
     request_types: Sequence[str]
     request_bodies: Sequence[str]
+    routing: Routing | None = None
+    """Each job's queue, priority and key (None: the template's, `job`'s)."""
 
     def __len__(self) -> int:
         return len(self.request_bodies)
@@ -107,9 +132,11 @@ class JobColumns:
         }  # fmt: skip
         copied = [name for name in ("args", "meta", "dependencies") if getattr(job, name)]
         jobs: list[NewJob] = []
-        for t, b in zip(self.request_types, self.request_bodies, strict=True):
+        routes = self.routing.fields() if self.routing else [{}] * len(self)
+        for t, b, route in zip(self.request_types, self.request_bodies, routes, strict=True):
             for name in copied:
                 given[name] = copy(getattr(job, name))
+            given |= route  # every job's sets the same names: none is left from the last
             jobs.append(NewJob(request_type=t, request_body=b, **given))
         return jobs
 

@@ -235,8 +235,9 @@ _TYPE = _NAMES.index("request_type")
 
 def plain_columns(jobs: JobColumns) -> bool:
     """Whether `insert_columns` stores `jobs` as `insert_jobs` would their `NewJob`s: two
-    jobs or more, none that reads or writes other rows first (`needs_checks`)."""
-    return len(jobs) > 1 and not needs_checks([jobs.job])
+    jobs or more, none that reads or writes other rows first (`needs_checks`), all with
+    the template's queue, priority and key (no `routing`)."""
+    return len(jobs) > 1 and jobs.routing is None and not needs_checks([jobs.job])
 
 
 async def insert_columns(conn: Conn, jobs: JobColumns, now: int, channel: str) -> EnqueuedIds:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from jobs_core.store import numbering
 from jobs_core.store.group_commit import Outcome, Pending
-from jobs_core.store.protocol import JobColumns
+from jobs_core.store.protocol import JobColumns, Routing
 
 from . import multirow
 from .group_insert import may_be_refused, split_ids
@@ -69,37 +70,74 @@ def prebuild(group: Sequence[Pending]) -> Prebuilt | None:
 def prebuild_columns(jobs: JobColumns, now: int) -> Prebuilt | None:
     """The rows of `jobs` (`Store.enqueue_columns`) if nothing can refuse, hold or look
     them up (as `prebuild`), else None. One row is built, the template's; each statement's
-    parameters are that row repeated, the requests' types and bodies set by slice (a job
-    costs two list slots, not a tuple and a `NewJob`), the template's other values bound once
-    a statement (`multirow`'s shared values)."""
+    parameters are that row repeated, the columns that vary (the requests' types and
+    bodies; with `routing`, the queues, priorities and keys that differ) set by slice (a
+    job costs a list slot a column, not a tuple and a `NewJob`), the template's other
+    values bound once a statement (`multirow`'s shared values). With priorities, the jobs
+    are numbered by priority (`numbering`), as `prebuild` numbers records."""
     job = jobs.job
     if may_be_refused([job]) or job.waits or not len(jobs):
         return None
     columns, (row,) = queued_rows([job], [now])
+    varying: dict[int, Sequence[Any]] = {_BODY: jobs.request_bodies}
+    if any(t != job.request_type for t in jobs.request_types):
+        varying[_TYPE] = jobs.request_types
+    order = None
+    if jobs.routing is not None:
+        routed = _routed(jobs.routing)
+        if set(columns) & routed.keys():  # the template sets them itself: as records
+            return None
+        order = numbering.order(jobs.routing.priorities)
+        for name, values in routed.items():
+            columns += (name,)
+            row += (values[0],)
+            if values.count(values[0]) < len(values):
+                varying[len(row) - 1] = values
+        if order is not None:
+            varying = {i: [values[j] for j in order] for i, values in varying.items()}
+    return _prebuilt(columns, row, varying, len(jobs), order)
+
+
+def _routed(routing: Routing) -> dict[str, list[Any]]:
+    """The columns `routing` binds, as `queue._routed_rows` binds them for records: the
+    key's limit only where a job with a key has another than the default (1)."""
+    keys = list(routing.keys)
+    routed: dict[str, list[Any]] = {
+        "queue": list(routing.queues), "priority": list(routing.priorities),
+        "concurrency_key": keys,
+    }  # fmt: skip
+    if routing.key_limit != 1 and keys.count(None) < len(keys):
+        limit = routing.key_limit
+        routed["concurrency_limit"] = [1 if key is None else limit for key in keys]
+    return routed
+
+
+def _prebuilt(
+    columns: tuple[str, ...], row: tuple[Any, ...], varying: dict[int, Sequence[Any]],
+    count: int, order: list[int] | None,
+) -> Prebuilt:  # fmt: skip
+    """The statements of `count` rows like `row`, but for the id and the `varying` columns
+    (by position: each row's values)."""
     width = len(columns)
-    types, bodies = jobs.request_types, jobs.request_bodies
-    own = [0, _BODY] if all(t == job.request_type for t in types) else [0, _TYPE, _BODY]
-    own.sort()
+    own = sorted({0, *varying})
     shared = tuple(i not in own for i in range(width))
     values = [v for v, one in zip(row, shared, strict=True) if one]
     stride = len(own)
     statements: multirow.Statements = []
     start = 0
-    for k in multirow.sizes(len(bodies), multirow.top_rows(width)):
+    for k in multirow.sizes(count, multirow.top_rows(width)):
         if k == 1:  # one row: nothing to share (as multirow.statements)
             params = list(row)
-            params[_TYPE], params[_BODY] = types[start], bodies[start]
+            for column, source in varying.items():
+                params[column] = source[start]
             statements.append((multirow.insert_sql(columns, 1), params, 0))
         else:
             params = values + [None] * (k * stride)
             for slot, column in enumerate(own[1:], 1):
-                source = types if column == _TYPE else bodies
-                params[len(values) + slot :: stride] = source[start : start + k]
+                params[len(values) + slot :: stride] = varying[column][start : start + k]
             statements.append((multirow.insert_sql(columns, k, shared), params, len(values)))
         start += k
-    return Prebuilt(
-        statements=statements, width=width, count=len(bodies), order=None, sizes=[len(bodies)]
-    )
+    return Prebuilt(statements=statements, width=width, count=count, order=order, sizes=[count])
 
 
 _TYPE = BASE_COLUMNS.index("request_type")
