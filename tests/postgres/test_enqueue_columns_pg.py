@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jobs_core import BackgroundJobs
+from jobs_core import BackgroundJobs, EnqueueRequest
 from jobs_core.records import JobState
 from jobs_core.store.protocol import JobColumns
 from tests.conftest import MakeJobs
@@ -61,3 +61,28 @@ async def test_jobs_with_a_ref_id_go_the_record_way(
     refs = await jobs.enqueue_each("noop", [{"i": 1}], ref_id="only-one")
     assert calls == [1]
     assert refs[0].ref_id == "only-one"
+
+
+async def test_routed_columns_make_no_record_a_job(
+    jobs: BackgroundJobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`enqueue_many` of requests that set only queues, priorities and keys (the mixed
+    workload's) goes as columns with each job's routing, numbered by priority."""
+    calls = count_records(monkeypatch)
+    made = [
+        EnqueueRequest(
+            command="noop", request={"i": i}, queue=("mail", "media")[i % 2], priority=i % 3,
+            concurrency_key=f"user:{i}" if i % 4 == 0 else None,
+        )
+        for i in range(12)
+    ]  # fmt: skip
+    refs = await jobs.enqueue_many(made)
+    assert calls == []
+    found = [await jobs.get_job(ref.id) for ref in refs]
+    stored = [f.job for f in found if f is not None]
+    assert [(j.queue, j.priority, j.concurrency_key) for j in stored] == [
+        (r.queue, r.priority, r.concurrency_key) for r in made
+    ]
+    assert [j.concurrency_limit for j in stored] == [1] * 12
+    by_id = sorted(stored, key=lambda j: j.id)
+    assert [j.priority for j in by_id] == sorted((r.priority or 0 for r in made), reverse=True)

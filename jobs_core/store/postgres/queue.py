@@ -18,7 +18,7 @@ from jobs_core.dependency_rules import Start, parents_of, starts_of
 from jobs_core.records import DependencyPolicy, JobError, JobState
 from jobs_core.store import numbering
 from jobs_core.store.idempotency import Resolution, needs_lookup
-from jobs_core.store.protocol import ActivityUpdate, EnqueuedIds, JobColumns, NewJob
+from jobs_core.store.protocol import ActivityUpdate, EnqueuedIds, JobColumns, NewJob, Routing
 
 from . import batches, conflicts, lookup
 from .arrays import broadcast, packed
@@ -235,20 +235,44 @@ _TYPE = _NAMES.index("request_type")
 
 def plain_columns(jobs: JobColumns) -> bool:
     """Whether `insert_columns` stores `jobs` as `insert_jobs` would their `NewJob`s: two
-    jobs or more, none that reads or writes other rows first (`needs_checks`), all with
-    the template's queue, priority and key (no `routing`)."""
-    return len(jobs) > 1 and jobs.routing is None and not needs_checks([jobs.job])
+    jobs or more, none that reads or writes other rows first (`needs_checks`)."""
+    return len(jobs) > 1 and not needs_checks([jobs.job])
 
 
 async def insert_columns(conn: Conn, jobs: JobColumns, now: int, channel: str) -> EnqueuedIds:
     """Insert jobs given as columns (`plain_columns`) with `INSERT_JOBS`: the template's values
-    packed once, the requests' types and bodies as the arrays (no `NewJob` or row a job)."""
+    packed once, the requests' types and bodies as the arrays (no `NewJob` or row a job);
+    with `routing`, each job's queue, priority and key too, numbered by priority as
+    `insert_jobs` numbers records (`numbering.py`)."""
     values = _job_values(jobs.job, _QUEUED, now)
     arrays = [packed((v,), _UNSET[i]) for i, v in enumerate(values)]
-    arrays[_TYPE] = packed(tuple(jobs.request_types), _UNSET[_TYPE])
-    arrays[_FULL] = tuple(jobs.request_bodies)
-    ids = await conn.fetchval(INSERT_JOBS, *arrays, now, channel, enqueued([jobs.job]))
-    return EnqueuedIds(list(ids))
+    columns_by_name: dict[int, list[Any]] = {
+        _TYPE: list(jobs.request_types), _FULL: list(jobs.request_bodies),
+    }  # fmt: skip
+    order: list[int] | None = None
+    if jobs.routing is not None:
+        columns_by_name.update(_routed(jobs.routing))
+        order = numbering.order(jobs.routing.priorities)
+    for i, column in columns_by_name.items():
+        placed = tuple(column) if order is None else tuple(column[k] for k in order)
+        arrays[i] = placed if i == _FULL else packed(placed, _UNSET[i])
+    ids = list(await conn.fetchval(INSERT_JOBS, *arrays, now, channel, enqueued([jobs.job])))
+    return EnqueuedIds(ids if order is None else numbering.restore(order, ids))
+
+
+_QUEUE, _PRIORITY, _KEY, _KEY_LIMIT = (
+    _NAMES.index(n) for n in ("queue", "priority", "concurrency_key", "concurrency_limit")
+)
+
+
+def _routed(routing: Routing) -> dict[int, list[Any]]:
+    """The columns `routing` sets, by position in `NEW_JOB_ARRAYS` (a keyed job's limit is
+    the routing's, one without a key has 1, as `Routing.fields`)."""
+    limit = routing.key_limit
+    return {
+        _QUEUE: list(routing.queues), _PRIORITY: list(routing.priorities),
+        _KEY: list(routing.keys), _KEY_LIMIT: [1 if k is None else limit for k in routing.keys],
+    }  # fmt: skip
 
 
 def _arrays(jobs: list[NewJob], starts: list[Start], now: int) -> list[tuple[Any, ...] | None]:
