@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.app import App
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
 
 from jobs_core import BackgroundJobs
@@ -53,11 +54,22 @@ def app(admin: BackgroundJobs) -> JobsApp:
 async def pause_until(
     pilot: Pilot[None], predicate: Callable[[], bool], what: str, timeout: float = 10.0
 ) -> None:
-    """Let the app run until `predicate` holds; fail naming `what` after `timeout`."""
+    """Let the app run until `predicate` holds; fail naming `what` after `timeout`.
+
+    A predicate that queries a widget the active screen does not have (yet) is not true
+    yet: under load a modal may still be on top (the bulk progress, a question) or a screen
+    not composed, and the query raises `NoMatches`. The last one is chained to the timeout.
+    """
     deadline = time.monotonic() + timeout
-    while not predicate():
+    missing: NoMatches | None = None
+    while True:
+        try:
+            if predicate():
+                return
+        except NoMatches as error:
+            missing = error
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}") from missing
         await pilot.pause(0.05)
 
 

@@ -7,8 +7,7 @@ from textual.widgets import Input, Select
 
 from jobs_core import BackgroundJobs, JobNotFoundError, JobState
 from jobs_tui import JobsApp
-from jobs_tui.screens.archive import ALL_MONTHS
-from jobs_tui.screens.bulk import BulkScreen
+from jobs_tui.screens.archive import ALL_MONTHS, CompletedScreen
 from jobs_tui.screens.confirm import ConfirmScreen
 
 from .conftest import pause_until, screen_text, until_loaded
@@ -54,9 +53,10 @@ async def test_bad_filter_names_the_term_and_changes_nothing(app: JobsApp) -> No
 async def test_every_month_searches_across_months(app: JobsApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")
-        await until_loaded(pilot)
-        app.screen.query_one("#month", Select).value = ALL_MONTHS
-        await pilot.pause(0.3)
+        screen = await until_loaded(pilot)
+        assert isinstance(screen, CompletedScreen)
+        screen.query_one("#month", Select).value = ALL_MONTHS
+        await pause_until(pilot, lambda: screen.month == ALL_MONTHS, "every month chosen")
         await pilot.press("slash", *"tag:photos", "enter")
         await pause_until(pilot, lambda: row_keys(app) == ["4", "3", "2", "1"], "the photos")
 
@@ -66,17 +66,19 @@ async def test_marked_jobs_are_requeued_together_after_confirming_the_count(
 ) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("4")
-        await until_loaded(pilot)
+        screen = await until_loaded(pilot)
         await pilot.press("space", "down", "space")
         assert "2 marked" in footer(app)
-        assert "●" in screen_text(app)
+        await pause_until(pilot, lambda: "●" in screen_text(app), "the marked rows drawn")
         await pilot.press("r")
         await pause_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
-        assert "Requeue 2 jobs?" in screen_text(app)
+        await pause_until(pilot, lambda: "Requeue 2 jobs?" in screen_text(app), "the count")
         await pilot.press("y")
+        # The bulk modal covers the list while its thread works (longer under load): the
+        # rows and footer are read once the list is the active screen again.
+        await pause_until(pilot, lambda: app.screen is screen, "the bulk action to finish")
         await pause_until(pilot, lambda: row_keys(app) == [], "both to leave the failed list")
-        assert not isinstance(app.screen, BulkScreen)
-        assert "marked" not in footer(app)
+        await pause_until(pilot, lambda: "marked" not in footer(app), "the marks to clear")
     assert await state_of(admin, 5) is JobState.QUEUED
     assert await state_of(admin, 9) is JobState.QUEUED
 
@@ -86,16 +88,17 @@ async def test_mark_all_matching_then_delete_them_for_good(
 ) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")
-        await until_loaded(pilot)
+        screen = await until_loaded(pilot)
         await pilot.press("slash", *"command:resize_image", "enter")
         await pause_until(pilot, lambda: len(row_keys(app)) == 5, "the resize jobs")
         await pilot.press("A")
         await pause_until(pilot, lambda: "all 5 matching marked" in footer(app), "marked")
         await pilot.press("d")
         await pause_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
-        text = screen_text(app)
-        assert "Delete 5 jobs?" in text and "state:completed command:resize_image" in text
+        await pause_until(pilot, lambda: "Delete 5 jobs?" in screen_text(app), "the count")
+        assert "state:completed command:resize_image" in screen_text(app)
         await pilot.press("y")
+        await pause_until(pilot, lambda: app.screen is screen, "the bulk action to finish")
         await pause_until(pilot, lambda: row_keys(app) == [], "the list to empty")
     for job_id in (1, 2, 3, 4, 16):
         with pytest.raises(JobNotFoundError):
