@@ -218,7 +218,10 @@ async def test_defect3_wide_screen_shows_the_whole_error_and_a_preview(
     async with app.run_test(size=(240, 50)) as pilot:
         await pilot.press("4")
         await until_loaded(pilot)
-        await pilot.pause(0.3)
+        await pause_until(
+            pilot, lambda: message.strip() in str(app.screen.query_one("#preview").render()),
+            "the preview to show the whole error",
+        )  # fmt: skip
         text = screen_text(app)
         row = line_with(text, "bill")
         assert message.strip()[:120] in row, "the error is cut in the table"
@@ -233,7 +236,10 @@ async def test_defect4_narrow_screens_keep_error_state_help_and_quit(app: JobsAp
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("4")
         await until_loaded(pilot)
-        await pilot.pause(0.2)
+        await pause_until(
+            pilot, lambda: "template missing" in line_with(screen_text(app), "send_report"),
+            "the failed job's row",
+        )  # fmt: skip
         text = screen_text(app)
         assert "template missing for customer acme" in line_with(text, "send_report")
         footer = text.splitlines()[-1]
@@ -241,7 +247,10 @@ async def test_defect4_narrow_screens_keep_error_state_help_and_quit(app: JobsAp
         assert not re.search(r"palette\S", footer)
         await pilot.press("5")
         await until_loaded(pilot)
-        await pilot.pause(0.2)
+        await pause_until(
+            pilot, lambda: "paused" in line_with(screen_text(app), "weekly-digest"),
+            "the paused task's row",
+        )  # fmt: skip
         text = screen_text(app)
         assert "paused" in line_with(text, "weekly-digest")
         footer = text.splitlines()[-1]
