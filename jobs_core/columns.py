@@ -10,7 +10,7 @@ check (plain JSON values, when the command declares a shape), its JSON and its t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -64,16 +64,8 @@ def plain_columns(
     in the cached declarations), without flow options of its own, and no request sets an
     option (a batch as a loop makes it); None otherwise: the record path builds them.
     What it stores is what the record path would (`plain_job` of each request)."""
-    if len(requests) < 2:
-        return None
-    command = requests[0].command
-    if type(command) is not str:
-        return None
-    try:
-        for r in requests:
-            if r.command != command or _options_of(r) != _NONE_SET:
-                return None
-    except Exception:  # an option whose `==` gives no truth value: it is set
+    command = _one_command(requests, _options_of, _NONE_SET)
+    if command is None:
         return None
     spec = builder.known_spec(command)
     if spec is None or spec.has_flow:
@@ -82,6 +74,25 @@ def plain_columns(
     if job is None:
         return None
     return _columns(spec, command, job, [r.request for r in requests])
+
+
+def _one_command(
+    requests: Sequence[EnqueueRequest], options: Callable[[EnqueueRequest], Any], unset: Any
+) -> str | None:
+    """The command of `requests` when they are two or more of one command given by name and
+    each one's `options` are `unset`; None otherwise (the record path builds them)."""
+    if len(requests) < 2:
+        return None
+    command = requests[0].command
+    if type(command) is not str:
+        return None
+    try:
+        for r in requests:
+            if r.command != command or options(r) != unset:
+                return None
+    except Exception:  # an option whose `==` gives no truth value: it is set
+        return None
+    return command
 
 
 def routed_columns(
@@ -93,16 +104,8 @@ def routed_columns(
     `plain_columns`). None where the record path must build them: what `plain_columns`
     refuses, a command with a worker, a value of another type than str (int for a
     priority) or one that its check refuses (the record path names it)."""
-    if len(requests) < 2:
-        return None
-    command = requests[0].command
-    if type(command) is not str:
-        return None
-    try:
-        for r in requests:
-            if r.command != command or others_of(r) != NO_OTHERS:
-                return None
-    except Exception:  # an option whose `==` gives no truth value: it is set
+    command = _one_command(requests, others_of, NO_OTHERS)
+    if command is None:
         return None
     spec = builder.known_spec(command)
     if spec is None or spec.has_flow or spec.worker:

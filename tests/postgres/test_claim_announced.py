@@ -9,6 +9,7 @@ or more ids than the engine has room for, and the next claim looks at the table.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -27,6 +28,20 @@ def new(i: int, **more: Any) -> NewJob:
         run_after=NOW, retry_limit=0, timeout_secs=60.0,
     )  # fmt: skip
     return NewJob(**(fields | more))
+
+
+Stores = tuple[PostgresStore, PostgresStore]
+"""An engine's store and a producer's, on one schema."""
+
+
+@pytest.fixture
+async def stores(store_url: str) -> AsyncIterator[Stores]:
+    engine, producer = PostgresStore(store_url), PostgresStore(store_url)
+    try:
+        yield engine, producer
+    finally:
+        await producer.close()
+        await engine.close()
 
 
 @pytest.fixture
@@ -68,175 +83,147 @@ async def idle(engine: PostgresStore, sent: list[str]) -> None:
 
 
 async def test_another_process_enqueue_is_started_by_id_and_the_skips_go_on(
-    store_url: str, sent: list[str]
+    stores: Stores, sent: list[str]
 ) -> None:
-    engine, producer = PostgresStore(store_url), PostgresStore(store_url)
-    try:
-        await listening(engine)
-        await idle(engine, sent)
-        for i in range(3):
-            token = engine.change_token()
-            [job] = await producer.enqueue([new(i)], NOW)
-            await announced(engine, 1)
-            assert engine.change_token() != token  # the wake-up still comes
-            assert await claim(engine) == [job]
-            assert await claim(engine) == []  # nothing else: no statement
-            assert await claim(engine, named=True) == []  # nor for named workers
-            assert await engine.next_due(NOW) is None
-        assert sent == ["ids"] * 3
-    finally:
-        await producer.close()
-        await engine.close()
+    engine, producer = stores
+    await listening(engine)
+    await idle(engine, sent)
+    for i in range(3):
+        token = engine.change_token()
+        [job] = await producer.enqueue([new(i)], NOW)
+        await announced(engine, 1)
+        assert engine.change_token() != token  # the wake-up still comes
+        assert await claim(engine) == [job]
+        assert await claim(engine) == []  # nothing else: no statement
+        assert await claim(engine, named=True) == []  # nor for named workers
+        assert await engine.next_due(NOW) is None
+    assert sent == ["ids"] * 3
 
 
 async def test_announced_jobs_come_in_the_plain_claims_order(
-    store_url: str, sent: list[str]
+    stores: Stores, sent: list[str]
 ) -> None:
-    engine, producer = PostgresStore(store_url), PostgresStore(store_url)
-    try:
-        await listening(engine)
-        await idle(engine, sent)
-        [low] = await producer.enqueue([new(0)], NOW)
-        [high] = await producer.enqueue([new(1, priority=5)], NOW)
-        [other] = await producer.enqueue([new(2, queue="q2")], NOW)
-        await announced(engine, 3)
-        assert await claim(engine) == [high, low, other]
-        assert sent == ["ids"]
-    finally:
-        await producer.close()
-        await engine.close()
+    engine, producer = stores
+    await listening(engine)
+    await idle(engine, sent)
+    [low] = await producer.enqueue([new(0)], NOW)
+    [high] = await producer.enqueue([new(1, priority=5)], NOW)
+    [other] = await producer.enqueue([new(2, queue="q2")], NOW)
+    await announced(engine, 3)
+    assert await claim(engine) == [high, low, other]
+    assert sent == ["ids"]
 
 
 async def test_a_job_another_engine_took_leaves_the_skip_a_locked_one_ends_it(
-    store_url: str, sent: list[str]
+    stores: Stores, sent: list[str]
 ) -> None:
     """A claim sends no notification: the claim by id finds the job started and starts
     nothing; nothing else is ready, so the next claim sends nothing. A job it skipped
     (locked) is still queued: the next claim looks at the table."""
-    engine, producer = PostgresStore(store_url), PostgresStore(store_url)
-    try:
-        await listening(engine)
-        await idle(engine, sent)
-        [taken] = await producer.enqueue([new(0)], NOW)
-        await announced(engine, 1)
-        rival = await producer.claim(owner="e2", commands=["c"], named=False, limit=1, now=NOW)
-        assert [j.id for j in rival] == [taken]
-        sent.clear()  # the rival's claim
-        assert await claim(engine) == []
-        assert await claim(engine) == []
-        assert sent == ["ids"]
+    engine, producer = stores
+    await listening(engine)
+    await idle(engine, sent)
+    [taken] = await producer.enqueue([new(0)], NOW)
+    await announced(engine, 1)
+    rival = await producer.claim(owner="e2", commands=["c"], named=False, limit=1, now=NOW)
+    assert [j.id for j in rival] == [taken]
+    sent.clear()  # the rival's claim
+    assert await claim(engine) == []
+    assert await claim(engine) == []
+    assert sent == ["ids"]
 
-        [left] = await producer.enqueue([new(1)], NOW)
-        await announced(engine, 1)
-        locked = await producer._db.pool()
-        async with locked.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT 1 FROM background_job WHERE id = $1 FOR UPDATE", left)
-            assert await claim(engine) == []  # locked: skipped, still queued
-        assert await claim(engine) == [left]  # so the table is looked at
-        assert sent == ["ids", "ids", "plain"]
-    finally:
-        await producer.close()
-        await engine.close()
+    [left] = await producer.enqueue([new(1)], NOW)
+    await announced(engine, 1)
+    locked = await producer._db.pool()
+    async with locked.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT 1 FROM background_job WHERE id = $1 FOR UPDATE", left)
+        assert await claim(engine) == []  # locked: skipped, still queued
+    assert await claim(engine) == [left]  # so the table is looked at
+    assert sent == ["ids", "ids", "plain"]
 
 
 async def test_jobs_of_commands_this_engine_does_not_run_need_no_claim(
-    store_url: str, sent: list[str]
+    stores: Stores, sent: list[str]
 ) -> None:
-    engine, producer = PostgresStore(store_url), PostgresStore(store_url)
-    try:
-        await listening(engine)
-        await idle(engine, sent)
-        [other] = await producer.enqueue([new(0, command="d")], NOW)
-        await announced(engine, 1)
-        assert engine._listener.announced == [(other, "d")]
-        assert await claim(engine) == []
-        assert sent == []
-        [mine] = await producer.enqueue([new(1)], NOW)
-        await announced(engine, 1)
-        assert await claim(engine) == [mine]
-        assert sent == ["ids"]
-    finally:
-        await producer.close()
-        await engine.close()
+    engine, producer = stores
+    await listening(engine)
+    await idle(engine, sent)
+    [other] = await producer.enqueue([new(0, command="d")], NOW)
+    await announced(engine, 1)
+    assert engine._listener.announced == [(other, "d")]
+    assert await claim(engine) == []
+    assert sent == []
+    [mine] = await producer.enqueue([new(1)], NOW)
+    await announced(engine, 1)
+    assert await claim(engine) == [mine]
+    assert sent == ["ids"]
 
 
 async def test_a_job_not_due_by_this_engines_clock_is_claimed_when_due(
-    store_url: str, sent: list[str]
+    stores: Stores, sent: list[str]
 ) -> None:
     """The producer's clock is ahead: announced, the job is not due at the engine's `now`;
     the plain claim then says when it falls due, and it is claimed then."""
-    engine, producer = PostgresStore(store_url), PostgresStore(store_url)
-    try:
-        await listening(engine)
-        await idle(engine, sent)
-        [ahead] = await producer.enqueue([new(0, run_after=NOW + 5)], NOW + 5)
-        await announced(engine, 1)
-        assert await claim(engine) == []
-        assert await claim(engine) == []
-        assert await engine.next_due(NOW) == NOW + 5
-        assert sent == ["ids", "plain"]
-        jobs = await engine.claim(owner="e1", commands=["c"], named=False, limit=10, now=NOW + 5)
-        assert [j.id for j in jobs] == [ahead]
-    finally:
-        await producer.close()
-        await engine.close()
+    engine, producer = stores
+    await listening(engine)
+    await idle(engine, sent)
+    [ahead] = await producer.enqueue([new(0, run_after=NOW + 5)], NOW + 5)
+    await announced(engine, 1)
+    assert await claim(engine) == []
+    assert await claim(engine) == []
+    assert await engine.next_due(NOW) == NOW + 5
+    assert sent == ["ids", "plain"]
+    jobs = await engine.claim(owner="e1", commands=["c"], named=False, limit=10, now=NOW + 5)
+    assert [j.id for j in jobs] == [ahead]
 
 
 async def test_another_change_or_too_many_ids_make_it_look_at_the_table(
-    store_url: str, sent: list[str], monkeypatch: pytest.MonkeyPatch
+    stores: Stores, sent: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine, producer = PostgresStore(store_url), PostgresStore(store_url)
-    try:
-        await listening(engine)
-        await idle(engine, sent)
-        [gone] = await producer.enqueue([new(0)], NOW)
-        await announced(engine, 1)
-        token = engine.change_token()
-        await producer.request_cancel(gone, "no", NOW)
-        await wait_until(lambda: engine.change_token() != token, what="the cancel's notice")
-        assert await claim(engine) == []
-        assert sent == ["plain"]
+    engine, producer = stores
+    await listening(engine)
+    await idle(engine, sent)
+    [gone] = await producer.enqueue([new(0)], NOW)
+    await announced(engine, 1)
+    token = engine.change_token()
+    await producer.request_cancel(gone, "no", NOW)
+    await wait_until(lambda: engine.change_token() != token, what="the cancel's notice")
+    assert await claim(engine) == []
+    assert sent == ["plain"]
 
-        sent.clear()
-        ids = [(await producer.enqueue([new(i)], NOW))[0] for i in range(3)]
-        await announced(engine, 3)
-        assert await claim(engine, limit=2) == ids[:2]  # more than room for: the table
-        assert sent == ["plain"]
-        assert await claim(engine) == ids[2:]
+    sent.clear()
+    ids = [(await producer.enqueue([new(i)], NOW))[0] for i in range(3)]
+    await announced(engine, 3)
+    assert await claim(engine, limit=2) == ids[:2]  # more than room for: the table
+    assert sent == ["plain"]
+    assert await claim(engine) == ids[2:]
 
-        assert await claim(engine) == []
-        sent.clear()
-        monkeypatch.setattr(listener, "MAX_ANNOUNCED", 2)
-        token = engine.change_token()
-        ids = [(await producer.enqueue([new(i)], NOW))[0] for i in range(3)]
-        await wait_until(lambda: engine.change_token() >= token + 3, what="three notices")
-        assert engine._listener.announced == []  # the third: a change like any other
-        assert await claim(engine) == ids
-        assert sent == ["plain"]
-    finally:
-        await producer.close()
-        await engine.close()
+    assert await claim(engine) == []
+    sent.clear()
+    monkeypatch.setattr(listener, "MAX_ANNOUNCED", 2)
+    token = engine.change_token()
+    ids = [(await producer.enqueue([new(i)], NOW))[0] for i in range(3)]
+    await wait_until(lambda: engine.change_token() >= token + 3, what="three notices")
+    assert engine._listener.announced == []  # the third: a change like any other
+    assert await claim(engine) == ids
+    assert sent == ["plain"]
 
 
 async def test_a_job_another_process_enqueues_for_later_or_with_a_key_is_not_announced(
-    store_url: str, sent: list[str]
+    stores: Stores, sent: list[str]
 ) -> None:
-    engine, producer = PostgresStore(store_url), PostgresStore(store_url)
-    try:
-        await listening(engine)
-        await idle(engine, sent)
-        token = engine.change_token()
-        [later] = await producer.enqueue([new(0, run_after=NOW + 1000)], NOW)
-        await wait_until(lambda: engine.change_token() != token, what="the notification")
-        assert engine._listener.announced == []
-        assert await claim(engine) == []
-        assert sent == ["plain"]
-        assert await engine.next_due(NOW) == NOW + 1000
-        jobs = await engine.claim(owner="e1", commands=["c"], named=False, limit=10, now=NOW + 1000)
-        assert [j.id for j in jobs] == [later]
-    finally:
-        await producer.close()
-        await engine.close()
+    engine, producer = stores
+    await listening(engine)
+    await idle(engine, sent)
+    token = engine.change_token()
+    [later] = await producer.enqueue([new(0, run_after=NOW + 1000)], NOW)
+    await wait_until(lambda: engine.change_token() != token, what="the notification")
+    assert engine._listener.announced == []
+    assert await claim(engine) == []
+    assert sent == ["plain"]
+    assert await engine.next_due(NOW) == NOW + 1000
+    jobs = await engine.claim(owner="e1", commands=["c"], named=False, limit=10, now=NOW + 1000)
+    assert [j.id for j in jobs] == [later]
 
 
 def test_which_enqueues_announce_their_job() -> None:

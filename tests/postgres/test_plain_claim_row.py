@@ -17,17 +17,10 @@ from jobs_core.store.postgres.rows import JOB_SELECT, PLAIN_FIELDS, RARE, row_to
 from jobs_core.store.postgres.schema import JOB_FIELDS
 from jobs_core.store.protocol import NewJob
 from jobs_core.store.url import parse_store_url
+from tests.store.test_claimed_rows import FANCY
 
 NOW = 1_764_000_000_000
 OWNER = "probe"
-
-FANCY: dict[str, Any] = {
-    "tag": "t", "args": {"a": "1"}, "meta": {"m": "2"}, "created_by": "me", "user_id": "u",
-    "reply_to": "https://example.invalid/r", "callback": "step", "ref_id": "r-1",
-    "expires_at": NOW + 60_000, "unique_key": "k-1",
-}  # fmt: skip
-"""Options that set columns a plain job leaves NULL (none that routes the claim elsewhere:
-a concurrency key or a limited queue take the claim under the lock)."""
 
 EARLIER_ATTEMPT = """
 UPDATE background_job SET logs_truncated = true, logs = 'x', duration_ms = 5, progress = 0.5,
