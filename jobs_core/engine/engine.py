@@ -272,7 +272,7 @@ class Engine:
 
     async def _dispatch_once(self) -> None:
         held = claiming.lingers(self)
-        if self.store.concurrent_writes:
+        if self.store.outcomes_behind:
             outcomes.start_flush(self)
             claimed = 0
         elif held:  # the outcomes wait for the claim they are written with

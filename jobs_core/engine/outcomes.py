@@ -1,19 +1,22 @@
-"""Writing finished attempts to the store in group commits; on a store whose writes overlap
-(`Store.concurrent_writes`: PostgreSQL), in the background of the dispatch loop: while a
-batch of outcomes is being written, the loop claims and starts the next jobs, and the two
-round trips overlap instead of adding up.
+"""Writing finished attempts to the store in group commits; where `Store.outcomes_behind`
+(PostgreSQL; SQLite at FULL), in the background of the dispatch loop: while a batch of
+outcomes is being written, the loop claims and starts the next jobs. On PostgreSQL the two
+round trips overlap instead of adding up; on SQLite at FULL the outcomes' fsync is paid
+once a linger rather than with every claim (a job fed at a time: one fsync a job in the
+engine, holding the write lock the producers wait for, before).
 
 One write at a time, under the engine's `_writing` lock, so a batch never overtakes the one
 before it and `run_until_idle` and `stop` can wait for the write under way.
 
 A background write lingers: while fewer than `LINGER_BELOW` outcomes are pending, it starts
-`LINGER_SECS` after the dispatch loop first saw them, so that an engine fed one job at a time
-writes a few outcomes a call rather than one (a `finish_jobs` call costs the server ~0.5 ms
-whatever it holds). Meanwhile the loop waits on its wake-up (a timer ends the linger), never
-spins. The cost: a job's end is committed up to `LINGER_SECS` later, and so are what waits
-on it (a `wait()`er's answer, a key's or a limited queue's freed room, dependents; a claim
-that came back short meanwhile looks again after the write, `claiming.py`). A named
-worker's outcome never lingers: the worker's next job waits for its write.
+`LINGER_SECS` after the dispatch loop first saw them, so that an engine fed one job at a
+time writes a few outcomes a call rather than one (a `finish_jobs` call costs the server
+~0.5 ms whatever it holds; an fsync ~0.1-0.3 ms). Meanwhile the loop waits on its wake-up (a
+timer ends the linger), never spins. The cost: a job's end is committed up to `LINGER_SECS`
+later, and so are what waits on it (a `wait()`er's answer, a key's or a limited queue's
+freed room, dependents; a claim that came back short meanwhile looks again after the write,
+`claiming.py`). A named worker's outcome never lingers: the worker's next job waits for its
+write.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def _lingers(engine: Engine) -> bool:
 def waits(engine: Engine) -> bool:
     """Whether the dispatch loop may wait on its wake-up with outcomes pending: a write is
     under way (its end wakes the loop) or they linger (a timer does)."""
-    if not engine.store.concurrent_writes:
+    if not engine.store.outcomes_behind:
         return not engine._outcomes
     lingering = engine._linger_until is not None and time.monotonic() < engine._linger_until
     return not engine._outcomes or writing(engine) or lingering
@@ -89,7 +92,7 @@ def writing(engine: Engine) -> bool:
 def uncommitted(engine: Engine) -> bool:
     """Whether outcomes are being written in the background, or wait for their write (they
     linger): the end of that write wakes the loop."""
-    return writing(engine) or (engine.store.concurrent_writes and bool(engine._outcomes))
+    return writing(engine) or (engine.store.outcomes_behind and bool(engine._outcomes))
 
 
 async def _flush_in_background(engine: Engine) -> None:

@@ -65,6 +65,7 @@ class PostgresStore(AdminStoreMixin, TaskStoreMixin, HistoryStoreMixin):
     """
 
     concurrent_writes = True
+    outcomes_behind = True
 
     def __init__(
         self,

@@ -139,6 +139,10 @@ class SqliteStore(
         self._max_log = self.settings.max_log_chars
         self._last_prune = 0
         self._full = durability is Durability.FULL
+        self.outcomes_behind = self._full
+        """At FULL an outcome's commit waits for an fsync and a claim's does not
+        (`_in_transaction_unsynced`): the engine writes outcomes apart, lingering to group
+        them (`Store.outcomes_behind`)."""
         self._wake_signal = WakeSignal(self.directory)
         self._wake_watch: WakeWatch | None = None
         self._committer = GroupCommitter(self._insert_group, self._insert_group_now)
@@ -167,6 +171,8 @@ class SqliteStore(
         try:
             result = fn(conn)
             conn.execute("COMMIT")
+            if self._checkpointer is not None and self._checkpointer.rewind_tries > 0:
+                self._checkpointer.rewind(conn)
             return result
         except BaseException:
             if conn.in_transaction:
@@ -259,7 +265,10 @@ class SqliteStore(
         self, *, owner: str, commands: list[str], named: bool, limit: int, now: int,
         finished: Sequence[int] = (),
     ) -> list[Job]:  # fmt: skip
-        # `finished` is not needed: an engine on SQLite writes its outcomes before it claims.
+        # `finished` is not needed. An engine at NORMAL writes its outcomes before it claims;
+        # at FULL (`outcomes_behind`) its ended jobs count as started until their write,
+        # which holds a limited queue's or a key's next job back only until then (the
+        # engine claims again after the write: `claiming.py`).
         if not self.read_only and not self._read_now(partial(claims.may_claim, named=named)):
             return ClaimedJobs(exhausted=True)
         claimed = await self._write(

@@ -1,0 +1,84 @@
+"""A RESTART the checkpointer could not make (the lock or a reader kept it out) is made by
+the store's writer just after its next commit (`Checkpointer.rewind`): the WAL starts over
+and commits overwrite it instead of appending."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import replace
+
+import pytest
+
+from jobs_core import Durability
+from jobs_core.store.sqlite import checkpointer
+from tests.conftest import FAST, MakeJobs
+from tests.store.test_checkpointer import rewinds
+
+LIMIT = 64 * 1024
+
+
+@pytest.mark.parametrize("durability", [Durability.NORMAL, Durability.FULL])
+async def test_the_next_commit_rewinds_the_wal_the_checkpointer_could_not(
+    make_jobs: MakeJobs, store_dir: str, monkeypatch: pytest.MonkeyPatch, durability: Durability
+) -> None:
+    monkeypatch.setattr(checkpointer, "WAL_LIMIT_BYTES", LIMIT)
+    monkeypatch.setattr(checkpointer, "CHECK_SECS", 3600.0)  # its rounds are made here
+    jobs = make_jobs(start_engine=False, settings=replace(FAST, durability=durability))
+    jobs.command(name="item")(lambda req: None)
+    path = os.path.join(store_dir, "jobs.db")
+    wal = path + "-wal"
+    enqueued = 0
+    while os.path.getsize(wal) < 2 * LIMIT:
+        await jobs.enqueue("item", {"pad": "x" * 3000})
+        enqueued += 1
+    before = rewinds(wal)
+    ckp = jobs.store._checkpointer  # type: ignore[attr-defined]
+    assert ckp is not None
+
+    # A reader inside the WAL keeps the checkpointer's RESTART from starting it over.
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM background_job").fetchone()
+    own = sqlite3.connect(path, isolation_level=None)
+    try:
+        ckp._maybe_checkpoint(own)
+    finally:
+        own.close()
+    assert ckp.rewind_tries == checkpointer.REWIND_TRIES
+    await jobs.enqueue("item", {"n": 1})  # still reading: this commit's RESTART fails too
+    assert ckp.rewind_tries == checkpointer.REWIND_TRIES - 1
+    reader.execute("COMMIT")
+    reader.close()
+
+    await jobs.enqueue("item", {"n": 2})  # its commit rewinds
+    assert ckp.rewind_tries == 0
+    size = os.path.getsize(wal)
+    await jobs.enqueue("item", {"n": 3})  # the first commit after it writes from the start
+    assert rewinds(wal) == before + 1
+    assert os.path.getsize(wal) == size  # overwritten, not appended to
+    assert await jobs.count_jobs() == enqueued + 3
+
+
+async def test_a_failed_rewind_never_fails_the_commit_before_it(
+    make_jobs: MakeJobs, store_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpointer, "CHECK_SECS", 3600.0)
+    jobs = make_jobs(start_engine=False)
+    jobs.command(name="item")(lambda req: None)
+    ckp = jobs.store._checkpointer  # type: ignore[attr-defined]
+    ckp.rewind_tries = 1
+
+    calls: list[str] = []
+    real_rewind = checkpointer.Checkpointer.rewind
+
+    def rewind_on_a_closed_connection(self: checkpointer.Checkpointer, conn: object) -> None:
+        closed = sqlite3.connect(":memory:")
+        closed.close()
+        calls.append("rewind")
+        real_rewind(self, closed)  # raises ProgrammingError inside: must be dropped
+
+    monkeypatch.setattr(checkpointer.Checkpointer, "rewind", rewind_on_a_closed_connection)
+    ref = await jobs.enqueue("item", {"n": 1})
+    assert calls == ["rewind"] and ckp.rewind_tries == 0
+    assert (await jobs.get_job(ref.id)) is not None
