@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.app import App
+from textual.command import Command, CommandList, CommandPalette
 from textual.css.query import NoMatches
 from textual.pilot import Pilot
 
@@ -85,6 +86,28 @@ async def until_loaded(pilot: Pilot[None]) -> DataScreen:
     screen = pilot.app.screen
     assert isinstance(screen, DataScreen)
     return screen
+
+
+async def until_palette_offers(pilot: Pilot[None], text: str) -> None:
+    """Wait until the command palette has finished searching what was typed and highlights
+    the hit `text`, so that enter picks it (the search runs in a worker and shows its hits in
+    batches, each batch highlighting its best hit again)."""
+
+    def offered() -> bool:
+        palette = pilot.app.screen
+        if not isinstance(palette, CommandPalette):
+            return False
+        searching = any(
+            worker.group == CommandPalette._GATHER_COMMANDS_GROUP and not worker.is_finished
+            for worker in pilot.app.workers
+        )
+        hits = palette.query_one(CommandList)
+        if searching or hits.highlighted is None:
+            return False
+        option = hits.get_option_at_index(hits.highlighted)
+        return isinstance(option, Command) and option.hit.text == text
+
+    await pause_until(pilot, offered, f"the palette to offer {text!r}")
 
 
 def screen_text(app: App[None]) -> str:

@@ -12,7 +12,7 @@ from jobs_tui.screens.queue import QueueScreen
 from jobs_tui.widgets.detail_panes import LogTail
 from jobs_tui.widgets.keyed_table import KeyedTable
 
-from .conftest import pause_until, until_loaded
+from .conftest import pause_until, until_loaded, until_palette_offers
 
 
 def row_keys(app: JobsApp) -> list[str]:
@@ -137,6 +137,6 @@ async def test_palette_switches_screens(app: JobsApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await until_loaded(pilot)
         await pilot.press("ctrl+p", *"Show Workers")
-        await pilot.pause(0.3)
+        await until_palette_offers(pilot, "Show Workers")
         await pilot.press("enter")
         await pause_until(pilot, lambda: app.current_mode == "workers", "the workers view")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from jobs_core import (
     BackgroundJobs,
@@ -144,11 +145,19 @@ async def test_defect1_completed_list_has_no_hole_after_300_jobs_finish_while_aw
         await pilot.press("3")
         await until_loaded(pilot)
         await pause_until(pilot, lambda: len(row_keys(app)) == 100, "the first page")
+        before = row_keys(app)
         await pilot.press("1")
         await until_loaded(pilot)
         await run_noops(live.engine, 300)
         await pilot.press("3")
-        await pilot.pause(0.5)
+
+        def refreshed() -> bool:
+            # The refresh after the 300 landed: the rows changed, or they hold still under
+            # the count of the jobs that arrived above them.
+            footer = str(app.screen.query_one("#list-footer", Static).render())
+            return row_keys(app) != before or "newer jobs above" in footer
+
+        await pause_until(pilot, refreshed, "the list to refresh after the 300 jobs")
         shown = row_keys(app)
         everything = await true_order(live.admin, 1000)
         start = everything.index(shown[0])
@@ -287,7 +296,16 @@ async def test_defect5_queue_rows_say_retry_blocked_and_due(tmp_path: Path) -> N
         async with app.run_test(size=(160, 30)) as pilot:
             await pilot.press("2")
             await until_loaded(pilot)
-            await pilot.pause(0.2)
+
+            def reasons_shown() -> bool:
+                text = screen_text(app)
+                return (
+                    "retry in" in row_line(text, retrying.id)
+                    and "blocked by" in row_line(text, child.id)
+                    and "due in" in row_line(text, parent.id)
+                )
+
+            await pause_until(pilot, reasons_shown, "the three rows' reasons")
             text = screen_text(app)
     finally:
         await admin.close()
@@ -316,10 +334,10 @@ async def test_defect6_dead_engine_banner_and_orphaned_job(hanging: MakeHanging)
     admin_clock = ManualClock(T0 + 30_000)  # the engine's heartbeat is 30 s old
     live = await hanging(engine_clock=ManualClock(T0), admin_clock=admin_clock)
     job = await live.engine.enqueue("hang", {})
-    for _ in range(200):
-        if (await live.admin.get_job(job.id)).state is JobState.STARTED:
-            break
-        await asyncio.sleep(0.02)
+    deadline = time.monotonic() + 10
+    while (await live.admin.get_job(job.id)).state is not JobState.STARTED:
+        assert time.monotonic() < deadline, "the engine did not start the job"
+        await asyncio.sleep(0.02)  # the engine runs in this loop: let it claim the job
     app = JobsApp(live.admin, clock=admin_clock, poll_interval=0.05)
     async with app.run_test(size=(140, 30)) as pilot:
         await pilot.press("2")
@@ -397,10 +415,13 @@ async def test_defect8_engine_running_count_matches_what_it_runs(hanging: MakeHa
 async def test_defect8_throughput_chart_has_a_time_axis_and_two_series(app: JobsApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await until_loaded(pilot)
-        await pilot.pause(0.2)
+        # The chart is drawn once it has a size: wait for the times on its axis.
+        await pause_until(
+            pilot, lambda: re.search(r"09:0\d", screen_text(app)) is not None,
+            "a time on the chart's axis",
+        )  # fmt: skip
         text = screen_text(app)
     assert "completed" in text and "failed" in text
-    assert re.search(r"09:0\d", text), "no time on the chart's axis"
 
 
 # -- 9. finished-looking screens ---------------------------------------------------------------
@@ -412,7 +433,9 @@ async def test_defect9_detail_shows_times_as_times_and_hides_empty_fields(app: J
         await until_loaded(pilot)
         await pilot.press("enter")
         await until_loaded(pilot)
-        await pilot.pause(0.2)
+        await pause_until(
+            pilot, lambda: "scheduled task" in screen_text(app), "the detail's fields"
+        )
         text = screen_text(app)
     assert "1793610480000" not in text
     assert "2026-11-02 09:08:00" in line_with(text, "scheduled for")
@@ -425,7 +448,8 @@ async def test_defect9_dashboard_engines_pane_fits_its_engines(hanging: MakeHang
     app = JobsApp(live.admin, poll_interval=0.05)
     async with app.run_test(size=(120, 40)) as pilot:
         await until_loaded(pilot)
-        await pilot.pause(0.2)
         engines = app.screen.query_one("#engines", DataTable)
+        # Laid out with its row: the header and one line at least.
+        await pause_until(pilot, lambda: engines.size.height >= 2, "the engines pane's layout")
         assert engines.row_count == 1
         assert engines.size.height <= 4, "one engine takes half the dashboard"

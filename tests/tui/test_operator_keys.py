@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from textual.pilot import Pilot
+from textual.screen import ModalScreen
+
 from jobs_core import BackgroundJobs, JobState
 from jobs_tui import JobsApp
 from jobs_tui.demo_seed import seed_clock
@@ -11,7 +14,7 @@ from jobs_tui.screens.confirm import ConfirmScreen
 from jobs_tui.screens.copy import CopyScreen
 from jobs_tui.screens.detail import JobDetailScreen
 
-from .conftest import pause_until, screen_text, until_loaded
+from .conftest import pause_until, screen_text, until_loaded, until_palette_offers
 from .test_actions import row_keys, state_of
 
 
@@ -36,7 +39,7 @@ async def test_colon_and_the_palette_open_a_job_by_id(app: JobsApp) -> None:
         assert isinstance(app.screen, JobDetailScreen) and app.screen.job_id == 7
         await pilot.press("escape")
         await pilot.press("ctrl+p", *"job 12")
-        await pilot.pause(0.3)
+        await until_palette_offers(pilot, "Open job 12")
         await pilot.press("enter")
         await pause_until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "job 12")
         assert isinstance(app.screen, JobDetailScreen) and app.screen.job_id == 12
@@ -63,6 +66,18 @@ async def test_y_copies_the_job_json_id_or_error(app: JobsApp) -> None:
         assert app.clipboard == "5"
 
 
+async def refused_then_theme_toggled(pilot: Pilot[None], theme: str) -> None:
+    """Press `t` after keys that must do nothing and wait for the theme to change: keys are
+    handled in order, so by then the keys before it were handled (a refused key shows no
+    sign of its own to wait for). A modal those keys opened takes the `t`: the caller's
+    assertions then say what went wrong."""
+    await pilot.press("t")
+    await pause_until(
+        pilot, lambda: pilot.app.theme == theme or isinstance(pilot.app.screen, ModalScreen),
+        f"the {theme} theme",
+    )  # fmt: skip
+
+
 async def test_read_only_hides_and_refuses_every_change(
     admin: BackgroundJobs, seeded_dir: str
 ) -> None:
@@ -78,11 +93,13 @@ async def test_read_only_hides_and_refuses_every_change(
             footer = text.splitlines()[-1]
             assert "Cancel" not in footer and "Mark" not in footer and "Filter" in footer
             await pilot.press("c", "space", "ctrl+a")
-            await pilot.pause(0.2)
+            await refused_then_theme_toggled(pilot, "jobs-light")
             assert not isinstance(app.screen, ConfirmScreen)
             assert "marked" not in str(app.screen.query_one("#list-footer").render())
-            await pilot.press("5", "n", "p")
-            await pilot.pause(0.2)
+            await pilot.press("5")
+            await until_loaded(pilot)  # else n and p find no task to act on
+            await pilot.press("n", "p")
+            await refused_then_theme_toggled(pilot, "jobs-dark")
             assert not isinstance(app.screen, ConfirmScreen)
     finally:
         await viewer.close()

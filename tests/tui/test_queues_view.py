@@ -4,6 +4,7 @@ every engine (confirmed); the queue list and the detail say why a job waits."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual.widgets import Static
 
 from jobs_core import BackgroundJobs
 from jobs_tui import JobsApp
@@ -87,7 +88,11 @@ async def test_concurrency_key_asks_a_number_then_confirms_and_sets_it(
         await pilot.press("e")  # the default queue
         await pause_until(pilot, lambda: isinstance(app.screen, ConcurrencyScreen), "the prompt")
         await pilot.press("0", "enter")  # not a limit: the prompt says so and stays
-        await pilot.pause(0.1)
+        await pause_until(
+            pilot, lambda: "'0' is not a number" in str(
+                app.screen.query_one("#concurrency-error", Static).render()
+            ), "the prompt to refuse 0",
+        )  # fmt: skip
         assert isinstance(app.screen, ConcurrencyScreen)
         await pilot.press("backspace", "3", "enter")
         await pause_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the modal")
@@ -101,7 +106,8 @@ async def test_concurrency_key_does_not_apply_to_a_named_worker(app: JobsApp) ->
         await pilot.press("8")
         screen = await until_loaded(pilot)
         await pilot.press("down")  # mailer, a named worker: one at a time
-        await pilot.pause(0.1)
+        table = app.screen.query_one(KeyedTable)
+        await pause_until(pilot, lambda: table.selected_key == "mailer", "the cursor on mailer")
         assert screen.check_action("set_concurrency", ()) is None
         assert screen.check_action("toggle_pause", ()) is True
 

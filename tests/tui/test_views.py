@@ -10,7 +10,7 @@ from jobs_tui.screens.commands_view import CommandsScreen
 from jobs_tui.screens.detail import JobDetailScreen
 from jobs_tui.screens.tree import TreeScreen
 
-from .conftest import pause_until, screen_text, until_loaded
+from .conftest import pause_until, screen_text, until_loaded, until_palette_offers
 from .test_actions import row_keys
 
 
@@ -34,7 +34,7 @@ async def test_palette_opens_a_batch_by_name(app: JobsApp) -> None:
     async with app.run_test(size=(140, 40)) as pilot:
         await until_loaded(pilot)
         await pilot.press("ctrl+p", *"batch b-late")
-        await pilot.pause(0.3)
+        await until_palette_offers(pilot, "Open batch b-late")
         await pilot.press("enter")
         await pause_until(pilot, lambda: isinstance(app.screen, BatchScreen), "the batch")
         await pause_until(pilot, lambda: len(row_keys(app)) == 4, "its four queued jobs")
