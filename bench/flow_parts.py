@@ -1,7 +1,7 @@
 """What each part of the mixed flow-control workload costs the SQLite store, job by job.
 
 Usage: uv run python bench/flow_parts.py [--rounds 5] [--jobs 20000] [--only plain,mixed]
-       [--ahead N] [--variant SQL]
+       [--ahead N] [--variant SQL] [--btrees]
 
 `throughput.py`'s end-to-end run at the store's level: batches of 500 enqueued as the
 previous ones are drained (the engine keeps up, as it does end to end), claims of 100, each
@@ -30,6 +30,11 @@ another). `--variant SQL`: statements run in each fresh store first, `;`-separat
 an index: `DROP INDEX ix_job_key_ready; CREATE INDEX ix_job_key_ready ON …`; a claim that
 names a dropped index fails).
 
+`--btrees`: instead, the pages each phase writes a 100 jobs by table and index (the frames
+each commit appends to the WAL, mapped to their b-tree by SQLite's `dbstat` after the
+phase; the store's checkpoints held off meanwhile, so no frame is overwritten), one run of
+each variant.
+
 Prints two tables and a final JSON line.
 """
 
@@ -38,8 +43,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import os
+import struct
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from _common import final_line, print_table
@@ -92,19 +101,56 @@ Result = tuple[dict[str, float], dict[str, float]]
 """CPU µs a job and pages written a 100 jobs, by phase."""
 
 
-async def run(parts: frozenset[str], n: int, ahead: int = CLAIM, variant: str = "") -> Result:
-    """One run in a fresh store."""
+class Frames:
+    """The pages the store's commits append to its WAL, by b-tree, phase by phase (`--btrees`):
+    its checkpoints held off, so the WAL only grows."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        checkpointer = store._checkpointer
+        if checkpointer is not None:
+            checkpointer.close()
+        self.conn = store._conn
+        self.wal = f"{store.path}-wal"
+        self.frame = 24 + int(self.conn.execute("PRAGMA page_size").fetchone()[0])
+        self.read = os.path.getsize(self.wal) if os.path.exists(self.wal) else 32
+        self.by_phase: dict[str, Counter[str]] = {phase: Counter() for phase in PHASES}
+
+    def take(self, phase: str = "") -> int:
+        """Map the frames appended since the last call to `phase`; how many there were."""
+        size = os.path.getsize(self.wal)
+        with open(self.wal, "rb") as f:
+            f.seek(self.read)
+            data = f.read(size - self.read)
+        self.read = size
+        names = dict(self.conn.execute("SELECT pageno, name FROM dbstat").fetchall())
+        pages = [struct.unpack_from(">I", data, i)[0] for i in range(0, len(data), self.frame)]
+        if phase in self.by_phase:
+            self.by_phase[phase].update(names.get(page, "(free)") for page in pages)
+        return len(pages)
+
+
+async def run(
+    parts: frozenset[str], n: int, ahead: int = CLAIM, variant: str = "",
+    frames: list[Frames] | None = None,
+) -> Result:  # fmt: skip
+    """One run in a fresh store (`frames`: given the run's `Frames`, by b-tree)."""
     store = SqliteStore(tempfile.mkdtemp(prefix="jobs-flow-parts-"))
     for statement in filter(None, (s.strip() for s in variant.split(";"))):
         store._conn.execute(statement)
     pages = dict.fromkeys(PHASES, 0)
+    written: Callable[..., int]
+    if frames is None:
 
-    def written() -> int:
-        return _status(store._conn, CACHE_WRITE, reset=True)
+        def written(phase: str = "") -> int:
+            return _status(store._conn, CACHE_WRITE, reset=True)
+    else:
+        frames.append(Frames(store))
+        written = frames[-1].take
 
     if "limits" in parts:
         for name in QUEUES[:2]:
             await store.set_queue(name, QueueChange(concurrency=50), NOW)
+    written()
     todo = batches(n, parts)
     cpu = dict.fromkeys(PHASES, 0)
     clock = time.process_time_ns
@@ -120,12 +166,12 @@ async def run(parts: frozenset[str], n: int, ahead: int = CLAIM, variant: str = 
             t0, _ = clock(), written()
             await store.enqueue(todo[sent], NOW)
             cpu["enqueue"] += clock() - t0
-            pages["enqueue"] += written()
+            pages["enqueue"] += written("enqueue")
             sent += 1
         t0 = clock()
         jobs = await store.claim(owner="o", commands=["noop"], named=False, limit=CLAIM, now=NOW)
         cpu["claim"] += clock() - t0
-        pages["claim"] += written()
+        pages["claim"] += written("claim")
         done += len(jobs)
         ended = [
             Transition(job_id=j.id, state=JobState.COMPLETED, owner_guard="o", duration_ms=1,
@@ -136,18 +182,18 @@ async def run(parts: frozenset[str], n: int, ahead: int = CLAIM, variant: str = 
         if ended:
             await store.finish(ended, [], NOW)
         cpu["finish"] += clock() - t0
-        pages["finish"] += written()
+        pages["finish"] += written("finish")
         claims += 1
         if claims % 10 == 0:
             t0 = clock()
             await store.archive_finished(NOW, 2000, **pace)
             cpu["archive"] += clock() - t0
-            pages["archive"] += written()
+            pages["archive"] += written("archive")
     t0 = clock()
     while await store.archive_finished(NOW, 2000):
         pass
     cpu["archive"] += clock() - t0
-    pages["archive"] += written()
+    pages["archive"] += written("archive")
     await store.close()
     return (
         {phase: ns / n / 1e3 for phase, ns in cpu.items()},
@@ -166,6 +212,28 @@ async def measure(
     return {name: min(found, key=lambda x: sum(x[0].values())) for name, found in runs.items()}
 
 
+async def btrees(names: list[str], n: int, ahead: int, variant: str) -> None:
+    """`--btrees`: one run of each variant, its pages a 100 jobs by phase and b-tree."""
+    found: dict[str, dict[str, Counter[str]]] = {}
+    for name in names:
+        frames: list[Frames] = []
+        await run(VARIANTS[name], n, ahead, variant, frames)
+        found[name] = frames[0].by_phase
+    for phase in PHASES:
+        print(f"Pages written a 100 jobs by b-tree: {phase}")
+        trees = sorted({t for by in found.values() for t in by[phase]},
+                       key=lambda t: -max(by[phase][t] for by in found.values()))  # fmt: skip
+        print_table(
+            ["b-tree", *names],
+            [[t, *(f"{found[name][phase][t] / n * 100:.2f}" for name in names)] for t in trees],
+        )
+    final_line({"bench": "flow_parts", "btrees": True, "jobs": n, "ahead": ahead,
+                "variant": variant,
+                "pages_per_100_jobs": {name: {phase: {t: k / n * 100 for t, k in by.items()}
+                                              for phase, by in found[name].items()}
+                                       for name in names}})  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -176,11 +244,17 @@ def main() -> None:
         help="enqueue the next batch once no more than N jobs are queued",
     )  # fmt: skip
     parser.add_argument("--variant", default="", help="SQL run in each fresh store first")
+    parser.add_argument(
+        "--btrees", action="store_true", help="the pages each phase writes, by table and index"
+    )
     args = parser.parse_args()
     names = [name for name in args.only.split(",") if name]
     unknown = [name for name in names if name not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+    if args.btrees:
+        asyncio.run(btrees(names, args.jobs, args.ahead, args.variant))
+        return
     found = asyncio.run(measure(names, args.rounds, args.jobs, args.ahead, args.variant))
     best = {name: cpu for name, (cpu, _) in found.items()}
     pages = {name: written for name, (_, written) in found.items()}

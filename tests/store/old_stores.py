@@ -19,9 +19,27 @@ FROM background_job
 (these columns of the row, as its `SUMMARY_FROM_JOBS` copied them)."""
 
 
+V8_KEY_READY = """
+CREATE INDEX ix_job_key_ready ON background_job(concurrency_key)
+    WHERE state = 'queued' AND concurrency_key IS NOT NULL AND waiting_on IS NULL
+      AND key_parked = 0
+"""
+"""The index of ready keyed jobs as versions 5 to 8 made it: by key."""
+
+
+def downgrade_key_ready(path: Path) -> None:
+    """Make `jobs.db` what version 8 wrote: the ready keyed jobs indexed by key."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX ix_job_key_ready")
+        conn.execute(V8_KEY_READY)
+        conn.execute("PRAGMA user_version = 8")
+    conn.close()
+
+
 def downgrade_summaries(path: Path) -> None:
     """Make `jobs.db` what version 7 wrote: a summary row for every job, live ones too,
     and no lookups on the live table."""
+    downgrade_key_ready(path)
     with sqlite3.connect(path) as conn:
         conn.execute(V7_SUMMARIES)
         for index in ("ux_job_ref_id", "ix_job_parent", "ix_job_depends", "ix_job_batch"):

@@ -30,13 +30,14 @@ import functools
 import json
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from jobs_core.flow import MAX_ROUNDS, next_cap, per_queue_cap
 from jobs_core.records import Job
 
-from .rows import FLOW_KEY, FLOW_SELECT, flow_claimed_jobs
+from .rows import FLOW_FIELDS, FLOW_KEY, FLOW_SELECT, flow_claimed_jobs
 
 READY = "state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
 """The predicate of `ix_job_ready`: queued, not waiting on a parent, not parked."""
@@ -123,6 +124,10 @@ RETURNING {FLOW_SELECT}
 """
 """Start the jobs a round chose: the batch's one claim statement."""
 
+_QUEUE_OF = itemgetter(FLOW_FIELDS.index("queue"))
+"""A `FLOW_SELECT` row's queue: a round counts its jobs per queue from its rows, in C
+(`Counter` of a `map`), not from the jobs' attributes in a generator."""
+
 PARK = """
 UPDATE background_job SET key_parked = 1 WHERE id IN (SELECT value FROM json_each(:ids))
 """
@@ -203,11 +208,10 @@ def claim_rounds(
         if started is None:
             started = _decided_round(conn, params, pairs, room, cap, left)
         jobs += started.jobs
-        per_queue = Counter(j.queue for j in started.jobs)
-        for queue, n in per_queue.items():
+        for queue, n in started.per_queue.items():
             if (free := room.get(queue)) is not None:
                 room[queue] = free - n
-        most = max(per_queue.values(), default=0)
+        most = max(started.per_queue.values(), default=0)
         cap = next_cap(cap, limit, len(jobs), most, started.parked or started.short)
         if not cap:
             break
@@ -216,11 +220,13 @@ def claim_rounds(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Round:
-    """The jobs a round started; how many it parked; whether it left the rest of the
-    batch to a decided round: a queue gave fewer than it was offered (a key may hold a job
-    back: a direct round cannot tell), or the last turn did not fit the batch."""
+    """The jobs a round started, and how many of each queue; how many it parked; whether it
+    left the rest of the batch to a decided round: a queue gave fewer than it was offered (a
+    key may hold a job back: a direct round cannot tell), or the last turn did not fit the
+    batch."""
 
     jobs: list[Job]
+    per_queue: Counter[str] = field(default_factory=Counter)
     parked: int = 0
     short: bool = False
 
@@ -239,8 +245,9 @@ def _decided_round(
     if not choice.start:
         return Round(jobs=[], parked=len(choice.park))
     start = {**params, "ids": json.dumps(choice.start)}
-    started = flow_claimed_jobs(conn, conn.execute(START, start).fetchall(), _known(params))
-    return Round(jobs=started, parked=len(choice.park))
+    rows = conn.execute(START, start).fetchall()
+    started = flow_claimed_jobs(conn, rows, _known(params))
+    return Round(jobs=started, per_queue=Counter(map(_QUEUE_OF, rows)), parked=len(choice.park))
 
 
 def direct_round(
@@ -270,9 +277,10 @@ def direct_round(
         return None
     conn.execute("RELEASE direct_round")
     jobs = flow_claimed_jobs(conn, rows, _known(params))
-    got = Counter((j.queue, j.command) for j in jobs)
-    short = any(got[pair] < n for pair, n in zip(pairs, offers, strict=True) if n > 0)
-    return Round(jobs=jobs, short=short or offers != offered)
+    # A direct round ranges over one pair a queue: its jobs per queue are per pair.
+    per_queue = Counter(map(_QUEUE_OF, rows))
+    short = any(per_queue[q] < n for (q, _), n in zip(pairs, offers, strict=True) if n > 0)
+    return Round(jobs=jobs, per_queue=per_queue, short=short or offers != offered)
 
 
 def _known(params: dict[str, Any]) -> tuple[str, str, int, int]:
