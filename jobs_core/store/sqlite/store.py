@@ -171,13 +171,13 @@ class SqliteStore(
         try:
             result = fn(conn)
             conn.execute("COMMIT")
-            if self._checkpointer is not None and self._checkpointer.rewind_tries > 0:
-                self._checkpointer.rewind(conn)
-            return result
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        if self._checkpointer is not None and self._checkpointer.rewind_tries > 0:
+            self._checkpointer.rewind(conn)  # after the commit, which stands whatever it does
+        return result
 
     def _in_transaction_unsynced(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         # In WAL mode `synchronous` is per connection and the WAL is append-only: this
