@@ -9,33 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import Any
 
-from jobs_core import BackgroundJobs, Durability, EnqueueRequest, JobContext, JobState
+from jobs_core import Durability, EnqueueRequest, JobContext, JobState
 from tests.conftest import FAST, MakeJobs, wait_until
+from tests.outcome_writes import hold_writes, written
 
 FULL = replace(FAST, durability=Durability.FULL)
-
-
-def hold_writes(jobs: BackgroundJobs) -> tuple[asyncio.Event, asyncio.Event]:
-    """(set once an outcome write began, set it to let writes through)."""
-    writing, release = asyncio.Event(), asyncio.Event()
-    finish = jobs.store.finish
-
-    async def held_finish(*args: Any, **kwargs: Any) -> Any:
-        writing.set()
-        await release.wait()
-        return await finish(*args, **kwargs)
-
-    jobs.store.finish = held_finish  # type: ignore[method-assign]
-    return writing, release
-
-
-async def processed(jobs: BackgroundJobs, n: int) -> None:
-    await wait_until(
-        lambda: jobs._engine is not None and jobs._engine.processed == n,
-        what=f"{n} outcomes written",
-    )
 
 
 async def test_jobs_start_while_earlier_outcomes_are_still_being_written(
@@ -60,7 +39,7 @@ async def test_jobs_start_while_earlier_outcomes_are_still_being_written(
         assert not release.is_set()
     finally:
         release.set()
-    await processed(jobs, 2)
+    await written(jobs, 2)
     assert (await jobs.counts())[JobState.COMPLETED] == 2
 
 
@@ -76,9 +55,9 @@ async def test_normal_writes_outcomes_with_the_claim(make_jobs: MakeJobs) -> Non
 
     await jobs.start()
     await jobs.enqueue_many([EnqueueRequest(command="c", request={"n": n}) for n in range(3)])
-    await processed(jobs, 3)
+    await written(jobs, 3)
     await jobs.enqueue("c", {"n": 3})
-    await processed(jobs, 4)
+    await written(jobs, 4)
     assert not writing.is_set()
 
 
@@ -113,7 +92,7 @@ async def test_a_limited_queue_and_a_key_run_each_job_after_the_last_ones_write(
     )
     # Each next job waits for the write of the one before it: a claim that came back short
     # beside unwritten outcomes looks again after their write, or these never all run.
-    await processed(jobs, 16)
+    await written(jobs, 16)
     assert order["one"] == [r.id for r in limited_refs]
     assert sorted(order["user:1"]) == sorted(r.id for r in keyed_refs)
     assert most == {"one": 1, "user:1": 1}

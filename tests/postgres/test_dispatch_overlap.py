@@ -6,32 +6,10 @@ test_claim_finished.py)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from jobs_core import BackgroundJobs, EnqueueRequest, JobContext
+from jobs_core import EnqueueRequest, JobContext
 from tests.conftest import MakeJobs, wait_until
-
-
-def hold_writes(jobs: BackgroundJobs) -> tuple[asyncio.Event, asyncio.Event]:
-    """(set once an outcome write began, set it to let writes through): the first write
-    stays under way until released."""
-    writing, release = asyncio.Event(), asyncio.Event()
-    finish = jobs.store.finish
-
-    async def held_finish(*args: Any, **kwargs: Any) -> Any:
-        writing.set()
-        await release.wait()
-        return await finish(*args, **kwargs)
-
-    jobs.store.finish = held_finish  # type: ignore[method-assign]
-    return writing, release
-
-
-async def written(jobs: BackgroundJobs, n: int) -> None:
-    await wait_until(
-        lambda: jobs._engine is not None and jobs._engine.processed == n,
-        what=f"{n} outcomes written",
-    )
+from tests.outcome_writes import hold_writes, written
 
 
 async def test_jobs_start_while_the_outcomes_before_them_are_still_being_written(

@@ -10,12 +10,36 @@ from dataclasses import replace
 
 import pytest
 
-from jobs_core import Durability
+from jobs_core import BackgroundJobs, Durability
 from jobs_core.store.sqlite import checkpointer
 from tests.conftest import FAST, MakeJobs
 from tests.store.test_checkpointer import rewinds
 
 LIMIT = 64 * 1024
+
+
+async def filled(jobs: BackgroundJobs, wal: str) -> int:
+    """Enqueue until the WAL holds twice its limit; how many jobs that took."""
+    enqueued = 0
+    while os.path.getsize(wal) < 2 * LIMIT:
+        await jobs.enqueue("item", {"pad": "x" * 3000})
+        enqueued += 1
+    return enqueued
+
+
+def checkpoint_beside_a_reader(jobs: BackgroundJobs, path: str) -> sqlite3.Connection:
+    """One round of the store's checkpointer (made here, on a connection of its own) while
+    a reader is inside the WAL, which keeps its RESTART from starting it over; returns the
+    reader, still reading."""
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM background_job").fetchone()
+    own = sqlite3.connect(path, isolation_level=None)
+    try:
+        jobs.store._checkpointer._maybe_checkpoint(own)  # type: ignore[attr-defined]
+    finally:
+        own.close()
+    return reader
 
 
 async def test_the_next_commit_rewinds_the_wal_the_checkpointer_could_not(
@@ -27,23 +51,12 @@ async def test_the_next_commit_rewinds_the_wal_the_checkpointer_could_not(
     jobs.command(name="item")(lambda req: None)
     path = os.path.join(store_dir, "jobs.db")
     wal = path + "-wal"
-    enqueued = 0
-    while os.path.getsize(wal) < 2 * LIMIT:
-        await jobs.enqueue("item", {"pad": "x" * 3000})
-        enqueued += 1
+    enqueued = await filled(jobs, wal)
     before = rewinds(wal)
     ckp = jobs.store._checkpointer  # type: ignore[attr-defined]
     assert ckp is not None
 
-    # A reader inside the WAL keeps the checkpointer's RESTART from starting it over.
-    reader = sqlite3.connect(path, isolation_level=None)
-    reader.execute("BEGIN")
-    reader.execute("SELECT count(*) FROM background_job").fetchone()
-    own = sqlite3.connect(path, isolation_level=None)
-    try:
-        ckp._maybe_checkpoint(own)
-    finally:
-        own.close()
+    reader = checkpoint_beside_a_reader(jobs, path)
     assert ckp.rewind_tries == checkpointer.REWIND_TRIES
     await jobs.enqueue("item", {"n": 1})  # still reading: this commit's RESTART fails too
     assert ckp.rewind_tries == checkpointer.REWIND_TRIES - 1
@@ -94,18 +107,10 @@ async def test_at_normal_the_writer_leaves_the_rewind_to_the_checkpointer(
     jobs.command(name="item")(lambda req: None)
     path = os.path.join(store_dir, "jobs.db")
     wal = path + "-wal"
-    while os.path.getsize(wal) < 2 * LIMIT:
-        await jobs.enqueue("item", {"pad": "x" * 3000})
+    await filled(jobs, wal)
     before = rewinds(wal)
     ckp = jobs.store._checkpointer  # type: ignore[attr-defined]
-    reader = sqlite3.connect(path, isolation_level=None)
-    reader.execute("BEGIN")
-    reader.execute("SELECT count(*) FROM background_job").fetchone()
-    own = sqlite3.connect(path, isolation_level=None)
-    try:
-        ckp._maybe_checkpoint(own)
-    finally:
-        own.close()
+    reader = checkpoint_beside_a_reader(jobs, path)
     assert ckp.rewind_tries == 0
     await jobs.enqueue("item", {"n": -1})  # frames past the copy: SQLite cannot rewind alone
     reader.execute("COMMIT")
