@@ -1,7 +1,7 @@
 """What a producer and an engine in two processes do, counted in each (SQLite).
 
 Usage: uv run python bench/pair_counts.py [--workload one|many|drain|batched] [--mixed]
-       [--pace N] [--jobs N] [--sql]
+       [--pace N] [--jobs N] [--durability NORMAL|FULL] [--sql]
 
 `one`: one producer awaiting one enqueue per job (`peers.py`'s (a)), `--pace N` at most N
 jobs/s (the regime of an engine that keeps up: claims of a few jobs); `many`: 100 concurrent
@@ -61,10 +61,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     with data_dir(None, "jobs-pair-") as directory:
         counts_path = os.path.join(directory, "engine-counts.json")
         os.environ["JOBS_BENCH_COUNTS"] = counts_path
-        jobs = build(directory, "NORMAL")
+        jobs = build(directory, args.durability)
         if args.mixed:
             await _mixed_setup(jobs)
-        proc, _ = await start_engine(directory, "NORMAL")
+        proc, _ = await start_engine(directory, args.durability)
         await asyncio.sleep(0.5)
         try:
             cpu = time.process_time(), cpu_secs(proc.pid)
@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--mixed", action="store_true", help="throughput.py's mixed workload")
     parser.add_argument("--pace", type=int, default=0, help="with one: at most N jobs/s")
     parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--durability", default="NORMAL", choices=["NORMAL", "FULL"])
     parser.add_argument("--sql", action="store_true", help="the engine's CPU per statement")
     args = parser.parse_args()
     if args.sql:

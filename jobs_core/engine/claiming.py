@@ -12,7 +12,8 @@ write lock the producer then waits for) every few jobs. A trickle (claims of one
 backlog (full claims), a flow-controlled claim and `run_until_idle` never linger; a named
 worker's or a keyed job's end, and `stop`, end a linger at once. The cost: a job that
 arrives during a linger starts up to `CLAIM_LINGER_SECS` later, and the jobs that finished
-meanwhile are committed as much later (what waits on them with them).
+meanwhile are committed as much later (what waits on them with them). While a claim
+lingers the loop does not poll the store (`Engine._wait`): the linger's timer wakes it.
 """
 
 from __future__ import annotations

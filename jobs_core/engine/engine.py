@@ -317,6 +317,9 @@ class Engine:
     async def _wait(self, now: int) -> None:
         idle = time.monotonic() - self._last_work > self.settings.idle_after_secs
         timeout = self.settings.poll_idle_secs if idle else self.settings.poll_active_secs
+        # While a claim lingers its timer wakes the loop: a poll before it could only find
+        # the jobs the linger waits for (a turn for nothing, ~3 a linger).
+        timeout = max(timeout, self._claim_held_until - time.monotonic())
         for when in (self._next_due, self._next_tick):
             if when is not None:
                 timeout = min(timeout, max(0.0, (when - now) / 1000))
