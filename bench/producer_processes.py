@@ -9,13 +9,12 @@ moment (after their imports and a store open), and the rate is every job over th
 that moment to the last producer's end. With `--base` (a revision, extracted with `git
 archive`) or `--base-dir` (a tree on disk) the rounds alternate that tree and this one, each
 imported in place of the other (the same interpreter and dependencies). Every run checks
-that exactly processes × jobs jobs are queued. Prints a table (medians) and a final JSON line.
+that exactly processes x jobs jobs are queued. Prints a table (medians) and a final JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -62,6 +61,14 @@ asyncio.run(main(sys.argv[1]))
 """
 
 
+def _producer(
+    env: dict[str, str], directory: str, args: argparse.Namespace, p: int, start_at: float
+) -> subprocess.Popen[str]:
+    command = [sys.executable, "-c", PRODUCER, directory, args.durability,
+               str(p * args.jobs), str(args.jobs), str(start_at)]  # fmt: skip
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+
+
 def run_once(tree: str, args: argparse.Namespace) -> float:
     """Enqueues a second of one round on `tree`'s `jobs_core`."""
     env = {**os.environ, "PYTHONPATH": tree}
@@ -69,14 +76,7 @@ def run_once(tree: str, args: argparse.Namespace) -> float:
         subprocess.run([sys.executable, "-c", COUNT, directory], env=env, check=True,
                        capture_output=True)  # fmt: skip
         start_at = time.time() + START_AFTER_SECS
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", PRODUCER, directory, args.durability,
-                 str(p * args.jobs), str(args.jobs), str(start_at)],
-                env=env, stdout=subprocess.PIPE, text=True,
-            )  # fmt: skip
-            for p in range(args.processes)
-        ]
+        procs = [_producer(env, directory, args, p, start_at) for p in range(args.processes)]
         ends = []
         for proc in procs:
             out, _ = proc.communicate(timeout=600)
