@@ -271,6 +271,10 @@ class Engine:
             self._claim_default = self._claim_named = self._control_check = True
 
     async def _dispatch_once(self) -> None:
+        # Cleared as the turn begins, not as it ends: a wake-up during the turn (a job
+        # enqueued in this process, another process's commit, a write that ended) makes
+        # the wait after it return at once instead of being lost until the next poll.
+        self._wake.clear()
         held = claiming.lingers(self)
         if self.store.outcomes_behind:
             outcomes.start_flush(self)
@@ -327,7 +331,6 @@ class Engine:
             timeout = min(timeout, self.settings.progress_flush_secs)
         if self.running:
             timeout = min(timeout, maintenance.WATCHDOG_SECS)
-        self._wake.clear()
         try:
             async with asyncio.timeout(timeout):
                 await self._wake.wait()
