@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from jobs_core.engine import engine as engine_module
 from jobs_core.engine import maintenance
 from tests.conftest import FAST, MakeJobs, wait_until
 
@@ -33,7 +32,7 @@ async def test_a_job_enqueued_during_a_turn_starts_without_waiting_for_a_poll(
     enqueued: list[float] = []
 
     async def maintain_then_enqueue(engine: Any, now: int) -> None:
-        await maintain(engine, now)  # the first turn's runs the tickers: next in 1 s
+        await maintain(engine, now)  # the first turn runs the tickers: the next tick is 1 s on
         if not enqueued:  # once, inside a turn, after the turn's claim
             # The enqueue's own wake-up alone: no signal through `jobs.wake` (the engine
             # would see its own enqueue's), and the loop's connection sees no change.
@@ -41,7 +40,7 @@ async def test_a_job_enqueued_during_a_turn_starts_without_waiting_for_a_poll(
             enqueued.append(time.monotonic())
             await jobs.enqueue("step", {"n": 1})
 
-    monkeypatch.setattr(engine_module.maintenance, "maintain", maintain_then_enqueue)
+    monkeypatch.setattr(maintenance, "maintain", maintain_then_enqueue)
     async with jobs:
         await wait_until(lambda: 1 in started, timeout=5.0, what="the job enqueued in a turn")
     # Lost, the wake-up would have left the job to the tickers' turn a second later.
