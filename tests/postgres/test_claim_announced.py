@@ -75,19 +75,22 @@ async def announced(store: PostgresStore, n: int) -> None:
     await wait_until(lambda: len(store._listener.announced) >= n, what="the announcement")
 
 
-async def idle(engine: PostgresStore, sent: list[str]) -> None:
-    """A short plain claim that found nothing, so the next claims may skip."""
+@pytest.fixture
+async def idle_stores(stores: Stores, sent: list[str]) -> Stores:
+    """`stores`, the engine's listening and its last plain claims short (they found
+    nothing), so the next claims may skip; `sent` cleared."""
+    engine, _ = stores
+    await listening(engine)
     assert await claim(engine) == []
     assert await claim(engine, named=True) == []
     sent.clear()
+    return stores
 
 
 async def test_another_process_enqueue_is_started_by_id_and_the_skips_go_on(
-    stores: Stores, sent: list[str]
+    idle_stores: Stores, sent: list[str]
 ) -> None:
-    engine, producer = stores
-    await listening(engine)
-    await idle(engine, sent)
+    engine, producer = idle_stores
     for i in range(3):
         token = engine.change_token()
         [job] = await producer.enqueue([new(i)], NOW)
@@ -101,11 +104,9 @@ async def test_another_process_enqueue_is_started_by_id_and_the_skips_go_on(
 
 
 async def test_announced_jobs_come_in_the_plain_claims_order(
-    stores: Stores, sent: list[str]
+    idle_stores: Stores, sent: list[str]
 ) -> None:
-    engine, producer = stores
-    await listening(engine)
-    await idle(engine, sent)
+    engine, producer = idle_stores
     [low] = await producer.enqueue([new(0)], NOW)
     [high] = await producer.enqueue([new(1, priority=5)], NOW)
     [other] = await producer.enqueue([new(2, queue="q2")], NOW)
@@ -115,14 +116,12 @@ async def test_announced_jobs_come_in_the_plain_claims_order(
 
 
 async def test_a_job_another_engine_took_leaves_the_skip_a_locked_one_ends_it(
-    stores: Stores, sent: list[str]
+    idle_stores: Stores, sent: list[str]
 ) -> None:
     """A claim sends no notification: the claim by id finds the job started and starts
     nothing; nothing else is ready, so the next claim sends nothing. A job it skipped
     (locked) is still queued: the next claim looks at the table."""
-    engine, producer = stores
-    await listening(engine)
-    await idle(engine, sent)
+    engine, producer = idle_stores
     [taken] = await producer.enqueue([new(0)], NOW)
     await announced(engine, 1)
     rival = await producer.claim(owner="e2", commands=["c"], named=False, limit=1, now=NOW)
@@ -143,11 +142,9 @@ async def test_a_job_another_engine_took_leaves_the_skip_a_locked_one_ends_it(
 
 
 async def test_jobs_of_commands_this_engine_does_not_run_need_no_claim(
-    stores: Stores, sent: list[str]
+    idle_stores: Stores, sent: list[str]
 ) -> None:
-    engine, producer = stores
-    await listening(engine)
-    await idle(engine, sent)
+    engine, producer = idle_stores
     [other] = await producer.enqueue([new(0, command="d")], NOW)
     await announced(engine, 1)
     assert engine._listener.announced == [(other, "d")]
@@ -160,13 +157,11 @@ async def test_jobs_of_commands_this_engine_does_not_run_need_no_claim(
 
 
 async def test_a_job_not_due_by_this_engines_clock_is_claimed_when_due(
-    stores: Stores, sent: list[str]
+    idle_stores: Stores, sent: list[str]
 ) -> None:
     """The producer's clock is ahead: announced, the job is not due at the engine's `now`;
     the plain claim then says when it falls due, and it is claimed then."""
-    engine, producer = stores
-    await listening(engine)
-    await idle(engine, sent)
+    engine, producer = idle_stores
     [ahead] = await producer.enqueue([new(0, run_after=NOW + 5)], NOW + 5)
     await announced(engine, 1)
     assert await claim(engine) == []
@@ -178,11 +173,9 @@ async def test_a_job_not_due_by_this_engines_clock_is_claimed_when_due(
 
 
 async def test_another_change_or_too_many_ids_make_it_look_at_the_table(
-    stores: Stores, sent: list[str], monkeypatch: pytest.MonkeyPatch
+    idle_stores: Stores, sent: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine, producer = stores
-    await listening(engine)
-    await idle(engine, sent)
+    engine, producer = idle_stores
     [gone] = await producer.enqueue([new(0)], NOW)
     await announced(engine, 1)
     token = engine.change_token()
@@ -210,11 +203,9 @@ async def test_another_change_or_too_many_ids_make_it_look_at_the_table(
 
 
 async def test_a_job_another_process_enqueues_for_later_or_with_a_key_is_not_announced(
-    stores: Stores, sent: list[str]
+    idle_stores: Stores, sent: list[str]
 ) -> None:
-    engine, producer = stores
-    await listening(engine)
-    await idle(engine, sent)
+    engine, producer = idle_stores
     token = engine.change_token()
     [later] = await producer.enqueue([new(0, run_after=NOW + 1000)], NOW)
     await wait_until(lambda: engine.change_token() != token, what="the notification")
