@@ -1,5 +1,6 @@
 """Helpers for the tests of outcomes written behind the dispatch loop (`Store.outcomes_behind`:
-PostgreSQL, and SQLite at FULL): hold a write under way, wait for outcomes written."""
+PostgreSQL, and SQLite at FULL): hold a write under way, wait for outcomes written, and the
+scenario both stores' tests run with them."""
 
 from __future__ import annotations
 
@@ -31,3 +32,25 @@ async def written(jobs: BackgroundJobs, n: int) -> None:
         lambda: jobs._engine is not None and jobs._engine.processed == n,
         what=f"{n} outcomes written",
     )
+
+
+async def second_runs_while_first_is_written(jobs: BackgroundJobs) -> None:
+    """Register `c`, start the engine, run one job and hold its outcome's write; a second
+    job enqueued then runs while that write is still held. Both outcomes are written."""
+    ran: list[str] = []
+
+    @jobs.command
+    async def c(req: dict[str, str]) -> None:
+        ran.append(req["name"])
+
+    writing, release = hold_writes(jobs)
+    await jobs.start()
+    try:
+        await jobs.enqueue("c", {"name": "first"})
+        await wait_until(writing.is_set, what="the first job's outcome being written")
+        await jobs.enqueue("c", {"name": "second"})
+        await wait_until(lambda: "second" in ran, timeout=5.0, what="the second job to run")
+        assert not release.is_set()
+    finally:
+        release.set()
+    await written(jobs, 2)

@@ -11,8 +11,8 @@ import asyncio
 from dataclasses import replace
 
 from jobs_core import Durability, EnqueueRequest, JobContext, JobState
-from tests.conftest import FAST, MakeJobs, wait_until
-from tests.outcome_writes import hold_writes, written
+from tests.conftest import FAST, MakeJobs
+from tests.outcome_writes import hold_writes, second_runs_while_first_is_written, written
 
 FULL = replace(FAST, durability=Durability.FULL)
 
@@ -22,24 +22,8 @@ async def test_jobs_start_while_earlier_outcomes_are_still_being_written(
 ) -> None:
     jobs = make_jobs(settings=FULL)
     assert jobs.store.outcomes_behind
-    ran: list[str] = []
-
-    @jobs.command
-    async def c(req: dict[str, str]) -> None:
-        ran.append(req["name"])
-
-    writing, release = hold_writes(jobs)
-    await jobs.start()
-    try:
-        await jobs.enqueue("c", {"name": "first"})
-        # At NORMAL the outcome goes with the next claim (`finish_and_claim`), never alone.
-        await wait_until(writing.is_set, what="the first job's outcome being written")
-        await jobs.enqueue("c", {"name": "second"})
-        await wait_until(lambda: "second" in ran, timeout=5.0, what="the second job to run")
-        assert not release.is_set()
-    finally:
-        release.set()
-    await written(jobs, 2)
+    # At NORMAL the outcome goes with the next claim (`finish_and_claim`), never alone.
+    await second_runs_while_first_is_written(jobs)
     assert (await jobs.counts())[JobState.COMPLETED] == 2
 
 

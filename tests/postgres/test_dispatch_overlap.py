@@ -9,32 +9,15 @@ import asyncio
 
 from jobs_core import EnqueueRequest, JobContext
 from tests.conftest import MakeJobs, wait_until
-from tests.outcome_writes import hold_writes, written
+from tests.outcome_writes import hold_writes, second_runs_while_first_is_written, written
 
 
 async def test_jobs_start_while_the_outcomes_before_them_are_still_being_written(
     make_jobs: MakeJobs,
 ) -> None:
-    jobs = make_jobs()
-    ran: list[str] = []
-
-    @jobs.command
-    async def c(req: dict[str, str]) -> None:
-        ran.append(req["name"])
-
-    writing, release = hold_writes(jobs)
-    await jobs.start()
-    try:
-        await jobs.enqueue("c", {"name": "first"})
-        await wait_until(writing.is_set, what="the first job's outcome being written")
-        await jobs.enqueue("c", {"name": "second"})
-        # The dispatch loop's upkeep once waited for the write under way (when it had no
-        # activity to write): claims and writes then took turns instead of overlapping.
-        await wait_until(lambda: "second" in ran, timeout=5.0, what="the second job to run")
-        assert not release.is_set()
-    finally:
-        release.set()
-    await written(jobs, 2)
+    # The dispatch loop's upkeep once waited for the write under way (when it had no
+    # activity to write): claims and writes then took turns instead of overlapping.
+    await second_runs_while_first_is_written(make_jobs())
 
 
 async def test_a_limited_queues_next_job_starts_while_the_outcome_before_it_is_written(
