@@ -27,8 +27,19 @@ CREATE INDEX ix_job_key_ready ON background_job(concurrency_key)
 """The index of ready keyed jobs as versions 5 to 8 made it: by key."""
 
 
+def downgrade_inbox(path: Path) -> None:
+    """Make `jobs.db` what version 9 wrote: no inbox mark (its jobs all in `jobs.db`: the
+    store that enqueued them moved them in as it closed)."""
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM inbox_mark").fetchone()[0] == 1
+        conn.execute("DROP TABLE inbox_mark")
+        conn.execute("PRAGMA user_version = 9")
+    conn.close()
+
+
 def downgrade_key_ready(path: Path) -> None:
     """Make `jobs.db` what version 8 wrote: the ready keyed jobs indexed by key."""
+    downgrade_inbox(path)
     with sqlite3.connect(path) as conn:
         conn.execute("DROP INDEX ix_job_key_ready")
         conn.execute(V8_KEY_READY)

@@ -30,13 +30,13 @@ def new_job(**options: Any) -> NewJob:
 def watch_builds(monkeypatch: pytest.MonkeyPatch, store: SqliteStore) -> list[bool]:
     """Whether the store's connection was in a transaction at each plain job's build."""
     seen: list[bool] = []
-    build = rows._build_one
+    build = rows.build_one
 
     def watched(row: Sequence[Any]) -> Job:
         seen.append(store._conn.in_transaction)
         return build(row)
 
-    monkeypatch.setattr(rows, "_build_one", watched)
+    monkeypatch.setattr(rows, "build_one", watched)
     return seen
 
 

@@ -16,6 +16,7 @@ from jobs_core.store.group_commit import Pending
 from jobs_core.store.protocol import EnqueuedIds, NewJob
 from jobs_core.store.sqlite import prebuilt
 from jobs_core.store.sqlite.group_insert import insert_group
+from jobs_core.store.sqlite.inbox import TAKE_LOCK
 from jobs_core.store.sqlite.prebuilt import insert_prebuilt, prebuild
 from jobs_core.store.sqlite.queue import queued_rows
 from jobs_core.store.sqlite.store import SqliteStore
@@ -155,8 +156,8 @@ async def test_prebuilt_rows_are_the_rows_built_in_the_transaction(tmp_path: Pat
 async def test_an_enqueue_through_the_store_builds_its_rows_before_the_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A mixed batch through `SqliteStore.enqueue`: its rows are built before `BEGIN
-    IMMEDIATE`; the transaction reads the next id and inserts them."""
+    """A mixed batch through `SqliteStore.enqueue`: its rows are built before the
+    transaction takes the write lock; the transaction reads the next id and inserts them."""
     store = SqliteStore(str(tmp_path))
     seen: list[str] = []
 
@@ -171,9 +172,11 @@ async def test_an_enqueue_through_the_store_builds_its_rows_before_the_lock(
     finally:
         store._conn.set_trace_callback(None)
         await store.close()
-    begin, commit = seen.index("BEGIN IMMEDIATE"), seen.index("COMMIT")
+    # The write lock is taken by the statement after BEGIN (`inbox.TAKE_LOCK`).
+    begin, commit = seen.index("BEGIN"), seen.index("COMMIT")
     assert seen[:begin] == ["rows built"]
-    assert {sql.split()[0] for sql in seen[begin + 1 : commit]} == {"SELECT", "INSERT"}
+    assert " ".join(seen[begin + 1].split()) == " ".join(TAKE_LOCK.split())
+    assert {sql.split()[0] for sql in seen[begin + 2 : commit]} == {"SELECT", "INSERT"}
     assert sorted(ids) == list(range(1, len(MIXED) + 1))
 
 

@@ -18,11 +18,15 @@ from tests.store.test_checkpointer import rewinds
 LIMIT = 64 * 1024
 
 
+WRITTEN = {"priority": 1}
+"""Jobs enqueued with an option: written to `jobs.db` (a plain job goes to the inbox)."""
+
+
 async def filled(jobs: BackgroundJobs, wal: str) -> int:
     """Enqueue until the WAL holds twice its limit; how many jobs that took."""
     enqueued = 0
     while os.path.getsize(wal) < 2 * LIMIT:
-        await jobs.enqueue("item", {"pad": "x" * 3000})
+        await jobs.enqueue("item", {"pad": "x" * 3000}, **WRITTEN)
         enqueued += 1
     return enqueued
 
@@ -58,15 +62,19 @@ async def test_the_next_commit_rewinds_the_wal_the_checkpointer_could_not(
 
     reader = checkpoint_beside_a_reader(jobs, path)
     assert ckp.rewind_tries == checkpointer.REWIND_TRIES
-    await jobs.enqueue("item", {"n": 1})  # still reading: this commit's RESTART fails too
+    await jobs.enqueue(
+        "item", {"n": 1}, **WRITTEN
+    )  # still reading: this commit's RESTART fails too
     assert ckp.rewind_tries == checkpointer.REWIND_TRIES - 1
     reader.execute("COMMIT")
     reader.close()
 
-    await jobs.enqueue("item", {"n": 2})  # its commit rewinds
+    await jobs.enqueue("item", {"n": 2}, **WRITTEN)  # its commit rewinds
     assert ckp.rewind_tries == 0
     size = os.path.getsize(wal)
-    await jobs.enqueue("item", {"n": 3})  # the first commit after it writes from the start
+    await jobs.enqueue(
+        "item", {"n": 3}, **WRITTEN
+    )  # the first commit after it writes from the start
     assert rewinds(wal) == before + 1
     assert os.path.getsize(wal) == size  # overwritten, not appended to
     assert await jobs.count_jobs() == enqueued + 3

@@ -22,7 +22,7 @@ SHARED_BITS = 0o077
 """Permission bits for the group and for others: any of them exposes the data."""
 LIVE_FILE = "jobs.db"
 """The live store's database, in the store directory."""
-DATABASE_FILE = re.compile(r"^jobs(_\d{4}-\d{2})?\.db(-wal|-shm|-journal)?$")
+DATABASE_FILE = re.compile(r"^jobs(_\d{4}-\d{2}\.db|\.db|\.inbox)(-wal|-shm|-journal)?$")
 """The live store, month files and their companions."""
 
 

@@ -184,7 +184,7 @@ def insert_jobs(
     A job whose ref_id or unique key is already held (see `conflicts.resolve`) is not
     inserted: its place holds the id of the job holding it, listed in `existing`.
     """
-    if len(jobs) == 1 and _is_plain(jobs[0]):
+    if len(jobs) == 1 and is_plain(jobs[0]):
         return EnqueuedIds([_insert_one(conn, jobs[0], now)])
     if not needs_lookup(jobs):
         return EnqueuedIds(_insert_new(conn, jobs, now, follow_ups))
@@ -250,7 +250,7 @@ def _insert_one(conn: sqlite3.Connection, job: NewJob, now: int) -> int:
     return job_id
 
 
-def _is_plain(job: NewJob) -> bool:
+def is_plain(job: NewJob) -> bool:
     """Whether `job` sets none of OPTIONAL_COLUMNS (the common case): nothing to look up,
     no dependency, no batch, queued at once."""
     # The flow fields first: a job that sets any (a batch of the mixed workload) is told
@@ -267,7 +267,7 @@ def _is_plain(job: NewJob) -> bool:
 
 def _optional_values(job: NewJob, start: Start, now: int) -> tuple[Any, ...] | None:
     """The job's values for OPTIONAL_COLUMNS, or None when it sets none (the common case)."""
-    if _is_plain(job):
+    if is_plain(job):
         return None
     error = start.reason
     error_json = json.dumps({"code": "DependencyFailed", "message": error}) if error else None
@@ -365,7 +365,7 @@ def _routed(job: NewJob) -> bool:
 
 def _routed_only(job: NewJob) -> bool:
     """Whether `job` sets none of OPTIONAL_COLUMNS but queue, priority, concurrency key and
-    limit (`_is_plain` but those), and no worker (whose queue is the worker's)."""
+    limit (`is_plain` but those), and no worker (whose queue is the worker's)."""
     return (
         not job.worker and job.parent_id is None and job.depends_on is None
         and job.ref_id is None and job.tag is None and job.callback is None

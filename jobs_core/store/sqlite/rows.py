@@ -80,9 +80,7 @@ ONE_SELECT = f"{', '.join(ONE_FIELDS)}, coalesce({', '.join(_RARE)}) IS NOT NULL
 other is set (as `FLOW_SELECT`): 6 columns fewer a row handed to Python, their values
 shared by the claim's jobs (`one_claimed_jobs`)."""
 
-_build_one = row_builder(
-    Job, (*ONE_FIELDS, *CLAIM_KNOWN), {**NOT_STORED, "state": JobState.STARTED}
-)
+build_one = row_builder(Job, (*ONE_FIELDS, *CLAIM_KNOWN), {**NOT_STORED, "state": JobState.STARTED})
 
 FULL_ROWS = f"SELECT {JOB_SELECT} FROM background_job WHERE id IN (SELECT value FROM json_each(?))"
 """The full rows of jobs just claimed that set more than a plain job's columns."""
@@ -92,12 +90,12 @@ def one_claimed_jobs(
     conn: sqlite3.Connection, rows: list[tuple[Any, ...]], known: tuple[Any, ...]
 ) -> list[Job]:
     """The jobs of a plain claim's `ONE_SELECT` rows, `known` the values of `CLAIM_KNOWN`."""
-    return _known_claimed_jobs(conn, rows, known, _build_one)
+    return _known_claimed_jobs(conn, rows, known, build_one)
 
 
 def plain_claimed_jobs(rows: list[tuple[Any, ...]], known: tuple[Any, ...]) -> list[Job]:
     """`one_claimed_jobs` of rows none of which sets another column (nothing to read)."""
-    return [_build_one(row[:-1] + known) for row in rows]
+    return [build_one(row[:-1] + known) for row in rows]
 
 
 FLOW_KNOWN = ("worker", "owner", "started_date", "last_activity_date")

@@ -389,8 +389,19 @@ and a claim's are taken from the front: the mixed workload's pages of this index
 jobs, enqueue 0.92 → 0.65 and claim 3.26 → 1.27 (bench/README.md, issue 10's eleventh
 pass)."""
 
+LIVE_V10 = """
+CREATE TABLE inbox_mark (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    seq INTEGER NOT NULL,
+    epoch TEXT
+);
+INSERT INTO inbox_mark (one, seq) VALUES (1, 0);
+"""
+"""v10: the mark of the inbox (`inbox.py`): every row of `jobs.inbox` up to `seq` is in
+`background_job` (or was, and is archived since), if the inbox is the file of `epoch`."""
+
 LIVE_MIGRATIONS: list[str] = [
-    LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5, LIVE_V6, LIVE_V7, LIVE_V8, LIVE_V9,
+    LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5, LIVE_V6, LIVE_V7, LIVE_V8, LIVE_V9, LIVE_V10,
 ]  # fmt: skip
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 

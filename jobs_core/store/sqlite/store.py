@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from jobs_core.errors import ReadOnlyStoreError, StoreBusyError, StoreError
 from jobs_core.figures import FIGURES_KEPT_MS
@@ -53,8 +55,9 @@ from .connection import (
     translate,
 )
 from .files import LIVE_FILE, check_location, exposed_files
-from .group_insert import insert_group
+from .group_insert import insert_group, split_ids
 from .history_store import HistoryStoreMixin
+from .inbox import MOST_JOBS, MOVE_AFTER_SECS, TAKE_LOCK, Inbox, row_values, started_jobs
 from .off_loop import OffLoop
 from .prebuilt import insert_prebuilt, prebuild, prebuild_columns
 from .retention_store import RetentionStoreMixin
@@ -130,6 +133,11 @@ class SqliteStore(
         except StoreError:
             self._conn.close()
             raise
+        self._inbox: Inbox | None = None
+        """Where this store appends plain jobs (`inbox.py`); None read-only."""
+        if not read_only:
+            self._inbox = self._open_inbox(durability, busy_timeout_ms)
+        self._move_timer: asyncio.TimerHandle | None = None
         self._reader = open_connection(
             self.path, durability=durability, busy_timeout_ms=busy_timeout_ms, readonly=read_only
         )
@@ -153,8 +161,24 @@ class SqliteStore(
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], R], *, sync: bool = True) -> R:
-        """Run `fn` in one write transaction on the loop's connection, retrying while busy.
+    def _open_inbox(self, durability: Durability, busy_timeout_ms: int) -> Inbox:
+        try:
+            inbox = Inbox(self.directory, durability, busy_timeout_ms)
+        except (sqlite3.DatabaseError, StoreError) as error:
+            self._conn.close()
+            if isinstance(error, StoreError):
+                raise
+            raise translate(error, os.path.join(self.directory, "jobs.inbox")) from None
+        # Attached so that a move is one statement; write transactions then take
+        # `jobs.db`'s lock alone (`inbox.TAKE_LOCK`).
+        self._conn.execute("ATTACH ? AS inbox", (inbox.path,))
+        return inbox
+
+    async def _write(
+        self, fn: Callable[[sqlite3.Connection], R], *, sync: bool = True, move_first: bool = True
+    ) -> R:
+        """Run `fn` in one write transaction on the loop's connection, retrying while busy;
+        the inbox's new jobs moved in first (`move_first=False`: `fn` moves them).
 
         `sync=False`: a write whose loss on power loss only makes work run again (a claim, a
         heartbeat) commits without waiting for an fsync at `Durability.FULL` (see
@@ -162,24 +186,38 @@ class SqliteStore(
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
         run = self._in_transaction if sync or not self._full else self._in_transaction_unsynced
-        return await self._retry_busy(partial(run, fn))
+        return await self._retry_busy(partial(run, fn, move_first=move_first))
 
-    def _in_transaction(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+    def _in_transaction(
+        self, fn: Callable[[sqlite3.Connection], R], *, move_first: bool = True
+    ) -> R:
         # `transaction()` spelled out: this runs once per enqueue, claim and finish.
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        inbox = self._inbox
+        conn.execute("BEGIN IMMEDIATE" if inbox is None else "BEGIN")
         try:
+            if inbox is not None:
+                conn.execute(TAKE_LOCK)
+                inbox.ids.release(conn)
+                if move_first and inbox.pending(conn):
+                    inbox.move(conn)
             result = fn(conn)
             conn.execute("COMMIT")
         except BaseException:
+            if inbox is not None:
+                inbox.rolled_back()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        if inbox is not None and inbox.committed():
+            inbox.trim(self.path)
         if self._checkpointer is not None and self._checkpointer.rewind_tries > 0:
             self._checkpointer.rewind(conn)  # after the commit, which stands whatever it does
         return result
 
-    def _in_transaction_unsynced(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+    def _in_transaction_unsynced(
+        self, fn: Callable[[sqlite3.Connection], R], *, move_first: bool = True
+    ) -> R:
         # In WAL mode `synchronous` is per connection and the WAL is append-only: this
         # commit's frames reach the disk with the next commit that fsyncs (any process's),
         # and a power loss before that loses them together with everything after them, none
@@ -187,12 +225,14 @@ class SqliteStore(
         conn = self._conn
         conn.execute("PRAGMA synchronous = NORMAL")
         try:
-            return self._in_transaction(fn)
+            return self._in_transaction(fn, move_first=move_first)
         finally:
             conn.execute("PRAGMA synchronous = FULL")
 
     async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:
-        """Run `fn` on the read connection in a worker thread."""
+        """Run `fn` on the read connection in a worker thread, once the inbox's jobs are
+        in `jobs.db` (it sees every job enqueued before it)."""
+        await self._move_inbox()
 
         def run() -> R:
             with self._read_lock:
@@ -204,11 +244,109 @@ class SqliteStore(
 
         return await asyncio.to_thread(run)
 
+    # -- the inbox (`inbox.py`) -------------------------------------------------------------
+
+    async def _move_inbox(self) -> None:
+        """Move the inbox's jobs into `jobs.db` if any wait (a write transaction)."""
+        inbox = self._inbox
+        if inbox is not None and inbox.pending(self._conn):
+            await self._retry_busy(partial(self._in_transaction, _nothing))
+
+    def _schedule_move(self) -> None:
+        """After an append: move it in `MOVE_AFTER_SECS` from now unless a writer (an engine,
+        a reader) did, so that stores that cannot move (read-only) see it too."""
+        if self._move_timer is None:
+            loop = asyncio.get_running_loop()
+            self._move_timer = loop.call_later(MOVE_AFTER_SECS, self._deferred_move)
+
+    def _deferred_move(self) -> None:
+        self._move_timer = None
+        inbox = self._inbox
+        if inbox is None or not inbox.pending(self._conn):
+            return
+        try:
+            moved = self._spin(partial(self._in_transaction, _nothing))
+        except StoreError:
+            moved = LOCKED  # the disk full, say: the next append or read tries again
+        if isinstance(moved, _Locked):
+            self._schedule_move()
+
+    def _inbox_rows(self, group: Sequence[Pending]) -> list[list[Any]] | None:
+        """The inbox rows of `group` (`inbox.row_values`) if it goes to the inbox: a few
+        plain jobs (`queue.is_plain`); None otherwise."""
+        if self._inbox is None:
+            return None
+        if sum(len(e.columns) if e.columns is not None else len(e.jobs) for e in group) > MOST_JOBS:
+            return None
+        rows: list[list[Any]] = []
+        for entry in group:
+            columns = entry.columns
+            if columns is not None:
+                job = columns.job
+                if columns.routing is not None or not queue.is_plain(job):
+                    return None
+                rows += [
+                    row_values(job.command, t, b, job.run_after, entry.now, job.retry_limit,
+                               job.timeout_secs)
+                    for t, b in zip(columns.request_types, columns.request_bodies, strict=True)
+                ]  # fmt: skip
+                continue
+            for job in entry.jobs:
+                if not queue.is_plain(job):
+                    return None
+                rows.append(
+                    row_values(job.command, job.request_type, job.request_body, job.run_after,
+                               entry.now, job.retry_limit, job.timeout_secs)
+                )  # fmt: skip
+        return rows
+
+    def _append_now(self, inbox: Inbox, rows: list[list[Any]]) -> list[int] | _Locked:
+        """Append `rows` unless a lock stays held SPIN_SECS (ids reserved first if needed);
+        their ids."""
+        ids = inbox.ids.take(len(rows))
+        if ids is None:
+            reserved = self._spin(
+                partial(self._in_transaction, partial(inbox.ids.reserve, n=len(rows)))
+            )
+            if isinstance(reserved, _Locked):
+                return LOCKED
+            ids = inbox.ids.take(len(rows))
+            assert ids is not None
+        done = self._spin(partial(inbox.append, rows, ids))
+        if isinstance(done, _Locked):
+            inbox.ids.give_back(len(rows))
+            return LOCKED
+        return ids
+
+    async def _append(self, inbox: Inbox, rows: list[list[Any]]) -> list[int]:
+        ids = inbox.ids.take(len(rows))
+        if ids is None:
+            await self._retry_busy(
+                partial(self._in_transaction, partial(inbox.ids.reserve, n=len(rows)))
+            )
+            ids = inbox.ids.take(len(rows))
+            assert ids is not None
+        try:
+            await self._retry_busy(partial(inbox.append, rows, ids), wait_first=True)
+        except BaseException:
+            inbox.ids.give_back(len(rows))
+            raise
+        return ids
+
+    def _appended(self, group: Sequence[Pending], ids: list[int]) -> list[Outcome]:
+        self._wake_signal.send()
+        self._schedule_move()
+        return split_ids(ids, [len(e.columns) if e.columns is not None else len(e.jobs)
+                               for e in group])  # fmt: skip
+
     async def open(self) -> None:
         """Nothing to do: the files were opened and checked by the constructor."""
 
     def change_token(self) -> int:
-        return self._read_now(_data_version)
+        token = self._read_now(_data_version)
+        if self._inbox is not None:  # an append changes the inbox alone
+            token = token * 1_000_003 + self._inbox.version()
+        return token
 
     def on_change(self, callback: Callable[[], None] | None) -> None:
         """Nothing tells SQLite of another process's commit, so engines poll `data_version`;
@@ -223,12 +361,24 @@ class SqliteStore(
         return SqliteStore(self.directory, self.settings, create=False, read_only=self.read_only)
 
     async def close(self) -> None:
+        if self._move_timer is not None:
+            self._move_timer.cancel()
+            self._move_timer = None
+        inbox = self._inbox
+        if inbox is not None:
+            # What this store appended goes in now: a read-only store sees it after.
+            with contextlib.suppress(StoreError):
+                await self._move_inbox()
+            inbox.trim(self.path)  # the inbox left empty when nothing else appends
+            self._inbox = None  # closed below; a second `close` has nothing to move
         self.on_change(None)
         self._wake_signal.close()
         if self._checkpointer is not None:
             self._checkpointer.close()
         self._off_loop.close()
         self._conn.close()
+        if inbox is not None:
+            inbox.close()
         with self._read_lock:
             self._reader.close()
         self._archive.close()
@@ -247,6 +397,10 @@ class SqliteStore(
 
     def _insert_group_now(self, group: Sequence[Pending]) -> list[Outcome] | None:
         """The group's transaction if the lock is free or freed within SPIN_SECS, else None."""
+        rows = self._inbox_rows(group)
+        if rows is not None and self._inbox is not None:
+            ids = self._append_now(self._inbox, rows)
+            return None if isinstance(ids, _Locked) else self._appended(group, ids)
         result = self._spin(partial(self._in_transaction, _group_insert(group)))
         if isinstance(result, _Locked):
             return None
@@ -255,6 +409,9 @@ class SqliteStore(
 
     async def _insert_group(self, group: Sequence[Pending]) -> list[Outcome]:
         # Called after `_insert_group_now` found the lock held: wait before trying again.
+        rows = self._inbox_rows(group)
+        if rows is not None and self._inbox is not None:
+            return self._appended(group, await self._append(self._inbox, rows))
         result = await self._retry_busy(
             partial(self._in_transaction, _group_insert(group)), wait_first=True
         )
@@ -269,15 +426,47 @@ class SqliteStore(
         # at FULL (`outcomes_behind`) its ended jobs count as started until their write,
         # which holds a limited queue's or a key's next job back only until then (the
         # engine claims again after the write: `claiming.py`).
-        if not self.read_only and not self._read_now(partial(claims.may_claim, named=named)):
+        # The inbox holds default-worker jobs alone: a named claim does not look there.
+        inbox = not named and self._inbox_pending()
+        if (
+            not self.read_only
+            and not inbox
+            and not self._read_now(partial(claims.may_claim, named=named))
+        ):
             return ClaimedJobs(exhausted=True)
-        claimed = await self._write(
-            lambda conn: claims.claim(
+
+        def run(conn: sqlite3.Connection) -> tuple[ClaimedJobs | PlainClaim, list[Any]]:
+            claimed = claims.claim(
                 conn, owner=owner, commands=commands, named=named, limit=limit, now=now
-            ),
-            sync=False,
-        )
-        return claims.made(claimed)  # after the commit: see `claims.PlainClaim`
+            )
+            if named:
+                return claimed, []
+            return claimed, self._start_moved(conn, claimed, owner, commands, limit, now)
+
+        claimed, started = await self._write(run, sync=False, move_first=False)
+        # The jobs made after the commit: see `claims.PlainClaim`.
+        return _with_started(claims.made(claimed), started_jobs(started, owner, now), limit)
+
+    def _inbox_pending(self) -> bool:
+        return self._inbox is not None and self._inbox.pending(self._conn)
+
+    def _start_moved(
+        self, conn: sqlite3.Connection, claimed: ClaimedJobs | PlainClaim, owner: str,
+        commands: list[str], limit: int, now: int,
+    ) -> list[Any]:  # fmt: skip
+        """After a default claim, in its transaction: the inbox's jobs moved in, as many
+        started as the claim left room for when it took every job ready in `jobs.db`
+        (they are younger: a write moves the inbox in before it inserts a job); the started
+        rows (`inbox.started_jobs`)."""
+        inbox = self._inbox
+        if inbox is None or not inbox.pending(conn):
+            return []
+        taken = len(claimed.rows) if isinstance(claimed, PlainClaim) else len(claimed)
+        exhausted = isinstance(claimed, PlainClaim) or claimed.exhausted
+        if not exhausted or taken >= limit:
+            inbox.move(conn)
+            return []
+        return inbox.start_moved(conn, owner, json.dumps(commands), limit - taken, now)
 
     async def finish(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
@@ -290,17 +479,22 @@ class SqliteStore(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int, *,
         owner: str, commands: list[str], limit: int,
     ) -> tuple[FinishResult, list[Job]]:  # fmt: skip
-        def both(conn: sqlite3.Connection) -> tuple[FinishResult, ClaimedJobs | PlainClaim]:
+        def both(
+            conn: sqlite3.Connection,
+        ) -> tuple[FinishResult, ClaimedJobs | PlainClaim, list[Any]]:
             result = queue.finish(conn, transitions, new_jobs, now, self._max_log)
             # The probe first, as `claim` (the claim's first statement costs more).
-            if not claims.may_claim(conn, named=False):
-                return result, ClaimedJobs(exhausted=True)
-            return result, claims.claim(
-                conn, owner=owner, commands=commands, named=False, limit=limit, now=now
-            )
+            claimed: ClaimedJobs | PlainClaim = ClaimedJobs(exhausted=True)
+            if claims.may_claim(conn, named=False):
+                claimed = claims.claim(
+                    conn, owner=owner, commands=commands, named=False, limit=limit, now=now
+                )
+            return result, claimed, self._start_moved(conn, claimed, owner, commands, limit, now)
 
-        result, claimed = await self._write(both)
-        return result, claims.made(claimed)  # after the commit: see `claims.PlainClaim`
+        result, claimed, started = await self._write(both, move_first=False)
+        # The jobs made after the commit: see `claims.PlainClaim`.
+        jobs = _with_started(claims.made(claimed), started_jobs(started, owner, now), limit)
+        return result, jobs
 
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
         await self._write(lambda conn: queue.record_activity(conn, updates, now, self._max_log))
@@ -459,6 +653,18 @@ class SqliteStore(
 
 def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _nothing(conn: sqlite3.Connection) -> None:
+    """A write transaction's work when all it does is move the inbox in."""
+
+
+def _with_started(claimed: ClaimedJobs, started: list[Job], limit: int) -> ClaimedJobs:
+    """A claim's jobs, then those it started as it moved them in from the inbox."""
+    if not started:
+        return claimed
+    jobs = [*claimed, *started]
+    return ClaimedJobs(jobs, exhausted=len(jobs) < limit)
 
 
 def _delete_archived(conn: sqlite3.Connection, copied: list[str]) -> None:

@@ -1,0 +1,349 @@
+"""The inbox: plain jobs appended to a file of their own, so that an awaited `enqueue`
+never waits for the engine's write lock on `jobs.db`.
+
+SQLite has one writer a file. A producer that awaits one `enqueue` a job, beside an engine
+in another process, spent a third of its time waiting out the engine's claims and finishes
+(bench/README, issue 13's tenth and twelfth passes); at `Durability.FULL` each of its
+fsyncs waited too. A lone plain job (`queue.is_plain`: default queue, priority 0, no key,
+ref_id, parent, batch or dependency) and small groups of them are appended to `jobs.inbox`
+instead, with its own WAL and write lock, at the configured durability: the job is durable
+when `enqueue` returns, as before.
+
+Jobs move into `jobs.db` inside the next write transaction any process makes on it (the
+engine's claims and finishes, a reader's `_read` first: every read sees every job enqueued
+before it), past a mark kept in `jobs.db` and moved in the same transaction, so a move
+happens exactly once whatever process dies when. A claim that took every ready job starts
+the inbox's next due jobs of its commands as it moves them (`start_moved`): no entry in
+the ready index written and deleted, no claim UPDATE. A producer moves its jobs itself
+when no writer did within `MOVE_AFTER_SECS` (a read-only store cannot move, and sees them
+then). Moved rows are deleted from the inbox (`trim`) once `jobs.db`'s WAL was synced past
+the move.
+
+Ids: a producer numbers its jobs from a block it reserves in `jobs.db` (`job_id_floor`,
+past which every other insert numbers), and gives back what it did not use in its next
+write transaction on `jobs.db` (`IdBlock.release`): jobs of one process keep consecutive
+ids whatever path they take; another process's jobs meanwhile number past the block.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from jobs_core.records import Job
+from jobs_core.settings import Durability
+
+from . import rows as row_module
+from .connection import LIVE_PAGE_SIZE, is_busy, open_connection, translate
+from .files import create_private
+from .rows import ONE_SELECT
+from .summaries import NEXT_ID
+
+INBOX_FILE = "jobs.inbox"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY,
+    id INTEGER NOT NULL,
+    command TEXT NOT NULL,
+    request_type TEXT,
+    request_body TEXT NOT NULL,
+    run_after INTEGER NOT NULL,
+    created_date INTEGER NOT NULL,
+    retry_limit INTEGER,
+    timeout_secs REAL
+)
+"""
+"""`seq` orders the moves: the rowid, never given again because a trim keeps the last row
+(AUTOINCREMENT would write its `sqlite_sequence` page each append: a second page a
+commit); `id` is the job's."""
+
+APPEND = """
+INSERT INTO inbox (id, command, request_type, request_body, run_after, created_date,
+    retry_limit, timeout_secs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+LAST_SEQ = "SELECT max(seq) FROM inbox"
+EPOCH_TABLE = "CREATE TABLE IF NOT EXISTS inbox_epoch (epoch TEXT NOT NULL)"
+EPOCH = """
+INSERT INTO inbox_epoch (epoch) SELECT lower(hex(randomblob(16)))
+WHERE NOT EXISTS (SELECT 1 FROM inbox_epoch)
+"""
+"""The inbox file's identity, made with it: the mark in `jobs.db` counts for this file
+only, so an inbox removed and made again (its `seq` starting over) has all its rows
+moved."""
+
+_MARK = """(SELECT CASE WHEN m.epoch = (SELECT epoch FROM inbox.inbox_epoch) THEN m.seq ELSE 0 END
+    FROM main.inbox_mark m)"""
+MARK = f"SELECT {_MARK}"
+
+TAKE_LOCK = "UPDATE main.inbox_mark SET seq = seq WHERE 0"
+"""The first statement of a write transaction on `jobs.db` (after a deferred BEGIN): its
+write lock alone. The inbox is attached to the connection, and BEGIN IMMEDIATE would take
+the write lock of every attached file, the inbox's too, which the producers need."""
+
+_NEW = _MARK
+
+_UNKNOWN = """NOT EXISTS (SELECT 1 FROM main.background_job b WHERE b.id = i.id)
+    AND NOT EXISTS (SELECT 1 FROM main.job_summary s WHERE s.id = i.id)"""
+"""A row whose job `jobs.db` has never had, live or archived: past the mark, only a mark
+set back (`jobs.db` restored from a copy beside a newer inbox) makes one known, and it
+must not run twice."""
+
+MOVE = f"""
+INSERT INTO main.background_job (id, command, request_type, request_body, state, worker,
+    run_after, created_date, retry_limit, timeout_secs)
+SELECT id, command, request_type, request_body, 'queued', '', run_after, created_date,
+    retry_limit, timeout_secs
+FROM inbox.inbox AS i
+WHERE seq > {_NEW} AND {_UNKNOWN}
+ORDER BY seq
+"""
+"""The inbox's rows past the mark, queued (those `START_MOVED` took are there already)."""
+
+START_MOVED = f"""
+INSERT INTO main.background_job (id, command, request_type, request_body, state, worker,
+    run_after, created_date, retry_limit, timeout_secs, owner, attempts, started_date,
+    last_activity_date, cancel_requested)
+SELECT id, command, request_type, request_body, 'started', '', run_after, created_date,
+    retry_limit, timeout_secs, :owner, 1, :now, :now, 0
+FROM inbox.inbox AS i
+WHERE seq > {_NEW} AND {_UNKNOWN} AND run_after <= :now
+  AND command IN (SELECT value FROM json_each(:commands))
+ORDER BY seq LIMIT :limit
+RETURNING {ONE_SELECT}, command
+"""
+"""The inbox's first due rows of the claimer's commands, started (`claims.CLAIM_ONE`'s
+columns, then the command)."""
+
+MOVE_MARK = f"""
+UPDATE main.inbox_mark
+SET seq = max({_MARK}, coalesce((SELECT max(seq) FROM inbox.inbox), 0)),
+    epoch = (SELECT epoch FROM inbox.inbox_epoch)
+RETURNING seq
+"""
+
+DEFAULT_HELD = """
+SELECT 1 FROM main.job_queue WHERE name = 'default'
+  AND (paused OR concurrency IS NOT NULL OR rate_limit IS NOT NULL)
+"""
+"""Whether the default queue has a setting a claim must weigh: its jobs are then moved
+queued, for the claim to decide."""
+
+TRIM = "DELETE FROM inbox WHERE seq <= ? AND seq < (SELECT max(seq) FROM inbox)"
+"""The moved rows but the last: the next append then numbers past it."""
+
+RESERVE = f"UPDATE job_id_floor SET max_id = ({NEXT_ID}) + ? RETURNING max_id"
+RELEASE = "UPDATE job_id_floor SET max_id = ? WHERE max_id = ?"
+
+ID_BLOCK = 1024
+"""Ids a producer reserves at a time."""
+MOST_JOBS = 8
+"""The most jobs one group commit appends; more go to `jobs.db` as one transaction, which
+batches already make cheap (the engine would move them one more time)."""
+MOVE_AFTER_SECS = 0.05
+"""How long after an append its producer moves it in itself if no writer did."""
+TRIM_EVERY = 2000
+"""Moved rows the inbox keeps before a mover deletes them."""
+
+
+def open_inbox(directory: str, durability: Durability, busy_timeout_ms: int) -> sqlite3.Connection:
+    """A connection to the store's inbox, created (private) if missing."""
+    path = os.path.join(directory, INBOX_FILE)
+    create_private(path)
+    conn = open_connection(
+        path, durability=durability, busy_timeout_ms=busy_timeout_ms, page_size=LIVE_PAGE_SIZE
+    )
+    conn.execute("BEGIN IMMEDIATE")  # two stores making the file: one epoch
+    try:
+        conn.execute(SCHEMA)
+        conn.execute(EPOCH_TABLE)
+        conn.execute(EPOCH)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("PRAGMA busy_timeout = 0")
+    return conn
+
+
+class IdBlock:
+    """The ids a producer reserved and has not given yet. Changes made inside a
+    transaction on `jobs.db` (`reserve`, `release`) count once it commits (`committed`)."""
+
+    def __init__(self) -> None:
+        self.next = 0
+        self.end = 0
+        self._reserved: tuple[int, int] | None = None
+        self._releasing = False
+
+    def take(self, n: int) -> list[int] | None:
+        """`n` ids, or None if the block has fewer left."""
+        if self.end - self.next < n:
+            return None
+        first = self.next
+        self.next += n
+        return list(range(first, first + n))
+
+    def give_back(self, n: int) -> None:
+        """The last `n` ids taken were not used (their append failed)."""
+        self.next -= n
+
+    def release(self, conn: sqlite3.Connection) -> None:
+        """Give the unused ids back, inside the caller's transaction on `jobs.db`, if no
+        other process reserved after them: the next ids `jobs.db` gives follow this
+        process's last job."""
+        if self.end > self.next:
+            conn.execute(RELEASE, (self.next - 1, self.end - 1))
+            self._releasing = True
+
+    def reserve(self, conn: sqlite3.Connection, n: int) -> None:
+        """Reserve at least `n` ids, inside the caller's transaction on `jobs.db` (which
+        released the block first: the new one starts where the old one was left)."""
+        size = max(n, ID_BLOCK)
+        top: int = conn.execute(RESERVE, (size,)).fetchone()[0]
+        self._reserved = (top - size + 1, top + 1)
+
+    def committed(self) -> None:
+        if self._reserved is not None:
+            self.next, self.end = self._reserved
+        elif self._releasing:
+            self.next = self.end = 0
+        self._reserved, self._releasing = None, False
+
+    def rolled_back(self) -> None:
+        self._reserved, self._releasing = None, False
+
+
+class Inbox:
+    """One store's connections to its inbox, and what it knows of the moves."""
+
+    def __init__(self, directory: str, durability: Durability, busy_timeout_ms: int) -> None:
+        self.path = os.path.join(directory, INBOX_FILE)
+        self.writer = open_inbox(directory, durability, busy_timeout_ms)
+        """Appends and trims."""
+        self.reader = open_inbox(directory, durability, busy_timeout_ms)
+        """Tells whether anything was appended (`data_version` moves with another
+        connection's commit, this store's writer's included)."""
+        self.ids = IdBlock()
+        self._version = -1
+        self._pending = False
+        self._moving_to = 0
+        """The mark the open transaction on `jobs.db` moved to (0: none)."""
+        self.moved = 0
+        """The highest mark this store saw committed."""
+        self._trimmed = 0
+
+    def version(self) -> int:
+        return int(self.reader.execute("PRAGMA data_version").fetchone()[0])
+
+    def pending(self, conn: sqlite3.Connection) -> bool:
+        """Whether rows wait to be moved (`conn`: on `jobs.db`, for the mark); no lock.
+        Looked up again only after an append or while rows were waiting."""
+        version = self.version()
+        if version != self._version or self._pending:
+            self._version = version
+            last = self.reader.execute(LAST_SEQ).fetchone()
+            self._pending = last[0] is not None and last[0] > conn.execute(MARK).fetchone()[0]
+        return self._pending
+
+    def move(self, conn: sqlite3.Connection) -> None:
+        """Move the rows past the mark in, queued (inside a write transaction on `conn`)."""
+        conn.execute(MOVE)
+        self._moving_to = conn.execute(MOVE_MARK).fetchone()[0]
+
+    def start_moved(
+        self, conn: sqlite3.Connection, owner: str, commands: str, limit: int, now: int
+    ) -> list[Any]:
+        """Move the rows past the mark in, the first `limit` due ones of `commands` started
+        by `owner` (unless the default queue has settings: all queued); the started rows,
+        for `started_jobs` once the transaction has committed (as `claims.PlainClaim`)."""
+        rows: list[Any] = []
+        if conn.execute(DEFAULT_HELD).fetchone() is None:
+            params = {"owner": owner, "now": now, "commands": commands, "limit": limit}
+            rows = conn.execute(START_MOVED, params).fetchall()
+        self.move(conn)
+        return rows
+
+    def committed(self) -> bool:
+        """After a commit on `jobs.db`: whether enough was moved to trim."""
+        self.ids.committed()
+        if self._moving_to:
+            self.moved = max(self.moved, self._moving_to)
+            self._moving_to = 0
+            self._pending = False  # what arrived since moved `data_version`
+        return self.moved - self._trimmed >= TRIM_EVERY
+
+    def rolled_back(self) -> None:
+        self.ids.rolled_back()
+        self._moving_to = 0
+
+    def trim(self, live_path: str) -> None:
+        """Delete the moved rows, once `jobs.db`'s WAL holds their move on the disk. Busy:
+        left for a later move."""
+        if self.moved <= self._trimmed:
+            return
+        sync_wal(live_path)
+        conn = self.writer
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(TRIM, (self.moved,))
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return
+        self._trimmed = self.moved
+
+    def append(self, rows: Sequence[list[Any]], ids: list[int]) -> None:
+        """Append `rows` (`row_values`) numbered `ids`, in one transaction."""
+        for row, job_id in zip(rows, ids, strict=True):
+            row[0] = job_id
+        conn = self.writer
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if len(rows) == 1:
+                conn.execute(APPEND, rows[0])
+            else:
+                conn.executemany(APPEND, rows)
+            conn.execute("COMMIT")
+        except BaseException as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(error, sqlite3.DatabaseError) and not is_busy(error):
+                raise translate(error, self.path) from None  # the file named: the inbox
+            raise
+
+    def close(self) -> None:
+        self.writer.close()
+        self.reader.close()
+
+
+def started_jobs(rows: Sequence[Any], owner: str, now: int) -> list[Job]:
+    """The jobs of `start_moved`'s rows (`START_MOVED`: a claim's columns, then the
+    command; what else a plain claim knows is the same for each)."""
+    build = row_module.build_one
+    return [build((*row[:-2], row[-1], "", "default", owner, now, now)) for row in rows]
+
+
+def row_values(
+    command: str, request_type: str, request_body: str, run_after: int, created: int,
+    retry_limit: int | None, timeout_secs: float | None,
+) -> list[Any]:  # fmt: skip
+    """A job's inbox row, its id (first) to set."""
+    return [0, command, request_type, request_body, run_after, created, retry_limit, timeout_secs]
+
+
+def sync_wal(path: str) -> None:
+    """fsync `path`'s WAL: the moves committed in it are then on the disk (or, checkpointed
+    since, in the database file, which the checkpoint synced)."""
+    try:
+        fd = os.open(path + "-wal", os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,259 @@
+"""The inbox (`jobs_core/store/sqlite/inbox.py`): plain jobs appended to `jobs.inbox`, moved
+into `jobs.db` exactly once by whichever writer comes next, seen by every read, numbered
+without gaps in one process, never waiting for the lock an engine holds on `jobs.db`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jobs_core import BackgroundJobs, EnqueueRequest, JobState, StoreError
+from jobs_core.store.sqlite import inbox
+from jobs_core.store.sqlite.store import SqliteStore
+from tests.conftest import FAST, MakeJobs, wait_until
+from tests.store.test_busy import locked
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def item(req: dict[str, int]) -> None:
+    return None
+
+
+def inbox_rows(store_dir: str) -> int:
+    with sqlite3.connect(os.path.join(store_dir, inbox.INBOX_FILE)) as conn:
+        count: int = conn.execute("SELECT count(*) FROM inbox").fetchone()[0]
+    conn.close()
+    return count
+
+
+def live_ids(store_dir: str) -> list[int]:
+    with sqlite3.connect(os.path.join(store_dir, "jobs.db")) as conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM background_job ORDER BY id")]
+    conn.close()
+    return ids
+
+
+async def test_a_plain_enqueue_does_not_wait_for_the_lock_on_jobs_db(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    await jobs.enqueue("item", {"n": 0})  # the store open, its ids reserved
+    with locked(store_dir):  # as an engine's claim or finish would hold it
+        started = time.monotonic()
+        ref = await asyncio.wait_for(jobs.enqueue("item", {"n": 1}), 5)
+        took = time.monotonic() - started
+        assert inbox_rows(store_dir) == 2  # durable in the inbox, not yet in jobs.db
+    assert took < 0.5
+    assert (await jobs.get_job(ref.id)).job is not None  # the read moved it in first
+    assert live_ids(store_dir) == [ref.id - 1, ref.id]
+
+
+async def test_one_process_numbers_its_jobs_without_gaps_whatever_path_they_take(
+    make_jobs: MakeJobs,
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    ids = [(await jobs.enqueue("item", {"n": 0})).id]  # the inbox
+    ids.append((await jobs.enqueue("item", {"n": 1}, ref_id="one")).id)  # jobs.db
+    ids.append((await jobs.enqueue("item", {"n": 2})).id)
+    batch = [EnqueueRequest(command="item", request={"n": n}) for n in range(20)]
+    ids += [r.id for r in await jobs.enqueue_many(batch)]  # jobs.db, more than MOST_JOBS
+    ids.append((await jobs.enqueue("item", {"n": 3}, priority=2)).id)
+    ids.append((await jobs.enqueue("item", {"n": 4})).id)
+    assert ids == list(range(1, 26))
+    assert await jobs.count_jobs() == 25
+
+
+async def test_two_producers_get_distinct_ids_and_every_job_is_moved_once(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    first, second = make_jobs(start_engine=False), make_jobs(start_engine=False)
+    for jobs in (first, second):
+        jobs.command(item)
+    refs = []
+    for n in range(30):  # interleaved: each numbers from a block of its own
+        refs.append(await (first if n % 2 else second).enqueue("item", {"n": n}))
+    ids = [r.id for r in refs]
+    assert len(set(ids)) == 30
+    assert await first.count_jobs() == 30
+    assert await second.count_jobs() == 30
+    assert live_ids(store_dir) == sorted(ids)
+
+
+async def test_a_reader_in_another_store_sees_every_job_enqueued_before_it(
+    make_jobs: MakeJobs,
+) -> None:
+    producer, reader = make_jobs(start_engine=False), make_jobs(start_engine=False)
+    producer.command(item)
+    ref = await producer.enqueue("item", {"n": 1})
+    found = await reader.get_job(ref.id)
+    assert found.job is not None and found.job.state is JobState.QUEUED
+    assert (await reader.counts())[JobState.QUEUED] == 1
+
+
+async def test_a_read_only_store_sees_a_producers_jobs_once_it_moved_them_itself(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    producer = make_jobs(start_engine=False)
+    producer.command(item)
+    await producer.enqueue("item", {"n": 0})
+    observer = make_jobs(read_only=True)
+    ref = await producer.enqueue("item", {"n": 1})  # no engine runs: no writer moves it
+
+    async def seen() -> bool:
+        return (await observer.counts())[JobState.QUEUED] == 2
+
+    # The producer moves it in `MOVE_AFTER_SECS` (its loop runs while this test waits).
+    await wait_until(seen, timeout=5, what="the read-only store to see the job")
+    assert (await observer.get_job(ref.id)).job is not None
+
+
+async def test_a_claim_takes_ready_jobs_first_then_starts_the_inbox_in_order(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    older = await jobs.enqueue("item", {"n": 0}, tag="in jobs.db")
+    plain = [await jobs.enqueue("item", {"n": n}) for n in range(1, 4)]
+    store = jobs.store
+    now = jobs.clock.now_ms()
+    claim = {"owner": "e", "commands": ["item"], "named": False, "now": now}
+    first = await store.claim(limit=2, **claim)
+    assert [j.id for j in first] == [older.id, plain[0].id]
+    assert all(j.state is JobState.STARTED and j.owner == "e" for j in first)
+    rest = await store.claim(limit=10, **claim)
+    assert [j.id for j in rest] == [p.id for p in plain[1:]]
+    assert (await jobs.counts())[JobState.STARTED] == 4
+    assert inbox_rows(store_dir) <= 3  # moved; trimmed later
+
+
+async def test_inbox_jobs_of_other_commands_are_moved_queued_not_started(
+    make_jobs: MakeJobs,
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    jobs.command(name="other")(item)
+    mine, theirs = await jobs.enqueue("item", {"n": 0}), await jobs.enqueue("other", {"n": 1})
+    now = jobs.clock.now_ms()
+    claimed = await jobs.store.claim(owner="e", commands=["item"], named=False, limit=5, now=now)
+    assert [j.id for j in claimed] == [mine.id]
+    assert (await jobs.get_job(theirs.id)).job.state is JobState.QUEUED  # type: ignore[union-attr]
+
+
+async def test_a_paused_default_queue_starts_nothing_from_the_inbox(make_jobs: MakeJobs) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    await jobs.set_queue("default", paused=True)
+    ref = await jobs.enqueue("item", {"n": 0})
+    now = jobs.clock.now_ms()
+    claimed = await jobs.store.claim(owner="e", commands=["item"], named=False, limit=5, now=now)
+    assert claimed == []
+    assert (await jobs.get_job(ref.id)).job.state is JobState.QUEUED  # type: ignore[union-attr]
+
+
+async def test_moved_rows_leave_the_inbox_once_the_move_is_synced(
+    make_jobs: MakeJobs, store_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox, "TRIM_EVERY", 5)
+    synced: list[str] = []
+    sync = inbox.sync_wal
+    monkeypatch.setattr(inbox, "sync_wal", lambda path: synced.append(path) or sync(path))
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    for n in range(8):
+        await jobs.enqueue("item", {"n": n})
+    assert inbox_rows(store_dir) == 8
+    assert await jobs.count_jobs() == 8  # the read moves all 8: past TRIM_EVERY, trimmed
+    assert inbox_rows(store_dir) == 1  # the last row stays: the next append numbers past it
+    assert synced == [os.path.join(store_dir, "jobs.db")]
+
+
+CHILD = """
+import asyncio, sys
+from jobs_core import BackgroundJobs
+
+async def main():
+    jobs = BackgroundJobs(sys.argv[1])
+    @jobs.command
+    async def item(req: dict) -> None: ...
+    refs = [await jobs.enqueue("item", {"n": n}) for n in range(int(sys.argv[2]))]
+    await jobs.get_job(refs[0].id)  # a read: every job moved into jobs.db
+    print("moved", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_producer_killed_after_its_move_leaves_every_job_once(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    os.makedirs(store_dir, exist_ok=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, store_dir, "12"], cwd=ROOT, stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "moved"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        if child.stdout is not None:
+            child.stdout.close()
+    assert inbox_rows(store_dir) == 12  # moved, not trimmed: it died first
+    assert len(live_ids(store_dir)) == 12
+    jobs = make_jobs(start_engine=False)
+    assert await jobs.count_jobs() == 12  # the mark: nothing moved again
+    await jobs.close()
+    # `jobs.db` put back as it was before the move (a copy restored): the mark goes back
+    # too, and rows the store already has, live or archived, are not moved twice.
+    with sqlite3.connect(os.path.join(store_dir, "jobs.db")) as conn:
+        conn.execute("UPDATE inbox_mark SET seq = 0")
+    conn.close()
+    again = make_jobs(start_engine=False)
+    assert await again.count_jobs() == 12
+    assert live_ids(store_dir) == list(range(1, 13))
+
+
+async def test_a_corrupt_inbox_is_named_in_a_clear_error(store_dir: str) -> None:
+    first = BackgroundJobs(store_dir, settings=FAST)
+    await first.enqueue_many([])  # creates the store
+    await first.close()
+    with open(os.path.join(store_dir, inbox.INBOX_FILE), "wb") as f:
+        f.write(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match=r"jobs\.inbox is corrupt or not an SQLite database"):
+        SqliteStore(store_dir)
+
+
+async def test_an_inbox_made_again_has_all_its_jobs_moved(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    # Its rows number from 1 again, under the mark the old file left in `jobs.db`: the mark
+    # is the old file's (its epoch), so the new file's rows all move.
+    first = make_jobs(start_engine=False)
+    first.command(item)
+    for n in range(5):
+        await first.enqueue("item", {"n": n})
+    assert await first.count_jobs() == 5
+    await first.close()
+    for suffix in ("", "-wal", "-shm"):
+        path = os.path.join(store_dir, inbox.INBOX_FILE + suffix)
+        if os.path.exists(path):
+            os.remove(path)
+    second = make_jobs(start_engine=False)
+    second.command(item)
+    ref = await second.enqueue("item", {"n": 5})
+    assert inbox_rows(store_dir) == 1
+    assert (await second.get_job(ref.id)).job is not None
+    assert await second.count_jobs() == 6
