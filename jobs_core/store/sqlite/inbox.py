@@ -336,6 +336,10 @@ def row_values(
     return [0, command, request_type, request_body, run_after, created, retry_limit, timeout_secs]
 
 
+_datasync = getattr(os, "fdatasync", os.fsync)
+"""`fdatasync` where the platform has it (not macOS), else `fsync`."""
+
+
 def sync_wal(path: str) -> None:
     """fsync `path`'s WAL: the moves committed in it are then on the disk (or, checkpointed
     since, in the database file, which the checkpoint synced)."""
@@ -344,6 +348,6 @@ def sync_wal(path: str) -> None:
     except FileNotFoundError:
         return
     try:
-        os.fdatasync(fd)
+        _datasync(fd)
     finally:
         os.close(fd)
