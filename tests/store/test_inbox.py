@@ -11,14 +11,15 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from jobs_core import BackgroundJobs, EnqueueRequest, JobState, StoreError
+from jobs_core import BackgroundJobs, Durability, EnqueueRequest, JobState, StoreError
 from jobs_core.store.sqlite import inbox
 from jobs_core.store.sqlite.store import SqliteStore
-from tests.conftest import FAST, MakeJobs, wait_until
+from tests.conftest import FAST, LoopTicks, MakeJobs, wait_until
 from tests.store.test_busy import locked
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -257,3 +258,37 @@ async def test_an_inbox_made_again_has_all_its_jobs_moved(
     assert inbox_rows(store_dir) == 1
     assert (await second.get_job(ref.id)).job is not None
     assert await second.count_jobs() == 6
+
+
+async def test_an_append_waits_for_the_inbox_lock_without_blocking_the_loop(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    await jobs.enqueue("item", {"n": 0})  # the inbox made, the ids reserved
+    holder = sqlite3.connect(os.path.join(store_dir, inbox.INBOX_FILE), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another producer appending
+        async with LoopTicks() as ticks:
+            enqueue = asyncio.ensure_future(jobs.enqueue("item", {"n": 1}))
+            await asyncio.sleep(0.2)
+            assert not enqueue.done()
+            assert ticks.count >= 10  # the loop ran on while the append waited
+            holder.execute("COMMIT")
+            ref = await asyncio.wait_for(enqueue, 10)
+    finally:
+        holder.close()
+    assert (await jobs.get_job(ref.id)).job is not None
+
+
+@pytest.mark.parametrize("durability", [Durability.NORMAL, Durability.FULL])
+async def test_the_inbox_commits_at_the_stores_durability(
+    store_dir: str, durability: Durability
+) -> None:
+    store = SqliteStore(store_dir, replace(FAST, durability=durability))
+    try:
+        assert store._inbox is not None
+        level = store._inbox.writer.execute("PRAGMA synchronous").fetchone()[0]
+        assert level == {Durability.NORMAL: 1, Durability.FULL: 2}[durability]
+    finally:
+        await store.close()
