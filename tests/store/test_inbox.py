@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from jobs_core import BackgroundJobs, Durability, EnqueueRequest, JobState, StoreError
+from jobs_core import (
+    BackgroundJobs,
+    Durability,
+    EnqueueRequest,
+    JobState,
+    StoreBusyError,
+    StoreError,
+)
 from jobs_core.store.sqlite import inbox
 from jobs_core.store.sqlite.store import SqliteStore
 from tests.conftest import FAST, LoopTicks, MakeJobs, wait_until
@@ -292,3 +299,25 @@ async def test_the_inbox_commits_at_the_stores_durability(
         assert level == {Durability.NORMAL: 1, Durability.FULL: 2}[durability]
     finally:
         await store.close()
+
+
+async def test_an_inbox_held_past_the_busy_timeout_is_named_in_the_error(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    jobs = make_jobs(start_engine=False, settings=replace(FAST, busy_timeout_secs=0.2))
+    jobs.command(item)
+    first = await jobs.enqueue("item", {"n": 0})
+    holder = sqlite3.connect(os.path.join(store_dir, inbox.INBOX_FILE), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreBusyError, match=r"jobs\.inbox stayed locked"):
+            await jobs.enqueue("item", {"n": 1})
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+    # The failed job's id was given back, or lost as a gap if the producer's own move gave
+    # its block back while it waited (it does, 50 ms after the first append): never reused.
+    later = await jobs.enqueue("item", {"n": 2})
+    assert later.id > first.id
+    assert await jobs.count_jobs() == 2
+    assert (await jobs.get_job(later.id)).job is not None

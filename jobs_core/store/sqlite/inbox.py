@@ -84,8 +84,6 @@ TAKE_LOCK = "UPDATE main.inbox_mark SET seq = seq WHERE 0"
 write lock alone. The inbox is attached to the connection, and BEGIN IMMEDIATE would take
 the write lock of every attached file, the inbox's too, which the producers need."""
 
-_NEW = _MARK
-
 _UNKNOWN = """NOT EXISTS (SELECT 1 FROM main.background_job b WHERE b.id = i.id)
     AND NOT EXISTS (SELECT 1 FROM main.job_summary s WHERE s.id = i.id)"""
 """A row whose job `jobs.db` has never had, live or archived: past the mark, only a mark
@@ -98,7 +96,7 @@ INSERT INTO main.background_job (id, command, request_type, request_body, state,
 SELECT id, command, request_type, request_body, 'queued', '', run_after, created_date,
     retry_limit, timeout_secs
 FROM inbox.inbox AS i
-WHERE seq > {_NEW} AND {_UNKNOWN}
+WHERE seq > {_MARK} AND {_UNKNOWN}
 ORDER BY seq
 """
 """The inbox's rows past the mark, queued (those `START_MOVED` took are there already)."""
@@ -110,7 +108,7 @@ INSERT INTO main.background_job (id, command, request_type, request_body, state,
 SELECT id, command, request_type, request_body, 'started', '', run_after, created_date,
     retry_limit, timeout_secs, :owner, 1, :now, :now, 0
 FROM inbox.inbox AS i
-WHERE seq > {_NEW} AND {_UNKNOWN} AND run_after <= :now
+WHERE seq > {_MARK} AND {_UNKNOWN} AND run_after <= :now
   AND command IN (SELECT value FROM json_each(:commands))
 ORDER BY seq LIMIT :limit
 RETURNING {ONE_SELECT}, command
@@ -187,9 +185,12 @@ class IdBlock:
         self.next += n
         return list(range(first, first + n))
 
-    def give_back(self, n: int) -> None:
-        """The last `n` ids taken were not used (their append failed)."""
-        self.next -= n
+    def give_back(self, ids: list[int]) -> None:
+        """`ids` (the last taken) were not used (their append failed): taken again next,
+        unless the block was given back or replaced meanwhile (a write on `jobs.db` while
+        the append waited): they are then a gap."""
+        if ids and self.next == ids[-1] + 1 and self.end > 0:
+            self.next = ids[0]
 
     def release(self, conn: sqlite3.Connection) -> None:
         """Give the unused ids back, inside the caller's transaction on `jobs.db`, if no

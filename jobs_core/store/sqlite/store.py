@@ -314,7 +314,7 @@ class SqliteStore(
             assert ids is not None
         done = self._spin(partial(inbox.append, rows, ids))
         if isinstance(done, _Locked):
-            inbox.ids.give_back(len(rows))
+            inbox.ids.give_back(ids)
             return LOCKED
         return ids
 
@@ -327,9 +327,10 @@ class SqliteStore(
             ids = inbox.ids.take(len(rows))
             assert ids is not None
         try:
-            await self._retry_busy(partial(inbox.append, rows, ids), wait_first=True)
+            append = partial(inbox.append, rows, ids)
+            await self._retry_busy(append, wait_first=True, path=inbox.path)
         except BaseException:
-            inbox.ids.give_back(len(rows))
+            inbox.ids.give_back(ids)
             raise
         return ids
 
@@ -520,9 +521,12 @@ class SqliteStore(
         async with self._archive_lock:
             return await self._retry_busy(fn)
 
-    async def _retry_busy(self, fn: Callable[[], R], *, wait_first: bool = False) -> R:
+    async def _retry_busy(
+        self, fn: Callable[[], R], *, wait_first: bool = False, path: str | None = None
+    ) -> R:
         """Call `fn`, polling briefly while another process holds the lock, then retrying
         asynchronously (`wait_first`: the caller just polled, so pause before the first call).
+        `path`: the file whose lock `fn` takes, for the error (`jobs.db` by default).
         """
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
@@ -543,7 +547,8 @@ class SqliteStore(
                 if not is_busy(error):
                     raise translate(error, self.path) from None
                 if time.monotonic() > deadline:
-                    raise stayed_locked(self.path, self.settings.busy_timeout_secs) from None
+                    where = path or self.path
+                    raise stayed_locked(where, self.settings.busy_timeout_secs) from None
 
     def _spin(self, fn: Callable[[], R]) -> R | _Locked:
         """Call `fn`, polling for up to SPIN_SECS while the database is locked; LOCKED if it
