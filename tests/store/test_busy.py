@@ -25,9 +25,10 @@ async def item(req: dict[str, int]) -> None:
 
 
 @contextmanager
-def locked(store_dir: str) -> Iterator[sqlite3.Connection]:
-    """The store's write lock, held by another connection (as by another process)."""
-    conn = sqlite3.connect(f"{store_dir}/jobs.db", isolation_level=None)
+def locked(store_dir: str, name: str = "jobs.db") -> Iterator[sqlite3.Connection]:
+    """The write lock of the store's file `name`, held by another connection (as by another
+    process)."""
+    conn = sqlite3.connect(f"{store_dir}/{name}", isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn

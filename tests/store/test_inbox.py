@@ -273,9 +273,7 @@ async def test_an_append_waits_for_the_inbox_lock_without_blocking_the_loop(
     jobs = make_jobs(start_engine=False)
     jobs.command(item)
     await jobs.enqueue("item", {"n": 0})  # the inbox made, the ids reserved
-    holder = sqlite3.connect(os.path.join(store_dir, inbox.INBOX_FILE), isolation_level=None)
-    try:
-        holder.execute("BEGIN IMMEDIATE")  # another producer appending
+    with locked(store_dir, inbox.INBOX_FILE) as holder:  # another producer appending
         async with LoopTicks() as ticks:
             enqueue = asyncio.ensure_future(jobs.enqueue("item", {"n": 1}))
             await asyncio.sleep(0.2)
@@ -283,8 +281,6 @@ async def test_an_append_waits_for_the_inbox_lock_without_blocking_the_loop(
             assert ticks.count >= 10  # the loop ran on while the append waited
             holder.execute("COMMIT")
             ref = await asyncio.wait_for(enqueue, 10)
-    finally:
-        holder.close()
     assert (await jobs.get_job(ref.id)).job is not None
 
 
@@ -307,14 +303,11 @@ async def test_an_inbox_held_past_the_busy_timeout_is_named_in_the_error(
     jobs = make_jobs(start_engine=False, settings=replace(FAST, busy_timeout_secs=0.2))
     jobs.command(item)
     first = await jobs.enqueue("item", {"n": 0})
-    holder = sqlite3.connect(os.path.join(store_dir, inbox.INBOX_FILE), isolation_level=None)
-    try:
-        holder.execute("BEGIN IMMEDIATE")
-        with pytest.raises(StoreBusyError, match=r"jobs\.inbox stayed locked"):
-            await jobs.enqueue("item", {"n": 1})
-        holder.execute("COMMIT")
-    finally:
-        holder.close()
+    with (
+        locked(store_dir, inbox.INBOX_FILE),
+        pytest.raises(StoreBusyError, match=r"jobs\.inbox stayed locked"),
+    ):
+        await jobs.enqueue("item", {"n": 1})
     # The failed job's id was given back, or lost as a gap if the producer's own move gave
     # its block back while it waited (it does, 50 ms after the first append): never reused.
     later = await jobs.enqueue("item", {"n": 2})

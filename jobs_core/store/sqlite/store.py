@@ -57,7 +57,15 @@ from .connection import (
 from .files import LIVE_FILE, check_location, exposed_files
 from .group_insert import insert_group, split_ids
 from .history_store import HistoryStoreMixin
-from .inbox import MOST_JOBS, MOVE_AFTER_SECS, TAKE_LOCK, Inbox, row_values, started_jobs
+from .inbox import (
+    INBOX_FILE,
+    MOST_JOBS,
+    MOVE_AFTER_SECS,
+    TAKE_LOCK,
+    Inbox,
+    row_values,
+    started_jobs,
+)
 from .off_loop import OffLoop
 from .prebuilt import insert_prebuilt, prebuild, prebuild_columns
 from .retention_store import RetentionStoreMixin
@@ -168,7 +176,7 @@ class SqliteStore(
             self._conn.close()
             if isinstance(error, StoreError):
                 raise
-            raise translate(error, os.path.join(self.directory, "jobs.inbox")) from None
+            raise translate(error, os.path.join(self.directory, INBOX_FILE)) from None
         # Attached so that a move is one statement; write transactions then take
         # `jobs.db`'s lock alone (`inbox.TAKE_LOCK`).
         self._conn.execute("ATTACH ? AS inbox", (inbox.path,))
@@ -276,7 +284,7 @@ class SqliteStore(
         plain jobs (`queue.is_plain`); None otherwise."""
         if self._inbox is None:
             return None
-        if sum(len(e.columns) if e.columns is not None else len(e.jobs) for e in group) > MOST_JOBS:
+        if sum(_caller_jobs(group)) > MOST_JOBS:
             return None
         rows: list[list[Any]] = []
         for entry in group:
@@ -337,8 +345,7 @@ class SqliteStore(
     def _appended(self, group: Sequence[Pending], ids: list[int]) -> list[Outcome]:
         self._wake_signal.send()
         self._schedule_move()
-        return split_ids(ids, [len(e.columns) if e.columns is not None else len(e.jobs)
-                               for e in group])  # fmt: skip
+        return split_ids(ids, _caller_jobs(group))
 
     async def open(self) -> None:
         """Nothing to do: the files were opened and checked by the constructor."""
@@ -658,6 +665,11 @@ class SqliteStore(
 
 def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _caller_jobs(group: Sequence[Pending]) -> list[int]:
+    """How many jobs each caller of `group` gave, in order (as records or as columns)."""
+    return [len(e.columns) if e.columns is not None else len(e.jobs) for e in group]
 
 
 def _nothing(conn: sqlite3.Connection) -> None:
