@@ -49,6 +49,9 @@ class ChangeWatch:
         self._event: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._waiting = 0
+        self.fired = 0
+        """How many times `fire` ran: a waiter notes it before it reads, so that a change
+        made while it read (its own facade's cancel, say) is not lost."""
 
     @property
     def waiting(self) -> int:
@@ -57,12 +60,16 @@ class ChangeWatch:
 
     def fire(self) -> None:
         """Wake every waiter now (this process wrote, or its engine finished jobs)."""
+        self.fired += 1
         event, self._event = self._event, None
         if event is not None:
             event.set()
 
-    async def wait(self, timeout: float) -> None:
-        """Return once the store may have changed, or after `timeout` seconds."""
+    async def wait(self, timeout: float, *, since: int | None = None) -> None:
+        """Return once the store may have changed, or after `timeout` seconds; at once if
+        `fire` ran since `fired` was `since`."""
+        if since is not None and since != self.fired:
+            return
         if self._event is None:
             self._event = asyncio.Event()
         event = self._event
@@ -138,13 +145,14 @@ class WaitMixin:
         deadline = None if timeout is None else time.monotonic() + timeout
         watch = self._change_watch()
         while True:
+            seen = watch.fired
             found = await self.get_job(job_id)
             if found.state in TERMINAL_STATES:
                 return found
             left = SAFETY_READ_SECS if deadline is None else deadline - time.monotonic()
             if left <= 0:
                 raise WaitTimeoutError(f"job {job_id} did not finish within {timeout:g}s")
-            await watch.wait(min(left, SAFETY_READ_SECS))
+            await watch.wait(min(left, SAFETY_READ_SECS), since=seen)
 
     def _change_watch(self) -> ChangeWatch:
         watch: ChangeWatch | None = getattr(self, "_watch", None)

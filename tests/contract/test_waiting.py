@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from jobs_core import JobCancelledError, JobContext
+from jobs_core import JobCancelledError, JobContext, JobResult
 from jobs_core.waiting import SAFETY_READ_SECS
 from tests.conftest import MakeJobs, wait_until
 
@@ -38,7 +38,9 @@ async def test_wait_wakes_at_once_on_this_facades_own_cancel(make_jobs: MakeJobs
     jobs.command("idle")(_idle)
     ref = await jobs.enqueue("idle")
     waiting = asyncio.create_task(jobs.wait(ref.id, timeout=30))
-    await asyncio.sleep(0.05)  # the waiter has read the job and sleeps on the watch
+    # The waiter has read the job and sleeps on the watch (a cancel before that would be
+    # read by its first read, and prove nothing).
+    await wait_until(lambda: jobs._change_watch().waiting == 1, what="the waiter asleep")
     started = time.monotonic()
     await jobs.cancel(ref.id, "not needed")
     with pytest.raises(JobCancelledError, match="not needed"):
@@ -46,6 +48,31 @@ async def test_wait_wakes_at_once_on_this_facades_own_cancel(make_jobs: MakeJobs
     # Its own commit does not move its own connection's change token: the facade's write
     # woke the waiter, well before the safety-net read.
     assert time.monotonic() - started < SAFETY_READ_SECS / 2
+
+
+async def test_a_change_made_while_the_waiter_reads_wakes_it_at_once(
+    make_jobs: MakeJobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command("idle")(_idle)
+    ref = await jobs.enqueue("idle")
+    read = jobs.get_job
+    reads = 0
+
+    async def read_then_cancel(job_id: int) -> JobResult:
+        nonlocal reads
+        found = await read(job_id)  # still queued
+        reads += 1
+        if reads == 1:  # the facade's own write lands before the waiter sleeps
+            await jobs.cancel(ref.id, "while it read")
+        return found
+
+    monkeypatch.setattr(jobs, "get_job", read_then_cancel)
+    started = time.monotonic()
+    with pytest.raises(JobCancelledError, match="while it read"):
+        await jobs.wait(ref.id, timeout=30)
+    assert time.monotonic() - started < SAFETY_READ_SECS / 2  # not the safety-net read
+    assert reads == 2
 
 
 async def test_many_waiters_share_one_watch(make_jobs: MakeJobs) -> None:

@@ -46,8 +46,9 @@ async def test_busy_write_waits_for_the_lock_without_blocking_the_loop(
     await jobs.enqueue("item", {"n": 0})
     async with LoopTicks() as ticks:
         with locked(store_dir) as lock:
-            # A priority: a plain job goes to the inbox, which this lock does not hold.
-            enqueue = asyncio.ensure_future(jobs.enqueue("item", {"n": 1}, priority=1))
+            # An option the inbox does not carry: a plain job (or one with a queue or a
+            # priority) goes to the inbox, which this lock does not hold.
+            enqueue = asyncio.ensure_future(jobs.enqueue("item", {"n": 1}, created_by="t"))
             await asyncio.sleep(0.2)
             assert not enqueue.done()
             assert ticks.count >= 10  # the loop ran on while the enqueue waited
@@ -63,7 +64,7 @@ async def test_busy_write_gives_up_after_the_busy_timeout(
     jobs.command(item)
     await jobs.enqueue("item", {"n": 0})
     with locked(store_dir), pytest.raises(StoreBusyError, match=r"jobs\.db stayed locked"):
-        await jobs.enqueue("item", {"n": 1}, priority=1)  # not a plain job: to `jobs.db`
+        await jobs.enqueue("item", {"n": 1}, created_by="t")  # not for the inbox: `jobs.db`
     await jobs.enqueue("item", {"n": 2})
     assert await jobs.count_jobs() == 2
 

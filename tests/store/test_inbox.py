@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from jobs_core import (
     Durability,
     EnqueueRequest,
     JobState,
+    RetryPolicy,
     StoreBusyError,
     StoreError,
 )
@@ -34,6 +36,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def item(req: dict[str, int]) -> None:
     return None
+
+
+async def producer(make_jobs: MakeJobs) -> BackgroundJobs:
+    """A store with no engine and `item` registered, opened by a first job (its ids
+    reserved)."""
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    await jobs.enqueue("item", {"n": 0})
+    return jobs
 
 
 def inbox_rows(store_dir: str) -> int:
@@ -53,9 +64,7 @@ def live_ids(store_dir: str) -> list[int]:
 async def test_a_plain_enqueue_does_not_wait_for_the_lock_on_jobs_db(
     make_jobs: MakeJobs, store_dir: str
 ) -> None:
-    jobs = make_jobs(start_engine=False)
-    jobs.command(item)
-    await jobs.enqueue("item", {"n": 0})  # the store open, its ids reserved
+    jobs = await producer(make_jobs)
     with locked(store_dir):  # as an engine's claim or finish would hold it
         started = time.monotonic()
         ref = await asyncio.wait_for(jobs.enqueue("item", {"n": 1}), 5)
@@ -131,7 +140,7 @@ async def test_a_claim_takes_ready_jobs_first_then_starts_the_inbox_in_order(
 ) -> None:
     jobs = make_jobs(start_engine=False)
     jobs.command(item)
-    older = await jobs.enqueue("item", {"n": 0}, tag="in jobs.db")
+    older = await jobs.enqueue("item", {"n": 0}, created_by="to jobs.db")
     plain = [await jobs.enqueue("item", {"n": n}) for n in range(1, 4)]
     store = jobs.store
     now = jobs.clock.now_ms()
@@ -143,6 +152,127 @@ async def test_a_claim_takes_ready_jobs_first_then_starts_the_inbox_in_order(
     assert [j.id for j in rest] == [p.id for p in plain[1:]]
     assert (await jobs.counts())[JobState.STARTED] == 4
     assert inbox_rows(store_dir) <= 3  # moved; trimmed later
+
+
+async def test_a_job_with_a_queue_priority_key_and_expiry_goes_through_the_inbox_whole(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    jobs = await producer(make_jobs)
+    options = {
+        "queue": "mail", "priority": 3, "concurrency_key": "user:7", "concurrency_limit": 2,
+        "expires_in": timedelta(hours=1), "retry": RetryPolicy(backoff="fixed", base=2.0),
+        "tag": "welcome",
+    }  # fmt: skip
+    with locked(store_dir):  # nothing of it needs `jobs.db`: it does not wait
+        started = time.monotonic()
+        ref = await asyncio.wait_for(jobs.enqueue("item", {"n": 1}, **options), 5)  # type: ignore[arg-type]
+        assert time.monotonic() - started < 0.5
+        assert inbox_rows(store_dir) == 2
+    job = (await jobs.get_job(ref.id)).job
+    assert job is not None and job.state is JobState.QUEUED
+    assert (job.queue, job.priority, job.concurrency_key, job.concurrency_limit, job.tag) == (
+        "mail",
+        3,
+        "user:7",
+        2,
+        "welcome",
+    )
+    assert job.expires_at is not None and job.expires_at > jobs.clock.now_ms()
+    assert job.retry_policy == RetryPolicy(backoff="fixed", base=2.0)
+    plain = (await jobs.get_job(ref.id - 1)).job
+    assert plain is not None and (plain.queue, plain.priority, plain.tag) == ("default", 0, None)
+    assert (plain.concurrency_key, plain.expires_at, plain.retry_policy) == (None, None, None)
+
+
+async def test_a_claim_weighs_routed_inbox_jobs_by_priority_with_the_plain_ones(
+    make_jobs: MakeJobs,
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    plain = [await jobs.enqueue("item", {"n": n}) for n in range(3)]
+    urgent = [await jobs.enqueue("item", {"n": n}, priority=5) for n in range(3)]
+    now = jobs.clock.now_ms()
+    claimed = await jobs.store.claim(owner="e", commands=["item"], named=False, limit=4, now=now)
+    assert [j.id for j in claimed] == [u.id for u in urgent] + [plain[0].id]
+
+
+async def test_plain_inbox_jobs_behind_a_routed_one_are_not_started_ahead_of_it(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    # The claim moves routed rows in before it decides; a routed row appended while it ran
+    # still stops the direct start of the plain rows behind it (`inbox.START_MOVED`).
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    first = await jobs.enqueue("item", {"n": 0})
+    routed = await jobs.enqueue("item", {"n": 1}, tag="routed")
+    last = await jobs.enqueue("item", {"n": 2})
+    store = jobs.store
+    assert isinstance(store, SqliteStore) and store._inbox is not None
+    box, now = store._inbox, jobs.clock.now_ms()
+
+    def start(conn: sqlite3.Connection) -> list[object]:
+        return box.start_moved(conn, "e", '["item"]', 10, now)
+
+    started = await store._write(start, move_first=False)
+    assert [row[0] for row in started] == [first.id]  # type: ignore[index]
+    states = {r.id: (await jobs.get_job(r.id)).job.state for r in (first, routed, last)}  # type: ignore[union-attr]
+    assert states == {
+        first.id: JobState.STARTED,
+        routed.id: JobState.QUEUED,
+        last.id: JobState.QUEUED,
+    }
+    claimed = await store.claim(owner="e", commands=["item"], named=False, limit=10, now=now)
+    assert [j.id for j in claimed] == [routed.id, last.id]  # first in, first out
+
+
+async def test_a_queue_limit_and_a_pause_hold_for_jobs_from_the_inbox(
+    make_jobs: MakeJobs,
+) -> None:
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    await jobs.set_queue("mail", concurrency=1)
+    await jobs.set_queue("held", paused=True)
+    mail = [await jobs.enqueue("item", {"n": n}, queue="mail") for n in range(3)]
+    held = await jobs.enqueue("item", {"n": 3}, queue="held")
+    now = jobs.clock.now_ms()
+    claimed = await jobs.store.claim(owner="e", commands=["item"], named=False, limit=10, now=now)
+    assert [j.id for j in claimed] == [mail[0].id]
+    found = await jobs.get_job(held.id)
+    assert found.job is not None and found.job.state is JobState.QUEUED
+
+
+async def test_an_inbox_made_by_schema_10_gets_the_routed_columns(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    await (await producer(make_jobs)).close()
+    path = os.path.join(store_dir, inbox.INBOX_FILE)
+    with sqlite3.connect(path) as conn:  # the file as schema 10 made it, a job not moved
+        conn.execute("DROP INDEX ix_inbox_routed")
+        for name, _ in inbox.ROUTE_COLUMNS:
+            conn.execute(f"ALTER TABLE inbox DROP COLUMN {name}")
+        conn.execute(
+            "INSERT INTO inbox (id, command, request_type, request_body, run_after,"
+            " created_date, retry_limit, timeout_secs) VALUES (500, 'item', 'dict',"
+            " '{\"n\": 1}', 0, 0, 0, 60.0)"
+        )
+    conn.close()
+    second = make_jobs(start_engine=False)
+    second.command(item)
+    old = (await second.get_job(500)).job
+    assert old is not None and (old.queue, old.priority, old.state) == (
+        "default",
+        0,
+        JobState.QUEUED,
+    )
+    ref = await second.enqueue("item", {"n": 2}, queue="mail")
+    found = (await second.get_job(ref.id)).job
+    assert found is not None and found.queue == "mail"
+    with sqlite3.connect(path) as conn:
+        names = [row[1] for row in conn.execute("PRAGMA table_info(inbox)")]
+        indexes = [row[1] for row in conn.execute("PRAGMA index_list(inbox)")]
+    conn.close()
+    assert set(names) >= {name for name, _ in inbox.ROUTE_COLUMNS}
+    assert "ix_inbox_routed" in indexes
 
 
 async def test_inbox_jobs_of_other_commands_are_moved_queued_not_started(

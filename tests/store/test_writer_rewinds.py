@@ -18,8 +18,9 @@ from tests.store.test_checkpointer import rewinds
 LIMIT = 64 * 1024
 
 
-WRITTEN = {"priority": 1}
-"""Jobs enqueued with an option: written to `jobs.db` (a plain job goes to the inbox)."""
+WRITTEN = {"created_by": "test"}
+"""Jobs enqueued with an option the inbox does not carry: written to `jobs.db` (a plain job
+goes to the inbox)."""
 
 
 async def filled(jobs: BackgroundJobs, wal: str) -> int:

@@ -4,20 +4,26 @@ never waits for the engine's write lock on `jobs.db`.
 SQLite has one writer a file. A producer that awaits one `enqueue` a job, beside an engine
 in another process, spent a third of its time waiting out the engine's claims and finishes
 (bench/README, issue 13's tenth and twelfth passes); at `Durability.FULL` each of its
-fsyncs waited too. A lone plain job (`queue.is_plain`: default queue, priority 0, no key,
-ref_id, parent, batch or dependency) and small groups of them are appended to `jobs.inbox`
-instead, with its own WAL and write lock, at the configured durability: the job is durable
-when `enqueue` returns, as before.
+fsyncs waited too. A lone job that needs nothing looked up or decided as it is inserted
+(`queue.inbox_route`: no ref_id, unique key, parent, batch, dependency or named worker; a
+queue, priority, concurrency key, expiry, retry policy, tag or meta are columns like any
+other) and small groups of them are appended to `jobs.inbox` instead, with its own WAL and
+write lock, at the configured durability: the job is durable when `enqueue` returns, as
+before.
 
 Jobs move into `jobs.db` inside the next write transaction any process makes on it (the
 engine's claims and finishes, a reader's `_read` first: every read sees every job enqueued
 before it), past a mark kept in `jobs.db` and moved in the same transaction, so a move
 happens exactly once whatever process dies when. A claim that took every ready job starts
-the inbox's next due jobs of its commands as it moves them (`start_moved`): no entry in
-the ready index written and deleted, no claim UPDATE. A producer moves its jobs itself
-when no writer did within `MOVE_AFTER_SECS` (a read-only store cannot move, and sees them
-then). Moved rows are deleted from the inbox (`trim`) once `jobs.db`'s WAL was synced past
-the move.
+the inbox's next due plain jobs of its commands as it moves them (`start_moved`): no entry
+in the ready index written and deleted, no claim UPDATE. Only plain jobs (default queue,
+priority 0, nothing routed) ahead of any other row: a claim moves routed rows (a queue,
+priority, key, expiry, tag...) in before it decides (`ROUTED_PENDING`), to weigh them
+against their queue's and key's limits and by priority like any ready job, and the plain
+jobs behind a routed row wait their turn with it (first in, first out). A producer moves
+its jobs itself when no writer did within `MOVE_AFTER_SECS` (a read-only store cannot
+move, and sees them then). Moved rows are deleted from the inbox (`trim`) once `jobs.db`'s
+WAL was synced past the move.
 
 Ids: a producer numbers its jobs from a block it reserves in `jobs.db` (`job_id_floor`,
 past which every other insert numbers), and gives back what it did not use in its next
@@ -58,11 +64,32 @@ CREATE TABLE IF NOT EXISTS inbox (
 """
 """`seq` orders the moves: the rowid, never given again because a trim keeps the last row
 (AUTOINCREMENT would write its `sqlite_sequence` page each append: a second page a
-commit); `id` is the job's."""
+commit); `id` is the job's. The routed columns (`ROUTE_COLUMNS`) are added by `upgrade`."""
+
+ROUTE_COLUMNS = (
+    ("queue", "TEXT"), ("priority", "INTEGER"), ("concurrency_key", "TEXT"),
+    ("concurrency_limit", "INTEGER"), ("expires_at", "INTEGER"), ("retry_policy", "TEXT"),
+    ("tag", "TEXT"), ("meta", "TEXT"),
+)  # fmt: skip
+"""The optional columns a job in the inbox may set (NULL: `background_job`'s default), in
+`queue.inbox_route`'s order; all NULL is a plain job. Files made before them (schema 10)
+get them when a store of this version opens the inbox."""
+PLAIN_ROUTE: tuple[None, ...] = (None,) * len(ROUTE_COLUMNS)
+_ROUTED = ", ".join(name for name, _ in ROUTE_COLUMNS)
+_ROUTED_ROW = "(" + " OR ".join(f"{name} IS NOT NULL" for name, _ in ROUTE_COLUMNS) + ")"
+ROUTED_INDEX = f"CREATE INDEX IF NOT EXISTS ix_inbox_routed ON inbox(seq) WHERE {_ROUTED_ROW}"
+"""The routed rows alone (a plain append writes no entry): whether one waits, and where the
+first is, are a seek, however many plain rows wait."""
 
 APPEND = """
 INSERT INTO inbox (id, command, request_type, request_body, run_after, created_date,
     retry_limit, timeout_secs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+"""A plain job's row (`row_values` without a route): binding the routed columns' NULLs
+cost an awaited `enqueue` ~2 µs."""
+APPEND_ROUTED = f"""
+INSERT INTO inbox (id, command, request_type, request_body, run_after, created_date,
+    retry_limit, timeout_secs, {_ROUTED}) VALUES ({", ".join("?" * (8 + len(ROUTE_COLUMNS)))})
 """
 
 LAST_SEQ = "SELECT max(seq) FROM inbox"
@@ -90,11 +117,26 @@ _UNKNOWN = """NOT EXISTS (SELECT 1 FROM main.background_job b WHERE b.id = i.id)
 set back (`jobs.db` restored from a copy beside a newer inbox) makes one known, and it
 must not run twice."""
 
-MOVE = f"""
+_FIRST_ROUTED = f"""(SELECT min(seq) FROM inbox.inbox INDEXED BY ix_inbox_routed
+    WHERE seq > {_MARK} AND {_ROUTED_ROW})"""
+
+MOVE_PLAIN = f"""
 INSERT INTO main.background_job (id, command, request_type, request_body, state, worker,
     run_after, created_date, retry_limit, timeout_secs)
 SELECT id, command, request_type, request_body, 'queued', '', run_after, created_date,
     retry_limit, timeout_secs
+FROM inbox.inbox AS i
+WHERE seq > {_MARK} AND {_UNKNOWN}
+ORDER BY seq
+"""
+"""`MOVE` when no routed row waits: copying the routed columns' NULLs cost ~0.25 µs a row."""
+
+MOVE = f"""
+INSERT INTO main.background_job (id, command, request_type, request_body, state, worker,
+    run_after, created_date, retry_limit, timeout_secs, {_ROUTED})
+SELECT id, command, request_type, request_body, 'queued', '', run_after, created_date,
+    retry_limit, timeout_secs, coalesce(queue, 'default'), coalesce(priority, 0),
+    concurrency_key, coalesce(concurrency_limit, 1), expires_at, retry_policy, tag, meta
 FROM inbox.inbox AS i
 WHERE seq > {_MARK} AND {_UNKNOWN}
 ORDER BY seq
@@ -110,11 +152,16 @@ SELECT id, command, request_type, request_body, 'started', '', run_after, create
 FROM inbox.inbox AS i
 WHERE seq > {_MARK} AND {_UNKNOWN} AND run_after <= :now
   AND command IN (SELECT value FROM json_each(:commands))
+  AND seq < coalesce({_FIRST_ROUTED}, 9223372036854775807)
 ORDER BY seq LIMIT :limit
 RETURNING {ONE_SELECT}, command
 """
 """The inbox's first due rows of the claimer's commands, started (`claims.CLAIM_ONE`'s
-columns, then the command)."""
+columns, then the command): plain rows ahead of the first routed one (module docstring)."""
+
+ROUTED_PENDING = f"SELECT {_FIRST_ROUTED} IS NOT NULL"
+"""Whether a routed row waits to be moved: a claim moves the inbox in before it decides,
+so that such a job is weighed with the ready ones (its priority, its queue's turn)."""
 
 MOVE_MARK = f"""
 UPDATE main.inbox_mark
@@ -157,6 +204,7 @@ def open_inbox(directory: str, durability: Durability, busy_timeout_ms: int) -> 
     conn.execute("BEGIN IMMEDIATE")  # two stores making the file: one epoch
     try:
         conn.execute(SCHEMA)
+        upgrade(conn)
         conn.execute(EPOCH_TABLE)
         conn.execute(EPOCH)
         conn.execute("COMMIT")
@@ -165,6 +213,16 @@ def open_inbox(directory: str, durability: Durability, busy_timeout_ms: int) -> 
         raise
     conn.execute("PRAGMA busy_timeout = 0")
     return conn
+
+
+def upgrade(conn: sqlite3.Connection) -> None:
+    """Add the routed columns an inbox made by schema 10 lacks (inside the caller's
+    transaction); its rows are plain jobs, which they leave NULL."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}
+    for name, kind in ROUTE_COLUMNS:
+        if name not in have:
+            conn.execute(f"ALTER TABLE inbox ADD COLUMN {name} {kind}")
+    conn.execute(ROUTED_INDEX)
 
 
 class IdBlock:
@@ -250,9 +308,14 @@ class Inbox:
             self._pending = last[0] is not None and last[0] > conn.execute(MARK).fetchone()[0]
         return self._pending
 
+    def routed_pending(self, conn: sqlite3.Connection) -> bool:
+        """Whether a row with a queue, priority, key or expiry waits to be moved (`conn`: on
+        `jobs.db`, inside its write transaction)."""
+        return self.pending(conn) and bool(conn.execute(ROUTED_PENDING).fetchone()[0])
+
     def move(self, conn: sqlite3.Connection) -> None:
         """Move the rows past the mark in, queued (inside a write transaction on `conn`)."""
-        conn.execute(MOVE)
+        conn.execute(MOVE if conn.execute(ROUTED_PENDING).fetchone()[0] else MOVE_PLAIN)
         self._moving_to = conn.execute(MOVE_MARK).fetchone()[0]
 
     def start_moved(
@@ -303,12 +366,17 @@ class Inbox:
         for row, job_id in zip(rows, ids, strict=True):
             row[0] = job_id
         conn = self.writer
+        if any(len(row) > PLAIN_WIDTH for row in rows):
+            statement = APPEND_ROUTED
+            rows = [row if len(row) > PLAIN_WIDTH else [*row, *PLAIN_ROUTE] for row in rows]
+        else:
+            statement = APPEND
         conn.execute("BEGIN IMMEDIATE")
         try:
             if len(rows) == 1:
-                conn.execute(APPEND, rows[0])
+                conn.execute(statement, rows[0])
             else:
-                conn.executemany(APPEND, rows)
+                conn.executemany(statement, rows)
             conn.execute("COMMIT")
         except BaseException as error:
             if conn.in_transaction:
@@ -329,12 +397,27 @@ def started_jobs(rows: Sequence[Any], owner: str, now: int) -> list[Job]:
     return [build((*row[:-2], row[-1], "", "default", owner, now, now)) for row in rows]
 
 
+PLAIN_WIDTH = 8
+"""Values in a plain job's row (`row_values`); a routed row adds `ROUTE_COLUMNS`."""
+PRIORITY_AT = PLAIN_WIDTH + 1
+"""Where a routed row holds its priority (None: 0)."""
+
+
 def row_values(
     command: str, request_type: str, request_body: str, run_after: int, created: int,
-    retry_limit: int | None, timeout_secs: float | None,
+    retry_limit: int | None, timeout_secs: float | None, route: Sequence[Any] = (),
 ) -> list[Any]:  # fmt: skip
-    """A job's inbox row, its id (first) to set."""
-    return [0, command, request_type, request_body, run_after, created, retry_limit, timeout_secs]
+    """A job's inbox row, its id (first) to set; `route`: its values of `ROUTE_COLUMNS`
+    (empty: a plain job, a row of `PLAIN_WIDTH` values)."""
+    row = [0, command, request_type, request_body, run_after, created, retry_limit, timeout_secs]
+    if route:
+        row += route
+    return row
+
+
+def row_priority(row: Sequence[Any]) -> int:
+    """The priority of a row of `row_values`."""
+    return row[PRIORITY_AT] or 0 if len(row) > PLAIN_WIDTH else 0
 
 
 _datasync = getattr(os, "fdatasync", os.fsync)

@@ -400,8 +400,15 @@ INSERT INTO inbox_mark (one, seq) VALUES (1, 0);
 """v10: the mark of the inbox (`inbox.py`): every row of `jobs.inbox` up to `seq` is in
 `background_job` (or was, and is archived since), if the inbox is the file of `epoch`."""
 
+LIVE_V11 = ""
+"""v11: no change to `jobs.db`; the inbox's rows may carry a queue, priority, concurrency key,
+expiry, retry policy, tag and meta (`inbox.ROUTE_COLUMNS`, added to the inbox file as a store
+opens it). A version that moves only plain rows would drop those, so it must not open the
+store: it refuses a newer schema."""
+
 LIVE_MIGRATIONS: list[str] = [
     LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5, LIVE_V6, LIVE_V7, LIVE_V8, LIVE_V9, LIVE_V10,
+    LIVE_V11,
 ]  # fmt: skip
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 

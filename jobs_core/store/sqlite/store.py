@@ -25,6 +25,7 @@ from jobs_core.records import (
     RunningJob,
 )
 from jobs_core.settings import Durability, Settings
+from jobs_core.store import numbering
 from jobs_core.store.group_commit import GroupCommitter, Outcome, Pending
 from jobs_core.store.protocol import (
     ActivityUpdate,
@@ -63,6 +64,7 @@ from .inbox import (
     MOVE_AFTER_SECS,
     TAKE_LOCK,
     Inbox,
+    row_priority,
     row_values,
     started_jobs,
 )
@@ -281,7 +283,7 @@ class SqliteStore(
 
     def _inbox_rows(self, group: Sequence[Pending]) -> list[list[Any]] | None:
         """The inbox rows of `group` (`inbox.row_values`) if it goes to the inbox: a few
-        plain jobs (`queue.is_plain`); None otherwise."""
+        jobs whose insert looks nothing up (`queue.inbox_route`); None otherwise."""
         if self._inbox is None:
             return None
         if sum(_caller_jobs(group)) > MOST_JOBS:
@@ -291,20 +293,22 @@ class SqliteStore(
             columns = entry.columns
             if columns is not None:
                 job = columns.job
-                if columns.routing is not None or not queue.is_plain(job):
+                route = None if columns.routing is not None else queue.inbox_route(job)
+                if route is None:
                     return None
                 rows += [
                     row_values(job.command, t, b, job.run_after, entry.now, job.retry_limit,
-                               job.timeout_secs)
+                               job.timeout_secs, route)
                     for t, b in zip(columns.request_types, columns.request_bodies, strict=True)
                 ]  # fmt: skip
                 continue
             for job in entry.jobs:
-                if not queue.is_plain(job):
+                route = queue.inbox_route(job)
+                if route is None:
                     return None
                 rows.append(
                     row_values(job.command, job.request_type, job.request_body, job.run_after,
-                               entry.now, job.retry_limit, job.timeout_secs)
+                               entry.now, job.retry_limit, job.timeout_secs, route)
                 )  # fmt: skip
         return rows
 
@@ -342,10 +346,14 @@ class SqliteStore(
             raise
         return ids
 
-    def _appended(self, group: Sequence[Pending], ids: list[int]) -> list[Outcome]:
+    def _appended(
+        self, group: Sequence[Pending], ids: list[int], order: list[int] | None
+    ) -> list[Outcome]:
         self._wake_signal.send()
         self._schedule_move()
-        return split_ids(ids, _caller_jobs(group))
+        return split_ids(
+            ids if order is None else numbering.restore(order, ids), _caller_jobs(group)
+        )
 
     async def open(self) -> None:
         """Nothing to do: the files were opened and checked by the constructor."""
@@ -407,8 +415,9 @@ class SqliteStore(
         """The group's transaction if the lock is free or freed within SPIN_SECS, else None."""
         rows = self._inbox_rows(group)
         if rows is not None and self._inbox is not None:
+            order = _by_priority(rows)
             ids = self._append_now(self._inbox, rows)
-            return None if isinstance(ids, _Locked) else self._appended(group, ids)
+            return None if isinstance(ids, _Locked) else self._appended(group, ids, order)
         result = self._spin(partial(self._in_transaction, _group_insert(group)))
         if isinstance(result, _Locked):
             return None
@@ -419,7 +428,8 @@ class SqliteStore(
         # Called after `_insert_group_now` found the lock held: wait before trying again.
         rows = self._inbox_rows(group)
         if rows is not None and self._inbox is not None:
-            return self._appended(group, await self._append(self._inbox, rows))
+            order = _by_priority(rows)
+            return self._appended(group, await self._append(self._inbox, rows), order)
         result = await self._retry_busy(
             partial(self._in_transaction, _group_insert(group)), wait_first=True
         )
@@ -444,6 +454,8 @@ class SqliteStore(
             return ClaimedJobs(exhausted=True)
 
         def run(conn: sqlite3.Connection) -> tuple[ClaimedJobs | PlainClaim, list[Any]]:
+            if not named and self._inbox is not None and self._inbox.routed_pending(conn):
+                self._inbox.move(conn)  # weighed with the ready jobs (`inbox.ROUTED_PENDING`)
             claimed = claims.claim(
                 conn, owner=owner, commands=commands, named=named, limit=limit, now=now
             )
@@ -665,6 +677,17 @@ class SqliteStore(
 
 def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _by_priority(rows: list[list[Any]]) -> list[int] | None:
+    """Put inbox `rows` in the order they are numbered (`numbering`: higher priorities
+    first, as in `jobs.db`); that order, or None when it is theirs already."""
+    if len(rows) == 1:
+        return None
+    order = numbering.order([row_priority(row) for row in rows])
+    if order is not None:
+        rows[:] = [rows[i] for i in order]
+    return order
 
 
 def _caller_jobs(group: Sequence[Pending]) -> list[int]:
