@@ -44,6 +44,7 @@ import argparse
 import asyncio
 import inspect
 import os
+import shutil
 import struct
 import tempfile
 import time
@@ -134,7 +135,17 @@ async def run(
     frames: list[Frames] | None = None,
 ) -> Result:  # fmt: skip
     """One run in a fresh store (`frames`: given the run's `Frames`, by b-tree)."""
-    store = SqliteStore(tempfile.mkdtemp(prefix="jobs-flow-parts-"))
+    directory = tempfile.mkdtemp(prefix="jobs-flow-parts-")
+    try:
+        return await _run_in(SqliteStore(directory), parts, n, ahead, variant, frames)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+async def _run_in(
+    store: SqliteStore, parts: frozenset[str], n: int, ahead: int, variant: str,
+    frames: list[Frames] | None,
+) -> Result:  # fmt: skip
     for statement in filter(None, (s.strip() for s in variant.split(";"))):
         store._conn.execute(statement)
     pages = dict.fromkeys(PHASES, 0)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from jobs_core import BackgroundJobs, JobState, mask_store_url
@@ -11,13 +14,18 @@ from tests.pg_server import PASSWORD
 
 
 async def test_demo_runs_on_a_postgresql_url_and_never_prints_the_password(
-    store_url: str,
+    store_url: str, tmp_path: Path
 ) -> None:
-    result = run_cli("demo", "--store", store_url, "--no-tui", "--duration", "4", timeout=90)
+    # Its logs go to a new temporary directory (the store has none): the test's, here.
+    result = run_cli(
+        "demo", "--store", store_url, "--no-tui", "--duration", "4", timeout=90,
+        env={"TMPDIR": str(tmp_path)},
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     masked = mask_store_url(store_url)
     lines = result.stdout.splitlines()
     assert lines[0] == f"jobs demo: store in {masked}"
+    assert f"log in {tmp_path}{os.sep}jobs-demo-logs-" in lines[1]
     assert any(" engines alive 1" in line for line in lines)
     assert lines[-1].endswith(f"; the store stays in {masked} (jobs tui {masked})")
     assert PASSWORD not in result.stdout + result.stderr
