@@ -32,6 +32,7 @@ from jobs_core import (
     Schedule,
 )
 from tests.chaos.harness import (
+    SINGLE_ROUTES,
     EnginePool,
     archived,
     archived_rows,
@@ -56,13 +57,15 @@ class Reader:
 
 
 async def produce(jobs: BackgroundJobs, until: float, rate: float) -> list[int]:
-    """Enqueue at about `rate` jobs/s until `until`: half single enqueues, half batches."""
+    """Enqueue at about `rate` jobs/s until `until`: half single enqueues (plain, with a
+    priority, in a queue of their own, in turn: `SINGLE_ROUTES`), half batches."""
     ids: list[int] = []
     started = time.monotonic()
     n = 0
     while time.monotonic() < until:
         for _ in range(ROUND):
-            ids.append((await jobs.enqueue("work", {"n": n, "ms": n % 20})).id)
+            route = SINGLE_ROUTES[n % len(SINGLE_ROUTES)]
+            ids.append((await jobs.enqueue("work", {"n": n, "ms": n % 20}, **route)).id)
             n += 1
         batch = [EnqueueRequest(command="work", request={"n": n + i, "ms": (n + i) % 20})
                  for i in range(ROUND)]  # fmt: skip

@@ -177,17 +177,24 @@ def producer(directory: str) -> BackgroundJobs:
     return jobs
 
 
+SINGLE_ROUTES: tuple[dict[str, Any], ...] = ({}, {"priority": 1}, {"queue": "chaos"})
+"""Options of single enqueues in turn: plain, routed jobs too go through the SQLite store's
+inbox, and a claim weighs them with the plain ones."""
+
+
 async def produce(
     jobs: BackgroundJobs, total: int, *, batch: int = 50, pause: float = 0.2
 ) -> list[int]:
-    """Enqueue `total` jobs, half with single `enqueue` calls, half with `enqueue_many`,
+    """Enqueue `total` jobs, half with single `enqueue` calls (a third of them with a
+    priority, a third in a queue of their own: `SINGLE_ROUTES`), half with `enqueue_many`,
     in rounds of `batch` of each with `pause` seconds between; returns their ids."""
     ids: list[int] = []
     n = 0
     while n < total:
         singles = min(batch, (total - n + 1) // 2)
         for _ in range(singles):
-            ids.append((await jobs.enqueue("work", {"n": n, "ms": n % 20})).id)
+            route = SINGLE_ROUTES[n % len(SINGLE_ROUTES)]
+            ids.append((await jobs.enqueue("work", {"n": n, "ms": n % 20}, **route)).id)
             n += 1
         many = min(batch, total - n)
         refs = await jobs.enqueue_many(
