@@ -309,8 +309,8 @@ class Inbox:
         return self._pending
 
     def routed_pending(self, conn: sqlite3.Connection) -> bool:
-        """Whether a row with a queue, priority, key or expiry waits to be moved (`conn`: on
-        `jobs.db`, inside its write transaction)."""
+        """Whether a routed row (one that sets any of `ROUTE_COLUMNS`) waits to be moved
+        (`conn`: on `jobs.db`, inside its write transaction)."""
         return self.pending(conn) and bool(conn.execute(ROUTED_PENDING).fetchone()[0])
 
     def move(self, conn: sqlite3.Connection) -> None:
@@ -417,7 +417,7 @@ def row_values(
 
 def row_priority(row: Sequence[Any]) -> int:
     """The priority of a row of `row_values`."""
-    return row[PRIORITY_AT] or 0 if len(row) > PLAIN_WIDTH else 0
+    return (row[PRIORITY_AT] or 0) if len(row) > PLAIN_WIDTH else 0
 
 
 _datasync = getattr(os, "fdatasync", os.fsync)
