@@ -184,18 +184,28 @@ async def test_a_job_with_a_queue_priority_key_and_expiry_goes_through_the_inbox
     assert (plain.concurrency_key, plain.expires_at, plain.retry_policy) == (None, None, None)
 
 
+@pytest.fixture
+def unmoved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A producer's own move of its jobs (`MOVE_AFTER_SECS` after it appended) put off: the
+    jobs stay in the inbox until a write moves them, however slow the machine."""
+    monkeypatch.setattr("jobs_core.store.sqlite.store.MOVE_AFTER_SECS", 60.0)
+
+
+@pytest.mark.usefixtures("unmoved")
 async def test_a_claim_weighs_routed_inbox_jobs_by_priority_with_the_plain_ones(
-    make_jobs: MakeJobs,
+    make_jobs: MakeJobs, store_dir: str
 ) -> None:
     jobs = make_jobs(start_engine=False)
     jobs.command(item)
     plain = [await jobs.enqueue("item", {"n": n}) for n in range(3)]
     urgent = [await jobs.enqueue("item", {"n": n}, priority=5) for n in range(3)]
+    assert inbox_rows(store_dir) == 6 and live_ids(store_dir) == []  # all in the inbox
     now = jobs.clock.now_ms()
     claimed = await jobs.store.claim(owner="e", commands=["item"], named=False, limit=4, now=now)
     assert [j.id for j in claimed] == [u.id for u in urgent] + [plain[0].id]
 
 
+@pytest.mark.usefixtures("unmoved")
 async def test_plain_inbox_jobs_behind_a_routed_one_are_not_started_ahead_of_it(
     make_jobs: MakeJobs, store_dir: str
 ) -> None:
@@ -225,6 +235,7 @@ async def test_plain_inbox_jobs_behind_a_routed_one_are_not_started_ahead_of_it(
     assert [j.id for j in claimed] == [routed.id, last.id]  # first in, first out
 
 
+@pytest.mark.usefixtures("unmoved")
 async def test_a_queue_limit_and_a_pause_hold_for_jobs_from_the_inbox(
     make_jobs: MakeJobs,
 ) -> None:
