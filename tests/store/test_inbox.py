@@ -411,9 +411,7 @@ async def test_an_inbox_made_again_has_all_its_jobs_moved(
 async def test_an_append_waits_for_the_inbox_lock_without_blocking_the_loop(
     make_jobs: MakeJobs, store_dir: str
 ) -> None:
-    jobs = make_jobs(start_engine=False)
-    jobs.command(item)
-    await jobs.enqueue("item", {"n": 0})  # the inbox made, the ids reserved
+    jobs = await producer(make_jobs)  # the inbox made, the ids reserved
     with locked(store_dir, inbox.INBOX_FILE) as holder:  # another producer appending
         async with LoopTicks() as ticks:
             enqueue = asyncio.ensure_future(jobs.enqueue("item", {"n": 1}))
