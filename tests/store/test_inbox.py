@@ -21,11 +21,13 @@ from jobs_core import (
     BackgroundJobs,
     Durability,
     EnqueueRequest,
+    JobRef,
     JobState,
     RetryPolicy,
     StoreBusyError,
     StoreError,
 )
+from jobs_core.store.protocol import NewJob, Transition
 from jobs_core.store.sqlite import inbox
 from jobs_core.store.sqlite.store import SqliteStore
 from tests.conftest import FAST, LoopTicks, MakeJobs, wait_until
@@ -45,6 +47,25 @@ async def producer(make_jobs: MakeJobs) -> BackgroundJobs:
     jobs.command(item)
     await jobs.enqueue("item", {"n": 0})
     return jobs
+
+
+def with_item(make_jobs: MakeJobs) -> BackgroundJobs:
+    """A store with no engine and `item` registered."""
+    jobs = make_jobs(start_engine=False)
+    jobs.command(item)
+    return jobs
+
+
+async def items(jobs: BackgroundJobs, count: int, first: int = 0) -> list[JobRef]:
+    """`count` plain `item` jobs enqueued one at a time (to the inbox)."""
+    return [await jobs.enqueue("item", {"n": n}) for n in range(first, first + count)]
+
+
+async def claim_ids(jobs: BackgroundJobs, limit: int, now: int | None = None) -> list[int]:
+    """The ids of a default claim of `item` jobs by engine "e" (at `now`: the clock's)."""
+    at = jobs.clock.now_ms() if now is None else now
+    claimed = await jobs.store.claim(owner="e", commands=["item"], named=False, limit=limit, now=at)
+    return [j.id for j in claimed]
 
 
 def inbox_rows(store_dir: str) -> int:
@@ -141,7 +162,7 @@ async def test_a_claim_takes_ready_jobs_first_then_starts_the_inbox_in_order(
     jobs = make_jobs(start_engine=False)
     jobs.command(item)
     older = await jobs.enqueue("item", {"n": 0}, created_by="to jobs.db")
-    plain = [await jobs.enqueue("item", {"n": n}) for n in range(1, 4)]
+    plain = await items(jobs, 3, 1)
     store = jobs.store
     now = jobs.clock.now_ms()
     claim = {"owner": "e", "commands": ["item"], "named": False, "now": now}
@@ -195,14 +216,11 @@ def unmoved(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_a_claim_weighs_routed_inbox_jobs_by_priority_with_the_plain_ones(
     make_jobs: MakeJobs, store_dir: str
 ) -> None:
-    jobs = make_jobs(start_engine=False)
-    jobs.command(item)
-    plain = [await jobs.enqueue("item", {"n": n}) for n in range(3)]
+    jobs = with_item(make_jobs)
+    plain = await items(jobs, 3)
     urgent = [await jobs.enqueue("item", {"n": n}, priority=5) for n in range(3)]
     assert inbox_rows(store_dir) == 6 and live_ids(store_dir) == []  # all in the inbox
-    now = jobs.clock.now_ms()
-    claimed = await jobs.store.claim(owner="e", commands=["item"], named=False, limit=4, now=now)
-    assert [j.id for j in claimed] == [u.id for u in urgent] + [plain[0].id]
+    assert await claim_ids(jobs, 4) == [u.id for u in urgent] + [plain[0].id]
 
 
 @pytest.mark.usefixtures("unmoved")
@@ -233,6 +251,82 @@ async def test_plain_inbox_jobs_behind_a_routed_one_are_not_started_ahead_of_it(
     }
     claimed = await store.claim(owner="e", commands=["item"], named=False, limit=10, now=now)
     assert [j.id for j in claimed] == [routed.id, last.id]  # first in, first out
+
+
+@pytest.mark.usefixtures("unmoved")
+async def test_a_claim_starts_the_inbox_up_to_its_room_and_leaves_the_rest_there(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    # An engine behind its producer starts each claim's jobs from the inbox: the jobs past
+    # its room stay there for the next claim, not moved queued (a ready-index entry
+    # written, then a claim's update: ~4 µs a job of the engine's loop).
+    jobs = with_item(make_jobs)
+    refs = await items(jobs, 6)
+    assert await claim_ids(jobs, 2) == [r.id for r in refs[:2]]
+    assert live_ids(store_dir) == [r.id for r in refs[:2]]  # the other four still wait
+    assert await claim_ids(jobs, 10) == [r.id for r in refs[2:]]
+    assert (await jobs.counts())[JobState.STARTED] == 6
+
+
+@pytest.mark.usefixtures("unmoved")
+async def test_a_ready_job_of_lower_priority_waits_for_the_jobs_left_in_the_inbox(
+    make_jobs: MakeJobs,
+) -> None:
+    jobs = with_item(make_jobs)
+    later = timedelta(hours=1)
+    low = await jobs.enqueue("item", {"n": 0}, priority=-1, created_by="x", run_after=later)
+    plain = await items(jobs, 3, 1)
+    assert await claim_ids(jobs, 1) == [plain[0].id]  # two plain jobs left in the inbox
+    # Two hours on, the low job is due: the plain jobs still rank ahead of it.
+    then = jobs.clock.now_ms() + 2 * 3_600_000
+    assert await claim_ids(jobs, 2, then) == [p.id for p in plain[1:]]
+    assert await claim_ids(jobs, 2, then) == [low.id]
+
+
+@pytest.mark.usefixtures("unmoved")
+async def test_a_ready_job_of_another_queue_takes_turns_with_the_jobs_in_the_inbox(
+    make_jobs: MakeJobs,
+) -> None:
+    jobs = with_item(make_jobs)
+    mail = [await jobs.enqueue("item", {"n": n}, queue="mail", created_by="x") for n in range(3)]
+    plain = await items(jobs, 3, 3)
+    assert sorted(await claim_ids(jobs, 2)) == [mail[0].id, plain[0].id]
+
+
+@pytest.mark.usefixtures("unmoved")
+async def test_a_job_a_finish_inserts_runs_after_the_jobs_left_in_the_inbox(
+    make_jobs: MakeJobs,
+) -> None:
+    jobs = with_item(make_jobs)
+    refs = await items(jobs, 2)
+    now = jobs.clock.now_ms()
+    assert await claim_ids(jobs, 1, now) == [refs[0].id]  # one left in the inbox
+    done = Transition(
+        job_id=refs[0].id, state=JobState.COMPLETED, owner_guard="e", response_type="dict",
+        response_body="{}", progress=1.0,
+    )  # fmt: skip
+    follow = NewJob(command="item", request_type="dict", request_body='{"n": 9}', worker="",
+                    run_after=now, retry_limit=0, timeout_secs=60)  # fmt: skip
+    result = await jobs.store.finish([done], [follow], now)
+    (follow_id,) = result.new_job_ids
+    assert follow_id > refs[1].id
+    assert await claim_ids(jobs, 1, now) == [refs[1].id]  # first in, first out
+    assert await claim_ids(jobs, 1, now) == [follow_id]
+
+
+async def test_a_read_only_store_sees_the_jobs_a_claim_left_in_the_inbox(
+    make_jobs: MakeJobs,
+) -> None:
+    producer = with_item(make_jobs)
+    refs = await items(producer, 4)
+    assert await claim_ids(producer, 1) == [refs[0].id]
+    observer = make_jobs(read_only=True)
+
+    async def seen() -> bool:
+        return (await observer.counts())[JobState.QUEUED] == 3
+
+    # No claim takes the rest: the producer moves them in itself (`MOVE_AFTER_SECS`).
+    await wait_until(seen, timeout=5, what="the read-only store to see the 3 jobs left")
 
 
 @pytest.mark.usefixtures("unmoved")

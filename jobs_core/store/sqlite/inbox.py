@@ -11,19 +11,24 @@ other) and small groups of them are appended to `jobs.inbox` instead, with its o
 write lock, at the configured durability: the job is durable when `enqueue` returns, as
 before.
 
-Jobs move into `jobs.db` inside the next write transaction any process makes on it (the
-engine's claims and finishes, a reader's `_read` first: every read sees every job enqueued
-before it), past a mark kept in `jobs.db` and moved in the same transaction, so a move
-happens exactly once whatever process dies when. A claim that took every ready job starts
-the inbox's next due plain jobs of its commands as it moves them (`start_moved`): no entry
-in the ready index written and deleted, no claim UPDATE. Only plain jobs (default queue,
-priority 0, nothing routed) ahead of any other row: a claim moves routed rows (a queue,
-priority, key, expiry, tag...) in before it decides (`ROUTED_PENDING`), to weigh them
-against their queue's and key's limits and by priority like any ready job, and the plain
-jobs behind a routed row wait their turn with it (first in, first out). A producer moves
-its jobs itself when no writer did within `MOVE_AFTER_SECS` (a read-only store cannot
-move, and sees them then). Moved rows are deleted from the inbox (`trim`) once `jobs.db`'s
-WAL was synced past the move.
+Jobs move into `jobs.db` past a mark kept in `jobs.db` and moved in the same transaction,
+so a move happens exactly once whatever process dies when: before any job is inserted there
+(a write moves first, so every job in `jobs.db` is older than the inbox's), and before
+every read of jobs (`_read`: every read sees every job enqueued before it). A claim that
+took every ready job of `jobs.db` starts the inbox's next due plain jobs of its commands
+(`start_moved`), as many as it has room for: no entry in the ready index written and
+deleted, no claim UPDATE. The rows before the last one it started are moved in, the rows
+after it stay for the next claim, so an engine behind its producers starts every job from
+the inbox. Only plain jobs (default queue, priority 0, nothing routed) ahead of any other
+row: a claim moves the inbox in before it decides when a routed row (a queue, priority,
+key, expiry, tag...) waits in it (`ROUTED_PENDING`), to weigh it against its queue's and
+key's limits and by priority like any ready job, or when `jobs.db` holds a ready job the
+plain ones rank with (`BEHIND`: another queue's, which takes turns with them, or one of a
+lower priority); the plain jobs behind a routed row wait their turn with it (first in,
+first out). A producer moves its jobs itself when no writer took any within
+`MOVE_AFTER_SECS`, or when its oldest waited `MOVE_STALE_SECS` while engines took others
+(a read-only store cannot move, and sees them then). Moved rows are deleted from the
+inbox (`trim`) once `jobs.db`'s WAL was synced past the move.
 
 Ids: a producer numbers its jobs from a block it reserves in `jobs.db` (`job_id_floor`,
 past which every other insert numbers), and gives back what it did not use in its next
@@ -105,6 +110,9 @@ moved."""
 _MARK = """(SELECT CASE WHEN m.epoch = (SELECT epoch FROM inbox.inbox_epoch) THEN m.seq ELSE 0 END
     FROM main.inbox_mark m)"""
 MARK = f"SELECT {_MARK}"
+PROGRESS = f"""SELECT {_MARK},
+    (SELECT created_date FROM inbox.inbox WHERE seq > {_MARK} ORDER BY seq LIMIT 1)"""
+"""The mark, and when the first job past it was enqueued (None: none waits)."""
 
 TAKE_LOCK = "UPDATE main.inbox_mark SET seq = seq WHERE 0"
 """The first statement of a write transaction on `jobs.db` (after a deferred BEGIN): its
@@ -120,13 +128,16 @@ must not run twice."""
 _FIRST_ROUTED = f"""(SELECT min(seq) FROM inbox.inbox INDEXED BY ix_inbox_routed
     WHERE seq > {_MARK} AND {_ROUTED_ROW})"""
 
+ALL = 9223372036854775807
+"""The `:upto` of a move that takes every row past the mark."""
+
 MOVE_PLAIN = f"""
 INSERT INTO main.background_job (id, command, request_type, request_body, state, worker,
     run_after, created_date, retry_limit, timeout_secs)
 SELECT id, command, request_type, request_body, 'queued', '', run_after, created_date,
     retry_limit, timeout_secs
 FROM inbox.inbox AS i
-WHERE seq > {_MARK} AND {_UNKNOWN}
+WHERE seq > {_MARK} AND seq <= :upto AND {_UNKNOWN}
 ORDER BY seq
 """
 """`MOVE` when no routed row waits: copying the routed columns' NULLs cost ~0.25 µs a row."""
@@ -138,10 +149,11 @@ SELECT id, command, request_type, request_body, 'queued', '', run_after, created
     retry_limit, timeout_secs, coalesce(queue, 'default'), coalesce(priority, 0),
     concurrency_key, coalesce(concurrency_limit, 1), expires_at, retry_policy, tag, meta
 FROM inbox.inbox AS i
-WHERE seq > {_MARK} AND {_UNKNOWN}
+WHERE seq > {_MARK} AND seq <= :upto AND {_UNKNOWN}
 ORDER BY seq
 """
-"""The inbox's rows past the mark, queued (those `START_MOVED` took are there already)."""
+"""The inbox's rows past the mark up to `:upto`, queued (those `START_MOVED` took are there
+already)."""
 
 START_MOVED = f"""
 INSERT INTO main.background_job (id, command, request_type, request_body, state, worker,
@@ -150,14 +162,40 @@ INSERT INTO main.background_job (id, command, request_type, request_body, state,
 SELECT id, command, request_type, request_body, 'started', '', run_after, created_date,
     retry_limit, timeout_secs, :owner, 1, :now, :now, 0
 FROM inbox.inbox AS i
-WHERE seq > {_MARK} AND {_UNKNOWN} AND run_after <= :now
+WHERE seq > {_MARK} AND seq <= :upto AND {_UNKNOWN} AND run_after <= :now
   AND command IN (SELECT value FROM json_each(:commands))
-  AND seq < coalesce({_FIRST_ROUTED}, 9223372036854775807)
+  AND seq < coalesce({_FIRST_ROUTED}, {ALL})
 ORDER BY seq LIMIT :limit
 RETURNING {ONE_SELECT}, command
 """
 """The inbox's first due rows of the claimer's commands, started (`claims.CLAIM_ONE`'s
 columns, then the command): plain rows ahead of the first routed one (module docstring)."""
+
+UPTO = f"""
+SELECT seq FROM inbox.inbox
+WHERE seq > {_MARK} AND run_after <= :now AND command IN (SELECT value FROM json_each(:commands))
+  AND seq < coalesce({_FIRST_ROUTED}, {ALL})
+ORDER BY seq LIMIT 1 OFFSET :limit - 1
+"""
+"""Where `START_MOVED` of `:limit` jobs ends, if the inbox has that many for it (else None):
+the rows past it stay in the inbox (`Inbox.start_moved`). (A row `jobs.db` already has,
+which `START_MOVED` skips, would only make the claim one job short.)"""
+
+_READY = "state = 'queued' AND waiting_on IS NULL AND key_parked = 0"
+BEHIND = f"""
+SELECT EXISTS (SELECT 1 FROM main.background_job INDEXED BY ix_job_ready
+               WHERE worker = '' AND queue < 'default' AND {_READY})
+    OR EXISTS (SELECT 1 FROM main.background_job INDEXED BY ix_job_ready
+               WHERE worker = '' AND queue > 'default' AND {_READY})
+    OR EXISTS (SELECT 1 FROM json_each(:commands) AS c
+               WHERE EXISTS (SELECT 1 FROM main.background_job INDEXED BY ix_job_ready
+                             WHERE worker = '' AND queue = 'default' AND command = c.value
+                               AND priority < 0 AND {_READY}))
+"""
+"""Whether `jobs.db` has a ready job that a plain inbox job (default queue, priority 0,
+younger than every job in `jobs.db`) must be weighed with: one of another queue (queues
+take turns) or of a lower priority. One seek each (by command for the priority: the ready
+index orders by command before priority)."""
 
 ROUTED_PENDING = f"SELECT {_FIRST_ROUTED} IS NOT NULL"
 """Whether a routed row waits to be moved: a claim moves the inbox in before it decides,
@@ -165,7 +203,7 @@ so that such a job is weighed with the ready ones (its priority, its queue's tur
 
 MOVE_MARK = f"""
 UPDATE main.inbox_mark
-SET seq = max({_MARK}, coalesce((SELECT max(seq) FROM inbox.inbox), 0)),
+SET seq = max({_MARK}, min(:upto, coalesce((SELECT max(seq) FROM inbox.inbox), 0))),
     epoch = (SELECT epoch FROM inbox.inbox_epoch)
 RETURNING seq
 """
@@ -190,6 +228,10 @@ MOST_JOBS = 8
 batches already make cheap (the engine would move them one more time)."""
 MOVE_AFTER_SECS = 0.05
 """How long after an append its producer moves it in itself if no writer did."""
+MOVE_STALE_SECS = 1.0
+"""How long a job may wait in the inbox while engines start its older neighbours from there
+(the mark moves) before its producer moves it in all the same: a store open read-only
+sees it as queued then."""
 TRIM_EVERY = 2000
 """Moved rows the inbox keeps before a mover deletes them."""
 
@@ -291,6 +333,8 @@ class Inbox:
         self._pending = False
         self._moving_to = 0
         """The mark the open transaction on `jobs.db` moved to (0: none)."""
+        self._left = False
+        """Whether the open transaction's move stopped short of the last row."""
         self.moved = 0
         """The highest mark this store saw committed."""
         self._trimmed = 0
@@ -313,22 +357,41 @@ class Inbox:
         (`conn`: on `jobs.db`, inside its write transaction)."""
         return self.pending(conn) and bool(conn.execute(ROUTED_PENDING).fetchone()[0])
 
-    def move(self, conn: sqlite3.Connection) -> None:
-        """Move the rows past the mark in, queued (inside a write transaction on `conn`)."""
-        conn.execute(MOVE if conn.execute(ROUTED_PENDING).fetchone()[0] else MOVE_PLAIN)
-        self._moving_to = conn.execute(MOVE_MARK).fetchone()[0]
+    def progress(self, conn: sqlite3.Connection) -> tuple[int, int | None]:
+        """The mark, and when the first job past it was enqueued (`PROGRESS`; `conn`: on
+        `jobs.db`)."""
+        mark, oldest = conn.execute(PROGRESS).fetchone()
+        return mark, oldest
+
+    def behind(self, conn: sqlite3.Connection, commands: str) -> bool:
+        """Whether `jobs.db` holds a ready job the inbox's plain jobs must be weighed with
+        (`BEHIND`; `commands`: the claimer's, as JSON), inside the claim's transaction."""
+        return bool(conn.execute(BEHIND, {"commands": commands}).fetchone()[0])
+
+    def move(self, conn: sqlite3.Connection, upto: int = ALL) -> None:
+        """Move the rows past the mark in, queued, up to `upto` (inside a write transaction
+        on `conn`)."""
+        params = {"upto": upto}
+        conn.execute(MOVE if conn.execute(ROUTED_PENDING).fetchone()[0] else MOVE_PLAIN, params)
+        self._moving_to = conn.execute(MOVE_MARK, params).fetchone()[0]
+        self._left = upto != ALL
 
     def start_moved(
         self, conn: sqlite3.Connection, owner: str, commands: str, limit: int, now: int
     ) -> list[Any]:
-        """Move the rows past the mark in, the first `limit` due ones of `commands` started
-        by `owner` (unless the default queue has settings: all queued); the started rows,
-        for `started_jobs` once the transaction has committed (as `claims.PlainClaim`)."""
-        rows: list[Any] = []
-        if conn.execute(DEFAULT_HELD).fetchone() is None:
-            params = {"owner": owner, "now": now, "commands": commands, "limit": limit}
-            rows = conn.execute(START_MOVED, params).fetchall()
-        self.move(conn)
+        """Start the first `limit` due rows of `commands` for `owner` and move the rows
+        before the last of them in, queued; the rows past it stay for the next claim. With
+        fewer than `limit` to start, or the default queue held by its settings (nothing
+        started then), every row is moved. The started rows, for `started_jobs` once the
+        transaction has committed (as `claims.PlainClaim`)."""
+        if conn.execute(DEFAULT_HELD).fetchone() is not None:
+            self.move(conn)
+            return []
+        params = {"owner": owner, "now": now, "commands": commands, "limit": limit}
+        last = conn.execute(UPTO, params).fetchone()
+        upto: int = ALL if last is None else last[0]
+        rows = conn.execute(START_MOVED, {**params, "upto": upto}).fetchall()
+        self.move(conn, upto)
         return rows
 
     def committed(self) -> bool:
@@ -337,12 +400,15 @@ class Inbox:
         if self._moving_to:
             self.moved = max(self.moved, self._moving_to)
             self._moving_to = 0
-            self._pending = False  # what arrived since moved `data_version`
+            # What arrived since moved `data_version`; rows left past the move are pending.
+            self._pending = self._left
+            self._left = False
         return self.moved - self._trimmed >= TRIM_EVERY
 
     def rolled_back(self) -> None:
         self.ids.rolled_back()
         self._moving_to = 0
+        self._left = False
 
     def trim(self, live_path: str) -> None:
         """Delete the moved rows, once `jobs.db`'s WAL holds their move on the disk. Busy:

@@ -6,7 +6,7 @@ import functools
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from jobs_core.batch_rules import FinishedBatch
@@ -412,9 +412,11 @@ def finish(
     new_jobs: list[NewJob],
     now: int,
     max_log: int,
+    before_insert: Callable[[], None] | None = None,
 ) -> FinishResult:
     """Apply transitions, keep retried attempts in the history, release or cancel
-    dependents, count batches (finishing those whose last job ended), insert follow-ups."""
+    dependents, count batches (finishing those whose last job ended), insert follow-ups
+    (`before_insert` called first: the store's inbox moved in, so they number after it)."""
     rows = _apply(conn, transitions, now, max_log)
     batch_of = {row[0]: row[1] for row in rows}
     applied = [t for t in transitions if t.job_id in batch_of]
@@ -436,6 +438,8 @@ def finish(
     ended = [t.job_id for t in applied if t.state in TERMINAL_STATES]
     tallies.record(conn, ended + settled.cancelled, now)
     follow = [*new_jobs, *settled.follow_ups]
+    if follow and before_insert is not None:
+        before_insert()
     new_ids = insert_jobs(conn, follow, now, follow_ups=True) if follow else []
     if settled.follow_ups:
         batches.record_callbacks(conn, follow, new_ids)

@@ -62,6 +62,7 @@ from .inbox import (
     INBOX_FILE,
     MOST_JOBS,
     MOVE_AFTER_SECS,
+    MOVE_STALE_SECS,
     TAKE_LOCK,
     Inbox,
     row_priority,
@@ -148,6 +149,8 @@ class SqliteStore(
         if not read_only:
             self._inbox = self._open_inbox(durability, busy_timeout_ms)
         self._move_timer: asyncio.TimerHandle | None = None
+        self._seen_mark = 0
+        """The inbox's mark when the move timer was set (`_deferred_move`)."""
         self._reader = open_connection(
             self.path, durability=durability, busy_timeout_ms=busy_timeout_ms, readonly=read_only
         )
@@ -239,10 +242,12 @@ class SqliteStore(
         finally:
             conn.execute("PRAGMA synchronous = FULL")
 
-    async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+    async def _read(self, fn: Callable[[sqlite3.Connection], R], *, jobs: bool = True) -> R:
         """Run `fn` on the read connection in a worker thread, once the inbox's jobs are
-        in `jobs.db` (it sees every job enqueued before it)."""
-        await self._move_inbox()
+        in `jobs.db` (it sees every job enqueued before it; `jobs=False`: a read of no job,
+        which leaves them where an engine starts them from)."""
+        if jobs:
+            await self._move_inbox()
 
         def run() -> R:
             with self._read_lock:
@@ -264,8 +269,11 @@ class SqliteStore(
 
     def _schedule_move(self) -> None:
         """After an append: move it in `MOVE_AFTER_SECS` from now unless a writer (an engine,
-        a reader) did, so that stores that cannot move (read-only) see it too."""
-        if self._move_timer is None:
+        a reader) did, so that stores that cannot move (read-only) see it too. An engine
+        that starts jobs from the inbox (its mark moved meanwhile) is left to take the
+        rest, for up to `MOVE_STALE_SECS` a job."""
+        if self._move_timer is None and self._inbox is not None:
+            self._seen_mark = self._inbox.progress(self._conn)[0]
             loop = asyncio.get_running_loop()
             self._move_timer = loop.call_later(MOVE_AFTER_SECS, self._deferred_move)
 
@@ -273,6 +281,11 @@ class SqliteStore(
         self._move_timer = None
         inbox = self._inbox
         if inbox is None or not inbox.pending(self._conn):
+            return
+        mark, oldest = inbox.progress(self._conn)
+        taking = mark != self._seen_mark
+        if taking and oldest is not None and oldest > (time.time() - MOVE_STALE_SECS) * 1000:
+            self._schedule_move()
             return
         try:
             moved = self._spin(partial(self._in_transaction, _nothing))
@@ -318,7 +331,9 @@ class SqliteStore(
         ids = inbox.ids.take(len(rows))
         if ids is None:
             reserved = self._spin(
-                partial(self._in_transaction, partial(inbox.ids.reserve, n=len(rows)))
+                partial(
+                    self._in_transaction, partial(inbox.ids.reserve, n=len(rows)), move_first=False
+                )
             )
             if isinstance(reserved, _Locked):
                 return LOCKED
@@ -334,7 +349,9 @@ class SqliteStore(
         ids = inbox.ids.take(len(rows))
         if ids is None:
             await self._retry_busy(
-                partial(self._in_transaction, partial(inbox.ids.reserve, n=len(rows)))
+                partial(
+                    self._in_transaction, partial(inbox.ids.reserve, n=len(rows)), move_first=False
+                )
             )
             ids = inbox.ids.take(len(rows))
             assert ids is not None
@@ -454,8 +471,8 @@ class SqliteStore(
             return ClaimedJobs(exhausted=True)
 
         def run(conn: sqlite3.Connection) -> tuple[ClaimedJobs | PlainClaim, list[Any]]:
-            if not named and self._inbox is not None and self._inbox.routed_pending(conn):
-                self._inbox.move(conn)  # weighed with the ready jobs (`inbox.ROUTED_PENDING`)
+            if not named:
+                self._before_claim(conn, commands)
             claimed = claims.claim(
                 conn, owner=owner, commands=commands, named=named, limit=limit, now=now
             )
@@ -470,21 +487,47 @@ class SqliteStore(
     def _inbox_pending(self) -> bool:
         return self._inbox is not None and self._inbox.pending(self._conn)
 
+    def _move_inbox_now(self, conn: sqlite3.Connection) -> None:
+        """Move the inbox in, inside the write transaction on `conn` (before an insert that
+        `move_first=False` left it for)."""
+        inbox = self._inbox
+        if inbox is not None and inbox.pending(conn):
+            inbox.move(conn)
+
+    def _before_claim(self, conn: sqlite3.Connection, commands: list[str]) -> None:
+        """Before a default claim, in its transaction: move the inbox in if its jobs must be
+        weighed with the ready ones of `jobs.db` (a routed job waits in it, or `jobs.db`
+        holds a ready job of another queue or a lower priority: `inbox.BEHIND`). Otherwise
+        every ready job in `jobs.db` ranks ahead of the inbox's (they are older), and the
+        claim takes those first (`_start_moved`)."""
+        inbox = self._inbox
+        if inbox is None or not inbox.pending(conn):
+            return
+        if inbox.routed_pending(conn) or (
+            claims.may_claim(conn, named=False) and inbox.behind(conn, json.dumps(commands))
+        ):
+            inbox.move(conn)
+
     def _start_moved(
         self, conn: sqlite3.Connection, claimed: ClaimedJobs | PlainClaim, owner: str,
         commands: list[str], limit: int, now: int,
     ) -> list[Any]:  # fmt: skip
-        """After a default claim, in its transaction: the inbox's jobs moved in, as many
-        started as the claim left room for when it took every job ready in `jobs.db`
-        (they are younger: a write moves the inbox in before it inserts a job); the started
-        rows (`inbox.started_jobs`)."""
+        """After a default claim, in its transaction: as many of the inbox's jobs started as
+        the claim left room for, the rows before the last of them moved in (`inbox.
+        start_moved`); the started rows (`inbox.started_jobs`). A full claim leaves the
+        inbox as it is: `jobs.db`'s ready jobs rank ahead of its jobs (they are older: a
+        write moves the inbox in before it inserts a job; `_before_claim` moved it if one
+        ranks behind), and an engine behind its producer then starts each job from the
+        inbox, never through the ready index. A flow-controlled claim moves every row."""
         inbox = self._inbox
         if inbox is None or not inbox.pending(conn):
             return []
         taken = len(claimed.rows) if isinstance(claimed, PlainClaim) else len(claimed)
         exhausted = isinstance(claimed, PlainClaim) or claimed.exhausted
-        if not exhausted or taken >= limit:
+        if not exhausted:
             inbox.move(conn)
+            return []
+        if taken >= limit:
             return []
         return inbox.start_moved(conn, owner, json.dumps(commands), limit - taken, now)
 
@@ -492,7 +535,10 @@ class SqliteStore(
         self, transitions: list[Transition], new_jobs: list[NewJob], now: int
     ) -> FinishResult:
         return await self._write(
-            lambda conn: queue.finish(conn, transitions, new_jobs, now, self._max_log)
+            lambda conn: queue.finish(
+                conn, transitions, new_jobs, now, self._max_log, partial(self._move_inbox_now, conn)
+            ),
+            move_first=False,
         )
 
     async def finish_and_claim(
@@ -502,7 +548,10 @@ class SqliteStore(
         def both(
             conn: sqlite3.Connection,
         ) -> tuple[FinishResult, ClaimedJobs | PlainClaim, list[Any]]:
-            result = queue.finish(conn, transitions, new_jobs, now, self._max_log)
+            result = queue.finish(
+                conn, transitions, new_jobs, now, self._max_log, partial(self._move_inbox_now, conn)
+            )
+            self._before_claim(conn, commands)
             # The probe first, as `claim` (the claim's first statement costs more).
             claimed: ClaimedJobs | PlainClaim = ClaimedJobs(exhausted=True)
             if claims.may_claim(conn, named=False):
@@ -517,12 +566,15 @@ class SqliteStore(
         return result, jobs
 
     async def record_activity(self, updates: list[ActivityUpdate], now: int) -> None:
-        await self._write(lambda conn: queue.record_activity(conn, updates, now, self._max_log))
+        await self._write(
+            lambda conn: queue.record_activity(conn, updates, now, self._max_log), move_first=False
+        )
 
     async def archive_finished(self, now: int, limit: int, *, in_order: bool = False) -> int:
         if now - self._last_prune >= PRUNE_MS:
             self._last_prune = now
-            await self._write(lambda conn: tallies.prune(conn, now - FIGURES_KEPT_MS))
+            prune = partial(tallies.prune, before=now - FIGURES_KEPT_MS)
+            await self._write(prune, move_first=False)
         if self.read_only:
             raise ReadOnlyStoreError(f"{self.path} is open read-only: nothing can be changed")
         # The copy reads the live store and writes the month files, never locking `jobs.db`
@@ -531,7 +583,8 @@ class SqliteStore(
             copy = partial(self._archive.copy_finished, limit, now, in_order=in_order)
             copied = await self._off_loop.call(copy)
         if copied.ids:
-            await self._write(lambda conn: _delete_archived(conn, copied.ids))
+            # No job inserted: the inbox's jobs may stay where an engine starts them from.
+            await self._write(lambda conn: _delete_archived(conn, copied.ids), move_first=False)
         return copied.count
 
     async def _in_archive(self, fn: Callable[[], R]) -> R:
@@ -609,7 +662,9 @@ class SqliteStore(
         self, engine_id: str, now: int, lease_ms: int, running: int, processed: int, failed: int
     ) -> None:
         params = (now, now + lease_ms, running, processed, failed, engine_id)
-        await self._write(lambda conn: engines.heartbeat(conn, params), sync=False)
+        await self._write(
+            lambda conn: engines.heartbeat(conn, params), sync=False, move_first=False
+        )
 
     async def stop_engine(self, engine_id: str, now: int) -> None:
         await self._write(lambda conn: engines.stop(conn, engine_id, now))

@@ -24,7 +24,7 @@ class TaskStoreMixin:
 
         async def _write(self, fn: Callable[[sqlite3.Connection], R]) -> R: ...
 
-        async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R: ...
+        async def _read(self, fn: Callable[[sqlite3.Connection], R], *, jobs: bool = True) -> R: ...
 
     async def save_task(
         self,
@@ -67,7 +67,7 @@ class TaskStoreMixin:
         return await self._write(lambda conn: tasks.request_run(conn, name))
 
     async def scan_tasks(self, now: int) -> TaskScan:
-        return await self._read(lambda conn: tasks.scan(conn, now))
+        return await self._read(lambda conn: tasks.scan(conn, now), jobs=False)
 
     async def fire_task(
         self, task: StoredTask, next_run_at: int | None, jobs: list[NewJob], now: int,
