@@ -437,13 +437,15 @@ class Inbox:
             rows = [row if len(row) > PLAIN_WIDTH else [*row, *PLAIN_ROUTE] for row in rows]
         else:
             statement = APPEND
-        conn.execute("BEGIN IMMEDIATE")
         try:
             if len(rows) == 1:
+                # A transaction of its own: one call where BEGIN IMMEDIATE, INSERT and COMMIT
+                # were three (~2.3 µs less an awaited enqueue; bench/README, fifteenth pass).
                 conn.execute(statement, rows[0])
             else:
+                conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(statement, rows)
-            conn.execute("COMMIT")
+                conn.execute("COMMIT")
         except BaseException as error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
