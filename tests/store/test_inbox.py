@@ -329,6 +329,24 @@ async def test_a_read_only_store_sees_the_jobs_a_claim_left_in_the_inbox(
     await wait_until(seen, timeout=5, what="the read-only store to see the 3 jobs left")
 
 
+async def test_an_append_returns_its_job_when_the_mark_cannot_be_read_after_it(
+    make_jobs: MakeJobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The append stored the job: what its producer reads after it (the mark, for its own
+    # deferred move) must not turn that into an error the caller would retry on.
+    jobs = with_item(make_jobs)  # no move timer set yet: this append sets it
+
+    def unreadable(self: inbox.Inbox, conn: sqlite3.Connection) -> tuple[int, int | None]:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(inbox.Inbox, "progress", unreadable)
+    ref = await jobs.enqueue("item", {"n": 1})
+    monkeypatch.undo()
+    found = (await jobs.get_job(ref.id)).job
+    assert found is not None and found.state is JobState.QUEUED
+    assert await jobs.count_jobs() == 1
+
+
 @pytest.mark.usefixtures("unmoved")
 async def test_a_queue_limit_and_a_pause_hold_for_jobs_from_the_inbox(
     make_jobs: MakeJobs,

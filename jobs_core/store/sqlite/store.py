@@ -273,16 +273,27 @@ class SqliteStore(
         that starts jobs from the inbox (its mark moved meanwhile) is left to take the
         rest, for up to `MOVE_STALE_SECS` a job."""
         if self._move_timer is None and self._inbox is not None:
-            self._seen_mark = self._inbox.progress(self._conn)[0]
+            self._seen_mark = self._mark_now(self._inbox)
             loop = asyncio.get_running_loop()
             self._move_timer = loop.call_later(MOVE_AFTER_SECS, self._deferred_move)
+
+    def _mark_now(self, inbox: Inbox) -> int:
+        """The inbox's mark, or -1 if it cannot be read: this runs after an append, whose job
+        is stored whatever happens here, so nothing may raise to the caller."""
+        try:
+            return inbox.progress(self._conn)[0]
+        except sqlite3.Error:
+            return -1
 
     def _deferred_move(self) -> None:
         self._move_timer = None
         inbox = self._inbox
         if inbox is None or not inbox.pending(self._conn):
             return
-        mark, oldest = inbox.progress(self._conn)
+        try:
+            mark, oldest = inbox.progress(self._conn)
+        except sqlite3.Error:
+            mark, oldest = self._seen_mark, None  # unknown: move, as without an engine
         taking = mark != self._seen_mark
         if taking and oldest is not None and oldest > (time.time() - MOVE_STALE_SECS) * 1000:
             self._schedule_move()
