@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
+from typing import TypeVar
 
 import pytest
 
@@ -18,6 +19,7 @@ from jobs_core.store.sqlite.store import SqliteStore
 from tests.conftest import FAST, LoopTicks, MakeJobs
 
 PR_GET_TIMERSLACK = 30
+R = TypeVar("R")
 
 
 async def item(req: dict[str, int]) -> None:
@@ -38,22 +40,28 @@ def locked(store_dir: str, name: str = "jobs.db") -> Iterator[sqlite3.Connection
         conn.close()
 
 
+async def waits_for_the_lock(holder: sqlite3.Connection, write: Awaitable[R]) -> R:
+    """Start `write` while `holder` holds a write lock (`locked`): 0.2 s on it has not
+    finished and the loop ran on meanwhile; once `holder` commits it finishes. Its result."""
+    async with LoopTicks() as ticks:
+        pending = asyncio.ensure_future(write)
+        await asyncio.sleep(0.2)
+        assert not pending.done()
+        assert ticks.count >= 10  # the loop ran on while the write waited
+        holder.execute("COMMIT")
+    return await asyncio.wait_for(pending, 10)
+
+
 async def test_busy_write_waits_for_the_lock_without_blocking_the_loop(
     make_jobs: MakeJobs, store_dir: str
 ) -> None:
     jobs = make_jobs(start_engine=False)
     jobs.command(item)
     await jobs.enqueue("item", {"n": 0})
-    async with LoopTicks() as ticks:
-        with locked(store_dir) as lock:
-            # An option the inbox does not carry: a plain job (or one with a queue or a
-            # priority) goes to the inbox, which this lock does not hold.
-            enqueue = asyncio.ensure_future(jobs.enqueue("item", {"n": 1}, created_by="t"))
-            await asyncio.sleep(0.2)
-            assert not enqueue.done()
-            assert ticks.count >= 10  # the loop ran on while the enqueue waited
-            lock.execute("COMMIT")
-        ref = await asyncio.wait_for(enqueue, 10)
+    with locked(store_dir) as lock:
+        # An option the inbox does not carry: a plain job (or one with a queue or a
+        # priority) goes to the inbox, which this lock does not hold.
+        ref = await waits_for_the_lock(lock, jobs.enqueue("item", {"n": 1}, created_by="t"))
     assert (await jobs.get_job(ref.id)).job is not None
 
 

@@ -30,8 +30,8 @@ from jobs_core import (
 from jobs_core.store.protocol import NewJob, Transition
 from jobs_core.store.sqlite import inbox
 from jobs_core.store.sqlite.store import SqliteStore
-from tests.conftest import FAST, LoopTicks, MakeJobs, wait_until
-from tests.store.test_busy import locked
+from tests.conftest import FAST, MakeJobs, wait_until
+from tests.store.test_busy import locked, waits_for_the_lock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -525,13 +525,7 @@ async def test_an_append_waits_for_the_inbox_lock_without_blocking_the_loop(
 ) -> None:
     jobs = await producer(make_jobs)  # the inbox made, the ids reserved
     with locked(store_dir, inbox.INBOX_FILE) as holder:  # another producer appending
-        async with LoopTicks() as ticks:
-            enqueue = asyncio.ensure_future(jobs.enqueue("item", {"n": 1}))
-            await asyncio.sleep(0.2)
-            assert not enqueue.done()
-            assert ticks.count >= 10  # the loop ran on while the append waited
-            holder.execute("COMMIT")
-            ref = await asyncio.wait_for(enqueue, 10)
+        ref = await waits_for_the_lock(holder, jobs.enqueue("item", {"n": 1}))
     assert (await jobs.get_job(ref.id)).job is not None
 
 
