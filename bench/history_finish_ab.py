@@ -5,18 +5,19 @@ Usage: uv run python bench/history_finish_ab.py [--stores sqlite,pg] [--jobs 300
            [--rounds 3] [--retry-every 10] [--quick]
 
 Alternating runs of two trees (`history_cost.py`) see the machine's load change between
-runs; here both variants run in the same process on the same store, one claimed batch of
-100 each in turn, in the order ABBA (each goes first after a claim half the time), so a
-shared machine's load falls on both alike. The variant without
-history is this tree's finish with history's parts taken out of its SQL text at run time
-(the same as `history_cost/history.patch`; a part that is no longer found stops the run):
-SQLite's `APPLY_TRANSITIONS` without the outcome read, `last_outcome` and the kept `owner`,
-and no `attempts.record`; PostgreSQL's `finish_jobs` created a second time, as
-`finish_jobs_off`, without the attempt-row insert, `last_outcome` and the kept `owner`, and
-called without the outcome array. Measured: SQLite, the process's CPU time in `finish`;
-PostgreSQL, the server backend's CPU time (ns, from /proc/PID/schedstat) in the call. "happy"
-completes every job; "retry" fails the first attempt of one job in --retry-every. Prints a
-table (µs per claimed job) and a final JSON line.
+runs; here both variants run in the same process on the same store, one claimed batch of 100
+each in turn, in the order ABBA (each goes first after a claim half the time), so a shared
+machine's load falls on both alike. The variant without history is this tree's finish with
+history's parts taken out of its SQL text at run time (the same as
+`history_cost/history.patch`; a part that is no longer found stops the run): SQLite's
+`_APPLY_BODY` (what `apply_transitions_sql` builds on) without `last_outcome` and the kept
+`owner`, the outcome bound as NULL, and no `attempts.record`; PostgreSQL's `finish_jobs`
+created a second time, as `finish_jobs_off`, without the attempt-row insert, `last_outcome`
+and the kept `owner`, and called without the outcome array. Measured: SQLite, the process's
+CPU time in `finish`; PostgreSQL, the server backend's CPU time (ns, from
+/proc/PID/schedstat) in the call. "happy" completes every job; "retry" fails the first
+attempt of one job in --retry-every. Prints a table (µs per claimed job) and a final JSON
+line.
 """
 
 from __future__ import annotations
@@ -52,23 +53,34 @@ def without(text: str, parts: list[tuple[str, str]]) -> str:
 
 
 def sqlite_finisher(store: Any) -> tuple[Finisher, Callable[[], Awaitable[None]]]:
+    import functools
+
     from jobs_core.store.sqlite import attempts, queue
 
-    this_sql, record, values = queue.APPLY_TRANSITIONS, attempts.record, queue._transition_values
-    off_sql = without(this_sql, [
-        ("value ->> 13 AS refund, value ->> 14 AS outcome,", "value ->> 13 AS refund,"),
+    this_sql, record, values = (
+        queue.apply_transitions_sql,
+        attempts.record,
+        queue._transition_values,
+    )
+    off_body = without(queue._APPLY_BODY, [
         ("owner = CASE WHEN t.state = 'queued' THEN NULL ELSE b.owner END,", "owner = NULL,"),
         ("    last_outcome = coalesce(t.outcome, b.last_outcome),\n", ""),
     ])  # fmt: skip
+    this_body = queue._APPLY_BODY
+
+    @functools.lru_cache(maxsize=64)
+    def off_sql(rows: int) -> str:
+        # The statement is built per row count around the body; the same without history.
+        return this_sql(rows).replace(this_body, off_body)
 
     def off_values(t: Transition, now: int) -> list[Any]:
-        found = values(t, now)
-        found[14] = None
+        found = list(values(t, now))
+        found[14] = None  # the outcome
         return found
 
     async def finish(transitions: list[Transition], variant: str) -> float:
         off = variant == "off"
-        queue.APPLY_TRANSITIONS = off_sql if off else this_sql
+        queue.apply_transitions_sql = off_sql if off else this_sql  # type: ignore[assignment]
         attempts.record = (lambda *_: None) if off else record  # type: ignore[assignment]
         queue._transition_values = off_values if off else values  # type: ignore[assignment]
         t0 = time.process_time()
@@ -76,7 +88,7 @@ def sqlite_finisher(store: Any) -> tuple[Finisher, Callable[[], Awaitable[None]]
         return time.process_time() - t0
 
     async def restore() -> None:
-        queue.APPLY_TRANSITIONS, attempts.record = this_sql, record  # type: ignore[assignment]
+        queue.apply_transitions_sql, attempts.record = this_sql, record  # type: ignore[assignment]
         queue._transition_values = values  # type: ignore[assignment]
 
     return finish, restore
