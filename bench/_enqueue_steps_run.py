@@ -29,6 +29,9 @@ from jobs_core.store.sqlite.store import SqliteStore
 
 BATCH = 1000
 PASSES = 5
+LOCK_WAIT_SECS = 30.0
+"""How long `begin` and `retried` try again while the lock is held before they give up (a
+checkpoint holds it for milliseconds; longer means another process is stuck)."""
 BEGIN: tuple[str, ...] = ("BEGIN IMMEDIATE",)
 """How the store begins a write transaction (`begin_like`): on a tree with the inbox
 attached, BEGIN then `inbox.TAKE_LOCK` (BEGIN IMMEDIATE would take the inbox's write lock
@@ -48,13 +51,14 @@ def begin(conn: Any) -> None:
     thread takes `jobs.db`'s write lock for a moment now and then (the store's own writes
     poll then, `SqliteStore._spin`)."""
     raw = getattr(conn, "conn", conn)  # a `Timed`'s connection
+    deadline = time.monotonic() + LOCK_WAIT_SECS
     while True:
         try:
             for statement in BEGIN:
                 conn.execute(statement)
             return
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error):
+            if "locked" not in str(error) or time.monotonic() > deadline:
                 raise
             if raw.in_transaction:
                 raw.execute("ROLLBACK")
@@ -62,12 +66,13 @@ def begin(conn: Any) -> None:
 
 def retried(fn: Callable[[], Any]) -> None:
     """`fn` (a whole write transaction) called again while the lock is held (`begin`)."""
+    deadline = time.monotonic() + LOCK_WAIT_SECS
     while True:
         try:
             fn()
             return
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error):
+            if "locked" not in str(error) or time.monotonic() > deadline:
                 raise
 
 
@@ -158,13 +163,28 @@ async def least_cpu(layers: dict[str, Layer], n: int, per: int = 1) -> dict[str,
     return {name: secs / (n * per) * 1e6 for name, secs in best.items()}
 
 
+TO_JOBS_DB = {"created_by": "enqueue_steps"}
+"""On a tree with the inbox (`jobs.inbox`, the thirteenth pass on), a plain job's enqueue is
+an append to the inbox, and only `_in_transaction` would write `jobs.db`: the layers would
+measure two paths. This option sends every layer's job to `jobs.db` with nothing looked up
+(`queue.inbox_route`), so the steps stay differences of one path."""
+
+
 async def single(jobs: BackgroundJobs, n: int) -> dict[str, float]:
-    """CPU µs of one awaited enqueue, layer by layer (each layer called on its own)."""
+    """CPU µs of one awaited enqueue, layer by layer (each layer called on its own); on a
+    tree with the inbox, of a job that goes to `jobs.db` (`TO_JOBS_DB`), and a plain job's
+    public enqueue (the inbox's append) beside them."""
     store: Any = jobs.store
     now = jobs.clock.now_ms()
-    job = (await jobs._builder.build([EnqueueRequest(command="noop", request={"i": 1})], now))[0]
+    options: dict[str, Any] = TO_JOBS_DB if getattr(store, "_inbox", None) is not None else {}
+    request = EnqueueRequest(command="noop", request={"i": 1}, **options)
+    job = (await jobs._builder.build([request], now))[0]
 
     async def public(k: int) -> None:
+        for i in range(k):
+            await jobs.enqueue("noop", {"i": i}, **options)
+
+    async def public_plain(k: int) -> None:
         for i in range(k):
             await jobs.enqueue("noop", {"i": i})
 
@@ -182,10 +202,11 @@ async def single(jobs: BackgroundJobs, n: int) -> dict[str, float]:
                 partial(store._in_transaction, partial(insert_group, group=[Pending([job], now)]))
             )
 
-    r = await least_cpu(
-        {"public enqueue": public, "store.enqueue": store_enqueue,
-         "_insert_group_now": group_now, "_in_transaction": transaction}, n,
-    )  # fmt: skip
+    layers = {"public enqueue": public, "store.enqueue": store_enqueue,
+              "_insert_group_now": group_now, "_in_transaction": transaction}  # fmt: skip
+    if options:
+        layers["public enqueue, plain (inbox)"] = public_plain
+    r = await least_cpu(layers, n)
     r.update(await statements(store._conn, lambda c: queue.insert_jobs(c, [job], now), n))
     return r
 
