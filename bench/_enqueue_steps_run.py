@@ -51,21 +51,22 @@ def begin(conn: Any) -> None:
     thread takes `jobs.db`'s write lock for a moment now and then (the store's own writes
     poll then, `SqliteStore._spin`)."""
     raw = getattr(conn, "conn", conn)  # a `Timed`'s connection
-    deadline = time.monotonic() + LOCK_WAIT_SECS
-    while True:
+
+    def attempt() -> None:
         try:
             for statement in BEGIN:
                 conn.execute(statement)
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() > deadline:
-                raise
-            if raw.in_transaction:
+        except sqlite3.OperationalError:
+            if raw.in_transaction:  # BEGIN went through, the lock did not
                 raw.execute("ROLLBACK")
+            raise
+
+    retried(attempt)
 
 
 def retried(fn: Callable[[], Any]) -> None:
-    """`fn` (a whole write transaction) called again while the lock is held (`begin`)."""
+    """`fn` (a whole write transaction, or `begin`'s) called again while the lock is held,
+    for up to `LOCK_WAIT_SECS`."""
     deadline = time.monotonic() + LOCK_WAIT_SECS
     while True:
         try:

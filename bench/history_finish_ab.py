@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import sys
 import time
@@ -53,8 +54,6 @@ def without(text: str, parts: list[tuple[str, str]]) -> str:
 
 
 def sqlite_finisher(store: Any) -> tuple[Finisher, Callable[[], Awaitable[None]]]:
-    import functools
-
     from jobs_core.store.sqlite import attempts, queue
 
     this_sql, record, values = (
