@@ -36,6 +36,17 @@ def extract_revision(rev: str, into: str, *paths: str) -> None:
     subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
 
 
+def base_tree(base: str | None, base_dir: str | None, extracted: str) -> str | None:
+    """The tree to compare this one with: `base_dir` as it is, or revision `base` extracted
+    into `extracted` (a temporary directory); None when neither is given."""
+    if base_dir:
+        return base_dir
+    if base:
+        extract_revision(base, extracted)
+        return extracted
+    return None
+
+
 def rotated(names: list[str], n: int) -> list[str]:
     """The order of round `n` when runs of several trees take turns going first (with two,
     they alternate), so that a shared machine's drift falls on all of them."""

@@ -164,11 +164,12 @@ async def least_cpu(layers: dict[str, Layer], n: int, per: int = 1) -> dict[str,
     return {name: secs / (n * per) * 1e6 for name, secs in best.items()}
 
 
-TO_JOBS_DB = {"created_by": "enqueue_steps"}
+TO_JOBS_DB = {"worker": "enqueue_steps"}
 """On a tree with the inbox (`jobs.inbox`, the thirteenth pass on), a plain job's enqueue is
 an append to the inbox, and only `_in_transaction` would write `jobs.db`: the layers would
 measure two paths. This option sends every layer's job to `jobs.db` with nothing looked up
-(`queue.inbox_route`), so the steps stay differences of one path."""
+(`queue.inbox_route`), so the steps stay differences of one path. A named worker: the
+inbox carries `created_by`, which this tool set before, since the seventeenth pass."""
 
 
 async def single(jobs: BackgroundJobs, n: int) -> dict[str, float]:

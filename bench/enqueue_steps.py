@@ -18,7 +18,7 @@ transaction less its statements. The floors: BEGIN IMMEDIATE, one row of our sha
 (or 1,000 by `executemany`, or by multi-row INSERTs of 100 rows), its summary (bound;
 copied for 1,000), COMMIT, in a store of their own. On a tree with the inbox (a plain job's
 enqueue appends to `jobs.inbox`, which no layer below it shares) the single steps are those
-of a job that goes to `jobs.db` (`created_by` set), and "a plain job's enqueue (the inbox)"
+of a job that goes to `jobs.db` (a named worker's), and "a plain job's enqueue (the inbox)"
 is the public call of a plain job, total. Medians of the rounds; prints a table and a final
 JSON line.
 """

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from _common import data_dir, extract_revision, final_line, median, print_table, rotated
+from _common import base_tree, data_dir, final_line, median, print_table, rotated
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -105,10 +105,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jobs-producers-base-") as extracted:
         trees = {"this tree": ROOT}
-        if args.base or args.base_dir:
-            base = args.base_dir or extracted
-            if args.base:
-                extract_revision(args.base, base)
+        base = base_tree(args.base, args.base_dir, extracted)
+        if base is not None:
             trees = {args.base or args.base_dir: base, **trees}
         runs: dict[str, list[float]] = {name: [] for name in trees}
         for n in range(args.rounds):

@@ -12,7 +12,7 @@ Usage: uv run python bench/wal_rewind.py [--rounds 3] [--commits 6000] [--enqueu
   (`Checkpointer.rewind`, what `jobs` does) and without it (`REWIND_TRIES = 0`: only the
   checkpointer thread's RESTART, which a producer committing back to back seldom lets in).
   The first half of the enqueues is not timed (the WAL grows to its first rewind then).
-  Each job sets `created_by` (`TO_JOBS_DB`): a plain job goes to the inbox (`jobs.inbox`,
+  Each job is a named worker's (`TO_JOBS_DB`): a plain job goes to the inbox (`jobs.inbox`,
   since the thirteenth pass), whose WAL the rewind is not about; this one is inserted in
   `jobs.db` as every job was when the tool was written.
 
@@ -35,9 +35,10 @@ from jobs_core import BackgroundJobs, Durability, Settings
 from jobs_core.store.sqlite import checkpointer
 
 SYNC = {"FULL": 2, "NORMAL": 1}
-TO_JOBS_DB: dict[str, Any] = {"created_by": "wal_rewind"}
+TO_JOBS_DB: dict[str, Any] = {"worker": "wal_rewind"}
 """An option that keeps a job out of the inbox (`queue.inbox_route`) and looks nothing up:
-the producer's commits are `jobs.db`'s, whose WAL is rewound."""
+the producer's commits are `jobs.db`'s, whose WAL is rewound. (`created_by` until the inbox
+carried it, the seventeenth pass.)"""
 
 
 def bare(

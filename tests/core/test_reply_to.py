@@ -297,6 +297,29 @@ def test_validate_reply_to_refuses_bad_syntax(text: str, match: str) -> None:
         validate_reply_to(text)
 
 
+def test_validate_reply_to_checks_a_text_once_and_a_refused_one_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from jobs_core import reply_to
+
+    parsed: list[str] = []
+    real_parse = reply_to._parse
+
+    def counting(text: str, env: Any) -> ReplyTarget:
+        parsed.append(text)
+        return real_parse(text, env)
+
+    monkeypatch.setattr(reply_to, "_parse", counting)
+    reply_to._valid_syntax.cache_clear()
+    for _ in range(3):
+        validate_reply_to(URL)
+    assert parsed == [URL]  # one producer, one address: checked once
+    for _ in range(2):
+        with pytest.raises(InvalidReplyToError, match="unsupported scheme"):
+            validate_reply_to("ftp://example.com/x")
+    assert parsed == [URL, "ftp://example.com/x", "ftp://example.com/x"]
+
+
 UNSET_ENV = {
     "token": (f"$MISSING@{URL}", "environment variable MISSING \\(the bearer token\\) is not set"),
     "header value": (

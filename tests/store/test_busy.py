@@ -59,9 +59,9 @@ async def test_busy_write_waits_for_the_lock_without_blocking_the_loop(
     jobs.command(item)
     await jobs.enqueue("item", {"n": 0})
     with locked(store_dir) as lock:
-        # An option the inbox does not carry: a plain job (or one with a queue or a
+        # A ref_id, looked up as it is inserted: a plain job (or one with a queue or a
         # priority) goes to the inbox, which this lock does not hold.
-        ref = await waits_for_the_lock(lock, jobs.enqueue("item", {"n": 1}, created_by="t"))
+        ref = await waits_for_the_lock(lock, jobs.enqueue("item", {"n": 1}, ref_id="t"))
     assert (await jobs.get_job(ref.id)).job is not None
 
 
@@ -72,7 +72,7 @@ async def test_busy_write_gives_up_after_the_busy_timeout(
     jobs.command(item)
     await jobs.enqueue("item", {"n": 0})
     with locked(store_dir), pytest.raises(StoreBusyError, match=r"jobs\.db stayed locked"):
-        await jobs.enqueue("item", {"n": 1}, created_by="t")  # not for the inbox: `jobs.db`
+        await jobs.enqueue("item", {"n": 1}, ref_id="t")  # not for the inbox: `jobs.db`
     await jobs.enqueue("item", {"n": 2})
     assert await jobs.count_jobs() == 2
 

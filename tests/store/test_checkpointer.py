@@ -41,8 +41,9 @@ async def test_wal_is_rewound_while_a_producer_keeps_committing(
     # goes on up to ~40 MB. With passive checkpoints alone the WAL started over 0 or 1 times
     # in 10 MB and grew to ~the 10 MB.
     for n in range(MAX_ENQUEUES):
-        # `created_by`: each job committed to `jobs.db` itself, not to the inbox.
-        await jobs.enqueue("item", {"n": n, "pad": "x" * 3000}, created_by="producer")
+        # A ref_id (looked up as it is inserted): each job committed to `jobs.db` itself,
+        # not to the inbox.
+        await jobs.enqueue("item", {"n": n, "pad": "x" * 3000}, ref_id=f"producer-{n}")
         largest = max(largest, os.path.getsize(wal))
         if n % 100 == 0 and rewinds(wal) >= 4:
             break

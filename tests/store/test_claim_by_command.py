@@ -122,4 +122,4 @@ async def test_a_v6_store_gets_the_ready_index_by_command_and_its_jobs_still_run
         "worker", "queue", "command", "priority", "run_after", "id"
     ]  # fmt: skip
     with sqlite3.connect(tmp_path / "jobs.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 11
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 12

@@ -14,6 +14,7 @@ import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from jobs_core import (
     BackgroundJobs,
     Durability,
     EnqueueRequest,
+    Job,
     JobRef,
     JobState,
     RetryPolicy,
@@ -161,7 +163,7 @@ async def test_a_claim_takes_ready_jobs_first_then_starts_the_inbox_in_order(
 ) -> None:
     jobs = make_jobs(start_engine=False)
     jobs.command(item)
-    older = await jobs.enqueue("item", {"n": 0}, created_by="to jobs.db")
+    older = await jobs.enqueue("item", {"n": 0}, ref_id="to jobs.db")  # a lookup: `jobs.db`
     plain = await items(jobs, 3, 1)
     store = jobs.store
     now = jobs.clock.now_ms()
@@ -175,6 +177,21 @@ async def test_a_claim_takes_ready_jobs_first_then_starts_the_inbox_in_order(
     assert inbox_rows(store_dir) <= 3  # moved; trimmed later
 
 
+async def enqueued_beside_the_lock(
+    jobs: BackgroundJobs, store_dir: str, options: dict[str, Any]
+) -> Job:
+    """The second job of `producer`'s store, enqueued with `options` while `jobs.db`'s write
+    lock is held: it must not wait (it goes to the inbox), and is then read back queued."""
+    with locked(store_dir):  # nothing of it needs `jobs.db`: it does not wait
+        started = time.monotonic()
+        ref = await asyncio.wait_for(jobs.enqueue("item", {"n": 1}, **options), 5)
+        assert time.monotonic() - started < 0.5
+        assert inbox_rows(store_dir) == 2
+    job = (await jobs.get_job(ref.id)).job
+    assert job is not None and job.state is JobState.QUEUED
+    return job
+
+
 async def test_a_job_with_a_queue_priority_key_and_expiry_goes_through_the_inbox_whole(
     make_jobs: MakeJobs, store_dir: str
 ) -> None:
@@ -184,13 +201,7 @@ async def test_a_job_with_a_queue_priority_key_and_expiry_goes_through_the_inbox
         "expires_in": timedelta(hours=1), "retry": RetryPolicy(backoff="fixed", base=2.0),
         "tag": "welcome",
     }  # fmt: skip
-    with locked(store_dir):  # nothing of it needs `jobs.db`: it does not wait
-        started = time.monotonic()
-        ref = await asyncio.wait_for(jobs.enqueue("item", {"n": 1}, **options), 5)  # type: ignore[arg-type]
-        assert time.monotonic() - started < 0.5
-        assert inbox_rows(store_dir) == 2
-    job = (await jobs.get_job(ref.id)).job
-    assert job is not None and job.state is JobState.QUEUED
+    job = await enqueued_beside_the_lock(jobs, store_dir, options)
     assert (job.queue, job.priority, job.concurrency_key, job.concurrency_limit, job.tag) == (
         "mail",
         3,
@@ -200,9 +211,98 @@ async def test_a_job_with_a_queue_priority_key_and_expiry_goes_through_the_inbox
     )
     assert job.expires_at is not None and job.expires_at > jobs.clock.now_ms()
     assert job.retry_policy == RetryPolicy(backoff="fixed", base=2.0)
-    plain = (await jobs.get_job(ref.id - 1)).job
+    plain = (await jobs.get_job(job.id - 1)).job
     assert plain is not None and (plain.queue, plain.priority, plain.tag) == ("default", 0, None)
     assert (plain.concurrency_key, plain.expires_at, plain.retry_policy) == (None, None, None)
+
+
+async def test_a_job_with_a_creator_user_callback_reply_to_and_args_goes_through_the_inbox_whole(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    jobs = await producer(make_jobs)
+    jobs.command(name="later")(item)
+    options = {
+        "created_by": "web", "user_id": "u7", "callback": "later",
+        "reply_to": "http://127.0.0.1:9/hook", "args": {"lang": "en"},
+    }  # fmt: skip
+    job = await enqueued_beside_the_lock(jobs, store_dir, options)
+    assert (job.created_by, job.user_id, job.callback, job.reply_to, job.args) == (
+        "web",
+        "u7",
+        "later",
+        "http://127.0.0.1:9/hook",
+        {"lang": "en"},
+    )
+
+
+async def test_plain_routed_and_created_jobs_enqueued_together_keep_their_own_columns(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    # One group commit of rows of three widths (`inbox.append` pads them to the widest).
+    jobs = await producer(make_jobs)
+    options: list[dict[str, object]] = [{}, {"queue": "mail"}, {"created_by": "web"}] * 2
+    with locked(store_dir):
+        refs = await asyncio.wait_for(
+            asyncio.gather(*(jobs.enqueue("item", {"n": n}, **o) for n, o in enumerate(options))),  # type: ignore[arg-type]
+            5,
+        )
+        assert inbox_rows(store_dir) == 7
+    found = [(await jobs.get_job(r.id)).job for r in refs]
+    assert [(j.queue, j.created_by) for j in found if j is not None] == [
+        ("default", None), ("mail", None), ("default", "web"),
+    ] * 2  # fmt: skip
+
+
+@pytest.mark.usefixtures("unmoved")
+async def test_plain_inbox_jobs_behind_a_job_with_a_creator_are_not_started_ahead_of_it(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    # A row setting only a creator is routed: a claim moves it in whole, and never starts
+    # it (or the plain rows behind it) straight from the inbox, which copies no such column.
+    jobs = with_item(make_jobs)
+    first = await jobs.enqueue("item", {"n": 0})
+    created = await jobs.enqueue("item", {"n": 1}, created_by="web")
+    last = await jobs.enqueue("item", {"n": 2})
+    assert inbox_rows(store_dir) == 3 and live_ids(store_dir) == []
+    assert await claim_ids(jobs, 10) == [first.id, created.id, last.id]
+    job = (await jobs.get_job(created.id)).job
+    assert job is not None and job.created_by == "web" and job.state is JobState.STARTED
+
+
+async def test_a_process_of_schema_11_fails_at_its_move_once_the_inbox_is_upgraded(
+    make_jobs: MakeJobs, store_dir: str
+) -> None:
+    # Schema 11's statement for the first routed row (its WHERE lacks the creator, user,
+    # callback, reply_to and args): a process of that version still running when a newer
+    # one upgrades the inbox must not take a row with a creator for a plain one.
+    old_first_routed = (
+        "SELECT min(seq) FROM inbox INDEXED BY ix_inbox_routed WHERE seq > 0 AND (queue IS NOT"
+        " NULL OR priority IS NOT NULL OR concurrency_key IS NOT NULL OR concurrency_limit IS"
+        " NOT NULL OR expires_at IS NOT NULL OR retry_policy IS NOT NULL OR tag IS NOT NULL OR"
+        " meta IS NOT NULL)"
+    )
+    await (await producer(make_jobs)).close()
+    path = os.path.join(store_dir, inbox.INBOX_FILE)
+    with sqlite3.connect(path) as conn:  # the inbox as schema 11 left it
+        conn.execute(f"DROP INDEX {inbox.ROUTED_INDEX_NAME}")
+        conn.execute(
+            "CREATE INDEX ix_inbox_routed ON inbox(seq) WHERE (queue IS NOT NULL OR priority IS"
+            " NOT NULL OR concurrency_key IS NOT NULL OR concurrency_limit IS NOT NULL OR"
+            " expires_at IS NOT NULL OR retry_policy IS NOT NULL OR tag IS NOT NULL OR meta IS"
+            " NOT NULL)"
+        )
+        assert conn.execute(old_first_routed).fetchone() == (None,)
+    conn.close()
+    second = with_item(make_jobs)
+    ref = await second.enqueue("item", {"n": 1}, created_by="web")
+    with (
+        sqlite3.connect(path) as conn,
+        pytest.raises(sqlite3.OperationalError, match="no such index"),
+    ):
+        conn.execute(old_first_routed)
+    conn.close()
+    job = (await second.get_job(ref.id)).job
+    assert job is not None and job.created_by == "web"
 
 
 @pytest.fixture
@@ -274,7 +374,7 @@ async def test_a_ready_job_of_lower_priority_waits_for_the_jobs_left_in_the_inbo
 ) -> None:
     jobs = with_item(make_jobs)
     later = timedelta(hours=1)
-    low = await jobs.enqueue("item", {"n": 0}, priority=-1, created_by="x", run_after=later)
+    low = await jobs.enqueue("item", {"n": 0}, priority=-1, ref_id="low", run_after=later)
     plain = await items(jobs, 3, 1)
     assert await claim_ids(jobs, 1) == [plain[0].id]  # two plain jobs left in the inbox
     # Two hours on, the low job is due: the plain jobs still rank ahead of it.
@@ -288,7 +388,7 @@ async def test_a_ready_job_of_another_queue_takes_turns_with_the_jobs_in_the_inb
     make_jobs: MakeJobs,
 ) -> None:
     jobs = with_item(make_jobs)
-    mail = [await jobs.enqueue("item", {"n": n}, queue="mail", created_by="x") for n in range(3)]
+    mail = [await jobs.enqueue("item", {"n": n}, queue="mail", ref_id=f"m{n}") for n in range(3)]
     plain = await items(jobs, 3, 3)
     assert sorted(await claim_ids(jobs, 2)) == [mail[0].id, plain[0].id]
 
@@ -370,7 +470,7 @@ async def test_an_inbox_made_by_schema_10_gets_the_routed_columns(
     await (await producer(make_jobs)).close()
     path = os.path.join(store_dir, inbox.INBOX_FILE)
     with sqlite3.connect(path) as conn:  # the file as schema 10 made it, a job not moved
-        conn.execute("DROP INDEX ix_inbox_routed")
+        conn.execute(f"DROP INDEX {inbox.ROUTED_INDEX_NAME}")
         for name, _ in inbox.ROUTE_COLUMNS:
             conn.execute(f"ALTER TABLE inbox DROP COLUMN {name}")
         conn.execute(
@@ -395,7 +495,7 @@ async def test_an_inbox_made_by_schema_10_gets_the_routed_columns(
         indexes = [row[1] for row in conn.execute("PRAGMA index_list(inbox)")]
     conn.close()
     assert set(names) >= {name for name, _ in inbox.ROUTE_COLUMNS}
-    assert "ix_inbox_routed" in indexes
+    assert inbox.ROUTED_INDEX_NAME in indexes
 
 
 async def test_inbox_jobs_of_other_commands_are_moved_queued_not_started(

@@ -163,7 +163,7 @@ async def test_v1_store_and_month_files_read_and_migrate(tmp_path: Path) -> None
     assert "logs_truncated" in columns(tmp_path / "jobs_2026-10.db", "completed_job")
     assert set(FLOW_COLUMNS) <= set(columns(tmp_path / "jobs_2026-10.db", "completed_job"))
     assert version(tmp_path / "jobs_2026-10.db") == MONTH_VERSION == 4
-    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 11
+    assert version(tmp_path / "jobs.db") == LATEST_VERSION == 12
 
 
 async def test_a_store_of_the_flow_control_schema_gains_the_history(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ and commits overwrite it instead of appending."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 from dataclasses import replace
@@ -18,16 +19,20 @@ from tests.store.test_checkpointer import rewinds
 LIMIT = 64 * 1024
 
 
-WRITTEN = {"created_by": "test"}
-"""Jobs enqueued with an option the inbox does not carry: written to `jobs.db` (a plain job
-goes to the inbox)."""
+_REF_IDS = itertools.count()
+
+
+def written() -> dict[str, str]:
+    """The option of a job written to `jobs.db`: a fresh ref_id, looked up as it is inserted
+    (a plain job goes to the inbox)."""
+    return {"ref_id": f"written-{next(_REF_IDS)}"}
 
 
 async def filled(jobs: BackgroundJobs, wal: str) -> int:
     """Enqueue until the WAL holds twice its limit; how many jobs that took."""
     enqueued = 0
     while os.path.getsize(wal) < 2 * LIMIT:
-        await jobs.enqueue("item", {"pad": "x" * 3000}, **WRITTEN)
+        await jobs.enqueue("item", {"pad": "x" * 3000}, **written())
         enqueued += 1
     return enqueued
 
@@ -64,17 +69,17 @@ async def test_the_next_commit_rewinds_the_wal_the_checkpointer_could_not(
     reader = checkpoint_beside_a_reader(jobs, path)
     assert ckp.rewind_tries == checkpointer.REWIND_TRIES
     await jobs.enqueue(
-        "item", {"n": 1}, **WRITTEN
+        "item", {"n": 1}, **written()
     )  # still reading: this commit's RESTART fails too
     assert ckp.rewind_tries == checkpointer.REWIND_TRIES - 1
     reader.execute("COMMIT")
     reader.close()
 
-    await jobs.enqueue("item", {"n": 2}, **WRITTEN)  # its commit rewinds
+    await jobs.enqueue("item", {"n": 2}, **written())  # its commit rewinds
     assert ckp.rewind_tries == 0
     size = os.path.getsize(wal)
     await jobs.enqueue(
-        "item", {"n": 3}, **WRITTEN
+        "item", {"n": 3}, **written()
     )  # the first commit after it writes from the start
     assert rewinds(wal) == before + 1
     assert os.path.getsize(wal) == size  # overwritten, not appended to

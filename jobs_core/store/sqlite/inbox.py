@@ -6,10 +6,10 @@ in another process, spent a third of its time waiting out the engine's claims an
 (bench/README, issue 13's tenth and twelfth passes); at `Durability.FULL` each of its
 fsyncs waited too. A lone job that needs nothing looked up or decided as it is inserted
 (`queue.inbox_route`: no ref_id, unique key, parent, batch, dependency or named worker; a
-queue, priority, concurrency key, expiry, retry policy, tag or meta are columns like any
-other) and small groups of them are appended to `jobs.inbox` instead, with its own WAL and
-write lock, at the configured durability: the job is durable when `enqueue` returns, as
-before.
+queue, priority, concurrency key, expiry, retry policy, tag, meta, callback, creator, user,
+`reply_to` or args are columns like any other) and small groups of them are appended to
+`jobs.inbox` instead, with its own WAL and write lock, at the configured durability: the job
+is durable when `enqueue` returns, as before.
 
 Jobs move into `jobs.db` past a mark kept in `jobs.db` and moved in the same transaction,
 so a move happens exactly once whatever process dies when: before any job is inserted there
@@ -75,16 +75,28 @@ ROUTE_COLUMNS = (
     ("queue", "TEXT"), ("priority", "INTEGER"), ("concurrency_key", "TEXT"),
     ("concurrency_limit", "INTEGER"), ("expires_at", "INTEGER"), ("retry_policy", "TEXT"),
     ("tag", "TEXT"), ("meta", "TEXT"),
+    ("callback", "TEXT"), ("created_by", "TEXT"), ("user_id", "TEXT"), ("reply_to", "TEXT"),
+    ("args", "TEXT"),
 )  # fmt: skip
 """The optional columns a job in the inbox may set (NULL: `background_job`'s default), in
-`queue.inbox_route`'s order; all NULL is a plain job. Files made before them (schema 10)
-get them when a store of this version opens the inbox."""
-PLAIN_ROUTE: tuple[None, ...] = (None,) * len(ROUTE_COLUMNS)
+`queue.inbox_route`'s order; all NULL is a plain job. Files made before them (schema 10, the
+first eight; schema 11, the last five) get them when a store of this version opens the
+inbox."""
+FLOW_ROUTE_WIDTH = 8
+"""The first columns of `ROUTE_COLUMNS` (queue to meta): a route that sets none of the others
+(`queue.inbox_route`) holds these alone."""
 _ROUTED = ", ".join(name for name, _ in ROUTE_COLUMNS)
 _ROUTED_ROW = "(" + " OR ".join(f"{name} IS NOT NULL" for name, _ in ROUTE_COLUMNS) + ")"
-ROUTED_INDEX = f"CREATE INDEX IF NOT EXISTS ix_inbox_routed ON inbox(seq) WHERE {_ROUTED_ROW}"
+ROUTED_INDEX_NAME = "ix_inbox_routed_v12"
+ROUTED_INDEX = f"CREATE INDEX IF NOT EXISTS {ROUTED_INDEX_NAME} ON inbox(seq) WHERE {_ROUTED_ROW}"
 """The routed rows alone (a plain append writes no entry): whether one waits, and where the
-first is, are a seek, however many plain rows wait."""
+first is, are a seek, however many plain rows wait.
+
+Named for the schema that added the last five columns: schema 11's `ix_inbox_routed` (its
+WHERE without them) is dropped by `upgrade`, so that a process of that version still running
+beside this one fails loudly at its next move (its statements name the old index) instead
+of moving a row with a creator or user as a plain job, without them."""
+OLD_ROUTED_INDEX = "DROP INDEX IF EXISTS ix_inbox_routed"
 
 APPEND = """
 INSERT INTO inbox (id, command, request_type, request_body, run_after, created_date,
@@ -92,10 +104,21 @@ INSERT INTO inbox (id, command, request_type, request_body, run_after, created_d
 """
 """A plain job's row (`row_values` without a route): binding the routed columns' NULLs
 cost an awaited `enqueue` ~2 µs."""
-APPEND_ROUTED = f"""
+
+
+def _append_routed(width: int) -> str:
+    """The append of rows routed by the first `width` of `ROUTE_COLUMNS`."""
+    names = ", ".join(name for name, _ in ROUTE_COLUMNS[:width])
+    return f"""
 INSERT INTO inbox (id, command, request_type, request_body, run_after, created_date,
-    retry_limit, timeout_secs, {_ROUTED}) VALUES ({", ".join("?" * (8 + len(ROUTE_COLUMNS)))})
+    retry_limit, timeout_secs, {names}) VALUES ({", ".join("?" * (8 + width))})
 """
+
+
+APPEND_FLOW = _append_routed(FLOW_ROUTE_WIDTH)
+"""A row routed by its flow columns alone (a queue, priority...): binding the other five
+NULLs cost an awaited `enqueue` ~1.5 µs."""
+APPEND_ROUTED = _append_routed(len(ROUTE_COLUMNS))
 
 LAST_SEQ = "SELECT max(seq) FROM inbox"
 EPOCH_TABLE = "CREATE TABLE IF NOT EXISTS inbox_epoch (epoch TEXT NOT NULL)"
@@ -125,7 +148,7 @@ _UNKNOWN = """NOT EXISTS (SELECT 1 FROM main.background_job b WHERE b.id = i.id)
 set back (`jobs.db` restored from a copy beside a newer inbox) makes one known, and it
 must not run twice."""
 
-_FIRST_ROUTED = f"""(SELECT min(seq) FROM inbox.inbox INDEXED BY ix_inbox_routed
+_FIRST_ROUTED = f"""(SELECT min(seq) FROM inbox.inbox INDEXED BY {ROUTED_INDEX_NAME}
     WHERE seq > {_MARK} AND {_ROUTED_ROW})"""
 
 ALL = 9223372036854775807
@@ -147,7 +170,8 @@ INSERT INTO main.background_job (id, command, request_type, request_body, state,
     run_after, created_date, retry_limit, timeout_secs, {_ROUTED})
 SELECT id, command, request_type, request_body, 'queued', '', run_after, created_date,
     retry_limit, timeout_secs, coalesce(queue, 'default'), coalesce(priority, 0),
-    concurrency_key, coalesce(concurrency_limit, 1), expires_at, retry_policy, tag, meta
+    concurrency_key, coalesce(concurrency_limit, 1), expires_at, retry_policy, tag, meta,
+    callback, created_by, user_id, reply_to, args
 FROM inbox.inbox AS i
 WHERE seq > {_MARK} AND seq <= :upto AND {_UNKNOWN}
 ORDER BY seq
@@ -258,12 +282,14 @@ def open_inbox(directory: str, durability: Durability, busy_timeout_ms: int) -> 
 
 
 def upgrade(conn: sqlite3.Connection) -> None:
-    """Add the routed columns an inbox made by schema 10 lacks (inside the caller's
-    transaction); its rows are plain jobs, which they leave NULL."""
+    """Add the routed columns an inbox made by schema 10 or 11 lacks, and index the routed
+    rows by all of them (inside the caller's transaction); the rows already there leave the
+    new columns NULL, as they set none of them."""
     have = {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}
     for name, kind in ROUTE_COLUMNS:
         if name not in have:
             conn.execute(f"ALTER TABLE inbox ADD COLUMN {name} {kind}")
+    conn.execute(OLD_ROUTED_INDEX)
     conn.execute(ROUTED_INDEX)
 
 
@@ -432,9 +458,11 @@ class Inbox:
         for row, job_id in zip(rows, ids, strict=True):
             row[0] = job_id
         conn = self.writer
-        if any(len(row) > PLAIN_WIDTH for row in rows):
-            statement = APPEND_ROUTED
-            rows = [row if len(row) > PLAIN_WIDTH else [*row, *PLAIN_ROUTE] for row in rows]
+        width = max((len(row) for row in rows), default=PLAIN_WIDTH)
+        if width > PLAIN_WIDTH:
+            statement = APPEND_FLOW if width == FLOW_WIDTH else APPEND_ROUTED
+            rows = [row if len(row) == width else [*row, *(None,) * (width - len(row))]
+                    for row in rows]  # fmt: skip
         else:
             statement = APPEND
         try:
@@ -466,7 +494,9 @@ def started_jobs(rows: Sequence[Any], owner: str, now: int) -> list[Job]:
 
 
 PLAIN_WIDTH = 8
-"""Values in a plain job's row (`row_values`); a routed row adds `ROUTE_COLUMNS`."""
+"""Values in a plain job's row (`row_values`); a routed row adds its route: the first
+`FLOW_ROUTE_WIDTH` of `ROUTE_COLUMNS`, or all of them."""
+FLOW_WIDTH = PLAIN_WIDTH + FLOW_ROUTE_WIDTH
 PRIORITY_AT = PLAIN_WIDTH + 1
 """Where a routed row holds its priority (None: 0)."""
 
@@ -475,8 +505,8 @@ def row_values(
     command: str, request_type: str, request_body: str, run_after: int, created: int,
     retry_limit: int | None, timeout_secs: float | None, route: Sequence[Any] = (),
 ) -> list[Any]:  # fmt: skip
-    """A job's inbox row, its id (first) to set; `route`: its values of `ROUTE_COLUMNS`
-    (empty: a plain job, a row of `PLAIN_WIDTH` values)."""
+    """A job's inbox row, its id (first) to set; `route`: its values of `ROUTE_COLUMNS`, or
+    of their first `FLOW_ROUTE_WIDTH` (empty: a plain job, a row of `PLAIN_WIDTH` values)."""
     row = [0, command, request_type, request_body, run_after, created, retry_limit, timeout_secs]
     if route:
         row += route

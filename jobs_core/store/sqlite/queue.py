@@ -267,23 +267,31 @@ def is_plain(job: NewJob) -> bool:
 
 def inbox_route(job: NewJob) -> tuple[Any, ...] | None:
     """The job's values of the inbox's routed columns (`inbox.ROUTE_COLUMNS`, NULL where
-    `background_job` has the default) if its insert looks up or decides nothing (no ref_id,
-    unique key, parent, batch, dependency or named worker, none of the columns the inbox
-    lacks), else None: it goes to `jobs.db`. A plain job's is empty (it sets none)."""
+    `background_job` has the default; the first `inbox.FLOW_ROUTE_WIDTH` alone when it sets
+    none of the others) if its insert looks up or decides nothing (no ref_id, unique key,
+    parent, batch, dependency or named worker), else None: it goes to `jobs.db`. A plain
+    job's is empty (it sets none)."""
     if is_plain(job):
         return ()
     if (
         job.parent_id is not None or job.depends_on is not None or job.ref_id is not None
-        or job.callback is not None or job.batch_id is not None or job.created_by is not None
-        or job.user_id is not None or job.reply_to is not None or job.args or job.waits
-        or job.worker or job.unique_key is not None
+        or job.batch_id is not None or job.waits or job.worker or job.unique_key is not None
     ):  # fmt: skip
         return None
     key = job.concurrency_key
-    return (
+    flow = (
         None if job.queue == DEFAULT_QUEUE else job.queue, job.priority or None, key,
         None if key is None else job.concurrency_limit, job.expires_at, job.retry_policy,
         job.tag, json.dumps(job.meta) if job.meta else None,
+    )  # fmt: skip
+    if (
+        job.callback is None and job.created_by is None and job.user_id is None
+        and job.reply_to is None and not job.args
+    ):  # fmt: skip
+        return flow
+    return (
+        *flow, job.callback, job.created_by, job.user_id, job.reply_to,
+        json.dumps(job.args) if job.args else None,
     )  # fmt: skip
 
 

@@ -406,9 +406,16 @@ expiry, retry policy, tag and meta (`inbox.ROUTE_COLUMNS`, added to the inbox fi
 opens it). A version that moves only plain rows would drop those, so it must not open the
 store: it refuses a newer schema."""
 
+LIVE_V12 = ""
+"""v12: no change to `jobs.db`; the inbox's rows may also carry a callback, creator, user,
+`reply_to` and args (the last five of `inbox.ROUTE_COLUMNS`), and its routed rows are indexed
+as `inbox.ROUTED_INDEX_NAME`. A version of schema 11 would move a row that sets only those
+as a plain job, without them: it refuses the store, and one already running when the inbox
+is upgraded fails at its next move (`inbox.ROUTED_INDEX`)."""
+
 LIVE_MIGRATIONS: list[str] = [
     LIVE_V1, LIVE_V2, LIVE_V3, LIVE_V4, LIVE_V5, LIVE_V6, LIVE_V7, LIVE_V8, LIVE_V9, LIVE_V10,
-    LIVE_V11,
+    LIVE_V11, LIVE_V12,
 ]  # fmt: skip
 """Migration N (1-based) brings `PRAGMA user_version` from N-1 to N."""
 
