@@ -71,7 +71,7 @@ def build_parser() -> Parser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; expected failures end as one `jobs: error: ...` line and exit 1 or 2."""
     try:
-        args = build_parser().parse_args(attach_negative_values(argv))
+        args = build_parser().parse_args(queue.listing_by_default(attach_negative_values(argv)))
         if getattr(args, "needs_store", False):
             args.directory = store_location(args.directory)
         code: int = args.func(args)

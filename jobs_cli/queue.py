@@ -30,8 +30,9 @@ _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
-        "queue", help="list queues, or set, pause or resume one (store-wide, at once)"
-    )
+        "queue", help="list queues, or set, pause or resume one (store-wide, at once)",
+        description="With no ACTION (or only a STORE), list the queues.",
+    )  # fmt: skip
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="every queue with its settings and figures")
     add_store_argument(listing)
@@ -56,6 +57,20 @@ def add_parser(commands: Any) -> None:
         sub = actions.add_parser(action, help=f"{verb} a queue (running jobs finish)")
         _queue_arguments(sub)
         sub.set_defaults(func=set_command, paused=action == "pause")
+
+
+QUEUE_ACTIONS = ("list", "set", "pause", "resume")
+
+
+def listing_by_default(argv: list[str]) -> list[str]:
+    """`jobs queue` and `jobs queue STORE [--json]` as `jobs queue list ...`: listing is what
+    the bare command is for (help, `-h`, is left to argparse)."""
+    if argv[:1] != ["queue"]:
+        return argv
+    following = argv[1:2]
+    if following and (following[0] in QUEUE_ACTIONS or following[0] in ("-h", "--help")):
+        return argv
+    return ["queue", "list", *argv[1:]]
 
 
 def add_why_parser(commands: Any) -> None:

@@ -65,6 +65,17 @@ def test_queue_set_refuses_bad_values_in_one_line(
     assert result.stderr.count("\n") == 1
 
 
+async def test_queue_with_no_action_lists_the_queues(cli: Cli, store: str) -> None:
+    cli("queue", "pause", store, "mail")
+    listed = cli("queue", "list", store).stdout
+    assert listed.startswith("# QUEUES: 1 (1 paused)\n")
+    assert cli("queue", store).stdout == listed
+    assert cli("queue", env={"JOBS_STORE": store}).stdout == listed
+    [row] = json.loads(cli("queue", store, "--json").stdout)
+    assert (row["name"], row["paused"]) == ("mail", True)
+    assert "With no ACTION (or only a STORE), list the queues." in cli("queue", "--help").stdout
+
+
 def test_queue_action_without_a_name_is_refused(cli: Cli, store: str) -> None:
     result = cli("queue", "pause", store)
     assert result.returncode == 2
