@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import re
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -144,15 +145,24 @@ def set_command(args: argparse.Namespace) -> int:
     paused = getattr(args, "paused", None)
     if concurrency is UNSET and rate_limit is UNSET and paused is None:
         raise CliError("nothing to set: give --concurrency or --rate-limit", USAGE)
-    settings: QueueSettings = run(
-        _with_store(
-            args.directory,
-            lambda jobs: jobs.set_queue(
-                args.name, concurrency=concurrency, rate_limit=rate_limit, paused=paused
-            ),
+
+    async def change(jobs: BackgroundJobs) -> tuple[QueueSettings, list[str]]:
+        known = [q.name for q in await jobs.queues()]
+        settings = await jobs.set_queue(
+            args.name, concurrency=concurrency, rate_limit=rate_limit, paused=paused
         )
-    )
+        return settings, known
+
+    settings, known = run(_with_store(args.directory, change))
     print(describe(settings))
+    if args.name not in known:
+        # Set all the same (a queue may be held back before its first job), but a typo
+        # would otherwise leave the real queue running unnoticed.
+        print(
+            f"note: queue {args.name} had no jobs, settings or finishes in the last 15 minutes;"
+            f" queues that do: {', '.join(known) or 'none'}",
+            file=sys.stderr,
+        )
     return 0
 
 

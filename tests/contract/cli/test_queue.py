@@ -46,6 +46,20 @@ async def test_queue_commands_take_the_store_from_the_environment(cli: Cli, stor
     assert done.stdout == "queue reports: paused, concurrency no limit, rate limit no limit\n"
 
 
+async def test_setting_a_queue_nothing_used_yet_sets_it_with_a_note_naming_the_known_ones(
+    cli: Cli, store: str
+) -> None:
+    cli("queue", "set", store, "email", "--concurrency", "3")
+    typo = cli("queue", "pause", store, "emial")
+    assert typo.returncode == 0 and typo.stdout.startswith("queue emial: paused")
+    assert typo.stderr == (
+        "note: queue emial had no jobs, settings or finishes in the last 15 minutes;"
+        " queues that do: email\n"
+    )
+    again = cli("queue", "resume", store, "emial")  # it has settings now: no note
+    assert again.returncode == 0 and again.stderr == ""
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
