@@ -6,12 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
-from datetime import timedelta
 from typing import Any
 
-from jobs_core import UNSET, BackgroundJobs, QueueSettings, RateLimit, WaitInfo
+from jobs_core import UNSET, BackgroundJobs, InvalidOptionError, QueueSettings, RateLimit, WaitInfo
 from jobs_core.store.url import is_store_url
 
 from .common import (
@@ -24,9 +22,6 @@ from .common import (
     store_location,
 )
 from .queue_report import queue_json, queue_lines
-
-_RATE = re.compile(r"^(\d+)\s*/\s*(\d*(?:\.\d+)?)\s*(ms|s|m|h|d)$")
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
 def add_parser(commands: Any) -> None:
@@ -103,15 +98,10 @@ def rate_value(text: str) -> RateLimit | None:
     """`--rate-limit`: `N/WINDOW` (`100/1m`, `10/s`, `5/500ms`), or `none`."""
     if text.strip().lower() == "none":
         return None
-    found = _RATE.match(text.strip())
-    if found is None or int(found[1]) < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected N/WINDOW such as 100/1m, 10/s or 5/500ms, or 'none'; got '{text}'"
-        )
-    per_ms = float(found[2] or 1) * _UNIT_MS[found[3]]
-    if per_ms < 1:
-        raise argparse.ArgumentTypeError(f"the window must be at least 1 ms, got '{text}'")
-    return RateLimit(int(found[1]), per=timedelta(milliseconds=per_ms))
+    try:
+        return RateLimit.parse(text)
+    except InvalidOptionError as error:
+        raise argparse.ArgumentTypeError(f"{error} (or 'none' for no limit)") from None
 
 
 def _place_name(args: argparse.Namespace) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -47,6 +48,25 @@ class RateLimit:
 
     def __str__(self) -> str:
         return f"{self.limit}/{format_window(self.per_ms)}"
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        """The rate limit written `N/WINDOW`, as `str` writes it and operators type it:
+        `100/1m`, `10/s` (a window of one unit), `5/500ms`, `1000/1.5h`; units ms, s, m, h, d.
+        Raises InvalidOptionError naming the text otherwise."""
+        found = _RATE_TEXT.match(text.strip())
+        if found is None or int(found[1]) < 1:
+            raise InvalidOptionError(
+                f"expected N/WINDOW such as 100/1m, 10/s or 5/500ms; got '{text}'"
+            )
+        per_ms = float(found[2] or 1) * _UNIT_MS[found[3]]
+        if per_ms < 1:
+            raise InvalidOptionError(f"the window must be at least 1 ms, got '{text}'")
+        return cls(int(found[1]), per=timedelta(milliseconds=per_ms))
+
+
+_RATE_TEXT = re.compile(r"^(\d+)\s*/\s*(\d*(?:\.\d+)?)\s*(ms|s|m|h|d)$")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
 def format_window(ms: int) -> str:

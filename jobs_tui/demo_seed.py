@@ -60,6 +60,7 @@ TOUR: dict[str, tuple[str, ...]] = {
     "copy_menu": ("4", "y"),
     "jump": ("colon",),
     "queue_concurrency": ("8", "e"),
+    "queue_rate_limit": ("8", "down", "r"),
 }
 """Every screen and modal of the app on the seeded store, and the keys that reach it from
 the dashboard (the snapshot tests and `scripts/screenshots.py` take this tour)."""

@@ -1,9 +1,11 @@
 """The queues view: per queue its concurrency, running and queued jobs, pause state, rate
 limit and current rate, jobs finished and failed in the last 15 minutes; keys to pause or
-resume a queue and to change its concurrency (confirmed; every engine applies it)."""
+resume a queue and to change its concurrency or rate limit (confirmed; every engine applies
+it)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -11,11 +13,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from jobs_core import QueueInfo, QueueSettings
+from jobs_core import QueueInfo, QueueSettings, RateLimit
 from jobs_core.flow_records import format_window
 from jobs_tui.messages import QueuesLoaded
 from jobs_tui.screens.base import DataScreen
-from jobs_tui.screens.concurrency import ConcurrencyScreen, Limit
+from jobs_tui.screens.queue_prompts import (
+    ConcurrencyScreen,
+    Limit,
+    QueueSettingScreen,
+    RateLimitScreen,
+    V,
+)
 from jobs_tui.themes import Palette
 from jobs_tui.widgets.keyed_table import Cells, Column, KeyedTable, Row
 
@@ -32,7 +40,7 @@ QUEUE_TABLE: list[Column] = [
 ]
 NOTE = (
     "Limits hold across every engine of the store and apply at their next claim; running "
-    "jobs finish. p pause/resume, e concurrency (both confirmed)."
+    "jobs finish. p pause/resume, e concurrency, r rate limit (each confirmed)."
 )
 
 
@@ -68,6 +76,7 @@ class QueuesScreen(DataScreen):
     BINDINGS: ClassVar = [
         Binding("p", "toggle_pause", "Pause/resume", id="queue.pause"),
         Binding("e", "set_concurrency", "Concurrency", id="queue.concurrency"),
+        Binding("r", "set_rate_limit", "Rate limit", id="queue.rate_limit"),
     ]
 
     def __init__(self) -> None:
@@ -97,7 +106,7 @@ class QueuesScreen(DataScreen):
         return self.queues.get(key) if key is not None else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle_pause", "set_concurrency"):
+        if action in ("toggle_pause", "set_concurrency", "set_rate_limit"):
             if self.jobs_app.read_only:
                 return False
             queue = self.selected_queue()
@@ -126,20 +135,48 @@ class QueuesScreen(DataScreen):
         queue = self.selected_queue()
         if queue is None or queue.worker or self.jobs_app.refuse_write():
             return
-
-        def chosen(typed: Limit | None) -> None:
-            if typed is None:
-                return
-            limit = typed.value
-            words = "no limit" if limit is None else f"at most {limit} running at once"
-            self.confirm_then(
-                f"Set queue '{queue.name}' to {words}, across every engine?",
-                lambda: self._concurrency(queue.name, limit),
-            )
-
-        self.app.push_screen(ConcurrencyScreen(queue.name, queue.concurrency), chosen)
+        self._ask_then_set(
+            ConcurrencyScreen(queue.name, queue.concurrency),
+            lambda limit: "no limit" if limit is None else f"at most {limit} running at once",
+            lambda limit: self._concurrency(queue.name, limit),
+        )
 
     async def _concurrency(self, name: str, limit: int | None) -> str:
         settings: QueueSettings = await self.jobs.set_queue(name, concurrency=limit)
         shown = "no limit" if settings.concurrency is None else str(settings.concurrency)
         return f"Queue '{name}': concurrency {shown}"
+
+    def action_set_rate_limit(self) -> None:
+        queue = self.selected_queue()
+        if queue is None or self.jobs_app.refuse_write():
+            return
+        self._ask_then_set(
+            RateLimitScreen(queue.name, queue.rate_limit),
+            lambda rate: "no rate limit" if rate is None
+            else f"at most {rate.limit} starts every {format_window(rate.per_ms)}",
+            lambda rate: self._rate_limit(queue.name, rate),
+        )  # fmt: skip
+
+    async def _rate_limit(self, name: str, rate: RateLimit | None) -> str:
+        settings: QueueSettings = await self.jobs.set_queue(name, rate_limit=rate)
+        shown = "no limit" if settings.rate_limit is None else str(settings.rate_limit)
+        return f"Queue '{name}': rate limit {shown}"
+
+    def _ask_then_set(
+        self,
+        prompt: QueueSettingScreen[V],
+        words: Callable[[V | None], str],
+        apply: Callable[[V | None], Awaitable[str]],
+    ) -> None:
+        """Ask with `prompt`; the value typed (None: no limit) is confirmed, in `words`, then
+        applied for every engine (`apply` says what it did)."""
+
+        def chosen(typed: Limit[V] | None) -> None:
+            if typed is not None:
+                value = typed.value
+                self.confirm_then(
+                    f"Set queue '{prompt.queue}' to {words(value)}, across every engine?",
+                    lambda: apply(value),
+                )
+
+        self.app.push_screen(prompt, chosen)

@@ -161,3 +161,36 @@ def test_rate_limit_reads_in_its_shortest_exact_unit() -> None:
     assert str(RateLimit(100, per=timedelta(minutes=1))) == "100/1m"
     assert str(RateLimit(10, per=timedelta(milliseconds=1500))) == "10/1500ms"
     assert RateLimit(3, per=timedelta(seconds=2)).per_ms == 2000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("100/1m", RateLimit(100, per=timedelta(minutes=1))),
+        ("10/s", RateLimit(10, per=timedelta(seconds=1))),
+        (" 5 / 500ms ", RateLimit(5, per=timedelta(milliseconds=500))),
+        ("1000/1.5h", RateLimit(1000, per=timedelta(minutes=90))),
+        ("7/2d", RateLimit(7, per=timedelta(days=2))),
+    ],
+)
+def test_rate_limit_parses_what_it_writes_and_operators_type(
+    text: str, expected: RateLimit
+) -> None:
+    assert RateLimit.parse(text) == expected
+    assert RateLimit.parse(str(expected)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("100", "expected N/WINDOW such as 100/1m, 10/s or 5/500ms; got '100'"),
+        ("0/1s", "expected N/WINDOW such as 100/1m, 10/s or 5/500ms; got '0/1s'"),
+        ("10/1w", "expected N/WINDOW such as 100/1m, 10/s or 5/500ms; got '10/1w'"),
+        ("none", "expected N/WINDOW such as 100/1m, 10/s or 5/500ms; got 'none'"),
+        ("5/0.5ms", "the window must be at least 1 ms, got '5/0.5ms'"),
+    ],
+)
+def test_rate_limit_parse_names_the_text_it_refuses(text: str, message: str) -> None:
+    with pytest.raises(InvalidOptionError) as refused:
+        RateLimit.parse(text)
+    assert str(refused.value) == message

@@ -101,7 +101,17 @@ async def test_read_only_hides_and_refuses_every_change(
             await pilot.press("n", "p")
             await refused_then_theme_toggled(pilot, "jobs-dark")
             assert not isinstance(app.screen, ConfirmScreen)
+            await pilot.press("8")
+            await until_loaded(pilot)
+            footer = screen_text(app).splitlines()[-1]
+            assert "Pause" not in footer and "Concurrency" not in footer
+            assert "Rate limit" not in footer
+            await pilot.press("p", "e", "r")
+            await refused_then_theme_toggled(pilot, "jobs-light")
+            assert not isinstance(app.screen, ModalScreen)
     finally:
         await viewer.close()
     assert await state_of(admin, 10) is JobState.QUEUED
     assert not (await admin.scheduled_tasks())[0].run_now_requested
+    mailer = {s.name: s for s in await admin.queue_settings()}["mailer"]
+    assert str(mailer.rate_limit) == "30/1m"

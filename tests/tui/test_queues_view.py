@@ -3,15 +3,24 @@ every engine (confirmed); the queue list and the detail say why a job waits."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from rich.text import Text
+from textual.pilot import Pilot
 from textual.widgets import Static
 
-from jobs_core import BackgroundJobs
+from jobs_core import BackgroundJobs, RateLimit
 from jobs_tui import JobsApp
-from jobs_tui.screens.concurrency import ConcurrencyScreen
+from jobs_tui.screens.base import DataScreen
 from jobs_tui.screens.confirm import ConfirmScreen
 from jobs_tui.screens.detail import JobDetailScreen
 from jobs_tui.screens.queue import QueueScreen
+from jobs_tui.screens.queue_prompts import (
+    ConcurrencyScreen,
+    QueueSettingScreen,
+    RateLimitScreen,
+)
 from jobs_tui.screens.queues import QueuesScreen
 from jobs_tui.widgets.keyed_table import KeyedTable
 
@@ -36,6 +45,31 @@ async def settings_of(seeded_dir: str, name: str) -> tuple[int | None, bool]:
         return found.concurrency, found.paused
     finally:
         await jobs.close()
+
+
+async def on_queue(pilot: Pilot[None], name: str) -> DataScreen:
+    """The Queues view open, its cursor on queue `name` (from the first row, where it
+    opens)."""
+    await pilot.press("8")
+    screen = await until_loaded(pilot)
+    table = screen.query_one(KeyedTable)
+    rows = [row.key.value for row in table.ordered_rows]
+    await pilot.press(*["down"] * rows.index(name))
+    await pause_until(pilot, lambda: table.selected_key == name, f"the cursor on {name}")
+    return screen
+
+
+async def stays_saying(
+    pilot: Pilot[None], prompt: type[QueueSettingScreen[Any]], words: str
+) -> None:
+    """The prompt refused what was typed: it is still up, `words` under its field."""
+
+    def said() -> bool:
+        screen = pilot.app.screen
+        error = f"#{prompt.PREFIX}-error"
+        return isinstance(screen, prompt) and words in str(screen.query_one(error, Static).render())
+
+    await pause_until(pilot, said, f"the prompt to say {words!r}")
 
 
 async def test_queues_view_lists_every_queue_with_its_settings_and_figures(app: JobsApp) -> None:
@@ -88,12 +122,7 @@ async def test_concurrency_key_asks_a_number_then_confirms_and_sets_it(
         await pilot.press("e")  # the default queue
         await pause_until(pilot, lambda: isinstance(app.screen, ConcurrencyScreen), "the prompt")
         await pilot.press("0", "enter")  # not a limit: the prompt says so and stays
-        await pause_until(
-            pilot, lambda: "'0' is not a number" in str(
-                app.screen.query_one("#concurrency-error", Static).render()
-            ), "the prompt to refuse 0",
-        )  # fmt: skip
-        assert isinstance(app.screen, ConcurrencyScreen)
+        await stays_saying(pilot, ConcurrencyScreen, "'0' is not a number")
         await pilot.press("backspace", "3", "enter")
         await pause_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the modal")
         await pilot.press("y")
@@ -101,13 +130,55 @@ async def test_concurrency_key_asks_a_number_then_confirms_and_sets_it(
     assert await settings_of(seeded_dir, "default") == (3, False)
 
 
+async def rate_limit_of(seeded_dir: str, name: str) -> RateLimit | None:
+    jobs = other_process(seeded_dir)
+    try:
+        return {s.name: s for s in await jobs.queue_settings()}[name].rate_limit
+    finally:
+        await jobs.close()
+
+
+async def test_rate_limit_key_asks_n_per_window_then_confirms_and_sets_it(
+    app: JobsApp, seeded_dir: str
+) -> None:
+    async with app.run_test(size=(160, 40)) as pilot:
+        await on_queue(pilot, "mailer")  # 30/1m, a named worker (its rate can change)
+        await pilot.press("r")
+        await pause_until(pilot, lambda: isinstance(app.screen, RateLimitScreen), "the prompt")
+        assert "Rate limit of queue 'mailer' (now 30/1m)" in screen_text(app)
+        await pilot.press(*"100", "enter")  # no window: the prompt says so and stays
+        await stays_saying(pilot, RateLimitScreen, "expected N/WINDOW such as 100/1m")
+        await pilot.press(*"/2s", "enter")
+        await pause_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the modal")
+        assert "at most 100 starts every 2s" in screen_text(app)
+        await pilot.press("y")
+        await pause_until(pilot, lambda: cell(app, "mailer", "rate") == "100/2s", "the limit")
+    assert await rate_limit_of(seeded_dir, "mailer") == RateLimit(100, per=timedelta(seconds=2))
+
+
+async def test_rate_limit_key_none_removes_the_limit_and_escape_changes_nothing(
+    app: JobsApp, seeded_dir: str
+) -> None:
+    async with app.run_test(size=(160, 40)) as pilot:
+        await on_queue(pilot, "mailer")
+        await pilot.press("r")
+        await pause_until(pilot, lambda: isinstance(app.screen, RateLimitScreen), "the prompt")
+        await pilot.press("escape")
+        await pause_until(pilot, lambda: isinstance(app.screen, QueuesScreen), "the view")
+        assert await rate_limit_of(seeded_dir, "mailer") == RateLimit(30, per=timedelta(minutes=1))
+        await pilot.press("r")
+        await pause_until(pilot, lambda: isinstance(app.screen, RateLimitScreen), "the prompt")
+        await pilot.press(*"none", "enter")
+        await pause_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the modal")
+        assert "no rate limit" in screen_text(app)
+        await pilot.press("y")
+        await pause_until(pilot, lambda: cell(app, "mailer", "rate") == "-", "no limit")
+    assert await rate_limit_of(seeded_dir, "mailer") is None
+
+
 async def test_concurrency_key_does_not_apply_to_a_named_worker(app: JobsApp) -> None:
     async with app.run_test(size=(160, 40)) as pilot:
-        await pilot.press("8")
-        screen = await until_loaded(pilot)
-        await pilot.press("down")  # mailer, a named worker: one at a time
-        table = app.screen.query_one(KeyedTable)
-        await pause_until(pilot, lambda: table.selected_key == "mailer", "the cursor on mailer")
+        screen = await on_queue(pilot, "mailer")  # a named worker: one at a time
         assert screen.check_action("set_concurrency", ()) is None
         assert screen.check_action("toggle_pause", ()) is True
 
