@@ -4,13 +4,19 @@ place in the history; enter shows that attempt's own log lines."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 
 from jobs_core import AttemptOutcome, JobAttempt
 from jobs_tui.formatting import duration, timestamp
 
-COLUMNS = [("#", 3), ("Outcome", 11), ("Started (UTC)", 19), ("Took", 8), ("Error", 50)]
-"""The engine is in the log pane's title once the attempt is entered (it names a host)."""
+COLUMNS = [("#", 3), ("Outcome", 11), ("Started (UTC)", 19), ("Took", 8)]
+"""The columns before the error, which takes the rest of the width (`error_width`). The
+engine is in the log pane's title once the attempt is entered (it names a host)."""
+ERROR_COLUMN = "Error"
+MIN_ERROR_WIDTH = 10
+SCROLLBAR = 2
+"""Columns a vertical scrollbar takes (Textual's default size)."""
 
 STYLES = {
     AttemptOutcome.COMPLETED: "green", AttemptOutcome.RUNNING: "cyan",
@@ -45,10 +51,34 @@ class AttemptsTable(DataTable[Text | str]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.attempts: list[JobAttempt] = []
+        self._error_width = 0
 
     def on_mount(self) -> None:
-        for name, width in COLUMNS:
-            self.add_column(name, width=width, key=name)
+        self._columns(self.error_width(self.size.width))
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The error fills the width left: a fixed one wider than the pane put a horizontal
+        # scrollbar under a table of one row.
+        width = self.error_width(event.size.width)
+        if width != self._error_width:
+            self._columns(width)
+            self.show(self.attempts)
+
+    def _columns(self, error_width: int) -> None:
+        self._error_width = error_width
+        self.clear(columns=True)
+        for name, fixed in COLUMNS:
+            self.add_column(name, width=fixed, key=name)
+        self.add_column(ERROR_COLUMN, width=error_width, key=ERROR_COLUMN)
+
+    def error_width(self, total: int) -> int:
+        """The error column's width in a table `total` columns wide: what the others and
+        every cell's padding leave (and a vertical scrollbar, when the rows need one)."""
+        padding = 2 * self.cell_padding * (len(COLUMNS) + 1)
+        used = sum(fixed for _, fixed in COLUMNS) + padding
+        if self.attempts and len(self.attempts) + 1 > self.size.height:
+            used += SCROLLBAR
+        return max(MIN_ERROR_WIDTH, total - used)
 
     def show(self, attempts: list[JobAttempt]) -> None:
         cursor = self.cursor_row

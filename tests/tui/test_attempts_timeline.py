@@ -3,8 +3,11 @@ shows its own log lines, `l` the whole log again."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from jobs_core import BackgroundJobs, JobContext, ManualClock
@@ -34,33 +37,62 @@ async def flaky_store(directory: str, clock: ManualClock) -> int:
     return ref.id
 
 
-async def test_timeline_lists_attempts_and_enter_shows_one_attempts_log(tmp_path: Path) -> None:
+@asynccontextmanager
+async def flaky_detail(
+    tmp_path: Path, size: tuple[int, int]
+) -> AsyncIterator[tuple[JobsApp, Pilot[None]]]:
+    """The admin app at `size` on the detail of `flaky_store`'s job (three attempts)."""
     clock = ManualClock(1_800_000_000_000)
     directory = str(tmp_path / "store")
     job_id = await flaky_store(directory, clock)
     admin = BackgroundJobs(directory, create=False, start_engine=False, clock=clock)
     app = JobsApp(admin, clock=clock, poll_interval=0.05)
     try:
-        async with app.run_test(size=(140, 45)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await until_loaded(pilot)
             app.push_screen(JobDetailScreen(job_id))
             await pause_until(
                 pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.loaded,
                 "the detail",
             )  # fmt: skip
-            table = app.screen.query_one(AttemptsTable)
-            rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-            log = app.screen.query_one(LogTail)
-            assert [r[:2] for r in rows] == [["1", "failed"], ["2", "failed"], ["3", "completed"]]
-            assert rows[0][-1] == "ConnectionError: reset 1"
-            table.focus()
-            await pilot.press("home", "enter")
-            await pilot.pause()
-            title = str(app.screen.query_one("#log-title", Static).render())
-            assert title.startswith("Log of attempt 1 (failed) on ")
-            assert [line for line in log.lines if line] == ["08:00:00 INFO try 1"]
-            await pilot.press("l")
-            await pilot.pause()
-            assert len([line for line in log.lines if line]) == 3
+            yield app, pilot
     finally:
         await admin.close()
+
+
+async def test_timeline_lists_attempts_and_enter_shows_one_attempts_log(tmp_path: Path) -> None:
+    async with flaky_detail(tmp_path, (140, 45)) as (app, pilot):
+        table = app.screen.query_one(AttemptsTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        log = app.screen.query_one(LogTail)
+        assert [r[:2] for r in rows] == [["1", "failed"], ["2", "failed"], ["3", "completed"]]
+        assert rows[0][-1] == "ConnectionError: reset 1"
+        table.focus()
+        await pilot.press("home", "enter")
+        await pilot.pause()
+        title = str(app.screen.query_one("#log-title", Static).render())
+        assert title.startswith("Log of attempt 1 (failed) on ")
+        assert [line for line in log.lines if line] == ["08:00:00 INFO try 1"]
+        await pilot.press("l")
+        await pilot.pause()
+        assert len([line for line in log.lines if line]) == 3
+
+
+async def test_the_error_column_takes_the_width_left_and_nothing_scrolls_sideways(
+    tmp_path: Path,
+) -> None:
+    async with flaky_detail(tmp_path, (120, 40)) as (app, pilot):
+        table = app.screen.query_one(AttemptsTable)
+        narrow = table.size.width
+        assert table.virtual_size.width <= narrow  # was 101 columns in a pane of ~60
+        assert table.columns["Error"].width == table.error_width(narrow) > 10
+        await pilot.resize_terminal(200, 40)
+        await pause_until(pilot, lambda: table.size.width > narrow, "the wider pane")
+        await pause_until(
+            pilot, lambda: table.columns["Error"].width == table.error_width(table.size.width),
+            "the error column to widen",
+        )  # fmt: skip
+        assert table.virtual_size.width <= table.size.width
+        assert str(table.get_row_at(0)[-1]) == "ConnectionError: reset 1"
+        log = app.screen.query_one(LogTail)
+        assert not log.show_horizontal_scrollbar and not log.show_vertical_scrollbar

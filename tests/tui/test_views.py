@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Tree
 
 from jobs_tui import JobsApp
@@ -9,6 +11,7 @@ from jobs_tui.screens.batch import BatchScreen
 from jobs_tui.screens.commands_view import CommandsScreen
 from jobs_tui.screens.detail import JobDetailScreen
 from jobs_tui.screens.tree import TreeScreen
+from jobs_tui.widgets.keyed_table import KeyedTable
 
 from .conftest import pause_until, screen_text, until_loaded, until_palette_offers
 from .test_actions import row_keys
@@ -83,3 +86,21 @@ async def test_commands_view_shows_figures_and_a_chart(app: JobsApp) -> None:
         assert "100.0%" in report
         assert "resize_image: finished per minute" in text
         assert "09:0" in text and "completed" in text
+
+
+async def test_a_list_fills_the_width_under_its_month_bar_and_open_filter(app: JobsApp) -> None:
+    # A side margin on the month or filter bar narrowed the list beside them by two columns.
+    async with app.run_test(size=(120, 40)) as pilot:
+        for view in ("3", "4", "2"):
+            await pilot.press(view)
+            await filtered_list_fills_the_width(pilot, await until_loaded(pilot), view)
+            await pilot.press("escape")
+
+
+async def filtered_list_fills_the_width(
+    pilot: Pilot[None], screen: Screen[None], view: str
+) -> None:
+    await pilot.press("slash")
+    await pause_until(pilot, lambda: bool(screen.query_one("#filter-bar").display), "the filter")
+    table = screen.query_one(KeyedTable)
+    await pause_until(pilot, lambda: table.size.width == 120, f"view {view}'s list at 120")
