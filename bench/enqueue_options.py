@@ -5,14 +5,15 @@ alternated.
 Usage: uv run python bench/enqueue_options.py [--base REV | --base-dir DIR] [--rounds 3]
        [--n 2000]
 
-For each option set (none; a queue; a tag; a creator; a user; a callback; args; a
-`reply_to`; a creator, user and queue together; a ref_id, which is looked up; a named
-worker) a fresh store at NORMAL with no engine takes --n awaited `jobs.enqueue("noop", ...)`
-calls (after one not timed: what the options import, `reply_to`'s `httpx`, is imported),
-timed by the process's CPU; the least of the rounds is shown. "waits for jobs.db":
-whether one such enqueue, made while another connection holds `jobs.db`'s write lock (as an
-engine's claim or finish does), waits for it (the store's busy timeout set to 0.3 s) or
-goes to the inbox (`jobs.inbox`) at once. Prints a table and a final JSON line.
+For each option set (none; a queue; a priority; the three flow options together; a tag; a
+creator; a user; a callback; args; a `reply_to`; a creator, user and queue together; a
+ref_id, which is looked up; a named worker) a fresh store at NORMAL with no engine takes
+--n awaited `jobs.enqueue("noop", ...)` calls (after one not timed: what the options
+import, `reply_to`'s `httpx`, is imported), timed by the process's CPU; the least of the
+rounds is shown. "waits for jobs.db": whether one such enqueue, made while another
+connection holds `jobs.db`'s write lock (as an engine's claim or finish does), waits for it
+(the store's busy timeout set to 0.3 s) or goes to the inbox (`jobs.inbox`) at once. Prints
+a table and a final JSON line.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from ab_e2e import ROOT
 OPTIONS: dict[str, dict[str, object]] = {
     "none": {},
     "queue": {"queue": "mail"},
+    "priority": {"priority": 2},
+    "queue + priority + key": {"queue": "mail", "priority": 2, "concurrency_key": "user:1"},
     "tag": {"tag": "t"},
     "created_by": {"created_by": "web"},
     "user_id": {"user_id": "u1"},

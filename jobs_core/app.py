@@ -15,7 +15,7 @@ from .columns import build_columns, plain_columns, routed_columns
 from .context import JobContext
 from .engine.engine import Engine
 from .enqueue_options import EnqueueOptions
-from .enqueuing import JobBuilder
+from .enqueuing import ROUTING_OPTIONS, JobBuilder
 from .errors import JobsError, PermanentError, ReadOnlyStoreError
 from .handles import CommandDecorator
 from .history_api import HistoryMixin
@@ -251,6 +251,15 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
             if job is not None:  # else the general path reports or looks the command up
                 ids = await self._store_jobs([job], now)
                 return JobRef(id=ids[0])  # nothing looked up: a new job
+        elif options.keys() <= ROUTING_OPTIONS:  # a queue, priority or key alone: likewise
+            now = self.clock.now_ms()
+            job = self._builder.known_routed_job(
+                command, request, now, options.get("queue"), options.get("priority"),
+                options.get("concurrency_key"),
+            )  # fmt: skip
+            if job is not None:
+                ids = await self._store_jobs([job], now)
+                return JobRef(id=ids[0])
         request_ = EnqueueRequest(command=command, request=request, **options)
         return (await self.enqueue_many([request_]))[0]
 

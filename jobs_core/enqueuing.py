@@ -47,6 +47,7 @@ _ROUTING = ("queue", "priority", "concurrency_key")
 """The flow options most requests that set any set (`throughput.py`'s mixed workload):
 built by `JobBuilder.routed_job` when they are the only ones set (`plain_job` when none
 is: most requests set no option)."""
+ROUTING_OPTIONS = frozenset(_ROUTING)
 others_of = attrgetter(*(name for name in OPTIONS if name not in _ROUTING))
 """A request's options but queue, priority and key (compared with `NO_OTHERS`)."""
 NO_OTHERS = others_of(EnqueueRequest(command="-"))
@@ -65,13 +66,18 @@ def _sets_routing_only(r: EnqueueRequest) -> bool:
 def _valid_routing(r: EnqueueRequest) -> bool:
     """Whether `r`'s queue, priority and key pass `check_options` (a bad one goes the
     general way, whose checks name it in their order)."""
-    if r.concurrency_key is not None and bad_text(r.concurrency_key):
+    return valid_routing(r.queue, r.priority, r.concurrency_key)
+
+
+def valid_routing(queue: Any, priority: Any, key: Any) -> bool:
+    """Whether a queue, priority and concurrency key (None: unset) pass `check_options`."""
+    if key is not None and bad_text(key):
         return False
     try:
-        if r.queue is not None:
-            check_queue_name(r.queue)
-        if r.priority is not None:
-            check_priority(r.priority)
+        if queue is not None:
+            check_queue_name(queue)
+        if priority is not None:
+            check_priority(priority)
     except InvalidOptionError:
         return False
     return True
@@ -294,12 +300,31 @@ class JobBuilder:
         if not isinstance(command, str) or not command or not _valid_routing(r):
             return None
         spec = self._spec(command, allow_undeclared, refreshed=refreshed)
+        return self._routed(spec, command, r.request, now, r.queue, r.priority,
+                            r.concurrency_key)  # fmt: skip
+
+    def known_routed_job(
+        self, command: str, request: Any, now: int, queue: Any, priority: Any, key: Any
+    ) -> NewJob | None:
+        """`routed_job` of a lone `enqueue` whose options are a queue, priority or key alone
+        (no `EnqueueRequest` made: ~4 µs), for a command known here or in the cached
+        declarations; None where the general path must build it or name what is wrong."""
+        if not isinstance(command, str) or not command or not valid_routing(queue, priority, key):
+            return None
+        spec = self.known_spec(command)
+        if spec is None:
+            return None
+        return self._routed(spec, command, request, now, queue, priority, key)
+
+    def _routed(
+        self, spec: Spec, command: str, request: Any, now: int, queue: str | None,
+        priority: int | None, key: str | None,
+    ) -> NewJob | None:  # fmt: skip
         if spec.has_flow or spec.worker:
             return None
-        key = r.concurrency_key
         return self._job(
-            spec, command, r.request, now, queue=r.queue or DEFAULT_QUEUE,
-            priority=r.priority or 0, concurrency_key=key,
+            spec, command, request, now, queue=queue or DEFAULT_QUEUE, priority=priority or 0,
+            concurrency_key=key,
             concurrency_limit=(spec.concurrency_limit or 1) if key is not None else 1,
         )  # fmt: skip
 

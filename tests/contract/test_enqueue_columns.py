@@ -229,3 +229,61 @@ async def test_enqueue_each_wakes_the_engine_and_runs_under_eager(make_jobs: Mak
         with eager(jobs):
             ran = await handle.enqueue_many([Mail("now")])
             assert (await ran[0].get()).state is JobState.COMPLETED
+
+
+LONE_ROUTED: list[tuple[str, Any, dict[str, Any]]] = [
+    ("noop", {"i": 1}, {"queue": "q"}),
+    ("noop", {"i": 2}, {"priority": 3}),
+    ("noop", {"i": 3}, {"priority": -2, "concurrency_key": "k"}),
+    ("noop", None, {"queue": "q", "priority": 1, "concurrency_key": "k"}),
+    ("routed", {"i": 4}, {"priority": 5}),  # the command's own flow: the general path
+    ("tenant", {"tenant": "t1"}, {"queue": "q"}),
+    ("mail", {"i": 5}, {"priority": 1}),  # a named worker's: the general path
+    ("shaped", {"to": "a"}, {"queue": "q"}),
+]
+
+
+async def test_a_lone_enqueue_with_a_queue_priority_or_key_stores_what_the_records_store(
+    make_jobs: MakeJobs, fresh_location: Callable[[], str], clock: ManualClock
+) -> None:
+    records, lone = make_jobs(clock=clock), make_jobs(fresh_location(), clock=clock)
+    for jobs in (records, lone):
+        register(jobs)
+    for command, request, options in LONE_ROUTED:
+        [expected] = await by_records(
+            records, [EnqueueRequest(command=command, request=request, **options)]
+        )
+        assert await lone.enqueue(command, request, **options) == expected
+        assert await stored(lone, [expected]) == await stored(records, [expected])
+        if command == "noop":  # no flow of its own: the options as given
+            job = (await lone.get_job(expected.id)).job
+            assert job is not None
+            assert (job.queue, job.priority, job.concurrency_key) == (
+                options.get("queue", "default"),
+                options.get("priority", 0),
+                options.get("concurrency_key"),
+            )
+
+
+async def test_a_lone_routed_enqueue_refuses_what_enqueue_many_refuses(
+    make_jobs: MakeJobs,
+) -> None:
+    jobs = make_jobs()
+    register(jobs)
+    cases: list[tuple[type[Exception], str, str, Any, dict[str, Any]]] = [
+        (InvalidOptionError, "priority", "noop", {}, {"priority": "high"}),
+        (InvalidOptionError, "priority", "noop", {}, {"priority": True}),
+        (InvalidOptionError, "queue", "noop", {}, {"queue": ""}),
+        (InvalidOptionError, "concurrency_key", "noop", {}, {"concurrency_key": " "}),
+        (InvalidOptionError, "queue 'other'", "mail", {}, {"queue": "other"}),
+        (UnknownCommandError, "no command named 'nope'", "nope", {}, {"queue": "q"}),
+        (InvalidRequestError, "to", "shaped", {"to": 1}, {"priority": 1}),
+        (UnserialisableRequestError, "command 'noop'", "noop", {"s": {1}}, {"queue": "q"}),
+    ]  # fmt: skip
+    for error, match, command, request, options in cases:
+        with pytest.raises(error, match=match) as lone:
+            await jobs.enqueue(command, request, **options)
+        with pytest.raises(error) as many:
+            await jobs.enqueue_many([EnqueueRequest(command=command, request=request, **options)])
+        assert str(lone.value) == str(many.value)
+    assert await jobs.count_jobs() == 0
