@@ -136,21 +136,22 @@ def set_command(args: argparse.Namespace) -> int:
     if concurrency is UNSET and rate_limit is UNSET and paused is None:
         raise CliError("nothing to set: give --concurrency or --rate-limit", USAGE)
 
-    async def change(jobs: BackgroundJobs) -> tuple[QueueSettings, list[str]]:
+    async def change(jobs: BackgroundJobs) -> tuple[QueueSettings, list[str], set[str]]:
         known = [q.name for q in await jobs.queues()]
+        declared = {d.queue or d.worker for d in await jobs.declared_commands()}
         settings = await jobs.set_queue(
             args.name, concurrency=concurrency, rate_limit=rate_limit, paused=paused
         )
-        return settings, known
+        return settings, known, declared
 
-    settings, known = run(_with_store(args.directory, change))
+    settings, known, declared = run(_with_store(args.directory, change))
     print(describe(settings))
-    if args.name not in known:
+    if args.name not in known and args.name not in declared:
         # Set all the same (a queue may be held back before its first job), but a typo
         # would otherwise leave the real queue running unnoticed.
         print(
-            f"note: queue {args.name} had no jobs, settings or finishes in the last 15 minutes;"
-            f" queues that do: {', '.join(known) or 'none'}",
+            f"note: no command declares queue {args.name}, and it had no jobs, settings or"
+            f" finishes in the last 15 minutes; queues that do: {', '.join(known) or 'none'}",
             file=sys.stderr,
         )
     return 0

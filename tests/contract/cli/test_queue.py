@@ -11,6 +11,10 @@ from jobs_core import BackgroundJobs, RateLimit
 from tests.cli.conftest import SAMPLE_APP, Cli
 
 
+async def digest(req: dict[str, str]) -> None:
+    return None
+
+
 async def test_queue_set_pause_resume_list_and_status(
     cli: Cli, store: str, admin: BackgroundJobs
 ) -> None:
@@ -53,11 +57,22 @@ async def test_setting_a_queue_nothing_used_yet_sets_it_with_a_note_naming_the_k
     typo = cli("queue", "pause", store, "emial")
     assert typo.returncode == 0 and typo.stdout.startswith("queue emial: paused")
     assert typo.stderr == (
-        "note: queue emial had no jobs, settings or finishes in the last 15 minutes;"
-        " queues that do: email\n"
+        "note: no command declares queue emial, and it had no jobs, settings or finishes in"
+        " the last 15 minutes; queues that do: email\n"
     )
     again = cli("queue", "resume", store, "emial")  # it has settings now: no note
     assert again.returncode == 0 and again.stderr == ""
+
+
+async def test_a_queue_a_command_declares_is_set_without_a_note(cli: Cli, store: str) -> None:
+    engine = BackgroundJobs(store)
+    engine.command("digest", queue="reports")(digest)
+    engine.command("mailer", worker="smtp")(digest)
+    async with engine:  # its engine declares the commands in the store
+        pass
+    for queue in ("reports", "smtp"):
+        quiet = cli("queue", "pause", store, queue)
+        assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
 
 
 @pytest.mark.parametrize(
