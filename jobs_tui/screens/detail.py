@@ -23,9 +23,10 @@ from jobs_tui.widgets.detail_panes import (
 
 
 class JobDetailScreen(DataScreen):
-    """One job; refetched when another process changes the store, so logs follow."""
+    """One job; refetched when another process changes the store, so logs follow, and every
+    second while it runs (its attempt's time so far)."""
 
-    TICK_SECONDS = None
+    TICK_SECONDS = 1.0
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
         *DataScreen.JOB_BINDINGS,
@@ -76,6 +77,9 @@ class JobDetailScreen(DataScreen):
             why = (await self.jobs.why_waiting_many([self.job_id])).get(self.job_id)
         return JobDetailLoaded(result, dependents, batch, attempts, why)
 
+    def ticks(self) -> bool:
+        return self.result is not None and self.result.state is JobState.STARTED
+
     def on_job_detail_loaded(self, message: JobDetailLoaded) -> None:
         self.result = message.result
         job = message.result.job
@@ -92,7 +96,7 @@ class JobDetailScreen(DataScreen):
             self.query_one("#relations", Static).update(
                 relations_text(message.dependents, message.batch)
             )
-            self.query_one(AttemptsTable).show(message.attempts)
+            self.query_one(AttemptsTable).show(message.attempts, self.now_ms())
             self._show_log()
         self.loaded = True
         self.refresh_bindings()

@@ -81,18 +81,35 @@ async def test_timeline_lists_attempts_and_enter_shows_one_attempts_log(tmp_path
 async def test_the_error_column_takes_the_width_left_and_nothing_scrolls_sideways(
     tmp_path: Path,
 ) -> None:
-    async with flaky_detail(tmp_path, (120, 40)) as (app, pilot):
+    async with flaky_detail(tmp_path, (80, 24)) as (app, pilot):
         table = app.screen.query_one(AttemptsTable)
         narrow = table.size.width
-        assert table.virtual_size.width <= narrow  # was 101 columns in a pane of ~60
-        assert table.columns["Error"].width == table.error_width(narrow) > 10
+        assert table.virtual_size.width <= narrow  # was 101 columns in a pane of ~40
+        # Narrow, the start time goes first; the outcome, time and error stay.
+        assert not table.shows("started")
+        assert all(table.shows(key) for key in ("outcome", "took", "error"))
         await pilot.resize_terminal(200, 40)
         await pause_until(pilot, lambda: table.size.width > narrow, "the wider pane")
-        await pause_until(
-            pilot, lambda: table.columns["Error"].width == table.error_width(table.size.width),
-            "the error column to widen",
-        )  # fmt: skip
+        await pause_until(pilot, lambda: table.shows("started"), "the start time")
         assert table.virtual_size.width <= table.size.width
         assert str(table.get_row_at(0)[-1]) == "ConnectionError: reset 1"
         log = app.screen.query_one(LogTail)
         assert not log.show_horizontal_scrollbar and not log.show_vertical_scrollbar
+
+
+async def test_a_running_attempt_shows_its_time_so_far(app: JobsApp) -> None:
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until_loaded(pilot)
+        app.push_screen(JobDetailScreen(17))  # the seed's job running for 1m35s
+        await pause_until(
+            pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.loaded,
+            "the detail",
+        )  # fmt: skip
+        table = app.screen.query_one(AttemptsTable)
+        await pause_until(pilot, lambda: table.row_count == 1, "the attempt")
+        number, outcome, _, took, _ = (str(cell) for cell in table.get_row_at(0))
+        assert (number, outcome, took) == ("1", "running", "1m35s")
+        clock = app.clock
+        assert isinstance(clock, ManualClock)
+        clock.advance(10)  # nothing changes in the store: the detail ticks while it runs
+        await pause_until(pilot, lambda: str(table.get_row_at(0)[3]) == "1m45s", "1m45s")
