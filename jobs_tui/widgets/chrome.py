@@ -15,12 +15,17 @@ MIN_PATH = 24
 
 
 def shorten_path(path: str, width: int) -> str:
-    """`path` cut from the left with `…` to at most `width` characters."""
+    """`path` in at most `width` characters: cut from the left with `…` while its last part
+    (the store's own name) stays whole, else the start of that name with `…` (`job…`, where
+    the left cut gave `…ata`)."""
     if len(path) <= width:
         return path
     if width <= 1:
         return "…"[:width]
-    return "…" + path[len(path) - width + 1 :]
+    name = path.rstrip("/").rsplit("/", 1)[-1] or path
+    if len(name) < width:
+        return "…" + path[len(path) - width + 1 :]
+    return name[: width - 1] + "…"
 
 
 class TopBar(Widget):

@@ -22,6 +22,7 @@ from jobs_tui.query_suggest import suggest
 from jobs_tui.screens.batch import record_text
 from jobs_tui.screens.tasks import task_row
 from jobs_tui.themes import PLAIN, other_theme
+from jobs_tui.widgets.chrome import shorten_path
 from jobs_tui.widgets.dashboard_panes import throughput_series
 from jobs_tui.widgets.detail_panes import job_fields
 from jobs_tui.widgets.job_rows import waiting_for
@@ -183,3 +184,21 @@ def test_a_paused_or_ended_task_shows_so_instead_of_a_next_run(state: TaskState)
     )  # fmt: skip
     _, cells = task_row(task, 0, PLAIN)
     assert cells["next"] == state.value and str(cells["state"]) == state.value
+
+
+@pytest.mark.parametrize(
+    ("path", "width", "shown"),
+    [
+        ("./jobs_data", 20, "./jobs_data"),
+        ("/srv/app/jobs_data", 14, "…app/jobs_data"),
+        ("/srv/app/jobs_data", 10, "…jobs_data"),
+        ("./jobs_data", 4, "job…"),  # the left cut gave "…ata"
+        ("/srv/app/jobs_data/", 6, "jobs_…"),
+        ("./jobs_data", 1, "…"),
+        ("./jobs_data", 0, ""),
+    ],
+)
+def test_the_store_label_keeps_the_stores_own_name_readable(
+    path: str, width: int, shown: str
+) -> None:
+    assert shorten_path(path, width) == shown
