@@ -118,6 +118,12 @@ CASES: list[tuple[str, str, list[Any], dict[str, Any], Setup]] = [
         "retry": RetryPolicy(backoff="fixed", base=2.0),
         "reply_to": "http://127.0.0.1:9/reply",
     }, a_parent),
+    ("a few, the inbox's options", "noop", REQUESTS[:3], {
+        "tag": "t", "created_by": "ann", "user_id": "u1", "args": {"a": "b"},
+        "callback": "noop", "meta": {"m": "n"}, "queue": "q", "priority": 2,
+        "expires_in": timedelta(hours=1), "retry": RetryPolicy(backoff="fixed", base=2.0),
+        "reply_to": "http://127.0.0.1:9/reply",
+    }, nothing),
     ("depends_on", "noop", REQUESTS, {"depends_on": 1}, a_parent),
     ("batch", "noop", REQUESTS, {"batch_id": "b"}, nothing),
     ("ref_id returned", "noop", REQUESTS[:1], {"ref_id": "r", "on_conflict": "return_existing"},
