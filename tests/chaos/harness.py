@@ -177,24 +177,35 @@ def producer(directory: str) -> BackgroundJobs:
     return jobs
 
 
-SINGLE_ROUTES: tuple[dict[str, Any], ...] = ({}, {"priority": 1}, {"queue": "chaos"})
+CREATOR = "chaos"
+SINGLE_ROUTES: tuple[dict[str, Any], ...] = (
+    {},
+    {"priority": 1},
+    {"queue": "chaos"},
+    {"created_by": CREATOR},
+)
 """Options of single enqueues in turn: plain, routed jobs too go through the SQLite store's
-inbox, and a claim weighs them with the plain ones."""
+inbox (a creator's as well, moved in whole), and a claim weighs them with the plain ones."""
 
 
 async def produce(
-    jobs: BackgroundJobs, total: int, *, batch: int = 50, pause: float = 0.2
-) -> list[int]:
-    """Enqueue `total` jobs, half with single `enqueue` calls (a third of them with a
-    priority, a third in a queue of their own: `SINGLE_ROUTES`), half with `enqueue_many`,
-    in rounds of `batch` of each with `pause` seconds between; returns their ids."""
+    jobs: BackgroundJobs, total: int, *, batch: int = 50, pause: float = 0.2,
+    created: set[int] | None = None,
+) -> list[int]:  # fmt: skip
+    """Enqueue `total` jobs, half with single `enqueue` calls (in turn plain, with a
+    priority, in a queue of their own, with a creator: `SINGLE_ROUTES`), half with
+    `enqueue_many`, in rounds of `batch` of each with `pause` seconds between; returns their
+    ids, and adds those enqueued with a creator to `created`."""
     ids: list[int] = []
     n = 0
     while n < total:
         singles = min(batch, (total - n + 1) // 2)
         for _ in range(singles):
             route = SINGLE_ROUTES[n % len(SINGLE_ROUTES)]
-            ids.append((await jobs.enqueue("work", {"n": n, "ms": n % 20}, **route)).id)
+            job_id = (await jobs.enqueue("work", {"n": n, "ms": n % 20}, **route)).id
+            ids.append(job_id)
+            if created is not None and route.get("created_by"):
+                created.add(job_id)
             n += 1
         many = min(batch, total - n)
         refs = await jobs.enqueue_many(
@@ -216,6 +227,7 @@ class Archived:
     id: int
     created_date: int
     meta: dict[str, str]
+    created_by: str | None = None
 
 
 FINISHED = "state IN ('completed', 'failed', 'cancelled')"
@@ -225,12 +237,17 @@ async def archived(location: str, table: str) -> list[Archived]:
     """Every row of `table` (completed_job or failed_job): across the store's month files,
     or across the month partitions on PostgreSQL."""
     if is_store_url(location):
-        rows = await _pg_fetch(location, f"SELECT id, created_date, meta::text FROM {table}")
+        rows = await _pg_fetch(
+            location, f"SELECT id, created_date, meta::text, created_by FROM {table}"
+        )
     else:
         rows = []
         for path in sorted(glob.glob(os.path.join(location, "jobs_*.db"))):
-            rows += _sqlite_fetch(path, f"SELECT id, created_date, meta FROM {table}")
-    return [Archived(id=r[0], created_date=r[1], meta=json.loads(r[2] or "{}")) for r in rows]
+            rows += _sqlite_fetch(path, f"SELECT id, created_date, meta, created_by FROM {table}")
+    return [
+        Archived(id=r[0], created_date=r[1], meta=json.loads(r[2] or "{}"), created_by=r[3])
+        for r in rows
+    ]
 
 
 async def archived_rows(location: str, table: str) -> Counter[int]:

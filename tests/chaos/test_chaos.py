@@ -12,6 +12,7 @@ import pytest
 
 from jobs_core import BackgroundJobs, JobState, Schedule
 from tests.chaos.harness import (
+    CREATOR,
     START_SECS,
     EnginePool,
     archived,
@@ -55,8 +56,9 @@ async def test_chaos_3000_jobs_complete_exactly_once_while_engines_are_killed(
     jobs, pool = chaos
     stop = asyncio.Event()
     killer = asyncio.create_task(pool.keep_killing(KILL_EVERY_SECS, stop))
+    created: set[int] = set()  # the jobs enqueued with a creator: it must reach the archive
     try:
-        ids = await produce(jobs, TOTAL_JOBS)
+        ids = await produce(jobs, TOTAL_JOBS, created=created)
 
         async def all_completed() -> bool:
             return (await jobs.counts())[JobState.COMPLETED] >= TOTAL_JOBS
@@ -81,6 +83,8 @@ async def test_chaos_3000_jobs_complete_exactly_once_while_engines_are_killed(
     assert await archived_rows(pool.directory, "failed_job") == {}
     assert {s: n for s, n in counts.items() if n} == {JobState.COMPLETED: TOTAL_JOBS}
     assert set(executions) == set(ids), "a job never ran, or a job ran that was not enqueued"
+    rows = await archived(pool.directory, "completed_job")
+    assert created and {r.id for r in rows if r.created_by == CREATOR} == created
     assert pool.kills >= 3, "too few kills for the run to mean anything"
     assert 0 <= reexecutions <= pool.kills * pool.concurrency
     assert pool.lock_errors() == []
