@@ -58,7 +58,8 @@ class Reader:
 
 async def produce(jobs: BackgroundJobs, until: float, rate: float) -> list[int]:
     """Enqueue at about `rate` jobs/s until `until`: half single enqueues (plain, with a
-    priority, in a queue of their own, in turn: `SINGLE_ROUTES`), half batches."""
+    priority, in a queue of their own, with a creator, in turn: `SINGLE_ROUTES`), half
+    batches."""
     ids: list[int] = []
     started = time.monotonic()
     n = 0
