@@ -55,18 +55,16 @@ def add_parser(commands: Any) -> None:
         sub.set_defaults(func=set_command, paused=action == "pause")
 
 
-QUEUE_ACTIONS = ("list", "set", "pause", "resume")
-
-
 def listing_by_default(argv: list[str]) -> list[str]:
-    """`jobs queue` and `jobs queue STORE [--json]` as `jobs queue list ...`: listing is what
-    the bare command is for (help, `-h`, is left to argparse)."""
+    """`jobs queue`, `jobs queue --json` and `jobs queue STORE ...` (a URL or a directory)
+    as `jobs queue list ...`: listing is what the bare command is for. Anything else (an
+    action, `-h`, a misspelt action) is left to argparse, which names the actions."""
     if argv[:1] != ["queue"]:
         return argv
     following = argv[1:2]
-    if following and (following[0] in QUEUE_ACTIONS or following[0] in ("-h", "--help")):
-        return argv
-    return ["queue", "list", *argv[1:]]
+    if not following or following[0] == "--json" or is_store(following[0]):
+        return ["queue", "list", *argv[1:]]
+    return argv
 
 
 def add_why_parser(commands: Any) -> None:

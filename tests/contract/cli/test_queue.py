@@ -103,6 +103,11 @@ async def test_queue_with_no_action_lists_the_queues(cli: Cli, store: str) -> No
     [row] = json.loads(cli("queue", store, "--json").stdout)
     assert (row["name"], row["paused"]) == ("mail", True)
     assert "With no ACTION (or only a STORE), list the queues." in cli("queue", "--help").stdout
+    misspelt = cli("queue", "paus", store, "mail")  # not taken for a store: the actions named
+    assert misspelt.returncode == 2
+    assert "invalid choice: 'paus' (choose from 'list', 'set', 'pause', 'resume')" in (
+        misspelt.stderr
+    )
 
 
 def test_queue_action_without_a_name_is_refused(cli: Cli, store: str) -> None:
