@@ -3,6 +3,7 @@ and its rate limit (`N/WINDOW` such as `100/1m`, or `none`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -25,8 +26,8 @@ class Limit(Generic[V]):
 
 
 class QueueSettingScreen(ModalScreen[Limit[V] | None]):
-    """Dismisses with the `Limit` typed, or None when escaped; a text `read` refuses stays,
-    with the reason under the field. Widget ids start with `PREFIX`."""
+    """Dismisses with the `Limit` typed, or None when escaped; a text `read` refuses (its
+    ValueError) stays, with the reason under the field. Widget ids start with `PREFIX`."""
 
     PREFIX = "setting"
     WHAT = "Setting"
@@ -34,10 +35,12 @@ class QueueSettingScreen(ModalScreen[Limit[V] | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="setting.cancel")]
 
-    def __init__(self, queue: str, current: V | None) -> None:
+    def __init__(self, queue: str, current: V | None, read: Callable[[str], V]) -> None:
         super().__init__()
         self.queue = queue
         self.current = current
+        self.read = read
+        """The value a text other than `none` gives; ValueError saying why it gives none."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id=f"{self.PREFIX}-dialog", classes="setting-dialog"):
@@ -65,10 +68,6 @@ class QueueSettingScreen(ModalScreen[Limit[V] | None]):
             return
         self.dismiss(Limit(value))
 
-    def read(self, text: str) -> V:
-        """The value `text` (not `none`) gives; ValueError saying why it gives none."""
-        raise NotImplementedError
-
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -80,10 +79,8 @@ class ConcurrencyScreen(QueueSettingScreen[int]):
     WHAT = "Concurrency"
     PLACEHOLDER = "a number, or none for no limit"
 
-    def read(self, text: str) -> int:
-        if text.isdigit() and int(text) >= 1:
-            return int(text)
-        raise ValueError(f"'{text}' is not a number of 1 or more (or none)")
+    def __init__(self, queue: str, current: int | None) -> None:
+        super().__init__(queue, current, read_concurrency)
 
 
 class RateLimitScreen(QueueSettingScreen[RateLimit]):
@@ -93,8 +90,20 @@ class RateLimitScreen(QueueSettingScreen[RateLimit]):
     WHAT = "Rate limit"
     PLACEHOLDER = "N/WINDOW (100/1m, 10/s) or none"
 
-    def read(self, text: str) -> RateLimit:
-        try:
-            return RateLimit.parse(text)
-        except InvalidOptionError as error:
-            raise ValueError(f"{error} (or none)") from None
+    def __init__(self, queue: str, current: RateLimit | None) -> None:
+        super().__init__(queue, current, read_rate_limit)
+
+
+def read_concurrency(text: str) -> int:
+    """A concurrency typed: a number of 1 or more."""
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise ValueError(f"'{text}' is not a number of 1 or more (or none)")
+
+
+def read_rate_limit(text: str) -> RateLimit:
+    """A rate limit typed: `N/WINDOW` (`RateLimit.parse`)."""
+    try:
+        return RateLimit.parse(text)
+    except InvalidOptionError as error:
+        raise ValueError(f"{error} (or none)") from None
