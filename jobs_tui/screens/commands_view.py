@@ -22,15 +22,15 @@ CHART_MINUTES = 60
 
 COMMAND_COLUMNS: list[Column] = [
     Column("command", "Command", 12, grow=1, keep=10, most=48),
-    Column("runs", "Runs 15m", 8, keep=9),
-    Column("failed", "Fail% 15m", 9, keep=8),
-    Column("p50", "p50 15m", 7, keep=7),
-    Column("p95", "p95 15m", 7, keep=6),
-    Column("runs_day", "Runs 24h", 9, keep=5),
-    Column("failed_day", "Fail% 24h", 9, keep=4),
-    Column("p50_day", "p50 24h", 7, keep=3),
-    Column("p95_day", "p95 24h", 7, keep=2),
-    Column("cancelled_day", "Cancelled 24h", 13, keep=1),
+    Column("runs", "Runs 15m", 8, keep=9, right=True),
+    Column("failed", "Fail% 15m", 9, keep=8, right=True),
+    Column("p50", "p50 15m", 7, keep=7, right=True),
+    Column("p95", "p95 15m", 7, keep=6, right=True),
+    Column("runs_day", "Runs 24h", 9, keep=5, right=True),
+    Column("failed_day", "Fail% 24h", 9, keep=4, right=True),
+    Column("p50_day", "p50 24h", 7, keep=3, right=True),
+    Column("p95_day", "p95 24h", 7, keep=2, right=True),
+    Column("cancelled_day", "Cancelled 24h", 13, keep=1, right=True),
 ]
 NOTE = (
     "Durations come from per-minute histograms (accurate to their bucket, a factor of 2 to "

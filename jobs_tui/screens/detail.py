@@ -52,7 +52,7 @@ class JobDetailScreen(DataScreen):
             with VerticalScroll(id="fields"):
                 yield Static(id="fields-body")
             with VerticalScroll(id="detail-right"):
-                yield Static("Attempts (enter: its log, l: whole log)", classes="pane-title")
+                yield Static("Attempts (enter: its log)", classes="pane-title")
                 yield AttemptsTable(id="attempts")
                 yield Static("Request", classes="pane-title")
                 yield JsonPane(id="request")

@@ -30,13 +30,13 @@ from jobs_tui.widgets.keyed_table import Cells, Column, KeyedTable, Row
 QUEUE_TABLE: list[Column] = [
     Column("queue", "Queue", 12, grow=1, keep=10, most=40),
     Column("state", "State", 7, keep=9),
-    Column("concurrency", "Concurrency", 11, keep=8),
-    Column("running", "Running", 7, keep=7),
-    Column("queued", "Queued", 7, keep=6),
-    Column("rate", "Rate limit", 10, keep=4),
-    Column("now", "Rate now", 9, keep=3),
-    Column("done", "Done 15m", 8, keep=5),
-    Column("failed", "Failed 15m", 10, keep=2),
+    Column("concurrency", "Concurrency", 11, keep=8, right=True),
+    Column("running", "Running", 7, keep=7, right=True),
+    Column("queued", "Queued", 7, keep=6, right=True),
+    Column("rate", "Rate limit", 10, keep=4, right=True),
+    Column("now", "Rate now", 9, keep=3, right=True),
+    Column("done", "Done 15m", 8, keep=5, right=True),
+    Column("failed", "Failed 15m", 10, keep=2, right=True),
 ]
 NOTE = (
     "Limits hold across every engine of the store and apply at their next claim; running "

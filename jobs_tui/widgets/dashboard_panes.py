@@ -46,9 +46,9 @@ ENGINE_COLUMNS: list[Column] = [
     Column("pid", "Pid", 7, keep=3),
     Column("state", "State", 7, keep=9),
     Column("heartbeat", "Heartbeat", 9, keep=6),
-    Column("running", "Running", 7, keep=8),
-    Column("processed", "Done", 8, keep=5),
-    Column("failed", "Failed", 6, keep=5),
+    Column("running", "Running", 7, keep=8, right=True),
+    Column("processed", "Done", 8, keep=5, right=True),
+    Column("failed", "Failed", 6, keep=5, right=True),
     Column("now", "Running now", 12, grow=3, keep=2),
 ]
 

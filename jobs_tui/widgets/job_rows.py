@@ -14,34 +14,34 @@ from jobs_tui.themes import Palette
 from jobs_tui.widgets.keyed_table import Cells, Column, Row
 
 QUEUE_COLUMNS: list[Column] = [
-    Column("id", "Id", 6, keep=10),
+    Column("id", "Id", 6, keep=10, right=True),
     Column("command", "Command", 12, grow=2, keep=9, most=40),
     Column("queue", "Queue", 8, grow=1, keep=4, most=20),
-    Column("priority", "Pri", 3, keep=3),
+    Column("priority", "Pri", 3, keep=3, right=True),
     Column("state", "State", 9, keep=8),
     Column("progress", "Progress", 15, keep=6),
     Column("status", "Status", 18, grow=4, keep=7),
     Column("elapsed", "Elapsed", 7, keep=5),
-    Column("attempts", "Try", 5, keep=2),
+    Column("attempts", "Try", 5, keep=2, right=True),
     Column("tag", "Tag", 8, grow=1, keep=1, most=24),
 ]
 """The queue's columns: a named worker's jobs are in the queue of its name."""
 
 ARCHIVE_COLUMNS: list[Column] = [
-    Column("id", "Id", 6, keep=10),
+    Column("id", "Id", 6, keep=10, right=True),
     Column("command", "Command", 12, grow=2, keep=9, most=40),
     Column("queue", "Queue", 8, grow=1, keep=4, most=20),
     Column("state", "State", 9, keep=8),
     Column("finished", "Finished (UTC)", 19, keep=5),
     Column("took", "Took", 6, keep=6),
-    Column("attempts", "Tries", 5, keep=3),
+    Column("attempts", "Tries", 5, keep=3, right=True),
     Column("tag", "Tag", 8, grow=1, keep=2, most=24),
     Column("batch", "Batch", 8, grow=1, keep=1, most=24),
     Column("detail", "Error / status", 20, grow=6, keep=7),
 ]
 
 RUNNING_COLUMNS: list[Column] = [
-    Column("id", "Id", 6, keep=10),
+    Column("id", "Id", 6, keep=10, right=True),
     Column("command", "Command", 12, grow=2, keep=9, most=40),
     Column("worker", "Worker", 8, grow=1, keep=3, most=20),
     Column("engine", "Engine", 14, grow=2, keep=4, most=40),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -33,6 +34,8 @@ class Column:
     """Priority when the table is narrow: lower values are dropped first."""
     most: int | None = None
     """Widest it gets, if bounded."""
+    right: bool = False
+    """Numbers: the label is right-aligned over the right-aligned cells."""
 
 
 def layout(
@@ -160,9 +163,10 @@ class KeyedTable(DataTable[object]):
             self._rebuild(columns=True)
 
     def _label(self, column: Column) -> Text:
+        justify: JustifyMethod = "right" if column.right else "left"
         if self._sort is not None and self._sort[0] == column.key:
-            return Text(column.label + (" ▼" if self._sort[1] else " ▲"))
-        return Text(column.label)
+            return Text(column.label + (" ▼" if self._sort[1] else " ▲"), justify=justify)
+        return Text(column.label, justify=justify)
 
     # -- rows -------------------------------------------------------------------------------
 

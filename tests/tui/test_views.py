@@ -104,3 +104,30 @@ async def filtered_list_fills_the_width(
     await pause_until(pilot, lambda: bool(screen.query_one("#filter-bar").display), "the filter")
     table = screen.query_one(KeyedTable)
     await pause_until(pilot, lambda: table.size.width == 120, f"view {view}'s list at 120")
+
+
+async def test_the_detail_at_80_columns_keeps_dates_on_one_line_and_its_titles_whole(
+    app: JobsApp,
+) -> None:
+    # At 80 columns the fields pane wrapped each date after its day, and the attempts title
+    # was cut ("Attempts (enter: its log, l: whole").
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3", "enter")
+        await until_loaded(pilot)
+        assert isinstance(app.screen, JobDetailScreen)
+        await pause_until(pilot, lambda: "scheduled for" in screen_text(app), "the fields")
+        lines = screen_text(app).splitlines()
+        scheduled = next(line for line in lines if "scheduled for" in line)
+        assert "2026-11-02 09:08:00" in scheduled
+        assert "Attempts (enter: its log)" in screen_text(app)
+
+
+async def test_an_id_header_stands_over_its_right_aligned_ids(app: JobsApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await until_loaded(pilot)
+        await pause_until(pilot, lambda: "resize_image" in screen_text(app), "the queue's rows")
+        lines = screen_text(app).splitlines()
+        header = next(line for line in lines if "Command" in line and "Id" in line)
+        row = next(line for line in lines if "resize_image" in line and " 10 " in line)
+        assert header.index("Id") + len("Id") == row.index("10") + len("10")
