@@ -153,8 +153,10 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         await self.store.open()
 
     async def close(self) -> None:
-        """Close the store without running an engine (admin tools, enqueue-only processes)."""
-        await self.store.close()
+        """Close the store (admin tools, enqueue-only processes). If this process's engine
+        runs (`start()` without `stop()`), it is drained and stopped first, as `stop()`
+        does: closed under it, the store would refuse the outcomes of its running jobs."""
+        await self.stop()
 
     def reopen(self, store: Store | None = None) -> BackgroundJobs:
         """Another facade with this one's commands, settings, clock, user resolver and

@@ -79,6 +79,7 @@ class DataScreen(Screen[None]):
         self._wake = asyncio.Event()
         self._wake.set()
         self._last_error = ""
+        self._footer_shown: tuple[object, ...] = ()
 
     @property
     def jobs_app(self) -> JobsApp:
@@ -132,6 +133,17 @@ class DataScreen(Screen[None]):
     def health_changed(self) -> None:
         """Hook: the engines' health changed (rows that show orphaned jobs redraw)."""
 
+    def refresh_footer(self) -> None:
+        """`refresh_bindings` when what the footer shows changed (a key enabled or not):
+        the footer rebuilds its keys at each call, ~7 ms, and views refresh every second."""
+        shown = tuple(
+            (key, active.binding, active.enabled, active.tooltip)
+            for key, active in self.active_bindings.items()
+        )
+        if shown != self._footer_shown:
+            self._footer_shown = shown
+            self.refresh_bindings()
+
     # -- refreshing -------------------------------------------------------------------------
 
     def request_refresh(self) -> None:
@@ -149,10 +161,12 @@ class DataScreen(Screen[None]):
         seen: int | None = None  # the token at the previous poll
         streak = 0  # polls in a row that saw a change
         last = -math.inf  # never shown: the first poll shows
+        owed = False  # a refresh was asked for: done once the user sees this screen
         while True:
-            forced = self._wake.is_set()
+            owed = owed or self._wake.is_set()
             self._wake.clear()
-            if self.is_current:
+            if self.seen_by_user():
+                forced, owed = owed, False
                 current = self._token(token)
                 streak = streak + 1 if current != seen else 0
                 seen = current
@@ -165,9 +179,18 @@ class DataScreen(Screen[None]):
                 if forced or tick or (current != token and since >= interval):
                     token, last = current, time.monotonic()
                     self.post_message(await self._fetch_safely())
-            elif forced:
-                self._wake.set()  # hidden: refresh once visible again
             await self._sleep()
+
+    def seen_by_user(self) -> bool:
+        """Whether this screen shows: on top, or under screens that let it show through (a
+        modal's translucent background). Textual's `is_current` also counts the screen
+        under any pushed one, so a list kept refetching under the job detail opened on it."""
+        for screen in reversed(self.app.screen_stack):
+            if screen is self:
+                return True
+            if screen.styles.background.a == 1:
+                return False
+        return False
 
     def ticks(self) -> bool:
         """Whether what is shown changes with time alone (elapsed clocks, "due in")."""

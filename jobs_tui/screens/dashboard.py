@@ -95,7 +95,7 @@ class DashboardScreen(RunningJobsScreen):
         self.query_one("#running-title", Static).update(title)
         self.query_one("#months", Static).update(months_text(message.months))
         self.loaded = True
-        self.refresh_bindings()
+        self.refresh_footer()
 
     def health_changed(self) -> None:
         if self.message is not None:

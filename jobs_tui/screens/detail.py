@@ -14,6 +14,7 @@ from jobs_tui.widgets.attempts import AttemptsTable
 from jobs_tui.widgets.detail_panes import (
     JsonPane,
     LogTail,
+    Pane,
     error_text,
     fields_table,
     job_fields,
@@ -50,7 +51,7 @@ class JobDetailScreen(DataScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="detail"):
             with VerticalScroll(id="fields"):
-                yield Static(id="fields-body")
+                yield Pane(id="fields-body")
             with VerticalScroll(id="detail-right"):
                 yield Static("Attempts (enter: its log)", classes="pane-title")
                 yield AttemptsTable(id="attempts")
@@ -59,11 +60,11 @@ class JobDetailScreen(DataScreen):
                 yield Static("Response", classes="pane-title")
                 yield JsonPane(id="response")
                 yield Static("Error", classes="pane-title")
-                yield Static(id="error", markup=False)
+                yield Pane(id="error", markup=False)
                 yield Static("Relations", classes="pane-title")
-                yield Static(id="relations", markup=False)
+                yield Pane(id="relations", markup=False)
         with Vertical(id="log-box"):
-            yield Static("Log", classes="pane-title", id="log-title")
+            yield Pane("Log", classes="pane-title", id="log-title")
             yield LogTail(id="log")
 
     async def fetch(self) -> JobDetailLoaded:
@@ -86,20 +87,21 @@ class JobDetailScreen(DataScreen):
         pairs = job_fields(message.result, self.now_ms())
         if message.why is not None:
             pairs.insert(3, ("waiting", message.why.text))
+        muted = self.palette()["muted"]
         with self.app.batch_update():
-            self.query_one("#fields-body", Static).update(
-                fields_table(pairs, self.palette()["muted"])
+            self.query_one("#fields-body", Pane).show_value(
+                (tuple(pairs), muted), lambda: fields_table(pairs, muted)
             )
             self.query_one("#request", JsonPane).show(job.request_body if job else None)
             self.query_one("#response", JsonPane).show(job.response_body if job else None)
-            self.query_one("#error", Static).update(error_text(job))
-            self.query_one("#relations", Static).update(
-                relations_text(message.dependents, message.batch)
-            )
+            error = error_text(job)
+            self.query_one("#error", Pane).show_value(error, lambda: error)
+            relations = relations_text(message.dependents, message.batch)
+            self.query_one("#relations", Pane).show_value(relations, lambda: relations)
             self.query_one(AttemptsTable).show(message.attempts, self.now_ms())
             self._show_log()
         self.loaded = True
-        self.refresh_bindings()
+        self.refresh_footer()
 
     def selected_job(self) -> SelectedJob | None:
         if self.result is None:
@@ -137,7 +139,7 @@ class JobDetailScreen(DataScreen):
         self._show_log()
 
     def _show_log(self) -> None:
-        title = self.query_one("#log-title", Static)
+        title = self.query_one("#log-title", Pane)
         attempts = self.query_one(AttemptsTable).attempts
         place = self.shown_attempt
         if place is not None and place < len(attempts):
@@ -145,9 +147,11 @@ class JobDetailScreen(DataScreen):
             attempt = attempts[place]
             where = f" on {attempt.engine}" if attempt.engine else ""
             cut = " (its first lines were dropped by the log cap)" if attempt.logs_truncated else ""
-            title.update(f"Log of attempt {attempt.number or '-'} ({attempt.outcome}){where}{cut}")
+            text = f"Log of attempt {attempt.number or '-'} ({attempt.outcome}){where}{cut}"
+            title.show_value(text, lambda: text)
             self.query_one(LogTail).show(attempt.logs)
             return
         job = self.result.job if self.result else None
-        title.update(log_title(job))
+        text = log_title(job)
+        title.show_value(text, lambda: text)
         self.query_one(LogTail).show(job.logs if job else "")

@@ -145,7 +145,7 @@ class JobListScreen(MarkingScreen):
         table.sync([self._marked_row(job) for job in self.ordered()], select=select)
         self.query_one("#list-footer", Static).update(self.footer_text())
         self._show_preview()
-        self.refresh_bindings()
+        self.refresh_footer()
 
     def ordered(self) -> list[Job]:
         """The loaded rows in the order shown: the list's, or sorted by a column."""
@@ -230,7 +230,7 @@ class JobListScreen(MarkingScreen):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_preview()
-        self.refresh_bindings()
+        self.refresh_footer()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -99,7 +99,7 @@ class QueuesScreen(DataScreen):
         palette = self.palette()
         self.query_one(KeyedTable).sync([queue_row(q, palette) for q in message.queues])
         self.loaded = True
-        self.refresh_bindings()
+        self.refresh_footer()
 
     def selected_queue(self) -> QueueInfo | None:
         key = self.query_one(KeyedTable).selected_key

@@ -26,7 +26,7 @@ class RunningJobsScreen(DataScreen):
         return None
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.refresh_bindings()
+        self.refresh_footer()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -81,7 +81,7 @@ class TasksScreen(DataScreen):
         count = len(message.tasks)
         self.query_one("#tasks-note", Static).update(f"{count} task{'' if count == 1 else 's'}")
         self.loaded = True
-        self.refresh_bindings()
+        self.refresh_footer()
 
     def selected_task(self) -> ScheduledTaskInfo | None:
         key = self.query_one(KeyedTable).selected_key
@@ -96,7 +96,7 @@ class TasksScreen(DataScreen):
         return super().check_action(action, parameters)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.refresh_bindings()
+        self.refresh_footer()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

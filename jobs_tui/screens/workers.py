@@ -60,7 +60,7 @@ class WorkersScreen(RunningJobsScreen):
         self.query_one("#running", KeyedTable).sync(running)
         self.query_one("#running-title", Static).update(f"Running jobs: {len(running):,}")
         self.loaded = True
-        self.refresh_bindings()
+        self.refresh_footer()
 
     def health_changed(self) -> None:
         if self.message is not None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Hashable
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.content import Content
@@ -25,11 +27,26 @@ def pretty_json(text: str | None) -> Content:
     return highlight(text, language="json")
 
 
-class JsonPane(Static):
+class Pane(Static):
+    """A Static updated only when what it shows changes: each update lays the screen out
+    again, and the detail of a running job refreshes every second (`tui_cost.py`)."""
+
+    _shown: Hashable = ()
+    """What the pane shows, as given to `show_value` (`()`: nothing yet)."""
+
+    def show_value(self, value: Hashable, render: Callable[[], RenderableType | str]) -> None:
+        """Show `render()` unless `value`, what it is rendered from, is already shown."""
+        if value == self._shown and self._shown != ():
+            return
+        self._shown = value
+        self.update(render())
+
+
+class JsonPane(Pane):
     """A request or response body."""
 
     def show(self, text: str | None) -> None:
-        self.update(pretty_json(text))
+        self.show_value(text, lambda: pretty_json(text))
 
 
 class LogTail(Log):

@@ -401,3 +401,26 @@ async def test_sync_job_waiting_for_a_thread_is_not_timed_out(make_jobs: MakeJob
         await wait_until(lambda: _done(jobs, second.id), what="second job finished")
         results = [(await jobs.get_job(i)).state for i in (first.id, second.id)]
     assert results == [JobState.COMPLETED, JobState.COMPLETED]
+
+
+async def test_close_with_the_engine_running_drains_it_first(make_jobs: MakeJobs) -> None:
+    # `close()` used to close the store under a running engine: the job it was running
+    # finished into a closed store, and the engine retried that write forever.
+    jobs = make_jobs()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    @jobs.command
+    async def hold(req: dict[str, int]) -> str:
+        started.set()
+        await release.wait()
+        return "done"
+
+    await jobs.start()
+    ref = await jobs.enqueue("hold", {})
+    await asyncio.wait_for(started.wait(), 30)
+    asyncio.get_running_loop().call_soon(release.set)
+    await asyncio.wait_for(jobs.close(), 30)
+    reader = make_jobs(start_engine=False)
+    found = await reader.get_job(ref.id)
+    assert found.state is JobState.COMPLETED
+    assert found.job is not None and found.job.response_body == '"done"'
