@@ -32,7 +32,9 @@ def add_parsers(commands: Any) -> None:
         parser.add_argument(
             "--yes", "-y", action="store_true", help="do not ask before changing many jobs"
         )
-        parser.set_defaults(func=action_command, action=name, needs_store=True)
+        # No `needs_store`: main would make a lone ID an absolute path before
+        # `_place_positionals` could tell it from a store (`jobs cancel ID`, $JOBS_STORE).
+        parser.set_defaults(func=action_command, action=name)
 
 
 def action_command(args: argparse.Namespace) -> int:

@@ -102,3 +102,17 @@ def test_action_needs_an_id_or_a_query(cli: Cli, store: str) -> None:
     assert_one_line_error(cli("cancel", store), 2, "cancel: give a job ID or --query, not both")
     both = cli("requeue", store, "3", "--query", "state:failed")
     assert_one_line_error(both, 2, "requeue: give a job ID or --query, not both")
+
+
+def test_an_action_on_one_id_takes_the_store_from_jobs_store(cli: Cli, store: str) -> None:
+    """`jobs cancel ID` with $JOBS_STORE set (as the README says): the lone word is the id,
+    not a store directory of that name."""
+    job_id = enqueue(cli, store, "greet", "--run-after", "1h")
+    env = {"JOBS_STORE": store}
+    cancelled = cli("cancel", str(job_id), env=env)
+    assert (cancelled.returncode, cancelled.stdout) == (0, f"job {job_id} cancelled\n")
+    requeued = cli("requeue", str(job_id), env=env)
+    assert (requeued.returncode, requeued.stdout) == (0, f"requeued {job_id}\n")
+    cli("cancel", str(job_id), env=env)
+    deleted = cli("delete", str(job_id), env=env)
+    assert (deleted.returncode, deleted.stdout) == (0, f"deleted job {job_id}\n")
