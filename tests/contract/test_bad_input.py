@@ -186,3 +186,18 @@ async def test_handler_text_utf8_cannot_encode_is_stored_escaped_and_the_engine_
 def test_a_url_of_another_scheme_is_not_taken_for_a_directory() -> None:
     with pytest.raises(InvalidOptionError, match="not a mysql:// URL"):
         BackgroundJobs("mysql://user:secret@db/jobs")
+
+
+@pytest.mark.parametrize("requests", ["abc", b"ab", {"n": 1}])
+async def test_enqueue_each_refuses_one_request_given_as_the_list(
+    make_jobs: MakeJobs, requests: Any
+) -> None:
+    jobs = make_jobs(start_engine=False)
+
+    @jobs.command
+    async def greet(req: Any, ctx: JobContext) -> None: ...
+
+    kind = type(requests).__name__
+    with pytest.raises(InvalidOptionError, match=f"one a job; got a {kind} \\(wrap one"):
+        await jobs.enqueue_each("greet", requests)
+    assert (await jobs.count_jobs("")) == 0
