@@ -39,7 +39,9 @@ def add_parsers(commands: Any) -> None:
 
 def action_command(args: argparse.Namespace) -> int:
     _place_positionals(args)
-    if (args.job_id is None) == (args.query is None):
+    if args.job_id is None and args.query is None:
+        raise CliError(f"{args.action}: give a job ID or --query", USAGE)
+    if args.job_id is not None and args.query is not None:
         raise CliError(f"{args.action}: give a job ID or --query, not both", USAGE)
     if args.job_id is not None:
         print(run(_one(args.directory, args.action, args.job_id)))

@@ -8,11 +8,11 @@ import json
 import os
 import re
 from collections.abc import Coroutine
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from jobs_core import BackgroundJobs, mask_store_url
-from jobs_core.store.url import is_store_url
+from jobs_core.store.url import foreign_scheme, is_store_url
 
 T = TypeVar("T")
 
@@ -28,6 +28,11 @@ STORE_ENV = "JOBS_STORE"
 """The default store of every command: a directory or a `postgresql://` URL."""
 
 STORE_HELP = f"store directory or postgresql:// URL (default: ${STORE_ENV})"
+
+MAX_DELAY_DAYS = 365_000
+"""The longest delay or age a time option takes (a thousand years): every instant a command
+derives from it (now plus or minus it) stays within datetime's years 1 to 9999."""
+MAX_DELAY_SECS = MAX_DELAY_DAYS * 86400
 
 _RELATIVE = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -59,6 +64,12 @@ def store_location(given: str | None) -> str:
     location = given or os.environ.get(STORE_ENV)
     if not location:
         raise CliError(f"no store given: pass STORE or set {STORE_ENV}", USAGE)
+    scheme = foreign_scheme(location)
+    if scheme is not None and not os.path.isdir(location):
+        # Made absolute it would name a missing directory (and print the URL's password).
+        raise CliError(
+            f"a store is a directory or a postgresql:// URL, not a {scheme}:// URL", USAGE
+        )
     return location if is_store_url(location) else os.path.abspath(location)
 
 
@@ -145,7 +156,12 @@ def parse_when(text: str, option: str = "--run-after") -> datetime | timedelta:
     stripped = text.strip()
     relative = _RELATIVE.match(stripped)
     if relative:
-        return timedelta(seconds=float(relative[1]) * _UNIT_SECONDS[relative[2]])
+        delay = float(relative[1]) * _UNIT_SECONDS[relative[2]]
+        if delay > MAX_DELAY_SECS:
+            raise CliError(
+                f"{option} '{text}' is too far away; give at most {MAX_DELAY_DAYS:,}d", USAGE
+            )
+        return timedelta(seconds=delay)
     if _RELATIVE.match(stripped.lstrip("-")):
         raise CliError(
             f"{option} '{text}' is a negative delay; give a delay of 0 or more (30s, 5m) "
@@ -160,7 +176,16 @@ def parse_when(text: str, option: str = "--run-after") -> datetime | timedelta:
             "(2026-11-02T09:00:00Z; without a zone it is local time)",
             USAGE,
         ) from None
-    return when if when.tzinfo is not None else when.astimezone()
+    try:
+        # Local time, and the instants commands derive from it, must stay within datetime's
+        # years 1 to 9999 (`0001-01-01` in a zone east of UTC is in year 0).
+        aware = when if when.tzinfo is not None else when.astimezone()
+        aware.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise CliError(f"{option} '{text}' is out of range (years 2 to 9998)", USAGE) from None
+    if not 2 <= aware.year <= 9998:
+        raise CliError(f"{option} '{text}' is out of range (years 2 to 9998)", USAGE)
+    return aware
 
 
 def parse_args_option(pairs: list[str]) -> dict[str, str]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
+import warnings
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from jobs_core import (
     InvalidOptionError,
@@ -15,11 +17,12 @@ from jobs_core import (
     InvalidRequestError,
     InvalidScheduleError,
     JobsError,
+    JobsWarning,
 )
 from jobs_core.store.url import mask_urls_in
 
 from . import actions, admin, demo, enqueue, history, listing, metrics, queue, status, web, worker
-from .common import FAILURE, USAGE, CliError, store_location
+from .common import FAILURE, STORE_ENV, USAGE, CliError, store_location
 
 PROG = "jobs"
 
@@ -69,9 +72,33 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; expected failures end as one `jobs: error: ...` line and exit 1 or 2."""
+    """Run one command; expected failures end as one `jobs: error: ...` line and exit 1 or 2,
+    and a `JobsWarning` as one `jobs: warning: ...` line."""
+    shown_before = warnings.showwarning
+
+    def show(
+        message: Warning | str, category: type[Warning], filename: str, lineno: int,
+        file: TextIO | None = None, line: str | None = None,
+    ) -> None:  # fmt: skip
+        # A JobsWarning is for the operator, not a source line of ours to debug.
+        if issubclass(category, JobsWarning):
+            print(f"{PROG}: warning: {mask_urls_in(str(message))}", file=sys.stderr)
+        else:
+            shown_before(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
     try:
-        args = build_parser().parse_args(queue.listing_by_default(attach_negative_values(argv)))
+        return _main(argv)
+    finally:
+        warnings.showwarning = shown_before
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    try:
+        words = attach_negative_values(argv)
+        _check_encodable(words)
+        args = build_parser().parse_args(queue.listing_by_default(words))
+        _name_missing_word(args)
         if getattr(args, "needs_store", False):
             args.directory = store_location(args.directory)
         code: int = args.func(args)
@@ -103,6 +130,32 @@ def attach_negative_values(argv: Sequence[str] | None) -> list[str]:
         else:
             joined.append(arg)
     return joined
+
+
+_LAST_WORDS = (("text", "TEXT"), ("job_command", "COMMAND"))
+"""Positionals after STORE that argparse fills with a lone STORE (`jobs search DIR`)."""
+
+
+def _name_missing_word(args: argparse.Namespace) -> None:
+    """`jobs search STORE` (or `jobs enqueue STORE`) with no $JOBS_STORE: argparse read the
+    store as the TEXT (COMMAND), so say that word is missing, not the store."""
+    if getattr(args, "directory", "") is not None or os.environ.get(STORE_ENV):
+        return
+    for dest, metavar in _LAST_WORDS:
+        word = getattr(args, dest, None)
+        if isinstance(word, str) and queue.is_store(word):
+            raise CliError(f"{args.command}: give {metavar} after the store {word}", USAGE)
+
+
+def _check_encodable(words: list[str]) -> None:
+    """Refuse an argument that is not UTF-8: Python hands it over with lone surrogates
+    (`surrogateescape`), which no store can hold."""
+    for word in words:
+        if not word.isascii():
+            try:
+                word.encode()
+            except UnicodeEncodeError:
+                raise CliError(f"argument {word!a} is not valid UTF-8", USAGE) from None
 
 
 def _fail(message: str, code: int) -> int:

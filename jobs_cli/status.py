@@ -14,6 +14,9 @@ from .status_report import StatusData, format_report, to_json
 
 THROUGHPUT_MINUTES = 5
 """Minutes of throughput the report shows, one line each."""
+MAX_MINUTES = 7 * 24 * 60
+"""The most `--minutes` shows: a line a minute for a week (more is no report to read, and
+far more reached back before year 1, which datetime cannot show)."""
 
 
 def add_parser(commands: Any) -> None:
@@ -22,7 +25,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     parser.add_argument(
         "--minutes", type=minutes_value, default=THROUGHPUT_MINUTES, metavar="N",
-        help=f"minutes of throughput to show, 1 or more (default {THROUGHPUT_MINUTES})",
+        help=f"minutes of throughput to show, 1 to {MAX_MINUTES} (default {THROUGHPUT_MINUTES})",
     )  # fmt: skip
     parser.set_defaults(func=status_command, needs_store=True)
 
@@ -37,6 +40,8 @@ def minutes_value(text: str) -> int:
         ) from None
     if minutes < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {minutes}")
+    if minutes > MAX_MINUTES:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_MINUTES} (a week), got {minutes}")
     return minutes
 
 

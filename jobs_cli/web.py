@@ -12,7 +12,7 @@ from typing import Any
 
 from jobs_core import mask_store_url
 
-from .common import STORE_ENV, USAGE, CliError, add_store_argument, open_store, run
+from .common import STORE_ENV, USAGE, CliError, add_store_argument, check_store, run
 
 LOOPBACK = "127.0.0.1"
 
@@ -47,8 +47,9 @@ def app_command(*, allow_actions: bool) -> str:
 def web_command(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be between 1 and 65535, got {args.port}", USAGE)
-    # Open the store once here, so a bad directory is one error line, not a blank page.
-    run(open_store(args.directory, read_only=not args.allow_actions).close())
+    # Open the store once here, so a bad store is one error line, not a blank page (a
+    # PostgreSQL store is reached only when opened, not when its facade is made).
+    run(check_store(args.directory, read_only=not args.allow_actions))
     try:
         from textual_serve.server import Server
     except ImportError as error:
@@ -64,7 +65,11 @@ def web_command(args: argparse.Namespace) -> int:
         app_command(allow_actions=args.allow_actions), host=args.host, port=args.port,
         title=f"jobs admin: {mask_store_url(args.directory)}",
     )  # fmt: skip
-    server.serve()
+    try:
+        server.serve()
+    except OSError as error:  # the address is taken, or names no interface of this machine
+        reason = error.strerror or str(error)
+        raise CliError(f"cannot serve on {args.host}:{args.port}: {reason}") from None
     return 0
 
 

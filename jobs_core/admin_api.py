@@ -11,6 +11,7 @@ from .clock import Clock
 from .errors import InvalidStateError, JobNotFoundError, JobsError, StoreError
 from .estimate import ProgressEstimator
 from .figures import command_figures
+from .limits import check_job_id, check_page_limit
 from .liveness import checked_on_this_host
 from .query import JobQuery
 from .records import (
@@ -56,6 +57,7 @@ class AdminMixin:
         """The job's summary plus its full row wherever it lives; JobNotFoundError if none.
 
         A running job that reports no progress gets an estimate (`progress_estimated`)."""
+        check_job_id(job_id)
         found = await self.store.get_job(job_id)
         if found is None:
             raise JobNotFoundError(f"there is no job {job_id}")
@@ -75,6 +77,7 @@ class AdminMixin:
 
         Returns `cancelled`, or `started` when a running job was asked to stop.
         """
+        check_job_id(job_id)
         if self._engine is not None and self._engine.cancel_running(job_id, reason):
             return JobState.STARTED
         state = await self.store.request_cancel(job_id, reason, self.clock.now_ms())
@@ -85,6 +88,7 @@ class AdminMixin:
         """Requeue a failed or cancelled job (attempts reset) and the dependents its failure
         cancelled; returns the requeued ids. A job whose unique key another job holds now
         (queued or running) is refused with InvalidStateError."""
+        check_job_id(job_id)
         try:
             ids = await self.store.requeue(job_id, self.clock.now_ms())
         except StoreError as error:
@@ -110,6 +114,7 @@ class AdminMixin:
     ) -> Page[Job]:
         """Jobs in the queue (queued, started, executed) matching `query`, oldest first; a
         running job that reports no progress gets an estimate (`progress_estimated`)."""
+        check_page_limit(limit)
         page = await self.store.list_queue(self.query(query), cursor, limit)
         items = await self._estimator().fill(page.items, self.clock.now_ms())
         return masked_page(Page(items=items, next_cursor=page.next_cursor))
@@ -119,6 +124,7 @@ class AdminMixin:
         limit: int = 50,
     ) -> Page[Job]:  # fmt: skip
         """Completed jobs of a month (`YYYY-MM`) matching `query`, newest first."""
+        check_page_limit(limit)
         page = await self.store.list_archive(
             month, JobState.COMPLETED, self.query(query), cursor, limit
         )
@@ -129,6 +135,7 @@ class AdminMixin:
         limit: int = 50,
     ) -> Page[Job]:  # fmt: skip
         """Failed and cancelled jobs of a month (`YYYY-MM`) matching `query`, newest first."""
+        check_page_limit(limit)
         page = await self.store.list_archive(
             month, JobState.FAILED, self.query(query), cursor, limit
         )
@@ -140,6 +147,7 @@ class AdminMixin:
         """Jobs matching `query` in the queue and every month, newest first. Without an
         index for the query a page may be short yet have a `next_cursor` (a bounded scan of
         each month); keep paging until `next_cursor` is None."""
+        check_page_limit(limit)
         return masked_page(await self.store.find_jobs(self.query(query), cursor, limit))
 
     async def count_jobs(self, query: QueryLike = None) -> int:
@@ -220,11 +228,13 @@ class AdminMixin:
         return list(ids)
 
     async def dependents(self, job_id: int) -> list[JobSummary]:
+        check_job_id(job_id)
         return await self.store.dependents(job_id)
 
     async def children(self, job_id: int) -> list[JobSummary]:
         """Jobs whose parent is `job_id`: its callback, its reply, jobs its handler started,
         and jobs enqueued with `depends_on=job_id` (their parent unless one is given)."""
+        check_job_id(job_id)
         return await self.store.children(job_id)
 
     async def blocked_by(self, job_ids: Sequence[int]) -> dict[int, int]:

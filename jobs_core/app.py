@@ -16,7 +16,7 @@ from .context import JobContext
 from .engine.engine import Engine
 from .enqueue_options import EnqueueOptions
 from .enqueuing import ROUTING_OPTIONS, JobBuilder
-from .errors import JobsError, PermanentError, ReadOnlyStoreError
+from .errors import InvalidOptionError, JobsError, PermanentError, ReadOnlyStoreError
 from .handles import CommandDecorator
 from .history_api import HistoryMixin
 from .job_refs import JobRefs, new_refs
@@ -305,6 +305,12 @@ class BackgroundJobs(AdminMixin, BulkMixin, HistoryMixin, QueueMixin, Scheduling
         `enqueue_many` of `EnqueueRequest`s made by the caller. A command's typed handle
         does the same with `handle.enqueue_many(requests, ...)`.
         """
+        if isinstance(requests, str | bytes | Mapping):
+            # Iterable, but surely one request: a job per character or key is never meant.
+            raise InvalidOptionError(
+                f"requests must be an iterable of requests, one a job; got a "
+                f"{type(requests).__name__} (wrap one request in a list)"
+            )
         batch = requests if isinstance(requests, Sequence) else list(requests)
         now = self.clock.now_ms()
         columns = await build_columns(self._builder, command, batch, options, now)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .errors import InvalidStateError, JobNotFoundError
+from .limits import beyond_ids, check_job_id
 from .query import JobQuery
 from .records import BulkResult, JobFilter
 from .store.protocol import BulkOutcome, Store
@@ -74,6 +75,7 @@ class BulkMixin:
 
     async def delete(self, job_id: int) -> None:
         """Delete one finished job for good (see `bulk_delete`)."""
+        check_job_id(job_id)
         outcome = await self.store.delete_jobs([job_id], self.clock.now_ms())
         if outcome.done:
             return
@@ -97,7 +99,8 @@ class BulkMixin:
         else:
             ids = list(dict.fromkeys(target))
             total = len(ids)
-            batches = _id_batches(ids, batch_size)
+            named = [i for i in ids if not beyond_ids(i)]  # others name no job: skipped
+            batches = _id_batches(named, batch_size)
         processed = done = asked = skipped = 0
         if progress is not None:
             progress(0, total)
@@ -108,6 +111,10 @@ class BulkMixin:
             skipped += len(outcome.skipped)
             if progress is not None:
                 progress(min(processed, max(total, processed)), max(total, processed))
+        if not isinstance(target, JobQuery | JobFilter | str) and processed < total:
+            skipped += total - processed  # the ids beyond MAX_ID, never sent to the store
+            if progress is not None:
+                progress(total, total)
         return BulkResult(matched=max(total, processed), done=done, asked=asked, skipped=skipped)
 
     async def _query_batches(self, query: JobQuery, size: int) -> AsyncIterator[list[int]]:

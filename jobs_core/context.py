@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import JobCancelledError, JobsError
 from .records import BatchStatus, Job, JobResult
+from .serialization import storable_text
 
 if TYPE_CHECKING:
     from .app import BackgroundJobs
@@ -195,7 +196,7 @@ class JobContext:
             activity = self._unwritten()
             activity.progress = min(1.0, max(0.0, float(value)))
             if status is not None:
-                activity.status = status
+                activity.status = storable_text(status)
             activity.dirty = True
         self._on_activity()
 
@@ -203,14 +204,14 @@ class JobContext:
         """Report a status text (shown next to the progress bar)."""
         with self._lock:
             activity = self._unwritten()
-            activity.status = text
+            activity.status = storable_text(text)
             activity.dirty = True
         self._on_activity()
 
     def _append_log(self, line: str) -> None:
         with self._lock:
             activity = self._unwritten()
-            activity.logs.append(line)
+            activity.logs.append(storable_text(line))
             activity.dirty = True
         self._on_activity()
 

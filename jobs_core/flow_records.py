@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Literal
 
 from .errors import InvalidOptionError
+from .limits import MAX_COUNT
 from .records import JobState
 
 DEFAULT_QUEUE = "default"
@@ -37,6 +38,10 @@ class RateLimit:
     def __post_init__(self) -> None:
         if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1:
             raise InvalidOptionError(f"RateLimit: limit must be an int >= 1, got {self.limit!r}")
+        if self.limit > MAX_COUNT:
+            raise InvalidOptionError(
+                f"RateLimit: limit must be at most {MAX_COUNT}, got {self.limit}"
+            )
         if not isinstance(self.per, timedelta) or self.per < timedelta(milliseconds=1):
             raise InvalidOptionError(
                 f"RateLimit: per must be a timedelta of at least 1 ms, got {self.per!r}"
@@ -62,7 +67,11 @@ class RateLimit:
         per_ms = float(found[2] or 1) * _UNIT_MS[found[3]]
         if per_ms < 1:
             raise InvalidOptionError(f"the window must be at least 1 ms, got '{text}'")
-        return cls(int(found[1]), per=timedelta(milliseconds=per_ms))
+        try:
+            per = timedelta(milliseconds=per_ms)
+        except OverflowError:  # past timedelta's 999,999,999 days
+            raise InvalidOptionError(f"the window is too long, got '{text}'") from None
+        return cls(int(found[1]), per=per)
 
 
 _RATE_TEXT = re.compile(r"^(\d+)\s*/\s*(\d*(?:\.\d+)?)\s*(ms|s|m|h|d)$")
@@ -188,6 +197,8 @@ def check_concurrency(value: object, name: str = "concurrency") -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidOptionError(f"{name} must be an int >= 1 (or None: no limit), got {value!r}")
+    if value > MAX_COUNT:
+        raise InvalidOptionError(f"{name} must be at most {MAX_COUNT}, got {value}")
     return value
 
 

@@ -11,7 +11,8 @@ from .admin_api import masked_page
 from .batch import Batch
 from .clock import to_ms
 from .errors import InvalidOptionError, JobsError
-from .options import check_string_map
+from .limits import check_job_id, check_page_limit
+from .options import check_at_most, check_string_map
 from .records import BatchStatus, Job, JobAttempt, JobState, Page, PurgeReport
 from .retention import cutoff, purge_states
 from .store.history_protocol import HistoryStore
@@ -45,6 +46,7 @@ class HistoryMixin:
         with its traceback, last progress and status, and the attempt's own log lines.
         A requeue shows as an entry with outcome `requeued` (attempt numbers start again).
         JobNotFoundError if there is no such job."""
+        check_job_id(job_id)
         return await self._history().attempts(job_id)
 
     async def create_batch(
@@ -71,6 +73,8 @@ class HistoryMixin:
         if total is not None and (not isinstance(total, int) or isinstance(total, bool)
                                   or total < 1):  # fmt: skip
             raise InvalidOptionError(f"total must be an int >= 1, got {total!r}")
+        if total is not None:
+            check_at_most(total, "total")
         if meta is not None:
             check_string_map(meta, "meta")
         new = NewBatch(
@@ -130,8 +134,7 @@ class HistoryMixin:
         """
         if not isinstance(text, str):
             raise InvalidOptionError(f"search text must be a string, got {text!r}")
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise InvalidOptionError(f"limit must be an int >= 1, got {limit!r}")
+        check_page_limit(limit)
         page = await self._history().search(
             text, since=_instant(since, "since"), until=_instant(until, "until"),
             cursor=cursor, limit=limit,

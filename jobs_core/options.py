@@ -25,8 +25,10 @@ from .flow_records import (
     check_priority,
     check_queue_name,
 )
+from .limits import MAX_COUNT, MAX_ID
 from .records import DependencyPolicy
 from .retry_policy import RetryPolicy, check_policy
+from .serialization import storable
 
 
 @fast_init
@@ -72,14 +74,18 @@ TEXT_OPTIONS = (
 
 
 def bad_text(value: object) -> bool:
-    """Whether a text option set to `value` is refused: not a string, empty or blank."""
-    return not isinstance(value, str) or not value or value.isspace()
+    """Whether a text option set to `value` is refused: not a string, empty or blank, or
+    not storable as UTF-8."""
+    return (
+        not isinstance(value, str) or not value or value.isspace()
+        or not (value.isascii() or storable(value))
+    )  # fmt: skip
 
 
 def check_options(r: EnqueueRequest) -> None:
     """Refuse any option of the wrong type or value, naming it."""
-    if not isinstance(r.command, str) or not r.command:
-        raise InvalidOptionError(f"command must be a command name, got {r.command!r}")
+    if bad_text(r.command):
+        raise _text_error("command", r.command)
     for name in TEXT_OPTIONS:
         value = getattr(r, name)
         if value is not None and bad_text(value):
@@ -158,6 +164,13 @@ def expires_at_ms(value: object) -> int:
 
 
 def _text_error(name: str, value: object) -> InvalidOptionError:
+    if name == "command" and not (isinstance(value, str) and value.strip()):
+        return InvalidOptionError(f"command must be a command name, got {value!r}")
+    if isinstance(value, str) and value.strip():
+        return InvalidOptionError(
+            f"{name} {value!a} holds a lone surrogate, which UTF-8 cannot encode (text "
+            "decoded from bytes that were not UTF-8?)"
+        )
     if isinstance(value, str):
         return InvalidOptionError(f"{name} must not be empty; leave it out (None) instead")
     return InvalidOptionError(f"{name} must be a string, got {type(value).__name__} {value!r}")
@@ -174,6 +187,14 @@ def check_retry_limit(value: object, name: str) -> None:
     assert isinstance(value, int)
     if value < 0:
         raise InvalidOptionError(f"{name} must be >= 0, got {value}")
+    check_at_most(value, name)
+
+
+def check_at_most(value: int, name: str) -> None:
+    """A count the stores hold in 32 bits (`MAX_COUNT`): refused here if larger, before
+    any store sees it."""
+    if value > MAX_COUNT:
+        raise InvalidOptionError(f"{name} must be at most {MAX_COUNT}, got {value}")
 
 
 def check_command_options(worker: object, retry_limit: object, timeout: object) -> None:
@@ -204,6 +225,8 @@ def _check_id(value: object, name: str) -> None:
     assert isinstance(value, int)
     if value < 1:
         raise InvalidOptionError(f"{name} must be a job id (1 or more), got {value}")
+    if value > MAX_ID:
+        raise InvalidOptionError(f"{name} must be a job id (at most {MAX_ID}), got {value}")
 
 
 def _check_parents(value: object) -> None:
@@ -250,6 +273,11 @@ def check_string_map(value: object, name: str) -> None:
         if not isinstance(key, str) or not isinstance(item, str):
             raise InvalidOptionError(
                 f"{name} must map strings to strings; {key!r}: {item!r} is not a string pair"
+            )
+        if not (key.isascii() and item.isascii()) and not storable(key + item):
+            raise InvalidOptionError(
+                f"{name}: {key!a}: {item!a} holds a lone surrogate, which UTF-8 "
+                "cannot encode (text decoded from bytes that were not UTF-8?)"
             )
 
 

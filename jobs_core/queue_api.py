@@ -17,6 +17,7 @@ from .flow_records import (
     check_concurrency,
     check_queue_name,
 )
+from .limits import check_job_id
 from .registry import CommandRegistry
 from .store.protocol import QueueChange, Store
 
@@ -107,6 +108,7 @@ class QueueMixin:
         """Why a job is not running: every reason that holds now (paused queue, rate limit,
         full queue, concurrency key, dependency, retry backoff, `run_after`, expiry), in words
         and as `WaitReason`s. A job not queued says what it is doing instead."""
+        check_job_id(job_id)
         found = await self.why_waiting_many([job_id])
         if job_id in found:
             return found[job_id]

@@ -328,7 +328,7 @@ def _parsed(expr: str) -> CronFields:
 def _zone(tz: str) -> ZoneInfo:
     try:
         return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+    except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):  # TypeError: not a str
         raise InvalidScheduleError(f"unknown time zone '{tz}'") from None
 
 

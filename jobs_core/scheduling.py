@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import to_ms
 from .errors import InvalidOptionError, InvalidScheduleError, JobsError, TaskNotFoundError
-from .options import EnqueueRequest
+from .options import EnqueueRequest, check_at_most
 from .records import ScheduledTaskInfo, TaskState
 from .schedule import DEFAULT_MAX_CATCH_UP, MissedRunPolicy, Schedule
 from .scheduler import Scheduler, job_options, registered_run_at, resumed_run_at
@@ -78,6 +78,7 @@ class SchedulingMixin:
         policy = _policy(missed)
         if not isinstance(max_catch_up, int) or isinstance(max_catch_up, bool) or max_catch_up < 1:
             raise InvalidOptionError(f"max_catch_up must be an int >= 1, got {max_catch_up!r}")
+        check_at_most(max_catch_up, "max_catch_up")
         window = _window(overlap, start_at, end_at, max_runs)
         now = self.clock.now_ms()
         (template,) = await self._builder.build(
@@ -192,6 +193,8 @@ def _window(overlap: object, start_at: object, end_at: object, max_runs: object)
         not isinstance(max_runs, int) or isinstance(max_runs, bool) or max_runs < 1
     ):
         raise InvalidOptionError(f"max_runs must be an int >= 1, got {max_runs!r}")
+    if max_runs is not None:
+        check_at_most(max_runs, "max_runs")
     return {"overlap": policy.value, "start_at": start, "end_at": end, "max_runs": max_runs}
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import InvalidRequestError, JobsError, UnserialisableRequestError
 
@@ -60,22 +60,60 @@ def to_json(
     """Serialise `value` to JSON, or raise `error` naming `what` and the part that cannot be
     stored."""
     try:
-        return _encode(value)  # the C encoder: the enqueue hot path
-    except (TypeError, ValueError):
-        pass  # walk the value again to name the part that cannot be stored
+        text = _encode(value)  # the C encoder: the enqueue hot path
+    except (TypeError, ValueError, RecursionError) as problem:
+        first: Exception = problem  # walk the value again to name the part that cannot be stored
+    else:
+        return text if text.isascii() or storable(text) else _unstorable(text, what, error)
     try:
         plain = to_plain(value, path="")
-        return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as problem:
         raise error(f"{what} cannot be stored as JSON: {problem}") from None
+    except RecursionError:  # a value that contains itself, or nests past the stack
+        reason = "it contains itself" if "Circular" in str(first) else "it is nested too deeply"
+        raise error(f"{what} cannot be stored as JSON: {reason}") from None
+    text = json.dumps(plain, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text if text.isascii() or storable(text) else _unstorable(text, what, error)
+
+
+def storable(text: str) -> bool:
+    """Whether UTF-8 can hold `text`: not if it has a lone surrogate (a str decoded with
+    `surrogateescape`, such as a command-line argument that is not UTF-8), which the
+    store would refuse, failing every enqueue of its transaction with it."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def storable_text(text: str) -> str:
+    """`text` as the store can hold it: a lone surrogate (from bytes that were not UTF-8)
+    written as its escape, `\\udcff`. For text a handler produces (log lines, status, error
+    messages), which must be stored whatever it holds: refusing it would leave the job's
+    outcome, and those written with it, unwritable."""
+    if text.isascii() or storable(text):
+        return text
+    return text.encode(errors="backslashreplace").decode()
+
+
+def _unstorable(text: str, what: str, error: type[JobsError]) -> NoReturn:
+    bad = next(c for c in text if "\ud800" <= c <= "\udfff")
+    raise error(
+        f"{what} cannot be stored as JSON: it holds {bad!a}, a lone surrogate that "
+        "UTF-8 cannot encode (text decoded from bytes that were not UTF-8?)"
+    )
 
 
 def request_to_json(request: object, command: str) -> str:
     """`to_json` for the request of `command`; its message is made only if it fails."""
     try:
-        return _encode(request)
-    except (TypeError, ValueError):
+        text = _encode(request)
+    except (TypeError, ValueError, RecursionError):
         return to_json(request, what=f"the request of command '{command}'")
+    if text.isascii() or storable(text):
+        return text
+    return _unstorable(text, f"the request of command '{command}'", UnserialisableRequestError)
 
 
 def requests_to_json(requests: Sequence[object], command: str) -> list[str]:
@@ -86,9 +124,15 @@ def requests_to_json(requests: Sequence[object], command: str) -> list[str]:
     encoder = c_make_encoder({}, _default, encode_basestring, None, ":", ",", False, False, False)
     join = "".join
     try:
-        return [join(encoder(r, 0)) for r in requests]
-    except (TypeError, ValueError):
+        bodies = [join(encoder(r, 0)) for r in requests]
+    except (TypeError, ValueError, RecursionError):
         return [request_to_json(r, command) for r in requests]
+    if all(map(str.isascii, bodies)):  # 13 ns a body, against a store that refuses a batch
+        return bodies
+    for body in bodies:
+        if not (body.isascii() or storable(body)):
+            _unstorable(body, f"the request of command '{command}'", UnserialisableRequestError)
+    return bodies
 
 
 def to_plain(value: object, *, path: str) -> Any:

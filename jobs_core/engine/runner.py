@@ -16,7 +16,7 @@ from jobs_core.records import JobError
 from jobs_core.registry import Command
 from jobs_core.retry_policy import should_retry
 from jobs_core.rules import Attempt, Outcome
-from jobs_core.serialization import from_json, to_json, type_name
+from jobs_core.serialization import from_json, storable_text, to_json, type_name
 
 CANCEL_SHUTDOWN = "shutdown"
 CANCEL_TIMEOUT = "timeout"
@@ -202,7 +202,7 @@ def error_of(exc: BaseException) -> JobError:
     field_errors = getattr(exc, "field_errors", None)
     return JobError(
         code=exc.code if isinstance(exc, PermanentError) else type(exc).__name__,
-        message=str(exc) or type(exc).__name__,
-        stack="".join(traceback.format_exception(exc)),
+        message=storable_text(str(exc) or type(exc).__name__),
+        stack=storable_text("".join(traceback.format_exception(exc))),
         field_errors=dict(field_errors) if isinstance(field_errors, dict) else {},
     )

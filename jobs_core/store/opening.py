@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from jobs_core.errors import StoreError
+import os
+
+from jobs_core.errors import InvalidOptionError, StoreError
 from jobs_core.settings import Settings
 
 from .protocol import Store
-from .url import is_store_url, mask_store_url
+from .url import foreign_scheme, is_store_url, mask_store_url
 
 
 def open_store(
@@ -25,6 +27,12 @@ def open_store(
         from .postgres import PostgresStore
 
         return PostgresStore(location, settings=settings, create=create, read_only=read_only)
+    scheme = foreign_scheme(location)
+    if scheme is not None and not os.path.isdir(location):
+        # Only the scheme is quoted: the rest of an unknown URL may hold a password.
+        raise InvalidOptionError(
+            f"a store is a directory or a postgresql:// URL, not a {scheme}:// URL"
+        )
     from .sqlite.store import SqliteStore
 
     return SqliteStore(location, settings, create=create, read_only=read_only)

@@ -26,6 +26,16 @@ def is_store_url(location: str) -> bool:
     return location.strip().lower().startswith(SCHEMES)
 
 
+_ANY_URL = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def foreign_scheme(location: str) -> str | None:
+    """The scheme of a URL that names no backend (`mysql://...`), which would otherwise be
+    taken for a directory path; None for a PostgreSQL URL or a path."""
+    found = _ANY_URL.match(location)
+    return None if found is None or is_store_url(location) else found[1]
+
+
 def mask_store_url(location: str) -> str:
     """`location` safe to print: a URL's password (and password parameters) replaced by ***.
 

@@ -135,6 +135,19 @@ def test_cli_bad_app_is_refused(cli: Cli, store: str, option: str, code: int, me
          "--run-after 'soonish': expected a delay (30s, 5m, 2h, 1d) or an ISO date-time "
          "(2026-11-02T09:00:00Z; without a zone it is local time)"),
         (["--arg", "novalue"], "--arg 'novalue': expected key=value"),
+        (["--retry-limit", str(2**63)],
+         f"retry_limit must be at most 2147483647, got {2**63}"),
+        (["--concurrency-key", "k", "--concurrency-limit", str(2**31)],
+         f"concurrency_limit must be at most 2147483647, got {2**31}"),
+        (["--parent-id", str(2**63)],
+         f"parent_id must be a job id (at most 9223372036854775807), got {2**63}"),
+        (["--run-after", "99999999999d"],
+         "--run-after '99999999999d' is too far away; give at most 365,000d"),
+        (["--expires-in", "400000d"],
+         "--expires-in '400000d' is too far away; give at most 365,000d"),
+        (["--run-after", "0001-01-01"],
+         "--run-after '0001-01-01' is out of range (years 2 to 9998)"),
+        (["--tag", os.fsdecode(b"\xff")], "argument '\\udcff' is not valid UTF-8"),
     ],
 )  # fmt: skip
 def test_enqueue_bad_option_is_one_line_error(
@@ -147,9 +160,10 @@ def test_enqueue_bad_option_is_one_line_error(
 @pytest.mark.parametrize(
     ("minutes", "message"),
     [("-5", "must be at least 1, got -5"), ("0", "must be at least 1, got 0"),
-     ("soon", "expected a whole number of minutes, got 'soon'")],
+     ("soon", "expected a whole number of minutes, got 'soon'"),
+     ("99999999999", "must be at most 10080 (a week), got 99999999999")],
 )  # fmt: skip
-def test_status_minutes_below_one_is_one_line_usage_error(
+def test_status_minutes_outside_one_to_a_week_is_one_line_usage_error(
     cli: Cli, store: str, minutes: str, message: str
 ) -> None:
     expected = f"argument --minutes: {message} (see 'jobs status --help')"
@@ -178,3 +192,53 @@ def test_cli_unknown_command_is_usage_error(cli: Cli) -> None:
     result = cli("frobnicate")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert result.stderr.startswith("jobs: error: argument COMMAND: invalid choice: 'frobnicate'")
+
+
+@pytest.mark.parametrize("action", ["cancel", "requeue", "delete", "why"])
+def test_admin_job_id_past_64_bits_is_no_job(cli: Cli, store: str, action: str) -> None:
+    huge = str(10**30)
+    assert_one_line_error(cli(action, store, huge), 1, f"there is no job {huge}")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["purge", "STORE", "--older-than", "99999999999d"],
+      "--older-than '99999999999d' is too far away; give at most 365,000d"),
+     (["purge", "STORE", "--older-than", "0001-01-01"],
+      "--older-than '0001-01-01' is out of range (years 2 to 9998)"),
+     (["search", "STORE", "boom", "--since", "99999999999d"],
+      "--since '99999999999d' is too far away; give at most 365,000d"),
+     (["search", "STORE", "boom", "--limit", str(2**31)],
+      f"limit must be at most 2147483647, got {2**31}"),
+     (["queue", "set", "STORE", "email", "--concurrency", str(2**31)],
+      f"concurrency must be at most 2147483647, got {2**31}"),
+     (["queue", "set", "STORE", "email", "--rate-limit", f"{2**31}/1s"],
+      f"argument --rate-limit: RateLimit: limit must be at most 2147483647, got {2**31} "
+      "(or 'none' for no limit) (see 'jobs queue set --help')"),
+     (["queue", "set", "STORE", "email", "--rate-limit", "5/99999999999d"],
+      "argument --rate-limit: the window is too long, got '5/99999999999d' (or 'none' for no "
+      "limit) (see 'jobs queue set --help')"),
+     (["list", "STORE", os.fsdecode(b"caf\xe9")], "argument 'caf\\udce9' is not valid UTF-8"),
+     (["search", "STORE"], "search: give TEXT after the store STORE"),
+     (["enqueue", "STORE"], "enqueue: give COMMAND after the store STORE"),
+     (["cancel", "STORE"], "cancel: give a job ID or --query")],
+)  # fmt: skip
+def test_out_of_range_and_incomplete_command_lines_are_one_line_usage_errors(
+    cli: Cli, store: str, args: list[str], message: str
+) -> None:
+    given = [store if a == "STORE" else a for a in args]
+    assert_one_line_error(cli(*given), 2, message.replace("STORE", store))
+
+
+def test_store_url_of_another_scheme_is_refused_without_its_password(cli: Cli) -> None:
+    expected = "a store is a directory or a postgresql:// URL, not a mysql:// URL"
+    assert_one_line_error(cli("status", "mysql://app:hunter2@db/jobs"), 2, expected)
+
+
+def test_enqueue_warning_is_one_line_not_a_python_warning(cli: Cli, store: str) -> None:
+    ran_engine(store)
+    reply_to = "user:$JOBS_NO_SUCH_VAR@http://example.com/done"
+    result = cli("enqueue", store, "greet", "{}", "--reply-to", reply_to)
+    assert result.returncode == 0 and result.stdout.strip().isdigit(), result.stderr
+    assert result.stderr.startswith("jobs: warning: reply_to uses $JOBS_NO_SUCH_VAR, which is not")
+    assert result.stderr.count("\n") == 1

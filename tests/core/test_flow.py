@@ -188,6 +188,8 @@ def test_rate_limit_parses_what_it_writes_and_operators_type(
         ("10/1w", "expected N/WINDOW such as 100/1m, 10/s or 5/500ms; got '10/1w'"),
         ("none", "expected N/WINDOW such as 100/1m, 10/s or 5/500ms; got 'none'"),
         ("5/0.5ms", "the window must be at least 1 ms, got '5/0.5ms'"),
+        ("5/99999999999d", "the window is too long, got '5/99999999999d'"),
+        (f"{2**31}/1s", f"RateLimit: limit must be at most 2147483647, got {2**31}"),
     ],
 )
 def test_rate_limit_parse_names_the_text_it_refuses(text: str, message: str) -> None:

@@ -601,3 +601,8 @@ def test_schedule_is_frozen_hashable_and_ordered() -> None:
     assert sorted(schedules) == [Schedule.daily(), Schedule.daily(), Schedule.interval(60)]
     with pytest.raises(dataclasses.FrozenInstanceError):
         Schedule.daily().tz = "Europe/Paris"  # type: ignore[misc]
+
+
+def test_a_time_zone_that_is_not_text_is_an_invalid_schedule() -> None:
+    with pytest.raises(InvalidScheduleError, match="unknown time zone '5'"):
+        next_run_after(Schedule.cron("0 2 * * *", tz=5), 0)  # type: ignore[arg-type]

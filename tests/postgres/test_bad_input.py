@@ -70,6 +70,8 @@ async def test_missing_database_is_a_clear_error(pg_server: PgServer) -> None:
 async def test_missing_schema_is_refused_by_admin_commands(store_url: str) -> None:
     await open_fails(store_url, StoreNotFoundError, "is not a jobs store .it has no schema 't_")
     assert "is not a jobs store" in one_line_error("status", store_url)
+    # `jobs web` checks the store before it serves (a facade alone never reaches the server).
+    assert "is not a jobs store" in one_line_error("web", store_url, "--allow-actions")
 
 
 async def test_newer_schema_is_refused(pg_server: PgServer, store_url: str) -> None:
