@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-from jobs_core.errors import InvalidOptionError, StoreError
+from jobs_core.errors import InvalidOptionError
 from jobs_core.settings import Settings
 
 from .protocol import Store
-from .url import foreign_scheme, is_store_url, mask_store_url
+from .url import foreign_scheme, is_store_url
 
 
 def open_store(
@@ -19,11 +19,6 @@ def open_store(
     `read_only`: nothing is created, migrated or written (every change raises
     ReadOnlyStoreError)."""
     if is_store_url(location):
-        if read_only:
-            raise StoreError(
-                f"{mask_store_url(location)}: read-only opens are not supported on "
-                "PostgreSQL yet (use a database role without write grants)"
-            )
         from .postgres import PostgresStore
 
         return PostgresStore(location, settings=settings, create=create, read_only=read_only)
