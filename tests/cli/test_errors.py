@@ -242,3 +242,17 @@ def test_enqueue_warning_is_one_line_not_a_python_warning(cli: Cli, store: str) 
     assert result.returncode == 0 and result.stdout.strip().isdigit(), result.stderr
     assert result.stderr.startswith("jobs: warning: reply_to uses $JOBS_NO_SUCH_VAR, which is not")
     assert result.stderr.count("\n") == 1
+
+
+def test_cli_an_emptied_jobs_db_beside_month_databases_is_one_line_error(
+    cli: Cli, tmp_path: Path
+) -> None:
+    (tmp_path / "jobs.db").write_bytes(b"")
+    (tmp_path / "jobs_2026-11.db").write_bytes(b"")
+    expected = (
+        f"{tmp_path / 'jobs.db'} is empty, but the store has month databases (2026-11): its "
+        "live database was lost or truncated; restore it from a backup (a new one would "
+        "number jobs from 1 again, under the archived ones)"
+    )
+    assert_one_line_error(cli("status", str(tmp_path)), 1, expected)
+    assert (tmp_path / "jobs.db").stat().st_size == 0

@@ -94,3 +94,31 @@ def test_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreError, match="is an SQLite database but not a jobs store"):
         BackgroundJobs(str(tmp_path))
+
+
+def test_an_emptied_jobs_db_beside_month_databases_is_refused(tmp_path: Path) -> None:
+    # A truncated jobs.db (0 bytes) opened as new would number jobs from 1 again, under the
+    # archived ones in the month databases, and hide that the live jobs were lost.
+    (tmp_path / "jobs.db").write_bytes(b"")
+    sqlite3.connect(tmp_path / "jobs_2026-10.db").close()
+    (tmp_path / "jobs_2026-11.db").write_bytes(b"")
+    lost = r"jobs\.db is empty, but the store has month databases \(2026-10, 2026-11\): its live"
+    for create in (True, False):
+        with pytest.raises(StoreError, match=lost):
+            BackgroundJobs(str(tmp_path), create=create)
+    assert (tmp_path / "jobs.db").stat().st_size == 0
+
+
+async def test_an_empty_jobs_db_is_a_store_being_created(tmp_path: Path) -> None:
+    # SQLite opens an empty file as a new database: a creator that stopped before its
+    # schema (or one racing another) left it; creating finishes it, reading refuses it.
+    (tmp_path / "jobs.db").write_bytes(b"")
+    with pytest.raises(StoreNotFoundError, match=r"jobs\.db is empty: .* not a jobs store yet"):
+        BackgroundJobs(str(tmp_path), create=False)
+    with pytest.raises(StoreNotFoundError, match="not a jobs store yet"):
+        BackgroundJobs(str(tmp_path), create=False, read_only=True)
+    jobs = BackgroundJobs(str(tmp_path))
+    await jobs.close()
+    reader = BackgroundJobs(str(tmp_path), create=False)
+    assert await reader.count_jobs("") == 0
+    await reader.close()

@@ -22,6 +22,8 @@ SHARED_BITS = 0o077
 """Permission bits for the group and for others: any of them exposes the data."""
 LIVE_FILE = "jobs.db"
 """The live store's database, in the store directory."""
+MONTH_DATABASE = re.compile(r"^jobs_(\d{4}-\d{2})\.db$")
+"""A month database, named by its month."""
 DATABASE_FILE = re.compile(r"^jobs(_\d{4}-\d{2}\.db|\.db|\.inbox)(-wal|-shm|-journal)?$")
 """The live store, month files and their companions."""
 
@@ -73,13 +75,49 @@ def exposed_files(directory: str) -> list[ExposedFile]:
 
 def check_location(directory: str, path: str, create: bool) -> None:
     """Refuse a missing store unless `create`; else make its directory and `jobs.db`
-    private to their owner if they are new."""
+    private to their owner if they are new. An empty `jobs.db` is a store being created:
+    refused unless `create`, and always beside month databases (`_check_not_emptied`)."""
     _check_directory(directory, path, create)
+    _check_not_emptied(directory, path, create)
     if create:
         try:
             create_private(path)
         except OSError as error:
             raise StoreError(f"cannot create {path}: {error}") from None
+
+
+def _check_not_emptied(directory: str, path: str, create: bool) -> None:
+    """SQLite opens an empty file as a new database: a `jobs.db` of 0 bytes (its WAL empty
+    too) is one a creator left before its schema, or one that was truncated. Beside month
+    databases it was truncated: a new one would number jobs from 1 again, under archived
+    ones, and hide that the live jobs were lost."""
+    if not _empty(path):
+        return
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        names = []
+    months = sorted(m.group(1) for name in names if (m := MONTH_DATABASE.match(name)))
+    if months:
+        raise StoreError(
+            f"{path} is empty, but the store has month databases ({', '.join(months)}): its "
+            "live database was lost or truncated; restore it from a backup (a new one would "
+            "number jobs from 1 again, under the archived ones)"
+        )
+    if not create:
+        raise StoreNotFoundError(f"{path} is empty: {directory} is not a jobs store yet")
+
+
+def _empty(path: str) -> bool:
+    try:
+        if os.path.getsize(path) != 0:
+            return False
+    except OSError:
+        return False  # missing: `_check_directory` has judged that
+    try:
+        return os.path.getsize(path + "-wal") == 0
+    except OSError:
+        return True
 
 
 def _check_directory(directory: str, path: str, create: bool) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import calendar
 import json
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -23,11 +22,11 @@ from jobs_core.settings import Durability
 
 from . import attempts
 from .connection import open_connection, translate
+from .files import MONTH_DATABASE
 from .month_schema import MONTH_SEARCH_VERSION, month_select
 from .rows import row_to_job
 
 R = TypeVar("R")
-MONTH_FILE = re.compile(r"^jobs_(\d{4}-\d{2})\.db$")
 READ_BUSY_TIMEOUT_MS = 5000
 
 
@@ -116,7 +115,7 @@ class MonthReader:
         (or, from `write_errors`, written), if any."""
         found: list[MonthDatabase] = []
         for name in sorted(os.listdir(self._directory), reverse=True):
-            match = MONTH_FILE.match(name)
+            match = MONTH_DATABASE.match(name)
             if not match:
                 continue
             month = match.group(1)
