@@ -16,6 +16,8 @@ from _common import cpu_secs, data_dir, final_line, median, print_table
 from _engine_proc import build
 from throughput import _batch, start_engine, stop_engine, wait_completed
 
+from jobs_core import BackgroundJobs
+
 APP_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_tui_proc.py")
 
 
@@ -67,25 +69,37 @@ async def end_to_end(cfg: Config, view: str | None) -> tuple[float, float]:
     return cfg.jobs / elapsed, 100 * used / elapsed
 
 
+async def with_history(jobs: BackgroundJobs, directory: str) -> None:
+    """2,000 finished jobs in the store, run by an engine in another process."""
+    await jobs.enqueue_many(_batch(0, 2000))
+    engine, _ = await start_engine(directory, "NORMAL")
+    await wait_completed(jobs, 2000, engine)
+    await stop_engine(engine)
+
+
+async def app_cpu(cfg: Config, directory: str, view: str) -> float:
+    """The CPU % of the app on `view`, in its own process, once past its first refreshes."""
+    app = await start_app(directory, view)
+    try:
+        await asyncio.sleep(2.0)  # past the first refreshes
+        before, start = cpu_secs(app.pid), time.perf_counter()
+        await asyncio.sleep(cfg.idle_secs)
+        used = cpu_secs(app.pid) - before
+        elapsed = time.perf_counter() - start
+    finally:
+        await stop_process(app)
+    return 100 * used / elapsed
+
+
 async def idle_cpu(cfg: Config, view: str) -> float:
     """The app's CPU % on a store with history and no engine (nothing changes)."""
     with data_dir(cfg.parent, "bench-idle-") as directory:
         jobs = build(directory, "NORMAL")
-        await jobs.enqueue_many(_batch(0, 2000))
-        engine, _ = await start_engine(directory, "NORMAL")
-        await wait_completed(jobs, 2000, engine)
-        await stop_engine(engine)
-        app = await start_app(directory, view)
         try:
-            await asyncio.sleep(2.0)  # past the first refreshes
-            before, start = cpu_secs(app.pid), time.perf_counter()
-            await asyncio.sleep(cfg.idle_secs)
-            used = cpu_secs(app.pid) - before
-            elapsed = time.perf_counter() - start
+            await with_history(jobs, directory)
+            return await app_cpu(cfg, directory, view)
         finally:
-            await stop_process(app)
             await jobs.close()
-    return 100 * used / elapsed
 
 
 async def running_detail_cpu(cfg: Config) -> float:
@@ -93,33 +107,22 @@ async def running_detail_cpu(cfg: Config) -> float:
     process holds it), on a store with history: the detail refetches the job every second."""
     with data_dir(cfg.parent, "bench-detail-") as directory:
         jobs = build(directory, "NORMAL")
-        await jobs.enqueue_many(_batch(0, 2000))
-        engine, _ = await start_engine(directory, "NORMAL")
-        await wait_completed(jobs, 2000, engine)
-        await stop_engine(engine)
-        release = asyncio.Event()
-        started = asyncio.Event()
+        release, started = asyncio.Event(), asyncio.Event()
 
         @jobs.command
         async def hold(req: dict[str, int]) -> None:
             started.set()
             await release.wait()
 
-        await jobs.start()
-        ref = await jobs.enqueue("hold", {})
-        await asyncio.wait_for(started.wait(), 30)
-        app = await start_app(directory, f"job:{ref.id}")
         try:
-            await asyncio.sleep(2.0)  # past the first refreshes
-            before, start = cpu_secs(app.pid), time.perf_counter()
-            await asyncio.sleep(cfg.idle_secs)
-            used = cpu_secs(app.pid) - before
-            elapsed = time.perf_counter() - start
+            await with_history(jobs, directory)
+            await jobs.start()
+            ref = await jobs.enqueue("hold", {})
+            await asyncio.wait_for(started.wait(), 30)
+            return await app_cpu(cfg, directory, f"job:{ref.id}")
         finally:
-            await stop_process(app)
             release.set()
             await jobs.close()
-    return 100 * used / elapsed
 
 
 async def measure(cfg: Config) -> dict[str, float]:

@@ -11,13 +11,10 @@ from typing import Any
 
 import pytest
 
-from jobs_core import BackgroundJobs, EnqueueRequest, ManualClock, ReadOnlyStoreError, StoreError
+from jobs_core import BackgroundJobs, ManualClock, ReadOnlyStoreError, StoreError
 from jobs_core.store.sqlite import connection
 from tests.contract.admin.conftest import OCTOBER, build_history
-
-
-async def noop(req: int) -> None:
-    return None
+from tests.contract.admin.test_read_only import refuses_every_change
 
 
 def digest(path: Path) -> str:
@@ -48,29 +45,10 @@ async def test_read_only_reads_everything_and_writes_nothing(seeded: Path) -> No
         assert await jobs.count_jobs("state:failed") == 3
         assert (await jobs.list_failed("2026-10")).items
         assert await jobs.counts()
-        with pytest.raises(ReadOnlyStoreError, match="is open read-only: nothing can be changed"):
-            await jobs.cancel(14)
-        with pytest.raises(ReadOnlyStoreError):
-            await jobs.bulk_requeue("state:failed")
-        with pytest.raises(ReadOnlyStoreError):
-            await jobs.delete(3)
-        with pytest.raises(ReadOnlyStoreError):
-            await jobs.pause_task("none")
-        jobs.command("noop")(noop)
-        with pytest.raises(ReadOnlyStoreError):  # the columnar path
-            await jobs.enqueue_each("noop", [1, 2])
-        with pytest.raises(ReadOnlyStoreError):  # one command, no option: columns too
-            await jobs.enqueue_many([EnqueueRequest(command="noop", request=i) for i in (1, 2)])
+        await refuses_every_change(jobs)
     finally:
         await jobs.close()
     assert {name: digest(seeded / name) for name in store_files(seeded)} == before
-
-
-async def test_read_only_runs_no_engine(seeded: Path) -> None:
-    jobs = BackgroundJobs(str(seeded), create=False, read_only=True)
-    with pytest.raises(ReadOnlyStoreError, match="no engine can run"):
-        await jobs.start()
-    await jobs.close()
 
 
 def test_read_only_creates_no_store(tmp_path: Path) -> None:

@@ -28,7 +28,16 @@ async def test_read_only_reads_everything_and_changes_nothing(
     assert len((await jobs.find_jobs("", limit=100)).items) == 15
     assert await jobs.count_jobs("state:failed") == 3
     assert await jobs.counts()
-    with pytest.raises(ReadOnlyStoreError):
+    await refuses_every_change(jobs)
+    writer = make_jobs(create=False, start_engine=False)
+    assert await writer.count_jobs("") == 15
+    assert not any(q.paused for q in await writer.queues())
+    assert (await writer.get_job(14)).state == (await jobs.get_job(14)).state
+
+
+async def refuses_every_change(jobs: BackgroundJobs) -> None:
+    """Each kind of change, on the store's `history` (`build_history`), is refused."""
+    with pytest.raises(ReadOnlyStoreError, match="is open read-only: nothing can be changed"):
         await jobs.cancel(14)
     with pytest.raises(ReadOnlyStoreError):
         await jobs.bulk_requeue("state:failed")
@@ -36,15 +45,15 @@ async def test_read_only_reads_everything_and_changes_nothing(
         await jobs.delete(3)
     with pytest.raises(ReadOnlyStoreError):
         await jobs.pause_queue("email")
+    with pytest.raises(ReadOnlyStoreError):
+        await jobs.pause_task("none")
     jobs.command("noop")(noop)
     with pytest.raises(ReadOnlyStoreError):
         await jobs.enqueue("noop", 1)
-    with pytest.raises(ReadOnlyStoreError):
+    with pytest.raises(ReadOnlyStoreError):  # the columnar path
+        await jobs.enqueue_each("noop", [1, 2])
+    with pytest.raises(ReadOnlyStoreError):  # one command, no option: columns too
         await jobs.enqueue_many([EnqueueRequest(command="noop", request=i) for i in (1, 2)])
-    writer = make_jobs(create=False, start_engine=False)
-    assert await writer.count_jobs("") == 15
-    assert not any(q.paused for q in await writer.queues())
-    assert (await writer.get_job(14)).state == (await jobs.get_job(14)).state
 
 
 async def test_read_only_runs_no_engine(history: BackgroundJobs, make_jobs: MakeJobs) -> None:
