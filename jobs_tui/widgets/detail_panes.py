@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 from rich.console import RenderableType
 from rich.table import Table
@@ -27,16 +27,20 @@ def pretty_json(text: str | None) -> Content:
     return highlight(text, language="json")
 
 
+_NOTHING = object()
+"""What a `Pane` shows before its first `show_value`: equal to no value."""
+
+
 class Pane(Static):
     """A Static updated only when what it shows changes: each update lays the screen out
     again, and the detail of a running job refreshes every second (`tui_cost.py`)."""
 
-    _shown: Hashable = ()
-    """What the pane shows, as given to `show_value` (`()`: nothing yet)."""
+    _shown: object = _NOTHING
+    """What the pane shows, as given to `show_value`."""
 
-    def show_value(self, value: Hashable, render: Callable[[], RenderableType | str]) -> None:
+    def show_value(self, value: object, render: Callable[[], RenderableType | str]) -> None:
         """Show `render()` unless `value`, what it is rendered from, is already shown."""
-        if value == self._shown and self._shown != ():
+        if value == self._shown:
             return
         self._shown = value
         self.update(render())

@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 from jobs_tui import JobsApp
 from jobs_tui.screens.base import DataScreen
 from jobs_tui.screens.detail import JobDetailScreen
+from jobs_tui.widgets.detail_panes import Pane
 
 from .conftest import pause_until, until_loaded
 
@@ -73,3 +74,25 @@ async def test_a_refresh_asked_of_a_hidden_view_waits_for_it_without_spinning(
         await pilot.press("3")
         await pause_until(pilot, lambda: app.screen is detail, "the detail shown again")
         await pause_until(pilot, lambda: fetched.calls >= 1, "the refresh it was asked")
+
+
+async def test_a_refetch_that_finds_nothing_new_redraws_no_pane_and_not_the_footer(
+    app: JobsApp,
+) -> None:
+    # Each refresh rebuilt the footer's keys and redrew every pane of the detail (a layout
+    # each): the detail of a running job, refreshed every second, cost ~7% of a core.
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3", "enter")
+        detail = await until_detail(pilot)
+        panes = [detail.query_one(f"#{name}", Pane) for name in PANES]
+        updates = [Calls(pane, "update") for pane in panes]
+        footer = Calls(detail, "refresh_bindings")
+        shown = detail.result
+        detail.request_refresh()
+        await pause_until(pilot, lambda: detail.result is not shown, "a refetch shown")
+        await pilot.pause()
+        assert [u.calls for u in updates] == [0] * len(PANES)
+        assert footer.calls == 0
+
+
+PANES = ("fields-body", "request", "response", "error", "relations", "log-title")
