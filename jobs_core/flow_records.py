@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Literal
 
 from .errors import InvalidOptionError
-from .limits import MAX_COUNT
+from .limits import check_at_most
 from .records import JobState
 
 DEFAULT_QUEUE = "default"
@@ -38,10 +38,7 @@ class RateLimit:
     def __post_init__(self) -> None:
         if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1:
             raise InvalidOptionError(f"RateLimit: limit must be an int >= 1, got {self.limit!r}")
-        if self.limit > MAX_COUNT:
-            raise InvalidOptionError(
-                f"RateLimit: limit must be at most {MAX_COUNT}, got {self.limit}"
-            )
+        check_at_most(self.limit, "RateLimit: limit")
         if not isinstance(self.per, timedelta) or self.per < timedelta(milliseconds=1):
             raise InvalidOptionError(
                 f"RateLimit: per must be a timedelta of at least 1 ms, got {self.per!r}"
@@ -197,8 +194,7 @@ def check_concurrency(value: object, name: str = "concurrency") -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidOptionError(f"{name} must be an int >= 1 (or None: no limit), got {value!r}")
-    if value > MAX_COUNT:
-        raise InvalidOptionError(f"{name} must be at most {MAX_COUNT}, got {value}")
+    check_at_most(value, name)
     return value
 
 

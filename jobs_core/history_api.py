@@ -11,8 +11,8 @@ from .admin_api import masked_page
 from .batch import Batch
 from .clock import to_ms
 from .errors import InvalidOptionError, JobsError
-from .limits import check_job_id, check_page_limit
-from .options import check_at_most, check_string_map
+from .limits import check_at_most, check_job_id, check_page_limit
+from .options import check_string_map
 from .records import BatchStatus, Job, JobAttempt, JobState, Page, PurgeReport
 from .retention import cutoff, purge_states
 from .store.history_protocol import HistoryStore

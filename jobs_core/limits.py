@@ -25,6 +25,13 @@ def beyond_ids(job_id: object) -> bool:
     return isinstance(job_id, int) and not -MAX_ID - 1 <= job_id <= MAX_ID
 
 
+def check_at_most(value: int, name: str) -> None:
+    """A count the stores hold in 32 bits (`MAX_COUNT`): refused here if larger, before
+    any store sees it."""
+    if value > MAX_COUNT:
+        raise InvalidOptionError(f"{name} must be at most {MAX_COUNT}, got {value}")
+
+
 def check_page_limit(limit: object) -> None:
     """A page's `limit`: an int from 1 to `MAX_COUNT`, or InvalidOptionError naming it."""
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:

@@ -25,7 +25,7 @@ from .flow_records import (
     check_priority,
     check_queue_name,
 )
-from .limits import MAX_COUNT, MAX_ID
+from .limits import MAX_ID, check_at_most
 from .records import DependencyPolicy
 from .retry_policy import RetryPolicy, check_policy
 from .serialization import storable
@@ -188,13 +188,6 @@ def check_retry_limit(value: object, name: str) -> None:
     if value < 0:
         raise InvalidOptionError(f"{name} must be >= 0, got {value}")
     check_at_most(value, name)
-
-
-def check_at_most(value: int, name: str) -> None:
-    """A count the stores hold in 32 bits (`MAX_COUNT`): refused here if larger, before
-    any store sees it."""
-    if value > MAX_COUNT:
-        raise InvalidOptionError(f"{name} must be at most {MAX_COUNT}, got {value}")
 
 
 def check_command_options(worker: object, retry_limit: object, timeout: object) -> None:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import to_ms
 from .errors import InvalidOptionError, InvalidScheduleError, JobsError, TaskNotFoundError
-from .options import EnqueueRequest, check_at_most
+from .limits import check_at_most
+from .options import EnqueueRequest
 from .records import ScheduledTaskInfo, TaskState
 from .schedule import DEFAULT_MAX_CATCH_UP, MissedRunPolicy, Schedule
 from .scheduler import Scheduler, job_options, registered_run_at, resumed_run_at

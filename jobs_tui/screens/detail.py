@@ -94,10 +94,10 @@ class JobDetailScreen(DataScreen):
             )
             self.query_one("#request", JsonPane).show(job.request_body if job else None)
             self.query_one("#response", JsonPane).show(job.response_body if job else None)
-            error = error_text(job)
-            self.query_one("#error", Pane).show_value(error, lambda: error)
-            relations = relations_text(message.dependents, message.batch)
-            self.query_one("#relations", Pane).show_value(relations, lambda: relations)
+            self.query_one("#error", Pane).show_value(error_text(job))
+            self.query_one("#relations", Pane).show_value(
+                relations_text(message.dependents, message.batch)
+            )
             self.query_one(AttemptsTable).show(message.attempts, self.now_ms())
             self._show_log()
         self.loaded = True
@@ -148,10 +148,9 @@ class JobDetailScreen(DataScreen):
             where = f" on {attempt.engine}" if attempt.engine else ""
             cut = " (its first lines were dropped by the log cap)" if attempt.logs_truncated else ""
             text = f"Log of attempt {attempt.number or '-'} ({attempt.outcome}){where}{cut}"
-            title.show_value(text, lambda: text)
+            title.show_value(text)
             self.query_one(LogTail).show(attempt.logs)
             return
         job = self.result.job if self.result else None
-        text = log_title(job)
-        title.show_value(text, lambda: text)
+        title.show_value(log_title(job))
         self.query_one(LogTail).show(job.logs if job else "")

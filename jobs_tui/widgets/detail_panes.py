@@ -38,12 +38,15 @@ class Pane(Static):
     _shown: object = _NOTHING
     """What the pane shows, as given to `show_value`."""
 
-    def show_value(self, value: object, render: Callable[[], RenderableType | str]) -> None:
-        """Show `render()` unless `value`, what it is rendered from, is already shown."""
+    def show_value(
+        self, value: object, render: Callable[[], RenderableType | str] | None = None
+    ) -> None:
+        """Show `render()` (else `value`, a text) unless `value`, what it is rendered from,
+        is already shown."""
         if value == self._shown:
             return
         self._shown = value
-        self.update(render())
+        self.update(render() if render is not None else str(value))
 
 
 class JsonPane(Pane):
